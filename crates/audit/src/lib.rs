@@ -1,0 +1,2 @@
+//! A tamper-evident, hash-chained, signed audit log.
+#![forbid(unsafe_code)]
