@@ -1,0 +1,53 @@
+//! Chrome shared by every page: navigation, connectivity badge, update prompt.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::platform;
+use crate::state::AppState;
+
+/// The primary navigation, a labelled landmark; the current page is marked with `aria-current`.
+#[component]
+pub fn NavBar() -> impl IntoView {
+    view! {
+        <nav aria-label="Main">
+            <ul class="nav-list">
+                <li><A href="/devices" attr:data-testid="nav-devices">"Devices"</A></li>
+                <li><A href="/models" attr:data-testid="nav-models">"Models"</A></li>
+                <li><A href="/consent" attr:data-testid="nav-consent">"Consent"</A></li>
+                <li><A href="/outbox" attr:data-testid="nav-outbox">"Outbox"</A></li>
+                <li><A href="/audit" attr:data-testid="nav-audit">"Audit"</A></li>
+                <li><A href="/settings" attr:data-testid="nav-settings">"Settings"</A></li>
+            </ul>
+        </nav>
+    }
+}
+
+/// "Online"/"Offline" status, announced politely to screen readers when it changes.
+#[component]
+pub fn ConnectivityBadge() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <p class="connectivity" role="status" aria-live="polite" data-testid="connectivity"
+            class:offline=move || !state.online.get()>
+            {move || if state.online.get() { "Online" } else { "Offline: working locally" }}
+        </p>
+    }
+}
+
+/// Shown when a new version of the app has been installed in the background.
+#[component]
+pub fn UpdatePrompt() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <Show when=move || state.update_ready.get()>
+            <div class="update-prompt" role="alert" data-testid="update-prompt">
+                <span>"A new version of Veil is available."</span>
+                <button type="button" data-testid="update-reload"
+                    on:click=move |_| platform::service_worker::activate_waiting()>
+                    "Reload"
+                </button>
+            </div>
+        </Show>
+    }
+}

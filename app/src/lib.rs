@@ -1,0 +1,54 @@
+//! The Veil PWA: a Leptos client-side app. Patients and clinics pair devices, de-identify models,
+//! manage consent and send sealed artifacts, with every sensitive step done here in the browser.
+//!
+//! Layout: `pages/` holds one component per route, `components/` the shared chrome, `platform/` the
+//! thin browser glue (service worker, connectivity), `state.rs` the app-wide state. All domain logic
+//! lives in the `crates/*` libraries.
+#![forbid(unsafe_code)]
+
+pub mod components;
+pub mod pages;
+pub mod platform;
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::{ConnectivityBadge, NavBar, UpdatePrompt};
+use crate::pages::{Audit, Consent, Devices, Models, NotFound, Outbox, Settings};
+
+/// The whole application: navigation landmarks, the routed page, and the PWA status chrome.
+#[component]
+pub fn App() -> impl IntoView {
+    let app_state = state::AppState::new();
+    provide_context(app_state);
+    platform::service_worker::register(app_state);
+    platform::connectivity::watch(app_state);
+
+    view! {
+        <Router>
+            <a class="skip-link" href="#main">"Skip to main content"</a>
+            <header class="app-header">
+                <span class="brand" aria-label="Veil">"Veil"</span>
+                <NavBar/>
+                <ConnectivityBadge/>
+            </header>
+            <UpdatePrompt/>
+            <main id="main" tabindex="-1">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=Devices/>
+                    <Route path=path!("/devices") view=Devices/>
+                    <Route path=path!("/models") view=Models/>
+                    <Route path=path!("/consent") view=Consent/>
+                    <Route path=path!("/outbox") view=Outbox/>
+                    <Route path=path!("/audit") view=Audit/>
+                    <Route path=path!("/settings") view=Settings/>
+                </Routes>
+            </main>
+            <footer class="app-footer">
+                <p>"Everything sensitive is processed in this browser. Nothing identifying leaves it unencrypted."</p>
+            </footer>
+        </Router>
+    }
+}

@@ -1,0 +1,166 @@
+//! `cargo xtask test`: every check, in the order a failure is cheapest to find, each timed and
+//! summarised. A failing stage does not stop the later ones (one run shows every problem), but any
+//! failure makes the exit code non-zero. `--skip a,b` leaves stages out for local iteration; CI never
+//! passes it.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::tools::{self, CHROMEDRIVER};
+use crate::{Result, cargo, pwa, run};
+
+const STAGES: &[&str] = &["fmt", "clippy", "native", "interop", "wasm", "e2e"];
+
+/// Run every stage not skipped; print a summary line per stage and a closing count.
+pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
+    let mut skip: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--skip" => skip.extend(
+                it.next()
+                    .map(|s| s.split(',').map(str::to_string).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            ),
+            other => {
+                eprintln!("xtask: unknown option {other} (stages: {})", STAGES.join(", "));
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let mut results: Vec<(&str, Result<()>, Duration)> = Vec::new();
+    for &stage in STAGES {
+        if skip.iter().any(|s| s == stage) {
+            continue;
+        }
+        println!("\n==== xtask test: {stage} ====");
+        let started = Instant::now();
+        let result = match stage {
+            "fmt" => run(Command::new(cargo()).current_dir(root).args(["fmt", "--all", "--check"])),
+            "clippy" => run(Command::new(cargo()).current_dir(root).args([
+                "clippy", "--workspace", "--all-targets", "--", "-D", "warnings",
+            ])),
+            "native" => run(Command::new(cargo()).current_dir(root).args([
+                "test", "--workspace", "--exclude", "veil-app", "--exclude", "veil-wasm-tests",
+            ])),
+            "interop" => interop(root),
+            "wasm" => wasm_tests(root),
+            "e2e" => e2e(root),
+            _ => Err(format!("unknown stage {stage}")),
+        };
+        if let Err(e) = &result {
+            eprintln!("xtask: stage {stage} failed: {e}");
+        }
+        results.push((stage, result, started.elapsed()));
+    }
+    println!("\n==== xtask test: summary ====");
+    let mut failed = 0;
+    for (stage, result, took) in &results {
+        let verdict = if result.is_ok() { "passed" } else { "FAILED" };
+        failed += usize::from(result.is_err());
+        println!("stage {stage:<8} {verdict:<7} {:>7.1} s", took.as_secs_f64());
+    }
+    println!("stages: {} passed, {failed} failed", results.len() - failed);
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Cross-implementation checks: each `scripts/<area>/interop.py` runs against the debug `veil` binary
+/// built by the native stage and exits non-zero on any mismatch.
+fn interop(root: &Path) -> Result<()> {
+    tools::ensure_test_tools(root)?;
+    let veil = crate::build_veil(root)?;
+    let mut scripts = Vec::new();
+    if let Ok(areas) = std::fs::read_dir(root.join("scripts")) {
+        for area in areas.flatten() {
+            let script = area.path().join("interop.py");
+            if script.is_file() {
+                scripts.push(script);
+            }
+        }
+    }
+    scripts.sort();
+    if scripts.is_empty() {
+        return Err("no scripts/*/interop.py found".into());
+    }
+    let mut failures = Vec::new();
+    for script in scripts {
+        println!("xtask: interop {}", script.display());
+        if let Err(e) = run(Command::new("python3")
+            .current_dir(root)
+            .arg(&script)
+            .arg("--veil")
+            .arg(&veil))
+        {
+            failures.push(e);
+        }
+    }
+    if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+}
+
+/// The `wasm-tests` crate, compiled to wasm32 and run in headless Chromium through chromedriver.
+fn wasm_tests(root: &Path) -> Result<()> {
+    let tools = tools::ensure_test_tools(root)?;
+    run(Command::new(cargo())
+        .current_dir(root)
+        .env("PATH", &tools.path)
+        .env_remove("RUSTFLAGS")
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+        .env("CHROMEDRIVER", CHROMEDRIVER)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
+        .args(["test", "-p", "veil-wasm-tests", "--target", "wasm32-unknown-unknown"]))
+}
+
+/// Kills the server when the stage ends, however it ends.
+struct ServerGuard(Child);
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn wait_for(port: u16, timeout: Duration) -> Result<()> {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("the server did not listen on port {port} within {timeout:?}"))
+}
+
+/// Build the PWA in release, serve it with a real `veil serve`, run the node e2e suite against it.
+fn e2e(root: &Path) -> Result<()> {
+    let tools = tools::ensure_test_tools(root)?;
+    pwa::build(root, &tools)?;
+    let veil = crate::build_veil(root)?;
+    let port = free_port()?;
+    let data = crate::target_dir(root).join("e2e-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let server = Command::new(&veil)
+        .current_dir(root)
+        .args(["serve", "--port", &port.to_string(), "--dist"])
+        .arg(root.join("dist"))
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("starting veil serve: {e}"))?;
+    let _guard = ServerGuard(server);
+    wait_for(port, Duration::from_secs(30))?;
+    run(Command::new("node")
+        .current_dir(root.join("e2e"))
+        .env("VEIL_URL", format!("http://127.0.0.1:{port}"))
+        .env("VEIL_BIN", &veil)
+        .env("VEIL_ROOT", root)
+        .args(["--test", "--test-concurrency=1", "--test-timeout=180000"])
+        .arg("tests/"))
+}

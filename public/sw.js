@@ -1,0 +1,65 @@
+// Veil's service worker: precache the app shell of exactly one build, serve it cache-first, so the app
+// loads and runs with the network off after one online visit.
+//
+// The precache list is not written by hand: `cargo xtask` replaces the VEIL_BUILD and VEIL_PRECACHE
+// lines below with the files of the staged build and their SHA-256 (Subresource Integrity), so a new
+// build is a new service worker script (the browser notices the byte change) with a new cache, installed
+// atomically (any file failing its hash fails the whole install) and activated when the person reloads.
+'use strict';
+
+const VEIL_BUILD = 'dev'; // replaced at build time
+const VEIL_PRECACHE = []; // replaced at build time: [{ url, integrity }]
+
+const CACHE = `veil-shell-${VEIL_BUILD}`;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await Promise.all(VEIL_PRECACHE.map(async ({ url, integrity }) => {
+      const response = await fetch(new Request(url, { cache: 'reload', integrity }));
+      if (!response.ok) throw new Error(`precache ${url}: HTTP ${response.status}`);
+      await cache.put(url, response);
+    }));
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    const names = await caches.keys();
+    await Promise.all(names
+      .filter((name) => name.startsWith('veil-shell-') && name !== CACHE)
+      .map((name) => caches.delete(name)));
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data === 'skip-waiting') self.skipWaiting();
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  // The ingest API is never cached: uploads and keys must be live.
+  if (url.pathname.startsWith('/v1/')) return;
+
+  if (request.mode === 'navigate') {
+    // Every route of the single-page app is the same shell.
+    event.respondWith((async () => {
+      const cache = await caches.open(CACHE);
+      const shell = await cache.match('/index.html');
+      if (shell) return shell;
+      return fetch(request);
+    })());
+    return;
+  }
+
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    const hit = await cache.match(url.pathname);
+    if (hit) return hit;
+    return fetch(request);
+  })());
+});
