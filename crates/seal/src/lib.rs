@@ -1,2 +1,57 @@
 //! Pseudonyms, signed artifacts and HPKE-sealed envelopes for uploads.
+//!
+//! Nothing leaves the browser unless it is pseudonymised, covered by a consent decision, signed
+//! and encrypted to its recipient. This crate is that last step, in pure Rust (it builds for
+//! `wasm32-unknown-unknown`):
+//!
+//! - [`pseudonym`]: the identity vault; per-subject secrets, `HMAC-SHA256` pseudonyms per
+//!   (recipient, purpose), and erasure by destroying the secret (crypto-shredding).
+//! - [`artifact`]: the manifest and contents as CBOR, signed by the client as a COSE_Sign1 (ES256).
+//! - [`envelope`]: `VEIL-1`, the artifact sealed with HPKE (RFC 9180) to the recipient's P-256 key.
+//!
+//! The byte formats are specified in `docs/artifact-format.md`.
+//!
+//! ```
+//! use veil_seal::{ArtifactBuilder, ConsentRef, PseudonymSecret, RecipientKey, generate_signing_key, open, seal};
+//!
+//! let recipient = RecipientKey::generate()?;              // the ingest server's key
+//! let client = generate_signing_key()?;                   // the browser's key
+//! let secret = PseudonymSecret::generate()?;              // the subject's identity-layer secret
+//! let pseudonym = secret.pseudonym("clinic-a", "treatment");
+//!
+//! let consent = ConsentRef { decision: "permit".into(), event_hash: Some([0u8; 32]) };
+//! let mut builder = ArtifactBuilder::new(pseudonym, "treatment", "clinic-a", consent, 1_700_000_000_000);
+//! builder.add_file("model.stl", b"solid veil\nendsolid veil\n".to_vec())?;
+//! let signed = builder.sign(&client)?;
+//! let envelope = seal(signed.into_bytes(), recipient.public_key())?;
+//!
+//! let opened = open(envelope.as_bytes(), &recipient, None)?;
+//! assert_eq!(opened.id, envelope.id());
+//! assert_eq!(opened.artifact.files["model.stl"], b"solid veil\nendsolid veil\n");
+//! # Ok::<(), veil_seal::SealError>(())
+//! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod artifact;
+mod cbor;
+pub mod envelope;
+mod error;
+pub mod keys;
+pub mod pseudonym;
+mod rng;
+
+pub use artifact::{
+    ArtifactBuilder, ConsentRef, ContentEntry, DeviceEvidence, Manifest, SignedArtifact, UnsignedArtifact,
+    VerifiedArtifact, verify_signed_artifact,
+};
+pub use envelope::{
+    ArtifactId, EnvelopeParts, OpenedArtifact, SealedEnvelope, decrypt_envelope, open, parse_envelope, seal,
+};
+pub use error::SealError;
+pub use keys::{
+    KeyId, RecipientKey, RecipientPublicKey, generate_signing_key, signing_key_from_pem, signing_key_to_pem,
+    verifying_key_from_pem, verifying_key_to_pem,
+};
+pub use p256::ecdsa::{SigningKey, VerifyingKey};
+pub use pseudonym::{ErasureRecord, IdentityVault, Pseudonym, PseudonymSecret};

@@ -1,0 +1,693 @@
+//! The signed artifact: `{"manifest": {...}, "files": {name: bytes}}` as CBOR, signed by the
+//! client's P-256 key as a tagged COSE_Sign1 (RFC 9052 §4.2) with ES256 (RFC 9053 §2.1).
+//!
+//! Signing has two phases so that a key the app cannot read (a non-extractable WebCrypto key)
+//! can sign: [`ArtifactBuilder::prepare`] gives the exact `Sig_structure` bytes
+//! ([`UnsignedArtifact::to_be_signed`]), `crypto.subtle.sign({name: "ECDSA", hash: "SHA-256"}, ...)`
+//! returns the 64-byte `r || s` that COSE wants, and [`UnsignedArtifact::finish`] assembles it.
+//! [`UnsignedArtifact::sign`] does both with a `p256` key in one step, hashing the (possibly
+//! 50 MB) `Sig_structure` as a stream rather than copying it.
+
+use std::collections::BTreeMap;
+
+use ciborium::Value;
+use coset::{CborSerializable, CoseSign1, TaggedCborSerializable, iana};
+use p256::ecdsa::signature::{DigestSigner, DigestVerifier};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::cbor::{self, BSTR, TSTR};
+use crate::keys::{KeyId, sec1_uncompressed};
+use crate::pseudonym::Pseudonym;
+use crate::SealError;
+
+/// The manifest format version this crate writes and reads.
+pub const MANIFEST_VERSION: u64 = 1;
+/// Longest content name, in bytes.
+pub const MAX_NAME_LEN: usize = 255;
+/// Longest text field (purpose, recipient id, consent decision), in bytes.
+pub const MAX_TEXT_LEN: usize = 1024;
+/// Deepest CBOR nesting accepted when decoding an artifact (bounds recursion on hostile input).
+const MAX_CBOR_DEPTH: usize = 64;
+/// The COSE_Sign1 CBOR tag (RFC 9052 §2).
+const COSE_SIGN1_TAG: u64 = 18;
+
+/// The consent a seal rests on: the decision and the hash of the consent event that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRef {
+    /// The decision for the manifest's purpose, e.g. `"permit"`.
+    pub decision: String,
+    /// SHA-256 of the consent event (ledger entry) the decision rests on, if known.
+    pub event_hash: Option<[u8; 32]>,
+}
+
+/// One content carried by the artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentEntry {
+    /// The file name (a single path component).
+    pub name: String,
+    /// Its length in bytes.
+    pub size: u64,
+    /// SHA-256 of its bytes.
+    pub sha256: [u8; 32],
+}
+
+/// Evidence from a certified device, carried verbatim so the recipient can re-verify it
+/// against its own trust store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceEvidence {
+    /// The original COSE-signed reading, byte for byte.
+    pub reading: Vec<u8>,
+    /// The device's certificate chain, DER, leaf first.
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// The manifest: what the artifact is, about whom (pseudonymously), for whom and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// Format version, [`MANIFEST_VERSION`].
+    pub version: u64,
+    /// The subject's pseudonym for this recipient and purpose.
+    pub pseudonym: Pseudonym,
+    /// The purpose of use the consent covers.
+    pub purpose: String,
+    /// The consent decision and the event it rests on.
+    pub consent: ConsentRef,
+    /// The recipient id (as used in the pseudonym derivation).
+    pub recipient: String,
+    /// When the artifact was made, milliseconds since the Unix epoch (UTC).
+    pub created_ms: u64,
+    /// The client's ES256 public key, uncompressed SEC1 (`04 || X || Y`).
+    pub client_key: [u8; 65],
+    /// The contents, sorted by name.
+    pub contents: Vec<ContentEntry>,
+    /// Device evidence (readings and chains).
+    pub device_evidence: Vec<DeviceEvidence>,
+    /// The mesh de-identification report, as produced by `veil-mesh`.
+    pub deid_report: Option<serde_json::Value>,
+}
+
+/// Check a content name: 1..=255 bytes, not `.` or `..`, no `/`, `\`, NUL or other control chars.
+pub fn validate_name(name: &str) -> Result<(), SealError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name != "."
+        && name != ".."
+        && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control());
+    if ok { Ok(()) } else { Err(SealError::BadName(name.to_owned())) }
+}
+
+fn validate_text(field: &str, value: &str) -> Result<(), SealError> {
+    if value.is_empty() || value.len() > MAX_TEXT_LEN {
+        return Err(SealError::BadManifest(format!("{field} must be 1..={MAX_TEXT_LEN} bytes")));
+    }
+    Ok(())
+}
+
+impl Manifest {
+    /// The client key id: SHA-256 of [`Manifest::client_key`].
+    pub fn client_kid(&self) -> KeyId {
+        KeyId::of_sec1(&self.client_key)
+    }
+
+    /// The manifest as JSON (bytes as lowercase hex), as `veil open` prints it and the ingest
+    /// server stores it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "version": self.version,
+            "pseudonym": self.pseudonym.as_str(),
+            "purpose": self.purpose,
+            "consent": {
+                "decision": self.consent.decision,
+                "event_hash": self.consent.event_hash.map(hex::encode),
+            },
+            "recipient": self.recipient,
+            "created_ms": self.created_ms,
+            "client_key": hex::encode(self.client_key),
+            "client_kid": self.client_kid().to_hex(),
+            "contents": self.contents.iter().map(|c| serde_json::json!({
+                "name": c.name, "size": c.size, "sha256": hex::encode(c.sha256),
+            })).collect::<Vec<_>>(),
+            "device_evidence": self.device_evidence.iter().map(|e| serde_json::json!({
+                "reading": hex::encode(&e.reading),
+                "chain": e.chain.iter().map(hex::encode).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "deid_report": self.deid_report,
+        })
+    }
+
+    fn to_cbor_value(&self) -> Result<Value, SealError> {
+        let deid = match &self.deid_report {
+            Some(v) => Value::serialized(v).map_err(|e| SealError::EncodeFailed(e.to_string()))?,
+            None => Value::Null,
+        };
+        let consent = map(vec![
+            ("decision", Value::Text(self.consent.decision.clone())),
+            ("event_hash", self.consent.event_hash.map_or(Value::Null, |h| Value::Bytes(h.to_vec()))),
+        ]);
+        let contents = self
+            .contents
+            .iter()
+            .map(|c| {
+                map(vec![
+                    ("name", Value::Text(c.name.clone())),
+                    ("size", Value::Integer(c.size.into())),
+                    ("sha256", Value::Bytes(c.sha256.to_vec())),
+                ])
+            })
+            .collect();
+        let evidence = self
+            .device_evidence
+            .iter()
+            .map(|e| {
+                map(vec![
+                    ("chain", Value::Array(e.chain.iter().map(|c| Value::Bytes(c.clone())).collect())),
+                    ("reading", Value::Bytes(e.reading.clone())),
+                ])
+            })
+            .collect();
+        Ok(map(vec![
+            ("v", Value::Integer(self.version.into())),
+            ("consent", consent),
+            ("created", Value::Integer(self.created_ms.into())),
+            ("purpose", Value::Text(self.purpose.clone())),
+            ("contents", Value::Array(contents)),
+            ("pseudonym", Value::Text(self.pseudonym.as_str().to_owned())),
+            ("recipient", Value::Text(self.recipient.clone())),
+            ("client_key", Value::Bytes(self.client_key.to_vec())),
+            ("deid_report", deid),
+            ("device_evidence", Value::Array(evidence)),
+        ]))
+    }
+
+    fn from_cbor_value(value: Value) -> Result<Self, SealError> {
+        let mut m = Fields::new(value, "manifest")?;
+        let version = m.uint("v")?;
+        if version != MANIFEST_VERSION {
+            return Err(bad(format!("manifest version {version} is not {MANIFEST_VERSION}")));
+        }
+        let pseudonym = Pseudonym::parse(&m.text("pseudonym")?).map_err(|_| bad("pseudonym is not 52 base32 characters"))?;
+        let purpose = m.text("purpose")?;
+        let recipient = m.text("recipient")?;
+        let created_ms = m.uint("created")?;
+        let client_key: [u8; 65] = m
+            .bytes("client_key")?
+            .try_into()
+            .map_err(|_| bad("client_key must be 65 bytes (uncompressed SEC1)"))?;
+        let mut c = Fields::new(m.take("consent")?, "consent")?;
+        let decision = c.text("decision")?;
+        let event_hash = match c.take_opt("event_hash") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bytes(b)) => Some(b.try_into().map_err(|_| bad("consent event_hash must be 32 bytes"))?),
+            Some(_) => return Err(bad("consent event_hash must be bytes or null")),
+        };
+        let mut contents = Vec::new();
+        for item in m.array("contents")? {
+            let mut f = Fields::new(item, "contents entry")?;
+            let name = f.text("name")?;
+            validate_name(&name)?;
+            let size = f.uint("size")?;
+            let sha256 = f.bytes("sha256")?.try_into().map_err(|_| bad("sha256 must be 32 bytes"))?;
+            contents.push(ContentEntry { name, size, sha256 });
+        }
+        let mut device_evidence = Vec::new();
+        for item in m.array("device_evidence")? {
+            let mut f = Fields::new(item, "device_evidence entry")?;
+            let reading = f.bytes("reading")?;
+            let chain = f
+                .array("chain")?
+                .into_iter()
+                .map(|v| match v {
+                    Value::Bytes(b) => Ok(b),
+                    _ => Err(bad("chain entries must be bytes")),
+                })
+                .collect::<Result<_, _>>()?;
+            device_evidence.push(DeviceEvidence { reading, chain });
+        }
+        let deid_report = match m.take_opt("deid_report") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.deserialized::<serde_json::Value>().map_err(|e| bad(format!("deid_report: {e}")))?),
+        };
+        let manifest = Manifest {
+            version,
+            pseudonym,
+            purpose,
+            consent: ConsentRef { decision, event_hash },
+            recipient,
+            created_ms,
+            client_key,
+            contents,
+            device_evidence,
+            deid_report,
+        };
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    fn validate(&self) -> Result<(), SealError> {
+        validate_text("purpose", &self.purpose)?;
+        validate_text("recipient", &self.recipient)?;
+        validate_text("consent decision", &self.consent.decision)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &self.contents {
+            validate_name(&c.name)?;
+            if !seen.insert(c.name.as_str()) {
+                return Err(SealError::DuplicateName(c.name.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn bad(msg: impl Into<String>) -> SealError {
+    SealError::BadArtifact(msg.into())
+}
+
+/// A CBOR map with text keys, in the given order (callers list keys in RFC 8949 §4.2.1 order:
+/// shorter first, then bytewise, so the payload is deterministic).
+fn map(entries: Vec<(&str, Value)>) -> Value {
+    Value::Map(entries.into_iter().map(|(k, v)| (Value::Text(k.to_owned()), v)).collect())
+}
+
+/// A decoded CBOR map with text keys; duplicate keys are rejected, unknown keys ignored.
+struct Fields {
+    entries: BTreeMap<String, Value>,
+    what: &'static str,
+}
+
+impl Fields {
+    fn new(value: Value, what: &'static str) -> Result<Self, SealError> {
+        let Value::Map(pairs) = value else {
+            return Err(bad(format!("{what} is not a map")));
+        };
+        let mut entries = BTreeMap::new();
+        for (k, v) in pairs {
+            let Value::Text(k) = k else {
+                return Err(bad(format!("{what} has a non-text key")));
+            };
+            if entries.insert(k.clone(), v).is_some() {
+                return Err(bad(format!("{what} repeats key {k:?}")));
+            }
+        }
+        Ok(Self { entries, what })
+    }
+
+    fn take_opt(&mut self, key: &str) -> Option<Value> {
+        self.entries.remove(key)
+    }
+
+    fn take(&mut self, key: &str) -> Result<Value, SealError> {
+        self.entries.remove(key).ok_or_else(|| bad(format!("{} lacks {key:?}", self.what)))
+    }
+
+    fn text(&mut self, key: &str) -> Result<String, SealError> {
+        match self.take(key)? {
+            Value::Text(t) => Ok(t),
+            _ => Err(bad(format!("{}.{key} must be text", self.what))),
+        }
+    }
+
+    fn bytes(&mut self, key: &str) -> Result<Vec<u8>, SealError> {
+        match self.take(key)? {
+            Value::Bytes(b) => Ok(b),
+            _ => Err(bad(format!("{}.{key} must be bytes", self.what))),
+        }
+    }
+
+    fn uint(&mut self, key: &str) -> Result<u64, SealError> {
+        match self.take(key)? {
+            Value::Integer(i) => u64::try_from(i).map_err(|_| bad(format!("{}.{key} must be an unsigned integer", self.what))),
+            _ => Err(bad(format!("{}.{key} must be an unsigned integer", self.what))),
+        }
+    }
+
+    fn array(&mut self, key: &str) -> Result<Vec<Value>, SealError> {
+        match self.take(key)? {
+            Value::Array(a) => Ok(a),
+            _ => Err(bad(format!("{}.{key} must be an array", self.what))),
+        }
+    }
+}
+
+/// Builds an artifact: manifest fields, contents, evidence; then signs it.
+#[derive(Debug, Clone)]
+pub struct ArtifactBuilder {
+    pseudonym: Pseudonym,
+    purpose: String,
+    recipient: String,
+    consent: ConsentRef,
+    created_ms: u64,
+    files: BTreeMap<String, Vec<u8>>,
+    device_evidence: Vec<DeviceEvidence>,
+    deid_report: Option<serde_json::Value>,
+}
+
+impl ArtifactBuilder {
+    /// Start an artifact for `recipient_id` and `purpose` about the subject behind `pseudonym`.
+    pub fn new(pseudonym: Pseudonym, purpose: &str, recipient_id: &str, consent: ConsentRef, created_ms: u64) -> Self {
+        Self {
+            pseudonym,
+            purpose: purpose.to_owned(),
+            recipient: recipient_id.to_owned(),
+            consent,
+            created_ms,
+            files: BTreeMap::new(),
+            device_evidence: Vec::new(),
+            deid_report: None,
+        }
+    }
+
+    /// Add a content (e.g. the de-identified model, a reading's JSON). Names are single path
+    /// components ([`validate_name`]) and unique.
+    pub fn add_file(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), SealError> {
+        validate_name(name)?;
+        if self.files.contains_key(name) {
+            return Err(SealError::DuplicateName(name.to_owned()));
+        }
+        self.files.insert(name.to_owned(), bytes);
+        Ok(())
+    }
+
+    /// Add device evidence (an original COSE reading and its chain).
+    pub fn add_device_evidence(&mut self, evidence: DeviceEvidence) {
+        self.device_evidence.push(evidence);
+    }
+
+    /// Attach the mesh de-identification report.
+    pub fn set_deid_report(&mut self, report: serde_json::Value) {
+        self.deid_report = Some(report);
+    }
+
+    /// Compute the manifest and the exact bytes the client key must sign.
+    pub fn prepare(self, client_key: &VerifyingKey) -> Result<UnsignedArtifact, SealError> {
+        let client_key = sec1_uncompressed(client_key);
+        let contents = self
+            .files
+            .iter()
+            .map(|(name, bytes)| ContentEntry {
+                name: name.clone(),
+                size: bytes.len() as u64,
+                sha256: Sha256::digest(bytes).into(),
+            })
+            .collect();
+        let manifest = Manifest {
+            version: MANIFEST_VERSION,
+            pseudonym: self.pseudonym,
+            purpose: self.purpose,
+            consent: self.consent,
+            recipient: self.recipient,
+            created_ms: self.created_ms,
+            client_key,
+            contents,
+            device_evidence: self.device_evidence,
+            deid_report: self.deid_report,
+        };
+        manifest.validate()?;
+        // Files in RFC 8949 §4.2.1 key order: shorter names first, then bytewise.
+        let mut files: Vec<(String, Vec<u8>)> = self.files.into_iter().collect();
+        files.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
+        let payload_value = Value::Map(vec![
+            (Value::Text("files".into()), Value::Map(files.into_iter().map(|(n, b)| (Value::Text(n), Value::Bytes(b))).collect())),
+            (Value::Text("manifest".into()), manifest.to_cbor_value()?),
+        ]);
+        let mut payload = Vec::new();
+        ciborium::into_writer(&payload_value, &mut payload).map_err(|e| SealError::EncodeFailed(e.to_string()))?;
+        drop(payload_value);
+        let protected = coset::HeaderBuilder::new()
+            .algorithm(iana::Algorithm::ES256)
+            .key_id(manifest.client_kid().0.to_vec())
+            .build()
+            .to_vec()
+            .map_err(|e| SealError::EncodeFailed(e.to_string()))?;
+        Ok(UnsignedArtifact { manifest, protected, payload })
+    }
+
+    /// [`Self::prepare`] and [`UnsignedArtifact::sign`] in one step.
+    pub fn sign(self, key: &SigningKey) -> Result<SignedArtifact, SealError> {
+        self.prepare(key.verifying_key())?.sign(key)
+    }
+}
+
+/// Hash the COSE `Sig_structure` (RFC 9052 §4.4) as a stream:
+/// `["Signature1", body_protected, external_aad = h'', payload]`.
+fn sig_structure_digest(protected: &[u8], payload: &[u8]) -> Sha256 {
+    let mut h = Sha256::new();
+    h.update([0x84]);
+    h.update(cbor::head_bytes(TSTR, 10));
+    h.update(b"Signature1");
+    h.update(cbor::head_bytes(BSTR, protected.len() as u64));
+    h.update(protected);
+    h.update([0x40]);
+    h.update(cbor::head_bytes(BSTR, payload.len() as u64));
+    h.update(payload);
+    h
+}
+
+/// An artifact whose manifest and payload are fixed, waiting for the client's signature.
+#[derive(Debug, Clone)]
+pub struct UnsignedArtifact {
+    manifest: Manifest,
+    protected: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+impl UnsignedArtifact {
+    /// The manifest that will be signed.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The COSE `Sig_structure` bytes (RFC 9052 §4.4): what an ES256 signer (e.g. WebCrypto
+    /// ECDSA P-256 with SHA-256) signs.
+    pub fn to_be_signed(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.payload.len() + self.protected.len() + 32);
+        v.push(0x84);
+        cbor::put_head(&mut v, TSTR, 10);
+        v.extend_from_slice(b"Signature1");
+        cbor::put_head(&mut v, BSTR, self.protected.len() as u64);
+        v.extend_from_slice(&self.protected);
+        v.push(0x40);
+        cbor::put_head(&mut v, BSTR, self.payload.len() as u64);
+        v.extend_from_slice(&self.payload);
+        v
+    }
+
+    /// Sign with a `p256` key (streams the `Sig_structure` into SHA-256; RFC 6979 nonces).
+    pub fn sign(self, key: &SigningKey) -> Result<SignedArtifact, SealError> {
+        let sig: Signature = key
+            .try_sign_digest(sig_structure_digest(&self.protected, &self.payload))
+            .map_err(|e| SealError::SealFailed(format!("signing: {e}")))?;
+        self.finish(&sig.to_bytes())
+    }
+
+    /// Attach a 64-byte `r || s` ES256 signature made elsewhere (e.g. by WebCrypto). It is
+    /// verified against the manifest's client key before it is accepted.
+    pub fn finish(self, signature: &[u8]) -> Result<SignedArtifact, SealError> {
+        let sig = Signature::from_slice(signature).map_err(|_| SealError::BadSignature)?;
+        let vk = VerifyingKey::from_sec1_bytes(&self.manifest.client_key).map_err(|e| SealError::BadKey(e.to_string()))?;
+        vk.verify_digest(sig_structure_digest(&self.protected, &self.payload), &sig)
+            .map_err(|_| SealError::BadSignature)?;
+        // Tagged COSE_Sign1 = 18([protected: bstr, unprotected: {}, payload: bstr, signature: bstr]).
+        let mut bytes = Vec::with_capacity(self.payload.len() + self.protected.len() + 96);
+        cbor::put_head(&mut bytes, 6, COSE_SIGN1_TAG);
+        bytes.push(0x84);
+        cbor::put_head(&mut bytes, BSTR, self.protected.len() as u64);
+        bytes.extend_from_slice(&self.protected);
+        bytes.push(0xa0);
+        cbor::put_head(&mut bytes, BSTR, self.payload.len() as u64);
+        bytes.extend_from_slice(&self.payload);
+        cbor::put_head(&mut bytes, BSTR, 64);
+        bytes.extend_from_slice(&sig.to_bytes());
+        Ok(SignedArtifact { bytes, manifest: self.manifest })
+    }
+}
+
+/// A signed artifact: the tagged COSE_Sign1 bytes and the manifest they carry.
+#[derive(Debug, Clone)]
+pub struct SignedArtifact {
+    bytes: Vec<u8>,
+    manifest: Manifest,
+}
+
+impl SignedArtifact {
+    /// The COSE_Sign1 bytes (the HPKE plaintext).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Take the COSE_Sign1 bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// The signed manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+}
+
+/// An artifact whose signature and content hashes have been verified.
+#[derive(Debug, Clone)]
+pub struct VerifiedArtifact {
+    /// The verified manifest.
+    pub manifest: Manifest,
+    /// The contents by name, each matching its manifest entry.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// The client key that signed it (from the manifest, or the pinned key it equals).
+    pub client_key: VerifyingKey,
+}
+
+/// Verify a signed artifact (tagged or untagged COSE_Sign1): the structure, the ES256 signature
+/// under the manifest's client key (which must equal `pinned_client` if given), then every
+/// content's size and SHA-256 against the manifest, and that no content is missing or unlisted.
+pub fn verify_signed_artifact(bytes: &[u8], pinned_client: Option<&VerifyingKey>) -> Result<VerifiedArtifact, SealError> {
+    let sign1 = match CoseSign1::from_tagged_slice(bytes) {
+        Ok(s) => s,
+        Err(_) => CoseSign1::from_slice(bytes).map_err(|e| bad(format!("not a COSE_Sign1: {e}")))?,
+    };
+    let header = &sign1.protected.header;
+    if header.alg != Some(coset::Algorithm::Assigned(iana::Algorithm::ES256)) {
+        return Err(SealError::BadAlgorithm);
+    }
+    if !header.crit.is_empty() {
+        return Err(bad("unknown critical header parameters"));
+    }
+    let protected = sign1.protected.original_data.clone().unwrap_or_default();
+    let payload = sign1.payload.as_deref().ok_or_else(|| bad("detached payload"))?;
+    let value = ciborium::de::from_reader_with_recursion_limit::<Value, _>(payload, MAX_CBOR_DEPTH)
+        .map_err(|e| bad(format!("payload is not CBOR: {e}")))?;
+    let mut top = Fields::new(value, "payload")?;
+    let manifest = Manifest::from_cbor_value(top.take("manifest")?)?;
+    let files_value = top.take("files")?;
+
+    let client_key = VerifyingKey::from_sec1_bytes(&manifest.client_key).map_err(|_| bad("client_key is not a P-256 point"))?;
+    if !header.key_id.is_empty() && header.key_id.as_slice() != manifest.client_kid().0.as_slice() {
+        return Err(bad("protected kid does not match the manifest's client_key"));
+    }
+    if let Some(pinned) = pinned_client {
+        if sec1_uncompressed(pinned) != manifest.client_key {
+            return Err(SealError::ClientKeyMismatch);
+        }
+    }
+    let sig = Signature::from_slice(&sign1.signature).map_err(|_| SealError::BadSignature)?;
+    client_key
+        .verify_digest(sig_structure_digest(&protected, payload), &sig)
+        .map_err(|_| SealError::BadSignature)?;
+
+    let Value::Map(pairs) = files_value else {
+        return Err(bad("files is not a map"));
+    };
+    let mut files = BTreeMap::new();
+    for (k, v) in pairs {
+        let (Value::Text(name), Value::Bytes(data)) = (k, v) else {
+            return Err(bad("files must map text names to bytes"));
+        };
+        validate_name(&name)?;
+        if files.contains_key(&name) {
+            return Err(SealError::DuplicateName(name));
+        }
+        files.insert(name, data);
+    }
+    for entry in &manifest.contents {
+        let data = files.get(&entry.name).ok_or_else(|| SealError::MissingFile(entry.name.clone()))?;
+        let digest: [u8; 32] = Sha256::digest(data).into();
+        let same = (data.len() as u64 == entry.size) & bool::from(digest.ct_eq(&entry.sha256));
+        if !same {
+            return Err(SealError::HashMismatch(entry.name.clone()));
+        }
+    }
+    if let Some(extra) = files.keys().find(|n| !manifest.contents.iter().any(|c| &c.name == *n)) {
+        return Err(SealError::UnlistedFile(extra.clone()));
+    }
+    Ok(VerifiedArtifact { manifest, files, client_key })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::pseudonym::PseudonymSecret;
+
+    fn builder() -> ArtifactBuilder {
+        let secret = PseudonymSecret::from_bytes(&[7u8; 32]).unwrap();
+        let mut b = ArtifactBuilder::new(
+            secret.pseudonym("clinic-a", "treatment"),
+            "treatment",
+            "clinic-a",
+            ConsentRef { decision: "permit".into(), event_hash: Some([9u8; 32]) },
+            1_700_000_000_000,
+        );
+        b.add_file("model.stl", b"solid x\nendsolid x\n".to_vec()).unwrap();
+        b.add_file("reading.json", br#"{"spo2": 97}"#.to_vec()).unwrap();
+        b.add_device_evidence(DeviceEvidence { reading: vec![0xd2, 0x84], chain: vec![vec![0x30, 0x00]] });
+        b.set_deid_report(serde_json::json!({"removed_faces": 12, "ratio": 0.25}));
+        b
+    }
+
+    #[test]
+    fn streamed_sig_structure_equals_cosets() {
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        let unsigned = builder().prepare(key.verifying_key()).unwrap();
+        let tbs = unsigned.to_be_signed();
+        let signed = unsigned.sign(&key).unwrap();
+        let sign1 = CoseSign1::from_tagged_slice(signed.as_bytes()).unwrap();
+        assert_eq!(sign1.tbs_data(b""), tbs);
+    }
+
+    #[test]
+    fn round_trip_and_manifest_fields() {
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        let signed = builder().sign(&key).unwrap();
+        let v = verify_signed_artifact(signed.as_bytes(), Some(key.verifying_key())).unwrap();
+        assert_eq!(&v.manifest, signed.manifest());
+        assert_eq!(v.files["reading.json"], br#"{"spo2": 97}"#);
+        assert_eq!(v.manifest.deid_report.as_ref().unwrap()["removed_faces"], 12);
+        assert_eq!(v.manifest.contents.len(), 2);
+    }
+
+    #[test]
+    fn webcrypto_style_two_phase_signing() {
+        let key = SigningKey::from_slice(&[3u8; 32]).unwrap();
+        let unsigned = builder().prepare(key.verifying_key()).unwrap();
+        let sig: Signature = p256::ecdsa::signature::Signer::sign(&key, &unsigned.to_be_signed());
+        let signed = unsigned.finish(&sig.to_bytes()).unwrap();
+        verify_signed_artifact(signed.as_bytes(), None).unwrap();
+    }
+
+    #[test]
+    fn finish_rejects_a_signature_from_another_key() {
+        let key = SigningKey::from_slice(&[3u8; 32]).unwrap();
+        let other = SigningKey::from_slice(&[4u8; 32]).unwrap();
+        let unsigned = builder().prepare(key.verifying_key()).unwrap();
+        let sig: Signature = p256::ecdsa::signature::Signer::sign(&other, &unsigned.to_be_signed());
+        assert_eq!(unsigned.finish(&sig.to_bytes()).unwrap_err().code(), "bad-signature");
+    }
+
+    #[test]
+    fn pinned_key_mismatch_is_reported() {
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        let other = SigningKey::from_slice(&[2u8; 32]).unwrap();
+        let signed = builder().sign(&key).unwrap();
+        let err = verify_signed_artifact(signed.as_bytes(), Some(other.verifying_key())).unwrap_err();
+        assert_eq!(err.code(), "client-key-mismatch");
+    }
+
+    #[test]
+    fn flipped_payload_byte_fails_the_signature() {
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        let mut bytes = builder().sign(&key).unwrap().into_bytes();
+        let pos = bytes.windows(7).position(|w| w == b"solid x").unwrap();
+        bytes[pos] ^= 0x20;
+        assert_eq!(verify_signed_artifact(&bytes, None).unwrap_err().code(), "bad-signature");
+    }
+
+    #[test]
+    fn names_that_escape_a_directory_are_refused() {
+        let mut b = builder();
+        for name in ["", ".", "..", "a/b", "..\\x", "nul\0", &"x".repeat(256)] {
+            assert_eq!(b.add_file(name, vec![]).unwrap_err().code(), "bad-name", "{name:?}");
+        }
+        assert_eq!(b.add_file("model.stl", vec![]).unwrap_err().code(), "duplicate-name");
+    }
+}

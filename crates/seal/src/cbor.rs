@@ -1,0 +1,178 @@
+//! The few CBOR primitives (RFC 8949) the envelope and the COSE `Sig_structure` need, written out
+//! by hand so that they are exact, zero-copy and bounded: every length read is checked against
+//! the bytes that remain before anything is sliced or allocated.
+//!
+//! The reader accepts only preferred serialization (RFC 8949 §4.2.1: shortest argument, definite
+//! lengths), so one envelope has exactly one encoding and its hash (the artifact id) cannot be
+//! changed by re-encoding the same fields.
+
+/// Major types used here (RFC 8949 §3.1).
+pub(crate) const UINT: u8 = 0;
+/// Byte string.
+pub(crate) const BSTR: u8 = 2;
+/// Text string.
+pub(crate) const TSTR: u8 = 3;
+/// Array.
+pub(crate) const ARRAY: u8 = 4;
+
+/// Append a head (major type + argument) in preferred (shortest) form.
+pub(crate) fn put_head(out: &mut Vec<u8>, major: u8, arg: u64) {
+    let mt = major << 5;
+    if arg < 24 {
+        out.push(mt | arg as u8);
+    } else if arg <= 0xff {
+        out.extend_from_slice(&[mt | 24, arg as u8]);
+    } else if arg <= 0xffff {
+        out.push(mt | 25);
+        out.extend_from_slice(&(arg as u16).to_be_bytes());
+    } else if arg <= 0xffff_ffff {
+        out.push(mt | 26);
+        out.extend_from_slice(&(arg as u32).to_be_bytes());
+    } else {
+        out.push(mt | 27);
+        out.extend_from_slice(&arg.to_be_bytes());
+    }
+}
+
+/// The head alone, as bytes (for streaming a large string into a hash).
+pub(crate) fn head_bytes(major: u8, arg: u64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(9);
+    put_head(&mut v, major, arg);
+    v
+}
+
+/// Why a strict read failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadError {
+    /// Ran out of bytes.
+    Truncated,
+    /// Not the expected major type.
+    WrongType,
+    /// A non-shortest argument, an indefinite length or a reserved additional-info value.
+    NotPreferred,
+}
+
+impl ReadError {
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::Truncated => "truncated",
+            Self::WrongType => "unexpected CBOR type",
+            Self::NotPreferred => "not in preferred (shortest, definite-length) encoding",
+        }
+    }
+}
+
+/// A strict cursor over CBOR bytes.
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ReadError> {
+        let end = self.pos.checked_add(n).ok_or(ReadError::Truncated)?;
+        let s = self.buf.get(self.pos..end).ok_or(ReadError::Truncated)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    /// Read a head, returning (major type, argument).
+    pub(crate) fn head(&mut self) -> Result<(u8, u64), ReadError> {
+        let first = *self.take(1)?.first().ok_or(ReadError::Truncated)?;
+        let major = first >> 5;
+        let info = first & 0x1f;
+        let arg = match info {
+            0..=23 => u64::from(info),
+            24 => {
+                let v = u64::from(self.take(1)?[0]);
+                if v < 24 {
+                    return Err(ReadError::NotPreferred);
+                }
+                v
+            }
+            25 => {
+                let b = self.take(2)?;
+                let v = u64::from(u16::from_be_bytes([b[0], b[1]]));
+                if v <= 0xff {
+                    return Err(ReadError::NotPreferred);
+                }
+                v
+            }
+            26 => {
+                let b = self.take(4)?;
+                let v = u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                if v <= 0xffff {
+                    return Err(ReadError::NotPreferred);
+                }
+                v
+            }
+            27 => {
+                let b = self.take(8)?;
+                let v = u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                if v <= 0xffff_ffff {
+                    return Err(ReadError::NotPreferred);
+                }
+                v
+            }
+            _ => return Err(ReadError::NotPreferred),
+        };
+        Ok((major, arg))
+    }
+
+    /// Read a head and require the major type.
+    pub(crate) fn expect(&mut self, major: u8) -> Result<u64, ReadError> {
+        let (m, arg) = self.head()?;
+        if m != major {
+            return Err(ReadError::WrongType);
+        }
+        Ok(arg)
+    }
+
+    /// Read a byte or text string of the given major type, borrowing its content.
+    pub(crate) fn string(&mut self, major: u8) -> Result<&'a [u8], ReadError> {
+        let len = self.expect(major)?;
+        let len = usize::try_from(len).map_err(|_| ReadError::Truncated)?;
+        self.take(len)
+    }
+
+    /// True when every byte has been consumed.
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos == self.buf.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_are_shortest_and_round_trip() {
+        for arg in [0u64, 23, 24, 255, 256, 65535, 65536, 0xffff_ffff, 0x1_0000_0000, u64::MAX] {
+            let bytes = head_bytes(BSTR, arg);
+            let mut r = Reader::new(&bytes);
+            assert_eq!(r.head(), Ok((BSTR, arg)));
+            assert!(r.at_end());
+        }
+        // RFC 8949 Appendix A examples.
+        assert_eq!(head_bytes(UINT, 24), [0x18, 0x18]);
+        assert_eq!(head_bytes(UINT, 1000), [0x19, 0x03, 0xe8]);
+        assert_eq!(head_bytes(UINT, 1_000_000), [0x1a, 0x00, 0x0f, 0x42, 0x40]);
+    }
+
+    #[test]
+    fn non_preferred_heads_are_rejected() {
+        for bytes in [&[0x18u8, 0x10][..], &[0x19, 0x00, 0x10], &[0x1a, 0, 0, 0, 1], &[0x5f], &[0x1c]] {
+            assert_eq!(Reader::new(bytes).head(), Err(ReadError::NotPreferred), "{bytes:x?}");
+        }
+    }
+
+    #[test]
+    fn claimed_lengths_beyond_input_are_truncated_not_allocated() {
+        let mut r = Reader::new(&[0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(r.string(BSTR), Err(ReadError::Truncated));
+    }
+}
