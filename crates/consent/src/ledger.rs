@@ -1,0 +1,509 @@
+//! The consent ledger: append-only events; the current state is derived by replay, never stored.
+//!
+//! Giving and withdrawing are each one event (GDPR Art. 7(3): withdrawing must be as easy as giving).
+//! A HIPAA revocation takes effect when received (45 CFR 164.508(b)(5)): the `withdrawn` event's
+//! `at` is the time of receipt, and every decision at or after it sees the withdrawal.
+//!
+//! Replay rules (one scope = purpose + tier + partner + country):
+//! - `given`, `guardian-given`: the scope becomes active (until `expires_at`, if set);
+//! - `renewed`: a scope given earlier becomes active again with the new expiry;
+//! - `expired`: the scope ends (needs a new consent, not a refusal);
+//! - `withdrawn` of scope W ends every scope that covers W (W itself and broader research tiers), so
+//!   after withdrawing nothing that would allow W remains. A withdrawal with nothing before it is a
+//!   refusal.
+//!
+//! Events must be appended in non-decreasing time; later events win.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{ConsentError, PurposeScope, TextRef, Timestamp};
+
+/// Format tag of the ledger JSON.
+pub const LEDGER_FORMAT: &str = "veil-consent-ledger/1";
+/// Most events a ledger may hold (a file's count is a claim; this bounds replay work).
+pub const MAX_EVENTS: usize = 100_000;
+/// Largest ledger JSON accepted, in bytes.
+pub const MAX_LEDGER_BYTES: usize = 16 * 1024 * 1024;
+/// Longest free-text field (staff id, guardian reference, authorization elements).
+pub const MAX_FIELD: usize = 2_000;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    /// The subject gave consent.
+    Given,
+    /// The subject (or guardian) withdrew consent, or refused it.
+    Withdrawn,
+    /// A consent reached its end and was recorded as expired.
+    Expired,
+    /// An earlier consent was renewed (new expiry, possibly a new text version).
+    Renewed,
+    /// A guardian / personal representative gave consent for a minor (GDPR Art. 8(1),
+    /// 45 CFR 164.502(g)).
+    GuardianGiven,
+}
+
+impl EventKind {
+    /// The kebab-case id.
+    #[must_use]
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Given => "given",
+            Self::Withdrawn => "withdrawn",
+            Self::Expired => "expired",
+            Self::Renewed => "renewed",
+            Self::GuardianGiven => "guardian-given",
+        }
+    }
+}
+
+/// Where the event was captured.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Channel {
+    /// On the subject's own device.
+    OwnDevice,
+    /// On a clinic kiosk, in a session started by a staff member.
+    Kiosk {
+        /// The staff member's id.
+        staff_id: String,
+    },
+    /// Imported from another system (FHIR), which recorded the capture.
+    Imported {
+        /// Where it came from (e.g. the FHIR Consent id or organization).
+        source: String,
+    },
+}
+
+/// A HIPAA authorization's content (45 CFR 164.508(c)). Present on events that must carry one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct HipaaAuthorization {
+    /// (c)(1)(i): a specific, meaningful description of the information to be used or disclosed.
+    #[serde(default)]
+    pub information: String,
+    /// (c)(1)(ii): who is authorised to make the use or disclosure.
+    #[serde(default)]
+    pub disclosed_by: String,
+    /// (c)(1)(iii): to whom the disclosure may be made.
+    #[serde(default)]
+    pub recipients: String,
+    /// (c)(1)(iv): the purpose of each use or disclosure.
+    #[serde(default)]
+    pub purpose: String,
+    /// (c)(1)(v): an expiration date or event (`none` is allowed for research databases).
+    #[serde(default)]
+    pub expiration: String,
+    /// (c)(1)(vi): signature of the individual (or representative).
+    #[serde(default)]
+    pub signature: String,
+    /// (c)(1)(vi): the date signed.
+    #[serde(default)]
+    pub signed_at: Option<Timestamp>,
+    /// (c)(1)(vi): if signed by a personal representative, their authority to act.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representative_authority: Option<String>,
+    /// (c)(2)(i): the statement of the right to revoke in writing and how.
+    #[serde(default)]
+    pub right_to_revoke_stated: bool,
+    /// (c)(2)(ii): the statement on conditioning treatment/payment on signing.
+    #[serde(default)]
+    pub conditioning_stated: bool,
+    /// (c)(2)(iii): the statement that disclosed information may be redisclosed.
+    #[serde(default)]
+    pub redisclosure_stated: bool,
+}
+
+impl HipaaAuthorization {
+    /// The core elements and statements missing, each with its paragraph of 45 CFR 164.508(c).
+    #[must_use]
+    pub fn missing_elements(&self) -> Vec<&'static str> {
+        let blank = |s: &str| s.trim().is_empty();
+        let mut m = Vec::new();
+        if blank(&self.information) {
+            m.push("45 CFR 164.508(c)(1)(i) description of the information");
+        }
+        if blank(&self.disclosed_by) {
+            m.push("45 CFR 164.508(c)(1)(ii) who may disclose");
+        }
+        if blank(&self.recipients) {
+            m.push("45 CFR 164.508(c)(1)(iii) to whom");
+        }
+        if blank(&self.purpose) {
+            m.push("45 CFR 164.508(c)(1)(iv) purpose");
+        }
+        if blank(&self.expiration) {
+            m.push("45 CFR 164.508(c)(1)(v) expiration date or event");
+        }
+        if blank(&self.signature) || self.signed_at.is_none() {
+            m.push("45 CFR 164.508(c)(1)(vi) signature and date");
+        }
+        if !self.right_to_revoke_stated {
+            m.push("45 CFR 164.508(c)(2)(i) right to revoke");
+        }
+        if !self.conditioning_stated {
+            m.push("45 CFR 164.508(c)(2)(ii) conditioning statement");
+        }
+        if !self.redisclosure_stated {
+            m.push("45 CFR 164.508(c)(2)(iii) redisclosure statement");
+        }
+        m
+    }
+
+    fn check_lengths(&self) -> Result<(), ConsentError> {
+        for f in [
+            &self.information,
+            &self.disclosed_by,
+            &self.recipients,
+            &self.purpose,
+            &self.expiration,
+            &self.signature,
+        ] {
+            if f.len() > MAX_FIELD {
+                return Err(ConsentError::BadField("authorization"));
+            }
+        }
+        if self.representative_authority.as_ref().is_some_and(|r| r.len() > MAX_FIELD) {
+            return Err(ConsentError::BadField("authorization"));
+        }
+        Ok(())
+    }
+}
+
+/// One ledger event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConsentEvent {
+    /// What happened.
+    pub kind: EventKind,
+    /// The scope it applies to.
+    #[serde(flatten)]
+    pub scope: PurposeScope,
+    /// The exact consent text shown (absent only for events imported from systems that do not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextRef>,
+    /// When it happened (for a withdrawal: when it was received).
+    pub at: Timestamp,
+    /// Where it was captured.
+    pub channel: Channel,
+    /// When the consent ends by itself, if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// Reference to the guardian / personal representative (for `guardian-given`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardian: Option<String>,
+    /// HIPAA authorization content, when the consent doubles as a 164.508 authorization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<HipaaAuthorization>,
+}
+
+impl ConsentEvent {
+    /// A consent event with the given kind, scope, time and channel and nothing else.
+    #[must_use]
+    pub fn new(kind: EventKind, scope: PurposeScope, at: Timestamp, channel: Channel) -> Self {
+        Self { kind, scope, text: None, at, channel, expires_at: None, guardian: None, authorization: None }
+    }
+}
+
+/// The append-only ledger of one subject (identified by pseudonym only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentLedger {
+    format: &'static str,
+    subject: String,
+    events: Vec<ConsentEvent>,
+}
+
+#[derive(Deserialize)]
+struct RawLedger {
+    #[serde(default)]
+    format: Option<String>,
+    subject: String,
+    events: Vec<ConsentEvent>,
+}
+
+/// Check a pseudonym is a valid FHIR id (R4 `id`: `[A-Za-z0-9\-\.]{1,64}`).
+fn check_pseudonym(p: &str) -> Result<(), ConsentError> {
+    if p.is_empty() || p.len() > 64 || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+        return Err(ConsentError::BadPseudonym(p.chars().take(64).collect()));
+    }
+    Ok(())
+}
+
+impl ConsentLedger {
+    /// An empty ledger for a subject pseudonym.
+    ///
+    /// # Errors
+    /// [`ConsentError::BadPseudonym`].
+    pub fn new(subject: &str) -> Result<Self, ConsentError> {
+        check_pseudonym(subject)?;
+        Ok(Self { format: LEDGER_FORMAT, subject: subject.to_owned(), events: Vec::new() })
+    }
+
+    /// Parse and validate a ledger from JSON (each event is re-appended, so every rule of
+    /// [`ConsentLedger::append`] holds for loaded ledgers too).
+    ///
+    /// # Errors
+    /// [`ConsentError::TooLarge`], [`ConsentError::Json`], or any append error.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ConsentError> {
+        if bytes.len() > MAX_LEDGER_BYTES {
+            return Err(ConsentError::TooLarge(format!("ledger of {} bytes", bytes.len())));
+        }
+        let raw: RawLedger = serde_json::from_slice(bytes)?;
+        if let Some(f) = &raw.format {
+            if f != LEDGER_FORMAT {
+                return Err(ConsentError::Json(format!("unknown ledger format `{}`", f.chars().take(40).collect::<String>())));
+            }
+        }
+        let mut ledger = Self::new(&raw.subject)?;
+        if raw.events.len() > MAX_EVENTS {
+            return Err(ConsentError::TooLarge(format!("{} events", raw.events.len())));
+        }
+        for e in raw.events {
+            ledger.append(e)?;
+        }
+        Ok(ledger)
+    }
+
+    /// The ledger as pretty JSON.
+    ///
+    /// # Errors
+    /// [`ConsentError::Json`] (not expected for a valid ledger).
+    pub fn to_json(&self) -> Result<String, ConsentError> {
+        Ok(serde_json::to_string_pretty(self)?)
+    }
+
+    /// The subject's pseudonym.
+    #[must_use]
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// All events, oldest first.
+    #[must_use]
+    pub fn events(&self) -> &[ConsentEvent] {
+        &self.events
+    }
+
+    /// A stable id of the event at `index`: hex of the first 16 bytes of SHA-256 over the subject,
+    /// the index and the event's canonical JSON. Used for receipts and FHIR ids.
+    #[must_use]
+    pub fn event_id(&self, index: usize) -> Option<String> {
+        let e = self.events.get(index)?;
+        let json = serde_json::to_vec(e).ok()?;
+        let mut h = Sha256::new();
+        h.update(b"veil-consent-event/1\n");
+        h.update(self.subject.as_bytes());
+        h.update(b"\n");
+        h.update(index.to_string().as_bytes());
+        h.update(b"\n");
+        h.update(&json);
+        Some(hex::encode(&h.finalize()[..16]))
+    }
+
+    /// Append an event. Returns its index.
+    ///
+    /// # Errors
+    /// [`ConsentError::OutOfOrder`] if earlier than the last event, [`ConsentError::RenewWithoutConsent`],
+    /// [`ConsentError::BadExpiry`], text errors ([`TextRef::verify`]) and scope errors.
+    pub fn append(&mut self, mut event: ConsentEvent) -> Result<usize, ConsentError> {
+        let index = self.events.len();
+        if index >= MAX_EVENTS {
+            return Err(ConsentError::TooLarge(format!("more than {MAX_EVENTS} events")));
+        }
+        event.scope = event.scope.validated()?;
+        if let Some(last) = self.events.last() {
+            if event.at < last.at {
+                return Err(ConsentError::OutOfOrder { index, at: event.at.to_rfc3339() });
+            }
+        }
+        if let Some(exp) = event.expires_at {
+            if exp <= event.at {
+                return Err(ConsentError::BadExpiry(index));
+            }
+        }
+        if let Some(text) = &event.text {
+            if text.purpose != event.scope.purpose {
+                return Err(ConsentError::UnknownText(format!(
+                    "{} text used for purpose {}",
+                    text.purpose.id(),
+                    event.scope.purpose.id()
+                )));
+            }
+            text.verify()?;
+        }
+        match &event.channel {
+            Channel::Kiosk { staff_id } if staff_id.trim().is_empty() || staff_id.len() > 200 => {
+                return Err(ConsentError::BadField("staff_id"));
+            }
+            Channel::Imported { source } if source.len() > 200 => return Err(ConsentError::BadField("source")),
+            _ => {}
+        }
+        if event.guardian.as_ref().is_some_and(|g| g.len() > MAX_FIELD) {
+            return Err(ConsentError::BadField("guardian"));
+        }
+        if let Some(a) = &event.authorization {
+            a.check_lengths()?;
+        }
+        if event.kind == EventKind::Renewed
+            && !self.events.iter().any(|e| {
+                matches!(e.kind, EventKind::Given | EventKind::GuardianGiven) && e.scope == event.scope
+            })
+        {
+            return Err(ConsentError::RenewWithoutConsent(index));
+        }
+        self.events.push(event);
+        Ok(index)
+    }
+
+    /// The standing of a use at time `at`, by replaying every event at or before `at`.
+    #[must_use]
+    pub fn standing(&self, used: &PurposeScope, at: Timestamp) -> Standing {
+        // Per exact scope that covers `used`: the last state. Then the best of them.
+        let mut states: Vec<(PurposeScope, Standing)> = Vec::new();
+        for (i, e) in self.events.iter().enumerate() {
+            if e.at > at {
+                break; // sorted by time: nothing later is in effect yet
+            }
+            match e.kind {
+                EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed => {
+                    if !e.scope.covers(used) {
+                        continue;
+                    }
+                    // A renewal keeps who originally gave consent.
+                    let by = match e.kind {
+                        EventKind::GuardianGiven => GivenBy::Guardian,
+                        EventKind::Renewed => states
+                            .iter()
+                            .find(|(s, _)| *s == e.scope)
+                            .and_then(|(_, st)| match st {
+                                Standing::Active { by, .. } => Some(*by),
+                                _ => None,
+                            })
+                            .or_else(|| self.original_giver(&e.scope, i))
+                            .unwrap_or(GivenBy::Subject),
+                        _ => GivenBy::Subject,
+                    };
+                    set(&mut states, &e.scope, Standing::Active { event: i, since: e.at, by, expires_at: e.expires_at });
+                }
+                EventKind::Expired => {
+                    if e.scope.covers(used) {
+                        set(&mut states, &e.scope, Standing::Expired { at: e.at });
+                    }
+                }
+                EventKind::Withdrawn => {
+                    // A withdrawal of scope W ends every consent whose scope covers W (W itself and
+                    // broader research tiers), then records W as withdrawn: nothing that would allow
+                    // W survives it. Research tiers always overlap, so a refusal of one tier also
+                    // stands against the others unless a narrower consent remains in force.
+                    if overlaps(&e.scope, used) {
+                        for (s, st) in &mut states {
+                            if s.covers(&e.scope) {
+                                *st = Standing::Withdrawn { at: e.at, event: i };
+                            }
+                        }
+                        set(&mut states, &e.scope, Standing::Withdrawn { at: e.at, event: i });
+                    }
+                }
+            }
+        }
+        // Apply expiry at `at`.
+        for (_, st) in &mut states {
+            if let Standing::Active { expires_at: Some(exp), .. } = *st {
+                if exp <= at {
+                    *st = Standing::Expired { at: exp };
+                }
+            }
+        }
+        let pick = |f: fn(&Standing) -> bool| {
+            states.iter().filter(|(_, s)| f(s)).max_by_key(|(_, s)| s.time()).map(|(_, s)| s.clone())
+        };
+        pick(|s| matches!(s, Standing::Active { .. }))
+            .or_else(|| pick(|s| matches!(s, Standing::Withdrawn { .. })))
+            .or_else(|| pick(|s| matches!(s, Standing::Expired { .. })))
+            .unwrap_or(Standing::None)
+    }
+
+    fn original_giver(&self, scope: &PurposeScope, before: usize) -> Option<GivenBy> {
+        self.events[..before]
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, EventKind::Given | EventKind::GuardianGiven) && e.scope == *scope)
+            .map(|e| if e.kind == EventKind::GuardianGiven { GivenBy::Guardian } else { GivenBy::Subject })
+    }
+
+    /// The current state of every scope that appears in the ledger, at `at` (for the Consent page).
+    #[must_use]
+    pub fn states(&self, at: Timestamp) -> Vec<(PurposeScope, Standing)> {
+        let mut scopes: Vec<PurposeScope> = self.events.iter().map(|e| e.scope.clone()).collect();
+        scopes.sort();
+        scopes.dedup();
+        scopes.into_iter().map(|s| {
+            let st = self.standing(&s, at);
+            (s, st)
+        }).collect()
+    }
+}
+
+/// Research tiers always overlap; other scopes overlap only when equal.
+fn overlaps(a: &PurposeScope, b: &PurposeScope) -> bool {
+    a.purpose == b.purpose && a.partner == b.partner && a.country == b.country
+}
+
+fn set(states: &mut Vec<(PurposeScope, Standing)>, scope: &PurposeScope, st: Standing) {
+    if let Some(slot) = states.iter_mut().find(|(s, _)| s == scope) {
+        slot.1 = st;
+    } else {
+        states.push((scope.clone(), st));
+    }
+}
+
+/// Who gave an active consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GivenBy {
+    /// The subject.
+    Subject,
+    /// A guardian / personal representative.
+    Guardian,
+}
+
+/// Where a use stands after replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum Standing {
+    /// Nothing in the ledger covers the use.
+    None,
+    /// A consent covering the use is in force.
+    Active {
+        /// Index of the event that gave (or renewed) it.
+        event: usize,
+        /// When.
+        since: Timestamp,
+        /// By whom.
+        by: GivenBy,
+        /// When it ends by itself.
+        expires_at: Option<Timestamp>,
+    },
+    /// Consent was withdrawn (or refused).
+    Withdrawn {
+        /// When the withdrawal was received.
+        at: Timestamp,
+        /// Index of the withdrawal event.
+        event: usize,
+    },
+    /// Consent expired.
+    Expired {
+        /// When.
+        at: Timestamp,
+    },
+}
+
+impl Standing {
+    fn time(&self) -> Timestamp {
+        match self {
+            Self::None => Timestamp(i64::MIN),
+            Self::Active { since, .. } => *since,
+            Self::Withdrawn { at, .. } | Self::Expired { at } => *at,
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! Jurisdiction rules as data: one reviewed TOML file per regime under `rules/`, embedded at build.
+//!
+//! Adding a regime is adding a file (and a line to [`FILES`]); the engine in [`crate::decide`] knows
+//! no law by name. Every rule carries its citation, which the decision repeats verbatim.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ConsentError, Purpose};
+
+/// The embedded rule files: (file name, contents).
+pub const FILES: [(&str, &str); 7] = [
+    ("rules/gdpr.toml", include_str!("../rules/gdpr.toml")),
+    ("rules/uk-gdpr.toml", include_str!("../rules/uk-gdpr.toml")),
+    ("rules/hipaa.toml", include_str!("../rules/hipaa.toml")),
+    ("rules/us-ca.toml", include_str!("../rules/us-ca.toml")),
+    ("rules/pipeda.toml", include_str!("../rules/pipeda.toml")),
+    ("rules/lgpd.toml", include_str!("../rules/lgpd.toml")),
+    ("rules/nfadp.toml", include_str!("../rules/nfadp.toml")),
+];
+
+/// One regime (a law, or a law with the acts that implement it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Regime {
+    /// Stable id (`gdpr`, `uk-gdpr`, `hipaa`, `us-ca`, `pipeda`, `lgpd`, `nfadp`).
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// The legal instrument(s).
+    pub instrument: String,
+    /// Date the file was last reviewed.
+    pub reviewed: String,
+    /// Jurisdiction codes it covers (ISO 3166-1 alpha-2, or ISO 3166-2 subdivisions such as `US-CA`).
+    /// A country code also covers its subdivisions.
+    pub codes: Vec<String>,
+    /// Alternative spellings of codes (`UK` for `GB`, `EL` for `GR`).
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    /// Citation for the effect of withdrawing / revoking.
+    pub withdrawal_citation: String,
+    /// The age from which a person consents alone.
+    pub age: AgeRule,
+    /// What each catalogue purpose needs.
+    pub purposes: BTreeMap<Purpose, PurposeRule>,
+    /// Cross-border transfer rules.
+    pub transfer: TransferRule,
+    /// Breach notification duties.
+    #[serde(default)]
+    pub breach: Vec<BreachRule>,
+    /// Retention periods.
+    #[serde(default)]
+    pub retention: Vec<RetentionRule>,
+    /// Erasure: the right and its exception for legal retention.
+    pub erasure: ErasureRule,
+}
+
+/// The age of consent in a regime, with per-code overrides (GDPR Art. 8 member-state ages).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgeRule {
+    /// Default age.
+    pub default: u32,
+    /// Its citation.
+    pub citation: String,
+    /// Overrides by jurisdiction code.
+    #[serde(default)]
+    pub by_code: BTreeMap<String, AgeOverride>,
+}
+
+/// An age set by one jurisdiction within a regime.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgeOverride {
+    /// The age.
+    pub age: u32,
+    /// Its citation (the national act).
+    pub citation: String,
+}
+
+/// What a purpose needs under a regime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Requirement {
+    /// Lawful without consent (a legal basis other than consent).
+    None,
+    /// Lawful on implied consent unless the person withdrew it.
+    Implied,
+    /// Needs consent recorded in the ledger.
+    Consent,
+    /// Needs a HIPAA-style authorization with its core elements (or a waiver, if the rule has one).
+    Authorization,
+    /// Cross-border transfer: decided by the regime's [`TransferRule`].
+    Transfer,
+}
+
+/// One purpose's rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurposeRule {
+    /// The requirement.
+    pub requirement: Requirement,
+    /// Whether consent must be explicit (GDPR Art. 9(2)(a) "explicit consent").
+    #[serde(default)]
+    pub explicit: bool,
+    /// The legal basis in words.
+    pub basis: String,
+    /// The primary citation.
+    pub citation: String,
+    /// Further citations.
+    #[serde(default)]
+    pub also: Vec<String>,
+    /// Citation of a documented waiver that can replace consent (IRB, ethics committee).
+    #[serde(default)]
+    pub waiver_citation: Option<String>,
+    /// The waiver's basis in words.
+    #[serde(default)]
+    pub waiver_basis: Option<String>,
+    /// A reviewer's note.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Cross-border transfer rules of a regime.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRule {
+    /// The regime restricts nothing (the purpose governs).
+    #[serde(default)]
+    pub unrestricted: bool,
+    /// Basis when unrestricted.
+    #[serde(default)]
+    pub unrestricted_basis: Option<String>,
+    /// Destinations that are not a transfer at all.
+    #[serde(default)]
+    pub inside: Vec<String>,
+    /// Citation for "inside" (or for "unrestricted").
+    pub inside_citation: String,
+    /// Destinations with an adequacy decision.
+    #[serde(default)]
+    pub adequate: Vec<String>,
+    /// Citation of adequacy.
+    #[serde(default)]
+    pub adequacy_citation: Option<String>,
+    /// Citation of the consent derogation used otherwise.
+    #[serde(default)]
+    pub fallback_citation: Option<String>,
+    /// Basis of the consent derogation.
+    #[serde(default)]
+    pub fallback_basis: Option<String>,
+}
+
+/// A breach notification duty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreachRule {
+    /// Who must be told.
+    pub recipient: String,
+    /// Deadline in hours after discovery.
+    #[serde(default)]
+    pub hours: Option<i64>,
+    /// Deadline in calendar days after discovery.
+    #[serde(default)]
+    pub days: Option<i64>,
+    /// Deadline in business days (Mon-Fri) after discovery.
+    #[serde(default)]
+    pub business_days: Option<i64>,
+    /// Deadline in days after the end of the calendar year of discovery.
+    #[serde(default)]
+    pub days_after_year_end: Option<i64>,
+    /// Applies only when at least this many are affected.
+    #[serde(default)]
+    pub min_affected: Option<u64>,
+    /// Applies only when at most this many are affected.
+    #[serde(default)]
+    pub max_affected: Option<u64>,
+    /// The condition / timing in words.
+    pub when: String,
+    /// Citation.
+    pub citation: String,
+}
+
+/// A retention period.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRule {
+    /// What record.
+    pub record: String,
+    /// Only for this jurisdiction code within the regime.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Years (absent: no fixed period).
+    #[serde(default)]
+    pub years: Option<u32>,
+    /// From when the period runs (or why there is none).
+    pub from: String,
+    /// Citation.
+    pub citation: String,
+    /// A reviewer's note.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Erasure rules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureRule {
+    /// Citation of the right to erasure, if the regime has one.
+    #[serde(default)]
+    pub right_citation: Option<String>,
+    /// Citation of the retention exception.
+    pub exception_citation: String,
+    /// Which retention laws the exception honours, in words.
+    pub honours: String,
+    /// Citation of the duty to tell recipients.
+    #[serde(default)]
+    pub recipients_citation: Option<String>,
+    /// Whether the retention exception honours another regime's law (GDPR Art. 17(3)(b): no).
+    #[serde(default)]
+    pub honours_foreign: bool,
+}
+
+static REGIMES: OnceLock<Result<Vec<Regime>, ConsentError>> = OnceLock::new();
+
+/// All regimes, parsed once from the embedded files and checked: each defines every purpose.
+///
+/// # Errors
+/// [`ConsentError::BadBundledData`] (a build defect, caught by the crate's tests).
+pub fn regimes() -> Result<&'static [Regime], ConsentError> {
+    REGIMES
+        .get_or_init(|| {
+            FILES
+                .iter()
+                .map(|(file, src)| {
+                    let r: Regime = toml::from_str(src)
+                        .map_err(|e| ConsentError::BadBundledData { file, reason: e.to_string() })?;
+                    if let Some(p) = Purpose::ALL.iter().find(|p| !r.purposes.contains_key(p)) {
+                        return Err(ConsentError::BadBundledData {
+                            file,
+                            reason: format!("no rule for purpose {p}"),
+                        });
+                    }
+                    Ok(r)
+                })
+                .collect()
+        })
+        .as_ref()
+        .map(Vec::as_slice)
+        .map_err(Clone::clone)
+}
+
+/// A jurisdiction code, normalised (upper case, aliases resolved), e.g. `DE`, `US-CA`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Jurisdiction(String);
+
+impl Jurisdiction {
+    /// Parse and normalise a code: two letters, optionally `-` and 1-3 letters or digits.
+    /// The code must be covered by at least one regime.
+    ///
+    /// # Errors
+    /// [`ConsentError::UnknownJurisdiction`].
+    pub fn parse(code: &str) -> Result<Self, ConsentError> {
+        let bad = || ConsentError::UnknownJurisdiction(code.chars().take(16).collect());
+        let up = code.trim().to_ascii_uppercase();
+        let (country, sub) = match up.split_once('-') {
+            Some((c, s)) => (c.to_owned(), Some(s.to_owned())),
+            None => (up.clone(), None),
+        };
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(bad());
+        }
+        if let Some(s) = &sub {
+            if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(bad());
+            }
+        }
+        let all = regimes()?;
+        let country = all
+            .iter()
+            .find_map(|r| r.aliases.get(&country).cloned())
+            .unwrap_or(country);
+        let j = Self(match sub {
+            Some(s) => format!("{country}-{s}"),
+            None => country,
+        });
+        if all.iter().any(|r| r.covers(&j)) { Ok(j) } else { Err(bad()) }
+    }
+
+    /// The normalised code.
+    #[must_use]
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
+    /// The country part (`US` of `US-CA`).
+    #[must_use]
+    pub fn country(&self) -> &str {
+        self.0.split('-').next().unwrap_or(&self.0)
+    }
+}
+
+impl TryFrom<String> for Jurisdiction {
+    type Error = ConsentError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Jurisdiction> for String {
+    fn from(j: Jurisdiction) -> Self {
+        j.0
+    }
+}
+
+impl Regime {
+    /// Whether this regime applies to a jurisdiction (exact code, or its country).
+    #[must_use]
+    pub fn covers(&self, j: &Jurisdiction) -> bool {
+        self.codes.iter().any(|c| c == j.code() || c == j.country())
+    }
+
+    /// The age of consent for a subject under these jurisdictions (the highest that applies, with
+    /// its citation).
+    #[must_use]
+    pub fn consent_age(&self, js: &[Jurisdiction]) -> (u32, String) {
+        let mut best: Option<(u32, String)> = None;
+        for j in js.iter().filter(|j| self.covers(j)) {
+            let o = self
+                .age
+                .by_code
+                .get(j.code())
+                .or_else(|| self.age.by_code.get(j.country()))
+                .map(|o| (o.age, o.citation.clone()))
+                .unwrap_or_else(|| (self.age.default, self.age.citation.clone()));
+            if best.as_ref().is_none_or(|b| o.0 > b.0) {
+                best = Some(o);
+            }
+        }
+        best.unwrap_or_else(|| (self.age.default, self.age.citation.clone()))
+    }
+}
+
+/// The regimes that apply to a set of jurisdictions, in file order, each with the codes that
+/// brought it in.
+///
+/// # Errors
+/// [`ConsentError::NoJurisdiction`] for an empty set; bundled-data errors.
+pub fn applicable(js: &[Jurisdiction]) -> Result<Vec<(&'static Regime, Vec<Jurisdiction>)>, ConsentError> {
+    if js.is_empty() {
+        return Err(ConsentError::NoJurisdiction);
+    }
+    Ok(regimes()?
+        .iter()
+        .filter_map(|r| {
+            let hits: Vec<Jurisdiction> = js.iter().filter(|j| r.covers(j)).cloned().collect();
+            (!hits.is_empty()).then_some((r, hits))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const EU27: [&str; 27] = [
+        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+        "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+    ];
+
+    #[test]
+    fn all_files_parse_and_cover_every_purpose() {
+        assert_eq!(regimes().unwrap().len(), FILES.len());
+    }
+
+    #[test]
+    fn every_member_state_has_a_reviewed_art8_age_within_13_to_16() {
+        let gdpr = regimes().unwrap().iter().find(|r| r.id == "gdpr").unwrap();
+        for c in EU27 {
+            let o = gdpr.age.by_code.get(c).unwrap_or_else(|| panic!("{c} missing"));
+            assert!((13..=16).contains(&o.age), "{c}");
+            assert!(o.citation.starts_with("GDPR Art. 8(1)"), "{c}");
+            let j = Jurisdiction::parse(c).unwrap();
+            assert_eq!(gdpr.consent_age(&[j]).0, o.age);
+        }
+    }
+
+    #[test]
+    fn codes_resolve_and_unknown_fail() {
+        assert_eq!(Jurisdiction::parse("uk").unwrap().code(), "GB");
+        assert_eq!(Jurisdiction::parse("el").unwrap().code(), "GR");
+        assert_eq!(Jurisdiction::parse("us-ca").unwrap().code(), "US-CA");
+        assert_eq!(Jurisdiction::parse("DE-BY").unwrap().country(), "DE");
+        for bad in ["JP", "", "D", "DEU", "US-", "US-CALI", "1E", "xx"] {
+            assert_eq!(Jurisdiction::parse(bad).unwrap_err().code(), "unknown-jurisdiction", "{bad}");
+        }
+        let j = [Jurisdiction::parse("US-CA").unwrap()];
+        let ids: Vec<&str> = applicable(&j).unwrap().iter().map(|(r, _)| r.id.as_str()).collect();
+        assert_eq!(ids, ["hipaa", "us-ca"]);
+    }
+}
