@@ -1,21 +1,327 @@
-//! `veil seal` and `veil open`. (Filled by the sealed-uploads issue.)
+//! `veil seal` and `veil open`: wire `veil-seal` to files for batch use and tests.
+//!
+//! `veil seal --recipient PUB.pem --client-key KEY.pem --purpose P --pseudonym-secret FILE FILES... -o A.veil`
+//! signs the files into an artifact and seals it to the recipient; it prints
+//! `{"artifact_id", "kid", "pseudonym", "bytes"}` as JSON. `veil open --key PRIV.pem A.veil -o DIR`
+//! decrypts, verifies the client signature and every content hash, writes the contents into `DIR`
+//! and prints the manifest as JSON (with `artifact_id` added). `veil seal --generate-keys DIR`
+//! writes a fresh recipient key pair, client key pair and pseudonym secret for tests.
+//! Errors print `veil: <code>: <message>` and exit 1; the format is `docs/artifact-format.md`.
 
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
+use veil_seal::{
+    ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey, RecipientPublicKey,
+    SealError,
+};
 
 /// Arguments of `veil seal`.
 #[derive(Debug, Args)]
-pub struct SealArgs {}
+pub struct SealArgs {
+    /// The recipient's HPKE public key (PEM `PUBLIC KEY`, P-256).
+    #[arg(
+        long,
+        value_name = "PUB.pem",
+        required_unless_present = "generate_keys"
+    )]
+    recipient: Option<PathBuf>,
+    /// The client's ES256 signing key (PEM PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`).
+    #[arg(
+        long,
+        value_name = "KEY.pem",
+        required_unless_present = "generate_keys"
+    )]
+    client_key: Option<PathBuf>,
+    /// The purpose of use the consent covers (also an input of the pseudonym).
+    #[arg(long, value_name = "P", required_unless_present = "generate_keys")]
+    purpose: Option<String>,
+    /// The subject's pseudonym secret: 32 raw bytes or 64 hex digits.
+    #[arg(long, value_name = "FILE", required_unless_present = "generate_keys")]
+    pseudonym_secret: Option<PathBuf>,
+    /// The recipient id used in the pseudonym and manifest [default: the recipient key id, hex].
+    #[arg(long, value_name = "ID")]
+    recipient_id: Option<String>,
+    /// The consent decision the artifact rests on.
+    #[arg(long, value_name = "DECISION", default_value = "permit")]
+    consent_decision: String,
+    /// SHA-256 of the consent event the decision rests on, 64 hex digits.
+    #[arg(long, value_name = "HEX")]
+    consent_event: Option<String>,
+    /// A device's original COSE-signed reading to carry as evidence (repeatable).
+    #[arg(long, value_name = "READING.cose")]
+    evidence: Vec<PathBuf>,
+    /// The certificate chain (PEM bundle or one DER) of the N-th `--evidence` (repeatable).
+    #[arg(long, value_name = "CHAIN.pem")]
+    evidence_chain: Vec<PathBuf>,
+    /// The mesh de-identification report (JSON) to put in the manifest.
+    #[arg(long, value_name = "REPORT.json")]
+    deid_report: Option<PathBuf>,
+    /// Creation time in milliseconds since the Unix epoch [default: now].
+    #[arg(long, value_name = "MS")]
+    created_ms: Option<u64>,
+    /// Where to write the sealed envelope.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "A.veil",
+        required_unless_present = "generate_keys"
+    )]
+    output: Option<PathBuf>,
+    /// Instead of sealing, write test keys into DIR: recipient.pem, recipient.pub.pem, client.pem,
+    /// client.pub.pem and pseudonym.secret (hex).
+    #[arg(long, value_name = "DIR", exclusive = true)]
+    generate_keys: Option<PathBuf>,
+    /// The files to seal (each stored under its file name).
+    #[arg(value_name = "FILES", required_unless_present = "generate_keys")]
+    files: Vec<PathBuf>,
+}
 
 /// Arguments of `veil open`.
 #[derive(Debug, Args)]
-pub struct OpenArgs {}
-
-pub fn run_seal(_args: SealArgs) -> ExitCode {
-    crate::fail("seal is not built yet")
+pub struct OpenArgs {
+    /// The recipient's HPKE private key (PEM PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`).
+    #[arg(long, value_name = "PRIV.pem")]
+    key: PathBuf,
+    /// Require the artifact to be signed by this client key (PEM `PUBLIC KEY`).
+    #[arg(long, value_name = "PUB.pem")]
+    client_pub: Option<PathBuf>,
+    /// Directory to write the contents into (created if missing).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// The sealed envelope.
+    #[arg(value_name = "A.veil")]
+    envelope: PathBuf,
 }
 
-pub fn run_open(_args: OpenArgs) -> ExitCode {
-    crate::fail("open is not built yet")
+/// A CLI failure: a stable code and a message.
+struct Failure {
+    code: &'static str,
+    message: String,
+}
+
+impl From<SealError> for Failure {
+    fn from(e: SealError) -> Self {
+        Self {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn io_fail(path: &Path, e: std::io::Error) -> Failure {
+    Failure {
+        code: "io-error",
+        message: format!("{}: {e}", path.display()),
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        code: "usage",
+        message: message.into(),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    fs::read(path).map_err(|e| io_fail(path, e))
+}
+
+fn read_text(path: &Path) -> Result<String, Failure> {
+    fs::read_to_string(path).map_err(|e| io_fail(path, e))
+}
+
+/// Write a file via a temporary name and a rename, so a crash leaves no partial file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    fs::write(&tmp, bytes).map_err(|e| io_fail(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| io_fail(path, e))
+}
+
+/// [`write_atomic`], then restrict the file to its owner (0600) where the platform has modes.
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    write_atomic(path, bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+            .map_err(|e| io_fail(path, e))?;
+    }
+    Ok(())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn report(result: Result<serde_json::Value, Failure>) -> ExitCode {
+    match result {
+        Ok(json) => {
+            println!("{json:#}");
+            ExitCode::SUCCESS
+        }
+        Err(f) => crate::fail(format!("{}: {}", f.code, f.message)),
+    }
+}
+
+/// `veil seal`.
+pub fn run_seal(args: SealArgs) -> ExitCode {
+    match &args.generate_keys {
+        Some(dir) => report(generate_keys(dir)),
+        None => report(seal(args)),
+    }
+}
+
+/// `veil open`.
+pub fn run_open(args: OpenArgs) -> ExitCode {
+    report(open(args))
+}
+
+fn required<T>(value: Option<T>, flag: &str) -> Result<T, Failure> {
+    value.ok_or_else(|| usage(format!("{flag} is required")))
+}
+
+fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
+    let recipient = RecipientPublicKey::from_public_key_pem(&read_text(&required(
+        args.recipient,
+        "--recipient",
+    )?)?)?;
+    let client =
+        veil_seal::signing_key_from_pem(&read_text(&required(args.client_key, "--client-key")?)?)?;
+    let purpose = required(args.purpose, "--purpose")?;
+    let secret = PseudonymSecret::parse(&read(&required(
+        args.pseudonym_secret,
+        "--pseudonym-secret",
+    )?)?)?;
+    let output = required(args.output, "--output")?;
+    if args.files.is_empty() {
+        return Err(usage("no files to seal"));
+    }
+    let recipient_id = args
+        .recipient_id
+        .unwrap_or_else(|| recipient.kid().to_hex());
+    let event_hash = match &args.consent_event {
+        None => None,
+        Some(text) => {
+            let mut h = [0u8; 32];
+            hex::decode_to_slice(text.trim(), &mut h)
+                .map_err(|_| usage("--consent-event must be 64 hex digits"))?;
+            Some(h)
+        }
+    };
+    let pseudonym = secret.pseudonym(&recipient_id, &purpose);
+    let consent = ConsentRef {
+        decision: args.consent_decision,
+        event_hash,
+    };
+    let created = args.created_ms.unwrap_or_else(now_ms);
+    let mut builder =
+        ArtifactBuilder::new(pseudonym.clone(), &purpose, &recipient_id, consent, created);
+    for path in &args.files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| usage(format!("{}: no usable file name", path.display())))?;
+        builder.add_file(name, read(path)?)?;
+    }
+    if args.evidence_chain.len() > args.evidence.len() {
+        return Err(usage("more --evidence-chain than --evidence"));
+    }
+    for (i, reading) in args.evidence.iter().enumerate() {
+        let chain = match args.evidence_chain.get(i) {
+            Some(p) => veil_seal::keys::certificate_chain_from_bytes(&read(p)?)?,
+            None => Vec::new(),
+        };
+        builder.add_device_evidence(DeviceEvidence {
+            reading: read(reading)?,
+            chain,
+        });
+    }
+    if let Some(path) = &args.deid_report {
+        let report: serde_json::Value =
+            serde_json::from_str(&read_text(path)?).map_err(|e| Failure {
+                code: "bad-report",
+                message: format!("{}: {e}", path.display()),
+            })?;
+        builder.set_deid_report(report);
+    }
+    let signed = builder.sign(&client)?;
+    let envelope = veil_seal::seal(signed.into_bytes(), &recipient)?;
+    write_atomic(&output, envelope.as_bytes())?;
+    Ok(serde_json::json!({
+        "artifact_id": envelope.id().to_hex(),
+        "kid": recipient.kid().to_hex(),
+        "recipient": recipient_id,
+        "pseudonym": pseudonym.as_str(),
+        "bytes": envelope.as_bytes().len(),
+        "output": output.display().to_string(),
+    }))
+}
+
+fn open(args: OpenArgs) -> Result<serde_json::Value, Failure> {
+    let key = RecipientKey::from_pem(&read_text(&args.key)?)?;
+    let pinned = match &args.client_pub {
+        Some(p) => Some(veil_seal::verifying_key_from_pem(&read_text(p)?)?),
+        None => None,
+    };
+    let envelope = read(&args.envelope)?;
+    let opened = veil_seal::open(&envelope, &key, pinned.as_ref())?;
+    if let Some(dir) = &args.output {
+        fs::create_dir_all(dir).map_err(|e| io_fail(dir, e))?;
+        // Names were checked to be single path components when the artifact was verified.
+        for (name, bytes) in &opened.artifact.files {
+            write_atomic(&dir.join(name), bytes)?;
+        }
+    }
+    let mut json = opened.artifact.manifest.to_json();
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("artifact_id".into(), opened.id.to_hex().into());
+    }
+    Ok(json)
+}
+
+fn generate_keys(dir: &Path) -> Result<serde_json::Value, Failure> {
+    fs::create_dir_all(dir).map_err(|e| io_fail(dir, e))?;
+    let recipient = RecipientKey::generate()?;
+    let client = veil_seal::generate_signing_key()?;
+    let secret = PseudonymSecret::generate()?;
+    // Private keys are written straight from their zeroizing buffers, readable by the owner only.
+    write_secret(
+        &dir.join("recipient.pem"),
+        recipient.to_pkcs8_pem()?.as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join("recipient.pub.pem"),
+        recipient.public_key().to_public_key_pem()?.as_bytes(),
+    )?;
+    write_secret(
+        &dir.join("client.pem"),
+        veil_seal::signing_key_to_pem(&client)?.as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join("client.pub.pem"),
+        veil_seal::verifying_key_to_pem(client.verifying_key())?.as_bytes(),
+    )?;
+    write_secret(&dir.join("pseudonym.secret"), secret.to_hex().as_bytes())?;
+    let files = [
+        "recipient.pem",
+        "recipient.pub.pem",
+        "client.pem",
+        "client.pub.pem",
+        "pseudonym.secret",
+    ];
+    Ok(serde_json::json!({
+        "dir": dir.display().to_string(),
+        "recipient_kid": recipient.kid().to_hex(),
+        "client_kid": veil_seal::KeyId::of_verifying_key(client.verifying_key()).to_hex(),
+        "files": files,
+    }))
 }
