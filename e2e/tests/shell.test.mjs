@@ -114,9 +114,9 @@ test('the service worker takes control and the app reloads with the network off'
 });
 
 test('a new build is offered as "new version available" and reload switches to it', async () => {
-  const root = process.env.VEIL_ROOT;
-  assert.ok(root, 'VEIL_ROOT names the repository (set by cargo xtask test)');
-  const swPath = join(root, 'dist', 'sw.js');
+  const dist = process.env.VEIL_DIST;
+  assert.ok(dist, 'VEIL_DIST names the served build (set by cargo xtask test)');
+  const swPath = join(dist, 'sw.js');
   const original = readFileSync(swPath, 'utf8');
   const { page } = await openPage(session.browser);
   const app = new VeilApp(page);

@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             .map(|_| ()),
         Some("test") => return stages::run_all(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
-        Some("finalize-dist") => pwa::finalize(&root.join("dist")).map(|_| ()),
+        Some("finalize-dist") => pwa::finalize(&pwa::dist_dir(&root)).map(|_| ()),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -62,7 +62,7 @@ fn serve(root: &Path, args: &[String]) -> Result<()> {
     run(Command::new(veil)
         .current_dir(root)
         .args(["serve", "--port", &port, "--dist"])
-        .arg(root.join("dist")))
+        .arg(pwa::dist_dir(root)))
 }
 
 /// Build the `veil` binary (debug profile: the native test stage already built its dependencies).

@@ -27,10 +27,18 @@ pub fn build(root: &Path, tools: &Tools) -> Result<()> {
         .env("PATH", &tools.path)
         // A RUSTFLAGS variable would override .cargo/config.toml's wasm flags.
         .env_remove("RUSTFLAGS")
-        .args(["build", "--release", "--offline"]))?;
-    let report = finalize(&root.join("dist"))?;
+        .args(["build", "--release", "--offline", "--dist"])
+        .arg(dist_dir(root)))?;
+    let report = finalize(&dist_dir(root))?;
     println!("{report}");
     Ok(())
+}
+
+/// Where the PWA is built: `dist/`, or `$VEIL_DIST_DIR` (lets several builds coexist on one machine).
+pub fn dist_dir(root: &Path) -> PathBuf {
+    std::env::var_os("VEIL_DIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("dist"))
 }
 
 /// What finalizing found, printed after a build.

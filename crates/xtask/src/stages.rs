@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::tools::{self, CHROMEDRIVER};
 use crate::{Result, cargo, pwa, run};
 
-const STAGES: &[&str] = &["fmt", "clippy", "native", "interop", "wasm", "e2e"];
+const STAGES: &[&str] = &["fmt", "clippy", "deny", "native", "interop", "wasm", "e2e"];
 
 /// Run every stage not skipped; print a summary line per stage and a closing count.
 pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
@@ -42,6 +42,7 @@ pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
             "clippy" => run(Command::new(cargo()).current_dir(root).args([
                 "clippy", "--workspace", "--all-targets", "--", "-D", "warnings",
             ])),
+            "deny" => deny(root),
             "native" => run(Command::new(cargo()).current_dir(root).args([
                 "test", "--workspace", "--exclude", "veil-app", "--exclude", "veil-wasm-tests",
             ])),
@@ -64,6 +65,44 @@ pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
     }
     println!("stages: {} passed, {failed} failed", results.len() - failed);
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// cargo-deny: licences, duplicate versions, sources, and RustSec advisories, offline against the
+/// snapshot in `../shared/advisory-db` (copied into `target/` as the git repository cargo-deny reads).
+fn deny(root: &Path) -> Result<()> {
+    let tools = tools::ensure_deny(root)?;
+    let snapshot = root.join("..").join("shared").join("advisory-db");
+    // cargo-deny keeps the database for this URL in a folder named after the URL's hash.
+    let db = crate::target_dir(root)
+        .join("advisory-dbs")
+        .join("advisory-db-3157b0e258782691");
+    let stamp = db.join("SNAPSHOT.txt");
+    let wanted = std::fs::read_to_string(snapshot.join("SNAPSHOT.txt")).ok();
+    if wanted.is_none() {
+        println!("xtask: no ../shared/advisory-db snapshot: checking licences, bans and sources only");
+        return run(Command::new(cargo())
+            .current_dir(root)
+            .env("PATH", &tools.path)
+            .args(["deny", "--offline", "check", "bans", "licenses", "sources"]));
+    }
+    if std::fs::read_to_string(&stamp).ok() != wanted {
+        let _ = std::fs::remove_dir_all(&db);
+        if let Some(parent) = db.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        run(Command::new("cp").arg("-r").arg(&snapshot).arg(&db))?;
+        run(Command::new("chmod").args(["-R", "u+w"]).arg(&db))?;
+        run(Command::new("git").current_dir(&db).args(["init", "-q"]))?;
+        run(Command::new("git").current_dir(&db).args(["add", "-A"]))?;
+        run(Command::new("git").current_dir(&db).args([
+            "-c", "user.name=veil-ci", "-c", "user.email=ci@veil.invalid",
+            "commit", "-q", "-m", "advisory-db snapshot",
+        ]))?;
+    }
+    run(Command::new(cargo())
+        .current_dir(root)
+        .env("PATH", &tools.path)
+        .args(["deny", "--offline", "check"]))
 }
 
 /// Cross-implementation checks: each `scripts/<area>/interop.py` runs against the debug `veil` binary
@@ -149,7 +188,7 @@ fn e2e(root: &Path) -> Result<()> {
     let server = Command::new(&veil)
         .current_dir(root)
         .args(["serve", "--port", &port.to_string(), "--dist"])
-        .arg(root.join("dist"))
+        .arg(pwa::dist_dir(root))
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .spawn()
@@ -161,6 +200,24 @@ fn e2e(root: &Path) -> Result<()> {
         .env("VEIL_URL", format!("http://127.0.0.1:{port}"))
         .env("VEIL_BIN", &veil)
         .env("VEIL_ROOT", root)
+        .env("VEIL_DIST", pwa::dist_dir(root))
         .args(["--test", "--test-concurrency=1", "--test-timeout=180000"])
-        .arg("tests/"))
+        .args(e2e_files(root)?))
+}
+
+/// The e2e test files: all of `e2e/tests/`, or those whose name contains `$VEIL_E2E_ONLY`.
+fn e2e_files(root: &Path) -> Result<Vec<String>> {
+    let only = std::env::var("VEIL_E2E_ONLY").unwrap_or_default();
+    let mut files: Vec<String> = std::fs::read_dir(root.join("e2e").join("tests"))
+        .map_err(|e| format!("listing e2e/tests: {e}"))?
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".test.mjs") && n.contains(&only))
+        .map(|n| format!("tests/{n}"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no e2e test matches `{only}`"));
+    }
+    Ok(files)
 }

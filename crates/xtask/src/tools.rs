@@ -126,6 +126,18 @@ pub fn ensure_build_tools(root: &Path) -> Result<Tools> {
     Ok(Tools { path })
 }
 
+/// The pinned cargo-deny release.
+pub const CARGO_DENY_VERSION: &str = "0.20.2";
+
+/// `cargo-deny`, for the licence/duplicate/advisory stage.
+pub fn ensure_deny(root: &Path) -> Result<Tools> {
+    let path = path_with(root);
+    if !has_version(&path, "cargo-deny", &format!("cargo-deny {CARGO_DENY_VERSION}")) {
+        cargo_install(&path, "cargo-deny", CARGO_DENY_VERSION)?;
+    }
+    Ok(Tools { path })
+}
+
 fn npm_install(root: &Path, prefix: &Path, packages: &[&str]) -> Result<()> {
     std::fs::create_dir_all(prefix).map_err(|e| format!("creating {}: {e}", prefix.display()))?;
     run(Command::new("npm")
