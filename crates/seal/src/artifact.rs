@@ -562,9 +562,8 @@ pub fn verify_signed_artifact(bytes: &[u8], pinned_client: Option<&VerifyingKey>
     let files_value = top.take("files")?;
 
     let client_key = VerifyingKey::from_sec1_bytes(&manifest.client_key).map_err(|_| bad("client_key is not a P-256 point"))?;
-    if !header.key_id.is_empty() && header.key_id.as_slice() != manifest.client_kid().0.as_slice() {
-        return Err(bad("protected kid does not match the manifest's client_key"));
-    }
+    // The protected `kid` is only a hint (RFC 9052 §3.1); the signature is checked against the
+    // manifest's `client_key`, which the signature itself covers.
     if let Some(pinned) = pinned_client {
         if sec1_uncompressed(pinned) != manifest.client_key {
             return Err(SealError::ClientKeyMismatch);
