@@ -1,13 +1,315 @@
-//! `veil device`: provision, sign, verify. (Filled by the device-trust issue.)
+//! `veil device`: provision development device identities, sign readings as a device would, and
+//! verify signed readings. Only wiring: files and stdout around `veil-trust`; every rule lives
+//! in the library and in `docs/device-profile.md`.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Subcommand;
+use veil_trust::{
+    Algorithm, DeviceSigner, FreshnessWindow, ProvisionOptions, RevocationList, TrustStore, Verifier,
+};
 
 /// Subcommands of `veil device`.
 #[derive(Debug, Subcommand)]
-pub enum DeviceCommand {}
+pub enum DeviceCommand {
+    /// Create a development manufacturer CA and device keys/certificates (PEM, PKCS#8 keys).
+    ///
+    /// Writes root.cert.pem, root.key.pem, [intermediate.cert.pem, intermediate.key.pem], and per
+    /// device SERIAL.cert.pem, SERIAL.key.pem, SERIAL.chain.pem (device + intermediate), plus
+    /// devices.json listing them.
+    Provision {
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Manufacturer name (organizationName of the certificates).
+        #[arg(long)]
+        manufacturer: String,
+        /// Number of devices.
+        #[arg(long, default_value_t = 1)]
+        devices: usize,
+        /// Issue devices from an intermediate CA (root -> intermediate -> device).
+        #[arg(long)]
+        intermediate: bool,
+        /// Device model (commonName of device certificates).
+        #[arg(long, default_value = "Veil Demo Device")]
+        model: String,
+        /// Serial prefix: serials are PREFIX-000001, ...
+        #[arg(long, default_value = "DEV")]
+        prefix: String,
+        /// Device certificate lifetime in days.
+        #[arg(long, default_value_t = 3650)]
+        days: u64,
+        /// Unix time to provision at (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+    },
+    /// Sign a reading as a device: a tagged COSE_Sign1 over the reading payload.
+    Sign {
+        /// Device private key (PKCS#8 or SEC1 PEM).
+        #[arg(long)]
+        key: PathBuf,
+        /// Device certificate (PEM; the first certificate is used).
+        #[arg(long)]
+        cert: PathBuf,
+        /// Monotonic counter value.
+        #[arg(long)]
+        counter: u64,
+        /// The challenge, hex (32 bytes from the app).
+        #[arg(long)]
+        nonce: String,
+        /// Measurement, e.g. bp:120/80/93,pulse=70 | temp:36.6 | temp:98.6F | glucose:95 |
+        /// spo2:98/72 | weight:72.5 | hr:72,rr=0.8/0.82 | raw:1810:2A35:HEX
+        #[arg(long)]
+        measurement: String,
+        /// Reading time, Unix seconds (default: now).
+        #[arg(long)]
+        ts: Option<u64>,
+        /// COSE algorithm: ES256 (-7) or ESP256 (-9).
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+        /// Output file.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
+    /// Verify a signed reading; prints JSON, exits 0 if verified and 1 if rejected.
+    Verify {
+        /// Trusted manufacturer roots (PEM, one or more certificates).
+        #[arg(long)]
+        trust: PathBuf,
+        /// The device's chain (PEM, device certificate first).
+        #[arg(long)]
+        chain: PathBuf,
+        /// The signed reading (tagged COSE_Sign1).
+        reading: PathBuf,
+        /// The challenge that was sent, hex; when given, the reading must answer it.
+        #[arg(long)]
+        nonce: Option<String>,
+        /// JSON object of the last counter per device serial; read, and updated when verified.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Revoked device serials, one per line.
+        #[arg(long)]
+        revoked: Option<PathBuf>,
+        /// Unix time to verify at (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+        /// Oldest accepted reading, seconds before now.
+        #[arg(long, default_value_t = FreshnessWindow::default().max_age_secs)]
+        max_age: u64,
+        /// Furthest accepted reading time ahead of now, seconds.
+        #[arg(long, default_value_t = FreshnessWindow::default().max_future_secs)]
+        max_future: u64,
+    },
+}
 
-pub fn run(_cmd: DeviceCommand) -> ExitCode {
-    crate::fail("device is not built yet")
+/// Runs a `veil device` subcommand.
+pub fn run(cmd: DeviceCommand) -> ExitCode {
+    let result = match cmd {
+        DeviceCommand::Provision { out, manufacturer, devices, intermediate, model, prefix, days, now } => {
+            let opts = ProvisionOptions {
+                manufacturer,
+                model,
+                serial_prefix: prefix,
+                devices,
+                intermediate,
+                now: now.unwrap_or_else(unix_now),
+                device_days: days,
+            };
+            provision(&out, &opts)
+        }
+        DeviceCommand::Sign { key, cert, counter, nonce, measurement, ts, alg, out } => {
+            sign(&key, &cert, counter, &nonce, &measurement, ts, &alg, &out)
+        }
+        DeviceCommand::Verify { trust, chain, reading, nonce, state, revoked, now, max_age, max_future } => {
+            let window = FreshnessWindow { max_age_secs: max_age, max_future_secs: max_future };
+            return verify(&trust, &chain, &reading, nonce.as_deref(), state.as_deref(), revoked.as_deref(), now, window);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => crate::fail(e),
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), String> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    let mut f = opts.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut f, data).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn provision(out: &Path, opts: &ProvisionOptions) -> Result<(), String> {
+    if opts.serial_prefix.is_empty() || !opts.serial_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err("--prefix must be letters, digits and '-'".into());
+    }
+    let p = veil_trust::provision(opts).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    write_file(&out.join("root.cert.pem"), p.root.cert_pem.as_bytes(), false)?;
+    write_file(&out.join("root.key.pem"), p.root.key_pem.as_bytes(), true)?;
+    if let Some(i) = &p.intermediate {
+        write_file(&out.join("intermediate.cert.pem"), i.cert_pem.as_bytes(), false)?;
+        write_file(&out.join("intermediate.key.pem"), i.key_pem.as_bytes(), true)?;
+    }
+    let mut manifest = Vec::new();
+    for d in &p.devices {
+        let (cert, key, chain) =
+            (format!("{}.cert.pem", d.serial), format!("{}.key.pem", d.serial), format!("{}.chain.pem", d.serial));
+        write_file(&out.join(&cert), d.identity.cert_pem.as_bytes(), false)?;
+        write_file(&out.join(&key), d.identity.key_pem.as_bytes(), true)?;
+        write_file(&out.join(&chain), d.chain_pem.as_bytes(), false)?;
+        let der = veil_trust::certs_from_pem(&d.identity.cert_pem).map_err(|e| e.to_string())?;
+        let fingerprint = der.first().map(|d| veil_trust::fingerprint(d)).unwrap_or_default();
+        manifest.push(serde_json::json!({
+            "serial": d.serial, "cert": cert, "key": key, "chain": chain, "fingerprint": fingerprint,
+        }));
+    }
+    let summary = serde_json::json!({
+        "manufacturer": opts.manufacturer,
+        "root": "root.cert.pem",
+        "intermediate": p.intermediate.as_ref().map(|_| "intermediate.cert.pem"),
+        "devices": manifest,
+    });
+    let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+    write_file(&out.join("devices.json"), text.as_bytes(), false)?;
+    println!("{text}");
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sign(
+    key: &Path,
+    cert: &Path,
+    counter: u64,
+    nonce: &str,
+    measurement: &str,
+    ts: Option<u64>,
+    alg: &str,
+    out: &Path,
+) -> Result<(), String> {
+    let key_pem = zeroize_string(read_text(key)?);
+    let signer = DeviceSigner::from_pem(&key_pem, &read_text(cert)?).map_err(|e| e.to_string())?;
+    let nonce = hex::decode(nonce.trim()).map_err(|_| "--nonce must be hex".to_string())?;
+    let alg: Algorithm = alg.parse().map_err(|e: veil_trust::ProvisionError| e.to_string())?;
+    let ts = ts.unwrap_or_else(unix_now);
+    let m = veil_trust::encode_spec(measurement, ts).map_err(|e| e.to_string())?;
+    let cose = signer.sign(&m, counter, ts, &nonce, alg);
+    write_file(out, &cose, false)
+}
+
+/// Keeps a private key's PEM text out of freed memory once used.
+fn zeroize_string(s: String) -> zeroize_guard::Guard {
+    zeroize_guard::Guard(s)
+}
+
+mod zeroize_guard {
+    /// Overwrites the string's bytes on drop (the CLI has no direct `zeroize` dependency).
+    pub struct Guard(pub String);
+    impl std::ops::Deref for Guard {
+        type Target = str;
+        fn deref(&self) -> &str {
+            &self.0
+        }
+    }
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let len = self.0.len();
+            self.0.clear();
+            self.0.extend(std::iter::repeat_n('\0', len));
+            std::hint::black_box(&self.0);
+        }
+    }
+}
+
+fn rejected(r: &veil_trust::Rejection) -> ExitCode {
+    let json = serde_json::json!({"status": "rejected", "reason": r.code(), "detail": r.to_string()});
+    println!("{json}");
+    ExitCode::FAILURE
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verify(
+    trust: &Path,
+    chain: &Path,
+    reading: &Path,
+    nonce: Option<&str>,
+    state: Option<&Path>,
+    revoked: Option<&Path>,
+    now: Option<u64>,
+    window: FreshnessWindow,
+) -> ExitCode {
+    let setup = || -> Result<_, String> {
+        let store = TrustStore::from_pem(&read_text(trust)?).map_err(|e| format!("{}: {e}", trust.display()))?;
+        let revoked = match revoked {
+            Some(p) => RevocationList::from_text(&read_text(p)?),
+            None => RevocationList::new(),
+        };
+        let cose = std::fs::read(reading).map_err(|e| format!("{}: {e}", reading.display()))?;
+        let nonce = match nonce {
+            Some(h) => Some(hex::decode(h.trim()).map_err(|_| "--nonce must be hex".to_string())?),
+            None => None,
+        };
+        let counters: BTreeMap<String, u64> = match state {
+            Some(p) if p.exists() => {
+                serde_json::from_str(&read_text(p)?).map_err(|e| format!("{}: not a JSON object of counters: {e}", p.display()))?
+            }
+            _ => BTreeMap::new(),
+        };
+        let chain_pem = read_text(chain)?;
+        Ok((store, revoked, cose, nonce, counters, chain_pem))
+    };
+    let (store, revoked, cose, nonce, mut counters, chain_pem) = match setup() {
+        Ok(v) => v,
+        Err(e) => return crate::fail(e),
+    };
+    let now = now.unwrap_or_else(unix_now);
+    let verifier = Verifier::new(store).with_revocations(revoked).with_window(window);
+    let chain = match veil_trust::certs_from_pem(&chain_pem) {
+        Ok(c) => c,
+        Err(r) => return rejected(&r),
+    };
+    // The last counter is looked up by the serial of the chain's device certificate; if the chain
+    // does not validate, verify() below reports why.
+    let last = verifier.verify_chain(&chain, now).ok().and_then(|id| counters.get(&id.serial).copied());
+    match verifier.verify(&cose, &chain, nonce.as_deref(), last, now) {
+        Ok(v) => {
+            if let Some(p) = state {
+                counters.insert(v.device.serial.clone(), v.counter);
+                let text = match serde_json::to_string_pretty(&counters) {
+                    Ok(t) => t,
+                    Err(e) => return crate::fail(e),
+                };
+                let tmp = p.with_extension("json.tmp");
+                if let Err(e) = write_file(&tmp, text.as_bytes(), false)
+                    .and_then(|()| std::fs::rename(&tmp, p).map_err(|e| format!("{}: {e}", p.display())))
+                {
+                    return crate::fail(e);
+                }
+            }
+            let mut json = serde_json::json!({"status": "verified"});
+            if let (Some(obj), Ok(serde_json::Value::Object(fields))) = (json.as_object_mut(), serde_json::to_value(&v)) {
+                obj.extend(fields);
+            }
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(r) => rejected(&r),
+    }
 }
