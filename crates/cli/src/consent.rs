@@ -1,13 +1,214 @@
-//! `veil consent`: decide, breach, export-fhir, import-fhir. (Filled by the consent issue.)
+//! `veil consent`: decide, breach, erasure, export-fhir, import-fhir.
+//!
+//! Only wiring: arguments and files in, `veil-consent` decides, JSON out on stdout. Every error
+//! (unknown purpose, jurisdiction, FHIR code, bad time) prints `veil: <message> [<code>]` on stderr
+//! and exits non-zero; a decision of `deny` or `needs-consent` is a successful answer (exit 0).
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+use veil_consent::{
+    ConsentError, ConsentLedger, DecisionRequest, Jurisdiction, PurposeScope, Subject, Timestamp, Waiver,
+};
+
+/// Largest input file read (ledger or bundle).
+const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 /// Subcommands of `veil consent`.
 #[derive(Debug, Subcommand)]
-pub enum ConsentCommand {}
+pub enum ConsentCommand {
+    /// Decide whether a purpose is allowed for a subject; prints the decision as JSON.
+    Decide(DecideArgs),
+    /// Breach notification deadlines for the affected subjects' jurisdictions.
+    Breach(BreachArgs),
+    /// The erasure plan (and retention periods) for a subject's jurisdictions.
+    Erasure(ErasureArgs),
+    /// Print a ledger as a FHIR R4 Bundle of Consent resources.
+    ExportFhir(ExportArgs),
+    /// Read a FHIR R4 Bundle (or Consent) and print the ledger.
+    ImportFhir(ImportArgs),
+}
 
-pub fn run(_cmd: ConsentCommand) -> ExitCode {
-    crate::fail("consent is not built yet")
+/// Arguments of `veil consent decide`.
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// Jurisdiction code (ISO 3166-1 alpha-2 or subdivision: DE, FR, GB, US, US-CA, CA, BR, CH, ...);
+    /// repeat (or comma-separate) for a subject under several.
+    #[arg(long = "jurisdiction", required = true, value_delimiter = ',')]
+    jurisdictions: Vec<String>,
+    /// Age in whole years.
+    #[arg(long)]
+    age: u32,
+    /// Purpose id from the catalogue (treatment, care-operations, research, product-improvement,
+    /// ai-training, marketing, partner-sharing, cross-border-transfer, third-party-printing).
+    #[arg(long)]
+    purpose: String,
+    /// Research tier (this-study, related-studies, any-research); defaults to this-study for research.
+    #[arg(long)]
+    tier: Option<String>,
+    /// Partner portal name (partner-sharing).
+    #[arg(long)]
+    partner: Option<String>,
+    /// Destination country, ISO 3166-1 alpha-2 (cross-border-transfer).
+    #[arg(long)]
+    country: Option<String>,
+    /// Ledger JSON (as printed by `import-fhir` or written by the app).
+    #[arg(long)]
+    ledger: Option<PathBuf>,
+    /// A guardian's consent to this use is present (for minors).
+    #[arg(long)]
+    guardian_consent: bool,
+    /// Reference of a documented IRB / Privacy Board / ethics committee waiver (research).
+    #[arg(long)]
+    irb_waiver: Option<String>,
+    /// Time of the use (RFC 3339 or unix seconds); default: now.
+    #[arg(long)]
+    at: Option<String>,
+}
+
+/// Arguments of `veil consent breach`.
+#[derive(Debug, Args)]
+pub struct BreachArgs {
+    /// When the breach was discovered (RFC 3339 or unix seconds).
+    #[arg(long)]
+    discovered: String,
+    /// Jurisdictions of the affected subjects (repeat or comma-separate).
+    #[arg(long = "jurisdiction", required = true, value_delimiter = ',')]
+    jurisdictions: Vec<String>,
+    /// Number of affected subjects.
+    #[arg(long)]
+    affected: u64,
+}
+
+/// Arguments of `veil consent erasure`.
+#[derive(Debug, Args)]
+pub struct ErasureArgs {
+    /// The subject's jurisdictions (repeat or comma-separate).
+    #[arg(long = "jurisdiction", required = true, value_delimiter = ',')]
+    jurisdictions: Vec<String>,
+}
+
+/// Arguments of `veil consent export-fhir`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The ledger JSON.
+    ledger: PathBuf,
+    /// Also mark consents whose expiry passed by this time as inactive.
+    #[arg(long)]
+    at: Option<String>,
+}
+
+/// Arguments of `veil consent import-fhir`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The FHIR Bundle (or single Consent) JSON.
+    bundle: PathBuf,
+}
+
+/// Run a `veil consent` subcommand.
+pub fn run(cmd: ConsentCommand) -> ExitCode {
+    match execute(cmd) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => crate::fail(e),
+    }
+}
+
+/// A CLI failure: a consent error (with its code) or an I/O problem.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0} [{code}]", code = .0.code())]
+    Consent(#[from] ConsentError),
+    #[error("{path}: {msg} [io]")]
+    Io { path: String, msg: String },
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    let io = |msg: String| CliError::Io { path: path.display().to_string(), msg };
+    let len = std::fs::metadata(path).map_err(|e| io(e.to_string()))?.len();
+    if len > MAX_INPUT {
+        return Err(io(format!("larger than {MAX_INPUT} bytes")));
+    }
+    std::fs::read(path).map_err(|e| io(e.to_string()))
+}
+
+fn jurisdictions(codes: &[String]) -> Result<Vec<Jurisdiction>, ConsentError> {
+    let mut out: Vec<Jurisdiction> = Vec::new();
+    for c in codes.iter().filter(|c| !c.trim().is_empty()) {
+        let j = Jurisdiction::parse(c)?;
+        if !out.contains(&j) {
+            out.push(j);
+        }
+    }
+    if out.is_empty() {
+        return Err(ConsentError::NoJurisdiction);
+    }
+    Ok(out)
+}
+
+fn now() -> Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    Timestamp(secs)
+}
+
+fn json(v: &impl serde::Serialize) -> Result<String, CliError> {
+    serde_json::to_string(v).map_err(|e| CliError::Consent(e.into()))
+}
+
+fn execute(cmd: ConsentCommand) -> Result<String, CliError> {
+    match cmd {
+        ConsentCommand::Decide(a) => {
+            let purpose = a.purpose.parse()?;
+            let tier = match (&a.tier, purpose) {
+                (Some(t), _) => Some(t.parse()?),
+                (None, veil_consent::Purpose::Research) => Some(veil_consent::ResearchTier::ThisStudy),
+                (None, _) => None,
+            };
+            let scope = PurposeScope { purpose, tier, partner: a.partner, country: a.country };
+            let at = match &a.at {
+                Some(s) => Timestamp::parse(s)?,
+                None => now(),
+            };
+            let ledger = match &a.ledger {
+                Some(p) => Some(ConsentLedger::from_json(&read(p)?)?),
+                None => None,
+            };
+            let req = DecisionRequest {
+                subject: Subject {
+                    jurisdictions: jurisdictions(&a.jurisdictions)?,
+                    age: a.age,
+                    guardian_consent: a.guardian_consent,
+                },
+                scope,
+                at,
+                waiver: a.irb_waiver.map(|reference| Waiver { reference }),
+            };
+            json(&veil_consent::decide(&req, ledger.as_ref())?)
+        }
+        ConsentCommand::Breach(a) => {
+            let t = Timestamp::parse(&a.discovered)?;
+            json(&veil_consent::breach_schedule(t, &jurisdictions(&a.jurisdictions)?, a.affected)?)
+        }
+        ConsentCommand::Erasure(a) => {
+            let js = jurisdictions(&a.jurisdictions)?;
+            let plan = veil_consent::erasure_plan(&js)?;
+            let retention = veil_consent::retention(&js)?;
+            json(&serde_json::json!({"plan": plan, "retention": retention}))
+        }
+        ConsentCommand::ExportFhir(a) => {
+            let ledger = ConsentLedger::from_json(&read(&a.ledger)?)?;
+            let at = a.at.as_deref().map(Timestamp::parse).transpose()?;
+            serde_json::to_string_pretty(&veil_consent::export_bundle(&ledger, at))
+                .map_err(|e| CliError::Consent(e.into()))
+        }
+        ConsentCommand::ImportFhir(a) => {
+            let ledger = veil_consent::import_bundle(&read(&a.bundle)?)?;
+            Ok(ledger.to_json()?)
+        }
+    }
 }

@@ -1,3 +1,252 @@
-//! receipts (todo)
-#![allow(missing_docs)]
-pub struct ConsentReceipt; pub struct Controller; pub fn receipt_for(){}
+//! Consent receipts: a record for the person after every change, in JSON and printable HTML.
+//!
+//! Field names follow the Kantara Initiative Consent Receipt Specification v1.1 (`version`,
+//! `jurisdiction`, `consentTimestamp`, `collectionMethod`, `consentReceiptID`, `language`,
+//! `piiPrincipalId`, `piiControllers`, `policyUrl`, `services[].purposes[]`, `sensitive`, `spiCat`),
+//! which ISO/IEC TS 27560:2023 (consent record information structure) builds on; the fields
+//! ISO/IEC TS 27560 adds for the record's life cycle are carried as `eventType`, `consentStatus`,
+//! `noticeHash` and `expiry`. The receipt id is derived from the ledger event, so the same event
+//! always yields the same receipt (no randomness, no clock).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::Channel;
+use crate::{ConsentError, ConsentLedger, EventKind, Jurisdiction, Purpose};
+
+/// Kantara CR version string.
+pub const RECEIPT_VERSION: &str = "KI-CR-v1.1.0";
+
+/// The data controller named on receipts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Controller {
+    /// Name of the controller (the clinic).
+    pub pii_controller: String,
+    /// Contact person or office.
+    pub contact: String,
+    /// Postal address (one line).
+    pub address: String,
+    /// Email.
+    pub email: String,
+    /// Phone.
+    pub phone: String,
+    /// URL of the privacy policy.
+    pub policy_url: String,
+}
+
+/// One purpose on a receipt (Kantara `services[].purposes[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptPurpose {
+    /// The purpose, in words.
+    pub purpose: String,
+    /// Catalogue id and HL7 ActReason code.
+    pub purpose_category: Vec<String>,
+    /// `EXPLICIT` for consents captured by Veil.
+    pub consent_type: String,
+    /// Categories of personal data.
+    pub pii_category: Vec<String>,
+    /// Whether this is the primary purpose of the service.
+    pub primary_purpose: bool,
+    /// How the consent ends.
+    pub termination: String,
+    /// Whether data goes to a third party.
+    pub third_party_disclosure: bool,
+    /// The third party, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub third_party_name: Option<String>,
+}
+
+/// A service on a receipt (Kantara `services[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptService {
+    /// The service name.
+    pub service: String,
+    /// Its purposes.
+    pub purposes: Vec<ReceiptPurpose>,
+}
+
+/// A consent receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentReceipt {
+    /// Specification version (`KI-CR-v1.1.0`).
+    pub version: String,
+    /// Jurisdictions of the subject.
+    pub jurisdiction: String,
+    /// Unix seconds of the event.
+    pub consent_timestamp: i64,
+    /// How consent was collected.
+    pub collection_method: String,
+    /// Receipt id (derived from the ledger event).
+    #[serde(rename = "consentReceiptID")]
+    pub consent_receipt_id: String,
+    /// Language of the consent text.
+    pub language: String,
+    /// The subject's pseudonym (never a name).
+    pub pii_principal_id: String,
+    /// Controllers.
+    pub pii_controllers: Vec<Controller>,
+    /// Privacy policy URL.
+    pub policy_url: String,
+    /// Services and purposes.
+    pub services: Vec<ReceiptService>,
+    /// Health data is sensitive.
+    pub sensitive: bool,
+    /// Sensitive categories.
+    pub spi_cat: Vec<String>,
+    /// ISO/IEC TS 27560: what happened (`given`, `withdrawn`, ...).
+    pub event_type: String,
+    /// ISO/IEC TS 27560: resulting state (`active`, `withdrawn`, `expired`).
+    pub consent_status: String,
+    /// SHA-256 of the exact consent text shown, if recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice_hash: Option<String>,
+    /// When the consent ends by itself (RFC 3339), if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<String>,
+}
+
+/// The receipt for the ledger event at `index`.
+///
+/// # Errors
+/// [`ConsentError::Json`] if `index` is out of range.
+pub fn receipt_for(
+    ledger: &ConsentLedger,
+    index: usize,
+    jurisdictions: &[Jurisdiction],
+    controller: &Controller,
+) -> Result<ConsentReceipt, ConsentError> {
+    let e = ledger
+        .events()
+        .get(index)
+        .ok_or_else(|| ConsentError::Json(format!("no ledger event {index}")))?;
+    let id = ledger.event_id(index).unwrap_or_default();
+    let collection_method = match &e.channel {
+        Channel::OwnDevice => "Veil app on the person's own device".to_owned(),
+        Channel::Kiosk { staff_id } => format!("clinic kiosk, session started by staff {staff_id}"),
+        Channel::Imported { source } => format!("imported from {source}"),
+    };
+    let third = matches!(
+        e.scope.purpose,
+        Purpose::PartnerSharing | Purpose::CrossBorderTransfer | Purpose::ThirdPartyPrinting
+    );
+    let third_name = e
+        .scope
+        .partner
+        .clone()
+        .or_else(|| e.scope.country.as_ref().map(|c| format!("recipient in {c}")))
+        .or_else(|| (e.scope.purpose == Purpose::ThirdPartyPrinting).then(|| "print bureau".to_owned()));
+    let mut category = vec![e.scope.label()];
+    if let Some(code) = e.scope.purpose.act_reason() {
+        category.push(format!("v3-ActReason#{code}"));
+    }
+    let title = e
+        .text
+        .as_ref()
+        .and_then(|t| t.verify().ok())
+        .map_or_else(|| e.scope.label(), |t| t.title.clone());
+    let status = match e.kind {
+        EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed => "active",
+        EventKind::Withdrawn => "withdrawn",
+        EventKind::Expired => "expired",
+    };
+    Ok(ConsentReceipt {
+        version: RECEIPT_VERSION.to_owned(),
+        jurisdiction: jurisdictions.iter().map(|j| j.code()).collect::<Vec<_>>().join(" "),
+        consent_timestamp: e.at.unix(),
+        collection_method,
+        consent_receipt_id: id,
+        language: e.text.as_ref().map_or_else(|| "und".to_owned(), |t| t.lang.clone()),
+        pii_principal_id: ledger.subject().to_owned(),
+        pii_controllers: vec![controller.clone()],
+        policy_url: controller.policy_url.clone(),
+        services: vec![ReceiptService {
+            service: "Veil".to_owned(),
+            purposes: vec![ReceiptPurpose {
+                purpose: title,
+                purpose_category: category,
+                consent_type: "EXPLICIT".to_owned(),
+                pii_category: vec!["health data".to_owned(), "3D medical models".to_owned()],
+                primary_purpose: e.scope.purpose == Purpose::Treatment,
+                termination: e.expires_at.map_or_else(
+                    || "until withdrawn; withdraw at any time in the Veil app".to_owned(),
+                    |x| format!("expires {x}, or earlier when withdrawn"),
+                ),
+                third_party_disclosure: third,
+                third_party_name: if third { third_name } else { None },
+            }],
+        }],
+        sensitive: true,
+        spi_cat: vec!["health".to_owned()],
+        event_type: e.kind.id().to_owned(),
+        consent_status: status.to_owned(),
+        notice_hash: e.text.as_ref().map(|t| t.sha256.clone()),
+        expiry: e.expires_at.map(|x| x.to_rfc3339()),
+    })
+}
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+impl ConsentReceipt {
+    /// The receipt as JSON.
+    ///
+    /// # Errors
+    /// [`ConsentError::Json`] (not expected).
+    pub fn to_json(&self) -> Result<String, ConsentError> {
+        Ok(serde_json::to_string_pretty(self)?)
+    }
+
+    /// A self-contained printable HTML page (no scripts, no external resources; every value escaped).
+    #[must_use]
+    pub fn to_html(&self) -> String {
+        let mut rows = Vec::new();
+        let mut row = |k: &str, v: &str| rows.push(format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v)));
+        row("Receipt", &self.consent_receipt_id);
+        row("What happened", &format!("{} ({})", self.event_type, self.consent_status));
+        for s in &self.services {
+            for p in &s.purposes {
+                row("Purpose", &format!("{} [{}]", p.purpose, p.purpose_category.join(", ")));
+                row("Ends", &p.termination);
+                if let Some(t) = &p.third_party_name {
+                    row("Recipient", t);
+                }
+            }
+        }
+        row("When (unix seconds)", &self.consent_timestamp.to_string());
+        row("How", &self.collection_method);
+        row("Your pseudonym", &self.pii_principal_id);
+        row("Jurisdiction", &self.jurisdiction);
+        row("Language", &self.language);
+        if let Some(h) = &self.notice_hash {
+            row("Text fingerprint (SHA-256)", h);
+        }
+        for c in &self.pii_controllers {
+            row("Controller", &format!("{}, {}, {}, {}", c.pii_controller, c.address, c.email, c.phone));
+        }
+        row("Privacy policy", &self.policy_url);
+        row("Specification", &self.version);
+        format!(
+            "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>Consent receipt</title>\
+             <style>body{{font:14px system-ui,sans-serif;margin:2em}}th{{text-align:left;padding-right:1em;vertical-align:top}}\
+             @media print{{body{{margin:0}}}}</style></head><body><h1>Consent receipt</h1><table>{}</table>\
+             <p>You can withdraw at any time in the Veil app; withdrawing is as easy as giving consent.</p></body></html>\n",
+            esc(&self.language),
+            rows.join("")
+        )
+    }
+}
