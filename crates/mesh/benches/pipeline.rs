@@ -1,0 +1,2 @@
+//! Pipeline benchmark (being written by the mesh engineer).
+fn main() {}

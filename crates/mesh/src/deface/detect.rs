@@ -1,0 +1,469 @@
+//! Pose-free head and face detection.
+//!
+//! 1. **Mirror plane.** A head is bilaterally symmetric, and the normal of a mirror plane of a
+//!    shape is an eigenvector of its second-moment tensor, so each principal axis is tried as the
+//!    left–right axis and refined by local search to minimise the mirror error (mean distance of
+//!    reflected surface samples to the surface). Rotations, translations and LPS/RAS flips do not
+//!    change any of this.
+//! 2. **Nose.** On a mirror plane, the mid-sagittal section is a closed profile. The nose is its one
+//!    sharp protrusion: a local maximum of the radial profile that drops on both sides within 25°
+//!    (nasion above, subnasale below: *prominence*) and also drops sideways off the plane (cheeks:
+//!    *lateral drop*). A chin is wide sideways, the rim of a cut neck is flat sideways, an ellipsoid
+//!    has no prominence, and a cube has several equal corners (not *unique*).
+//! 3. **Face.** The anterior direction points from the centroid to the nose tip within the mirror
+//!    plane; the face (nose, orbits, mouth, chin, forehead front) is the slab within a fraction of
+//!    the head's depth behind the nose tip.
+//!
+//! All thresholds are relative to the RMS radius of the surface, so the units do not matter.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::CutPlane;
+use crate::Mesh;
+use crate::mesh::{V3, add, cross, dot, norm, normalize, scale, sub, v64};
+use crate::reframe::{eigen_sym, moments};
+
+/// Evidence behind an `auto` decision (all lengths relative to the RMS radius of the surface).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadEvidence {
+    /// Smallest over largest principal extent.
+    pub aspect: f64,
+    /// Mirror error of the best mirror plane (mean reflected distance / RMS radius).
+    pub symmetry_error: f64,
+    /// Prominence of the nose candidate in the sagittal profile.
+    pub nose_prominence: f64,
+    /// Drop of the surface beside the nose candidate, off the mirror plane.
+    pub nose_lateral_drop: f64,
+    /// Score of the best other protrusion divided by the nose's (uniqueness; low is good).
+    pub runner_up_ratio: f64,
+    /// Unit anterior direction found (output coordinates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anterior: Option<[f64; 3]>,
+}
+
+/// Thresholds (relative to the RMS radius).
+const MIN_ASPECT: f64 = 0.35;
+const MAX_SYMMETRY_ERROR: f64 = 0.05;
+const MIN_NOSE_SCORE: f64 = 0.06;
+const MAX_RUNNER_UP: f64 = 0.8;
+
+pub(crate) enum Detection {
+    Head {
+        plane: CutPlane,
+        evidence: HeadEvidence,
+    },
+    NotHead {
+        reason: String,
+        evidence: Option<HeadEvidence>,
+    },
+}
+
+struct Grid {
+    cell: f64,
+    map: HashMap<[i32; 3], Vec<u32>>,
+}
+
+impl Grid {
+    fn key(&self, p: V3) -> [i32; 3] {
+        [
+            (p[0] / self.cell).floor() as i32,
+            (p[1] / self.cell).floor() as i32,
+            (p[2] / self.cell).floor() as i32,
+        ]
+    }
+    fn new(points: &[V3], cell: f64) -> Grid {
+        let mut g = Grid {
+            cell,
+            map: HashMap::new(),
+        };
+        for (i, p) in points.iter().enumerate() {
+            let k = g.key(*p);
+            g.map.entry(k).or_default().push(i as u32);
+        }
+        g
+    }
+    /// Distance from `q` to the nearest point, capped at `cap` (≤ the cell size).
+    fn nearest(&self, points: &[V3], q: V3, cap: f64) -> f64 {
+        let k = self.key(q);
+        let mut best = cap * cap;
+        for dx in -1..=1 {
+            for dy in -1..=1 {
+                for dz in -1..=1 {
+                    if let Some(v) = self.map.get(&[k[0] + dx, k[1] + dy, k[2] + dz]) {
+                        for &i in v {
+                            let d = sub(points[i as usize], q);
+                            best = best.min(dot(d, d));
+                        }
+                    }
+                }
+            }
+        }
+        best.sqrt()
+    }
+}
+
+/// Surface samples about `cell` apart: vertices, plus points inside triangles larger than a cell.
+fn samples(mesh: &Mesh, c: V3, cell: f64) -> Vec<V3> {
+    let mut seen: HashMap<[i32; 3], ()> = HashMap::new();
+    let mut out = Vec::new();
+    let mut push = |p: V3, out: &mut Vec<V3>| {
+        let q = sub(p, c);
+        let k = [
+            (q[0] / cell).floor() as i32,
+            (q[1] / cell).floor() as i32,
+            (q[2] / cell).floor() as i32,
+        ];
+        if seen.insert(k, ()).is_none() {
+            out.push(q);
+        }
+    };
+    let stride = (mesh.vertices.len() / 150_000).max(1);
+    for p in mesh.vertices.iter().step_by(stride) {
+        push(v64(*p), &mut out);
+    }
+    if mesh.triangles.len() <= 300_000 {
+        for t in &mesh.triangles {
+            let a = v64(mesh.vertices[t[0] as usize]);
+            let b = v64(mesh.vertices[t[1] as usize]);
+            let d = v64(mesh.vertices[t[2] as usize]);
+            let longest = norm(sub(b, a)).max(norm(sub(d, b))).max(norm(sub(a, d)));
+            if longest <= cell {
+                continue;
+            }
+            let k = ((longest / cell).ceil() as usize).min(64);
+            for i in 0..=k {
+                for j in 0..=(k - i) {
+                    let (s, t2) = (i as f64 / k as f64, j as f64 / k as f64);
+                    let p = add(a, add(scale(sub(b, a), s), scale(sub(d, a), t2)));
+                    push(p, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn reflect(p: V3, n: V3) -> V3 {
+    sub(p, scale(n, 2.0 * dot(p, n)))
+}
+
+fn rotate_about(v: V3, axis: V3, ang: f64) -> V3 {
+    // Rodrigues' rotation formula.
+    let (s, c) = ang.sin_cos();
+    add(
+        add(scale(v, c), scale(cross(axis, v), s)),
+        scale(axis, dot(axis, v) * (1.0 - c)),
+    )
+}
+
+fn perpendicular(n: V3) -> (V3, V3) {
+    let u = normalize(if n[0].abs() < 0.9 {
+        cross(n, [1.0, 0.0, 0.0])
+    } else {
+        cross(n, [0.0, 1.0, 0.0])
+    });
+    (u, cross(n, u))
+}
+
+struct Nose {
+    score: f64,
+    prominence: f64,
+    drop: f64,
+    tip: V3, // relative to the centroid
+    dir: V3,
+}
+
+pub(crate) fn detect(mesh: &Mesh, depth_fraction: f64) -> Detection {
+    let (c, m, area) = moments(mesh);
+    if area <= 0.0 || mesh.triangles.len() < 16 {
+        return Detection::NotHead {
+            reason: "too few triangles to be a head model".into(),
+            evidence: None,
+        };
+    }
+    let (vals, axes) = eigen_sym(m);
+    let r_rms = ((vals[0] + vals[1] + vals[2]) / area).max(0.0).sqrt();
+    if r_rms <= 0.0 || !r_rms.is_finite() {
+        return Detection::NotHead {
+            reason: "degenerate geometry".into(),
+            evidence: None,
+        };
+    }
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for p in &mesh.vertices {
+        let q = sub(v64(*p), c);
+        for k in 0..3 {
+            let x = dot(q, axes[k]);
+            lo[k] = lo[k].min(x);
+            hi[k] = hi[k].max(x);
+        }
+    }
+    let ext: Vec<f64> = (0..3).map(|k| hi[k] - lo[k]).collect();
+    let aspect = ext.iter().cloned().fold(f64::INFINITY, f64::min)
+        / ext
+            .iter()
+            .cloned()
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE);
+    let mut evidence = HeadEvidence {
+        aspect,
+        symmetry_error: f64::NAN,
+        nose_prominence: 0.0,
+        nose_lateral_drop: 0.0,
+        runner_up_ratio: f64::NAN,
+        anterior: None,
+    };
+    if aspect < MIN_ASPECT {
+        return Detection::NotHead {
+            reason: format!("elongated shape (aspect {aspect:.2}), not a head"),
+            evidence: Some(evidence),
+        };
+    }
+    let pts = samples(mesh, c, r_rms / 20.0);
+    let grid_cell = r_rms / 10.0;
+    let grid = Grid::new(&pts, grid_cell);
+    let eval_stride = (pts.len() / 1200).max(1);
+    let eval: Vec<V3> = pts.iter().step_by(eval_stride).copied().collect();
+    let sym = |n: V3| -> f64 {
+        let s: f64 = eval
+            .iter()
+            .map(|&p| grid.nearest(&pts, reflect(p, n), grid_cell))
+            .sum();
+        s / eval.len().max(1) as f64 / r_rms
+    };
+    // Mirror planes: start from each principal axis, refine by local search.
+    let mut planes: Vec<(f64, V3)> = Vec::new();
+    for axis in axes {
+        let mut n = axis;
+        let mut best = sym(n);
+        for step_deg in [6.0f64, 3.0, 1.5, 0.75] {
+            let step = step_deg.to_radians();
+            for _ in 0..3 {
+                let (u, w) = perpendicular(n);
+                let mut improved = false;
+                for cand in [
+                    rotate_about(n, u, step),
+                    rotate_about(n, u, -step),
+                    rotate_about(n, w, step),
+                    rotate_about(n, w, -step),
+                ] {
+                    let e = sym(cand);
+                    if e < best {
+                        best = e;
+                        n = normalize(cand);
+                        improved = true;
+                    }
+                }
+                if !improved {
+                    break;
+                }
+            }
+        }
+        planes.push((best, n));
+    }
+    planes.sort_by(|a, b| a.0.total_cmp(&b.0));
+    evidence.symmetry_error = planes[0].0;
+    if planes[0].0 > MAX_SYMMETRY_ERROR {
+        return Detection::NotHead {
+            reason: format!(
+                "no mirror plane (best mirror error {:.3} of the radius), not a head",
+                planes[0].0
+            ),
+            evidence: Some(evidence),
+        };
+    }
+    let mut cands: Vec<Nose> = Vec::new();
+    for &(err, n) in &planes {
+        if err > MAX_SYMMETRY_ERROR {
+            continue;
+        }
+        cands.extend(profile_peaks(mesh, c, n, r_rms, &pts));
+    }
+    cands.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let Some(best) = cands.first() else {
+        return Detection::NotHead {
+            reason: "no protrusion on the mirror plane (no nose), not a head".into(),
+            evidence: Some(evidence),
+        };
+    };
+    let runner = cands
+        .iter()
+        .skip(1)
+        .find(|o| dot(o.dir, best.dir) < (30f64).to_radians().cos())
+        .map_or(0.0, |o| o.score);
+    evidence.nose_prominence = best.prominence;
+    evidence.nose_lateral_drop = best.drop;
+    evidence.runner_up_ratio = if best.score > 0.0 {
+        runner / best.score
+    } else {
+        f64::NAN
+    };
+    if best.score < MIN_NOSE_SCORE {
+        return Detection::NotHead {
+            reason: format!(
+                "no sharp protrusion on the mirror plane (best {:.3} of the radius, need {MIN_NOSE_SCORE}), not a head",
+                best.score
+            ),
+            evidence: Some(evidence),
+        };
+    }
+    if evidence.runner_up_ratio > MAX_RUNNER_UP {
+        return Detection::NotHead {
+            reason: format!(
+                "several equal protrusions (runner-up {:.2} of the best), not a single nose: not a head",
+                evidence.runner_up_ratio
+            ),
+            evidence: Some(evidence),
+        };
+    }
+    let a = best.dir;
+    evidence.anterior = Some(a);
+    let h_tip = dot(best.tip, a);
+    let h_back = mesh
+        .vertices
+        .iter()
+        .map(|p| dot(sub(v64(*p), c), a))
+        .fold(f64::INFINITY, f64::min);
+    let depth = depth_fraction * (h_tip - h_back);
+    let point = add(c, scale(a, h_tip - depth));
+    Detection::Head {
+        plane: CutPlane { point, normal: a },
+        evidence,
+    }
+}
+
+/// Nose candidates on the mid-sagittal section through the centroid with normal `n`.
+fn profile_peaks(mesh: &Mesh, c: V3, n: V3, r_rms: f64, pts: &[V3]) -> Vec<Nose> {
+    const NB: usize = 720;
+    let (u, w) = perpendicular(n);
+    let sd: Vec<f64> = mesh
+        .vertices
+        .iter()
+        .map(|p| dot(sub(v64(*p), c), n))
+        .collect();
+    let mut r = vec![f64::NAN; NB];
+    let mut at = vec![[0.0f64; 2]; NB];
+    let step = r_rms / 100.0;
+    for t in &mesh.triangles {
+        let d = [sd[t[0] as usize], sd[t[1] as usize], sd[t[2] as usize]];
+        let pos = d.iter().filter(|&&x| x > 0.0).count();
+        if pos == 0 || pos == 3 {
+            continue;
+        }
+        let mut ends: [[f64; 2]; 2] = [[0.0; 2]; 2];
+        let mut ne = 0;
+        for e in 0..3 {
+            let (i, j) = (e, (e + 1) % 3);
+            if (d[i] > 0.0) != (d[j] > 0.0) && ne < 2 {
+                let pi = sub(v64(mesh.vertices[t[i] as usize]), c);
+                let pj = sub(v64(mesh.vertices[t[j] as usize]), c);
+                let s = d[i] / (d[i] - d[j]);
+                let p = add(pi, scale(sub(pj, pi), s));
+                ends[ne] = [dot(p, u), dot(p, w)];
+                ne += 1;
+            }
+        }
+        if ne < 2 {
+            continue;
+        }
+        let len = ((ends[1][0] - ends[0][0]).powi(2) + (ends[1][1] - ends[0][1]).powi(2)).sqrt();
+        let k = ((len / step).ceil() as usize).clamp(1, 400);
+        for s in 0..=k {
+            let f = s as f64 / k as f64;
+            let x = ends[0][0] + f * (ends[1][0] - ends[0][0]);
+            let y = ends[0][1] + f * (ends[1][1] - ends[0][1]);
+            let rad = (x * x + y * y).sqrt();
+            let ang = y.atan2(x);
+            let b = (((ang + std::f64::consts::PI) / std::f64::consts::TAU * NB as f64) as usize)
+                .min(NB - 1);
+            if r[b].is_nan() || rad > r[b] {
+                r[b] = rad;
+                at[b] = [x, y];
+            }
+        }
+    }
+    let filled = r.iter().filter(|v| !v.is_nan()).count();
+    if filled < NB / 2 {
+        return Vec::new();
+    }
+    // Fill gaps by circular linear interpolation.
+    let known: Vec<usize> = (0..NB).filter(|&i| !r[i].is_nan()).collect();
+    for (ki, &i) in known.iter().enumerate() {
+        let j = known[(ki + 1) % known.len()];
+        let gap = (j + NB - i) % NB;
+        for g in 1..gap {
+            let f = g as f64 / gap as f64;
+            r[(i + g) % NB] = r[i] * (1.0 - f) + r[j] * f;
+        }
+    }
+    let at_bin = |i: usize| r[i % NB];
+    let mut out = Vec::new();
+    let local = 12usize; // ±6°
+    let win = 50usize; // 25°
+    for i in 0..NB {
+        let ri = r[i];
+        let mut is_max = true;
+        for o in 1..=local {
+            let (a, b) = (at_bin(i + o), at_bin(i + NB - o));
+            if a > ri || b >= ri {
+                is_max = false;
+                break;
+            }
+        }
+        if !is_max {
+            continue;
+        }
+        let left = (0..=win)
+            .map(|o| at_bin(i + NB - o))
+            .fold(f64::INFINITY, f64::min);
+        let right = (0..=win)
+            .map(|o| at_bin(i + o))
+            .fold(f64::INFINITY, f64::min);
+        let prominence = (ri - left.max(right)) / r_rms;
+        if prominence <= 0.01 {
+            continue;
+        }
+        let p2 = if !at[i][0].is_nan() && (at[i][0] != 0.0 || at[i][1] != 0.0) {
+            at[i]
+        } else {
+            let ang = (i as f64 + 0.5) / NB as f64 * std::f64::consts::TAU - std::f64::consts::PI;
+            [ri * ang.cos(), ri * ang.sin()]
+        };
+        let tip = add(scale(u, p2[0]), scale(w, p2[1]));
+        let dir = normalize(tip);
+        let drop = lateral_drop(pts, tip, dir, n, r_rms) / r_rms;
+        out.push(Nose {
+            score: prominence.min(drop),
+            prominence,
+            drop,
+            tip,
+            dir,
+        });
+    }
+    out
+}
+
+/// How far the surface falls behind the tip at ±0.2 R beside it, off the mirror plane.
+fn lateral_drop(pts: &[V3], tip: V3, d: V3, n: V3, r_rms: f64) -> f64 {
+    let ell = 0.2 * r_rms;
+    let tube = 0.06 * r_rms;
+    let mut worst = f64::INFINITY;
+    for side in [1.0, -1.0] {
+        let center = add(tip, scale(n, side * ell));
+        let mut h = f64::NEG_INFINITY;
+        for &q in pts {
+            let rel = sub(q, center);
+            let along = dot(rel, d);
+            let perp = sub(rel, scale(d, along));
+            if dot(perp, perp) < tube * tube {
+                h = h.max(along);
+            }
+        }
+        let drop = if h.is_finite() { -h } else { ell };
+        worst = worst.min(drop);
+    }
+    worst
+}

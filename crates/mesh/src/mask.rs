@@ -1,0 +1,97 @@
+//! Step 4, mask: blur fine identifying surface detail (skin texture, scars, moles that a
+//! high-resolution surface scan or MRI keeps) without changing the shape at planning scale.
+//!
+//! Taubin λ|μ smoothing (Taubin 1995, "A signal processing approach to fair surface design")
+//! low-pass filters the surface without the shrinkage of plain Laplacian smoothing; then each
+//! vertex moves by a random displacement drawn uniformly in a ball of radius ε, so no two releases
+//! of one model share their vertex positions.
+
+use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::progress::Hooks;
+use crate::topology::Adjacency;
+use crate::{Mesh, MeshError};
+
+/// Parameters of the mask step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MaskParams {
+    /// Number of Taubin λ|μ pairs (each pair is two Laplacian passes; 0 disables smoothing).
+    pub taubin_iterations: u32,
+    /// Taubin λ (shrink step, > 0).
+    pub lambda: f32,
+    /// Taubin μ (inflate step, < −λ).
+    pub mu: f32,
+    /// Radius ε of the random displacement in model units (mm); 0 disables noise.
+    pub noise_mm: f32,
+}
+
+pub(crate) fn taubin(
+    mesh: &mut Mesh,
+    adj: &Adjacency,
+    params: &MaskParams,
+    hooks: &mut Hooks<'_>,
+) -> Result<(), MeshError> {
+    let n = mesh.vertices.len();
+    let mut buf = mesh.vertices.clone();
+    let passes = 2 * params.taubin_iterations as usize;
+    for pass in 0..passes {
+        hooks.at(pass as f32 / passes.max(1) as f32)?;
+        let f = if pass % 2 == 0 {
+            params.lambda
+        } else {
+            params.mu
+        };
+        let src = &mesh.vertices;
+        for v in 0..n {
+            let (s, e) = (adj.offsets[v] as usize, adj.offsets[v + 1] as usize);
+            let p = src[v];
+            if e == s {
+                buf[v] = p;
+                continue;
+            }
+            let mut acc = [0f32; 3];
+            for &u in &adj.neighbors[s..e] {
+                let q = src[u as usize];
+                acc[0] += q[0];
+                acc[1] += q[1];
+                acc[2] += q[2];
+            }
+            let inv = 1.0 / (e - s) as f32;
+            buf[v] = [
+                p[0] + f * (acc[0] * inv - p[0]),
+                p[1] + f * (acc[1] * inv - p[1]),
+                p[2] + f * (acc[2] * inv - p[2]),
+            ];
+        }
+        std::mem::swap(&mut mesh.vertices, &mut buf);
+    }
+    Ok(())
+}
+
+pub(crate) fn noise(
+    mesh: &mut Mesh,
+    eps: f32,
+    rng: &mut ChaCha20Rng,
+    hooks: &mut Hooks<'_>,
+) -> Result<(), MeshError> {
+    let n = mesh.vertices.len();
+    for (i, p) in mesh.vertices.iter_mut().enumerate() {
+        hooks.tick(i, n)?;
+        // Uniform in the unit ball by rejection (accepts π/6 ≈ 52 % of draws).
+        let d = loop {
+            let d = [
+                crate::rng::signed_unit(rng),
+                crate::rng::signed_unit(rng),
+                crate::rng::signed_unit(rng),
+            ];
+            if d[0] * d[0] + d[1] * d[1] + d[2] * d[2] <= 1.0 {
+                break d;
+            }
+        };
+        p[0] += eps * d[0];
+        p[1] += eps * d[1];
+        p[2] += eps * d[2];
+    }
+    Ok(())
+}

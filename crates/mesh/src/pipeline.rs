@@ -1,0 +1,560 @@
+//! The pipeline: read → scrub → reframe → deface → mask → shuffle/quantise → report → write,
+//! each step configurable, grouped in profiles, each recorded in the [`Report`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::deface::{CutPlane, DefaceMode, DefaceReport, cut, detect};
+use crate::mask::MaskParams;
+use crate::progress::Hooks;
+use crate::read::{Format, FormatHint, read_with};
+use crate::reframe::{RigidTransform, apply, principal_frame};
+use crate::scrub::MetadataChannel;
+use crate::topology::Adjacency;
+use crate::utility::{Hausdorff, hausdorff};
+use crate::write::OutputFormat;
+use crate::{Limits, Mesh, MeshError};
+
+/// Named groups of step settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// Safe to share (default): every step, `deface auto`, Taubin 5 pairs, ε = 0.2 mm,
+    /// 0.01 mm grid, bound 1 mm.
+    #[default]
+    Strict,
+    /// For research exchange: every step, lighter mask (Taubin 2 pairs, ε = 0.1 mm), bound 0.5 mm.
+    Research,
+    /// For 3D printing and surgical planning: scrub, reframe, `deface auto`, no smoothing or noise
+    /// (keeps the printed surface exact), shuffle, 0.01 mm grid, bound 0.05 mm.
+    Print,
+}
+
+impl Profile {
+    /// Parse `strict`, `research` or `print`.
+    pub fn parse(s: &str) -> Result<Profile, MeshError> {
+        match s {
+            "strict" => Ok(Profile::Strict),
+            "research" => Ok(Profile::Research),
+            "print" => Ok(Profile::Print),
+            _ => Err(MeshError::BadOption(format!(
+                "--profile must be strict, research or print (got {s:?})"
+            ))),
+        }
+    }
+}
+
+/// Every setting of a run. Start from [`Options::for_profile`] and override fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Options {
+    /// The profile these settings came from (recorded in the report).
+    pub profile: Profile,
+    /// Step 2: move the centroid to the origin and rotate to principal axes.
+    pub reframe: bool,
+    /// Step 3: deface mode.
+    pub deface: DefaceMode,
+    /// Step 3: how deep behind the nose tip the auto cut lies, as a fraction of the head's depth
+    /// along the anterior direction (default 0.3).
+    pub deface_depth: f64,
+    /// Step 4: Taubin smoothing and noise (`None` skips the step).
+    pub mask: Option<MaskParams>,
+    /// Step 5: shuffle vertex and triangle order.
+    pub shuffle: bool,
+    /// Step 5: quantisation grid in model units (mm); `None` skips it.
+    pub quantise_mm: Option<f64>,
+    /// Flag the run when the Hausdorff max exceeds this (mm).
+    pub bound_mm: f64,
+    /// Seed for reproducible noise and shuffles; `None` draws from `getrandom`.
+    pub seed: Option<u64>,
+    /// Compute the Hausdorff distances (the costly part of the report).
+    pub hausdorff: bool,
+    /// Output format.
+    pub output: OutputFormat,
+    /// Size limits for the input.
+    pub limits: Limits,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::for_profile(Profile::Strict)
+    }
+}
+
+impl Options {
+    /// The settings of a profile.
+    pub fn for_profile(profile: Profile) -> Options {
+        let (mask, bound) = match profile {
+            Profile::Strict => (
+                Some(MaskParams {
+                    taubin_iterations: 5,
+                    lambda: 0.5,
+                    mu: -0.53,
+                    noise_mm: 0.2,
+                }),
+                1.0,
+            ),
+            Profile::Research => (
+                Some(MaskParams {
+                    taubin_iterations: 2,
+                    lambda: 0.5,
+                    mu: -0.53,
+                    noise_mm: 0.1,
+                }),
+                0.5,
+            ),
+            Profile::Print => (None, 0.05),
+        };
+        Options {
+            profile,
+            reframe: true,
+            deface: DefaceMode::Auto,
+            deface_depth: 0.3,
+            mask,
+            shuffle: true,
+            quantise_mm: Some(0.01),
+            bound_mm: bound,
+            seed: None,
+            hausdorff: true,
+            output: OutputFormat::Stl,
+            limits: Limits::default(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), MeshError> {
+        if !(self.deface_depth > 0.0 && self.deface_depth < 1.0) {
+            return Err(MeshError::BadOption(
+                "deface_depth must be in (0, 1)".into(),
+            ));
+        }
+        if let Some(m) = &self.mask {
+            let ok = m.lambda.is_finite()
+                && m.mu.is_finite()
+                && m.noise_mm.is_finite()
+                && m.noise_mm >= 0.0;
+            if !ok || m.taubin_iterations > 1000 {
+                return Err(MeshError::BadOption("mask parameters out of range".into()));
+            }
+        }
+        if let Some(q) = self.quantise_mm {
+            if !(q.is_finite() && q > 0.0) {
+                return Err(MeshError::BadOption("quantise_mm must be positive".into()));
+            }
+        }
+        if !self.bound_mm.is_finite() || self.bound_mm < 0.0 {
+            return Err(MeshError::BadOption(
+                "bound_mm must be a non-negative number".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One pipeline step as it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// `scrub`, `reframe`, `deface`, `mask`, `shuffle`, `quantise`.
+    pub step: String,
+    /// Whether it changed anything.
+    pub applied: bool,
+    /// One line saying what it did.
+    pub note: String,
+}
+
+/// Utility of the output relative to the input (in the output frame).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Utility {
+    /// Symmetric Hausdorff distance outside the removed region (absent when not computed).
+    pub hausdorff: Option<Hausdorff>,
+    /// Surface area of the input.
+    pub area_in: f64,
+    /// Surface area of the output.
+    pub area_out: f64,
+    /// Area change in percent.
+    pub area_change_pct: f64,
+    /// Enclosed volume of the input (meaningful when closed).
+    pub volume_in: f64,
+    /// Enclosed volume of the output.
+    pub volume_out: f64,
+    /// Volume change in percent.
+    pub volume_change_pct: f64,
+    /// Input closed, edge-manifold and consistently oriented.
+    pub watertight_in: bool,
+    /// Output closed, edge-manifold and consistently oriented.
+    pub watertight_out: bool,
+    /// Output edges used by one triangle.
+    pub boundary_edges_out: u64,
+    /// Output edges used by more than two triangles.
+    pub nonmanifold_edges_out: u64,
+}
+
+/// Something the user should look at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    /// Stable code: `hausdorff-over-bound`, `not-watertight`, `not-a-head`, `open-cut`, `volume-change`.
+    pub code: String,
+    /// A sentence.
+    pub message: String,
+}
+
+/// The report of a run (serialises to the JSON of `veil deid --report`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Version of this crate.
+    pub veil_mesh_version: String,
+    /// Profile used.
+    pub profile: Profile,
+    /// Input format detected.
+    pub input_format: Format,
+    /// Output format written.
+    pub output_format: OutputFormat,
+    /// Input size in bytes.
+    pub input_bytes: u64,
+    /// Output size in bytes.
+    pub output_bytes: u64,
+    /// Triangles in the input file.
+    pub triangles_in: u64,
+    /// Triangles in the output.
+    pub triangles_out: u64,
+    /// Distinct vertices of the input after welding.
+    pub vertices_in: u64,
+    /// Vertices of the output.
+    pub vertices_out: u64,
+    /// Triangles dropped as degenerate (a vertex used twice after welding).
+    pub degenerate_triangles_dropped: u64,
+    /// Metadata channels found and removed (ids and byte counts, never values).
+    pub metadata_removed: Vec<MetadataChannel>,
+    /// The steps in order.
+    pub steps: Vec<StepRecord>,
+    /// The reframing transform (input → output coordinates), when reframed.
+    pub transform: Option<RigidTransform>,
+    /// The deface step.
+    pub deface: DefaceReport,
+    /// Mask parameters used.
+    pub mask: Option<MaskParams>,
+    /// Whether the order was shuffled.
+    pub shuffled: bool,
+    /// Quantisation grid used (mm).
+    pub quantise_mm: Option<f64>,
+    /// True when run with an explicit seed (reproducible; the seed itself is not recorded).
+    pub deterministic: bool,
+    /// Utility measures.
+    pub utility: Utility,
+    /// The profile's Hausdorff bound (mm).
+    pub bound_mm: f64,
+    /// Things over bound or worth attention.
+    pub flags: Vec<Flag>,
+}
+
+/// A finished run: the output bytes, the report, and the meshes for previews.
+#[derive(Debug, Clone)]
+pub struct Deidentified {
+    /// The output file.
+    pub bytes: Vec<u8>,
+    /// The report.
+    pub report: Report,
+    /// The output mesh (as written).
+    pub mesh: Mesh,
+    /// The input mesh in the output frame (before deface and mask), for before/after previews.
+    pub reference: Mesh,
+}
+
+/// De-identify a model: bytes in, bytes and report out.
+pub fn deidentify(
+    bytes: &[u8],
+    hint: FormatHint,
+    options: &Options,
+) -> Result<(Vec<u8>, Report), MeshError> {
+    let mut progress = |_: f32| {};
+    let r = deidentify_with(bytes, hint, options, &mut progress, &|| false)?;
+    Ok((r.bytes, r.report))
+}
+
+/// De-identify with a progress callback (fraction 0..=1, called at least every 5 %) and a
+/// cancellation check (polled as often; returning true aborts with [`MeshError::Cancelled`]).
+pub fn deidentify_with(
+    bytes: &[u8],
+    hint: FormatHint,
+    options: &Options,
+    progress: &mut dyn FnMut(f32),
+    cancel: &dyn Fn() -> bool,
+) -> Result<Deidentified, MeshError> {
+    options.validate()?;
+    let mut hooks = Hooks::new(progress, cancel);
+    let mut rng = crate::rng::make(options.seed)?;
+    hooks.stage(0.0, 0.2)?;
+    let model = read_with(bytes, hint, &options.limits, &mut hooks)?;
+    let mut mesh = model.mesh;
+    let mut steps = Vec::new();
+    let nchan = model.metadata.len();
+    let nbytes: u64 = model.metadata.iter().map(|c| c.bytes).sum();
+    steps.push(StepRecord {
+        step: "scrub".into(),
+        applied: true,
+        note: format!(
+            "{nchan} metadata channel(s), {nbytes} byte(s) removed; neutral header written"
+        ),
+    });
+
+    // Step 2: reframe.
+    hooks.stage(0.2, 0.25)?;
+    let transform = if options.reframe {
+        let tf = principal_frame(&mesh);
+        apply(&mut mesh, &tf);
+        steps.push(StepRecord {
+            step: "reframe".into(),
+            applied: true,
+            note: "centroid to origin, principal axes to x, y, z".into(),
+        });
+        Some(tf)
+    } else {
+        steps.push(StepRecord {
+            step: "reframe".into(),
+            applied: false,
+            note: "off".into(),
+        });
+        None
+    };
+    let tf = transform.unwrap_or(RigidTransform::IDENTITY);
+    hooks.stage(0.25, 0.3)?;
+    let adj_in = Adjacency::build(&mesh);
+    let watertight_in = adj_in.stats.watertight();
+    let (area_in, volume_in) = mesh.area_volume();
+    let reference = mesh.clone();
+
+    // Step 3: deface.
+    hooks.stage(0.3, 0.35)?;
+    let plane_and_report: (Option<CutPlane>, DefaceReport) = match options.deface {
+        DefaceMode::Off => (
+            None,
+            DefaceReport::untouched("off", "off", "deface off".into()),
+        ),
+        DefaceMode::Plane(p) => {
+            let q = CutPlane::new(tf.apply(p.point), tf.rotate(p.normal))?;
+            let mut r = DefaceReport::untouched("plane", "defaced", "explicit plane".into());
+            r.plane = Some(q);
+            (Some(q), r)
+        }
+        DefaceMode::Auto => match detect::detect(&mesh, options.deface_depth) {
+            detect::Detection::Head { plane, evidence } => {
+                let mut r = DefaceReport::untouched(
+                    "auto",
+                    "defaced",
+                    "head detected: mirror plane and a single nose; face removed in front of the plane".into(),
+                );
+                r.plane = Some(plane);
+                r.detection = Some(evidence);
+                (Some(plane), r)
+            }
+            detect::Detection::NotHead { reason, evidence } => {
+                let mut r = DefaceReport::untouched(
+                    "auto",
+                    "not-a-head",
+                    format!("left untouched: {reason}"),
+                );
+                r.detection = evidence;
+                (None, r)
+            }
+        },
+    };
+    hooks.stage(0.35, 0.4)?;
+    let (mut deface_report, plane) = (plane_and_report.1, plane_and_report.0);
+    let mut cap_start = usize::MAX;
+    let adj = if let Some(plane) = plane {
+        let st = cut::cut(&mut mesh, &plane);
+        deface_report.removed_triangles = st.removed_triangles;
+        deface_report.removed_area = st.removed_area;
+        deface_report.cap_triangles = st.cap_triangles;
+        deface_report.cap_loops = st.cap_loops;
+        deface_report.open_chains = st.open_chains;
+        if st.removed_triangles == 0 {
+            deface_report.outcome = "plane-missed".into();
+            deface_report.reason = format!(
+                "{}; the plane does not cross the model",
+                deface_report.reason
+            );
+        }
+        cap_start = st.cap_start;
+        if mesh.triangles.is_empty() {
+            return Err(MeshError::Empty(
+                "the deface plane removed the whole model".into(),
+            ));
+        }
+        drop(adj_in);
+        Adjacency::build(&mesh)
+    } else {
+        adj_in
+    };
+    steps.push(StepRecord {
+        step: "deface".into(),
+        applied: deface_report.removed_triangles > 0,
+        note: format!("{}: {}", deface_report.outcome, deface_report.reason),
+    });
+
+    // Step 4: mask.
+    hooks.stage(0.4, 0.62)?;
+    if let Some(m) = &options.mask {
+        if m.taubin_iterations > 0 {
+            crate::mask::taubin(&mut mesh, &adj, m, &mut hooks)?;
+        }
+        hooks.stage(0.62, 0.66)?;
+        if m.noise_mm > 0.0 {
+            crate::mask::noise(&mut mesh, m.noise_mm, &mut rng, &mut hooks)?;
+        }
+        steps.push(StepRecord {
+            step: "mask".into(),
+            applied: true,
+            note: format!(
+                "Taubin {} pair(s) λ={} μ={}, noise ε={} mm",
+                m.taubin_iterations, m.lambda, m.mu, m.noise_mm
+            ),
+        });
+    } else {
+        steps.push(StepRecord {
+            step: "mask".into(),
+            applied: false,
+            note: "off".into(),
+        });
+    }
+    let stats = adj.stats;
+    drop(adj);
+
+    // Step 5: shuffle and quantise.
+    hooks.stage(0.66, 0.71)?;
+    // Cap triangles are excluded from the Hausdorff measure; track them through the shuffle.
+    let mut is_cap: Vec<bool> = if cap_start == usize::MAX {
+        Vec::new()
+    } else {
+        (0..mesh.triangles.len()).map(|t| t >= cap_start).collect()
+    };
+    if options.shuffle {
+        crate::shuffle::shuffle(&mut mesh, &mut rng, &mut hooks, &mut is_cap)?;
+    }
+    if let Some(q) = options.quantise_mm {
+        crate::shuffle::quantise(&mut mesh, q);
+    }
+    steps.push(StepRecord {
+        step: "shuffle".into(),
+        applied: options.shuffle,
+        note: if options.shuffle {
+            "vertex and triangle order randomised".into()
+        } else {
+            "off".into()
+        },
+    });
+    steps.push(StepRecord {
+        step: "quantise".into(),
+        applied: options.quantise_mm.is_some(),
+        note: options
+            .quantise_mm
+            .map_or("off".into(), |q| format!("grid {q} mm")),
+    });
+
+    // Report.
+    hooks.stage(0.71, 0.74)?;
+    let (area_out, volume_out) = mesh.area_volume();
+    let pct = |a: f64, b: f64| {
+        if a.abs() > 0.0 {
+            100.0 * (b - a) / a.abs()
+        } else {
+            0.0
+        }
+    };
+    let hd = if options.hausdorff {
+        hooks.stage(0.74, 0.95)?;
+        let removed = plane;
+        let ref_ok = |p: [f64; 3]| removed.is_none_or(|pl| pl.distance(p) <= 0.0);
+        let not_cap = |t: usize| !is_cap.get(t).copied().unwrap_or(false);
+        Some(hausdorff(&reference, &ref_ok, &mesh, &not_cap, &mut hooks)?)
+    } else {
+        None
+    };
+    let utility = Utility {
+        hausdorff: hd,
+        area_in,
+        area_out,
+        area_change_pct: pct(area_in, area_out),
+        volume_in,
+        volume_out,
+        volume_change_pct: pct(volume_in, volume_out),
+        watertight_in,
+        watertight_out: stats.watertight(),
+        boundary_edges_out: stats.boundary,
+        nonmanifold_edges_out: stats.nonmanifold,
+    };
+    let mut flags = Vec::new();
+    if let Some(h) = hd {
+        if h.max > options.bound_mm {
+            flags.push(Flag {
+                code: "hausdorff-over-bound".into(),
+                message: format!(
+                    "Hausdorff max {:.3} mm exceeds the bound {} mm",
+                    h.max, options.bound_mm
+                ),
+            });
+        }
+    }
+    if !utility.watertight_out {
+        flags.push(Flag {
+            code: "not-watertight".into(),
+            message: if watertight_in {
+                "the output is not watertight although the input was".into()
+            } else {
+                "the input was not watertight, so neither is the output".into()
+            },
+        });
+    }
+    if deface_report.outcome == "not-a-head" {
+        flags.push(Flag {
+            code: "not-a-head".into(),
+            message: format!("deface auto: {}", deface_report.reason),
+        });
+    }
+    if deface_report.open_chains > 0 {
+        flags.push(Flag {
+            code: "open-cut".into(),
+            message: format!(
+                "{} cut chain(s) could not be capped (holes in the input)",
+                deface_report.open_chains
+            ),
+        });
+    }
+    if plane.is_none() && utility.volume_change_pct.abs() > 2.0 && watertight_in {
+        flags.push(Flag {
+            code: "volume-change".into(),
+            message: format!("volume changed by {:.2} %", utility.volume_change_pct),
+        });
+    }
+
+    hooks.stage(0.95, 1.0)?;
+    let out = crate::write::write(&mesh, options.output);
+    let report = Report {
+        veil_mesh_version: env!("CARGO_PKG_VERSION").into(),
+        profile: options.profile,
+        input_format: model.format,
+        output_format: options.output,
+        input_bytes: bytes.len() as u64,
+        output_bytes: out.len() as u64,
+        triangles_in: model.triangles_read,
+        triangles_out: mesh.triangles.len() as u64,
+        vertices_in: reference.vertices.len() as u64,
+        vertices_out: mesh.vertices.len() as u64,
+        degenerate_triangles_dropped: model.degenerate_dropped,
+        metadata_removed: model.metadata,
+        steps,
+        transform,
+        deface: deface_report,
+        mask: options.mask,
+        shuffled: options.shuffle,
+        quantise_mm: options.quantise_mm,
+        deterministic: options.seed.is_some(),
+        utility,
+        bound_mm: options.bound_mm,
+        flags,
+    };
+    hooks.done();
+    Ok(Deidentified {
+        bytes: out,
+        report,
+        mesh,
+        reference,
+    })
+}

@@ -1,0 +1,66 @@
+//! Progress reporting and cancellation for long runs (the Models page runs the pipeline in a Web
+//! Worker and shows a progress bar with a cancel button).
+//!
+//! Each pipeline stage owns a slice of `[0, 1]`; loops report their fraction of the stage at least
+//! every 1 % of the whole run, so the callback fires far more often than the 5 % the UI needs.
+
+use crate::MeshError;
+
+/// The caller's progress callback and cancellation check, threaded through every stage.
+pub(crate) struct Hooks<'a> {
+    progress: &'a mut dyn FnMut(f32),
+    cancel: &'a dyn Fn() -> bool,
+    start: f32,
+    span: f32,
+    last: f32,
+}
+
+impl<'a> Hooks<'a> {
+    pub(crate) fn new(progress: &'a mut dyn FnMut(f32), cancel: &'a dyn Fn() -> bool) -> Self {
+        Hooks {
+            progress,
+            cancel,
+            start: 0.0,
+            span: 0.0,
+            last: -1.0,
+        }
+    }
+
+    /// Enter a stage covering `[start, end]` of the whole run.
+    pub(crate) fn stage(&mut self, start: f32, end: f32) -> Result<(), MeshError> {
+        self.start = start;
+        self.span = (end - start).max(0.0);
+        self.at(0.0)
+    }
+
+    /// Report `frac` (0..=1) of the current stage; checks cancellation.
+    pub(crate) fn at(&mut self, frac: f32) -> Result<(), MeshError> {
+        let overall = (self.start + self.span * frac.clamp(0.0, 1.0)).clamp(0.0, 1.0);
+        if overall >= self.last + 0.01 || (overall >= 1.0 && self.last < 1.0) {
+            self.last = overall;
+            (self.progress)(overall);
+        }
+        if (self.cancel)() {
+            return Err(MeshError::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// Report item `i` of `n` in a loop, cheaply: only every 16384 items.
+    #[inline]
+    pub(crate) fn tick(&mut self, i: usize, n: usize) -> Result<(), MeshError> {
+        if i & 0x3fff == 0 && n > 0 {
+            self.at(i as f32 / n as f32)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Final call: progress 1.0.
+    pub(crate) fn done(&mut self) {
+        if self.last < 1.0 {
+            self.last = 1.0;
+            (self.progress)(1.0);
+        }
+    }
+}

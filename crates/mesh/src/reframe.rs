@@ -1,0 +1,187 @@
+//! Step 2, reframe: remove the scanner frame.
+//!
+//! A model exported from CT/MRI segmentation keeps scanner coordinates: the table position and the
+//! patient orientation, which link a model to its acquisition. Reframing translates the surface's
+//! area-weighted centroid to the origin and rotates the principal axes of its second moment onto
+//! x, y, z (largest variance first). Signs are deterministic: the first two axes point to the side
+//! with positive third moment (skew); the third completes a right-handed frame, so the transform is
+//! a proper rotation (det = +1), never a reflection.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Mesh;
+use crate::mesh::{V3, cross, dot, normalize, sub, v64};
+
+/// A rigid transform `x' = R·x + t` (row-major `R`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RigidTransform {
+    /// Rotation matrix, rows are the new axes in old coordinates.
+    pub rotation: [[f64; 3]; 3],
+    /// Translation applied after the rotation.
+    pub translation: [f64; 3],
+}
+
+impl RigidTransform {
+    /// The identity.
+    pub const IDENTITY: RigidTransform = RigidTransform {
+        rotation: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        translation: [0.0; 3],
+    };
+
+    /// Apply to a point.
+    pub fn apply(&self, p: V3) -> V3 {
+        let r = &self.rotation;
+        [
+            dot(r[0], p) + self.translation[0],
+            dot(r[1], p) + self.translation[1],
+            dot(r[2], p) + self.translation[2],
+        ]
+    }
+
+    /// Apply the rotation only (for directions and normals).
+    pub fn rotate(&self, v: V3) -> V3 {
+        let r = &self.rotation;
+        [dot(r[0], v), dot(r[1], v), dot(r[2], v)]
+    }
+}
+
+/// Area-weighted centroid, second-moment tensor about it, and total area.
+pub(crate) fn moments(mesh: &Mesh) -> (V3, [[f64; 3]; 3], f64) {
+    let mut area = 0.0;
+    let mut c = [0.0; 3];
+    for t in &mesh.triangles {
+        let a = v64(mesh.vertices[t[0] as usize]);
+        let b = v64(mesh.vertices[t[1] as usize]);
+        let d = v64(mesh.vertices[t[2] as usize]);
+        let ar = 0.5 * crate::mesh::norm(cross(sub(b, a), sub(d, a)));
+        area += ar;
+        for k in 0..3 {
+            c[k] += ar * (a[k] + b[k] + d[k]) / 3.0;
+        }
+    }
+    if area > 0.0 {
+        for v in &mut c {
+            *v /= area;
+        }
+    }
+    let mut m = [[0.0; 3]; 3];
+    for t in &mesh.triangles {
+        let a = sub(v64(mesh.vertices[t[0] as usize]), c);
+        let b = sub(v64(mesh.vertices[t[1] as usize]), c);
+        let d = sub(v64(mesh.vertices[t[2] as usize]), c);
+        let ar = 0.5 * crate::mesh::norm(cross(sub(b, a), sub(d, a)));
+        let s = [a[0] + b[0] + d[0], a[1] + b[1] + d[1], a[2] + b[2] + d[2]];
+        // Exact over the triangle: ∫ x xᵀ dA = A/12 · (Σ vᵢvᵢᵀ + s sᵀ).
+        for i in 0..3 {
+            for j in i..3 {
+                m[i][j] += ar / 12.0 * (a[i] * a[j] + b[i] * b[j] + d[i] * d[j] + s[i] * s[j]);
+            }
+        }
+    }
+    for i in 0..3 {
+        for j in 0..i {
+            m[i][j] = m[j][i];
+        }
+    }
+    (c, m, area)
+}
+
+/// Eigen-decomposition of a symmetric 3×3 matrix by cyclic Jacobi rotations.
+/// Returns eigenvalues (descending) and unit eigenvectors.
+pub(crate) fn eigen_sym(mut a: [[f64; 3]; 3]) -> ([f64; 3], [V3; 3]) {
+    let mut v = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+    for _ in 0..64 {
+        let off = a[0][1].abs() + a[0][2].abs() + a[1][2].abs();
+        let diag = a[0][0].abs() + a[1][1].abs() + a[2][2].abs();
+        if off <= 1e-15 * diag.max(f64::MIN_POSITIVE) {
+            break;
+        }
+        for (p, q) in [(0, 1), (0, 2), (1, 2)] {
+            if a[p][q].abs() < f64::MIN_POSITIVE {
+                continue;
+            }
+            let theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
+            let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+            let t = if theta == 0.0 { 1.0 } else { t };
+            let c = 1.0 / (t * t + 1.0).sqrt();
+            let s = t * c;
+            // A' = Jᵀ A J with the rotation in the (p, q) plane.
+            for k in 0..3 {
+                let akp = a[k][p];
+                let akq = a[k][q];
+                a[k][p] = c * akp - s * akq;
+                a[k][q] = s * akp + c * akq;
+            }
+            for k in 0..3 {
+                let apk = a[p][k];
+                let aqk = a[q][k];
+                a[p][k] = c * apk - s * aqk;
+                a[q][k] = s * apk + c * aqk;
+            }
+            for row in &mut v {
+                let vp = row[p];
+                let vq = row[q];
+                row[p] = c * vp - s * vq;
+                row[q] = s * vp + c * vq;
+            }
+        }
+    }
+    let vals = [a[0][0], a[1][1], a[2][2]];
+    let vec_k = |k: usize| normalize([v[0][k], v[1][k], v[2][k]]);
+    let mut idx = [0usize, 1, 2];
+    idx.sort_by(|&i, &j| vals[j].total_cmp(&vals[i]));
+    (
+        [vals[idx[0]], vals[idx[1]], vals[idx[2]]],
+        [vec_k(idx[0]), vec_k(idx[1]), vec_k(idx[2])],
+    )
+}
+
+/// The reframing transform for `mesh` (centroid to origin, principal axes to x, y, z).
+pub fn principal_frame(mesh: &Mesh) -> RigidTransform {
+    let (c, m, _) = moments(mesh);
+    let (_, mut axes) = eigen_sym(m);
+    // Deterministic signs from the third moment (skew) of triangle centroids along each axis.
+    let mut skew = [0.0f64; 2];
+    for t in &mesh.triangles {
+        let a = v64(mesh.vertices[t[0] as usize]);
+        let b = v64(mesh.vertices[t[1] as usize]);
+        let d = v64(mesh.vertices[t[2] as usize]);
+        let ar = 0.5 * crate::mesh::norm(cross(sub(b, a), sub(d, a)));
+        let g = sub(
+            [
+                (a[0] + b[0] + d[0]) / 3.0,
+                (a[1] + b[1] + d[1]) / 3.0,
+                (a[2] + b[2] + d[2]) / 3.0,
+            ],
+            c,
+        );
+        for k in 0..2 {
+            let x = dot(g, axes[k]);
+            skew[k] += ar * x * x * x;
+        }
+    }
+    for k in 0..2 {
+        if skew[k] < 0.0 {
+            axes[k] = [-axes[k][0], -axes[k][1], -axes[k][2]];
+        }
+    }
+    axes[2] = normalize(cross(axes[0], axes[1]));
+    let rotation = axes;
+    let rc = [
+        dot(rotation[0], c),
+        dot(rotation[1], c),
+        dot(rotation[2], c),
+    ];
+    RigidTransform {
+        rotation,
+        translation: [-rc[0], -rc[1], -rc[2]],
+    }
+}
+
+/// Apply a rigid transform to every vertex (in f64, rounded once to f32).
+pub fn apply(mesh: &mut Mesh, tf: &RigidTransform) {
+    for p in &mut mesh.vertices {
+        let q = tf.apply(v64(*p));
+        *p = [q[0] as f32, q[1] as f32, q[2] as f32];
+    }
+}

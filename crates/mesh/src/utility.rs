@@ -1,0 +1,284 @@
+//! The utility report's distances: symmetric Hausdorff between input and output, outside the
+//! removed region, with a uniform grid over triangles.
+//!
+//! Each direction samples up to [`MAX_SAMPLES`] vertices of one mesh (all of them below that) and
+//! measures the exact point-to-triangle distance to the other surface; max, mean and 95th
+//! percentile are taken over both directions together.
+
+use serde::{Deserialize, Serialize};
+
+use crate::mesh::{V3, cross, dot, norm, sub, v64};
+use crate::progress::Hooks;
+use crate::{Mesh, MeshError};
+
+/// Vertices sampled per direction (strided evenly beyond this).
+pub const MAX_SAMPLES: usize = 400_000;
+
+/// Symmetric Hausdorff distance summary, in model units (mm).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Hausdorff {
+    /// Largest distance.
+    pub max: f64,
+    /// Mean distance.
+    pub mean: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// Points measured (both directions).
+    pub samples: u64,
+}
+
+/// Uniform grid of triangles in CSR form.
+struct TriGrid<'a> {
+    mesh: &'a Mesh,
+    lo: V3,
+    cell: f64,
+    dims: [usize; 3],
+    start: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl<'a> TriGrid<'a> {
+    fn new(mesh: &'a Mesh, tri_ok: &dyn Fn(usize) -> bool) -> TriGrid<'a> {
+        let (lo, hi) = mesh.bounds();
+        let ext = sub(hi, lo);
+        let nt = mesh.triangles.len().max(1) as f64;
+        // About two triangles per occupied cell on a surface: cell ≈ 2 × mean edge length.
+        let (area, _) = mesh.area_volume();
+        let mean_edge = (area / nt * 4.0 / 3f64.sqrt()).sqrt();
+        let maxext = ext[0].max(ext[1]).max(ext[2]).max(1e-12);
+        let mut cell = (2.0 * mean_edge).max(maxext / 1024.0).max(1e-9);
+        // Keep the cell count bounded (≤ 16 M cells).
+        while ((ext[0] / cell) as usize + 1)
+            * ((ext[1] / cell) as usize + 1)
+            * ((ext[2] / cell) as usize + 1)
+            > 16_000_000
+        {
+            cell *= 1.5;
+        }
+        let dims = [
+            (ext[0] / cell) as usize + 1,
+            (ext[1] / cell) as usize + 1,
+            (ext[2] / cell) as usize + 1,
+        ];
+        let ncell = dims[0] * dims[1] * dims[2];
+        let mut count = vec![0u32; ncell + 1];
+        let cells_of = |t: &[u32; 3]| {
+            let mut a = [usize::MAX; 3];
+            let mut b = [0usize; 3];
+            for &i in t {
+                let p = v64(mesh.vertices[i as usize]);
+                for k in 0..3 {
+                    let c = (((p[k] - lo[k]) / cell) as usize).min(dims[k] - 1);
+                    a[k] = a[k].min(c);
+                    b[k] = b[k].max(c);
+                }
+            }
+            (a, b)
+        };
+        for (ti, t) in mesh.triangles.iter().enumerate() {
+            if !tri_ok(ti) {
+                continue;
+            }
+            let (a, b) = cells_of(t);
+            for x in a[0]..=b[0] {
+                for y in a[1]..=b[1] {
+                    for z in a[2]..=b[2] {
+                        count[(x * dims[1] + y) * dims[2] + z + 1] += 1;
+                    }
+                }
+            }
+        }
+        for i in 0..ncell {
+            count[i + 1] += count[i];
+        }
+        let mut fill = count.clone();
+        let mut items = vec![0u32; count[ncell] as usize];
+        for (ti, t) in mesh.triangles.iter().enumerate() {
+            if !tri_ok(ti) {
+                continue;
+            }
+            let (a, b) = cells_of(t);
+            for x in a[0]..=b[0] {
+                for y in a[1]..=b[1] {
+                    for z in a[2]..=b[2] {
+                        let c = (x * dims[1] + y) * dims[2] + z;
+                        items[fill[c] as usize] = ti as u32;
+                        fill[c] += 1;
+                    }
+                }
+            }
+        }
+        TriGrid {
+            mesh,
+            lo,
+            cell,
+            dims,
+            start: count,
+            items,
+        }
+    }
+
+    /// Distance from `q` to the nearest triangle (searching rings of cells outward).
+    fn distance(&self, q: V3) -> f64 {
+        let mut c = [0i64; 3];
+        for k in 0..3 {
+            c[k] = ((q[k] - self.lo[k]) / self.cell).floor() as i64;
+        }
+        let mut best = f64::INFINITY;
+        let maxr = self.dims[0].max(self.dims[1]).max(self.dims[2]) as i64 + 1;
+        for ring in 0..=maxr {
+            // Any triangle in ring `ring` is at least (ring - 1) cells away.
+            if best.is_finite() && (ring as f64 - 1.0) * self.cell > best {
+                break;
+            }
+            for x in c[0] - ring..=c[0] + ring {
+                if x < 0 || x >= self.dims[0] as i64 {
+                    continue;
+                }
+                for y in c[1] - ring..=c[1] + ring {
+                    if y < 0 || y >= self.dims[1] as i64 {
+                        continue;
+                    }
+                    for z in c[2] - ring..=c[2] + ring {
+                        if z < 0 || z >= self.dims[2] as i64 {
+                            continue;
+                        }
+                        let on_shell = (x - c[0]).abs() == ring
+                            || (y - c[1]).abs() == ring
+                            || (z - c[2]).abs() == ring;
+                        if !on_shell {
+                            continue;
+                        }
+                        let cell =
+                            (x as usize * self.dims[1] + y as usize) * self.dims[2] + z as usize;
+                        for &ti in
+                            &self.items[self.start[cell] as usize..self.start[cell + 1] as usize]
+                        {
+                            let t = self.mesh.triangles[ti as usize];
+                            let d = point_triangle(
+                                q,
+                                v64(self.mesh.vertices[t[0] as usize]),
+                                v64(self.mesh.vertices[t[1] as usize]),
+                                v64(self.mesh.vertices[t[2] as usize]),
+                            );
+                            best = best.min(d);
+                        }
+                    }
+                }
+            }
+        }
+        best
+    }
+}
+
+/// Exact distance from `p` to triangle `abc` (Ericson, Real-Time Collision Detection §5.1.5).
+pub(crate) fn point_triangle(p: V3, a: V3, b: V3, c: V3) -> f64 {
+    let ab = sub(b, a);
+    let ac = sub(c, a);
+    let ap = sub(p, a);
+    let d1 = dot(ab, ap);
+    let d2 = dot(ac, ap);
+    if d1 <= 0.0 && d2 <= 0.0 {
+        return norm(ap);
+    }
+    let bp = sub(p, b);
+    let d3 = dot(ab, bp);
+    let d4 = dot(ac, bp);
+    if d3 >= 0.0 && d4 <= d3 {
+        return norm(bp);
+    }
+    let vc = d1 * d4 - d3 * d2;
+    if vc <= 0.0 && d1 >= 0.0 && d3 <= 0.0 {
+        let v = d1 / (d1 - d3);
+        return norm(sub(ap, [ab[0] * v, ab[1] * v, ab[2] * v]));
+    }
+    let cp = sub(p, c);
+    let d5 = dot(ab, cp);
+    let d6 = dot(ac, cp);
+    if d6 >= 0.0 && d5 <= d6 {
+        return norm(cp);
+    }
+    let vb = d5 * d2 - d1 * d6;
+    if vb <= 0.0 && d2 >= 0.0 && d6 <= 0.0 {
+        let w = d2 / (d2 - d6);
+        return norm(sub(ap, [ac[0] * w, ac[1] * w, ac[2] * w]));
+    }
+    let va = d3 * d6 - d5 * d4;
+    if va <= 0.0 && (d4 - d3) >= 0.0 && (d5 - d6) >= 0.0 {
+        let w = (d4 - d3) / ((d4 - d3) + (d5 - d6));
+        let bc = sub(c, b);
+        return norm(sub(bp, [bc[0] * w, bc[1] * w, bc[2] * w]));
+    }
+    let n = cross(ab, ac);
+    let nn = norm(n);
+    if nn == 0.0 {
+        return norm(ap);
+    }
+    (dot(ap, n) / nn).abs()
+}
+
+/// Symmetric Hausdorff between `reference` and `output`. `ref_ok` excludes reference vertices (the
+/// removed region); `out_tri_ok` excludes output triangles (the cap) from being measured.
+pub(crate) fn hausdorff(
+    reference: &Mesh,
+    ref_ok: &dyn Fn(V3) -> bool,
+    output: &Mesh,
+    out_tri_ok: &dyn Fn(usize) -> bool,
+    hooks: &mut Hooks<'_>,
+) -> Result<Hausdorff, MeshError> {
+    let grid_out = TriGrid::new(output, &|_| true);
+    hooks.at(0.1)?;
+    let grid_ref = TriGrid::new(reference, &|_| true);
+    hooks.at(0.2)?;
+    let mut d: Vec<f64> = Vec::new();
+    let stride_r = (reference.vertices.len() / MAX_SAMPLES).max(1);
+    let n_r = reference.vertices.len();
+    for (i, p) in reference.vertices.iter().enumerate().step_by(stride_r) {
+        if i % (stride_r << 14) == 0 {
+            hooks.at(0.2 + 0.4 * i as f32 / n_r as f32)?;
+        }
+        let p = v64(*p);
+        if ref_ok(p) {
+            d.push(grid_out.distance(p));
+        }
+    }
+    // Output vertices that only belong to cap triangles are skipped.
+    let mut on_surface = vec![false; output.vertices.len()];
+    for (ti, t) in output.triangles.iter().enumerate() {
+        if out_tri_ok(ti) {
+            for &i in t {
+                on_surface[i as usize] = true;
+            }
+        }
+    }
+    let stride_o = (output.vertices.len() / MAX_SAMPLES).max(1);
+    let n_o = output.vertices.len();
+    for (i, p) in output.vertices.iter().enumerate().step_by(stride_o) {
+        if i % (stride_o << 14) == 0 {
+            hooks.at(0.6 + 0.4 * i as f32 / n_o as f32)?;
+        }
+        if on_surface[i] {
+            d.push(grid_ref.distance(v64(*p)));
+        }
+    }
+    if d.is_empty() {
+        return Ok(Hausdorff {
+            max: 0.0,
+            mean: 0.0,
+            p95: 0.0,
+            samples: 0,
+        });
+    }
+    let n = d.len();
+    let mean = d.iter().sum::<f64>() / n as f64;
+    let k = ((0.95 * (n - 1) as f64).round() as usize).min(n - 1);
+    let (_, p95, _) = d.select_nth_unstable_by(k, f64::total_cmp);
+    let p95 = *p95;
+    let max = d.iter().cloned().fold(0.0, f64::max);
+    Ok(Hausdorff {
+        max,
+        mean,
+        p95,
+        samples: n as u64,
+    })
+}
