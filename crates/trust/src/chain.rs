@@ -67,9 +67,12 @@ fn attr(name: &Name, oid: ObjectIdentifier) -> Option<String> {
         for atv in rdn.0.iter() {
             if atv.oid == oid {
                 return match atv.value.tag() {
-                    Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::TeletexString => {
-                        std::str::from_utf8(atv.value.value()).ok().map(str::to_string)
-                    }
+                    Tag::Utf8String
+                    | Tag::PrintableString
+                    | Tag::Ia5String
+                    | Tag::TeletexString => std::str::from_utf8(atv.value.value())
+                        .ok()
+                        .map(str::to_string),
                     _ => None,
                 };
             }
@@ -79,23 +82,35 @@ fn attr(name: &Name, oid: ObjectIdentifier) -> Option<String> {
 }
 
 fn name_of(c: &ParsedCert) -> String {
-    c.common_name.clone().unwrap_or_else(|| "unnamed certificate".into())
+    c.common_name
+        .clone()
+        .unwrap_or_else(|| "unnamed certificate".into())
 }
 
 impl ParsedCert {
     pub(crate) fn parse(der: &[u8]) -> Result<ParsedCert, Rejection> {
         if der.len() > MAX_CERT_LEN {
-            return Err(Rejection::malformed(format!("certificate is {} bytes, limit {MAX_CERT_LEN}", der.len())));
+            return Err(Rejection::malformed(format!(
+                "certificate is {} bytes, limit {MAX_CERT_LEN}",
+                der.len()
+            )));
         }
-        let cert = Certificate::from_der(der).map_err(|e| Rejection::malformed(format!("certificate DER: {e}")))?;
+        let cert = Certificate::from_der(der)
+            .map_err(|e| Rejection::malformed(format!("certificate DER: {e}")))?;
         let tbs_cert = &cert.tbs_certificate;
         // The exact TBS bytes as received (DER decoding is strict, so re-encoding reproduces them).
-        let tbs = tbs_cert.to_der().map_err(|e| Rejection::malformed(format!("certificate TBS: {e}")))?;
+        let tbs = tbs_cert
+            .to_der()
+            .map_err(|e| Rejection::malformed(format!("certificate TBS: {e}")))?;
         let sig_alg_ok = cert.signature_algorithm.oid == OID_ECDSA_SHA256
             && cert.signature_algorithm.parameters.is_none()
             && tbs_cert.signature == cert.signature_algorithm;
         let spki = &tbs_cert.subject_public_key_info;
-        let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
         let key = if spki.algorithm.oid == OID_EC_PUBLIC_KEY && curve == Some(OID_SECP256R1) {
             VerifyingKey::from_sec1_bytes(spki.subject_public_key.raw_bytes())
                 .map_err(|_| "public key is not a valid P-256 point".to_string())
@@ -103,14 +118,19 @@ impl ParsedCert {
             Err(format!(
                 "public key algorithm {} / curve {}; only P-256",
                 spki.algorithm.oid,
-                curve.map(|c| c.to_string()).unwrap_or_else(|| "none".into())
+                curve
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "none".into())
             ))
         };
         let (mut basic, mut key_usage, mut unknown_critical) = (None, None, None);
         let mut seen: Vec<ObjectIdentifier> = Vec::new();
         for ext in tbs_cert.extensions.iter().flatten() {
             if seen.contains(&ext.extn_id) {
-                return Err(Rejection::malformed(format!("extension {} appears twice", ext.extn_id)));
+                return Err(Rejection::malformed(format!(
+                    "extension {} appears twice",
+                    ext.extn_id
+                )));
             }
             seen.push(ext.extn_id);
             let bytes = ext.extn_value.as_bytes();
@@ -120,14 +140,23 @@ impl ParsedCert {
                         .map_err(|e| Rejection::malformed(format!("basicConstraints: {e}")))?,
                 );
             } else if ext.extn_id == OID_KEY_USAGE {
-                key_usage =
-                    Some(KeyUsage::from_der(bytes).map_err(|e| Rejection::malformed(format!("keyUsage: {e}")))?);
-            } else if ext.critical && !KNOWN_EXTENSIONS.contains(&ext.extn_id.to_string().as_str()) {
+                key_usage = Some(
+                    KeyUsage::from_der(bytes)
+                        .map_err(|e| Rejection::malformed(format!("keyUsage: {e}")))?,
+                );
+            } else if ext.critical && !KNOWN_EXTENSIONS.contains(&ext.extn_id.to_string().as_str())
+            {
                 unknown_critical = Some(ext.extn_id.to_string());
             }
         }
-        let subject = tbs_cert.subject.to_der().map_err(|e| Rejection::malformed(format!("subject: {e}")))?;
-        let issuer = tbs_cert.issuer.to_der().map_err(|e| Rejection::malformed(format!("issuer: {e}")))?;
+        let subject = tbs_cert
+            .subject
+            .to_der()
+            .map_err(|e| Rejection::malformed(format!("subject: {e}")))?;
+        let issuer = tbs_cert
+            .issuer
+            .to_der()
+            .map_err(|e| Rejection::malformed(format!("issuer: {e}")))?;
         Ok(ParsedCert {
             tbs,
             sig_alg_ok,
@@ -164,11 +193,22 @@ impl ParsedCert {
                 self.sig_alg
             )));
         }
-        let key = issuer.key.as_ref().map_err(|e| Rejection::UnsupportedAlgorithm(format!("{}: {e}", name_of(issuer))))?;
-        let sig = DerSignature::from_bytes(&self.signature)
-            .map_err(|_| Rejection::untrusted(format!("{}: issuer signature is not a valid ECDSA signature", name_of(self))))?;
-        key.verify(&self.tbs, &sig)
-            .map_err(|_| Rejection::untrusted(format!("{}: issuer signature does not verify", name_of(self))))
+        let key = issuer
+            .key
+            .as_ref()
+            .map_err(|e| Rejection::UnsupportedAlgorithm(format!("{}: {e}", name_of(issuer))))?;
+        let sig = DerSignature::from_bytes(&self.signature).map_err(|_| {
+            Rejection::untrusted(format!(
+                "{}: issuer signature is not a valid ECDSA signature",
+                name_of(self)
+            ))
+        })?;
+        key.verify(&self.tbs, &sig).map_err(|_| {
+            Rejection::untrusted(format!(
+                "{}: issuer signature does not verify",
+                name_of(self)
+            ))
+        })
     }
 
     /// RFC 5280 §6.1.4 (k), (l), (n): a certificate used to issue others must be a CA, allowed to
@@ -185,19 +225,30 @@ impl ParsedCert {
                     )));
                 }
             }
-            _ => return Err(Rejection::untrusted(format!("{} is not a CA (basicConstraints)", name_of(self)))),
+            _ => {
+                return Err(Rejection::untrusted(format!(
+                    "{} is not a CA (basicConstraints)",
+                    name_of(self)
+                )));
+            }
         }
         if let Some(ku) = &self.key_usage
             && !ku.key_cert_sign()
         {
-            return Err(Rejection::untrusted(format!("{}: keyUsage lacks keyCertSign", name_of(self))));
+            return Err(Rejection::untrusted(format!(
+                "{}: keyUsage lacks keyCertSign",
+                name_of(self)
+            )));
         }
         self.check_critical()
     }
 
     fn check_critical(&self) -> Result<(), Rejection> {
         match &self.unknown_critical {
-            Some(oid) => Err(Rejection::untrusted(format!("{}: unknown critical extension {oid}", name_of(self)))),
+            Some(oid) => Err(Rejection::untrusted(format!(
+                "{}: unknown critical extension {oid}",
+                name_of(self)
+            ))),
             None => Ok(()),
         }
     }
@@ -206,18 +257,32 @@ impl ParsedCert {
     /// serialNumber, a P-256 key.
     fn check_device(&self) -> Result<(), Rejection> {
         if let Err(e) = &self.key {
-            return Err(Rejection::UnsupportedAlgorithm(format!("device certificate: {e}")));
+            return Err(Rejection::UnsupportedAlgorithm(format!(
+                "device certificate: {e}"
+            )));
         }
         if self.basic.as_ref().is_some_and(|bc| bc.ca) {
-            return Err(Rejection::untrusted("device certificate is a CA (basicConstraints CA:TRUE)"));
+            return Err(Rejection::untrusted(
+                "device certificate is a CA (basicConstraints CA:TRUE)",
+            ));
         }
         match &self.key_usage {
             Some(ku) if ku.digital_signature() => {}
-            Some(_) => return Err(Rejection::untrusted("device certificate keyUsage lacks digitalSignature")),
-            None => return Err(Rejection::untrusted("device certificate has no keyUsage extension")),
+            Some(_) => {
+                return Err(Rejection::untrusted(
+                    "device certificate keyUsage lacks digitalSignature",
+                ));
+            }
+            None => {
+                return Err(Rejection::untrusted(
+                    "device certificate has no keyUsage extension",
+                ));
+            }
         }
         if self.serial_attr.as_deref().is_none_or(str::is_empty) {
-            return Err(Rejection::untrusted("device certificate subject has no serialNumber"));
+            return Err(Rejection::untrusted(
+                "device certificate subject has no serialNumber",
+            ));
         }
         self.check_critical()
     }
@@ -245,7 +310,10 @@ pub struct RootInfo {
 }
 
 fn manufacturer_of(root: &ParsedCert) -> String {
-    root.organization.clone().or_else(|| root.common_name.clone()).unwrap_or_else(|| "unknown".into())
+    root.organization
+        .clone()
+        .or_else(|| root.common_name.clone())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 impl TrustStore {
@@ -286,7 +354,8 @@ impl TrustStore {
     /// Removes the root with this SHA-256 fingerprint (hex); true if one was removed.
     pub fn remove(&mut self, fingerprint_hex: &str) -> bool {
         let before = self.roots.len();
-        self.roots.retain(|r| !hex::encode(r.fingerprint).eq_ignore_ascii_case(fingerprint_hex));
+        self.roots
+            .retain(|r| !hex::encode(r.fingerprint).eq_ignore_ascii_case(fingerprint_hex));
         self.roots.len() != before
     }
 
@@ -322,15 +391,25 @@ impl TrustStore {
             return Err(Rejection::malformed("empty certificate chain"));
         }
         if chain.len() > MAX_CHAIN_LEN {
-            return Err(Rejection::malformed(format!("chain of {} certificates, limit {MAX_CHAIN_LEN}", chain.len())));
+            return Err(Rejection::malformed(format!(
+                "chain of {} certificates, limit {MAX_CHAIN_LEN}",
+                chain.len()
+            )));
         }
-        let certs = chain.iter().map(|d| ParsedCert::parse(d)).collect::<Result<Vec<_>, _>>()?;
+        let certs = chain
+            .iter()
+            .map(|d| ParsedCert::parse(d))
+            .collect::<Result<Vec<_>, _>>()?;
         let device = &certs[0];
         device.check_device()?;
         let mut path: Vec<&ParsedCert> = vec![device];
         let mut anchor: Option<&ParsedCert> = None;
         for parent in &certs[1..] {
-            if let Some(root) = self.roots.iter().find(|r| r.fingerprint == parent.fingerprint) {
+            if let Some(root) = self
+                .roots
+                .iter()
+                .find(|r| r.fingerprint == parent.fingerprint)
+            {
                 anchor = Some(root);
                 break;
             }
@@ -347,7 +426,11 @@ impl TrustStore {
                 root
             }
             None => {
-                let mut candidates = self.roots.iter().filter(|r| r.subject == top.issuer).peekable();
+                let mut candidates = self
+                    .roots
+                    .iter()
+                    .filter(|r| r.subject == top.issuer)
+                    .peekable();
                 if candidates.peek().is_none() {
                     return Err(Rejection::untrusted(format!(
                         "no trusted manufacturer root issued {}",
@@ -377,8 +460,10 @@ impl TrustStore {
             .key
             .clone()
             .map_err(|e| Rejection::UnsupportedAlgorithm(format!("device certificate: {e}")))?;
-        let mut windows: Vec<(String, u64, u64)> =
-            path.iter().map(|c| (name_of(c), c.not_before, c.not_after)).collect();
+        let mut windows: Vec<(String, u64, u64)> = path
+            .iter()
+            .map(|c| (name_of(c), c.not_before, c.not_after))
+            .collect();
         windows.push((name_of(anchor), anchor.not_before, anchor.not_after));
         Ok(ValidatedChain {
             identity: DeviceIdentity {
@@ -433,10 +518,14 @@ impl ValidatedChain {
     pub(crate) fn check_time(&self, t: u64, what: &str) -> Result<(), Rejection> {
         for (name, nb, na) in &self.windows {
             if t < *nb {
-                return Err(Rejection::ExpiredCertificate(format!("{name} is not yet valid at {what} ({t})")));
+                return Err(Rejection::ExpiredCertificate(format!(
+                    "{name} is not yet valid at {what} ({t})"
+                )));
             }
             if t > *na {
-                return Err(Rejection::ExpiredCertificate(format!("{name} expired before {what} ({t})")));
+                return Err(Rejection::ExpiredCertificate(format!(
+                    "{name} expired before {what} ({t})"
+                )));
             }
         }
         Ok(())

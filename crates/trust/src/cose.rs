@@ -71,7 +71,10 @@ pub(crate) fn read_cbor(bytes: &[u8], what: &str) -> Result<Value, Rejection> {
     let value: Value = ciborium::de::from_reader(&mut rest)
         .map_err(|e| Rejection::malformed(format!("{what}: invalid CBOR ({e})")))?;
     if !rest.is_empty() {
-        return Err(Rejection::malformed(format!("{what}: {} trailing bytes", rest.len())));
+        return Err(Rejection::malformed(format!(
+            "{what}: {} trailing bytes",
+            rest.len()
+        )));
     }
     Ok(value)
 }
@@ -98,7 +101,9 @@ fn header_map(v: Value, which: &str) -> Result<Vec<(Label, Value)>, Rejection> {
     for (k, v) in entries {
         let k = label(&k)?;
         if out.iter().any(|(seen, _)| *seen == k) {
-            return Err(Rejection::malformed(format!("duplicate label in {which} header")));
+            return Err(Rejection::malformed(format!(
+                "duplicate label in {which} header"
+            )));
         }
         out.push((k, v));
     }
@@ -106,7 +111,9 @@ fn header_map(v: Value, which: &str) -> Result<Vec<(Label, Value)>, Rejection> {
 }
 
 fn find(map: &[(Label, Value)], l: i128) -> Option<&Value> {
-    map.iter().find(|(k, _)| *k == Label::Int(l)).map(|(_, v)| v)
+    map.iter()
+        .find(|(k, _)| *k == Label::Int(l))
+        .map(|(_, v)| v)
 }
 
 impl CoseSign1 {
@@ -114,13 +121,20 @@ impl CoseSign1 {
     /// `unsupported-algorithm`.
     pub fn decode(bytes: &[u8]) -> Result<CoseSign1, Rejection> {
         if bytes.len() > MAX_COSE_LEN {
-            return Err(Rejection::malformed(format!("reading is {} bytes, limit {MAX_COSE_LEN}", bytes.len())));
+            return Err(Rejection::malformed(format!(
+                "reading is {} bytes, limit {MAX_COSE_LEN}",
+                bytes.len()
+            )));
         }
         let Value::Tag(tag, inner) = read_cbor(bytes, "COSE_Sign1")? else {
-            return Err(Rejection::malformed("not a tagged COSE_Sign1 (tag 18 missing)"));
+            return Err(Rejection::malformed(
+                "not a tagged COSE_Sign1 (tag 18 missing)",
+            ));
         };
         if tag != COSE_SIGN1_TAG {
-            return Err(Rejection::malformed(format!("CBOR tag {tag}, expected 18 (COSE_Sign1)")));
+            return Err(Rejection::malformed(format!(
+                "CBOR tag {tag}, expected 18 (COSE_Sign1)"
+            )));
         }
         let Value::Array(items) = *inner else {
             return Err(Rejection::malformed("COSE_Sign1 is not an array"));
@@ -140,7 +154,9 @@ impl CoseSign1 {
         let unprot_map = header_map(unprotected, "unprotected")?;
         for (k, _) in &prot_map {
             if unprot_map.iter().any(|(u, _)| u == k) {
-                return Err(Rejection::malformed("label in both protected and unprotected headers"));
+                return Err(Rejection::malformed(
+                    "label in both protected and unprotected headers",
+                ));
             }
         }
         // RFC 9052 §3.1: crit lists labels the recipient must understand; we understand alg, kid.
@@ -151,7 +167,11 @@ impl CoseSign1 {
             for l in labels {
                 match label(l)? {
                     Label::Int(LABEL_ALG | LABEL_KID) => {}
-                    _ => return Err(Rejection::malformed("crit names a header parameter not understood")),
+                    _ => {
+                        return Err(Rejection::malformed(
+                            "crit names a header parameter not understood",
+                        ));
+                    }
                 }
             }
         }
@@ -163,10 +183,14 @@ impl CoseSign1 {
             Some(Value::Integer(i)) => {
                 let id = i128::from(*i);
                 Algorithm::from_cose_id(id).ok_or_else(|| {
-                    Rejection::UnsupportedAlgorithm(format!("COSE alg {id}; only ES256 (-7) and ESP256 (-9)"))
+                    Rejection::UnsupportedAlgorithm(format!(
+                        "COSE alg {id}; only ES256 (-7) and ESP256 (-9)"
+                    ))
                 })?
             }
-            Some(Value::Text(t)) => return Err(Rejection::UnsupportedAlgorithm(format!("COSE alg {t:?}"))),
+            Some(Value::Text(t)) => {
+                return Err(Rejection::UnsupportedAlgorithm(format!("COSE alg {t:?}")));
+            }
             Some(_) => return Err(Rejection::malformed("alg is not an int or text")),
         };
         let kid = match find(&prot_map, LABEL_KID).or_else(|| find(&unprot_map, LABEL_KID)) {
@@ -182,7 +206,13 @@ impl CoseSign1 {
         let Value::Bytes(signature) = signature else {
             return Err(Rejection::malformed("signature is not a bstr"));
         };
-        Ok(CoseSign1 { protected, alg, kid, payload, signature })
+        Ok(CoseSign1 {
+            protected,
+            alg,
+            kid,
+            payload,
+            signature,
+        })
     }
 
     /// The bytes the signature covers: `["Signature1", protected, external_aad = h'', payload]`
@@ -226,7 +256,10 @@ pub(crate) fn encode(protected: &[u8], payload: &[u8], signature: &[u8]) -> Vec<
 /// The protected header a Veil device sends: `{1: alg, 4: kid}`.
 pub(crate) fn protected_header(alg: Algorithm, kid: &[u8]) -> Vec<u8> {
     to_vec(&Value::Map(vec![
-        (Value::Integer(Integer::from(1)), Value::Integer(Integer::from(alg.cose_id()))),
+        (
+            Value::Integer(Integer::from(1)),
+            Value::Integer(Integer::from(alg.cose_id())),
+        ),
         (Value::Integer(Integer::from(4)), Value::Bytes(kid.to_vec())),
     ]))
 }
@@ -255,7 +288,9 @@ pub const PAYLOAD_VERSION: u64 = 1;
 
 fn uint(v: &Value, key: &str) -> Result<u64, Rejection> {
     match v {
-        Value::Integer(i) => u64::try_from(*i).map_err(|_| Rejection::malformed(format!("{key} is not a uint"))),
+        Value::Integer(i) => {
+            u64::try_from(*i).map_err(|_| Rejection::malformed(format!("{key} is not a uint")))
+        }
         _ => Err(Rejection::malformed(format!("{key} is not a uint"))),
     }
 }
@@ -302,10 +337,13 @@ impl ReadingPayload {
         let need = |name: &str| Rejection::malformed(format!("payload has no {name}"));
         let v = v.ok_or_else(|| need("v"))?;
         if v != PAYLOAD_VERSION {
-            return Err(Rejection::malformed(format!("payload version {v}, expected 1")));
+            return Err(Rejection::malformed(format!(
+                "payload version {v}, expected 1"
+            )));
         }
         let uuid16 = |x: u64, name: &str| {
-            u16::try_from(x).map_err(|_| Rejection::malformed(format!("{name} is not a 16-bit UUID")))
+            u16::try_from(x)
+                .map_err(|_| Rejection::malformed(format!("{name} is not a 16-bit UUID")))
         };
         Ok(ReadingPayload {
             dev: dev.ok_or_else(|| need("dev"))?,

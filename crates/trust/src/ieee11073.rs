@@ -258,8 +258,16 @@ mod tests {
         for s in ["120", "36.6", "-0.5", "0", "2000", "98.6", "1.25"] {
             let (m, e) = parse_decimal(s).unwrap();
             let want: f64 = s.parse().unwrap();
-            assert_eq!(decode_sfloat(encode_sfloat(m, e).unwrap()), Measure::Value(want), "{s}");
-            assert_eq!(decode_float(encode_float(m, e).unwrap()), Measure::Value(want), "{s}");
+            assert_eq!(
+                decode_sfloat(encode_sfloat(m, e).unwrap()),
+                Measure::Value(want),
+                "{s}"
+            );
+            assert_eq!(
+                decode_float(encode_float(m, e).unwrap()),
+                Measure::Value(want),
+                "{s}"
+            );
         }
         assert_eq!(encode_sfloat(120, 0), Some(0x0078));
         assert_eq!(encode_sfloat(5000, 0), Some(0x11F4));

@@ -45,15 +45,18 @@ mod provision;
 mod verify;
 
 pub use chain::{DeviceIdentity, MAX_CERT_LEN, MAX_CHAIN_LEN, RootInfo, TrustStore};
-pub use cose::{Algorithm, COSE_SIGN1_TAG, CoseSign1, MAX_COSE_LEN, PAYLOAD_VERSION, ReadingPayload};
+pub use cose::{
+    Algorithm, COSE_SIGN1_TAG, CoseSign1, MAX_COSE_LEN, PAYLOAD_VERSION, ReadingPayload,
+};
 pub use error::{ProvisionError, Rejection};
 pub use ieee11073::Measure;
 pub use measurement::{EncodedMeasurement, Measurement, MeasurementError, decode, encode_spec};
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
 pub use pem::{certs_from_pem, certs_to_pem};
 pub use provision::{
-    CertificateSpec, DeviceSigner, KeyUsageSpec, PemIdentity, ProvisionOptions, Provisioned, ProvisionedDevice,
-    generate_key, issue_certificate, key_from_pem, key_to_pem, new_challenge, provision,
+    CertificateSpec, DeviceSigner, KeyUsageSpec, PemIdentity, ProvisionOptions, Provisioned,
+    ProvisionedDevice, generate_key, issue_certificate, key_from_pem, key_to_pem, new_challenge,
+    provision,
 };
 pub use verify::{FreshnessWindow, RevocationList, VerifiedReading, Verifier};
 

@@ -139,12 +139,26 @@ impl DateTime {
     /// The 7-octet wire form.
     pub fn to_bytes(&self) -> [u8; 7] {
         let y = self.year.to_le_bytes();
-        [y[0], y[1], self.month, self.day, self.hours, self.minutes, self.seconds]
+        [
+            y[0],
+            y[1],
+            self.month,
+            self.day,
+            self.hours,
+            self.minutes,
+            self.seconds,
+        ]
     }
 
     fn parse(s: &str) -> Option<DateTime> {
         let b = s.as_bytes();
-        if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        if b.len() != 19
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return None;
         }
         let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<u16>().ok();
@@ -379,10 +393,12 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], MeasurementError> {
-        let out = self
-            .bytes
-            .get(self.at..self.at.saturating_add(n))
-            .ok_or(MeasurementError::Truncated { chr: self.chr, at: self.at })?;
+        let out = self.bytes.get(self.at..self.at.saturating_add(n)).ok_or(
+            MeasurementError::Truncated {
+                chr: self.chr,
+                at: self.at,
+            },
+        )?;
         self.at += n;
         Ok(out)
     }
@@ -414,7 +430,11 @@ impl<'a> Cursor<'a> {
             minutes: b[5],
             seconds: b[6],
         };
-        if dt.is_valid() { Ok(dt) } else { Err(MeasurementError::BadDateTime(self.chr)) }
+        if dt.is_valid() {
+            Ok(dt)
+        } else {
+            Err(MeasurementError::BadDateTime(self.chr))
+        }
     }
     fn remaining(&self) -> usize {
         self.bytes.len().saturating_sub(self.at)
@@ -443,7 +463,11 @@ pub fn decode(svc: u16, chr: u16, val: &[u8]) -> Result<Measurement, Measurement
     {
         return Err(MeasurementError::ServiceMismatch { svc, chr });
     }
-    let mut c = Cursor { chr, bytes: val, at: 0 };
+    let mut c = Cursor {
+        chr,
+        bytes: val,
+        at: 0,
+    };
     Ok(match chr {
         CHR_BLOOD_PRESSURE => Measurement::BloodPressure(blood_pressure(&mut c)?),
         CHR_TEMPERATURE => Measurement::Temperature(temperature(&mut c)?),
@@ -464,12 +488,26 @@ const MMHG_PER_KPA: f64 = 7.500_615_75;
 fn blood_pressure(c: &mut Cursor) -> Result<BloodPressure, MeasurementError> {
     let flags = u32::from(c.u8()?);
     let kpa = bit(flags, 0);
-    let to_mmhg = |m: Measure| if kpa { m.convert(|v| v * MMHG_PER_KPA, 1) } else { m };
+    let to_mmhg = |m: Measure| {
+        if kpa {
+            m.convert(|v| v * MMHG_PER_KPA, 1)
+        } else {
+            m
+        }
+    };
     let systolic = to_mmhg(c.sfloat()?);
     let diastolic = to_mmhg(c.sfloat()?);
     let mean_arterial = to_mmhg(c.sfloat()?);
-    let time_stamp = if bit(flags, 1) { Some(c.date_time()?) } else { None };
-    let pulse = if bit(flags, 2) { Some(c.sfloat()?) } else { None };
+    let time_stamp = if bit(flags, 1) {
+        Some(c.date_time()?)
+    } else {
+        None
+    };
+    let pulse = if bit(flags, 2) {
+        Some(c.sfloat()?)
+    } else {
+        None
+    };
     let user_id = if bit(flags, 3) { Some(c.u8()?) } else { None };
     let status = if bit(flags, 4) {
         let s = u32::from(c.u16()?);
@@ -511,22 +549,24 @@ fn temperature(c: &mut Cursor) -> Result<Temperature, MeasurementError> {
     } else {
         reported_value
     };
-    let time_stamp = if bit(flags, 1) { Some(c.date_time()?) } else { None };
+    let time_stamp = if bit(flags, 1) {
+        Some(c.date_time()?)
+    } else {
+        None
+    };
     let site = if bit(flags, 2) {
-        Some(
-            match c.u8()? {
-                1 => "armpit".to_string(),
-                2 => "body".to_string(),
-                3 => "ear".to_string(),
-                4 => "finger".to_string(),
-                5 => "gastrointestinal".to_string(),
-                6 => "mouth".to_string(),
-                7 => "rectum".to_string(),
-                8 => "toe".to_string(),
-                9 => "tympanum".to_string(),
-                n => format!("reserved-{n}"),
-            },
-        )
+        Some(match c.u8()? {
+            1 => "armpit".to_string(),
+            2 => "body".to_string(),
+            3 => "ear".to_string(),
+            4 => "finger".to_string(),
+            5 => "gastrointestinal".to_string(),
+            6 => "mouth".to_string(),
+            7 => "rectum".to_string(),
+            8 => "toe".to_string(),
+            9 => "tympanum".to_string(),
+            n => format!("reserved-{n}"),
+        })
     } else {
         None
     };
@@ -547,7 +587,11 @@ fn glucose(c: &mut Cursor) -> Result<Glucose, MeasurementError> {
     let flags = u32::from(c.u8()?);
     let sequence_number = c.u16()?;
     let base_time = c.date_time()?;
-    let time_offset_minutes = if bit(flags, 0) { Some(c.u16()? as i16) } else { None };
+    let time_offset_minutes = if bit(flags, 0) {
+        Some(c.u16()? as i16)
+    } else {
+        None
+    };
     let molar = bit(flags, 2);
     let (mut concentration, mut mmol_per_l, mut sample_type, mut sample_location) =
         (None, None, None, None);
@@ -632,7 +676,11 @@ fn spot_check(c: &mut Cursor) -> Result<PulseOximetry, MeasurementError> {
     let flags = u32::from(c.u8()?);
     let spo2 = c.sfloat()?;
     let pulse = c.sfloat()?;
-    let time_stamp = if bit(flags, 0) { Some(c.date_time()?) } else { None };
+    let time_stamp = if bit(flags, 0) {
+        Some(c.date_time()?)
+    } else {
+        None
+    };
     let measurement_status = if bit(flags, 1) {
         Some(set_bits(
             u32::from(c.u16()?),
@@ -659,7 +707,11 @@ fn spot_check(c: &mut Cursor) -> Result<PulseOximetry, MeasurementError> {
         None
     };
     let device_sensor_status = if bit(flags, 2) { Some(c.u24()?) } else { None };
-    let pulse_amplitude_index = if bit(flags, 3) { Some(c.sfloat()?) } else { None };
+    let pulse_amplitude_index = if bit(flags, 3) {
+        Some(c.sfloat()?)
+    } else {
+        None
+    };
     Ok(PulseOximetry {
         spo2,
         pulse,
@@ -680,11 +732,18 @@ fn weight(c: &mut Cursor) -> Result<Weight, MeasurementError> {
         // WSS: 0xFFFF = "Measurement Unsuccessful".
         Measure::NaN
     } else if imperial {
-        Measure::Value(ieee11073::round_to(f64::from(raw) / 100.0 * 0.453_592_37, 3))
+        Measure::Value(ieee11073::round_to(
+            f64::from(raw) / 100.0 * 0.453_592_37,
+            3,
+        ))
     } else {
         Measure::Value(f64::from(u32::from(raw) * 5) / 1000.0)
     };
-    let time_stamp = if bit(flags, 1) { Some(c.date_time()?) } else { None };
+    let time_stamp = if bit(flags, 1) {
+        Some(c.date_time()?)
+    } else {
+        None
+    };
     let user_id = if bit(flags, 2) { Some(c.u8()?) } else { None };
     let (mut bmi, mut height_m) = (None, None);
     if bit(flags, 3) {
@@ -709,8 +768,16 @@ fn weight(c: &mut Cursor) -> Result<Weight, MeasurementError> {
 
 fn heart_rate(c: &mut Cursor) -> Result<HeartRate, MeasurementError> {
     let flags = u32::from(c.u8()?);
-    let heart_rate = if bit(flags, 0) { c.u16()? } else { u16::from(c.u8()?) };
-    let sensor_contact = if bit(flags, 2) { Some(bit(flags, 1)) } else { None };
+    let heart_rate = if bit(flags, 0) {
+        c.u16()?
+    } else {
+        u16::from(c.u8()?)
+    };
+    let sensor_contact = if bit(flags, 2) {
+        Some(bit(flags, 1))
+    } else {
+        None
+    };
     let energy_expended_kj = if bit(flags, 3) { Some(c.u16()?) } else { None };
     let mut rr_intervals_s = Vec::new();
     if bit(flags, 4) {
@@ -719,7 +786,13 @@ fn heart_rate(c: &mut Cursor) -> Result<HeartRate, MeasurementError> {
             rr_intervals_s.push(f64::from(c.u16()?) / 1024.0);
         }
     }
-    Ok(HeartRate { heart_rate, unit: "bpm".into(), sensor_contact, energy_expended_kj, rr_intervals_s })
+    Ok(HeartRate {
+        heart_rate,
+        unit: "bpm".into(),
+        sensor_contact,
+        energy_expended_kj,
+        rr_intervals_s,
+    })
 }
 
 /// A characteristic value ready to sign: which service and characteristic, and the raw bytes.
@@ -744,7 +817,9 @@ pub struct EncodedMeasurement {
 pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, crate::ProvisionError> {
     use crate::ProvisionError::BadMeasurement as Bad;
     let bad = |m: &str| Bad(format!("{spec}: {m}"));
-    let (kind, rest) = spec.split_once(':').ok_or_else(|| bad("expected KIND:VALUE"))?;
+    let (kind, rest) = spec
+        .split_once(':')
+        .ok_or_else(|| bad("expected KIND:VALUE"))?;
     if kind == "raw" {
         let mut parts = rest.splitn(3, ':');
         let mut uuid = || {
@@ -766,7 +841,9 @@ pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, crate::Pro
     let opt = |k: &str| opts.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
     let sfloat = |s: &str| -> Result<[u8; 2], crate::ProvisionError> {
         let (m, e) = ieee11073::parse_decimal(s).ok_or_else(|| bad("bad number"))?;
-        Ok(ieee11073::encode_sfloat(m, e).ok_or_else(|| bad("value does not fit SFLOAT"))?.to_le_bytes())
+        Ok(ieee11073::encode_sfloat(m, e)
+            .ok_or_else(|| bad("value does not fit SFLOAT"))?
+            .to_le_bytes())
     };
     let int = |s: &str| s.parse::<u16>().map_err(|_| bad("bad integer"));
     let time = |flags: &mut u8, bitn: u8, out: &mut Vec<u8>| -> Result<(), crate::ProvisionError> {
@@ -780,7 +857,9 @@ pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, crate::Pro
     let (svc, chr, val) = match kind {
         "bp" => {
             let parts: Vec<&str> = main.split('/').collect();
-            let [s, d, m] = parts[..] else { return Err(bad("bp:SYS/DIA/MAP")) };
+            let [s, d, m] = parts[..] else {
+                return Err(bad("bp:SYS/DIA/MAP"));
+            };
             let mut flags = 0u8;
             if opt("kpa").is_some() {
                 flags |= 1;
@@ -802,7 +881,11 @@ pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, crate::Pro
                 flags |= 1 << 4;
                 body.extend_from_slice(&int(st)?.to_le_bytes());
             }
-            (SVC_BLOOD_PRESSURE, CHR_BLOOD_PRESSURE, [vec![flags], body].concat())
+            (
+                SVC_BLOOD_PRESSURE,
+                CHR_BLOOD_PRESSURE,
+                [vec![flags], body].concat(),
+            )
         }
         "temp" => {
             let (num, f) = match main.strip_suffix(['F', 'f']) {
@@ -810,7 +893,8 @@ pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, crate::Pro
                 None => (main.strip_suffix(['C', 'c']).unwrap_or(main), false),
             };
             let (m, e) = ieee11073::parse_decimal(num).ok_or_else(|| bad("bad number"))?;
-            let raw = ieee11073::encode_float(m, e).ok_or_else(|| bad("value does not fit FLOAT"))?;
+            let raw =
+                ieee11073::encode_float(m, e).ok_or_else(|| bad("value does not fit FLOAT"))?;
             let mut flags = u8::from(f);
             let mut body = raw.to_le_bytes().to_vec();
             time(&mut flags, 1, &mut body)?;
@@ -818,7 +902,11 @@ pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, crate::Pro
                 flags |= 1 << 2;
                 body.push(u8::try_from(int(site)?).map_err(|_| bad("site is 0..=255"))?);
             }
-            (SVC_HEALTH_THERMOMETER, CHR_TEMPERATURE, [vec![flags], body].concat())
+            (
+                SVC_HEALTH_THERMOMETER,
+                CHR_TEMPERATURE,
+                [vec![flags], body].concat(),
+            )
         }
         "glucose" => {
             let molar = opt("mmol").is_some();
@@ -851,19 +939,35 @@ pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, crate::Pro
                 flags |= 1 << 3;
                 body.extend_from_slice(&sfloat(pai)?);
             }
-            (SVC_PULSE_OXIMETER, CHR_PLX_SPOT_CHECK, [vec![flags], body].concat())
+            (
+                SVC_PULSE_OXIMETER,
+                CHR_PLX_SPOT_CHECK,
+                [vec![flags], body].concat(),
+            )
         }
         "weight" => {
             let imperial = opt("lb").is_some();
-            let (num, _) = main.split_at(main.trim_end_matches(|c: char| c.is_ascii_alphabetic()).len());
+            let (num, _) = main.split_at(
+                main.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+                    .len(),
+            );
             let (m, e) = ieee11073::parse_decimal(num).ok_or_else(|| bad("bad number"))?;
-            let scaled = |m: i64, e: i32, step_exp: i32, step: i64| -> Result<u16, crate::ProvisionError> {
-                // value / (step * 10^step_exp), exactly.
-                let shift = e - step_exp;
-                let units = if shift >= 0 { m * 10i64.pow(shift as u32) } else { m / 10i64.pow((-shift) as u32) };
-                u16::try_from(units / step).map_err(|_| bad("value out of range"))
+            let scaled =
+                |m: i64, e: i32, step_exp: i32, step: i64| -> Result<u16, crate::ProvisionError> {
+                    // value / (step * 10^step_exp), exactly.
+                    let shift = e - step_exp;
+                    let units = if shift >= 0 {
+                        m * 10i64.pow(shift as u32)
+                    } else {
+                        m / 10i64.pow((-shift) as u32)
+                    };
+                    u16::try_from(units / step).map_err(|_| bad("value out of range"))
+                };
+            let raw = if imperial {
+                scaled(m, e, -2, 1)?
+            } else {
+                scaled(m, e, -3, 5)?
             };
-            let raw = if imperial { scaled(m, e, -2, 1)? } else { scaled(m, e, -3, 5)? };
             let mut flags = u8::from(imperial);
             let mut body = raw.to_le_bytes().to_vec();
             time(&mut flags, 1, &mut body)?;
@@ -876,7 +980,11 @@ pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, crate::Pro
                 let (bm, be) = ieee11073::parse_decimal(b).ok_or_else(|| bad("bad bmi"))?;
                 let (hm, he) = ieee11073::parse_decimal(h).ok_or_else(|| bad("bad height"))?;
                 body.extend_from_slice(&scaled(bm, be, -1, 1)?.to_le_bytes());
-                let hraw = if imperial { scaled(hm, he, -1, 1)? } else { scaled(hm, he, -3, 1)? };
+                let hraw = if imperial {
+                    scaled(hm, he, -1, 1)?
+                } else {
+                    scaled(hm, he, -3, 1)?
+                };
                 body.extend_from_slice(&hraw.to_le_bytes());
             }
             (SVC_WEIGHT_SCALE, CHR_WEIGHT, [vec![flags], body].concat())
@@ -913,7 +1021,11 @@ pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, crate::Pro
             }
             (SVC_HEART_RATE, CHR_HEART_RATE, [vec![flags], body].concat())
         }
-        _ => return Err(bad("unknown kind (bp, temp, glucose, spo2, weight, hr, raw)")),
+        _ => {
+            return Err(bad(
+                "unknown kind (bp, temp, glucose, spo2, weight, hr, raw)",
+            ));
+        }
     };
     Ok(EncodedMeasurement { svc, chr, val })
 }
@@ -931,7 +1043,9 @@ mod tests {
     fn blood_pressure_from_spec_bytes() {
         // Flags 0x04 (pulse present), 120, 80, 93 mmHg, pulse 70: the bytes a cuff sends.
         let val = [0x04, 0x78, 0x00, 0x50, 0x00, 0x5D, 0x00, 0x46, 0x00];
-        let Measurement::BloodPressure(bp) = decode(0x1810, 0x2A35, &val).unwrap() else { panic!() };
+        let Measurement::BloodPressure(bp) = decode(0x1810, 0x2A35, &val).unwrap() else {
+            panic!()
+        };
         assert_eq!(bp.systolic, Measure::Value(120.0));
         assert_eq!(bp.diastolic, Measure::Value(80.0));
         assert_eq!(bp.mean_arterial, Measure::Value(93.0));
@@ -951,7 +1065,9 @@ mod tests {
         val.extend_from_slice(&0x0048u16.to_le_bytes());
         val.push(3);
         val.extend_from_slice(&0b1100u16.to_le_bytes());
-        let Measurement::BloodPressure(bp) = decode(0x1810, 0x2A35, &val).unwrap() else { panic!() };
+        let Measurement::BloodPressure(bp) = decode(0x1810, 0x2A35, &val).unwrap() else {
+            panic!()
+        };
         assert_eq!(bp.systolic, Measure::Value(120.0));
         assert_eq!(bp.diastolic, Measure::Value(79.5));
         assert_eq!(bp.mean_arterial, Measure::NaN);
@@ -965,38 +1081,57 @@ mod tests {
 
     #[test]
     fn temperature_fahrenheit_is_converted() {
-        let Measurement::Temperature(t) = dec("temp:98.6F,site=6") else { panic!() };
+        let Measurement::Temperature(t) = dec("temp:98.6F,site=6") else {
+            panic!()
+        };
         assert_eq!(t.celsius, Measure::Value(37.0));
         assert_eq!(t.reported_value, Measure::Value(98.6));
         assert_eq!(t.site.as_deref(), Some("mouth"));
-        let Measurement::Temperature(t) = dec("temp:36.6") else { panic!() };
+        let Measurement::Temperature(t) = dec("temp:36.6") else {
+            panic!()
+        };
         assert_eq!(t.celsius, Measure::Value(36.6));
     }
 
     #[test]
     fn glucose_units() {
-        let Measurement::Glucose(g) = dec("glucose:95,seq=7") else { panic!() };
+        let Measurement::Glucose(g) = dec("glucose:95,seq=7") else {
+            panic!()
+        };
         assert_eq!(g.concentration, Some(Measure::Value(95.0)));
         assert_eq!(g.mmol_per_l, Some(Measure::Value(5.27)));
         assert_eq!(g.sequence_number, 7);
         assert_eq!(g.sample_location.as_deref(), Some("finger"));
-        let Measurement::Glucose(g) = dec("glucose:5.5,mmol") else { panic!() };
+        let Measurement::Glucose(g) = dec("glucose:5.5,mmol") else {
+            panic!()
+        };
         assert_eq!(g.mmol_per_l, Some(Measure::Value(5.5)));
         assert_eq!(g.concentration, Some(Measure::Value(99.1)));
     }
 
     #[test]
     fn spot_check_weight_heart_rate() {
-        let Measurement::PulseOximetry(p) = dec("spo2:98/72,pai=2.5") else { panic!() };
-        assert_eq!((p.spo2, p.pulse), (Measure::Value(98.0), Measure::Value(72.0)));
+        let Measurement::PulseOximetry(p) = dec("spo2:98/72,pai=2.5") else {
+            panic!()
+        };
+        assert_eq!(
+            (p.spo2, p.pulse),
+            (Measure::Value(98.0), Measure::Value(72.0))
+        );
         assert_eq!(p.pulse_amplitude_index, Some(Measure::Value(2.5)));
-        let Measurement::Weight(w) = dec("weight:72.5,bmi=22.4,height=1.8") else { panic!() };
+        let Measurement::Weight(w) = dec("weight:72.5,bmi=22.4,height=1.8") else {
+            panic!()
+        };
         assert_eq!(w.weight, Measure::Value(72.5));
         assert_eq!(w.height_m, Some(Measure::Value(1.8)));
         assert_eq!(w.bmi, Some(Measure::Value(22.4)));
-        let Measurement::Weight(w) = dec("weight:160,lb") else { panic!() };
+        let Measurement::Weight(w) = dec("weight:160,lb") else {
+            panic!()
+        };
         assert_eq!(w.weight, Measure::Value(72.575));
-        let Measurement::HeartRate(h) = dec("hr:300,rr=0.5/1,contact=yes") else { panic!() };
+        let Measurement::HeartRate(h) = dec("hr:300,rr=0.5/1,contact=yes") else {
+            panic!()
+        };
         assert_eq!(h.heart_rate, 300);
         assert_eq!(h.rr_intervals_s, vec![0.5, 1.0]);
         assert_eq!(h.sensor_contact, Some(true));
@@ -1004,21 +1139,37 @@ mod tests {
 
     #[test]
     fn weight_unsuccessful_is_nan() {
-        let Measurement::Weight(w) = decode(0x181D, 0x2A9D, &[0, 0xFF, 0xFF]).unwrap() else { panic!() };
+        let Measurement::Weight(w) = decode(0x181D, 0x2A9D, &[0, 0xFF, 0xFF]).unwrap() else {
+            panic!()
+        };
         assert_eq!(w.weight, Measure::NaN);
     }
 
     #[test]
     fn truncated_values_and_mismatches_are_typed() {
         assert_eq!(
-            decode(0x1810, 0x2A35, &[0x04, 0x78, 0x00, 0x50, 0x00, 0x5D, 0x00]).unwrap_err().code(),
+            decode(0x1810, 0x2A35, &[0x04, 0x78, 0x00, 0x50, 0x00, 0x5D, 0x00])
+                .unwrap_err()
+                .code(),
             "truncated-value"
         );
-        assert_eq!(decode(0x1810, 0x2A35, &[]).unwrap_err().code(), "truncated-value");
-        assert_eq!(decode(0x180D, 0x2A35, &[0; 7]).unwrap_err().code(), "service-mismatch");
+        assert_eq!(
+            decode(0x1810, 0x2A35, &[]).unwrap_err().code(),
+            "truncated-value"
+        );
+        assert_eq!(
+            decode(0x180D, 0x2A35, &[0; 7]).unwrap_err().code(),
+            "service-mismatch"
+        );
         let bad_month = [0x02, 0x78, 0, 0x50, 0, 0x5D, 0, 0xEA, 0x07, 13, 1, 0, 0, 0];
-        assert_eq!(decode(0x1810, 0x2A35, &bad_month).unwrap_err().code(), "bad-date-time");
-        assert!(matches!(decode(0x1234, 0x2BFF, &[1, 2]).unwrap(), Measurement::Unknown { .. }));
+        assert_eq!(
+            decode(0x1810, 0x2A35, &bad_month).unwrap_err().code(),
+            "bad-date-time"
+        );
+        assert!(matches!(
+            decode(0x1234, 0x2BFF, &[1, 2]).unwrap(),
+            Measurement::Unknown { .. }
+        ));
     }
 
     #[test]
@@ -1036,7 +1187,13 @@ mod tests {
     #[test]
     fn unix_to_civil() {
         assert_eq!(DateTime::from_unix(0).to_string(), "1970-01-01T00:00:00");
-        assert_eq!(DateTime::from_unix(1_795_429_800).to_string(), "2026-11-23T10:30:00");
-        assert_eq!(DateTime::from_unix(951_782_400).to_string(), "2000-02-29T00:00:00");
+        assert_eq!(
+            DateTime::from_unix(1_795_429_800).to_string(),
+            "2026-11-23T10:30:00"
+        );
+        assert_eq!(
+            DateTime::from_unix(951_782_400).to_string(),
+            "2000-02-29T00:00:00"
+        );
     }
 }

@@ -16,15 +16,17 @@ pub fn certs_from_pem(pem: &str) -> Result<Vec<Vec<u8>>, Rejection> {
             .find("-----END ")
             .ok_or_else(|| Rejection::malformed("PEM block without END line"))?;
         let after_end = &block[end_marker + 9..];
-        let close = after_end.find("-----").ok_or_else(|| Rejection::malformed("PEM END line not closed"))?;
+        let close = after_end
+            .find("-----")
+            .ok_or_else(|| Rejection::malformed("PEM END line not closed"))?;
         let len = end_marker + 9 + close + 5;
         let text = &block[..len];
         rest = &block[len..];
         if out.len() >= MAX_BLOCKS {
             return Err(Rejection::malformed("too many PEM blocks"));
         }
-        let (label, der) =
-            der::pem::decode_vec(text.as_bytes()).map_err(|e| Rejection::malformed(format!("PEM: {e}")))?;
+        let (label, der) = der::pem::decode_vec(text.as_bytes())
+            .map_err(|e| Rejection::malformed(format!("PEM: {e}")))?;
         if label == "CERTIFICATE" {
             out.push(der);
         }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use der::asn1::{GeneralizedTime, OctetString, PrintableStringRef, SetOfVec, Utf8StringRef};
 use der::{Any, Decode, Encode};
-use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
@@ -17,7 +17,9 @@ use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
@@ -35,7 +37,9 @@ fn enc(e: impl std::fmt::Display) -> ProvisionError {
 pub fn generate_key() -> Result<SigningKey, ProvisionError> {
     loop {
         let mut bytes = Zeroizing::new([0u8; 32]);
-        OsRng.try_fill_bytes(bytes.as_mut()).map_err(|_| ProvisionError::Rng)?;
+        OsRng
+            .try_fill_bytes(bytes.as_mut())
+            .map_err(|_| ProvisionError::Rng)?;
         // Rejection sampling: values that are zero or >= n are drawn again.
         if let Ok(key) = SigningKey::from_slice(bytes.as_ref()) {
             return Ok(key);
@@ -46,13 +50,16 @@ pub fn generate_key() -> Result<SigningKey, ProvisionError> {
 /// 32 random bytes: a challenge for a device.
 pub fn new_challenge() -> Result<[u8; 32], ProvisionError> {
     let mut out = [0u8; 32];
-    OsRng.try_fill_bytes(&mut out).map_err(|_| ProvisionError::Rng)?;
+    OsRng
+        .try_fill_bytes(&mut out)
+        .map_err(|_| ProvisionError::Rng)?;
     Ok(out)
 }
 
 /// The key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), zeroized on drop.
 pub fn key_to_pem(key: &SigningKey) -> Result<Zeroizing<String>, ProvisionError> {
-    key.to_pkcs8_pem(LineEnding::LF).map_err(|e| ProvisionError::BadKey(e.to_string()))
+    key.to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| ProvisionError::BadKey(e.to_string()))
 }
 
 /// Reads a P-256 private key from PKCS#8 PEM, or SEC1 PEM (`EC PRIVATE KEY`, as `openssl ecparam
@@ -124,7 +131,13 @@ impl CertificateSpec {
     }
 
     /// A device certificate (DAC): CA:FALSE, digitalSignature, subject serialNumber.
-    pub fn device(manufacturer: &str, model: &str, serial: &str, not_before: u64, not_after: u64) -> Self {
+    pub fn device(
+        manufacturer: &str,
+        model: &str,
+        serial: &str,
+        not_before: u64,
+        not_after: u64,
+    ) -> Self {
         CertificateSpec {
             common_name: model.into(),
             organization: Some(manufacturer.into()),
@@ -138,7 +151,11 @@ impl CertificateSpec {
     }
 }
 
-fn rdn(oid: &str, value: &str, printable: bool) -> Result<RelativeDistinguishedName, ProvisionError> {
+fn rdn(
+    oid: &str,
+    value: &str,
+    printable: bool,
+) -> Result<RelativeDistinguishedName, ProvisionError> {
     let oid = der::asn1::ObjectIdentifier::new(oid).map_err(enc)?;
     let value = match PrintableStringRef::new(value) {
         Ok(p) if printable => Any::encode_from(&p).map_err(enc)?,
@@ -162,7 +179,9 @@ fn subject_name(spec: &CertificateSpec) -> Result<Name, ProvisionError> {
 }
 
 fn time(t: u64) -> Result<Time, ProvisionError> {
-    Ok(Time::GeneralTime(GeneralizedTime::from_unix_duration(Duration::from_secs(t)).map_err(enc)?))
+    Ok(Time::GeneralTime(
+        GeneralizedTime::from_unix_duration(Duration::from_secs(t)).map_err(enc)?,
+    ))
 }
 
 fn key_id(key: &VerifyingKey) -> Result<OctetString, ProvisionError> {
@@ -189,13 +208,20 @@ pub fn issue_certificate(
         None => None,
     };
     let mut serial = [0u8; 16];
-    OsRng.try_fill_bytes(&mut serial).map_err(|_| ProvisionError::Rng)?;
+    OsRng
+        .try_fill_bytes(&mut serial)
+        .map_err(|_| ProvisionError::Rng)?;
     serial[0] &= 0x7F; // positive INTEGER
     serial[0] |= 0x01; // and no leading zero octet to strip
-    let validity = Validity { not_before: time(spec.not_before)?, not_after: time(spec.not_after)? };
+    let validity = Validity {
+        not_before: time(spec.not_before)?,
+        not_after: time(spec.not_after)?,
+    };
     let spki = SubjectPublicKeyInfoOwned::from_key(*subject_key).map_err(enc)?;
     let mut builder = CertificateBuilder::new(
-        Profile::Manual { issuer: issuer_name },
+        Profile::Manual {
+            issuer: issuer_name,
+        },
         SerialNumber::new(&serial).map_err(enc)?,
         validity,
         subject_name(spec)?,
@@ -205,19 +231,24 @@ pub fn issue_certificate(
     .map_err(enc)?;
     if let Some(ca) = spec.ca {
         builder
-            .add_extension(&BasicConstraints { ca, path_len_constraint: if ca { spec.path_len } else { None } })
+            .add_extension(&BasicConstraints {
+                ca,
+                path_len_constraint: if ca { spec.path_len } else { None },
+            })
             .map_err(enc)?;
     }
     match spec.key_usage {
         KeyUsageSpec::Absent => {}
-        KeyUsageSpec::DigitalSignature => {
-            builder.add_extension(&KeyUsage(KeyUsages::DigitalSignature.into())).map_err(enc)?
-        }
-        KeyUsageSpec::CertSign => {
-            builder.add_extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)).map_err(enc)?
-        }
+        KeyUsageSpec::DigitalSignature => builder
+            .add_extension(&KeyUsage(KeyUsages::DigitalSignature.into()))
+            .map_err(enc)?,
+        KeyUsageSpec::CertSign => builder
+            .add_extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))
+            .map_err(enc)?,
     }
-    builder.add_extension(&SubjectKeyIdentifier(key_id(subject_key)?)).map_err(enc)?;
+    builder
+        .add_extension(&SubjectKeyIdentifier(key_id(subject_key)?))
+        .map_err(enc)?;
     builder
         .add_extension(&AuthorityKeyIdentifier {
             key_identifier: Some(key_id(issuer_key.verifying_key())?),
@@ -292,7 +323,10 @@ pub fn provision(opts: &ProvisionOptions) -> Result<Provisioned, ProvisionError>
         &root_key,
         None,
     )?;
-    let root = PemIdentity { cert_pem: crate::pem::certs_to_pem(&[root_der.clone()]), key_pem: key_to_pem(&root_key)? };
+    let root = PemIdentity {
+        cert_pem: crate::pem::certs_to_pem(std::slice::from_ref(&root_der)),
+        key_pem: key_to_pem(&root_key)?,
+    };
     let (issuer_key, issuer_der, intermediate) = if opts.intermediate {
         let key = generate_key()?;
         let der = issue_certificate(
@@ -301,7 +335,10 @@ pub fn provision(opts: &ProvisionOptions) -> Result<Provisioned, ProvisionError>
             &root_key,
             Some(&root_der),
         )?;
-        let pem = PemIdentity { cert_pem: crate::pem::certs_to_pem(&[der.clone()]), key_pem: key_to_pem(&key)? };
+        let pem = PemIdentity {
+            cert_pem: crate::pem::certs_to_pem(std::slice::from_ref(&der)),
+            key_pem: key_to_pem(&key)?,
+        };
         (key, der, Some(pem))
     } else {
         (root_key.clone(), root_der.clone(), None)
@@ -311,7 +348,13 @@ pub fn provision(opts: &ProvisionOptions) -> Result<Provisioned, ProvisionError>
         let serial = format!("{}-{i:06}", opts.serial_prefix);
         let key = generate_key()?;
         let der = issue_certificate(
-            &CertificateSpec::device(&opts.manufacturer, &opts.model, &serial, nb, opts.now + opts.device_days * DAY),
+            &CertificateSpec::device(
+                &opts.manufacturer,
+                &opts.model,
+                &serial,
+                nb,
+                opts.now + opts.device_days * DAY,
+            ),
             key.verifying_key(),
             &issuer_key,
             Some(&issuer_der),
@@ -322,11 +365,18 @@ pub fn provision(opts: &ProvisionOptions) -> Result<Provisioned, ProvisionError>
         }
         devices.push(ProvisionedDevice {
             serial,
-            identity: PemIdentity { cert_pem: crate::pem::certs_to_pem(&[der]), key_pem: key_to_pem(&key)? },
+            identity: PemIdentity {
+                cert_pem: crate::pem::certs_to_pem(&[der]),
+                key_pem: key_to_pem(&key)?,
+            },
             chain_pem: crate::pem::certs_to_pem(&chain),
         });
     }
-    Ok(Provisioned { root, intermediate, devices })
+    Ok(Provisioned {
+        root,
+        intermediate,
+        devices,
+    })
 }
 
 /// Signs readings the way a Veil device does.
@@ -341,23 +391,36 @@ impl DeviceSigner {
     /// A signer from the device key and its certificate (DER). The key must match the
     /// certificate; the serial is the certificate's subject serialNumber.
     pub fn new(key: SigningKey, cert_der: &[u8]) -> Result<Self, ProvisionError> {
-        let cert = Certificate::from_der(cert_der).map_err(|e| ProvisionError::BadEncoding(e.to_string()))?;
+        let cert = Certificate::from_der(cert_der)
+            .map_err(|e| ProvisionError::BadEncoding(e.to_string()))?;
         let spki = &cert.tbs_certificate.subject_public_key_info;
-        if spki.subject_public_key.raw_bytes() != key.verifying_key().to_encoded_point(false).as_bytes() {
-            return Err(ProvisionError::BadKey("the key does not match the certificate".into()));
+        if spki.subject_public_key.raw_bytes()
+            != key.verifying_key().to_encoded_point(false).as_bytes()
+        {
+            return Err(ProvisionError::BadKey(
+                "the key does not match the certificate".into(),
+            ));
         }
-        let parsed = crate::chain::ParsedCert::parse(cert_der).map_err(|e| ProvisionError::BadEncoding(e.to_string()))?;
-        let serial = parsed
-            .serial_attr
-            .ok_or_else(|| ProvisionError::BadEncoding("certificate subject has no serialNumber".into()))?;
-        Ok(DeviceSigner { key, serial, kid: Sha256::digest(cert_der).into() })
+        let parsed = crate::chain::ParsedCert::parse(cert_der)
+            .map_err(|e| ProvisionError::BadEncoding(e.to_string()))?;
+        let serial = parsed.serial_attr.ok_or_else(|| {
+            ProvisionError::BadEncoding("certificate subject has no serialNumber".into())
+        })?;
+        Ok(DeviceSigner {
+            key,
+            serial,
+            kid: Sha256::digest(cert_der).into(),
+        })
     }
 
     /// A signer from PEM: a private key (PKCS#8 or SEC1) and a certificate (the first
     /// `CERTIFICATE` block is the device's).
     pub fn from_pem(key_pem: &str, cert_pem: &str) -> Result<Self, ProvisionError> {
-        let certs = crate::pem::certs_from_pem(cert_pem).map_err(|e| ProvisionError::BadEncoding(e.to_string()))?;
-        let first = certs.first().ok_or_else(|| ProvisionError::BadEncoding("no certificate".into()))?;
+        let certs = crate::pem::certs_from_pem(cert_pem)
+            .map_err(|e| ProvisionError::BadEncoding(e.to_string()))?;
+        let first = certs
+            .first()
+            .ok_or_else(|| ProvisionError::BadEncoding("no certificate".into()))?;
         Self::new(key_from_pem(key_pem)?, first)
     }
 
@@ -380,7 +443,14 @@ impl DeviceSigner {
     }
 
     /// Signs a measurement answering `nonce`, with counter `ctr` at time `ts`.
-    pub fn sign(&self, m: &EncodedMeasurement, ctr: u64, ts: u64, nonce: &[u8], alg: Algorithm) -> Vec<u8> {
+    pub fn sign(
+        &self,
+        m: &EncodedMeasurement,
+        ctr: u64,
+        ts: u64,
+        nonce: &[u8],
+        alg: Algorithm,
+    ) -> Vec<u8> {
         self.sign_payload(
             &ReadingPayload {
                 dev: self.serial.clone(),
@@ -402,7 +472,9 @@ impl FromStr for Algorithm {
         match s.to_ascii_uppercase().as_str() {
             "ES256" | "-7" => Ok(Algorithm::Es256),
             "ESP256" | "-9" => Ok(Algorithm::Esp256),
-            _ => Err(ProvisionError::BadKey(format!("algorithm {s:?}: ES256 or ESP256"))),
+            _ => Err(ProvisionError::BadKey(format!(
+                "algorithm {s:?}: ES256 or ESP256"
+            ))),
         }
     }
 }

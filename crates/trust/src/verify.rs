@@ -63,7 +63,10 @@ pub struct FreshnessWindow {
 impl Default for FreshnessWindow {
     /// 5 minutes back, 1 minute ahead: a reading answers a challenge sent seconds ago.
     fn default() -> Self {
-        FreshnessWindow { max_age_secs: 300, max_future_secs: 60 }
+        FreshnessWindow {
+            max_age_secs: 300,
+            max_future_secs: 60,
+        }
     }
 }
 
@@ -122,7 +125,10 @@ fn chain_key(chain: &[Vec<u8>]) -> [u8; 32] {
 impl Verifier {
     /// A verifier trusting `store`, with no revocations and the default window.
     pub fn new(store: TrustStore) -> Self {
-        Verifier { store, ..Self::default() }
+        Verifier {
+            store,
+            ..Self::default()
+        }
     }
 
     /// Sets the revocation list.
@@ -173,7 +179,11 @@ impl Verifier {
     /// Validates a device's chain at `now` (pairing: shows who the device is, or why it is not
     /// trusted). Checks everything about the chain that does not need a reading, including the
     /// revocation list.
-    pub fn verify_chain(&self, chain_der: &[Vec<u8>], now: u64) -> Result<DeviceIdentity, Rejection> {
+    pub fn verify_chain(
+        &self,
+        chain_der: &[Vec<u8>],
+        now: u64,
+    ) -> Result<DeviceIdentity, Rejection> {
         let chain = self.validated(chain_der)?;
         chain.check_time(now, "now")?;
         if self.revoked.contains(&chain.identity.serial) {
@@ -221,7 +231,9 @@ impl Verifier {
         match &sign1.kid {
             Some(kid) if bool::from(kid.as_slice().ct_eq(&chain.device_fingerprint)) => {}
             Some(_) => {
-                return Err(Rejection::untrusted("kid is not the SHA-256 of the presented device certificate"));
+                return Err(Rejection::untrusted(
+                    "kid is not the SHA-256 of the presented device certificate",
+                ));
             }
             None => return Err(Rejection::malformed("COSE header has no kid")),
         }
@@ -236,7 +248,10 @@ impl Verifier {
         if let Some(last) = last_counter
             && payload.ctr <= last
         {
-            return Err(Rejection::ReplayedCounter { counter: payload.ctr, last });
+            return Err(Rejection::ReplayedCounter {
+                counter: payload.ctr,
+                last,
+            });
         }
         if let Some(expected) = expected_nonce
             && !bool::from(payload.nonce.ct_eq(expected))
@@ -246,7 +261,10 @@ impl Verifier {
         if payload.ts.saturating_add(self.window.max_age_secs) < now
             || payload.ts > now.saturating_add(self.window.max_future_secs)
         {
-            return Err(Rejection::Stale { ts: payload.ts, now });
+            return Err(Rejection::Stale {
+                ts: payload.ts,
+                now,
+            });
         }
         let measurement = measurement::decode(payload.svc, payload.chr, &payload.val)
             .map_err(|e| Rejection::malformed(e.to_string()))?;
@@ -283,7 +301,9 @@ mod b64_bytes {
         s.serialize_str(&STANDARD.encode(b))
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        STANDARD.decode(String::deserialize(d)?).map_err(serde::de::Error::custom)
+        STANDARD
+            .decode(String::deserialize(d)?)
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -17,16 +17,20 @@ fn manifest() -> Value {
 }
 
 fn verifier(m: &Value) -> Verifier {
-    let store = TrustStore::from_pem(&std::fs::read_to_string(dir().join(m["trust"].as_str().unwrap())).unwrap())
-        .unwrap();
+    let store = TrustStore::from_pem(
+        &std::fs::read_to_string(dir().join(m["trust"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
     let mut revoked = RevocationList::new();
     for s in m["revoked"].as_array().unwrap() {
         revoked.insert(s.as_str().unwrap());
     }
-    Verifier::new(store).with_revocations(revoked).with_window(FreshnessWindow {
-        max_age_secs: m["max_age_secs"].as_u64().unwrap(),
-        max_future_secs: m["max_future_secs"].as_u64().unwrap(),
-    })
+    Verifier::new(store)
+        .with_revocations(revoked)
+        .with_window(FreshnessWindow {
+            max_age_secs: m["max_age_secs"].as_u64().unwrap(),
+            max_future_secs: m["max_future_secs"].as_u64().unwrap(),
+        })
 }
 
 /// Runs one case; returns a description of the mismatch, if any.
@@ -37,7 +41,8 @@ fn run_case(v: &Verifier, now: u64, case: &Value) -> Option<String> {
     let nonce = case["nonce"].as_str().map(|h| hex::decode(h).unwrap());
     let last = case["last_counter"].as_u64();
     let expect = case["expect"].as_str().unwrap();
-    let result = certs_from_pem(&chain_pem).and_then(|chain| v.verify(&cose, &chain, nonce.as_deref(), last, now));
+    let result = certs_from_pem(&chain_pem)
+        .and_then(|chain| v.verify(&cose, &chain, nonce.as_deref(), last, now));
     match (expect, result) {
         ("verified", Ok(reading)) => {
             let got = serde_json::to_value(&reading.measurement).unwrap();
@@ -54,11 +59,16 @@ fn run_case(v: &Verifier, now: u64, case: &Value) -> Option<String> {
                 }
             }
             if reading.cose != cose {
-                return Some(format!("{name}: VerifiedReading.cose is not the original bytes"));
+                return Some(format!(
+                    "{name}: VerifiedReading.cose is not the original bytes"
+                ));
             }
             None
         }
-        ("verified", Err(r)) => Some(format!("{name}: rejected {} ({r}), want verified", r.code())),
+        ("verified", Err(r)) => Some(format!(
+            "{name}: rejected {} ({r}), want verified",
+            r.code()
+        )),
         (code, Ok(_)) => Some(format!("{name}: verified, want {code}")),
         (code, Err(r)) if r.code() == code => None,
         (code, Err(r)) => Some(format!("{name}: {} ({r}), want {code}", r.code())),
@@ -73,7 +83,13 @@ fn every_python_vector_gets_its_expected_outcome() {
     let cases = m["cases"].as_array().unwrap();
     assert!(cases.len() >= 40, "vector set is incomplete");
     let failures: Vec<String> = cases.iter().filter_map(|c| run_case(&v, now, c)).collect();
-    assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -81,7 +97,11 @@ fn vectors_cover_every_rejection_code() {
     let m = manifest();
     for code in veil_trust::Rejection::CODES {
         assert!(
-            m["cases"].as_array().unwrap().iter().any(|c| c["expect"] == code),
+            m["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["expect"] == code),
             "no vector expects {code}"
         );
     }
@@ -105,14 +125,32 @@ fn pairing_shows_identity_or_why_not() {
     let m = manifest();
     let v = verifier(&m);
     let now = m["now"].as_u64().unwrap();
-    let chain = |name: &str| certs_from_pem(&std::fs::read_to_string(dir().join(format!("chains/{name}.pem"))).unwrap()).unwrap();
+    let chain = |name: &str| {
+        certs_from_pem(&std::fs::read_to_string(dir().join(format!("chains/{name}.pem"))).unwrap())
+            .unwrap()
+    };
     let id = v.verify_chain(&chain("acme-bp"), now).unwrap();
     assert_eq!(id.serial, "ACME-BP-000001");
     assert_eq!(id.manufacturer, "Acme Medical");
     assert_eq!(id.model.as_deref(), Some("BP7 Cuff"));
     assert_eq!(id.fingerprint.len(), 64);
-    assert_eq!(v.verify_chain(&chain("initech-unknown-manufacturer"), now).unwrap_err().code(), "untrusted-chain");
-    assert_eq!(v.verify_chain(&chain("revoked-device"), now).unwrap_err().code(), "revoked");
-    assert_eq!(v.verify_chain(&chain("expired-device"), now).unwrap_err().code(), "expired-certificate");
+    assert_eq!(
+        v.verify_chain(&chain("initech-unknown-manufacturer"), now)
+            .unwrap_err()
+            .code(),
+        "untrusted-chain"
+    );
+    assert_eq!(
+        v.verify_chain(&chain("revoked-device"), now)
+            .unwrap_err()
+            .code(),
+        "revoked"
+    );
+    assert_eq!(
+        v.verify_chain(&chain("expired-device"), now)
+            .unwrap_err()
+            .code(),
+        "expired-certificate"
+    );
     assert_eq!(v.verify_chain(&[], now).unwrap_err().code(), "malformed");
 }
