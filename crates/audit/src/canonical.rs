@@ -84,7 +84,10 @@ pub fn encode_value(out: &mut Vec<u8>, v: &Value) {
             }
         }
         Value::Object(map) => {
-            encode_map(out, map.iter().map(|(k, v)| (k.as_str(), MapValue::Json(v))));
+            encode_map(
+                out,
+                map.iter().map(|(k, v)| (k.as_str(), MapValue::Json(v))),
+            );
         }
     }
 }
@@ -98,7 +101,10 @@ pub(crate) enum MapValue<'a> {
 }
 
 /// Encode a map with text keys in deterministic key order.
-pub(crate) fn encode_map<'a>(out: &mut Vec<u8>, entries: impl Iterator<Item = (&'a str, MapValue<'a>)>) {
+pub(crate) fn encode_map<'a>(
+    out: &mut Vec<u8>,
+    entries: impl Iterator<Item = (&'a str, MapValue<'a>)>,
+) {
     let mut encoded: Vec<(Vec<u8>, Vec<u8>)> = entries
         .map(|(k, v)| {
             let mut key = Vec::with_capacity(k.len() + 2);

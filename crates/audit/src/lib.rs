@@ -193,7 +193,13 @@ pub struct NewEntry {
 impl NewEntry {
     /// An entry with no subject and empty details.
     pub fn new(time_ms: u64, actor: &str, event: AuditEvent) -> Self {
-        Self { time_ms, actor: actor.to_owned(), event, subject: None, details: Value::Object(Default::default()) }
+        Self {
+            time_ms,
+            actor: actor.to_owned(),
+            event,
+            subject: None,
+            details: Value::Object(Default::default()),
+        }
     }
 
     /// Set the subject pseudonym.
@@ -306,7 +312,9 @@ pub trait EntrySigner {
 
 impl EntrySigner for SigningKey {
     fn sign_message(&self, message: &[u8]) -> Result<[u8; 64], AuditError> {
-        let sig: Signature = self.try_sign(message).map_err(|e| AuditError::SigningFailed(e.to_string()))?;
+        let sig: Signature = self
+            .try_sign(message)
+            .map_err(|e| AuditError::SigningFailed(e.to_string()))?;
         Ok(sig.to_bytes().into())
     }
 }
@@ -348,7 +356,10 @@ fn check_text(field: &'static str, s: &str, allow_empty: bool) -> Result<(), Aud
 impl AuditLog {
     /// An empty log whose entries are signed by the client key `key`.
     pub fn new(key: VerifyingKey) -> Self {
-        Self { key, entries: Vec::new() }
+        Self {
+            key,
+            entries: Vec::new(),
+        }
     }
 
     /// A log from entries stored elsewhere (not verified: call [`Self::verify`]).
@@ -402,20 +413,35 @@ impl AuditLog {
     }
 
     /// Append a prepared entry with its 64-byte `r || s` signature (verified before it is kept).
-    pub fn commit(&mut self, pending: PendingEntry, signature: &[u8]) -> Result<&ChainedEntry, AuditError> {
+    pub fn commit(
+        &mut self,
+        pending: PendingEntry,
+        signature: &[u8],
+    ) -> Result<&ChainedEntry, AuditError> {
         if pending.prev != self.head() || pending.entry.seq != self.entries.len() as u64 {
             return Err(AuditError::StaleEntry);
         }
         let sig = Signature::from_slice(signature).map_err(|_| AuditError::BadSignature)?;
-        self.key.verify(&pending.hash, &sig).map_err(|_| AuditError::BadSignature)?;
+        self.key
+            .verify(&pending.hash, &sig)
+            .map_err(|_| AuditError::BadSignature)?;
         let mut signature = [0u8; 64];
         signature.copy_from_slice(&sig.to_bytes());
-        self.entries.push(ChainedEntry { entry: pending.entry, prev: pending.prev, hash: pending.hash, signature });
+        self.entries.push(ChainedEntry {
+            entry: pending.entry,
+            prev: pending.prev,
+            hash: pending.hash,
+            signature,
+        });
         self.entries.last().ok_or(AuditError::StaleEntry)
     }
 
     /// Prepare, sign and commit in one step.
-    pub fn append(&mut self, new: NewEntry, signer: &dyn EntrySigner) -> Result<&ChainedEntry, AuditError> {
+    pub fn append(
+        &mut self,
+        new: NewEntry,
+        signer: &dyn EntrySigner,
+    ) -> Result<&ChainedEntry, AuditError> {
         let pending = self.prepare(new)?;
         let sig = signer.sign_message(&pending.hash)?;
         self.commit(pending, &sig)
@@ -430,7 +456,10 @@ impl AuditLog {
     pub fn verify_head(&self, expected_head: &[u8; 32]) -> Result<(), BrokenLink> {
         let head = self.verify()?;
         if &head != expected_head {
-            return Err(BrokenLink { index: self.entries.len(), fault: LinkFault::HeadMismatch });
+            return Err(BrokenLink {
+                index: self.entries.len(),
+                fault: LinkFault::HeadMismatch,
+            });
         }
         Ok(())
     }
@@ -454,11 +483,19 @@ impl AuditLog {
                 continue;
             }
             if line.len() > MAX_LINE_LEN {
-                return Err(AuditError::BadLine { line: line_no, reason: "line too long".into() });
+                return Err(AuditError::BadLine {
+                    line: line_no,
+                    reason: "line too long".into(),
+                });
             }
-            let value: Value = serde_json::from_str(line)
-                .map_err(|e| AuditError::BadLine { line: line_no, reason: e.to_string() })?;
-            let entry = ChainedEntry::from_json(&value).map_err(|reason| AuditError::BadLine { line: line_no, reason })?;
+            let value: Value = serde_json::from_str(line).map_err(|e| AuditError::BadLine {
+                line: line_no,
+                reason: e.to_string(),
+            })?;
+            let entry = ChainedEntry::from_json(&value).map_err(|reason| AuditError::BadLine {
+                line: line_no,
+                reason,
+            })?;
             entries.push(entry);
         }
         Ok(Self { key, entries })
@@ -479,17 +516,23 @@ pub fn verify_chain(entries: &[ChainedEntry], key: &VerifyingKey) -> Result<[u8;
         if e.entry.chain_hash(&prev) != e.hash {
             return Err(broken(LinkFault::HashMismatch));
         }
-        let sig = Signature::from_slice(&e.signature).map_err(|_| broken(LinkFault::BadSignature))?;
-        key.verify(&e.hash, &sig).map_err(|_| broken(LinkFault::BadSignature))?;
+        let sig =
+            Signature::from_slice(&e.signature).map_err(|_| broken(LinkFault::BadSignature))?;
+        key.verify(&e.hash, &sig)
+            .map_err(|_| broken(LinkFault::BadSignature))?;
         prev = e.hash;
     }
     Ok(prev)
 }
 
 fn hex_array<const N: usize>(v: &Value, field: &str) -> Result<[u8; N], String> {
-    let s = v.get(field).and_then(Value::as_str).ok_or_else(|| format!("{field} must be a hex string"))?;
+    let s = v
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{field} must be a hex string"))?;
     let mut out = [0u8; N];
-    hex::decode_to_slice(s, &mut out).map_err(|_| format!("{field} must be {} hex digits", 2 * N))?;
+    hex::decode_to_slice(s, &mut out)
+        .map_err(|_| format!("{field} must be {} hex digits", 2 * N))?;
     Ok(out)
 }
 
@@ -515,8 +558,17 @@ impl ChainedEntry {
         if !v.is_object() {
             return Err("not a JSON object".into());
         }
-        let uint = |f: &str| v.get(f).and_then(Value::as_u64).ok_or_else(|| format!("{f} must be an unsigned integer"));
-        let text = |f: &str| v.get(f).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| format!("{f} must be a string"));
+        let uint = |f: &str| {
+            v.get(f)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| format!("{f} must be an unsigned integer"))
+        };
+        let text = |f: &str| {
+            v.get(f)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{f} must be a string"))
+        };
         let subject = match v.get("subject") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
@@ -530,6 +582,11 @@ impl ChainedEntry {
             subject,
             details: v.get("details").cloned().unwrap_or(Value::Null),
         };
-        Ok(Self { entry, prev: hex_array(v, "prev")?, hash: hex_array(v, "hash")?, signature: hex_array(v, "sig")? })
+        Ok(Self {
+            entry,
+            prev: hex_array(v, "prev")?,
+            hash: hex_array(v, "hash")?,
+            signature: hex_array(v, "sig")?,
+        })
     }
 }

@@ -4,7 +4,9 @@
 use p256::ecdsa::SigningKey;
 use proptest::prelude::*;
 use serde_json::json;
-use veil_audit::{AuditError, AuditEvent, AuditLog, EntrySigner, GENESIS_HASH, LinkFault, NewEntry, verify_chain};
+use veil_audit::{
+    AuditError, AuditEvent, AuditLog, EntrySigner, GENESIS_HASH, LinkFault, NewEntry, verify_chain,
+};
 
 fn key() -> SigningKey {
     SigningKey::from_slice(&[0x21; 32]).unwrap()
@@ -44,7 +46,10 @@ fn an_untouched_chain_verifies_to_its_head() {
     for w in log.entries().windows(2) {
         assert_eq!(w[1].prev, w[0].hash);
     }
-    assert_eq!(AuditLog::new(*key().verifying_key()).verify().unwrap(), GENESIS_HASH);
+    assert_eq!(
+        AuditLog::new(*key().verifying_key()).verify().unwrap(),
+        GENESIS_HASH
+    );
 }
 
 #[test]
@@ -53,11 +58,22 @@ fn each_hash_is_sha256_of_prev_and_canonical_cbor() {
     let e = &log.entries()[1];
     let mut data = e.prev.to_vec();
     data.extend_from_slice(&e.entry.canonical_cbor());
-    assert_eq!(<sha2::Sha256 as sha2::Digest>::digest(&data).as_slice(), e.hash);
+    assert_eq!(
+        <sha2::Sha256 as sha2::Digest>::digest(&data).as_slice(),
+        e.hash
+    );
     // The canonical form decodes with a generic CBOR decoder to the same fields.
     let v: ciborium::Value = ciborium::from_reader(e.entry.canonical_cbor().as_slice()).unwrap();
-    let keys: Vec<String> = v.as_map().unwrap().iter().map(|(k, _)| k.as_text().unwrap().to_owned()).collect();
-    assert_eq!(keys, ["seq", "time", "actor", "event", "details", "subject"]);
+    let keys: Vec<String> = v
+        .as_map()
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k.as_text().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        keys,
+        ["seq", "time", "actor", "event", "details", "subject"]
+    );
 }
 
 #[test]
@@ -95,10 +111,16 @@ fn removed_inserted_or_reordered_entries_break_there() {
     let full = log_of(5).entries().to_vec();
     let mut removed = full.clone();
     removed.remove(1);
-    assert_eq!(broken(&AuditLog::from_entries(vk, removed)), (1, LinkFault::SeqMismatch));
+    assert_eq!(
+        broken(&AuditLog::from_entries(vk, removed)),
+        (1, LinkFault::SeqMismatch)
+    );
     let mut swapped = full.clone();
     swapped.swap(2, 3);
-    assert_eq!(broken(&AuditLog::from_entries(vk, swapped)), (2, LinkFault::SeqMismatch));
+    assert_eq!(
+        broken(&AuditLog::from_entries(vk, swapped)),
+        (2, LinkFault::SeqMismatch)
+    );
     let mut renumbered = full.clone();
     renumbered.remove(1);
     for (i, e) in renumbered.iter_mut().enumerate() {
@@ -136,7 +158,12 @@ fn json_lines_round_trip_and_tampering_shows_on_import() {
 
     let tampered = text.replacen("\"actor\":\"outbox\"", "\"actor\":\"mallory\"", 4);
     let lines: Vec<&str> = tampered.lines().collect();
-    let fixed: String = text.lines().take(3).chain(lines[3..].iter().copied()).map(|l| format!("{l}\n")).collect();
+    let fixed: String = text
+        .lines()
+        .take(3)
+        .chain(lines[3..].iter().copied())
+        .map(|l| format!("{l}\n"))
+        .collect();
     let t = AuditLog::from_json_lines(&fixed, *key().verifying_key()).unwrap();
     assert_eq!(broken(&t), (3, LinkFault::HashMismatch));
 }
@@ -146,7 +173,10 @@ fn import_errors_name_the_line() {
     let vk = *key().verifying_key();
     let text = log_of(2).to_json_lines() + "\n{not json}\n";
     let err = AuditLog::from_json_lines(&text, vk).unwrap_err();
-    assert!(matches!(err, AuditError::BadLine { line: 4, .. }), "{err:?}");
+    assert!(
+        matches!(err, AuditError::BadLine { line: 4, .. }),
+        "{err:?}"
+    );
     assert_eq!(err.code(), "bad-line");
     let err = AuditLog::from_json_lines("{\"seq\":0}\n", vk).unwrap_err();
     assert_eq!(err.code(), "bad-line");
@@ -158,11 +188,19 @@ fn import_errors_name_the_line() {
 fn two_phase_commit_checks_signature_and_staleness() {
     let k = key();
     let mut log = log_of(1);
-    let pending = log.prepare(NewEntry::new(5, "user", AuditEvent::Upload)).unwrap();
+    let pending = log
+        .prepare(NewEntry::new(5, "user", AuditEvent::Upload))
+        .unwrap();
     let other = SigningKey::from_slice(&[0x33; 32]).unwrap();
     let bad = other.sign_message(&pending.hash()).unwrap();
-    assert_eq!(log.commit(pending.clone(), &bad).unwrap_err().code(), "bad-signature");
-    assert_eq!(log.commit(pending.clone(), &[0u8; 10]).unwrap_err().code(), "bad-signature");
+    assert_eq!(
+        log.commit(pending.clone(), &bad).unwrap_err().code(),
+        "bad-signature"
+    );
+    assert_eq!(
+        log.commit(pending.clone(), &[0u8; 10]).unwrap_err().code(),
+        "bad-signature"
+    );
     // WebCrypto-style: sign the 32-byte hash with ECDSA P-256 / SHA-256.
     let sig = k.sign_message(&pending.hash()).unwrap();
     let stale = pending.clone();
@@ -175,12 +213,22 @@ fn two_phase_commit_checks_signature_and_staleness() {
 #[test]
 fn empty_actor_or_event_is_refused() {
     let mut log = log_of(0);
-    let err = log.append(NewEntry::new(0, "", AuditEvent::Seal), &key()).unwrap_err();
+    let err = log
+        .append(NewEntry::new(0, "", AuditEvent::Seal), &key())
+        .unwrap_err();
     assert_eq!(err.code(), "bad-field");
-    let err = log.append(NewEntry::new(0, "a", AuditEvent::Other(String::new())), &key()).unwrap_err();
+    let err = log
+        .append(
+            NewEntry::new(0, "a", AuditEvent::Other(String::new())),
+            &key(),
+        )
+        .unwrap_err();
     assert_eq!(err.code(), "bad-field");
     assert_eq!(AuditEvent::from_code("seal"), AuditEvent::Seal);
-    assert_eq!(AuditEvent::from_code("custom-x"), AuditEvent::Other("custom-x".into()));
+    assert_eq!(
+        AuditEvent::from_code("custom-x"),
+        AuditEvent::Other("custom-x".into())
+    );
 }
 
 #[test]
@@ -190,7 +238,10 @@ fn verify_chain_reports_the_first_of_several_breaks() {
     entries[2].entry.time_ms += 1;
     let b = verify_chain(&entries, key().verifying_key()).unwrap_err();
     assert_eq!((b.index, b.fault), (2, LinkFault::HashMismatch));
-    assert_eq!(b.to_string(), "audit chain broken at entry 2: hash-mismatch");
+    assert_eq!(
+        b.to_string(),
+        "audit chain broken at entry 2: hash-mismatch"
+    );
 }
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -199,7 +250,9 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         any::<bool>().prop_map(serde_json::Value::Bool),
         any::<i64>().prop_map(|i| json!(i)),
         any::<u64>().prop_map(|u| json!(u)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         ".{0,12}".prop_map(serde_json::Value::String),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {

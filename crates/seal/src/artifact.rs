@@ -17,10 +17,10 @@ use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::SealError;
 use crate::cbor::{self, BSTR, TSTR};
 use crate::keys::{KeyId, sec1_uncompressed};
 use crate::pseudonym::Pseudonym;
-use crate::SealError;
 
 /// The manifest format version this crate writes and reads.
 pub const MANIFEST_VERSION: u64 = 1;
@@ -94,13 +94,21 @@ pub fn validate_name(name: &str) -> Result<(), SealError> {
         && name.len() <= MAX_NAME_LEN
         && name != "."
         && name != ".."
-        && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control());
-    if ok { Ok(()) } else { Err(SealError::BadName(name.to_owned())) }
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(SealError::BadName(name.to_owned()))
+    }
 }
 
 fn validate_text(field: &str, value: &str) -> Result<(), SealError> {
     if value.is_empty() || value.len() > MAX_TEXT_LEN {
-        return Err(SealError::BadManifest(format!("{field} must be 1..={MAX_TEXT_LEN} bytes")));
+        return Err(SealError::BadManifest(format!(
+            "{field} must be 1..={MAX_TEXT_LEN} bytes"
+        )));
     }
     Ok(())
 }
@@ -144,7 +152,12 @@ impl Manifest {
         };
         let consent = map(vec![
             ("decision", Value::Text(self.consent.decision.clone())),
-            ("event_hash", self.consent.event_hash.map_or(Value::Null, |h| Value::Bytes(h.to_vec()))),
+            (
+                "event_hash",
+                self.consent
+                    .event_hash
+                    .map_or(Value::Null, |h| Value::Bytes(h.to_vec())),
+            ),
         ]);
         let contents = self
             .contents
@@ -162,7 +175,10 @@ impl Manifest {
             .iter()
             .map(|e| {
                 map(vec![
-                    ("chain", Value::Array(e.chain.iter().map(|c| Value::Bytes(c.clone())).collect())),
+                    (
+                        "chain",
+                        Value::Array(e.chain.iter().map(|c| Value::Bytes(c.clone())).collect()),
+                    ),
                     ("reading", Value::Bytes(e.reading.clone())),
                 ])
             })
@@ -185,9 +201,12 @@ impl Manifest {
         let mut m = Fields::new(value, "manifest")?;
         let version = m.uint("v")?;
         if version != MANIFEST_VERSION {
-            return Err(bad(format!("manifest version {version} is not {MANIFEST_VERSION}")));
+            return Err(bad(format!(
+                "manifest version {version} is not {MANIFEST_VERSION}"
+            )));
         }
-        let pseudonym = Pseudonym::parse(&m.text("pseudonym")?).map_err(|_| bad("pseudonym is not 52 base32 characters"))?;
+        let pseudonym = Pseudonym::parse(&m.text("pseudonym")?)
+            .map_err(|_| bad("pseudonym is not 52 base32 characters"))?;
         let purpose = m.text("purpose")?;
         let recipient = m.text("recipient")?;
         let created_ms = m.uint("created")?;
@@ -199,7 +218,10 @@ impl Manifest {
         let decision = c.text("decision")?;
         let event_hash = match c.take_opt("event_hash") {
             None | Some(Value::Null) => None,
-            Some(Value::Bytes(b)) => Some(b.try_into().map_err(|_| bad("consent event_hash must be 32 bytes"))?),
+            Some(Value::Bytes(b)) => Some(
+                b.try_into()
+                    .map_err(|_| bad("consent event_hash must be 32 bytes"))?,
+            ),
             Some(_) => return Err(bad("consent event_hash must be bytes or null")),
         };
         let mut contents = Vec::new();
@@ -208,7 +230,10 @@ impl Manifest {
             let name = f.text("name")?;
             validate_name(&name)?;
             let size = f.uint("size")?;
-            let sha256 = f.bytes("sha256")?.try_into().map_err(|_| bad("sha256 must be 32 bytes"))?;
+            let sha256 = f
+                .bytes("sha256")?
+                .try_into()
+                .map_err(|_| bad("sha256 must be 32 bytes"))?;
             contents.push(ContentEntry { name, size, sha256 });
         }
         let mut device_evidence = Vec::new();
@@ -227,13 +252,19 @@ impl Manifest {
         }
         let deid_report = match m.take_opt("deid_report") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(v.deserialized::<serde_json::Value>().map_err(|e| bad(format!("deid_report: {e}")))?),
+            Some(v) => Some(
+                v.deserialized::<serde_json::Value>()
+                    .map_err(|e| bad(format!("deid_report: {e}")))?,
+            ),
         };
         let manifest = Manifest {
             version,
             pseudonym,
             purpose,
-            consent: ConsentRef { decision, event_hash },
+            consent: ConsentRef {
+                decision,
+                event_hash,
+            },
             recipient,
             created_ms,
             client_key,
@@ -267,7 +298,12 @@ fn bad(msg: impl Into<String>) -> SealError {
 /// A CBOR map with text keys, in the given order (callers list keys in RFC 8949 §4.2.1 order:
 /// shorter first, then bytewise, so the payload is deterministic).
 fn map(entries: Vec<(&str, Value)>) -> Value {
-    Value::Map(entries.into_iter().map(|(k, v)| (Value::Text(k.to_owned()), v)).collect())
+    Value::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Value::Text(k.to_owned()), v))
+            .collect(),
+    )
 }
 
 /// A decoded CBOR map with text keys; duplicate keys are rejected, unknown keys ignored.
@@ -298,7 +334,9 @@ impl Fields {
     }
 
     fn take(&mut self, key: &str) -> Result<Value, SealError> {
-        self.entries.remove(key).ok_or_else(|| bad(format!("{} lacks {key:?}", self.what)))
+        self.entries
+            .remove(key)
+            .ok_or_else(|| bad(format!("{} lacks {key:?}", self.what)))
     }
 
     fn text(&mut self, key: &str) -> Result<String, SealError> {
@@ -317,8 +355,12 @@ impl Fields {
 
     fn uint(&mut self, key: &str) -> Result<u64, SealError> {
         match self.take(key)? {
-            Value::Integer(i) => u64::try_from(i).map_err(|_| bad(format!("{}.{key} must be an unsigned integer", self.what))),
-            _ => Err(bad(format!("{}.{key} must be an unsigned integer", self.what))),
+            Value::Integer(i) => u64::try_from(i)
+                .map_err(|_| bad(format!("{}.{key} must be an unsigned integer", self.what))),
+            _ => Err(bad(format!(
+                "{}.{key} must be an unsigned integer",
+                self.what
+            ))),
         }
     }
 
@@ -345,7 +387,13 @@ pub struct ArtifactBuilder {
 
 impl ArtifactBuilder {
     /// Start an artifact for `recipient_id` and `purpose` about the subject behind `pseudonym`.
-    pub fn new(pseudonym: Pseudonym, purpose: &str, recipient_id: &str, consent: ConsentRef, created_ms: u64) -> Self {
+    pub fn new(
+        pseudonym: Pseudonym,
+        purpose: &str,
+        recipient_id: &str,
+        consent: ConsentRef,
+        created_ms: u64,
+    ) -> Self {
         Self {
             pseudonym,
             purpose: purpose.to_owned(),
@@ -408,11 +456,20 @@ impl ArtifactBuilder {
         let mut files: Vec<(String, Vec<u8>)> = self.files.into_iter().collect();
         files.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
         let payload_value = Value::Map(vec![
-            (Value::Text("files".into()), Value::Map(files.into_iter().map(|(n, b)| (Value::Text(n), Value::Bytes(b))).collect())),
+            (
+                Value::Text("files".into()),
+                Value::Map(
+                    files
+                        .into_iter()
+                        .map(|(n, b)| (Value::Text(n), Value::Bytes(b)))
+                        .collect(),
+                ),
+            ),
             (Value::Text("manifest".into()), manifest.to_cbor_value()?),
         ]);
         let mut payload = Vec::new();
-        ciborium::into_writer(&payload_value, &mut payload).map_err(|e| SealError::EncodeFailed(e.to_string()))?;
+        ciborium::into_writer(&payload_value, &mut payload)
+            .map_err(|e| SealError::EncodeFailed(e.to_string()))?;
         drop(payload_value);
         let protected = coset::HeaderBuilder::new()
             .algorithm(iana::Algorithm::ES256)
@@ -420,7 +477,11 @@ impl ArtifactBuilder {
             .build()
             .to_vec()
             .map_err(|e| SealError::EncodeFailed(e.to_string()))?;
-        Ok(UnsignedArtifact { manifest, protected, payload })
+        Ok(UnsignedArtifact {
+            manifest,
+            protected,
+            payload,
+        })
     }
 
     /// [`Self::prepare`] and [`UnsignedArtifact::sign`] in one step.
@@ -485,7 +546,8 @@ impl UnsignedArtifact {
     /// verified against the manifest's client key before it is accepted.
     pub fn finish(self, signature: &[u8]) -> Result<SignedArtifact, SealError> {
         let sig = Signature::from_slice(signature).map_err(|_| SealError::BadSignature)?;
-        let vk = VerifyingKey::from_sec1_bytes(&self.manifest.client_key).map_err(|e| SealError::BadKey(e.to_string()))?;
+        let vk = VerifyingKey::from_sec1_bytes(&self.manifest.client_key)
+            .map_err(|e| SealError::BadKey(e.to_string()))?;
         vk.verify_digest(sig_structure_digest(&self.protected, &self.payload), &sig)
             .map_err(|_| SealError::BadSignature)?;
         // Tagged COSE_Sign1 = 18([protected: bstr, unprotected: {}, payload: bstr, signature: bstr]).
@@ -499,7 +561,10 @@ impl UnsignedArtifact {
         bytes.extend_from_slice(&self.payload);
         cbor::put_head(&mut bytes, BSTR, 64);
         bytes.extend_from_slice(&sig.to_bytes());
-        Ok(SignedArtifact { bytes, manifest: self.manifest })
+        Ok(SignedArtifact {
+            bytes,
+            manifest: self.manifest,
+        })
     }
 }
 
@@ -541,10 +606,15 @@ pub struct VerifiedArtifact {
 /// Verify a signed artifact (tagged or untagged COSE_Sign1): the structure, the ES256 signature
 /// under the manifest's client key (which must equal `pinned_client` if given), then every
 /// content's size and SHA-256 against the manifest, and that no content is missing or unlisted.
-pub fn verify_signed_artifact(bytes: &[u8], pinned_client: Option<&VerifyingKey>) -> Result<VerifiedArtifact, SealError> {
+pub fn verify_signed_artifact(
+    bytes: &[u8],
+    pinned_client: Option<&VerifyingKey>,
+) -> Result<VerifiedArtifact, SealError> {
     let sign1 = match CoseSign1::from_tagged_slice(bytes) {
         Ok(s) => s,
-        Err(_) => CoseSign1::from_slice(bytes).map_err(|e| bad(format!("not a COSE_Sign1: {e}")))?,
+        Err(_) => {
+            CoseSign1::from_slice(bytes).map_err(|e| bad(format!("not a COSE_Sign1: {e}")))?
+        }
     };
     let header = &sign1.protected.header;
     if header.alg != Some(coset::Algorithm::Assigned(iana::Algorithm::ES256)) {
@@ -554,20 +624,22 @@ pub fn verify_signed_artifact(bytes: &[u8], pinned_client: Option<&VerifyingKey>
         return Err(bad("unknown critical header parameters"));
     }
     let protected = sign1.protected.original_data.clone().unwrap_or_default();
-    let payload = sign1.payload.as_deref().ok_or_else(|| bad("detached payload"))?;
+    let payload = sign1
+        .payload
+        .as_deref()
+        .ok_or_else(|| bad("detached payload"))?;
     let value = ciborium::de::from_reader_with_recursion_limit::<Value, _>(payload, MAX_CBOR_DEPTH)
         .map_err(|e| bad(format!("payload is not CBOR: {e}")))?;
     let mut top = Fields::new(value, "payload")?;
     let manifest = Manifest::from_cbor_value(top.take("manifest")?)?;
     let files_value = top.take("files")?;
 
-    let client_key = VerifyingKey::from_sec1_bytes(&manifest.client_key).map_err(|_| bad("client_key is not a P-256 point"))?;
+    let client_key = VerifyingKey::from_sec1_bytes(&manifest.client_key)
+        .map_err(|_| bad("client_key is not a P-256 point"))?;
     // The protected `kid` is only a hint (RFC 9052 §3.1); the signature is checked against the
     // manifest's `client_key`, which the signature itself covers.
-    if let Some(pinned) = pinned_client {
-        if sec1_uncompressed(pinned) != manifest.client_key {
-            return Err(SealError::ClientKeyMismatch);
-        }
+    if pinned_client.is_some_and(|pinned| sec1_uncompressed(pinned) != manifest.client_key) {
+        return Err(SealError::ClientKeyMismatch);
     }
     let sig = Signature::from_slice(&sign1.signature).map_err(|_| SealError::BadSignature)?;
     client_key
@@ -589,17 +661,26 @@ pub fn verify_signed_artifact(bytes: &[u8], pinned_client: Option<&VerifyingKey>
         files.insert(name, data);
     }
     for entry in &manifest.contents {
-        let data = files.get(&entry.name).ok_or_else(|| SealError::MissingFile(entry.name.clone()))?;
+        let data = files
+            .get(&entry.name)
+            .ok_or_else(|| SealError::MissingFile(entry.name.clone()))?;
         let digest: [u8; 32] = Sha256::digest(data).into();
         let same = (data.len() as u64 == entry.size) & bool::from(digest.ct_eq(&entry.sha256));
         if !same {
             return Err(SealError::HashMismatch(entry.name.clone()));
         }
     }
-    if let Some(extra) = files.keys().find(|n| !manifest.contents.iter().any(|c| &c.name == *n)) {
+    if let Some(extra) = files
+        .keys()
+        .find(|n| !manifest.contents.iter().any(|c| &c.name == *n))
+    {
         return Err(SealError::UnlistedFile(extra.clone()));
     }
-    Ok(VerifiedArtifact { manifest, files, client_key })
+    Ok(VerifiedArtifact {
+        manifest,
+        files,
+        client_key,
+    })
 }
 
 #[cfg(test)]
@@ -614,12 +695,20 @@ mod tests {
             secret.pseudonym("clinic-a", "treatment"),
             "treatment",
             "clinic-a",
-            ConsentRef { decision: "permit".into(), event_hash: Some([9u8; 32]) },
+            ConsentRef {
+                decision: "permit".into(),
+                event_hash: Some([9u8; 32]),
+            },
             1_700_000_000_000,
         );
-        b.add_file("model.stl", b"solid x\nendsolid x\n".to_vec()).unwrap();
-        b.add_file("reading.json", br#"{"spo2": 97}"#.to_vec()).unwrap();
-        b.add_device_evidence(DeviceEvidence { reading: vec![0xd2, 0x84], chain: vec![vec![0x30, 0x00]] });
+        b.add_file("model.stl", b"solid x\nendsolid x\n".to_vec())
+            .unwrap();
+        b.add_file("reading.json", br#"{"spo2": 97}"#.to_vec())
+            .unwrap();
+        b.add_device_evidence(DeviceEvidence {
+            reading: vec![0xd2, 0x84],
+            chain: vec![vec![0x30, 0x00]],
+        });
         b.set_deid_report(serde_json::json!({"removed_faces": 12, "ratio": 0.25}));
         b
     }
@@ -641,7 +730,10 @@ mod tests {
         let v = verify_signed_artifact(signed.as_bytes(), Some(key.verifying_key())).unwrap();
         assert_eq!(&v.manifest, signed.manifest());
         assert_eq!(v.files["reading.json"], br#"{"spo2": 97}"#);
-        assert_eq!(v.manifest.deid_report.as_ref().unwrap()["removed_faces"], 12);
+        assert_eq!(
+            v.manifest.deid_report.as_ref().unwrap()["removed_faces"],
+            12
+        );
         assert_eq!(v.manifest.contents.len(), 2);
     }
 
@@ -660,7 +752,10 @@ mod tests {
         let other = SigningKey::from_slice(&[4u8; 32]).unwrap();
         let unsigned = builder().prepare(key.verifying_key()).unwrap();
         let sig: Signature = p256::ecdsa::signature::Signer::sign(&other, &unsigned.to_be_signed());
-        assert_eq!(unsigned.finish(&sig.to_bytes()).unwrap_err().code(), "bad-signature");
+        assert_eq!(
+            unsigned.finish(&sig.to_bytes()).unwrap_err().code(),
+            "bad-signature"
+        );
     }
 
     #[test]
@@ -668,7 +763,8 @@ mod tests {
         let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
         let other = SigningKey::from_slice(&[2u8; 32]).unwrap();
         let signed = builder().sign(&key).unwrap();
-        let err = verify_signed_artifact(signed.as_bytes(), Some(other.verifying_key())).unwrap_err();
+        let err =
+            verify_signed_artifact(signed.as_bytes(), Some(other.verifying_key())).unwrap_err();
         assert_eq!(err.code(), "client-key-mismatch");
     }
 
@@ -678,15 +774,25 @@ mod tests {
         let mut bytes = builder().sign(&key).unwrap().into_bytes();
         let pos = bytes.windows(7).position(|w| w == b"solid x").unwrap();
         bytes[pos] ^= 0x20;
-        assert_eq!(verify_signed_artifact(&bytes, None).unwrap_err().code(), "bad-signature");
+        assert_eq!(
+            verify_signed_artifact(&bytes, None).unwrap_err().code(),
+            "bad-signature"
+        );
     }
 
     #[test]
     fn names_that_escape_a_directory_are_refused() {
         let mut b = builder();
         for name in ["", ".", "..", "a/b", "..\\x", "nul\0", &"x".repeat(256)] {
-            assert_eq!(b.add_file(name, vec![]).unwrap_err().code(), "bad-name", "{name:?}");
+            assert_eq!(
+                b.add_file(name, vec![]).unwrap_err().code(),
+                "bad-name",
+                "{name:?}"
+            );
         }
-        assert_eq!(b.add_file("model.stl", vec![]).unwrap_err().code(), "duplicate-name");
+        assert_eq!(
+            b.add_file("model.stl", vec![]).unwrap_err().code(),
+            "duplicate-name"
+        );
     }
 }

@@ -151,7 +151,18 @@ mod tests {
 
     #[test]
     fn heads_are_shortest_and_round_trip() {
-        for arg in [0u64, 23, 24, 255, 256, 65535, 65536, 0xffff_ffff, 0x1_0000_0000, u64::MAX] {
+        for arg in [
+            0u64,
+            23,
+            24,
+            255,
+            256,
+            65535,
+            65536,
+            0xffff_ffff,
+            0x1_0000_0000,
+            u64::MAX,
+        ] {
             let bytes = head_bytes(BSTR, arg);
             let mut r = Reader::new(&bytes);
             assert_eq!(r.head(), Ok((BSTR, arg)));
@@ -165,8 +176,18 @@ mod tests {
 
     #[test]
     fn non_preferred_heads_are_rejected() {
-        for bytes in [&[0x18u8, 0x10][..], &[0x19, 0x00, 0x10], &[0x1a, 0, 0, 0, 1], &[0x5f], &[0x1c]] {
-            assert_eq!(Reader::new(bytes).head(), Err(ReadError::NotPreferred), "{bytes:x?}");
+        for bytes in [
+            &[0x18u8, 0x10][..],
+            &[0x19, 0x00, 0x10],
+            &[0x1a, 0, 0, 0, 1],
+            &[0x5f],
+            &[0x1c],
+        ] {
+            assert_eq!(
+                Reader::new(bytes).head(),
+                Err(ReadError::NotPreferred),
+                "{bytes:x?}"
+            );
         }
     }
 

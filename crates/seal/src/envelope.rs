@@ -55,7 +55,8 @@ impl ArtifactId {
     /// Parse 64 hex digits (either case).
     pub fn from_hex(text: &str) -> Result<Self, SealError> {
         let mut out = [0u8; 32];
-        hex::decode_to_slice(text.trim(), &mut out).map_err(|_| SealError::BadEnvelope("artifact id is not 64 hex digits".into()))?;
+        hex::decode_to_slice(text.trim(), &mut out)
+            .map_err(|_| SealError::BadEnvelope("artifact id is not 64 hex digits".into()))?;
         Ok(Self(out))
     }
 }
@@ -81,7 +82,12 @@ pub struct SealedEnvelope {
 
 impl fmt::Debug for SealedEnvelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SealedEnvelope({} bytes, id {})", self.bytes.len(), self.id)
+        write!(
+            f,
+            "SealedEnvelope({} bytes, id {})",
+            self.bytes.len(),
+            self.id
+        )
     }
 }
 
@@ -147,7 +153,12 @@ pub fn parse_envelope(bytes: &[u8]) -> Result<EnvelopeParts<'_>, SealError> {
         return Err(bad_env("enc is not 65 bytes"));
     }
     let kid: [u8; 32] = kid.try_into().map_err(|_| bad_env("kid is not 32 bytes"))?;
-    Ok(EnvelopeParts { suite, enc, kid: KeyId(kid), ciphertext })
+    Ok(EnvelopeParts {
+        suite,
+        enc,
+        kid: KeyId(kid),
+        ciphertext,
+    })
 }
 
 fn encode_envelope(enc: &[u8], kid: &KeyId, ciphertext: &[u8]) -> Vec<u8> {
@@ -188,7 +199,9 @@ pub fn hpke_seal_base(
         &mut rng,
     );
     if rng.overdrawn() {
-        return Err(SealError::SealFailed("HPKE asked for more randomness than supplied".into()));
+        return Err(SealError::SealFailed(
+            "HPKE asked for more randomness than supplied".into(),
+        ));
     }
     let (enc, tag) = result.map_err(|e| SealError::SealFailed(e.to_string()))?;
     plaintext.extend_from_slice(&tag.to_bytes());
@@ -204,9 +217,13 @@ pub fn hpke_open_base(
     aad: &[u8],
     ciphertext: &[u8],
 ) -> Result<Vec<u8>, SealError> {
-    let split = ciphertext.len().checked_sub(TAG_LEN).ok_or(SealError::DecryptFailed)?;
+    let split = ciphertext
+        .len()
+        .checked_sub(TAG_LEN)
+        .ok_or(SealError::DecryptFailed)?;
     let (ct, tag) = ciphertext.split_at(split);
-    let enc = <VeilKem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| SealError::DecryptFailed)?;
+    let enc = <VeilKem as hpke::Kem>::EncappedKey::from_bytes(enc)
+        .map_err(|_| SealError::DecryptFailed)?;
     let tag = AeadTag::<VeilAead>::from_bytes(tag).map_err(|_| SealError::DecryptFailed)?;
     let mut buf = ct.to_vec();
     match hpke::single_shot_open_in_place_detached::<VeilAead, VeilKdf, VeilKem>(
@@ -228,7 +245,10 @@ pub fn hpke_open_base(
 }
 
 /// Seal signed-artifact bytes (a COSE_Sign1) to a recipient, one-shot.
-pub fn seal(signed_artifact: Vec<u8>, recipient: &RecipientPublicKey) -> Result<SealedEnvelope, SealError> {
+pub fn seal(
+    signed_artifact: Vec<u8>,
+    recipient: &RecipientPublicKey,
+) -> Result<SealedEnvelope, SealError> {
     let ikm: Zeroizing<[u8; 32]> = rng::random32()?;
     seal_with_ephemeral_ikm(signed_artifact, recipient, ikm.as_ref())
 }
@@ -274,10 +294,18 @@ pub struct OpenedArtifact {
 
 /// Open an envelope: decrypt ([`decrypt_envelope`]), verify the client signature and every content
 /// hash ([`verify_signed_artifact`]). `pinned_client`, if given, must be the signing key.
-pub fn open(envelope: &[u8], key: &RecipientKey, pinned_client: Option<&VerifyingKey>) -> Result<OpenedArtifact, SealError> {
+pub fn open(
+    envelope: &[u8],
+    key: &RecipientKey,
+    pinned_client: Option<&VerifyingKey>,
+) -> Result<OpenedArtifact, SealError> {
     let signed_bytes = decrypt_envelope(envelope, key)?;
     let artifact = verify_signed_artifact(&signed_bytes, pinned_client)?;
-    Ok(OpenedArtifact { id: ArtifactId::of_envelope(envelope), artifact, signed_bytes })
+    Ok(OpenedArtifact {
+        id: ArtifactId::of_envelope(envelope),
+        artifact,
+        signed_bytes,
+    })
 }
 
 #[cfg(test)]
@@ -299,13 +327,28 @@ mod rfc9180 {
         let all: Vec<serde_json::Value> = serde_json::from_str(VECTORS).unwrap();
         assert_eq!(all.len(), 1);
         let v = &all[0];
-        assert_eq!((v["mode"].as_u64(), v["kem_id"].as_u64(), v["kdf_id"].as_u64(), v["aead_id"].as_u64()),
-            (Some(0), Some(u64::from(SUITE[0])), Some(u64::from(SUITE[1])), Some(u64::from(SUITE[2]))));
+        assert_eq!(
+            (
+                v["mode"].as_u64(),
+                v["kem_id"].as_u64(),
+                v["kdf_id"].as_u64(),
+                v["aead_id"].as_u64()
+            ),
+            (
+                Some(0),
+                Some(u64::from(SUITE[0])),
+                Some(u64::from(SUITE[1])),
+                Some(u64::from(SUITE[2]))
+            )
+        );
 
         // DeriveKeyPair(ikmR) gives skRm / pkRm.
         let key = RecipientKey::derive(&h(v, "ikmR")).unwrap();
         assert_eq!(key.public_key().sec1_uncompressed().to_vec(), h(v, "pkRm"));
-        assert_eq!(hpke::Serializable::to_bytes(&key.hpke).to_vec(), h(v, "skRm"));
+        assert_eq!(
+            hpke::Serializable::to_bytes(&key.hpke).to_vec(),
+            h(v, "skRm")
+        );
         let pk = RecipientPublicKey::from_sec1_bytes(&h(v, "pkRm")).unwrap();
         let info = h(v, "info");
         let ikm_e = h(v, "ikmE");
@@ -317,20 +360,37 @@ mod rfc9180 {
         let (enc, ct) = hpke_seal_base(&pk, &info, &h(e0, "aad"), h(e0, "pt"), &ikm_e).unwrap();
         assert_eq!(enc, h(v, "enc"));
         assert_eq!(ct, h(e0, "ct"));
-        assert_eq!(hpke_open_base(&key, &enc, &info, &h(e0, "aad"), &ct).unwrap(), h(e0, "pt"));
+        assert_eq!(
+            hpke_open_base(&key, &enc, &info, &h(e0, "aad"), &ct).unwrap(),
+            h(e0, "pt")
+        );
 
         // The whole sequence and the exporter, through the same keys and RNG adapter.
         let mut rng = rng::IkmRng::new(&ikm_e);
-        let (enc2, mut sender) =
-            hpke::setup_sender::<VeilAead, VeilKdf, VeilKem, _>(&OpModeS::Base, &pk.hpke, &info, &mut rng).unwrap();
+        let (enc2, mut sender) = hpke::setup_sender::<VeilAead, VeilKdf, VeilKem, _>(
+            &OpModeS::Base,
+            &pk.hpke,
+            &info,
+            &mut rng,
+        )
+        .unwrap();
         assert!(!rng.overdrawn());
         assert_eq!(enc2.to_bytes().to_vec(), h(v, "enc"));
-        let mut receiver =
-            hpke::setup_receiver::<VeilAead, VeilKdf, VeilKem>(&OpModeR::Base, &key.hpke, &enc2, &info).unwrap();
+        let mut receiver = hpke::setup_receiver::<VeilAead, VeilKdf, VeilKem>(
+            &OpModeR::Base,
+            &key.hpke,
+            &enc2,
+            &info,
+        )
+        .unwrap();
         for (i, e) in encs.iter().enumerate() {
             let ct = sender.seal(&h(e, "pt"), &h(e, "aad")).unwrap();
             assert_eq!(ct, h(e, "ct"), "encryption {i}");
-            assert_eq!(receiver.open(&ct, &h(e, "aad")).unwrap(), h(e, "pt"), "decryption {i}");
+            assert_eq!(
+                receiver.open(&ct, &h(e, "aad")).unwrap(),
+                h(e, "pt"),
+                "decryption {i}"
+            );
         }
         for x in v["exports"].as_array().unwrap() {
             let mut out = vec![0u8; x["L"].as_u64().unwrap() as usize];
@@ -348,7 +408,10 @@ mod rfc9180 {
         for i in [0usize, 5, h(e0, "ct").len() - 1] {
             let mut ct = h(e0, "ct");
             ct[i] ^= 1;
-            assert_eq!(hpke_open_base(&key, &h(v, "enc"), &h(v, "info"), &h(e0, "aad"), &ct), Err(SealError::DecryptFailed));
+            assert_eq!(
+                hpke_open_base(&key, &h(v, "enc"), &h(v, "info"), &h(e0, "aad"), &ct),
+                Err(SealError::DecryptFailed)
+            );
         }
     }
 }

@@ -9,7 +9,9 @@ use core::fmt;
 
 use hpke::{Deserializable, Kem as _};
 use p256::ecdsa::{SigningKey, VerifyingKey};
-use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use p256::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -88,7 +90,9 @@ fn random_secret_key() -> Result<p256::SecretKey, SealError> {
             return Ok(sk);
         }
     }
-    Err(SealError::RngFailed("could not draw a valid P-256 scalar".into()))
+    Err(SealError::RngFailed(
+        "could not draw a valid P-256 scalar".into(),
+    ))
 }
 
 /// A recipient's HPKE public key (what the ingest server publishes at `/v1/recipient-key`).
@@ -117,24 +121,31 @@ impl RecipientPublicKey {
         let sec1 = public_sec1(pk);
         let hpke = <VeilKem as hpke::Kem>::PublicKey::from_bytes(&sec1)
             .map_err(|e| SealError::BadKey(e.to_string()))?;
-        Ok(Self { hpke, sec1, kid: KeyId::of_sec1(&sec1) })
+        Ok(Self {
+            hpke,
+            sec1,
+            kid: KeyId::of_sec1(&sec1),
+        })
     }
 
     /// From a SEC1 point, compressed (33 bytes) or uncompressed (65 bytes).
     pub fn from_sec1_bytes(bytes: &[u8]) -> Result<Self, SealError> {
-        let pk = p256::PublicKey::from_sec1_bytes(bytes).map_err(|e| SealError::BadKey(e.to_string()))?;
+        let pk = p256::PublicKey::from_sec1_bytes(bytes)
+            .map_err(|e| SealError::BadKey(e.to_string()))?;
         Self::from_p256(&pk)
     }
 
     /// From a PEM `PUBLIC KEY` (SubjectPublicKeyInfo, RFC 5480).
     pub fn from_public_key_pem(pem: &str) -> Result<Self, SealError> {
-        let pk = p256::PublicKey::from_public_key_pem(pem.trim()).map_err(|e| SealError::BadKey(e.to_string()))?;
+        let pk = p256::PublicKey::from_public_key_pem(pem.trim())
+            .map_err(|e| SealError::BadKey(e.to_string()))?;
         Self::from_p256(&pk)
     }
 
     /// From a SubjectPublicKeyInfo in DER.
     pub fn from_public_key_der(der: &[u8]) -> Result<Self, SealError> {
-        let pk = p256::PublicKey::from_public_key_der(der).map_err(|e| SealError::BadKey(e.to_string()))?;
+        let pk = p256::PublicKey::from_public_key_der(der)
+            .map_err(|e| SealError::BadKey(e.to_string()))?;
         Self::from_p256(&pk)
     }
 
@@ -150,8 +161,10 @@ impl RecipientPublicKey {
 
     /// PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
     pub fn to_public_key_pem(&self) -> Result<String, SealError> {
-        let pk = p256::PublicKey::from_sec1_bytes(&self.sec1).map_err(|e| SealError::BadKey(e.to_string()))?;
-        pk.to_public_key_pem(LineEnding::LF).map_err(|e| SealError::BadKey(e.to_string()))
+        let pk = p256::PublicKey::from_sec1_bytes(&self.sec1)
+            .map_err(|e| SealError::BadKey(e.to_string()))?;
+        pk.to_public_key_pem(LineEnding::LF)
+            .map_err(|e| SealError::BadKey(e.to_string()))
     }
 }
 
@@ -175,7 +188,11 @@ impl RecipientKey {
         let hpke = <VeilKem as hpke::Kem>::PrivateKey::from_bytes(scalar.as_slice())
             .map_err(|e| SealError::BadKey(e.to_string()))?;
         let public = RecipientPublicKey::from_p256(&secret.public_key())?;
-        Ok(Self { secret, hpke, public })
+        Ok(Self {
+            secret,
+            hpke,
+            public,
+        })
     }
 
     /// A fresh random recipient key.
@@ -185,7 +202,8 @@ impl RecipientKey {
 
     /// From a 32-byte big-endian scalar (HPKE's `SerializePrivateKey` for P-256).
     pub fn from_scalar_bytes(bytes: &[u8]) -> Result<Self, SealError> {
-        let secret = p256::SecretKey::from_slice(bytes).map_err(|e| SealError::BadKey(e.to_string()))?;
+        let secret =
+            p256::SecretKey::from_slice(bytes).map_err(|e| SealError::BadKey(e.to_string()))?;
         Self::from_secret(secret)
     }
 
@@ -203,7 +221,9 @@ impl RecipientKey {
 
     /// PKCS#8 PEM of the private key (zeroized on drop).
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, SealError> {
-        self.secret.to_pkcs8_pem(LineEnding::LF).map_err(|e| SealError::BadKey(e.to_string()))
+        self.secret
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| SealError::BadKey(e.to_string()))
     }
 
     /// The matching public key.
@@ -229,18 +249,23 @@ pub fn signing_key_from_pem(pem: &str) -> Result<SigningKey, SealError> {
 
 /// PKCS#8 PEM of a client signing key (zeroized on drop).
 pub fn signing_key_to_pem(key: &SigningKey) -> Result<Zeroizing<String>, SealError> {
-    p256::SecretKey::from(key).to_pkcs8_pem(LineEnding::LF).map_err(|e| SealError::BadKey(e.to_string()))
+    p256::SecretKey::from(key)
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| SealError::BadKey(e.to_string()))
 }
 
 /// A client verifying key from PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
 pub fn verifying_key_from_pem(pem: &str) -> Result<VerifyingKey, SealError> {
-    let pk = p256::PublicKey::from_public_key_pem(pem.trim()).map_err(|e| SealError::BadKey(e.to_string()))?;
+    let pk = p256::PublicKey::from_public_key_pem(pem.trim())
+        .map_err(|e| SealError::BadKey(e.to_string()))?;
     Ok(VerifyingKey::from(pk))
 }
 
 /// PEM `PUBLIC KEY` (SubjectPublicKeyInfo) of a client verifying key.
 pub fn verifying_key_to_pem(key: &VerifyingKey) -> Result<String, SealError> {
-    p256::PublicKey::from(key).to_public_key_pem(LineEnding::LF).map_err(|e| SealError::BadKey(e.to_string()))
+    p256::PublicKey::from(key)
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| SealError::BadKey(e.to_string()))
 }
 
 /// A verifying key from SEC1 bytes (compressed or uncompressed).
@@ -261,12 +286,17 @@ pub fn certificate_chain_from_bytes(bytes: &[u8]) -> Result<Vec<Vec<u8>>, SealEr
     let mut rest = text;
     while let Some(start) = rest.find("-----BEGIN") {
         let block = &rest[start..];
-        let end_marker = block.find("-----END").ok_or_else(|| SealError::BadKey("unterminated PEM block".into()))?;
+        let end_marker = block
+            .find("-----END")
+            .ok_or_else(|| SealError::BadKey("unterminated PEM block".into()))?;
         let after_end = &block[end_marker + 8..];
-        let close = after_end.find("-----").ok_or_else(|| SealError::BadKey("unterminated PEM block".into()))?;
+        let close = after_end
+            .find("-----")
+            .ok_or_else(|| SealError::BadKey("unterminated PEM block".into()))?;
         let block_len = end_marker + 8 + close + 5;
-        let (label, der) = pem_rfc7468::decode_vec(block[..block_len].as_bytes())
-            .map_err(|e| SealError::BadKey(format!("PEM: {e}")))?;
+        let (label, der) =
+            pem_rfc7468::decode_vec(block.as_bytes().get(..block_len).unwrap_or_default())
+                .map_err(|e| SealError::BadKey(format!("PEM: {e}")))?;
         if label == "CERTIFICATE" {
             out.push(der);
         }

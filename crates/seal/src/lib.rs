@@ -42,16 +42,17 @@ pub mod pseudonym;
 mod rng;
 
 pub use artifact::{
-    ArtifactBuilder, ConsentRef, ContentEntry, DeviceEvidence, Manifest, SignedArtifact, UnsignedArtifact,
-    VerifiedArtifact, verify_signed_artifact,
+    ArtifactBuilder, ConsentRef, ContentEntry, DeviceEvidence, Manifest, SignedArtifact,
+    UnsignedArtifact, VerifiedArtifact, verify_signed_artifact,
 };
 pub use envelope::{
-    ArtifactId, EnvelopeParts, OpenedArtifact, SealedEnvelope, decrypt_envelope, open, parse_envelope, seal,
+    ArtifactId, EnvelopeParts, OpenedArtifact, SealedEnvelope, decrypt_envelope, open,
+    parse_envelope, seal,
 };
 pub use error::SealError;
 pub use keys::{
-    KeyId, RecipientKey, RecipientPublicKey, generate_signing_key, signing_key_from_pem, signing_key_to_pem,
-    verifying_key_from_pem, verifying_key_to_pem,
+    KeyId, RecipientKey, RecipientPublicKey, generate_signing_key, signing_key_from_pem,
+    signing_key_to_pem, verifying_key_from_pem, verifying_key_to_pem,
 };
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
 pub use pseudonym::{ErasureRecord, IdentityVault, Pseudonym, PseudonymSecret};

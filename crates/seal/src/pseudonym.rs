@@ -45,9 +45,9 @@ impl PseudonymSecret {
 
     /// From exactly 32 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
-        let arr: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| SealError::BadPseudonymSecret(format!("{} bytes, expected 32", bytes.len())))?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| {
+            SealError::BadPseudonymSecret(format!("{} bytes, expected 32", bytes.len()))
+        })?;
         let mut boxed = Box::new(Zeroizing::new([0u8; 32]));
         boxed.copy_from_slice(&arr);
         let mut arr = arr;
@@ -61,10 +61,14 @@ impl PseudonymSecret {
             return Self::from_bytes(contents);
         }
         let text = core::str::from_utf8(contents)
-            .map_err(|_| SealError::BadPseudonymSecret("neither 32 raw bytes nor 64 hex digits".into()))?
+            .map_err(|_| {
+                SealError::BadPseudonymSecret("neither 32 raw bytes nor 64 hex digits".into())
+            })?
             .trim();
         if text.len() != 64 {
-            return Err(SealError::BadPseudonymSecret("neither 32 raw bytes nor 64 hex digits".into()));
+            return Err(SealError::BadPseudonymSecret(
+                "neither 32 raw bytes nor 64 hex digits".into(),
+            ));
         }
         let mut bytes = Zeroizing::new([0u8; 32]);
         hex::decode_to_slice(text, bytes.as_mut())
@@ -88,17 +92,24 @@ impl PseudonymSecret {
         // zeros, so keying with the zero-padded block is HMAC with the 32-byte secret, and cannot fail.
         let mut block = Zeroizing::new([0u8; 64]);
         block[..32].copy_from_slice(self.expose_bytes());
-        let mut mac = <Hmac<Sha256> as KeyInit>::new(hmac::digest::generic_array::GenericArray::from_slice(block.as_ref()));
+        let mut mac = <Hmac<Sha256> as KeyInit>::new(
+            hmac::digest::generic_array::GenericArray::from_slice(block.as_ref()),
+        );
         mac.update(&pseudonym_input(recipient_id, purpose));
         let tag = mac.finalize().into_bytes();
-        Pseudonym(data_encoding::BASE32_NOPAD.encode(&tag).to_ascii_lowercase())
+        Pseudonym(
+            data_encoding::BASE32_NOPAD
+                .encode(&tag)
+                .to_ascii_lowercase(),
+        )
     }
 }
 
 /// The HMAC message of a pseudonym: `lp(label) || lp(recipient_id) || lp(purpose)`, `lp(x)` =
 /// `u32` big-endian byte length of `x`, then `x` as UTF-8.
 pub fn pseudonym_input(recipient_id: &str, purpose: &str) -> Vec<u8> {
-    let mut msg = Vec::with_capacity(12 + PSEUDONYM_LABEL.len() + recipient_id.len() + purpose.len());
+    let mut msg =
+        Vec::with_capacity(12 + PSEUDONYM_LABEL.len() + recipient_id.len() + purpose.len());
     for part in [PSEUDONYM_LABEL, recipient_id, purpose] {
         let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
         msg.extend_from_slice(&len.to_be_bytes());
@@ -120,7 +131,10 @@ impl Pseudonym {
 
     /// Accept a pseudonym received from elsewhere, checking its form (52 chars of `a-z2-7`).
     pub fn parse(text: &str) -> Result<Self, SealError> {
-        let ok = text.len() == 52 && text.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
+        let ok = text.len() == 52
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
         if ok {
             Ok(Self(text.to_owned()))
         } else {
@@ -198,7 +212,12 @@ impl IdentityVault {
     }
 
     /// The pseudonym of `subject` for `recipient_id` and `purpose`.
-    pub fn pseudonym(&self, subject: &str, recipient_id: &str, purpose: &str) -> Result<Pseudonym, SealError> {
+    pub fn pseudonym(
+        &self,
+        subject: &str,
+        recipient_id: &str,
+        purpose: &str,
+    ) -> Result<Pseudonym, SealError> {
         self.subjects
             .get(subject)
             .map(|s| s.pseudonym(recipient_id, purpose))
@@ -214,7 +233,10 @@ impl IdentityVault {
         erased_at_ms: u64,
         notify: &[(&str, &str)],
     ) -> Result<ErasureRecord, SealError> {
-        let secret = self.subjects.remove(subject).ok_or(SealError::UnknownSubject)?;
+        let secret = self
+            .subjects
+            .remove(subject)
+            .ok_or(SealError::UnknownSubject)?;
         let pseudonyms = notify
             .iter()
             .map(|(recipient, purpose)| ErasedPseudonym {
@@ -224,6 +246,10 @@ impl IdentityVault {
             })
             .collect();
         drop(secret);
-        Ok(ErasureRecord { format: "veil-erasure-v1".into(), erased_at_ms, pseudonyms })
+        Ok(ErasureRecord {
+            format: "veil-erasure-v1".into(),
+            erased_at_ms,
+            pseudonyms,
+        })
     }
 }

@@ -33,7 +33,11 @@ pub(crate) struct IkmRng {
 
 impl IkmRng {
     pub(crate) fn new(bytes: &[u8]) -> Self {
-        Self { bytes: Zeroizing::new(bytes.to_vec()), pos: 0, overdrawn: false }
+        Self {
+            bytes: Zeroizing::new(bytes.to_vec()),
+            pos: 0,
+            overdrawn: false,
+        }
     }
 
     /// True if more bytes were requested than were supplied.

@@ -13,20 +13,40 @@ fn python_sealed_vectors_open_or_fail_as_named() {
     let dir = Path::new(DIR);
     let expected: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
-    let key = RecipientKey::from_pem(&std::fs::read_to_string(dir.join("recipient.pem")).unwrap()).unwrap();
-    let client = verifying_key_from_pem(&std::fs::read_to_string(dir.join("client.pub.pem")).unwrap()).unwrap();
+    let key = RecipientKey::from_pem(&std::fs::read_to_string(dir.join("recipient.pem")).unwrap())
+        .unwrap();
+    let client =
+        verifying_key_from_pem(&std::fs::read_to_string(dir.join("client.pub.pem")).unwrap())
+            .unwrap();
 
     // The pseudonym derivation agrees with Python's.
-    let secret = PseudonymSecret::parse(expected["pseudonym_secret_hex"].as_str().unwrap().as_bytes()).unwrap();
-    let pseudonym = secret.pseudonym(expected["recipient_id"].as_str().unwrap(), expected["purpose"].as_str().unwrap());
+    let secret = PseudonymSecret::parse(
+        expected["pseudonym_secret_hex"]
+            .as_str()
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    let pseudonym = secret.pseudonym(
+        expected["recipient_id"].as_str().unwrap(),
+        expected["purpose"].as_str().unwrap(),
+    );
     assert_eq!(pseudonym.as_str(), expected["pseudonym"].as_str().unwrap());
 
     let cases = expected["cases"].as_object().unwrap();
-    assert!(cases.len() >= 12, "expected the full case set, found {}", cases.len());
+    assert!(
+        cases.len() >= 12,
+        "expected the full case set, found {}",
+        cases.len()
+    );
     let mut oks = 0;
     for (name, case) in cases {
         let envelope = std::fs::read(dir.join(format!("{name}.veil"))).unwrap();
-        assert_eq!(veil_seal::ArtifactId::of_envelope(&envelope).to_hex(), case["artifact_id"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            veil_seal::ArtifactId::of_envelope(&envelope).to_hex(),
+            case["artifact_id"].as_str().unwrap(),
+            "{name}"
+        );
         let want = case["expect"].as_str().unwrap();
         match open(&envelope, &key, Some(&client)) {
             Ok(opened) => {
@@ -41,7 +61,10 @@ fn python_sealed_vectors_open_or_fail_as_named() {
                 assert_eq!(opened.artifact.files.len(), files.len(), "{name}");
                 for (file, sha) in files {
                     let bytes = &opened.artifact.files[file];
-                    assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)), sha.as_str().unwrap());
+                    assert_eq!(
+                        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+                        sha.as_str().unwrap()
+                    );
                 }
                 oks += 1;
             }
