@@ -271,6 +271,14 @@ fn evaluate(
                     citations: c,
                 }
             };
+            // A documented waiver replaces consent only where the regime provides one (HRA Art. 34,
+            // PIPEDA s. 7(3)(f), LGPD Art. 11, II, c) and the person has not withdrawn or refused.
+            if let (Some(w), Some(wc), false) =
+                (&req.waiver, &rule.waiver_citation, matches!(standing, Standing::Withdrawn { .. } | Standing::Active { .. }))
+            {
+                let wb = rule.waiver_basis.clone().unwrap_or_default();
+                return Ok(allow(format!("{wb} ({})", w.reference), vec![wc.clone()]));
+            }
             match standing {
                 Standing::Withdrawn { at, .. } => Ok(withdrawal(*at, cites)),
                 Standing::Active { by, since, .. } => {

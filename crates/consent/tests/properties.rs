@@ -1,0 +1,166 @@
+//! Property tests: withdrawal always wins over an earlier give; replay respects order and time;
+//! parsers of outside bytes never panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use proptest::prelude::*;
+use veil_consent::{
+    Channel, ConsentEvent, ConsentLedger, DecisionRequest, EventKind, Jurisdiction, Outcome, Purpose, PurposeScope,
+    ResearchTier, Standing, Subject, Timestamp, decide, import_bundle,
+};
+
+fn scope_strategy() -> impl Strategy<Value = PurposeScope> {
+    prop_oneof![
+        prop::sample::select(ResearchTier::ALL.to_vec()).prop_map(PurposeScope::research),
+        prop::sample::select(vec![Purpose::Marketing, Purpose::AiTraining, Purpose::ProductImprovement])
+            .prop_map(PurposeScope::plain),
+        prop::sample::select(vec!["Acme", "Beta"]).prop_map(|p| PurposeScope {
+            partner: Some(p.into()),
+            ..PurposeScope::plain(Purpose::PartnerSharing)
+        }),
+    ]
+}
+
+fn kind_strategy() -> impl Strategy<Value = EventKind> {
+    prop::sample::select(vec![
+        EventKind::Given,
+        EventKind::GuardianGiven,
+        EventKind::Renewed,
+        EventKind::Expired,
+        EventKind::Withdrawn,
+    ])
+}
+
+/// A valid ledger built from arbitrary events (invalid ones, e.g. a renewal of nothing, are skipped).
+fn ledger_from(events: &[(EventKind, PurposeScope, i64, Option<i64>)]) -> ConsentLedger {
+    let mut l = ConsentLedger::new("p-prop").unwrap();
+    let mut t = 1_700_000_000i64;
+    for (k, s, dt, exp) in events {
+        t += dt;
+        let mut e = ConsentEvent::new(*k, s.clone(), Timestamp(t), Channel::OwnDevice);
+        e.expires_at = exp.map(|x| Timestamp(t + x));
+        let _ = l.append(e);
+    }
+    l
+}
+
+fn events_strategy() -> impl Strategy<Value = Vec<(EventKind, PurposeScope, i64, Option<i64>)>> {
+    prop::collection::vec(
+        (kind_strategy(), scope_strategy(), 0i64..100_000, prop::option::of(1i64..1_000_000)),
+        0..24,
+    )
+}
+
+const CONSENT_BASED: [&str; 5] = ["DE", "GB", "BR", "CH", "CA"];
+
+proptest! {
+    /// However the history looks, a withdrawal of a scope, once received, leaves that scope not
+    /// allowed under every consent-based regime, for any adult or minor, with or without the
+    /// guardian flag, at any later time.
+    #[test]
+    fn withdrawal_after_giving_is_never_allowed(
+        events in events_strategy(),
+        scope in scope_strategy(),
+        j in prop::sample::select(CONSENT_BASED.to_vec()),
+        also_us in any::<bool>(),
+        age in 0u32..100,
+        guardian in any::<bool>(),
+        later in 0i64..10_000_000,
+    ) {
+        let mut l = ledger_from(&events);
+        let last = l.events().last().map_or(Timestamp(1_700_000_000), |e| e.at);
+        let mut given = ConsentEvent::new(EventKind::Given, scope.clone(), last, Channel::OwnDevice);
+        given.expires_at = None;
+        l.append(given).unwrap();
+        let w = last.plus_secs(1);
+        l.append(ConsentEvent::new(EventKind::Withdrawn, scope.clone(), w, Channel::Kiosk { staff_id: "S1".into() })).unwrap();
+        let mut js = vec![Jurisdiction::parse(j).unwrap()];
+        if also_us {
+            js.push(Jurisdiction::parse("US").unwrap());
+        }
+        let req = DecisionRequest {
+            subject: Subject { jurisdictions: js, age, guardian_consent: guardian },
+            scope: scope.clone(),
+            at: w.plus_secs(later),
+            waiver: None,
+        };
+        let d = decide(&req, Some(&l)).unwrap();
+        prop_assert_eq!(d.decision, Outcome::Deny, "{:?}", d);
+        prop_assert!(matches!(l.standing(&scope, req.at), Standing::Withdrawn { .. }), "{:?}", l.standing(&scope, req.at));
+    }
+
+    /// Replay at time t sees exactly the events at or before t: the standing equals the standing
+    /// of the ledger cut at t.
+    #[test]
+    fn replay_sees_only_the_past(events in events_strategy(), scope in scope_strategy(), cut in 0usize..24) {
+        let l = ledger_from(&events);
+        let n = l.events().len();
+        if n == 0 { return Ok(()); }
+        let t = l.events()[cut % n].at;
+        let mut prefix = ConsentLedger::new("p-prop").unwrap();
+        for e in l.events().iter().filter(|e| e.at <= t) {
+            prefix.append(e.clone()).unwrap();
+        }
+        prop_assert_eq!(l.standing(&scope, t), prefix.standing(&scope, t));
+    }
+
+    /// On one scope, the last event decides: order, not kind, wins.
+    #[test]
+    fn last_event_on_a_scope_decides(kinds in prop::collection::vec(kind_strategy(), 1..16)) {
+        let scope = PurposeScope::plain(Purpose::Marketing);
+        let events: Vec<_> = kinds.iter().map(|k| (*k, scope.clone(), 10, None)).collect();
+        let l = ledger_from(&events);
+        let Some(last) = l.events().last() else { return Ok(()); };
+        let st = l.standing(&scope, last.at);
+        match last.kind {
+            EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed => prop_assert!(matches!(st, Standing::Active { .. }), "{:?}", st),
+            EventKind::Withdrawn => prop_assert!(matches!(st, Standing::Withdrawn { .. }), "{:?}", st),
+            EventKind::Expired => prop_assert!(matches!(st, Standing::Expired { .. }), "{:?}", st),
+        }
+    }
+
+    /// Appending an event earlier than the last one is refused.
+    #[test]
+    fn out_of_order_is_rejected(events in events_strategy(), back in 1i64..1_000_000) {
+        let mut l = ledger_from(&events);
+        let Some(last) = l.events().last().map(|e| e.at) else { return Ok(()); };
+        let e = ConsentEvent::new(EventKind::Given, PurposeScope::plain(Purpose::Marketing), Timestamp(last.0 - back), Channel::OwnDevice);
+        prop_assert_eq!(l.append(e).unwrap_err().code(), "out-of-order");
+    }
+
+    /// Ledger JSON round-trips through its own parser.
+    #[test]
+    fn ledger_json_round_trips(events in events_strategy()) {
+        let l = ledger_from(&events);
+        let back = ConsentLedger::from_json(l.to_json().unwrap().as_bytes()).unwrap();
+        prop_assert_eq!(back, l);
+    }
+
+    #[test]
+    fn ledger_parser_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = ConsentLedger::from_json(&bytes);
+    }
+
+    #[test]
+    fn fhir_import_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = import_bundle(&bytes);
+    }
+
+    /// Structured garbage: JSON that looks like a Bundle of Consents with random fields.
+    #[test]
+    fn fhir_import_of_random_consents_never_panics(
+        status in "[a-z-]{0,12}",
+        code in "[A-Z]{0,8}",
+        date in "[0-9T:Z-]{0,22}",
+        typ in "[a-z]{0,7}",
+        nested in 0usize..12,
+    ) {
+        let mut prov = serde_json::json!({"type": typ, "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": code}]});
+        for _ in 0..nested {
+            prov = serde_json::json!({"type": "permit", "provision": [prov]});
+        }
+        let b = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+            "resourceType": "Consent", "status": status, "patient": {"reference": "Patient/x"},
+            "dateTime": date, "provision": prov}}]});
+        let _ = import_bundle(&serde_json::to_vec(&b).unwrap());
+    }
+}
