@@ -1,19 +1,51 @@
-//! The reference server behind `veil serve`.
+//! The reference server behind `veil serve`: the PWA, and the ingest API that verifies, stores
+//! and answers for sealed artifact uploads.
 //!
 //! It serves the built PWA (`dist/`) with the headers an offline-first medical app needs: a strict
 //! Content-Security-Policy (scripts only from this origin, `wasm-unsafe-eval` for WebAssembly, nothing
 //! inline), no caching of the service worker script so updates are seen, and long caching for Trunk's
 //! content-hashed assets. Unknown paths that look like app routes fall back to `index.html` so that deep
 //! links (`/consent`) work on reload.
+//!
+//! Under `/v1` it is the receiving side of Veil's uploads, which trusts nothing it cannot verify
+//! itself ([`verify`]): it opens each `VEIL-1` envelope with its recipient key, verifies the client
+//! signature and content hashes, re-verifies every device reading against its own trust store,
+//! checks the consent decision, and only then stores the envelope and the verified manifest
+//! atomically ([`store`]), answering 201 with the artifact id (200 for a retry, 4xx JSON with a
+//! stable code and nothing stored for anything unverifiable). The HTTP contract is in [`api`] and
+//! `docs/ingest.md`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), veil_ingest::ServeError> {
+//! let mut config = veil_ingest::ServerConfig::new(([127, 0, 0, 1], 8080).into(), "dist".into());
+//! config.ingest.data_dir = "/var/lib/veil".into();
+//! veil_ingest::serve(config).await
+//! # }
+//! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+pub mod api;
+pub mod config;
+mod error;
+pub mod keys;
+pub mod store;
+pub mod verify;
+
+use std::path::Path;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use api::{Ingest, api_router};
+pub use config::{IngestConfig, KeySource, Limits, ObjectStoreLocation, ServerConfig};
+pub use error::{ApiError, ServeError};
+pub use keys::KeyOrigin;
+pub use store::{ArtifactRecord, ArtifactStore, Committed, Revocation};
+pub use verify::{ArtifactVerifier, VerifiedUpload};
 
 /// The Content-Security-Policy sent with every response (and mirrored by a meta tag in `index.html`).
 ///
@@ -23,44 +55,30 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; \
 manifest-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-/// How the server is configured.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// Address to bind, e.g. `127.0.0.1:8080`.
-    pub addr: SocketAddr,
-    /// The built PWA to serve (`dist/`).
-    pub dist: PathBuf,
-}
-
-/// Errors starting or running the server.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// The directory with the built app has no `index.html`.
-    #[error("no built app at {0}: run `cargo xtask serve` (or `trunk build`) first")]
-    MissingDist(PathBuf),
-    /// Binding or serving failed.
-    #[error("server i/o: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-impl ServeError {
-    /// A stable machine-readable code for this error.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ServeError::MissingDist(_) => "missing-dist",
-            ServeError::Io(_) => "io",
-        }
-    }
-}
-
-/// Build the router that serves `dist` with Veil's security headers.
+/// Build the router that serves `dist` with Veil's security headers (the PWA only, no API).
 pub fn router(dist: &Path) -> Router {
+    with_security_headers(Router::new().fallback_service(static_files(dist)))
+}
+
+/// Build the full server: the ingest API under `/v1` and the PWA everywhere else, all with Veil's
+/// security headers. Unknown `/v1/...` paths answer a JSON 404, never the app's `index.html`.
+pub fn app(dist: &Path, ingest: Arc<Ingest>) -> Router {
+    with_security_headers(
+        Router::new()
+            .nest("/v1", api_router(ingest))
+            .fallback_service(static_files(dist)),
+    )
+}
+
+fn static_files(dist: &Path) -> ServeDir<ServeFile> {
     let index = dist.join("index.html");
-    let static_files = ServeDir::new(dist)
+    ServeDir::new(dist)
         .append_index_html_on_directories(true)
-        .fallback(ServeFile::new(index));
-    Router::new()
-        .fallback_service(static_files)
+        .fallback(ServeFile::new(index))
+}
+
+fn with_security_headers(router: Router) -> Router {
+    router
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -87,7 +105,10 @@ async fn cache_headers(
     mut response: axum::response::Response,
 ) -> axum::response::Response {
     let path = uri.path();
-    let value = if path == "/sw.js" || path.ends_with(".html") || !path.contains('.') {
+    let value = if path.starts_with("/v1/") {
+        // API answers (keys, delivery status) are never cached by the browser or its worker.
+        "no-store"
+    } else if path == "/sw.js" || path.ends_with(".html") || !path.contains('.') {
         "no-cache"
     } else if is_hashed_asset(path) {
         "public, max-age=31536000, immutable"
@@ -109,15 +130,33 @@ fn is_hashed_asset(path: &str) -> bool {
         .is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Serve until Ctrl-C. Prints the URL once listening.
+/// Serve until Ctrl-C: open the ingest service (loading or generating the recipient key, whose kid
+/// is printed, never the key), remove objects a crash left uncommitted, then print the URL once
+/// listening.
 pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     if !config.dist.join("index.html").is_file() {
         return Err(ServeError::MissingDist(config.dist));
     }
+    let ingest_config = config.ingest.clone();
+    let (ingest, origin) = tokio::task::spawn_blocking(move || Ingest::open(&ingest_config))
+        .await
+        .map_err(|e| ServeError::Storage(format!("start-up task: {e}")))??;
+    println!("Recipient key kid {} ({origin})", ingest.recipient_kid());
+    let swept = ingest
+        .store()
+        .sweep_orphans()
+        .await
+        .map_err(|e| ServeError::Storage(format!("{e:?}")))?;
+    if swept > 0 {
+        println!("Removed {swept} uncommitted object(s) left by an interrupted upload");
+    }
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let local = listener.local_addr()?;
-    println!("Veil is serving on http://{local}/");
-    axum::serve(listener, router(&config.dist))
+    println!(
+        "Veil is serving on http://{local}/ (data in {})",
+        config.ingest.data_dir.display()
+    );
+    axum::serve(listener, app(&config.dist, Arc::new(ingest)))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -173,7 +212,9 @@ mod tests {
         let d = dist();
         for path in ["/", "/sw.js", "/app-0123456789abcdef.wasm", "/consent"] {
             let r = get(&d.0, path).await;
-            let csp = r.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+            let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap();
             assert_eq!(csp, CONTENT_SECURITY_POLICY, "{path}");
             assert!(!csp.contains("unsafe-inline"));
             assert!(csp.contains("'wasm-unsafe-eval'"));
@@ -213,10 +254,10 @@ mod tests {
 
     #[tokio::test]
     async fn missing_dist_is_a_typed_error() {
-        let err = serve(ServerConfig {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            dist: "/nonexistent/veil".into(),
-        })
+        let err = serve(ServerConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            "/nonexistent/veil".into(),
+        ))
         .await
         .unwrap_err();
         assert_eq!(err.code(), "missing-dist");

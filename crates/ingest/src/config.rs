@@ -1,0 +1,139 @@
+//! How the server is configured: where it keeps data, which key opens envelopes, which device
+//! roots it trusts, and the limits that keep one client from exhausting it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use veil_trust::FreshnessWindow;
+
+/// Default bound on a request body: 64 MiB (a de-identified model plus readings, sealed).
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
+/// Default bound on the time one request may take, body upload included.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default bound on device readings per artifact (each costs a chain check and an ECDSA verify).
+pub const DEFAULT_MAX_READINGS: usize = 1024;
+/// The environment variable that may hold the recipient key PEM (instead of a file).
+pub const RECIPIENT_KEY_ENV: &str = "VEIL_RECIPIENT_KEY";
+/// File name of the recipient key generated inside the data directory.
+pub const GENERATED_KEY_FILE: &str = "recipient-key.pem";
+/// File name of the metadata database inside the data directory.
+pub const DATABASE_FILE: &str = "veil-ingest.sqlite3";
+/// Directory of the local object store inside the data directory.
+pub const OBJECTS_DIR: &str = "objects";
+
+/// How the server is configured.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to bind, e.g. `127.0.0.1:8080`.
+    pub addr: SocketAddr,
+    /// The built PWA to serve (`dist/`).
+    pub dist: PathBuf,
+    /// The ingest API's configuration.
+    pub ingest: IngestConfig,
+}
+
+impl ServerConfig {
+    /// A configuration serving `dist` on `addr`, keeping data in `./veil-data` with defaults.
+    pub fn new(addr: SocketAddr, dist: PathBuf) -> Self {
+        ServerConfig {
+            addr,
+            dist,
+            ingest: IngestConfig::new(PathBuf::from("veil-data")),
+        }
+    }
+}
+
+/// Where the recipient's HPKE private key comes from. The key itself is never logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A PEM file (PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`) that must exist.
+    File(PathBuf),
+    /// An environment variable holding the PEM text.
+    Env(String),
+    /// `<data>/recipient-key.pem`, generated (mode 0600) on first start if absent.
+    DataDir,
+}
+
+/// Where artifacts (envelopes and verified manifests) are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectStoreLocation {
+    /// The local filesystem under `<data>/objects` (the default).
+    DataDir,
+    /// The local filesystem under another directory.
+    Local(PathBuf),
+    /// An S3-compatible bucket, `s3://bucket/optional/prefix`; endpoint, region and credentials
+    /// from the standard `AWS_*` environment variables (`AWS_ENDPOINT`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP` for a local MinIO). Needs the
+    /// `s3` cargo feature.
+    S3Url(String),
+}
+
+/// Bounds on what one request may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body in bytes; a larger body answers 413 `body-too-large`.
+    pub max_body: usize,
+    /// Longest time one API request may take (body upload included); 408 `timeout` after.
+    pub request_timeout: Duration,
+    /// Uploads processed at once (each holds up to ~3 × `max_body` of memory); others wait for
+    /// a slot within their timeout.
+    pub max_concurrent_uploads: usize,
+    /// Most device readings one artifact may carry.
+    pub max_readings: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Limits {
+            max_body: DEFAULT_MAX_BODY,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_uploads: (2 * cores).max(4),
+            max_readings: DEFAULT_MAX_READINGS,
+        }
+    }
+}
+
+/// The ingest API's configuration.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// The data directory: metadata database, local objects, generated key.
+    pub data_dir: PathBuf,
+    /// Where the recipient key comes from.
+    pub recipient_key: KeySource,
+    /// Where artifacts are stored.
+    pub object_store: ObjectStoreLocation,
+    /// PEM file of the device manufacturer roots this server trusts; none trusts no device, so
+    /// any artifact carrying device evidence is refused (`reading-rejected`, `untrusted-chain`).
+    pub trust_roots: Option<PathBuf>,
+    /// Revoked device serials, one per line (`veil-trust`'s revocation list format).
+    pub revoked_devices: Option<PathBuf>,
+    /// This server's recipient id; if set, a manifest naming another recipient is refused.
+    pub recipient_id: Option<String>,
+    /// How old (and how far in the future) a device reading may be when it arrives. Uploads come
+    /// from an offline outbox, so the default allows 30 days; the live freshness check against
+    /// the app's challenge happened in the browser.
+    pub reading_window: FreshnessWindow,
+    /// Request bounds.
+    pub limits: Limits,
+}
+
+impl IngestConfig {
+    /// Defaults with data under `data_dir`.
+    pub fn new(data_dir: PathBuf) -> Self {
+        IngestConfig {
+            data_dir,
+            recipient_key: KeySource::DataDir,
+            object_store: ObjectStoreLocation::DataDir,
+            trust_roots: None,
+            revoked_devices: None,
+            recipient_id: None,
+            reading_window: FreshnessWindow {
+                max_age_secs: 30 * 24 * 3600,
+                max_future_secs: 300,
+            },
+            limits: Limits::default(),
+        }
+    }
+}

@@ -1,0 +1,685 @@
+//! Where verified artifacts land: the envelope and the verified manifest as objects (through the
+//! `object_store` crate: the local filesystem by default, an S3-compatible bucket by
+//! configuration), and the metadata in SQLite.
+//!
+//! Atomicity. The objects of an artifact live under a key derived from its id, so a retry writes
+//! the same bytes to the same place and nothing is ever stored twice. Each object is written to
+//! a staging file and renamed into place (object_store's `LocalFileSystem`; an S3 `PUT` is atomic
+//! by itself), then, on the local filesystem, fsynced. Only after both objects are durable does
+//! one SQLite transaction (WAL, `synchronous = FULL`) insert the artifact row, its device
+//! counters and the per-device last counter: that commit is what makes an artifact exist. A crash
+//! before it leaves only unreferenced objects, which [`ArtifactStore::sweep_orphans`] removes at
+//! the next start; a crash after it leaves a complete artifact.
+//!
+//! Replay. The transaction also refuses a (device, counter) already accepted and a signed
+//! artifact already delivered under another envelope, so two concurrent uploads cannot both win.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::config::{DATABASE_FILE, IngestConfig, OBJECTS_DIR, ObjectStoreLocation};
+use crate::verify::VerifiedUpload;
+use crate::{ApiError, ServeError};
+
+/// The schema; `IF NOT EXISTS` makes opening an existing database a no-op.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS artifacts (
+    id               TEXT PRIMARY KEY,
+    signed_sha256    TEXT NOT NULL UNIQUE,
+    client_kid       TEXT NOT NULL,
+    client_key       TEXT NOT NULL,
+    pseudonym        TEXT NOT NULL,
+    purpose          TEXT NOT NULL,
+    recipient        TEXT NOT NULL,
+    consent_decision TEXT NOT NULL,
+    consent_event    TEXT,
+    created_ms       INTEGER NOT NULL,
+    received_ms      INTEGER NOT NULL,
+    envelope_size    INTEGER NOT NULL,
+    envelope_path    TEXT NOT NULL,
+    manifest_path    TEXT NOT NULL,
+    manifest_json    TEXT NOT NULL,
+    revoked_ms       INTEGER,
+    revocation_reason TEXT,
+    subject_erased_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS artifacts_by_pseudonym ON artifacts (pseudonym);
+CREATE TABLE IF NOT EXISTS readings (
+    device      TEXT NOT NULL,
+    counter     TEXT NOT NULL,
+    artifact_id TEXT NOT NULL REFERENCES artifacts (id),
+    ts          INTEGER NOT NULL,
+    PRIMARY KEY (device, counter)
+);
+CREATE TABLE IF NOT EXISTS devices (
+    device       TEXT PRIMARY KEY,
+    last_counter TEXT NOT NULL,
+    last_seen_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revocations (
+    seq         INTEGER PRIMARY KEY,
+    received_ms INTEGER NOT NULL,
+    client_kid  TEXT NOT NULL,
+    body        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS erasures (
+    seq          INTEGER PRIMARY KEY,
+    received_ms  INTEGER NOT NULL,
+    erased_at_ms INTEGER NOT NULL,
+    client_kid   TEXT NOT NULL,
+    body         TEXT NOT NULL
+);
+";
+
+/// A counter as fixed-width decimal text: SQLite integers are signed 64-bit, counters are u64,
+/// and 20 digits keep `MAX()` and ordering right.
+fn counter_text(counter: u64) -> String {
+    format!("{counter:020}")
+}
+
+fn ms_i64(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+fn ms_u64(ms: i64) -> u64 {
+    u64::try_from(ms).unwrap_or(0)
+}
+
+fn db_err(e: rusqlite::Error) -> ApiError {
+    ApiError::Storage(format!("database: {e}"))
+}
+
+fn obj_err(e: object_store::Error) -> ApiError {
+    ApiError::Storage(format!("object store: {e}"))
+}
+
+/// What the store knows of a delivered artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactRecord {
+    /// The artifact id (hex).
+    pub id: String,
+    /// When it was stored, ms since the epoch.
+    pub received_ms: u64,
+    /// When consent for it was withdrawn, if it was.
+    pub revoked_ms: Option<u64>,
+    /// When its subject's identity layer was erased, if it was.
+    pub subject_erased_ms: Option<u64>,
+    /// The purpose it was delivered for.
+    pub purpose: String,
+    /// The client key that signed it (uncompressed SEC1, hex).
+    pub client_key: String,
+}
+
+/// A verified revocation request, as [`ArtifactStore::revoke`] applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// The artifact ids (lowercase hex).
+    pub ids: Vec<String>,
+    /// The client key that signed the request (uncompressed SEC1, lowercase hex).
+    pub client_key: String,
+    /// Its key id, hex.
+    pub client_kid: String,
+    /// The purpose consent was withdrawn for.
+    pub purpose: String,
+    /// The reason given, if any.
+    pub reason: Option<String>,
+    /// The signed request body, kept as the record of the withdrawal.
+    pub body: String,
+}
+
+/// The outcome of storing a verified upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// Stored now.
+    Created(ArtifactRecord),
+    /// Already stored (a retry); nothing was written.
+    Existing(ArtifactRecord),
+}
+
+/// The object keys of one artifact.
+fn object_paths(id: &str) -> (ObjectPath, ObjectPath) {
+    let shard = id.get(..2).unwrap_or("xx");
+    let base = format!("artifacts/{shard}/{id}");
+    (
+        ObjectPath::from(format!("{base}/envelope.veil")),
+        ObjectPath::from(format!("{base}/manifest.json")),
+    )
+}
+
+/// The artifact id an object key belongs to, if it is one of ours.
+fn id_of_object(path: &ObjectPath) -> Option<String> {
+    let parts: Vec<_> = path.parts().collect();
+    match parts.as_slice() {
+        [a, _, id, _] if a.as_ref() == "artifacts" => Some(id.as_ref().to_owned()),
+        _ => None,
+    }
+}
+
+/// The artifact store: objects plus SQLite metadata.
+#[derive(Debug, Clone)]
+pub struct ArtifactStore {
+    objects: Arc<dyn ObjectStore>,
+    /// The directory of a local object store, to fsync what was written.
+    local_root: Option<PathBuf>,
+    db: Arc<Mutex<Connection>>,
+}
+
+impl ArtifactStore {
+    /// Open (creating if needed) the store configured in `config`.
+    pub fn open(config: &IngestConfig) -> Result<Self, ServeError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let (objects, local_root): (Arc<dyn ObjectStore>, Option<PathBuf>) =
+            match &config.object_store {
+                ObjectStoreLocation::DataDir => {
+                    let dir = config.data_dir.join(OBJECTS_DIR);
+                    (local_store(&dir)?, Some(dir))
+                }
+                ObjectStoreLocation::Local(dir) => (local_store(dir)?, Some(dir.clone())),
+                ObjectStoreLocation::S3Url(url) => (s3_store(url)?, None),
+            };
+        let db = Connection::open(config.data_dir.join(DATABASE_FILE))
+            .map_err(|e| ServeError::Storage(e.to_string()))?;
+        // WAL + synchronous=FULL: a committed artifact survives power loss.
+        db.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| ServeError::Storage(e.to_string()))?;
+        db.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| ServeError::Storage(e.to_string()))?;
+        db.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| ServeError::Storage(e.to_string()))?;
+        db.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| ServeError::Storage(e.to_string()))?;
+        db.execute_batch(SCHEMA)
+            .map_err(|e| ServeError::Storage(e.to_string()))?;
+        Ok(ArtifactStore {
+            objects,
+            local_root,
+            db: Arc::new(Mutex::new(db)),
+        })
+    }
+
+    /// Run `f` on the database off the async executor.
+    async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db
+                .lock()
+                .map_err(|_| ApiError::Internal("database lock poisoned".into()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("database task: {e}")))?
+    }
+
+    /// The record of artifact `id` (hex), if stored.
+    pub async fn get(&self, id: &str) -> Result<Option<ArtifactRecord>, ApiError> {
+        let id = id.to_owned();
+        self.with_db(move |db| fetch(db, &id)).await
+    }
+
+    /// Before writing anything: the existing record if `upload` is a retry, an error if it is a
+    /// replay, `None` if it is new. (The commit checks again, atomically.)
+    pub async fn precheck(
+        &self,
+        upload: &VerifiedUpload,
+    ) -> Result<Option<ArtifactRecord>, ApiError> {
+        let id = upload.id.to_hex();
+        let signed = hex::encode(upload.signed_sha256);
+        let readings: Vec<(String, u64)> = upload
+            .readings
+            .iter()
+            .map(|r| (r.device.clone(), r.counter))
+            .collect();
+        self.with_db(move |db| {
+            if let Some(existing) = fetch(db, &id)? {
+                return Ok(Some(existing));
+            }
+            check_replays(db, &signed, &readings)?;
+            Ok(None)
+        })
+        .await
+    }
+
+    /// Store a verified upload: both objects, durably, then the metadata in one transaction.
+    pub async fn store(
+        &self,
+        upload: VerifiedUpload,
+        envelope: Bytes,
+        now_ms: u64,
+    ) -> Result<Committed, ApiError> {
+        let id = upload.id.to_hex();
+        let (envelope_path, manifest_path) = object_paths(&id);
+        let manifest_text = serde_json::to_string_pretty(&upload.manifest_json)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let envelope_size = envelope.len();
+        self.put_durable(&envelope_path, envelope).await?;
+        self.put_durable(&manifest_path, Bytes::from(manifest_text.clone()))
+            .await?;
+
+        let (ep, mp) = (envelope_path.to_string(), manifest_path.to_string());
+        let id_for_db = id.clone();
+        let outcome = self
+            .with_db(move |db| {
+                commit(
+                    db,
+                    &id_for_db,
+                    &upload,
+                    envelope_size,
+                    &ep,
+                    &mp,
+                    &manifest_text,
+                    now_ms,
+                )
+            })
+            .await;
+        if let Err(ApiError::ReplayedCounter { .. } | ApiError::ReplayedArtifact { .. }) = &outcome
+        {
+            // Lost a race against another upload carrying the same reading: undo our objects,
+            // unless this very id was committed meanwhile (then they are its objects).
+            let id2 = id.clone();
+            if self.with_db(move |db| fetch(db, &id2)).await?.is_none() {
+                let _ = self.objects.delete(&envelope_path).await;
+                let _ = self.objects.delete(&manifest_path).await;
+            }
+        }
+        outcome
+    }
+
+    /// Write one object and, on the local filesystem, fsync the file and its directory so the
+    /// metadata commit never refers to bytes a crash could lose.
+    async fn put_durable(&self, path: &ObjectPath, bytes: Bytes) -> Result<(), ApiError> {
+        self.objects
+            .put(path, PutPayload::from(bytes))
+            .await
+            .map_err(obj_err)?;
+        if let Some(root) = &self.local_root {
+            let file = root.join(path.as_ref());
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                std::fs::File::open(&file)?.sync_all()?;
+                if let Some(dir) = file.parent() {
+                    std::fs::File::open(dir)?.sync_all()?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("fsync task: {e}")))?
+            .map_err(|e| ApiError::Storage(format!("fsync: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Mark artifacts revoked (consent withdrawn for `purpose`), checking each exists, was
+    /// delivered for `purpose` and signed by `client_key`. Returns (newly revoked, already
+    /// revoked). All or nothing.
+    pub async fn revoke(
+        &self,
+        revocation: Revocation,
+        now_ms: u64,
+    ) -> Result<(Vec<String>, Vec<String>), ApiError> {
+        self.with_db(move |db| {
+            let Revocation { ids, client_key, client_kid, purpose, reason, body } = revocation;
+            let tx = db.transaction().map_err(db_err)?;
+            let mut fresh = Vec::new();
+            let mut already = Vec::new();
+            for id in &ids {
+                let record = fetch(&tx, id)?.ok_or_else(|| ApiError::UnknownArtifact(id.clone()))?;
+                if record.client_key != client_key {
+                    return Err(ApiError::ClientKeyMismatch(format!("artifact {id}")));
+                }
+                if record.purpose != purpose {
+                    return Err(ApiError::PurposeMismatch {
+                        id: id.clone(),
+                        expected: record.purpose,
+                        found: purpose.clone(),
+                    });
+                }
+                if record.revoked_ms.is_some() {
+                    already.push(id.clone());
+                } else if !fresh.contains(id) {
+                    fresh.push(id.clone());
+                }
+            }
+            for id in &fresh {
+                tx.execute(
+                    "UPDATE artifacts SET revoked_ms = ?1, revocation_reason = ?2 WHERE id = ?3 AND revoked_ms IS NULL",
+                    params![ms_i64(now_ms), reason, id],
+                )
+                .map_err(db_err)?;
+            }
+            tx.execute(
+                "INSERT INTO revocations (received_ms, client_kid, body) VALUES (?1, ?2, ?3)",
+                params![ms_i64(now_ms), client_kid, body],
+            )
+            .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            Ok((fresh, already))
+        })
+        .await
+    }
+
+    /// Record an erasure: mark every artifact under the listed pseudonyms as belonging to an
+    /// erased subject (the pseudonymised record itself is kept: retention law). Each known
+    /// pseudonym's artifacts must have been signed by `client_key`. Returns (pseudonyms matched,
+    /// artifacts marked, pseudonyms unknown here).
+    pub async fn erase(
+        &self,
+        pseudonyms: Vec<String>,
+        client_key: String,
+        client_kid: String,
+        erased_at_ms: u64,
+        body: String,
+        now_ms: u64,
+    ) -> Result<(Vec<String>, usize, Vec<String>), ApiError> {
+        self.with_db(move |db| {
+            let tx = db.transaction().map_err(db_err)?;
+            let mut matched = Vec::new();
+            let mut unknown = Vec::new();
+            let mut marked = 0usize;
+            for p in &pseudonyms {
+                let keys: Vec<String> = {
+                    let mut stmt =
+                        tx.prepare("SELECT DISTINCT client_key FROM artifacts WHERE pseudonym = ?1").map_err(db_err)?;
+                    let rows = stmt.query_map(params![p], |r| r.get::<_, String>(0)).map_err(db_err)?;
+                    rows.collect::<Result<_, _>>().map_err(db_err)?
+                };
+                if keys.is_empty() {
+                    unknown.push(p.clone());
+                    continue;
+                }
+                if keys.iter().any(|k| k != &client_key) {
+                    return Err(ApiError::ClientKeyMismatch(format!("pseudonym {p}")));
+                }
+                marked += tx
+                    .execute(
+                        "UPDATE artifacts SET subject_erased_ms = ?1 WHERE pseudonym = ?2 AND subject_erased_ms IS NULL",
+                        params![ms_i64(erased_at_ms), p],
+                    )
+                    .map_err(db_err)?;
+                matched.push(p.clone());
+            }
+            tx.execute(
+                "INSERT INTO erasures (received_ms, erased_at_ms, client_kid, body) VALUES (?1, ?2, ?3, ?4)",
+                params![ms_i64(now_ms), ms_i64(erased_at_ms), client_kid, body],
+            )
+            .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            Ok((matched, marked, unknown))
+        })
+        .await
+    }
+
+    /// Number of stored artifacts.
+    pub async fn artifact_count(&self) -> Result<u64, ApiError> {
+        self.with_db(|db| {
+            let n: i64 = db
+                .query_row("SELECT COUNT(*) FROM artifacts", [], |r| r.get(0))
+                .map_err(db_err)?;
+            Ok(ms_u64(n))
+        })
+        .await
+    }
+
+    /// The last accepted counter of a device (`<root fingerprint>/<serial>`).
+    pub async fn last_counter(&self, device: &str) -> Result<Option<u64>, ApiError> {
+        let device = device.to_owned();
+        self.with_db(move |db| {
+            let text: Option<String> = db
+                .query_row(
+                    "SELECT last_counter FROM devices WHERE device = ?1",
+                    params![device],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            Ok(text.and_then(|t| t.parse().ok()))
+        })
+        .await
+    }
+
+    /// Every object key in the store (for operators and tests).
+    pub async fn list_objects(&self) -> Result<Vec<String>, ApiError> {
+        let metas: Vec<_> = self
+            .objects
+            .list(None)
+            .try_collect()
+            .await
+            .map_err(obj_err)?;
+        let mut keys: Vec<String> = metas.into_iter().map(|m| m.location.to_string()).collect();
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// The stored bytes of an artifact's envelope.
+    pub async fn envelope(&self, id: &str) -> Result<Bytes, ApiError> {
+        let (envelope, _) = object_paths(id);
+        self.objects
+            .get(&envelope)
+            .await
+            .map_err(obj_err)?
+            .bytes()
+            .await
+            .map_err(obj_err)
+    }
+
+    /// Delete objects no committed artifact refers to (left by a crash between writing objects and
+    /// committing). Call before serving; returns how many objects were removed.
+    pub async fn sweep_orphans(&self) -> Result<usize, ApiError> {
+        let metas: Vec<_> = self
+            .objects
+            .list(Some(&ObjectPath::from("artifacts")))
+            .try_collect()
+            .await
+            .map_err(obj_err)?;
+        let mut removed = 0;
+        for meta in metas {
+            let Some(id) = id_of_object(&meta.location) else {
+                continue;
+            };
+            if self.get(&id).await?.is_none() {
+                self.objects.delete(&meta.location).await.map_err(obj_err)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+fn local_store(dir: &std::path::Path) -> Result<Arc<dyn ObjectStore>, ServeError> {
+    std::fs::create_dir_all(dir)?;
+    let store =
+        LocalFileSystem::new_with_prefix(dir).map_err(|e| ServeError::Storage(e.to_string()))?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(feature = "s3")]
+fn s3_store(url: &str) -> Result<Arc<dyn ObjectStore>, ServeError> {
+    use object_store::aws::AmazonS3Builder;
+    use object_store::prefix::PrefixStore;
+    let rest = url
+        .strip_prefix("s3://")
+        .ok_or_else(|| ServeError::Config(format!("object store {url:?} is not an s3:// URL")))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(ServeError::Config("s3:// URL without a bucket".into()));
+    }
+    let store = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .build()
+        .map_err(|e| ServeError::Storage(e.to_string()))?;
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        Ok(Arc::new(store))
+    } else {
+        Ok(Arc::new(PrefixStore::new(store, prefix)))
+    }
+}
+
+#[cfg(not(feature = "s3"))]
+fn s3_store(url: &str) -> Result<Arc<dyn ObjectStore>, ServeError> {
+    Err(ServeError::Config(format!(
+        "object store {url:?} needs S3 support: build veil-ingest with the `s3` feature"
+    )))
+}
+
+fn fetch(db: &Connection, id: &str) -> Result<Option<ArtifactRecord>, ApiError> {
+    db.query_row(
+        "SELECT id, received_ms, revoked_ms, subject_erased_ms, purpose, client_key FROM artifacts WHERE id = ?1",
+        params![id],
+        |r| {
+            Ok(ArtifactRecord {
+                id: r.get(0)?,
+                received_ms: ms_u64(r.get(1)?),
+                revoked_ms: r.get::<_, Option<i64>>(2)?.map(ms_u64),
+                subject_erased_ms: r.get::<_, Option<i64>>(3)?.map(ms_u64),
+                purpose: r.get(4)?,
+                client_key: r.get(5)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(db_err)
+}
+
+fn check_replays(
+    db: &Connection,
+    signed_sha256: &str,
+    readings: &[(String, u64)],
+) -> Result<(), ApiError> {
+    let original: Option<String> = db
+        .query_row(
+            "SELECT id FROM artifacts WHERE signed_sha256 = ?1",
+            params![signed_sha256],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    if let Some(original) = original {
+        return Err(ApiError::ReplayedArtifact { original });
+    }
+    for (device, counter) in readings {
+        let artifact: Option<String> = db
+            .query_row(
+                "SELECT artifact_id FROM readings WHERE device = ?1 AND counter = ?2",
+                params![device, counter_text(*counter)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
+        if let Some(artifact) = artifact {
+            return Err(ApiError::ReplayedCounter {
+                device: device.clone(),
+                counter: *counter,
+                artifact,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn commit(
+    db: &mut Connection,
+    id: &str,
+    upload: &VerifiedUpload,
+    envelope_size: usize,
+    envelope_path: &str,
+    manifest_path: &str,
+    manifest_text: &str,
+    now_ms: u64,
+) -> Result<Committed, ApiError> {
+    // IMMEDIATE: take the write lock first, so check-then-insert is one atomic step.
+    let tx = db
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    if let Some(existing) = fetch(&tx, id)? {
+        return Ok(Committed::Existing(existing));
+    }
+    let readings: Vec<(String, u64)> = upload
+        .readings
+        .iter()
+        .map(|r| (r.device.clone(), r.counter))
+        .collect();
+    check_replays(&tx, &hex::encode(upload.signed_sha256), &readings)?;
+    tx.execute(
+        "INSERT INTO artifacts (id, signed_sha256, client_kid, client_key, pseudonym, purpose, recipient,
+             consent_decision, consent_event, created_ms, received_ms, envelope_size, envelope_path,
+             manifest_path, manifest_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            id,
+            hex::encode(upload.signed_sha256),
+            upload.client_kid,
+            upload.client_key,
+            upload.pseudonym,
+            upload.purpose,
+            upload.recipient,
+            upload.consent_decision,
+            upload.consent_event,
+            ms_i64(upload.created_ms),
+            ms_i64(now_ms),
+            i64::try_from(envelope_size).unwrap_or(i64::MAX),
+            envelope_path,
+            manifest_path,
+            manifest_text,
+        ],
+    )
+    .map_err(db_err)?;
+    for r in &upload.readings {
+        let counter = counter_text(r.counter);
+        tx.execute(
+            "INSERT INTO readings (device, counter, artifact_id, ts) VALUES (?1, ?2, ?3, ?4)",
+            params![r.device, counter, id, ms_i64(r.timestamp)],
+        )
+        .map_err(db_err)?;
+        // The per-device high-water mark: readings may arrive out of order from an offline outbox,
+        // so acceptance is decided by the exact (device, counter) set above; this records the last.
+        tx.execute(
+            "INSERT INTO devices (device, last_counter, last_seen_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (device) DO UPDATE SET last_counter = MAX(last_counter, excluded.last_counter),
+                                                last_seen_ms = excluded.last_seen_ms",
+            params![r.device, counter, ms_i64(now_ms)],
+        )
+        .map_err(db_err)?;
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(Committed::Created(ArtifactRecord {
+        id: id.to_owned(),
+        received_ms: now_ms,
+        revoked_ms: None,
+        subject_erased_ms: None,
+        purpose: upload.purpose.clone(),
+        client_key: upload.client_key.clone(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn counters_sort_as_numbers() {
+        assert!(counter_text(9) < counter_text(10));
+        assert!(counter_text(u64::MAX - 1) < counter_text(u64::MAX));
+        assert_eq!(counter_text(u64::MAX).len(), 20);
+    }
+
+    #[test]
+    fn object_keys_round_trip_to_their_artifact() {
+        let id = "ab".repeat(32);
+        let (e, m) = object_paths(&id);
+        assert_eq!(e.to_string(), format!("artifacts/ab/{id}/envelope.veil"));
+        assert_eq!(id_of_object(&e).as_deref(), Some(id.as_str()));
+        assert_eq!(id_of_object(&m).as_deref(), Some(id.as_str()));
+        assert_eq!(id_of_object(&ObjectPath::from("other/x")), None);
+    }
+}

@@ -1,0 +1,197 @@
+//! What the server checks before it stores anything: the receiving side trusts nothing it cannot
+//! verify itself.
+//!
+//! 1. Open the `VEIL-1` envelope with the recipient key (structure, suite, `kid`, HPKE/AES-GCM
+//!    tag) and verify the client's ES256 signature and every content's size and SHA-256
+//!    (`veil_seal::open`).
+//! 2. The manifest is for this recipient (if the server has a recipient id) and carries a consent
+//!    decision that grants its purpose.
+//! 3. Every device reading and its chain are verified again against the server's own trust store
+//!    and revocation list (`veil_trust::Verifier`), at the time of arrival, with a window wide
+//!    enough for an offline outbox. Counter replay across artifacts is checked at commit time
+//!    against the counters already accepted (`crate::store`).
+//!
+//! The result, [`VerifiedUpload`], is everything the store needs; the decrypted contents are
+//! dropped here and never stored in clear.
+
+use sha2::{Digest, Sha256};
+use veil_seal::{ArtifactId, RecipientKey};
+use veil_trust::Verifier;
+
+use crate::ApiError;
+
+/// Consent decisions that grant the manifest's purpose: `allow` (veil-consent's outcome id) and
+/// `permit` (the decision word of the artifact format's examples).
+pub const GRANTING_DECISIONS: [&str; 2] = ["allow", "permit"];
+
+/// A device reading that verified, reduced to what replay protection and the record need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedReading {
+    /// `<root fingerprint>/<serial>`: serials are unique per manufacturer, not globally.
+    pub device: String,
+    /// The reading's monotonic counter.
+    pub counter: u64,
+    /// The reading's time, Unix seconds.
+    pub timestamp: u64,
+}
+
+/// An upload that passed every check, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct VerifiedUpload {
+    /// SHA-256 of the envelope bytes.
+    pub id: ArtifactId,
+    /// SHA-256 of the signed artifact (COSE_Sign1) inside, to catch re-sealed replays.
+    pub signed_sha256: [u8; 32],
+    /// The client key id (SHA-256 of its uncompressed SEC1 point), hex.
+    pub client_kid: String,
+    /// The client key, uncompressed SEC1, hex.
+    pub client_key: String,
+    /// The subject's pseudonym for this recipient and purpose.
+    pub pseudonym: String,
+    /// The purpose.
+    pub purpose: String,
+    /// The recipient id in the manifest.
+    pub recipient: String,
+    /// The consent decision.
+    pub consent_decision: String,
+    /// The consent event hash, hex, if the manifest has one.
+    pub consent_event: Option<String>,
+    /// When the client made the artifact, ms since the epoch.
+    pub created_ms: u64,
+    /// The verified readings.
+    pub readings: Vec<AcceptedReading>,
+    /// The verified manifest as stored (`manifest` + `verification`), JSON.
+    pub manifest_json: serde_json::Value,
+}
+
+/// The envelope opener and verifier of one server.
+#[derive(Debug)]
+pub struct ArtifactVerifier {
+    key: RecipientKey,
+    devices: Verifier,
+    recipient_id: Option<String>,
+    max_readings: usize,
+}
+
+impl ArtifactVerifier {
+    /// A verifier opening envelopes with `key` and checking readings with `devices`.
+    pub fn new(
+        key: RecipientKey,
+        devices: Verifier,
+        recipient_id: Option<String>,
+        max_readings: usize,
+    ) -> Self {
+        ArtifactVerifier {
+            key,
+            devices,
+            recipient_id,
+            max_readings,
+        }
+    }
+
+    /// The recipient key (its public half is published at `/v1/recipient-key`).
+    pub fn recipient_key(&self) -> &RecipientKey {
+        &self.key
+    }
+
+    /// The configured recipient id.
+    pub fn recipient_id(&self) -> Option<&str> {
+        self.recipient_id.as_deref()
+    }
+
+    /// Run every check on `envelope` at `now_ms` (ms since the epoch). CPU-bound: call it off the
+    /// async executor.
+    pub fn verify(&self, envelope: &[u8], now_ms: u64) -> Result<VerifiedUpload, ApiError> {
+        let opened = veil_seal::open(envelope, &self.key, None)?;
+        let manifest = &opened.artifact.manifest;
+
+        if let Some(expected) = &self.recipient_id
+            && &manifest.recipient != expected
+        {
+            return Err(ApiError::RecipientMismatch {
+                found: manifest.recipient.clone(),
+                expected: expected.clone(),
+            });
+        }
+        if !GRANTING_DECISIONS.contains(&manifest.consent.decision.as_str()) {
+            return Err(ApiError::ConsentNotGranted {
+                decision: manifest.consent.decision.clone(),
+                purpose: manifest.purpose.clone(),
+            });
+        }
+        let count = manifest.device_evidence.len();
+        if count > self.max_readings {
+            return Err(ApiError::TooManyReadings {
+                count,
+                max: self.max_readings,
+            });
+        }
+
+        let now_s = now_ms / 1000;
+        let mut readings = Vec::with_capacity(count);
+        let mut summaries = Vec::with_capacity(count);
+        for (index, evidence) in manifest.device_evidence.iter().enumerate() {
+            // No expected nonce (the live challenge was checked in the browser) and no last
+            // counter here: replay across artifacts is decided atomically at commit.
+            let reading = self
+                .devices
+                .verify(&evidence.reading, &evidence.chain, None, None, now_s)
+                .map_err(|rejection| ApiError::ReadingRejected { index, rejection })?;
+            let device = format!(
+                "{}/{}",
+                reading.device.root_fingerprint, reading.device.serial
+            );
+            // Two readings with one counter inside one artifact is a replay too.
+            if readings
+                .iter()
+                .any(|r: &AcceptedReading| r.device == device && r.counter == reading.counter)
+            {
+                return Err(ApiError::ReplayedCounter {
+                    device,
+                    counter: reading.counter,
+                    artifact: opened.id.to_hex(),
+                });
+            }
+            summaries.push(serde_json::json!({
+                "device": reading.device,
+                "counter": reading.counter,
+                "timestamp": reading.timestamp,
+                "algorithm": reading.algorithm,
+                "service": reading.service,
+                "characteristic": reading.characteristic,
+                "measurement": reading.measurement,
+            }));
+            readings.push(AcceptedReading {
+                device,
+                counter: reading.counter,
+                timestamp: reading.timestamp,
+            });
+        }
+
+        let manifest_json = serde_json::json!({
+            "id": opened.id.to_hex(),
+            "manifest": manifest.to_json(),
+            "verification": {
+                "verified_at_ms": now_ms,
+                "recipient_kid": self.key.kid().to_hex(),
+                "client_signature": "ES256",
+                "contents_hashed": manifest.contents.len(),
+                "readings": summaries,
+            },
+        });
+        Ok(VerifiedUpload {
+            id: opened.id,
+            signed_sha256: Sha256::digest(&opened.signed_bytes).into(),
+            client_kid: manifest.client_kid().to_hex(),
+            client_key: hex::encode(manifest.client_key),
+            pseudonym: manifest.pseudonym.as_str().to_owned(),
+            purpose: manifest.purpose.clone(),
+            recipient: manifest.recipient.clone(),
+            consent_decision: manifest.consent.decision.clone(),
+            consent_event: manifest.consent.event_hash.map(hex::encode),
+            created_ms: manifest.created_ms,
+            readings,
+            manifest_json,
+        })
+    }
+}
