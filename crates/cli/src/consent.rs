@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use veil_consent::{
-    ConsentError, ConsentLedger, DecisionRequest, Jurisdiction, PurposeScope, Subject, Timestamp, Waiver,
+    ConsentError, ConsentLedger, DecisionRequest, Jurisdiction, PurposeScope, Subject, Timestamp,
+    Waiver,
 };
 
 /// Largest input file read (ledger or bundle).
@@ -127,8 +128,13 @@ enum CliError {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, CliError> {
-    let io = |msg: String| CliError::Io { path: path.display().to_string(), msg };
-    let len = std::fs::metadata(path).map_err(|e| io(e.to_string()))?.len();
+    let io = |msg: String| CliError::Io {
+        path: path.display().to_string(),
+        msg,
+    };
+    let len = std::fs::metadata(path)
+        .map_err(|e| io(e.to_string()))?
+        .len();
     if len > MAX_INPUT {
         return Err(io(format!("larger than {MAX_INPUT} bytes")));
     }
@@ -166,10 +172,17 @@ fn execute(cmd: ConsentCommand) -> Result<String, CliError> {
             let purpose = a.purpose.parse()?;
             let tier = match (&a.tier, purpose) {
                 (Some(t), _) => Some(t.parse()?),
-                (None, veil_consent::Purpose::Research) => Some(veil_consent::ResearchTier::ThisStudy),
+                (None, veil_consent::Purpose::Research) => {
+                    Some(veil_consent::ResearchTier::ThisStudy)
+                }
                 (None, _) => None,
             };
-            let scope = PurposeScope { purpose, tier, partner: a.partner, country: a.country };
+            let scope = PurposeScope {
+                purpose,
+                tier,
+                partner: a.partner,
+                country: a.country,
+            };
             let at = match &a.at {
                 Some(s) => Timestamp::parse(s)?,
                 None => now(),
@@ -192,7 +205,11 @@ fn execute(cmd: ConsentCommand) -> Result<String, CliError> {
         }
         ConsentCommand::Breach(a) => {
             let t = Timestamp::parse(&a.discovered)?;
-            json(&veil_consent::breach_schedule(t, &jurisdictions(&a.jurisdictions)?, a.affected)?)
+            json(&veil_consent::breach_schedule(
+                t,
+                &jurisdictions(&a.jurisdictions)?,
+                a.affected,
+            )?)
         }
         ConsentCommand::Erasure(a) => {
             let js = jurisdictions(&a.jurisdictions)?;

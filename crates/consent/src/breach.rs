@@ -65,7 +65,9 @@ pub fn breach_schedule(
     let mut notices = Vec::new();
     for (regime, _) in rules::applicable(jurisdictions)? {
         for b in &regime.breach {
-            if b.min_affected.is_some_and(|m| affected < m) || b.max_affected.is_some_and(|m| affected > m) {
+            if b.min_affected.is_some_and(|m| affected < m)
+                || b.max_affected.is_some_and(|m| affected > m)
+            {
                 continue;
             }
             let deadline = if let Some(h) = b.hours {
@@ -92,7 +94,12 @@ pub fn breach_schedule(
     }
     notices.sort_by_key(|n| (n.deadline.is_none(), n.deadline));
     let leading = notices.first().filter(|n| n.deadline.is_some()).cloned();
-    Ok(BreachSchedule { discovered, affected, notices, leading })
+    Ok(BreachSchedule {
+        discovered,
+        affected,
+        notices,
+        leading,
+    })
 }
 
 #[cfg(test)]
@@ -111,7 +118,11 @@ mod tests {
         let lead = s.leading.unwrap();
         assert_eq!(lead.citation, "GDPR Art. 33(1)");
         assert_eq!(lead.deadline.unwrap().to_rfc3339(), "2026-11-26T10:00:00Z");
-        let hhs = s.notices.iter().find(|n| n.citation == "45 CFR 164.408(b)").unwrap();
+        let hhs = s
+            .notices
+            .iter()
+            .find(|n| n.citation == "45 CFR 164.408(b)")
+            .unwrap();
         assert_eq!(hhs.deadline.unwrap().to_rfc3339(), "2027-01-22T10:00:00Z");
         assert!(s.notices.iter().all(|n| n.citation != "45 CFR 164.408(c)"));
     }
@@ -120,7 +131,11 @@ mod tests {
     fn small_hipaa_breach_goes_to_annual_log() {
         let t = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
         let s = breach_schedule(t, &[j("US")], 499).unwrap();
-        let log = s.notices.iter().find(|n| n.citation == "45 CFR 164.408(c)").unwrap();
+        let log = s
+            .notices
+            .iter()
+            .find(|n| n.citation == "45 CFR 164.408(c)")
+            .unwrap();
         assert_eq!(log.deadline.unwrap().to_rfc3339(), "2027-03-01T23:59:59Z");
         assert!(s.notices.iter().all(|n| n.citation != "45 CFR 164.408(b)"));
     }
@@ -130,6 +145,9 @@ mod tests {
         // Friday 2026-11-27 + 3 business days = Wednesday 2026-12-02.
         let t = Timestamp::parse_rfc3339("2026-11-27T09:00:00Z").unwrap();
         let s = breach_schedule(t, &[j("BR")], 1).unwrap();
-        assert_eq!(s.leading.unwrap().deadline.unwrap().to_rfc3339(), "2026-12-02T09:00:00Z");
+        assert_eq!(
+            s.leading.unwrap().deadline.unwrap().to_rfc3339(),
+            "2026-12-02T09:00:00Z"
+        );
     }
 }

@@ -145,7 +145,10 @@ struct Eval {
 /// # Errors
 /// [`ConsentError::NoJurisdiction`], [`ConsentError::BadAge`], scope errors
 /// ([`PurposeScope::validated`]); never an `allow` by default.
-pub fn decide(req: &DecisionRequest, ledger: Option<&ConsentLedger>) -> Result<Decision, ConsentError> {
+pub fn decide(
+    req: &DecisionRequest,
+    ledger: Option<&ConsentLedger>,
+) -> Result<Decision, ConsentError> {
     if req.subject.age > MAX_AGE {
         return Err(ConsentError::BadAge(req.subject.age));
     }
@@ -165,7 +168,11 @@ pub fn decide(req: &DecisionRequest, ledger: Option<&ConsentLedger>) -> Result<D
         });
         evals.push((regime, e));
     }
-    let decision = evals.iter().map(|(_, e)| e.outcome).max().unwrap_or(Outcome::NeedsConsent);
+    let decision = evals
+        .iter()
+        .map(|(_, e)| e.outcome)
+        .max()
+        .unwrap_or(Outcome::NeedsConsent);
     let mut citations: Vec<String> = Vec::new();
     for (_, e) in &evals {
         for c in &e.citations {
@@ -185,7 +192,13 @@ pub fn decide(req: &DecisionRequest, ledger: Option<&ConsentLedger>) -> Result<D
     } else {
         Vec::new()
     };
-    Ok(Decision { decision, basis, requires, citations, rules: rules_out })
+    Ok(Decision {
+        decision,
+        basis,
+        requires,
+        citations,
+        rules: rules_out,
+    })
 }
 
 fn evaluate(
@@ -196,10 +209,13 @@ fn evaluate(
     standing: &Standing,
     ledger: Option<&ConsentLedger>,
 ) -> Result<Eval, ConsentError> {
-    let rule = regime.purposes.get(&scope.purpose).ok_or_else(|| ConsentError::BadBundledData {
-        file: "rules",
-        reason: format!("{} has no rule for {}", regime.id, scope.purpose),
-    })?;
+    let rule = regime
+        .purposes
+        .get(&scope.purpose)
+        .ok_or_else(|| ConsentError::BadBundledData {
+            file: "rules",
+            reason: format!("{} has no rule for {}", regime.id, scope.purpose),
+        })?;
     let mut cites = vec![rule.citation.clone()];
     cites.extend(rule.also.iter().cloned());
     let allow = |basis: String, citations: Vec<String>| Eval {
@@ -214,19 +230,45 @@ fn evaluate(
         let t = &regime.transfer;
         let dest = scope.country.as_deref().unwrap_or_default();
         if t.unrestricted {
-            let b = t.unrestricted_basis.clone().unwrap_or_else(|| rule.basis.clone());
-            return Ok(allow(format!("transfer to {dest}: {b}"), vec![t.inside_citation.clone()]));
+            let b = t
+                .unrestricted_basis
+                .clone()
+                .unwrap_or_else(|| rule.basis.clone());
+            return Ok(allow(
+                format!("transfer to {dest}: {b}"),
+                vec![t.inside_citation.clone()],
+            ));
         }
         if t.inside.iter().any(|c| c == dest) {
-            return Ok(allow(format!("{dest} is not a transfer out of the area"), vec![t.inside_citation.clone()]));
+            return Ok(allow(
+                format!("{dest} is not a transfer out of the area"),
+                vec![t.inside_citation.clone()],
+            ));
         }
         if t.adequate.iter().any(|c| c == dest) {
-            let c = t.adequacy_citation.clone().unwrap_or_else(|| rule.citation.clone());
-            return Ok(allow(format!("transfer to {dest} under an adequacy decision"), vec![rule.citation.clone(), c]));
+            let c = t
+                .adequacy_citation
+                .clone()
+                .unwrap_or_else(|| rule.citation.clone());
+            return Ok(allow(
+                format!("transfer to {dest} under an adequacy decision"),
+                vec![rule.citation.clone(), c],
+            ));
         }
-        let fb = t.fallback_citation.clone().unwrap_or_else(|| rule.citation.clone());
-        let basis = t.fallback_basis.clone().unwrap_or_else(|| rule.basis.clone());
-        (Requirement::Consent, true, format!("transfer to {dest}: {basis}"), vec![rule.citation.clone(), fb])
+        let fb = t
+            .fallback_citation
+            .clone()
+            .unwrap_or_else(|| rule.citation.clone());
+        let basis = t
+            .fallback_basis
+            .clone()
+            .unwrap_or_else(|| rule.basis.clone());
+        (
+            Requirement::Consent,
+            true,
+            format!("transfer to {dest}: {basis}"),
+            vec![rule.citation.clone(), fb],
+        )
     } else {
         (rule.requirement, rule.explicit, rule.basis.clone(), cites)
     };
@@ -235,7 +277,10 @@ fn evaluate(
         c.push(regime.withdrawal_citation.clone());
         Eval {
             outcome: Outcome::Deny,
-            basis: format!("consent for {} was withdrawn or refused at {at}", scope.label()),
+            basis: format!(
+                "consent for {} was withdrawn or refused at {at}",
+                scope.label()
+            ),
             citations: c,
             requires: Vec::new(),
         }
@@ -250,9 +295,17 @@ fn evaluate(
         Requirement::Consent => {
             let (age, age_cite) = regime.consent_age(hits);
             let minor = req.subject.age < age;
-            let what = if explicit { "explicit-consent" } else { "consent" };
+            let what = if explicit {
+                "explicit-consent"
+            } else {
+                "consent"
+            };
             let need = |reason: String, mut c: Vec<String>| {
-                let from = if minor { Party::Guardian } else { Party::Subject };
+                let from = if minor {
+                    Party::Guardian
+                } else {
+                    Party::Subject
+                };
                 if minor {
                     c.push(age_cite.clone());
                 }
@@ -273,9 +326,14 @@ fn evaluate(
             };
             // A documented waiver replaces consent only where the regime provides one (HRA Art. 34,
             // PIPEDA s. 7(3)(f), LGPD Art. 11, II, c) and the person has not withdrawn or refused.
-            if let (Some(w), Some(wc), false) =
-                (&req.waiver, &rule.waiver_citation, matches!(standing, Standing::Withdrawn { .. } | Standing::Active { .. }))
-            {
+            if let (Some(w), Some(wc), false) = (
+                &req.waiver,
+                &rule.waiver_citation,
+                matches!(
+                    standing,
+                    Standing::Withdrawn { .. } | Standing::Active { .. }
+                ),
+            ) {
                 let wb = rule.waiver_basis.clone().unwrap_or_default();
                 return Ok(allow(format!("{wb} ({})", w.reference), vec![wc.clone()]));
             }
@@ -284,7 +342,10 @@ fn evaluate(
                 Standing::Active { by, since, .. } => {
                     if minor && *by == GivenBy::Subject && !req.subject.guardian_consent {
                         Ok(need(
-                            format!("the subject is {} and under {age}: a guardian must consent", req.subject.age),
+                            format!(
+                                "the subject is {} and under {age}: a guardian must consent",
+                                req.subject.age
+                            ),
                             cites,
                         ))
                     } else {
@@ -300,7 +361,10 @@ fn evaluate(
                     if minor && req.subject.guardian_consent {
                         let mut c = cites;
                         c.push(age_cite.clone());
-                        return Ok(allow(format!("{what_basis} (guardian's consent present)"), c));
+                        return Ok(allow(
+                            format!("{what_basis} (guardian's consent present)"),
+                            c,
+                        ));
                     }
                     Ok(need(format!("consent expired at {at}"), cites))
                 }
@@ -308,7 +372,10 @@ fn evaluate(
                     if minor && req.subject.guardian_consent {
                         let mut c = cites;
                         c.push(age_cite.clone());
-                        return Ok(allow(format!("{what_basis} (guardian's consent present)"), c));
+                        return Ok(allow(
+                            format!("{what_basis} (guardian's consent present)"),
+                            c,
+                        ));
                     }
                     Ok(need("no consent recorded".to_owned(), cites))
                 }
@@ -324,7 +391,10 @@ fn evaluate(
             }
             let mut missing: Vec<String> = Vec::new();
             let mut reason = "no authorization recorded".to_owned();
-            if let Standing::Active { event, by, since, .. } = standing {
+            if let Standing::Active {
+                event, by, since, ..
+            } = standing
+            {
                 let ev = ledger.and_then(|l| l.events().get(*event));
                 match ev.and_then(|e| e.authorization.as_ref()) {
                     None => {
@@ -332,8 +402,13 @@ fn evaluate(
                         missing.push("45 CFR 164.508(c) authorization content".to_owned());
                     }
                     Some(a) => {
-                        missing = a.missing_elements().into_iter().map(str::to_owned).collect();
-                        let by_rep = *by == GivenBy::Guardian || a.representative_authority.is_some();
+                        missing = a
+                            .missing_elements()
+                            .into_iter()
+                            .map(str::to_owned)
+                            .collect();
+                        let by_rep =
+                            *by == GivenBy::Guardian || a.representative_authority.is_some();
                         if minor && !by_rep {
                             missing.push(format!(
                                 "signature of the personal representative ({age_cite})"
@@ -344,7 +419,10 @@ fn evaluate(
                             if minor {
                                 c.push(age_cite.clone());
                             }
-                            return Ok(allow(format!("{what_basis}: valid authorization of {since}"), c));
+                            return Ok(allow(
+                                format!("{what_basis}: valid authorization of {since}"),
+                                c,
+                            ));
                         }
                         reason = "the authorization lacks required elements".to_owned();
                     }
@@ -363,7 +441,11 @@ fn evaluate(
             let mut needed = vec![Needed {
                 regime: regime.id.clone(),
                 what: "hipaa-authorization".to_owned(),
-                from: if minor { Party::Guardian } else { Party::Subject },
+                from: if minor {
+                    Party::Guardian
+                } else {
+                    Party::Subject
+                },
                 scope: scope.label(),
                 reason,
                 missing,
@@ -371,7 +453,9 @@ fn evaluate(
             }];
             if let Some(wc) = &rule.waiver_citation {
                 // Offer the alternative, clearly as an alternative.
-                needed[0].reason.push_str(&format!(" (or a documented waiver, {wc})"));
+                needed[0]
+                    .reason
+                    .push_str(&format!(" (or a documented waiver, {wc})"));
             }
             Ok(Eval {
                 outcome: Outcome::NeedsConsent,

@@ -9,8 +9,8 @@
 
 use serde::Serialize;
 
-use crate::rules::{self, Jurisdiction};
 use crate::ConsentError;
+use crate::rules::{self, Jurisdiction};
 
 /// A retention period that applies to the subject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,10 +62,10 @@ pub fn retention(jurisdictions: &[Jurisdiction]) -> Result<Vec<Retention>, Conse
     let mut out = Vec::new();
     for (regime, hits) in rules::applicable(jurisdictions)? {
         for r in &regime.retention {
-            if let Some(code) = &r.code {
-                if !hits.iter().any(|j| j.code() == code || j.country() == code) {
-                    continue;
-                }
+            if let Some(code) = &r.code
+                && !hits.iter().any(|j| j.code() == code || j.country() == code)
+            {
+                continue;
             }
             out.push(Retention {
                 regime: regime.id.clone(),
@@ -96,7 +96,10 @@ pub fn erasure_plan(jurisdictions: &[Jurisdiction]) -> Result<ErasurePlan, Conse
     let mut steps = Vec::new();
     let mut conflicts = Vec::new();
 
-    let right: Vec<String> = regimes.iter().filter_map(|(r, _)| r.erasure.right_citation.clone()).collect();
+    let right: Vec<String> = regimes
+        .iter()
+        .filter_map(|(r, _)| r.erasure.right_citation.clone())
+        .collect();
     steps.push(ErasureStep {
         action: "destroy-identity-layer".into(),
         detail: "destroy the identity layer: names, contact data and the pseudonym-to-person key; what remains can no longer be linked to the person by the controller".into(),
@@ -118,13 +121,23 @@ pub fn erasure_plan(jurisdictions: &[Jurisdiction]) -> Result<ErasurePlan, Conse
             .filter(|(g, _)| g.erasure.right_citation.is_some())
             .all(|(g, _)| g.id == r.regime || g.erasure.honours_foreign)
     };
-    let clinical: Vec<&Retention> = retention.iter().filter(|r| is_clinical(&r.record)).collect();
-    let honoured: Vec<&&Retention> =
-        clinical.iter().filter(|r| r.years.is_some() && honoured_by_all(r)).collect();
-    for r in clinical.iter().filter(|r| r.years.is_some() && !honoured_by_all(r)) {
+    let clinical: Vec<&Retention> = retention
+        .iter()
+        .filter(|r| is_clinical(&r.record))
+        .collect();
+    let honoured: Vec<&&Retention> = clinical
+        .iter()
+        .filter(|r| r.years.is_some() && honoured_by_all(r))
+        .collect();
+    for r in clinical
+        .iter()
+        .filter(|r| r.years.is_some() && !honoured_by_all(r))
+    {
         let refusing: Vec<String> = regimes
             .iter()
-            .filter(|(g, _)| g.erasure.right_citation.is_some() && g.id != r.regime && !g.erasure.honours_foreign)
+            .filter(|(g, _)| {
+                g.erasure.right_citation.is_some() && g.id != r.regime && !g.erasure.honours_foreign
+            })
             .map(|(g, _)| format!("{} ({})", g.erasure.exception_citation, g.erasure.honours))
             .collect();
         conflicts.push(format!(
@@ -154,10 +167,16 @@ pub fn erasure_plan(jurisdictions: &[Jurisdiction]) -> Result<ErasurePlan, Conse
         citations: cites,
     });
 
-    let docs: Vec<&Retention> = retention.iter().filter(|r| r.record.contains("documentation")).collect();
+    let docs: Vec<&Retention> = retention
+        .iter()
+        .filter(|r| r.record.contains("documentation"))
+        .collect();
     if let Some(doc_years) = docs.iter().filter_map(|r| r.years).max() {
         let mut c: Vec<String> = docs.iter().map(|r| r.citation.clone()).collect();
-        if regimes.iter().any(|(r, _)| r.id == "gdpr" || r.id == "uk-gdpr") {
+        if regimes
+            .iter()
+            .any(|(r, _)| r.id == "gdpr" || r.id == "uk-gdpr")
+        {
             c.push("GDPR Art. 7(1)".into());
             c.push("GDPR Art. 17(3)(e)".into());
         }
@@ -168,7 +187,10 @@ pub fn erasure_plan(jurisdictions: &[Jurisdiction]) -> Result<ErasurePlan, Conse
             citations: c,
         });
     }
-    let notify: Vec<String> = regimes.iter().filter_map(|(r, _)| r.erasure.recipients_citation.clone()).collect();
+    let notify: Vec<String> = regimes
+        .iter()
+        .filter_map(|(r, _)| r.erasure.recipients_citation.clone())
+        .collect();
     if !notify.is_empty() {
         steps.push(ErasureStep {
             action: "notify-recipients".into(),
@@ -193,14 +215,30 @@ mod tests {
     fn eu_patient_treated_in_california() {
         let plan = erasure_plan(&[j("DE"), j("US-CA")]).unwrap();
         assert_eq!(plan.steps[0].action, "destroy-identity-layer");
-        assert!(plan.steps[0].citations.contains(&"GDPR Art. 17(1)".to_owned()));
-        let keep = plan.steps.iter().find(|s| s.action == "retain-pseudonymised-record").unwrap();
+        assert!(
+            plan.steps[0]
+                .citations
+                .contains(&"GDPR Art. 17(1)".to_owned())
+        );
+        let keep = plan
+            .steps
+            .iter()
+            .find(|s| s.action == "retain-pseudonymised-record")
+            .unwrap();
         assert_eq!(keep.retain_years, Some(10), "BGB 630f: 10 years");
         assert!(keep.citations.contains(&"GDPR Art. 17(3)(b)".to_owned()));
-        let docs = plan.steps.iter().find(|s| s.action == "retain-consent-documentation").unwrap();
+        let docs = plan
+            .steps
+            .iter()
+            .find(|s| s.action == "retain-consent-documentation")
+            .unwrap();
         assert_eq!(docs.retain_years, Some(6));
         assert!(docs.citations.contains(&"45 CFR 164.530(j)(2)".to_owned()));
-        assert!(plan.conflicts.iter().any(|c| c.contains("Cal. Health & Safety Code § 123145(a)")));
+        assert!(
+            plan.conflicts
+                .iter()
+                .any(|c| c.contains("Cal. Health & Safety Code § 123145(a)"))
+        );
     }
 
     #[test]

@@ -18,8 +18,8 @@ use serde_json::{Map, Value, json};
 use crate::ledger::{MAX_EVENTS, MAX_LEDGER_BYTES};
 use crate::purpose::ACT_REASON_SYSTEM;
 use crate::{
-    Channel, ConsentError, ConsentEvent, ConsentLedger, EventKind, HipaaAuthorization, Purpose, PurposeScope,
-    ResearchTier, TextRef, Timestamp,
+    Channel, ConsentError, ConsentEvent, ConsentLedger, EventKind, HipaaAuthorization, Purpose,
+    PurposeScope, ResearchTier, TextRef, Timestamp,
 };
 
 /// Veil's code system for purposes (carries the research tier: `research/this-study`).
@@ -29,11 +29,14 @@ pub const EXT_EVENT_KIND: &str = "https://fhir.veil.invalid/StructureDefinition/
 /// Extension: capture channel (`valueCode`: own-device, kiosk, imported).
 pub const EXT_CHANNEL: &str = "https://fhir.veil.invalid/StructureDefinition/consent-channel";
 /// Extension: kiosk staff id or import source (`valueString`).
-pub const EXT_CHANNEL_DETAIL: &str = "https://fhir.veil.invalid/StructureDefinition/consent-channel-detail";
+pub const EXT_CHANNEL_DETAIL: &str =
+    "https://fhir.veil.invalid/StructureDefinition/consent-channel-detail";
 /// Extension: destination country of a cross-border transfer (`valueCode`, ISO 3166-1 alpha-2).
-pub const EXT_COUNTRY: &str = "https://fhir.veil.invalid/StructureDefinition/consent-destination-country";
+pub const EXT_COUNTRY: &str =
+    "https://fhir.veil.invalid/StructureDefinition/consent-destination-country";
 /// Extension: HIPAA authorization elements as JSON (`valueString`).
-pub const EXT_AUTHORIZATION: &str = "https://fhir.veil.invalid/StructureDefinition/hipaa-authorization";
+pub const EXT_AUTHORIZATION: &str =
+    "https://fhir.veil.invalid/StructureDefinition/hipaa-authorization";
 /// Identifier system of ledger events.
 pub const EVENT_IDENTIFIER_SYSTEM: &str = "urn:veil:consent-event";
 
@@ -61,17 +64,24 @@ fn uuid_from_hex(h: &str) -> String {
         _ => 'b',
     };
     let s: String = c.into_iter().collect();
-    format!("{}-{}-{}-{}-{}", &s[0..8], &s[8..12], &s[12..16], &s[16..20], &s[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &s[0..8],
+        &s[8..12],
+        &s[12..16],
+        &s[16..20],
+        &s[20..32]
+    )
 }
 
 /// Whether event `i` (a give or renewal) has been superseded by a later event, or has expired by `at`.
 fn superseded(ledger: &ConsentLedger, i: usize, at: Option<Timestamp>) -> bool {
     let events = ledger.events();
     let Some(e) = events.get(i) else { return false };
-    if let (Some(exp), Some(at)) = (e.expires_at, at) {
-        if exp <= at {
-            return true;
-        }
+    if let (Some(exp), Some(at)) = (e.expires_at, at)
+        && exp <= at
+    {
+        return true;
     }
     events[i + 1..].iter().any(|l| match l.kind {
         EventKind::Withdrawn => e.scope.covers(&l.scope),
@@ -90,13 +100,19 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
         let id = ledger.event_id(i).unwrap_or_else(|| format!("{i:032x}"));
         let status = match e.kind {
             EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed => {
-                if superseded(ledger, i, at) { "inactive" } else { "active" }
+                if superseded(ledger, i, at) {
+                    "inactive"
+                } else {
+                    "active"
+                }
             }
             EventKind::Expired => "inactive",
             EventKind::Withdrawn => {
                 let had = events[..i].iter().any(|p| {
-                    matches!(p.kind, EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed)
-                        && p.scope.covers(&e.scope)
+                    matches!(
+                        p.kind,
+                        EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed
+                    ) && p.scope.covers(&e.scope)
                 });
                 if had { "inactive" } else { "rejected" }
             }
@@ -118,10 +134,10 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
         if let Some(c) = &e.scope.country {
             ext.push(json!({"url": EXT_COUNTRY, "valueCode": c}));
         }
-        if let Some(a) = &e.authorization {
-            if let Ok(s) = serde_json::to_string(a) {
-                ext.push(json!({"url": EXT_AUTHORIZATION, "valueString": s}));
-            }
+        if let Some(a) = &e.authorization
+            && let Ok(s) = serde_json::to_string(a)
+        {
+            ext.push(json!({"url": EXT_AUTHORIZATION, "valueString": s}));
         }
         let scope_code = match e.scope.purpose {
             Purpose::Treatment => ("treatment", "Treatment"),
@@ -129,7 +145,10 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
             _ => ("patient-privacy", "Privacy Consent"),
         };
         let mut purposes = Vec::new();
-        if let (Some(code), Some(display)) = (e.scope.purpose.act_reason(), e.scope.purpose.act_reason_display()) {
+        if let (Some(code), Some(display)) = (
+            e.scope.purpose.act_reason(),
+            e.scope.purpose.act_reason_display(),
+        ) {
             purposes.push(json!({"system": ACT_REASON_SYSTEM, "code": code, "display": display}));
         }
         purposes.push(json!({"system": VEIL_PURPOSE_SYSTEM, "code": veil_code(&e.scope), "display": e.scope.label()}));
@@ -166,11 +185,17 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
         consent.insert("resourceType".into(), json!("Consent"));
         consent.insert("id".into(), json!(id));
         consent.insert("extension".into(), Value::Array(ext));
-        consent.insert("identifier".into(), json!([{"system": EVENT_IDENTIFIER_SYSTEM, "value": format!("{subject}/{i}")}]));
+        consent.insert(
+            "identifier".into(),
+            json!([{"system": EVENT_IDENTIFIER_SYSTEM, "value": format!("{subject}/{i}")}]),
+        );
         consent.insert("status".into(), json!(status));
         consent.insert("scope".into(), json!({"coding": [{"system": CONSENT_SCOPE_SYSTEM, "code": scope_code.0, "display": scope_code.1}]}));
         consent.insert("category".into(), json!([{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}]}]));
-        consent.insert("patient".into(), json!({"reference": format!("Patient/{subject}")}));
+        consent.insert(
+            "patient".into(),
+            json!({"reference": format!("Patient/{subject}")}),
+        );
         consent.insert("dateTime".into(), json!(e.at.to_rfc3339()));
         consent.insert("performer".into(), performer);
         if let Some(t) = &e.text {
@@ -202,11 +227,16 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    v.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 fn extension<'a>(v: &'a Value, url: &str, field: &str) -> Option<&'a str> {
-    arr(v, "extension").iter().find(|e| str_at(e, "url") == Some(url)).and_then(|e| str_at(e, field))
+    arr(v, "extension")
+        .iter()
+        .find(|e| str_at(e, "url") == Some(url))
+        .and_then(|e| str_at(e, field))
 }
 
 fn time(s: &str) -> Result<Timestamp, ConsentError> {
@@ -224,24 +254,39 @@ struct Found {
 fn purposes_of(node: &Value, country: Option<&str>) -> Result<Vec<PurposeScope>, ConsentError> {
     let codings = arr(node, "purpose");
     if codings.len() > MAX_CODINGS {
-        return Err(ConsentError::TooLarge(format!("{} purpose codings", codings.len())));
+        return Err(ConsentError::TooLarge(format!(
+            "{} purpose codings",
+            codings.len()
+        )));
     }
     let partner = arr(node, "actor")
         .iter()
         .find(|a| {
             a.get("role")
-                .map(|r| arr(r, "coding").iter().any(|c| str_at(c, "code") == Some("IRCP")))
+                .map(|r| {
+                    arr(r, "coding")
+                        .iter()
+                        .any(|c| str_at(c, "code") == Some("IRCP"))
+                })
                 .unwrap_or(false)
         })
         .and_then(|a| a.get("reference"))
         .and_then(|r| str_at(r, "display").or_else(|| str_at(r, "reference")))
         .map(str::to_owned);
-    let veil: Vec<&Value> = codings.iter().filter(|c| str_at(c, "system") == Some(VEIL_PURPOSE_SYSTEM)).collect();
+    let veil: Vec<&Value> = codings
+        .iter()
+        .filter(|c| str_at(c, "system") == Some(VEIL_PURPOSE_SYSTEM))
+        .collect();
     let mut out: Vec<PurposeScope> = Vec::new();
-    let use_codings: Vec<&Value> = if veil.is_empty() { codings.iter().collect() } else { veil };
+    let use_codings: Vec<&Value> = if veil.is_empty() {
+        codings.iter().collect()
+    } else {
+        veil
+    };
     for c in use_codings {
         let system = str_at(c, "system").unwrap_or("");
-        let code = str_at(c, "code").ok_or_else(|| fhir("provision.purpose coding without code"))?;
+        let code =
+            str_at(c, "code").ok_or_else(|| fhir("provision.purpose coding without code"))?;
         let (purpose, tier) = match system {
             VEIL_PURPOSE_SYSTEM => match code.split_once('/') {
                 Some((p, t)) => (p.parse::<Purpose>()?, Some(t.parse::<ResearchTier>()?)),
@@ -257,8 +302,16 @@ fn purposes_of(node: &Value, country: Option<&str>) -> Result<Vec<PurposeScope>,
         let scope = PurposeScope {
             purpose,
             tier,
-            partner: if purpose == Purpose::PartnerSharing { partner.clone() } else { None },
-            country: if purpose == Purpose::CrossBorderTransfer { country.map(str::to_owned) } else { None },
+            partner: if purpose == Purpose::PartnerSharing {
+                partner.clone()
+            } else {
+                None
+            },
+            country: if purpose == Purpose::CrossBorderTransfer {
+                country.map(str::to_owned)
+            } else {
+                None
+            },
         }
         .validated()?;
         if !out.contains(&scope) {
@@ -268,27 +321,52 @@ fn purposes_of(node: &Value, country: Option<&str>) -> Result<Vec<PurposeScope>,
     Ok(out)
 }
 
-fn walk(node: &Value, inherited: Option<bool>, depth: usize, country: Option<&str>, out: &mut Vec<Found>) -> Result<(), ConsentError> {
+fn walk(
+    node: &Value,
+    inherited: Option<bool>,
+    depth: usize,
+    country: Option<&str>,
+    out: &mut Vec<Found>,
+) -> Result<(), ConsentError> {
     if depth > MAX_DEPTH {
         return Err(fhir("provisions nested too deep"));
     }
     let deny = match str_at(node, "type") {
         Some("deny") => Some(true),
         Some("permit") => Some(false),
-        Some(other) => return Err(fhir(format!("unknown provision.type `{}`", other.chars().take(20).collect::<String>()))),
+        Some(other) => {
+            return Err(fhir(format!(
+                "unknown provision.type `{}`",
+                other.chars().take(20).collect::<String>()
+            )));
+        }
         None => inherited,
     };
     let scopes = purposes_of(node, country)?;
     if !scopes.is_empty() {
         let period = node.get("period");
-        let start = period.and_then(|p| str_at(p, "start")).map(time).transpose()?;
-        let end = period.and_then(|p| str_at(p, "end")).map(time).transpose()?;
+        let start = period
+            .and_then(|p| str_at(p, "start"))
+            .map(time)
+            .transpose()?;
+        let end = period
+            .and_then(|p| str_at(p, "end"))
+            .map(time)
+            .transpose()?;
         // FHIR R4: a provision without a type is a permit (the base policy applies otherwise).
-        out.push(Found { deny: deny.unwrap_or(false), scopes, start, end });
+        out.push(Found {
+            deny: deny.unwrap_or(false),
+            scopes,
+            start,
+            end,
+        });
     }
     let nested = arr(node, "provision");
     if nested.len() > MAX_CODINGS {
-        return Err(ConsentError::TooLarge(format!("{} nested provisions", nested.len())));
+        return Err(ConsentError::TooLarge(format!(
+            "{} nested provisions",
+            nested.len()
+        )));
     }
     for n in nested {
         walk(n, deny, depth + 1, country, out)?;
@@ -301,7 +379,10 @@ fn patient_id(consent: &Value) -> Result<String, ConsentError> {
         .get("patient")
         .and_then(|p| str_at(p, "reference"))
         .ok_or_else(|| fhir("Consent.patient.reference is missing"))?;
-    let after = r.rsplit_once("Patient/").map(|(_, a)| a).ok_or_else(|| fhir("Consent.patient is not a Patient reference"))?;
+    let after = r
+        .rsplit_once("Patient/")
+        .map(|(_, a)| a)
+        .ok_or_else(|| fhir("Consent.patient is not a Patient reference"))?;
     Ok(after.split('/').next().unwrap_or(after).to_owned())
 }
 
@@ -313,7 +394,11 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
         "inactive" | "rejected" => true,
         // Not (or no longer) a consent decision: nothing to record.
         "draft" | "proposed" | "entered-in-error" => return Ok(Vec::new()),
-        other => return Err(ConsentError::UnknownStatus(other.chars().take(40).collect())),
+        other => {
+            return Err(ConsentError::UnknownStatus(
+                other.chars().take(40).collect(),
+            ));
+        }
     };
     let kind_ext = extension(c, EXT_EVENT_KIND, "valueCode");
     let country = extension(c, EXT_COUNTRY, "valueCode");
@@ -322,13 +407,17 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
         walk(p, None, 0, country, &mut found)?;
     }
     if found.is_empty() {
-        return Err(fhir("Consent has no provision.purpose: Veil cannot tell what it permits"));
+        return Err(fhir(
+            "Consent has no provision.purpose: Veil cannot tell what it permits",
+        ));
     }
     let date = str_at(c, "dateTime").map(time).transpose()?;
     let channel = match extension(c, EXT_CHANNEL, "valueCode") {
         Some("own-device") => Channel::OwnDevice,
         Some("kiosk") => Channel::Kiosk {
-            staff_id: extension(c, EXT_CHANNEL_DETAIL, "valueString").unwrap_or_default().to_owned(),
+            staff_id: extension(c, EXT_CHANNEL_DETAIL, "valueString")
+                .unwrap_or_default()
+                .to_owned(),
         },
         Some("imported") | None => Channel::Imported {
             source: extension(c, EXT_CHANNEL_DETAIL, "valueString")
@@ -338,12 +427,20 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
                 .take(200)
                 .collect(),
         },
-        Some(other) => return Err(fhir(format!("unknown channel `{}`", other.chars().take(20).collect::<String>()))),
+        Some(other) => {
+            return Err(fhir(format!(
+                "unknown channel `{}`",
+                other.chars().take(20).collect::<String>()
+            )));
+        }
     };
     let authorization = extension(c, EXT_AUTHORIZATION, "valueString")
         .map(serde_json::from_str::<HipaaAuthorization>)
         .transpose()?;
-    let text = arr(c, "policy").iter().filter_map(|p| str_at(p, "uri")).find_map(TextRef::from_urn);
+    let text = arr(c, "policy")
+        .iter()
+        .filter_map(|p| str_at(p, "uri"))
+        .find_map(TextRef::from_urn);
     let guardian = arr(c, "performer")
         .iter()
         .find(|p| str_at(p, "type") == Some("RelatedPerson"))
@@ -351,7 +448,9 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
         .map(str::to_owned);
     let mut out = Vec::new();
     for f in found {
-        let at = date.or(f.start).ok_or_else(|| fhir("Consent has neither dateTime nor provision.period.start"))?;
+        let at = date
+            .or(f.start)
+            .ok_or_else(|| fhir("Consent has neither dateTime nor provision.period.start"))?;
         let kind = match kind_ext {
             Some(k) => match k {
                 "given" => EventKind::Given,
@@ -359,7 +458,12 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
                 "expired" => EventKind::Expired,
                 "renewed" => EventKind::Renewed,
                 "guardian-given" => EventKind::GuardianGiven,
-                other => return Err(fhir(format!("unknown event kind `{}`", other.chars().take(20).collect::<String>()))),
+                other => {
+                    return Err(fhir(format!(
+                        "unknown event kind `{}`",
+                        other.chars().take(20).collect::<String>()
+                    )));
+                }
             },
             None if withdrawn_status || f.deny => EventKind::Withdrawn,
             None if guardian.is_some() => EventKind::GuardianGiven,
@@ -383,7 +487,11 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
                 at,
                 channel: channel.clone(),
                 expires_at,
-                guardian: if kind == EventKind::GuardianGiven { guardian.clone() } else { None },
+                guardian: if kind == EventKind::GuardianGiven {
+                    guardian.clone()
+                } else {
+                    None
+                },
                 authorization: authorization.clone(),
             });
         }
@@ -401,7 +509,10 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
 /// [`ConsentError::TooLarge`], JSON and ledger errors.
 pub fn import_bundle(bytes: &[u8]) -> Result<ConsentLedger, ConsentError> {
     if bytes.len() > MAX_LEDGER_BYTES {
-        return Err(ConsentError::TooLarge(format!("bundle of {} bytes", bytes.len())));
+        return Err(ConsentError::TooLarge(format!(
+            "bundle of {} bytes",
+            bytes.len()
+        )));
     }
     let v: Value = serde_json::from_slice(bytes)?;
     let consents: Vec<&Value> = match str_at(&v, "resourceType") {
@@ -417,7 +528,12 @@ pub fn import_bundle(bytes: &[u8]) -> Result<ConsentLedger, ConsentError> {
                 .collect()
         }
         Some("Consent") => vec![&v],
-        Some(other) => return Err(fhir(format!("expected a Bundle or Consent, got `{}`", other.chars().take(40).collect::<String>()))),
+        Some(other) => {
+            return Err(fhir(format!(
+                "expected a Bundle or Consent, got `{}`",
+                other.chars().take(40).collect::<String>()
+            )));
+        }
         None => return Err(fhir("no resourceType")),
     };
     if consents.is_empty() {
@@ -431,7 +547,9 @@ pub fn import_bundle(bytes: &[u8]) -> Result<ConsentLedger, ConsentError> {
         }
         events.extend(consent_events(c)?);
         if events.len() > MAX_EVENTS {
-            return Err(ConsentError::TooLarge(format!("more than {MAX_EVENTS} events")));
+            return Err(ConsentError::TooLarge(format!(
+                "more than {MAX_EVENTS} events"
+            )));
         }
     }
     events.sort_by_key(|e| e.at);

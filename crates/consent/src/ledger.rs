@@ -164,7 +164,11 @@ impl HipaaAuthorization {
                 return Err(ConsentError::BadField("authorization"));
             }
         }
-        if self.representative_authority.as_ref().is_some_and(|r| r.len() > MAX_FIELD) {
+        if self
+            .representative_authority
+            .as_ref()
+            .is_some_and(|r| r.len() > MAX_FIELD)
+        {
             return Err(ConsentError::BadField("authorization"));
         }
         Ok(())
@@ -201,7 +205,16 @@ impl ConsentEvent {
     /// A consent event with the given kind, scope, time and channel and nothing else.
     #[must_use]
     pub fn new(kind: EventKind, scope: PurposeScope, at: Timestamp, channel: Channel) -> Self {
-        Self { kind, scope, text: None, at, channel, expires_at: None, guardian: None, authorization: None }
+        Self {
+            kind,
+            scope,
+            text: None,
+            at,
+            channel,
+            expires_at: None,
+            guardian: None,
+            authorization: None,
+        }
     }
 }
 
@@ -223,7 +236,12 @@ struct RawLedger {
 
 /// Check a pseudonym is a valid FHIR id (R4 `id`: `[A-Za-z0-9\-\.]{1,64}`).
 fn check_pseudonym(p: &str) -> Result<(), ConsentError> {
-    if p.is_empty() || p.len() > 64 || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+    if p.is_empty()
+        || p.len() > 64
+        || !p
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
         return Err(ConsentError::BadPseudonym(p.chars().take(64).collect()));
     }
     Ok(())
@@ -236,7 +254,11 @@ impl ConsentLedger {
     /// [`ConsentError::BadPseudonym`].
     pub fn new(subject: &str) -> Result<Self, ConsentError> {
         check_pseudonym(subject)?;
-        Ok(Self { format: LEDGER_FORMAT, subject: subject.to_owned(), events: Vec::new() })
+        Ok(Self {
+            format: LEDGER_FORMAT,
+            subject: subject.to_owned(),
+            events: Vec::new(),
+        })
     }
 
     /// Parse and validate a ledger from JSON (each event is re-appended, so every rule of
@@ -246,17 +268,26 @@ impl ConsentLedger {
     /// [`ConsentError::TooLarge`], [`ConsentError::Json`], or any append error.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConsentError> {
         if bytes.len() > MAX_LEDGER_BYTES {
-            return Err(ConsentError::TooLarge(format!("ledger of {} bytes", bytes.len())));
+            return Err(ConsentError::TooLarge(format!(
+                "ledger of {} bytes",
+                bytes.len()
+            )));
         }
         let raw: RawLedger = serde_json::from_slice(bytes)?;
-        if let Some(f) = &raw.format {
-            if f != LEDGER_FORMAT {
-                return Err(ConsentError::Json(format!("unknown ledger format `{}`", f.chars().take(40).collect::<String>())));
-            }
+        if let Some(f) = &raw.format
+            && f != LEDGER_FORMAT
+        {
+            return Err(ConsentError::Json(format!(
+                "unknown ledger format `{}`",
+                f.chars().take(40).collect::<String>()
+            )));
         }
         let mut ledger = Self::new(&raw.subject)?;
         if raw.events.len() > MAX_EVENTS {
-            return Err(ConsentError::TooLarge(format!("{} events", raw.events.len())));
+            return Err(ConsentError::TooLarge(format!(
+                "{} events",
+                raw.events.len()
+            )));
         }
         for e in raw.events {
             ledger.append(e)?;
@@ -308,18 +339,23 @@ impl ConsentLedger {
     pub fn append(&mut self, mut event: ConsentEvent) -> Result<usize, ConsentError> {
         let index = self.events.len();
         if index >= MAX_EVENTS {
-            return Err(ConsentError::TooLarge(format!("more than {MAX_EVENTS} events")));
+            return Err(ConsentError::TooLarge(format!(
+                "more than {MAX_EVENTS} events"
+            )));
         }
         event.scope = event.scope.validated()?;
-        if let Some(last) = self.events.last() {
-            if event.at < last.at {
-                return Err(ConsentError::OutOfOrder { index, at: event.at.to_rfc3339() });
-            }
+        if let Some(last) = self.events.last()
+            && event.at < last.at
+        {
+            return Err(ConsentError::OutOfOrder {
+                index,
+                at: event.at.to_rfc3339(),
+            });
         }
-        if let Some(exp) = event.expires_at {
-            if exp <= event.at {
-                return Err(ConsentError::BadExpiry(index));
-            }
+        if let Some(exp) = event.expires_at
+            && exp <= event.at
+        {
+            return Err(ConsentError::BadExpiry(index));
         }
         if let Some(text) = &event.text {
             if text.purpose != event.scope.purpose {
@@ -335,7 +371,9 @@ impl ConsentLedger {
             Channel::Kiosk { staff_id } if staff_id.trim().is_empty() || staff_id.len() > 200 => {
                 return Err(ConsentError::BadField("staff_id"));
             }
-            Channel::Imported { source } if source.len() > 200 => return Err(ConsentError::BadField("source")),
+            Channel::Imported { source } if source.len() > 200 => {
+                return Err(ConsentError::BadField("source"));
+            }
             _ => {}
         }
         if event.guardian.as_ref().is_some_and(|g| g.len() > MAX_FIELD) {
@@ -346,7 +384,8 @@ impl ConsentLedger {
         }
         if event.kind == EventKind::Renewed
             && !self.events.iter().any(|e| {
-                matches!(e.kind, EventKind::Given | EventKind::GuardianGiven) && e.scope == event.scope
+                matches!(e.kind, EventKind::Given | EventKind::GuardianGiven)
+                    && e.scope == event.scope
             })
         {
             return Err(ConsentError::RenewWithoutConsent(index));
@@ -383,7 +422,16 @@ impl ConsentLedger {
                             .unwrap_or(GivenBy::Subject),
                         _ => GivenBy::Subject,
                     };
-                    set(&mut states, &e.scope, Standing::Active { event: i, since: e.at, by, expires_at: e.expires_at });
+                    set(
+                        &mut states,
+                        &e.scope,
+                        Standing::Active {
+                            event: i,
+                            since: e.at,
+                            by,
+                            expires_at: e.expires_at,
+                        },
+                    );
                 }
                 EventKind::Expired => {
                     if e.scope.covers(used) {
@@ -401,21 +449,32 @@ impl ConsentLedger {
                                 *st = Standing::Withdrawn { at: e.at, event: i };
                             }
                         }
-                        set(&mut states, &e.scope, Standing::Withdrawn { at: e.at, event: i });
+                        set(
+                            &mut states,
+                            &e.scope,
+                            Standing::Withdrawn { at: e.at, event: i },
+                        );
                     }
                 }
             }
         }
         // Apply expiry at `at`.
         for (_, st) in &mut states {
-            if let Standing::Active { expires_at: Some(exp), .. } = *st {
-                if exp <= at {
-                    *st = Standing::Expired { at: exp };
-                }
+            if let Standing::Active {
+                expires_at: Some(exp),
+                ..
+            } = *st
+                && exp <= at
+            {
+                *st = Standing::Expired { at: exp };
             }
         }
         let pick = |f: fn(&Standing) -> bool| {
-            states.iter().filter(|(_, s)| f(s)).max_by_key(|(_, s)| s.time()).map(|(_, s)| s.clone())
+            states
+                .iter()
+                .filter(|(_, s)| f(s))
+                .max_by_key(|(_, s)| s.time())
+                .map(|(_, s)| s.clone())
         };
         pick(|s| matches!(s, Standing::Active { .. }))
             .or_else(|| pick(|s| matches!(s, Standing::Withdrawn { .. })))
@@ -427,8 +486,16 @@ impl ConsentLedger {
         self.events[..before]
             .iter()
             .rev()
-            .find(|e| matches!(e.kind, EventKind::Given | EventKind::GuardianGiven) && e.scope == *scope)
-            .map(|e| if e.kind == EventKind::GuardianGiven { GivenBy::Guardian } else { GivenBy::Subject })
+            .find(|e| {
+                matches!(e.kind, EventKind::Given | EventKind::GuardianGiven) && e.scope == *scope
+            })
+            .map(|e| {
+                if e.kind == EventKind::GuardianGiven {
+                    GivenBy::Guardian
+                } else {
+                    GivenBy::Subject
+                }
+            })
     }
 
     /// The current state of every scope that appears in the ledger, at `at` (for the Consent page).
@@ -437,10 +504,13 @@ impl ConsentLedger {
         let mut scopes: Vec<PurposeScope> = self.events.iter().map(|e| e.scope.clone()).collect();
         scopes.sort();
         scopes.dedup();
-        scopes.into_iter().map(|s| {
-            let st = self.standing(&s, at);
-            (s, st)
-        }).collect()
+        scopes
+            .into_iter()
+            .map(|s| {
+                let st = self.standing(&s, at);
+                (s, st)
+            })
+            .collect()
     }
 }
 

@@ -53,11 +53,15 @@ pub mod text;
 mod time;
 
 pub use breach::{BreachSchedule, Notice, breach_schedule};
-pub use decide::{AppliedRule, Decision, DecisionRequest, Needed, Outcome, Party, Subject, Waiver, decide};
+pub use decide::{
+    AppliedRule, Decision, DecisionRequest, Needed, Outcome, Party, Subject, Waiver, decide,
+};
 pub use erasure::{ErasurePlan, ErasureStep, Retention, erasure_plan, retention};
 pub use error::ConsentError;
 pub use fhir::{export_bundle, import_bundle};
-pub use ledger::{Channel, ConsentEvent, ConsentLedger, EventKind, GivenBy, HipaaAuthorization, Standing};
+pub use ledger::{
+    Channel, ConsentEvent, ConsentLedger, EventKind, GivenBy, HipaaAuthorization, Standing,
+};
 pub use purpose::{Purpose, PurposeScope, ResearchTier};
 pub use receipt::{ConsentReceipt, Controller, receipt_for};
 pub use rules::Jurisdiction;

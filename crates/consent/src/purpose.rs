@@ -124,7 +124,11 @@ impl Purpose {
             "HMARKT" => (Self::Marketing, None),
             "PATRQT" => (Self::PartnerSharing, None),
             "COC" => (Self::ThirdPartyPrinting, None),
-            other => return Err(ConsentError::UnknownPurposeCode(other.chars().take(64).collect())),
+            other => {
+                return Err(ConsentError::UnknownPurposeCode(
+                    other.chars().take(64).collect(),
+                ));
+            }
         })
     }
 }
@@ -220,13 +224,23 @@ impl PurposeScope {
     /// A scope for a purpose that needs no qualifier.
     #[must_use]
     pub fn plain(purpose: Purpose) -> Self {
-        Self { purpose, tier: None, partner: None, country: None }
+        Self {
+            purpose,
+            tier: None,
+            partner: None,
+            country: None,
+        }
     }
 
     /// A research scope.
     #[must_use]
     pub fn research(tier: ResearchTier) -> Self {
-        Self { purpose: Purpose::Research, tier: Some(tier), partner: None, country: None }
+        Self {
+            purpose: Purpose::Research,
+            tier: Some(tier),
+            partner: None,
+            country: None,
+        }
     }
 
     /// Check that exactly the qualifiers the purpose needs are present and well-formed; the
@@ -252,28 +266,37 @@ impl PurposeScope {
                     "partner-sharing needs the partner portal's name".into(),
                 ));
             }
-            (Purpose::PartnerSharing, Some(p)) if p.trim().is_empty() || p.len() > MAX_QUALIFIER => {
+            (Purpose::PartnerSharing, Some(p))
+                if p.trim().is_empty() || p.len() > MAX_QUALIFIER =>
+            {
                 return Err(ConsentError::BadField("partner"));
             }
             (p, Some(_)) if p != Purpose::PartnerSharing => {
-                return Err(ConsentError::MissingQualifier(format!("purpose `{p}` takes no partner")));
+                return Err(ConsentError::MissingQualifier(format!(
+                    "purpose `{p}` takes no partner"
+                )));
             }
             _ => {}
         }
         match (self.purpose, self.country.take()) {
             (Purpose::CrossBorderTransfer, None) => {
                 return Err(ConsentError::MissingQualifier(
-                    "cross-border-transfer needs the destination country (ISO 3166-1 alpha-2)".into(),
+                    "cross-border-transfer needs the destination country (ISO 3166-1 alpha-2)"
+                        .into(),
                 ));
             }
             (Purpose::CrossBorderTransfer, Some(c)) => {
                 if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
-                    return Err(ConsentError::UnknownJurisdiction(c.chars().take(16).collect()));
+                    return Err(ConsentError::UnknownJurisdiction(
+                        c.chars().take(16).collect(),
+                    ));
                 }
                 self.country = Some(c.to_ascii_uppercase());
             }
             (p, Some(_)) => {
-                return Err(ConsentError::MissingQualifier(format!("purpose `{p}` takes no country")));
+                return Err(ConsentError::MissingQualifier(format!(
+                    "purpose `{p}` takes no country"
+                )));
             }
             (_, None) => {}
         }
@@ -324,9 +347,18 @@ mod tests {
             let json = serde_json::to_string(&p).unwrap();
             assert_eq!(json, format!("\"{}\"", p.id()));
         }
-        assert_eq!("advertising".parse::<Purpose>().unwrap_err().code(), "unknown-purpose");
-        assert_eq!("HPAYMT".parse::<Purpose>().unwrap_err().code(), "unknown-purpose");
-        assert_eq!(Purpose::from_act_reason("HPAYMT").unwrap_err().code(), "unknown-purpose-code");
+        assert_eq!(
+            "advertising".parse::<Purpose>().unwrap_err().code(),
+            "unknown-purpose"
+        );
+        assert_eq!(
+            "HPAYMT".parse::<Purpose>().unwrap_err().code(),
+            "unknown-purpose"
+        );
+        assert_eq!(
+            Purpose::from_act_reason("HPAYMT").unwrap_err().code(),
+            "unknown-purpose-code"
+        );
     }
 
     #[test]
@@ -349,8 +381,16 @@ mod tests {
     #[test]
     fn qualifiers_are_checked() {
         assert!(PurposeScope::plain(Purpose::Research).validated().is_err());
-        assert!(PurposeScope::plain(Purpose::PartnerSharing).validated().is_err());
-        assert!(PurposeScope::plain(Purpose::CrossBorderTransfer).validated().is_err());
+        assert!(
+            PurposeScope::plain(Purpose::PartnerSharing)
+                .validated()
+                .is_err()
+        );
+        assert!(
+            PurposeScope::plain(Purpose::CrossBorderTransfer)
+                .validated()
+                .is_err()
+        );
         let mut s = PurposeScope::plain(Purpose::CrossBorderTransfer);
         s.country = Some("us".into());
         assert_eq!(s.validated().unwrap().country.as_deref(), Some("US"));

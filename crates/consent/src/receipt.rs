@@ -136,8 +136,15 @@ pub fn receipt_for(
         .scope
         .partner
         .clone()
-        .or_else(|| e.scope.country.as_ref().map(|c| format!("recipient in {c}")))
-        .or_else(|| (e.scope.purpose == Purpose::ThirdPartyPrinting).then(|| "print bureau".to_owned()));
+        .or_else(|| {
+            e.scope
+                .country
+                .as_ref()
+                .map(|c| format!("recipient in {c}"))
+        })
+        .or_else(|| {
+            (e.scope.purpose == Purpose::ThirdPartyPrinting).then(|| "print bureau".to_owned())
+        });
     let mut category = vec![e.scope.label()];
     if let Some(code) = e.scope.purpose.act_reason() {
         category.push(format!("v3-ActReason#{code}"));
@@ -154,11 +161,18 @@ pub fn receipt_for(
     };
     Ok(ConsentReceipt {
         version: RECEIPT_VERSION.to_owned(),
-        jurisdiction: jurisdictions.iter().map(|j| j.code()).collect::<Vec<_>>().join(" "),
+        jurisdiction: jurisdictions
+            .iter()
+            .map(|j| j.code())
+            .collect::<Vec<_>>()
+            .join(" "),
         consent_timestamp: e.at.unix(),
         collection_method,
         consent_receipt_id: id,
-        language: e.text.as_ref().map_or_else(|| "und".to_owned(), |t| t.lang.clone()),
+        language: e
+            .text
+            .as_ref()
+            .map_or_else(|| "und".to_owned(), |t| t.lang.clone()),
         pii_principal_id: ledger.subject().to_owned(),
         pii_controllers: vec![controller.clone()],
         policy_url: controller.policy_url.clone(),
@@ -215,12 +229,20 @@ impl ConsentReceipt {
     #[must_use]
     pub fn to_html(&self) -> String {
         let mut rows = Vec::new();
-        let mut row = |k: &str, v: &str| rows.push(format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v)));
+        let mut row = |k: &str, v: &str| {
+            rows.push(format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v)))
+        };
         row("Receipt", &self.consent_receipt_id);
-        row("What happened", &format!("{} ({})", self.event_type, self.consent_status));
+        row(
+            "What happened",
+            &format!("{} ({})", self.event_type, self.consent_status),
+        );
         for s in &self.services {
             for p in &s.purposes {
-                row("Purpose", &format!("{} [{}]", p.purpose, p.purpose_category.join(", ")));
+                row(
+                    "Purpose",
+                    &format!("{} [{}]", p.purpose, p.purpose_category.join(", ")),
+                );
                 row("Ends", &p.termination);
                 if let Some(t) = &p.third_party_name {
                     row("Recipient", t);
@@ -236,7 +258,13 @@ impl ConsentReceipt {
             row("Text fingerprint (SHA-256)", h);
         }
         for c in &self.pii_controllers {
-            row("Controller", &format!("{}, {}, {}, {}", c.pii_controller, c.address, c.email, c.phone));
+            row(
+                "Controller",
+                &format!(
+                    "{}, {}, {}, {}",
+                    c.pii_controller, c.address, c.email, c.phone
+                ),
+            );
         }
         row("Privacy policy", &self.policy_url);
         row("Specification", &self.version);

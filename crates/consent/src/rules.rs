@@ -234,8 +234,11 @@ pub fn regimes() -> Result<&'static [Regime], ConsentError> {
             FILES
                 .iter()
                 .map(|(file, src)| {
-                    let r: Regime = toml::from_str(src)
-                        .map_err(|e| ConsentError::BadBundledData { file, reason: e.to_string() })?;
+                    let r: Regime =
+                        toml::from_str(src).map_err(|e| ConsentError::BadBundledData {
+                            file,
+                            reason: e.to_string(),
+                        })?;
                     if let Some(p) = Purpose::ALL.iter().find(|p| !r.purposes.contains_key(p)) {
                         return Err(ConsentError::BadBundledData {
                             file,
@@ -272,10 +275,10 @@ impl Jurisdiction {
         if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(bad());
         }
-        if let Some(s) = &sub {
-            if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(bad());
-            }
+        if let Some(s) = &sub
+            && (s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(bad());
         }
         let all = regimes()?;
         let country = all
@@ -286,7 +289,11 @@ impl Jurisdiction {
             Some(s) => format!("{country}-{s}"),
             None => country,
         });
-        if all.iter().any(|r| r.covers(&j)) { Ok(j) } else { Err(bad()) }
+        if all.iter().any(|r| r.covers(&j)) {
+            Ok(j)
+        } else {
+            Err(bad())
+        }
     }
 
     /// The normalised code.
@@ -348,7 +355,9 @@ impl Regime {
 ///
 /// # Errors
 /// [`ConsentError::NoJurisdiction`] for an empty set; bundled-data errors.
-pub fn applicable(js: &[Jurisdiction]) -> Result<Vec<(&'static Regime, Vec<Jurisdiction>)>, ConsentError> {
+pub fn applicable(
+    js: &[Jurisdiction],
+) -> Result<Vec<(&'static Regime, Vec<Jurisdiction>)>, ConsentError> {
     if js.is_empty() {
         return Err(ConsentError::NoJurisdiction);
     }
@@ -367,8 +376,8 @@ mod tests {
     use super::*;
 
     const EU27: [&str; 27] = [
-        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
-        "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+        "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
     ];
 
     #[test]
@@ -380,7 +389,11 @@ mod tests {
     fn every_member_state_has_a_reviewed_art8_age_within_13_to_16() {
         let gdpr = regimes().unwrap().iter().find(|r| r.id == "gdpr").unwrap();
         for c in EU27 {
-            let o = gdpr.age.by_code.get(c).unwrap_or_else(|| panic!("{c} missing"));
+            let o = gdpr
+                .age
+                .by_code
+                .get(c)
+                .unwrap_or_else(|| panic!("{c} missing"));
             assert!((13..=16).contains(&o.age), "{c}");
             assert!(o.citation.starts_with("GDPR Art. 8(1)"), "{c}");
             let j = Jurisdiction::parse(c).unwrap();
@@ -395,10 +408,18 @@ mod tests {
         assert_eq!(Jurisdiction::parse("us-ca").unwrap().code(), "US-CA");
         assert_eq!(Jurisdiction::parse("DE-BY").unwrap().country(), "DE");
         for bad in ["JP", "", "D", "DEU", "US-", "US-CALI", "1E", "xx"] {
-            assert_eq!(Jurisdiction::parse(bad).unwrap_err().code(), "unknown-jurisdiction", "{bad}");
+            assert_eq!(
+                Jurisdiction::parse(bad).unwrap_err().code(),
+                "unknown-jurisdiction",
+                "{bad}"
+            );
         }
         let j = [Jurisdiction::parse("US-CA").unwrap()];
-        let ids: Vec<&str> = applicable(&j).unwrap().iter().map(|(r, _)| r.id.as_str()).collect();
+        let ids: Vec<&str> = applicable(&j)
+            .unwrap()
+            .iter()
+            .map(|(r, _)| r.id.as_str())
+            .collect();
         assert_eq!(ids, ["hipaa", "us-ca"]);
     }
 }

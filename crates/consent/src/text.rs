@@ -41,8 +41,18 @@ impl ConsentText {
     /// The bytes that are hashed: a domain tag, then purpose, version, language, title and body,
     /// each on its own line (the body last, so it may contain anything).
     #[must_use]
-    pub fn canonical_bytes(purpose: Purpose, version: u32, lang: &str, title: &str, body: &str) -> Vec<u8> {
-        format!("veil-consent-text/1\n{}\n{version}\n{lang}\n{title}\n{body}", purpose.id()).into_bytes()
+    pub fn canonical_bytes(
+        purpose: Purpose,
+        version: u32,
+        lang: &str,
+        title: &str,
+        body: &str,
+    ) -> Vec<u8> {
+        format!(
+            "veil-consent-text/1\n{}\n{version}\n{lang}\n{title}\n{body}",
+            purpose.id()
+        )
+        .into_bytes()
     }
 
     /// The reference a ledger event stores for this text.
@@ -96,10 +106,18 @@ impl TextRef {
             return None;
         }
         let sha256 = it.next()?.to_owned();
-        if it.next().is_some() || sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if it.next().is_some()
+            || sha256.len() != 64
+            || !sha256.bytes().all(|b| b.is_ascii_hexdigit())
+        {
             return None;
         }
-        Some(Self { purpose, version, lang, sha256 })
+        Some(Self {
+            purpose,
+            version,
+            lang,
+            sha256,
+        })
     }
 
     /// Check this reference against the catalogue: the text must exist and its hash must match.
@@ -147,8 +165,11 @@ pub fn catalogue() -> Result<&'static [ConsentText], ConsentError> {
         .get_or_init(|| {
             let mut out = Vec::new();
             for (file, src) in FILES {
-                let raw: RawFile = toml::from_str(src)
-                    .map_err(|e| ConsentError::BadBundledData { file, reason: e.to_string() })?;
+                let raw: RawFile =
+                    toml::from_str(src).map_err(|e| ConsentError::BadBundledData {
+                        file,
+                        reason: e.to_string(),
+                    })?;
                 for t in raw.text {
                     let sha256 = hex::encode(Sha256::digest(ConsentText::canonical_bytes(
                         t.purpose, t.version, &raw.lang, &t.title, &t.body,
@@ -189,7 +210,9 @@ pub fn languages() -> Result<Vec<&'static str>, ConsentError> {
 pub fn current(purpose: Purpose, lang: &str) -> Result<&'static ConsentText, ConsentError> {
     let all = catalogue()?;
     if !all.iter().any(|t| t.lang == lang) {
-        return Err(ConsentError::UnknownLanguage(lang.chars().take(16).collect()));
+        return Err(ConsentError::UnknownLanguage(
+            lang.chars().take(16).collect(),
+        ));
     }
     all.iter()
         .filter(|t| t.purpose == purpose && t.lang == lang)
@@ -216,14 +239,21 @@ mod tests {
 
     #[test]
     fn versions_are_distinct_and_hash_binds_wording() {
-        let v1 = catalogue().unwrap().iter().find(|t| t.purpose == Purpose::Research && t.version == 1 && t.lang == "en").unwrap();
+        let v1 = catalogue()
+            .unwrap()
+            .iter()
+            .find(|t| t.purpose == Purpose::Research && t.version == 1 && t.lang == "en")
+            .unwrap();
         let v2 = current(Purpose::Research, "en").unwrap();
         assert_eq!(v2.version, 2);
         assert_ne!(v1.sha256, v2.sha256);
         let mut forged = v1.reference();
         forged.sha256 = v2.sha256.clone();
         assert_eq!(forged.verify().unwrap_err().code(), "text-hash-mismatch");
-        assert_eq!(current(Purpose::Research, "xx").unwrap_err().code(), "unknown-language");
+        assert_eq!(
+            current(Purpose::Research, "xx").unwrap_err().code(),
+            "unknown-language"
+        );
     }
 
     #[test]

@@ -120,7 +120,12 @@ impl Timestamp {
     /// [`ConsentError::BadTime`].
     pub fn parse(s: &str) -> Result<Self, ConsentError> {
         let t = s.trim();
-        if !t.is_empty() && t.len() <= 13 && t.trim_start_matches('-').bytes().all(|c| c.is_ascii_digit()) {
+        if !t.is_empty()
+            && t.len() <= 13
+            && t.trim_start_matches('-')
+                .bytes()
+                .all(|c| c.is_ascii_digit())
+        {
             let v: i64 = t.parse().map_err(|_| ConsentError::BadTime(t.to_owned()))?;
             return Self::from_unix(v);
         }
@@ -239,29 +244,49 @@ mod tests {
 
     #[test]
     fn known_instants() {
-        assert_eq!(Timestamp::parse_rfc3339("1970-01-01T00:00:00Z").unwrap().0, 0);
+        assert_eq!(
+            Timestamp::parse_rfc3339("1970-01-01T00:00:00Z").unwrap().0,
+            0
+        );
         assert_eq!(
             Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap().0,
             1_795_428_000
         );
         assert_eq!(
-            Timestamp::parse_rfc3339("2026-11-23T12:00:00+02:00").unwrap().0,
+            Timestamp::parse_rfc3339("2026-11-23T12:00:00+02:00")
+                .unwrap()
+                .0,
             1_795_428_000
         );
         assert_eq!(
-            Timestamp::parse_rfc3339("2024-02-29T23:59:59.999-00:30").unwrap().to_rfc3339(),
+            Timestamp::parse_rfc3339("2024-02-29T23:59:59.999-00:30")
+                .unwrap()
+                .to_rfc3339(),
             "2024-03-01T00:29:59Z"
         );
-        assert_eq!(Timestamp::parse_rfc3339("2026-11-23").unwrap().to_rfc3339(), "2026-11-23T00:00:00Z");
-        assert_eq!(Timestamp(1_795_428_000).weekday(), 0, "2026-11-23 is a Monday");
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-11-23").unwrap().to_rfc3339(),
+            "2026-11-23T00:00:00Z"
+        );
+        assert_eq!(
+            Timestamp(1_795_428_000).weekday(),
+            0,
+            "2026-11-23 is a Monday"
+        );
     }
 
     #[test]
     fn rejects_malformed() {
         for s in [
-            "", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-11-23T24:00:00Z",
-            "2026-11-23T10:00:00", "2026-11-23T10:00:00+2:00", "x026-11-23T10:00:00Z",
-            "2026-11-23T10:00:00.Z", "2026-11-23T10:00:00Zjunk",
+            "",
+            "2026-13-01T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-11-23T24:00:00Z",
+            "2026-11-23T10:00:00",
+            "2026-11-23T10:00:00+2:00",
+            "x026-11-23T10:00:00Z",
+            "2026-11-23T10:00:00.Z",
+            "2026-11-23T10:00:00Zjunk",
         ] {
             assert!(Timestamp::parse_rfc3339(s).is_err(), "{s}");
         }

@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use veil_consent::{
-    Channel, ConsentEvent, ConsentLedger, DecisionRequest, EventKind, HipaaAuthorization, Jurisdiction, Outcome,
-    Purpose, PurposeScope, ResearchTier, Standing, Subject, Timestamp, decide, export_bundle, import_bundle, text,
+    Channel, ConsentEvent, ConsentLedger, DecisionRequest, EventKind, HipaaAuthorization,
+    Jurisdiction, Outcome, Purpose, PurposeScope, ResearchTier, Standing, Subject, Timestamp,
+    decide, export_bundle, import_bundle, text,
 };
 
 fn t(s: &str) -> Timestamp {
@@ -16,7 +17,12 @@ fn t(s: &str) -> Timestamp {
 pub fn rich_ledger() -> ConsentLedger {
     let mut l = ConsentLedger::new("p-9c2e.41").unwrap();
     let research = PurposeScope::research(ResearchTier::RelatedStudies);
-    let mut e = ConsentEvent::new(EventKind::Given, research.clone(), t("2026-01-05T09:00:00Z"), Channel::OwnDevice);
+    let mut e = ConsentEvent::new(
+        EventKind::Given,
+        research.clone(),
+        t("2026-01-05T09:00:00Z"),
+        Channel::OwnDevice,
+    );
     e.text = Some(text::current(Purpose::Research, "de").unwrap().reference());
     e.expires_at = Some(t("2027-01-05T09:00:00Z"));
     e.authorization = Some(HipaaAuthorization {
@@ -37,21 +43,64 @@ pub fn rich_ledger() -> ConsentLedger {
         EventKind::GuardianGiven,
         PurposeScope::plain(Purpose::Marketing),
         t("2026-01-05T09:00:00Z"),
-        Channel::Kiosk { staff_id: "staff-17".into() },
+        Channel::Kiosk {
+            staff_id: "staff-17".into(),
+        },
     );
     m.guardian = Some("RelatedPerson/mother-1".into());
     m.text = Some(text::current(Purpose::Marketing, "en").unwrap().reference());
     l.append(m).unwrap();
-    let partner = PurposeScope { partner: Some("Acme Ortho Portal".into()), ..PurposeScope::plain(Purpose::PartnerSharing) };
-    l.append(ConsentEvent::new(EventKind::Given, partner.clone(), t("2026-02-01T00:00:00Z"), Channel::OwnDevice)).unwrap();
-    let transfer = PurposeScope { country: Some("US".into()), ..PurposeScope::plain(Purpose::CrossBorderTransfer) };
-    l.append(ConsentEvent::new(EventKind::Given, transfer, t("2026-02-02T00:00:00Z"), Channel::OwnDevice)).unwrap();
-    l.append(ConsentEvent::new(EventKind::Withdrawn, partner, t("2026-03-01T12:00:00Z"), Channel::OwnDevice)).unwrap();
-    l.append(ConsentEvent::new(EventKind::Expired, PurposeScope::plain(Purpose::Marketing), t("2026-04-01T00:00:00Z"), Channel::OwnDevice)).unwrap();
-    let mut r = ConsentEvent::new(EventKind::Renewed, PurposeScope::plain(Purpose::Marketing), t("2026-04-02T00:00:00Z"), Channel::OwnDevice);
+    let partner = PurposeScope {
+        partner: Some("Acme Ortho Portal".into()),
+        ..PurposeScope::plain(Purpose::PartnerSharing)
+    };
+    l.append(ConsentEvent::new(
+        EventKind::Given,
+        partner.clone(),
+        t("2026-02-01T00:00:00Z"),
+        Channel::OwnDevice,
+    ))
+    .unwrap();
+    let transfer = PurposeScope {
+        country: Some("US".into()),
+        ..PurposeScope::plain(Purpose::CrossBorderTransfer)
+    };
+    l.append(ConsentEvent::new(
+        EventKind::Given,
+        transfer,
+        t("2026-02-02T00:00:00Z"),
+        Channel::OwnDevice,
+    ))
+    .unwrap();
+    l.append(ConsentEvent::new(
+        EventKind::Withdrawn,
+        partner,
+        t("2026-03-01T12:00:00Z"),
+        Channel::OwnDevice,
+    ))
+    .unwrap();
+    l.append(ConsentEvent::new(
+        EventKind::Expired,
+        PurposeScope::plain(Purpose::Marketing),
+        t("2026-04-01T00:00:00Z"),
+        Channel::OwnDevice,
+    ))
+    .unwrap();
+    let mut r = ConsentEvent::new(
+        EventKind::Renewed,
+        PurposeScope::plain(Purpose::Marketing),
+        t("2026-04-02T00:00:00Z"),
+        Channel::OwnDevice,
+    );
     r.expires_at = Some(t("2026-10-02T00:00:00Z"));
     l.append(r).unwrap();
-    l.append(ConsentEvent::new(EventKind::Withdrawn, PurposeScope::plain(Purpose::AiTraining), t("2026-04-03T00:00:00Z"), Channel::OwnDevice)).unwrap();
+    l.append(ConsentEvent::new(
+        EventKind::Withdrawn,
+        PurposeScope::plain(Purpose::AiTraining),
+        t("2026-04-03T00:00:00Z"),
+        Channel::OwnDevice,
+    ))
+    .unwrap();
     l
 }
 
@@ -62,7 +111,10 @@ fn veil_export_round_trips_exactly() {
     let back = import_bundle(&serde_json::to_vec(&bundle).unwrap()).unwrap();
     assert_eq!(back, l);
     // And the ledger JSON, too (what `veil consent import-fhir` prints and `--ledger` reads).
-    assert_eq!(ConsentLedger::from_json(back.to_json().unwrap().as_bytes()).unwrap(), l);
+    assert_eq!(
+        ConsentLedger::from_json(back.to_json().unwrap().as_bytes()).unwrap(),
+        l
+    );
 }
 
 #[test]
@@ -73,17 +125,32 @@ fn export_uses_fhir_status_and_codes() {
     assert_eq!(b["type"], "collection");
     let entries = b["entry"].as_array().unwrap();
     assert_eq!(entries.len(), l.events().len());
-    let status: Vec<&str> = entries.iter().map(|e| e["resource"]["status"].as_str().unwrap()).collect();
+    let status: Vec<&str> = entries
+        .iter()
+        .map(|e| e["resource"]["status"].as_str().unwrap())
+        .collect();
     // research active; marketing (guardian) superseded by expiry; partner given then withdrawn;
     // transfer active; partner withdrawal inactive; expiry inactive; renewal active; AI refusal rejected.
-    assert_eq!(status, ["active", "inactive", "inactive", "active", "inactive", "inactive", "active", "rejected"]);
+    assert_eq!(
+        status,
+        [
+            "active", "inactive", "inactive", "active", "inactive", "inactive", "active",
+            "rejected"
+        ]
+    );
     let r0 = &entries[0]["resource"];
     assert_eq!(r0["patient"]["reference"], "Patient/p-9c2e.41");
     assert_eq!(r0["provision"]["purpose"][0]["code"], "HRESCH");
-    assert_eq!(r0["provision"]["purpose"][0]["system"], "http://terminology.hl7.org/CodeSystem/v3-ActReason");
+    assert_eq!(
+        r0["provision"]["purpose"][0]["system"],
+        "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+    );
     assert_eq!(r0["provision"]["period"]["end"], "2027-01-05T09:00:00Z");
     assert_eq!(entries[4]["resource"]["provision"]["type"], "deny");
-    assert_eq!(entries[2]["resource"]["provision"]["actor"][0]["reference"]["display"], "Acme Ortho Portal");
+    assert_eq!(
+        entries[2]["resource"]["provision"]["actor"][0]["reference"]["display"],
+        "Acme Ortho Portal"
+    );
     // With a time, expired consents are inactive too.
     let later = export_bundle(&l, Some(t("2028-01-01T00:00:00Z")));
     assert_eq!(later["entry"][0]["resource"]["status"], "inactive");
@@ -94,7 +161,11 @@ fn foreign_fhir_imports_with_standard_meaning() {
     let bytes = include_bytes!("vectors/fhir/foreign-bundle.json");
     let l = import_bundle(bytes).unwrap();
     assert_eq!(l.subject(), "pat-1");
-    let kinds: Vec<(EventKind, Purpose)> = l.events().iter().map(|e| (e.kind, e.scope.purpose)).collect();
+    let kinds: Vec<(EventKind, Purpose)> = l
+        .events()
+        .iter()
+        .map(|e| (e.kind, e.scope.purpose))
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -106,20 +177,42 @@ fn foreign_fhir_imports_with_standard_meaning() {
     );
     assert_eq!(l.events()[0].at, t("2025-03-01T07:30:00Z"));
     assert_eq!(l.events()[0].expires_at, Some(t("2030-03-01T00:00:00Z")));
-    assert_eq!(l.events()[1].scope.tier, Some(ResearchTier::ThisStudy), "foreign HRESCH reads as the narrowest tier");
+    assert_eq!(
+        l.events()[1].scope.tier,
+        Some(ResearchTier::ThisStudy),
+        "foreign HRESCH reads as the narrowest tier"
+    );
     assert!(matches!(l.events()[0].channel, Channel::Imported { .. }));
     // The decisions follow: research withdrawn -> deny; marketing denied -> deny.
-    let subject = Subject { jurisdictions: vec![Jurisdiction::parse("DE").unwrap()], age: 30, guardian_consent: false };
+    let subject = Subject {
+        jurisdictions: vec![Jurisdiction::parse("DE").unwrap()],
+        age: 30,
+        guardian_consent: false,
+    };
     for (scope, expect) in [
-        (PurposeScope::research(ResearchTier::ThisStudy), Outcome::Deny),
+        (
+            PurposeScope::research(ResearchTier::ThisStudy),
+            Outcome::Deny,
+        ),
         (PurposeScope::plain(Purpose::Marketing), Outcome::Deny),
-        (PurposeScope::plain(Purpose::AiTraining), Outcome::NeedsConsent),
+        (
+            PurposeScope::plain(Purpose::AiTraining),
+            Outcome::NeedsConsent,
+        ),
     ] {
-        let req = DecisionRequest { subject: subject.clone(), scope, at: t("2025-07-01T00:00:00Z"), waiver: None };
+        let req = DecisionRequest {
+            subject: subject.clone(),
+            scope,
+            at: t("2025-07-01T00:00:00Z"),
+            waiver: None,
+        };
         assert_eq!(decide(&req, Some(&l)).unwrap().decision, expect);
     }
     assert!(matches!(
-        l.standing(&PurposeScope::research(ResearchTier::ThisStudy), t("2025-05-01T00:00:00Z")),
+        l.standing(
+            &PurposeScope::research(ResearchTier::ThisStudy),
+            t("2025-05-01T00:00:00Z")
+        ),
         Standing::Active { .. }
     ));
 }
@@ -132,17 +225,36 @@ fn unknown_codes_and_statuses_are_errors() {
             "provision": {"type": "permit", "purpose": [{"system": system, "code": code}]}})
     };
     let ar = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
-    let err = |v: serde_json::Value| import_bundle(&serde_json::to_vec(&v).unwrap()).unwrap_err().code();
+    let err = |v: serde_json::Value| {
+        import_bundle(&serde_json::to_vec(&v).unwrap())
+            .unwrap_err()
+            .code()
+    };
     assert_eq!(err(consent("active", ar, "HPAYMT")), "unknown-purpose-code");
-    assert_eq!(err(consent("active", "http://example.org/purposes", "TREAT")), "unknown-purpose-code");
+    assert_eq!(
+        err(consent("active", "http://example.org/purposes", "TREAT")),
+        "unknown-purpose-code"
+    );
     assert_eq!(err(consent("cancelled", ar, "TREAT")), "unknown-status");
-    assert_eq!(err(consent("active", "https://fhir.veil.invalid/CodeSystem/consent-purpose", "research/all")), "unknown-tier");
+    assert_eq!(
+        err(consent(
+            "active",
+            "https://fhir.veil.invalid/CodeSystem/consent-purpose",
+            "research/all"
+        )),
+        "unknown-tier"
+    );
     assert_eq!(err(consent("active", ar, "PATRQT")), "missing-qualifier");
     assert_eq!(
-        err(serde_json::json!({"resourceType": "Consent", "status": "active", "patient": {"reference": "Patient/x"}, "dateTime": "2025-01-01T00:00:00Z"})),
+        err(
+            serde_json::json!({"resourceType": "Consent", "status": "active", "patient": {"reference": "Patient/x"}, "dateTime": "2025-01-01T00:00:00Z"})
+        ),
         "bad-fhir"
     );
-    assert_eq!(err(serde_json::json!({"resourceType": "Patient"})), "bad-fhir");
+    assert_eq!(
+        err(serde_json::json!({"resourceType": "Patient"})),
+        "bad-fhir"
+    );
     assert_eq!(import_bundle(b"{").unwrap_err().code(), "malformed-json");
     // Two patients in one bundle.
     let mut a = consent("active", ar, "TREAT");

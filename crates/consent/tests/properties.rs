@@ -4,15 +4,19 @@
 
 use proptest::prelude::*;
 use veil_consent::{
-    Channel, ConsentEvent, ConsentLedger, DecisionRequest, EventKind, Jurisdiction, Outcome, Purpose, PurposeScope,
-    ResearchTier, Standing, Subject, Timestamp, decide, import_bundle,
+    Channel, ConsentEvent, ConsentLedger, DecisionRequest, EventKind, Jurisdiction, Outcome,
+    Purpose, PurposeScope, ResearchTier, Standing, Subject, Timestamp, decide, import_bundle,
 };
 
 fn scope_strategy() -> impl Strategy<Value = PurposeScope> {
     prop_oneof![
         prop::sample::select(ResearchTier::ALL.to_vec()).prop_map(PurposeScope::research),
-        prop::sample::select(vec![Purpose::Marketing, Purpose::AiTraining, Purpose::ProductImprovement])
-            .prop_map(PurposeScope::plain),
+        prop::sample::select(vec![
+            Purpose::Marketing,
+            Purpose::AiTraining,
+            Purpose::ProductImprovement
+        ])
+        .prop_map(PurposeScope::plain),
         prop::sample::select(vec!["Acme", "Beta"]).prop_map(|p| PurposeScope {
             partner: Some(p.into()),
             ..PurposeScope::plain(Purpose::PartnerSharing)
@@ -45,7 +49,12 @@ fn ledger_from(events: &[(EventKind, PurposeScope, i64, Option<i64>)]) -> Consen
 
 fn events_strategy() -> impl Strategy<Value = Vec<(EventKind, PurposeScope, i64, Option<i64>)>> {
     prop::collection::vec(
-        (kind_strategy(), scope_strategy(), 0i64..100_000, prop::option::of(1i64..1_000_000)),
+        (
+            kind_strategy(),
+            scope_strategy(),
+            0i64..100_000,
+            prop::option::of(1i64..1_000_000),
+        ),
         0..24,
     )
 }
