@@ -1,0 +1,96 @@
+//! Where a patient's data lives in this browser, and how a kiosk session removes all of it.
+//!
+//! Patient data is kept under one prefix in `localStorage` (`veil.patient.`), in IndexedDB databases
+//! whose names start with `veil-patient`, and in caches whose names start with `veil-patient`; the app
+//! shell cache (`veil-shell-*`) and device/manufacturer configuration hold nothing about a person.
+//! Ending a kiosk session deletes every patient location and the whole `sessionStorage`.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// Prefix of every patient key in `localStorage`.
+pub const LOCAL_PREFIX: &str = "veil.patient.";
+/// Prefix of patient IndexedDB databases and Cache Storage caches.
+pub const STORE_PREFIX: &str = "veil-patient";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Read a patient value.
+pub fn load(key: &str) -> Option<String> {
+    local_storage()?.get_item(&format!("{LOCAL_PREFIX}{key}")).ok().flatten()
+}
+
+/// Store a patient value; `false` when the browser refused (private mode, quota).
+pub fn save(key: &str, value: &str) -> bool {
+    local_storage()
+        .map(|s| s.set_item(&format!("{LOCAL_PREFIX}{key}"), value).is_ok())
+        .unwrap_or(false)
+}
+
+/// Delete everything of the current patient from this browser's storage.
+pub async fn wipe() -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    if let Some(storage) = local_storage() {
+        let len = storage.length().unwrap_or(0);
+        let keys: Vec<String> = (0..len).filter_map(|i| storage.key(i).ok().flatten()).collect();
+        for key in keys.iter().filter(|k| k.starts_with(LOCAL_PREFIX)) {
+            storage.remove_item(key).map_err(|e| format!("{e:?}"))?;
+        }
+    }
+    if let Ok(Some(session)) = window.session_storage() {
+        session.clear().map_err(|e| format!("{e:?}"))?;
+    }
+    if let Ok(Some(idb)) = window.indexed_db() {
+        // `indexedDB.databases()` is not in web-sys yet; call it by name.
+        let databases = js_sys::Reflect::get(&idb, &JsValue::from_str("databases"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .ok_or("this browser cannot list its databases")?;
+        let promise: js_sys::Promise = databases
+            .call0(&idb)
+            .map_err(|e| format!("{e:?}"))?
+            .dyn_into()
+            .map_err(|_| "indexedDB.databases() returned no promise")?;
+        let names = JsFuture::from(promise).await.map_err(|e| format!("{e:?}"))?;
+        for info in js_sys::Array::from(&names).iter() {
+            let name = js_sys::Reflect::get(&info, &JsValue::from_str("name"))
+                .ok()
+                .and_then(|n| n.as_string())
+                .unwrap_or_default();
+            if name.starts_with(STORE_PREFIX) {
+                let request = idb.delete_database(&name).map_err(|e| format!("{e:?}"))?;
+                wait_request(&request).await?;
+            }
+        }
+    }
+    if let Ok(caches) = window.caches() {
+        let names = JsFuture::from(caches.keys()).await.map_err(|e| format!("{e:?}"))?;
+        for name in js_sys::Array::from(&names).iter().filter_map(|n| n.as_string()) {
+            if name.starts_with(STORE_PREFIX) {
+                JsFuture::from(caches.delete(&name)).await.map_err(|e| format!("{e:?}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Wait for an IndexedDB request (e.g. `deleteDatabase`) to finish.
+async fn wait_request(request: &web_sys::IdbOpenDbRequest) -> Result<(), String> {
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let ok = Closure::once_into_js(move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+        let fail = Closure::once_into_js(move || {
+            let _ = reject.call0(&JsValue::NULL);
+        });
+        request.set_onsuccess(Some(ok.unchecked_ref()));
+        request.set_onerror(Some(fail.unchecked_ref()));
+    });
+    JsFuture::from(promise)
+        .await
+        .map(|_| ())
+        .map_err(|_| "deleting a patient database failed".to_string())
+}
