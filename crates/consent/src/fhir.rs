@@ -214,7 +214,10 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
     if let Some(t) = at.or_else(|| events.last().map(|e| e.at)) {
         bundle.insert("timestamp".into(), json!(t.to_rfc3339()));
     }
-    bundle.insert("entry".into(), Value::Array(entries));
+    // FHIR JSON forbids empty arrays (R4 §2.6.2 "JSON representation"): no events, no `entry`.
+    if !entries.is_empty() {
+        bundle.insert("entry".into(), Value::Array(entries));
+    }
     Value::Object(bundle)
 }
 
