@@ -1,0 +1,179 @@
+//! Fixtures shared by the ingest tests: a real server state in a temporary data directory, a
+//! development manufacturer whose root the server trusts, and builders for sealed artifacts
+//! (valid ones and each kind of bad one).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use veil_ingest::{Ingest, IngestConfig, KeySource, Limits};
+use veil_seal::{ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey, SigningKey};
+use veil_trust::{Algorithm, DeviceSigner, ProvisionOptions, Provisioned};
+
+pub const RECIPIENT_ID: &str = "clinic-a";
+pub const PURPOSE: &str = "treatment";
+/// A string planted in the test input that must never reach storage in clear.
+pub const PLANTED: &str = "PATIENT-NAME-Jane-Q-Doe-1961";
+
+pub fn now_s() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// A development manufacturer with `devices` devices, valid from an hour ago for a year.
+pub fn manufacturer(name: &str, devices: usize) -> Provisioned {
+    veil_trust::provision(&ProvisionOptions {
+        manufacturer: name.into(),
+        model: "BP7".into(),
+        serial_prefix: "BP7".into(),
+        devices,
+        intermediate: true,
+        now: now_s() - 3600,
+        device_days: 365,
+    })
+    .unwrap()
+}
+
+/// Everything a test needs: the server's state, its data directory, its key, a trusted
+/// manufacturer, a client key and a subject.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub config: IngestConfig,
+    pub ingest: Arc<Ingest>,
+    pub dist: std::path::PathBuf,
+    pub recipient: RecipientKey,
+    pub maker: Provisioned,
+    pub client: SigningKey,
+    pub subject: PseudonymSecret,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        Self::with_limits(Limits::default())
+    }
+
+    pub fn with_limits(limits: Limits) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let dist = dir.path().join("dist");
+        std::fs::create_dir_all(&dist).unwrap();
+        std::fs::write(dist.join("index.html"), "<html>veil</html>").unwrap();
+        let maker = manufacturer("Acme Medical", 2);
+        let roots = dir.path().join("roots.pem");
+        std::fs::write(&roots, &maker.root.cert_pem).unwrap();
+        let recipient = RecipientKey::generate().unwrap();
+        let key_file = dir.path().join("recipient.pem");
+        std::fs::write(&key_file, recipient.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
+        let mut config = IngestConfig::new(data);
+        config.recipient_key = KeySource::File(key_file);
+        config.trust_roots = Some(roots);
+        config.recipient_id = Some(RECIPIENT_ID.into());
+        config.limits = limits;
+        let (ingest, _) = Ingest::open(&config).unwrap();
+        Fixture {
+            dir,
+            config,
+            ingest: Arc::new(ingest),
+            dist,
+            recipient,
+            maker,
+            client: veil_seal::generate_signing_key().unwrap(),
+            subject: PseudonymSecret::generate().unwrap(),
+        }
+    }
+
+    pub fn app(&self) -> Router {
+        veil_ingest::app(&self.dist, self.ingest.clone())
+    }
+
+    /// A signed reading from device `index` of `maker` with counter `ctr`, as evidence.
+    pub fn reading_from(maker: &Provisioned, index: usize, ctr: u64) -> DeviceEvidence {
+        let d = &maker.devices[index];
+        let signer = DeviceSigner::from_pem(&d.identity.key_pem, &d.identity.cert_pem).unwrap();
+        let now = now_s();
+        let m = veil_trust::encode_spec("bp:120/80/93,pulse=70", now).unwrap();
+        let reading = signer.sign(&m, ctr, now, &[7u8; 32], Algorithm::Es256);
+        DeviceEvidence { reading, chain: veil_trust::certs_from_pem(&d.chain_pem).unwrap() }
+    }
+
+    pub fn reading(&self, ctr: u64) -> DeviceEvidence {
+        Self::reading_from(&self.maker, 0, ctr)
+    }
+
+    /// An artifact builder for this subject, recipient and purpose with a model file.
+    pub fn builder(&self, decision: &str) -> ArtifactBuilder {
+        let pseudonym = self.subject.pseudonym(RECIPIENT_ID, PURPOSE);
+        let consent = ConsentRef { decision: decision.into(), event_hash: Some([5u8; 32]) };
+        let mut b = ArtifactBuilder::new(pseudonym, PURPOSE, RECIPIENT_ID, consent, 1_790_000_000_000);
+        b.add_file("model.stl", format!("solid deid\n{}\nendsolid deid\n", "facet ".repeat(8)).into_bytes())
+            .unwrap();
+        b.set_deid_report(serde_json::json!({"removed": ["face"]}));
+        b
+    }
+
+    /// Signed artifact bytes (COSE_Sign1) carrying `evidence` and an extra file of `extra` bytes.
+    pub fn signed(&self, evidence: Vec<DeviceEvidence>, extra: usize) -> Vec<u8> {
+        let mut b = self.builder("allow");
+        for e in evidence {
+            b.add_device_evidence(e);
+        }
+        if extra > 0 {
+            b.add_file("reading.bin", pattern(extra)).unwrap();
+        }
+        b.sign(&self.client).unwrap().into_bytes()
+    }
+
+    /// A valid envelope with one reading of counter `ctr`.
+    pub fn envelope(&self, ctr: u64) -> Vec<u8> {
+        self.seal(self.signed(vec![self.reading(ctr)], 0))
+    }
+
+    pub fn seal(&self, signed: Vec<u8>) -> Vec<u8> {
+        veil_seal::seal(signed, self.recipient.public_key()).unwrap().into_bytes()
+    }
+
+    /// Stored artifacts and objects: what "nothing stored" is checked against.
+    pub async fn stored(&self) -> (u64, Vec<String>) {
+        let store = self.ingest.store();
+        (store.artifact_count().await.unwrap(), store.list_objects().await.unwrap())
+    }
+}
+
+/// Deterministic filler that is not all zeros.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i.wrapping_mul(31) ^ (i >> 7)) as u8).collect()
+}
+
+pub fn id_of(envelope: &[u8]) -> String {
+    veil_seal::ArtifactId::of_envelope(envelope).to_hex()
+}
+
+/// POST an envelope with its own id as the Idempotency-Key.
+pub async fn post(app: &Router, envelope: Vec<u8>) -> (StatusCode, serde_json::Value) {
+    let key = id_of(&envelope);
+    post_with_key(app, envelope, Some(&key)).await
+}
+
+pub async fn post_with_key(app: &Router, envelope: Vec<u8>, key: Option<&str>) -> (StatusCode, serde_json::Value) {
+    let mut req = Request::post("/v1/artifacts").header("content-type", "application/octet-stream");
+    if let Some(key) = key {
+        req = req.header("idempotency-key", key);
+    }
+    send(app, req.body(Body::from(envelope)).unwrap()).await
+}
+
+pub async fn send(app: &Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+pub async fn get(app: &Router, path: &str) -> (StatusCode, serde_json::Value) {
+    send(app, Request::get(path).body(Body::empty()).unwrap()).await
+}
