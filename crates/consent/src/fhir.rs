@@ -37,6 +37,8 @@ pub const EXT_COUNTRY: &str =
 /// Extension: HIPAA authorization elements as JSON (`valueString`).
 pub const EXT_AUTHORIZATION: &str =
     "https://fhir.veil.invalid/StructureDefinition/hipaa-authorization";
+/// Identifier system of the Bundle: the ledger's subject pseudonym (so an empty ledger round-trips).
+pub const LEDGER_IDENTIFIER_SYSTEM: &str = "urn:veil:consent-ledger";
 /// Identifier system of ledger events.
 pub const EVENT_IDENTIFIER_SYSTEM: &str = "urn:veil:consent-event";
 
@@ -210,6 +212,7 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
     }
     let mut bundle = Map::new();
     bundle.insert("resourceType".into(), json!("Bundle"));
+    bundle.insert("identifier".into(), json!({"system": LEDGER_IDENTIFIER_SYSTEM, "value": subject}));
     bundle.insert("type".into(), json!("collection"));
     if let Some(t) = at.or_else(|| events.last().map(|e| e.at)) {
         bundle.insert("timestamp".into(), json!(t.to_rfc3339()));
@@ -540,7 +543,13 @@ pub fn import_bundle(bytes: &[u8]) -> Result<ConsentLedger, ConsentError> {
         None => return Err(fhir("no resourceType")),
     };
     if consents.is_empty() {
-        return Err(fhir("no Consent resources"));
+        // Veil's export of an empty ledger: the subject is in Bundle.identifier.
+        return match v.get("identifier") {
+            Some(id) if str_at(id, "system") == Some(LEDGER_IDENTIFIER_SYSTEM) => {
+                ConsentLedger::new(str_at(id, "value").unwrap_or_default())
+            }
+            _ => Err(fhir("no Consent resources")),
+        };
     }
     let subject = patient_id(consents[0])?;
     let mut events = Vec::new();
