@@ -45,6 +45,9 @@ use sha2::{Digest, Sha256};
 
 use canonical::MapValue;
 
+/// The `p256` key types the log signs and verifies with (the same `p256` as `veil-seal`).
+pub use p256::ecdsa::{SigningKey as ClientSigningKey, VerifyingKey as ClientVerifyingKey};
+
 /// The hash before the first entry.
 pub const GENESIS_HASH: [u8; 32] = [0u8; 32];
 /// Longest actor / event / subject text accepted, in bytes.

@@ -536,10 +536,14 @@ impl UnsignedArtifact {
 
     /// Sign with a `p256` key (streams the `Sig_structure` into SHA-256; RFC 6979 nonces).
     pub fn sign(self, key: &SigningKey) -> Result<SignedArtifact, SealError> {
+        if sec1_uncompressed(key.verifying_key()) != self.manifest.client_key {
+            return Err(SealError::ClientKeyMismatch);
+        }
         let sig: Signature = key
             .try_sign_digest(sig_structure_digest(&self.protected, &self.payload))
             .map_err(|e| SealError::SealFailed(format!("signing: {e}")))?;
-        self.finish(&sig.to_bytes())
+        // Our own signature by the manifest's own key: no need to hash the payload again to check it.
+        Ok(self.assemble(&sig))
     }
 
     /// Attach a 64-byte `r || s` ES256 signature made elsewhere (e.g. by WebCrypto). It is
@@ -550,7 +554,11 @@ impl UnsignedArtifact {
             .map_err(|e| SealError::BadKey(e.to_string()))?;
         vk.verify_digest(sig_structure_digest(&self.protected, &self.payload), &sig)
             .map_err(|_| SealError::BadSignature)?;
-        // Tagged COSE_Sign1 = 18([protected: bstr, unprotected: {}, payload: bstr, signature: bstr]).
+        Ok(self.assemble(&sig))
+    }
+
+    /// Tagged COSE_Sign1 = 18([protected: bstr, unprotected: {}, payload: bstr, signature: bstr]).
+    fn assemble(self, sig: &Signature) -> SignedArtifact {
         let mut bytes = Vec::with_capacity(self.payload.len() + self.protected.len() + 96);
         cbor::put_head(&mut bytes, 6, COSE_SIGN1_TAG);
         bytes.push(0x84);
@@ -561,10 +569,10 @@ impl UnsignedArtifact {
         bytes.extend_from_slice(&self.payload);
         cbor::put_head(&mut bytes, BSTR, 64);
         bytes.extend_from_slice(&sig.to_bytes());
-        Ok(SignedArtifact {
+        SignedArtifact {
             bytes,
             manifest: self.manifest,
-        })
+        }
     }
 }
 
@@ -744,6 +752,31 @@ mod tests {
         let sig: Signature = p256::ecdsa::signature::Signer::sign(&key, &unsigned.to_be_signed());
         let signed = unsigned.finish(&sig.to_bytes()).unwrap();
         verify_signed_artifact(signed.as_bytes(), None).unwrap();
+    }
+
+    #[test]
+    fn both_s_and_n_minus_s_are_accepted() {
+        // WebCrypto does not normalise s; either form of a valid signature must verify.
+        let key = SigningKey::from_slice(&[3u8; 32]).unwrap();
+        let unsigned = builder().prepare(key.verifying_key()).unwrap();
+        let sig: Signature = p256::ecdsa::signature::Signer::sign(&key, &unsigned.to_be_signed());
+        let (r, s) = sig.split_scalars();
+        let flipped = Signature::from_scalars(r, -s).unwrap();
+        assert_ne!(flipped, sig);
+        unsigned.clone().finish(&sig.to_bytes()).unwrap();
+        let signed = unsigned.finish(&flipped.to_bytes()).unwrap();
+        verify_signed_artifact(signed.as_bytes(), None).unwrap();
+    }
+
+    #[test]
+    fn signing_with_a_key_other_than_the_prepared_one_is_refused() {
+        let key = SigningKey::from_slice(&[3u8; 32]).unwrap();
+        let other = SigningKey::from_slice(&[4u8; 32]).unwrap();
+        let unsigned = builder().prepare(key.verifying_key()).unwrap();
+        assert_eq!(
+            unsigned.sign(&other).unwrap_err().code(),
+            "client-key-mismatch"
+        );
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub use envelope::{
 pub use error::SealError;
 pub use keys::{
     KeyId, RecipientKey, RecipientPublicKey, generate_signing_key, signing_key_from_pem,
-    signing_key_to_pem, verifying_key_from_pem, verifying_key_to_pem,
+    signing_key_to_pem, verifying_key_from_pem, verifying_key_from_sec1, verifying_key_to_pem,
 };
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
 pub use pseudonym::{ErasureRecord, IdentityVault, Pseudonym, PseudonymSecret};
