@@ -33,6 +33,14 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod deface;
+#[doc(hidden)]
+pub mod mesh_helpers {
+    //! Small geometry helpers re-exported for tests and benchmarks.
+    /// Euclidean distance.
+    pub fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
+        ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+    }
+}
 mod error;
 mod mask;
 mod mesh;

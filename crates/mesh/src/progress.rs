@@ -30,6 +30,10 @@ impl<'a> Hooks<'a> {
     pub(crate) fn stage(&mut self, start: f32, end: f32) -> Result<(), MeshError> {
         self.start = start;
         self.span = (end - start).max(0.0);
+        if start > self.last {
+            self.last = start;
+            (self.progress)(start);
+        }
         self.at(0.0)
     }
 
@@ -46,10 +50,11 @@ impl<'a> Hooks<'a> {
         Ok(())
     }
 
-    /// Report item `i` of `n` in a loop, cheaply: only every 16384 items.
+    /// Report item `i` of `n` in a loop, cheaply: about every 1/128 of the loop.
     #[inline]
     pub(crate) fn tick(&mut self, i: usize, n: usize) -> Result<(), MeshError> {
-        if i & 0x3fff == 0 && n > 0 {
+        let mask = (n >> 7).max(1).next_power_of_two() - 1;
+        if i & mask == 0 && n > 0 {
             self.at(i as f32 / n as f32)
         } else {
             Ok(())

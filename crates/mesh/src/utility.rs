@@ -233,9 +233,9 @@ pub(crate) fn hausdorff(
     let mut d: Vec<f64> = Vec::new();
     let stride_r = (reference.vertices.len() / MAX_SAMPLES).max(1);
     let n_r = reference.vertices.len();
-    for (i, p) in reference.vertices.iter().enumerate().step_by(stride_r) {
-        if i % (stride_r << 14) == 0 {
-            hooks.at(0.2 + 0.4 * i as f32 / n_r as f32)?;
+    for (k, p) in reference.vertices.iter().step_by(stride_r).enumerate() {
+        if k & 0x3ff == 0 {
+            hooks.at(0.2 + 0.4 * (k * stride_r) as f32 / n_r as f32)?;
         }
         let p = v64(*p);
         if ref_ok(p) {
@@ -253,8 +253,15 @@ pub(crate) fn hausdorff(
     }
     let stride_o = (output.vertices.len() / MAX_SAMPLES).max(1);
     let n_o = output.vertices.len();
-    for (i, p) in output.vertices.iter().enumerate().step_by(stride_o) {
-        if i % (stride_o << 14) == 0 {
+    for (k, p) in output
+        .vertices
+        .iter()
+        .enumerate()
+        .step_by(stride_o)
+        .enumerate()
+    {
+        let (i, p) = p;
+        if k & 0x3ff == 0 {
             hooks.at(0.6 + 0.4 * i as f32 / n_o as f32)?;
         }
         if on_surface[i] {

@@ -1,0 +1,209 @@
+//! The pipeline's promises: reframing is rigid and pose-independent, the scrub is idempotent,
+//! randomness is fresh unless seeded, progress and cancellation work, and the report measures.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use proptest::prelude::*;
+use veil_mesh::mesh_helpers::dist;
+use veil_mesh::reframe::{apply, principal_frame};
+use veil_mesh::synth::{self, HeadSpec};
+use veil_mesh::{DefaceMode, FormatHint, Mesh, Options, OutputFormat, Profile};
+
+fn f64v(p: [f32; 3]) -> [f64; 3] {
+    [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]
+}
+
+/// Scrub only: every other step off.
+fn scrub_only() -> Options {
+    let mut o = Options::for_profile(Profile::Strict);
+    o.reframe = false;
+    o.deface = DefaceMode::Off;
+    o.mask = None;
+    o.shuffle = false;
+    o.quantise_mm = None;
+    o.hausdorff = false;
+    o
+}
+
+fn lumpy() -> Mesh {
+    // An asymmetric closed surface: principal axes and skew signs are well defined.
+    synth::radial_mesh(48, 24, |v| {
+        60.0 + 15.0 * v[0] + 8.0 * v[1] * v[1] + 5.0 * v[2] * v[2] * v[2] + 10.0 * v[0] * v[2]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn reframe_is_rigid(q in prop::array::uniform4(-1.0f64..1.0), t in prop::array::uniform3(-1000.0f64..1000.0)) {
+        prop_assume!(q.iter().map(|x| x * x).sum::<f64>() > 0.01);
+        let m = synth::transformed(&lumpy(), synth::rotation_from_quaternion(q), t);
+        let tf = principal_frame(&m);
+        let r = tf.rotation;
+        // Orthonormal with determinant +1: a proper rotation, never a reflection.
+        for i in 0..3 {
+            for j in 0..3 {
+                let d: f64 = (0..3).map(|k| r[i][k] * r[j][k]).sum();
+                let want = if i == j { 1.0 } else { 0.0 };
+                prop_assert!((d - want).abs() < 1e-9);
+            }
+        }
+        let det = r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1]) - r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0]) + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
+        prop_assert!((det - 1.0).abs() < 1e-9);
+        let mut out = m.clone();
+        apply(&mut out, &tf);
+        for (i, j) in [(0usize, 7usize), (3, 500), (100, 900), (42, 43)] {
+            let a = dist(f64v(m.vertices[i]), f64v(m.vertices[j]));
+            let b = dist(f64v(out.vertices[i]), f64v(out.vertices[j]));
+            prop_assert!((a - b).abs() < 1e-3 * a.max(1.0));
+        }
+    }
+
+    #[test]
+    fn reframe_removes_the_scanner_pose(q in prop::array::uniform4(-1.0f64..1.0), t in prop::array::uniform3(-1000.0f64..1000.0)) {
+        prop_assume!(q.iter().map(|x| x * x).sum::<f64>() > 0.01);
+        let base = lumpy();
+        let mut a = base.clone();
+        apply(&mut a, &principal_frame(&base));
+        let mut b = synth::transformed(&base, synth::rotation_from_quaternion(q), t);
+        let tf = principal_frame(&b);
+        apply(&mut b, &tf);
+        for (p, q) in a.vertices.iter().zip(&b.vertices) {
+            prop_assert!(dist(f64v(*p), f64v(*q)) < 1e-2, "{:?} vs {:?}", p, q);
+        }
+    }
+
+    #[test]
+    fn scrub_is_idempotent(header in prop::collection::vec(any::<u8>(), 0..80), attr in any::<u16>()) {
+        let m = synth::sphere(30.0, 12, 6);
+        let mut stl = vec![0u8; 80];
+        stl[..header.len()].copy_from_slice(&header);
+        stl[..5].copy_from_slice(b"xolid");
+        stl.extend_from_slice(&(m.triangles.len() as u32).to_le_bytes());
+        for t in &m.triangles {
+            stl.extend_from_slice(&[0u8; 12]);
+            for &i in t {
+                for c in m.vertices[i as usize] {
+                    stl.extend_from_slice(&c.to_le_bytes());
+                }
+            }
+            stl.extend_from_slice(&attr.to_le_bytes());
+        }
+        let (once, _) = veil_mesh::deidentify(&stl, FormatHint::Stl, &scrub_only()).unwrap();
+        let (twice, report) = veil_mesh::deidentify(&once, FormatHint::Stl, &scrub_only()).unwrap();
+        prop_assert_eq!(&once, &twice);
+        prop_assert!(report.metadata_removed.is_empty());
+    }
+}
+
+#[test]
+fn fresh_randomness_unless_seeded() {
+    let stl = veil_mesh::write::write_stl(&synth::sphere(50.0, 40, 20));
+    let mut o = Options::for_profile(Profile::Strict);
+    let (a, ra) = veil_mesh::deidentify(&stl, FormatHint::Stl, &o).unwrap();
+    let (b, _) = veil_mesh::deidentify(&stl, FormatHint::Stl, &o).unwrap();
+    assert_ne!(a, b, "two releases must differ");
+    assert!(!ra.deterministic);
+    o.seed = Some(42);
+    let (c, rc) = veil_mesh::deidentify(&stl, FormatHint::Stl, &o).unwrap();
+    let (d, _) = veil_mesh::deidentify(&stl, FormatHint::Stl, &o).unwrap();
+    assert_eq!(c, d);
+    assert!(rc.deterministic);
+}
+
+#[test]
+fn output_is_shuffled_quantised_and_neutral() {
+    let sphere = synth::sphere(50.0, 40, 20);
+    let stl = veil_mesh::write::write_stl(&sphere);
+    let mut o = Options::for_profile(Profile::Strict);
+    o.output = OutputFormat::Ply;
+    o.seed = Some(5);
+    let (out, report) = veil_mesh::deidentify(&stl, FormatHint::Stl, &o).unwrap();
+    assert!(out.starts_with(b"ply\nformat binary_little_endian 1.0\nelement vertex"));
+    assert!(!out.windows(7).any(|w| w == b"comment"));
+    let back = veil_mesh::read(&out, FormatHint::Ply, &Default::default()).unwrap();
+    for p in &back.mesh.vertices {
+        for c in p {
+            let k = f64::from(*c) / 0.01;
+            assert!(
+                (k - k.round()).abs() < 1e-2,
+                "{c} is not on the 0.01 mm grid"
+            );
+        }
+    }
+    // Vertex order no longer follows the input's.
+    let moved = back
+        .mesh
+        .vertices
+        .iter()
+        .zip(&sphere.vertices)
+        .filter(|(a, b)| dist(f64v(**a), f64v(**b)) > 5.0)
+        .count();
+    assert!(moved > back.mesh.vertices.len() / 2);
+    assert_eq!(report.triangles_out, report.triangles_in);
+}
+
+#[test]
+fn report_measures_against_the_bound() {
+    let stl = veil_mesh::write::write_stl(&synth::sphere(60.0, 120, 60));
+    let mut strict = Options::for_profile(Profile::Strict);
+    strict.seed = Some(1);
+    let (_, r) = veil_mesh::deidentify(&stl, FormatHint::Stl, &strict).unwrap();
+    let h = r.utility.hausdorff.unwrap();
+    assert!(h.max > 0.0 && h.max <= 1.0, "{h:?}");
+    assert!(h.mean <= h.p95 && h.p95 <= h.max);
+    assert!(r.utility.watertight_in && r.utility.watertight_out);
+    assert!(
+        r.flags.iter().all(|f| f.code == "not-a-head"),
+        "{:?}",
+        r.flags
+    );
+    let (_, p) =
+        veil_mesh::deidentify(&stl, FormatHint::Stl, &Options::for_profile(Profile::Print))
+            .unwrap();
+    let hp = p.utility.hausdorff.unwrap();
+    assert!(hp.max < 0.01, "print keeps the surface: {hp:?}");
+    // A bound of zero flags the strict run.
+    strict.bound_mm = 0.0;
+    let (_, z) = veil_mesh::deidentify(&stl, FormatHint::Stl, &strict).unwrap();
+    assert!(z.flags.iter().any(|f| f.code == "hausdorff-over-bound"));
+    // Volume of a sphere within tessellation error, and a small change after the mask.
+    let v = 4.0 / 3.0 * std::f64::consts::PI * 60f64.powi(3);
+    assert!((r.utility.volume_in - v).abs() / v < 0.01);
+    assert!(r.utility.volume_change_pct.abs() < 1.0);
+}
+
+#[test]
+fn report_json_names_channels_but_not_values() {
+    let mut stl = veil_mesh::write::write_stl(&synth::sphere(30.0, 12, 6));
+    stl[..28].copy_from_slice(b"PATIENT JANE DOE SPACE=LPS  ");
+    let (_, r) = veil_mesh::deidentify(&stl, FormatHint::Stl, &Options::default()).unwrap();
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(json.contains("stl-header-space") && json.contains("stl-header-text"));
+    assert!(!json.contains("JANE") && !json.contains("LPS"));
+}
+
+#[test]
+fn progress_is_frequent_and_cancel_stops() {
+    let stl = veil_mesh::write::write_stl(&synth::head(&HeadSpec::default()).mesh);
+    let mut seen: Vec<f32> = Vec::new();
+    let mut o = Options::default();
+    o.seed = Some(2);
+    let mut cb = |f: f32| seen.push(f);
+    veil_mesh::deidentify_with(&stl, FormatHint::Stl, &o, &mut cb, &|| false).unwrap();
+    assert_eq!(seen.last(), Some(&1.0));
+    assert!(
+        seen.windows(2)
+            .all(|w| w[1] >= w[0] && w[1] - w[0] <= 0.05 + 1e-6),
+        "{seen:?}"
+    );
+    assert!(seen[0] <= 0.05);
+    let calls = std::cell::Cell::new(0);
+    let cancel = || {
+        calls.set(calls.get() + 1);
+        calls.get() > 5
+    };
+    let err =
+        veil_mesh::deidentify_with(&stl, FormatHint::Stl, &o, &mut |_| {}, &cancel).unwrap_err();
+    assert_eq!(err.code(), "cancelled");
+}
