@@ -58,7 +58,7 @@ pub use provision::{
     ProvisionedDevice, generate_key, issue_certificate, key_from_pem, key_to_pem, new_challenge,
     provision,
 };
-pub use verify::{FreshnessWindow, RevocationList, VerifiedReading, Verifier};
+pub use verify::{FreshnessWindow, PendingReading, RevocationList, VerifiedReading, Verifier};
 
 /// SHA-256 of a certificate's DER, hex: the fingerprint shown to users and the COSE `kid`.
 pub fn fingerprint(der: &[u8]) -> String {

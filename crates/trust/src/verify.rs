@@ -216,18 +216,114 @@ impl Verifier {
         last_counter: Option<u64>,
         now: u64,
     ) -> Result<VerifiedReading, Rejection> {
+        let pending = self.begin(cose, chain_der, now)?;
+        let valid = pending.verify_signature();
+        pending.finish(valid, expected_nonce, last_counter)
+    }
+
+    /// First half of [`Verifier::verify`], for callers that check the reading's ECDSA signature
+    /// with another implementation (the browser's WebCrypto, which runs natively and is much
+    /// faster than P-256 arithmetic compiled to wasm32). Decodes the reading, validates the chain
+    /// (cached), checks validity now and revocation. Then hand [`PendingReading::signed_data`],
+    /// [`PendingReading::signature`] and [`PendingReading::device_public_key`] to
+    /// `crypto.subtle.verify({name: "ECDSA", hash: "SHA-256"}, key, signature, data)` and pass its
+    /// answer to [`PendingReading::finish`]. Nothing from the payload is used before that.
+    pub fn begin(
+        &self,
+        cose: &[u8],
+        chain_der: &[Vec<u8>],
+        now: u64,
+    ) -> Result<PendingReading, Rejection> {
         let sign1 = CoseSign1::decode(cose)?;
         let chain = self.validated(chain_der)?;
         chain.check_time(now, "now")?;
         if self.revoked.contains(&chain.identity.serial) {
             return Err(Rejection::Revoked(chain.identity.serial.clone()));
         }
-        // RFC 9053 §2.1: the ECDSA signature is r || s, each 32 bytes for P-256.
-        let sig = Signature::from_slice(&sign1.signature).map_err(|_| Rejection::BadSignature)?;
-        chain
+        Ok(PendingReading {
+            signed_data: sign1.to_be_signed(),
+            sign1,
+            chain,
+            cose: cose.to_vec(),
+            chain_der: chain_der.to_vec(),
+            window: self.window,
+            now,
+        })
+    }
+}
+
+/// A decoded reading from a trusted, unrevoked, currently valid device, whose signature has not
+/// been checked yet. See [`Verifier::begin`].
+#[derive(Debug)]
+pub struct PendingReading {
+    sign1: CoseSign1,
+    signed_data: Vec<u8>,
+    chain: Arc<ValidatedChain>,
+    cose: Vec<u8>,
+    chain_der: Vec<Vec<u8>>,
+    window: FreshnessWindow,
+    now: u64,
+}
+
+impl PendingReading {
+    /// The bytes the device signed: the COSE Sig_structure (RFC 9052 §4.4).
+    pub fn signed_data(&self) -> &[u8] {
+        &self.signed_data
+    }
+
+    /// The signature as sent: r || s (RFC 9053 §2.1), which is also WebCrypto's ECDSA format.
+    pub fn signature(&self) -> &[u8] {
+        &self.sign1.signature
+    }
+
+    /// The device's public key as an uncompressed SEC1 point (65 bytes): WebCrypto
+    /// `importKey("raw", ..., {name: "ECDSA", namedCurve: "P-256"}, ...)`.
+    pub fn device_public_key(&self) -> Vec<u8> {
+        self.chain
             .device_key
-            .verify(&sign1.to_be_signed(), &sig)
-            .map_err(|_| Rejection::BadSignature)?;
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec()
+    }
+
+    /// The device identity the chain vouches for (not yet tied to this reading).
+    pub fn device(&self) -> &DeviceIdentity {
+        &self.chain.identity
+    }
+
+    /// Checks the signature with the pure-Rust P-256 implementation.
+    pub fn verify_signature(&self) -> bool {
+        // RFC 9053 §2.1: the ECDSA signature is r || s, each 32 bytes for P-256.
+        match Signature::from_slice(&self.sign1.signature) {
+            Ok(sig) => self
+                .chain
+                .device_key
+                .verify(&self.signed_data, &sig)
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Second half of verification, given whether the signature verified: `kid`, payload,
+    /// validity at the reading's time, serial, counter, nonce, freshness, measurement.
+    pub fn finish(
+        self,
+        signature_valid: bool,
+        expected_nonce: Option<&[u8]>,
+        last_counter: Option<u64>,
+    ) -> Result<VerifiedReading, Rejection> {
+        let PendingReading {
+            sign1,
+            chain,
+            cose,
+            chain_der,
+            window,
+            now,
+            ..
+        } = self;
+        if !signature_valid || sign1.signature.len() != 64 {
+            return Err(Rejection::BadSignature);
+        }
         match &sign1.kid {
             Some(kid) if bool::from(kid.as_slice().ct_eq(&chain.device_fingerprint)) => {}
             Some(_) => {
@@ -258,8 +354,8 @@ impl Verifier {
         {
             return Err(Rejection::NonceMismatch);
         }
-        if payload.ts.saturating_add(self.window.max_age_secs) < now
-            || payload.ts > now.saturating_add(self.window.max_future_secs)
+        if payload.ts.saturating_add(window.max_age_secs) < now
+            || payload.ts > now.saturating_add(window.max_future_secs)
         {
             return Err(Rejection::Stale {
                 ts: payload.ts,
@@ -277,8 +373,8 @@ impl Verifier {
             characteristic: payload.chr,
             algorithm: sign1.alg,
             measurement,
-            cose: cose.to_vec(),
-            chain: chain_der.to_vec(),
+            cose,
+            chain: chain_der,
         })
     }
 }

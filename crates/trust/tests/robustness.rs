@@ -248,3 +248,25 @@ fn verified_reading_round_trips_through_json() {
         .verify(&back.cose, &back.chain, None, None, NOW)
         .unwrap();
 }
+
+#[test]
+fn two_phase_verification_matches_one_shot() {
+    let f = fixture();
+    let nonce = [9u8; 32];
+    let pending = f.verifier.begin(&f.reading, &f.chain, NOW).unwrap();
+    assert_eq!(pending.signature().len(), 64);
+    assert_eq!(pending.device_public_key().len(), 65);
+    assert_eq!(pending.device().serial, "BP7-000001");
+    assert!(pending.verify_signature());
+    let two = pending.finish(true, Some(&nonce), Some(50)).unwrap();
+    assert_eq!(two, f.verifier.verify(&f.reading, &f.chain, Some(&nonce), Some(50), NOW).unwrap());
+    // An external verifier's "false" is a bad signature, whatever the payload says.
+    let pending = f.verifier.begin(&f.reading, &f.chain, NOW).unwrap();
+    assert_eq!(pending.finish(false, Some(&nonce), Some(50)).unwrap_err().code(), "bad-signature");
+    // The Sig_structure handed out is what the device key signed (checked with p256 directly).
+    use p256::ecdsa::signature::Verifier as _;
+    let pending = f.verifier.begin(&f.reading, &f.chain, NOW).unwrap();
+    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&pending.device_public_key()).unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(pending.signature()).unwrap();
+    key.verify(pending.signed_data(), &sig).unwrap();
+}
