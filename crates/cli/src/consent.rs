@@ -4,6 +4,7 @@
 //! (unknown purpose, jurisdiction, FHIR code, bad time) prints `veil: <message> [<code>]` on stderr
 //! and exits non-zero; a decision of `deny` or `needs-consent` is a successful answer (exit 0).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -111,7 +112,14 @@ pub struct ImportArgs {
 pub fn run(cmd: ConsentCommand) -> ExitCode {
     match execute(cmd) {
         Ok(out) => {
-            println!("{out}");
+            // A closed pipe (`| head`) is not a panic: report failure quietly.
+            let mut stdout = std::io::stdout().lock();
+            if writeln!(stdout, "{out}")
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
+                return ExitCode::FAILURE;
+            }
             ExitCode::SUCCESS
         }
         Err(e) => crate::fail(e),
@@ -220,8 +228,7 @@ fn execute(cmd: ConsentCommand) -> Result<String, CliError> {
         ConsentCommand::ExportFhir(a) => {
             let ledger = ConsentLedger::from_json(&read(&a.ledger)?)?;
             let at = a.at.as_deref().map(Timestamp::parse).transpose()?;
-            serde_json::to_string_pretty(&veil_consent::export_bundle(&ledger, at))
-                .map_err(|e| CliError::Consent(e.into()))
+            Ok(veil_consent::export_bundle_json(&ledger, at)?)
         }
         ConsentCommand::ImportFhir(a) => {
             let ledger = veil_consent::import_bundle(&read(&a.bundle)?)?;

@@ -212,7 +212,10 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
     }
     let mut bundle = Map::new();
     bundle.insert("resourceType".into(), json!("Bundle"));
-    bundle.insert("identifier".into(), json!({"system": LEDGER_IDENTIFIER_SYSTEM, "value": subject}));
+    bundle.insert(
+        "identifier".into(),
+        json!({"system": LEDGER_IDENTIFIER_SYSTEM, "value": subject}),
+    );
     bundle.insert("type".into(), json!("collection"));
     if let Some(t) = at.or_else(|| events.last().map(|e| e.at)) {
         bundle.insert("timestamp".into(), json!(t.to_rfc3339()));
@@ -222,6 +225,49 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
         bundle.insert("entry".into(), Value::Array(entries));
     }
     Value::Object(bundle)
+}
+
+/// Serialises a FHIR JSON value with `resourceType` first in every resource (the FHIR convention,
+/// which streaming parsers rely on); other keys keep their order.
+struct FhirOrder<'a>(&'a Value);
+
+impl serde::Serialize for FhirOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Object(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                if let Some(rt) = m.get("resourceType") {
+                    map.serialize_entry("resourceType", rt)?;
+                }
+                for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "resourceType") {
+                    map.serialize_entry(k, &FhirOrder(v))?;
+                }
+                map.end()
+            }
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    seq.serialize_element(&FhirOrder(v))?;
+                }
+                seq.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// [`export_bundle`] as pretty-printed FHIR JSON text, `resourceType` first in every resource.
+///
+/// # Errors
+/// [`ConsentError::Json`] (not expected).
+pub fn export_bundle_json(
+    ledger: &ConsentLedger,
+    at: Option<Timestamp>,
+) -> Result<String, ConsentError> {
+    Ok(serde_json::to_string_pretty(&FhirOrder(&export_bundle(
+        ledger, at,
+    )))?)
 }
 
 fn fhir(msg: impl Into<String>) -> ConsentError {

@@ -58,7 +58,7 @@ pub use decide::{
 };
 pub use erasure::{ErasurePlan, ErasureStep, Retention, erasure_plan, retention};
 pub use error::ConsentError;
-pub use fhir::{export_bundle, import_bundle};
+pub use fhir::{export_bundle, export_bundle_json, import_bundle};
 pub use ledger::{
     Channel, ConsentEvent, ConsentLedger, EventKind, GivenBy, HipaaAuthorization, Standing,
 };

@@ -298,27 +298,58 @@ mod tests {
     #[test]
     fn receipt_has_kantara_fields_and_escaped_html() {
         let mut l = ConsentLedger::new("p-1").unwrap();
-        let scope = PurposeScope { partner: Some("Acme <script>".into()), ..PurposeScope::plain(Purpose::PartnerSharing) };
-        let mut e = ConsentEvent::new(EventKind::Given, scope, Timestamp(1_795_428_000), Channel::Kiosk { staff_id: "S-9".into() });
-        e.text = Some(text::current(Purpose::PartnerSharing, "de").unwrap().reference());
+        let scope = PurposeScope {
+            partner: Some("Acme <script>".into()),
+            ..PurposeScope::plain(Purpose::PartnerSharing)
+        };
+        let mut e = ConsentEvent::new(
+            EventKind::Given,
+            scope,
+            Timestamp(1_795_428_000),
+            Channel::Kiosk {
+                staff_id: "S-9".into(),
+            },
+        );
+        e.text = Some(
+            text::current(Purpose::PartnerSharing, "de")
+                .unwrap()
+                .reference(),
+        );
         l.append(e).unwrap();
         let js = [Jurisdiction::parse("DE").unwrap()];
         let r = receipt_for(&l, 0, &js, &controller()).unwrap();
         let v: serde_json::Value = serde_json::from_str(&r.to_json().unwrap()).unwrap();
         for k in [
-            "version", "jurisdiction", "consentTimestamp", "collectionMethod", "consentReceiptID", "language",
-            "piiPrincipalId", "piiControllers", "policyUrl", "services", "sensitive", "spiCat",
+            "version",
+            "jurisdiction",
+            "consentTimestamp",
+            "collectionMethod",
+            "consentReceiptID",
+            "language",
+            "piiPrincipalId",
+            "piiControllers",
+            "policyUrl",
+            "services",
+            "sensitive",
+            "spiCat",
         ] {
             assert!(v.get(k).is_some(), "missing {k}");
         }
         assert_eq!(v["version"], RECEIPT_VERSION);
         assert_eq!(v["language"], "de");
-        assert_eq!(v["services"][0]["purposes"][0]["thirdPartyDisclosure"], true);
+        assert_eq!(
+            v["services"][0]["purposes"][0]["thirdPartyDisclosure"],
+            true
+        );
         assert_eq!(v["consentReceiptID"], l.event_id(0).unwrap());
         let html = r.to_html();
         assert!(html.contains("Acme &lt;script&gt;") && !html.contains("<script>"));
         assert!(html.contains("Example &lt;Clinic&gt;"));
-        assert_eq!(receipt_for(&l, 0, &js, &controller()).unwrap(), r, "deterministic");
+        assert_eq!(
+            receipt_for(&l, 0, &js, &controller()).unwrap(),
+            r,
+            "deterministic"
+        );
         assert!(receipt_for(&l, 5, &js, &controller()).is_err());
     }
 }

@@ -151,6 +151,15 @@ fn export_uses_fhir_status_and_codes() {
         entries[2]["resource"]["provision"]["actor"][0]["reference"]["display"],
         "Acme Ortho Portal"
     );
+    // The text form puts resourceType first in every resource.
+    let text = veil_consent::export_bundle_json(&l, None).unwrap();
+    assert!(text.starts_with("{\n  \"resourceType\": \"Bundle\""));
+    assert_eq!(
+        text.matches("\"resource\": {\n        \"resourceType\": \"Consent\"")
+            .count(),
+        l.events().len()
+    );
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), b);
     // With a time, expired consents are inactive too.
     let later = export_bundle(&l, Some(t("2028-01-01T00:00:00Z")));
     assert_eq!(later["entry"][0]["resource"]["status"], "inactive");
@@ -279,9 +288,17 @@ fn ledger_vectors_load_and_round_trip() {
             .unwrap_or_else(|e| panic!("{}: {e} [{}]", path.display(), e.code()));
         let bundle = export_bundle(&l, None);
         if l.events().is_empty() {
-            assert!(bundle.get("entry").is_none(), "FHIR JSON has no empty arrays");
+            assert!(
+                bundle.get("entry").is_none(),
+                "FHIR JSON has no empty arrays"
+            );
         }
-        assert_eq!(import_bundle(&serde_json::to_vec(&bundle).unwrap()).unwrap(), l, "{}", path.display());
+        assert_eq!(
+            import_bundle(&serde_json::to_vec(&bundle).unwrap()).unwrap(),
+            l,
+            "{}",
+            path.display()
+        );
         n += 1;
     }
     assert!(n >= 5);
