@@ -63,3 +63,57 @@ self.addEventListener('fetch', (event) => {
     return fetch(request);
   })());
 });
+
+// Background Sync (where the browser has it): when the connection returns, an open page is asked to
+// flush its outbox; with no page open, the worker uploads the sealed envelopes itself. Either way
+// each upload carries its artifact id as the Idempotency-Key, so it is stored exactly once.
+self.addEventListener('sync', (event) => {
+  if (event.tag !== 'veil-outbox') return;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window' });
+    if (windows.length > 0) {
+      for (const client of windows) client.postMessage('veil-outbox-flush');
+      return;
+    }
+    await uploadOutbox();
+  })());
+});
+
+function idbRequest(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function uploadOutbox() {
+  const names = (await indexedDB.databases()).map((d) => d.name);
+  if (!names.includes('veil-patient-outbox')) return;
+  const db = await idbRequest(indexedDB.open('veil-patient-outbox'));
+  try {
+    const items = await idbRequest(db.transaction('items').objectStore('items').getAll());
+    for (const json of items) {
+      const item = JSON.parse(json);
+      if (item.state.state !== 'queued' && item.state.state !== 'uploading') continue;
+      const envelope = await idbRequest(db.transaction('envelopes').objectStore('envelopes').get(item.id));
+      if (!envelope) continue;
+      const response = await fetch('/v1/artifacts', {
+        method: 'POST',
+        headers: { 'Idempotency-Key': item.id, 'Content-Type': 'application/cbor' },
+        body: envelope,
+      });
+      item.attempts += 1;
+      if (response.status === 200 || response.status === 201) {
+        item.state = { state: 'delivered', at_ms: Date.now() };
+      } else if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+        const body = await response.json().catch(() => ({}));
+        item.state = { state: 'failed', reason: `${body.error ?? response.status}: ${body.detail ?? ''}` };
+      } else {
+        throw new Error(`upload of ${item.id} answered ${response.status}: retry on the next sync`);
+      }
+      await idbRequest(db.transaction('items', 'readwrite').objectStore('items').put(JSON.stringify(item), item.id));
+    }
+  } finally {
+    db.close();
+  }
+}

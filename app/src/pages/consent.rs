@@ -5,68 +5,14 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::{Deserialize, Serialize};
 use veil_consent::{
-    Channel, ConsentEvent, ConsentLedger, Decision, DecisionRequest, EventKind, Jurisdiction, Outcome,
-    Party, Purpose, PurposeScope, ResearchTier, Standing, Subject, Timestamp,
+    Channel, ConsentEvent, ConsentLedger, Decision, EventKind, Jurisdiction, Outcome, Party, Purpose,
+    PurposeScope, ResearchTier, Standing,
 };
 
+use crate::outbox;
+use crate::patient_session::{self, PatientSession, now};
 use crate::platform::{download, patient};
-
-/// The storage key of the current patient session (under the patient prefix).
-const SESSION_KEY: &str = "consent-session";
-
-/// Everything about the current person that the page keeps; stored only in this browser.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct PatientSession {
-    /// Every jurisdiction whose law applies, as confirmed by the person.
-    jurisdictions: Vec<String>,
-    /// Age in years.
-    age: u32,
-    /// Language of the consent texts.
-    lang: String,
-    /// The guardian's name when the person is a minor (kept on this device only).
-    guardian: Option<String>,
-    /// The staff member who started a kiosk session, if this is one.
-    kiosk_staff: Option<String>,
-    /// The ledger as JSON (the ledger is the only record; states are derived from it).
-    ledger: String,
-    /// Receipts issued after each change: (file name, JSON, HTML).
-    #[serde(default)]
-    receipts: Vec<(String, String, String)>,
-}
-
-impl PatientSession {
-    fn ledger(&self) -> Result<ConsentLedger, String> {
-        ConsentLedger::from_json(self.ledger.as_bytes()).map_err(|e| e.to_string())
-    }
-
-    fn jurisdictions(&self) -> Vec<Jurisdiction> {
-        self.jurisdictions.iter().filter_map(|c| Jurisdiction::parse(c).ok()).collect()
-    }
-
-    fn channel(&self) -> Channel {
-        match &self.kiosk_staff {
-            Some(staff_id) => Channel::Kiosk { staff_id: staff_id.clone() },
-            None => Channel::OwnDevice,
-        }
-    }
-}
-
-fn load_session() -> Option<PatientSession> {
-    serde_json::from_str(&patient::load(SESSION_KEY)?).ok()
-}
-
-fn store_session(session: &PatientSession) {
-    if let Ok(json) = serde_json::to_string(session) {
-        patient::save(SESSION_KEY, &json);
-    }
-}
-
-fn now() -> Timestamp {
-    let secs = (js_sys::Date::now() / 1000.0) as i64;
-    Timestamp::from_unix(secs).unwrap_or(Timestamp(0))
-}
 
 /// A random pseudonymous subject id for a new ledger (never derived from the person).
 fn new_subject_id() -> String {
@@ -125,28 +71,10 @@ fn scope_id(scope: &PurposeScope) -> String {
     }
 }
 
-fn decide_for(session: &PatientSession, ledger: &ConsentLedger, scope: &PurposeScope) -> Result<Decision, String> {
-    let request = DecisionRequest {
-        subject: Subject {
-            jurisdictions: session.jurisdictions(),
-            age: session.age,
-            guardian_consent: session.guardian.is_some() && guardian_gave(ledger, scope),
-        },
-        scope: scope.clone(),
-        at: now(),
-        waiver: None,
-    };
-    veil_consent::decide(&request, Some(ledger)).map_err(|e| e.to_string())
-}
-
-fn guardian_gave(ledger: &ConsentLedger, scope: &PurposeScope) -> bool {
-    matches!(ledger.standing(scope, now()), Standing::Active { by: veil_consent::GivenBy::Guardian, .. })
-}
-
 /// The Consent page.
 #[component]
 pub fn Consent() -> impl IntoView {
-    let session = RwSignal::new(load_session());
+    let session = RwSignal::new(patient_session::load());
     let error = RwSignal::new(None::<String>);
     view! {
         <section aria-labelledby="consent-title" data-testid="page-consent">
@@ -280,7 +208,7 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
             ledger,
             receipts: Vec::new(),
         };
-        store_session(&s);
+        patient_session::store(&s);
         session.set(Some(s));
     };
     let codes2 = codes.clone();
@@ -345,9 +273,22 @@ fn ConsentBoard(session: RwSignal<Option<PatientSession>>, error: RwSignal<Optio
         })();
         match result {
             Ok(()) => {
-                store_session(&s);
+                patient_session::store(&s);
                 session.set(Some(s));
                 error.set(None);
+                if !give {
+                    // Withdrawal stops queued uploads for the purpose before they leave, and revokes
+                    // what was already delivered.
+                    spawn_local(async move {
+                        if let Err(e) = outbox::on_consent_withdrawn(&scope).await {
+                            error.set(Some(e));
+                        }
+                    });
+                } else {
+                    spawn_local(async move {
+                        let _ = outbox::audit("consent-given", Some(scope.label()), serde_json::json!({})).await;
+                    });
+                }
             }
             Err(e) => error.set(Some(e)),
         }
@@ -359,7 +300,7 @@ fn ConsentBoard(session: RwSignal<Option<PatientSession>>, error: RwSignal<Optio
             .into_iter()
             .map(|scope| {
                 let standing = ledger.standing(&scope, now());
-                let decision = decide_for(&s, &ledger, &scope);
+                let decision = s.decide(&ledger, &scope);
                 let text = veil_consent::text::current(scope.purpose, &s.lang).ok();
                 let active = matches!(standing, Standing::Active { .. });
                 let id = scope_id(&scope);

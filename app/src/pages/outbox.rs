@@ -1,14 +1,179 @@
-//! The Outbox page.
+//! The Outbox page: sealed artifacts waiting to leave, their progress and state, and the person's
+//! controls: add files or verified readings, cancel what has not left, erase the identity layer.
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use veil_consent::{Purpose, PurposeScope, ResearchTier};
+use veil_seal::DeviceEvidence;
+use wasm_bindgen::JsCast;
 
-/// Outbox: Sealed, encrypted artifacts wait here until there is a connection, then upload exactly once. Withdrawing consent cancels items that have not left yet.
+use crate::outbox::{self, ItemState, OutboxItem};
+use crate::platform::storage;
+
+/// Bumped whenever the outbox changes, so every view of it re-reads IndexedDB.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxRevision(pub RwSignal<u64>);
+
+/// Upload progress per artifact id (0..1), while an upload runs.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadProgress(pub RwSignal<HashMap<String, f64>>);
+
+/// The uses an upload can be for, as offered in the picker.
+fn upload_scopes() -> Vec<PurposeScope> {
+    vec![
+        PurposeScope::plain(Purpose::Treatment),
+        PurposeScope::plain(Purpose::CareOperations),
+        PurposeScope::research(ResearchTier::ThisStudy),
+        PurposeScope::plain(Purpose::ThirdPartyPrinting),
+        PurposeScope::plain(Purpose::AiTraining),
+    ]
+}
+
+fn state_badge(state: &ItemState) -> (&'static str, String) {
+    match state {
+        ItemState::Queued => ("badge unverified", "queued".into()),
+        ItemState::Uploading => ("badge unverified", "uploading".into()),
+        ItemState::Delivered { .. } => ("badge verified", "delivered".into()),
+        ItemState::Failed { reason } => ("badge rejected", format!("failed: {reason}")),
+        ItemState::Cancelled { reason } => ("badge rejected", format!("cancelled: {reason}")),
+    }
+}
+
+/// The Outbox page.
 #[component]
 pub fn Outbox() -> impl IntoView {
+    let revision = expect_context::<OutboxRevision>().0;
+    let progress = expect_context::<UploadProgress>().0;
+    let items = LocalResource::new(move || {
+        revision.track();
+        async move { outbox::items().await }
+    });
+    let scope_index = RwSignal::new(0usize);
+    let message = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let seal = move |files: Vec<(String, Vec<u8>)>, evidence: Vec<DeviceEvidence>| {
+        let scope = upload_scopes().get(scope_index.get_untracked()).cloned();
+        let Some(scope) = scope else { return };
+        busy.set(true);
+        spawn_local(async move {
+            match outbox::seal_and_queue(files, scope, evidence, None).await {
+                Ok(item) => message.set(Some(format!("Sealed {} ({} bytes), queued.", &item.id[..12], item.size))),
+                Err(e) => message.set(Some(e)),
+            }
+            busy.set(false);
+            revision.update(|r| *r += 1);
+        });
+    };
+    let on_files = move |ev: leptos::ev::Event| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(list) = input.files() else { return };
+        let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+        spawn_local(async move {
+            let mut read = Vec::new();
+            for f in files {
+                match wasm_bindgen_futures::JsFuture::from(f.array_buffer()).await {
+                    Ok(buf) => read.push((f.name(), js_sys::Uint8Array::new(&buf).to_vec())),
+                    Err(e) => message.set(Some(crate::platform::js_error_text(&e))),
+                }
+            }
+            if !read.is_empty() {
+                seal(read, Vec::new());
+            }
+        });
+    };
+    let send_readings = move |_| {
+        spawn_local(async move {
+            match storage::verified_readings().await {
+                Ok(readings) if !readings.is_empty() => {
+                    let evidence = readings.iter().map(|r| DeviceEvidence { reading: r.cose.clone(), chain: r.chain.clone() }).collect();
+                    let summary = serde_json::to_vec_pretty(&readings.iter().map(|r| &r.measurement).collect::<Vec<_>>()).unwrap_or_default();
+                    seal(vec![("readings.json".into(), summary)], evidence);
+                }
+                Ok(_) => message.set(Some("There are no verified readings to send yet.".into())),
+                Err(e) => message.set(Some(e.to_string())),
+            }
+        });
+    };
+    let erase = move |_| {
+        spawn_local(async move {
+            message.set(Some(match outbox::erase_identity().await {
+                Ok(()) => "Your identity layer was destroyed: nothing sent can be linked back to you any more.".into(),
+                Err(e) => e,
+            }));
+            revision.update(|r| *r += 1);
+        });
+    };
+
     view! {
         <section aria-labelledby="outbox-title" data-testid="page-outbox">
             <h1 id="outbox-title">"Outbox"</h1>
             <p>"Sealed, encrypted artifacts wait here until there is a connection, then upload exactly once. Withdrawing consent cancels items that have not left yet."</p>
+            <div class="card">
+                <label for="outbox-purpose">"Purpose of the upload"</label>
+                <select id="outbox-purpose" data-testid="outbox-purpose"
+                    on:change=move |ev| scope_index.set(event_target_value(&ev).parse().unwrap_or(0))>
+                    {upload_scopes().into_iter().enumerate().map(|(i, s)| view! { <option value=i.to_string()>{s.label()}</option> }).collect_view()}
+                </select>
+                <label for="outbox-files">"Seal files and add them to the outbox"</label>
+                <input id="outbox-files" data-testid="outbox-files" type="file" multiple=true on:change=on_files disabled=move || busy.get()/>
+                <p><button type="button" data-testid="outbox-send-readings" on:click=send_readings disabled=move || busy.get()>"Seal verified device readings"</button></p>
+                {move || message.get().map(|m| view! { <p role="status" data-testid="outbox-message">{m}</p> })}
+            </div>
+            <table data-testid="outbox-items">
+                <caption>"Artifacts"</caption>
+                <thead><tr><th scope="col">"Artifact"</th><th scope="col">"Purpose"</th><th scope="col">"Files"</th><th scope="col">"Size"</th><th scope="col">"State"</th><th scope="col">"Progress"</th><th scope="col"></th></tr></thead>
+                <tbody>
+                    <Suspense fallback=|| view! { <tr><td colspan="7">"Loading..."</td></tr> }>
+                        {move || items.get().map(|r| match r {
+                            Err(e) => view! { <tr><td colspan="7" class="error">{e}</td></tr> }.into_any(),
+                            Ok(list) => list.into_iter().map(|item| view! { <OutboxRow item progress revision/> }).collect_view().into_any(),
+                        })}
+                    </Suspense>
+                </tbody>
+            </table>
+            <div class="card">
+                <h2>"Your identity layer"</h2>
+                <p>"Your pseudonyms are computed from a secret kept only in this browser. Destroying it (GDPR Art. 17) makes everything already sent unlinkable to you, while the pseudonymised clinical record may be kept where law requires it."</p>
+                <button type="button" data-testid="outbox-erase" on:click=erase>"Erase my identity layer"</button>
+            </div>
         </section>
+    }
+}
+
+/// One artifact row.
+#[component]
+fn OutboxRow(item: OutboxItem, progress: RwSignal<HashMap<String, f64>>, revision: RwSignal<u64>) -> impl IntoView {
+    let (class, label) = state_badge(&item.state);
+    let id = item.id.clone();
+    let id_for_progress = item.id.clone();
+    let cancellable = matches!(item.state, ItemState::Queued | ItemState::Failed { .. });
+    let state_id = match &item.state {
+        ItemState::Queued => "queued",
+        ItemState::Uploading => "uploading",
+        ItemState::Delivered { .. } => "delivered",
+        ItemState::Failed { .. } => "failed",
+        ItemState::Cancelled { .. } => "cancelled",
+    };
+    view! {
+        <tr data-testid="outbox-item" data-id=item.id.clone() data-state=state_id>
+            <td><code>{item.id[..16].to_string()}</code></td>
+            <td>{item.scope.label()}</td>
+            <td>{item.files.join(", ")}</td>
+            <td>{item.size}</td>
+            <td><span class=class data-testid="outbox-state">{label}</span>{(item.attempts > 1).then(|| format!(" ({} attempts)", item.attempts))}</td>
+            <td><progress max="1" value=move || progress.with(|p| p.get(&id_for_progress).copied().unwrap_or(if state_id == "delivered" { 1.0 } else { 0.0 }))></progress></td>
+            <td>{cancellable.then(|| view! {
+                <button type="button" data-testid="outbox-cancel" on:click=move |_| {
+                    let id = id.clone();
+                    spawn_local(async move {
+                        let _ = outbox::cancel(&id, "cancelled by you").await;
+                        revision.update(|r| *r += 1);
+                    });
+                }>"Cancel"</button>
+            })}</td>
+        </tr>
     }
 }

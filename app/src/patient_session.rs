@@ -1,0 +1,115 @@
+//! The current person's consent session: who they are legally (jurisdictions, age, guardian) and
+//! their consent ledger, kept only in this browser under the patient prefix (so a kiosk session's
+//! end removes it). Pages read it; only the Consent page changes it. What is allowed is always
+//! derived from the ledger by `veil_consent::decide`, never stored.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use veil_consent::{
+    Channel, ConsentLedger, Decision, DecisionRequest, GivenBy, Jurisdiction, Outcome, PurposeScope,
+    Standing, Subject, Timestamp,
+};
+
+use crate::platform::patient;
+
+/// The storage key of the session (under the patient prefix).
+const SESSION_KEY: &str = "consent-session";
+
+/// Everything about the current person that the app keeps; stored only in this browser.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PatientSession {
+    /// Every jurisdiction whose law applies, as confirmed by the person.
+    pub jurisdictions: Vec<String>,
+    /// Age in years.
+    pub age: u32,
+    /// Language of the consent texts.
+    pub lang: String,
+    /// The guardian's name when the person is a minor (kept on this device only).
+    pub guardian: Option<String>,
+    /// The staff member who started a kiosk session, if this is one.
+    pub kiosk_staff: Option<String>,
+    /// The ledger as JSON (the ledger is the only record; states are derived from it).
+    pub ledger: String,
+    /// Receipts issued after each change: (file name, JSON, HTML).
+    #[serde(default)]
+    pub receipts: Vec<(String, String, String)>,
+}
+
+impl PatientSession {
+    /// The ledger, parsed.
+    pub fn ledger(&self) -> Result<ConsentLedger, String> {
+        ConsentLedger::from_json(self.ledger.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    /// The confirmed jurisdictions, parsed.
+    pub fn jurisdictions(&self) -> Vec<Jurisdiction> {
+        self.jurisdictions.iter().filter_map(|c| Jurisdiction::parse(c).ok()).collect()
+    }
+
+    /// Where events are captured: the person's own device or a clinic kiosk.
+    pub fn channel(&self) -> Channel {
+        match &self.kiosk_staff {
+            Some(staff_id) => Channel::Kiosk { staff_id: staff_id.clone() },
+            None => Channel::OwnDevice,
+        }
+    }
+
+    /// The decision for `scope` now, under every jurisdiction that applies.
+    pub fn decide(&self, ledger: &ConsentLedger, scope: &PurposeScope) -> Result<Decision, String> {
+        let request = DecisionRequest {
+            subject: Subject {
+                jurisdictions: self.jurisdictions(),
+                age: self.age,
+                guardian_consent: self.guardian.is_some()
+                    && matches!(ledger.standing(scope, now()), Standing::Active { by: GivenBy::Guardian, .. }),
+            },
+            scope: scope.clone(),
+            at: now(),
+            waiver: None,
+        };
+        veil_consent::decide(&request, Some(ledger)).map_err(|e| e.to_string())
+    }
+
+    /// The grant an upload for `scope` rests on: the decision must be `allow`; the hash names the
+    /// ledger event that gave the consent (absent for uses allowed without consent, e.g. treatment
+    /// under HIPAA 164.506).
+    pub fn grant(&self, scope: &PurposeScope) -> Result<(Decision, Option<[u8; 32]>), String> {
+        let ledger = self.ledger()?;
+        let decision = self.decide(&ledger, scope)?;
+        if decision.decision != Outcome::Allow {
+            return Err(format!("{} is not allowed now: {}", scope.label(), decision.basis));
+        }
+        let event_hash = match ledger.standing(scope, now()) {
+            Standing::Active { event, .. } => ledger.events().get(event).map(|e| {
+                let mut h = Sha256::new();
+                h.update(b"veil-consent-event/1\n");
+                h.update(ledger.subject().as_bytes());
+                h.update(b"\n");
+                h.update(event.to_string().as_bytes());
+                h.update(b"\n");
+                h.update(serde_json::to_vec(e).unwrap_or_default());
+                h.finalize().into()
+            }),
+            _ => None,
+        };
+        Ok((decision, event_hash))
+    }
+}
+
+/// The stored session, if the person has confirmed one.
+pub fn load() -> Option<PatientSession> {
+    serde_json::from_str(&patient::load(SESSION_KEY)?).ok()
+}
+
+/// Keep the session.
+pub fn store(session: &PatientSession) {
+    if let Ok(json) = serde_json::to_string(session) {
+        patient::save(SESSION_KEY, &json);
+    }
+}
+
+/// Now, from the browser's clock.
+pub fn now() -> Timestamp {
+    let secs = (js_sys::Date::now() / 1000.0) as i64;
+    Timestamp::from_unix(secs).unwrap_or(Timestamp(0))
+}

@@ -1,0 +1,85 @@
+//! The client's signing key: a non-extractable WebCrypto ECDSA P-256 key kept in IndexedDB.
+//!
+//! WebCrypto is preferred over `p256` in wasm for the client key because the private key then never
+//! exists as bytes the page (or an injected script) could read or exfiltrate: the browser holds it
+//! and only signs with it. WebCrypto's ECDSA signature is IEEE P1363 `r || s` (64 bytes), exactly
+//! the COSE (RFC 9053 §2.1) and `veil-audit` encoding, so no conversion is needed.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, IdbDatabase};
+
+use super::idb;
+
+/// The key pair, and the public key as uncompressed SEC1 bytes.
+#[derive(Clone)]
+pub struct ClientKey {
+    private: CryptoKey,
+    /// The public key, 65 bytes `04 || x || y`.
+    pub public_sec1: Vec<u8>,
+}
+
+fn subtle() -> Result<web_sys::SubtleCrypto, String> {
+    Ok(web_sys::window()
+        .ok_or("no window")?
+        .crypto()
+        .map_err(|e| super::js_error_text(&e))?
+        .subtle())
+}
+
+fn algorithm(extra: &[(&str, &str)]) -> js_sys::Object {
+    let o = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&o, &"name".into(), &"ECDSA".into());
+    for (k, v) in extra {
+        let _ = js_sys::Reflect::set(&o, &(*k).into(), &(*v).into());
+    }
+    o
+}
+
+async fn call(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, String> {
+    let promise = promise.map_err(|e| super::js_error_text(&e))?;
+    JsFuture::from(promise).await.map_err(|e| super::js_error_text(&e))
+}
+
+/// Load the client key from `db` (store `keys`, key `client`), creating it on first use.
+pub async fn client_key(db: &IdbDatabase) -> Result<ClientKey, String> {
+    let pair = match idb::get(db, "keys", "client").await.map_err(|e| e.to_string())? {
+        Some(pair) => pair,
+        None => {
+            let usages = js_sys::Array::of2(&"sign".into(), &"verify".into());
+            let pair = call(subtle()?.generate_key_with_object(
+                &algorithm(&[("namedCurve", "P-256")]),
+                false,
+                &usages,
+            ))
+            .await?;
+            idb::put(db, "keys", "client", &pair).await.map_err(|e| e.to_string())?;
+            pair
+        }
+    };
+    let get = |name: &str| -> Result<CryptoKey, String> {
+        js_sys::Reflect::get(&pair, &name.into())
+            .ok()
+            .and_then(|k| k.dyn_into::<CryptoKey>().ok())
+            .ok_or_else(|| format!("stored client key has no {name}"))
+    };
+    let private = get("privateKey")?;
+    let public = get("publicKey")?;
+    let raw = call(subtle()?.export_key("raw", &public)).await?;
+    Ok(ClientKey { private, public_sec1: js_sys::Uint8Array::new(&raw).to_vec() })
+}
+
+impl ClientKey {
+    /// ECDSA P-256 with SHA-256 over `message`: 64 bytes `r || s`.
+    pub async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        let data = js_sys::Uint8Array::from(message);
+        let signature = call(subtle()?.sign_with_object_and_buffer_source(
+            &algorithm(&[("hash", "SHA-256")]),
+            &self.private,
+            &data,
+        ))
+        .await?;
+        Ok(js_sys::Uint8Array::new(&signature).to_vec())
+    }
+}
