@@ -304,3 +304,55 @@ pub fn certificate_chain_from_bytes(bytes: &[u8]) -> Result<Vec<Vec<u8>>, SealEr
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_bundles_split_in_order_and_skip_other_blocks() {
+        let a =
+            pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &[0x30, 1, 2])
+                .unwrap();
+        let k =
+            pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &[9]).unwrap();
+        let b = pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &[0x30, 3])
+            .unwrap();
+        let bundle = format!("leaf:\n{a}{k}\n{b}");
+        assert_eq!(
+            certificate_chain_from_bytes(bundle.as_bytes()).unwrap(),
+            vec![vec![0x30, 1, 2], vec![0x30, 3]]
+        );
+        // A lone DER certificate is passed through.
+        assert_eq!(
+            certificate_chain_from_bytes(&[0x30, 0x82, 0xff]).unwrap(),
+            vec![vec![0x30, 0x82, 0xff]]
+        );
+        let cut = &bundle[..bundle.len() - 12];
+        assert_eq!(
+            certificate_chain_from_bytes(cut.as_bytes())
+                .unwrap_err()
+                .code(),
+            "bad-key"
+        );
+    }
+
+    #[test]
+    fn key_id_is_sha256_of_the_uncompressed_point() {
+        let key = RecipientKey::from_scalar_bytes(&[1u8; 32]).unwrap();
+        let point = key.public_key().sec1_uncompressed();
+        assert_eq!(point[0], 4);
+        assert_eq!(key.kid().0, <[u8; 32]>::from(Sha256::digest(point)));
+        let compressed = p256::PublicKey::from_sec1_bytes(point)
+            .unwrap()
+            .to_sec1_bytes();
+        let again = RecipientPublicKey::from_sec1_bytes(
+            &p256::EncodedPoint::from_bytes(&compressed)
+                .unwrap()
+                .compress()
+                .to_bytes(),
+        )
+        .unwrap();
+        assert_eq!(again.kid(), key.kid());
+    }
+}
