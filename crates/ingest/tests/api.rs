@@ -15,11 +15,20 @@ use p256::ecdsa::signature::Signer;
 use veil_ingest::Limits;
 
 /// Assert a JSON error answer with `status` and `code`, and that nothing is stored.
-async fn refused(f: &Fixture, got: (StatusCode, serde_json::Value), status: StatusCode, code: &str) {
+async fn refused(
+    f: &Fixture,
+    got: (StatusCode, serde_json::Value),
+    status: StatusCode,
+    code: &str,
+) {
     assert_eq!(got.0, status, "{}", got.1);
     assert_eq!(got.1["error"], code, "{}", got.1);
     assert!(got.1["detail"].is_string(), "{}", got.1);
-    assert_eq!(f.stored().await, (0, vec![]), "something was stored after {code}");
+    assert_eq!(
+        f.stored().await,
+        (0, vec![]),
+        "something was stored after {code}"
+    );
 }
 
 #[tokio::test]
@@ -35,9 +44,14 @@ async fn recipient_key_publishes_the_public_key_and_its_kid() {
     // A client that only knows this answer can seal to the server.
     let sec1 = hex::decode(json["public_key"].as_str().unwrap()).unwrap();
     let public = veil_seal::RecipientPublicKey::from_sec1_bytes(&sec1).unwrap();
-    let from_pem = veil_seal::RecipientPublicKey::from_public_key_pem(json["public_key_pem"].as_str().unwrap()).unwrap();
+    let from_pem = veil_seal::RecipientPublicKey::from_public_key_pem(
+        json["public_key_pem"].as_str().unwrap(),
+    )
+    .unwrap();
     assert_eq!(public, from_pem);
-    let envelope = veil_seal::seal(f.signed(vec![f.reading(1)], 0), &public).unwrap().into_bytes();
+    let envelope = veil_seal::seal(f.signed(vec![f.reading(1)], 0), &public)
+        .unwrap()
+        .into_bytes();
     assert_eq!(post(&f.app(), envelope).await.0, StatusCode::CREATED);
     // The private key never appears.
     assert!(!json.to_string().contains("PRIVATE"));
@@ -65,10 +79,16 @@ async fn a_valid_upload_is_stored_once_and_a_retry_answers_200_with_the_same_id(
     assert_eq!(count, 1);
     assert_eq!(
         objects,
-        vec![format!("artifacts/{}/{id}/envelope.veil", &id[..2]), format!("artifacts/{}/{id}/manifest.json", &id[..2])]
+        vec![
+            format!("artifacts/{}/{id}/envelope.veil", &id[..2]),
+            format!("artifacts/{}/{id}/manifest.json", &id[..2])
+        ]
     );
     // The stored envelope is the uploaded one; the device counter is recorded.
-    assert_eq!(f.ingest.store().envelope(&id).await.unwrap().as_ref(), envelope.as_slice());
+    assert_eq!(
+        f.ingest.store().envelope(&id).await.unwrap().as_ref(),
+        envelope.as_slice()
+    );
     let (status, json) = get(&app, &format!("/v1/artifacts/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json["status"], "delivered");
@@ -79,30 +99,40 @@ async fn a_valid_upload_is_stored_once_and_a_retry_answers_200_with_the_same_id(
 async fn the_stored_manifest_is_the_verified_one_and_no_content_is_stored_in_clear() {
     let f = Fixture::new();
     let mut b = f.builder("allow");
-    b.add_file("notes.txt", PLANTED.as_bytes().to_vec()).unwrap();
+    b.add_file("notes.txt", PLANTED.as_bytes().to_vec())
+        .unwrap();
     b.add_device_evidence(f.reading(7));
     let envelope = f.seal(b.sign(&f.client).unwrap().into_bytes());
     let id = id_of(&envelope);
     assert_eq!(post(&f.app(), envelope).await.0, StatusCode::CREATED);
 
     let root = f.config.data_dir.join("objects");
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.join(format!("artifacts/{}/{id}/manifest.json", &id[..2]))).unwrap())
-            .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join(format!("artifacts/{}/{id}/manifest.json", &id[..2]))).unwrap(),
+    )
+    .unwrap();
     assert_eq!(manifest["id"], id);
     assert_eq!(manifest["manifest"]["purpose"], PURPOSE);
-    assert_eq!(manifest["manifest"]["pseudonym"], f.subject.pseudonym(RECIPIENT_ID, PURPOSE).as_str());
+    assert_eq!(
+        manifest["manifest"]["pseudonym"],
+        f.subject.pseudonym(RECIPIENT_ID, PURPOSE).as_str()
+    );
     let readings = manifest["verification"]["readings"].as_array().unwrap();
     assert_eq!(readings.len(), 1);
     assert_eq!(readings[0]["counter"], 7);
     assert_eq!(readings[0]["device"]["serial"], f.maker.devices[0].serial);
-    assert_eq!(manifest["verification"]["recipient_kid"], f.recipient.kid().to_hex());
+    assert_eq!(
+        manifest["verification"]["recipient_kid"],
+        f.recipient.kid().to_hex()
+    );
 
     // Nothing under the data directory (objects, database, WAL) holds the planted plaintext.
     for entry in walk(&f.config.data_dir) {
         let bytes = std::fs::read(&entry).unwrap();
         assert!(
-            !bytes.windows(PLANTED.len()).any(|w| w == PLANTED.as_bytes()),
+            !bytes
+                .windows(PLANTED.len())
+                .any(|w| w == PLANTED.as_bytes()),
             "{} holds plaintext",
             entry.display()
         );
@@ -113,7 +143,11 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = vec![];
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
     }
     out
 }
@@ -125,7 +159,13 @@ async fn a_forged_client_signature_is_refused() {
     // The COSE_Sign1 ends with the 64-byte r || s: flip a bit of s.
     let last = signed.len() - 1;
     signed[last] ^= 0x01;
-    refused(&f, post(&f.app(), f.seal(signed)).await, StatusCode::UNPROCESSABLE_ENTITY, "bad-signature").await;
+    refused(
+        &f,
+        post(&f.app(), f.seal(signed)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad-signature",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -138,7 +178,13 @@ async fn an_artifact_signed_by_another_key_than_its_manifest_names_is_refused() 
     let sig: p256::ecdsa::Signature = attacker.sign(&sign1.tbs_data(b""));
     sign1.signature = sig.to_bytes().to_vec();
     let forged = sign1.to_tagged_vec().unwrap();
-    refused(&f, post(&f.app(), f.seal(forged)).await, StatusCode::UNPROCESSABLE_ENTITY, "bad-signature").await;
+    refused(
+        &f,
+        post(&f.app(), f.seal(forged)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad-signature",
+    )
+    .await;
 }
 
 /// Re-sign `signed` after `edit` changed its payload, with the genuine client key: the client
@@ -146,7 +192,9 @@ async fn an_artifact_signed_by_another_key_than_its_manifest_names_is_refused() 
 fn resign(f: &Fixture, signed: &[u8], edit: impl FnOnce(&mut Vec<(Value, Value)>)) -> Vec<u8> {
     let mut sign1 = CoseSign1::from_tagged_slice(signed).unwrap();
     let payload: Value = ciborium::from_reader(sign1.payload.as_deref().unwrap()).unwrap();
-    let Value::Map(mut top) = payload else { panic!("payload is a map") };
+    let Value::Map(mut top) = payload else {
+        panic!("payload is a map")
+    };
     edit(&mut top);
     let mut bytes = vec![];
     ciborium::into_writer(&Value::Map(top), &mut bytes).unwrap();
@@ -157,7 +205,11 @@ fn resign(f: &Fixture, signed: &[u8], edit: impl FnOnce(&mut Vec<(Value, Value)>
 }
 
 fn field<'a>(map: &'a mut [(Value, Value)], key: &str) -> &'a mut Value {
-    &mut map.iter_mut().find(|(k, _)| k.as_text() == Some(key)).unwrap().1
+    &mut map
+        .iter_mut()
+        .find(|(k, _)| k.as_text() == Some(key))
+        .unwrap()
+        .1
 }
 
 #[tokio::test]
@@ -165,10 +217,18 @@ async fn a_tampered_reading_is_refused_even_when_the_client_signed_it() {
     let f = Fixture::new();
     let signed = f.signed(vec![f.reading(1)], 0);
     let tampered = resign(&f, &signed, |top| {
-        let Value::Map(manifest) = field(top, "manifest") else { panic!() };
-        let Value::Array(evidence) = field(manifest, "device_evidence") else { panic!() };
-        let Value::Map(entry) = &mut evidence[0] else { panic!() };
-        let Value::Bytes(reading) = field(entry, "reading") else { panic!() };
+        let Value::Map(manifest) = field(top, "manifest") else {
+            panic!()
+        };
+        let Value::Array(evidence) = field(manifest, "device_evidence") else {
+            panic!()
+        };
+        let Value::Map(entry) = &mut evidence[0] else {
+            panic!()
+        };
+        let Value::Bytes(reading) = field(entry, "reading") else {
+            panic!()
+        };
         // Change one byte of the device-signed payload (the reading's value), keep the rest.
         let mut cose = CoseSign1::from_tagged_slice(reading).unwrap();
         let payload = cose.payload.as_mut().unwrap();
@@ -179,7 +239,13 @@ async fn a_tampered_reading_is_refused_even_when_the_client_signed_it() {
     let got = post(&f.app(), f.seal(tampered)).await;
     assert_eq!(got.1["reason"], "bad-signature", "{}", got.1);
     assert_eq!(got.1["index"], 0);
-    refused(&f, got, StatusCode::UNPROCESSABLE_ENTITY, "reading-rejected").await;
+    refused(
+        &f,
+        got,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "reading-rejected",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -187,37 +253,80 @@ async fn a_content_that_does_not_match_its_manifest_hash_is_refused() {
     let f = Fixture::new();
     let signed = f.signed(vec![], 0);
     let tampered = resign(&f, &signed, |top| {
-        let Value::Map(files) = field(top, "files") else { panic!() };
-        let Value::Bytes(model) = &mut files[0].1 else { panic!() };
+        let Value::Map(files) = field(top, "files") else {
+            panic!()
+        };
+        let Value::Bytes(model) = &mut files[0].1 else {
+            panic!()
+        };
         model[0] ^= 0x20;
     });
-    refused(&f, post(&f.app(), f.seal(tampered)).await, StatusCode::UNPROCESSABLE_ENTITY, "hash-mismatch").await;
+    refused(
+        &f,
+        post(&f.app(), f.seal(tampered)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "hash-mismatch",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_reading_from_an_untrusted_manufacturer_is_refused() {
     let f = Fixture::new();
     let rogue = manufacturer("Rogue Devices", 1);
-    let got = post(&f.app(), f.seal(f.signed(vec![Fixture::reading_from(&rogue, 0, 1)], 0))).await;
+    let got = post(
+        &f.app(),
+        f.seal(f.signed(vec![Fixture::reading_from(&rogue, 0, 1)], 0)),
+    )
+    .await;
     assert_eq!(got.1["reason"], "untrusted-chain", "{}", got.1);
-    refused(&f, got, StatusCode::UNPROCESSABLE_ENTITY, "reading-rejected").await;
+    refused(
+        &f,
+        got,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "reading-rejected",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn an_envelope_for_another_recipient_is_refused() {
     let f = Fixture::new();
     let other = veil_seal::RecipientKey::generate().unwrap();
-    let envelope = veil_seal::seal(f.signed(vec![f.reading(1)], 0), other.public_key()).unwrap().into_bytes();
-    refused(&f, post(&f.app(), envelope).await, StatusCode::UNPROCESSABLE_ENTITY, "wrong-recipient").await;
+    let envelope = veil_seal::seal(f.signed(vec![f.reading(1)], 0), other.public_key())
+        .unwrap()
+        .into_bytes();
+    refused(
+        &f,
+        post(&f.app(), envelope).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "wrong-recipient",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_manifest_for_another_recipient_id_is_refused() {
     let f = Fixture::new();
-    let consent = veil_seal::ConsentRef { decision: "allow".into(), event_hash: None };
-    let b = veil_seal::ArtifactBuilder::new(f.subject.pseudonym("clinic-b", PURPOSE), PURPOSE, "clinic-b", consent, 1);
+    let consent = veil_seal::ConsentRef {
+        decision: "allow".into(),
+        event_hash: None,
+    };
+    let b = veil_seal::ArtifactBuilder::new(
+        f.subject.pseudonym("clinic-b", PURPOSE),
+        PURPOSE,
+        "clinic-b",
+        consent,
+        1,
+    );
     let envelope = f.seal(b.sign(&f.client).unwrap().into_bytes());
-    refused(&f, post(&f.app(), envelope).await, StatusCode::UNPROCESSABLE_ENTITY, "recipient-mismatch").await;
+    refused(
+        &f,
+        post(&f.app(), envelope).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "recipient-mismatch",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -226,7 +335,13 @@ async fn a_tampered_ciphertext_is_refused() {
     let mut envelope = f.envelope(1);
     let mid = envelope.len() - 40;
     envelope[mid] ^= 0x80;
-    refused(&f, post(&f.app(), envelope).await, StatusCode::UNPROCESSABLE_ENTITY, "decrypt-failed").await;
+    refused(
+        &f,
+        post(&f.app(), envelope).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "decrypt-failed",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -234,7 +349,13 @@ async fn an_upload_without_a_granting_consent_decision_is_refused() {
     let f = Fixture::new();
     for decision in ["deny", "needs-consent"] {
         let envelope = f.seal(f.builder(decision).sign(&f.client).unwrap().into_bytes());
-        refused(&f, post(&f.app(), envelope).await, StatusCode::FORBIDDEN, "consent-not-granted").await;
+        refused(
+            &f,
+            post(&f.app(), envelope).await,
+            StatusCode::FORBIDDEN,
+            "consent-not-granted",
+        )
+        .await;
     }
 }
 
@@ -243,7 +364,12 @@ async fn a_replayed_reading_in_a_new_envelope_is_refused_and_stores_nothing_more
     let f = Fixture::new();
     let app = f.app();
     let reading = f.reading(5);
-    assert_eq!(post(&app, f.seal(f.signed(vec![reading.clone()], 0))).await.0, StatusCode::CREATED);
+    assert_eq!(
+        post(&app, f.seal(f.signed(vec![reading.clone()], 0)))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
     let before = f.stored().await;
 
     // The same device reading (same counter) carried by another artifact.
@@ -252,7 +378,10 @@ async fn a_replayed_reading_in_a_new_envelope_is_refused_and_stores_nothing_more
     assert_eq!(json["error"], "replayed-counter");
     // The same signed artifact re-sealed into a fresh envelope (new id).
     let signed = f.signed(vec![f.reading(6)], 0);
-    assert_eq!(post(&app, f.seal(signed.clone())).await.0, StatusCode::CREATED);
+    assert_eq!(
+        post(&app, f.seal(signed.clone())).await.0,
+        StatusCode::CREATED
+    );
     let after_second = f.stored().await;
     let (status, json) = post(&app, f.seal(signed)).await;
     assert_eq!(status, StatusCode::CONFLICT, "{json}");
@@ -262,7 +391,10 @@ async fn a_replayed_reading_in_a_new_envelope_is_refused_and_stores_nothing_more
 
     // Two readings with one counter inside one artifact are a replay too.
     let (status, json) = post(&app, f.seal(f.signed(vec![f.reading(9), f.reading(9)], 0))).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::CONFLICT, Some("replayed-counter")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::CONFLICT, Some("replayed-counter"))
+    );
 
     // The per-device last counter is kept in SQLite; older counters not yet seen still arrive
     // (an offline outbox may deliver out of order).
@@ -271,14 +403,26 @@ async fn a_replayed_reading_in_a_new_envelope_is_refused_and_stores_nothing_more
         veil_trust::fingerprint(&veil_trust::certs_from_pem(&f.maker.root.cert_pem).unwrap()[0]),
         f.maker.devices[0].serial
     );
-    assert_eq!(f.ingest.store().last_counter(&device).await.unwrap(), Some(6));
-    assert_eq!(post(&app, f.seal(f.signed(vec![f.reading(3)], 0))).await.0, StatusCode::CREATED);
-    assert_eq!(f.ingest.store().last_counter(&device).await.unwrap(), Some(6));
+    assert_eq!(
+        f.ingest.store().last_counter(&device).await.unwrap(),
+        Some(6)
+    );
+    assert_eq!(
+        post(&app, f.seal(f.signed(vec![f.reading(3)], 0))).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        f.ingest.store().last_counter(&device).await.unwrap(),
+        Some(6)
+    );
 }
 
 #[tokio::test]
 async fn an_oversized_body_is_refused_with_413_declared_or_streamed() {
-    let f = Fixture::with_limits(Limits { max_body: 4096, ..Limits::default() });
+    let f = Fixture::with_limits(Limits {
+        max_body: 4096,
+        ..Limits::default()
+    });
     let envelope = f.seal(f.signed(vec![], 8192));
     assert!(envelope.len() > 4096);
     let got = post(&f.app(), envelope.clone()).await;
@@ -286,10 +430,20 @@ async fn an_oversized_body_is_refused_with_413_declared_or_streamed() {
     refused(&f, got, StatusCode::PAYLOAD_TOO_LARGE, "body-too-large").await;
 
     // No Content-Length: the limit holds while streaming.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = envelope.chunks(1000).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        envelope.chunks(1000).map(|c| Ok(c.to_vec())).collect();
     let body = Body::from_stream(futures::stream::iter(chunks));
-    let req = Request::post("/v1/artifacts").header("idempotency-key", id_of(&envelope)).body(body).unwrap();
-    refused(&f, send(&f.app(), req).await, StatusCode::PAYLOAD_TOO_LARGE, "body-too-large").await;
+    let req = Request::post("/v1/artifacts")
+        .header("idempotency-key", id_of(&envelope))
+        .body(body)
+        .unwrap();
+    refused(
+        &f,
+        send(&f.app(), req).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body-too-large",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -297,16 +451,44 @@ async fn garbage_and_malformed_requests_are_refused() {
     let f = Fixture::new();
     let app = f.app();
     let garbage = b"GET / HTTP/1.1 this is not an envelope".to_vec();
-    refused(&f, post(&app, garbage.clone()).await, StatusCode::BAD_REQUEST, "bad-envelope").await;
+    refused(
+        &f,
+        post(&app, garbage.clone()).await,
+        StatusCode::BAD_REQUEST,
+        "bad-envelope",
+    )
+    .await;
     // A CBOR array shaped like an envelope but with another magic.
     let mut fake = f.envelope(1);
     fake[2..8].copy_from_slice(b"VEIL-2");
-    refused(&f, post(&app, fake).await, StatusCode::BAD_REQUEST, "bad-envelope").await;
-    refused(&f, post_with_key(&app, vec![], Some(&"0".repeat(64))).await, StatusCode::BAD_REQUEST, "empty-body").await;
-    refused(&f, post_with_key(&app, garbage.clone(), None).await, StatusCode::BAD_REQUEST, "missing-idempotency-key")
-        .await;
-    refused(&f, post_with_key(&app, garbage.clone(), Some("abc")).await, StatusCode::BAD_REQUEST, "bad-idempotency-key")
-        .await;
+    refused(
+        &f,
+        post(&app, fake).await,
+        StatusCode::BAD_REQUEST,
+        "bad-envelope",
+    )
+    .await;
+    refused(
+        &f,
+        post_with_key(&app, vec![], Some(&"0".repeat(64))).await,
+        StatusCode::BAD_REQUEST,
+        "empty-body",
+    )
+    .await;
+    refused(
+        &f,
+        post_with_key(&app, garbage.clone(), None).await,
+        StatusCode::BAD_REQUEST,
+        "missing-idempotency-key",
+    )
+    .await;
+    refused(
+        &f,
+        post_with_key(&app, garbage.clone(), Some("abc")).await,
+        StatusCode::BAD_REQUEST,
+        "bad-idempotency-key",
+    )
+    .await;
     // A key that is not the body's id: a client bug or a different payload under a reused key.
     let envelope = f.envelope(1);
     refused(
@@ -318,7 +500,10 @@ async fn garbage_and_malformed_requests_are_refused() {
     .await;
     // The structured-field form of the key ("...") is accepted.
     let quoted = format!("\"{}\"", id_of(&envelope));
-    assert_eq!(post_with_key(&app, envelope, Some(&quoted)).await.0, StatusCode::CREATED);
+    assert_eq!(
+        post_with_key(&app, envelope, Some(&quoted)).await.0,
+        StatusCode::CREATED
+    );
 }
 
 #[tokio::test]
@@ -326,30 +511,57 @@ async fn api_paths_answer_json_and_keep_the_security_headers_while_the_app_still
     let f = Fixture::new();
     let app = f.app();
     let (status, json) = get(&app, "/v1/nope").await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::NOT_FOUND, Some("not-found")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not-found"))
+    );
     let (status, json) = get(&app, "/v1/artifacts").await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method-not-allowed")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method-not-allowed"))
+    );
     let (status, json) = get(&app, &format!("/v1/artifacts/{}", "cd".repeat(32))).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::NOT_FOUND, Some("unknown-artifact")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown-artifact"))
+    );
     let (status, json) = get(&app, "/v1/artifacts/xyz").await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad-request")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-request"))
+    );
 
-    let res = tower::ServiceExt::oneshot(app.clone(), Request::get("/v1/recipient-key").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(res.headers()[header::CONTENT_SECURITY_POLICY], veil_ingest::CONTENT_SECURITY_POLICY);
+    let res = tower::ServiceExt::oneshot(
+        app.clone(),
+        Request::get("/v1/recipient-key")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        res.headers()[header::CONTENT_SECURITY_POLICY],
+        veil_ingest::CONTENT_SECURITY_POLICY
+    );
     assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
     let (status, _) = get(&app, "/consent").await;
     assert_eq!(status, StatusCode::OK);
 }
 
 /// A revocation or erasure body signed like the browser does (WebCrypto ECDSA P-256/SHA-256).
-fn signed_request(path: &str, body: serde_json::Value, key: &veil_seal::SigningKey) -> Request<Body> {
+fn signed_request(
+    path: &str,
+    body: serde_json::Value,
+    key: &veil_seal::SigningKey,
+) -> Request<Body> {
     let bytes = serde_json::to_vec(&body).unwrap();
     let sig: p256::ecdsa::Signature = key.sign(&bytes);
     Request::post(path)
         .header("content-type", "application/json")
-        .header("veil-signature", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+        .header(
+            "veil-signature",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes()),
+        )
         .body(Body::from(bytes))
         .unwrap()
 }
@@ -374,33 +586,108 @@ async fn revocations_must_be_signed_by_the_delivering_client_and_mark_the_artifa
 
     // Another client cannot revoke someone else's artifact.
     let other = veil_seal::generate_signing_key().unwrap();
-    let (status, json) = send(&app, signed_request("/v1/revocations", body(PURPOSE, &other, vec![id.clone()]), &other)).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::FORBIDDEN, Some("client-key-mismatch")));
+    let (status, json) = send(
+        &app,
+        signed_request(
+            "/v1/revocations",
+            body(PURPOSE, &other, vec![id.clone()]),
+            &other,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("client-key-mismatch"))
+    );
     // A body whose signature is by another key than client_key.
-    let (status, json) = send(&app, signed_request("/v1/revocations", body(PURPOSE, &f.client, vec![id.clone()]), &other)).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("bad-request-signature")));
+    let (status, json) = send(
+        &app,
+        signed_request(
+            "/v1/revocations",
+            body(PURPOSE, &f.client, vec![id.clone()]),
+            &other,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad-request-signature"))
+    );
     // Unsigned.
-    let unsigned = Request::post("/v1/revocations").body(Body::from(body(PURPOSE, &f.client, vec![id.clone()]).to_string())).unwrap();
+    let unsigned = Request::post("/v1/revocations")
+        .body(Body::from(
+            body(PURPOSE, &f.client, vec![id.clone()]).to_string(),
+        ))
+        .unwrap();
     let (status, json) = send(&app, unsigned).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("missing-signature")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("missing-signature"))
+    );
     // Wrong purpose, unknown artifact.
-    let (status, json) = send(&app, signed_request("/v1/revocations", body("research", &f.client, vec![id.clone()]), &f.client)).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("purpose-mismatch")));
-    let (status, json) =
-        send(&app, signed_request("/v1/revocations", body(PURPOSE, &f.client, vec!["ef".repeat(32)]), &f.client)).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::NOT_FOUND, Some("unknown-artifact")));
-    assert_eq!(get(&app, &format!("/v1/artifacts/{id}")).await.1["status"], "delivered");
+    let (status, json) = send(
+        &app,
+        signed_request(
+            "/v1/revocations",
+            body("research", &f.client, vec![id.clone()]),
+            &f.client,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("purpose-mismatch"))
+    );
+    let (status, json) = send(
+        &app,
+        signed_request(
+            "/v1/revocations",
+            body(PURPOSE, &f.client, vec!["ef".repeat(32)]),
+            &f.client,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown-artifact"))
+    );
+    assert_eq!(
+        get(&app, &format!("/v1/artifacts/{id}")).await.1["status"],
+        "delivered"
+    );
 
-    let (status, json) = send(&app, signed_request("/v1/revocations", body(PURPOSE, &f.client, vec![id.clone()]), &f.client)).await;
+    let (status, json) = send(
+        &app,
+        signed_request(
+            "/v1/revocations",
+            body(PURPOSE, &f.client, vec![id.clone()]),
+            &f.client,
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{json}");
     assert_eq!(json["revoked"], serde_json::json!([id]));
-    assert_eq!(get(&app, &format!("/v1/artifacts/{id}")).await.1["status"], "revoked");
+    assert_eq!(
+        get(&app, &format!("/v1/artifacts/{id}")).await.1["status"],
+        "revoked"
+    );
     // Idempotent.
-    let (status, json) = send(&app, signed_request("/v1/revocations", body(PURPOSE, &f.client, vec![id.clone()]), &f.client)).await;
+    let (status, json) = send(
+        &app,
+        signed_request(
+            "/v1/revocations",
+            body(PURPOSE, &f.client, vec![id.clone()]),
+            &f.client,
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json["already_revoked"], serde_json::json!([id]));
     // Malformed JSON.
-    let bad = Request::post("/v1/revocations").header("veil-signature", "AA").body(Body::from("{")).unwrap();
+    let bad = Request::post("/v1/revocations")
+        .header("veil-signature", "AA")
+        .body(Body::from("{"))
+        .unwrap();
     assert_eq!(send(&app, bad).await.1["error"], "bad-request");
 }
 
@@ -414,7 +701,13 @@ async fn erasures_mark_the_subjects_artifacts_and_keep_the_pseudonymised_record(
 
     let mut vault = veil_seal::IdentityVault::new();
     vault.insert("jane", f.subject.clone()).unwrap();
-    let record = vault.erase("jane", 1_790_000_000_000, &[(RECIPIENT_ID, PURPOSE), (RECIPIENT_ID, "research")]).unwrap();
+    let record = vault
+        .erase(
+            "jane",
+            1_790_000_000_000,
+            &[(RECIPIENT_ID, PURPOSE), (RECIPIENT_ID, "research")],
+        )
+        .unwrap();
     let mut body = serde_json::to_value(&record).unwrap();
     body["client_key"] = client_key_hex(&f.client).into();
 
@@ -422,7 +715,10 @@ async fn erasures_mark_the_subjects_artifacts_and_keep_the_pseudonymised_record(
     let mut forged = body.clone();
     forged["client_key"] = client_key_hex(&other).into();
     let (status, json) = send(&app, signed_request("/v1/erasures", forged, &other)).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::FORBIDDEN, Some("client-key-mismatch")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("client-key-mismatch"))
+    );
 
     let (status, json) = send(&app, signed_request("/v1/erasures", body, &f.client)).await;
     assert_eq!(status, StatusCode::OK, "{json}");
@@ -440,9 +736,16 @@ async fn artifacts_survive_a_restart_and_uncommitted_objects_are_swept() {
     let f = Fixture::new();
     let envelope = f.envelope(1);
     let id = id_of(&envelope);
-    assert_eq!(post(&f.app(), envelope.clone()).await.0, StatusCode::CREATED);
+    assert_eq!(
+        post(&f.app(), envelope.clone()).await.0,
+        StatusCode::CREATED
+    );
     // An object written by an upload that crashed before its commit.
-    let orphan = f.config.data_dir.join("objects/artifacts/00").join("0".repeat(64));
+    let orphan = f
+        .config
+        .data_dir
+        .join("objects/artifacts/00")
+        .join("0".repeat(64));
     std::fs::create_dir_all(&orphan).unwrap();
     std::fs::write(orphan.join("envelope.veil"), b"partial").unwrap();
 
@@ -451,7 +754,10 @@ async fn artifacts_survive_a_restart_and_uncommitted_objects_are_swept() {
     let reopened = std::sync::Arc::new(reopened);
     let app = veil_ingest::app(&f.dist, reopened.clone());
     let (status, json) = post(&app, envelope).await;
-    assert_eq!((status, json["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
+    assert_eq!(
+        (status, json["id"].as_str()),
+        (StatusCode::OK, Some(id.as_str()))
+    );
     assert_eq!(reopened.store().list_objects().await.unwrap().len(), 2);
 }
 
@@ -464,7 +770,10 @@ async fn without_trust_roots_no_device_reading_is_accepted() {
     let (ingest, _) = veil_ingest::Ingest::open(&config).unwrap();
     let app = veil_ingest::app(&f.dist, std::sync::Arc::new(ingest));
     let (status, json) = post(&app, f.envelope(1)).await;
-    assert_eq!((status, json["reason"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("untrusted-chain")));
+    assert_eq!(
+        (status, json["reason"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("untrusted-chain"))
+    );
     // An artifact without device evidence needs no roots.
     let (status, _) = post(&app, f.seal(f.signed(vec![], 0))).await;
     assert_eq!(status, StatusCode::CREATED);

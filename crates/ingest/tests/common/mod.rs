@@ -12,7 +12,9 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use veil_ingest::{Ingest, IngestConfig, KeySource, Limits};
-use veil_seal::{ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey, SigningKey};
+use veil_seal::{
+    ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey, SigningKey,
+};
 use veil_trust::{Algorithm, DeviceSigner, ProvisionOptions, Provisioned};
 
 pub const RECIPIENT_ID: &str = "clinic-a";
@@ -21,7 +23,10 @@ pub const PURPOSE: &str = "treatment";
 pub const PLANTED: &str = "PATIENT-NAME-Jane-Q-Doe-1961";
 
 pub fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// A development manufacturer with `devices` devices, valid from an hour ago for a year.
@@ -97,7 +102,10 @@ impl Fixture {
         let now = now_s();
         let m = veil_trust::encode_spec("bp:120/80/93,pulse=70", now).unwrap();
         let reading = signer.sign(&m, ctr, now, &[7u8; 32], Algorithm::Es256);
-        DeviceEvidence { reading, chain: veil_trust::certs_from_pem(&d.chain_pem).unwrap() }
+        DeviceEvidence {
+            reading,
+            chain: veil_trust::certs_from_pem(&d.chain_pem).unwrap(),
+        }
     }
 
     pub fn reading(&self, ctr: u64) -> DeviceEvidence {
@@ -107,10 +115,17 @@ impl Fixture {
     /// An artifact builder for this subject, recipient and purpose with a model file.
     pub fn builder(&self, decision: &str) -> ArtifactBuilder {
         let pseudonym = self.subject.pseudonym(RECIPIENT_ID, PURPOSE);
-        let consent = ConsentRef { decision: decision.into(), event_hash: Some([5u8; 32]) };
-        let mut b = ArtifactBuilder::new(pseudonym, PURPOSE, RECIPIENT_ID, consent, 1_790_000_000_000);
-        b.add_file("model.stl", format!("solid deid\n{}\nendsolid deid\n", "facet ".repeat(8)).into_bytes())
-            .unwrap();
+        let consent = ConsentRef {
+            decision: decision.into(),
+            event_hash: Some([5u8; 32]),
+        };
+        let mut b =
+            ArtifactBuilder::new(pseudonym, PURPOSE, RECIPIENT_ID, consent, 1_790_000_000_000);
+        b.add_file(
+            "model.stl",
+            format!("solid deid\n{}\nendsolid deid\n", "facet ".repeat(8)).into_bytes(),
+        )
+        .unwrap();
         b.set_deid_report(serde_json::json!({"removed": ["face"]}));
         b
     }
@@ -133,19 +148,26 @@ impl Fixture {
     }
 
     pub fn seal(&self, signed: Vec<u8>) -> Vec<u8> {
-        veil_seal::seal(signed, self.recipient.public_key()).unwrap().into_bytes()
+        veil_seal::seal(signed, self.recipient.public_key())
+            .unwrap()
+            .into_bytes()
     }
 
     /// Stored artifacts and objects: what "nothing stored" is checked against.
     pub async fn stored(&self) -> (u64, Vec<String>) {
         let store = self.ingest.store();
-        (store.artifact_count().await.unwrap(), store.list_objects().await.unwrap())
+        (
+            store.artifact_count().await.unwrap(),
+            store.list_objects().await.unwrap(),
+        )
     }
 }
 
 /// Deterministic filler that is not all zeros.
 pub fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i.wrapping_mul(31) ^ (i >> 7)) as u8).collect()
+    (0..len)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 7)) as u8)
+        .collect()
 }
 
 pub fn id_of(envelope: &[u8]) -> String {
@@ -158,7 +180,11 @@ pub async fn post(app: &Router, envelope: Vec<u8>) -> (StatusCode, serde_json::V
     post_with_key(app, envelope, Some(&key)).await
 }
 
-pub async fn post_with_key(app: &Router, envelope: Vec<u8>, key: Option<&str>) -> (StatusCode, serde_json::Value) {
+pub async fn post_with_key(
+    app: &Router,
+    envelope: Vec<u8>,
+    key: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
     let mut req = Request::post("/v1/artifacts").header("content-type", "application/octet-stream");
     if let Some(key) = key {
         req = req.header("idempotency-key", key);
