@@ -3,7 +3,9 @@
 //! Patient data is kept under one prefix in `localStorage` (`veil.patient.`), in IndexedDB databases
 //! whose names start with `veil-patient`, and in caches whose names start with `veil-patient`; the app
 //! shell cache (`veil-shell-*`) and device/manufacturer configuration hold nothing about a person.
-//! Ending a kiosk session deletes every patient location and the whole `sessionStorage`.
+//! Ending a kiosk session deletes every patient location and the whole `sessionStorage`, and empties
+//! the verified readings kept beside the device trust configuration (`veil-devices`/`readings`): they
+//! are the patient's measurements, while roots and counters stay (they describe devices, not people).
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -44,28 +46,15 @@ pub async fn wipe() -> Result<(), String> {
         session.clear().map_err(|e| format!("{e:?}"))?;
     }
     if let Ok(Some(idb)) = window.indexed_db() {
-        // `indexedDB.databases()` is not in web-sys yet; call it by name.
-        let databases = js_sys::Reflect::get(&idb, &JsValue::from_str("databases"))
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-            .ok_or("this browser cannot list its databases")?;
-        let promise: js_sys::Promise = databases
-            .call0(&idb)
-            .map_err(|e| format!("{e:?}"))?
-            .dyn_into()
-            .map_err(|_| "indexedDB.databases() returned no promise")?;
-        let names = JsFuture::from(promise).await.map_err(|e| format!("{e:?}"))?;
-        for info in js_sys::Array::from(&names).iter() {
-            let name = js_sys::Reflect::get(&info, &JsValue::from_str("name"))
-                .ok()
-                .and_then(|n| n.as_string())
-                .unwrap_or_default();
+        let names = database_names(&idb).await?;
+        for name in names {
             if name.starts_with(STORE_PREFIX) {
                 let request = idb.delete_database(&name).map_err(|e| format!("{e:?}"))?;
                 wait_request(&request).await?;
             }
         }
     }
+    clear_device_readings().await?;
     if let Ok(caches) = window.caches() {
         let names = JsFuture::from(caches.keys()).await.map_err(|e| format!("{e:?}"))?;
         for name in js_sys::Array::from(&names).iter().filter_map(|n| n.as_string()) {
@@ -74,6 +63,53 @@ pub async fn wipe() -> Result<(), String> {
             }
         }
     }
+    Ok(())
+}
+
+/// The names of this origin's IndexedDB databases.
+async fn database_names(idb: &web_sys::IdbFactory) -> Result<Vec<String>, String> {
+    // `indexedDB.databases()` is not in web-sys yet; call it by name.
+    let databases = js_sys::Reflect::get(idb, &JsValue::from_str("databases"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or("this browser cannot list its databases")?;
+    let promise: js_sys::Promise = databases
+        .call0(idb)
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| "indexedDB.databases() returned no promise")?;
+    let list = JsFuture::from(promise).await.map_err(|e| format!("{e:?}"))?;
+    Ok(js_sys::Array::from(&list)
+        .iter()
+        .filter_map(|info| js_sys::Reflect::get(&info, &JsValue::from_str("name")).ok()?.as_string())
+        .collect())
+}
+
+/// Empty the patient's verified readings in the device database, if it exists.
+async fn clear_device_readings() -> Result<(), String> {
+    use super::storage::DB_NAME;
+    let Some(idb) = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()) else {
+        return Ok(());
+    };
+    // Opening a database that does not exist would create it empty: only touch an existing one.
+    if !database_names(&idb).await?.iter().any(|n| n == DB_NAME) {
+        return Ok(());
+    }
+    let request = idb.open(DB_NAME).map_err(|e| format!("{e:?}"))?;
+    let db: web_sys::IdbDatabase = super::idb::wait(&request)
+        .await
+        .map_err(|e| e.to_string())?
+        .dyn_into()
+        .map_err(|_| "not a database".to_string())?;
+    if db.object_store_names().contains("readings") {
+        let store = db
+            .transaction_with_str_and_mode("readings", web_sys::IdbTransactionMode::Readwrite)
+            .and_then(|t| t.object_store("readings"))
+            .map_err(|e| format!("{e:?}"))?;
+        let cleared = store.clear().map_err(|e| format!("{e:?}"))?;
+        super::idb::wait(&cleared).await.map_err(|e| e.to_string())?;
+    }
+    db.close();
     Ok(())
 }
 
