@@ -38,6 +38,7 @@
 mod chain;
 mod cose;
 mod error;
+pub mod gatt;
 pub mod ieee11073;
 pub mod measurement;
 mod pem;

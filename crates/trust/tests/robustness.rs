@@ -134,6 +134,29 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_gatt_chunks_never_panic(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 0..6)) {
+        let mut asm = veil_trust::gatt::ChainAssembler::new();
+        for c in &chunks {
+            if asm.push(c).is_err() {
+                break;
+            }
+        }
+        let _ = asm.finish();
+        for c in &chunks {
+            let _ = veil_trust::gatt::split_der_chain(c);
+        }
+    }
+
+    #[test]
+    fn real_chain_survives_gatt_chunking(max in 5usize..600) {
+        let f = fixture();
+        let blob: Vec<u8> = f.chain.concat();
+        let mut asm = veil_trust::gatt::ChainAssembler::new();
+        while !asm.push(&veil_trust::gatt::chain_chunk(&blob, asm.next_offset(), max)).unwrap() {}
+        prop_assert_eq!(asm.finish().unwrap(), f.chain.clone());
+    }
+
+    #[test]
     fn sfloat_encode_decode_round_trips(m in -2045i64..=2045, e in -8i32..=7) {
         let raw = ieee11073::encode_sfloat(m, e).unwrap();
         let want = if e >= 0 { m as f64 * 10f64.powi(e) } else { m as f64 / 10f64.powi(-e) };
@@ -259,10 +282,21 @@ fn two_phase_verification_matches_one_shot() {
     assert_eq!(pending.device().serial, "BP7-000001");
     assert!(pending.verify_signature());
     let two = pending.finish(true, Some(&nonce), Some(50)).unwrap();
-    assert_eq!(two, f.verifier.verify(&f.reading, &f.chain, Some(&nonce), Some(50), NOW).unwrap());
+    assert_eq!(
+        two,
+        f.verifier
+            .verify(&f.reading, &f.chain, Some(&nonce), Some(50), NOW)
+            .unwrap()
+    );
     // An external verifier's "false" is a bad signature, whatever the payload says.
     let pending = f.verifier.begin(&f.reading, &f.chain, NOW).unwrap();
-    assert_eq!(pending.finish(false, Some(&nonce), Some(50)).unwrap_err().code(), "bad-signature");
+    assert_eq!(
+        pending
+            .finish(false, Some(&nonce), Some(50))
+            .unwrap_err()
+            .code(),
+        "bad-signature"
+    );
     // The Sig_structure handed out is what the device key signed (checked with p256 directly).
     use p256::ecdsa::signature::Verifier as _;
     let pending = f.verifier.begin(&f.reading, &f.chain, NOW).unwrap();
