@@ -64,6 +64,6 @@ pub use ledger::{
 };
 pub use purpose::{Purpose, PurposeScope, ResearchTier};
 pub use receipt::{ConsentReceipt, Controller, receipt_for};
-pub use rules::Jurisdiction;
+pub use rules::{Jurisdiction, JurisdictionInfo, supported_jurisdictions};
 pub use text::{ConsentText, TextRef};
 pub use time::Timestamp;

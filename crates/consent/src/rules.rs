@@ -350,6 +350,47 @@ impl Regime {
     }
 }
 
+/// One entry of the jurisdiction picker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JurisdictionInfo {
+    /// The code (`DE`, `US-CA`, ...).
+    pub code: String,
+    /// Ids of the regimes that apply there.
+    pub regimes: Vec<String>,
+    /// Age from which a person consents alone (the highest over those regimes).
+    pub consent_age: u32,
+}
+
+/// Every jurisdiction code a rule file names (for the Consent page's picker), sorted by code.
+/// Subdivisions not named (e.g. `DE-BY`, `US-NY`) are accepted too and follow their country.
+///
+/// # Errors
+/// Bundled-data errors.
+pub fn supported_jurisdictions() -> Result<Vec<JurisdictionInfo>, ConsentError> {
+    let all = regimes()?;
+    let mut codes: Vec<String> = all
+        .iter()
+        .flat_map(|r| r.codes.iter().cloned().chain(r.age.by_code.keys().cloned()))
+        .collect();
+    codes.sort();
+    codes.dedup();
+    let mut out = Vec::new();
+    for code in codes {
+        let j = Jurisdiction::parse(&code)?;
+        let applicable: Vec<&Regime> = all.iter().filter(|r| r.covers(&j)).collect();
+        out.push(JurisdictionInfo {
+            consent_age: applicable
+                .iter()
+                .map(|r| r.consent_age(std::slice::from_ref(&j)).0)
+                .max()
+                .unwrap_or_default(),
+            regimes: applicable.iter().map(|r| r.id.clone()).collect(),
+            code,
+        });
+    }
+    Ok(out)
+}
+
 /// The regimes that apply to a set of jurisdictions, in file order, each with the codes that
 /// brought it in.
 ///
