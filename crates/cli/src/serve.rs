@@ -1,10 +1,17 @@
-//! `veil serve`: the PWA and the ingest API on loopback.
+//! `veil serve`: the PWA and the verifying ingest API (`/v1`, see `docs/ingest.md`) on loopback.
+//!
+//! On start it loads the recipient key (`--recipient-key FILE`, else the `VEIL_RECIPIENT_KEY`
+//! environment variable, else `<data>/recipient-key.pem`, generated with mode 0600 on first start)
+//! and prints its kid, never the key.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
+use veil_ingest::config::{DEFAULT_MAX_BODY, RECIPIENT_KEY_ENV};
+use veil_ingest::{IngestConfig, KeySource, Limits, ObjectStoreLocation, ServerConfig};
 
 /// Arguments of `veil serve`.
 #[derive(Debug, Args)]
@@ -18,6 +25,97 @@ pub struct ServeArgs {
     /// The built PWA to serve.
     #[arg(long, default_value = "dist")]
     dist: PathBuf,
+    /// Data directory: metadata database, stored artifacts, generated recipient key.
+    #[arg(long, value_name = "DIR", default_value = "veil-data")]
+    data: PathBuf,
+    /// The recipient's HPKE private key (PKCS#8 or SEC1 PEM). Without it: the VEIL_RECIPIENT_KEY
+    /// environment variable (PEM text), else DIR/recipient-key.pem, generated if absent.
+    #[arg(long, value_name = "FILE")]
+    recipient_key: Option<PathBuf>,
+    /// Device manufacturer roots (PEM) to re-verify readings against. Without it no artifact
+    /// carrying device evidence is accepted.
+    #[arg(long, value_name = "ROOTS.pem")]
+    trust: Option<PathBuf>,
+    /// Revoked device serials, one per line.
+    #[arg(long, value_name = "FILE")]
+    revoked_devices: Option<PathBuf>,
+    /// This server's recipient id; manifests naming another recipient are refused.
+    #[arg(long, value_name = "ID")]
+    recipient_id: Option<String>,
+    /// Largest accepted request body: bytes, or with a K/M/G (KiB/MiB/GiB) suffix.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value_t = DEFAULT_MAX_BODY)]
+    max_body: usize,
+    /// Longest time one API request may take, in seconds (body upload included).
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    timeout: u64,
+    /// Uploads verified at once (each holds up to ~3 x max-body of memory); default 2 x cores.
+    #[arg(long, value_name = "N")]
+    max_concurrent_uploads: Option<usize>,
+    /// How old a device reading may be when it arrives (offline outbox), in days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    reading_max_age_days: u64,
+    /// Store artifacts in an S3-compatible bucket (`s3://bucket/prefix`) instead of DIR/objects;
+    /// endpoint and credentials from the AWS_* environment variables. Needs a build with the
+    /// `s3` feature of veil-ingest.
+    #[arg(long, value_name = "URL")]
+    object_store: Option<String>,
+}
+
+/// Parse `67108864`, `64M`, `64MiB`, `512k`, `1G` (binary multiples).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(format!("{text:?}: unknown unit (use K, M or G)")),
+    };
+    let size = n
+        .checked_mul(1usize << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))?;
+    if size == 0 {
+        return Err("the size must be positive".into());
+    }
+    Ok(size)
+}
+
+fn config(args: ServeArgs) -> ServerConfig {
+    let mut ingest = IngestConfig::new(args.data);
+    ingest.recipient_key = match args.recipient_key {
+        Some(file) => KeySource::File(file),
+        None if std::env::var_os(RECIPIENT_KEY_ENV).is_some() => {
+            KeySource::Env(RECIPIENT_KEY_ENV.into())
+        }
+        None => KeySource::DataDir,
+    };
+    if let Some(url) = args.object_store {
+        ingest.object_store = ObjectStoreLocation::S3Url(url);
+    }
+    ingest.trust_roots = args.trust;
+    ingest.revoked_devices = args.revoked_devices;
+    ingest.recipient_id = args.recipient_id;
+    ingest.reading_window.max_age_secs = args.reading_max_age_days.saturating_mul(24 * 3600);
+    let defaults = Limits::default();
+    ingest.limits = Limits {
+        max_body: args.max_body,
+        request_timeout: Duration::from_secs(args.timeout.max(1)),
+        max_concurrent_uploads: args
+            .max_concurrent_uploads
+            .unwrap_or(defaults.max_concurrent_uploads)
+            .max(1),
+        max_readings: defaults.max_readings,
+    };
+    ServerConfig {
+        addr: SocketAddr::new(args.bind, args.port),
+        dist: args.dist,
+        ingest,
+    }
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -25,12 +123,26 @@ pub fn run(args: ServeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return crate::fail(e),
     };
-    let config = veil_ingest::ServerConfig {
-        addr: SocketAddr::new(args.bind, args.port),
-        dist: args.dist,
-    };
-    match runtime.block_on(veil_ingest::serve(config)) {
+    match runtime.block_on(veil_ingest::serve(config(args))) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => crate::fail(e),
+        Err(e) => crate::fail(format_args!("{e} [{}]", e.code())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("67108864"), Ok(64 << 20));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("").is_err());
     }
 }
