@@ -92,6 +92,10 @@ impl fmt::Debug for SealedEnvelope {
 }
 
 impl SealedEnvelope {
+    pub(crate) fn from_parts(bytes: Vec<u8>, id: ArtifactId) -> Self {
+        Self { bytes, id }
+    }
+
     /// The envelope bytes (what is uploaded).
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes

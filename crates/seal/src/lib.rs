@@ -8,6 +8,7 @@
 //!   (recipient, purpose), and erasure by destroying the secret (crypto-shredding).
 //! - [`artifact`]: the manifest and contents as CBOR, signed by the client as a COSE_Sign1 (ES256).
 //! - [`envelope`]: `VEIL-1`, the artifact sealed with HPKE (RFC 9180) to the recipient's P-256 key.
+//! - [`external`]: the same envelope with the bulk AES-256-GCM done by WebCrypto (fast in browsers).
 //!
 //! The byte formats are specified in `docs/artifact-format.md`.
 //!
@@ -37,6 +38,7 @@ pub mod artifact;
 mod cbor;
 pub mod envelope;
 mod error;
+pub mod external;
 pub mod keys;
 pub mod pseudonym;
 mod rng;
@@ -50,6 +52,7 @@ pub use envelope::{
     parse_envelope, seal,
 };
 pub use error::SealError;
+pub use external::{ExternalSealKeys, assemble_envelope, begin_external_seal, envelope_prefix};
 pub use keys::{
     KeyId, RecipientKey, RecipientPublicKey, generate_signing_key, signing_key_from_pem,
     signing_key_to_pem, verifying_key_from_pem, verifying_key_from_sec1, verifying_key_to_pem,
