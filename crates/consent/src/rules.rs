@@ -1,6 +1,6 @@
 //! Jurisdiction rules as data: one reviewed TOML file per regime under `rules/`, embedded at build.
 //!
-//! Adding a regime is adding a file (and a line to [`FILES`]); the engine in [`crate::decide`] knows
+//! Adding a regime is adding a file (and a line to [`FILES`]); the engine in [`mod@crate::decide`] knows
 //! no law by name. Every rule carries its citation, which the decision repeats verbatim.
 
 use std::collections::BTreeMap;
