@@ -45,6 +45,7 @@ pub mod decide;
 pub mod erasure;
 mod error;
 pub mod fhir;
+pub mod json_api;
 pub mod ledger;
 pub mod purpose;
 pub mod receipt;

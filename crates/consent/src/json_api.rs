@@ -1,0 +1,231 @@
+//! JSON in, JSON out: the surface the npm module (wasm-bindgen facade) and the ingest server call,
+//! so every caller speaks exactly the shapes documented in `docs/consent.md`.
+//!
+//! Each function parses its inputs with the same validation as the typed API and returns compact
+//! JSON text; errors are [`ConsentError`]s whose `code()` the facade passes on as `VeilError.code`.
+
+use serde::Deserialize;
+
+use crate::{
+    ConsentError, ConsentLedger, Controller, DecisionRequest, Jurisdiction, PurposeScope, Subject,
+    Timestamp, Waiver, breach_schedule, decide, erasure_plan, export_bundle_json, import_bundle,
+    receipt_for, retention,
+};
+
+/// Largest JSON argument accepted (bytes).
+const MAX_ARG: usize = 16 * 1024 * 1024;
+
+fn bounded(s: &str) -> Result<&str, ConsentError> {
+    if s.len() > MAX_ARG {
+        return Err(ConsentError::TooLarge(format!(
+            "argument of {} bytes",
+            s.len()
+        )));
+    }
+    Ok(s)
+}
+
+fn jurisdictions(codes: &[&str]) -> Result<Vec<Jurisdiction>, ConsentError> {
+    let mut out: Vec<Jurisdiction> = Vec::new();
+    for c in codes {
+        let j = Jurisdiction::parse(c)?;
+        if !out.contains(&j) {
+            out.push(j);
+        }
+    }
+    Ok(out)
+}
+
+fn ledger(json: Option<&str>) -> Result<Option<ConsentLedger>, ConsentError> {
+    json.map(|l| ConsentLedger::from_json(bounded(l)?.as_bytes()))
+        .transpose()
+}
+
+#[derive(Deserialize)]
+struct RawSubject {
+    jurisdictions: Vec<String>,
+    age: u32,
+    #[serde(default)]
+    guardian_consent: bool,
+}
+
+#[derive(Deserialize)]
+struct RawScope {
+    purpose: String,
+    #[serde(default)]
+    tier: Option<String>,
+    #[serde(default)]
+    partner: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawRequest {
+    subject: RawSubject,
+    scope: RawScope,
+    at: Timestamp,
+    #[serde(default)]
+    waiver: Option<Waiver>,
+}
+
+/// Decide: `request` is a [`DecisionRequest`] as JSON
+/// (`{"subject":{"jurisdictions":["DE","US"],"age":34,"guardian_consent":false},
+/// "scope":{"purpose":"research","tier":"this-study"},"at":"2026-11-23T10:00:00Z","waiver":null}`),
+/// `ledger` the ledger JSON if any. Returns the decision JSON.
+///
+/// # Errors
+/// JSON shape errors and every error of [`decide`].
+pub fn decide_json(request: &str, ledger_json: Option<&str>) -> Result<String, ConsentError> {
+    // Parse ids as strings first so an unknown purpose or jurisdiction reports its own code
+    // (`unknown-purpose`, `unknown-jurisdiction`), not a generic JSON error.
+    let raw: RawRequest = serde_json::from_str(bounded(request)?)?;
+    let codes: Vec<&str> = raw
+        .subject
+        .jurisdictions
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let req = DecisionRequest {
+        subject: Subject {
+            jurisdictions: jurisdictions(&codes)?,
+            age: raw.subject.age,
+            guardian_consent: raw.subject.guardian_consent,
+        },
+        scope: PurposeScope {
+            purpose: raw.scope.purpose.parse()?,
+            tier: raw.scope.tier.as_deref().map(str::parse).transpose()?,
+            partner: raw.scope.partner,
+            country: raw.scope.country,
+        },
+        at: raw.at,
+        waiver: raw.waiver,
+    };
+    let l = ledger(ledger_json)?;
+    Ok(serde_json::to_string(&decide(&req, l.as_ref())?)?)
+}
+
+/// Breach deadlines as JSON (see [`breach_schedule`]); `discovered` is RFC 3339 or unix seconds.
+///
+/// # Errors
+/// Bad time or jurisdiction.
+pub fn breach_json(
+    discovered: &str,
+    jurisdiction_codes: &[&str],
+    affected: u64,
+) -> Result<String, ConsentError> {
+    let t = Timestamp::parse(discovered)?;
+    Ok(serde_json::to_string(&breach_schedule(
+        t,
+        &jurisdictions(jurisdiction_codes)?,
+        affected,
+    )?)?)
+}
+
+/// Erasure plan and retention periods as JSON: `{"plan": ..., "retention": [...]}`.
+///
+/// # Errors
+/// Bad jurisdiction.
+pub fn erasure_json(jurisdiction_codes: &[&str]) -> Result<String, ConsentError> {
+    let js = jurisdictions(jurisdiction_codes)?;
+    Ok(serde_json::to_string(&serde_json::json!({
+        "plan": erasure_plan(&js)?,
+        "retention": retention(&js)?,
+    }))?)
+}
+
+/// The ledger as a FHIR R4 Bundle (pretty JSON); `at` (RFC 3339) also marks expired consents inactive.
+///
+/// # Errors
+/// Ledger or time errors.
+pub fn export_fhir_json(ledger_json: &str, at: Option<&str>) -> Result<String, ConsentError> {
+    let l = ConsentLedger::from_json(bounded(ledger_json)?.as_bytes())?;
+    let at = at.map(Timestamp::parse).transpose()?;
+    export_bundle_json(&l, at)
+}
+
+/// A FHIR R4 Bundle (or Consent) to ledger JSON.
+///
+/// # Errors
+/// Every error of [`import_bundle`].
+pub fn import_fhir_json(bundle_json: &str) -> Result<String, ConsentError> {
+    import_bundle(bounded(bundle_json)?.as_bytes())?.to_json()
+}
+
+#[derive(Deserialize)]
+struct ReceiptArgs {
+    index: usize,
+    jurisdictions: Vec<String>,
+    controller: Controller,
+}
+
+/// The receipt for one ledger event: `args` is `{"index": N, "jurisdictions": ["DE"], "controller":
+/// {"piiController": ..., "contact": ..., "address": ..., "email": ..., "phone": ..., "policyUrl": ...}}`.
+/// Returns `(receipt JSON, printable HTML)`.
+///
+/// # Errors
+/// Ledger, argument or index errors.
+pub fn receipt_json(ledger_json: &str, args: &str) -> Result<(String, String), ConsentError> {
+    let l = ConsentLedger::from_json(bounded(ledger_json)?.as_bytes())?;
+    let a: ReceiptArgs = serde_json::from_str(bounded(args)?)?;
+    let codes: Vec<&str> = a.jurisdictions.iter().map(String::as_str).collect();
+    let r = receipt_for(&l, a.index, &jurisdictions(&codes)?, &a.controller)?;
+    Ok((r.to_json()?, r.to_html()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEDGER: &str =
+        include_str!("../tests/vectors/ledgers/adult-research-given-then-withdrawn.json");
+
+    #[test]
+    fn decide_json_speaks_the_documented_shapes() {
+        let req = r#"{"subject":{"jurisdictions":["DE","US"],"age":34},
+            "scope":{"purpose":"ai-training"},"at":"2026-04-01T00:00:00Z"}"#;
+        let v: serde_json::Value =
+            serde_json::from_str(&decide_json(req, Some(LEDGER)).unwrap()).unwrap();
+        assert_eq!(v["decision"], "needs-consent");
+        assert_eq!(v["requires"][0]["regime"], "hipaa");
+        let bad = r#"{"subject":{"jurisdictions":["JP"],"age":34},"scope":{"purpose":"treatment"},"at":0}"#;
+        assert_eq!(
+            decide_json(bad, None).unwrap_err().code(),
+            "unknown-jurisdiction"
+        );
+        let bad =
+            r#"{"subject":{"jurisdictions":["DE"],"age":34},"scope":{"purpose":"ads"},"at":0}"#;
+        assert_eq!(
+            decide_json(bad, None).unwrap_err().code(),
+            "unknown-purpose"
+        );
+        let bad = r#"{"subject":{"jurisdictions":["DE"],"age":34},"scope":{"purpose":"research","tier":"all"},"at":0}"#;
+        assert_eq!(decide_json(bad, None).unwrap_err().code(), "unknown-tier");
+        assert_eq!(decide_json("{", None).unwrap_err().code(), "malformed-json");
+    }
+
+    #[test]
+    fn fhir_and_receipts_round_trip_as_text() {
+        let bundle = export_fhir_json(LEDGER, None).unwrap();
+        let back = import_fhir_json(&bundle).unwrap();
+        assert_eq!(
+            ConsentLedger::from_json(back.as_bytes()).unwrap(),
+            ConsentLedger::from_json(LEDGER.as_bytes()).unwrap()
+        );
+        let args = r#"{"index":2,"jurisdictions":["DE"],"controller":{"piiController":"Clinic","contact":"DPO",
+            "address":"1 Main St","email":"dpo@clinic.invalid","phone":"+49 30 0","policyUrl":"https://clinic.invalid/p"}}"#;
+        let (json, html) = receipt_json(LEDGER, args).unwrap();
+        assert!(json.contains("\"eventType\": \"withdrawn\""));
+        assert!(html.starts_with("<!doctype html>"));
+        assert!(
+            breach_json("2026-11-23T10:00:00Z", &["DE"], 1)
+                .unwrap()
+                .contains("GDPR Art. 33(1)")
+        );
+        assert!(
+            erasure_json(&["DE", "US"])
+                .unwrap()
+                .contains("destroy-identity-layer")
+        );
+    }
+}
