@@ -175,24 +175,33 @@ fn idempotency_key(headers: &HeaderMap) -> Result<ArtifactId, ApiError> {
     ArtifactId::from_hex(text).map_err(|_| ApiError::BadIdempotencyKey)
 }
 
+/// How much of an oversized body is read and discarded before answering 413, and for how long.
+/// Answering while the client is still sending and then closing makes the kernel reset the
+/// connection, and the client sees a network error (and retries forever) instead of the 413.
+const DRAIN_BYTES: u64 = 256 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Read a body of at most `limit` bytes, refusing early on a declared `Content-Length` over it.
 async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let mut stream = body.into_data_stream();
     if let Some(len) = declared
         && len > limit as u64
     {
+        drain(&mut stream).await;
         return Err(ApiError::BodyTooLarge { limit });
     }
     // The declared length is a claim: it sizes the first allocation only up to the limit.
     let initial = declared.map_or(0, |l| usize::try_from(l).unwrap_or(limit).min(limit));
     let mut buf = BytesMut::with_capacity(initial);
-    let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::BodyRead(e.to_string()))?;
         if buf.len().saturating_add(chunk.len()) > limit {
+            drop(buf);
+            drain(&mut stream).await;
             return Err(ApiError::BodyTooLarge { limit });
         }
         buf.extend_from_slice(&chunk);
@@ -201,6 +210,20 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
         return Err(ApiError::EmptyBody);
     }
     Ok(buf.freeze())
+}
+
+/// Read and discard the rest of a body, bounded by [`DRAIN_BYTES`] and [`DRAIN_TIME`].
+async fn drain(stream: &mut axum::body::BodyDataStream) {
+    let discard = async {
+        let mut seen = 0u64;
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen = seen.saturating_add(chunk.len() as u64);
+            if seen > DRAIN_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }
 
 async fn with_timeout<T>(

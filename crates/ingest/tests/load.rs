@@ -51,17 +51,7 @@ async fn http_post(
     stream.write_all(&body).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response);
-    let status: u16 = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let json = text
-        .split_once("\r\n\r\n")
-        .and_then(|(_, b)| serde_json::from_str(b).ok())
-        .unwrap_or(serde_json::Value::Null);
-    (status, json)
+    parse_response(&response)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -84,10 +74,7 @@ async fn two_hundred_concurrent_uploads_lose_and_duplicate_nothing() {
     let build = build.elapsed();
     assert!(envelopes.iter().all(|e| e.len() > size));
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = f.app();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, server) = serve_on_loopback(f.app()).await;
 
     let started = Instant::now();
     let mut tasks = Vec::new();

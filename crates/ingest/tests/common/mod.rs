@@ -203,3 +203,33 @@ pub async fn send(app: &Router, req: Request<Body>) -> (StatusCode, serde_json::
 pub async fn get(app: &Router, path: &str) -> (StatusCode, serde_json::Value) {
     send(app, Request::get(path).body(Body::empty()).unwrap()).await
 }
+
+/// Serve `app` on 127.0.0.1 (an ephemeral port) over real TCP.
+pub async fn serve_on_loopback(
+    app: Router,
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (
+        addr,
+        tokio::spawn(async move { axum::serve(listener, app).await }),
+    )
+}
+
+/// Parse a raw HTTP/1.1 response into (status, JSON body).
+pub fn parse_response(response: &[u8]) -> (u16, serde_json::Value) {
+    let text = String::from_utf8_lossy(response);
+    let status: u16 = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let json = text
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
