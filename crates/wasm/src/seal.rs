@@ -1,0 +1,242 @@
+//! `pseudonym`, `sealArtifact` and `openArtifact`: `veil-seal`'s pseudonyms, signed artifacts and
+//! `VEIL-1` HPKE envelopes, with the same inputs and defaults as `veil seal` / `veil open`
+//! (`docs/artifact-format.md`), so an envelope sealed in a portal opens with `veil open` and at the
+//! ingest server, and the other way round.
+
+use js_sys::{Array, Object};
+use veil_seal::{
+    ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey, RecipientPublicKey,
+};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::VeilError;
+use crate::js;
+
+/// The pseudonym secret: 32 raw bytes, or 64 hex digits (text or bytes), as `--pseudonym-secret`.
+fn secret(v: &JsValue) -> Result<PseudonymSecret, VeilError> {
+    let raw = match v.as_string() {
+        Some(s) => s.into_bytes(),
+        None => js::bytes(v, "pseudonym secret")?,
+    };
+    Ok(PseudonymSecret::parse(&raw)?)
+}
+
+/// The recipient's public key: PEM `PUBLIC KEY` text, or a SEC1 point (33 or 65 bytes).
+fn recipient_key(v: &JsValue) -> Result<RecipientPublicKey, VeilError> {
+    if let Some(pem) = v.as_string() {
+        return Ok(RecipientPublicKey::from_public_key_pem(&pem)?);
+    }
+    Ok(RecipientPublicKey::from_sec1_bytes(&js::bytes(
+        v,
+        "recipientKey",
+    )?)?)
+}
+
+fn required_text(options: &JsValue, name: &str) -> Result<String, VeilError> {
+    js::string_field(options, name)?
+        .ok_or_else(|| VeilError::argument(format!("options.{name} is required")))
+}
+
+/// The pseudonym of a subject for a recipient and purpose: HMAC-SHA256 under the subject's secret,
+/// 52 lowercase base32 characters; the same value `veil seal` puts in the manifest.
+#[wasm_bindgen(js_name = pseudonym)]
+pub fn pseudonym(
+    #[wasm_bindgen(js_name = secret, unchecked_param_type = "Uint8Array | string")]
+    secret_in: JsValue,
+    #[wasm_bindgen(js_name = recipientId)] recipient_id: String,
+    purpose: String,
+) -> Result<String, VeilError> {
+    Ok(secret(&secret_in)?
+        .pseudonym(&recipient_id, &purpose)
+        .as_str()
+        .to_owned())
+}
+
+/// The files argument: `{name: Uint8Array}` or `[{name, bytes}]`.
+fn files(v: &JsValue) -> Result<Vec<(String, Vec<u8>)>, VeilError> {
+    let bad = || {
+        VeilError::argument(
+            "files must be an object {name: Uint8Array} or an array of {name, bytes}",
+        )
+    };
+    if Array::is_array(v) {
+        return Array::from(v)
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let name = js::string_field(&item, "name")?.ok_or_else(bad)?;
+                Ok((
+                    name,
+                    js::bytes(&js::field(&item, "bytes")?, &format!("files[{i}].bytes"))?,
+                ))
+            })
+            .collect();
+    }
+    if !v.is_object() {
+        return Err(bad());
+    }
+    Object::entries(v.unchecked_ref())
+        .iter()
+        .map(|pair| {
+            let pair = Array::from(&pair);
+            let name = pair.get(0).as_string().ok_or_else(bad)?;
+            let bytes = js::bytes(&pair.get(1), &format!("files[{name:?}]"))?;
+            Ok((name, bytes))
+        })
+        .collect()
+}
+
+fn evidence(v: &JsValue) -> Result<Vec<DeviceEvidence>, VeilError> {
+    if js::is_absent(v) {
+        return Ok(Vec::new());
+    }
+    if !Array::is_array(v) {
+        return Err(VeilError::argument(
+            "evidence must be an array of {reading, chain}",
+        ));
+    }
+    Array::from(v)
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let reading = js::bytes(
+                &js::field(&item, "reading")?,
+                &format!("evidence[{i}].reading"),
+            )?;
+            let chain_v = js::field(&item, "chain")?;
+            let chain = if js::is_absent(&chain_v) {
+                Vec::new()
+            } else if let Some(pem) = chain_v.as_string() {
+                veil_seal::keys::certificate_chain_from_bytes(pem.as_bytes())?
+            } else {
+                js::byte_list(&chain_v, &format!("evidence[{i}].chain"))?
+            };
+            Ok(DeviceEvidence { reading, chain })
+        })
+        .collect()
+}
+
+fn seal_artifact_inner(files_in: &JsValue, options: &JsValue) -> Result<JsValue, VeilError> {
+    if !options.is_object() {
+        return Err(VeilError::argument(
+            "options {recipientKey, clientKey, pseudonymSecret, purpose} are required",
+        ));
+    }
+    let recipient = recipient_key(&js::field(options, "recipientKey")?)?;
+    let client_pem = js::text(&js::field(options, "clientKey")?, "clientKey")?;
+    let client = veil_seal::signing_key_from_pem(&client_pem)?;
+    let secret = secret(&js::field(options, "pseudonymSecret")?)?;
+    let purpose = required_text(options, "purpose")?;
+    let recipient_id =
+        js::string_field(options, "recipientId")?.unwrap_or_else(|| recipient.kid().to_hex());
+    let event_hash = match js::string_field(options, "consentEvent")? {
+        None => None,
+        Some(text) => {
+            let mut h = [0u8; 32];
+            hex::decode_to_slice(text.trim(), &mut h)
+                .map_err(|_| VeilError::argument("consentEvent must be 64 hex digits"))?;
+            Some(h)
+        }
+    };
+    let decision = js::string_field(options, "consentDecision")?.unwrap_or_else(|| "permit".into());
+    let created_ms = match js::u64_field(options, "createdMs")? {
+        Some(ms) => ms,
+        None => js_sys::Date::now().max(0.0) as u64,
+    };
+    let files = files(files_in)?;
+    if files.is_empty() {
+        return Err(VeilError::argument("no files to seal"));
+    }
+    let pseudonym = secret.pseudonym(&recipient_id, &purpose);
+    let consent = ConsentRef {
+        decision,
+        event_hash,
+    };
+    let mut builder = ArtifactBuilder::new(
+        pseudonym.clone(),
+        &purpose,
+        &recipient_id,
+        consent,
+        created_ms,
+    );
+    for (name, bytes) in files {
+        builder.add_file(&name, bytes)?;
+    }
+    for e in evidence(&js::field(options, "evidence")?)? {
+        builder.add_device_evidence(e);
+    }
+    let report = js::field(options, "deidReport")?;
+    if !js::is_absent(&report) {
+        let report: serde_json::Value = js::from_js(report, "deidReport")?;
+        builder.set_deid_report(report);
+    }
+    let signed = builder.sign(&client)?;
+    let envelope = veil_seal::seal(signed.into_bytes(), &recipient)?;
+    let out: JsValue = Object::new().into();
+    js::set(&out, "envelope", &js::uint8(envelope.as_bytes()));
+    js::set(&out, "artifactId", &envelope.id().to_hex().into());
+    js::set(&out, "kid", &recipient.kid().to_hex().into());
+    js::set(&out, "recipient", &recipient_id.into());
+    js::set(&out, "pseudonym", &pseudonym.as_str().into());
+    js::set(
+        &out,
+        "bytes",
+        &JsValue::from_f64(envelope.as_bytes().len() as f64),
+    );
+    Ok(out)
+}
+
+/// Sign files into an artifact with the client key and seal it (HPKE, RFC 9180) to the recipient:
+/// what `veil seal` does, returning the `VEIL-1` envelope bytes and `{artifactId, kid, recipient,
+/// pseudonym, bytes}`.
+#[wasm_bindgen(js_name = sealArtifact, unchecked_return_type = "Promise<SealedArtifact>")]
+pub fn seal_artifact(
+    #[wasm_bindgen(js_name = files, unchecked_param_type = "Record<string, Uint8Array> | ArtifactFile[]")]
+    files_in: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "SealArtifactOptions")] options: JsValue,
+) -> js_sys::Promise {
+    js::settle(seal_artifact_inner(&files_in, &options))
+}
+
+fn open_artifact_inner(
+    envelope: &JsValue,
+    key: &JsValue,
+    options: &JsValue,
+) -> Result<JsValue, VeilError> {
+    let envelope = js::bytes(envelope, "envelope")?;
+    let key = RecipientKey::from_pem(&js::text(key, "recipientPrivateKey")?)?;
+    let pinned = match js::field(options, "clientKey")? {
+        k if js::is_absent(&k) => None,
+        k => Some(veil_seal::verifying_key_from_pem(&js::text(
+            &k,
+            "clientKey",
+        )?)?),
+    };
+    let opened = veil_seal::open(&envelope, &key, pinned.as_ref())?;
+    let mut manifest = opened.artifact.manifest.to_json();
+    if let Some(obj) = manifest.as_object_mut() {
+        obj.insert("artifact_id".into(), opened.id.to_hex().into());
+    }
+    let files: JsValue = Object::new().into();
+    for (name, bytes) in &opened.artifact.files {
+        js::set(&files, name, &js::uint8(bytes));
+    }
+    let out: JsValue = Object::new().into();
+    js::set(&out, "artifactId", &opened.id.to_hex().into());
+    js::set(&out, "manifest", &js::to_js(&manifest)?);
+    js::set(&out, "files", &files);
+    Ok(out)
+}
+
+/// Open a `VEIL-1` envelope with the recipient's private key: decrypt, verify the client signature
+/// (pinned to `options.clientKey` if given) and every content hash, as `veil open` does. The
+/// manifest is the JSON `veil open` prints.
+#[wasm_bindgen(js_name = openArtifact, unchecked_return_type = "Promise<OpenedArtifact>")]
+pub fn open_artifact(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] envelope: JsValue,
+    #[wasm_bindgen(js_name = recipientPrivateKey, unchecked_param_type = "string")] key: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "OpenArtifactOptions")] options: JsValue,
+) -> js_sys::Promise {
+    js::settle(open_artifact_inner(&envelope, &key, &options))
+}

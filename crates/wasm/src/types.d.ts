@@ -1,0 +1,443 @@
+
+// ---- Errors -------------------------------------------------------------------------------------
+
+/** Stable machine codes of `veil-mesh` (model reading and de-identification). */
+export type MeshErrorCode =
+  | "truncated-file" | "count-mismatch" | "unknown-format" | "bad-header" | "unsupported-format"
+  | "parse-error" | "non-finite-coordinate" | "index-out-of-range" | "empty-mesh" | "too-large"
+  | "bad-option" | "no-entropy" | "cancelled";
+
+/** Stable rejection reasons of `veil-trust` (the `reason` of `veil device verify`). */
+export type RejectionCode =
+  | "malformed" | "unsupported-algorithm" | "bad-signature" | "untrusted-chain"
+  | "expired-certificate" | "revoked" | "serial-mismatch" | "nonce-mismatch" | "replayed-counter"
+  | "stale";
+
+/** Stable codes of `veil-consent`. */
+export type ConsentErrorCode =
+  | "unknown-purpose" | "unknown-tier" | "bad-tier" | "unknown-jurisdiction" | "no-jurisdiction"
+  | "missing-qualifier" | "bad-time" | "bad-age" | "out-of-order" | "renew-without-consent"
+  | "bad-expiry" | "unknown-text" | "text-hash-mismatch" | "bad-pseudonym" | "bad-field"
+  | "too-large" | "malformed-json" | "bad-fhir" | "unknown-purpose-code" | "unknown-status"
+  | "bad-bundled-data" | "unknown-language";
+
+/** Stable codes of `veil-seal`. */
+export type SealErrorCode =
+  | "bad-key" | "rng-failed" | "bad-pseudonym-secret" | "unknown-subject" | "already-enrolled"
+  | "bad-name" | "duplicate-name" | "bad-manifest" | "encode-failed" | "seal-failed"
+  | "bad-envelope" | "unsupported-suite" | "wrong-recipient" | "decrypt-failed" | "bad-artifact"
+  | "bad-algorithm" | "bad-signature" | "client-key-mismatch" | "hash-mismatch" | "missing-file"
+  | "unlisted-file";
+
+/** Stable codes of `veil-audit`. */
+export type AuditErrorCode =
+  | "bad-field" | "signing-failed" | "bad-signature" | "stale-entry" | "bad-line"
+  | "seq-mismatch" | "prev-mismatch" | "hash-mismatch" | "head-mismatch";
+
+/** Every code a `VeilError` can carry. `bad-argument`: a JavaScript argument of the wrong type or
+ * shape, raised by the package before any core library runs. */
+export type VeilErrorCode =
+  | MeshErrorCode | RejectionCode | ConsentErrorCode | SealErrorCode | AuditErrorCode
+  | "bad-argument" | "internal";
+
+/** What every function of this package throws (or rejects its promise with). */
+export interface VeilError extends Error {
+  readonly name: "VeilError";
+  /** The stable machine code, the same the `veil` CLI prints. Match on this, not on `message`. */
+  readonly code: VeilErrorCode;
+  /** For audit-chain breaks: the index of the first entry that does not verify. */
+  readonly index?: number;
+}
+
+// ---- deidentifyModel ----------------------------------------------------------------------------
+
+/** A cut plane: the half-space the normal points into (the face) is removed. Input coordinates. */
+export interface CutPlane {
+  point: [number, number, number];
+  normal: [number, number, number];
+}
+
+/** Options of `deidentifyModel`, one to one with `veil deid`'s flags. */
+export interface DeidentifyOptions {
+  /** Output format: binary STL (default) or binary little-endian PLY. */
+  format?: "stl" | "ply";
+  /** What the input is (default `auto`: sniffed from the bytes). */
+  inputFormat?: "auto" | "stl" | "obj" | "ply";
+  /** Step settings (default `strict`, safe to share). */
+  profile?: "strict" | "research" | "print";
+  /** `auto` (heads only; the profile's default), `off`, `plane:PX,PY,PZ,NX,NY,NZ` or a plane. */
+  deface?: "auto" | "off" | `plane:${string}` | CutPlane;
+  /** Seed for reproducible noise and shuffles (byte-identical to `veil deid --seed N`). Default:
+   * fresh randomness from `crypto.getRandomValues`. */
+  seed?: number | bigint;
+  /** Compute the Hausdorff distances of the report (default true; the costly part). */
+  hausdorff?: boolean;
+  /** Called with the fraction done (0..1), at least every 1 %; throwing from it aborts the run and
+   * the promise rejects with what was thrown. */
+  onProgress?: (fraction: number) => void;
+  /** Aborting it (e.g. from `onProgress`) stops the run with code `cancelled`. */
+  signal?: AbortSignal;
+}
+
+/** One metadata channel found and removed (names and sizes, never values). */
+export interface MetadataChannel {
+  channel: string;
+  detail?: string;
+  count: number;
+  bytes: number;
+}
+
+/** One pipeline step as it ran. */
+export interface StepRecord {
+  step: "scrub" | "reframe" | "deface" | "mask" | "shuffle" | "quantise" | string;
+  applied: boolean;
+  note: string;
+}
+
+/** Geometric evidence of the automatic head detection. */
+export interface HeadEvidence {
+  aspect: number;
+  symmetry_error: number;
+  nose_prominence: number;
+  nose_lateral_drop: number;
+  runner_up_ratio: number;
+  anterior?: [number, number, number];
+}
+
+/** What the deface step did. */
+export interface DefaceReport {
+  mode: "auto" | "off" | "plane";
+  outcome: "defaced" | "not-a-head" | "off" | "plane-missed";
+  reason: string;
+  plane?: CutPlane;
+  detection?: HeadEvidence;
+  removed_triangles: number;
+  removed_area: number;
+  cap_triangles: number;
+  cap_loops: number;
+  open_chains: number;
+}
+
+/** Symmetric Hausdorff distance between input and output outside the removed region (mm). */
+export interface Hausdorff {
+  max: number;
+  mean: number;
+  p95: number;
+  samples: number;
+}
+
+/** Utility of the output relative to the input. */
+export interface Utility {
+  hausdorff: Hausdorff | null;
+  area_in: number;
+  area_out: number;
+  area_change_pct: number;
+  volume_in: number;
+  volume_out: number;
+  volume_change_pct: number;
+  watertight_in: boolean;
+  watertight_out: boolean;
+  boundary_edges_out: number;
+  nonmanifold_edges_out: number;
+}
+
+/** Something the user should look at. */
+export interface DeidFlag {
+  code: "hausdorff-over-bound" | "not-watertight" | "not-a-head" | "open-cut" | "volume-change" | string;
+  message: string;
+}
+
+/** Mask parameters (Taubin smoothing and bounded noise). */
+export interface MaskParams {
+  taubin_iterations: number;
+  lambda: number;
+  mu: number;
+  noise_mm: number;
+}
+
+/** The utility report: the JSON of `veil deid --report`, field for field. */
+export interface DeidReport {
+  veil_mesh_version: string;
+  profile: "strict" | "research" | "print";
+  input_format: "stl-binary" | "stl-ascii" | "obj" | "ply-ascii" | "ply-binary-le" | "ply-binary-be";
+  output_format: "stl" | "ply";
+  input_bytes: number;
+  output_bytes: number;
+  triangles_in: number;
+  triangles_out: number;
+  vertices_in: number;
+  vertices_out: number;
+  degenerate_triangles_dropped: number;
+  metadata_removed: MetadataChannel[];
+  steps: StepRecord[];
+  transform: { rotation: [[number, number, number], [number, number, number], [number, number, number]]; translation: [number, number, number] } | null;
+  deface: DefaceReport;
+  mask: MaskParams | null;
+  shuffled: boolean;
+  quantise_mm: number | null;
+  deterministic: boolean;
+  utility: Utility;
+  bound_mm: number;
+  flags: DeidFlag[];
+}
+
+/** What `deidentifyModel` resolves to. */
+export interface DeidentifyResult {
+  /** The de-identified file (binary STL or PLY). */
+  model: Uint8Array;
+  report: DeidReport;
+}
+
+// ---- verifyReading ------------------------------------------------------------------------------
+
+/** Trusted manufacturer roots: PEM text (string or bytes) or DER certificates. */
+export type TrustStoreInput = string | Uint8Array | Uint8Array[];
+
+/** Options of `verifyReading` (the flags of `veil device verify`). */
+export interface VerifyReadingOptions {
+  /** The challenge sent to the device (bytes or hex); the reading must answer it. */
+  nonce?: Uint8Array | string;
+  /** The last counter accepted from this device; the reading's must be greater. */
+  lastCounter?: number | bigint;
+  /** Unix seconds to verify at (default: the JavaScript clock). */
+  now?: number | bigint;
+  /** Oldest accepted reading, seconds before now (default 300). */
+  maxAgeSecs?: number;
+  /** Furthest accepted reading time ahead of now, seconds (default 60). */
+  maxFutureSecs?: number;
+  /** Revoked device serials (an array, or text with one per line). */
+  revoked?: string[] | string;
+}
+
+/** An IEEE 11073 measure: a number, or a special value. */
+export type Measure = number | "NaN" | "NRes" | "+INF" | "-INF" | "reserved";
+
+/** A measurement decoded from its Bluetooth SIG characteristic, tagged by `type`. */
+export type Measurement =
+  | { type: "blood_pressure"; systolic: Measure; diastolic: Measure; mean_arterial: Measure; unit: "mmHg"; reported_unit: "mmHg" | "kPa"; pulse?: Measure; time_stamp?: string; user_id?: number; status?: { body_movement: boolean; cuff_too_loose: boolean; irregular_pulse: boolean; pulse_rate_range: string; improper_position: boolean } }
+  | { type: "temperature"; celsius: Measure; unit: "°C"; reported_unit: "celsius" | "fahrenheit"; reported_value: Measure; time_stamp?: string; site?: string }
+  | { type: "glucose"; sequence_number: number; base_time: string; time_offset_minutes?: number; concentration?: Measure; unit: "mg/dL"; mmol_per_l?: Measure; reported_unit: "kg/L" | "mol/L"; sample_type?: string; sample_location?: string; sensor_status?: string[]; context_follows: boolean }
+  | { type: "pulse_oximetry"; spo2: Measure; pulse: Measure; unit: "%"; time_stamp?: string; measurement_status?: string[]; device_sensor_status?: number; pulse_amplitude_index?: Measure; device_clock_not_set: boolean }
+  | { type: "weight"; weight: Measure; unit: "kg"; reported_unit: "kg" | "lb"; time_stamp?: string; user_id?: number; bmi?: Measure; height_m?: Measure }
+  | { type: "heart_rate"; heart_rate: number; unit: "bpm"; sensor_contact?: boolean; energy_expended_kj?: number; rr_intervals_s?: number[] }
+  | { type: "unknown"; service: number; characteristic: number; value_hex: string };
+
+/** The device a verified reading came from, as its manufacturer's chain vouches. */
+export interface DeviceIdentity {
+  serial: string;
+  manufacturer: string;
+  model: string | null;
+  fingerprint: string;
+  root_fingerprint: string;
+  not_before: number;
+  not_after: number;
+}
+
+/** A reading proven to come, unmodified and fresh, from a certified device: the JSON of
+ * `veil device verify` (without `status`), field for field. */
+export interface VerifiedReading {
+  device: DeviceIdentity;
+  /** Store it as the device's `lastCounter`. */
+  counter: number;
+  timestamp: number;
+  /** The challenge answered, hex. */
+  nonce: string;
+  service: number;
+  characteristic: number;
+  algorithm: "ES256" | "ESP256";
+  measurement: Measurement;
+  /** The original COSE_Sign1, base64, to forward for verification downstream. */
+  cose: string;
+  /** The chain as received (DER, device first), base64. */
+  chain: string[];
+}
+
+// ---- consent ------------------------------------------------------------------------------------
+
+/** Who a decision is about. */
+export interface ConsentSubject {
+  /** Every jurisdiction whose law applies: `DE`, `FR`, `US`, `US-CA`, ... */
+  jurisdictions: string[];
+  /** Age in whole years. */
+  age: number;
+  /** A guardian's consent to this use is present. */
+  guardianConsent?: boolean;
+}
+
+/** A purpose with its qualifiers. As a string: `treatment`, `research/this-study`,
+ * `partner-sharing(Acme Print)`, `cross-border-transfer(US)`. */
+export interface PurposeScope {
+  purpose: "treatment" | "care-operations" | "research" | "product-improvement" | "ai-training"
+    | "marketing" | "partner-sharing" | "cross-border-transfer" | "third-party-printing";
+  tier?: "this-study" | "related-studies" | "any-research";
+  partner?: string;
+  country?: string;
+}
+
+/** A consent ledger (`veil-consent-ledger/1`) as JSON. */
+export interface ConsentLedgerJson {
+  format?: "veil-consent-ledger/1";
+  subject: string;
+  events: Array<PurposeScope & {
+    kind: "given" | "withdrawn" | "expired" | "renewed" | "guardian-given";
+    at: string | number;
+    channel: { type: "own-device" } | { type: "kiosk"; staff_id: string } | { type: "imported"; source: string };
+    text?: { purpose: string; version: number; lang: string; sha256: string };
+    expires_at?: string | number;
+    guardian?: string;
+    authorization?: Record<string, string | boolean | number | null>;
+  }>;
+}
+
+/** A ledger: its JSON text or bytes, or the parsed object. */
+export type ConsentLedgerInput = string | Uint8Array | ConsentLedgerJson;
+
+/** A time: RFC 3339 text, Unix seconds or a `Date`. */
+export type TimeInput = string | number | Date;
+
+/** Options of `decideConsent`. */
+export interface DecideConsentOptions {
+  /** Time of the use (default: now). */
+  at?: TimeInput;
+  /** Reference of a documented IRB / Privacy Board / ethics committee waiver (research). */
+  waiver?: string;
+}
+
+/** One thing needed before a use is allowed. */
+export interface Needed {
+  regime: string;
+  what: "consent" | "explicit-consent" | "hipaa-authorization" | string;
+  from: "subject" | "guardian";
+  scope: string;
+  reason: string;
+  missing?: string[];
+  citation: string;
+}
+
+/** A regime's rule as applied. */
+export interface AppliedRule {
+  regime: string;
+  jurisdictions: string[];
+  outcome: "allow" | "needs-consent" | "deny";
+  basis: string;
+  citations: string[];
+}
+
+/** A consent decision: the JSON of `veil consent decide`, field for field. */
+export interface Decision {
+  decision: "allow" | "needs-consent" | "deny";
+  basis: string;
+  requires: Needed[];
+  citations: string[];
+  rules: AppliedRule[];
+}
+
+/** Options of `exportFhirConsent`. */
+export interface ExportFhirOptions {
+  /** Also mark consents whose expiry passed by this time as inactive. */
+  at?: TimeInput;
+}
+
+/** A FHIR R4 Consent resource as exported. */
+export interface FhirConsent {
+  resourceType: "Consent";
+  id: string;
+  status: "active" | "inactive" | "rejected" | "proposed" | "draft" | "entered-in-error";
+  [element: string]: unknown;
+}
+
+/** A FHIR R4 Bundle of Consent resources. */
+export interface FhirBundle {
+  resourceType: "Bundle";
+  type: string;
+  entry: Array<{ fullUrl?: string; resource: FhirConsent }>;
+  [element: string]: unknown;
+}
+
+// ---- sealing ------------------------------------------------------------------------------------
+
+/** A file to seal. */
+export interface ArtifactFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** Options of `sealArtifact`, one to one with `veil seal`'s flags. */
+export interface SealArtifactOptions {
+  /** The recipient's HPKE public key: PEM `PUBLIC KEY` or a SEC1 point. */
+  recipientKey: string | Uint8Array;
+  /** The client's ES256 signing key, PEM (PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`). */
+  clientKey: string | Uint8Array;
+  /** The subject's pseudonym secret: 32 raw bytes or 64 hex digits. */
+  pseudonymSecret: Uint8Array | string;
+  /** The purpose of use the consent covers (also an input of the pseudonym). */
+  purpose: string;
+  /** The recipient id used in the pseudonym and manifest (default: the recipient key id, hex). */
+  recipientId?: string;
+  /** The consent decision the artifact rests on (default `permit`). */
+  consentDecision?: string;
+  /** SHA-256 of the consent event the decision rests on, 64 hex digits. */
+  consentEvent?: string;
+  /** Device readings carried as evidence, with their chains (DER list or PEM). */
+  evidence?: Array<{ reading: Uint8Array; chain?: Uint8Array[] | string }>;
+  /** The de-identification report to put in the manifest. */
+  deidReport?: DeidReport | Record<string, unknown>;
+  /** Creation time, ms since the Unix epoch (default: now). */
+  createdMs?: number | bigint;
+}
+
+/** What `sealArtifact` resolves to (`veil seal`'s JSON, camelCase, plus the envelope). */
+export interface SealedArtifact {
+  /** The `VEIL-1` envelope bytes. */
+  envelope: Uint8Array;
+  /** SHA-256 of the envelope, hex. */
+  artifactId: string;
+  /** The recipient key id, hex. */
+  kid: string;
+  recipient: string;
+  pseudonym: string;
+  bytes: number;
+}
+
+/** Options of `openArtifact`. */
+export interface OpenArtifactOptions {
+  /** Require this client key (PEM `PUBLIC KEY`) to be the signer. */
+  clientKey?: string | Uint8Array;
+}
+
+/** The manifest as `veil open` prints it. */
+export interface ArtifactManifest {
+  version: number;
+  pseudonym: string;
+  purpose: string;
+  consent: { decision: string; event_hash: string | null };
+  recipient: string;
+  created_ms: number;
+  client_key: string;
+  client_kid: string;
+  contents: Array<{ name: string; size: number; sha256: string }>;
+  artifact_id: string;
+  [field: string]: unknown;
+}
+
+/** What `openArtifact` resolves to. */
+export interface OpenedArtifact {
+  artifactId: string;
+  manifest: ArtifactManifest;
+  files: Record<string, Uint8Array>;
+}
+
+// ---- audit --------------------------------------------------------------------------------------
+
+/** Options of `verifyAuditLog`. */
+export interface VerifyAuditLogOptions {
+  /** The head hash (hex) kept elsewhere, e.g. the last uploaded: detects entries cut off the end. */
+  expectedHead?: string;
+}
+
+/** A verified audit log. */
+export interface AuditLogReport {
+  entries: number;
+  /** The head hash, hex. */
+  head: string;
+}

@@ -1,0 +1,152 @@
+// decideConsent, exportFhirConsent, importFhirConsent: the same JSON as `veil consent decide`,
+// `export-fhir` and `import-fhir` on the consent crate's committed ledger vectors, and every
+// consent error code a portal can reach.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { veil, ROOT, veilJson, runVeil, throwsCode, asJson, tempDir } from './helpers.mjs';
+
+const VECTORS = join(ROOT, 'crates', 'consent', 'tests', 'vectors');
+const LEDGERS = readdirSync(join(VECTORS, 'ledgers')).filter((f) => f.endsWith('.json')).sort();
+
+const REQUESTS = [
+  { jurisdictions: ['DE'], age: 34, purpose: 'research', tier: 'this-study' },
+  { jurisdictions: ['DE'], age: 34, purpose: 'research', tier: 'any-research' },
+  { jurisdictions: ['US', 'FR'], age: 51, purpose: 'ai-training' },
+  { jurisdictions: ['US-CA'], age: 40, purpose: 'marketing' },
+  { jurisdictions: ['GB'], age: 12, purpose: 'treatment' },
+  { jurisdictions: ['DE'], age: 15, purpose: 'research', tier: 'related-studies', guardianConsent: true },
+  { jurisdictions: ['DE', 'US'], age: 60, purpose: 'partner-sharing', partner: 'Acme Print' },
+  { jurisdictions: ['FR'], age: 30, purpose: 'cross-border-transfer', country: 'US' },
+  { jurisdictions: ['US'], age: 30, purpose: 'research', tier: 'this-study', waiver: 'IRB-2026-17' },
+];
+let tmp;
+before(() => { tmp = tempDir(); });
+after(() => tmp.cleanup());
+
+const TIMES = ['2026-01-15T00:00:00Z', '2026-06-01T12:00:00Z', '2028-01-01T00:00:00Z'];
+
+function cliDecide(r, at, ledgerPath) {
+  const args = ['consent', 'decide', '--age', String(r.age), '--purpose', r.purpose, '--at', at];
+  for (const j of r.jurisdictions) args.push('--jurisdiction', j);
+  if (r.tier) args.push('--tier', r.tier);
+  if (r.partner) args.push('--partner', r.partner);
+  if (r.country) args.push('--country', r.country);
+  if (r.guardianConsent) args.push('--guardian-consent');
+  if (r.waiver) args.push('--irb-waiver', r.waiver);
+  if (ledgerPath) args.push('--ledger', ledgerPath);
+  return veilJson(args);
+}
+
+test('decisions equal `veil consent decide` for every ledger vector, request and time', () => {
+  let compared = 0;
+  for (const file of [null, ...LEDGERS]) {
+    const path = file && join(VECTORS, 'ledgers', file);
+    const text = path && readFileSync(path, 'utf8');
+    for (const r of REQUESTS) {
+      for (const at of TIMES) {
+        const cli = cliDecide(r, at, path);
+        const subject = { jurisdictions: r.jurisdictions, age: r.age, guardianConsent: r.guardianConsent };
+        const scope = { purpose: r.purpose, tier: r.tier, partner: r.partner, country: r.country };
+        const options = { at, waiver: r.waiver };
+        // The ledger as text, as bytes, and as a parsed object; the purpose as an object.
+        assert.deepEqual(asJson(veil.decideConsent(subject, scope, text, options)), cli, `${file} ${JSON.stringify(r)} ${at}`);
+        if (text) {
+          assert.deepEqual(asJson(veil.decideConsent(subject, scope, new TextEncoder().encode(text), options)), cli);
+          assert.deepEqual(asJson(veil.decideConsent(subject, scope, JSON.parse(text), options)), cli);
+        }
+        compared++;
+      }
+    }
+  }
+  assert.ok(compared >= 50);
+});
+
+test('purpose labels, Date and unix-second times give the same decision as the object form', () => {
+  const ledger = readFileSync(join(VECTORS, 'ledgers', LEDGERS[0]), 'utf8');
+  const subject = { jurisdictions: ['DE'], age: 34 };
+  const at = '2026-06-01T12:00:00Z';
+  const base = veil.decideConsent(subject, { purpose: 'research', tier: 'this-study' }, ledger, { at });
+  assert.deepEqual(veil.decideConsent(subject, 'research/this-study', ledger, { at }), base);
+  assert.deepEqual(veil.decideConsent(subject, 'research', ledger, { at }), base, 'research defaults to this-study, as in the CLI');
+  assert.deepEqual(veil.decideConsent(subject, 'research/this-study', ledger, { at: new Date(at) }), base);
+  assert.deepEqual(veil.decideConsent(subject, 'research/this-study', ledger, { at: Date.parse(at) / 1000 }), base);
+  assert.deepEqual(
+    veil.decideConsent({ jurisdictions: ['DE', 'US'], age: 60 }, 'partner-sharing(Acme Print)', null, { at }),
+    veil.decideConsent({ jurisdictions: ['DE', 'US'], age: 60 }, { purpose: 'partner-sharing', partner: 'Acme Print' }, undefined, { at }),
+  );
+  // Without a time, now is used: the decision is a well-formed one.
+  assert.ok(['allow', 'needs-consent', 'deny'].includes(veil.decideConsent(subject, 'treatment').decision));
+});
+
+test('FHIR export equals `veil consent export-fhir`, and import equals `import-fhir`', () => {
+  for (const file of LEDGERS) {
+    const path = join(VECTORS, 'ledgers', file);
+    const text = readFileSync(path, 'utf8');
+    for (const at of [undefined, '2027-06-01T00:00:00Z']) {
+      const args = ['consent', 'export-fhir', path];
+      if (at) args.push('--at', at);
+      const cli = veilJson(args);
+      const bundle = veil.exportFhirConsent(text, { at });
+      assert.deepEqual(asJson(bundle), cli, file);
+      assert.equal(bundle.resourceType, 'Bundle');
+    }
+    // Round trip through FHIR: the ledger comes back as the CLI imports it.
+    const bundle = veil.exportFhirConsent(JSON.parse(text));
+    const bundlePath = join(tmp.dir, `${file}.bundle.json`);
+    writeFileSync(bundlePath, JSON.stringify(bundle));
+    const cliImport = veilJson(['consent', 'import-fhir', bundlePath]);
+    assert.deepEqual(asJson(veil.importFhirConsent(bundle)), cliImport, file);
+    assert.deepEqual(asJson(veil.importFhirConsent(JSON.stringify(bundle))), cliImport);
+  }
+  const foreign = readFileSync(join(VECTORS, 'fhir', 'foreign-bundle.json'), 'utf8');
+  assert.deepEqual(asJson(veil.importFhirConsent(foreign)), JSON.parse(runVeil(['consent', 'import-fhir', join(VECTORS, 'fhir', 'foreign-bundle.json')]).stdout));
+});
+
+test('every consent error code a portal can reach', () => {
+  const de = { jurisdictions: ['DE'], age: 34 };
+  const at = { at: '2026-06-01T00:00:00Z' };
+  const ledger = (events, subject = 'p-1') => JSON.stringify({ format: 'veil-consent-ledger/1', subject, events });
+  const given = (extra = {}) => ({ kind: 'given', purpose: 'treatment', at: '2026-01-10T09:00:00Z', channel: { type: 'own-device' }, ...extra });
+
+  throwsCode(() => veil.decideConsent(de, 'advertising', null, at), 'unknown-purpose');
+  throwsCode(() => veil.decideConsent(de, 'research/everything', null, at), 'unknown-tier');
+  throwsCode(() => veil.decideConsent(de, { purpose: 'treatment', tier: 'this-study' }, null, at), 'bad-tier');
+  throwsCode(() => veil.decideConsent({ jurisdictions: ['XX'], age: 34 }, 'treatment', null, at), 'unknown-jurisdiction');
+  throwsCode(() => veil.decideConsent({ jurisdictions: [], age: 34 }, 'treatment', null, at), 'no-jurisdiction');
+  throwsCode(() => veil.decideConsent(de, 'partner-sharing', null, at), 'missing-qualifier');
+  throwsCode(() => veil.decideConsent(de, 'treatment', null, { at: 'yesterday' }), 'bad-time');
+  throwsCode(() => veil.decideConsent({ jurisdictions: ['DE'], age: 151 }, 'treatment', null, at), 'bad-age');
+  throwsCode(() => veil.decideConsent(de, 'treatment', ledger([given(), given({ at: '2026-01-01T00:00:00Z' })]), at), 'out-of-order');
+  throwsCode(() => veil.decideConsent(de, 'treatment', ledger([given({ kind: 'renewed' })]), at), 'renew-without-consent');
+  throwsCode(() => veil.decideConsent(de, 'treatment', ledger([given({ expires_at: '2025-01-01T00:00:00Z' })]), at), 'bad-expiry');
+  throwsCode(() => veil.decideConsent(de, 'treatment', ledger([given({ text: { purpose: 'treatment', version: 99, lang: 'en', sha256: '00'.repeat(32) } })]), at), 'unknown-text');
+  const textRef = JSON.parse(readFileSync(join(VECTORS, 'ledgers', 'adult-research-given-then-withdrawn.json'), 'utf8')).events[0].text;
+  throwsCode(() => veil.decideConsent(de, 'treatment', ledger([given({ purpose: textRef.purpose, tier: 'any-research', text: { ...textRef, sha256: '11'.repeat(32) } })]), at), 'text-hash-mismatch');
+  throwsCode(() => veil.decideConsent(de, 'treatment', ledger([], 'not a pseudonym!'), at), 'bad-pseudonym');
+  throwsCode(() => veil.decideConsent(de, 'treatment', ledger([given({ channel: { type: 'kiosk', staff_id: ' ' } })]), at), 'bad-field');
+  throwsCode(() => veil.decideConsent(de, 'treatment', ' '.repeat(16 * 1024 * 1024 + 1), at), 'too-large');
+  throwsCode(() => veil.decideConsent(de, 'treatment', '{"subject": 7}', at), 'malformed-json');
+  throwsCode(() => veil.importFhirConsent({ resourceType: 'Patient' }), 'bad-fhir');
+  const bundle = veil.exportFhirConsent(ledger([given()]));
+  const withCode = (code) => {
+    const b = structuredClone(bundle);
+    for (const p of b.entry[0].resource.provision.purpose) { p.code = code; p.system = 'http://terminology.hl7.org/CodeSystem/v3-ActReason'; }
+    return b;
+  };
+  throwsCode(() => veil.importFhirConsent(withCode('HPAYMT')), 'unknown-purpose-code');
+  const badStatus = structuredClone(bundle);
+  badStatus.entry[0].resource.status = 'pondering';
+  throwsCode(() => veil.importFhirConsent(badStatus), 'unknown-status');
+  // bad-bundled-data (a build defect) and unknown-language (texts are not exposed) cannot be reached.
+
+  // Arguments of the wrong shape.
+  throwsCode(() => veil.decideConsent('DE', 'treatment', null, at), 'bad-argument');
+  throwsCode(() => veil.decideConsent({ jurisdictions: ['DE'] }, 'treatment', null, at), 'bad-argument');
+  throwsCode(() => veil.decideConsent({ jurisdictions: 'DE', age: 34 }, 'treatment', null, at), 'bad-argument');
+  throwsCode(() => veil.decideConsent(de, 42, null, at), 'bad-argument');
+  throwsCode(() => veil.decideConsent(de, 'treatment', 42, at), 'bad-argument');
+  throwsCode(() => veil.decideConsent(de, 'treatment', null, { at: 1.5 }), 'bad-argument');
+  throwsCode(() => veil.exportFhirConsent(null), 'bad-argument');
+});

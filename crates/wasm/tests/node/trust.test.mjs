@@ -1,0 +1,160 @@
+// verifyReading: the same verdict and the same JSON as `veil device verify`, and every rejection
+// code, on devices provisioned and readings signed by the CLI (and, for the cases the CLI cannot
+// sign, crafted here and signed with the device's real key).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { veil, tempDir, runVeil, veilJson, throwsCode, asJson, signReading, pemToDer } from './helpers.mjs';
+
+const NOW = 1_790_000_000;
+const NONCE_HEX = '07'.repeat(32);
+const NONCE = new Uint8Array(32).fill(7);
+// Blood Pressure Measurement 0x2A35: flags 0, SFLOAT 120 / 80 / 93 mmHg.
+const BP_VALUE = new Uint8Array([0x00, 0x78, 0x00, 0x50, 0x00, 0x5d, 0x00]);
+
+let tmp;
+let dev; // files of device 1
+let other; // a second manufacturer
+before(() => {
+  tmp = tempDir();
+  const p = join(tmp.dir, 'acme');
+  veilJson(['device', 'provision', '--out', p, '--manufacturer', 'Acme Medical', '--devices', '2', '--intermediate',
+    '--prefix', 'BP7', '--now', String(NOW), '--days', '30']);
+  const o = join(tmp.dir, 'other');
+  veilJson(['device', 'provision', '--out', o, '--manufacturer', 'Other Corp', '--devices', '1', '--now', String(NOW)]);
+  const read = (d, f) => readFileSync(join(d, f), 'utf8');
+  dev = {
+    dir: p,
+    root: read(p, 'root.cert.pem'),
+    chainPem: read(p, 'BP7-000001.chain.pem'),
+    chain: pemToDer(read(p, 'BP7-000001.chain.pem')),
+    keyPem: read(p, 'BP7-000001.key.pem'),
+    certDer: pemToDer(read(p, 'BP7-000001.cert.pem'))[0],
+    chain2: pemToDer(read(p, 'BP7-000002.chain.pem')),
+  };
+  other = { root: read(o, 'root.cert.pem') };
+});
+after(() => tmp.cleanup());
+
+/** Sign with the CLI as device 1; returns the path and bytes. */
+function cliSign(name, { counter = 51, measurement = 'bp:120/80/93,pulse=70', ts = NOW, alg = 'ES256', nonce = NONCE_HEX } = {}) {
+  const out = join(tmp.dir, name);
+  const r = runVeil(['device', 'sign', '--key', join(dev.dir, 'BP7-000001.key.pem'), '--cert', join(dev.dir, 'BP7-000001.cert.pem'),
+    '--counter', String(counter), '--nonce', nonce, '--measurement', measurement, '--ts', String(ts), '--alg', alg, '-o', out]);
+  assert.equal(r.status, 0, r.stderr);
+  return { path: out, bytes: new Uint8Array(readFileSync(out)) };
+}
+
+/** `veil device verify` on the same inputs: its JSON. */
+function cliVerify(path, { nonce, now = NOW + 10, trust = join(dev.dir, 'root.cert.pem'), chain = join(dev.dir, 'BP7-000001.chain.pem') } = {}) {
+  const args = ['device', 'verify', '--trust', trust, '--chain', chain, '--now', String(now), path];
+  if (nonce) args.push('--nonce', nonce);
+  return JSON.parse(runVeil(args).stdout);
+}
+
+test('a verified reading equals the CLI JSON field for field, for every measurement kind and both algorithms', () => {
+  const cases = [
+    ['bp:120/80/93,pulse=70', 'ES256'], ['temp:98.6F', 'ESP256'], ['glucose:95', 'ES256'], ['spo2:98/72', 'ES256'],
+    ['weight:72.5', 'ESP256'], ['hr:72,rr=0.8/0.82', 'ES256'], ['raw:1810:2A35:00780050005D00', 'ES256'], ['raw:FFF0:FFF1:0102', 'ES256'],
+  ];
+  cases.forEach(([measurement, alg], i) => {
+    const r = cliSign(`m${i}.cose`, { measurement, alg, counter: 100 + i });
+    const cli = cliVerify(r.path, { nonce: NONCE_HEX });
+    assert.equal(cli.status, 'verified', JSON.stringify(cli));
+    delete cli.status;
+    // Chain as DER list and as PEM text, nonce as bytes and as hex: the same answer.
+    const a = veil.verifyReading(r.bytes, dev.chain, dev.root, { nonce: NONCE, now: NOW + 10 });
+    const b = veil.verifyReading(r.bytes, dev.chainPem, new TextEncoder().encode(dev.root), { nonce: NONCE_HEX, now: BigInt(NOW + 10) });
+    assert.deepEqual(asJson(a), cli, measurement);
+    assert.deepEqual(asJson(b), cli, measurement);
+    assert.equal(a.algorithm, alg);
+  });
+});
+
+test('the trust store may be DER roots; lastCounter accepts number and bigint', () => {
+  const r = cliSign('c.cose', { counter: 51 });
+  const roots = pemToDer(dev.root);
+  const v = veil.verifyReading(r.bytes, dev.chain, roots, { lastCounter: 50, now: NOW });
+  assert.equal(v.counter, 51);
+  assert.equal(v.device.serial, 'BP7-000001');
+  assert.equal(v.device.manufacturer, 'Acme Medical');
+  assert.equal(veil.verifyReading(r.bytes, dev.chain, roots, { lastCounter: 50n, now: NOW }).counter, 51);
+});
+
+test('every rejection code, each equal to the CLI reason where the CLI can be asked', () => {
+  const good = cliSign('good.cose', { counter: 51 });
+  const opts = { nonce: NONCE, now: NOW + 10 };
+  const agree = (path, code, cliOpts = {}) => {
+    const cli = cliVerify(path, { nonce: NONCE_HEX, ...cliOpts });
+    assert.equal(cli.status, 'rejected');
+    assert.equal(cli.reason, code);
+  };
+
+  // malformed: not CBOR at all.
+  const junk = join(tmp.dir, 'junk.cose');
+  writeFileSync(junk, 'not a reading');
+  throwsCode(() => veil.verifyReading(new TextEncoder().encode('not a reading'), dev.chain, dev.root, opts), 'malformed');
+  agree(junk, 'malformed');
+
+  // unsupported-algorithm: ES384 (-35) in the protected header.
+  const es384 = signReading({ keyPem: dev.keyPem, certDer: dev.certDer, alg: -35, dev: 'BP7-000001', ctr: 52, ts: NOW, nonce: NONCE, val: BP_VALUE });
+  throwsCode(() => veil.verifyReading(es384, dev.chain, dev.root, opts), 'unsupported-algorithm');
+
+  // bad-signature: one bit of the signature flipped.
+  const flipped = Uint8Array.from(good.bytes);
+  flipped[flipped.length - 1] ^= 1;
+  const flippedPath = join(tmp.dir, 'flipped.cose');
+  writeFileSync(flippedPath, flipped);
+  throwsCode(() => veil.verifyReading(flipped, dev.chain, dev.root, opts), 'bad-signature');
+  agree(flippedPath, 'bad-signature');
+
+  // untrusted-chain: another manufacturer's root.
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, other.root, opts), 'untrusted-chain');
+  agree(good.path, 'untrusted-chain', { trust: join(tmp.dir, 'other', 'root.cert.pem') });
+
+  // expired-certificate: the device certificate (30 days) has expired by now.
+  const later = NOW + 40 * 86400;
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, { now: later }), 'expired-certificate');
+  agree(good.path, 'expired-certificate', { now: later });
+
+  // revoked: the serial is on the revocation list (array or text).
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, { ...opts, revoked: ['BP7-000001'] }), 'revoked');
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, { ...opts, revoked: '# revoked\nBP7-000001\n' }), 'revoked');
+
+  // serial-mismatch: signed by device 1's key, claiming device 2's serial.
+  const wrongDev = signReading({ keyPem: dev.keyPem, certDer: dev.certDer, dev: 'BP7-000002', ctr: 52, ts: NOW, nonce: NONCE, val: BP_VALUE });
+  throwsCode(() => veil.verifyReading(wrongDev, dev.chain, dev.root, opts), 'serial-mismatch');
+  // The crafted reading is a valid one when it tells the truth (the encoder is right).
+  const truthful = signReading({ keyPem: dev.keyPem, certDer: dev.certDer, dev: 'BP7-000001', ctr: 52, ts: NOW, nonce: NONCE, val: BP_VALUE });
+  assert.equal(veil.verifyReading(truthful, dev.chain, dev.root, opts).measurement.systolic, 120);
+
+  // nonce-mismatch: answers another challenge.
+  const otherNonce = new Uint8Array(32).fill(9);
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, { ...opts, nonce: otherNonce }), 'nonce-mismatch');
+  agree(good.path, 'nonce-mismatch', { nonce: '09'.repeat(32) });
+
+  // replayed-counter: not greater than the last one seen.
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, { ...opts, lastCounter: 51 }), 'replayed-counter');
+
+  // stale: an hour old.
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, { nonce: NONCE, now: NOW + 3600 }), 'stale');
+  agree(good.path, 'stale', { now: NOW + 3600 });
+  // ...unless the window allows it.
+  assert.equal(veil.verifyReading(good.bytes, dev.chain, dev.root, { now: NOW + 3600, maxAgeSecs: 7200 }).counter, 51);
+
+  // Another device's chain with this reading: its key does not verify the signature.
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain2, dev.root, opts), 'bad-signature');
+});
+
+test('wrong argument types are bad-argument, never a crash', () => {
+  const good = cliSign('args.cose');
+  throwsCode(() => veil.verifyReading('bytes', dev.chain, dev.root), 'bad-argument');
+  throwsCode(() => veil.verifyReading(good.bytes, 'not pem', dev.root, { now: NOW }), 'malformed');
+  throwsCode(() => veil.verifyReading(good.bytes, [1, 2], dev.root), 'bad-argument');
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, 42), 'bad-argument');
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, { lastCounter: -1 }), 'bad-argument');
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, { lastCounter: 1.5 }), 'bad-argument');
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, { nonce: 'zz' }), 'bad-argument');
+  throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, 'options'), 'bad-argument');
+});
