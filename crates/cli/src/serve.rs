@@ -48,7 +48,7 @@ pub struct ServeArgs {
     /// Longest time one API request may take, in seconds (body upload included).
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     timeout: u64,
-    /// Uploads verified at once (each holds up to ~3 x max-body of memory); default 2 x cores.
+    /// Uploads verified at once (each holds up to ~4 x max-body of memory); default 2 x cores.
     #[arg(long, value_name = "N")]
     max_concurrent_uploads: Option<usize>,
     /// How old a device reading may be when it arrives (offline outbox), in days.

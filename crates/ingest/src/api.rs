@@ -51,7 +51,7 @@ pub struct Ingest {
     verifier: ArtifactVerifier,
     store: ArtifactStore,
     limits: Limits,
-    uploads: Semaphore,
+    uploads: Arc<Semaphore>,
 }
 
 impl Ingest {
@@ -62,7 +62,7 @@ impl Ingest {
             verifier,
             store,
             limits,
-            uploads: Semaphore::new(permits),
+            uploads: Arc::new(Semaphore::new(permits)),
         }
     }
 
@@ -258,8 +258,17 @@ async fn upload(
     let limits = ingest.limits;
     with_timeout(&limits, async move {
         let key = idempotency_key(&headers)?;
-        // Bound memory: at most `max_concurrent_uploads` bodies are read and verified at once.
-        let _permit = ingest.uploads.acquire().await.map_err(|_| ApiError::Busy)?;
+        // Bound memory: at most `max_concurrent_uploads` bodies are read, verified and stored at
+        // once. The verification task shares the permit, so a request that times out keeps its
+        // slot until the (uncancellable) blocking verification has really finished.
+        let permit = Arc::new(
+            ingest
+                .uploads
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| ApiError::Busy)?,
+        );
         let envelope = read_body(&headers, body, limits.max_body).await?;
         let id = ArtifactId::of_envelope(&envelope);
         if id != key {
@@ -275,17 +284,23 @@ async fn upload(
         let received = now_ms();
         let worker = ingest.clone();
         let bytes = envelope.clone();
-        let verified =
-            tokio::task::spawn_blocking(move || worker.verifier.verify(&bytes, received))
-                .await
-                .map_err(|e| ApiError::Internal(format!("verification task: {e}")))??;
+        let task_permit = permit.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            let verified = worker.verifier.verify(&bytes, received);
+            drop((bytes, task_permit));
+            verified
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("verification task: {e}")))??;
         if let Some(existing) = ingest.store.precheck(&verified).await? {
             return Ok(stored_response(StatusCode::OK, &existing));
         }
-        match ingest.store.store(verified, envelope, received).await? {
-            Committed::Created(record) => Ok(stored_response(StatusCode::CREATED, &record)),
-            Committed::Existing(record) => Ok(stored_response(StatusCode::OK, &record)),
-        }
+        let outcome = match ingest.store.store(verified, envelope, received).await? {
+            Committed::Created(record) => stored_response(StatusCode::CREATED, &record),
+            Committed::Existing(record) => stored_response(StatusCode::OK, &record),
+        };
+        drop(permit);
+        Ok(outcome)
     })
     .await
 }

@@ -76,8 +76,8 @@ pub struct Limits {
     pub max_body: usize,
     /// Longest time one API request may take (body upload included); 408 `timeout` after.
     pub request_timeout: Duration,
-    /// Uploads processed at once (each holds up to ~3 × `max_body` of memory); others wait for
-    /// a slot within their timeout.
+    /// Uploads processed at once (each holds up to ~4 × `max_body` of memory: the envelope, the
+    /// plaintext, its decoded form); others wait for a slot within their timeout.
     pub max_concurrent_uploads: usize,
     /// Most device readings one artifact may carry.
     pub max_readings: usize,
