@@ -13,6 +13,8 @@
 //! `inactive`/`rejected` or an `active` `deny` read as a withdrawal. Unknown codes, systems or
 //! statuses are errors, never skipped into an allow.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value, json};
 
 use crate::ledger::{MAX_EVENTS, MAX_LEDGER_BYTES};
@@ -76,19 +78,53 @@ fn uuid_from_hex(h: &str) -> String {
     )
 }
 
-/// Whether event `i` (a give or renewal) has been superseded by a later event, or has expired by `at`.
-fn superseded(ledger: &ConsentLedger, i: usize, at: Option<Timestamp>) -> bool {
+/// The FHIR `Consent.status` of every event, in O(events × distinct scopes):
+/// a give/renewal is `inactive` once a later event touches its scope (or a later withdrawal of a
+/// scope it covers, or its expiry has passed by `at`), else `active`; an expiry is `inactive`; a
+/// withdrawal is `inactive` if something it ends was given before, else `rejected` (a refusal).
+fn statuses(ledger: &ConsentLedger, at: Option<Timestamp>) -> Vec<&'static str> {
     let events = ledger.events();
-    let Some(e) = events.get(i) else { return false };
-    if let (Some(exp), Some(at)) = (e.expires_at, at)
-        && exp <= at
-    {
-        return true;
+    let mut out = vec![""; events.len()];
+    // Backward pass: scopes touched later, and scopes withdrawn later.
+    let mut later: HashSet<&PurposeScope> = HashSet::new();
+    let mut later_withdrawn: HashSet<&PurposeScope> = HashSet::new();
+    for (i, e) in events.iter().enumerate().rev() {
+        if matches!(
+            e.kind,
+            EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed
+        ) {
+            let expired = matches!((e.expires_at, at), (Some(x), Some(a)) if x <= a);
+            let superseded =
+                later.contains(&e.scope) || later_withdrawn.iter().any(|w| e.scope.covers(w));
+            out[i] = if expired || superseded {
+                "inactive"
+            } else {
+                "active"
+            };
+        }
+        later.insert(&e.scope);
+        if e.kind == EventKind::Withdrawn {
+            later_withdrawn.insert(&e.scope);
+        }
     }
-    events[i + 1..].iter().any(|l| match l.kind {
-        EventKind::Withdrawn => e.scope.covers(&l.scope),
-        _ => l.scope == e.scope,
-    })
+    // Forward pass: scopes given so far.
+    let mut given: HashSet<&PurposeScope> = HashSet::new();
+    for (i, e) in events.iter().enumerate() {
+        match e.kind {
+            EventKind::Expired => out[i] = "inactive",
+            EventKind::Withdrawn => {
+                out[i] = if given.iter().any(|g| g.covers(&e.scope)) {
+                    "inactive"
+                } else {
+                    "rejected"
+                };
+            }
+            _ => {
+                given.insert(&e.scope);
+            }
+        }
+    }
+    out
 }
 
 /// Export a ledger as a FHIR R4 `Bundle` (type `collection`) of `Consent` resources, one per event.
@@ -98,27 +134,10 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
     let subject = ledger.subject();
     let events = ledger.events();
     let mut entries = Vec::with_capacity(events.len());
+    let status = statuses(ledger, at);
     for (i, e) in events.iter().enumerate() {
         let id = ledger.event_id(i).unwrap_or_else(|| format!("{i:032x}"));
-        let status = match e.kind {
-            EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed => {
-                if superseded(ledger, i, at) {
-                    "inactive"
-                } else {
-                    "active"
-                }
-            }
-            EventKind::Expired => "inactive",
-            EventKind::Withdrawn => {
-                let had = events[..i].iter().any(|p| {
-                    matches!(
-                        p.kind,
-                        EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed
-                    ) && p.scope.covers(&e.scope)
-                });
-                if had { "inactive" } else { "rejected" }
-            }
-        };
+        let status = status[i];
         let mut ext = vec![json!({"url": EXT_EVENT_KIND, "valueCode": e.kind.id()})];
         match &e.channel {
             Channel::OwnDevice => ext.push(json!({"url": EXT_CHANNEL, "valueCode": "own-device"})),
