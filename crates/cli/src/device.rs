@@ -9,7 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Subcommand;
 use veil_trust::{
-    Algorithm, DeviceSigner, FreshnessWindow, ProvisionOptions, RevocationList, TrustStore, Verifier,
+    Algorithm, DeviceSigner, FreshnessWindow, ProvisionOptions, RevocationList, TrustStore,
+    Verifier,
 };
 
 /// Subcommands of `veil device`.
@@ -108,7 +109,16 @@ pub enum DeviceCommand {
 /// Runs a `veil device` subcommand.
 pub fn run(cmd: DeviceCommand) -> ExitCode {
     let result = match cmd {
-        DeviceCommand::Provision { out, manufacturer, devices, intermediate, model, prefix, days, now } => {
+        DeviceCommand::Provision {
+            out,
+            manufacturer,
+            devices,
+            intermediate,
+            model,
+            prefix,
+            days,
+            now,
+        } => {
             let opts = ProvisionOptions {
                 manufacturer,
                 model,
@@ -120,12 +130,41 @@ pub fn run(cmd: DeviceCommand) -> ExitCode {
             };
             provision(&out, &opts)
         }
-        DeviceCommand::Sign { key, cert, counter, nonce, measurement, ts, alg, out } => {
-            sign(&key, &cert, counter, &nonce, &measurement, ts, &alg, &out)
-        }
-        DeviceCommand::Verify { trust, chain, reading, nonce, state, revoked, now, max_age, max_future } => {
-            let window = FreshnessWindow { max_age_secs: max_age, max_future_secs: max_future };
-            return verify(&trust, &chain, &reading, nonce.as_deref(), state.as_deref(), revoked.as_deref(), now, window);
+        DeviceCommand::Sign {
+            key,
+            cert,
+            counter,
+            nonce,
+            measurement,
+            ts,
+            alg,
+            out,
+        } => sign(&key, &cert, counter, &nonce, &measurement, ts, &alg, &out),
+        DeviceCommand::Verify {
+            trust,
+            chain,
+            reading,
+            nonce,
+            state,
+            revoked,
+            now,
+            max_age,
+            max_future,
+        } => {
+            let window = FreshnessWindow {
+                max_age_secs: max_age,
+                max_future_secs: max_future,
+            };
+            return verify(
+                &trust,
+                &chain,
+                &reading,
+                nonce.as_deref(),
+                state.as_deref(),
+                revoked.as_deref(),
+                now,
+                window,
+            );
         }
     };
     match result {
@@ -135,7 +174,10 @@ pub fn run(cmd: DeviceCommand) -> ExitCode {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
@@ -152,31 +194,56 @@ fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), String> {
     }
     #[cfg(not(unix))]
     let _ = secret;
-    let mut f = opts.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     std::io::Write::write_all(&mut f, data).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn provision(out: &Path, opts: &ProvisionOptions) -> Result<(), String> {
-    if opts.serial_prefix.is_empty() || !opts.serial_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if opts.serial_prefix.is_empty()
+        || !opts
+            .serial_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         return Err("--prefix must be letters, digits and '-'".into());
     }
     let p = veil_trust::provision(opts).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    write_file(&out.join("root.cert.pem"), p.root.cert_pem.as_bytes(), false)?;
+    write_file(
+        &out.join("root.cert.pem"),
+        p.root.cert_pem.as_bytes(),
+        false,
+    )?;
     write_file(&out.join("root.key.pem"), p.root.key_pem.as_bytes(), true)?;
     if let Some(i) = &p.intermediate {
-        write_file(&out.join("intermediate.cert.pem"), i.cert_pem.as_bytes(), false)?;
-        write_file(&out.join("intermediate.key.pem"), i.key_pem.as_bytes(), true)?;
+        write_file(
+            &out.join("intermediate.cert.pem"),
+            i.cert_pem.as_bytes(),
+            false,
+        )?;
+        write_file(
+            &out.join("intermediate.key.pem"),
+            i.key_pem.as_bytes(),
+            true,
+        )?;
     }
     let mut manifest = Vec::new();
     for d in &p.devices {
-        let (cert, key, chain) =
-            (format!("{}.cert.pem", d.serial), format!("{}.key.pem", d.serial), format!("{}.chain.pem", d.serial));
+        let (cert, key, chain) = (
+            format!("{}.cert.pem", d.serial),
+            format!("{}.key.pem", d.serial),
+            format!("{}.chain.pem", d.serial),
+        );
         write_file(&out.join(&cert), d.identity.cert_pem.as_bytes(), false)?;
         write_file(&out.join(&key), d.identity.key_pem.as_bytes(), true)?;
         write_file(&out.join(&chain), d.chain_pem.as_bytes(), false)?;
         let der = veil_trust::certs_from_pem(&d.identity.cert_pem).map_err(|e| e.to_string())?;
-        let fingerprint = der.first().map(|d| veil_trust::fingerprint(d)).unwrap_or_default();
+        let fingerprint = der
+            .first()
+            .map(|d| veil_trust::fingerprint(d))
+            .unwrap_or_default();
         manifest.push(serde_json::json!({
             "serial": d.serial, "cert": cert, "key": key, "chain": chain, "fingerprint": fingerprint,
         }));
@@ -207,7 +274,9 @@ fn sign(
     let key_pem = zeroize_string(read_text(key)?);
     let signer = DeviceSigner::from_pem(&key_pem, &read_text(cert)?).map_err(|e| e.to_string())?;
     let nonce = hex::decode(nonce.trim()).map_err(|_| "--nonce must be hex".to_string())?;
-    let alg: Algorithm = alg.parse().map_err(|e: veil_trust::ProvisionError| e.to_string())?;
+    let alg: Algorithm = alg
+        .parse()
+        .map_err(|e: veil_trust::ProvisionError| e.to_string())?;
     let ts = ts.unwrap_or_else(unix_now);
     let m = veil_trust::encode_spec(measurement, ts).map_err(|e| e.to_string())?;
     let cose = signer.sign(&m, counter, ts, &nonce, alg);
@@ -239,7 +308,8 @@ mod zeroize_guard {
 }
 
 fn rejected(r: &veil_trust::Rejection) -> ExitCode {
-    let json = serde_json::json!({"status": "rejected", "reason": r.code(), "detail": r.to_string()});
+    let json =
+        serde_json::json!({"status": "rejected", "reason": r.code(), "detail": r.to_string()});
     println!("{json}");
     ExitCode::FAILURE
 }
@@ -256,7 +326,8 @@ fn verify(
     window: FreshnessWindow,
 ) -> ExitCode {
     let setup = || -> Result<_, String> {
-        let store = TrustStore::from_pem(&read_text(trust)?).map_err(|e| format!("{}: {e}", trust.display()))?;
+        let store = TrustStore::from_pem(&read_text(trust)?)
+            .map_err(|e| format!("{}: {e}", trust.display()))?;
         let revoked = match revoked {
             Some(p) => RevocationList::from_text(&read_text(p)?),
             None => RevocationList::new(),
@@ -267,9 +338,8 @@ fn verify(
             None => None,
         };
         let counters: BTreeMap<String, u64> = match state {
-            Some(p) if p.exists() => {
-                serde_json::from_str(&read_text(p)?).map_err(|e| format!("{}: not a JSON object of counters: {e}", p.display()))?
-            }
+            Some(p) if p.exists() => serde_json::from_str(&read_text(p)?)
+                .map_err(|e| format!("{}: not a JSON object of counters: {e}", p.display()))?,
             _ => BTreeMap::new(),
         };
         let chain_pem = read_text(chain)?;
@@ -280,14 +350,19 @@ fn verify(
         Err(e) => return crate::fail(e),
     };
     let now = now.unwrap_or_else(unix_now);
-    let verifier = Verifier::new(store).with_revocations(revoked).with_window(window);
+    let verifier = Verifier::new(store)
+        .with_revocations(revoked)
+        .with_window(window);
     let chain = match veil_trust::certs_from_pem(&chain_pem) {
         Ok(c) => c,
         Err(r) => return rejected(&r),
     };
     // The last counter is looked up by the serial of the chain's device certificate; if the chain
     // does not validate, verify() below reports why.
-    let last = verifier.verify_chain(&chain, now).ok().and_then(|id| counters.get(&id.serial).copied());
+    let last = verifier
+        .verify_chain(&chain, now)
+        .ok()
+        .and_then(|id| counters.get(&id.serial).copied());
     match verifier.verify(&cose, &chain, nonce.as_deref(), last, now) {
         Ok(v) => {
             if let Some(p) = state {
@@ -297,19 +372,118 @@ fn verify(
                     Err(e) => return crate::fail(e),
                 };
                 let tmp = p.with_extension("json.tmp");
-                if let Err(e) = write_file(&tmp, text.as_bytes(), false)
-                    .and_then(|()| std::fs::rename(&tmp, p).map_err(|e| format!("{}: {e}", p.display())))
-                {
+                if let Err(e) = write_file(&tmp, text.as_bytes(), false).and_then(|()| {
+                    std::fs::rename(&tmp, p).map_err(|e| format!("{}: {e}", p.display()))
+                }) {
                     return crate::fail(e);
                 }
             }
             let mut json = serde_json::json!({"status": "verified"});
-            if let (Some(obj), Ok(serde_json::Value::Object(fields))) = (json.as_object_mut(), serde_json::to_value(&v)) {
+            if let (Some(obj), Ok(serde_json::Value::Object(fields))) =
+                (json.as_object_mut(), serde_json::to_value(&v))
+            {
                 obj.extend(fields);
             }
             println!("{json}");
             ExitCode::SUCCESS
         }
         Err(r) => rejected(&r),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("veil-device-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn provision_sign_verify_and_replay_across_runs() {
+        let dir = tmp("flow");
+        let now = 1_790_000_000;
+        let opts = ProvisionOptions {
+            manufacturer: "Acme Medical".into(),
+            model: "BP7".into(),
+            serial_prefix: "BP7".into(),
+            devices: 2,
+            intermediate: true,
+            now,
+            device_days: 30,
+        };
+        provision(&dir, &opts).unwrap();
+        for f in [
+            "root.cert.pem",
+            "intermediate.key.pem",
+            "BP7-000002.chain.pem",
+            "devices.json",
+        ] {
+            assert!(dir.join(f).is_file(), "{f}");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("BP7-000001.key.pem"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "private keys are not readable by others");
+        }
+        let nonce = "ab".repeat(32);
+        let reading = dir.join("r.cose");
+        sign(
+            &dir.join("BP7-000001.key.pem"),
+            &dir.join("BP7-000001.cert.pem"),
+            51,
+            &nonce,
+            "bp:120/80/93,pulse=70",
+            Some(now),
+            "ESP256",
+            &reading,
+        )
+        .unwrap();
+        let state = dir.join("state.json");
+        std::fs::write(&state, r#"{"BP7-000001": 50}"#).unwrap();
+        let run = |nonce: &str| {
+            verify(
+                &dir.join("root.cert.pem"),
+                &dir.join("BP7-000001.chain.pem"),
+                &reading,
+                Some(nonce),
+                Some(&state),
+                None,
+                Some(now),
+                FreshnessWindow::default(),
+            )
+        };
+        assert_eq!(run(&nonce), ExitCode::SUCCESS);
+        let saved: BTreeMap<String, u64> =
+            serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+        assert_eq!(saved["BP7-000001"], 51);
+        assert_eq!(
+            run(&nonce),
+            ExitCode::FAILURE,
+            "the same reading again is a replay"
+        );
+        // A wrong key for the certificate is refused before signing.
+        assert!(
+            sign(
+                &dir.join("BP7-000002.key.pem"),
+                &dir.join("BP7-000001.cert.pem"),
+                1,
+                &nonce,
+                "bp:120/80/93",
+                Some(now),
+                "ES256",
+                &dir.join("x.cose"),
+            )
+            .is_err()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
