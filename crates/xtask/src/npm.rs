@@ -1,0 +1,189 @@
+//! `@veil/core`, the npm package of `crates/wasm`: build it for the three wasm-pack targets and run
+//! its node tests.
+//!
+//! - [`build`]: `wasm-pack build` for `web`, `bundler` and `nodejs` into `target/npm/<target>/`, in
+//!   `--mode no-install` so wasm-pack never downloads anything (it uses the pinned `wasm-bindgen`
+//!   on the PATH, and `[package.metadata.wasm-pack]` turns its own `wasm-opt` download off); then
+//!   the pinned npm `wasm-opt` (binaryen 132, `tools/node_modules/.bin`) over each `.wasm`, the
+//!   package renamed to `@veil/core`, and the `web` build's size printed raw and gzip and checked
+//!   against the budget.
+//! - [`test`]: [`build`], the debug `veil` binary (the tests compare the package with the CLI) and
+//!   the `synth_model` example (test models), then `node --test crates/wasm/tests/node/`.
+//!
+//! Profile: the workspace's `wasm-release` (`opt-level = "s"`, fat LTO, one codegen unit), which
+//! keeps the module under its size budget, with `veil-mesh` raised to `opt-level = 3` through
+//! `--config` (the pipeline has a 2x-native speed budget; the rest is size-bound, not speed-bound).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::tools::{self, Tools};
+use crate::{Result, output, run};
+
+/// The wasm-pack release these builds are made with.
+pub const WASM_PACK_VERSION: &str = "0.15.1";
+/// Budget for the optimised `web` `.wasm`, bytes (issue: "at most 1.5 MB raw after wasm-opt").
+pub const WASM_BUDGET: u64 = 1_500_000;
+/// The npm package name.
+pub const PACKAGE_NAME: &str = "@veil/core";
+/// Base name of the generated files (`veil_core.js`, `veil_core_bg.wasm`, `veil_core.d.ts`).
+const OUT_NAME: &str = "veil_core";
+/// wasm-pack targets, each built into `target/npm/<target>`.
+pub const TARGETS: [&str; 3] = ["web", "bundler", "nodejs"];
+/// The cargo profile of the package build.
+const PROFILE: &str = "wasm-release";
+/// Cargo settings on top of [`PROFILE`].
+const CARGO_CONFIG: [&str; 1] = ["profile.wasm-release.package.veil-mesh.opt-level=3"];
+/// wasm-opt passes: speed first (the mesh pipeline has a 2x-native budget). The wasm features
+/// come from the module's `target_features` section (what rustc emitted), so none is forced here.
+const WASM_OPT_ARGS: [&str; 3] = ["-O3", "--strip-debug", "--strip-producers"];
+
+/// Where the package for `target` is built.
+pub fn out_dir(root: &Path, target: &str) -> PathBuf {
+    crate::target_dir(root).join("npm").join(target)
+}
+
+fn ensure_wasm_pack(tools: &Tools) -> Result<()> {
+    let has = output(
+        Command::new("wasm-pack")
+            .env("PATH", &tools.path)
+            .arg("--version"),
+    )
+    .is_some_and(|v| v.contains(WASM_PACK_VERSION));
+    if has {
+        return Ok(());
+    }
+    println!(
+        "xtask: installing wasm-pack {WASM_PACK_VERSION} from crates.io (a few minutes, once)"
+    );
+    run(Command::new(crate::cargo()).env("PATH", &tools.path).args([
+        "install",
+        "--quiet",
+        "wasm-pack",
+        "--version",
+        WASM_PACK_VERSION,
+        "--locked",
+    ]))
+}
+
+/// Build `@veil/core` for every target, optimise, and print the `web` module's size.
+pub fn build(root: &Path) -> Result<()> {
+    let tools = tools::ensure_build_tools(root)?;
+    ensure_wasm_pack(&tools)?;
+    let wasm_opt = root
+        .join("tools")
+        .join("node_modules")
+        .join(".bin")
+        .join("wasm-opt");
+    if !wasm_opt.is_file() {
+        return Err(format!(
+            "{} is missing (cargo xtask setup installs it)",
+            wasm_opt.display()
+        ));
+    }
+    for target in TARGETS {
+        let out = out_dir(root, target);
+        let _ = std::fs::remove_dir_all(&out);
+        println!(
+            "xtask: wasm-pack build --target {target} -> {}",
+            out.display()
+        );
+        let mut cmd = Command::new("wasm-pack");
+        cmd.current_dir(root)
+            .env("PATH", &tools.path)
+            // A RUSTFLAGS variable would override .cargo/config.toml's wasm32 flags (getrandom backend).
+            .env_remove("RUSTFLAGS")
+            .args([
+                "build",
+                "crates/wasm",
+                "--mode",
+                "no-install",
+                "--profile",
+                PROFILE,
+                "--no-opt",
+                "--target",
+                target,
+            ])
+            .arg("--out-dir")
+            .arg(&out)
+            .args(["--out-name", OUT_NAME, "--"]);
+        for c in CARGO_CONFIG {
+            cmd.args(["--config", c]);
+        }
+        run(&mut cmd)?;
+        let wasm = out.join(format!("{OUT_NAME}_bg.wasm"));
+        run(Command::new(&wasm_opt)
+            .args(WASM_OPT_ARGS)
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&wasm))?;
+        finish_package(&out)?;
+    }
+    let wasm = out_dir(root, "web").join(format!("{OUT_NAME}_bg.wasm"));
+    let bytes = std::fs::read(&wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
+    let raw = bytes.len() as u64;
+    let gz = crate::pwa::gzip_len(&bytes)?;
+    println!(
+        "xtask: npm {PACKAGE_NAME} web wasm size: {raw} bytes raw ({:.2} MB), {gz} bytes gzip ({:.2} MB); budget {WASM_BUDGET} raw",
+        raw as f64 / 1e6,
+        gz as f64 / 1e6
+    );
+    if raw > WASM_BUDGET {
+        return Err(format!(
+            "{} is {raw} bytes, over the {WASM_BUDGET}-byte budget",
+            wasm.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Name the package `@veil/core` and drop wasm-pack's `.gitignore` (which ignores everything).
+fn finish_package(out: &Path) -> Result<()> {
+    let path = out.join("package.json");
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let mut json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let obj = json
+        .as_object_mut()
+        .ok_or_else(|| format!("{} is not an object", path.display()))?;
+    obj.insert("name".into(), PACKAGE_NAME.into());
+    obj.insert(
+        "sideEffects".into(),
+        serde_json::json!([format!("./{OUT_NAME}.js"), "./snippets/*"]),
+    );
+    if let Some(files) = obj.get_mut("files").and_then(|f| f.as_array_mut())
+        && !files.iter().any(|f| f == "README.md")
+    {
+        files.push("README.md".into());
+    }
+    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("writing {}: {e}", path.display()))?;
+    let _ = std::fs::remove_file(out.join(".gitignore"));
+    Ok(())
+}
+
+/// Build the package, the `veil` CLI and the model generator, then run the node tests of the
+/// `nodejs` build (they compare every result with the CLI's on the same inputs).
+pub fn test(root: &Path) -> Result<()> {
+    build(root)?;
+    let veil = crate::build_veil(root)?;
+    run(Command::new(crate::cargo()).current_dir(root).args([
+        "build",
+        "--quiet",
+        "-p",
+        "veil-wasm",
+        "--example",
+        "synth_model",
+    ]))?;
+    let synth = crate::target_dir(root)
+        .join("debug")
+        .join("examples")
+        .join("synth_model");
+    run(Command::new("node")
+        .current_dir(root)
+        .env("VEIL_BIN", &veil)
+        .env("VEIL_SYNTH", &synth)
+        .env("VEIL_NPM_DIR", crate::target_dir(root).join("npm"))
+        .args(["--test", "--test-concurrency=1", "crates/wasm/tests/node/"]))
+}

@@ -1,0 +1,168 @@
+// The partner-portal example (e2e/portal/) in headless Chromium: the page embeds @veil/core from
+// its package files (the `web` build in target/npm/web, served as ./pkg/), de-identifies a dropped
+// model in a Web Worker byte for byte as `veil deid --seed` does, and verifies a device reading
+// (and rejects a tampered one with the CLI's code), without sending anything anywhere.
+//
+// Needs `cargo xtask npm` (the package) and the debug `veil` binary and `synth_model` example
+// (both built by the npm stage of `cargo xtask test`).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch, openPage } from '../lib/browser.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = process.env.VEIL_ROOT ?? resolve(HERE, '..', '..');
+const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
+const PORTAL = join(ROOT, 'e2e', 'portal');
+const PKG = process.env.VEIL_NPM_WEB ?? join(TARGET, 'npm', 'web');
+const VEIL = process.env.VEIL_BIN ?? join(TARGET, 'debug', 'veil');
+const SYNTH = process.env.VEIL_SYNTH ?? join(TARGET, 'debug', 'examples', 'synth_model');
+const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' blob:; base-uri 'none'; form-action 'none'";
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
+const NOW = 1_790_000_000;
+const NONCE = '5a'.repeat(32);
+
+/** A static server for the portal, the package under /pkg/, nothing else. */
+function serve() {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const [base, rel] = path.startsWith('/pkg/') ? [PKG, path.slice(5)] : [PORTAL, path === '/' ? 'index.html' : path.slice(1)];
+    const file = normalize(join(base, rel));
+    if (req.method !== 'GET' || !file.startsWith(base + sep) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': CSP, 'cache-control': 'no-store' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
+}
+
+let session;
+let server;
+let base;
+let tmp;
+before(async () => {
+  for (const [what, path] of [['the web build of @veil/core (cargo xtask npm)', join(PKG, 'veil_core.js')], ['veil', VEIL], ['synth_model', SYNTH]]) {
+    assert.ok(existsSync(path), `${what} is missing at ${path}`);
+  }
+  tmp = mkdtempSync(join(tmpdir(), 'veil-portal-'));
+  server = await serve();
+  base = `http://127.0.0.1:${server.address().port}`;
+  session = await launch();
+});
+after(async () => {
+  await session?.close();
+  server?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+async function openPortal() {
+  const opened = await openPage(session.browser);
+  await opened.page.goto(base + '/', { waitUntil: 'load' });
+  await opened.page.waitForSelector('[data-testid="portal-status"][data-ready="true"]', { timeout: 30000 });
+  return opened;
+}
+
+/** Only the portal's own files were requested: no upload, no third party. */
+function assertNothingSent(requests) {
+  for (const r of requests) {
+    assert.ok(r.url.startsWith(base + '/') || r.url.startsWith('blob:'), `request to ${r.url}`);
+    assert.equal(r.method, 'GET', `${r.method} ${r.url}`);
+  }
+}
+
+test('a dropped model is de-identified in a worker, byte-identical to `veil deid --seed`', async () => {
+  const model = join(tmp, 'head.stl');
+  execFileSync(SYNTH, ['head', '20000', model]);
+  const out = join(tmp, 'cli.stl');
+  execFileSync(VEIL, ['deid', model, '-o', out, '--seed', '42']);
+  const expected = createHash('sha256').update(readFileSync(out)).digest('hex');
+
+  const { page, errors, requests } = await openPortal();
+  await page.type('[data-testid="seed"]', '42');
+  // Drop the file on the drop zone as a user would (a DataTransfer carrying a File).
+  const b64 = readFileSync(model).toString('base64');
+  await page.evaluate((data) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([bytes], 'head.stl', { type: 'model/stl' }));
+    document.querySelector('[data-testid="drop-zone"]').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, b64);
+  await page.waitForSelector('[data-testid="deid-result"][data-done="true"]', { timeout: 120000 });
+  const report = JSON.parse(await page.$eval('[data-testid="deid-result"]', (el) => el.dataset.report ?? 'null'));
+  assert.ok(report, await page.$eval('[data-testid="deid-result"]', (el) => el.textContent));
+  assert.equal(report.deface.outcome, 'defaced');
+  assert.equal(report.deterministic, true);
+  assert.match(await page.$eval('[data-testid="deid-result"]', (el) => el.textContent), /face: defaced/);
+
+  // The download is the CLI's output, byte for byte.
+  const got = await page.$eval('[data-testid="download"]', async (a) => {
+    const bytes = new Uint8Array(await (await fetch(a.href)).arrayBuffer());
+    const digest = await crypto.subtle.digest('SHA-256', bytes);
+    return [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, '0')).join('');
+  });
+  assert.equal(got, expected);
+
+  // Progress came from the worker at least every 5 % and reached 1.
+  const history = JSON.parse(await page.$eval('[data-testid="progress"]', (el) => el.dataset.history));
+  assert.equal(history.at(-1), 1);
+  history.reduce((last, f) => { assert.ok(f - last <= 0.05 + 1e-6, `progress ${last} -> ${f}`); return f; }, 0);
+
+  assertNothingSent(requests);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a device reading is verified in the page; a tampered one is rejected with the CLI code', async () => {
+  const dir = join(tmp, 'devices');
+  execFileSync(VEIL, ['device', 'provision', '--out', dir, '--manufacturer', 'Acme Medical', '--devices', '1', '--prefix', 'BP7', '--now', String(NOW)]);
+  const reading = join(tmp, 'reading.cose');
+  execFileSync(VEIL, ['device', 'sign', '--key', join(dir, 'BP7-000001.key.pem'), '--cert', join(dir, 'BP7-000001.cert.pem'),
+    '--counter', '7', '--nonce', NONCE, '--measurement', 'bp:128/82/97', '--ts', String(NOW), '-o', reading]);
+  const tampered = join(tmp, 'tampered.cose');
+  const bytes = readFileSync(reading);
+  bytes[bytes.length - 1] ^= 1;
+  writeFileSync(tampered, bytes);
+
+  const { page, errors, requests } = await openPortal();
+  const upload = async (id, path) => (await page.$(`[data-testid="${id}"]`)).uploadFile(path);
+  await upload('reading-input', reading);
+  await upload('chain-input', join(dir, 'BP7-000001.chain.pem'));
+  await upload('roots-input', join(dir, 'root.cert.pem'));
+  await page.type('[data-testid="nonce"]', NONCE);
+  await page.type('[data-testid="now"]', String(NOW + 5));
+  await page.click('[data-testid="verify"]');
+  await page.waitForSelector('[data-testid="reading-result"][data-status]');
+  const result = await page.$eval('[data-testid="reading-result"]', (el) => ({ status: el.dataset.status, text: el.textContent, reading: el.dataset.reading }));
+  assert.equal(result.status, 'verified', result.text);
+  assert.match(result.text, /128\/82 mmHg from Acme Medical device BP7-000001/);
+  // The page's reading is the CLI's verdict, field for field.
+  const cli = JSON.parse(execFileSync(VEIL, ['device', 'verify', '--trust', join(dir, 'root.cert.pem'), '--chain', join(dir, 'BP7-000001.chain.pem'),
+    '--nonce', NONCE, '--now', String(NOW + 5), reading], { encoding: 'utf8' }));
+  delete cli.status;
+  assert.deepEqual(JSON.parse(result.reading), cli);
+
+  await upload('reading-input', tampered);
+  await page.click('[data-testid="verify"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="reading-result"]').dataset.status === 'rejected');
+  const code = await page.$eval('[data-testid="reading-result"]', (el) => el.dataset.code);
+  let cliReason;
+  try {
+    execFileSync(VEIL, ['device', 'verify', '--trust', join(dir, 'root.cert.pem'), '--chain', join(dir, 'BP7-000001.chain.pem'), '--now', String(NOW + 5), tampered], { encoding: 'utf8' });
+  } catch (e) {
+    cliReason = JSON.parse(e.stdout).reason;
+  }
+  assert.equal(code, 'bad-signature');
+  assert.equal(code, cliReason);
+
+  assertNothingSent(requests);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
