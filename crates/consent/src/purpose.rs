@@ -317,6 +317,35 @@ impl PurposeScope {
             }
     }
 
+    /// Parse a [`PurposeScope::label`] (`research/this-study`, `partner-sharing(Acme)`,
+    /// `cross-border-transfer(US)`, `treatment`) back into a validated scope.
+    ///
+    /// # Errors
+    /// [`ConsentError::UnknownPurpose`] for a malformed label, and the errors of
+    /// [`PurposeScope::validated`] (e.g. research without a tier).
+    pub fn parse_label(label: &str) -> Result<Self, ConsentError> {
+        let bad = || ConsentError::UnknownPurpose(label.chars().take(64).collect());
+        let (head, qualifier) = match label.trim().split_once('(') {
+            Some((h, rest)) => (h, Some(rest.strip_suffix(')').ok_or_else(bad)?.to_owned())),
+            None => (label.trim(), None),
+        };
+        let (purpose, tier) = match head.split_once('/') {
+            Some((p, t)) => (p.parse::<Purpose>()?, Some(t.parse::<ResearchTier>()?)),
+            None => (head.parse::<Purpose>()?, None),
+        };
+        let (partner, country) = match purpose {
+            Purpose::CrossBorderTransfer => (None, qualifier),
+            _ => (qualifier, None),
+        };
+        Self {
+            purpose,
+            tier,
+            partner,
+            country,
+        }
+        .validated()
+    }
+
     /// A short label, e.g. `research/this-study`, `partner-sharing(Acme)`, `cross-border-transfer(US)`.
     #[must_use]
     pub fn label(&self) -> String {
@@ -376,6 +405,28 @@ mod tests {
         let this = PurposeScope::research(ResearchTier::ThisStudy);
         assert!(any.covers(&this));
         assert!(!this.covers(&any));
+    }
+
+    #[test]
+    fn labels_round_trip() {
+        let scopes = [
+            PurposeScope::research(ResearchTier::RelatedStudies),
+            PurposeScope::plain(Purpose::Treatment),
+            PurposeScope {
+                partner: Some("Acme Print".into()),
+                ..PurposeScope::plain(Purpose::PartnerSharing)
+            },
+            PurposeScope {
+                country: Some("US".into()),
+                ..PurposeScope::plain(Purpose::CrossBorderTransfer)
+            },
+        ];
+        for s in scopes {
+            assert_eq!(PurposeScope::parse_label(&s.label()).unwrap(), s);
+        }
+        assert!(PurposeScope::parse_label("research").is_err());
+        assert!(PurposeScope::parse_label("partner-sharing(Acme").is_err());
+        assert!(PurposeScope::parse_label("treatment(x)").is_err());
     }
 
     #[test]
