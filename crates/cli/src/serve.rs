@@ -110,6 +110,7 @@ fn config(args: ServeArgs) -> ServerConfig {
             .unwrap_or(defaults.max_concurrent_uploads)
             .max(1),
         max_readings: defaults.max_readings,
+        header_read_timeout: defaults.header_read_timeout,
     };
     ServerConfig {
         addr: SocketAddr::new(args.bind, args.port),

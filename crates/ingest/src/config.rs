@@ -11,6 +11,8 @@ use veil_trust::FreshnessWindow;
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
 /// Default bound on the time one request may take, body upload included.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default bound on the time a client may take to send a request's headers (slowloris).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default bound on device readings per artifact (each costs a chain check and an ECDSA verify).
 pub const DEFAULT_MAX_READINGS: usize = 1024;
 /// The environment variable that may hold the recipient key PEM (instead of a file).
@@ -81,6 +83,8 @@ pub struct Limits {
     pub max_concurrent_uploads: usize,
     /// Most device readings one artifact may carry.
     pub max_readings: usize,
+    /// Longest time a connection may take to send a request's headers; it is closed after.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -91,6 +95,7 @@ impl Default for Limits {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_uploads: (2 * cores).max(4),
             max_readings: DEFAULT_MAX_READINGS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
     }
 }

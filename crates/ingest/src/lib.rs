@@ -156,11 +156,74 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         "Veil is serving on http://{local}/ (data in {})",
         config.ingest.data_dir.display()
     );
-    axum::serve(listener, app(&config.dist, Arc::new(ingest)))
-        .with_graceful_shutdown(async {
+    let app = app(&config.dist, Arc::new(ingest));
+    serve_on(
+        listener,
+        app,
+        config.ingest.limits.header_read_timeout,
+        async {
             let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// How long a graceful shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serve `app` on `listener` (HTTP/1.1) until `shutdown` resolves, then let requests in flight
+/// finish (up to 30 s). Unlike `axum::serve`, a connection that does not send a complete request
+/// head within `header_read_timeout` is closed (hyper's timer), so slow clients cannot hold
+/// connections open forever; request bodies are bounded by the API's own request timeout.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_read_timeout: std::time::Duration,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let (close_tx, close_rx) = tokio::sync::watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                // Out of file descriptors and the like: back off instead of spinning.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let mut closing = close_rx.clone();
+        tokio::spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout);
+            let conn = http
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = closing.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(closing);
+        });
+    }
+    drop(listener);
+    drop(close_rx);
+    let _ = close_tx.send(());
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, close_tx.closed()).await;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The upload path over real TCP on 127.0.0.1, for what only a real connection shows: an
-//! oversized upload gets its 413 (not a connection reset the client would retry forever), and a
-//! connection cut mid-upload stores nothing and the retry is stored once.
+//! oversized upload gets its 413 (not a connection reset the client would retry forever), a
+//! connection cut mid-upload stores nothing and the retry is stored once, a client that never
+//! finishes its headers is disconnected, and shutdown waits for requests in flight.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -102,4 +103,57 @@ async fn a_connection_cut_mid_upload_stores_nothing_and_the_retry_is_stored_once
     }
     assert_eq!(f.stored().await.0, 1);
     server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let f = Fixture::new();
+    let (addr, server) = serve_with_header_timeout(f.app(), Duration::from_millis(500)).await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"POST /v1/artifacts HTTP/1.1\r\nHost: x\r\nIdempotency-Key: ")
+        .await
+        .unwrap();
+    let mut rest = vec![];
+    let closed = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut rest)).await;
+    assert!(
+        closed.is_ok(),
+        "the server kept a header-less connection open"
+    );
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_the_upload_in_flight_finish() {
+    let f = Fixture::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(veil_ingest::serve_on(
+        listener,
+        f.app(),
+        Duration::from_secs(5),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let envelope = f.envelope(1);
+    let key = id_of(&envelope);
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(head(addr, &key, &format!("Content-Length: {}", envelope.len())).as_bytes())
+        .await
+        .unwrap();
+    s.write_all(&envelope[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop_tx.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.write_all(&envelope[10..]).await.unwrap();
+    let mut response = vec![];
+    s.read_to_end(&mut response).await.unwrap();
+    assert_eq!(parse_response(&response).0, 201);
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.stored().await.0, 1);
 }

@@ -204,19 +204,28 @@ pub async fn get(app: &Router, path: &str) -> (StatusCode, serde_json::Value) {
     send(app, Request::get(path).body(Body::empty()).unwrap()).await
 }
 
-/// Serve `app` on 127.0.0.1 (an ephemeral port) over real TCP.
+/// Serve `app` on 127.0.0.1 (an ephemeral port) over real TCP, with the server's own connection
+/// loop (`veil_ingest::serve_on`, as `veil serve` runs it).
 pub async fn serve_on_loopback(
     app: Router,
 ) -> (
     std::net::SocketAddr,
     tokio::task::JoinHandle<std::io::Result<()>>,
 ) {
+    serve_with_header_timeout(app, veil_ingest::config::DEFAULT_HEADER_READ_TIMEOUT).await
+}
+
+pub async fn serve_with_header_timeout(
+    app: Router,
+    header_read_timeout: std::time::Duration,
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    (
-        addr,
-        tokio::spawn(async move { axum::serve(listener, app).await }),
-    )
+    let server = veil_ingest::serve_on(listener, app, header_read_timeout, std::future::pending());
+    (addr, tokio::spawn(server))
 }
 
 /// Parse a raw HTTP/1.1 response into (status, JSON body).
