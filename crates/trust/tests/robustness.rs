@@ -304,3 +304,38 @@ fn two_phase_verification_matches_one_shot() {
     let sig = p256::ecdsa::Signature::from_slice(pending.signature()).unwrap();
     key.verify(pending.signed_data(), &sig).unwrap();
 }
+
+#[test]
+fn huge_cbor_counts_are_claims_not_allocations() {
+    let f = fixture();
+    let cases: [&[u8]; 6] = [
+        &[0xD2, 0x9B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], // array of 2^64-1 items
+        &[0xD2, 0xBB, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], // map of 2^64-1 pairs
+        &[
+            0xD2, 0x84, 0x5B, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        ], // bstr of 2^63 bytes
+        &[0xD2, 0x84, 0x7A, 0xFF, 0xFF, 0xFF, 0xFF],                   // tstr of 4 GiB
+        &[0xD2, 0x84, 0x5F, 0x41, 0x00], // unterminated indefinite bstr
+        &[0xD2; 600],                    // 600 nested tags
+    ];
+    for bytes in cases {
+        let r = f.verifier.verify(bytes, &f.chain, None, None, NOW);
+        assert_eq!(r.unwrap_err().code(), "malformed", "{bytes:02x?}");
+    }
+    let deep: Vec<u8> = std::iter::repeat_n(0x81u8, 10_000).collect(); // 10 000 nested arrays
+    assert_eq!(
+        f.verifier
+            .verify(&deep, &f.chain, None, None, NOW)
+            .unwrap_err()
+            .code(),
+        "malformed"
+    );
+    let big = vec![0u8; veil_trust::MAX_COSE_LEN + 1];
+    assert_eq!(
+        f.verifier
+            .verify(&big, &f.chain, None, None, NOW)
+            .unwrap_err()
+            .code(),
+        "malformed"
+    );
+}
