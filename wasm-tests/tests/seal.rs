@@ -9,7 +9,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 use veil_audit::{AuditEvent, AuditLog, LinkFault, NewEntry};
 use veil_seal::{
     ArtifactBuilder, ConsentRef, IdentityVault, RecipientKey, generate_signing_key, open, seal,
-    verifying_key_from_pem,
+    seal_artifact, verifying_key_from_pem,
 };
 use wasm_bindgen_test::{console_log, wasm_bindgen_test};
 
@@ -160,11 +160,7 @@ fn sealing_8_mb_in_wasm_is_timed() {
     );
     b.add_file("big.bin", data).expect("file");
     let start = now_ms();
-    let env = seal(
-        b.sign(&client).expect("sign").into_bytes(),
-        recipient.public_key(),
-    )
-    .expect("seal");
+    let env = seal_artifact(b.sign(&client).expect("sign"), recipient.public_key()).expect("seal");
     let took = now_ms() - start;
     console_log!(
         "veil-seal wasm: sealed {} MB in {:.0} ms ({:.1} MB/s)",

@@ -254,7 +254,7 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
         builder.set_deid_report(report);
     }
     let signed = builder.sign(&client)?;
-    let envelope = veil_seal::seal(signed.into_bytes(), &recipient)?;
+    let envelope = veil_seal::seal_artifact(signed, &recipient)?;
     write_atomic(&output, envelope.as_bytes())?;
     Ok(serde_json::json!({
         "artifact_id": envelope.id().to_hex(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use veil_seal::{
-    ArtifactBuilder, ConsentRef, PseudonymSecret, RecipientKey, SigningKey, open, seal,
+    ArtifactBuilder, ConsentRef, PseudonymSecret, RecipientKey, SigningKey, open, seal_artifact,
 };
 
 const SIZE: usize = 50 * 1024 * 1024;
@@ -56,25 +56,21 @@ fn bench(c: &mut Criterion) {
     g.bench_function("build+sign+seal", |b| {
         b.iter_batched(
             || builder(model.clone()),
-            |bld| {
-                seal(
-                    bld.sign(&client).unwrap().into_bytes(),
-                    recipient.public_key(),
-                )
-                .unwrap()
-            },
+            |bld| seal_artifact(bld.sign(&client).unwrap(), recipient.public_key()).unwrap(),
             criterion::BatchSize::LargeInput,
         )
     });
-    let signed = builder(model.clone()).sign(&client).unwrap().into_bytes();
+    let signed = builder(model.clone()).sign(&client).unwrap();
     g.bench_function("hpke-seal-only", |b| {
         b.iter_batched(
             || signed.clone(),
-            |s| seal(s, recipient.public_key()).unwrap(),
+            |s| seal_artifact(s, recipient.public_key()).unwrap(),
             criterion::BatchSize::LargeInput,
         )
     });
-    let envelope = seal(signed, recipient.public_key()).unwrap().into_bytes();
+    let envelope = seal_artifact(signed, recipient.public_key())
+        .unwrap()
+        .into_bytes();
     g.bench_function("open+verify", |b| {
         b.iter(|| open(&envelope, &recipient, None).unwrap())
     });

@@ -145,6 +145,14 @@ impl Manifest {
         })
     }
 
+    /// The manifest's CBOR encoding (as it appears in the payload).
+    fn encode(&self) -> Result<Vec<u8>, SealError> {
+        let mut out = Vec::new();
+        ciborium::into_writer(&self.to_cbor_value()?, &mut out)
+            .map_err(|e| SealError::EncodeFailed(e.to_string()))?;
+        Ok(out)
+    }
+
     fn to_cbor_value(&self) -> Result<Value, SealError> {
         let deid = match &self.deid_report {
             Some(v) => Value::serialized(v).map_err(|e| SealError::EncodeFailed(e.to_string()))?,
@@ -428,18 +436,15 @@ impl ArtifactBuilder {
     }
 
     /// Compute the manifest and the exact bytes the client key must sign.
+    ///
+    /// The whole artifact is laid out in one buffer sized up front, with room in front for the
+    /// envelope header, so that [`crate::seal_artifact`] encrypts it in place. Each content is
+    /// copied once; its SHA-256 and the `Sig_structure` hash are fed from the same cache-hot chunk
+    /// (the payload puts `"files"` before `"manifest"`, so the signature hash can run ahead of the
+    /// manifest, whose length does not depend on the hash values).
     pub fn prepare(self, client_key: &VerifyingKey) -> Result<UnsignedArtifact, SealError> {
         let client_key = sec1_uncompressed(client_key);
-        let contents = self
-            .files
-            .iter()
-            .map(|(name, bytes)| ContentEntry {
-                name: name.clone(),
-                size: bytes.len() as u64,
-                sha256: Sha256::digest(bytes).into(),
-            })
-            .collect();
-        let manifest = Manifest {
+        let mut manifest = Manifest {
             version: MANIFEST_VERSION,
             pseudonym: self.pseudonym,
             purpose: self.purpose,
@@ -447,40 +452,112 @@ impl ArtifactBuilder {
             recipient: self.recipient,
             created_ms: self.created_ms,
             client_key,
-            contents,
+            contents: self
+                .files
+                .iter()
+                .map(|(name, bytes)| ContentEntry {
+                    name: name.clone(),
+                    size: bytes.len() as u64,
+                    sha256: [0; 32],
+                })
+                .collect(),
             device_evidence: self.device_evidence,
             deid_report: self.deid_report,
         };
         manifest.validate()?;
-        // Files in RFC 8949 §4.2.1 key order: shorter names first, then bytewise.
-        let mut files: Vec<(String, Vec<u8>)> = self.files.into_iter().collect();
-        files.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
-        let payload_value = Value::Map(vec![
-            (
-                Value::Text("files".into()),
-                Value::Map(
-                    files
-                        .into_iter()
-                        .map(|(n, b)| (Value::Text(n), Value::Bytes(b)))
-                        .collect(),
-                ),
-            ),
-            (Value::Text("manifest".into()), manifest.to_cbor_value()?),
-        ]);
-        let mut payload = Vec::new();
-        ciborium::into_writer(&payload_value, &mut payload)
-            .map_err(|e| SealError::EncodeFailed(e.to_string()))?;
-        drop(payload_value);
+        let manifest_len = manifest.encode()?.len();
         let protected = coset::HeaderBuilder::new()
             .algorithm(iana::Algorithm::ES256)
             .key_id(manifest.client_kid().0.to_vec())
             .build()
             .to_vec()
             .map_err(|e| SealError::EncodeFailed(e.to_string()))?;
+
+        // Files in RFC 8949 §4.2.1 key order: shorter names first, then bytewise.
+        let mut files: Vec<(String, Vec<u8>)> = self.files.into_iter().collect();
+        files.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
+
+        // payload = {"files": {name: bytes, ...}, "manifest": {...}}
+        let files_len: usize = files
+            .iter()
+            .map(|(n, d)| {
+                cbor::head_len(n.len() as u64) + n.len() + cbor::head_len(d.len() as u64) + d.len()
+            })
+            .sum();
+        let payload_len = 1 + 6 + cbor::head_len(files.len() as u64) + files_len + 9 + manifest_len;
+        // COSE_Sign1: tag, array head, protected bstr, {}, payload bstr, signature bstr (2 + 64).
+        let cose_len = 2
+            + cbor::head_len(protected.len() as u64)
+            + protected.len()
+            + 1
+            + cbor::head_len(payload_len as u64)
+            + payload_len
+            + 66;
+        let headroom = crate::envelope::envelope_prefix_len(cose_len + crate::envelope::TAG_LEN);
+        let mut buf = Vec::with_capacity(headroom + cose_len + crate::envelope::TAG_LEN);
+        buf.resize(headroom, 0);
+
+        cbor::put_head(&mut buf, 6, COSE_SIGN1_TAG);
+        buf.push(0x84);
+        cbor::put_head(&mut buf, BSTR, protected.len() as u64);
+        buf.extend_from_slice(&protected);
+        buf.push(0xa0);
+        cbor::put_head(&mut buf, BSTR, payload_len as u64);
+        let payload_start = buf.len();
+
+        // RFC 9052 §4.4 Sig_structure = ["Signature1", protected, external_aad = h'', payload].
+        let mut tbs = Sha256::new();
+        tbs.update([0x84]);
+        tbs.update(cbor::head_bytes(TSTR, 10));
+        tbs.update(b"Signature1");
+        tbs.update(cbor::head_bytes(BSTR, protected.len() as u64));
+        tbs.update(&protected);
+        tbs.update([0x40]);
+        tbs.update(cbor::head_bytes(BSTR, payload_len as u64));
+
+        // `hashed_to`: how much of the payload has gone into the Sig_structure hash so far.
+        let mut hashed_to = payload_start;
+        buf.push(0xa2);
+        cbor::put_head(&mut buf, TSTR, 5);
+        buf.extend_from_slice(b"files");
+        cbor::put_head(&mut buf, 5, files.len() as u64);
+        let mut hashes = BTreeMap::new();
+        for (name, data) in files {
+            cbor::put_head(&mut buf, TSTR, name.len() as u64);
+            buf.extend_from_slice(name.as_bytes());
+            cbor::put_head(&mut buf, BSTR, data.len() as u64);
+            let mut file_hash = Sha256::new();
+            for chunk in data.chunks(64 * 1024) {
+                buf.extend_from_slice(chunk);
+                file_hash.update(chunk);
+                tbs.update(&buf[hashed_to..]);
+                hashed_to = buf.len();
+            }
+            hashes.insert(name, <[u8; 32]>::from(file_hash.finalize()));
+        }
+        for c in &mut manifest.contents {
+            c.sha256 = hashes.get(&c.name).copied().unwrap_or_default();
+        }
+        let manifest_bytes = manifest.encode()?;
+        if manifest_bytes.len() != manifest_len {
+            return Err(SealError::EncodeFailed(
+                "manifest length changed with its hashes".into(),
+            ));
+        }
+        cbor::put_head(&mut buf, TSTR, 8);
+        buf.extend_from_slice(b"manifest");
+        buf.extend_from_slice(&manifest_bytes);
+        tbs.update(&buf[hashed_to..]);
+        if buf.len() - payload_start != payload_len {
+            return Err(SealError::EncodeFailed("payload length mismatch".into()));
+        }
         Ok(UnsignedArtifact {
             manifest,
+            buf,
+            headroom,
             protected,
-            payload,
+            payload_start,
+            tbs,
         })
     }
 
@@ -509,8 +586,13 @@ fn sig_structure_digest(protected: &[u8], payload: &[u8]) -> Sha256 {
 #[derive(Debug, Clone)]
 pub struct UnsignedArtifact {
     manifest: Manifest,
+    /// `headroom` spare bytes (for the envelope header), then the COSE_Sign1 without its signature.
+    buf: Vec<u8>,
+    headroom: usize,
     protected: Vec<u8>,
-    payload: Vec<u8>,
+    payload_start: usize,
+    /// SHA-256 state over the whole `Sig_structure`.
+    tbs: Sha256,
 }
 
 impl UnsignedArtifact {
@@ -519,30 +601,36 @@ impl UnsignedArtifact {
         &self.manifest
     }
 
+    fn payload(&self) -> &[u8] {
+        self.buf.get(self.payload_start..).unwrap_or_default()
+    }
+
     /// The COSE `Sig_structure` bytes (RFC 9052 §4.4): what an ES256 signer (e.g. WebCrypto
     /// ECDSA P-256 with SHA-256) signs.
     pub fn to_be_signed(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(self.payload.len() + self.protected.len() + 32);
+        let payload = self.payload();
+        let mut v = Vec::with_capacity(payload.len() + self.protected.len() + 32);
         v.push(0x84);
         cbor::put_head(&mut v, TSTR, 10);
         v.extend_from_slice(b"Signature1");
         cbor::put_head(&mut v, BSTR, self.protected.len() as u64);
         v.extend_from_slice(&self.protected);
         v.push(0x40);
-        cbor::put_head(&mut v, BSTR, self.payload.len() as u64);
-        v.extend_from_slice(&self.payload);
+        cbor::put_head(&mut v, BSTR, payload.len() as u64);
+        v.extend_from_slice(payload);
         v
     }
 
-    /// Sign with a `p256` key (streams the `Sig_structure` into SHA-256; RFC 6979 nonces).
+    /// Sign with a `p256` key (the `Sig_structure` hash was computed while laying the payload out;
+    /// RFC 6979 nonces).
     pub fn sign(self, key: &SigningKey) -> Result<SignedArtifact, SealError> {
         if sec1_uncompressed(key.verifying_key()) != self.manifest.client_key {
             return Err(SealError::ClientKeyMismatch);
         }
         let sig: Signature = key
-            .try_sign_digest(sig_structure_digest(&self.protected, &self.payload))
+            .try_sign_digest(self.tbs.clone())
             .map_err(|e| SealError::SealFailed(format!("signing: {e}")))?;
-        // Our own signature by the manifest's own key: no need to hash the payload again to check it.
+        // Our own signature by the manifest's own key: no need to check it again.
         Ok(self.assemble(&sig))
     }
 
@@ -552,25 +640,17 @@ impl UnsignedArtifact {
         let sig = Signature::from_slice(signature).map_err(|_| SealError::BadSignature)?;
         let vk = VerifyingKey::from_sec1_bytes(&self.manifest.client_key)
             .map_err(|e| SealError::BadKey(e.to_string()))?;
-        vk.verify_digest(sig_structure_digest(&self.protected, &self.payload), &sig)
+        vk.verify_digest(self.tbs.clone(), &sig)
             .map_err(|_| SealError::BadSignature)?;
         Ok(self.assemble(&sig))
     }
 
-    /// Tagged COSE_Sign1 = 18([protected: bstr, unprotected: {}, payload: bstr, signature: bstr]).
-    fn assemble(self, sig: &Signature) -> SignedArtifact {
-        let mut bytes = Vec::with_capacity(self.payload.len() + self.protected.len() + 96);
-        cbor::put_head(&mut bytes, 6, COSE_SIGN1_TAG);
-        bytes.push(0x84);
-        cbor::put_head(&mut bytes, BSTR, self.protected.len() as u64);
-        bytes.extend_from_slice(&self.protected);
-        bytes.push(0xa0);
-        cbor::put_head(&mut bytes, BSTR, self.payload.len() as u64);
-        bytes.extend_from_slice(&self.payload);
-        cbor::put_head(&mut bytes, BSTR, 64);
-        bytes.extend_from_slice(&sig.to_bytes());
+    fn assemble(mut self, sig: &Signature) -> SignedArtifact {
+        cbor::put_head(&mut self.buf, BSTR, 64);
+        self.buf.extend_from_slice(&sig.to_bytes());
         SignedArtifact {
-            bytes,
+            buf: self.buf,
+            start: self.headroom,
             manifest: self.manifest,
         }
     }
@@ -579,24 +659,33 @@ impl UnsignedArtifact {
 /// A signed artifact: the tagged COSE_Sign1 bytes and the manifest they carry.
 #[derive(Debug, Clone)]
 pub struct SignedArtifact {
-    bytes: Vec<u8>,
+    /// `start` spare bytes for the envelope header, then the COSE_Sign1.
+    buf: Vec<u8>,
+    start: usize,
     manifest: Manifest,
 }
 
 impl SignedArtifact {
     /// The COSE_Sign1 bytes (the HPKE plaintext).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.buf.get(self.start..).unwrap_or_default()
     }
 
-    /// Take the COSE_Sign1 bytes.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+    /// Take the COSE_Sign1 bytes (moves them to the front of the buffer; [`crate::seal_artifact`]
+    /// avoids that by encrypting in place).
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        self.buf.drain(..self.start.min(self.buf.len()));
+        self.buf
     }
 
     /// The signed manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// The buffer with headroom, for in-place sealing.
+    pub(crate) fn into_parts(self) -> (Vec<u8>, usize, Manifest) {
+        (self.buf, self.start, self.manifest)
     }
 }
 
@@ -729,6 +818,54 @@ mod tests {
         let signed = unsigned.sign(&key).unwrap();
         let sign1 = CoseSign1::from_tagged_slice(signed.as_bytes()).unwrap();
         assert_eq!(sign1.tbs_data(b""), tbs);
+    }
+
+    #[test]
+    fn in_place_sealing_equals_sealing_the_bytes() {
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        let r = crate::RecipientKey::derive(b"in place sealing test key ......").unwrap();
+        for files in [
+            vec![],
+            vec![("a", 10usize)],
+            vec![("big.bin", 70_000), ("z", 0), ("mid", 300)],
+        ] {
+            let mut b = builder();
+            for (n, len) in &files {
+                b.add_file(n, (0..*len).map(|i| i as u8).collect()).unwrap();
+            }
+            let signed = b.sign(&key).unwrap();
+            let bytes = signed.as_bytes().to_vec();
+            verify_signed_artifact(&bytes, Some(key.verifying_key())).unwrap();
+            let a = crate::envelope::seal_artifact_with_ephemeral_ikm(
+                signed.clone(),
+                r.public_key(),
+                &[5; 32],
+            )
+            .unwrap();
+            let b = crate::envelope::seal_with_ephemeral_ikm(
+                signed.into_bytes(),
+                r.public_key(),
+                &[5; 32],
+            )
+            .unwrap();
+            assert_eq!(a, b);
+            assert_eq!(
+                crate::open(a.as_bytes(), &r, None).unwrap().signed_bytes,
+                bytes
+            );
+        }
+    }
+
+    #[test]
+    fn payload_is_canonical_cbor_as_a_generic_encoder_would_write_it() {
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        let signed = builder().sign(&key).unwrap();
+        let sign1 = CoseSign1::from_tagged_slice(signed.as_bytes()).unwrap();
+        let payload = sign1.payload.unwrap();
+        let value: Value = ciborium::from_reader(payload.as_slice()).unwrap();
+        let mut again = Vec::new();
+        ciborium::into_writer(&value, &mut again).unwrap();
+        assert_eq!(again, payload);
     }
 
     #[test]

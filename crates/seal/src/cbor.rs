@@ -34,6 +34,17 @@ pub(crate) fn put_head(out: &mut Vec<u8>, major: u8, arg: u64) {
     }
 }
 
+/// Length in bytes of a head with argument `arg` in preferred form.
+pub(crate) fn head_len(arg: u64) -> usize {
+    match arg {
+        0..=23 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    }
+}
+
 /// The head alone, as bytes (for streaming a large string into a hash).
 pub(crate) fn head_bytes(major: u8, arg: u64) -> Vec<u8> {
     let mut v = Vec::with_capacity(9);

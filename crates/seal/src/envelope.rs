@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::artifact::{VerifiedArtifact, verify_signed_artifact};
+use crate::artifact::{SignedArtifact, VerifiedArtifact, verify_signed_artifact};
 use crate::cbor::{ARRAY, BSTR, Reader, TSTR, UINT, put_head};
 use crate::keys::{KeyId, RecipientKey, RecipientPublicKey, VeilAead, VeilKdf, VeilKem};
 use crate::{SealError, rng};
@@ -165,6 +165,18 @@ pub fn parse_envelope(bytes: &[u8]) -> Result<EnvelopeParts<'_>, SealError> {
     })
 }
 
+/// Length of the envelope bytes before a ciphertext of `ciphertext_len` bytes.
+pub(crate) fn envelope_prefix_len(ciphertext_len: usize) -> usize {
+    1 + 1
+        + ENVELOPE_MAGIC.len()
+        + 4
+        + 2
+        + ENC_LEN
+        + 2
+        + 32
+        + crate::cbor::head_len(ciphertext_len as u64)
+}
+
 fn encode_envelope(enc: &[u8], kid: &KeyId, ciphertext: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(ciphertext.len() + enc.len() + 64);
     put_head(&mut out, ARRAY, 5);
@@ -269,6 +281,56 @@ pub fn seal_with_ephemeral_ikm(
     let bytes = encode_envelope(&enc, &kid, &ciphertext);
     let id = ArtifactId::of_envelope(&bytes);
     Ok(SealedEnvelope { bytes, id })
+}
+
+/// Seal a [`SignedArtifact`] in place: the artifact was laid out with room for the envelope
+/// header, so the (possibly 50 MB) plaintext is encrypted where it is and never copied.
+/// The result is the same as [`seal`] of [`SignedArtifact::into_bytes`].
+pub fn seal_artifact(
+    signed: SignedArtifact,
+    recipient: &RecipientPublicKey,
+) -> Result<SealedEnvelope, SealError> {
+    let ikm: Zeroizing<[u8; 32]> = rng::random32()?;
+    seal_artifact_with_ephemeral_ikm(signed, recipient, ikm.as_ref())
+}
+
+/// [`seal_artifact`] with a caller-chosen ephemeral IKM (test vectors only; see
+/// [`seal_with_ephemeral_ikm`]).
+pub fn seal_artifact_with_ephemeral_ikm(
+    signed: SignedArtifact,
+    recipient: &RecipientPublicKey,
+    ikm_e: &[u8],
+) -> Result<SealedEnvelope, SealError> {
+    let (mut buf, start, _manifest) = signed.into_parts();
+    let ct_len = buf.len().saturating_sub(start) + TAG_LEN;
+    if start > buf.len() || envelope_prefix_len(ct_len) != start {
+        let plaintext = buf.get(start..).unwrap_or_default().to_vec();
+        return seal_with_ephemeral_ikm(plaintext, recipient, ikm_e);
+    }
+    let kid = recipient.kid();
+    let mut rng = rng::IkmRng::new(ikm_e);
+    let result = hpke::single_shot_seal_in_place_detached::<VeilAead, VeilKdf, VeilKem, _>(
+        &OpModeS::Base,
+        &recipient.hpke,
+        HPKE_INFO,
+        &mut buf[start..],
+        &kid.0,
+        &mut rng,
+    );
+    if rng.overdrawn() {
+        return Err(SealError::SealFailed(
+            "HPKE asked for more randomness than supplied".into(),
+        ));
+    }
+    let (enc, tag) = result.map_err(|e| SealError::SealFailed(e.to_string()))?;
+    buf.extend_from_slice(&tag.to_bytes());
+    let prefix = crate::external::envelope_prefix(&enc.to_bytes(), &kid, ct_len)?;
+    match buf.get_mut(..start) {
+        Some(head) if head.len() == prefix.len() => head.copy_from_slice(&prefix),
+        _ => return Err(SealError::SealFailed("envelope header size".into())),
+    }
+    let id = ArtifactId::of_envelope(&buf);
+    Ok(SealedEnvelope { bytes: buf, id })
 }
 
 /// Parse the envelope, check the suite and that it is addressed to `key`, and decrypt it,

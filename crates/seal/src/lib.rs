@@ -13,7 +13,7 @@
 //! The byte formats are specified in `docs/artifact-format.md`.
 //!
 //! ```
-//! use veil_seal::{ArtifactBuilder, ConsentRef, PseudonymSecret, RecipientKey, generate_signing_key, open, seal};
+//! use veil_seal::{ArtifactBuilder, ConsentRef, PseudonymSecret, RecipientKey, generate_signing_key, open, seal_artifact};
 //!
 //! let recipient = RecipientKey::generate()?;              // the ingest server's key
 //! let client = generate_signing_key()?;                   // the browser's key
@@ -24,7 +24,7 @@
 //! let mut builder = ArtifactBuilder::new(pseudonym, "treatment", "clinic-a", consent, 1_700_000_000_000);
 //! builder.add_file("model.stl", b"solid veil\nendsolid veil\n".to_vec())?;
 //! let signed = builder.sign(&client)?;
-//! let envelope = seal(signed.into_bytes(), recipient.public_key())?;
+//! let envelope = seal_artifact(signed, recipient.public_key())?;   // in place, no copy
 //!
 //! let opened = open(envelope.as_bytes(), &recipient, None)?;
 //! assert_eq!(opened.id, envelope.id());
@@ -49,7 +49,7 @@ pub use artifact::{
 };
 pub use envelope::{
     ArtifactId, EnvelopeParts, OpenedArtifact, SealedEnvelope, decrypt_envelope, open,
-    parse_envelope, seal,
+    parse_envelope, seal, seal_artifact,
 };
 pub use error::SealError;
 pub use external::{ExternalSealKeys, assemble_envelope, begin_external_seal, envelope_prefix};
