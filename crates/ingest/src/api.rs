@@ -257,7 +257,14 @@ async fn upload(
 ) -> Result<Response, ApiError> {
     let limits = ingest.limits;
     with_timeout(&limits, async move {
-        let key = idempotency_key(&headers)?;
+        let key = match idempotency_key(&headers) {
+            Ok(key) => key,
+            Err(e) => {
+                // Read what the client is sending before answering, so it sees the 400.
+                drain(&mut body.into_data_stream()).await;
+                return Err(e);
+            }
+        };
         // Bound memory: at most `max_concurrent_uploads` bodies are read, verified and stored at
         // once. The verification task shares the permit, so a request that times out keeps its
         // slot until the (uncancellable) blocking verification has really finished.
@@ -480,7 +487,9 @@ async fn erase(
                     "recipient and purpose must be non-empty".into(),
                 ));
             }
-            pseudonyms.push(p.as_str().to_owned());
+            if !pseudonyms.iter().any(|known: &String| known == p.as_str()) {
+                pseudonyms.push(p.as_str().to_owned());
+            }
         }
         let client_key = request.client_key.to_ascii_lowercase();
         let kid = verify_body_signature(&headers, &body, &client_key)?;
