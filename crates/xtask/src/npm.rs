@@ -17,6 +17,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::{Digest, Sha256};
+
 use crate::tools::{self, Tools};
 use crate::{Result, output, run};
 
@@ -81,6 +83,7 @@ pub fn build(root: &Path) -> Result<()> {
             wasm_opt.display()
         ));
     }
+    let mut optimised: Option<([u8; 32], Vec<u8>)> = None;
     for target in TARGETS {
         let out = out_dir(root, target);
         let _ = std::fs::remove_dir_all(&out);
@@ -112,12 +115,27 @@ pub fn build(root: &Path) -> Result<()> {
         }
         run(&mut cmd)?;
         let wasm = out.join(format!("{OUT_NAME}_bg.wasm"));
-        run(Command::new(&wasm_opt)
-            .args(WASM_OPT_ARGS)
-            .arg(&wasm)
-            .arg("-o")
-            .arg(&wasm))?;
-        finish_package(&out)?;
+        let raw = std::fs::read(&wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
+        let digest: [u8; 32] = Sha256::digest(&raw).into();
+        // wasm-bindgen emits the same module for every target (only the JS glue differs): optimise
+        // it once and reuse the result, since wasm-opt is the slow step.
+        match &optimised {
+            Some((d, bytes)) if *d == digest => {
+                std::fs::write(&wasm, bytes)
+                    .map_err(|e| format!("writing {}: {e}", wasm.display()))?;
+            }
+            _ => {
+                run(Command::new(&wasm_opt)
+                    .args(WASM_OPT_ARGS)
+                    .arg(&wasm)
+                    .arg("-o")
+                    .arg(&wasm))?;
+                let bytes =
+                    std::fs::read(&wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
+                optimised = Some((digest, bytes));
+            }
+        }
+        finish_package(root, &out)?;
     }
     let wasm = out_dir(root, "web").join(format!("{OUT_NAME}_bg.wasm"));
     let bytes = std::fs::read(&wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
@@ -137,8 +155,12 @@ pub fn build(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Name the package `@veil/core` and drop wasm-pack's `.gitignore` (which ignores everything).
-fn finish_package(out: &Path) -> Result<()> {
+/// Name the package `@veil/core`, ship the README, and drop wasm-pack's `.gitignore` (which
+/// ignores everything).
+fn finish_package(root: &Path, out: &Path) -> Result<()> {
+    let readme = root.join("crates").join("wasm").join("README.md");
+    std::fs::copy(&readme, out.join("README.md"))
+        .map_err(|e| format!("copying {}: {e}", readme.display()))?;
     let path = out.join("package.json");
     let text =
         std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
