@@ -368,7 +368,6 @@ fn verify_body_signature(
 
 /// `POST /v1/revocations` body.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RevocationRequest {
     format: String,
     artifacts: Vec<String>,
@@ -441,7 +440,6 @@ async fn revoke(
 
 /// One pseudonym of an erasure record (`veil_seal::pseudonym::ErasedPseudonym`).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ErasedEntry {
     recipient: String,
     purpose: String,
@@ -450,7 +448,6 @@ struct ErasedEntry {
 
 /// `POST /v1/erasures` body: `veil_seal::ErasureRecord` plus the signing `client_key`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ErasureRequest {
     format: String,
     erased_at_ms: u64,

@@ -142,6 +142,11 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         .await
         .map_err(|e| ServeError::Storage(format!("start-up task: {e}")))??;
     println!("Recipient key kid {} ({origin})", ingest.recipient_kid());
+    if config.ingest.trust_roots.is_none() {
+        println!(
+            "No --trust roots: artifacts carrying device readings will be refused (untrusted-chain)"
+        );
+    }
     let swept = ingest
         .store()
         .sweep_orphans()
