@@ -2,32 +2,31 @@
 //! certificate chain, which is longer than one attribute value (ATT caps a value at 512 octets,
 //! and a device may serve less than that per read, down to ATT_MTU - 1).
 //!
-//! Chain transfer: the app writes a uint16 LE offset to the chain characteristic, then reads it;
-//! the device answers `total (uint16 LE) || offset (uint16 LE) || data`, where `data` is the next
-//! octets of the chain blob from that offset (at least one unless the end is reached). The blob is
-//! the DER certificates concatenated, device certificate first; each DER SEQUENCE carries its own
-//! length, so no further framing is needed. [`ChainAssembler`] is the app's side, [`chain_chunk`]
-//! the device's (for simulators and tests).
+//! Chain transfer: every read of the chain characteristic returns the next chunk,
+//! `index (u8) || count (u8) || data`, chunks `0..count` in order; the device starts at chunk 0
+//! on each connection and after serving the last chunk. The chain blob is the DER certificates
+//! concatenated, device certificate first; each DER SEQUENCE carries its own length, so no further
+//! framing is needed. [`ChainAssembler`] is the app's side, [`chain_chunks`] the device's (for
+//! simulators and tests).
 
 use crate::chain::{MAX_CERT_LEN, MAX_CHAIN_LEN};
 use crate::error::Rejection;
 
 /// The Veil trust service.
-pub const TRUST_SERVICE_UUID: &str = "26f00001-b36f-42a4-b23b-3768580555d2";
-/// Certificate chain characteristic (write: uint16 LE offset; read: one chunk).
-pub const CHAIN_CHARACTERISTIC_UUID: &str = "26f00002-b36f-42a4-b23b-3768580555d2";
-/// Challenge characteristic (write with response: 32 random bytes, optionally followed by the
-/// uint16 LE characteristic UUID of the measurement wanted).
-pub const CHALLENGE_CHARACTERISTIC_UUID: &str = "26f00003-b36f-42a4-b23b-3768580555d2";
+pub const TRUST_SERVICE_UUID: &str = "a3c87500-8ed3-4bdf-8a39-a01bebede295";
+/// Certificate chain characteristic (read: the next chunk).
+pub const CHAIN_CHARACTERISTIC_UUID: &str = "a3c87501-8ed3-4bdf-8a39-a01bebede295";
+/// Challenge characteristic (write with response: 32 random bytes).
+pub const CHALLENGE_CHARACTERISTIC_UUID: &str = "a3c87502-8ed3-4bdf-8a39-a01bebede295";
 /// Signed reading characteristic (read, optionally notify: the tagged COSE_Sign1 answering the
-/// last challenge; empty when no measurement is available yet).
-pub const READING_CHARACTERISTIC_UUID: &str = "26f00004-b36f-42a4-b23b-3768580555d2";
+/// last challenge).
+pub const READING_CHARACTERISTIC_UUID: &str = "a3c87503-8ed3-4bdf-8a39-a01bebede295";
 /// Length of a challenge, in bytes.
 pub const CHALLENGE_LEN: usize = 32;
 /// Largest attribute value (Bluetooth Core v5.4 Vol 3 Part F §3.2.9).
 pub const MAX_ATTRIBUTE_LEN: usize = 512;
-/// Length of the chunk header (total, offset).
-pub const CHUNK_HEADER_LEN: usize = 4;
+/// Length of the chunk header (index, count).
+pub const CHUNK_HEADER_LEN: usize = 2;
 /// Largest chain blob accepted.
 pub const MAX_CHAIN_BLOB: usize = MAX_CHAIN_LEN * MAX_CERT_LEN;
 
@@ -37,26 +36,29 @@ pub fn sig_uuid(short: u16) -> String {
     format!("0000{short:04x}-0000-1000-8000-00805f9b34fb")
 }
 
-/// The device's answer to a chain read after the app wrote `offset`: header plus up to
-/// `max_value_len - 4` octets of the blob (`max_value_len` is at most 512; a device without long
-/// reads uses ATT_MTU - 1).
-pub fn chain_chunk(blob: &[u8], offset: u16, max_value_len: usize) -> Vec<u8> {
-    let total = u16::try_from(blob.len()).unwrap_or(u16::MAX);
+/// The device's chunks of a chain blob, each at most `max_value_len` octets (clamped to 3..=512;
+/// a device without long reads uses ATT_MTU - 1). Empty if the blob would need more than 255.
+pub fn chain_chunks(blob: &[u8], max_value_len: usize) -> Vec<Vec<u8>> {
     let room = max_value_len.clamp(CHUNK_HEADER_LEN + 1, MAX_ATTRIBUTE_LEN) - CHUNK_HEADER_LEN;
-    let start = usize::from(offset).min(blob.len());
-    let end = (start + room).min(blob.len());
-    let mut out = Vec::with_capacity(CHUNK_HEADER_LEN + end - start);
-    out.extend_from_slice(&total.to_le_bytes());
-    out.extend_from_slice(&offset.to_le_bytes());
-    out.extend_from_slice(&blob[start..end]);
-    out
+    let Ok(count) = u8::try_from(blob.len().div_ceil(room)) else {
+        return Vec::new();
+    };
+    blob.chunks(room)
+        .enumerate()
+        .map(|(i, data)| [&[i as u8, count][..], data].concat())
+        .collect()
 }
 
-/// Reassembles the chain from chunks, app side: write [`ChainAssembler::next_offset`], read,
-/// [`ChainAssembler::push`] the value, until `push` returns true; then [`ChainAssembler::finish`].
+/// Reassembles the chain from chunks, app side: read the chain characteristic and
+/// [`ChainAssembler::push`] each value until `push` returns true; then [`ChainAssembler::finish`].
+///
+/// If the first chunk read is not chunk 0 (an earlier transfer on this connection was cut), the
+/// assembler skips chunks until chunk 0 comes round, at most `count` of them.
 #[derive(Debug, Clone, Default)]
 pub struct ChainAssembler {
-    total: Option<usize>,
+    count: Option<u8>,
+    next: u8,
+    skipped: usize,
     blob: Vec<u8>,
 }
 
@@ -66,49 +68,53 @@ impl ChainAssembler {
         Self::default()
     }
 
-    /// The offset to write before the next read.
-    pub fn next_offset(&self) -> u16 {
-        u16::try_from(self.blob.len()).unwrap_or(u16::MAX)
-    }
-
-    /// Adds one chunk as read from the device; true when the chain is complete. A chunk for
-    /// another offset, a changing total, an empty chunk before the end or a total over the limit
-    /// is `malformed`.
+    /// Adds one chunk as read from the device; true when the chain is complete. A chunk out of
+    /// order, a changing count, an empty chunk, a count of 0 or a chain over the size limit is
+    /// `malformed`.
     pub fn push(&mut self, value: &[u8]) -> Result<bool, Rejection> {
-        if value.len() < CHUNK_HEADER_LEN || value.len() > MAX_ATTRIBUTE_LEN {
+        let [index, count, data @ ..] = value else {
+            return Err(Rejection::malformed("chain chunk shorter than its header"));
+        };
+        if value.len() > MAX_ATTRIBUTE_LEN || data.is_empty() {
             return Err(Rejection::malformed("chain chunk of impossible length"));
         }
-        let total = usize::from(u16::from_le_bytes([value[0], value[1]]));
-        let offset = usize::from(u16::from_le_bytes([value[2], value[3]]));
-        let data = &value[CHUNK_HEADER_LEN..];
-        if total == 0 || total > MAX_CHAIN_BLOB {
-            return Err(Rejection::malformed(format!("chain of {total} bytes")));
-        }
-        if self.total.is_some_and(|t| t != total) {
-            return Err(Rejection::malformed("chain length changed between chunks"));
-        }
-        if offset != self.blob.len() {
+        if *count == 0 || index >= count {
             return Err(Rejection::malformed(format!(
-                "chunk at offset {offset}, expected {}",
-                self.blob.len()
+                "chain chunk {index} of {count}"
             )));
         }
-        if offset + data.len() > total {
-            return Err(Rejection::malformed("chunk runs past the chain's length"));
+        match self.count {
+            None if *index != 0 => {
+                // Resynchronise: the device is mid-way through an earlier transfer.
+                self.skipped += 1;
+                if self.skipped > usize::from(*count) {
+                    return Err(Rejection::malformed("chain chunk 0 never came round"));
+                }
+                return Ok(false);
+            }
+            None => self.count = Some(*count),
+            Some(c) if c != *count => {
+                return Err(Rejection::malformed("chunk count changed between chunks"));
+            }
+            Some(_) if *index != self.next => {
+                return Err(Rejection::malformed(format!(
+                    "chain chunk {index}, expected {}",
+                    self.next
+                )));
+            }
+            Some(_) => {}
         }
-        if data.is_empty() && offset < total {
-            return Err(Rejection::malformed(
-                "empty chunk before the end of the chain",
-            ));
+        if self.blob.len() + data.len() > MAX_CHAIN_BLOB {
+            return Err(Rejection::malformed("chain over the size limit"));
         }
-        self.total = Some(total);
         self.blob.extend_from_slice(data);
-        Ok(self.blob.len() == total)
+        self.next = index.saturating_add(1);
+        Ok(self.next == *count)
     }
 
     /// The certificates (DER, device first) once complete.
     pub fn finish(self) -> Result<Vec<Vec<u8>>, Rejection> {
-        if self.total != Some(self.blob.len()) {
+        if self.count.is_none() || self.count != Some(self.next) {
             return Err(Rejection::malformed("chain incomplete"));
         }
         split_der_chain(&self.blob)
@@ -167,19 +173,14 @@ mod tests {
     #[test]
     fn chunks_reassemble_at_any_value_size() {
         let blob = blob();
-        for max in [5, 20, 23, 100, 244, 512, 9999] {
+        for max in [4, 20, 23, 182, 244, 512, 9999] {
+            let chunks = chain_chunks(&blob, max);
+            assert!(chunks.iter().all(|c| c.len() <= max.clamp(3, 512)));
+            assert!(!chunks.is_empty());
             let mut asm = ChainAssembler::new();
-            let mut reads = 0;
-            loop {
-                reads += 1;
-                if asm
-                    .push(&chain_chunk(&blob, asm.next_offset(), max))
-                    .unwrap()
-                {
-                    break;
-                }
-                assert!(reads < 1000);
-            }
+            let done: Vec<bool> = chunks.iter().map(|c| asm.push(c).unwrap()).collect();
+            assert_eq!(done.iter().filter(|d| **d).count(), 1);
+            assert!(done[done.len() - 1]);
             let certs = asm.finish().unwrap();
             assert_eq!(certs.len(), 2);
             assert_eq!(certs[1].len(), 304);
@@ -187,20 +188,39 @@ mod tests {
     }
 
     #[test]
-    fn bad_chunks_are_typed() {
+    fn resynchronises_after_a_cut_transfer() {
         let blob = blob();
+        let chunks = chain_chunks(&blob, 100);
         let mut asm = ChainAssembler::new();
+        // The device is at chunk 2 from an earlier, interrupted transfer.
+        let mut reads = chunks[2..].iter().chain(chunks.iter());
+        while !asm.push(reads.next().unwrap()).unwrap() {}
+        assert_eq!(asm.finish().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn bad_chunks_are_typed() {
+        let chunks = chain_chunks(&blob(), 100);
+        let mut asm = ChainAssembler::new();
+        asm.push(&chunks[0]).unwrap();
+        assert!(asm.clone().push(&chunks[2]).is_err(), "out of order");
+        let mut other = chunks[1].clone();
+        other[1] += 1;
+        assert!(asm.clone().push(&other).is_err(), "count changed");
+        assert!(asm.clone().push(&[1, 4]).is_err(), "empty data");
+        assert!(ChainAssembler::new().push(&[0]).is_err(), "short");
         assert!(
-            asm.push(&chain_chunk(&blob, 10, 64)).is_err(),
-            "wrong offset"
+            ChainAssembler::new().push(&[0, 0, 1]).is_err(),
+            "zero count"
         );
-        assert!(asm.push(&[1, 0]).is_err(), "short");
-        assert!(asm.push(&[0, 0, 0, 0]).is_err(), "zero total");
-        let mut c = chain_chunk(&blob, 0, 64);
-        c[0] = 0xFF;
-        c[1] = 0xFF;
-        assert!(asm.push(&c).is_err(), "total over limit");
-        assert!(ChainAssembler::new().finish().is_err());
+        assert!(
+            ChainAssembler::new().push(&[5, 3, 1]).is_err(),
+            "index past count"
+        );
+        assert!(asm.finish().is_err(), "incomplete");
+        let mut never = ChainAssembler::new();
+        let r: Result<Vec<bool>, _> = (0..10).map(|_| never.push(&[1, 3, 9])).collect();
+        assert!(r.is_err(), "chunk 0 never comes");
         assert!(split_der_chain(&[0x30, 0x05, 1]).is_err());
         assert!(split_der_chain(&[0x31, 0x00]).is_err());
     }
