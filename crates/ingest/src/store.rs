@@ -32,7 +32,7 @@ use crate::{ApiError, ServeError};
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS artifacts (
     id               TEXT PRIMARY KEY,
-    signed_sha256    TEXT NOT NULL UNIQUE,
+    tbs_sha256    TEXT NOT NULL UNIQUE,
     client_kid       TEXT NOT NULL,
     client_key       TEXT NOT NULL,
     pseudonym        TEXT NOT NULL,
@@ -233,7 +233,7 @@ impl ArtifactStore {
         upload: &VerifiedUpload,
     ) -> Result<Option<ArtifactRecord>, ApiError> {
         let id = upload.id.to_hex();
-        let signed = hex::encode(upload.signed_sha256);
+        let signed = hex::encode(upload.tbs_sha256);
         let readings: Vec<(String, u64)> = upload
             .readings
             .iter()
@@ -551,13 +551,13 @@ fn fetch(db: &Connection, id: &str) -> Result<Option<ArtifactRecord>, ApiError> 
 
 fn check_replays(
     db: &Connection,
-    signed_sha256: &str,
+    tbs_sha256: &str,
     readings: &[(String, u64)],
 ) -> Result<(), ApiError> {
     let original: Option<String> = db
         .query_row(
-            "SELECT id FROM artifacts WHERE signed_sha256 = ?1",
-            params![signed_sha256],
+            "SELECT id FROM artifacts WHERE tbs_sha256 = ?1",
+            params![tbs_sha256],
             |r| r.get(0),
         )
         .optional()
@@ -608,15 +608,15 @@ fn commit(
         .iter()
         .map(|r| (r.device.clone(), r.counter))
         .collect();
-    check_replays(&tx, &hex::encode(upload.signed_sha256), &readings)?;
+    check_replays(&tx, &hex::encode(upload.tbs_sha256), &readings)?;
     tx.execute(
-        "INSERT INTO artifacts (id, signed_sha256, client_kid, client_key, pseudonym, purpose, recipient,
+        "INSERT INTO artifacts (id, tbs_sha256, client_kid, client_key, pseudonym, purpose, recipient,
              consent_decision, consent_event, created_ms, received_ms, envelope_size, envelope_path,
              manifest_path, manifest_json)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             id,
-            hex::encode(upload.signed_sha256),
+            hex::encode(upload.tbs_sha256),
             upload.client_kid,
             upload.client_key,
             upload.pseudonym,

@@ -40,8 +40,10 @@ pub struct AcceptedReading {
 pub struct VerifiedUpload {
     /// SHA-256 of the envelope bytes.
     pub id: ArtifactId,
-    /// SHA-256 of the signed artifact (COSE_Sign1) inside, to catch re-sealed replays.
-    pub signed_sha256: [u8; 32],
+    /// SHA-256 of what the client signed (the COSE `Sig_structure`, RFC 9052 §4.4), to catch
+    /// re-sealed replays. Not of the COSE_Sign1 bytes: an ECDSA signature is malleable (`s` and
+    /// `n - s` both verify, and WebCrypto re-signing draws a fresh nonce), the signed content is not.
+    pub tbs_sha256: [u8; 32],
     /// The client key id (SHA-256 of its uncompressed SEC1 point), hex.
     pub client_kid: String,
     /// The client key, uncompressed SEC1, hex.
@@ -181,7 +183,7 @@ impl ArtifactVerifier {
         });
         Ok(VerifiedUpload {
             id: opened.id,
-            signed_sha256: Sha256::digest(&opened.signed_bytes).into(),
+            tbs_sha256: signed_content_digest(&opened.signed_bytes)?,
             client_kid: manifest.client_kid().to_hex(),
             client_key: hex::encode(manifest.client_key),
             pseudonym: manifest.pseudonym.as_str().to_owned(),
@@ -194,4 +196,13 @@ impl ArtifactVerifier {
             manifest_json,
         })
     }
+}
+
+/// SHA-256 of the `Sig_structure` of a (verified) COSE_Sign1.
+fn signed_content_digest(signed: &[u8]) -> Result<[u8; 32], ApiError> {
+    use coset::{CborSerializable, TaggedCborSerializable};
+    let sign1 = coset::CoseSign1::from_tagged_slice(signed)
+        .or_else(|_| coset::CoseSign1::from_slice(signed))
+        .map_err(|e| ApiError::Internal(format!("re-decoding a verified artifact: {e}")))?;
+    Ok(Sha256::digest(sign1.tbs_data(b"")).into())
 }

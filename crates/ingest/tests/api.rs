@@ -389,6 +389,21 @@ async fn a_replayed_reading_in_a_new_envelope_is_refused_and_stores_nothing_more
     assert_eq!(f.stored().await, after_second);
     assert_eq!(before.0 + 1, after_second.0);
 
+    // The same content with a malleated signature (s -> n - s verifies too): still a replay.
+    let signed = f.signed(vec![], 3);
+    assert_eq!(
+        post(&app, f.seal(signed.clone())).await.0,
+        StatusCode::CREATED
+    );
+    let mut sign1 = CoseSign1::from_tagged_slice(&signed).unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(&sign1.signature).unwrap();
+    let (r, s) = sig.split_scalars();
+    let flipped = p256::ecdsa::Signature::from_scalars(r.to_bytes(), (-*s).to_bytes()).unwrap();
+    sign1.signature = flipped.to_bytes().to_vec();
+    let (status, json) = post(&app, f.seal(sign1.to_tagged_vec().unwrap())).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{json}");
+    assert_eq!(json["error"], "replayed-artifact");
+
     // Two readings with one counter inside one artifact are a replay too.
     let (status, json) = post(&app, f.seal(f.signed(vec![f.reading(9), f.reading(9)], 0))).await;
     assert_eq!(
