@@ -794,6 +794,56 @@ async fn without_trust_roots_no_device_reading_is_accepted() {
     assert_eq!(status, StatusCode::CREATED);
 }
 
+#[tokio::test]
+async fn a_reading_older_than_the_arrival_window_is_refused_as_stale() {
+    let f = Fixture::new();
+    let day = 24 * 3600;
+    let old = veil_trust::provision(&veil_trust::ProvisionOptions {
+        manufacturer: "Acme Medical".into(),
+        model: "BP7".into(),
+        serial_prefix: "BP7".into(),
+        devices: 1,
+        intermediate: false,
+        now: now_s() - 90 * day,
+        device_days: 365,
+    })
+    .unwrap();
+    let roots = f.dir.path().join("old-roots.pem");
+    std::fs::write(&roots, &old.root.cert_pem).unwrap();
+    let mut config = f.config.clone();
+    config.data_dir = f.dir.path().join("data-old");
+    config.trust_roots = Some(roots);
+    let (ingest, _) = veil_ingest::Ingest::open(&config).unwrap();
+    let app = veil_ingest::app(&f.dist, std::sync::Arc::new(ingest));
+
+    let d = &old.devices[0];
+    let signer =
+        veil_trust::DeviceSigner::from_pem(&d.identity.key_pem, &d.identity.cert_pem).unwrap();
+    let chain = veil_trust::certs_from_pem(&d.chain_pem).unwrap();
+    let reading = |ctr: u64, age_days: u64| {
+        let ts = now_s() - age_days * day;
+        let m = veil_trust::encode_spec("bp:120/80/93", ts).unwrap();
+        let reading = signer.sign(&m, ctr, ts, &[1u8; 32], veil_trust::Algorithm::Es256);
+        veil_seal::DeviceEvidence {
+            reading,
+            chain: chain.clone(),
+        }
+    };
+    // 29 days in the outbox: accepted (default window 30 days); 31 days: stale.
+    assert_eq!(
+        post(&app, f.seal(f.signed(vec![reading(1, 29)], 0)))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let (status, json) = post(&app, f.seal(f.signed(vec![reading(2, 31)], 0))).await;
+    assert_eq!(
+        (status, json["reason"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("stale")),
+        "{json}"
+    );
+}
+
 mod arbitrary_bodies {
     use super::*;
     use proptest::prelude::*;
