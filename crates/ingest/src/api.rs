@@ -69,7 +69,7 @@ impl Ingest {
     /// Open everything `config` names: the recipient key (generated on first start), the trust
     /// roots, the revocation list and the store. Returns the service and where its key came from.
     pub fn open(config: &IngestConfig) -> Result<(Self, KeyOrigin), ServeError> {
-        std::fs::create_dir_all(&config.data_dir)?;
+        crate::config::create_private_dir(&config.data_dir)?;
         let (key, origin) = load_recipient_key(&config.recipient_key, &config.data_dir)?;
         let store = match &config.trust_roots {
             Some(path) => {

@@ -104,7 +104,7 @@ pub fn load_recipient_key(
 /// Create `path` exclusively (never overwrite a key) with owner-only permissions, and sync it.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServeError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        crate::config::create_private_dir(dir)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

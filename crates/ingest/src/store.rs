@@ -174,7 +174,7 @@ pub struct ArtifactStore {
 impl ArtifactStore {
     /// Open (creating if needed) the store configured in `config`.
     pub fn open(config: &IngestConfig) -> Result<Self, ServeError> {
-        std::fs::create_dir_all(&config.data_dir)?;
+        crate::config::create_private_dir(&config.data_dir)?;
         let (objects, local_root): (Arc<dyn ObjectStore>, Option<PathBuf>) =
             match &config.object_store {
                 ObjectStoreLocation::DataDir => {
