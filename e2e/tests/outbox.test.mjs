@@ -158,6 +158,8 @@ test('withdrawing consent cancels a queued upload before it leaves', async () =>
   assert.equal(await outbox.state(id), 'cancelled');
   assert.equal(copiesOf(id), 0, 'nothing reached the server');
   // Without consent, nothing new can be sealed for the purpose.
+  const research = await page.$$eval('[data-testid="outbox-purpose"] option', (opts) => opts.find((o) => o.textContent === 'research/this-study')?.value);
+  await page.select('[data-testid="outbox-purpose"]', research);
   const input2 = await page.$('[data-testid="outbox-files"]');
   await input2.uploadFile(input);
   await page.waitForSelector('[data-testid="outbox-message"]');

@@ -183,12 +183,28 @@ fn e2e(root: &Path) -> Result<()> {
     pwa::build(root, &tools)?;
     let veil = crate::build_veil(root)?;
     let port = free_port()?;
-    let data = crate::target_dir(root).join("e2e-data");
-    let _ = std::fs::remove_dir_all(&data);
+    // Per build dir, so several e2e runs (one per dist) never share server state.
+    let tag = pwa::dist_dir(root)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dist".into());
+    let data = crate::target_dir(root).join(format!("e2e-{tag}-data"));
+    let pki = crate::target_dir(root).join(format!("e2e-{tag}-pki"));
+    for dir in [&data, &pki] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    // A development manufacturer the server trusts, for tests that upload verified readings.
+    run(Command::new(&veil)
+        .args(["device", "provision", "--manufacturer", "Veil E2E Devices", "--devices", "2", "--out"])
+        .arg(&pki))?;
     let server = Command::new(&veil)
         .current_dir(root)
         .args(["serve", "--port", &port.to_string(), "--dist"])
         .arg(pwa::dist_dir(root))
+        .arg("--data")
+        .arg(&data)
+        .arg("--trust")
+        .arg(pki.join("root.cert.pem"))
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .spawn()
@@ -201,6 +217,8 @@ fn e2e(root: &Path) -> Result<()> {
         .env("VEIL_BIN", &veil)
         .env("VEIL_ROOT", root)
         .env("VEIL_DIST", pwa::dist_dir(root))
+        .env("VEIL_DATA", &data)
+        .env("VEIL_PKI", &pki)
         .args(["--test", "--test-concurrency=1", "--test-timeout=180000"])
         .args(e2e_files(root)?))
 }
