@@ -105,30 +105,26 @@ fn deny(root: &Path) -> Result<()> {
         .args(["deny", "--offline", "check"]))
 }
 
-/// Cross-implementation checks: each `scripts/<area>/interop.py` runs against the debug `veil` binary
-/// built by the native stage and exits non-zero on any mismatch.
+/// The cross-implementation scripts, each run against the debug `veil` binary. Each uses an
+/// independent implementation (Python `cryptography`, `pycose`, `pyhpke`, `fhir.resources`), exits
+/// non-zero on any mismatch and ends with an `N passed, N failed` line.
+const INTEROP_SCRIPTS: &[&str] = &[
+    "scripts/trust/interop.py",
+    "scripts/seal/interop.py",
+    "scripts/consent/validate_fhir.py",
+];
+
+/// Cross-implementation checks: device readings (pycose), sealed artifacts (pyhpke + pycose) and
+/// FHIR Consent bundles (fhir.resources).
 fn interop(root: &Path) -> Result<()> {
     tools::ensure_test_tools(root)?;
     let veil = crate::build_veil(root)?;
-    let mut scripts = Vec::new();
-    if let Ok(areas) = std::fs::read_dir(root.join("scripts")) {
-        for area in areas.flatten() {
-            let script = area.path().join("interop.py");
-            if script.is_file() {
-                scripts.push(script);
-            }
-        }
-    }
-    scripts.sort();
-    if scripts.is_empty() {
-        return Err("no scripts/*/interop.py found".into());
-    }
     let mut failures = Vec::new();
-    for script in scripts {
-        println!("xtask: interop {}", script.display());
+    for script in INTEROP_SCRIPTS {
+        println!("xtask: interop {script}");
         if let Err(e) = run(Command::new("python3")
             .current_dir(root)
-            .arg(&script)
+            .arg(script)
             .arg("--veil")
             .arg(&veil))
         {
