@@ -19,8 +19,8 @@ use web_sys::IdbDatabase;
 
 use crate::patient_session;
 use crate::platform::http::{HttpOutcome, request};
-use crate::platform::webcrypto::{self, ClientKey};
 use crate::platform::idb;
+use crate::platform::webcrypto::{self, ClientKey};
 
 /// The outbox database (a patient store: removed when a kiosk session ends).
 pub const DB_NAME: &str = "veil-patient-outbox";
@@ -85,36 +85,53 @@ struct RecipientInfo {
 }
 
 async fn db() -> Result<IdbDatabase, String> {
-    idb::open(DB_NAME, 1, STORES).await.map_err(|e| e.to_string())
+    idb::open(DB_NAME, 1, STORES)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-async fn put_json<T: Serialize>(db: &IdbDatabase, store: &str, key: &str, value: &T) -> Result<(), String> {
+async fn put_json<T: Serialize>(
+    db: &IdbDatabase,
+    store: &str,
+    key: &str,
+    value: &T,
+) -> Result<(), String> {
     let json = serde_json::to_string(value).map_err(|e| e.to_string())?;
-    idb::put(db, store, key, &JsValue::from_str(&json)).await.map_err(|e| e.to_string())
+    idb::put(db, store, key, &JsValue::from_str(&json))
+        .await
+        .map_err(|e| e.to_string())
 }
 
-async fn get_json<T: for<'de> Deserialize<'de>>(db: &IdbDatabase, store: &str, key: &str) -> Result<Option<T>, String> {
+async fn get_json<T: for<'de> Deserialize<'de>>(
+    db: &IdbDatabase,
+    store: &str,
+    key: &str,
+) -> Result<Option<T>, String> {
     match idb::get(db, store, key).await.map_err(|e| e.to_string())? {
-        Some(v) => serde_json::from_str(&v.as_string().unwrap_or_default()).map(Some).map_err(|e| e.to_string()),
+        Some(v) => serde_json::from_str(&v.as_string().unwrap_or_default())
+            .map(Some)
+            .map_err(|e| e.to_string()),
         None => Ok(None),
     }
 }
 
 /// The recipient key: fresh from the server when online, else the one seen last.
 async fn recipient(db: &IdbDatabase) -> Result<RecipientInfo, String> {
-    if let HttpOutcome::Answered { status: 200, body } = request("GET", "/v1/recipient-key", &[], None, None).await {
+    if let HttpOutcome::Answered { status: 200, body } =
+        request("GET", "/v1/recipient-key", &[], None, None).await
+    {
         if let Ok(info) = serde_json::from_str::<RecipientInfo>(&body) {
             put_json(db, "config", "recipient", &info).await?;
             return Ok(info);
         }
     }
-    get_json(db, "config", "recipient")
-        .await?
-        .ok_or_else(|| "the recipient's key is not known yet: connect once so Veil can fetch it".into())
+    get_json(db, "config", "recipient").await?.ok_or_else(|| {
+        "the recipient's key is not known yet: connect once so Veil can fetch it".into()
+    })
 }
 
 /// Fetch and keep the recipient's key (so artifacts can be sealed while offline).
@@ -125,13 +142,18 @@ pub async fn refresh_recipient() -> Result<(), String> {
 
 /// The subject's identity-layer secret, created on first use. Only this layer can compute pseudonyms.
 async fn identity_secret(db: &IdbDatabase) -> Result<PseudonymSecret, String> {
-    if let Some(v) = idb::get(db, "identity", "secret").await.map_err(|e| e.to_string())? {
+    if let Some(v) = idb::get(db, "identity", "secret")
+        .await
+        .map_err(|e| e.to_string())?
+    {
         let bytes = js_sys::Uint8Array::new(&v).to_vec();
         return PseudonymSecret::from_bytes(&bytes).map_err(|e| e.to_string());
     }
     let secret = PseudonymSecret::generate().map_err(|e| e.to_string())?;
     let stored = js_sys::Uint8Array::from(&secret.expose_bytes()[..]);
-    idb::put(db, "identity", "secret", &stored).await.map_err(|e| e.to_string())?;
+    idb::put(db, "identity", "secret", &stored)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(secret)
 }
 
@@ -147,7 +169,10 @@ pub async fn seal_and_queue(
     let (decision, event_hash) = session.grant(&scope)?;
     let db = db().await?;
     let recipient = recipient(&db).await?;
-    let recipient_id = recipient.recipient.clone().unwrap_or_else(|| "veil-ingest".into());
+    let recipient_id = recipient
+        .recipient
+        .clone()
+        .unwrap_or_else(|| "veil-ingest".into());
     let public = hex::decode(&recipient.public_key)
         .map_err(|_| "the recipient key is not hex".to_string())
         .and_then(|b| RecipientPublicKey::from_sec1_bytes(&b).map_err(|e| e.to_string()))?;
@@ -155,9 +180,18 @@ pub async fn seal_and_queue(
     let secret = identity_secret(&db).await?;
     let purpose = scope.purpose.id();
     let pseudonym = secret.pseudonym(&recipient_id, purpose);
-    let consent = ConsentRef { decision: decision.decision.id().into(), event_hash };
+    let consent = ConsentRef {
+        decision: decision.decision.id().into(),
+        event_hash,
+    };
     let created = now_ms();
-    let mut builder = ArtifactBuilder::new(pseudonym.clone(), purpose, &recipient_id, consent, created as u64);
+    let mut builder = ArtifactBuilder::new(
+        pseudonym.clone(),
+        purpose,
+        &recipient_id,
+        consent,
+        created as u64,
+    );
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     for (name, bytes) in files {
         builder.add_file(&name, bytes).map_err(|e| e.to_string())?;
@@ -186,7 +220,9 @@ pub async fn seal_and_queue(
         created_ms: created,
     };
     let bytes = js_sys::Uint8Array::from(envelope.as_bytes());
-    idb::put(&db, "envelopes", &id, &bytes).await.map_err(|e| e.to_string())?;
+    idb::put(&db, "envelopes", &id, &bytes)
+        .await
+        .map_err(|e| e.to_string())?;
     put_json(&db, "items", &id, &item).await?;
     audit_with(&db, &key, "seal", Some(pseudonym.as_str().to_string()), serde_json::json!({
         "artifact": id, "purpose": item.scope.label(), "recipient": item.recipient, "bytes": item.size,
@@ -213,7 +249,13 @@ pub async fn items() -> Result<Vec<OutboxItem>, String> {
 fn error_code(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| Some(format!("{}: {}", v.get("error")?.as_str()?, v.get("detail").and_then(|d| d.as_str()).unwrap_or(""))))
+        .and_then(|v| {
+            Some(format!(
+                "{}: {}",
+                v.get("error")?.as_str()?,
+                v.get("detail").and_then(|d| d.as_str()).unwrap_or("")
+            ))
+        })
         .unwrap_or_else(|| body.chars().take(200).collect())
 }
 
@@ -223,10 +265,15 @@ pub async fn flush(progress: impl Fn(&str, f64) + Clone + 'static) -> Result<usi
     let db = db().await?;
     let mut delivered = 0;
     for mut item in items().await? {
-        if !matches!(item.state, ItemState::Queued | ItemState::Uploading) || item.next_at_ms > now_ms() {
+        if !matches!(item.state, ItemState::Queued | ItemState::Uploading)
+            || item.next_at_ms > now_ms()
+        {
             continue;
         }
-        let Some(envelope) = idb::get(&db, "envelopes", &item.id).await.map_err(|e| e.to_string())? else {
+        let Some(envelope) = idb::get(&db, "envelopes", &item.id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
             continue;
         };
         item.state = ItemState::Uploading;
@@ -237,7 +284,10 @@ pub async fn flush(progress: impl Fn(&str, f64) + Clone + 'static) -> Result<usi
         let outcome = request(
             "POST",
             "/v1/artifacts",
-            &[("Idempotency-Key", &item.id), ("Content-Type", "application/cbor")],
+            &[
+                ("Idempotency-Key", &item.id),
+                ("Content-Type", "application/cbor"),
+            ],
             Some(&envelope),
             Some(Box::new(move |f| report(&id, f))),
         )
@@ -246,17 +296,26 @@ pub async fn flush(progress: impl Fn(&str, f64) + Clone + 'static) -> Result<usi
         let current: Option<OutboxItem> = get_json(&db, "items", &item.id).await?;
         let cancelled = matches!(current.map(|c| c.state), Some(ItemState::Cancelled { .. }));
         item.state = match &outcome {
-            HttpOutcome::Answered { status: 200 | 201, .. } => {
+            HttpOutcome::Answered {
+                status: 200 | 201, ..
+            } => {
                 delivered += 1;
                 ItemState::Delivered { at_ms: now_ms() }
             }
-            HttpOutcome::Answered { status, body } if (400..500).contains(status) && *status != 408 && *status != 429 => {
-                ItemState::Failed { reason: error_code(body) }
+            HttpOutcome::Answered { status, body }
+                if (400..500).contains(status) && *status != 408 && *status != 429 =>
+            {
+                ItemState::Failed {
+                    reason: error_code(body),
+                }
             }
-            _ if cancelled => ItemState::Cancelled { reason: "consent withdrawn".into() },
+            _ if cancelled => ItemState::Cancelled {
+                reason: "consent withdrawn".into(),
+            },
             _ => {
                 // Exponential backoff with full jitter: 1 s, 2 s, 4 s, ... capped at 5 minutes.
-                let base = (1000.0 * 2f64.powi(item.attempts.saturating_sub(1).min(20) as i32)).min(MAX_BACKOFF_MS);
+                let base = (1000.0 * 2f64.powi(item.attempts.saturating_sub(1).min(20) as i32))
+                    .min(MAX_BACKOFF_MS);
                 item.next_at_ms = now_ms() + base * (0.5 + js_sys::Math::random());
                 ItemState::Queued
             }
@@ -268,7 +327,14 @@ pub async fn flush(progress: impl Fn(&str, f64) + Clone + 'static) -> Result<usi
                 ItemState::Failed { reason } => ("upload-failed", reason.clone()),
                 _ => ("upload", String::new()),
             };
-            audit_with(&db, &key, event, None, serde_json::json!({ "artifact": item.id, "detail": detail })).await?;
+            audit_with(
+                &db,
+                &key,
+                event,
+                None,
+                serde_json::json!({ "artifact": item.id, "detail": detail }),
+            )
+            .await?;
         }
     }
     Ok(delivered)
@@ -279,9 +345,13 @@ pub async fn cancel(id: &str, reason: &str) -> Result<(), String> {
     let db = db().await?;
     if let Some(mut item) = get_json::<OutboxItem>(&db, "items", id).await? {
         if matches!(item.state, ItemState::Queued | ItemState::Failed { .. }) {
-            item.state = ItemState::Cancelled { reason: reason.into() };
+            item.state = ItemState::Cancelled {
+                reason: reason.into(),
+            };
             put_json(&db, "items", id, &item).await?;
-            idb::delete(&db, "envelopes", id).await.map_err(|e| e.to_string())?;
+            idb::delete(&db, "envelopes", id)
+                .await
+                .map_err(|e| e.to_string())?;
         }
     }
     Ok(())
@@ -291,7 +361,11 @@ pub async fn cancel(id: &str, reason: &str) -> Result<(), String> {
 pub async fn on_consent_withdrawn(scope: &PurposeScope) -> Result<(), String> {
     let db = db().await?;
     let mut delivered = Vec::new();
-    for item in items().await?.into_iter().filter(|i| scope.covers(&i.scope) || i.scope.covers(scope)) {
+    for item in items()
+        .await?
+        .into_iter()
+        .filter(|i| scope.covers(&i.scope) || i.scope.covers(scope))
+    {
         match item.state {
             ItemState::Queued | ItemState::Uploading | ItemState::Failed { .. } => {
                 cancel(&item.id, "consent withdrawn").await?;
@@ -301,7 +375,14 @@ pub async fn on_consent_withdrawn(scope: &PurposeScope) -> Result<(), String> {
         }
     }
     let key = webcrypto::client_key(&db).await?;
-    audit_with(&db, &key, "consent-withdrawn", None, serde_json::json!({ "purpose": scope.label() })).await?;
+    audit_with(
+        &db,
+        &key,
+        "consent-withdrawn",
+        None,
+        serde_json::json!({ "purpose": scope.label() }),
+    )
+    .await?;
     if delivered.is_empty() {
         return Ok(());
     }
@@ -315,12 +396,38 @@ pub async fn on_consent_withdrawn(scope: &PurposeScope) -> Result<(), String> {
     })
     .to_string();
     let signature = base64url(&key.sign(body.as_bytes()).await?);
-    match request("POST", "/v1/revocations", &[("Content-Type", "application/json"), ("Veil-Signature", &signature)], Some(&JsValue::from_str(&body)), None).await {
-        HttpOutcome::Answered { status: 200..=299, .. } => {
-            audit_with(&db, &key, "revocation", None, serde_json::json!({ "artifacts": delivered })).await
+    match request(
+        "POST",
+        "/v1/revocations",
+        &[
+            ("Content-Type", "application/json"),
+            ("Veil-Signature", &signature),
+        ],
+        Some(&JsValue::from_str(&body)),
+        None,
+    )
+    .await
+    {
+        HttpOutcome::Answered {
+            status: 200..=299, ..
+        } => {
+            audit_with(
+                &db,
+                &key,
+                "revocation",
+                None,
+                serde_json::json!({ "artifacts": delivered }),
+            )
+            .await
         }
-        HttpOutcome::Answered { body, .. } => Err(format!("the server did not accept the revocation: {}", error_code(&body))),
-        HttpOutcome::NetworkError(_) => Err("offline: the revocation of delivered artifacts will need to be sent again when online".into()),
+        HttpOutcome::Answered { body, .. } => Err(format!(
+            "the server did not accept the revocation: {}",
+            error_code(&body)
+        )),
+        HttpOutcome::NetworkError(_) => Err(
+            "offline: the revocation of delivered artifacts will need to be sent again when online"
+                .into(),
+        ),
     }
 }
 
@@ -341,32 +448,65 @@ fn base64url(bytes: &[u8]) -> String {
 /// Ask the service worker to upload in the background when the connection returns (Background Sync,
 /// where the browser has it; elsewhere the open page uploads on its own).
 fn register_background_sync() {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let container = window.navigator().service_worker();
     wasm_bindgen_futures::spawn_local(async move {
-        let Ok(reg) = wasm_bindgen_futures::JsFuture::from(container.ready().unwrap_or_else(|_| js_sys::Promise::resolve(&JsValue::NULL))).await else { return };
-        let Ok(sync) = js_sys::Reflect::get(&reg, &"sync".into()) else { return };
+        let Ok(reg) = wasm_bindgen_futures::JsFuture::from(
+            container
+                .ready()
+                .unwrap_or_else(|_| js_sys::Promise::resolve(&JsValue::NULL)),
+        )
+        .await
+        else {
+            return;
+        };
+        let Ok(sync) = js_sys::Reflect::get(&reg, &"sync".into()) else {
+            return;
+        };
         if sync.is_undefined() {
             return;
         }
-        let Ok(register) = js_sys::Reflect::get(&sync, &"register".into()).and_then(|f| f.dyn_into::<js_sys::Function>()) else { return };
-        if let Ok(p) = register.call1(&sync, &"veil-outbox".into()).and_then(|p| p.dyn_into::<js_sys::Promise>()) {
+        let Ok(register) = js_sys::Reflect::get(&sync, &"register".into())
+            .and_then(|f| f.dyn_into::<js_sys::Function>())
+        else {
+            return;
+        };
+        if let Ok(p) = register
+            .call1(&sync, &"veil-outbox".into())
+            .and_then(|p| p.dyn_into::<js_sys::Promise>())
+        {
             let _ = wasm_bindgen_futures::JsFuture::from(p).await;
         }
     });
 }
 
-
 /// Append an entry to the audit chain, signed with the client key.
-pub async fn audit(event: &str, subject: Option<String>, details: serde_json::Value) -> Result<(), String> {
+pub async fn audit(
+    event: &str,
+    subject: Option<String>,
+    details: serde_json::Value,
+) -> Result<(), String> {
     let db = db().await?;
     let key = webcrypto::client_key(&db).await?;
     audit_with(&db, &key, event, subject, details).await
 }
 
-async fn audit_with(db: &IdbDatabase, key: &ClientKey, event: &str, subject: Option<String>, details: serde_json::Value) -> Result<(), String> {
+async fn audit_with(
+    db: &IdbDatabase,
+    key: &ClientKey,
+    event: &str,
+    subject: Option<String>,
+    details: serde_json::Value,
+) -> Result<(), String> {
     let log = audit_log_in(db, key).await?;
-    let mut entry = veil_audit::NewEntry::new(now_ms() as u64, "browser", veil_audit::AuditEvent::from_code(event)).details(details);
+    let mut entry = veil_audit::NewEntry::new(
+        now_ms() as u64,
+        "browser",
+        veil_audit::AuditEvent::from_code(event),
+    )
+    .details(details);
     if let Some(s) = subject {
         entry = entry.subject(&s);
     }
@@ -374,14 +514,29 @@ async fn audit_with(db: &IdbDatabase, key: &ClientKey, event: &str, subject: Opt
     let signature = key.sign(&pending.hash()).await?;
     let mut log = log;
     log.commit(pending, &signature).map_err(|e| e.to_string())?;
-    let Some(last) = log.entries().last() else { return Ok(()) };
+    let Some(last) = log.entries().last() else {
+        return Ok(());
+    };
     let line = serde_json::to_string(&last.to_json()).map_err(|e| e.to_string())?;
-    idb::put(db, "audit", &format!("{:012}", log.len() - 1), &JsValue::from_str(&line)).await.map_err(|e| e.to_string())
+    idb::put(
+        db,
+        "audit",
+        &format!("{:012}", log.len() - 1),
+        &JsValue::from_str(&line),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 async fn audit_log_in(db: &IdbDatabase, key: &ClientKey) -> Result<veil_audit::AuditLog, String> {
-    let lines: Vec<String> = idb::all(db, "audit").await.map_err(|e| e.to_string())?.into_iter().filter_map(|v| v.as_string()).collect();
-    let verifying = veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(|e| e.to_string())?;
+    let lines: Vec<String> = idb::all(db, "audit")
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    let verifying =
+        veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(|e| e.to_string())?;
     veil_audit::AuditLog::from_json_lines(&lines.join("\n"), verifying).map_err(|e| e.to_string())
 }
 
@@ -389,9 +544,15 @@ async fn audit_log_in(db: &IdbDatabase, key: &ClientKey) -> Result<veil_audit::A
 pub async fn audit_log() -> Result<(String, Result<usize, String>), String> {
     let db = db().await?;
     let key = webcrypto::client_key(&db).await?;
-    let lines: Vec<String> = idb::all(&db, "audit").await.map_err(|e| e.to_string())?.into_iter().filter_map(|v| v.as_string()).collect();
+    let lines: Vec<String> = idb::all(&db, "audit")
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter_map(|v| v.as_string())
+        .collect();
     let text = lines.join("\n");
-    let verifying = veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(|e| e.to_string())?;
+    let verifying =
+        veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(|e| e.to_string())?;
     let verdict = match veil_audit::AuditLog::from_json_lines(&text, verifying) {
         Ok(log) => log.verify().map(|_| log.len()).map_err(|b| b.to_string()),
         Err(e) => Err(e.to_string()),
@@ -405,10 +566,14 @@ pub async fn audit_log() -> Result<(String, Result<usize, String>), String> {
 pub async fn erase_identity() -> Result<(), String> {
     let db = db().await?;
     let key = webcrypto::client_key(&db).await?;
-    let Some(v) = idb::get(&db, "identity", "secret").await.map_err(|e| e.to_string())? else {
+    let Some(v) = idb::get(&db, "identity", "secret")
+        .await
+        .map_err(|e| e.to_string())?
+    else {
         return Err("there is no identity layer to erase".into());
     };
-    let secret = PseudonymSecret::from_bytes(&js_sys::Uint8Array::new(&v).to_vec()).map_err(|e| e.to_string())?;
+    let secret = PseudonymSecret::from_bytes(&js_sys::Uint8Array::new(&v).to_vec())
+        .map_err(|e| e.to_string())?;
     let pseudonyms: Vec<serde_json::Value> = items()
         .await?
         .iter()
@@ -418,8 +583,17 @@ pub async fn erase_identity() -> Result<(), String> {
         .map(|(r, p)| serde_json::json!({"recipient": r, "purpose": p, "pseudonym": secret.pseudonym(&r, p).as_str()}))
         .collect();
     drop(secret);
-    idb::delete(&db, "identity", "secret").await.map_err(|e| e.to_string())?;
-    audit_with(&db, &key, "erasure", None, serde_json::json!({ "pseudonyms": pseudonyms.len() })).await?;
+    idb::delete(&db, "identity", "secret")
+        .await
+        .map_err(|e| e.to_string())?;
+    audit_with(
+        &db,
+        &key,
+        "erasure",
+        None,
+        serde_json::json!({ "pseudonyms": pseudonyms.len() }),
+    )
+    .await?;
     if pseudonyms.is_empty() {
         return Ok(());
     }
@@ -431,10 +605,28 @@ pub async fn erase_identity() -> Result<(), String> {
     })
     .to_string();
     let signature = base64url(&key.sign(body.as_bytes()).await?);
-    match request("POST", "/v1/erasures", &[("Content-Type", "application/json"), ("Veil-Signature", &signature)], Some(&JsValue::from_str(&body)), None).await {
-        HttpOutcome::Answered { status: 200..=299, .. } => Ok(()),
-        HttpOutcome::Answered { body, .. } => Err(format!("the server did not record the erasure: {}", error_code(&body))),
-        HttpOutcome::NetworkError(_) => Err("the identity layer is destroyed here; the server must still be told when online".into()),
+    match request(
+        "POST",
+        "/v1/erasures",
+        &[
+            ("Content-Type", "application/json"),
+            ("Veil-Signature", &signature),
+        ],
+        Some(&JsValue::from_str(&body)),
+        None,
+    )
+    .await
+    {
+        HttpOutcome::Answered {
+            status: 200..=299, ..
+        } => Ok(()),
+        HttpOutcome::Answered { body, .. } => Err(format!(
+            "the server did not record the erasure: {}",
+            error_code(&body)
+        )),
+        HttpOutcome::NetworkError(_) => Err(
+            "the identity layer is destroyed here; the server must still be told when online"
+                .into(),
+        ),
     }
 }
-

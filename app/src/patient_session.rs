@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use veil_consent::{
-    Channel, ConsentLedger, Decision, DecisionRequest, GivenBy, Jurisdiction, Outcome, PurposeScope,
-    Standing, Subject, Timestamp,
+    Channel, ConsentLedger, Decision, DecisionRequest, GivenBy, Jurisdiction, Outcome,
+    PurposeScope, Standing, Subject, Timestamp,
 };
 
 use crate::platform::patient;
@@ -43,13 +43,18 @@ impl PatientSession {
 
     /// The confirmed jurisdictions, parsed.
     pub fn jurisdictions(&self) -> Vec<Jurisdiction> {
-        self.jurisdictions.iter().filter_map(|c| Jurisdiction::parse(c).ok()).collect()
+        self.jurisdictions
+            .iter()
+            .filter_map(|c| Jurisdiction::parse(c).ok())
+            .collect()
     }
 
     /// Where events are captured: the person's own device or a clinic kiosk.
     pub fn channel(&self) -> Channel {
         match &self.kiosk_staff {
-            Some(staff_id) => Channel::Kiosk { staff_id: staff_id.clone() },
+            Some(staff_id) => Channel::Kiosk {
+                staff_id: staff_id.clone(),
+            },
             None => Channel::OwnDevice,
         }
     }
@@ -61,7 +66,13 @@ impl PatientSession {
                 jurisdictions: self.jurisdictions(),
                 age: self.age,
                 guardian_consent: self.guardian.is_some()
-                    && matches!(ledger.standing(scope, now()), Standing::Active { by: GivenBy::Guardian, .. }),
+                    && matches!(
+                        ledger.standing(scope, now()),
+                        Standing::Active {
+                            by: GivenBy::Guardian,
+                            ..
+                        }
+                    ),
             },
             scope: scope.clone(),
             at: now(),
@@ -77,7 +88,11 @@ impl PatientSession {
         let ledger = self.ledger()?;
         let decision = self.decide(&ledger, scope)?;
         if decision.decision != Outcome::Allow {
-            return Err(format!("{} is not allowed now: {}", scope.label(), decision.basis));
+            return Err(format!(
+                "{} is not allowed now: {}",
+                scope.label(),
+                decision.basis
+            ));
         }
         let event_hash = match ledger.standing(scope, now()) {
             Standing::Active { event, .. } => ledger.events().get(event).map(|e| {

@@ -6,8 +6,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use veil_consent::{
-    Channel, ConsentEvent, ConsentLedger, Decision, EventKind, Jurisdiction, Outcome, Party, Purpose,
-    PurposeScope, ResearchTier, Standing,
+    Channel, ConsentEvent, ConsentLedger, Decision, EventKind, Jurisdiction, Outcome, Party,
+    Purpose, PurposeScope, ResearchTier, Standing,
 };
 
 use crate::outbox;
@@ -35,9 +35,19 @@ fn known_codes() -> Vec<String> {
 
 /// The browser's locale region (`de-DE` -> `DE`), if Veil has rules for it.
 fn locale_guess(codes: &[String]) -> String {
-    let lang = web_sys::window().and_then(|w| w.navigator().language()).unwrap_or_default();
-    let region = lang.split(['-', '_']).nth(1).unwrap_or_default().to_ascii_uppercase();
-    if codes.contains(&region) { region } else { String::new() }
+    let lang = web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_default();
+    let region = lang
+        .split(['-', '_'])
+        .nth(1)
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    if codes.contains(&region) {
+        region
+    } else {
+        String::new()
+    }
 }
 
 /// The uses a person decides on: each purpose once, research in its three tiers.
@@ -46,9 +56,13 @@ fn scopes() -> Vec<PurposeScope> {
     for purpose in Purpose::ALL {
         match purpose {
             Purpose::Research => out.extend(
-                [ResearchTier::ThisStudy, ResearchTier::RelatedStudies, ResearchTier::AnyResearch]
-                    .into_iter()
-                    .map(PurposeScope::research),
+                [
+                    ResearchTier::ThisStudy,
+                    ResearchTier::RelatedStudies,
+                    ResearchTier::AnyResearch,
+                ]
+                .into_iter()
+                .map(PurposeScope::research),
             ),
             Purpose::PartnerSharing => out.push(PurposeScope {
                 partner: Some("Partner portal".into()),
@@ -92,7 +106,10 @@ pub fn Consent() -> impl IntoView {
 
 /// Kiosk mode: a clinic starts a patient session with a staff id; ending it wipes the patient.
 #[component]
-fn KioskBar(session: RwSignal<Option<PatientSession>>, error: RwSignal<Option<String>>) -> impl IntoView {
+fn KioskBar(
+    session: RwSignal<Option<PatientSession>>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     let staff = RwSignal::new(String::new());
     let kiosk = move || session.with(|s| s.as_ref().and_then(|s| s.kiosk_staff.clone()));
     let pending_kiosk = RwSignal::new(None::<String>);
@@ -145,14 +162,16 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
     let secondary = RwSignal::new(String::new());
     let age = RwSignal::new(String::new());
     let guardian = RwSignal::new(String::new());
-    let lang = RwSignal::new(if web_sys::window()
-        .and_then(|w| w.navigator().language())
-        .is_some_and(|l| l.starts_with("de"))
-    {
-        "de".to_string()
-    } else {
-        "en".to_string()
-    });
+    let lang = RwSignal::new(
+        if web_sys::window()
+            .and_then(|w| w.navigator().language())
+            .is_some_and(|l| l.starts_with("de"))
+        {
+            "de".to_string()
+        } else {
+            "en".to_string()
+        },
+    );
     let pending_kiosk = use_context::<RwSignal<Option<String>>>();
     let problem = RwSignal::new(None::<String>);
     let options = move |selected: RwSignal<String>, codes: Vec<String>| {
@@ -171,7 +190,12 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
             .collect();
         let age: u32 = age.get().trim().parse().unwrap_or(u32::MAX);
         let threshold = veil_consent::rules::applicable(&js)
-            .map(|rs| rs.iter().map(|(r, _)| r.consent_age(&js).0).max().unwrap_or(18))
+            .map(|rs| {
+                rs.iter()
+                    .map(|(r, _)| r.consent_age(&js).0)
+                    .max()
+                    .unwrap_or(18)
+            })
             .unwrap_or(18);
         age < threshold
     };
@@ -180,8 +204,13 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
         if !secondary.get().is_empty() && secondary.get() != primary.get() {
             jurisdictions.push(secondary.get());
         }
-        if let Some(bad) = jurisdictions.iter().find(|c| Jurisdiction::parse(c).is_err()) {
-            problem.set(Some(format!("Please choose a jurisdiction ({bad:?} is not one Veil knows).")));
+        if let Some(bad) = jurisdictions
+            .iter()
+            .find(|c| Jurisdiction::parse(c).is_err())
+        {
+            problem.set(Some(format!(
+                "Please choose a jurisdiction ({bad:?} is not one Veil knows)."
+            )));
             return;
         }
         let Ok(years) = age.get().trim().parse::<u32>() else {
@@ -189,7 +218,9 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
             return;
         };
         if needs_guardian() && guardian.get().trim().is_empty() {
-            problem.set(Some("A parent or guardian must take part: please enter their name.".into()));
+            problem.set(Some(
+                "A parent or guardian must take part: please enter their name.".into(),
+            ));
             return;
         }
         let ledger = match ConsentLedger::new(&new_subject_id()).and_then(|l| l.to_json()) {
@@ -250,9 +281,14 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
 
 /// One card per purpose, the history, receipts and FHIR export.
 #[component]
-fn ConsentBoard(session: RwSignal<Option<PatientSession>>, error: RwSignal<Option<String>>) -> impl IntoView {
+fn ConsentBoard(
+    session: RwSignal<Option<PatientSession>>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     let toggle = move |scope: PurposeScope, give: bool| {
-        let Some(mut s) = session.get_untracked() else { return };
+        let Some(mut s) = session.get_untracked() else {
+            return;
+        };
         let result = (|| -> Result<(), String> {
             let mut ledger = s.ledger()?;
             let kind = match (give, s.guardian.is_some()) {
@@ -262,13 +298,15 @@ fn ConsentBoard(session: RwSignal<Option<PatientSession>>, error: RwSignal<Optio
             };
             let mut event = ConsentEvent::new(kind, scope.clone(), now(), s.channel());
             if give {
-                let text = veil_consent::text::current(scope.purpose, &s.lang).map_err(|e| e.to_string())?;
+                let text = veil_consent::text::current(scope.purpose, &s.lang)
+                    .map_err(|e| e.to_string())?;
                 event.text = Some(text.reference());
                 event.guardian = s.guardian.clone();
             }
             let index = ledger.append(event).map_err(|e| e.to_string())?;
             s.ledger = ledger.to_json().map_err(|e| e.to_string())?;
-            s.receipts.push(receipt(&ledger, index, &s.jurisdictions())?);
+            s.receipts
+                .push(receipt(&ledger, index, &s.jurisdictions())?);
             Ok(())
         })();
         match result {
@@ -286,7 +324,12 @@ fn ConsentBoard(session: RwSignal<Option<PatientSession>>, error: RwSignal<Optio
                     });
                 } else {
                     spawn_local(async move {
-                        let _ = outbox::audit("consent-given", Some(scope.label()), serde_json::json!({})).await;
+                        let _ = outbox::audit(
+                            "consent-given",
+                            Some(scope.label()),
+                            serde_json::json!({}),
+                        )
+                        .await;
                     });
                 }
             }
@@ -294,8 +337,12 @@ fn ConsentBoard(session: RwSignal<Option<PatientSession>>, error: RwSignal<Optio
         }
     };
     let cards = move || {
-        let Some(s) = session.get() else { return Vec::new() };
-        let Ok(ledger) = s.ledger() else { return Vec::new() };
+        let Some(s) = session.get() else {
+            return Vec::new();
+        };
+        let Ok(ledger) = s.ledger() else {
+            return Vec::new();
+        };
         scopes()
             .into_iter()
             .map(|scope| {
@@ -340,11 +387,22 @@ fn ConsentBoard(session: RwSignal<Option<PatientSession>>, error: RwSignal<Optio
 fn standing_text(standing: &Standing) -> String {
     match standing {
         Standing::None => "Not given".into(),
-        Standing::Active { since, by, expires_at, .. } => format!(
+        Standing::Active {
+            since,
+            by,
+            expires_at,
+            ..
+        } => format!(
             "Given {}{}{}",
             since.to_rfc3339(),
-            if matches!(by, veil_consent::GivenBy::Guardian) { " by the guardian" } else { "" },
-            expires_at.map(|e| format!(", until {}", e.to_rfc3339())).unwrap_or_default()
+            if matches!(by, veil_consent::GivenBy::Guardian) {
+                " by the guardian"
+            } else {
+                ""
+            },
+            expires_at
+                .map(|e| format!(", until {}", e.to_rfc3339()))
+                .unwrap_or_default()
         ),
         Standing::Withdrawn { at, .. } => format!("Withdrawn {}", at.to_rfc3339()),
         Standing::Expired { at } => format!("Expired {}", at.to_rfc3339()),
@@ -355,7 +413,9 @@ fn standing_text(standing: &Standing) -> String {
 #[component]
 fn DecisionView(decision: Result<Decision, String>, id: String) -> impl IntoView {
     match decision {
-        Err(e) => view! { <p class="error" data-testid=format!("decision-{id}")>{e}</p> }.into_any(),
+        Err(e) => {
+            view! { <p class="error" data-testid=format!("decision-{id}")>{e}</p> }.into_any()
+        }
         Ok(d) => {
             let (class, label) = match d.decision {
                 Outcome::Allow => ("badge verified", "Allowed"),
@@ -418,17 +478,23 @@ fn History(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
 
 /// Receipts for download, and the whole ledger as a FHIR R4 Consent Bundle.
 #[component]
-fn Exports(session: RwSignal<Option<PatientSession>>, error: RwSignal<Option<String>>) -> impl IntoView {
+fn Exports(
+    session: RwSignal<Option<PatientSession>>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     let export_fhir = move |_| {
-        let Some(s) = session.get_untracked() else { return };
-        match s
-            .ledger()
-            .and_then(|l| {
-                serde_json::to_string_pretty(&veil_consent::export_bundle(&l, Some(now())))
-                    .map_err(|e| e.to_string())
-            })
-        {
-            Ok(json) => download::offer("veil-consent-fhir.json", "application/fhir+json", json.as_bytes()),
+        let Some(s) = session.get_untracked() else {
+            return;
+        };
+        match s.ledger().and_then(|l| {
+            serde_json::to_string_pretty(&veil_consent::export_bundle(&l, Some(now())))
+                .map_err(|e| e.to_string())
+        }) {
+            Ok(json) => download::offer(
+                "veil-consent-fhir.json",
+                "application/fhir+json",
+                json.as_bytes(),
+            ),
             Err(e) => error.set(Some(e)),
         }
     };

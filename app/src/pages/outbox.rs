@@ -60,7 +60,11 @@ pub fn Outbox() -> impl IntoView {
         busy.set(true);
         spawn_local(async move {
             match outbox::seal_and_queue(files, scope, evidence, None).await {
-                Ok(item) => message.set(Some(format!("Sealed {} ({} bytes), queued.", &item.id[..12], item.size))),
+                Ok(item) => message.set(Some(format!(
+                    "Sealed {} ({} bytes), queued.",
+                    &item.id[..12],
+                    item.size
+                ))),
                 Err(e) => message.set(Some(e)),
             }
             busy.set(false);
@@ -68,7 +72,12 @@ pub fn Outbox() -> impl IntoView {
         });
     };
     let on_files = move |ev: leptos::ev::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
         let Some(list) = input.files() else { return };
         let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
         spawn_local(async move {
@@ -88,8 +97,17 @@ pub fn Outbox() -> impl IntoView {
         spawn_local(async move {
             match storage::verified_readings().await {
                 Ok(readings) if !readings.is_empty() => {
-                    let evidence = readings.iter().map(|r| DeviceEvidence { reading: r.cose.clone(), chain: r.chain.clone() }).collect();
-                    let summary = serde_json::to_vec_pretty(&readings.iter().map(|r| &r.measurement).collect::<Vec<_>>()).unwrap_or_default();
+                    let evidence = readings
+                        .iter()
+                        .map(|r| DeviceEvidence {
+                            reading: r.cose.clone(),
+                            chain: r.chain.clone(),
+                        })
+                        .collect();
+                    let summary = serde_json::to_vec_pretty(
+                        &readings.iter().map(|r| &r.measurement).collect::<Vec<_>>(),
+                    )
+                    .unwrap_or_default();
                     seal(vec![("readings.json".into(), summary)], evidence);
                 }
                 Ok(_) => message.set(Some("There are no verified readings to send yet.".into())),
@@ -145,7 +163,11 @@ pub fn Outbox() -> impl IntoView {
 
 /// One artifact row.
 #[component]
-fn OutboxRow(item: OutboxItem, progress: RwSignal<HashMap<String, f64>>, revision: RwSignal<u64>) -> impl IntoView {
+fn OutboxRow(
+    item: OutboxItem,
+    progress: RwSignal<HashMap<String, f64>>,
+    revision: RwSignal<u64>,
+) -> impl IntoView {
     let (class, label) = state_badge(&item.state);
     let id = item.id.clone();
     let id_for_progress = item.id.clone();

@@ -76,7 +76,10 @@ pub async fn request(
     if let Err(e) = sent {
         return HttpOutcome::NetworkError(super::js_error_text(&e));
     }
-    let answered = JsFuture::from(done).await.map(|v| v.is_truthy()).unwrap_or(false);
+    let answered = JsFuture::from(done)
+        .await
+        .map(|v| v.is_truthy())
+        .unwrap_or(false);
     drop(progress);
     if !answered {
         return HttpOutcome::NetworkError("no answer from the server".into());

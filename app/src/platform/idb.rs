@@ -29,7 +29,12 @@ pub async fn wait(request: &IdbRequest) -> Result<JsValue, IdbError> {
         });
         let req = request.clone();
         let fail = Closure::once_into_js(move || {
-            let error = req.error().ok().flatten().map(JsValue::from).unwrap_or(JsValue::NULL);
+            let error = req
+                .error()
+                .ok()
+                .flatten()
+                .map(JsValue::from)
+                .unwrap_or(JsValue::NULL);
             let _ = reject.call1(&JsValue::NULL, &error);
         });
         request.set_onsuccess(Some(ok.unchecked_ref()));
@@ -39,35 +44,48 @@ pub async fn wait(request: &IdbRequest) -> Result<JsValue, IdbError> {
 }
 
 /// Open (creating when needed) database `name` with the object stores `stores`.
-pub async fn open(name: &str, version: u32, stores: &'static [&'static str]) -> Result<IdbDatabase, IdbError> {
+pub async fn open(
+    name: &str,
+    version: u32,
+    stores: &'static [&'static str],
+) -> Result<IdbDatabase, IdbError> {
     let factory = web_sys::window()
         .and_then(|w| w.indexed_db().ok().flatten())
         .ok_or_else(|| IdbError("IndexedDB is unavailable".into()))?;
     let request = factory.open_with_u32(name, version).map_err(err)?;
-    let upgrade = Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new(move |ev: web_sys::IdbVersionChangeEvent| {
-        let Some(db) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<IdbRequest>().ok())
-            .and_then(|r| r.result().ok())
-            .and_then(|r| r.dyn_into::<IdbDatabase>().ok())
-        else {
-            return;
-        };
-        let existing = db.object_store_names();
-        for store in stores {
-            if !existing.contains(store) {
-                let _ = db.create_object_store(store);
+    let upgrade = Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new(
+        move |ev: web_sys::IdbVersionChangeEvent| {
+            let Some(db) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<IdbRequest>().ok())
+                .and_then(|r| r.result().ok())
+                .and_then(|r| r.dyn_into::<IdbDatabase>().ok())
+            else {
+                return;
+            };
+            let existing = db.object_store_names();
+            for store in stores {
+                if !existing.contains(store) {
+                    let _ = db.create_object_store(store);
+                }
             }
-        }
-    });
+        },
+    );
     request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
     let db = wait(&request).await;
     drop(upgrade);
-    db?.dyn_into::<IdbDatabase>().map_err(|_| IdbError("not a database".into()))
+    db?.dyn_into::<IdbDatabase>()
+        .map_err(|_| IdbError("not a database".into()))
 }
 
-fn store(db: &IdbDatabase, name: &str, mode: IdbTransactionMode) -> Result<web_sys::IdbObjectStore, IdbError> {
-    db.transaction_with_str_and_mode(name, mode).and_then(|t| t.object_store(name)).map_err(err)
+fn store(
+    db: &IdbDatabase,
+    name: &str,
+    mode: IdbTransactionMode,
+) -> Result<web_sys::IdbObjectStore, IdbError> {
+    db.transaction_with_str_and_mode(name, mode)
+        .and_then(|t| t.object_store(name))
+        .map_err(err)
 }
 
 /// Put `value` under `key`.
@@ -89,7 +107,9 @@ pub async fn get(db: &IdbDatabase, name: &str, key: &str) -> Result<Option<JsVal
 
 /// Every value in the store, in key order.
 pub async fn all(db: &IdbDatabase, name: &str) -> Result<Vec<JsValue>, IdbError> {
-    let request = store(db, name, IdbTransactionMode::Readonly)?.get_all().map_err(err)?;
+    let request = store(db, name, IdbTransactionMode::Readonly)?
+        .get_all()
+        .map_err(err)?;
     Ok(js_sys::Array::from(&wait(&request).await?).to_vec())
 }
 

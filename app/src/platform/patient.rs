@@ -22,7 +22,10 @@ fn local_storage() -> Option<web_sys::Storage> {
 
 /// Read a patient value.
 pub fn load(key: &str) -> Option<String> {
-    local_storage()?.get_item(&format!("{LOCAL_PREFIX}{key}")).ok().flatten()
+    local_storage()?
+        .get_item(&format!("{LOCAL_PREFIX}{key}"))
+        .ok()
+        .flatten()
 }
 
 /// Store a patient value; `false` when the browser refused (private mode, quota).
@@ -37,7 +40,9 @@ pub async fn wipe() -> Result<(), String> {
     let window = web_sys::window().ok_or("no window")?;
     if let Some(storage) = local_storage() {
         let len = storage.length().unwrap_or(0);
-        let keys: Vec<String> = (0..len).filter_map(|i| storage.key(i).ok().flatten()).collect();
+        let keys: Vec<String> = (0..len)
+            .filter_map(|i| storage.key(i).ok().flatten())
+            .collect();
         for key in keys.iter().filter(|k| k.starts_with(LOCAL_PREFIX)) {
             storage.remove_item(key).map_err(|e| format!("{e:?}"))?;
         }
@@ -56,10 +61,17 @@ pub async fn wipe() -> Result<(), String> {
     }
     clear_device_readings().await?;
     if let Ok(caches) = window.caches() {
-        let names = JsFuture::from(caches.keys()).await.map_err(|e| format!("{e:?}"))?;
-        for name in js_sys::Array::from(&names).iter().filter_map(|n| n.as_string()) {
+        let names = JsFuture::from(caches.keys())
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        for name in js_sys::Array::from(&names)
+            .iter()
+            .filter_map(|n| n.as_string())
+        {
             if name.starts_with(STORE_PREFIX) {
-                JsFuture::from(caches.delete(&name)).await.map_err(|e| format!("{e:?}"))?;
+                JsFuture::from(caches.delete(&name))
+                    .await
+                    .map_err(|e| format!("{e:?}"))?;
             }
         }
     }
@@ -78,10 +90,16 @@ async fn database_names(idb: &web_sys::IdbFactory) -> Result<Vec<String>, String
         .map_err(|e| format!("{e:?}"))?
         .dyn_into()
         .map_err(|_| "indexedDB.databases() returned no promise")?;
-    let list = JsFuture::from(promise).await.map_err(|e| format!("{e:?}"))?;
+    let list = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     Ok(js_sys::Array::from(&list)
         .iter()
-        .filter_map(|info| js_sys::Reflect::get(&info, &JsValue::from_str("name")).ok()?.as_string())
+        .filter_map(|info| {
+            js_sys::Reflect::get(&info, &JsValue::from_str("name"))
+                .ok()?
+                .as_string()
+        })
         .collect())
 }
 
@@ -107,7 +125,9 @@ async fn clear_device_readings() -> Result<(), String> {
             .and_then(|t| t.object_store("readings"))
             .map_err(|e| format!("{e:?}"))?;
         let cleared = store.clear().map_err(|e| format!("{e:?}"))?;
-        super::idb::wait(&cleared).await.map_err(|e| e.to_string())?;
+        super::idb::wait(&cleared)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     db.close();
     Ok(())

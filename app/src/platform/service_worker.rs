@@ -9,7 +9,9 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ServiceWorker, ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState};
+use web_sys::{
+    ServiceWorker, ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState,
+};
 
 use leptos::prelude::Set;
 
@@ -58,13 +60,19 @@ pub fn register(state: AppState) {
     });
 }
 
-fn follow(registration: ServiceWorkerRegistration, container: ServiceWorkerContainer, state: AppState) {
+fn follow(
+    registration: ServiceWorkerRegistration,
+    container: ServiceWorkerContainer,
+    state: AppState,
+) {
     if registration.waiting().is_some() && container.controller().is_some() {
         state.update_ready.set(true);
     }
     let reg = registration.clone();
     let on_update_found = Closure::<dyn FnMut()>::new(move || {
-        let Some(installing) = reg.installing() else { return };
+        let Some(installing) = reg.installing() else {
+            return;
+        };
         let worker = installing.clone();
         let container = container.clone();
         let on_state = Closure::<dyn FnMut()>::new(move || {
@@ -84,7 +92,9 @@ fn follow(registration: ServiceWorkerRegistration, container: ServiceWorkerConta
 pub fn activate_waiting() {
     let Some(container) = container() else { return };
     spawn_local(async move {
-        let Ok(registration) = JsFuture::from(container.get_registration()).await else { return };
+        let Ok(registration) = JsFuture::from(container.get_registration()).await else {
+            return;
+        };
         let Ok(registration) = registration.dyn_into::<ServiceWorkerRegistration>() else {
             return;
         };

@@ -58,11 +58,12 @@ pub fn start(state: AppState, revision: OutboxRevision, progress: UploadProgress
     });
     if let Some(window) = web_sys::window() {
         let container = window.navigator().service_worker();
-        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-            if ev.data().as_string().as_deref() == Some("veil-outbox-flush") {
-                kick();
-            }
-        });
+        let on_message =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                if ev.data().as_string().as_deref() == Some("veil-outbox-flush") {
+                    kick();
+                }
+            });
         container.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget();
     }

@@ -39,12 +39,17 @@ fn algorithm(extra: &[(&str, &str)]) -> js_sys::Object {
 
 async fn call(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, String> {
     let promise = promise.map_err(|e| super::js_error_text(&e))?;
-    JsFuture::from(promise).await.map_err(|e| super::js_error_text(&e))
+    JsFuture::from(promise)
+        .await
+        .map_err(|e| super::js_error_text(&e))
 }
 
 /// Load the client key from `db` (store `keys`, key `client`), creating it on first use.
 pub async fn client_key(db: &IdbDatabase) -> Result<ClientKey, String> {
-    let pair = match idb::get(db, "keys", "client").await.map_err(|e| e.to_string())? {
+    let pair = match idb::get(db, "keys", "client")
+        .await
+        .map_err(|e| e.to_string())?
+    {
         Some(pair) => pair,
         None => {
             let usages = js_sys::Array::of2(&"sign".into(), &"verify".into());
@@ -54,7 +59,9 @@ pub async fn client_key(db: &IdbDatabase) -> Result<ClientKey, String> {
                 &usages,
             ))
             .await?;
-            idb::put(db, "keys", "client", &pair).await.map_err(|e| e.to_string())?;
+            idb::put(db, "keys", "client", &pair)
+                .await
+                .map_err(|e| e.to_string())?;
             pair
         }
     };
@@ -67,7 +74,10 @@ pub async fn client_key(db: &IdbDatabase) -> Result<ClientKey, String> {
     let private = get("privateKey")?;
     let public = get("publicKey")?;
     let raw = call(subtle()?.export_key("raw", &public)).await?;
-    Ok(ClientKey { private, public_sec1: js_sys::Uint8Array::new(&raw).to_vec() })
+    Ok(ClientKey {
+        private,
+        public_sec1: js_sys::Uint8Array::new(&raw).to_vec(),
+    })
 }
 
 impl ClientKey {

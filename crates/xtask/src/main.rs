@@ -54,7 +54,8 @@ fn serve(root: &Path, args: &[String]) -> Result<()> {
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
-    port.parse::<u16>().map_err(|_| format!("bad port {port}"))?;
+    port.parse::<u16>()
+        .map_err(|_| format!("bad port {port}"))?;
     let tools = tools::ensure_build_tools(root)?;
     pwa::build(root, &tools)?;
     let veil = build_veil(root)?;

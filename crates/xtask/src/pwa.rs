@@ -54,7 +54,11 @@ pub struct BuildReport {
 
 impl std::fmt::Display for BuildReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "xtask: build {} ({} files precached)", self.build_id, self.precached)?;
+        writeln!(
+            f,
+            "xtask: build {} ({} files precached)",
+            self.build_id, self.precached
+        )?;
         for (name, raw, gz) in &self.wasm {
             writeln!(
                 f,
@@ -99,8 +103,16 @@ pub fn finalize(dist: &Path) -> Result<BuildReport> {
     let sw_path = dist.join("sw.js");
     let sw = read_string(&sw_path)?;
     let precache = serde_json::to_string(&entries).map_err(|e| e.to_string())?;
-    let sw = replace_line(&sw, "const VEIL_BUILD = ", &format!("const VEIL_BUILD = '{build_id}';"))?;
-    let sw = replace_line(&sw, "const VEIL_PRECACHE = ", &format!("const VEIL_PRECACHE = {precache};"))?;
+    let sw = replace_line(
+        &sw,
+        "const VEIL_BUILD = ",
+        &format!("const VEIL_BUILD = '{build_id}';"),
+    )?;
+    let sw = replace_line(
+        &sw,
+        "const VEIL_PRECACHE = ",
+        &format!("const VEIL_PRECACHE = {precache};"),
+    )?;
     write(&sw_path, sw.as_bytes())?;
 
     let mut wasm = Vec::new();
@@ -108,7 +120,11 @@ pub fn finalize(dist: &Path) -> Result<BuildReport> {
         let bytes = std::fs::read(dist.join(rel)).map_err(|e| format!("reading {rel}: {e}"))?;
         wasm.push((rel.clone(), bytes.len() as u64, gzip_len(&bytes)?));
     }
-    Ok(BuildReport { build_id, precached: entries.len(), wasm })
+    Ok(BuildReport {
+        build_id,
+        precached: entries.len(),
+        wasm,
+    })
 }
 
 /// The gzip size (level 9) of `bytes`.
@@ -166,16 +182,27 @@ pub fn externalize_inline_scripts(html: &str) -> (String, Vec<(String, String)>)
     let mut files = Vec::new();
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
-        let Some(tag_end) = rest[start..].find('>').map(|i| start + i + 1) else { break };
-        let Some(close) = rest[tag_end..].find("</script>").map(|i| tag_end + i) else { break };
+        let Some(tag_end) = rest[start..].find('>').map(|i| start + i + 1) else {
+            break;
+        };
+        let Some(close) = rest[tag_end..].find("</script>").map(|i| tag_end + i) else {
+            break;
+        };
         let tag = &rest[start..tag_end];
         let body = &rest[tag_end..close];
         out.push_str(&rest[..start]);
         if tag.contains(" src=") || body.trim().is_empty() {
             out.push_str(&rest[start..close + "</script>".len()]);
         } else {
-            let name = format!("boot-{}.js", &hex::encode(Sha256::digest(body.as_bytes()))[..16]);
-            let module = if tag.contains("module") { " type=\"module\"" } else { "" };
+            let name = format!(
+                "boot-{}.js",
+                &hex::encode(Sha256::digest(body.as_bytes()))[..16]
+            );
+            let module = if tag.contains("module") {
+                " type=\"module\""
+            } else {
+                ""
+            };
             out.push_str(&format!("<script{module} src=\"/{name}\"></script>"));
             files.push((name, body.trim().to_string() + "\n"));
         }
@@ -197,7 +224,10 @@ mod tests {
         let (out, files) = externalize_inline_scripts(html);
         assert_eq!(files.len(), 1);
         assert!(files[0].1.contains("await init();"));
-        assert!(out.contains(&format!("<script type=\"module\" src=\"/{}\"></script>", files[0].0)));
+        assert!(out.contains(&format!(
+            "<script type=\"module\" src=\"/{}\"></script>",
+            files[0].0
+        )));
         assert!(out.contains("<script src=\"/keep.js\"></script>"));
         assert!(!out.contains("await init"));
         // Idempotent: nothing inline is left to move.
@@ -210,7 +240,11 @@ mod tests {
     fn finalize_writes_a_precache_list_with_integrity() {
         let dir = std::env::temp_dir().join(format!("veil-xtask-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("icons")).unwrap();
-        std::fs::write(dir.join("index.html"), "<script type=\"module\">boot()</script>").unwrap();
+        std::fs::write(
+            dir.join("index.html"),
+            "<script type=\"module\">boot()</script>",
+        )
+        .unwrap();
         std::fs::write(dir.join("app-1.wasm"), b"\0asm\x01\0\0\0").unwrap();
         std::fs::write(dir.join("icons/i.png"), b"png").unwrap();
         std::fs::write(

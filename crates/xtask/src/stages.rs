@@ -25,7 +25,10 @@ pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
                     .unwrap_or_default(),
             ),
             other => {
-                eprintln!("xtask: unknown option {other} (stages: {})", STAGES.join(", "));
+                eprintln!(
+                    "xtask: unknown option {other} (stages: {})",
+                    STAGES.join(", ")
+                );
                 return ExitCode::FAILURE;
             }
         }
@@ -38,13 +41,25 @@ pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
         println!("\n==== xtask test: {stage} ====");
         let started = Instant::now();
         let result = match stage {
-            "fmt" => run(Command::new(cargo()).current_dir(root).args(["fmt", "--all", "--check"])),
+            "fmt" => run(Command::new(cargo())
+                .current_dir(root)
+                .args(["fmt", "--all", "--check"])),
             "clippy" => run(Command::new(cargo()).current_dir(root).args([
-                "clippy", "--workspace", "--all-targets", "--", "-D", "warnings",
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
             ])),
             "deny" => deny(root),
             "native" => run(Command::new(cargo()).current_dir(root).args([
-                "test", "--workspace", "--exclude", "veil-app", "--exclude", "veil-wasm-tests",
+                "test",
+                "--workspace",
+                "--exclude",
+                "veil-app",
+                "--exclude",
+                "veil-wasm-tests",
             ])),
             "interop" => interop(root),
             "wasm" => wasm_tests(root),
@@ -61,10 +76,17 @@ pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
     for (stage, result, took) in &results {
         let verdict = if result.is_ok() { "passed" } else { "FAILED" };
         failed += usize::from(result.is_err());
-        println!("stage {stage:<8} {verdict:<7} {:>7.1} s", took.as_secs_f64());
+        println!(
+            "stage {stage:<8} {verdict:<7} {:>7.1} s",
+            took.as_secs_f64()
+        );
     }
     println!("stages: {} passed, {failed} failed", results.len() - failed);
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// cargo-deny: licences, duplicate versions, sources, and RustSec advisories, offline against the
@@ -79,7 +101,9 @@ fn deny(root: &Path) -> Result<()> {
     let stamp = db.join("SNAPSHOT.txt");
     let wanted = std::fs::read_to_string(snapshot.join("SNAPSHOT.txt")).ok();
     if wanted.is_none() {
-        println!("xtask: no ../shared/advisory-db snapshot: checking licences, bans and sources only");
+        println!(
+            "xtask: no ../shared/advisory-db snapshot: checking licences, bans and sources only"
+        );
         return run(Command::new(cargo())
             .current_dir(root)
             .env("PATH", &tools.path)
@@ -95,8 +119,14 @@ fn deny(root: &Path) -> Result<()> {
         run(Command::new("git").current_dir(&db).args(["init", "-q"]))?;
         run(Command::new("git").current_dir(&db).args(["add", "-A"]))?;
         run(Command::new("git").current_dir(&db).args([
-            "-c", "user.name=veil-ci", "-c", "user.email=ci@veil.invalid",
-            "commit", "-q", "-m", "advisory-db snapshot",
+            "-c",
+            "user.name=veil-ci",
+            "-c",
+            "user.email=ci@veil.invalid",
+            "commit",
+            "-q",
+            "-m",
+            "advisory-db snapshot",
         ]))?;
     }
     run(Command::new(cargo())
@@ -131,7 +161,11 @@ fn interop(root: &Path) -> Result<()> {
             failures.push(e);
         }
     }
-    if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
 }
 
 /// The `wasm-tests` crate, compiled to wasm32 and run in headless Chromium through chromedriver.
@@ -141,10 +175,19 @@ fn wasm_tests(root: &Path) -> Result<()> {
         .current_dir(root)
         .env("PATH", &tools.path)
         .env_remove("RUSTFLAGS")
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            "wasm-bindgen-test-runner",
+        )
         .env("CHROMEDRIVER", CHROMEDRIVER)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
-        .args(["test", "-p", "veil-wasm-tests", "--target", "wasm32-unknown-unknown"]))
+        .args([
+            "test",
+            "-p",
+            "veil-wasm-tests",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]))
 }
 
 /// Kills the server when the stage ends, however it ends.
@@ -170,7 +213,9 @@ fn wait_for(port: u16, timeout: Duration) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Err(format!("the server did not listen on port {port} within {timeout:?}"))
+    Err(format!(
+        "the server did not listen on port {port} within {timeout:?}"
+    ))
 }
 
 /// Build the PWA in release, serve it with a real `veil serve`, run the node e2e suite against it.
@@ -191,7 +236,15 @@ fn e2e(root: &Path) -> Result<()> {
     }
     // A development manufacturer the server trusts, for tests that upload verified readings.
     run(Command::new(&veil)
-        .args(["device", "provision", "--manufacturer", "Veil E2E Devices", "--devices", "2", "--out"])
+        .args([
+            "device",
+            "provision",
+            "--manufacturer",
+            "Veil E2E Devices",
+            "--devices",
+            "2",
+            "--out",
+        ])
         .arg(&pki))?;
     let server = Command::new(&veil)
         .current_dir(root)

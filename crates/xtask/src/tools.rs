@@ -73,17 +73,26 @@ fn has_version(path: &OsString, tool: &str, needle: &str) -> bool {
 
 fn cargo_install(path: &OsString, krate: &str, version: &str) -> Result<()> {
     println!("xtask: installing {krate} {version} from crates.io (a few minutes, once)");
-    let locked = run(Command::new(crate::cargo())
-        .env("PATH", path)
-        .args(["install", "--quiet", krate, "--version", version, "--locked"]));
+    let locked = run(Command::new(crate::cargo()).env("PATH", path).args([
+        "install",
+        "--quiet",
+        krate,
+        "--version",
+        version,
+        "--locked",
+    ]));
     if locked.is_ok() {
         return Ok(());
     }
     // The registry copy can lack a version pinned by the tool's own lock file.
     println!("xtask: retrying {krate} without --locked");
-    run(Command::new(crate::cargo())
-        .env("PATH", path)
-        .args(["install", "--quiet", krate, "--version", version]))
+    run(Command::new(crate::cargo()).env("PATH", path).args([
+        "install",
+        "--quiet",
+        krate,
+        "--version",
+        version,
+    ]))
 }
 
 /// Check `Trunk.toml` pins the same tool versions this driver installs.
@@ -91,7 +100,10 @@ fn check_trunk_pins(root: &Path, wasm_bindgen: &str) -> Result<()> {
     let trunk_toml = std::fs::read_to_string(root.join("Trunk.toml"))
         .map_err(|e| format!("reading Trunk.toml: {e}"))?;
     let want_bindgen = format!("wasm_bindgen = \"{wasm_bindgen}\"");
-    let major = BINARYEN_VERSION.split('.').next().unwrap_or(BINARYEN_VERSION);
+    let major = BINARYEN_VERSION
+        .split('.')
+        .next()
+        .unwrap_or(BINARYEN_VERSION);
     let want_opt = format!("wasm_opt = \"version_{major}\"");
     for want in [want_bindgen, want_opt] {
         if !trunk_toml.contains(&want) {
@@ -104,9 +116,12 @@ fn check_trunk_pins(root: &Path, wasm_bindgen: &str) -> Result<()> {
 /// Everything needed to build the PWA.
 pub fn ensure_build_tools(root: &Path) -> Result<Tools> {
     let path = path_with(root);
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
-        .unwrap_or_default();
-    if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
 
@@ -118,10 +133,17 @@ pub fn ensure_build_tools(root: &Path) -> Result<Tools> {
     if !has_version(&path, "trunk", &format!("trunk {TRUNK_VERSION}")) {
         cargo_install(&path, "trunk", TRUNK_VERSION)?;
     }
-    let major = BINARYEN_VERSION.split('.').next().unwrap_or(BINARYEN_VERSION);
+    let major = BINARYEN_VERSION
+        .split('.')
+        .next()
+        .unwrap_or(BINARYEN_VERSION);
     if !has_version(&path, "wasm-opt", &format!("version_{major}")) {
         println!("xtask: installing wasm-opt (npm binaryen@{BINARYEN_VERSION}) into tools/");
-        npm_install(root, &root.join("tools"), &[&format!("binaryen@{BINARYEN_VERSION}")])?;
+        npm_install(
+            root,
+            &root.join("tools"),
+            &[&format!("binaryen@{BINARYEN_VERSION}")],
+        )?;
     }
     Ok(Tools { path })
 }
@@ -132,7 +154,11 @@ pub const CARGO_DENY_VERSION: &str = "0.20.2";
 /// `cargo-deny`, for the licence/duplicate/advisory stage.
 pub fn ensure_deny(root: &Path) -> Result<Tools> {
     let path = path_with(root);
-    if !has_version(&path, "cargo-deny", &format!("cargo-deny {CARGO_DENY_VERSION}")) {
+    if !has_version(
+        &path,
+        "cargo-deny",
+        &format!("cargo-deny {CARGO_DENY_VERSION}"),
+    ) {
         cargo_install(&path, "cargo-deny", CARGO_DENY_VERSION)?;
     }
     Ok(Tools { path })
@@ -142,7 +168,13 @@ fn npm_install(root: &Path, prefix: &Path, packages: &[&str]) -> Result<()> {
     std::fs::create_dir_all(prefix).map_err(|e| format!("creating {}: {e}", prefix.display()))?;
     run(Command::new("npm")
         .current_dir(root)
-        .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--prefix",
+        ])
         .arg(prefix)
         .args(packages))
 }
@@ -169,12 +201,18 @@ pub fn ensure_test_tools(root: &Path) -> Result<Tools> {
     }
     let e2e = root.join("e2e");
     if !e2e.join("node_modules").join(".package-lock.json").exists()
-        || newer(&e2e.join("package-lock.json"), &e2e.join("node_modules").join(".package-lock.json"))
+        || newer(
+            &e2e.join("package-lock.json"),
+            &e2e.join("node_modules").join(".package-lock.json"),
+        )
     {
         println!("xtask: installing the e2e node packages (npm ci)");
-        run(Command::new("npm")
-            .current_dir(&e2e)
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]))?;
+        run(Command::new("npm").current_dir(&e2e).args([
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ]))?;
     }
     ensure_python(root)?;
     Ok(tools)
@@ -200,7 +238,15 @@ fn ensure_python(root: &Path) -> Result<()> {
     }
     println!("xtask: installing Python packages for the interop tests");
     run(Command::new("python3")
-        .args(["-m", "pip", "install", "--user", "-q", "--disable-pip-version-check", "-r"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--user",
+            "-q",
+            "--disable-pip-version-check",
+            "-r",
+        ])
         .arg(&req))?;
     let _ = std::fs::create_dir_all(crate::target_dir(root));
     std::fs::write(&stamp, digest).map_err(|e| format!("writing {}: {e}", stamp.display()))
