@@ -2,8 +2,8 @@
 //! utility report) over a model the portal holds, with progress and cancellation.
 //!
 //! The options map one to one onto `veil deid`'s flags (`profile` = `--profile`, `deface` =
-//! `--deface`, `seed` = `--seed`, `format` = the output file's extension), so the same input,
-//! options and seed give byte-identical output to the CLI.
+//! `--deface`, `seed` = `--seed`, `format` = the output file's extension, `hausdorff` = `--report`),
+//! so the same input, options and seed give byte-identical output to the CLI.
 
 use std::cell::RefCell;
 
@@ -89,8 +89,9 @@ fn options(o: &JsValue) -> Result<(Options, FormatHint), VeilError> {
     options.seed = js::u64_field(o, "seed")?;
     options.output = output_format(js::string_field(o, "format")?)?;
     let hausdorff = js::field(o, "hausdorff")?;
+    // As `veil deid`: the costly Hausdorff distances only when asked for (`--report`).
     options.hausdorff = if js::is_absent(&hausdorff) {
-        true
+        false
     } else {
         hausdorff
             .as_bool()

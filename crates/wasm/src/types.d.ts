@@ -70,7 +70,8 @@ export interface DeidentifyOptions {
   /** Seed for reproducible noise and shuffles (byte-identical to `veil deid --seed N`). Default:
    * fresh randomness from `crypto.getRandomValues`. */
   seed?: number | bigint;
-  /** Compute the Hausdorff distances of the report (default true; the costly part). */
+  /** Compute the report's Hausdorff distances, the costly part (as `veil deid --report`); default
+   * false, as `veil deid` without `--report`: `report.utility.hausdorff` is then null. */
   hausdorff?: boolean;
   /** Called with the fraction done (0..1), at least every 1 %; throwing from it aborts the run and
    * the promise rejects with what was thrown. */

@@ -109,7 +109,7 @@ test('output bytes and report are identical to `veil deid --seed N` for every fo
     const m = models[c.model];
     const cli = cliDeid(m.path, c);
     const { model, report } = await veil.deidentifyModel(m.bytes, {
-      profile: c.profile, deface: c.deface, seed: c.seed, format: c.format, inputFormat: m.hint,
+      profile: c.profile, deface: c.deface, seed: c.seed, format: c.format, inputFormat: m.hint, hausdorff: true,
     });
     const label = JSON.stringify(c, (_, v) => (typeof v === 'bigint' ? String(v) : v));
     assert.ok(model instanceof Uint8Array);
@@ -137,10 +137,15 @@ test('what the de-identification did: metadata gone, head defaced, sphere untouc
   const b = await veil.deidentifyModel(models['head.stl'].bytes);
   assert.notDeepEqual(a.model, b.model);
   assert.equal(a.report.deterministic, false);
-  // Without the Hausdorff report, the same bytes.
-  const fast = await veil.deidentifyModel(models['head.stl'].bytes, { seed: 1, hausdorff: false });
-  assert.deepEqual(fast.model, head.model);
-  assert.equal(fast.report.utility.hausdorff, null);
+  // The Hausdorff distances only on request (as `--report`); the bytes are the same either way.
+  assert.equal(head.report.utility.hausdorff, null);
+  const full = await veil.deidentifyModel(models['head.stl'].bytes, { seed: 1, hausdorff: true });
+  assert.deepEqual(full.model, head.model);
+  assert.ok(full.report.utility.hausdorff.max >= 0);
+  // The default call equals the default CLI run (no --report), byte for byte.
+  const out = join(tmp.dir, 'plain.stl');
+  assert.equal(runVeil(['deid', models['head.stl'].path, '-o', out, '--seed', '1']).status, 0);
+  assert.deepEqual(head.model, new Uint8Array(readFileSync(out)));
 });
 
 test('progress fires at least every 5 % and ends at 1; an abort signal cancels; a throwing callback stops the run', async () => {
