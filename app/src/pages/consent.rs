@@ -25,12 +25,9 @@ fn new_subject_id() -> String {
 
 /// The jurisdiction codes Veil has reviewed rules for, for the picker.
 fn known_codes() -> Vec<String> {
-    let mut codes: Vec<String> = veil_consent::rules::regimes()
-        .map(|rs| rs.iter().flat_map(|r| r.codes.iter().cloned()).collect())
-        .unwrap_or_default();
-    codes.sort();
-    codes.dedup();
-    codes
+    veil_consent::rules::supported_jurisdictions()
+        .map(|js| js.into_iter().map(|j| j.code).collect())
+        .unwrap_or_default()
 }
 
 /// The browser's locale region (`de-DE` -> `DE`), if Veil has rules for it.
