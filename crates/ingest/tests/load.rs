@@ -1,7 +1,8 @@
 //! A bounded load test on loopback: the real server loop (`veil_ingest::serve_on`) on 127.0.0.1,
 //! 200 distinct sealed artifacts uploaded concurrently over real TCP connections, with 40 of them
-//! sent a second time in the same wave (a retry racing its original). Nothing may be lost (every artifact stored,
-//! byte for byte) or duplicated (exactly one 201 per id, one row and two objects per artifact).
+//! sent a second time in the same wave (a retry racing its original). Nothing may be lost (every
+//! artifact stored, byte for byte) or duplicated (exactly one 201 per id, one row and two objects
+//! per artifact).
 //!
 //! Size: 1 MiB per artifact in optimised builds. Unoptimised (debug) RustCrypto runs AES-GCM at
 //! ~4 MB/s, which would make the default `cargo test` take minutes on a shared machine, so debug
