@@ -82,9 +82,20 @@ pub fn Outbox() -> impl IntoView {
         let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
         spawn_local(async move {
             let mut read = Vec::new();
-            for f in files {
+            for (i, f) in files.into_iter().enumerate() {
+                // The recipient keeps content names in clear in its manifest: a person's file name
+                // ("jane-doe-skull.stl") must not travel, so only the extension is kept.
+                let name = f.name();
+                let ext = name
+                    .rsplit_once('.')
+                    .map(|(_, e)| e.to_ascii_lowercase())
+                    .filter(|e| e.len() <= 8 && e.chars().all(|c| c.is_ascii_alphanumeric()));
+                let generic = match ext {
+                    Some(ext) => format!("file-{}.{ext}", i + 1),
+                    None => format!("file-{}", i + 1),
+                };
                 match wasm_bindgen_futures::JsFuture::from(f.array_buffer()).await {
-                    Ok(buf) => read.push((f.name(), js_sys::Uint8Array::new(&buf).to_vec())),
+                    Ok(buf) => read.push((generic, js_sys::Uint8Array::new(&buf).to_vec())),
                     Err(e) => message.set(Some(crate::platform::js_error_text(&e))),
                 }
             }
