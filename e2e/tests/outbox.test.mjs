@@ -18,7 +18,8 @@ let input;
 before(async () => {
   session = await launch();
   const dir = mkdtempSync(join(tmpdir(), 'veil-outbox-'));
-  input = join(dir, 'scan.stl');
+  // The file name identifies the patient too, as exported files often do.
+  input = join(dir, `${PLANTED[0]} ${PLANTED[2]}.stl`);
   // An ASCII STL whose solid name and a comment carry identifying text, as scanners write them.
   writeFileSync(input, `solid ${PLANTED[0]} ${PLANTED[1]} ${PLANTED[2]}\n facet normal 0 0 1\n  outer loop\n   vertex 0 0 0\n   vertex 1 0 0\n   vertex 0 1 0\n  endloop\n endfacet\nendsolid ${PLANTED[0]}\n`);
 });
