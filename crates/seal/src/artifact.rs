@@ -380,6 +380,9 @@ impl Fields {
     }
 }
 
+/// A content waiting to be laid out: its bytes and, if the caller supplied it, its SHA-256.
+type PendingFile = (Vec<u8>, Option<[u8; 32]>);
+
 /// Builds an artifact: manifest fields, contents, evidence; then signs it.
 #[derive(Debug, Clone)]
 pub struct ArtifactBuilder {
@@ -388,7 +391,8 @@ pub struct ArtifactBuilder {
     recipient: String,
     consent: ConsentRef,
     created_ms: u64,
-    files: BTreeMap<String, Vec<u8>>,
+    /// Contents, with their SHA-256 when the caller supplied it.
+    files: BTreeMap<String, PendingFile>,
     device_evidence: Vec<DeviceEvidence>,
     deid_report: Option<serde_json::Value>,
 }
@@ -421,7 +425,23 @@ impl ArtifactBuilder {
         if self.files.contains_key(name) {
             return Err(SealError::DuplicateName(name.to_owned()));
         }
-        self.files.insert(name.to_owned(), bytes);
+        self.files.insert(name.to_owned(), (bytes, None));
+        Ok(())
+    }
+
+    /// [`Self::add_file`] with its SHA-256 computed by the caller (e.g. `crypto.subtle.digest`,
+    /// which is native code in a browser while SHA-256 in wasm is software). The digest is taken as
+    /// given: a wrong one makes the recipient reject the artifact with `hash-mismatch`.
+    pub fn add_file_with_sha256(
+        &mut self,
+        name: &str,
+        bytes: Vec<u8>,
+        sha256: [u8; 32],
+    ) -> Result<(), SealError> {
+        self.add_file(name, bytes)?;
+        if let Some(entry) = self.files.get_mut(name) {
+            entry.1 = Some(sha256);
+        }
         Ok(())
     }
 
@@ -455,7 +475,7 @@ impl ArtifactBuilder {
             contents: self
                 .files
                 .iter()
-                .map(|(name, bytes)| ContentEntry {
+                .map(|(name, (bytes, _))| ContentEntry {
                     name: name.clone(),
                     size: bytes.len() as u64,
                     sha256: [0; 32],
@@ -474,13 +494,13 @@ impl ArtifactBuilder {
             .map_err(|e| SealError::EncodeFailed(e.to_string()))?;
 
         // Files in RFC 8949 §4.2.1 key order: shorter names first, then bytewise.
-        let mut files: Vec<(String, Vec<u8>)> = self.files.into_iter().collect();
+        let mut files: Vec<(String, PendingFile)> = self.files.into_iter().collect();
         files.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
 
         // payload = {"files": {name: bytes, ...}, "manifest": {...}}
         let files_len: usize = files
             .iter()
-            .map(|(n, d)| {
+            .map(|(n, (d, _))| {
                 cbor::head_len(n.len() as u64) + n.len() + cbor::head_len(d.len() as u64) + d.len()
             })
             .sum();
@@ -522,18 +542,25 @@ impl ArtifactBuilder {
         buf.extend_from_slice(b"files");
         cbor::put_head(&mut buf, 5, files.len() as u64);
         let mut hashes = BTreeMap::new();
-        for (name, data) in files {
+        for (name, (data, given)) in files {
             cbor::put_head(&mut buf, TSTR, name.len() as u64);
             buf.extend_from_slice(name.as_bytes());
             cbor::put_head(&mut buf, BSTR, data.len() as u64);
-            let mut file_hash = Sha256::new();
+            let mut file_hash = given.is_none().then(Sha256::new);
             for chunk in data.chunks(64 * 1024) {
                 buf.extend_from_slice(chunk);
-                file_hash.update(chunk);
+                if let Some(h) = file_hash.as_mut() {
+                    h.update(chunk);
+                }
                 tbs.update(&buf[hashed_to..]);
                 hashed_to = buf.len();
             }
-            hashes.insert(name, <[u8; 32]>::from(file_hash.finalize()));
+            let digest = match (given, file_hash) {
+                (Some(d), _) => d,
+                (None, Some(h)) => h.finalize().into(),
+                (None, None) => [0; 32],
+            };
+            hashes.insert(name, digest);
         }
         for c in &mut manifest.contents {
             c.sha256 = hashes.get(&c.name).copied().unwrap_or_default();
@@ -866,6 +893,28 @@ mod tests {
         let mut again = Vec::new();
         ciborium::into_writer(&value, &mut again).unwrap();
         assert_eq!(again, payload);
+    }
+
+    #[test]
+    fn caller_supplied_digests_are_used_and_checked_by_the_recipient() {
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        let data = b"model bytes".to_vec();
+        let right: [u8; 32] = Sha256::digest(&data).into();
+        let mut b = builder();
+        b.add_file_with_sha256("given.bin", data.clone(), right)
+            .unwrap();
+        let signed = b.sign(&key).unwrap();
+        verify_signed_artifact(signed.as_bytes(), None).unwrap();
+        let mut b = builder();
+        b.add_file_with_sha256("given.bin", data, [0xee; 32])
+            .unwrap();
+        let signed = b.sign(&key).unwrap();
+        assert_eq!(
+            verify_signed_artifact(signed.as_bytes(), None)
+                .unwrap_err()
+                .code(),
+            "hash-mismatch"
+        );
     }
 
     #[test]
