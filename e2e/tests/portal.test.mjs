@@ -24,7 +24,7 @@ const PKG = process.env.VEIL_NPM_WEB ?? join(TARGET, 'npm', 'web');
 const VEIL = process.env.VEIL_BIN ?? join(TARGET, 'debug', 'veil');
 const SYNTH = process.env.VEIL_SYNTH ?? join(TARGET, 'debug', 'examples', 'synth_model');
 const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' blob:; base-uri 'none'; form-action 'none'";
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
+const TYPES = { '.svg': 'image/svg+xml', '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
 const NOW = 1_790_000_000;
 const NONCE = '5a'.repeat(32);
 

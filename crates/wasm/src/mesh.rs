@@ -100,6 +100,37 @@ fn options(o: &JsValue) -> Result<(Options, FormatHint), VeilError> {
     Ok((options, input_format(js::string_field(o, "inputFormat")?)?))
 }
 
+/// The largest step between two `onProgress` calls (the UI contract: at least every 5 %).
+const MAX_PROGRESS_STEP: f64 = 0.05;
+
+/// Turns the pipeline's progress into the values `onProgress` receives: monotone, and never more
+/// than [`MAX_PROGRESS_STEP`] apart. A stage that is skipped (the Hausdorff distances when not
+/// requested) takes no time, so the progress crosses its span at once; the crossing is reported
+/// in steps rather than as one jump, so a progress bar never leaps.
+#[derive(Debug, Default)]
+struct ProgressSteps {
+    last: f64,
+}
+
+impl ProgressSteps {
+    /// The values to report for the pipeline reaching `fraction` (none if it went backwards).
+    fn advance(&mut self, fraction: f64) -> Vec<f64> {
+        let target = fraction.clamp(0.0, 1.0);
+        let mut out = Vec::new();
+        if target < self.last || (target == self.last && self.last > 0.0) {
+            return out;
+        }
+        // The tolerance keeps float rounding from adding a step just below `target`.
+        while target - self.last > MAX_PROGRESS_STEP + 1e-9 {
+            self.last += MAX_PROGRESS_STEP;
+            out.push(self.last);
+        }
+        self.last = target;
+        out.push(target);
+        out
+    }
+}
+
 /// `signal.aborted`, read without trusting the object's shape.
 fn aborted(signal: &JsValue) -> bool {
     Reflect::get(signal, &"aborted".into()).is_ok_and(|a| a.is_truthy())
@@ -115,12 +146,17 @@ fn deidentify(bytes_in: &JsValue, o: &JsValue) -> Result<JsValue, JsValue> {
     }
     // An exception thrown by onProgress stops the run and is rethrown unchanged.
     let thrown: RefCell<Option<JsValue>> = RefCell::new(None);
+    let mut steps = ProgressSteps::default();
     let mut progress = |fraction: f32| {
-        if let Some(f) = &on_progress
-            && thrown.borrow().is_none()
-            && let Err(e) = f.call1(&JsValue::UNDEFINED, &JsValue::from_f64(f64::from(fraction)))
-        {
-            *thrown.borrow_mut() = Some(e);
+        if let Some(f) = &on_progress {
+            for value in steps.advance(f64::from(fraction)) {
+                if thrown.borrow().is_some() {
+                    break;
+                }
+                if let Err(e) = f.call1(&JsValue::UNDEFINED, &JsValue::from_f64(value)) {
+                    *thrown.borrow_mut() = Some(e);
+                }
+            }
         }
     };
     let cancel = || thrown.borrow().is_some() || (!js::is_absent(&signal) && aborted(&signal));
@@ -149,4 +185,27 @@ pub fn deidentify_model(
     #[wasm_bindgen(unchecked_optional_param_type = "DeidentifyOptions")] options: JsValue,
 ) -> js_sys::Promise {
     js::settle(deidentify(&bytes, &options))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_never_leaps_more_than_five_percent_and_never_goes_back() {
+        let mut p = ProgressSteps::default();
+        let mut seen = Vec::new();
+        for f in [0.0, 0.01, 0.3, 0.29, 0.71, 0.95, 1.0, 1.0] {
+            seen.extend(p.advance(f));
+        }
+        assert_eq!(seen.first(), Some(&0.0));
+        assert_eq!(seen.last(), Some(&1.0));
+        for w in seen.windows(2) {
+            assert!(
+                w[1] >= w[0] && w[1] - w[0] <= MAX_PROGRESS_STEP + 1e-12,
+                "{w:?}"
+            );
+        }
+        assert_eq!(seen.iter().filter(|&&v| v == 1.0).count(), 1);
+    }
 }

@@ -73,8 +73,8 @@ export interface DeidentifyOptions {
   /** Compute the report's Hausdorff distances, the costly part (as `veil deid --report`); default
    * false, as `veil deid` without `--report`: `report.utility.hausdorff` is then null. */
   hausdorff?: boolean;
-  /** Called with the fraction done (0..1), at least every 1 %; throwing from it aborts the run and
-   * the promise rejects with what was thrown. */
+  /** Called with the fraction done (0..1): monotone, never more than 5 % apart, last call 1.
+   * Throwing from it aborts the run and the promise rejects with what was thrown. */
   onProgress?: (fraction: number) => void;
   /** Aborting it (e.g. from `onProgress`) stops the run with code `cancelled`. */
   signal?: AbortSignal;
