@@ -30,6 +30,7 @@ pub(crate) fn taubin(
     mesh: &mut Mesh,
     adj: &Adjacency,
     params: &MaskParams,
+    pinned: &[bool],
     hooks: &mut Hooks<'_>,
 ) -> Result<(), MeshError> {
     let n = mesh.vertices.len();
@@ -46,7 +47,9 @@ pub(crate) fn taubin(
         for v in 0..n {
             let (s, e) = (adj.offsets[v] as usize, adj.offsets[v + 1] as usize);
             let p = src[v];
-            if e == s {
+            // Pinned: the rim of a deface cut, whose cap triangles span the whole cut and would
+            // pull the rim towards the cap's middle; keeping it fixed keeps the cap planar.
+            if e == s || pinned.get(v).copied().unwrap_or(false) {
                 buf[v] = p;
                 continue;
             }

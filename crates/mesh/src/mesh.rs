@@ -61,11 +61,22 @@ impl Limits {
 /// STL exporters write for shared corners; no tolerance, so distinct points never merge.
 pub(crate) struct Welder {
     pub(crate) vertices: Vec<[f32; 3]>,
-    slots: Vec<u32>,
+    // Open addressing with the key stored in the slot: one cache miss per lookup.
+    slots: Vec<Slot>,
     mask: usize,
 }
 
+#[derive(Clone, Copy)]
+struct Slot {
+    key: [u32; 3],
+    idx: u32,
+}
+
 const EMPTY: u32 = u32::MAX;
+const EMPTY_SLOT: Slot = Slot {
+    key: [0; 3],
+    idx: EMPTY,
+};
 
 #[inline]
 fn key_bits(p: [f32; 3]) -> [u32; 3] {
@@ -91,21 +102,22 @@ impl Welder {
         let cap = (expected.max(8) * 2).next_power_of_two();
         Welder {
             vertices: Vec::with_capacity(expected),
-            slots: vec![EMPTY; cap],
+            slots: vec![EMPTY_SLOT; cap],
             mask: cap - 1,
         }
     }
 
     fn grow(&mut self) {
         let cap = self.slots.len() * 2;
-        self.slots = vec![EMPTY; cap];
+        self.slots = vec![EMPTY_SLOT; cap];
         self.mask = cap - 1;
         for (i, p) in self.vertices.iter().enumerate() {
-            let mut s = (hash_bits(key_bits(*p)) as usize) & self.mask;
-            while self.slots[s] != EMPTY {
+            let key = key_bits(*p);
+            let mut s = (hash_bits(key) as usize) & self.mask;
+            while self.slots[s].idx != EMPTY {
                 s = (s + 1) & self.mask;
             }
-            self.slots[s] = i as u32;
+            self.slots[s] = Slot { key, idx: i as u32 };
         }
     }
 
@@ -115,22 +127,22 @@ impl Welder {
         if self.vertices.len() * 2 >= self.slots.len() {
             self.grow();
         }
-        let k = key_bits(p);
-        let mut s = (hash_bits(k) as usize) & self.mask;
+        let key = key_bits(p);
+        let mut s = (hash_bits(key) as usize) & self.mask;
         loop {
-            let v = self.slots[s];
-            if v == EMPTY {
+            let slot = self.slots[s];
+            if slot.idx == EMPTY {
                 let idx = self.vertices.len() as u32;
-                self.slots[s] = idx;
+                self.slots[s] = Slot { key, idx };
                 self.vertices.push([
-                    f32::from_bits(k[0]),
-                    f32::from_bits(k[1]),
-                    f32::from_bits(k[2]),
+                    f32::from_bits(key[0]),
+                    f32::from_bits(key[1]),
+                    f32::from_bits(key[2]),
                 ]);
                 return idx;
             }
-            if key_bits(self.vertices[v as usize]) == k {
-                return v;
+            if slot.key == key {
+                return slot.idx;
             }
             s = (s + 1) & self.mask;
         }

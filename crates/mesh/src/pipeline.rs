@@ -393,7 +393,16 @@ pub fn deidentify_with(
     hooks.stage(0.4, 0.62)?;
     if let Some(m) = &options.mask {
         if m.taubin_iterations > 0 {
-            crate::mask::taubin(&mut mesh, &adj, m, &mut hooks)?;
+            let mut pinned = Vec::new();
+            if cap_start != usize::MAX {
+                pinned = vec![false; mesh.vertices.len()];
+                for t in &mesh.triangles[cap_start..] {
+                    for &i in t {
+                        pinned[i as usize] = true;
+                    }
+                }
+            }
+            crate::mask::taubin(&mut mesh, &adj, m, &pinned, &mut hooks)?;
         }
         hooks.stage(0.62, 0.66)?;
         if m.noise_mm > 0.0 {

@@ -12,7 +12,7 @@ use crate::progress::Hooks;
 use crate::{Mesh, MeshError};
 
 /// Vertices sampled per direction (strided evenly beyond this).
-pub const MAX_SAMPLES: usize = 400_000;
+pub const MAX_SAMPLES: usize = 250_000;
 
 /// Symmetric Hausdorff distance summary, in model units (mm).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -28,8 +28,9 @@ pub struct Hausdorff {
 }
 
 /// Uniform grid of triangles in CSR form.
-struct TriGrid<'a> {
-    mesh: &'a Mesh,
+struct TriGrid {
+    /// Corner coordinates per triangle, contiguous (one cache line per candidate).
+    corners: Vec<[[f32; 3]; 3]>,
     lo: V3,
     cell: f64,
     dims: [usize; 3],
@@ -37,16 +38,16 @@ struct TriGrid<'a> {
     items: Vec<u32>,
 }
 
-impl<'a> TriGrid<'a> {
-    fn new(mesh: &'a Mesh, tri_ok: &dyn Fn(usize) -> bool) -> TriGrid<'a> {
+impl TriGrid {
+    fn new(mesh: &Mesh, tri_ok: &dyn Fn(usize) -> bool) -> TriGrid {
         let (lo, hi) = mesh.bounds();
         let ext = sub(hi, lo);
         let nt = mesh.triangles.len().max(1) as f64;
-        // About two triangles per occupied cell on a surface: cell ≈ 2 × mean edge length.
+        // A few triangles per occupied cell on a surface: cell ≈ 1.2 × mean edge length.
         let (area, _) = mesh.area_volume();
         let mean_edge = (area / nt * 4.0 / 3f64.sqrt()).sqrt();
         let maxext = ext[0].max(ext[1]).max(ext[2]).max(1e-12);
-        let mut cell = (2.0 * mean_edge).max(maxext / 1024.0).max(1e-9);
+        let mut cell = (1.2 * mean_edge).max(maxext / 1024.0).max(1e-9);
         // Keep the cell count bounded (≤ 16 M cells).
         while ((ext[0] / cell) as usize + 1)
             * ((ext[1] / cell) as usize + 1)
@@ -75,15 +76,42 @@ impl<'a> TriGrid<'a> {
             }
             (a, b)
         };
+        // Large triangles: only the cells their plane passes through (a slab, not the bbox).
+        let touches = |t: &[u32; 3], x: usize, y: usize, z: usize, big: bool| {
+            if !big {
+                return true;
+            }
+            let a = v64(mesh.vertices[t[0] as usize]);
+            let n = cross(
+                sub(v64(mesh.vertices[t[1] as usize]), a),
+                sub(v64(mesh.vertices[t[2] as usize]), a),
+            );
+            let len = norm(n);
+            if len == 0.0 {
+                return true;
+            }
+            let c = [
+                lo[0] + (x as f64 + 0.5) * cell,
+                lo[1] + (y as f64 + 0.5) * cell,
+                lo[2] + (z as f64 + 0.5) * cell,
+            ];
+            (dot(sub(c, a), n) / len).abs() <= cell * 0.87
+        };
+        let span = |a: [usize; 3], b: [usize; 3]| {
+            (b[0] - a[0] + 1) * (b[1] - a[1] + 1) * (b[2] - a[2] + 1)
+        };
         for (ti, t) in mesh.triangles.iter().enumerate() {
             if !tri_ok(ti) {
                 continue;
             }
             let (a, b) = cells_of(t);
+            let big = span(a, b) > 27;
             for x in a[0]..=b[0] {
                 for y in a[1]..=b[1] {
                     for z in a[2]..=b[2] {
-                        count[(x * dims[1] + y) * dims[2] + z + 1] += 1;
+                        if touches(t, x, y, z, big) {
+                            count[(x * dims[1] + y) * dims[2] + z + 1] += 1;
+                        }
                     }
                 }
             }
@@ -98,9 +126,13 @@ impl<'a> TriGrid<'a> {
                 continue;
             }
             let (a, b) = cells_of(t);
+            let big = span(a, b) > 27;
             for x in a[0]..=b[0] {
                 for y in a[1]..=b[1] {
                     for z in a[2]..=b[2] {
+                        if !touches(t, x, y, z, big) {
+                            continue;
+                        }
                         let c = (x * dims[1] + y) * dims[2] + z;
                         items[fill[c] as usize] = ti as u32;
                         fill[c] += 1;
@@ -108,8 +140,19 @@ impl<'a> TriGrid<'a> {
                 }
             }
         }
+        let corners = mesh
+            .triangles
+            .iter()
+            .map(|t| {
+                [
+                    mesh.vertices[t[0] as usize],
+                    mesh.vertices[t[1] as usize],
+                    mesh.vertices[t[2] as usize],
+                ]
+            })
+            .collect();
         TriGrid {
-            mesh,
+            corners,
             lo,
             cell,
             dims,
@@ -149,18 +192,31 @@ impl<'a> TriGrid<'a> {
                         if !on_shell {
                             continue;
                         }
+                        // Skip cells whose box is farther than the best distance so far.
+                        if best.is_finite() {
+                            let mut d2 = 0.0;
+                            for (k, ck) in [x, y, z].into_iter().enumerate() {
+                                let lo = self.lo[k] + ck as f64 * self.cell;
+                                let e = if q[k] < lo {
+                                    lo - q[k]
+                                } else if q[k] > lo + self.cell {
+                                    q[k] - lo - self.cell
+                                } else {
+                                    0.0
+                                };
+                                d2 += e * e;
+                            }
+                            if d2 >= best * best {
+                                continue;
+                            }
+                        }
                         let cell =
                             (x as usize * self.dims[1] + y as usize) * self.dims[2] + z as usize;
                         for &ti in
                             &self.items[self.start[cell] as usize..self.start[cell + 1] as usize]
                         {
-                            let t = self.mesh.triangles[ti as usize];
-                            let d = point_triangle(
-                                q,
-                                v64(self.mesh.vertices[t[0] as usize]),
-                                v64(self.mesh.vertices[t[1] as usize]),
-                                v64(self.mesh.vertices[t[2] as usize]),
-                            );
+                            let [a, b, c] = self.corners[ti as usize];
+                            let d = point_triangle(q, v64(a), v64(b), v64(c));
                             best = best.min(d);
                         }
                     }
@@ -226,7 +282,8 @@ pub(crate) fn hausdorff(
     out_tri_ok: &dyn Fn(usize) -> bool,
     hooks: &mut Hooks<'_>,
 ) -> Result<Hausdorff, MeshError> {
-    let grid_out = TriGrid::new(output, &|_| true);
+    // Cap triangles are new surface, not a deviation: measure against the kept surface only.
+    let grid_out = TriGrid::new(output, out_tri_ok);
     hooks.at(0.1)?;
     let grid_ref = TriGrid::new(reference, &|_| true);
     hooks.at(0.2)?;

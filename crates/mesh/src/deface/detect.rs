@@ -16,7 +16,7 @@
 //!
 //! All thresholds are relative to the RMS radius of the surface, so the units do not matter.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -60,39 +60,83 @@ pub(crate) enum Detection {
     },
 }
 
+/// A flat uniform grid (CSR) over sample points, for capped nearest-point queries.
 struct Grid {
     cell: f64,
-    map: HashMap<[i32; 3], Vec<u32>>,
+    lo: V3,
+    dims: [i64; 3],
+    start: Vec<u32>,
+    items: Vec<u32>,
 }
 
 impl Grid {
-    fn key(&self, p: V3) -> [i32; 3] {
+    fn cell_of(&self, p: V3) -> [i64; 3] {
         [
-            (p[0] / self.cell).floor() as i32,
-            (p[1] / self.cell).floor() as i32,
-            (p[2] / self.cell).floor() as i32,
+            ((p[0] - self.lo[0]) / self.cell).floor() as i64,
+            ((p[1] - self.lo[1]) / self.cell).floor() as i64,
+            ((p[2] - self.lo[2]) / self.cell).floor() as i64,
         ]
     }
+    fn index(&self, k: [i64; 3]) -> Option<usize> {
+        if (0..3).all(|i| k[i] >= 0 && k[i] < self.dims[i]) {
+            Some(((k[0] * self.dims[1] + k[1]) * self.dims[2] + k[2]) as usize)
+        } else {
+            None
+        }
+    }
     fn new(points: &[V3], cell: f64) -> Grid {
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        for p in points {
+            for k in 0..3 {
+                lo[k] = lo[k].min(p[k]);
+                hi[k] = hi[k].max(p[k]);
+            }
+        }
+        if points.is_empty() {
+            lo = [0.0; 3];
+            hi = [0.0; 3];
+        }
+        // The cell is relative to the RMS radius, so the grid stays small (≈ 40³ cells at most
+        // for any shape this detector goes on to examine); clamp anyway.
+        let dims = [0, 1, 2].map(|k| (((hi[k] - lo[k]) / cell).floor() as i64 + 1).clamp(1, 256));
         let mut g = Grid {
             cell,
-            map: HashMap::new(),
+            lo,
+            dims,
+            start: Vec::new(),
+            items: Vec::new(),
         };
-        for (i, p) in points.iter().enumerate() {
-            let k = g.key(*p);
-            g.map.entry(k).or_default().push(i as u32);
+        let n = (dims[0] * dims[1] * dims[2]) as usize;
+        let mut count = vec![0u32; n + 1];
+        let idx: Vec<Option<usize>> = points.iter().map(|p| g.index(g.cell_of(*p))).collect();
+        for c in idx.iter().flatten() {
+            count[c + 1] += 1;
         }
+        for i in 0..n {
+            count[i + 1] += count[i];
+        }
+        let mut fill = count.clone();
+        let mut items = vec![0u32; count[n] as usize];
+        for (i, c) in idx.iter().enumerate() {
+            if let Some(c) = c {
+                items[fill[*c] as usize] = i as u32;
+                fill[*c] += 1;
+            }
+        }
+        g.start = count;
+        g.items = items;
         g
     }
     /// Distance from `q` to the nearest point, capped at `cap` (≤ the cell size).
     fn nearest(&self, points: &[V3], q: V3, cap: f64) -> f64 {
-        let k = self.key(q);
+        let k = self.cell_of(q);
         let mut best = cap * cap;
         for dx in -1..=1 {
             for dy in -1..=1 {
                 for dz in -1..=1 {
-                    if let Some(v) = self.map.get(&[k[0] + dx, k[1] + dy, k[2] + dz]) {
-                        for &i in v {
+                    if let Some(c) = self.index([k[0] + dx, k[1] + dy, k[2] + dz]) {
+                        for &i in &self.items[self.start[c] as usize..self.start[c + 1] as usize] {
                             let d = sub(points[i as usize], q);
                             best = best.min(dot(d, d));
                         }
@@ -106,7 +150,7 @@ impl Grid {
 
 /// Surface samples about `cell` apart: vertices, plus points inside triangles larger than a cell.
 fn samples(mesh: &Mesh, c: V3, cell: f64) -> Vec<V3> {
-    let mut seen: HashMap<[i32; 3], ()> = HashMap::new();
+    let mut seen: HashSet<[i32; 3]> = HashSet::new();
     let mut out = Vec::new();
     let mut push = |p: V3, out: &mut Vec<V3>| {
         let q = sub(p, c);
@@ -115,7 +159,7 @@ fn samples(mesh: &Mesh, c: V3, cell: f64) -> Vec<V3> {
             (q[1] / cell).floor() as i32,
             (q[2] / cell).floor() as i32,
         ];
-        if seen.insert(k, ()).is_none() {
+        if seen.insert(k) {
             out.push(q);
         }
     };
@@ -225,7 +269,7 @@ pub(crate) fn detect(mesh: &Mesh, depth_fraction: f64) -> Detection {
     let pts = samples(mesh, c, r_rms / 20.0);
     let grid_cell = r_rms / 10.0;
     let grid = Grid::new(&pts, grid_cell);
-    let eval_stride = (pts.len() / 1200).max(1);
+    let eval_stride = (pts.len() / 800).max(1);
     let eval: Vec<V3> = pts.iter().step_by(eval_stride).copied().collect();
     let sym = |n: V3| -> f64 {
         let s: f64 = eval
