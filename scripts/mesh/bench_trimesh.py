@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: `veil deid --profile strict` against the same steps scripted with trimesh.
+
+The trimesh peer does what the strict profile does, minus defacing and the report: load with
+vertex welding, recentre on the centroid, align to principal axes (PCA), Taubin smoothing with 10
+Laplacian passes (veil's 5 lambda/mu pairs), bounded random noise, shuffle vertices and faces,
+export binary STL. Both run on the same file in the same process run; the best wall time of
+--runs repetitions is kept for each.
+
+Usage (what `cargo xtask bench mesh` runs):
+    cargo build --release -p veil-cli
+    cargo run --release -p veil-mesh --example synth_head -- target/bench/head-1m.stl 1000000
+    python3 scripts/mesh/bench_trimesh.py --veil target/release/veil --input target/bench/head-1m.stl
+
+Needs: python3 -m pip install --user trimesh numpy scipy
+Prints one human line per tool, then a JSON line {"veil_s", "trimesh_s", "ratio", ...}.
+Exit: 0 measured (with --check: and targets met: ratio >= 15, veil <= 0.6 s); 1 targets missed
+under --check; 2 bad usage or a tool failed.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def trimesh_pipeline(path, out, seed):
+    import numpy as np
+    import trimesh
+    import trimesh.smoothing
+
+    mesh = trimesh.load(path, process=True)  # process=True merges duplicate vertices (welding)
+    mesh.apply_translation(-mesh.centroid)
+    cov = np.cov(mesh.vertices.T)
+    _, vecs = np.linalg.eigh(cov)
+    rot = np.eye(4)
+    rot[:3, :3] = vecs[:, ::-1].T
+    if np.linalg.det(rot[:3, :3]) < 0:
+        rot[2, :3] *= -1
+    mesh.apply_transform(rot)
+    trimesh.smoothing.filter_taubin(mesh, lamb=0.5, nu=0.53, iterations=10)
+    rng = np.random.default_rng(seed)
+    n = len(mesh.vertices)
+    d = rng.normal(size=(n, 3))
+    d /= np.linalg.norm(d, axis=1)[:, None]
+    d *= 0.2 * rng.random(n)[:, None] ** (1.0 / 3.0)  # uniform in a 0.2 mm ball
+    vertices = mesh.vertices + d
+    perm = rng.permutation(n)
+    inv = np.empty(n, dtype=np.int64)
+    inv[perm] = np.arange(n)
+    faces = inv[mesh.faces][rng.permutation(len(mesh.faces))]
+    shuffled = trimesh.Trimesh(vertices=vertices[perm], faces=faces, process=False)
+    shuffled.export(out, file_type="stl")
+
+
+def best_time(fn, runs):
+    best = float("inf")
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--veil", required=True, help="path to the release `veil` binary")
+    ap.add_argument("--input", required=True, help="binary STL (e.g. the 1M-triangle synthetic head)")
+    ap.add_argument("--runs", type=int, default=3, help="repetitions per tool (best is kept)")
+    ap.add_argument("--check", action="store_true", help="exit 1 unless ratio >= 15 and veil <= 0.6 s")
+    args = ap.parse_args()
+    if not os.path.isfile(args.input):
+        print(f"bench_trimesh: no input {args.input}; generate it with\n"
+              f"  cargo run --release -p veil-mesh --example synth_head -- {args.input} 1000000",
+              file=sys.stderr)
+        return 2
+    try:
+        import trimesh  # noqa: F401
+        import scipy  # noqa: F401
+    except ImportError as e:
+        print(f"bench_trimesh: {e}; install with python3 -m pip install --user trimesh numpy scipy",
+              file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        out_v = os.path.join(tmp, "veil.stl")
+        out_t = os.path.join(tmp, "trimesh.stl")
+
+        def veil():
+            r = subprocess.run([args.veil, "deid", args.input, "-o", out_v, "--profile", "strict",
+                                "--seed", "1"], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"veil deid failed: {r.stderr.strip()}")
+
+        try:
+            veil_s = best_time(veil, args.runs)
+            trimesh_s = best_time(lambda: trimesh_pipeline(args.input, out_t, 1), args.runs)
+        except Exception as e:  # a tool failed: report, exit 2
+            print(f"bench_trimesh: {e}", file=sys.stderr)
+            return 2
+    ratio = trimesh_s / veil_s
+    size = os.path.getsize(args.input)
+    print(f"veil deid --profile strict: {veil_s:.3f} s")
+    print(f"trimesh (same steps):       {trimesh_s:.3f} s")
+    print(f"ratio: {ratio:.1f}x (target >= 15x; veil target <= 0.6 s)")
+    print(json.dumps({"input": args.input, "input_bytes": size, "veil_s": round(veil_s, 4),
+                      "trimesh_s": round(trimesh_s, 4), "ratio": round(ratio, 2),
+                      "trimesh_version": __import__("trimesh").__version__}))
+    if args.check and (ratio < 15 or veil_s > 0.6):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
