@@ -93,6 +93,8 @@ pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
 /// snapshot in `../shared/advisory-db` (copied into `target/` as the git repository cargo-deny reads).
 fn deny(root: &Path) -> Result<()> {
     let tools = tools::ensure_deny(root)?;
+    // cargo-deny reads every package of the lock file, also those only other platforms build.
+    run(Command::new(cargo()).current_dir(root).args(["fetch", "--quiet"]))?;
     let snapshot = root.join("..").join("shared").join("advisory-db");
     // cargo-deny keeps the database for this URL in a folder named after the URL's hash.
     let db = crate::target_dir(root)
