@@ -110,6 +110,9 @@ function head(major, n) {
 }
 
 export function cbor(v) {
+  if (v === null) return Buffer.from([0xf6]);
+  if (v === true) return Buffer.from([0xf5]);
+  if (v === false) return Buffer.from([0xf4]);
   if (v instanceof Tagged) return Buffer.concat([head(6, v.tag), cbor(v.value)]);
   if (v instanceof CborMap) return Buffer.concat([head(5, v.entries.length), ...v.entries.flatMap(([k, x]) => [cbor(k), cbor(x)])]);
   if (v instanceof Uint8Array) return Buffer.concat([head(2, v.length), v]);

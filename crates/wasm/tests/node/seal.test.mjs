@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { veil, tempDir, runVeil, veilJson, rejectsCode, throwsCode, cbor, asJson } from './helpers.mjs';
+import { veil, tempDir, runVeil, veilJson, rejectsCode, throwsCode, cbor, asJson, CborMap, Tagged } from './helpers.mjs';
+import { decode, openEnvelope, sealEnvelope, signArtifact } from './forge.mjs';
 
 let tmp;
 let keys;
@@ -117,13 +118,42 @@ test('every sealing error code a portal can reach', async () => {
   const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' });
   await rejectsCode(veil.sealArtifact(FILES, baseOptions({ recipientKey: p384 })), 'bad-key');
   // rng-failed, encode-failed, seal-failed: platform failures; unknown-subject, already-enrolled:
-  // the identity vault is not part of this package. bad-artifact, bad-algorithm, bad-signature,
-  // hash-mismatch, missing-file, unlisted-file need an artifact signed with wrong contents and
-  // re-sealed, which only a forger's tool makes; veil-seal's own tests cover them.
+  // the identity vault is not part of this package. The forged artifacts are in the next test.
 
   await rejectsCode(veil.sealArtifact(FILES), 'bad-argument');
   await rejectsCode(veil.sealArtifact({}, baseOptions()), 'bad-argument');
   await rejectsCode(veil.sealArtifact('model.stl', baseOptions()), 'bad-argument');
   await rejectsCode(veil.sealArtifact(FILES, baseOptions({ consentEvent: 'xyz' })), 'bad-argument');
   await rejectsCode(veil.sealArtifact(FILES, { ...baseOptions(), purpose: undefined }), 'bad-argument');
+});
+
+test('forged and tampered artifacts inside a valid envelope: every verification code', async () => {
+  const sealed = await veil.sealArtifact(FILES, baseOptions());
+  // An independent HPKE opens the real envelope (so the forger's toolkit is right) ...
+  const { signed } = openEnvelope(sealed.envelope, keys.recipientPriv);
+  const cose = decode(signed);
+  assert.ok(cose instanceof Tagged && cose.tag === 18);
+  const [protectedHeader, , payloadBytes, signature] = cose.value;
+  // ... and what it seals again opens here: the round trip is sound.
+  const resealed = sealEnvelope(signed, keys.recipientPub);
+  assert.deepEqual((await veil.openArtifact(resealed, keys.recipientPriv)).files['model.stl'], FILES['model.stl']);
+
+  const open = (pt) => veil.openArtifact(sealEnvelope(pt, keys.recipientPub), keys.recipientPriv);
+  const payload = decode(payloadBytes);
+  const files = payload.entries.find(([k]) => k === 'files')[1];
+  const withFiles = (entries) => cbor(new CborMap(payload.entries.map(([k, v]) => [k, k === 'files' ? new CborMap(entries) : v])));
+  const forged = (newPayload) => signArtifact(protectedHeader, newPayload, keys.client);
+
+  await rejectsCode(open(Buffer.from('not a COSE_Sign1')), 'bad-artifact');
+  await rejectsCode(open(cbor(new Tagged(18, [cbor(new CborMap([[1, -35]])), new CborMap([]), payloadBytes, signature]))), 'bad-algorithm');
+  const flipped = Buffer.from(signature);
+  flipped[0] ^= 1;
+  await rejectsCode(open(cbor(new Tagged(18, [protectedHeader, new CborMap([]), payloadBytes, flipped]))), 'bad-signature');
+  // Validly signed by the client key, but the contents disagree with the manifest.
+  const changed = files.entries.map(([k, v]) => [k, k === 'model.stl' ? Buffer.from('solid evil\nendsolid evil\n') : v]);
+  await rejectsCode(open(forged(withFiles(changed))), 'hash-mismatch');
+  await rejectsCode(open(forged(withFiles(files.entries.filter(([k]) => k !== 'model.stl')))), 'missing-file');
+  await rejectsCode(open(forged(withFiles([...files.entries, ['zzz.txt', Buffer.from('smuggled')]]))), 'unlisted-file');
+  // The unaltered payload re-signed by the same key is accepted: the codes above come from the edits.
+  assert.equal((await open(forged(payloadBytes))).manifest.pseudonym, sealed.pseudonym);
 });
