@@ -47,3 +47,18 @@ test('instantiating the module in a fresh Node takes under 100 ms', () => {
   const best = Math.min(...times);
   assert.ok(best < 100, `instantiate took ${best.toFixed(1)} ms (runs: ${times.map((t) => t.toFixed(1)).join(', ')})`);
 });
+
+test('the bundler and web builds load and answer like the nodejs build', async () => {
+  const secret = '00'.repeat(32);
+  const expected = veil.pseudonym(secret, 'clinic-a', 'treatment');
+  // The bundler build imports its .wasm as an ES module, as webpack and Vite do; Node does that
+  // behind --experimental-wasm-modules.
+  const bundler = join(NPM_DIR, 'bundler', 'veil_core.js');
+  const out = execFileSync(process.execPath, ['--experimental-wasm-modules', '--no-warnings', '--input-type=module', '-e',
+    `const m = await import(${JSON.stringify(bundler)}); console.log(m.pseudonym(${JSON.stringify(secret)}, 'clinic-a', 'treatment'));`], { encoding: 'utf8' });
+  assert.equal(out.trim(), expected);
+  // The web build is initialised with the module's bytes (a page passes a URL or a fetch).
+  const web = await import(join(NPM_DIR, 'web', 'veil_core.js'));
+  await web.default({ module_or_path: readFileSync(join(NPM_DIR, 'web', 'veil_core_bg.wasm')) });
+  assert.equal(web.pseudonym(secret, 'clinic-a', 'treatment'), expected);
+});
