@@ -1,0 +1,125 @@
+//! How readings and identities read on screen: measurements in their fixed units, dates, and
+//! fingerprints. Presentation only; the values come decoded from `veil-trust`.
+
+use veil_trust::Measure;
+use veil_trust::measurement::{DateTime, Measurement};
+
+/// A measured value: `120`, `36.6`, or the IEEE 11073 special value spelled out, so a failed
+/// measurement never reads as a plausible number.
+pub fn measure(m: &Measure) -> String {
+    match m {
+        Measure::Value(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{v:.0}"),
+        Measure::Value(v) => format!("{v}"),
+        Measure::NaN => "not a number".into(),
+        Measure::NRes => "not at this resolution".into(),
+        Measure::PositiveInfinity => "above range".into(),
+        Measure::NegativeInfinity => "below range".into(),
+        Measure::Reserved => "reserved value".into(),
+    }
+}
+
+/// One line for a measurement: `120/80 mmHg`, `36.6 °C`, `SpO2 98 %`.
+pub fn headline(m: &Measurement) -> String {
+    match m {
+        Measurement::BloodPressure(bp) => {
+            format!(
+                "{}/{} {}",
+                measure(&bp.systolic),
+                measure(&bp.diastolic),
+                bp.unit
+            )
+        }
+        Measurement::Temperature(t) => format!("{} {}", measure(&t.celsius), t.unit),
+        Measurement::Glucose(g) => match &g.concentration {
+            Some(c) => format!("{} {}", measure(c), g.unit),
+            None => "glucose record without a concentration".into(),
+        },
+        Measurement::PulseOximetry(p) => format!("SpO2 {} {}", measure(&p.spo2), p.unit),
+        Measurement::Weight(w) => format!("{} {}", measure(&w.weight), w.unit),
+        Measurement::HeartRate(h) => format!("{} {}", h.heart_rate, h.unit),
+        Measurement::Unknown {
+            service,
+            characteristic,
+            value_hex,
+        } => {
+            format!("service 0x{service:04X}, characteristic 0x{characteristic:04X}: {value_hex}")
+        }
+    }
+}
+
+/// The secondary fields of a measurement (mean arterial pressure, pulse, time stamp...).
+pub fn details(m: &Measurement) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut stamp = |t: &Option<DateTime>| {
+        if let Some(t) = t {
+            parts.push(format!("device time {t}"));
+        }
+    };
+    match m {
+        Measurement::BloodPressure(bp) => {
+            stamp(&bp.time_stamp);
+            parts.insert(
+                0,
+                format!("mean arterial {} {}", measure(&bp.mean_arterial), bp.unit),
+            );
+            if let Some(p) = &bp.pulse {
+                parts.push(format!("pulse {} bpm", measure(p)));
+            }
+            if let Some(u) = bp.user_id {
+                parts.push(format!("user {u}"));
+            }
+        }
+        Measurement::Temperature(t) => {
+            stamp(&t.time_stamp);
+            if let Some(site) = &t.site {
+                parts.push(site.clone());
+            }
+        }
+        Measurement::Glucose(g) => parts.push(format!("sequence {}", g.sequence_number)),
+        Measurement::PulseOximetry(p) => {
+            stamp(&p.time_stamp);
+            parts.insert(0, format!("pulse {} bpm", measure(&p.pulse)));
+        }
+        Measurement::Weight(w) => {
+            stamp(&w.time_stamp);
+            if let Some(bmi) = &w.bmi {
+                parts.push(format!("BMI {}", measure(bmi)));
+            }
+        }
+        Measurement::HeartRate(h) => {
+            if let Some(e) = h.energy_expended_kj {
+                parts.push(format!("{e} kJ"));
+            }
+        }
+        Measurement::Unknown { .. } => {}
+    }
+    parts.join(", ")
+}
+
+/// A Unix time as a UTC date and time, `2026-11-23 11:16 UTC`.
+pub fn unix_time(ts: u64) -> String {
+    let t = DateTime::from_unix(ts);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year, t.month, t.day, t.hours, t.minutes
+    )
+}
+
+/// A SHA-256 fingerprint in colon-separated pairs of upper-case hex, as certificate viewers show it.
+pub fn fingerprint(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).to_uppercase())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Now, in Unix seconds, from the browser clock.
+pub fn now_unix() -> u64 {
+    let ms = js_sys::Date::now();
+    if ms.is_finite() && ms > 0.0 {
+        (ms / 1000.0) as u64
+    } else {
+        0
+    }
+}

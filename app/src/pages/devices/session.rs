@@ -1,0 +1,562 @@
+//! One paired device for the time this page is open: its connection, what its certificate chain
+//! says about it, and the readings taken from it.
+//!
+//! The exchange follows `docs/device-profile.md`: on pairing, read the certificate chain from
+//! the Veil trust service and validate it against the trust store; for each reading, write a
+//! fresh 32-byte challenge, read the signed answer, verify it (chain, signature, `kid`, serial,
+//! counter above the last one persisted for this serial, nonce, time window) in `veil-trust`.
+//! Devices without the trust service are read through their standard Bluetooth SIG service and
+//! their readings are UNVERIFIED: shown, never stored as verified, never uploaded.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use web_sys::{BluetoothDevice, BluetoothRemoteGattServer};
+
+use veil_trust::measurement::{KNOWN_CHARACTERISTICS, decode};
+use veil_trust::{DeviceIdentity, Rejection, Verifier};
+
+use super::format;
+use crate::platform::bluetooth::trust_service::{self, TrustServiceError};
+use crate::platform::bluetooth::{self, BluetoothError, DisconnectListener, sig_uuid};
+use crate::platform::storage;
+
+/// Reconnection attempts after an unexpected drop, and the first delay (doubled each time).
+const RECONNECT_ATTEMPTS: u32 = 4;
+const RECONNECT_FIRST_DELAY_MS: u64 = 1000;
+
+/// What the device's certificate chain says about it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trust {
+    /// Pairing is still reading or checking the chain.
+    Checking,
+    /// The chain leads to a trusted manufacturer root and is valid now.
+    Trusted(DeviceIdentity),
+    /// The chain was read but is not acceptable: the stable code and a readable detail.
+    Untrusted {
+        /// A [`Rejection::code`].
+        code: &'static str,
+        /// Why, for people.
+        detail: String,
+    },
+    /// The device speaks only standard Bluetooth SIG services: nothing to verify with.
+    StandardOnly,
+    /// Neither the trust service nor a supported standard service was found.
+    Unsupported,
+}
+
+/// The GATT connection as this page sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// Connecting for the first time.
+    Connecting,
+    /// Connected.
+    Connected,
+    /// The link dropped; a reconnection is scheduled or running.
+    Reconnecting,
+    /// Not connected, and no longer retrying on its own.
+    Disconnected,
+}
+
+impl Connection {
+    /// The `data-state` value and label of this state.
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Connection::Connecting => ("connecting", "Connecting…"),
+            Connection::Connected => ("connected", "Connected"),
+            Connection::Reconnecting => ("reconnecting", "Connection lost, reconnecting…"),
+            Connection::Disconnected => ("disconnected", "Disconnected"),
+        }
+    }
+}
+
+/// The outcome of one reading, as its badge shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Signed by a certified device, unmodified, fresh.
+    Verified,
+    /// From a standard-only device: nothing proves where it came from.
+    Unverified,
+    /// Signed reading that failed verification, with the stable reason code.
+    Rejected(&'static str),
+}
+
+impl Verdict {
+    /// Badge text: `VERIFIED`, `UNVERIFIED`, `REJECTED(bad-signature)`.
+    pub fn badge(&self) -> String {
+        match self {
+            Verdict::Verified => "VERIFIED".into(),
+            Verdict::Unverified => "UNVERIFIED".into(),
+            Verdict::Rejected(code) => format!("REJECTED({code})"),
+        }
+    }
+
+    /// CSS class and `data-status` value.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Verdict::Verified => "verified",
+            Verdict::Unverified => "unverified",
+            Verdict::Rejected(_) => "rejected",
+        }
+    }
+
+    /// The reason code (`data-reason`), empty unless rejected.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Verdict::Rejected(code) => code,
+            _ => "",
+        }
+    }
+}
+
+/// One row of a device's reading list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadingRow {
+    /// Position in this page's list (stable key).
+    pub seq: usize,
+    /// The badge.
+    pub verdict: Verdict,
+    /// The value (`120/80 mmHg`), or what was wrong.
+    pub headline: String,
+    /// Secondary fields or the rejection detail.
+    pub detail: String,
+    /// The reading's counter, for verified readings.
+    pub counter: Option<u64>,
+    /// When it was taken (browser clock).
+    pub taken_at: String,
+}
+
+/// Browser-side objects of a device: not `Send`, kept in local storage of the page's arena.
+struct Link {
+    device: BluetoothDevice,
+    /// Kept so the listener lives as long as the entry; removed on drop.
+    _on_drop: Option<DisconnectListener>,
+    /// The verifier this device's chain was checked with (caches the validated chain).
+    verifier: Rc<Verifier>,
+    /// The chain read at pairing (device certificate first, DER).
+    chain: Vec<Vec<u8>>,
+    /// The standard characteristic of a standard-only device.
+    standard: Option<(u16, u16)>,
+    /// Highest counter accepted in this page (guards even if IndexedDB fails).
+    last_counter: Option<u64>,
+}
+
+/// A paired device and its reactive state. `Copy`: every field is an arena handle.
+#[derive(Clone, Copy)]
+pub struct PairedDevice {
+    /// `BluetoothDevice.id`: stable per origin.
+    pub id: StoredValue<String>,
+    /// The advertised name, if any.
+    pub name: RwSignal<String>,
+    /// What its chain says.
+    pub trust: RwSignal<Trust>,
+    /// The connection.
+    pub connection: RwSignal<Connection>,
+    /// Readings taken while this page was open, newest first.
+    pub readings: RwSignal<Vec<ReadingRow>>,
+    /// A reading or pairing step is running.
+    pub busy: RwSignal<bool>,
+    /// The last operational problem (GATT failure, storage failure), if any.
+    pub problem: RwSignal<Option<String>>,
+    link: StoredValue<Option<Link>, LocalStorage>,
+}
+
+/// The chooser lists devices advertising a supported SIG health service or the trust service
+/// (`docs/device-profile.md` §5: a device SHOULD advertise it); the trust service is also asked
+/// for through `optionalServices`, so a device that does not advertise it still exposes it.
+fn list_services() -> (Vec<String>, Vec<String>) {
+    let mut filters: Vec<String> = KNOWN_CHARACTERISTICS
+        .iter()
+        .map(|(svc, _)| sig_uuid(*svc))
+        .collect();
+    filters.push(trust_service::SERVICE.to_string());
+    (filters, vec![trust_service::SERVICE.to_string()])
+}
+
+/// Opens the chooser. Must run synchronously inside the click handler (user activation).
+pub fn request() -> Result<js_sys::Promise<BluetoothDevice>, BluetoothError> {
+    let (filters, optional) = list_services();
+    bluetooth::request_device(&filters, &optional)
+}
+
+impl PairedDevice {
+    /// A new entry for a device chosen in the chooser; call [`PairedDevice::setup`] next.
+    pub fn new(device: BluetoothDevice) -> Self {
+        PairedDevice {
+            id: StoredValue::new(device.id()),
+            name: RwSignal::new(
+                device
+                    .name()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| "Unnamed device".into()),
+            ),
+            trust: RwSignal::new(Trust::Checking),
+            connection: RwSignal::new(Connection::Connecting),
+            readings: RwSignal::new(Vec::new()),
+            busy: RwSignal::new(true),
+            problem: RwSignal::new(None),
+            link: StoredValue::new_local(Some(Link {
+                device,
+                _on_drop: None,
+                verifier: Rc::new(Verifier::default()),
+                chain: Vec::new(),
+                standard: None,
+                last_counter: None,
+            })),
+        }
+    }
+
+    fn device(&self) -> Option<BluetoothDevice> {
+        self.link
+            .try_with_value(|l| l.as_ref().map(|l| l.device.clone()))
+            .flatten()
+    }
+
+    /// Connects, finds out what kind of device this is and checks its chain.
+    pub async fn setup(self) {
+        self.busy.set(true);
+        self.problem.set(None);
+        let result = self.identify().await;
+        if let Err(e) = result {
+            self.problem
+                .set(Some(format!("Could not talk to the device: {e}")));
+            if self.trust.get_untracked() == Trust::Checking {
+                self.trust.set(Trust::Unsupported);
+            }
+        }
+        self.connection.set(
+            if self.device().is_some_and(|d| bluetooth::is_connected(&d)) {
+                Connection::Connected
+            } else {
+                Connection::Disconnected
+            },
+        );
+        self.watch_drops();
+        self.busy.set(false);
+    }
+
+    async fn identify(self) -> Result<(), BluetoothError> {
+        let Some(device) = self.device() else {
+            return Ok(());
+        };
+        let server = bluetooth::connect(&device).await?;
+        if let Some(service) = bluetooth::service(&server, trust_service::SERVICE).await? {
+            let chain = trust_service::read_chain(&service).await;
+            let roots = storage::trust_store().await;
+            let verifier = match roots {
+                Ok(store) => Rc::new(Verifier::new(store)),
+                Err(e) => {
+                    self.problem
+                        .set(Some(format!("The trust store could not be read: {e}")));
+                    Rc::new(Verifier::default())
+                }
+            };
+            let trust = match &chain {
+                Ok(chain) => match verifier.verify_chain(chain, format::now_unix()) {
+                    Ok(identity) => Trust::Trusted(identity),
+                    Err(r) => Trust::Untrusted {
+                        code: r.code(),
+                        detail: r.to_string(),
+                    },
+                },
+                Err(TrustServiceError::Gatt(e)) => return Err(e.clone()),
+                Err(e @ (TrustServiceError::Malformed(_) | TrustServiceError::NoReadingYet)) => {
+                    Trust::Untrusted {
+                        code: "malformed",
+                        detail: e.to_string(),
+                    }
+                }
+            };
+            let serial = match &trust {
+                Trust::Trusted(id) => Some(id.serial.clone()),
+                _ => None,
+            };
+            let stored = match &serial {
+                Some(s) => storage::last_counter(s).await.unwrap_or_else(|e| {
+                    self.problem.set(Some(format!(
+                        "Replay protection state could not be read: {e}"
+                    )));
+                    None
+                }),
+                None => None,
+            };
+            self.link.update_value(|l| {
+                if let Some(l) = l {
+                    l.verifier = verifier;
+                    l.chain = chain.unwrap_or_default();
+                    l.standard = None;
+                    l.last_counter = l.last_counter.max(stored);
+                }
+            });
+            self.trust.set(trust);
+            return Ok(());
+        }
+        for (svc, chr) in KNOWN_CHARACTERISTICS {
+            if bluetooth::service(&server, &sig_uuid(svc)).await?.is_some() {
+                self.link.update_value(|l| {
+                    if let Some(l) = l {
+                        l.standard = Some((svc, chr));
+                    }
+                });
+                self.trust.set(Trust::StandardOnly);
+                return Ok(());
+            }
+        }
+        self.trust.set(Trust::Unsupported);
+        Ok(())
+    }
+
+    fn watch_drops(self) {
+        let Some(device) = self.device() else { return };
+        let already = self
+            .link
+            .try_with_value(|l| l.as_ref().is_some_and(|l| l._on_drop.is_some()))
+            .unwrap_or(true);
+        if already {
+            return;
+        }
+        match DisconnectListener::new(&device, move || self.on_drop()) {
+            Ok(listener) => self.link.update_value(|l| {
+                if let Some(l) = l {
+                    l._on_drop = Some(listener);
+                }
+            }),
+            Err(e) => self
+                .problem
+                .set(Some(format!("Disconnections will not be noticed: {e}"))),
+        }
+    }
+
+    /// The link dropped: reconnect with backoff, unless a reconnection is already running.
+    fn on_drop(self) {
+        if self.link.try_with_value(Option::is_none).unwrap_or(true) {
+            return;
+        }
+        if self.connection.get_untracked() == Connection::Reconnecting {
+            return;
+        }
+        self.connection.set(Connection::Reconnecting);
+        spawn_local(async move { self.reconnect_with_backoff().await });
+    }
+
+    async fn reconnect_with_backoff(self) {
+        let mut delay = RECONNECT_FIRST_DELAY_MS;
+        for _ in 0..RECONNECT_ATTEMPTS {
+            sleep(delay).await;
+            let Some(device) = self.device() else { return };
+            if bluetooth::is_connected(&device) || bluetooth::connect(&device).await.is_ok() {
+                self.connection.set(Connection::Connected);
+                self.problem.set(None);
+                return;
+            }
+            delay *= 2;
+        }
+        self.connection.set(Connection::Disconnected);
+    }
+
+    /// Reconnect now (the Reconnect button).
+    pub async fn reconnect(self) {
+        let Some(device) = self.device() else { return };
+        self.connection.set(Connection::Connecting);
+        match bluetooth::connect(&device).await {
+            Ok(_) => {
+                self.connection.set(Connection::Connected);
+                self.problem.set(None);
+            }
+            Err(e) => {
+                self.connection.set(Connection::Disconnected);
+                self.problem.set(Some(format!("Could not reconnect: {e}")));
+            }
+        }
+    }
+
+    /// Disconnects and forgets the browser objects (the Remove button).
+    pub fn forget(self) {
+        let link = self.link.try_update_value(Option::take).flatten();
+        if let Some(link) = link {
+            drop(link._on_drop);
+            if let Some(gatt) = link.device.gatt() {
+                gatt.disconnect();
+            }
+        }
+    }
+
+    async fn server(self) -> Result<BluetoothRemoteGattServer, BluetoothError> {
+        let device = self.device().ok_or_else(|| {
+            BluetoothError::from(wasm_bindgen::JsValue::from_str("device removed"))
+        })?;
+        let server = bluetooth::connect(&device).await?;
+        self.connection.set(Connection::Connected);
+        Ok(server)
+    }
+
+    /// Takes one reading and adds its row.
+    pub async fn take_reading(self) {
+        self.busy.set(true);
+        self.problem.set(None);
+        let trust = self.trust.get_untracked();
+        let row = match trust {
+            Trust::StandardOnly => self.read_standard().await,
+            Trust::Trusted(_) | Trust::Untrusted { .. } => self.read_signed().await,
+            Trust::Checking | Trust::Unsupported => {
+                Err("this device has no readable measurement".into())
+            }
+        };
+        match row {
+            Ok((verdict, headline, detail, counter)) => {
+                self.push(verdict, headline, detail, counter)
+            }
+            Err(problem) => self.problem.set(Some(problem)),
+        }
+        self.busy.set(false);
+    }
+
+    fn push(self, verdict: Verdict, headline: String, detail: String, counter: Option<u64>) {
+        self.readings.update(|rows| {
+            let seq = rows.len();
+            let taken_at = format::unix_time(format::now_unix());
+            rows.insert(
+                0,
+                ReadingRow {
+                    seq,
+                    verdict,
+                    headline,
+                    detail,
+                    counter,
+                    taken_at,
+                },
+            );
+        });
+    }
+
+    async fn read_standard(self) -> Result<(Verdict, String, String, Option<u64>), String> {
+        let Some((svc, chr)) = self
+            .link
+            .try_with_value(|l| l.as_ref().and_then(|l| l.standard))
+            .flatten()
+        else {
+            return Err("no standard measurement characteristic".into());
+        };
+        let server = self
+            .server()
+            .await
+            .map_err(|e| format!("Could not connect: {e}"))?;
+        let service = bluetooth::service(&server, &sig_uuid(svc))
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the measurement service disappeared")?;
+        let ch = bluetooth::characteristic(&service, &sig_uuid(chr))
+            .await
+            .map_err(|e| e.to_string())?;
+        let value = bluetooth::read(&ch)
+            .await
+            .map_err(|e| format!("Could not read the measurement: {e}"))?;
+        // Bluetooth SIG layout, decoded for display only: nothing proves its origin.
+        Ok(match decode(svc, chr, &value) {
+            Ok(m) => (
+                Verdict::Unverified,
+                format::headline(&m),
+                format::details(&m),
+                None,
+            ),
+            Err(e) => (
+                Verdict::Unverified,
+                "unreadable value".into(),
+                e.to_string(),
+                None,
+            ),
+        })
+    }
+
+    async fn read_signed(self) -> Result<(Verdict, String, String, Option<u64>), String> {
+        let server = self
+            .server()
+            .await
+            .map_err(|e| format!("Could not connect: {e}"))?;
+        let nonce = veil_trust::new_challenge().map_err(|e| e.to_string())?;
+        let cose = match trust_service::exchange(&server, &nonce).await {
+            Ok(cose) => cose,
+            Err(TrustServiceError::Gatt(e)) => {
+                return Err(format!("The signed reading could not be read: {e}"));
+            }
+            Err(TrustServiceError::NoReadingYet) => {
+                return Err("No reading yet: take a measurement on the device first.".into());
+            }
+            // Bytes that break the profile are a rejected reading, with its stable code.
+            Err(TrustServiceError::Malformed(d)) => {
+                return Ok((
+                    Verdict::Rejected("malformed"),
+                    "not accepted".into(),
+                    d,
+                    None,
+                ));
+            }
+        };
+        let Some((verifier, chain, in_page_last)) = self
+            .link
+            .try_with_value(|l| {
+                l.as_ref()
+                    .map(|l| (l.verifier.clone(), l.chain.clone(), l.last_counter))
+            })
+            .flatten()
+        else {
+            return Err("device removed".into());
+        };
+        let serial = match self.trust.get_untracked() {
+            Trust::Trusted(id) => Some(id.serial),
+            _ => None,
+        };
+        let stored = match &serial {
+            Some(s) => storage::last_counter(s).await.map_err(|e| e.to_string())?,
+            None => None,
+        };
+        let last = in_page_last.max(stored);
+        match verifier.verify(&cose, &chain, Some(&nonce), last, format::now_unix()) {
+            Ok(reading) => {
+                let counter = reading.counter;
+                self.link.update_value(|l| {
+                    if let Some(l) = l {
+                        l.last_counter = l.last_counter.max(Some(counter));
+                    }
+                });
+                let saved = async {
+                    storage::raise_counter(&reading.device.serial, counter).await?;
+                    storage::save_reading(&reading).await
+                };
+                if let Err(e) = saved.await {
+                    self.problem.set(Some(format!(
+                        "The reading is verified but could not be saved: {e}"
+                    )));
+                }
+                Ok((
+                    Verdict::Verified,
+                    format::headline(&reading.measurement),
+                    format::details(&reading.measurement),
+                    Some(counter),
+                ))
+            }
+            Err(rejection) => Ok(rejected(&rejection)),
+        }
+    }
+}
+
+fn rejected(r: &Rejection) -> (Verdict, String, String, Option<u64>) {
+    (
+        Verdict::Rejected(r.code()),
+        "not accepted".into(),
+        r.to_string(),
+        None,
+    )
+}
+
+/// Waits `ms` milliseconds.
+async fn sleep(ms: u64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        set_timeout(
+            move || drop(resolve.call0(&wasm_bindgen::JsValue::NULL)),
+            std::time::Duration::from_millis(ms),
+        );
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

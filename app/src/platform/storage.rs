@@ -1,0 +1,217 @@
+//! IndexedDB persistence for device trust: what must survive a reload.
+//!
+//! One database, `veil-devices`, with three object stores (out-of-line keys):
+//! - `roots`: the trust store, manufacturer root certificates as DER (`Uint8Array`), keyed by
+//!   their SHA-256 fingerprint (hex). Imported and removed in Settings.
+//! - `counters`: the last accepted reading counter per device serial, as a decimal string (a
+//!   `u64` does not fit a JS number exactly). Replay protection across reloads depends on it.
+//! - `readings`: verified readings as the JSON of [`veil_trust::VerifiedReading`], which carries
+//!   the original COSE_Sign1 bytes and the device chain, so the upload feature can forward them
+//!   for the backend to verify again. Keyed `serial/counter` (counter zero-padded), so keys sort
+//!   by device then counter. Unverified readings are never stored here.
+//!
+//! Nothing here decides trust: the verifier in `veil-trust` does; this only keeps its inputs.
+
+use std::fmt;
+
+use js_sys::{Function, Promise, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{
+    IdbDatabase, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransactionMode,
+    IdbVersionChangeEvent,
+};
+
+use veil_trust::{TrustStore, VerifiedReading};
+
+/// Name of the database holding device-trust state.
+pub const DB_NAME: &str = "veil-devices";
+/// Schema version; bump and extend [`upgrade`] when a store is added.
+const DB_VERSION: u32 = 1;
+const ROOTS: &str = "roots";
+const COUNTERS: &str = "counters";
+const READINGS: &str = "readings";
+
+/// Why a storage operation failed: IndexedDB unavailable (private mode, old browser), a
+/// transaction error, or stored data that no longer parses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageError(pub String);
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "storage: {}", self.0)
+    }
+}
+
+impl From<JsValue> for StorageError {
+    fn from(v: JsValue) -> Self {
+        StorageError(crate::platform::js_error_text(&v))
+    }
+}
+
+/// Resolves when an IndexedDB request succeeds (with its result) or fails.
+async fn done(request: &IdbRequest) -> Result<JsValue, StorageError> {
+    let req = request.clone();
+    let promise = Promise::new(&mut |resolve: Function, reject: Function| {
+        let ok_req = req.clone();
+        let on_success = Closure::once_into_js(move || {
+            let _ = resolve.call1(
+                &JsValue::NULL,
+                &ok_req.result().unwrap_or(JsValue::UNDEFINED),
+            );
+        });
+        let err_req = req.clone();
+        let on_error = Closure::once_into_js(move || {
+            // `request.error` is a DOMException (or null).
+            let text = js_sys::Reflect::get(&err_req, &JsValue::from_str("error"))
+                .ok()
+                .filter(|e| !e.is_null() && !e.is_undefined())
+                .map(|e| crate::platform::js_error_text(&e))
+                .unwrap_or_else(|| "request failed".into());
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&text));
+        });
+        req.set_onsuccess(Some(on_success.unchecked_ref()));
+        req.set_onerror(Some(on_error.unchecked_ref()));
+    });
+    Ok(promise.await?)
+}
+
+/// Creates the object stores on first open (and, later, migrates).
+fn upgrade(event: &IdbVersionChangeEvent, request: &IdbOpenDbRequest) -> Result<(), JsValue> {
+    let db: IdbDatabase = request.result()?.dyn_into()?;
+    if event.old_version() < 1.0 {
+        db.create_object_store(ROOTS)?;
+        db.create_object_store(COUNTERS)?;
+        db.create_object_store(READINGS)?;
+    }
+    Ok(())
+}
+
+/// Opens (creating or upgrading) the database.
+async fn open() -> Result<IdbDatabase, StorageError> {
+    let factory = web_sys::window()
+        .ok_or_else(|| StorageError("no window".into()))?
+        .indexed_db()?
+        .ok_or_else(|| StorageError("IndexedDB is not available in this browser".into()))?;
+    let request = factory.open_with_u32(DB_NAME, DB_VERSION)?;
+    let req = request.clone();
+    let on_upgrade =
+        Closure::<dyn FnMut(IdbVersionChangeEvent)>::new(move |e: IdbVersionChangeEvent| {
+            if let Err(err) = upgrade(&e, &req) {
+                web_sys::console::error_1(&err);
+            }
+        });
+    request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    let db = done(&request).await;
+    request.set_onupgradeneeded(None);
+    drop(on_upgrade);
+    Ok(db?.dyn_into()?)
+}
+
+/// One object store in a fresh transaction.
+async fn store(name: &str, mode: IdbTransactionMode) -> Result<IdbObjectStore, StorageError> {
+    let db = open().await?;
+    Ok(db
+        .transaction_with_str_and_mode(name, mode)?
+        .object_store(name)?)
+}
+
+/// The DER of every trusted manufacturer root.
+pub async fn root_ders() -> Result<Vec<Vec<u8>>, StorageError> {
+    let all = done(
+        &store(ROOTS, IdbTransactionMode::Readonly)
+            .await?
+            .get_all()?,
+    )
+    .await?;
+    let array: js_sys::Array = all.dyn_into()?;
+    Ok(array
+        .iter()
+        .filter_map(|v| v.dyn_into::<Uint8Array>().ok())
+        .map(|a| a.to_vec())
+        .collect())
+}
+
+/// The trust store built from the stored roots. A stored root that no longer parses is skipped
+/// (and logged) rather than making every device untrusted.
+pub async fn trust_store() -> Result<TrustStore, StorageError> {
+    let mut trust = TrustStore::new();
+    for der in root_ders().await? {
+        if let Err(e) = trust.add_der(&der) {
+            web_sys::console::warn_1(&JsValue::from_str(&format!("skipping a stored root: {e}")));
+        }
+    }
+    Ok(trust)
+}
+
+/// Stores a root certificate (already checked to be a CA by [`TrustStore::add_der`]).
+pub async fn put_root(fingerprint: &str, der: &[u8]) -> Result<(), StorageError> {
+    let value = Uint8Array::from(der);
+    let os = store(ROOTS, IdbTransactionMode::Readwrite).await?;
+    done(&os.put_with_key(&value, &JsValue::from_str(fingerprint))?).await?;
+    Ok(())
+}
+
+/// Removes the root with this fingerprint (hex); a missing one is not an error.
+pub async fn remove_root(fingerprint: &str) -> Result<(), StorageError> {
+    let os = store(ROOTS, IdbTransactionMode::Readwrite).await?;
+    done(&os.delete(&JsValue::from_str(fingerprint))?).await?;
+    Ok(())
+}
+
+/// The last accepted counter of a device, if any reading of it was ever accepted here.
+pub async fn last_counter(serial: &str) -> Result<Option<u64>, StorageError> {
+    let os = store(COUNTERS, IdbTransactionMode::Readonly).await?;
+    let value = done(&os.get(&JsValue::from_str(serial))?).await?;
+    match value.as_string() {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| StorageError(format!("stored counter of {serial} is not a number"))),
+    }
+}
+
+/// Records `counter` as the last accepted one for `serial`, only if it is higher than what is
+/// stored (two readings finishing out of order never lower it).
+pub async fn raise_counter(serial: &str, counter: u64) -> Result<(), StorageError> {
+    if last_counter(serial)
+        .await?
+        .is_some_and(|last| last >= counter)
+    {
+        return Ok(());
+    }
+    let os = store(COUNTERS, IdbTransactionMode::Readwrite).await?;
+    done(&os.put_with_key(
+        &JsValue::from_str(&counter.to_string()),
+        &JsValue::from_str(serial),
+    )?)
+    .await?;
+    Ok(())
+}
+
+/// Keeps a verified reading (with its original COSE bytes and chain) for upload.
+pub async fn save_reading(reading: &VerifiedReading) -> Result<(), StorageError> {
+    let json = serde_json::to_string(reading).map_err(|e| StorageError(e.to_string()))?;
+    let key = format!("{}/{:020}", reading.device.serial, reading.counter);
+    let os = store(READINGS, IdbTransactionMode::Readwrite).await?;
+    done(&os.put_with_key(&JsValue::from_str(&json), &JsValue::from_str(&key))?).await?;
+    Ok(())
+}
+
+/// Every stored verified reading, ordered by device serial then counter. Entries that do not
+/// parse are skipped.
+pub async fn verified_readings() -> Result<Vec<VerifiedReading>, StorageError> {
+    let all = done(
+        &store(READINGS, IdbTransactionMode::Readonly)
+            .await?
+            .get_all()?,
+    )
+    .await?;
+    let array: js_sys::Array = all.dyn_into()?;
+    Ok(array
+        .iter()
+        .filter_map(|v| v.as_string())
+        .filter_map(|s| serde_json::from_str::<VerifiedReading>(&s).ok())
+        .collect())
+}

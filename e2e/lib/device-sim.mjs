@@ -1,0 +1,365 @@
+// Simulated Bluetooth health devices for the e2e suite, over Chromium's CDP `BluetoothEmulation`
+// domain (see ../../../shared/notes/web-bluetooth.md). The page's own `navigator.bluetooth` code
+// runs unchanged; this side answers every GATT operation it makes.
+//
+// The signed readings are produced HERE, by an implementation independent of Veil's Rust code:
+// the CBOR encoder below (RFC 8949 §4.2.1 deterministic encoding), the COSE_Sign1 structure
+// (RFC 9052 §4.2, Sig_structure §4.4) and ES256 from Node's `crypto` (RFC 9053 §2.1: r || s).
+// The device certificate chains come from Python's `cryptography` package.
+import { createHash, createPrivateKey, sign } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+
+/** The Veil trust service, as `docs/device-profile.md` specifies it. */
+export const TRUST_SERVICE = {
+  service: 'a3c87500-8ed3-4bdf-8a39-a01bebede295',
+  chain: 'a3c87501-8ed3-4bdf-8a39-a01bebede295',
+  challenge: 'a3c87502-8ed3-4bdf-8a39-a01bebede295',
+  reading: 'a3c87503-8ed3-4bdf-8a39-a01bebede295',
+};
+
+/** Payload bytes per chain chunk (an ATT MTU of 185 minus the 3-byte ATT header and 2-byte chunk header). */
+export const CHAIN_CHUNK = 180;
+
+/** The 128-bit form of a 16-bit Bluetooth SIG UUID. */
+export const sigUuid = (n) => `0000${n.toString(16).padStart(4, '0')}-0000-1000-8000-00805f9b34fb`;
+
+export const SVC_BLOOD_PRESSURE = 0x1810;
+export const CHR_BLOOD_PRESSURE = 0x2a35;
+
+// ---------------------------------------------------------------------------------------------
+// CBOR (RFC 8949): unsigned/negative integers, byte strings, text strings, arrays, maps, tags.
+
+function head(major, n) {
+  const big = BigInt(n);
+  if (big < 24n) return Buffer.from([(major << 5) | Number(big)]);
+  if (big < 0x100n) return Buffer.from([(major << 5) | 24, Number(big)]);
+  if (big < 0x10000n) { const b = Buffer.alloc(3); b[0] = (major << 5) | 25; b.writeUInt16BE(Number(big), 1); return b; }
+  if (big < 0x100000000n) { const b = Buffer.alloc(5); b[0] = (major << 5) | 26; b.writeUInt32BE(Number(big), 1); return b; }
+  const b = Buffer.alloc(9); b[0] = (major << 5) | 27; b.writeBigUInt64BE(big, 1); return b;
+}
+
+/** A CBOR tag wrapper for `cbor()`. */
+export class Tagged { constructor(tag, value) { this.tag = tag; this.value = value; } }
+
+/** Encodes a JS value as CBOR. Maps keep insertion order (use `Map` for integer keys). */
+export function cbor(value) {
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    const n = BigInt(value);
+    return n >= 0n ? head(0, n) : head(1, -1n - n);
+  }
+  if (typeof value === 'string') { const b = Buffer.from(value, 'utf8'); return Buffer.concat([head(3, b.length), b]); }
+  if (value instanceof Uint8Array) return Buffer.concat([head(2, value.length), Buffer.from(value)]);
+  if (Array.isArray(value)) return Buffer.concat([head(4, value.length), ...value.map(cbor)]);
+  if (value instanceof Tagged) return Buffer.concat([head(6, value.tag), cbor(value.value)]);
+  if (value instanceof Map) return Buffer.concat([head(5, value.size), ...[...value].flatMap(([k, v]) => [cbor(k), cbor(v)])]);
+  if (value && typeof value === 'object') return cbor(new Map(Object.entries(value)));
+  throw new TypeError(`cbor: unsupported ${typeof value}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// IEEE 11073-20601 SFLOAT and the Blood Pressure Measurement value (GSS §3.31).
+
+/** A 16-bit SFLOAT of an integer value (exponent 0). */
+export function sfloat(intValue) {
+  return intValue & 0x0fff;
+}
+
+/** The Blood Pressure Measurement characteristic value: mmHg, optional pulse rate. */
+export function bloodPressureValue({ systolic, diastolic, meanArterial, pulse }) {
+  const flags = pulse === undefined ? 0x00 : 0x04;
+  const fields = [systolic, diastolic, meanArterial, ...(pulse === undefined ? [] : [pulse])];
+  const b = Buffer.alloc(1 + 2 * fields.length);
+  b[0] = flags;
+  fields.forEach((v, i) => b.writeUInt16LE(sfloat(v), 1 + 2 * i));
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------------
+// COSE_Sign1 (RFC 9052) signed with Node's crypto.
+
+/**
+ * A tagged COSE_Sign1 over `payload` (bytes), protected header {alg, kid}, signed with the PKCS#8
+ * PEM `keyPem`. `alg` is -7 (ES256) or -9 (ESP256).
+ */
+export function coseSign1({ keyPem, kid, payload, alg = -7 }) {
+  const protectedBytes = cbor(new Map([[1, alg], [4, kid]]));
+  const toBeSigned = cbor(['Signature1', protectedBytes, Buffer.alloc(0), payload]);
+  const key = createPrivateKey(keyPem);
+  const signature = sign('sha256', toBeSigned, { key, dsaEncoding: 'ieee-p1363' });
+  return cbor(new Tagged(18, [protectedBytes, new Map(), payload, signature]));
+}
+
+/** The reading payload map (`docs/device-profile.md`), keys in the profile's order. */
+export function readingPayload({ serial, counter, ts, nonce, svc, chr, val }) {
+  return cbor(new Map([
+    ['v', 1], ['dev', serial], ['ctr', counter], ['ts', ts], ['nonce', nonce], ['svc', svc], ['chr', chr], ['val', val],
+  ]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificate chains from Python `cryptography`.
+
+const PROVISION_PY = String.raw`
+import base64, datetime, json, sys
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+spec = json.loads(sys.argv[1])
+now = datetime.datetime.now(datetime.timezone.utc)
+def name(**attrs):
+    oids = {"O": NameOID.ORGANIZATION_NAME, "CN": NameOID.COMMON_NAME, "SN": NameOID.SERIAL_NUMBER}
+    return x509.Name([x509.NameAttribute(oids[k], v) for k, v in attrs.items()])
+def cert(subject, key, issuer, issuer_key, ca, path_len=None):
+    b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+         .public_key(key.public_key()).serial_number(x509.random_serial_number())
+         .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=365))
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=path_len if ca else None), critical=True)
+         .add_extension(x509.KeyUsage(digital_signature=not ca, content_commitment=False, key_encipherment=False,
+                                      data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+                                      encipher_only=False, decipher_only=False), critical=True))
+    return b.sign(issuer_key, hashes.SHA256())
+m = spec["manufacturer"]
+root_key = ec.generate_private_key(ec.SECP256R1())
+root_name = name(O=m, CN=m + " Root CA")
+root = cert(root_name, root_key, root_name, root_key, True, 1)
+inter_key = ec.generate_private_key(ec.SECP256R1())
+inter_name = name(O=m, CN=m + " Device CA")
+inter = cert(inter_name, inter_key, root_name, root_key, True, 0)
+dev_key = ec.generate_private_key(ec.SECP256R1())
+dev = cert(name(O=m, CN=spec["model"], SN=spec["serial"]), dev_key, inter_name, inter_key, False)
+der = lambda c: base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
+print(json.dumps({
+    "rootPem": root.public_bytes(serialization.Encoding.PEM).decode(),
+    "chain": [der(dev), der(inter)],
+    "keyPem": dev_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode(),
+}))
+`;
+
+/**
+ * A manufacturer root, an intermediate and one device certificate (serialNumber = `serial`,
+ * CN = `model`), made by Python `cryptography`. Returns `{rootPem, chain: [Buffer...], keyPem}`.
+ */
+export function provision({ manufacturer, model, serial }) {
+  const run = spawnSync('python3', ['-c', PROVISION_PY, JSON.stringify({ manufacturer, model, serial })], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`provisioning with Python cryptography failed: ${run.stderr}`);
+  const out = JSON.parse(run.stdout);
+  return { rootPem: out.rootPem, chain: out.chain.map((b) => Buffer.from(b, 'base64')), keyPem: out.keyPem };
+}
+
+/** SHA-256 of a certificate's DER, hex: the COSE kid and the fingerprint the app shows. */
+export const fingerprint = (der) => createHash('sha256').update(der).digest('hex');
+
+// ---------------------------------------------------------------------------------------------
+// The emulated adapter and devices.
+
+/** The browser's emulated Bluetooth adapter; routes GATT operations to the simulated devices. */
+export class BluetoothEmulator {
+  static async start(browser) {
+    // The domain lives on the browser-level session, not a page session.
+    const cdp = await browser.target().createCDPSession();
+    await cdp.send('BluetoothEmulation.enable', { state: 'powered-on', leSupported: true });
+    const emu = new BluetoothEmulator(cdp);
+    cdp.on('BluetoothEmulation.gattOperationReceived', (e) => emu.#onGatt(e));
+    cdp.on('BluetoothEmulation.characteristicOperationReceived', (e) => emu.#onCharacteristic(e));
+    return emu;
+  }
+
+  constructor(cdp) {
+    this.cdp = cdp;
+    this.devices = new Map(); // address -> device
+    this.characteristics = new Map(); // characteristicId -> { device, role }
+    this.failures = [];
+  }
+
+  /** Adds a simulated peripheral with its services; `device.services()` lists [{uuid, characteristics: [{uuid, role, properties}]}]. */
+  async add(device) {
+    await this.cdp.send('BluetoothEmulation.simulatePreconnectedPeripheral', {
+      address: device.address, name: device.name, manufacturerData: [],
+      knownServiceUuids: device.services().map((s) => s.uuid),
+    });
+    await this.#addServices(device);
+    this.devices.set(device.address, device);
+    device.emulator = this;
+    return device;
+  }
+
+  async #addServices(device) {
+    for (const [id, target] of this.characteristics) if (target.device === device) this.characteristics.delete(id);
+    for (const svc of device.services()) {
+      const { serviceId } = await this.cdp.send('BluetoothEmulation.addService', { address: device.address, serviceUuid: svc.uuid });
+      for (const ch of svc.characteristics) {
+        const { characteristicId } = await this.cdp.send('BluetoothEmulation.addCharacteristic', {
+          serviceId, characteristicUuid: ch.uuid, properties: ch.properties,
+        });
+        this.characteristics.set(characteristicId, { device, role: ch.role });
+      }
+    }
+  }
+
+  /**
+   * A fresh adapter with the same devices. Chromium drops the emulated adapter when the page that
+   * used Bluetooth closes or reloads ("Bluetooth adapter not available" afterwards), so each test,
+   * and each reload, starts with this. The devices keep their keys, counters and past answers.
+   */
+  async reset() {
+    await this.cdp.send('BluetoothEmulation.disable').catch(() => {});
+    await this.cdp.send('BluetoothEmulation.enable', { state: 'powered-on', leSupported: true });
+    const devices = [...this.devices.values()];
+    this.devices.clear();
+    this.characteristics.clear();
+    for (const device of devices) {
+      device.chainCursor = 0;
+      await this.add(device);
+    }
+  }
+
+  /**
+   * Drops the device's GATT connection as if it went out of range. The emulation forgets a
+   * peripheral's GATT database on disconnection (a reconnect then discovers no service), so the
+   * device's services are registered again, as a real device still has them.
+   */
+  async disconnect(device) {
+    await this.cdp.send('BluetoothEmulation.simulateGATTDisconnection', { address: device.address });
+    device.chainCursor = 0;
+    await this.#addServices(device);
+  }
+
+  async #onGatt({ address, type }) {
+    const device = this.devices.get(address);
+    device?.gattOperations.push(type);
+    await this.cdp.send('BluetoothEmulation.simulateGATTOperationResponse', { address, type, code: 0 })
+      .catch((err) => this.failures.push(String(err)));
+  }
+
+  async #onCharacteristic({ characteristicId, type, data }) {
+    const target = this.characteristics.get(characteristicId);
+    let response = { characteristicId, type, code: 0 };
+    try {
+      if (!target) throw new Error(`unknown characteristic ${characteristicId}`);
+      if (type === 'read') {
+        response.data = Buffer.from(target.device.onRead(target.role)).toString('base64');
+      } else if (type === 'write') {
+        target.device.onWrite(target.role, Buffer.from(data ?? '', 'base64'));
+      }
+    } catch (err) {
+      this.failures.push(String(err));
+      response = { characteristicId, type, code: 0x0e }; // ATT "Unlikely Error"
+    }
+    await this.cdp.send('BluetoothEmulation.simulateCharacteristicOperationResponse', response)
+      .catch((err) => this.failures.push(String(err)));
+  }
+}
+
+let nextAddress = 1;
+const newAddress = () => `0A:00:00:00:00:${(nextAddress++).toString(16).padStart(2, '0').toUpperCase()}`;
+
+/**
+ * A blood-pressure cuff speaking the Veil trust service: it serves its chain in chunks, takes
+ * the app's challenge and answers the next read of the reading characteristic with a COSE_Sign1
+ * signed over that challenge. `nextAnswer` chooses how it misbehaves: 'fresh' (honest),
+ * 'flip' (one byte of the signed bytes flipped after signing), 'replay' (the last honest answer
+ * again, byte for byte).
+ */
+export class VeilCuff {
+  constructor({ name, serial, model = 'BP7 Cuff', chain, keyPem, counter = 41, reading = { systolic: 120, diastolic: 80, meanArterial: 93, pulse: 70 } }) {
+    Object.assign(this, { name, serial, model, chain, keyPem, counter, reading });
+    this.address = newAddress();
+    this.kid = Buffer.from(fingerprint(chain[0]), 'hex');
+    this.nonce = null;
+    this.answers = [];
+    this.nextAnswer = 'fresh';
+    this.chainCursor = 0;
+    this.gattOperations = [];
+  }
+
+  services() {
+    return [{
+      uuid: TRUST_SERVICE.service,
+      characteristics: [
+        { uuid: TRUST_SERVICE.chain, role: 'chain', properties: { read: true } },
+        { uuid: TRUST_SERVICE.challenge, role: 'challenge', properties: { write: true } },
+        { uuid: TRUST_SERVICE.reading, role: 'reading', properties: { read: true } },
+      ],
+    }];
+  }
+
+  /** The chain chunks: [index, count, up to CHAIN_CHUNK bytes]. */
+  chunks() {
+    const bytes = Buffer.concat(this.chain);
+    const count = Math.ceil(bytes.length / CHAIN_CHUNK);
+    return Array.from({ length: count }, (_, i) =>
+      Buffer.concat([Buffer.from([i, count]), bytes.subarray(i * CHAIN_CHUNK, (i + 1) * CHAIN_CHUNK)]));
+  }
+
+  /** A fresh answer to `nonce`, signed now. */
+  sign(nonce) {
+    this.counter += 1;
+    const payload = readingPayload({
+      serial: this.serial, counter: this.counter, ts: Math.floor(Date.now() / 1000), nonce,
+      svc: SVC_BLOOD_PRESSURE, chr: CHR_BLOOD_PRESSURE, val: bloodPressureValue(this.reading),
+    });
+    return coseSign1({ keyPem: this.keyPem, kid: this.kid, payload });
+  }
+
+  onWrite(role, value) {
+    if (role !== 'challenge') throw new Error(`write to ${role}`);
+    if (value.length !== 32) throw new Error(`challenge of ${value.length} bytes`);
+    this.nonce = value;
+  }
+
+  onRead(role) {
+    if (role === 'chain') {
+      const chunks = this.chunks();
+      const chunk = chunks[this.chainCursor];
+      this.chainCursor = (this.chainCursor + 1) % chunks.length;
+      return chunk;
+    }
+    if (role !== 'reading') throw new Error(`read of ${role}`);
+    if (!this.nonce) throw new Error('reading read before any challenge');
+    const mode = this.nextAnswer;
+    this.nextAnswer = 'fresh';
+    if (mode === 'replay') {
+      if (!this.lastHonest) throw new Error('nothing to replay');
+      return this.lastHonest;
+    }
+    const answer = this.sign(this.nonce);
+    this.answers.push(answer);
+    if (mode === 'fresh') this.lastHonest = answer;
+    if (mode === 'flip') {
+      // One bit of the signed measurement (systolic 120 -> 121): still well-formed CBOR, so only
+      // the signature can tell.
+      const tampered = Buffer.from(answer);
+      const at = tampered.lastIndexOf(bloodPressureValue(this.reading));
+      if (at < 0) throw new Error('measurement not found in the answer');
+      tampered[at + 1] ^= 0x01;
+      return tampered;
+    }
+    return answer;
+  }
+}
+
+/** A cuff that only speaks the standard Blood Pressure service (0x1810), measurement readable (0x2A35). */
+export class StandardCuff {
+  constructor({ name, reading = { systolic: 118, diastolic: 76, meanArterial: 90 } }) {
+    Object.assign(this, { name, reading });
+    this.address = newAddress();
+    this.gattOperations = [];
+  }
+
+  services() {
+    return [{
+      uuid: sigUuid(SVC_BLOOD_PRESSURE),
+      characteristics: [{ uuid: sigUuid(CHR_BLOOD_PRESSURE), role: 'measurement', properties: { read: true, indicate: true } }],
+    }];
+  }
+
+  onRead(role) {
+    if (role !== 'measurement') throw new Error(`read of ${role}`);
+    return bloodPressureValue(this.reading);
+  }
+
+  onWrite(role) { throw new Error(`write to ${role}`); }
+}
