@@ -22,7 +22,11 @@ fn pipeline(c: &mut Criterion) {
         let mut o = Options::for_profile(Profile::Strict);
         o.hausdorff = hausdorff;
         o.seed = Some(1);
-        let name = if hausdorff { "strict+hausdorff" } else { "strict" };
+        let name = if hausdorff {
+            "strict+hausdorff"
+        } else {
+            "strict"
+        };
         g.bench_function(name, |b| {
             b.iter(|| veil_mesh::deidentify(&stl, FormatHint::Stl, &o).unwrap())
         });

@@ -6,7 +6,7 @@
 //! vertex moves by a random displacement drawn uniformly in a ball of radius ε, so no two releases
 //! of one model share their vertex positions.
 
-use rand_chacha::ChaCha20Rng;
+use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::progress::Hooks;
@@ -75,7 +75,7 @@ pub(crate) fn taubin(
 pub(crate) fn noise(
     mesh: &mut Mesh,
     eps: f32,
-    rng: &mut ChaCha20Rng,
+    rng: &mut Rng,
     hooks: &mut Hooks<'_>,
 ) -> Result<(), MeshError> {
     let n = mesh.vertices.len();

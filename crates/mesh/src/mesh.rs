@@ -64,7 +64,12 @@ pub(crate) struct Welder {
     // Open addressing with the key stored in the slot: one cache miss per lookup.
     slots: Vec<Slot>,
     mask: usize,
+    // A small direct-mapped cache of recent keys: exporters write neighbouring facets together,
+    // so most lookups hit here (in L1/L2) instead of missing the cache on the big table.
+    recent: Vec<Slot>,
 }
+
+const RECENT: usize = 16384;
 
 #[derive(Clone, Copy)]
 struct Slot {
@@ -104,6 +109,7 @@ impl Welder {
             vertices: Vec::with_capacity(expected),
             slots: vec![EMPTY_SLOT; cap],
             mask: cap - 1,
+            recent: vec![EMPTY_SLOT; RECENT],
         }
     }
 
@@ -128,12 +134,19 @@ impl Welder {
             self.grow();
         }
         let key = key_bits(p);
-        let mut s = (hash_bits(key) as usize) & self.mask;
+        let h = hash_bits(key);
+        let r = (h >> 50) as usize & (RECENT - 1);
+        let hit = self.recent[r];
+        if hit.idx != EMPTY && hit.key == key {
+            return hit.idx;
+        }
+        let mut s = (h as usize) & self.mask;
         loop {
             let slot = self.slots[s];
             if slot.idx == EMPTY {
                 let idx = self.vertices.len() as u32;
                 self.slots[s] = Slot { key, idx };
+                self.recent[r] = Slot { key, idx };
                 self.vertices.push([
                     f32::from_bits(key[0]),
                     f32::from_bits(key[1]),
@@ -142,6 +155,7 @@ impl Welder {
                 return idx;
             }
             if slot.key == key {
+                self.recent[r] = slot;
                 return slot.idx;
             }
             s = (s + 1) & self.mask;

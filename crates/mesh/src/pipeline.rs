@@ -7,7 +7,7 @@ use crate::deface::{CutPlane, DefaceMode, DefaceReport, cut, detect};
 use crate::mask::MaskParams;
 use crate::progress::Hooks;
 use crate::read::{Format, FormatHint, read_with};
-use crate::reframe::{RigidTransform, apply, principal_frame};
+use crate::reframe::{RigidTransform, apply};
 use crate::scrub::MetadataChannel;
 use crate::topology::Adjacency;
 use crate::utility::{Hausdorff, hausdorff};
@@ -253,7 +253,8 @@ pub struct Deidentified {
     pub report: Report,
     /// The output mesh (as written).
     pub mesh: Mesh,
-    /// The input mesh in the output frame (before deface and mask), for before/after previews.
+    /// The input mesh in the output frame (before deface and mask), for before/after previews;
+    /// empty when `Options::hausdorff` is off.
     pub reference: Mesh,
 }
 
@@ -296,9 +297,12 @@ pub fn deidentify_with(
 
     // Step 2: reframe.
     hooks.stage(0.2, 0.25)?;
+    // Second moments in the output frame, reused by the deface detector.
+    let mut frame: Option<crate::reframe::FrameMoments> = None;
     let transform = if options.reframe {
-        let tf = principal_frame(&mesh);
+        let (tf, moments) = crate::reframe::principal_frame_with_moments(&mesh);
         apply(&mut mesh, &tf);
+        frame = Some(moments);
         steps.push(StepRecord {
             step: "reframe".into(),
             applied: true,
@@ -318,7 +322,13 @@ pub fn deidentify_with(
     let adj_in = Adjacency::build(&mesh);
     let watertight_in = adj_in.stats.watertight();
     let (area_in, volume_in) = mesh.area_volume();
-    let reference = mesh.clone();
+    let vertices_in = mesh.vertices.len() as u64;
+    // The reference (input in the output frame) is kept only for the Hausdorff measure.
+    let reference = if options.hausdorff {
+        mesh.clone()
+    } else {
+        Mesh::default()
+    };
 
     // Step 3: deface.
     hooks.stage(0.3, 0.35)?;
@@ -333,7 +343,7 @@ pub fn deidentify_with(
             r.plane = Some(q);
             (Some(q), r)
         }
-        DefaceMode::Auto => match detect::detect(&mesh, options.deface_depth) {
+        DefaceMode::Auto => match detect::detect(&mesh, options.deface_depth, frame.as_ref()) {
             detect::Detection::Head { plane, evidence } => {
                 let mut r = DefaceReport::untouched(
                     "auto",
@@ -544,7 +554,7 @@ pub fn deidentify_with(
         output_bytes: out.len() as u64,
         triangles_in: model.triangles_read,
         triangles_out: mesh.triangles.len() as u64,
-        vertices_in: reference.vertices.len() as u64,
+        vertices_in,
         vertices_out: mesh.vertices.len() as u64,
         degenerate_triangles_dropped: model.degenerate_dropped,
         metadata_removed: model.metadata,

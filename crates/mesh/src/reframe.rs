@@ -136,10 +136,22 @@ pub(crate) fn eigen_sym(mut a: [[f64; 3]; 3]) -> ([f64; 3], [V3; 3]) {
     )
 }
 
+/// Area, eigenvalues of the second moment and the principal axes, after reframing: the centroid
+/// is the origin and the axes are x, y, z.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FrameMoments {
+    pub(crate) area: f64,
+    pub(crate) eigenvalues: [f64; 3],
+}
+
 /// The reframing transform for `mesh` (centroid to origin, principal axes to x, y, z).
 pub fn principal_frame(mesh: &Mesh) -> RigidTransform {
-    let (c, m, _) = moments(mesh);
-    let (_, mut axes) = eigen_sym(m);
+    principal_frame_with_moments(mesh).0
+}
+
+pub(crate) fn principal_frame_with_moments(mesh: &Mesh) -> (RigidTransform, FrameMoments) {
+    let (c, m, area) = moments(mesh);
+    let (eigenvalues, mut axes) = eigen_sym(m);
     // Deterministic signs from the third moment (skew) of triangle centroids along each axis.
     let mut skew = [0.0f64; 2];
     for t in &mesh.triangles {
@@ -172,10 +184,13 @@ pub fn principal_frame(mesh: &Mesh) -> RigidTransform {
         dot(rotation[1], c),
         dot(rotation[2], c),
     ];
-    RigidTransform {
-        rotation,
-        translation: [-rc[0], -rc[1], -rc[2]],
-    }
+    (
+        RigidTransform {
+            rotation,
+            translation: [-rc[0], -rc[1], -rc[2]],
+        },
+        FrameMoments { area, eigenvalues },
+    )
 }
 
 /// Apply a rigid transform to every vertex (in f64, rounded once to f32).

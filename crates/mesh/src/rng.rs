@@ -1,24 +1,27 @@
-//! Randomness for the mask noise and the shuffles: ChaCha20 seeded from `getrandom` (the OS, or
+//! Randomness for the mask noise and the shuffles: ChaCha12 (the rounds `rand`'s `StdRng` uses) seeded from `getrandom` (the OS, or
 //! `crypto.getRandomValues` in the browser), or from an explicit seed for reproducible runs.
 //!
 //! A cryptographic generator matters here: with a predictable stream, an attacker holding two
 //! releases could subtract the noise or undo the shuffle and link them.
 
-use rand_chacha::ChaCha20Rng;
+use rand_chacha::ChaCha12Rng;
+
+/// The generator used everywhere in this crate.
+pub(crate) type Rng = ChaCha12Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
 
 use crate::MeshError;
 
-pub(crate) fn make(seed: Option<u64>) -> Result<ChaCha20Rng, MeshError> {
+pub(crate) fn make(seed: Option<u64>) -> Result<Rng, MeshError> {
     match seed {
-        Some(s) => Ok(ChaCha20Rng::seed_from_u64(s)),
-        None => ChaCha20Rng::from_rng(OsRng).map_err(|e| MeshError::Entropy(e.to_string())),
+        Some(s) => Ok(Rng::seed_from_u64(s)),
+        None => Rng::from_rng(OsRng).map_err(|e| MeshError::Entropy(e.to_string())),
     }
 }
 
 /// Uniform integer in `0..n` (Lemire's multiply-shift with rejection; unbiased).
 #[inline]
-pub(crate) fn below(rng: &mut ChaCha20Rng, n: u32) -> u32 {
+pub(crate) fn below(rng: &mut Rng, n: u32) -> u32 {
     debug_assert!(n > 0);
     let mut m = u64::from(rng.next_u32()) * u64::from(n);
     if (m as u32) < n {
@@ -32,7 +35,7 @@ pub(crate) fn below(rng: &mut ChaCha20Rng, n: u32) -> u32 {
 
 /// Uniform float in `[-1, 1)`.
 #[inline]
-pub(crate) fn signed_unit(rng: &mut ChaCha20Rng) -> f32 {
+pub(crate) fn signed_unit(rng: &mut Rng) -> f32 {
     // 24 random bits → exact f32 in [0, 1), then map to [-1, 1).
     (rng.next_u32() >> 8) as f32 * (2.0 / 16_777_216.0) - 1.0
 }

@@ -5,7 +5,7 @@
 //! a random cyclic rotation inside each triangle, which keeps its orientation) removes that
 //! signal; snapping coordinates to a grid (default 0.01 mm) removes the low-order float bits.
 
-use rand_chacha::ChaCha20Rng;
+use crate::rng::Rng;
 
 use crate::progress::Hooks;
 use crate::rng::below;
@@ -14,7 +14,7 @@ use crate::{Mesh, MeshError};
 /// Shuffle vertices and triangles; `tags` (empty, or one per triangle) follow their triangles.
 pub(crate) fn shuffle(
     mesh: &mut Mesh,
-    rng: &mut ChaCha20Rng,
+    rng: &mut Rng,
     hooks: &mut Hooks<'_>,
     tags: &mut [bool],
 ) -> Result<(), MeshError> {

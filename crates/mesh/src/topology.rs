@@ -29,8 +29,6 @@ impl EdgeStats {
     }
 }
 
-const DIR: u32 = 1 << 31;
-
 impl Adjacency {
     /// Build from the triangles (vertex indices must be < 2³¹, enforced by [`crate::Limits`]).
     pub(crate) fn build(mesh: &Mesh) -> Adjacency {
@@ -50,10 +48,10 @@ impl Adjacency {
             for k in 0..3 {
                 let a = t[k] as usize;
                 let b = t[(k + 1) % 3] as usize;
-                // In a's list, b marked "a→b"; in b's list, a unmarked ("a→b" seen from b).
-                entries[fill[a] as usize] = b as u32 | DIR;
+                // Entry = neighbour << 1 | direction: in a's list "a→b" (1), in b's list (0).
+                entries[fill[a] as usize] = (b as u32) << 1 | 1;
                 fill[a] += 1;
-                entries[fill[b] as usize] = a as u32;
+                entries[fill[b] as usize] = (a as u32) << 1;
                 fill[b] += 1;
             }
         }
@@ -61,33 +59,22 @@ impl Adjacency {
         let mut stats = EdgeStats::default();
         let mut out_off = vec![0u32; nv + 1];
         let mut w = 0usize;
-        let mut scratch: Vec<u32> = Vec::with_capacity(64);
         for v in 0..nv {
             let (s, e) = (offsets[v] as usize, offsets[v + 1] as usize);
-            scratch.clear();
-            scratch.extend_from_slice(&entries[s..e]);
-            let list = &mut scratch[..];
-            list.sort_unstable();
-            // Sorted by (neighbour | dir) with dir in the top bit: unmarked entries first, then
-            // marked ones; count per neighbour in each group.
-            let split = list.partition_point(|&x| x & DIR == 0);
-            let (ins, outs) = list.split_at(split);
-            // Merge the two sorted groups by neighbour id.
-            let (mut i, mut j) = (0, 0);
+            entries[s..e].sort_unstable();
+            let mut i = s;
             let start_w = w;
-            while i < ins.len() || j < outs.len() {
-                let ni = ins.get(i).copied().unwrap_or(u32::MAX);
-                let nj = outs.get(j).map_or(u32::MAX, |&x| x & !DIR);
-                let n = ni.min(nj);
-                let mut cin = 0;
-                while i < ins.len() && ins[i] == n {
-                    cin += 1;
+            while i < e {
+                let n = entries[i] >> 1;
+                let mut cin = 0u32;
+                let mut cout = 0u32;
+                while i < e && entries[i] >> 1 == n {
+                    if entries[i] & 1 == 1 {
+                        cout += 1;
+                    } else {
+                        cin += 1;
+                    }
                     i += 1;
-                }
-                let mut cout = 0;
-                while j < outs.len() && outs[j] & !DIR == n {
-                    cout += 1;
-                    j += 1;
                 }
                 // Count each undirected edge once, from its smaller endpoint.
                 if (v as u32) < n {
@@ -99,6 +86,7 @@ impl Adjacency {
                         _ => stats.nonmanifold += 1,
                     }
                 }
+                // w ≤ i always (one output per run of at least one entry).
                 entries[w] = n;
                 w += 1;
             }

@@ -6,7 +6,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Mesh;
-use crate::mesh::{cross, sub, v64};
 use crate::scrub::NEUTRAL_STL_HEADER;
 
 /// Output formats.
@@ -52,14 +51,19 @@ pub fn write_stl(mesh: &Mesh) -> Vec<u8> {
         let a = mesh.vertices[t[0] as usize];
         let b = mesh.vertices[t[1] as usize];
         let c = mesh.vertices[t[2] as usize];
-        let nrm = cross(sub(v64(b), v64(a)), sub(v64(c), v64(a)));
-        let len = (nrm[0] * nrm[0] + nrm[1] * nrm[1] + nrm[2] * nrm[2]).sqrt();
-        let nrm = if len > 0.0 {
-            [
-                (nrm[0] / len) as f32,
-                (nrm[1] / len) as f32,
-                (nrm[2] / len) as f32,
-            ]
+        let (u, v) = (
+            [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
+            [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
+        );
+        let n = [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ];
+        let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+        let nrm = if len > 0.0 && len.is_finite() {
+            let inv = 1.0 / len;
+            [n[0] * inv, n[1] * inv, n[2] * inv]
         } else {
             [0.0; 3]
         };

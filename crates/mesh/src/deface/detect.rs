@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::CutPlane;
 use crate::Mesh;
 use crate::mesh::{V3, add, cross, dot, norm, normalize, scale, sub, v64};
-use crate::reframe::{eigen_sym, moments};
+use crate::reframe::{FrameMoments, eigen_sym, moments};
 
 /// Evidence behind an `auto` decision (all lengths relative to the RMS radius of the surface).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -219,15 +219,27 @@ struct Nose {
     dir: V3,
 }
 
-pub(crate) fn detect(mesh: &Mesh, depth_fraction: f64) -> Detection {
-    let (c, m, area) = moments(mesh);
+pub(crate) fn detect(mesh: &Mesh, depth_fraction: f64, frame: Option<&FrameMoments>) -> Detection {
+    // After reframing the moments are known: centroid at the origin, axes x, y, z.
+    let (c, area, vals, axes) = match frame {
+        Some(f) => (
+            [0.0; 3],
+            f.area,
+            f.eigenvalues,
+            [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        ),
+        None => {
+            let (c, m, area) = moments(mesh);
+            let (vals, axes) = eigen_sym(m);
+            (c, area, vals, axes)
+        }
+    };
     if area <= 0.0 || mesh.triangles.len() < 16 {
         return Detection::NotHead {
             reason: "too few triangles to be a head model".into(),
             evidence: None,
         };
     }
-    let (vals, axes) = eigen_sym(m);
     let r_rms = ((vals[0] + vals[1] + vals[2]) / area).max(0.0).sqrt();
     if r_rms <= 0.0 || !r_rms.is_finite() {
         return Detection::NotHead {
