@@ -30,6 +30,8 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Index loops over 3-vectors and 3×3 matrices mirror the formulas they implement.
+#![allow(clippy::needless_range_loop)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod deface;

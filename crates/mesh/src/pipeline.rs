@@ -134,10 +134,10 @@ impl Options {
                 return Err(MeshError::BadOption("mask parameters out of range".into()));
             }
         }
-        if let Some(q) = self.quantise_mm {
-            if !(q.is_finite() && q > 0.0) {
-                return Err(MeshError::BadOption("quantise_mm must be positive".into()));
-            }
+        if let Some(q) = self.quantise_mm
+            && !(q.is_finite() && q > 0.0)
+        {
+            return Err(MeshError::BadOption("quantise_mm must be positive".into()));
         }
         if !self.bound_mm.is_finite() || self.bound_mm < 0.0 {
             return Err(MeshError::BadOption(
@@ -500,8 +500,10 @@ pub fn deidentify_with(
         nonmanifold_edges_out: stats.nonmanifold,
     };
     let mut flags = Vec::new();
-    if let Some(h) = hd {
-        if h.max > options.bound_mm {
+    if let Some(h) = hd
+        && h.max > options.bound_mm
+    {
+        {
             flags.push(Flag {
                 code: "hausdorff-over-bound".into(),
                 message: format!(

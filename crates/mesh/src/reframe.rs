@@ -200,3 +200,24 @@ pub fn apply(mesh: &mut Mesh, tf: &RigidTransform) {
         *p = [q[0] as f32, q[1] as f32, q[2] as f32];
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jacobi_diagonalises_a_symmetric_matrix() {
+        let m = [[4.0, 1.0, -2.0], [1.0, 3.0, 0.5], [-2.0, 0.5, 1.0]];
+        let (vals, vecs) = eigen_sym(m);
+        assert!(vals[0] >= vals[1] && vals[1] >= vals[2]);
+        for k in 0..3 {
+            let v = vecs[k];
+            let mv = [dot(m[0], v), dot(m[1], v), dot(m[2], v)];
+            for i in 0..3 {
+                assert!((mv[i] - vals[k] * v[i]).abs() < 1e-9);
+            }
+        }
+        // Trace is preserved.
+        assert!((vals.iter().sum::<f64>() - 8.0).abs() < 1e-9);
+    }
+}

@@ -187,8 +187,10 @@ fn report_json_names_channels_but_not_values() {
 fn progress_is_frequent_and_cancel_stops() {
     let stl = veil_mesh::write::write_stl(&synth::head(&HeadSpec::default()).mesh);
     let mut seen: Vec<f32> = Vec::new();
-    let mut o = Options::default();
-    o.seed = Some(2);
+    let o = Options {
+        seed: Some(2),
+        ..Options::default()
+    };
     let mut cb = |f: f32| seen.push(f);
     veil_mesh::deidentify_with(&stl, FormatHint::Stl, &o, &mut cb, &|| false).unwrap();
     assert_eq!(seen.last(), Some(&1.0));

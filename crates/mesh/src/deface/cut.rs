@@ -125,10 +125,7 @@ fn cap(mesh: &mut Mesh, plane: &CutPlane, boundary: &[(u32, u32)], st: &mut CutS
     let mut starts: Vec<u32> = next.keys().copied().collect();
     starts.sort_unstable();
     for s in starts {
-        loop {
-            let Some(first) = next.get_mut(&s).and_then(|v| v.pop()) else {
-                break;
-            };
+        while let Some(first) = next.get_mut(&s).and_then(|v| v.pop()) {
             let mut lp = vec![s, first];
             let mut closed = false;
             let mut cur = first;
@@ -233,4 +230,33 @@ pub(crate) fn ear_clip(p: &[[f64; 2]]) -> Vec<[usize; 3]> {
         out.push([idx[0], idx[1], idx[2]]);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(p: &[[f64; 2]], tris: &[[usize; 3]]) -> f64 {
+        tris.iter().map(|t| orient(p[t[0]], p[t[1]], p[t[2]]) / 2.0).sum()
+    }
+
+    #[test]
+    fn ear_clip_covers_a_concave_polygon_with_its_winding() {
+        // An L shape, counter-clockwise (area 3), and the same clockwise.
+        let l = [[0.0, 0.0], [2.0, 0.0], [2.0, 1.0], [1.0, 1.0], [1.0, 2.0], [0.0, 2.0]];
+        let t = ear_clip(&l);
+        assert_eq!(t.len(), 4);
+        assert!((area(&l, &t) - 3.0).abs() < 1e-12);
+        assert!(t.iter().all(|t| orient(l[t[0]], l[t[1]], l[t[2]]) > 0.0));
+        let mut r = l;
+        r.reverse();
+        let t = ear_clip(&r);
+        assert!((area(&r, &t) + 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ear_clip_terminates_on_degenerate_input() {
+        let line = [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]];
+        assert_eq!(ear_clip(&line).len(), 2);
+    }
 }
