@@ -125,6 +125,7 @@ export class TrustedManufacturers {
   }
 
   async remove(fingerprint) {
+    await this.page.waitForSelector(`[data-testid="root-item"][data-fingerprint="${fingerprint}"]`, { timeout: 10000 });
     const n = (await this.roots()).length;
     await this.page.click(`[data-testid="root-item"][data-fingerprint="${fingerprint}"] [data-testid="root-remove"]`);
     await this.page.waitForFunction((k) => document.querySelectorAll('[data-testid="root-item"]').length === k, { timeout: 10000 }, n - 1);

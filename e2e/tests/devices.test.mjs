@@ -197,7 +197,7 @@ test('a standard-only cuff (0x1810 / 0x2A35) reads as UNVERIFIED and is never st
   await page.close();
 });
 
-test('several devices at once, and a dropped connection is re-established', async () => {
+test('several devices at once, a dropped connection is re-established, and devices stay paired across pages', async () => {
   const { page, errors } = await openPage(session.browser);
   const app = await trusting(page, [acme.rootPem, borealis.rootPem]);
   await app.navigate('devices');
@@ -222,6 +222,37 @@ test('several devices at once, and a dropped connection is re-established', asyn
   assert.equal(again.status, 'verified', again.detail);
   assert.equal((await a.readings()).length, 2);
   assert.equal((await b.readings()).length, 1);
+
+  // Visiting another page keeps the devices paired, connected, with their readings.
+  await app.navigate('settings');
+  await app.navigate('devices');
+  assert.equal((await a.readings()).length, 2);
+  assert.equal((await b.readings()).length, 1);
+  assert.equal(await b.connection(), 'connected');
+  assert.equal((await b.takeReading()).status, 'verified');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('removing a manufacturer root applies at once to its paired device, and importing it again restores trust', async () => {
+  const { page, errors } = await openPage(session.browser);
+  const app = await trusting(page, [acme.rootPem, borealis.rootPem]);
+  await app.navigate('devices');
+  const card = await new DevicesPage(page).pair(second);
+  assert.equal((await card.takeReading()).status, 'verified');
+
+  await app.navigate('settings');
+  await new TrustedManufacturers(page).remove(fingerprint(rootDer(borealis.rootPem)));
+  await app.navigate('devices');
+  const untrusted = await card.takeReading();
+  assert.equal(untrusted.badge, 'REJECTED(untrusted-chain)');
+  assert.equal((await card.trust()).state, 'untrusted');
+
+  await app.navigate('settings');
+  assert.equal((await new TrustedManufacturers(page).importPem(borealis.rootPem)).state, 'ok');
+  await app.navigate('devices');
+  assert.equal((await card.takeReading()).status, 'verified');
+  assert.equal((await card.identity()).manufacturer, 'Borealis Health');
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -12,11 +12,41 @@ use leptos::task::spawn_local;
 
 use session::{Connection, PairedDevice, ReadingRow, Trust};
 
+/// The paired devices of this app session, kept outside the page so that they stay paired and
+/// connected (with their readings) while the person visits other pages, e.g. Settings to trust
+/// a manufacturer.
+#[derive(Clone)]
+struct Registry {
+    /// Owns every device's signals; a child of the app's root owner, never cleaned up.
+    owner: Owner,
+    devices: RwSignal<Vec<PairedDevice>>,
+}
+
+thread_local! {
+    static REGISTRY: std::cell::OnceCell<Registry> = const { std::cell::OnceCell::new() };
+}
+
+fn registry() -> Registry {
+    REGISTRY.with(|cell| {
+        cell.get_or_init(|| {
+            // A child of the root owner: route changes clean up the pages' owners, not this one.
+            let mut root = Owner::current();
+            while let Some(parent) = root.as_ref().and_then(Owner::parent) {
+                root = Some(parent);
+            }
+            let owner = root.map(|r| r.child()).unwrap_or_default();
+            let devices = owner.with(|| RwSignal::new(Vec::new()));
+            Registry { owner, devices }
+        })
+        .clone()
+    })
+}
+
 /// Devices: pair cuffs, thermometers and oximeters over Bluetooth, check each device's
 /// manufacturer certificate, and verify every reading in this browser.
 #[component]
 pub fn Devices() -> impl IntoView {
-    let devices = RwSignal::new(Vec::<PairedDevice>::new());
+    let Registry { owner, devices } = registry();
     let remove = Callback::new(move |id: String| {
         devices.update(|list| {
             if let Some(pos) = list.iter().position(|d| d.id.get_value() == id) {
@@ -28,7 +58,7 @@ pub fn Devices() -> impl IntoView {
         <section aria-labelledby="devices-title" data-testid="page-devices">
             <h1 id="devices-title">"Devices"</h1>
             <p>"Pair blood-pressure cuffs, thermometers and oximeters over Bluetooth. Each device's manufacturer certificate is checked here, every reading's signature and freshness are verified in this browser, and each reading is marked verified, unverified or rejected with the reason."</p>
-            <PairButton devices=devices/>
+            <PairButton devices=devices owner=owner/>
             <Show when=move || devices.with(Vec::is_empty)>
                 <p class="empty" data-testid="device-empty">"No device paired yet."</p>
             </Show>
@@ -47,9 +77,10 @@ pub fn Devices() -> impl IntoView {
 fn PairButton(
     /// The paired devices; a newly chosen one is added (or, if already there, identified again).
     devices: RwSignal<Vec<PairedDevice>>,
+    /// The owner a new device's signals are created under.
+    owner: Owner,
 ) -> impl IntoView {
     let status = RwSignal::new(None::<String>);
-    let owner = Owner::current();
     let on_click = move |_| {
         let promise = match session::request() {
             Ok(p) => p,
@@ -80,10 +111,7 @@ fn PairButton(
             let entry = match existing {
                 Some(entry) => entry,
                 None => {
-                    let entry = match &owner {
-                        Some(owner) => owner.with(|| PairedDevice::new(device)),
-                        None => PairedDevice::new(device),
-                    };
+                    let entry = owner.with(|| PairedDevice::new(device));
                     devices.update(|list| list.push(entry));
                     entry
                 }

@@ -3,12 +3,14 @@
 //! One database, `veil-devices`, with three object stores (out-of-line keys):
 //! - `roots`: the trust store, manufacturer root certificates as DER (`Uint8Array`), keyed by
 //!   their SHA-256 fingerprint (hex). Imported and removed in Settings.
-//! - `counters`: the last accepted reading counter per device serial, as a decimal string (a
-//!   `u64` does not fit a JS number exactly). Replay protection across reloads depends on it.
+//! - `counters`: the last accepted reading counter per device, as a decimal string (a `u64` does
+//!   not fit a JS number exactly), keyed by [`device_key`] (manufacturer root fingerprint and
+//!   serial: a serial is unique per manufacturer, so two manufacturers' equal serials never share
+//!   or raise each other's counter). Replay protection across reloads depends on it.
 //! - `readings`: verified readings as the JSON of [`veil_trust::VerifiedReading`], which carries
 //!   the original COSE_Sign1 bytes and the device chain, so the upload feature can forward them
-//!   for the backend to verify again. Keyed `serial/counter` (counter zero-padded), so keys sort
-//!   by device then counter. Unverified readings are never stored here.
+//!   for the backend to verify again. Keyed `device_key/counter` (counter zero-padded), so keys
+//!   sort by device then counter. Unverified readings are never stored here.
 //!
 //! Nothing here decides trust: the verifier in `veil-trust` does; this only keeps its inputs.
 
@@ -22,7 +24,7 @@ use web_sys::{
     IdbVersionChangeEvent,
 };
 
-use veil_trust::{TrustStore, VerifiedReading};
+use veil_trust::{DeviceIdentity, TrustStore, VerifiedReading};
 
 /// Name of the database holding device-trust state.
 pub const DB_NAME: &str = "veil-devices";
@@ -159,23 +161,29 @@ pub async fn remove_root(fingerprint: &str) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// The last accepted counter of a device, if any reading of it was ever accepted here.
-pub async fn last_counter(serial: &str) -> Result<Option<u64>, StorageError> {
+/// The key of a device's replay state and readings: `root fingerprint/serial`.
+pub fn device_key(device: &DeviceIdentity) -> String {
+    format!("{}/{}", device.root_fingerprint, device.serial)
+}
+
+/// The last accepted counter of a device (by [`device_key`]), if any reading of it was ever
+/// accepted here.
+pub async fn last_counter(device: &str) -> Result<Option<u64>, StorageError> {
     let os = store(COUNTERS, IdbTransactionMode::Readonly).await?;
-    let value = done(&os.get(&JsValue::from_str(serial))?).await?;
+    let value = done(&os.get(&JsValue::from_str(device))?).await?;
     match value.as_string() {
         None => Ok(None),
         Some(s) => s
             .parse::<u64>()
             .map(Some)
-            .map_err(|_| StorageError(format!("stored counter of {serial} is not a number"))),
+            .map_err(|_| StorageError(format!("stored counter of {device} is not a number"))),
     }
 }
 
-/// Records `counter` as the last accepted one for `serial`, only if it is higher than what is
-/// stored (two readings finishing out of order never lower it).
-pub async fn raise_counter(serial: &str, counter: u64) -> Result<(), StorageError> {
-    if last_counter(serial)
+/// Records `counter` as the last accepted one for `device` (a [`device_key`]), only if it is
+/// higher than what is stored (two readings finishing out of order never lower it).
+pub async fn raise_counter(device: &str, counter: u64) -> Result<(), StorageError> {
+    if last_counter(device)
         .await?
         .is_some_and(|last| last >= counter)
     {
@@ -184,7 +192,7 @@ pub async fn raise_counter(serial: &str, counter: u64) -> Result<(), StorageErro
     let os = store(COUNTERS, IdbTransactionMode::Readwrite).await?;
     done(&os.put_with_key(
         &JsValue::from_str(&counter.to_string()),
-        &JsValue::from_str(serial),
+        &JsValue::from_str(device),
     )?)
     .await?;
     Ok(())
@@ -193,13 +201,13 @@ pub async fn raise_counter(serial: &str, counter: u64) -> Result<(), StorageErro
 /// Keeps a verified reading (with its original COSE bytes and chain) for upload.
 pub async fn save_reading(reading: &VerifiedReading) -> Result<(), StorageError> {
     let json = serde_json::to_string(reading).map_err(|e| StorageError(e.to_string()))?;
-    let key = format!("{}/{:020}", reading.device.serial, reading.counter);
+    let key = format!("{}/{:020}", device_key(&reading.device), reading.counter);
     let os = store(READINGS, IdbTransactionMode::Readwrite).await?;
     done(&os.put_with_key(&JsValue::from_str(&json), &JsValue::from_str(&key))?).await?;
     Ok(())
 }
 
-/// Every stored verified reading, ordered by device serial then counter. Entries that do not
+/// Every stored verified reading, ordered by device then counter. Entries that do not
 /// parse are skipped.
 pub async fn verified_readings() -> Result<Vec<VerifiedReading>, StorageError> {
     let all = done(

@@ -253,13 +253,7 @@ impl PairedDevice {
                 }
             };
             let trust = match &chain {
-                Ok(chain) => match verifier.verify_chain(chain, format::now_unix()) {
-                    Ok(identity) => Trust::Trusted(identity),
-                    Err(r) => Trust::Untrusted {
-                        code: r.code(),
-                        detail: r.to_string(),
-                    },
-                },
+                Ok(chain) => chain_trust(&verifier, chain),
                 Err(TrustServiceError::Gatt(e)) => return Err(e.clone()),
                 Err(e @ (TrustServiceError::Malformed(_) | TrustServiceError::NoReadingYet)) => {
                     Trust::Untrusted {
@@ -268,12 +262,12 @@ impl PairedDevice {
                     }
                 }
             };
-            let serial = match &trust {
-                Trust::Trusted(id) => Some(id.serial.clone()),
+            let key = match &trust {
+                Trust::Trusted(id) => Some(storage::device_key(id)),
                 _ => None,
             };
-            let stored = match &serial {
-                Some(s) => storage::last_counter(s).await.unwrap_or_else(|e| {
+            let stored = match &key {
+                Some(k) => storage::last_counter(k).await.unwrap_or_else(|e| {
                     self.problem.set(Some(format!(
                         "Replay protection state could not be read: {e}"
                     )));
@@ -391,6 +385,40 @@ impl PairedDevice {
         Ok(server)
     }
 
+    /// The verifier for this device's next reading. The trust store is read again first: a
+    /// manufacturer root imported or removed in Settings since pairing applies at once, and the
+    /// trust panel follows it.
+    async fn current_verifier(self) -> Rc<Verifier> {
+        let Some((verifier, chain)) = self
+            .link
+            .try_with_value(|l| l.as_ref().map(|l| (l.verifier.clone(), l.chain.clone())))
+            .flatten()
+        else {
+            return Rc::new(Verifier::default());
+        };
+        let store = match storage::trust_store().await {
+            Ok(store) => store,
+            Err(e) => {
+                self.problem
+                    .set(Some(format!("The trust store could not be read: {e}")));
+                return verifier;
+            }
+        };
+        if store.roots() == verifier.store().roots() {
+            return verifier;
+        }
+        let fresh = Rc::new(Verifier::new(store));
+        if !chain.is_empty() {
+            self.trust.set(chain_trust(&fresh, &chain));
+        }
+        self.link.update_value(|l| {
+            if let Some(l) = l {
+                l.verifier = fresh.clone();
+            }
+        });
+        fresh
+    }
+
     /// Takes one reading and adds its row.
     pub async fn take_reading(self) {
         self.busy.set(true);
@@ -493,22 +521,20 @@ impl PairedDevice {
                 ));
             }
         };
-        let Some((verifier, chain, in_page_last)) = self
+        let verifier = self.current_verifier().await;
+        let Some((chain, in_page_last)) = self
             .link
-            .try_with_value(|l| {
-                l.as_ref()
-                    .map(|l| (l.verifier.clone(), l.chain.clone(), l.last_counter))
-            })
+            .try_with_value(|l| l.as_ref().map(|l| (l.chain.clone(), l.last_counter)))
             .flatten()
         else {
             return Err("device removed".into());
         };
-        let serial = match self.trust.get_untracked() {
-            Trust::Trusted(id) => Some(id.serial),
+        let key = match self.trust.get_untracked() {
+            Trust::Trusted(id) => Some(storage::device_key(&id)),
             _ => None,
         };
-        let stored = match &serial {
-            Some(s) => storage::last_counter(s).await.map_err(|e| e.to_string())?,
+        let stored = match &key {
+            Some(k) => storage::last_counter(k).await.map_err(|e| e.to_string())?,
             None => None,
         };
         let last = in_page_last.max(stored);
@@ -521,7 +547,7 @@ impl PairedDevice {
                     }
                 });
                 let saved = async {
-                    storage::raise_counter(&reading.device.serial, counter).await?;
+                    storage::raise_counter(&storage::device_key(&reading.device), counter).await?;
                     storage::save_reading(&reading).await
                 };
                 if let Err(e) = saved.await {
@@ -538,6 +564,17 @@ impl PairedDevice {
             }
             Err(rejection) => Ok(rejected(&rejection)),
         }
+    }
+}
+
+/// What a chain says about its device now.
+fn chain_trust(verifier: &Verifier, chain: &[Vec<u8>]) -> Trust {
+    match verifier.verify_chain(chain, format::now_unix()) {
+        Ok(identity) => Trust::Trusted(identity),
+        Err(r) => Trust::Untrusted {
+            code: r.code(),
+            detail: r.to_string(),
+        },
     }
 }
 
