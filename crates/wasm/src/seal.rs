@@ -117,15 +117,66 @@ fn evidence(v: &JsValue) -> Result<Vec<DeviceEvidence>, VeilError> {
         .collect()
 }
 
-fn seal_artifact_inner(files_in: &JsValue, options: &JsValue) -> Result<JsValue, VeilError> {
+/// How the artifact gets its ES256 signature.
+enum ClientSigner {
+    /// A client key given as PEM (held in wasm memory, zeroized on drop).
+    Key(veil_seal::SigningKey),
+    /// A JavaScript function signing the `Sig_structure` (e.g. with a non-extractable WebCrypto
+    /// key), and the client's public key it signs for.
+    External(js_sys::Function, veil_seal::VerifyingKey),
+}
+
+/// A verifying key from PEM `PUBLIC KEY` text or SEC1 bytes.
+fn public_key(v: &JsValue, what: &str) -> Result<veil_seal::VerifyingKey, VeilError> {
+    if let Some(pem) = v.as_string() {
+        return Ok(veil_seal::verifying_key_from_pem(&pem)?);
+    }
+    Ok(veil_seal::keys::verifying_key_from_sec1(&js::bytes(
+        v, what,
+    )?)?)
+}
+
+fn client_signer(options: &JsValue) -> Result<ClientSigner, VeilError> {
+    match js::function_field(options, "sign")? {
+        Some(sign) => {
+            let public = js::field(options, "clientPublicKey")?;
+            if js::is_absent(&public) {
+                return Err(VeilError::argument(
+                    "options.sign needs options.clientPublicKey",
+                ));
+            }
+            Ok(ClientSigner::External(
+                sign,
+                public_key(&public, "clientPublicKey")?,
+            ))
+        }
+        None => {
+            let pem = js::text(&js::field(options, "clientKey")?, "clientKey")?;
+            Ok(ClientSigner::Key(veil_seal::signing_key_from_pem(&pem)?))
+        }
+    }
+}
+
+/// Where and how the artifact is sealed, and what to say about it.
+struct Prepared {
+    recipient: RecipientPublicKey,
+    recipient_id: String,
+    pseudonym: String,
+    signer: ClientSigner,
+}
+
+/// Everything `veil seal` puts into an artifact, checked, in a builder; and the sealing details.
+fn prepare(
+    files_in: &JsValue,
+    options: &JsValue,
+) -> Result<(ArtifactBuilder, Prepared), VeilError> {
     if !options.is_object() {
         return Err(VeilError::argument(
-            "options {recipientKey, clientKey, pseudonymSecret, purpose} are required",
+            "options {recipientKey, clientKey | sign + clientPublicKey, pseudonymSecret, purpose} are required",
         ));
     }
     let recipient = recipient_key(&js::field(options, "recipientKey")?)?;
-    let client_pem = js::text(&js::field(options, "clientKey")?, "clientKey")?;
-    let client = veil_seal::signing_key_from_pem(&client_pem)?;
+    let signer = client_signer(options)?;
     let secret = secret(&js::field(options, "pseudonymSecret")?)?;
     let purpose = required_text(options, "purpose")?;
     let recipient_id =
@@ -171,14 +222,24 @@ fn seal_artifact_inner(files_in: &JsValue, options: &JsValue) -> Result<JsValue,
         let report: serde_json::Value = js::from_js(report, "deidReport")?;
         builder.set_deid_report(report);
     }
-    let signed = builder.sign(&client)?;
-    let envelope = veil_seal::seal(signed.into_bytes(), &recipient)?;
+    let prepared = Prepared {
+        recipient,
+        recipient_id,
+        pseudonym: pseudonym.as_str().to_owned(),
+        signer,
+    };
+    Ok((builder, prepared))
+}
+
+/// Seal a signed artifact and describe it as `veil seal` does.
+fn finish(signed: veil_seal::SignedArtifact, p: &Prepared) -> Result<JsValue, VeilError> {
+    let envelope = veil_seal::seal(signed.into_bytes(), &p.recipient)?;
     let out: JsValue = Object::new().into();
     js::set(&out, "envelope", &js::uint8(envelope.as_bytes()));
     js::set(&out, "artifactId", &envelope.id().to_hex().into());
-    js::set(&out, "kid", &recipient.kid().to_hex().into());
-    js::set(&out, "recipient", &recipient_id.into());
-    js::set(&out, "pseudonym", &pseudonym.as_str().into());
+    js::set(&out, "kid", &p.recipient.kid().to_hex().into());
+    js::set(&out, "recipient", &p.recipient_id.clone().into());
+    js::set(&out, "pseudonym", &p.pseudonym.clone().into());
     js::set(
         &out,
         "bytes",
@@ -187,16 +248,47 @@ fn seal_artifact_inner(files_in: &JsValue, options: &JsValue) -> Result<JsValue,
     Ok(out)
 }
 
+/// The external signer's answer: a 64-byte `r || s` (what WebCrypto's ECDSA returns), given as a
+/// `Uint8Array` or `ArrayBuffer`, directly or through a promise.
+async fn external_signature(
+    sign: &js_sys::Function,
+    to_be_signed: &[u8],
+) -> Result<Vec<u8>, JsValue> {
+    let answer = sign.call1(&JsValue::UNDEFINED, &js::uint8(to_be_signed))?;
+    let answer = match answer.dyn_into::<js_sys::Promise>() {
+        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await?,
+        Err(value) => value,
+    };
+    Ok(js::bytes(
+        &answer,
+        "the signature returned by options.sign",
+    )?)
+}
+
+async fn seal_artifact_async(files_in: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    let (builder, p) = prepare(&files_in, &options)?;
+    let signed = match &p.signer {
+        ClientSigner::Key(key) => builder.sign(key).map_err(VeilError::from)?,
+        ClientSigner::External(sign, public) => {
+            let unsigned = builder.prepare(public).map_err(VeilError::from)?;
+            let signature = external_signature(sign, &unsigned.to_be_signed()).await?;
+            unsigned.finish(&signature).map_err(VeilError::from)?
+        }
+    };
+    Ok(finish(signed, &p)?)
+}
+
 /// Sign files into an artifact with the client key and seal it (HPKE, RFC 9180) to the recipient:
 /// what `veil seal` does, returning the `VEIL-1` envelope bytes and `{artifactId, kid, recipient,
-/// pseudonym, bytes}`.
+/// pseudonym, bytes}`. The client key is PEM (`clientKey`), or stays outside the module: `sign`
+/// signs the COSE `Sig_structure` (e.g. a non-extractable WebCrypto key) for `clientPublicKey`.
 #[wasm_bindgen(js_name = sealArtifact, unchecked_return_type = "Promise<SealedArtifact>")]
 pub fn seal_artifact(
     #[wasm_bindgen(js_name = files, unchecked_param_type = "Record<string, Uint8Array> | ArtifactFile[]")]
     files_in: JsValue,
     #[wasm_bindgen(unchecked_param_type = "SealArtifactOptions")] options: JsValue,
 ) -> js_sys::Promise {
-    js::settle(seal_artifact_inner(&files_in, &options))
+    wasm_bindgen_futures::future_to_promise(seal_artifact_async(files_in, options))
 }
 
 fn open_artifact_inner(

@@ -367,8 +367,15 @@ export interface ArtifactFile {
 export interface SealArtifactOptions {
   /** The recipient's HPKE public key: PEM `PUBLIC KEY` or a SEC1 point. */
   recipientKey: string | Uint8Array;
-  /** The client's ES256 signing key, PEM (PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`). */
-  clientKey: string | Uint8Array;
+  /** The client's ES256 signing key, PEM (PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`); or,
+   * to keep the key out of the module, `sign` and `clientPublicKey`. */
+  clientKey?: string | Uint8Array;
+  /** Signs the COSE `Sig_structure` with the client key, answering the 64-byte `r || s` (what
+   * `crypto.subtle.sign({name: "ECDSA", hash: "SHA-256"}, key, data)` returns). The signature is
+   * checked against `clientPublicKey` before it is used. */
+  sign?: (toBeSigned: Uint8Array) => Uint8Array | ArrayBuffer | Promise<Uint8Array | ArrayBuffer>;
+  /** The client's public key for `sign`: PEM `PUBLIC KEY` or SEC1 bytes (`exportKey("raw")`). */
+  clientPublicKey?: string | Uint8Array;
   /** The subject's pseudonym secret: 32 raw bytes or 64 hex digits. */
   pseudonymSecret: Uint8Array | string;
   /** The purpose of use the consent covers (also an input of the pseudonym). */

@@ -157,3 +157,39 @@ test('forged and tampered artifacts inside a valid envelope: every verification 
   // The unaltered payload re-signed by the same key is accepted: the codes above come from the edits.
   assert.equal((await open(forged(payloadBytes))).manifest.pseudonym, sealed.pseudonym);
 });
+
+test('the client key can stay outside the module: a WebCrypto signer, checked before use', async () => {
+  const { subtle } = globalThis.crypto;
+  const pair = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  const raw = new Uint8Array(await subtle.exportKey('raw', pair.publicKey));
+  const spki = Buffer.from(await subtle.exportKey('spki', pair.publicKey)).toString('base64');
+  const publicPem = `-----BEGIN PUBLIC KEY-----\n${spki.match(/.{1,64}/g).join('\n')}\n-----END PUBLIC KEY-----\n`;
+  let calls = 0;
+  const sign = async (toBeSigned) => {
+    calls++;
+    assert.ok(toBeSigned instanceof Uint8Array);
+    return subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, toBeSigned);
+  };
+  const options = { ...baseOptions(), clientKey: undefined, sign, clientPublicKey: raw };
+  const sealed = await veil.sealArtifact(FILES, options);
+  assert.equal(calls, 1);
+  // The recipient (here, and `veil open` pinned to that key) sees the WebCrypto key as the signer.
+  const opened = await veil.openArtifact(sealed.envelope, keys.recipientPriv, { clientKey: publicPem });
+  assert.equal(opened.manifest.client_key, Buffer.from(raw).toString('hex'));
+  const path = join(tmp.dir, 'webcrypto.veil');
+  writeFileSync(path, sealed.envelope);
+  const pub = join(tmp.dir, 'webcrypto.pub.pem');
+  writeFileSync(pub, publicPem);
+  assert.equal(veilJson(['open', '--key', join(keys.dir, 'recipient.pem'), '--client-pub', pub, path]).artifact_id, sealed.artifactId);
+  // A PEM public key and a synchronous signer work too.
+  const other = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  const signature = new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, new Uint8Array(1)));
+  assert.equal(signature.length, 64);
+  // A signature that does not verify under clientPublicKey is refused before anything is sealed.
+  await rejectsCode(veil.sealArtifact(FILES, { ...options, clientPublicKey: publicPem, sign: () => new Uint8Array(64).fill(1) }), 'bad-signature');
+  await rejectsCode(veil.sealArtifact(FILES, { ...options, sign: (m) => subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, other.privateKey, m) }), 'bad-signature');
+  await rejectsCode(veil.sealArtifact(FILES, { ...options, sign: () => 'not bytes' }), 'bad-argument');
+  await rejectsCode(veil.sealArtifact(FILES, { ...options, clientPublicKey: undefined }), 'bad-argument');
+  const refusal = new Error('the user cancelled the signature');
+  await assert.rejects(veil.sealArtifact(FILES, { ...options, sign: async () => { throw refusal; } }), (e) => e === refusal);
+});
