@@ -127,6 +127,19 @@ impl Welder {
         }
     }
 
+    /// Touch the table slots of a batch of points before inserting them: independent loads let
+    /// the CPU fetch several cache lines at once (memory-level parallelism) instead of one miss
+    /// after another. Returns a value only so the loads are not optimised away.
+    #[inline]
+    pub(crate) fn touch(&self, points: &[[f32; 3]]) -> u32 {
+        let mut acc = 0u32;
+        for p in points {
+            let h = hash_bits(key_bits(*p));
+            acc ^= self.slots[(h as usize) & self.mask].idx;
+        }
+        acc
+    }
+
     /// The index of `p`, inserting it if new.
     #[inline]
     pub(crate) fn insert(&mut self, p: [f32; 3]) -> u32 {

@@ -237,13 +237,22 @@ mod tests {
     use super::*;
 
     fn area(p: &[[f64; 2]], tris: &[[usize; 3]]) -> f64 {
-        tris.iter().map(|t| orient(p[t[0]], p[t[1]], p[t[2]]) / 2.0).sum()
+        tris.iter()
+            .map(|t| orient(p[t[0]], p[t[1]], p[t[2]]) / 2.0)
+            .sum()
     }
 
     #[test]
     fn ear_clip_covers_a_concave_polygon_with_its_winding() {
         // An L shape, counter-clockwise (area 3), and the same clockwise.
-        let l = [[0.0, 0.0], [2.0, 0.0], [2.0, 1.0], [1.0, 1.0], [1.0, 2.0], [0.0, 2.0]];
+        let l = [
+            [0.0, 0.0],
+            [2.0, 0.0],
+            [2.0, 1.0],
+            [1.0, 1.0],
+            [1.0, 2.0],
+            [0.0, 2.0],
+        ];
         let t = ear_clip(&l);
         assert_eq!(t.len(), 4);
         assert!((area(&l, &t) - 3.0).abs() < 1e-12);
