@@ -6,7 +6,10 @@
 // the CBOR encoder below (RFC 8949 §4.2.1 deterministic encoding), the COSE_Sign1 structure
 // (RFC 9052 §4.2, Sig_structure §4.4) and ES256 from Node's `crypto` (RFC 9053 §2.1: r || s).
 // The device certificate chains come from Python's `cryptography` package.
-import { createHash, createPrivateKey, sign } from 'node:crypto';
+import { createHash, createPrivateKey, sign, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 /** The Veil trust service, as `docs/device-profile.md` specifies it. */
@@ -147,6 +150,37 @@ export function provision({ manufacturer, model, serial }) {
   if (run.status !== 0) throw new Error(`provisioning with Python cryptography failed: ${run.stderr}`);
   const out = JSON.parse(run.stdout);
   return { rootPem: out.rootPem, chain: out.chain.map((b) => Buffer.from(b, 'base64')), keyPem: out.keyPem };
+}
+
+/** The DER of every CERTIFICATE block of a PEM text, in order. */
+export function pemCertificates(pem) {
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/g)]
+    .map(([, body]) => Buffer.from(body.replace(/\s/g, ''), 'base64'));
+}
+
+/**
+ * A development manufacturer made by Veil's own CLI (`veil device provision --intermediate`, the
+ * `veil` binary at `veilBin`): `{rootPem, chain: [Buffer...], keyPem, serial, model}` of its first device.
+ */
+export function provisionWithVeil({ veilBin, manufacturer }) {
+  const out = mkdtempSync(join(tmpdir(), 'veil-provision-'));
+  try {
+    const run = spawnSync(veilBin, ['device', 'provision', '--out', out, '--manufacturer', manufacturer, '--devices', '1', '--intermediate'], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`veil device provision failed: ${run.stderr}`);
+    const index = JSON.parse(readFileSync(join(out, 'devices.json'), 'utf8'));
+    const device = index.devices[0];
+    const chain = pemCertificates(readFileSync(join(out, device.chain), 'utf8'));
+    const subject = new X509Certificate(chain[0]).subject;
+    return {
+      rootPem: readFileSync(join(out, index.root), 'utf8'),
+      chain,
+      keyPem: readFileSync(join(out, device.key), 'utf8'),
+      serial: device.serial,
+      model: /^CN=(.*)$/m.exec(subject)?.[1] ?? null,
+    };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 /** SHA-256 of a certificate's DER, hex: the COSE kid and the fingerprint the app shows. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { launch, openPage } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
 import { DevicesPage, TrustedManufacturers } from '../lib/devices-page.mjs';
-import { BluetoothEmulator, VeilCuff, StandardCuff, provision, fingerprint } from '../lib/device-sim.mjs';
+import { BluetoothEmulator, VeilCuff, StandardCuff, provision, provisionWithVeil, fingerprint } from '../lib/device-sim.mjs';
 
 let session;
 let emulator;
@@ -21,11 +21,15 @@ const second = new VeilCuff({ name: 'Borealis cuff', serial: 'AUR-7', model: 'Au
   reading: { systolic: 135, diastolic: 85, meanArterial: 102 } });
 const impostor = new VeilCuff({ name: 'Rogue cuff', serial: 'BP7-000042', model: 'BP7 Cuff', ...rogue, counter: 5000 });
 const plain = new StandardCuff({ name: 'Plain cuff' });
+// A device made by Veil's own `veil device provision` (given by `cargo xtask test` as VEIL_BIN),
+// still signed here by Node: the CLI's certificates must work in the app too.
+const cli = process.env.VEIL_BIN ? provisionWithVeil({ veilBin: process.env.VEIL_BIN, manufacturer: 'Cli Medical' }) : null;
+const cliCuff = cli && new VeilCuff({ name: 'CLI cuff', ...cli, counter: 7 });
 
 before(async () => {
   session = await launch();
   emulator = await BluetoothEmulator.start(session.browser);
-  for (const device of [cuff, second, impostor, plain]) await emulator.add(device);
+  for (const device of [cuff, second, impostor, plain, cliCuff].filter(Boolean)) await emulator.add(device);
 });
 beforeEach(async () => { await emulator.reset(); });
 after(async () => {
@@ -253,6 +257,22 @@ test('removing a manufacturer root applies at once to its paired device, and imp
   await app.navigate('devices');
   assert.equal((await card.takeReading()).status, 'verified');
   assert.equal((await card.identity()).manufacturer, 'Borealis Health');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a cuff provisioned by `veil device provision` pairs and verifies', { skip: !cli && 'VEIL_BIN is not set' }, async () => {
+  const { page, errors } = await openPage(session.browser);
+  const app = await trusting(page, [cli.rootPem]);
+  await app.navigate('devices');
+  const card = await new DevicesPage(page).pair(cliCuff);
+  const id = await card.identity();
+  assert.equal(id.manufacturer, 'Cli Medical');
+  assert.equal(id.serial, cli.serial);
+  assert.equal(id.fingerprint, fingerprint(cli.chain[0]));
+  const reading = await card.takeReading();
+  assert.equal(reading.status, 'verified', reading.detail);
+  assert.equal(reading.value, '120/80 mmHg');
   assert.deepEqual(errors, []);
   await page.close();
 });
