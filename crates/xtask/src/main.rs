@@ -4,6 +4,7 @@
 //! - `cargo xtask test`: every check CI runs, with a summary line per stage.
 //! - `cargo xtask build`: the PWA only (into `dist/`).
 //! - `cargo xtask setup`: only install the tools.
+//! - `cargo xtask npm`: build the `@veil/core` npm package (web, bundler, nodejs) into `target/npm/`.
 //! - `cargo xtask bench <mesh|trust|seal>`: side-by-side benchmarks.
 //!
 //! Everything it installs comes from the package registries (crates.io, npm, Debian, PyPI), pinned,
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod npm;
 mod pwa;
 mod stages;
 mod tools;
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
             .map(|_| ()),
         Some("test") => return stages::run_all(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
+        Some("npm") => npm::build(&root),
         Some("finalize-dist") => pwa::finalize(&pwa::dist_dir(&root)).map(|_| ()),
         _ => Err(USAGE.to_string()),
     };
@@ -43,7 +46,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <serve [--port N] | test [--skip STAGE,...] | build | setup | bench <mesh|trust|seal>>";
+const USAGE: &str = "usage: cargo xtask <serve [--port N] | test [--skip STAGE,...] | build | setup | npm | bench <mesh|trust|seal|all>>";
 
 fn serve(root: &Path, args: &[String]) -> Result<()> {
     let mut port = "8080".to_string();

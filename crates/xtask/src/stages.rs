@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use crate::tools::{self, CHROMEDRIVER};
 use crate::{Result, cargo, pwa, run};
 
-const STAGES: &[&str] = &["fmt", "clippy", "deny", "native", "interop", "wasm", "e2e"];
+const STAGES: &[&str] = &[
+    "fmt", "clippy", "deny", "native", "interop", "wasm", "npm", "e2e",
+];
 
 /// Run every stage not skipped; print a summary line per stage and a closing count.
 pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
@@ -63,6 +65,7 @@ pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
             ])),
             "interop" => interop(root),
             "wasm" => wasm_tests(root),
+            "npm" => crate::npm::test(root),
             "e2e" => e2e(root),
             _ => Err(format!("unknown stage {stage}")),
         };
@@ -94,7 +97,9 @@ pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
 fn deny(root: &Path) -> Result<()> {
     let tools = tools::ensure_deny(root)?;
     // cargo-deny reads every package of the lock file, also those only other platforms build.
-    run(Command::new(cargo()).current_dir(root).args(["fetch", "--quiet"]))?;
+    run(Command::new(cargo())
+        .current_dir(root)
+        .args(["fetch", "--quiet"]))?;
     let snapshot = root.join("..").join("shared").join("advisory-db");
     // cargo-deny keeps the database for this URL in a folder named after the URL's hash.
     let db = crate::target_dir(root)
