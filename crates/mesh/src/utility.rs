@@ -288,7 +288,7 @@ pub(crate) fn hausdorff(
     let grid_ref = TriGrid::new(reference, &|_| true);
     hooks.at(0.2)?;
     let mut d: Vec<f64> = Vec::new();
-    let stride_r = (reference.vertices.len() / MAX_SAMPLES).max(1);
+    let stride_r = reference.vertices.len().div_ceil(MAX_SAMPLES).max(1);
     let n_r = reference.vertices.len();
     for (k, p) in reference.vertices.iter().step_by(stride_r).enumerate() {
         if k & 0x3ff == 0 {
@@ -308,7 +308,7 @@ pub(crate) fn hausdorff(
             }
         }
     }
-    let stride_o = (output.vertices.len() / MAX_SAMPLES).max(1);
+    let stride_o = output.vertices.len().div_ceil(MAX_SAMPLES).max(1);
     let n_o = output.vertices.len();
     for (k, p) in output
         .vertices
