@@ -28,9 +28,8 @@ pub struct Hausdorff {
 }
 
 /// Uniform grid of triangles in CSR form.
-struct TriGrid {
-    /// Corner coordinates per triangle, contiguous (one cache line per candidate).
-    corners: Vec<[[f32; 3]; 3]>,
+struct TriGrid<'a> {
+    mesh: &'a Mesh,
     lo: V3,
     cell: f64,
     dims: [usize; 3],
@@ -38,8 +37,8 @@ struct TriGrid {
     items: Vec<u32>,
 }
 
-impl TriGrid {
-    fn new(mesh: &Mesh, tri_ok: &dyn Fn(usize) -> bool) -> TriGrid {
+impl<'a> TriGrid<'a> {
+    fn new(mesh: &'a Mesh, tri_ok: &dyn Fn(usize) -> bool) -> TriGrid<'a> {
         let (lo, hi) = mesh.bounds();
         let ext = sub(hi, lo);
         let nt = mesh.triangles.len().max(1) as f64;
@@ -140,19 +139,8 @@ impl TriGrid {
                 }
             }
         }
-        let corners = mesh
-            .triangles
-            .iter()
-            .map(|t| {
-                [
-                    mesh.vertices[t[0] as usize],
-                    mesh.vertices[t[1] as usize],
-                    mesh.vertices[t[2] as usize],
-                ]
-            })
-            .collect();
         TriGrid {
-            corners,
+            mesh,
             lo,
             cell,
             dims,
@@ -215,8 +203,14 @@ impl TriGrid {
                         for &ti in
                             &self.items[self.start[cell] as usize..self.start[cell + 1] as usize]
                         {
-                            let [a, b, c] = self.corners[ti as usize];
-                            let d = point_triangle(q, v64(a), v64(b), v64(c));
+                            let t = self.mesh.triangles[ti as usize];
+                            let v = &self.mesh.vertices;
+                            let d = point_triangle(
+                                q,
+                                v64(v[t[0] as usize]),
+                                v64(v[t[1] as usize]),
+                                v64(v[t[2] as usize]),
+                            );
                             best = best.min(d);
                         }
                     }
