@@ -123,11 +123,10 @@ async fn get_json<T: for<'de> Deserialize<'de>>(
 async fn recipient(db: &IdbDatabase) -> Result<RecipientInfo, String> {
     if let HttpOutcome::Answered { status: 200, body } =
         request("GET", "/v1/recipient-key", &[], None, None).await
+        && let Ok(info) = serde_json::from_str::<RecipientInfo>(&body)
     {
-        if let Ok(info) = serde_json::from_str::<RecipientInfo>(&body) {
-            put_json(db, "config", "recipient", &info).await?;
-            return Ok(info);
-        }
+        put_json(db, "config", "recipient", &info).await?;
+        return Ok(info);
     }
     get_json(db, "config", "recipient").await?.ok_or_else(|| {
         "the recipient's key is not known yet: connect once so Veil can fetch it".into()
@@ -343,16 +342,16 @@ pub async fn flush(progress: impl Fn(&str, f64) + Clone + 'static) -> Result<usi
 /// Cancel an item that has not left yet.
 pub async fn cancel(id: &str, reason: &str) -> Result<(), String> {
     let db = db().await?;
-    if let Some(mut item) = get_json::<OutboxItem>(&db, "items", id).await? {
-        if matches!(item.state, ItemState::Queued | ItemState::Failed { .. }) {
-            item.state = ItemState::Cancelled {
-                reason: reason.into(),
-            };
-            put_json(&db, "items", id, &item).await?;
-            idb::delete(&db, "envelopes", id)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+    if let Some(mut item) = get_json::<OutboxItem>(&db, "items", id).await?
+        && matches!(item.state, ItemState::Queued | ItemState::Failed { .. })
+    {
+        item.state = ItemState::Cancelled {
+            reason: reason.into(),
+        };
+        put_json(&db, "items", id, &item).await?;
+        idb::delete(&db, "envelopes", id)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }

@@ -423,7 +423,7 @@ fn DecisionView(decision: Result<Decision, String>, id: String) -> impl IntoView
             view! {
                 <div class="decision" data-testid=format!("decision-{id}") data-outcome=d.decision.id()>
                     <span class=class>{label}</span>
-                    {from_guardian.then(|| " (from the parent or guardian)")}
+                    {from_guardian.then_some(" (from the parent or guardian)")}
                     <p>{d.basis.clone()}</p>
                     <details>
                         <summary>"Rules applied"</summary>
