@@ -320,14 +320,14 @@ fn trust(root: &Path, o: &Options) -> Result<()> {
     let c_import = num(w, "webcrypto_import_verify")?;
     println!("trust: verification per reading, chain cached (ms; best round)");
     println!(
-        "  native Verifier::verify                          {native_ms:>9.4}  target < {TRUST_NATIVE_MS} ms: {}",
+        "  native Verifier::verify                               {native_ms:>9.4}  target < {TRUST_NATIVE_MS} ms: {}",
         verdict(native_ms < TRUST_NATIVE_MS)
     );
-    println!("  (a) wasm Verifier::verify (pure-Rust P-256)      {a:>9.4}");
-    println!("  (b) wasm begin -> WebCrypto importKey+verify -> finish {b:>9.4}");
-    println!("  (b') as (b), device CryptoKey cached             {b_cached:>9.4}");
-    println!("  (c) WebCrypto ECDSA P-256 verify alone           {c:>9.4}");
-    println!("  (c') WebCrypto importKey + verify                {c_import:>9.4}");
+    println!("  (a) wasm Verifier::verify (pure-Rust P-256)           {a:>9.4}");
+    println!("  (b) begin -> WebCrypto importKey + verify -> finish   {b:>9.4}");
+    println!("  (b') as (b), device CryptoKey cached                  {b_cached:>9.4}");
+    println!("  (c) WebCrypto ECDSA P-256 verify alone                {c:>9.4}");
+    println!("  (c') WebCrypto importKey + verify                     {c_import:>9.4}");
     println!(
         "  (b)/(c) = {:.2}x  {}   (a)/(c) = {:.2}x  {}   (target: within {TRUST_WASM_RATIO}x)",
         b / c,
@@ -574,8 +574,10 @@ fn mesh(root: &Path, o: &Options) -> Result<()> {
     with_report.extend(["--report", &report_s]);
     let (report_ms, report_rss) = time_command(&veil, &with_report, runs)?;
 
+    // The generator rounds the count to its grid; binary STL is 84 + 50 bytes per triangle.
     println!(
-        "mesh: {} triangles, {:.1} MB binary STL (synthetic head); best of {runs}, whole process incl. file I/O",
+        "mesh: {} triangles ({} asked), {:.1} MB binary STL (synthetic head); best of {runs}, whole process incl. file I/O",
+        input_bytes.saturating_sub(84) / 50,
         o.triangles,
         input_bytes as f64 / 1e6
     );
@@ -670,4 +672,31 @@ fn mesh(root: &Path, o: &Options) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gnu_time_reports_peak_memory() {
+        if !Path::new("/usr/bin/time").exists() {
+            return;
+        }
+        let (ms, rss) = time_command(Path::new("/bin/sh"), &["-c", "exit 0"], 2).unwrap();
+        assert!(ms > 0.0);
+        assert!(rss.is_some_and(|kb| kb > 0), "{rss:?}");
+    }
+
+    #[test]
+    fn options_parse_and_reject() {
+        let args = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let (area, o) = parse(&args("seal --megabytes 8 --runs 2 --wasm-opt-level s")).unwrap();
+        assert_eq!((area.as_str(), o.megabytes, o.runs), ("seal", 8, Some(2)));
+        assert_eq!(toml_level(o.wasm_opt_level.as_deref().unwrap()), "\"s\"");
+        assert!(parse(&args("trust --iterations 0")).is_err());
+        assert!(parse(&args("frobnicate")).is_err());
+        assert!(parse(&args("--runs 3")).is_err());
+    }
 }
