@@ -2,13 +2,17 @@
 //! manage consent and send sealed artifacts, with every sensitive step done here in the browser.
 //!
 //! Layout: `pages/` holds one component per route, `components/` the shared chrome, `platform/` the
-//! thin browser glue (service worker, connectivity), `state.rs` the app-wide state. All domain logic
-//! lives in the `crates/*` libraries.
+//! thin browser glue (service worker, connectivity, the mesh worker), `preview/` the 3D viewer of
+//! the Models page, `state.rs` the app-wide state. All domain logic lives in the `crates/*`
+//! libraries.
 #![forbid(unsafe_code)]
 
 pub mod components;
+pub mod mesh_job;
 pub mod pages;
 pub mod platform;
+pub mod preview;
+pub mod report_view;
 pub mod state;
 
 use leptos::prelude::*;

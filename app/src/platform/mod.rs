@@ -5,6 +5,7 @@ pub mod bluetooth;
 pub mod connectivity;
 pub mod service_worker;
 pub mod storage;
+pub mod worker;
 
 use wasm_bindgen::JsValue;
 

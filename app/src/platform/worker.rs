@@ -1,0 +1,336 @@
+//! The mesh worker: a dedicated Web Worker running `veil-mesh`, so a model of millions of
+//! triangles never blocks the page. This module is both ends of the message protocol, kept in one
+//! place so they cannot drift apart:
+//!
+//! - page → worker: `{ kind: "run", file: File, name, options: JSON }`;
+//! - worker → page: `{ kind: "ready" }` once loaded, `{ kind: "progress", value }` (0..1),
+//!   `{ kind: "done", output: Uint8Array, fileName, report: JSON, summary: JSON, before, after }`
+//!   (`report` is a [`ReportView`]: rows ready to show, plus the full report JSON)
+//!   with each view as `{ positions, colours, indices, totalTriangles }` typed arrays (transferred,
+//!   not copied), or `{ kind: "failed", code, message }` with the `veil-mesh` error code.
+//!
+//! The `File` itself is posted (a handle, not its bytes): the worker reads it, so the page never
+//! holds the model in memory. Cancelling terminates the worker; the page starts a fresh one.
+//!
+//! Trunk builds `src/bin/mesh_worker.rs` as a classic worker with a loader shim
+//! (`<link data-trunk rel="rust" data-type="worker" data-loader-shim ...>` in `index.html`); worker
+//! file names are not content-hashed, the service worker's per-build cache keeps them consistent.
+
+use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array, Uint32Array};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use crate::mesh_job::{JobOptions, JobResult};
+use crate::preview::ViewGeometry;
+use crate::preview::geometry::{PreviewGeometry, PreviewPair};
+use crate::report_view::ReportView;
+
+/// The loader Trunk writes for the `mesh_worker` binary.
+pub const WORKER_URL: &str = "/mesh_worker_loader.js";
+
+/// The scalar part of the preview (the legend and the camera frame).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct PreviewSummary {
+    /// Centre of the model (output frame).
+    pub centre: [f32; 3],
+    /// Bounding radius.
+    pub radius: f32,
+    /// Deviation at the top of the colour ramp (mm).
+    pub scale_mm: f32,
+    /// Largest deviation of a shown vertex (mm).
+    pub max_mm: f32,
+    /// Output vertices on the cut surface.
+    pub cut_vertices: u64,
+    /// Input vertices in the removed region.
+    pub removed_vertices: u64,
+}
+
+impl From<&PreviewPair> for PreviewSummary {
+    fn from(p: &PreviewPair) -> Self {
+        PreviewSummary {
+            centre: p.centre,
+            radius: p.radius,
+            scale_mm: p.scale_mm,
+            max_mm: p.max_mm,
+            cut_vertices: p.cut_vertices,
+            removed_vertices: p.removed_vertices,
+        }
+    }
+}
+
+/// A finished job as the page receives it.
+#[derive(Debug, Clone)]
+pub struct JobOutcome {
+    /// The de-identified file.
+    pub output: Uint8Array,
+    /// Its download name.
+    pub file_name: String,
+    /// The utility report, formatted ([`ReportView`] as JSON).
+    pub report_json: String,
+    /// Legend and framing.
+    pub summary: PreviewSummary,
+    /// The input in the output frame, removed region highlighted.
+    pub before: ViewGeometry,
+    /// The output coloured by deviation.
+    pub after: ViewGeometry,
+}
+
+/// What the worker tells the page.
+#[derive(Debug, Clone)]
+pub enum WorkerEvent {
+    /// Loaded and listening.
+    Ready,
+    /// Overall progress, 0..=1.
+    Progress(f32),
+    /// The job finished.
+    Done(Box<JobOutcome>),
+    /// The job failed with a `veil-mesh` error code and message.
+    Failed {
+        /// Stable machine code (`truncated-file`, `bad-option`, ...).
+        code: String,
+        /// Human-readable message.
+        message: String,
+    },
+    /// The worker itself failed (script not loaded, out of memory, a panic).
+    Crashed(String),
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn get_string(obj: &JsValue, key: &str) -> String {
+    get(obj, key).as_string().unwrap_or_default()
+}
+
+fn set(obj: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+fn decode_view(value: &JsValue) -> Option<ViewGeometry> {
+    Some(ViewGeometry {
+        positions: get(value, "positions").dyn_into().ok()?,
+        colours: get(value, "colours").dyn_into().ok()?,
+        indices: get(value, "indices").dyn_into().ok()?,
+        total_triangles: get(value, "totalTriangles").as_f64().unwrap_or(0.0),
+    })
+}
+
+/// Decode a message from the worker (page side).
+pub fn decode_event(data: &JsValue) -> WorkerEvent {
+    match get_string(data, "kind").as_str() {
+        "ready" => WorkerEvent::Ready,
+        "progress" => WorkerEvent::Progress(get(data, "value").as_f64().unwrap_or(0.0) as f32),
+        "done" => {
+            let outcome = (|| {
+                Some(JobOutcome {
+                    output: get(data, "output").dyn_into().ok()?,
+                    file_name: get_string(data, "fileName"),
+                    report_json: get_string(data, "report"),
+                    summary: serde_json::from_str(&get_string(data, "summary")).ok()?,
+                    before: decode_view(&get(data, "before"))?,
+                    after: decode_view(&get(data, "after"))?,
+                })
+            })();
+            match outcome {
+                Some(o) => WorkerEvent::Done(Box::new(o)),
+                None => WorkerEvent::Crashed("the worker sent an unreadable result".into()),
+            }
+        }
+        "failed" => WorkerEvent::Failed {
+            code: get_string(data, "code"),
+            message: get_string(data, "message"),
+        },
+        other => WorkerEvent::Crashed(format!("unknown message from the worker: {other:?}")),
+    }
+}
+
+/// A running mesh worker (page side). Dropping it terminates the worker.
+pub struct MeshWorker {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl std::fmt::Debug for MeshWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MeshWorker")
+    }
+}
+
+impl MeshWorker {
+    /// Start a worker; `on_event` receives everything it says, starting with [`WorkerEvent::Ready`].
+    pub fn spawn(on_event: impl Fn(WorkerEvent) + 'static) -> Result<MeshWorker, String> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Classic);
+        options.set_name("veil-mesh");
+        let worker = Worker::new_with_options(WORKER_URL, &options)
+            .map_err(|e| format!("cannot start the mesh worker: {e:?}"))?;
+        let on_event = std::rc::Rc::new(on_event);
+        let handler = on_event.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            handler(decode_event(&e.data()));
+        });
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            // An ErrorEvent carries a message; a bare Event (e.g. the script failed to load) does not.
+            let message = get_string(&e, "message");
+            on_event(WorkerEvent::Crashed(if message.is_empty() {
+                "the mesh worker could not run".into()
+            } else {
+                message
+            }));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(MeshWorker {
+            worker,
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    }
+
+    /// Ask the worker to de-identify `file` with `options`.
+    pub fn run(&self, file: &File, options: &JobOptions) -> Result<(), String> {
+        let message = Object::new();
+        set(&message, "kind", &"run".into());
+        set(&message, "file", file);
+        set(&message, "name", &file.name().into());
+        let options = serde_json::to_string(options).map_err(|e| e.to_string())?;
+        set(&message, "options", &options.into());
+        self.worker
+            .post_message(&message)
+            .map_err(|e| format!("cannot reach the mesh worker: {e:?}"))
+    }
+}
+
+impl Drop for MeshWorker {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
+    }
+}
+
+/// A job request as the worker receives it.
+#[derive(Debug)]
+pub struct JobRequest {
+    /// The chosen file (read in the worker).
+    pub file: web_sys::Blob,
+    /// Its name (for the format hint and the output name).
+    pub name: String,
+    /// The chosen options.
+    pub options: JobOptions,
+}
+
+/// Decode a page message (worker side); `None` for anything but a well-formed `run`.
+pub fn decode_request(data: &JsValue) -> Option<JobRequest> {
+    if get_string(data, "kind") != "run" {
+        return None;
+    }
+    Some(JobRequest {
+        file: get(data, "file").dyn_into().ok()?,
+        name: get_string(data, "name"),
+        options: serde_json::from_str(&get_string(data, "options")).ok()?,
+    })
+}
+
+/// The worker's side of the channel.
+#[derive(Debug, Clone)]
+pub struct WorkerPort {
+    scope: DedicatedWorkerGlobalScope,
+}
+
+impl WorkerPort {
+    /// The port of the worker this code runs in; `None` outside a dedicated worker.
+    pub fn current() -> Option<WorkerPort> {
+        js_sys::global()
+            .dyn_into::<DedicatedWorkerGlobalScope>()
+            .ok()
+            .map(|scope| WorkerPort { scope })
+    }
+
+    /// The scope, to install the message handler.
+    pub fn scope(&self) -> &DedicatedWorkerGlobalScope {
+        &self.scope
+    }
+
+    fn post(&self, message: &Object, transfer: Option<&Array>) {
+        let sent = match transfer {
+            Some(t) => self.scope.post_message_with_transfer(message, t),
+            None => self.scope.post_message(message),
+        };
+        if let Err(e) = sent {
+            web_sys::console::error_2(&"mesh worker: cannot reply".into(), &e);
+        }
+    }
+
+    fn kind(kind: &str) -> Object {
+        let message = Object::new();
+        set(&message, "kind", &kind.into());
+        message
+    }
+
+    /// Say the worker is listening.
+    pub fn ready(&self) {
+        self.post(&Self::kind("ready"), None);
+    }
+
+    /// Report overall progress.
+    pub fn progress(&self, value: f32) {
+        let message = Self::kind("progress");
+        set(&message, "value", &f64::from(value).into());
+        self.post(&message, None);
+    }
+
+    /// Report a failure with its stable code.
+    pub fn failed(&self, code: &str, message: &str) {
+        let m = Self::kind("failed");
+        set(&m, "code", &code.into());
+        set(&m, "message", &message.into());
+        self.post(&m, None);
+    }
+
+    /// Send a finished job, transferring (not copying) its buffers.
+    pub fn done(&self, result: &JobResult) {
+        let transfer = Array::new();
+        let message = Self::kind("done");
+        let output = Uint8Array::from(result.bytes.as_slice());
+        transfer.push(&output.buffer());
+        set(&message, "output", &output);
+        set(&message, "fileName", &result.file_name.as_str().into());
+        let report =
+            serde_json::to_string(&ReportView::new(&result.report)).unwrap_or_else(|_| "{}".into());
+        set(&message, "report", &report.into());
+        let summary = serde_json::to_string(&PreviewSummary::from(&result.preview))
+            .unwrap_or_else(|_| "{}".into());
+        set(&message, "summary", &summary.into());
+        set(
+            &message,
+            "before",
+            &encode_view(&result.preview.before, &transfer),
+        );
+        set(
+            &message,
+            "after",
+            &encode_view(&result.preview.after, &transfer),
+        );
+        self.post(&message, Some(&transfer));
+    }
+}
+
+fn encode_view(g: &PreviewGeometry, transfer: &Array) -> Object {
+    let view = Object::new();
+    let positions = Float32Array::from(g.positions.as_slice());
+    let colours = Uint8Array::from(g.colours.as_slice());
+    let indices = Uint32Array::from(g.indices.as_slice());
+    for buffer in [positions.buffer(), colours.buffer(), indices.buffer()] {
+        transfer.push(&buffer);
+    }
+    set(&view, "positions", &positions);
+    set(&view, "colours", &colours);
+    set(&view, "indices", &indices);
+    set(&view, "totalTriangles", &(g.total_triangles as f64).into());
+    view
+}
