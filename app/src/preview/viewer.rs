@@ -261,16 +261,21 @@ pub fn ModelViewer(
         }
     });
 
+    // `clientX` is a double in the current spec (web-sys's unstable API set) and a long in the
+    // stable one: read it as f64 either way.
+    #[allow(clippy::useless_conversion)]
+    let client = |e: &web_sys::PointerEvent| (f64::from(e.client_x()), f64::from(e.client_y()));
     let on_pointer_down = move |e: web_sys::PointerEvent| {
         if let Some(canvas) = canvas_ref.get_untracked() {
             let _ = canvas.set_pointer_capture(e.pointer_id());
         }
-        drag.set_value(Some((e.client_x(), e.client_y())));
+        drag.set_value(Some(client(&e)));
     };
     let on_pointer_move = move |e: web_sys::PointerEvent| {
         if let Some((x, y)) = drag.get_value() {
-            let (dx, dy) = (e.client_x() - x, e.client_y() - y);
-            drag.set_value(Some((e.client_x(), e.client_y())));
+            let (cx, cy) = client(&e);
+            let (dx, dy) = (cx - x, cy - y);
+            drag.set_value(Some((cx, cy)));
             camera.update(|c| {
                 c.rotate(
                     -(dx as f32) * DRAG_RADIANS_PER_PIXEL,
