@@ -1,3 +1,4 @@
+//! `veil-consent` in a real browser page (wasm32, headless Chromium).
 #![cfg(target_arch = "wasm32")]
 #![doc = "veil-consent inside a browser page: the embedded rule and text files load, decisions \
 with citations, withdrawal, the breach clock and the FHIR round trip behave exactly as natively \

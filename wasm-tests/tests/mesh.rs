@@ -1,3 +1,4 @@
+//! `veil-mesh` in a real browser page (wasm32, headless Chromium).
 #![cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 // The mesh pipeline in the browser: the same library the Models page's worker runs, with

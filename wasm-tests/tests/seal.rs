@@ -1,3 +1,4 @@
+//! `veil-seal` in a real browser page (wasm32, headless Chromium).
 #![cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 

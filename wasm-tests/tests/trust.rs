@@ -1,3 +1,4 @@
+//! `veil-trust` in a real browser page (wasm32, headless Chromium).
 #![cfg(target_arch = "wasm32")]
 #![doc = "veil-trust inside a browser page: the Python-made vectors verify (and fail) exactly as they \
 do natively, provisioning draws its keys from WebCrypto, and verification latency with a cached \
