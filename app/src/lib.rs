@@ -9,7 +9,9 @@
 
 pub mod components;
 pub mod mesh_job;
+pub mod outbox;
 pub mod pages;
+pub mod patient_session;
 pub mod platform;
 pub mod preview;
 pub mod report_view;
@@ -29,6 +31,11 @@ pub fn App() -> impl IntoView {
     provide_context(app_state);
     platform::service_worker::register(app_state);
     platform::connectivity::watch(app_state);
+    let revision = pages::outbox::OutboxRevision(RwSignal::new(0));
+    let progress = pages::outbox::UploadProgress(RwSignal::new(Default::default()));
+    provide_context(revision);
+    provide_context(progress);
+    platform::uploader::start(app_state, revision, progress);
 
     view! {
         <Router>

@@ -4,7 +4,7 @@ mod audit;
 mod consent;
 mod devices;
 mod models;
-mod outbox;
+pub mod outbox;
 mod settings;
 
 pub use audit::Audit;

@@ -3,8 +3,14 @@
 
 pub mod bluetooth;
 pub mod connectivity;
+pub mod download;
+pub mod http;
+pub mod idb;
+pub mod patient;
 pub mod service_worker;
 pub mod storage;
+pub mod uploader;
+pub mod webcrypto;
 pub mod worker;
 
 use wasm_bindgen::JsValue;
