@@ -36,7 +36,11 @@ fn head_is_defaced_in_the_browser() {
     assert!(out.report.utility.watertight_out);
     let h = out.report.utility.hausdorff.unwrap();
     assert!(h.samples > 0 && h.mean <= h.p95 && h.p95 <= h.max);
-    let flagged = out.report.flags.iter().any(|f| f.code == "hausdorff-over-bound");
+    let flagged = out
+        .report
+        .flags
+        .iter()
+        .any(|f| f.code == "hausdorff-over-bound");
     assert_eq!(flagged, h.max > out.report.bound_mm);
     assert_eq!(progress.last(), Some(&1.0));
     // Fresh randomness from crypto.getRandomValues: a second release differs.

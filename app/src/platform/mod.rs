@@ -22,7 +22,9 @@ pub fn js_error_text(value: &JsValue) -> String {
         return s;
     }
     let field = |name: &str| {
-        js_sys::Reflect::get(value, &JsValue::from_str(name)).ok().and_then(|v| v.as_string())
+        js_sys::Reflect::get(value, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
     };
     match (field("name"), field("message")) {
         (Some(name), Some(message)) => format!("{name}: {message}"),
@@ -33,5 +35,7 @@ pub fn js_error_text(value: &JsValue) -> String {
 
 /// The `name` of a JS exception (`NotFoundError`, `NetworkError`, ...), if it has one.
 pub fn js_error_name(value: &JsValue) -> Option<String> {
-    js_sys::Reflect::get(value, &JsValue::from_str("name")).ok().and_then(|v| v.as_string())
+    js_sys::Reflect::get(value, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|v| v.as_string())
 }
