@@ -10,7 +10,7 @@ use veil_mesh::{DefaceMode, FormatHint, MeshError, Options, OutputFormat, Profil
 use crate::preview::geometry::{self, BeforeModel, PreviewPair, RemovedHalfSpace};
 
 /// Triangles per preview view (the download is never thinned).
-pub const PREVIEW_TRIANGLE_BUDGET: usize = 400_000;
+pub const PREVIEW_TRIANGLE_BUDGET: usize = 250_000;
 
 /// Share of the progress bar the pipeline takes; the preview takes the rest.
 const PIPELINE_SHARE: f32 = 0.85;

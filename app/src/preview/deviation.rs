@@ -16,8 +16,9 @@ pub struct SurfaceIndex<'a> {
     items: Vec<u32>,
 }
 
-/// At most this many cells, whatever the triangle count (bounds the grid's memory).
-const MAX_CELLS: f64 = 2_000_000.0;
+/// At most this many cells, whatever the triangle count (bounds the grid's memory: 16 MB of
+/// offsets).
+const MAX_CELLS: f64 = 4_000_000.0;
 
 impl<'a> SurfaceIndex<'a> {
     /// Index `triangles` (indices into `vertices`; out-of-range triangles are skipped).
@@ -46,12 +47,35 @@ impl<'a> SurfaceIndex<'a> {
             };
         }
         let ext: Vec<f64> = (0..3).map(|k| (hi[k] - lo[k]).max(1e-9)).collect();
-        // About one cell per triangle: cells as wide as a typical edge.
-        let target = (triangles.len() as f64).clamp(1.0, MAX_CELLS);
+        // A surface fills few of the box's cells, so size cells by the surface, not the volume:
+        // about two triangles' area per cell face keeps a cell to a handful of triangles. The
+        // volume bound caps the grid's memory for dense meshes in large boxes.
+        let area: f64 = triangles
+            .iter()
+            .filter(|t| valid(t))
+            .map(|t| {
+                let p = |i: u32| {
+                    let v = vertices[i as usize];
+                    [f64::from(v[0]), f64::from(v[1]), f64::from(v[2])]
+                };
+                let (a, b, c) = (p(t[0]), p(t[1]), p(t[2]));
+                let (u, w) = (sub(b, a), sub(c, a));
+                let n = [
+                    u[1] * w[2] - u[2] * w[1],
+                    u[2] * w[0] - u[0] * w[2],
+                    u[0] * w[1] - u[1] * w[0],
+                ];
+                0.5 * dot(n, n).sqrt()
+            })
+            .sum();
+        let per_triangle = area / (triangles.len().max(1) as f64);
         let volume = ext[0] * ext[1] * ext[2];
-        let mut cell = (volume / target).cbrt();
         let longest = ext.iter().copied().fold(0.0, f64::max);
-        cell = cell.max(longest / 1024.0).max(1e-9);
+        let cell = (2.0 * per_triangle)
+            .sqrt()
+            .max((volume / MAX_CELLS).cbrt())
+            .max(longest / 2048.0)
+            .max(1e-9);
         let dims = [0, 1, 2].map(|k| ((ext[k] / cell).floor() as usize + 1).min(2048));
         let n_cells = dims[0] * dims[1] * dims[2];
         let mut index = SurfaceIndex {
@@ -165,13 +189,30 @@ impl<'a> SurfaceIndex<'a> {
                     }
                 }
             }
-            // A cell of ring r + 1 is r whole cells from the home cell along some axis, and no
-            // cell is nearer than the grid's box: both bound what a further ring could hold.
-            if best <= outside.max(r as f64 * self.cell) {
+            // Every cell not yet searched lies beyond a wall of the searched block: no triangle
+            // in it is nearer than that wall (nor nearer than the grid's box).
+            if best <= outside.max(self.block_margin(q, home, r)) {
                 break;
             }
         }
         best.is_finite().then_some(best)
+    }
+
+    /// Distance from `q` to the nearest wall of the block of rings `0..=r` around `home` that
+    /// still has cells beyond it (a wall at the grid's edge hides nothing).
+    fn block_margin(&self, q: [f64; 3], home: [usize; 3], r: usize) -> f64 {
+        let mut margin = f64::INFINITY;
+        for k in 0..3 {
+            if home[k] > r {
+                let wall = self.origin[k] + (home[k] - r) as f64 * self.cell;
+                margin = margin.min((q[k] - wall).max(0.0));
+            }
+            if home[k] + r + 1 < self.dims[k] {
+                let wall = self.origin[k] + (home[k] + r + 1) as f64 * self.cell;
+                margin = margin.min((wall - q[k]).max(0.0));
+            }
+        }
+        margin
     }
 
     fn vertex(&self, i: u32) -> [f64; 3] {
