@@ -84,7 +84,7 @@ struct RecipientInfo {
     recipient: Option<String>,
 }
 
-async fn db() -> Result<IdbDatabase, String> {
+async fn db() -> Result<idb::Connection, String> {
     idb::open(DB_NAME, 1, STORES)
         .await
         .map_err(|e| e.to_string())

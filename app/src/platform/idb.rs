@@ -43,12 +43,31 @@ pub async fn wait(request: &IdbRequest) -> Result<JsValue, IdbError> {
     JsFuture::from(promise).await.map_err(err)
 }
 
+/// An open database connection, closed when dropped. It also closes itself when another context
+/// wants to delete or upgrade the database (e.g. a kiosk session ending), which would otherwise wait
+/// for it forever.
+#[derive(Debug)]
+pub struct Connection(IdbDatabase);
+
+impl std::ops::Deref for Connection {
+    type Target = IdbDatabase;
+    fn deref(&self) -> &IdbDatabase {
+        &self.0
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 /// Open (creating when needed) database `name` with the object stores `stores`.
 pub async fn open(
     name: &str,
     version: u32,
     stores: &'static [&'static str],
-) -> Result<IdbDatabase, IdbError> {
+) -> Result<Connection, IdbError> {
     let factory = web_sys::window()
         .and_then(|w| w.indexed_db().ok().flatten())
         .ok_or_else(|| IdbError("IndexedDB is unavailable".into()))?;
@@ -74,8 +93,16 @@ pub async fn open(
     request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
     let db = wait(&request).await;
     drop(upgrade);
-    db?.dyn_into::<IdbDatabase>()
-        .map_err(|_| IdbError("not a database".into()))
+    let db = db?
+        .dyn_into::<IdbDatabase>()
+        .map_err(|_| IdbError("not a database".into()))?;
+    let closer = Closure::<dyn FnMut()>::new({
+        let db = db.clone();
+        move || db.close()
+    });
+    db.set_onversionchange(Some(closer.as_ref().unchecked_ref()));
+    closer.forget();
+    Ok(Connection(db))
 }
 
 fn store(

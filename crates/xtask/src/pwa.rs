@@ -21,6 +21,24 @@ use crate::{Result, run};
 
 /// `trunk build --release --offline`, then [`finalize`].
 pub fn build(root: &Path, tools: &Tools) -> Result<()> {
+    // Trunk builds each `rel="rust"` target (the app and its mesh worker) with its own concurrent
+    // `cargo build`; racing on one target dir, one pipeline can pick up a half-written `.wasm`. Built
+    // here first, Trunk's own cargo runs find everything fresh.
+    println!(
+        "xtask: building the PWA's wasm (cargo build --release --target wasm32-unknown-unknown)"
+    );
+    run(Command::new(crate::cargo())
+        .current_dir(root)
+        .env_remove("RUSTFLAGS")
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "veil-app",
+            "--bins",
+        ]))?;
     println!("xtask: building the PWA (trunk build --release)");
     run(Command::new("trunk")
         .current_dir(root)
@@ -118,6 +136,11 @@ pub fn finalize(dist: &Path) -> Result<BuildReport> {
     let mut wasm = Vec::new();
     for rel in files.iter().filter(|f| f.ends_with(".wasm")) {
         let bytes = std::fs::read(dist.join(rel)).map_err(|e| format!("reading {rel}: {e}"))?;
+        if !bytes.starts_with(b"\0asm") {
+            return Err(format!(
+                "{rel} is not a WebAssembly module: the build is broken"
+            ));
+        }
         wasm.push((rel.clone(), bytes.len() as u64, gzip_len(&bytes)?));
     }
     Ok(BuildReport {
