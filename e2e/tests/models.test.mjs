@@ -259,8 +259,10 @@ test('a binary STL is de-identified in the browser: report, preview, clean downl
   await page.keyboard.press('0');
   assert.equal((await view('preview-after')).yaw, afterView.yaw, '0 resets the view');
 
-  // Sending waits for the upload feature.
-  assert.equal(await page.$eval('[data-testid="model-add-outbox"]', (b) => b.disabled), true);
+  // Sending needs a confirmed consent session first; nothing is sealed or sent without one.
+  await page.click('[data-testid="model-add-outbox"]');
+  await page.waitForSelector('[data-testid="model-outbox-status"]');
+  assert.match(await page.$eval('[data-testid="model-outbox-status"]', (el) => el.textContent), /Consent page/);
 
   // The download: binary STL, neutral header, zero attribute bytes, none of the planted text.
   const name = await page.$eval('[data-testid="model-download"]', (a) => a.getAttribute('download'));

@@ -61,6 +61,10 @@ struct ModelsState {
     seed: RwSignal<String>,
     output: RwSignal<String>,
     camera: RwSignal<OrbitCamera>,
+    /// The last de-identified model and its report, for sealing into the outbox.
+    sealable: StoredValue<Option<(String, Vec<u8>, String)>, LocalStorage>,
+    /// What happened to the last "Add to outbox".
+    outbox_status: RwSignal<Option<String>>,
 }
 
 impl ModelsState {
@@ -85,6 +89,8 @@ impl ModelsState {
             seed: RwSignal::new(String::new()),
             output: RwSignal::new(defaults.output),
             camera: RwSignal::new(OrbitCamera::default()),
+            sealable: StoredValue::new_local(None),
+            outbox_status: RwSignal::new(None),
         }
     }
 
@@ -176,6 +182,8 @@ impl ModelsState {
             let _ = web_sys::Url::revoke_object_url(&d.url);
         }
         self.download.set(None);
+        self.sealable.set_value(None);
+        self.outbox_status.set(None);
         self.report.set(None);
         self.summary.set(None);
         self.before.set(None);
@@ -238,6 +246,11 @@ impl ModelsState {
         self.after.set(Some(outcome.after));
         self.report.set(Some(report));
         self.download.set(download);
+        self.sealable.set_value(Some((
+            outcome.file_name.clone(),
+            outcome.output.to_vec(),
+            outcome.report_json.clone(),
+        )));
         self.progress.set(1.0);
         self.phase.set(Phase::Done);
     }
@@ -450,6 +463,55 @@ fn RunStatus(state: ModelsState) -> impl IntoView {
     }
 }
 
+/// Seal the de-identified model (with its report) for a purpose the person has consented to, and
+/// queue it in the outbox. The outbox refuses purposes the consent decision does not allow.
+#[component]
+fn AddToOutbox(state: ModelsState) -> impl IntoView {
+    let purposes = [
+        veil_consent::PurposeScope::plain(veil_consent::Purpose::Treatment),
+        veil_consent::PurposeScope::plain(veil_consent::Purpose::ThirdPartyPrinting),
+        veil_consent::PurposeScope::research(veil_consent::ResearchTier::ThisStudy),
+    ];
+    let labels: Vec<String> = purposes.iter().map(|p| p.label()).collect();
+    let chosen = RwSignal::new(0usize);
+    let busy = RwSignal::new(false);
+    let add = move |_| {
+        let Some((name, bytes, report)) = state.sealable.get_value() else {
+            return;
+        };
+        let Some(scope) = purposes.get(chosen.get_untracked()).cloned() else {
+            return;
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let report = serde_json::from_str(&report).ok();
+            let status =
+                match crate::outbox::seal_and_queue(vec![(name, bytes)], scope, Vec::new(), report)
+                    .await
+                {
+                    Ok(item) => format!("Sealed and queued ({}…). See the Outbox.", &item.id[..12]),
+                    Err(e) => e,
+                };
+            state.outbox_status.set(Some(status));
+            busy.set(false);
+        });
+    };
+    view! {
+        <p>
+            <label for="model-outbox-purpose">"Send for"</label>
+            <select id="model-outbox-purpose" data-testid="model-outbox-purpose"
+                on:change=move |ev| chosen.set(event_target_value(&ev).parse().unwrap_or(0))>
+                {labels.into_iter().enumerate().map(|(i, l)| view! { <option value=i.to_string()>{l}</option> }).collect_view()}
+            </select>
+            " "
+            <button type="button" data-testid="model-add-outbox" disabled=move || busy.get() on:click=add>
+                "Add to outbox"
+            </button>
+            {move || state.outbox_status.get().map(|s| view! { <span class="note" role="status" data-testid="model-outbox-status">" "{s}</span> })}
+        </p>
+    }
+}
+
 /// Preview, report, download and outbox of a finished run.
 #[component]
 fn Results(state: ModelsState) -> impl IntoView {
@@ -475,12 +537,7 @@ fn Results(state: ModelsState) -> impl IntoView {
                     " "<span class="note">{format_bytes(d.bytes)}</span>
                 </p>
             })}
-            <p>
-                <button type="button" disabled aria-describedby="outbox-note" data-testid="model-add-outbox">
-                    "Add to outbox"
-                </button>
-                " "<span id="outbox-note" class="note">"Sending sealed models to a clinic arrives with the upload feature; until then, download the file."</span>
-            </p>
+            <AddToOutbox state/>
         </div>
         <div class="card">
             <h2>"Before and after"</h2>

@@ -1,0 +1,119 @@
+// The whole path of issue 6 in one browser: a certified cuff's verified reading and a model
+// de-identified in the page are sealed for a consented purpose, wait offline across a reload, and are
+// delivered exactly once to a real `veil serve` that re-verifies the reading against its own trust
+// store. Nothing identifying from the input reaches any request or the server's disk.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch, openPage } from '../lib/browser.mjs';
+import { VeilApp } from '../lib/app.mjs';
+import { OutboxPage } from '../lib/outbox-page.mjs';
+import { BluetoothEmulator, VeilCuff, pemCertificates } from '../lib/device-sim.mjs';
+import { DevicesPage, TrustedManufacturers } from '../lib/devices-page.mjs';
+
+const PKI = process.env.VEIL_PKI;
+const DATA = process.env.VEIL_DATA;
+const PLANTED = ['Erika Beispiel', 'MRN-7730021'];
+
+let session;
+let emulator;
+let cuff;
+let model;
+before(async () => {
+  assert.ok(PKI && DATA, 'VEIL_PKI and VEIL_DATA are set by cargo xtask test');
+  session = await launch();
+  emulator = await BluetoothEmulator.start(session.browser);
+  cuff = new VeilCuff({
+    name: 'Server-trusted cuff',
+    serial: 'DEV-000001',
+    chain: pemCertificates(readFileSync(join(PKI, 'DEV-000001.chain.pem'), 'utf8')),
+    keyPem: readFileSync(join(PKI, 'DEV-000001.key.pem'), 'utf8'),
+    counter: 100,
+  });
+  await emulator.add(cuff);
+  const dir = mkdtempSync(join(tmpdir(), 'veil-flow-'));
+  model = join(dir, `${PLANTED[0]}.stl`);
+  // A small closed tetrahedron in binary STL, its header naming the patient.
+  const tris = [
+    [[0, 0, 0], [0, 10, 0], [10, 0, 0]], [[0, 0, 0], [10, 0, 0], [0, 0, 10]],
+    [[0, 0, 0], [0, 0, 10], [0, 10, 0]], [[10, 0, 0], [0, 10, 0], [0, 0, 10]],
+  ];
+  const buf = Buffer.alloc(84 + 50 * tris.length);
+  buf.write(`${PLANTED[0]} ${PLANTED[1]}`, 0, 'latin1');
+  buf.writeUInt32LE(tris.length, 80);
+  tris.forEach((t, i) => t.flat().forEach((v, j) => buf.writeFloatLE(v, 84 + 50 * i + 12 + 4 * j)));
+  writeFileSync(model, buf);
+});
+after(async () => { await session?.close(); });
+
+function storedFiles(dir = DATA) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? storedFiles(path) : [path];
+  });
+}
+
+test('a verified reading and a de-identified model go out sealed, once each, and verify on the server', { timeout: 240000 }, async () => {
+  const { page } = await openPage(session.browser);
+  const bodies = [];
+  page.on('request', (r) => { if (r.method() === 'POST') bodies.push(r.postData() ?? ''); });
+  const app = new VeilApp(page);
+
+  // Consent: an adult in Germany gives research consent; treatment needs none.
+  await app.open('/consent');
+  await page.waitForSelector('[data-testid="consent-setup"]');
+  await page.select('[data-testid="consent-jurisdiction"]', 'DE');
+  await page.type('[data-testid="consent-age"]', '61');
+  await page.click('[data-testid="consent-confirm"]');
+  await page.click('[data-testid="toggle-research-this-study"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="decision-research-this-study"]')?.dataset.outcome === 'allow');
+
+  // Trust the manufacturer the server trusts, pair its cuff, take a verified reading.
+  await app.navigate('settings');
+  const status = await new TrustedManufacturers(page).importPem(readFileSync(join(PKI, 'root.cert.pem'), 'utf8'));
+  assert.equal(status.state, 'ok', status.text);
+  await app.navigate('devices');
+  const card = await new DevicesPage(page).pair(cuff);
+  const reading = await card.takeReading();
+  assert.equal(reading.status, 'verified', reading.detail);
+
+  // De-identify a model in the page and add it to the outbox for research.
+  await app.navigate('models');
+  await page.waitForSelector('[data-testid="page-models"][data-worker="ready"]', { timeout: 30000 });
+  await (await page.$('[data-testid="model-file"]')).uploadFile(model);
+  await page.waitForSelector('[data-testid="model-report"]', { timeout: 120000 });
+  const research = await page.$$eval('[data-testid="model-outbox-purpose"] option', (o) => o.find((x) => x.textContent === 'research/this-study')?.value);
+  await page.select('[data-testid="model-outbox-purpose"]', research);
+  await page.setOfflineMode(true);
+  await page.click('[data-testid="model-add-outbox"]');
+  await page.waitForFunction(() => /Sealed and queued/.test(document.querySelector('[data-testid="model-outbox-status"]')?.textContent ?? ''), { timeout: 30000 });
+
+  // Seal the verified reading for treatment, still offline.
+  await app.navigate('outbox');
+  await page.click('[data-testid="outbox-send-readings"]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="outbox-item"]').length === 2, { timeout: 30000 });
+  const ids = await page.$$eval('[data-testid="outbox-item"]', (rows) => rows.map((r) => r.dataset.id));
+
+  // A reload while offline keeps both queued; back online, both are delivered once.
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForSelector('[data-testid="outbox-item"]');
+  const outbox = new OutboxPage(page);
+  for (const id of ids) assert.equal(await outbox.state(id), 'queued');
+  await page.setOfflineMode(false);
+  for (const id of ids) await outbox.waitForState(id, 'delivered');
+
+  const manifests = storedFiles().filter((p) => p.endsWith('manifest.json'));
+  for (const id of ids) {
+    assert.equal(storedFiles().filter((p) => p.includes(id) && p.endsWith('envelope.veil')).length, 1, `${id} stored once`);
+  }
+  const evidence = manifests.map((p) => JSON.parse(readFileSync(p, 'utf8'))).filter((m) => JSON.stringify(m).includes('DEV-000001'));
+  assert.ok(evidence.length >= 1, 'the server verified the device reading itself and recorded its device');
+  for (const file of storedFiles()) {
+    const bytes = readFileSync(file).toString('latin1');
+    for (const s of PLANTED) assert.ok(!bytes.includes(s), `${s} is stored in ${file}`);
+  }
+  for (const body of bodies) for (const s of PLANTED) assert.ok(!body.includes(s), `${s} was sent`);
+  await page.close();
+});
