@@ -93,3 +93,35 @@ impl ClientKey {
         Ok(js_sys::Uint8Array::new(&signature).to_vec())
     }
 }
+
+/// AES-256-GCM encryption by the browser (hardware AES, unlike wasm): `ciphertext || tag`.
+///
+/// Used for the bulk of an HPKE seal (`veil_seal::external`): wasm derives the one-message key and
+/// nonce, the browser encrypts. The imported key is non-extractable and used for this message only.
+pub async fn aes_gcm_encrypt(
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, String> {
+    let subtle = subtle()?;
+    let usages = js_sys::Array::of1(&"encrypt".into());
+    let raw = js_sys::Uint8Array::from(key);
+    let aes = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&aes, &"name".into(), &"AES-GCM".into());
+    let imported = call(subtle.import_key_with_object("raw", &raw, &aes, false, &usages)).await?;
+    let key: CryptoKey = imported
+        .dyn_into()
+        .map_err(|_| "importKey gave no key".to_string())?;
+    let params = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&params, &"name".into(), &"AES-GCM".into());
+    let _ = js_sys::Reflect::set(&params, &"iv".into(), &js_sys::Uint8Array::from(nonce));
+    let _ = js_sys::Reflect::set(
+        &params,
+        &"additionalData".into(),
+        &js_sys::Uint8Array::from(aad),
+    );
+    let data = js_sys::Uint8Array::from(plaintext);
+    let out = call(subtle.encrypt_with_object_and_buffer_source(&params, &key, &data)).await?;
+    Ok(js_sys::Uint8Array::new(&out).to_vec())
+}
