@@ -125,3 +125,39 @@ pub async fn aes_gcm_encrypt(
     let out = call(subtle.encrypt_with_object_and_buffer_source(&params, &key, &data)).await?;
     Ok(js_sys::Uint8Array::new(&out).to_vec())
 }
+
+/// ECDSA P-256 / SHA-256 verification by the browser: `signature` is `r || s` (as COSE and
+/// WebCrypto both encode it), `public_sec1` the uncompressed point. About ten times faster than
+/// `p256` compiled to wasm (docs/benchmarks.md), so device readings are checked this way.
+pub async fn ecdsa_p256_verify(
+    public_sec1: &[u8],
+    signature: &[u8],
+    message: &[u8],
+) -> Result<bool, String> {
+    let subtle = subtle()?;
+    let usages = js_sys::Array::of1(&"verify".into());
+    let raw = js_sys::Uint8Array::from(public_sec1);
+    let imported = call(subtle.import_key_with_object(
+        "raw",
+        &raw,
+        &algorithm(&[("namedCurve", "P-256")]),
+        false,
+        &usages,
+    ))
+    .await?;
+    let key: CryptoKey = imported
+        .dyn_into()
+        .map_err(|_| "importKey gave no key".to_string())?;
+    let sig = js_sys::Uint8Array::from(signature);
+    let data = js_sys::Uint8Array::from(message);
+    let ok = call(
+        subtle.verify_with_object_and_buffer_source_and_buffer_source(
+            &algorithm(&[("hash", "SHA-256")]),
+            &key,
+            &sig,
+            &data,
+        ),
+    )
+    .await?;
+    Ok(ok.as_bool().unwrap_or(false))
+}

@@ -20,7 +20,7 @@ use veil_trust::{DeviceIdentity, Rejection, Verifier};
 use super::format;
 use crate::platform::bluetooth::trust_service::{self, TrustServiceError};
 use crate::platform::bluetooth::{self, BluetoothError, DisconnectListener, sig_uuid};
-use crate::platform::storage;
+use crate::platform::{storage, webcrypto};
 
 /// Reconnection attempts after an unexpected drop, and the first delay (doubled each time).
 const RECONNECT_ATTEMPTS: u32 = 4;
@@ -538,7 +538,22 @@ impl PairedDevice {
             None => None,
         };
         let last = in_page_last.max(stored);
-        match verifier.verify(&cose, &chain, Some(&nonce), last, format::now_unix()) {
+        // The signature is checked by WebCrypto (native P-256), everything else by veil-trust, in
+        // the same order as `Verifier::verify`; without WebCrypto the pure-Rust check is used.
+        let checked = match verifier.begin(&cose, &chain, format::now_unix()) {
+            Ok(pending) => {
+                let valid = webcrypto::ecdsa_p256_verify(
+                    &pending.device_public_key(),
+                    pending.signature(),
+                    pending.signed_data(),
+                )
+                .await
+                .unwrap_or_else(|_| pending.verify_signature());
+                pending.finish(valid, Some(&nonce), last)
+            }
+            Err(rejection) => Err(rejection),
+        };
+        match checked {
             Ok(reading) => {
                 let counter = reading.counter;
                 self.link.update_value(|l| {
