@@ -400,21 +400,8 @@ pub async fn on_consent_withdrawn(scope: &PurposeScope) -> Result<(), String> {
         "withdrawn_at_ms": now_ms() as u64,
         "reason": "consent withdrawn",
         "client_key": hex::encode(&key.public_sec1),
-    })
-    .to_string();
-    let signature = base64url(&key.sign(body.as_bytes()).await?);
-    match request(
-        "POST",
-        "/v1/revocations",
-        &[
-            ("Content-Type", "application/json"),
-            ("Veil-Signature", &signature),
-        ],
-        Some(&JsValue::from_str(&body)),
-        None,
-    )
-    .await
-    {
+    });
+    match post_signed(&key, "/v1/revocations", &body).await? {
         HttpOutcome::Answered {
             status: 200..=299, ..
         } => {
@@ -436,6 +423,28 @@ pub async fn on_consent_withdrawn(scope: &PurposeScope) -> Result<(), String> {
                 .into(),
         ),
     }
+}
+
+/// POST a control message (revocation, erasure) as JSON, signed over its exact bytes with the client
+/// key in `Veil-Signature` (base64url `r || s`), as `docs/ingest.md` specifies.
+async fn post_signed(
+    key: &ClientKey,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<HttpOutcome, String> {
+    let body = body.to_string();
+    let signature = base64url(&key.sign(body.as_bytes()).await?);
+    Ok(request(
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Veil-Signature", &signature),
+        ],
+        Some(&JsValue::from_str(&body)),
+        None,
+    )
+    .await)
 }
 
 fn base64url(bytes: &[u8]) -> String {
@@ -609,21 +618,8 @@ pub async fn erase_identity() -> Result<(), String> {
         "erased_at_ms": now_ms() as u64,
         "pseudonyms": pseudonyms,
         "client_key": hex::encode(&key.public_sec1),
-    })
-    .to_string();
-    let signature = base64url(&key.sign(body.as_bytes()).await?);
-    match request(
-        "POST",
-        "/v1/erasures",
-        &[
-            ("Content-Type", "application/json"),
-            ("Veil-Signature", &signature),
-        ],
-        Some(&JsValue::from_str(&body)),
-        None,
-    )
-    .await
-    {
+    });
+    match post_signed(&key, "/v1/erasures", &body).await? {
         HttpOutcome::Answered {
             status: 200..=299, ..
         } => Ok(()),
