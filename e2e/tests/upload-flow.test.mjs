@@ -115,5 +115,28 @@ test('a verified reading and a de-identified model go out sealed, once each, and
     for (const s of PLANTED) assert.ok(!bytes.includes(s), `${s} is stored in ${file}`);
   }
   for (const body of bodies) for (const s of PLANTED) assert.ok(!body.includes(s), `${s} was sent`);
+
+  // Withdrawing research consent revokes the delivered research artifact at the server.
+  const researchId = await page.$$eval('[data-testid="outbox-item"]', (rows) => rows.find((r) => r.textContent.includes('research/this-study'))?.dataset.id);
+  const treatmentId = ids.find((id) => id !== researchId);
+  await app.navigate('consent');
+  await page.click('[data-testid="toggle-research-this-study"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="decision-research-this-study"]')?.dataset.outcome === 'deny');
+  const serverStatus = async (id) => (await fetch(`${process.env.VEIL_URL}/v1/artifacts/${id}`)).json();
+  const deadline = Date.now() + 20000;
+  while ((await serverStatus(researchId)).status !== 'revoked' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  assert.equal((await serverStatus(researchId)).status, 'revoked');
+  assert.equal((await serverStatus(treatmentId)).status, 'delivered', 'consent for treatment stands');
+
+  // Erasing the identity layer (GDPR Art. 17) is recorded by the server; the records stay.
+  await app.navigate('outbox');
+  await page.click('[data-testid="outbox-erase"]');
+  await page.waitForFunction(() => /destroyed/.test(document.querySelector('[data-testid="outbox-message"]')?.textContent ?? ''));
+  for (const id of ids) assert.equal((await serverStatus(id)).subject_erased, true, `${id} marked erased`);
+  await app.navigate('audit');
+  await page.waitForSelector('[data-testid="audit-status"]');
+  assert.equal(await page.$eval('[data-testid="audit-status"]', (el) => el.dataset.valid), 'true');
+  const events = await page.$$eval('[data-testid="audit-entry"]', (rows) => rows.map((r) => r.children[2].textContent));
+  for (const e of ['seal', 'upload', 'revocation', 'erasure']) assert.ok(events.includes(e), `audit has ${e}: ${events}`);
   await page.close();
 });
