@@ -12,7 +12,7 @@ use crate::tools::{self, CHROMEDRIVER};
 use crate::{Result, cargo, pwa, run};
 
 const STAGES: &[&str] = &[
-    "fmt", "clippy", "deny", "native", "interop", "wasm", "npm", "e2e",
+    "fmt", "clippy", "deny", "native", "fuzz", "interop", "wasm", "npm", "e2e",
 ];
 
 /// Run every stage not skipped; print a summary line per stage and a closing count.
@@ -56,6 +56,7 @@ pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
                 "--exclude",
                 "veil-wasm-tests",
             ])),
+            "fuzz" => fuzz(root),
             "interop" => interop(root),
             "wasm" => wasm_tests(root),
             "npm" => crate::npm::test(root),
@@ -165,6 +166,61 @@ fn deny(root: &Path) -> Result<()> {
         .current_dir(root)
         .env("PATH", &tools.path)
         .args(["deny", "--offline", "check"]))
+}
+
+/// Every `cargo fuzz` target of every crate (`crates/*/fuzz`), each for a short bounded time
+/// (`VEIL_FUZZ_SECONDS`, default 10). cargo-fuzz asks for nightly; the project has one stable
+/// toolchain, so `RUSTC_BOOTSTRAP=1` admits the `-Z` flags and the sanitizer is off (the crates
+/// forbid `unsafe`; what the fuzzer hunts here are panics, hangs and unbounded allocation).
+fn fuzz(root: &Path) -> Result<()> {
+    let tools = tools::ensure_fuzz(root)?;
+    let seconds: u64 = std::env::var("VEIL_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let mut crates: Vec<_> = std::fs::read_dir(root.join("crates"))
+        .map_err(|e| format!("listing crates: {e}"))?
+        .flatten()
+        .map(|e| e.path().join("fuzz"))
+        .filter(|p| p.join("Cargo.toml").is_file())
+        .collect();
+    crates.sort();
+    let target_dir = crate::target_dir(root).join("fuzz");
+    let mut ran = 0;
+    for dir in crates {
+        let list = crate::output(
+            Command::new(cargo())
+                .current_dir(&dir)
+                .env("PATH", &tools.path)
+                .args(["fuzz", "list"]),
+        )
+        .ok_or_else(|| format!("cargo fuzz list failed in {}", dir.display()))?;
+        for target in list.lines().map(str::trim).filter(|t| !t.is_empty()) {
+            println!(
+                "xtask: fuzzing {} / {target} for {seconds} s",
+                dir.display()
+            );
+            run(Command::new(cargo())
+                .current_dir(&dir)
+                .env("PATH", &tools.path)
+                .env("RUSTC_BOOTSTRAP", "1")
+                .env_remove("RUSTFLAGS")
+                .args(["fuzz", "run", "--sanitizer", "none", "--target-dir"])
+                .arg(&target_dir)
+                .arg(target)
+                .arg("--")
+                .arg(format!("-max_total_time={seconds}"))
+                .arg("-rss_limit_mb=2048")
+                .arg("-print_final_stats=0"))?;
+            ran += 1;
+        }
+    }
+    println!("xtask: {ran} fuzz targets ran clean");
+    if ran == 0 {
+        Err("no fuzz targets found".into())
+    } else {
+        Ok(())
+    }
 }
 
 /// The cross-implementation scripts, each run against the debug `veil` binary. Each uses an

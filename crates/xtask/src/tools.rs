@@ -164,6 +164,22 @@ pub fn ensure_deny(root: &Path) -> Result<Tools> {
     Ok(Tools { path })
 }
 
+/// The pinned cargo-fuzz release.
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// `cargo-fuzz`, for the fuzz stage.
+pub fn ensure_fuzz(root: &Path) -> Result<Tools> {
+    let path = path_with(root);
+    if !has_version(
+        &path,
+        "cargo-fuzz",
+        &format!("cargo-fuzz {CARGO_FUZZ_VERSION}"),
+    ) {
+        cargo_install(&path, "cargo-fuzz", CARGO_FUZZ_VERSION)?;
+    }
+    Ok(Tools { path })
+}
+
 fn npm_install(root: &Path, prefix: &Path, packages: &[&str]) -> Result<()> {
     std::fs::create_dir_all(prefix).map_err(|e| format!("creating {}: {e}", prefix.display()))?;
     run(Command::new("npm")
