@@ -385,9 +385,9 @@ pub async fn on_consent_withdrawn(scope: &PurposeScope) -> Result<(), String> {
     audit_with(
         &db,
         &key,
-        "consent-withdrawn",
+        "consent-change",
         None,
-        serde_json::json!({ "purpose": scope.label() }),
+        serde_json::json!({ "change": "withdrawn", "purpose": scope.label() }),
     )
     .await?;
     if delivered.is_empty() {
@@ -509,6 +509,38 @@ pub async fn audit(
     audit_with(&db, &key, event, subject, details).await
 }
 
+thread_local! {
+    static AUDIT_BUSY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static AUDIT_WAITERS: std::cell::RefCell<std::collections::VecDeque<js_sys::Function>> =
+        std::cell::RefCell::new(std::collections::VecDeque::new());
+}
+
+/// The right to append to the audit chain; the next waiter gets it when this is dropped.
+struct AuditTurn;
+
+impl AuditTurn {
+    async fn take() -> Self {
+        loop {
+            if !AUDIT_BUSY.with(|b| b.replace(true)) {
+                return AuditTurn;
+            }
+            let wait = js_sys::Promise::new(&mut |resolve, _| {
+                AUDIT_WAITERS.with(|w| w.borrow_mut().push_back(resolve));
+            });
+            let _ = wasm_bindgen_futures::JsFuture::from(wait).await;
+        }
+    }
+}
+
+impl Drop for AuditTurn {
+    fn drop(&mut self) {
+        AUDIT_BUSY.with(|b| b.set(false));
+        if let Some(next) = AUDIT_WAITERS.with(|w| w.borrow_mut().pop_front()) {
+            let _ = next.call0(&JsValue::NULL);
+        }
+    }
+}
+
 async fn audit_with(
     db: &IdbDatabase,
     key: &ClientKey,
@@ -516,6 +548,8 @@ async fn audit_with(
     subject: Option<String>,
     details: serde_json::Value,
 ) -> Result<(), String> {
+    // One append at a time: two interleaved appends would both extend the same head and fork the chain.
+    let _turn = AuditTurn::take().await;
     let log = audit_log_in(db, key).await?;
     let mut entry = veil_audit::NewEntry::new(
         now_ms() as u64,

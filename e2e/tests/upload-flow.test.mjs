@@ -137,6 +137,6 @@ test('a verified reading and a de-identified model go out sealed, once each, and
   await page.waitForSelector('[data-testid="audit-status"]');
   assert.equal(await page.$eval('[data-testid="audit-status"]', (el) => el.dataset.valid), 'true');
   const events = await page.$$eval('[data-testid="audit-entry"]', (rows) => rows.map((r) => r.children[2].textContent));
-  for (const e of ['seal', 'upload', 'revocation', 'erasure']) assert.ok(events.includes(e), `audit has ${e}: ${events}`);
+  for (const e of ['consent-change', 'device-verification', 'deidentification', 'seal', 'upload', 'revocation', 'erasure']) assert.ok(events.includes(e), `audit has ${e}: ${events}`);
   await page.close();
 });

@@ -322,9 +322,9 @@ fn ConsentBoard(
                 } else {
                     spawn_local(async move {
                         let _ = outbox::audit(
-                            "consent-given",
-                            Some(scope.label()),
-                            serde_json::json!({}),
+                            "consent-change",
+                            None,
+                            serde_json::json!({ "change": "given", "purpose": scope.label() }),
                         )
                         .await;
                     });

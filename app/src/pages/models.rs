@@ -251,6 +251,13 @@ impl ModelsState {
             outcome.output.to_vec(),
             outcome.report_json.clone(),
         )));
+        let record = serde_json::json!({
+            "bytes_out": outcome.output.length(),
+            "report": serde_json::from_str::<serde_json::Value>(&outcome.report_json).ok(),
+        });
+        leptos::task::spawn_local(async move {
+            let _ = crate::outbox::audit("deidentification", None, record).await;
+        });
         self.progress.set(1.0);
         self.phase.set(Phase::Done);
     }

@@ -553,6 +553,17 @@ impl PairedDevice {
             }
             Err(rejection) => Err(rejection),
         };
+        let record = match &checked {
+            Ok(r) => {
+                serde_json::json!({ "serial": r.device.serial, "counter": r.counter, "verdict": "verified" })
+            }
+            Err(rejection) => {
+                serde_json::json!({ "verdict": "rejected", "reason": rejection.code() })
+            }
+        };
+        leptos::task::spawn_local(async move {
+            let _ = crate::outbox::audit("device-verification", None, record).await;
+        });
         match checked {
             Ok(reading) => {
                 let counter = reading.counter;
