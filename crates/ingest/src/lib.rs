@@ -121,13 +121,16 @@ async fn cache_headers(
     response
 }
 
-/// Trunk names its outputs `name-<16 hex>.ext`.
+/// Trunk names its outputs `name-<hash>.ext`, the hash a 64-bit number in hex.
 fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-')
-        .is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        // Trunk writes the 64-bit hash in hex without leading zeros: up to 16 digits.
+        .is_some_and(|(_, h)| {
+            (12..=16).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit())
+        })
 }
 
 /// Serve until Ctrl-C: open the ingest service (loading or generating the recipient key, whose kid
@@ -316,6 +319,7 @@ mod tests {
     fn hashed_asset_names() {
         assert!(is_hashed_asset("/veil-app-0123456789abcdef_bg.wasm"));
         assert!(is_hashed_asset("/app-0123456789abcdef.js"));
+        assert!(is_hashed_asset("/veil-app-4a3ffc82379391b_bg.wasm"));
         assert!(!is_hashed_asset("/sw.js"));
         assert!(!is_hashed_asset("/manifest.webmanifest"));
     }
