@@ -16,7 +16,7 @@
 
 use std::fmt;
 
-use js_sys::{Function, Promise, Uint8Array};
+use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
@@ -53,29 +53,9 @@ impl From<JsValue> for StorageError {
 
 /// Resolves when an IndexedDB request succeeds (with its result) or fails.
 async fn done(request: &IdbRequest) -> Result<JsValue, StorageError> {
-    let req = request.clone();
-    let promise = Promise::new(&mut |resolve: Function, reject: Function| {
-        let ok_req = req.clone();
-        let on_success = Closure::once_into_js(move || {
-            let _ = resolve.call1(
-                &JsValue::NULL,
-                &ok_req.result().unwrap_or(JsValue::UNDEFINED),
-            );
-        });
-        let err_req = req.clone();
-        let on_error = Closure::once_into_js(move || {
-            // `request.error` is a DOMException (or null).
-            let text = js_sys::Reflect::get(&err_req, &JsValue::from_str("error"))
-                .ok()
-                .filter(|e| !e.is_null() && !e.is_undefined())
-                .map(|e| crate::platform::js_error_text(&e))
-                .unwrap_or_else(|| "request failed".into());
-            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&text));
-        });
-        req.set_onsuccess(Some(on_success.unchecked_ref()));
-        req.set_onerror(Some(on_error.unchecked_ref()));
-    });
-    Ok(promise.await?)
+    super::idb::wait(request)
+        .await
+        .map_err(|e| StorageError(e.0))
 }
 
 /// Creates the object stores on first open (and, later, migrates).
