@@ -46,6 +46,7 @@ pub mod mesh_helpers {
 mod error;
 mod mask;
 mod mesh;
+mod par;
 mod pipeline;
 mod progress;
 pub mod read;
@@ -62,6 +63,7 @@ pub use deface::{CutPlane, DefaceMode, DefaceReport};
 pub use error::MeshError;
 pub use mask::MaskParams;
 pub use mesh::{Limits, Mesh};
+pub use par::set_max_threads;
 pub use pipeline::{
     Deidentified, Flag, Options, Profile, Report, StepRecord, Utility, deidentify, deidentify_with,
 };

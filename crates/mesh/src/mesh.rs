@@ -140,6 +140,36 @@ impl Welder {
         acc
     }
 
+    /// The index of `p` when present.
+    #[inline]
+    pub(crate) fn find(&self, p: [f32; 3]) -> Option<u32> {
+        let key = key_bits(p);
+        let mut s = (hash_bits(key) as usize) & self.mask;
+        loop {
+            let slot = self.slots[s];
+            if slot.idx == EMPTY {
+                return None;
+            }
+            if slot.key == key {
+                return Some(slot.idx);
+            }
+            s = (s + 1) & self.mask;
+        }
+    }
+
+    /// Append `p` as a new vertex without entering it in the table (for the last vertices
+    /// added, which no later lookup will ask for).
+    pub(crate) fn push_unindexed(&mut self, p: [f32; 3]) -> u32 {
+        let idx = self.vertices.len() as u32;
+        let k = key_bits(p);
+        self.vertices.push([
+            f32::from_bits(k[0]),
+            f32::from_bits(k[1]),
+            f32::from_bits(k[2]),
+        ]);
+        idx
+    }
+
     /// The index of `p`, inserting it if new.
     #[inline]
     pub(crate) fn insert(&mut self, p: [f32; 3]) -> u32 {
@@ -207,6 +237,10 @@ impl Mesh {
                 map[i as usize] = 0;
             }
         }
+        if map.iter().all(|&m| m == 0) {
+            // Every vertex is used (the usual case): nothing moves.
+            return;
+        }
         let mut next = 0u32;
         let mut verts = Vec::with_capacity(self.vertices.len());
         for (i, m) in map.iter_mut().enumerate() {
@@ -243,19 +277,27 @@ impl Mesh {
 
     /// Surface area and signed enclosed volume (divergence theorem; exact for closed meshes).
     pub fn area_volume(&self) -> (f64, f64) {
-        let mut area = 0.0;
-        let mut vol = 0.0;
-        for t in &self.triangles {
-            let a = v64(self.vertices[t[0] as usize]);
-            let b = v64(self.vertices[t[1] as usize]);
-            let c = v64(self.vertices[t[2] as usize]);
-            let n = cross(sub(b, a), sub(c, a));
-            area += 0.5 * norm(n);
-            vol += dot(a, cross(b, c)) / 6.0;
-        }
+        let [area, vol] = crate::par::sum(self.triangles.len(), TRI_CHUNK, |r| {
+            let mut area = 0.0;
+            let mut vol = 0.0;
+            for t in &self.triangles[r] {
+                let a = v64(self.vertices[t[0] as usize]);
+                let b = v64(self.vertices[t[1] as usize]);
+                let c = v64(self.vertices[t[2] as usize]);
+                let n = cross(sub(b, a), sub(c, a));
+                area += 0.5 * norm(n);
+                vol += dot(a, cross(b, c)) / 6.0;
+            }
+            [area, vol]
+        });
         (area, vol)
     }
 }
+
+/// Triangles per parallel chunk of the loops over triangles.
+pub(crate) const TRI_CHUNK: usize = 32 * 1024;
+/// Vertices per parallel chunk of the loops over vertices.
+pub(crate) const VERTEX_CHUNK: usize = 16 * 1024;
 
 // Small f64 vector helpers shared by the geometry modules.
 pub(crate) type V3 = [f64; 3];

@@ -446,6 +446,7 @@ pub fn deidentify_with(
     };
     if options.shuffle {
         crate::shuffle::shuffle(&mut mesh, &mut rng, &mut hooks, &mut is_cap)?;
+        hooks.within(0.0, 1.0);
     }
     if let Some(q) = options.quantise_mm {
         crate::shuffle::quantise(&mut mesh, q);

@@ -12,6 +12,8 @@ pub(crate) struct Hooks<'a> {
     cancel: &'a dyn Fn() -> bool,
     start: f32,
     span: f32,
+    // Sub-range of the current stage that `at` fractions map into (see `within`).
+    inner: (f32, f32),
     last: f32,
 }
 
@@ -22,6 +24,7 @@ impl<'a> Hooks<'a> {
             cancel,
             start: 0.0,
             span: 0.0,
+            inner: (0.0, 1.0),
             last: -1.0,
         }
     }
@@ -30,6 +33,7 @@ impl<'a> Hooks<'a> {
     pub(crate) fn stage(&mut self, start: f32, end: f32) -> Result<(), MeshError> {
         self.start = start;
         self.span = (end - start).max(0.0);
+        self.inner = (0.0, 1.0);
         if start > self.last {
             self.last = start;
             (self.progress)(start);
@@ -37,9 +41,17 @@ impl<'a> Hooks<'a> {
         self.at(0.0)
     }
 
+    /// Map later `at` fractions into `[a, b]` of the current stage (for a loop over sub-steps,
+    /// such as smoothing passes, whose parts report 0..=1 each).
+    pub(crate) fn within(&mut self, a: f32, b: f32) {
+        self.inner = (a.clamp(0.0, 1.0), b.clamp(0.0, 1.0));
+    }
+
     /// Report `frac` (0..=1) of the current stage; checks cancellation.
     pub(crate) fn at(&mut self, frac: f32) -> Result<(), MeshError> {
-        let overall = (self.start + self.span * frac.clamp(0.0, 1.0)).clamp(0.0, 1.0);
+        let (a, b) = self.inner;
+        let frac = a + (b - a) * frac.clamp(0.0, 1.0);
+        let overall = (self.start + self.span * frac).clamp(0.0, 1.0);
         if overall >= self.last + 0.01 || (overall >= 1.0 && self.last < 1.0) {
             self.last = overall;
             (self.progress)(overall);
@@ -59,6 +71,13 @@ impl<'a> Hooks<'a> {
         } else {
             Ok(())
         }
+    }
+
+    /// Hooks that report nowhere and never cancel, for `f`.
+    pub(crate) fn quiet<R>(f: impl FnOnce(&mut Hooks<'_>) -> R) -> R {
+        let mut progress = |_: f32| {};
+        let cancel = || false;
+        f(&mut Hooks::new(&mut progress, &cancel))
     }
 
     /// Final call: progress 1.0.

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Mesh;
-use crate::mesh::{V3, cross, dot, normalize, sub, v64};
+use crate::mesh::{TRI_CHUNK, V3, VERTEX_CHUNK, cross, dot, normalize, sub, v64};
 
 /// A rigid transform `x' = R·x + t` (row-major `R`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -47,41 +47,52 @@ impl RigidTransform {
 
 /// Area-weighted centroid, second-moment tensor about it, and total area.
 pub(crate) fn moments(mesh: &Mesh) -> (V3, [[f64; 3]; 3], f64) {
-    let mut area = 0.0;
-    let mut c = [0.0; 3];
-    for t in &mesh.triangles {
-        let a = v64(mesh.vertices[t[0] as usize]);
-        let b = v64(mesh.vertices[t[1] as usize]);
-        let d = v64(mesh.vertices[t[2] as usize]);
-        let ar = 0.5 * crate::mesh::norm(cross(sub(b, a), sub(d, a)));
-        area += ar;
-        for k in 0..3 {
-            c[k] += ar * (a[k] + b[k] + d[k]) / 3.0;
+    let n = mesh.triangles.len();
+    let corners = |t: &[u32; 3]| {
+        (
+            v64(mesh.vertices[t[0] as usize]),
+            v64(mesh.vertices[t[1] as usize]),
+            v64(mesh.vertices[t[2] as usize]),
+        )
+    };
+    let [area, cx, cy, cz] = crate::par::sum(n, TRI_CHUNK, |r| {
+        let mut acc = [0.0; 4];
+        for t in &mesh.triangles[r] {
+            let (a, b, d) = corners(t);
+            let ar = 0.5 * crate::mesh::norm(cross(sub(b, a), sub(d, a)));
+            acc[0] += ar;
+            for k in 0..3 {
+                acc[k + 1] += ar * (a[k] + b[k] + d[k]) / 3.0;
+            }
         }
-    }
+        acc
+    });
+    let mut c = [cx, cy, cz];
     if area > 0.0 {
         for v in &mut c {
             *v /= area;
         }
     }
-    let mut m = [[0.0; 3]; 3];
-    for t in &mesh.triangles {
-        let a = sub(v64(mesh.vertices[t[0] as usize]), c);
-        let b = sub(v64(mesh.vertices[t[1] as usize]), c);
-        let d = sub(v64(mesh.vertices[t[2] as usize]), c);
-        let ar = 0.5 * crate::mesh::norm(cross(sub(b, a), sub(d, a)));
-        let s = [a[0] + b[0] + d[0], a[1] + b[1] + d[1], a[2] + b[2] + d[2]];
-        // Exact over the triangle: ∫ x xᵀ dA = A/12 · (Σ vᵢvᵢᵀ + s sᵀ).
-        for i in 0..3 {
-            for j in i..3 {
-                m[i][j] += ar / 12.0 * (a[i] * a[j] + b[i] * b[j] + d[i] * d[j] + s[i] * s[j]);
+    // Upper triangle of the tensor: (0,0) (0,1) (0,2) (1,1) (1,2) (2,2).
+    const IJ: [(usize, usize); 6] = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)];
+    let upper = crate::par::sum(n, TRI_CHUNK, |r| {
+        let mut acc = [0.0; 6];
+        for t in &mesh.triangles[r] {
+            let (a, b, d) = corners(t);
+            let (a, b, d) = (sub(a, c), sub(b, c), sub(d, c));
+            let ar = 0.5 * crate::mesh::norm(cross(sub(b, a), sub(d, a)));
+            let s = [a[0] + b[0] + d[0], a[1] + b[1] + d[1], a[2] + b[2] + d[2]];
+            // Exact over the triangle: ∫ x xᵀ dA = A/12 · (Σ vᵢvᵢᵀ + s sᵀ).
+            for (k, &(i, j)) in IJ.iter().enumerate() {
+                acc[k] += ar / 12.0 * (a[i] * a[j] + b[i] * b[j] + d[i] * d[j] + s[i] * s[j]);
             }
         }
-    }
-    for i in 0..3 {
-        for j in 0..i {
-            m[i][j] = m[j][i];
-        }
+        acc
+    });
+    let mut m = [[0.0; 3]; 3];
+    for (k, &(i, j)) in IJ.iter().enumerate() {
+        m[i][j] = upper[k];
+        m[j][i] = upper[k];
     }
     (c, m, area)
 }
@@ -153,25 +164,28 @@ pub(crate) fn principal_frame_with_moments(mesh: &Mesh) -> (RigidTransform, Fram
     let (c, m, area) = moments(mesh);
     let (eigenvalues, mut axes) = eigen_sym(m);
     // Deterministic signs from the third moment (skew) of triangle centroids along each axis.
-    let mut skew = [0.0f64; 2];
-    for t in &mesh.triangles {
-        let a = v64(mesh.vertices[t[0] as usize]);
-        let b = v64(mesh.vertices[t[1] as usize]);
-        let d = v64(mesh.vertices[t[2] as usize]);
-        let ar = 0.5 * crate::mesh::norm(cross(sub(b, a), sub(d, a)));
-        let g = sub(
-            [
-                (a[0] + b[0] + d[0]) / 3.0,
-                (a[1] + b[1] + d[1]) / 3.0,
-                (a[2] + b[2] + d[2]) / 3.0,
-            ],
-            c,
-        );
-        for k in 0..2 {
-            let x = dot(g, axes[k]);
-            skew[k] += ar * x * x * x;
+    let skew = crate::par::sum(mesh.triangles.len(), TRI_CHUNK, |r| {
+        let mut skew = [0.0f64; 2];
+        for t in &mesh.triangles[r] {
+            let a = v64(mesh.vertices[t[0] as usize]);
+            let b = v64(mesh.vertices[t[1] as usize]);
+            let d = v64(mesh.vertices[t[2] as usize]);
+            let ar = 0.5 * crate::mesh::norm(cross(sub(b, a), sub(d, a)));
+            let g = sub(
+                [
+                    (a[0] + b[0] + d[0]) / 3.0,
+                    (a[1] + b[1] + d[1]) / 3.0,
+                    (a[2] + b[2] + d[2]) / 3.0,
+                ],
+                c,
+            );
+            for k in 0..2 {
+                let x = dot(g, axes[k]);
+                skew[k] += ar * x * x * x;
+            }
         }
-    }
+        skew
+    });
     for k in 0..2 {
         if skew[k] < 0.0 {
             axes[k] = [-axes[k][0], -axes[k][1], -axes[k][2]];
@@ -195,10 +209,16 @@ pub(crate) fn principal_frame_with_moments(mesh: &Mesh) -> (RigidTransform, Fram
 
 /// Apply a rigid transform to every vertex (in f64, rounded once to f32).
 pub fn apply(mesh: &mut Mesh, tf: &RigidTransform) {
-    for p in &mut mesh.vertices {
-        let q = tf.apply(v64(*p));
-        *p = [q[0] as f32, q[1] as f32, q[2] as f32];
-    }
+    crate::progress::Hooks::quiet(|hooks| {
+        crate::par::for_chunks_mut(&mut mesh.vertices, VERTEX_CHUNK, hooks, |_, part| {
+            for p in part {
+                let q = tf.apply(v64(*p));
+                *p = [q[0] as f32, q[1] as f32, q[2] as f32];
+            }
+        })
+    })
+    // Quiet hooks never cancel.
+    .unwrap_or(());
 }
 
 #[cfg(test)]

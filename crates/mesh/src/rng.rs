@@ -19,6 +19,28 @@ pub(crate) fn make(seed: Option<u64>) -> Result<Rng, MeshError> {
     }
 }
 
+/// Independent streams for parallel chunks: one fresh ChaCha key drawn from the run's generator,
+/// and stream number `i` (ChaCha's 64-bit nonce) for chunk `i`.
+#[derive(zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+pub(crate) struct Streams {
+    // Not a long-term secret, but whoever has it can subtract the noise: zeroed on drop.
+    key: [u8; 32],
+}
+
+impl Streams {
+    pub(crate) fn split(rng: &mut Rng) -> Streams {
+        let mut key = [0u8; 32];
+        rng.fill_bytes(&mut key);
+        Streams { key }
+    }
+
+    pub(crate) fn stream(&self, i: u64) -> Rng {
+        let mut r = Rng::from_seed(self.key);
+        r.set_stream(i);
+        r
+    }
+}
+
 /// Uniform integer in `0..n` (Lemire's multiply-shift with rejection; unbiased).
 #[inline]
 pub(crate) fn below(rng: &mut Rng, n: u32) -> u32 {

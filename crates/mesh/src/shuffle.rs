@@ -7,49 +7,140 @@
 
 use crate::rng::Rng;
 
+use crate::mesh::{TRI_CHUNK, VERTEX_CHUNK};
 use crate::progress::Hooks;
-use crate::rng::below;
+use rand_core::RngCore;
+
+use crate::rng::{Streams, below};
 use crate::{Mesh, MeshError};
 
 /// Shuffle vertices and triangles; `tags` (empty, or one per triangle) follow their triangles.
+/// Each triangle's corners also rotate by a random 0, 1 or 2 places (its orientation is kept).
 pub(crate) fn shuffle(
     mesh: &mut Mesh,
     rng: &mut Rng,
     hooks: &mut Hooks<'_>,
-    tags: &mut [bool],
+    tags: &mut Vec<bool>,
 ) -> Result<(), MeshError> {
+    let streams = Streams::split(rng);
     let nv = mesh.vertices.len();
-    // Fisher–Yates: perm[new] = old.
-    let mut perm: Vec<u32> = (0..nv as u32).collect();
-    for i in (1..nv).rev() {
-        let j = below(rng, i as u32 + 1) as usize;
-        perm.swap(i, j);
-    }
-    hooks.at(0.3)?;
+    hooks.within(0.0, 0.3);
+    let vperm = permutation(nv, &streams, VERTEX_PERM, hooks)?;
     let mut inv = vec![0u32; nv];
-    let mut verts = Vec::with_capacity(nv);
-    for (new, &old) in perm.iter().enumerate() {
+    for (new, &old) in vperm.iter().enumerate() {
         inv[old as usize] = new as u32;
-        verts.push(mesh.vertices[old as usize]);
     }
-    mesh.vertices = verts;
-    drop(perm);
-    hooks.at(0.5)?;
+    let old_vertices = std::mem::take(&mut mesh.vertices);
+    mesh.vertices = gather(&old_vertices, &vperm, hooks)?;
+    drop((old_vertices, vperm));
+
+    // Renumber and rotate the triangles in their old order (the vertex lookups follow the
+    // file's locality), then move them to their new places.
+    hooks.within(0.3, 0.5);
+    crate::par::for_chunks_mut(&mut mesh.triangles, TRI_CHUNK, hooks, |start, part| {
+        let mut rng = streams.stream(ROTATION | (start / TRI_CHUNK) as u64);
+        for t in part {
+            let m = [inv[t[0] as usize], inv[t[1] as usize], inv[t[2] as usize]];
+            let r = below(&mut rng, 3) as usize;
+            *t = [m[r], m[(r + 1) % 3], m[(r + 2) % 3]];
+        }
+    })?;
+    drop(inv);
+    hooks.within(0.5, 0.8);
     let nt = mesh.triangles.len();
-    for i in (1..nt).rev() {
-        let j = below(rng, i as u32 + 1) as usize;
-        mesh.triangles.swap(i, j);
-        if !tags.is_empty() {
-            tags.swap(i, j);
+    let tperm = permutation(nt, &streams, TRIANGLE_PERM, hooks)?;
+    hooks.within(0.8, 1.0);
+    if !tags.is_empty() {
+        *tags = gather(tags, &tperm, hooks)?;
+    }
+    let tris = gather(&mesh.triangles, &tperm, hooks)?;
+    mesh.triangles = tris;
+    Ok(())
+}
+
+// Stream domains: the high bits of a ChaCha stream number say what it is used for.
+const VERTEX_PERM: u64 = 1 << 60;
+const TRIANGLE_PERM: u64 = 2 << 60;
+const ROTATION: u64 = 3 << 60;
+const LABELS: u64 = 1 << 56;
+
+/// Buckets of the parallel shuffle.
+const BUCKETS: usize = 4;
+/// Items per chunk when drawing bucket labels.
+const LABEL_CHUNK: usize = 64 * 1024;
+
+/// A uniformly random permutation of `0..n` as `perm[new] = old`, computed in parallel and
+/// independent of the number of threads: every item draws a uniform bucket label (from its
+/// chunk's stream), the buckets take their items in order, and each bucket is shuffled by
+/// Fisher–Yates (from the bucket's stream). Uniform labels split the items multinomially and
+/// uniform shuffles inside the buckets make every arrangement equally likely.
+fn permutation(
+    n: usize,
+    streams: &Streams,
+    domain: u64,
+    hooks: &mut Hooks<'_>,
+) -> Result<Vec<u32>, MeshError> {
+    let mut labels = vec![0u8; n];
+    let counts = crate::par::map_chunks_mut(&mut labels, LABEL_CHUNK, hooks, |start, part| {
+        let mut rng = streams.stream(domain | LABELS | (start / LABEL_CHUNK) as u64);
+        let mut counts = [0usize; BUCKETS];
+        // BUCKETS is a power of two: each u32 gives 32 / log2(BUCKETS) exact uniform labels.
+        const BITS: u32 = BUCKETS.trailing_zeros();
+        for group in part.chunks_mut((32 / BITS) as usize) {
+            let mut r = rng.next_u32();
+            for l in group {
+                let b = (r & (BUCKETS as u32 - 1)) as u8;
+                r >>= BITS;
+                *l = b;
+                counts[b as usize] += 1;
+            }
+        }
+        counts
+    })?;
+    let mut bounds = vec![0usize; BUCKETS + 1];
+    for c in &counts {
+        for b in 0..BUCKETS {
+            bounds[b + 1] += c[b];
         }
     }
-    hooks.at(0.8)?;
-    for t in &mut mesh.triangles {
-        let r = below(rng, 3) as usize;
-        let m = [inv[t[0] as usize], inv[t[1] as usize], inv[t[2] as usize]];
-        *t = [m[r], m[(r + 1) % 3], m[(r + 2) % 3]];
+    for b in 0..BUCKETS {
+        bounds[b + 1] += bounds[b];
     }
-    Ok(())
+    let mut perm = vec![0u32; n];
+    let mut buckets = crate::par::split_at(&mut perm, &bounds);
+    crate::par::for_chunks_mut(&mut buckets, 1, hooks, |b, slot| {
+        let out = &mut *slot[0];
+        let mut w = 0;
+        // Branch-free: every item is written at `w`, which only advances for this bucket's
+        // items, so the next match overwrites the others.
+        for (i, &l) in labels.iter().enumerate() {
+            if let Some(o) = out.get_mut(w) {
+                *o = i as u32;
+            }
+            w += usize::from(usize::from(l) == b);
+        }
+        let mut rng = streams.stream(domain | b as u64);
+        for i in (1..out.len()).rev() {
+            let j = below(&mut rng, i as u32 + 1) as usize;
+            out.swap(i, j);
+        }
+    })?;
+    Ok(perm)
+}
+
+/// `out[new] = items[perm[new]]`, in parallel.
+fn gather<T: Copy + Default + Send + Sync>(
+    items: &[T],
+    perm: &[u32],
+    hooks: &mut Hooks<'_>,
+) -> Result<Vec<T>, MeshError> {
+    let mut out = vec![T::default(); perm.len()];
+    crate::par::for_chunks_mut(&mut out, TRI_CHUNK, hooks, |start, part| {
+        for (o, &p) in part.iter_mut().zip(&perm[start..]) {
+            *o = items[p as usize];
+        }
+    })?;
+    Ok(out)
 }
 
 /// Snap every coordinate to the nearest multiple of `step` (model units).
@@ -58,9 +149,79 @@ pub(crate) fn quantise(mesh: &mut Mesh, step: f64) {
         return;
     }
     let inv = 1.0 / step;
-    for p in &mut mesh.vertices {
-        for c in p.iter_mut() {
-            *c = ((f64::from(*c) * inv).round() * step) as f32;
+    Hooks::quiet(|hooks| {
+        crate::par::for_chunks_mut(&mut mesh.vertices, VERTEX_CHUNK, hooks, |_, part| {
+            for p in part {
+                for c in p.iter_mut() {
+                    *c = ((f64::from(*c) * inv).round() * step) as f32;
+                }
+            }
+        })
+    })
+    // Quiet hooks never cancel.
+    .unwrap_or(());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::SeedableRng;
+
+    fn perm(n: usize, seed: u64) -> Vec<u32> {
+        let mut rng = Rng::seed_from_u64(seed);
+        let streams = Streams::split(&mut rng);
+        Hooks::quiet(|h| permutation(n, &streams, VERTEX_PERM, h)).unwrap()
+    }
+
+    #[test]
+    fn permutations_are_permutations() {
+        for n in [0, 1, 2, 5, 1000, 3 * LABEL_CHUNK + 17] {
+            let mut p = perm(n, n as u64);
+            p.sort_unstable();
+            assert!(p.iter().enumerate().all(|(i, &x)| x == i as u32), "n = {n}");
         }
+    }
+
+    #[test]
+    fn every_arrangement_is_about_equally_likely() {
+        // All 24 orders of 4 items, 24,000 draws: chi-square with 23 degrees of freedom stays
+        // under 49.7 with probability 0.999.
+        let mut counts: std::collections::HashMap<Vec<u32>, u32> = Default::default();
+        let draws = 24_000u32;
+        for seed in 0..u64::from(draws) {
+            *counts.entry(perm(4, seed)).or_default() += 1;
+        }
+        assert_eq!(counts.len(), 24);
+        let e = f64::from(draws) / 24.0;
+        let chi2: f64 = counts
+            .values()
+            .map(|&c| (f64::from(c) - e).powi(2) / e)
+            .sum();
+        assert!(chi2 < 49.7, "chi-square {chi2}");
+    }
+
+    #[test]
+    fn items_spread_over_all_places_across_chunks() {
+        // Item 0 (first chunk) and the last item (last chunk) land anywhere, uniformly.
+        let n = LABEL_CHUNK + 5;
+        let mut first = [0u32; 8];
+        let mut last = [0u32; 8];
+        for seed in 0..400 {
+            let p = perm(n, seed);
+            for (new, &old) in p.iter().enumerate() {
+                let bin = new * 8 / n;
+                if old == 0 {
+                    first[bin] += 1;
+                }
+                if old as usize == n - 1 {
+                    last[bin] += 1;
+                }
+            }
+        }
+        // 50 expected per bin; binomial(400, 1/8) has σ ≈ 6.6: allow ±4σ.
+        assert!(
+            first.iter().chain(&last).all(|&c| (24..=76).contains(&c)),
+            "{first:?} {last:?}"
+        );
     }
 }

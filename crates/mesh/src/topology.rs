@@ -2,6 +2,8 @@
 //! (neighbour lists) and the watertightness check (every edge used once in each direction).
 
 use crate::Mesh;
+use crate::mesh::VERTEX_CHUNK;
+use crate::progress::Hooks;
 
 /// Undirected vertex neighbours in compressed sparse rows, plus edge statistics.
 pub(crate) struct Adjacency {
@@ -29,68 +31,154 @@ impl EdgeStats {
     }
 }
 
+impl EdgeStats {
+    fn add(&mut self, o: &EdgeStats) {
+        self.edges += o.edges;
+        self.boundary += o.boundary;
+        self.nonmanifold += o.nonmanifold;
+        self.inconsistent += o.inconsistent;
+    }
+}
+
 impl Adjacency {
     /// Build from the triangles (vertex indices must be < 2³¹, enforced by [`crate::Limits`]).
+    ///
+    /// Each vertex row first receives one entry per incident half-edge, `neighbour << 1 |
+    /// direction` (1 when the edge leaves the vertex); sorting a row groups the entries of each
+    /// neighbour, whose counts decide the edge statistics, and the unique neighbours are kept.
+    /// In parallel, each thread owns a range of vertices (so a contiguous range of rows) and
+    /// scans every triangle for the half-edges that land in its range: no write is shared.
+    /// Rows are sorted, so the result does not depend on the number of threads.
     pub(crate) fn build(mesh: &Mesh) -> Adjacency {
         let nv = mesh.vertices.len();
-        let mut offsets = vec![0u32; nv + 1];
-        for t in &mesh.triangles {
-            for &i in t {
-                offsets[i as usize + 1] += 2;
-            }
+        let tris = &mesh.triangles;
+        let parts = crate::par::threads().min(nv / VERTEX_CHUNK).max(1);
+        let bounds: Vec<usize> = (0..=parts).map(|p| p * nv / parts).collect();
+
+        // Two entries per incident edge per triangle corner.
+        let mut degree = vec![0u32; nv];
+        let _ = Hooks::quiet(|hooks| {
+            let mut ranges = crate::par::split_at(&mut degree, &bounds);
+            crate::par::map_chunks_mut(&mut ranges, 1, hooks, |p, d| {
+                let d = &mut *d[0];
+                let lo = bounds[p] as u32;
+                for t in tris {
+                    for &i in t {
+                        if let Some(c) = d.get_mut(i.wrapping_sub(lo) as usize) {
+                            *c += 2;
+                        }
+                    }
+                }
+            })
+        });
+        let mut offsets = Vec::with_capacity(nv + 1);
+        offsets.push(0u32);
+        let mut at = 0u32;
+        for d in degree {
+            at += d;
+            offsets.push(at);
         }
-        for i in 0..nv {
-            offsets[i + 1] += offsets[i];
-        }
-        let mut fill: Vec<u32> = offsets[..nv].to_vec();
-        let mut entries = vec![0u32; offsets[nv] as usize];
-        for t in &mesh.triangles {
-            for k in 0..3 {
-                let a = t[k] as usize;
-                let b = t[(k + 1) % 3] as usize;
-                // Entry = neighbour << 1 | direction: in a's list "a→b" (1), in b's list (0).
-                entries[fill[a] as usize] = (b as u32) << 1 | 1;
-                fill[a] += 1;
-                entries[fill[b] as usize] = (a as u32) << 1;
-                fill[b] += 1;
-            }
-        }
-        drop(fill);
+        let total = at as usize;
+
+        let mut entries = vec![0u32; total];
+        let _ = Hooks::quiet(|hooks| {
+            let entry_bounds: Vec<usize> = bounds.iter().map(|&v| offsets[v] as usize).collect();
+            let mut ranges = crate::par::split_at(&mut entries, &entry_bounds);
+            crate::par::map_chunks_mut(&mut ranges, 1, hooks, |p, e| {
+                let e = &mut *e[0];
+                let (lo, hi) = (bounds[p], bounds[p + 1]);
+                let base = offsets[lo];
+                let mut cur: Vec<u32> = offsets[lo..hi].iter().map(|o| o - base).collect();
+                let lo = lo as u32;
+                let mut put = |v: u32, entry: u32| {
+                    if let Some(c) = cur.get_mut(v.wrapping_sub(lo) as usize) {
+                        if let Some(slot) = e.get_mut(*c as usize) {
+                            *slot = entry;
+                        }
+                        *c += 1;
+                    }
+                };
+                for t in tris {
+                    for k in 0..3 {
+                        let (a, b) = (t[k], t[(k + 1) % 3]);
+                        // In a's row "a→b" (1), in b's row "b←a" (0).
+                        put(a, b << 1 | 1);
+                        put(b, a << 1);
+                    }
+                }
+            })
+        });
+
+        // Sort and deduplicate each row in parallel, in chunks of vertices; each row's unique
+        // neighbours move to the row's start.
+        let chunk_starts: Vec<usize> = (0..nv.div_ceil(VERTEX_CHUNK))
+            .map(|c| c * VERTEX_CHUNK)
+            .chain([nv])
+            .collect();
+        let entry_bounds: Vec<usize> = chunk_starts.iter().map(|&v| offsets[v] as usize).collect();
+        let mut rows = crate::par::split_at(&mut entries, &entry_bounds);
+        let results: Vec<(Vec<u32>, EdgeStats)> = Hooks::quiet(|hooks| {
+            crate::par::map_chunks_mut(&mut rows, 1, hooks, |c, chunk| {
+                let ents = &mut *chunk[0];
+                let (v0, v1) = (chunk_starts[c], chunk_starts[c + 1]);
+                let base = offsets[v0] as usize;
+                let mut unique = Vec::with_capacity(v1 - v0);
+                let mut stats = EdgeStats::default();
+                for v in v0..v1 {
+                    let (s, e) = (offsets[v] as usize - base, offsets[v + 1] as usize - base);
+                    let row = &mut ents[s..e];
+                    row.sort_unstable();
+                    let mut i = 0;
+                    let mut w = 0;
+                    while i < row.len() {
+                        let n = row[i] >> 1;
+                        let mut cin = 0u32;
+                        let mut cout = 0u32;
+                        while i < row.len() && row[i] >> 1 == n {
+                            if row[i] & 1 == 1 {
+                                cout += 1;
+                            } else {
+                                cin += 1;
+                            }
+                            i += 1;
+                        }
+                        // Count each undirected edge once, from its smaller endpoint.
+                        if (v as u32) < n {
+                            stats.edges += 1;
+                            match cin + cout {
+                                1 => stats.boundary += 1,
+                                2 if cin == 1 => {}
+                                2 => stats.inconsistent += 1,
+                                _ => stats.nonmanifold += 1,
+                            }
+                        }
+                        // w ≤ i always (one output per run of at least one entry).
+                        row[w] = n;
+                        w += 1;
+                    }
+                    unique.push(w as u32);
+                }
+                (unique, stats)
+            })
+        })
+        .unwrap_or_default();
+        drop(rows);
+
+        // Compact the rows (each moves left, so in place and in order).
         let mut stats = EdgeStats::default();
-        let mut out_off = vec![0u32; nv + 1];
+        let mut out_off = Vec::with_capacity(nv + 1);
+        out_off.push(0u32);
         let mut w = 0usize;
-        for v in 0..nv {
-            let (s, e) = (offsets[v] as usize, offsets[v + 1] as usize);
-            entries[s..e].sort_unstable();
-            let mut i = s;
-            let start_w = w;
-            while i < e {
-                let n = entries[i] >> 1;
-                let mut cin = 0u32;
-                let mut cout = 0u32;
-                while i < e && entries[i] >> 1 == n {
-                    if entries[i] & 1 == 1 {
-                        cout += 1;
-                    } else {
-                        cin += 1;
-                    }
-                    i += 1;
-                }
-                // Count each undirected edge once, from its smaller endpoint.
-                if (v as u32) < n {
-                    stats.edges += 1;
-                    match cin + cout {
-                        1 => stats.boundary += 1,
-                        2 if cin == 1 => {}
-                        2 => stats.inconsistent += 1,
-                        _ => stats.nonmanifold += 1,
-                    }
-                }
-                // w ≤ i always (one output per run of at least one entry).
-                entries[w] = n;
-                w += 1;
+        let mut v = 0usize;
+        for (unique, st) in &results {
+            stats.add(st);
+            for &u in unique {
+                let s = offsets[v] as usize;
+                entries.copy_within(s..s + u as usize, w);
+                w += u as usize;
+                out_off.push(w as u32);
+                v += 1;
             }
-            out_off[v + 1] = out_off[v] + (w - start_w) as u32;
         }
         entries.truncate(w);
         Adjacency {

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Mesh;
+use crate::mesh::TRI_CHUNK;
+use crate::progress::Hooks;
 use crate::scrub::NEUTRAL_STL_HEADER;
 
 /// Output formats.
@@ -42,38 +44,46 @@ pub fn write(mesh: &Mesh, format: OutputFormat) -> Vec<u8> {
 /// Binary STL with the neutral header and recomputed unit normals.
 pub fn write_stl(mesh: &Mesh) -> Vec<u8> {
     let n = mesh.triangles.len();
-    let mut out = Vec::with_capacity(84 + 50 * n);
-    let mut header = [0u8; 80];
-    header[..NEUTRAL_STL_HEADER.len()].copy_from_slice(NEUTRAL_STL_HEADER);
-    out.extend_from_slice(&header);
-    out.extend_from_slice(&(n as u32).to_le_bytes());
-    for t in &mesh.triangles {
-        let a = mesh.vertices[t[0] as usize];
-        let b = mesh.vertices[t[1] as usize];
-        let c = mesh.vertices[t[2] as usize];
-        let (u, v) = (
-            [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
-            [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
-        );
-        let n = [
-            u[1] * v[2] - u[2] * v[1],
-            u[2] * v[0] - u[0] * v[2],
-            u[0] * v[1] - u[1] * v[0],
-        ];
-        let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
-        let nrm = if len > 0.0 && len.is_finite() {
-            let inv = 1.0 / len;
-            [n[0] * inv, n[1] * inv, n[2] * inv]
-        } else {
-            [0.0; 3]
-        };
-        let mut rec = [0u8; 50];
-        for (k, v) in [nrm, a, b, c].iter().flatten().enumerate() {
-            rec[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&rec);
-    }
+    let mut out = vec![0u8; 84 + 50 * n];
+    out[..NEUTRAL_STL_HEADER.len()].copy_from_slice(NEUTRAL_STL_HEADER);
+    out[80..84].copy_from_slice(&(n as u32).to_le_bytes());
+    let records = &mut out[84..];
+    Hooks::quiet(|hooks| {
+        crate::par::for_chunks_mut(records, 50 * TRI_CHUNK, hooks, |start, part| {
+            let first = start / 50;
+            for (rec, t) in part.chunks_exact_mut(50).zip(&mesh.triangles[first..]) {
+                let a = mesh.vertices[t[0] as usize];
+                let b = mesh.vertices[t[1] as usize];
+                let c = mesh.vertices[t[2] as usize];
+                for (k, v) in [normal(a, b, c), a, b, c].iter().flatten().enumerate() {
+                    rec[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
+                }
+            }
+        })
+    })
+    // Quiet hooks never cancel.
+    .unwrap_or(());
     out
+}
+
+/// Unit normal of a triangle (zeros when degenerate), as STL facets carry it.
+fn normal(a: [f32; 3], b: [f32; 3], c: [f32; 3]) -> [f32; 3] {
+    let (u, v) = (
+        [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
+        [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
+    );
+    let n = [
+        u[1] * v[2] - u[2] * v[1],
+        u[2] * v[0] - u[0] * v[2],
+        u[0] * v[1] - u[1] * v[0],
+    ];
+    let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+    if len > 0.0 && len.is_finite() {
+        let inv = 1.0 / len;
+        [n[0] * inv, n[1] * inv, n[2] * inv]
+    } else {
+        [0.0; 3]
+    }
 }
 
 /// Binary little-endian PLY: `x y z` floats and a `uchar`/`int` index list, nothing else.

@@ -17,12 +17,14 @@
 //! All thresholds are relative to the RMS radius of the surface, so the units do not matter.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
 use super::CutPlane;
 use crate::Mesh;
 use crate::mesh::{V3, add, cross, dot, norm, normalize, scale, sub, v64};
+use crate::progress::Hooks;
 use crate::reframe::{FrameMoments, eigen_sym, moments};
 
 /// Evidence behind an `auto` decision (all lengths relative to the RMS radius of the surface).
@@ -148,9 +150,28 @@ impl Grid {
     }
 }
 
+/// A multiplicative hash for grid cell keys (the keys are not chosen by an adversary who could
+/// gain anything from collisions, and SipHash made this set a fifth of the detector's time).
+#[derive(Default)]
+struct CellHasher(u64);
+
+impl Hasher for CellHasher {
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_i32(&mut self, i: i32) {
+        self.0 = (self.0.rotate_left(21) ^ u64::from(i as u32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// Surface samples about `cell` apart: vertices, plus points inside triangles larger than a cell.
 fn samples(mesh: &Mesh, c: V3, cell: f64) -> Vec<V3> {
-    let mut seen: HashSet<[i32; 3]> = HashSet::new();
+    let mut seen: HashSet<[i32; 3], BuildHasherDefault<CellHasher>> = HashSet::default();
     let mut out = Vec::new();
     let mut push = |p: V3, out: &mut Vec<V3>| {
         let q = sub(p, c);
@@ -291,8 +312,8 @@ pub(crate) fn detect(mesh: &Mesh, depth_fraction: f64, frame: Option<&FrameMomen
         s / eval.len().max(1) as f64 / r_rms
     };
     // Mirror planes: start from each principal axis, refine by local search.
-    let mut planes: Vec<(f64, V3)> = Vec::new();
-    for axis in axes {
+    // The three searches are independent: run them in parallel.
+    let search = |axis: V3| -> (f64, V3) {
         let mut n = axis;
         let mut best = sym(n);
         for step_deg in [6.0f64, 3.0, 1.5, 0.75] {
@@ -318,7 +339,15 @@ pub(crate) fn detect(mesh: &Mesh, depth_fraction: f64, frame: Option<&FrameMomen
                 }
             }
         }
-        planes.push((best, n));
+        (best, n)
+    };
+    let mut planes: Vec<(f64, V3)> =
+        Hooks::quiet(|h| crate::par::map(3, h, |k| search(axes[k]))).unwrap_or_default();
+    if planes.len() != 3 {
+        return Detection::NotHead {
+            reason: "mirror plane search did not run".into(),
+            evidence: Some(evidence),
+        };
     }
     planes.sort_by(|a, b| a.0.total_cmp(&b.0));
     evidence.symmetry_error = planes[0].0;
@@ -331,13 +360,20 @@ pub(crate) fn detect(mesh: &Mesh, depth_fraction: f64, frame: Option<&FrameMomen
             evidence: Some(evidence),
         };
     }
-    let mut cands: Vec<Nose> = Vec::new();
-    for &(err, n) in &planes {
-        if err > MAX_SYMMETRY_ERROR {
-            continue;
-        }
-        cands.extend(profile_peaks(mesh, c, n, r_rms, &pts));
-    }
+    let mirrors: Vec<V3> = planes
+        .iter()
+        .filter(|p| p.0 <= MAX_SYMMETRY_ERROR)
+        .map(|p| p.1)
+        .collect();
+    let mut cands: Vec<Nose> = Hooks::quiet(|h| {
+        crate::par::map(mirrors.len(), h, |k| {
+            profile_peaks(mesh, c, mirrors[k], r_rms, &pts)
+        })
+    })
+    .unwrap_or_default()
+    .into_iter()
+    .flatten()
+    .collect();
     cands.sort_by(|a, b| b.score.total_cmp(&a.score));
     let Some(best) = cands.first() else {
         return Detection::NotHead {

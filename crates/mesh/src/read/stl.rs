@@ -71,6 +71,9 @@ pub(super) fn read(
     Err(MeshError::CountMismatch { declared, actual })
 }
 
+/// Facets per part below which a binary STL is read on one thread.
+const MIN_PART: usize = 64 * 1024;
+
 fn read_binary(
     bytes: &[u8],
     limits: &Limits,
@@ -80,14 +83,124 @@ fn read_binary(
     let n = (bytes.len() - 84) / 50;
     limits.check_triangles(n as u64)?;
     let materialise = scan_stl_header(&bytes[..80], inv);
-    let mut welder = Welder::with_capacity(n / 2 + 8);
+    let body = &bytes[84..84 + 50 * n];
+    // Large files are read in parallel parts, each welded on its own, then merged in file order:
+    // the vertices of part 0 in order, then each later part's vertices not seen before. That is
+    // the first-occurrence order a single pass gives, so the result does not depend on the split.
+    let parts = crate::par::threads().min(n / MIN_PART).max(1);
+    let per = n.div_ceil(parts);
+    let mut results = if parts == 1 {
+        vec![read_part(body, 0, n, n, materialise, Some(hooks))?]
+    } else {
+        crate::par::map(parts, hooks, |p| {
+            // Part 0's table receives the others' vertices: size it for the whole file.
+            let expect = if p == 0 { n } else { per };
+            read_part(
+                body,
+                p * per,
+                ((p + 1) * per).min(n),
+                expect,
+                materialise,
+                None,
+            )
+        })?
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+    };
+    let mut colours = [0u64; 3];
+    for r in &results {
+        for k in 0..3 {
+            colours[k] += r.colours[k];
+        }
+    }
+    let mut first = results.remove(0);
+    let mut welder = first.welder;
+    let last = results.len();
+    for (k, part) in results.into_iter().enumerate() {
+        let verts = &part.welder.vertices;
+        let map: Vec<u32> = if k + 1 == last {
+            // The last part's new vertices are never looked up again: find in parallel, then
+            // append the missing ones in order.
+            let found = crate::progress::Hooks::quiet(|h| {
+                crate::par::map(verts.len().div_ceil(64 * 1024), h, |c| {
+                    let chunk = &verts[c * 64 * 1024..((c + 1) * 64 * 1024).min(verts.len())];
+                    let mut out = Vec::with_capacity(chunk.len());
+                    for batch in chunk.chunks(64) {
+                        std::hint::black_box(welder.touch(batch));
+                        out.extend(batch.iter().map(|&p| welder.find(p)));
+                    }
+                    out
+                })
+            })?;
+            found
+                .into_iter()
+                .flatten()
+                .zip(verts)
+                .map(|(f, &p)| f.unwrap_or_else(|| welder.push_unindexed(p)))
+                .collect()
+        } else {
+            let mut map = Vec::with_capacity(verts.len());
+            for batch in verts.chunks(64) {
+                std::hint::black_box(welder.touch(batch));
+                map.extend(batch.iter().map(|&p| welder.insert(p)));
+            }
+            map
+        };
+        let start = first.triangles.len();
+        first.triangles.extend_from_slice(&part.triangles);
+        crate::progress::Hooks::quiet(|h| {
+            crate::par::for_chunks_mut(&mut first.triangles[start..], 64 * 1024, h, |_, ts| {
+                for t in ts {
+                    for i in t.iter_mut() {
+                        *i = map[*i as usize];
+                    }
+                }
+            })
+        })?;
+    }
+    let [viscam, magics, other] = colours;
+    inv.add("stl-facet-colour-viscam", None, viscam, 2 * viscam);
+    inv.add("stl-facet-colour-materialise", None, magics, 2 * magics);
+    inv.add("stl-facet-attribute", None, other, 2 * other);
+    limits.check_vertices(welder.vertices.len() as u64)?;
+    Ok((
+        Mesh {
+            vertices: welder.vertices,
+            triangles: first.triangles,
+        },
+        Format::StlBinary,
+        n as u64,
+    ))
+}
+
+/// Facets `from..to` of a binary STL body, welded on their own.
+struct Part {
+    welder: Welder,
+    triangles: Vec<[u32; 3]>,
+    /// Facets with a VisCAM colour, a Materialise colour, other attribute bytes.
+    colours: [u64; 3],
+}
+
+fn read_part(
+    body: &[u8],
+    from: usize,
+    to: usize,
+    expect_facets: usize,
+    materialise: bool,
+    mut hooks: Option<&mut Hooks<'_>>,
+) -> Result<Part, MeshError> {
+    let n = to - from;
+    // A closed mesh has about half as many vertices as triangles.
+    let mut welder = Welder::with_capacity(expect_facets / 2 + 8);
     let mut triangles = Vec::with_capacity(n);
     let (mut viscam, mut magics, mut other) = (0u64, 0u64, 0u64);
     const BATCH: usize = 32;
     let mut pts = [[0f32; 3]; 3 * BATCH];
     let mut sink = 0u32;
-    for (b, chunk) in bytes[84..84 + 50 * n].chunks(50 * BATCH).enumerate() {
-        hooks.tick(b * BATCH, n)?;
+    for (b, chunk) in body[50 * from..50 * to].chunks(50 * BATCH).enumerate() {
+        if let Some(h) = hooks.as_deref_mut() {
+            h.tick(b * BATCH, n)?;
+        }
         let m = chunk.len() / 50;
         for (j, facet) in chunk.chunks_exact(50).enumerate() {
             for k in 0..3 {
@@ -100,7 +213,9 @@ fn read_binary(
                         facet[o + q + 3],
                     ])
                 };
-                pts[3 * j + k] = finite([f(0), f(4), f(8)], || format!("facet {}", b * BATCH + j))?;
+                pts[3 * j + k] = finite([f(0), f(4), f(8)], || {
+                    format!("facet {}", from + b * BATCH + j)
+                })?;
             }
             let attr = u16::from_le_bytes([facet[48], facet[49]]);
             if attr != 0 {
@@ -123,18 +238,11 @@ fn read_binary(
         }
     }
     std::hint::black_box(sink);
-    inv.add("stl-facet-colour-viscam", None, viscam, 2 * viscam);
-    inv.add("stl-facet-colour-materialise", None, magics, 2 * magics);
-    inv.add("stl-facet-attribute", None, other, 2 * other);
-    limits.check_vertices(welder.vertices.len() as u64)?;
-    Ok((
-        Mesh {
-            vertices: welder.vertices,
-            triangles,
-        },
-        Format::StlBinary,
-        n as u64,
-    ))
+    Ok(Part {
+        welder,
+        triangles,
+        colours: [viscam, magics, other],
+    })
 }
 
 fn read_ascii(
