@@ -61,8 +61,9 @@ fn deid(args: &DeidArgs) -> Result<String, String> {
     let hint = FormatHint::from_path(&in_name);
     let bytes =
         std::fs::read(&args.input).map_err(|e| format!("io: cannot read {in_name}: {e}"))?;
-    let (out, report) = veil_mesh::deidentify(&bytes, hint, &options)
+    let done = veil_mesh::deidentify_owned_with(bytes, hint, &options, &mut |_| {}, &|| false)
         .map_err(|e| format!("{}: {in_name}: {e}", e.code()))?;
+    let (out, report) = (done.bytes, done.report);
     if let Some(path) = &args.report {
         let json = serde_json::to_vec_pretty(&report).map_err(|e| format!("io: report: {e}"))?;
         std::fs::write(path, json)

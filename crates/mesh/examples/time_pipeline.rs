@@ -12,11 +12,10 @@ use veil_mesh::{FormatHint, Options, Profile};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Stage boundaries as `deidentify_with` reports them (see `pipeline.rs`).
-const STAGES: [(f32, &str); 11] = [
+const STAGES: [(f32, &str); 10] = [
     (0.0, "read + weld"),
     (0.2, "reframe"),
-    (0.25, "adjacency + area/volume"),
-    (0.3, "deface detect"),
+    (0.25, "deface detect"),
     (0.35, "deface cut + adjacency"),
     (0.4, "taubin"),
     (0.62, "noise"),

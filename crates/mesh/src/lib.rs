@@ -65,7 +65,8 @@ pub use mask::MaskParams;
 pub use mesh::{Limits, Mesh};
 pub use par::set_max_threads;
 pub use pipeline::{
-    Deidentified, Flag, Options, Profile, Report, StepRecord, Utility, deidentify, deidentify_with,
+    Deidentified, Flag, Options, Profile, Report, StepRecord, Utility, deidentify,
+    deidentify_owned_with, deidentify_with,
 };
 pub use read::{Format, FormatHint, ReadModel, read};
 pub use write::OutputFormat;

@@ -4,6 +4,7 @@
 //! allocation, cache-friendly loops, and 5 M triangles fit the 4 GiB of wasm32.
 
 use crate::MeshError;
+use crate::progress::Hooks;
 
 /// An indexed triangle mesh (coordinates in the file's unit, normally millimetres).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,27 +62,16 @@ impl Limits {
 /// STL exporters write for shared corners; no tolerance, so distinct points never merge.
 pub(crate) struct Welder {
     pub(crate) vertices: Vec<[f32; 3]>,
-    // Open addressing with the key stored in the slot: one cache miss per lookup.
-    slots: Vec<Slot>,
+    // Open addressing with the key stored in the slot (one cache miss per lookup): `[x, y, z,
+    // index + 1]`, so an all-zero slot is empty and the table comes zeroed from the allocator.
+    slots: Vec<[u32; 4]>,
     mask: usize,
     // A small direct-mapped cache of recent keys: exporters write neighbouring facets together,
     // so most lookups hit here (in L1/L2) instead of missing the cache on the big table.
-    recent: Vec<Slot>,
+    recent: Vec<[u32; 4]>,
 }
 
 const RECENT: usize = 16384;
-
-#[derive(Clone, Copy)]
-struct Slot {
-    key: [u32; 3],
-    idx: u32,
-}
-
-const EMPTY: u32 = u32::MAX;
-const EMPTY_SLOT: Slot = Slot {
-    key: [0; 3],
-    idx: EMPTY,
-};
 
 #[inline]
 fn key_bits(p: [f32; 3]) -> [u32; 3] {
@@ -101,29 +91,34 @@ fn hash_bits(k: [u32; 3]) -> u64 {
     h ^ (h >> 31)
 }
 
+#[inline]
+fn same_key(slot: &[u32; 4], key: [u32; 3]) -> bool {
+    slot[0] == key[0] && slot[1] == key[1] && slot[2] == key[2]
+}
+
 impl Welder {
     /// A welder expecting about `expected` distinct vertices.
     pub(crate) fn with_capacity(expected: usize) -> Self {
         let cap = (expected.max(8) * 2).next_power_of_two();
         Welder {
             vertices: Vec::with_capacity(expected),
-            slots: vec![EMPTY_SLOT; cap],
+            slots: vec![[0; 4]; cap],
             mask: cap - 1,
-            recent: vec![EMPTY_SLOT; RECENT],
+            recent: vec![[0; 4]; RECENT],
         }
     }
 
     fn grow(&mut self) {
         let cap = self.slots.len() * 2;
-        self.slots = vec![EMPTY_SLOT; cap];
+        self.slots = vec![[0; 4]; cap];
         self.mask = cap - 1;
         for (i, p) in self.vertices.iter().enumerate() {
             let key = key_bits(*p);
             let mut s = (hash_bits(key) as usize) & self.mask;
-            while self.slots[s].idx != EMPTY {
+            while self.slots[s][3] != 0 {
                 s = (s + 1) & self.mask;
             }
-            self.slots[s] = Slot { key, idx: i as u32 };
+            self.slots[s] = [key[0], key[1], key[2], i as u32 + 1];
         }
     }
 
@@ -135,7 +130,7 @@ impl Welder {
         let mut acc = 0u32;
         for p in points {
             let h = hash_bits(key_bits(*p));
-            acc ^= self.slots[(h as usize) & self.mask].idx;
+            acc ^= self.slots[(h as usize) & self.mask][3];
         }
         acc
     }
@@ -146,12 +141,12 @@ impl Welder {
         let key = key_bits(p);
         let mut s = (hash_bits(key) as usize) & self.mask;
         loop {
-            let slot = self.slots[s];
-            if slot.idx == EMPTY {
+            let slot = &self.slots[s];
+            if slot[3] == 0 {
                 return None;
             }
-            if slot.key == key {
-                return Some(slot.idx);
+            if same_key(slot, key) {
+                return Some(slot[3] - 1);
             }
             s = (s + 1) & self.mask;
         }
@@ -180,16 +175,17 @@ impl Welder {
         let h = hash_bits(key);
         let r = (h >> 50) as usize & (RECENT - 1);
         let hit = self.recent[r];
-        if hit.idx != EMPTY && hit.key == key {
-            return hit.idx;
+        if hit[3] != 0 && same_key(&hit, key) {
+            return hit[3] - 1;
         }
         let mut s = (h as usize) & self.mask;
         loop {
             let slot = self.slots[s];
-            if slot.idx == EMPTY {
+            if slot[3] == 0 {
                 let idx = self.vertices.len() as u32;
-                self.slots[s] = Slot { key, idx };
-                self.recent[r] = Slot { key, idx };
+                let entry = [key[0], key[1], key[2], idx + 1];
+                self.slots[s] = entry;
+                self.recent[r] = entry;
                 self.vertices.push([
                     f32::from_bits(key[0]),
                     f32::from_bits(key[1]),
@@ -197,9 +193,9 @@ impl Welder {
                 ]);
                 return idx;
             }
-            if slot.key == key {
+            if same_key(&slot, key) {
                 self.recent[r] = slot;
-                return slot.idx;
+                return slot[3] - 1;
             }
             s = (s + 1) & self.mask;
         }
@@ -231,46 +227,86 @@ impl Mesh {
 
     /// Remove vertices no triangle uses, keeping the order of the rest.
     pub fn compact(&mut self) {
-        let mut map = vec![u32::MAX; self.vertices.len()];
-        for t in &self.triangles {
-            for &i in t {
-                map[i as usize] = 0;
-            }
-        }
-        if map.iter().all(|&m| m == 0) {
+        self.compact_counting(0);
+    }
+
+    /// [`Mesh::compact`], returning how many of the vertices below index `below` remain (they
+    /// are the first ones, in order).
+    pub(crate) fn compact_counting(&mut self, below: usize) -> usize {
+        let nv = self.vertices.len();
+        let tris = &self.triangles;
+        // Each thread marks the used vertices of its own range (scanning every triangle), so no
+        // write is shared.
+        let parts = crate::par::threads().min(nv / VERTEX_CHUNK).max(1);
+        let bounds: Vec<usize> = (0..=parts).map(|p| p * nv / parts).collect();
+        let mut used = vec![false; nv];
+        let _ = Hooks::quiet(|hooks| {
+            let mut ranges = crate::par::split_at(&mut used, &bounds);
+            crate::par::for_chunks_mut(&mut ranges, 1, hooks, |p, range| {
+                let range = &mut *range[0];
+                let lo = bounds[p] as u32;
+                for t in tris {
+                    for &i in t {
+                        if let Some(u) = range.get_mut(i.wrapping_sub(lo) as usize) {
+                            *u = true;
+                        }
+                    }
+                }
+            })
+        });
+        let below = below.min(nv);
+        if used.iter().all(|&u| u) {
             // Every vertex is used (the usual case): nothing moves.
-            return;
+            return below;
         }
-        let mut next = 0u32;
-        let mut verts = Vec::with_capacity(self.vertices.len());
-        for (i, m) in map.iter_mut().enumerate() {
-            if *m == 0 {
-                *m = next;
-                next += 1;
+        let kept_below = used[..below].iter().filter(|&&u| u).count();
+        let mut map = vec![u32::MAX; nv];
+        let mut verts = Vec::with_capacity(nv);
+        for (i, &u) in used.iter().enumerate() {
+            if u {
+                map[i] = verts.len() as u32;
                 verts.push(self.vertices[i]);
             }
         }
-        for t in &mut self.triangles {
-            for i in t.iter_mut() {
-                *i = map[*i as usize];
-            }
-        }
+        let _ = Hooks::quiet(|hooks| {
+            crate::par::for_chunks_mut(&mut self.triangles, TRI_CHUNK, hooks, |_, part| {
+                for t in part {
+                    for i in t.iter_mut() {
+                        *i = map[*i as usize];
+                    }
+                }
+            })
+        });
         self.vertices = verts;
+        kept_below
     }
 
     /// Axis-aligned bounds `(min, max)`; zeros for an empty mesh.
     pub fn bounds(&self) -> ([f64; 3], [f64; 3]) {
-        let mut lo = [f64::INFINITY; 3];
-        let mut hi = [f64::NEG_INFINITY; 3];
-        for p in &self.vertices {
-            for k in 0..3 {
-                let v = f64::from(p[k]);
-                lo[k] = lo[k].min(v);
-                hi[k] = hi[k].max(v);
-            }
-        }
         if self.vertices.is_empty() {
             return ([0.0; 3], [0.0; 3]);
+        }
+        let parts = Hooks::quiet(|hooks| {
+            crate::par::map(self.vertices.len().div_ceil(VERTEX_CHUNK), hooks, |c| {
+                let mut lo = [f32::INFINITY; 3];
+                let mut hi = [f32::NEG_INFINITY; 3];
+                for p in self.vertices.chunks(VERTEX_CHUNK).nth(c).unwrap_or(&[]) {
+                    for k in 0..3 {
+                        lo[k] = lo[k].min(p[k]);
+                        hi[k] = hi[k].max(p[k]);
+                    }
+                }
+                (lo, hi)
+            })
+        })
+        .unwrap_or_default();
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        for (l, h) in parts {
+            for k in 0..3 {
+                lo[k] = lo[k].min(f64::from(l[k]));
+                hi[k] = hi[k].max(f64::from(h[k]));
+            }
         }
         (lo, hi)
     }

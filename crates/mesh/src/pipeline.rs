@@ -1,6 +1,8 @@
 //! The pipeline: read → scrub → reframe → deface → mask → shuffle/quantise → report → write,
 //! each step configurable, grouped in profiles, each recorded in the [`Report`].
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::deface::{CutPlane, DefaceMode, DefaceReport, cut, detect};
@@ -278,11 +280,35 @@ pub fn deidentify_with(
     progress: &mut dyn FnMut(f32),
     cancel: &dyn Fn() -> bool,
 ) -> Result<Deidentified, MeshError> {
+    run(Cow::Borrowed(bytes), hint, options, progress, cancel)
+}
+
+/// As [`deidentify_with`], taking the input by value: it is freed as soon as it is read, so the
+/// rest of the run can reuse its memory (a 5 M-triangle STL is 250 MB).
+pub fn deidentify_owned_with(
+    bytes: Vec<u8>,
+    hint: FormatHint,
+    options: &Options,
+    progress: &mut dyn FnMut(f32),
+    cancel: &dyn Fn() -> bool,
+) -> Result<Deidentified, MeshError> {
+    run(Cow::Owned(bytes), hint, options, progress, cancel)
+}
+
+fn run(
+    bytes: Cow<'_, [u8]>,
+    hint: FormatHint,
+    options: &Options,
+    progress: &mut dyn FnMut(f32),
+    cancel: &dyn Fn() -> bool,
+) -> Result<Deidentified, MeshError> {
     options.validate()?;
     let mut hooks = Hooks::new(progress, cancel);
     let mut rng = crate::rng::make(options.seed)?;
     hooks.stage(0.0, 0.2)?;
-    let model = read_with(bytes, hint, &options.limits, &mut hooks)?;
+    let model = read_with(&bytes, hint, &options.limits, &mut hooks)?;
+    let input_bytes = bytes.len() as u64;
+    drop(bytes);
     let mut mesh = model.mesh;
     let mut steps = Vec::new();
     let nchan = model.metadata.len();
@@ -318,10 +344,17 @@ pub fn deidentify_with(
         None
     };
     let tf = transform.unwrap_or(RigidTransform::IDENTITY);
-    hooks.stage(0.25, 0.3)?;
-    let adj_in = Adjacency::build(&mesh);
-    let watertight_in = adj_in.stats.watertight();
-    let (area_in, volume_in) = mesh.area_volume();
+    hooks.stage(0.25, 0.35)?;
+    let detection = match options.deface {
+        DefaceMode::Auto => Some(detect::detect(&mesh, options.deface_depth, frame.as_ref())),
+        _ => None,
+    };
+    hooks.at(0.5)?;
+    // Reframing measured both (about the centroid, the output frame's origin).
+    let (area_in, volume_in) = match &frame {
+        Some(f) => (f.area, f.volume),
+        None => mesh.area_volume(),
+    };
     let vertices_in = mesh.vertices.len() as u64;
     // The reference (input in the output frame) is kept only for the Hausdorff measure.
     let reference = if options.hausdorff {
@@ -331,7 +364,6 @@ pub fn deidentify_with(
     };
 
     // Step 3: deface.
-    hooks.stage(0.3, 0.35)?;
     let plane_and_report: (Option<CutPlane>, DefaceReport) = match options.deface {
         DefaceMode::Off => (
             None,
@@ -343,8 +375,12 @@ pub fn deidentify_with(
             r.plane = Some(q);
             (Some(q), r)
         }
-        DefaceMode::Auto => match detect::detect(&mesh, options.deface_depth, frame.as_ref()) {
-            detect::Detection::Head { plane, evidence } => {
+        DefaceMode::Auto => match detection {
+            None => (
+                None,
+                DefaceReport::untouched("auto", "not-a-head", "detector did not run".into()),
+            ),
+            Some(detect::Detection::Head { plane, evidence }) => {
                 let mut r = DefaceReport::untouched(
                     "auto",
                     "defaced",
@@ -354,7 +390,7 @@ pub fn deidentify_with(
                 r.detection = Some(evidence);
                 (Some(plane), r)
             }
-            detect::Detection::NotHead { reason, evidence } => {
+            Some(detect::Detection::NotHead { reason, evidence }) => {
                 let mut r = DefaceReport::untouched(
                     "auto",
                     "not-a-head",
@@ -368,7 +404,10 @@ pub fn deidentify_with(
     hooks.stage(0.35, 0.4)?;
     let (mut deface_report, plane) = (plane_and_report.1, plane_and_report.0);
     let mut cap_start = usize::MAX;
-    let adj = if let Some(plane) = plane {
+    // One adjacency pass, over the mesh that is smoothed. A cut leaves the uses of the edges
+    // among kept input vertices as they were and reports the statistics of the edges it
+    // removed: together they are the input's statistics.
+    let (adj, stats_in) = if let Some(plane) = plane {
         let st = cut::cut(&mut mesh, &plane);
         deface_report.removed_triangles = st.removed_triangles;
         deface_report.removed_area = st.removed_area;
@@ -388,11 +427,16 @@ pub fn deidentify_with(
                 "the deface plane removed the whole model".into(),
             ));
         }
-        drop(adj_in);
-        Adjacency::build(&mesh)
+        let adj = Adjacency::build_split(&mesh, st.kept_input_vertices as u32);
+        let mut stats_in = adj.low_stats;
+        stats_in.add(&st.removed_edges);
+        (adj, stats_in)
     } else {
-        adj_in
+        let adj = Adjacency::build(&mesh);
+        let stats_in = adj.stats;
+        (adj, stats_in)
     };
+    let watertight_in = stats_in.watertight();
     steps.push(StepRecord {
         step: "deface".into(),
         applied: deface_report.removed_triangles > 0,
@@ -553,7 +597,7 @@ pub fn deidentify_with(
         profile: options.profile,
         input_format: model.format,
         output_format: options.output,
-        input_bytes: bytes.len() as u64,
+        input_bytes,
         output_bytes: out.len() as u64,
         triangles_in: model.triangles_read,
         triangles_out: mesh.triangles.len() as u64,

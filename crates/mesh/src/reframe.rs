@@ -45,54 +45,50 @@ impl RigidTransform {
     }
 }
 
-/// Area-weighted centroid, second-moment tensor about it, and total area.
+/// Area-weighted centroid, second-moment tensor about it, and total area, in one pass.
+///
+/// The sums run about a reference point on the surface (the first triangle's first corner), not
+/// the origin, so scanner offsets of hundreds of millimetres cost no precision; the tensor is
+/// then moved to the centroid by the parallel-axis theorem, `M_c = M_r − A·d·dᵀ`.
 pub(crate) fn moments(mesh: &Mesh) -> (V3, [[f64; 3]; 3], f64) {
-    let n = mesh.triangles.len();
-    let corners = |t: &[u32; 3]| {
-        (
-            v64(mesh.vertices[t[0] as usize]),
-            v64(mesh.vertices[t[1] as usize]),
-            v64(mesh.vertices[t[2] as usize]),
-        )
+    let Some(first) = mesh.triangles.first() else {
+        return ([0.0; 3], [[0.0; 3]; 3], 0.0);
     };
-    let [area, cx, cy, cz] = crate::par::sum(n, TRI_CHUNK, |r| {
-        let mut acc = [0.0; 4];
-        for t in &mesh.triangles[r] {
-            let (a, b, d) = corners(t);
-            let ar = 0.5 * crate::mesh::norm(cross(sub(b, a), sub(d, a)));
-            acc[0] += ar;
-            for k in 0..3 {
-                acc[k + 1] += ar * (a[k] + b[k] + d[k]) / 3.0;
-            }
-        }
-        acc
-    });
-    let mut c = [cx, cy, cz];
-    if area > 0.0 {
-        for v in &mut c {
-            *v /= area;
-        }
-    }
+    let r = v64(mesh.vertices[first[0] as usize]);
     // Upper triangle of the tensor: (0,0) (0,1) (0,2) (1,1) (1,2) (2,2).
     const IJ: [(usize, usize); 6] = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)];
-    let upper = crate::par::sum(n, TRI_CHUNK, |r| {
-        let mut acc = [0.0; 6];
-        for t in &mesh.triangles[r] {
-            let (a, b, d) = corners(t);
-            let (a, b, d) = (sub(a, c), sub(b, c), sub(d, c));
+    let acc = crate::par::sum(mesh.triangles.len(), TRI_CHUNK, |range| {
+        // [area, first moment (3), second moment (6)]
+        let mut acc = [0.0; 10];
+        for t in &mesh.triangles[range] {
+            let a = sub(v64(mesh.vertices[t[0] as usize]), r);
+            let b = sub(v64(mesh.vertices[t[1] as usize]), r);
+            let d = sub(v64(mesh.vertices[t[2] as usize]), r);
             let ar = 0.5 * crate::mesh::norm(cross(sub(b, a), sub(d, a)));
             let s = [a[0] + b[0] + d[0], a[1] + b[1] + d[1], a[2] + b[2] + d[2]];
+            acc[0] += ar;
+            for k in 0..3 {
+                acc[1 + k] += ar * s[k] / 3.0;
+            }
             // Exact over the triangle: ∫ x xᵀ dA = A/12 · (Σ vᵢvᵢᵀ + s sᵀ).
             for (k, &(i, j)) in IJ.iter().enumerate() {
-                acc[k] += ar / 12.0 * (a[i] * a[j] + b[i] * b[j] + d[i] * d[j] + s[i] * s[j]);
+                acc[4 + k] += ar / 12.0 * (a[i] * a[j] + b[i] * b[j] + d[i] * d[j] + s[i] * s[j]);
             }
         }
         acc
     });
+    let area = acc[0];
+    let offset = if area > 0.0 {
+        [acc[1] / area, acc[2] / area, acc[3] / area]
+    } else {
+        [0.0; 3]
+    };
+    let c = [r[0] + offset[0], r[1] + offset[1], r[2] + offset[2]];
     let mut m = [[0.0; 3]; 3];
     for (k, &(i, j)) in IJ.iter().enumerate() {
-        m[i][j] = upper[k];
-        m[j][i] = upper[k];
+        let v = acc[4 + k] - area * offset[i] * offset[j];
+        m[i][j] = v;
+        m[j][i] = v;
     }
     (c, m, area)
 }
@@ -153,6 +149,8 @@ pub(crate) fn eigen_sym(mut a: [[f64; 3]; 3]) -> ([f64; 3], [V3; 3]) {
 pub(crate) struct FrameMoments {
     pub(crate) area: f64,
     pub(crate) eigenvalues: [f64; 3],
+    /// Signed enclosed volume about the centroid (the output frame's origin).
+    pub(crate) volume: f64,
 }
 
 /// The reframing transform for `mesh` (centroid to origin, principal axes to x, y, z).
@@ -163,9 +161,10 @@ pub fn principal_frame(mesh: &Mesh) -> RigidTransform {
 pub(crate) fn principal_frame_with_moments(mesh: &Mesh) -> (RigidTransform, FrameMoments) {
     let (c, m, area) = moments(mesh);
     let (eigenvalues, mut axes) = eigen_sym(m);
-    // Deterministic signs from the third moment (skew) of triangle centroids along each axis.
-    let skew = crate::par::sum(mesh.triangles.len(), TRI_CHUNK, |r| {
-        let mut skew = [0.0f64; 2];
+    // Deterministic signs from the third moment (skew) of triangle centroids along each axis;
+    // the same pass sums the signed volume about the centroid.
+    let [skew0, skew1, volume] = crate::par::sum(mesh.triangles.len(), TRI_CHUNK, |r| {
+        let mut skew = [0.0f64; 3];
         for t in &mesh.triangles[r] {
             let a = v64(mesh.vertices[t[0] as usize]);
             let b = v64(mesh.vertices[t[1] as usize]);
@@ -183,9 +182,11 @@ pub(crate) fn principal_frame_with_moments(mesh: &Mesh) -> (RigidTransform, Fram
                 let x = dot(g, axes[k]);
                 skew[k] += ar * x * x * x;
             }
+            skew[2] += dot(sub(a, c), cross(sub(b, c), sub(d, c))) / 6.0;
         }
         skew
     });
+    let skew = [skew0, skew1];
     for k in 0..2 {
         if skew[k] < 0.0 {
             axes[k] = [-axes[k][0], -axes[k][1], -axes[k][2]];
@@ -203,7 +204,11 @@ pub(crate) fn principal_frame_with_moments(mesh: &Mesh) -> (RigidTransform, Fram
             rotation,
             translation: [-rc[0], -rc[1], -rc[2]],
         },
-        FrameMoments { area, eigenvalues },
+        FrameMoments {
+            area,
+            eigenvalues,
+            volume,
+        },
     )
 }
 

@@ -10,6 +10,9 @@ pub(crate) struct Adjacency {
     pub(crate) offsets: Vec<u32>,
     pub(crate) neighbors: Vec<u32>,
     pub(crate) stats: EdgeStats,
+    /// Statistics of the edges whose endpoints are both below the `low` given to
+    /// [`Adjacency::build_split`] (all edges for [`Adjacency::build`]).
+    pub(crate) low_stats: EdgeStats,
 }
 
 /// Edge counts that decide watertightness.
@@ -32,7 +35,47 @@ impl EdgeStats {
 }
 
 impl EdgeStats {
-    fn add(&mut self, o: &EdgeStats) {
+    /// Statistics of the undirected edges of a list of directed edges `(from, to)` (each use of
+    /// an edge by a triangle listed once).
+    pub(crate) fn of_directed(edges: &[(u32, u32)]) -> EdgeStats {
+        // Key: the undirected edge, then whether this use runs from the smaller endpoint.
+        let mut keys: Vec<u64> = edges
+            .iter()
+            .map(|&(a, b)| {
+                (u64::from(a.min(b)) << 33) | (u64::from(a.max(b)) << 1) | u64::from(a < b)
+            })
+            .collect();
+        keys.sort_unstable();
+        let mut st = EdgeStats::default();
+        let mut i = 0;
+        while i < keys.len() {
+            let edge = keys[i] >> 1;
+            let (mut fwd, mut back) = (0u32, 0u32);
+            while i < keys.len() && keys[i] >> 1 == edge {
+                if keys[i] & 1 == 1 {
+                    fwd += 1;
+                } else {
+                    back += 1;
+                }
+                i += 1;
+            }
+            st.count(fwd, back);
+        }
+        st
+    }
+
+    /// Count one undirected edge used `a` times in one direction and `b` in the other.
+    fn count(&mut self, a: u32, b: u32) {
+        self.edges += 1;
+        match a + b {
+            1 => self.boundary += 1,
+            2 if a == 1 => {}
+            2 => self.inconsistent += 1,
+            _ => self.nonmanifold += 1,
+        }
+    }
+
+    pub(crate) fn add(&mut self, o: &EdgeStats) {
         self.edges += o.edges;
         self.boundary += o.boundary;
         self.nonmanifold += o.nonmanifold;
@@ -50,6 +93,11 @@ impl Adjacency {
     /// scans every triangle for the half-edges that land in its range: no write is shared.
     /// Rows are sorted, so the result does not depend on the number of threads.
     pub(crate) fn build(mesh: &Mesh) -> Adjacency {
+        Adjacency::build_split(mesh, u32::MAX)
+    }
+
+    /// As [`Adjacency::build`], also counting apart the edges between vertices below `low`.
+    pub(crate) fn build_split(mesh: &Mesh, low: u32) -> Adjacency {
         let nv = mesh.vertices.len();
         let tris = &mesh.triangles;
         let parts = crate::par::threads().min(nv / VERTEX_CHUNK).max(1);
@@ -117,13 +165,14 @@ impl Adjacency {
             .collect();
         let entry_bounds: Vec<usize> = chunk_starts.iter().map(|&v| offsets[v] as usize).collect();
         let mut rows = crate::par::split_at(&mut entries, &entry_bounds);
-        let results: Vec<(Vec<u32>, EdgeStats)> = Hooks::quiet(|hooks| {
+        let results: Vec<(Vec<u32>, EdgeStats, EdgeStats)> = Hooks::quiet(|hooks| {
             crate::par::map_chunks_mut(&mut rows, 1, hooks, |c, chunk| {
                 let ents = &mut *chunk[0];
                 let (v0, v1) = (chunk_starts[c], chunk_starts[c + 1]);
                 let base = offsets[v0] as usize;
                 let mut unique = Vec::with_capacity(v1 - v0);
                 let mut stats = EdgeStats::default();
+                let mut low_stats = EdgeStats::default();
                 for v in v0..v1 {
                     let (s, e) = (offsets[v] as usize - base, offsets[v + 1] as usize - base);
                     let row = &mut ents[s..e];
@@ -144,12 +193,9 @@ impl Adjacency {
                         }
                         // Count each undirected edge once, from its smaller endpoint.
                         if (v as u32) < n {
-                            stats.edges += 1;
-                            match cin + cout {
-                                1 => stats.boundary += 1,
-                                2 if cin == 1 => {}
-                                2 => stats.inconsistent += 1,
-                                _ => stats.nonmanifold += 1,
+                            stats.count(cout, cin);
+                            if n < low {
+                                low_stats.count(cout, cin);
                             }
                         }
                         // w ≤ i always (one output per run of at least one entry).
@@ -158,7 +204,7 @@ impl Adjacency {
                     }
                     unique.push(w as u32);
                 }
-                (unique, stats)
+                (unique, stats, low_stats)
             })
         })
         .unwrap_or_default();
@@ -166,12 +212,14 @@ impl Adjacency {
 
         // Compact the rows (each moves left, so in place and in order).
         let mut stats = EdgeStats::default();
+        let mut low_stats = EdgeStats::default();
         let mut out_off = Vec::with_capacity(nv + 1);
         out_off.push(0u32);
         let mut w = 0usize;
         let mut v = 0usize;
-        for (unique, st) in &results {
+        for (unique, st, low) in &results {
             stats.add(st);
+            low_stats.add(low);
             for &u in unique {
                 let s = offsets[v] as usize;
                 entries.copy_within(s..s + u as usize, w);
@@ -185,6 +233,7 @@ impl Adjacency {
             offsets: out_off,
             neighbors: entries,
             stats,
+            low_stats,
         }
     }
 }

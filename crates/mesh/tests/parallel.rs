@@ -140,3 +140,55 @@ fn watertightness_matches_an_edge_count_reference() {
     assert_eq!(report.utility.nonmanifold_edges_out, nonmanifold);
     assert!(!report.utility.watertight_out);
 }
+
+/// The input's watertightness under a cut comes from the kept edges (as left in the output) and
+/// the removed edges (as counted by the cut): a hole on either side must show.
+#[test]
+fn input_watertightness_is_exact_across_a_cut() {
+    let mesh = synth::head(&HeadSpec::default()).mesh;
+    // Remove everything with y > 40 (in front of the face), in the input's coordinates.
+    let plane = veil_mesh::CutPlane::new([0.0, 40.0, 0.0], [0.0, 1.0, 0.0]).unwrap();
+    let o = Options {
+        seed: Some(5),
+        deface: veil_mesh::DefaceMode::Plane(plane),
+        hausdorff: false,
+        ..Options::default()
+    };
+    let run = |m: &veil_mesh::Mesh| {
+        let (_, r) =
+            veil_mesh::deidentify(&veil_mesh::write::write_stl(m), FormatHint::Stl, &o).unwrap();
+        assert_eq!(r.deface.outcome, "defaced");
+        (r.utility.watertight_in, r.utility.watertight_out)
+    };
+    assert_eq!(run(&mesh), (true, true));
+    let y = |m: &veil_mesh::Mesh, t: &[u32; 3], f: fn(f32) -> bool| {
+        t.iter().all(|&i| f(m.vertices[i as usize][1]))
+    };
+    // A hole in the removed region: the input was open, the output is closed.
+    let mut front = mesh.clone();
+    let i = front
+        .triangles
+        .iter()
+        .position(|t| y(&mesh, t, |v| v > 60.0))
+        .unwrap();
+    front.triangles.remove(i);
+    assert_eq!(run(&front), (false, true));
+    // A hole in the kept region: both open.
+    let mut back = mesh.clone();
+    let i = back
+        .triangles
+        .iter()
+        .position(|t| y(&mesh, t, |v| v < 0.0))
+        .unwrap();
+    back.triangles.remove(i);
+    assert_eq!(run(&back), (false, false));
+    // A flipped triangle in the removed region: inconsistent orientation, not watertight.
+    let mut flipped = mesh.clone();
+    let i = flipped
+        .triangles
+        .iter()
+        .position(|t| y(&mesh, t, |v| v > 60.0))
+        .unwrap();
+    flipped.triangles[i].swap(0, 1);
+    assert_eq!(run(&flipped), (false, true));
+}
