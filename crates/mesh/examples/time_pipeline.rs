@@ -12,16 +12,17 @@ use veil_mesh::{FormatHint, Options, Profile};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Stage boundaries as `deidentify_with` reports them (see `pipeline.rs`).
-const STAGES: [(f32, &str); 10] = [
+const STAGES: [(f32, &str); 11] = [
     (0.0, "read + weld"),
     (0.2, "reframe"),
     (0.25, "deface detect"),
     (0.35, "deface cut + adjacency"),
     (0.4, "taubin"),
     (0.62, "noise"),
-    (0.66, "shuffle + quantise"),
-    (0.71, "area/volume out"),
-    (0.74, "hausdorff"),
+    (0.66, "quantise"),
+    (0.67, "hausdorff"),
+    (0.88, "shuffle"),
+    (0.93, "area/volume out"),
     (0.95, "write"),
 ];
 

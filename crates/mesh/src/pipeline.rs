@@ -480,20 +480,27 @@ fn run(
     let stats = adj.stats;
     drop(adj);
 
-    // Step 5: shuffle and quantise.
-    hooks.stage(0.66, 0.71)?;
-    // Cap triangles are excluded from the Hausdorff measure; track them through the shuffle.
-    let mut is_cap: Vec<bool> = if cap_start == usize::MAX {
-        Vec::new()
-    } else {
-        (0..mesh.triangles.len()).map(|t| t >= cap_start).collect()
-    };
-    if options.shuffle {
-        crate::shuffle::shuffle(&mut mesh, &mut rng, &mut hooks, &mut is_cap)?;
-        hooks.within(0.0, 1.0);
-    }
+    // Step 5: quantise, measure, shuffle. Quantising is per vertex, so it commutes with the
+    // shuffle; the Hausdorff distances do not depend on the order either, and measuring before
+    // the shuffle walks the surface in the file's spatial order (twice as fast on a large model).
+    hooks.stage(0.66, 0.67)?;
     if let Some(q) = options.quantise_mm {
         crate::shuffle::quantise(&mut mesh, q);
+    }
+    let hd = if options.hausdorff {
+        hooks.stage(0.67, 0.88)?;
+        let removed = plane;
+        let ref_ok = |p: [f64; 3]| removed.is_none_or(|pl| pl.distance(p) <= 0.0);
+        // Cap triangles are new surface, not a deviation: they are not measured.
+        let not_cap = |t: usize| t < cap_start;
+        Some(hausdorff(&reference, &ref_ok, &mesh, &not_cap, &mut hooks)?)
+    } else {
+        None
+    };
+    hooks.stage(0.88, 0.93)?;
+    if options.shuffle {
+        crate::shuffle::shuffle(&mut mesh, &mut rng, &mut hooks)?;
+        hooks.within(0.0, 1.0);
     }
     steps.push(StepRecord {
         step: "shuffle".into(),
@@ -513,7 +520,7 @@ fn run(
     });
 
     // Report.
-    hooks.stage(0.71, 0.74)?;
+    hooks.stage(0.93, 0.95)?;
     let (area_out, volume_out) = mesh.area_volume();
     let pct = |a: f64, b: f64| {
         if a.abs() > 0.0 {
@@ -521,15 +528,6 @@ fn run(
         } else {
             0.0
         }
-    };
-    let hd = if options.hausdorff {
-        hooks.stage(0.74, 0.95)?;
-        let removed = plane;
-        let ref_ok = |p: [f64; 3]| removed.is_none_or(|pl| pl.distance(p) <= 0.0);
-        let not_cap = |t: usize| !is_cap.get(t).copied().unwrap_or(false);
-        Some(hausdorff(&reference, &ref_ok, &mesh, &not_cap, &mut hooks)?)
-    } else {
-        None
     };
     let utility = Utility {
         hausdorff: hd,

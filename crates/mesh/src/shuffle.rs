@@ -14,13 +14,11 @@ use rand_core::RngCore;
 use crate::rng::{Streams, below};
 use crate::{Mesh, MeshError};
 
-/// Shuffle vertices and triangles; `tags` (empty, or one per triangle) follow their triangles.
-/// Each triangle's corners also rotate by a random 0, 1 or 2 places (its orientation is kept).
+/// Shuffle vertices and triangles. Each triangle's corners also rotate by a random 0, 1 or 2 places (its orientation is kept).
 pub(crate) fn shuffle(
     mesh: &mut Mesh,
     rng: &mut Rng,
     hooks: &mut Hooks<'_>,
-    tags: &mut Vec<bool>,
 ) -> Result<(), MeshError> {
     let streams = Streams::split(rng);
     let nv = mesh.vertices.len();
@@ -50,9 +48,6 @@ pub(crate) fn shuffle(
     let nt = mesh.triangles.len();
     let tperm = permutation(nt, &streams, TRIANGLE_PERM, hooks)?;
     hooks.within(0.8, 1.0);
-    if !tags.is_empty() {
-        *tags = gather(tags, &tperm, hooks)?;
-    }
     let tris = gather(&mesh.triangles, &tperm, hooks)?;
     mesh.triangles = tris;
     Ok(())

@@ -38,7 +38,7 @@ struct TriGrid<'a> {
 }
 
 impl<'a> TriGrid<'a> {
-    fn new(mesh: &'a Mesh, tri_ok: &dyn Fn(usize) -> bool) -> TriGrid<'a> {
+    fn new(mesh: &'a Mesh, tri_ok: &(dyn Fn(usize) -> bool + Sync)) -> TriGrid<'a> {
         let (lo, hi) = mesh.bounds();
         let ext = sub(hi, lo);
         let nt = mesh.triangles.len().max(1) as f64;
@@ -269,11 +269,12 @@ pub(crate) fn point_triangle(p: V3, a: V3, b: V3, c: V3) -> f64 {
 
 /// Symmetric Hausdorff between `reference` and `output`. `ref_ok` excludes reference vertices (the
 /// removed region); `out_tri_ok` excludes output triangles (the cap) from being measured.
+/// Distances are measured in parallel chunks and kept in sample order.
 pub(crate) fn hausdorff(
     reference: &Mesh,
-    ref_ok: &dyn Fn(V3) -> bool,
+    ref_ok: &(dyn Fn(V3) -> bool + Sync),
     output: &Mesh,
-    out_tri_ok: &dyn Fn(usize) -> bool,
+    out_tri_ok: &(dyn Fn(usize) -> bool + Sync),
     hooks: &mut Hooks<'_>,
 ) -> Result<Hausdorff, MeshError> {
     // Cap triangles are new surface, not a deviation: measure against the kept surface only.
@@ -281,18 +282,21 @@ pub(crate) fn hausdorff(
     hooks.at(0.1)?;
     let grid_ref = TriGrid::new(reference, &|_| true);
     hooks.at(0.2)?;
-    let mut d: Vec<f64> = Vec::new();
     let stride_r = reference.vertices.len().div_ceil(MAX_SAMPLES).max(1);
-    let n_r = reference.vertices.len();
-    for (k, p) in reference.vertices.iter().step_by(stride_r).enumerate() {
-        if k & 0x3ff == 0 {
-            hooks.at(0.2 + 0.4 * (k * stride_r) as f32 / n_r as f32)?;
-        }
-        let p = v64(*p);
-        if ref_ok(p) {
-            d.push(grid_out.distance(p));
-        }
-    }
+    let samples_r: Vec<usize> = (0..reference.vertices.len()).step_by(stride_r).collect();
+    // Chunks small enough for a progress report every 1 % of the loop.
+    let chunk = |n: usize| (n / 100).clamp(256, 4096);
+    let ch = chunk(samples_r.len());
+    hooks.within(0.2, 0.6);
+    let mut d: Vec<f64> = crate::par::map(samples_r.len().div_ceil(ch), hooks, |c| {
+        samples_r[c * ch..((c + 1) * ch).min(samples_r.len())]
+            .iter()
+            .map(|&i| v64(reference.vertices[i]))
+            .filter(|&p| ref_ok(p))
+            .map(|p| grid_out.distance(p))
+            .collect::<Vec<f64>>()
+    })?
+    .concat();
     // Output vertices that only belong to cap triangles are skipped.
     let mut on_surface = vec![false; output.vertices.len()];
     for (ti, t) in output.triangles.iter().enumerate() {
@@ -303,21 +307,21 @@ pub(crate) fn hausdorff(
         }
     }
     let stride_o = output.vertices.len().div_ceil(MAX_SAMPLES).max(1);
-    let n_o = output.vertices.len();
-    for (k, p) in output
-        .vertices
-        .iter()
-        .enumerate()
+    let samples_o: Vec<usize> = (0..output.vertices.len())
         .step_by(stride_o)
-        .enumerate()
-    {
-        let (i, p) = p;
-        if k & 0x3ff == 0 {
-            hooks.at(0.6 + 0.4 * i as f32 / n_o as f32)?;
-        }
-        if on_surface[i] {
-            d.push(grid_ref.distance(v64(*p)));
-        }
+        .filter(|&i| on_surface[i])
+        .collect();
+    let ch = chunk(samples_o.len());
+    hooks.within(0.6, 1.0);
+    let back = crate::par::map(samples_o.len().div_ceil(ch), hooks, |c| {
+        samples_o[c * ch..((c + 1) * ch).min(samples_o.len())]
+            .iter()
+            .map(|&i| grid_ref.distance(v64(output.vertices[i])))
+            .collect::<Vec<f64>>()
+    })?;
+    hooks.within(0.0, 1.0);
+    for part in back {
+        d.extend_from_slice(&part);
     }
     if d.is_empty() {
         return Ok(Hausdorff {

@@ -185,6 +185,9 @@ fn report_json_names_channels_but_not_values() {
 
 #[test]
 fn progress_is_frequent_and_cancel_stops() {
+    // One thread, as in the browser: with more, the calling thread reports for all of them and
+    // its steps depend on scheduling (results never do).
+    veil_mesh::set_max_threads(1);
     let stl = veil_mesh::write::write_stl(&synth::head(&HeadSpec::default()).mesh);
     let mut seen: Vec<f32> = Vec::new();
     let o = Options {
