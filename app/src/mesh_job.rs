@@ -80,10 +80,11 @@ pub fn output_name(format: OutputFormat) -> String {
     }
 }
 
-/// Run the pipeline on `bytes` (named `file_name`) and build the preview. `progress` receives the
+/// Run the pipeline on `bytes` (named `file_name`; taken by value so the pipeline frees them as
+/// soon as they are read) and build the preview. `progress` receives the
 /// overall fraction, rising from 0 to 1.
 pub fn run(
-    bytes: &[u8],
+    bytes: Vec<u8>,
     file_name: &str,
     options: &JobOptions,
     progress: &mut dyn FnMut(f32),
@@ -92,7 +93,7 @@ pub fn run(
     let hint = FormatHint::from_path(file_name);
     // Cancelling is terminating the worker: a worker busy in this call cannot read messages.
     let never = || false;
-    let done = veil_mesh::deidentify_with(
+    let done = veil_mesh::deidentify_owned_with(
         bytes,
         hint,
         &options,
@@ -163,7 +164,7 @@ mod tests {
             ..JobOptions::default()
         };
         let mut seen = Vec::new();
-        let result = run(&stl, "patient.stl", &options, &mut |f| seen.push(f)).unwrap();
+        let result = run(stl, "patient.stl", &options, &mut |f| seen.push(f)).unwrap();
         assert_eq!(result.report.deface.outcome, "defaced");
         assert_eq!(result.file_name, "deidentified-model.stl");
         assert!(result.preview.removed_vertices > 0);

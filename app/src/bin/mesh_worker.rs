@@ -48,11 +48,8 @@ async fn run(port: WorkerPort, request: JobRequest) {
         }
     };
     let mut progress = |f: f32| port.progress(f);
-    match mesh_job::run(&bytes, &request.name, &request.options, &mut progress) {
-        Ok(result) => {
-            drop(bytes);
-            port.done(&result);
-        }
+    match mesh_job::run(bytes, &request.name, &request.options, &mut progress) {
+        Ok(result) => port.done(&result),
         Err(e) => port.failed(e.code(), &e.to_string()),
     }
 }

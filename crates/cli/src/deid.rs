@@ -1,7 +1,7 @@
 //! `veil deid`: de-identify a 3D model (STL, OBJ, PLY) with `veil_mesh`.
 //!
 //! `veil deid IN -o OUT [--profile strict|research|print] [--deface auto|off|plane:PX,PY,PZ,NX,NY,NZ]
-//! [--seed N] [--report REPORT.json]`. IN is `.stl`/`.obj`/`.ply` (the content decides binary or
+//! [--seed N] [--report REPORT.json] [--threads N]`. IN is `.stl`/`.obj`/`.ply` (the content decides binary or
 //! ASCII); OUT is binary STL or binary PLY by extension. The Hausdorff distances are computed only
 //! when a report is requested, since they are the costly part. Exit 0 on success; otherwise one
 //! line `veil: <code>: <problem>` on stderr and a non-zero exit, and no output file is written.
@@ -33,6 +33,10 @@ pub struct DeidArgs {
     /// Write the utility report (JSON) here, including the Hausdorff distances.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Threads to use (default: one per core, at most 8). The output does not depend on it; a
+    /// batch running one file per core wants 1.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Run `veil deid`.
@@ -53,6 +57,12 @@ fn deid(args: &DeidArgs) -> Result<String, String> {
         options.deface = DefaceMode::parse(d).map_err(coded)?;
     }
     options.seed = args.seed;
+    if let Some(n) = args.threads {
+        if n == 0 {
+            return Err("bad-option: --threads must be at least 1".into());
+        }
+        veil_mesh::set_max_threads(n);
+    }
     options.hausdorff = args.report.is_some();
     let out_name = args.output.to_string_lossy();
     options.output = OutputFormat::from_path(&out_name)

@@ -1,6 +1,6 @@
 //! Time the strict profile on an STL file, with and without the Hausdorff report, and each stage
 //! of the run (native figures for docs/benchmarks.md).
-//! `cargo run --release -p veil-mesh --example time_pipeline -- IN.stl [RUNS]`
+//! `cargo run --release -p veil-mesh --example time_pipeline -- IN.stl [RUNS] [THREADS]`
 #![allow(missing_docs)]
 
 use std::process::ExitCode;
@@ -21,20 +21,23 @@ const STAGES: [(f32, &str); 11] = [
     (0.62, "noise"),
     (0.66, "quantise"),
     (0.67, "hausdorff"),
-    (0.88, "shuffle"),
-    (0.93, "area/volume out"),
-    (0.95, "write"),
+    (0.88, "area/volume out"),
+    (0.9, "shuffle (draw)"),
+    (0.95, "write (shuffled)"),
 ];
 
 fn main() -> ExitCode {
     let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: time_pipeline IN.stl [RUNS]");
+        eprintln!("usage: time_pipeline IN.stl [RUNS] [THREADS]");
         return ExitCode::FAILURE;
     };
     let runs: usize = std::env::args()
         .nth(2)
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
+    if let Some(t) = std::env::args().nth(3).and_then(|t| t.parse().ok()) {
+        veil_mesh::set_max_threads(t);
+    }
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) => {

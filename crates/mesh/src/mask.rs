@@ -95,11 +95,7 @@ pub(crate) fn noise(
         for p in part {
             // Uniform in the unit ball by rejection (accepts π/6 ≈ 52 % of draws).
             let d = loop {
-                let d = [
-                    crate::rng::signed_unit(&mut rng),
-                    crate::rng::signed_unit(&mut rng),
-                    crate::rng::signed_unit(&mut rng),
-                ];
+                let d = crate::rng::signed_units3(&mut rng);
                 if d[0] * d[0] + d[1] * d[1] + d[2] * d[2] <= 1.0 {
                     break d;
                 }

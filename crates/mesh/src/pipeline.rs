@@ -253,7 +253,9 @@ pub struct Deidentified {
     pub bytes: Vec<u8>,
     /// The report.
     pub report: Report,
-    /// The output mesh (as written).
+    /// The output geometry in the pipeline's working (spatial) order. The file's order is drawn
+    /// at random when writing, so this order says nothing about the file's; previews read it
+    /// faster.
     pub mesh: Mesh,
     /// The input mesh in the output frame (before deface and mask), for before/after previews;
     /// empty when `Options::hausdorff` is off.
@@ -497,18 +499,25 @@ fn run(
     } else {
         None
     };
-    hooks.stage(0.88, 0.93)?;
-    if options.shuffle {
-        crate::shuffle::shuffle(&mut mesh, &mut rng, &mut hooks)?;
-        hooks.within(0.0, 1.0);
-    }
+    hooks.stage(0.88, 0.9)?;
+    let (area_out, volume_out) = mesh.area_volume();
+    // The order is drawn now and applied when writing (see `shuffle::Order`).
+    hooks.stage(0.9, 0.95)?;
+    let order = if options.shuffle {
+        Some(crate::shuffle::Order::draw(&mesh, &mut rng, &mut hooks)?)
+    } else {
+        None
+    };
     steps.push(StepRecord {
         step: "shuffle".into(),
         applied: options.shuffle,
-        note: if options.shuffle {
-            "vertex and triangle order randomised".into()
-        } else {
-            "off".into()
+        note: match (options.shuffle, options.output) {
+            (false, _) => "off".into(),
+            (true, OutputFormat::Stl) => {
+                "triangle order and corner rotation randomised (binary STL has no vertex order)"
+                    .into()
+            }
+            (true, OutputFormat::Ply) => "vertex and triangle order randomised".into(),
         },
     });
     steps.push(StepRecord {
@@ -520,8 +529,6 @@ fn run(
     });
 
     // Report.
-    hooks.stage(0.93, 0.95)?;
-    let (area_out, volume_out) = mesh.area_volume();
     let pct = |a: f64, b: f64| {
         if a.abs() > 0.0 {
             100.0 * (b - a) / a.abs()
@@ -589,7 +596,12 @@ fn run(
     }
 
     hooks.stage(0.95, 1.0)?;
-    let out = crate::write::write(&mesh, options.output);
+    let out = match (&order, options.output) {
+        (Some(o), OutputFormat::Stl) => o.write_stl(&mesh, &mut hooks)?,
+        (Some(o), OutputFormat::Ply) => crate::write::write_ply(&o.apply(&mesh, &mut hooks)?),
+        (None, format) => crate::write::write(&mesh, format),
+    };
+    hooks.within(0.0, 1.0);
     let report = Report {
         veil_mesh_version: env!("CARGO_PKG_VERSION").into(),
         profile: options.profile,

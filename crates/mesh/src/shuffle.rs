@@ -14,43 +14,104 @@ use rand_core::RngCore;
 use crate::rng::{Streams, below};
 use crate::{Mesh, MeshError};
 
-/// Shuffle vertices and triangles. Each triangle's corners also rotate by a random 0, 1 or 2 places (its orientation is kept).
-pub(crate) fn shuffle(
-    mesh: &mut Mesh,
-    rng: &mut Rng,
-    hooks: &mut Hooks<'_>,
-) -> Result<(), MeshError> {
-    let streams = Streams::split(rng);
-    let nv = mesh.vertices.len();
-    hooks.within(0.0, 0.3);
-    let vperm = permutation(nv, &streams, VERTEX_PERM, hooks)?;
-    let mut inv = vec![0u32; nv];
-    for (new, &old) in vperm.iter().enumerate() {
-        inv[old as usize] = new as u32;
-    }
-    let old_vertices = std::mem::take(&mut mesh.vertices);
-    mesh.vertices = gather(&old_vertices, &vperm, hooks)?;
-    drop((old_vertices, vperm));
+/// A random order for writing a mesh: where each vertex and triangle goes, and how far each
+/// triangle's corners rotate (0, 1 or 2 places, which keeps its orientation).
+///
+/// The pipeline works on the mesh in the file's spatial order, which keeps its memory accesses
+/// local, and applies the order only when writing: STL records are built in the working order
+/// and gathered into place (one random read per record instead of one per corner); an indexed
+/// PLY also needs the vertex permutation.
+pub(crate) struct Order {
+    streams: Streams,
+    /// `triangles[new] = old`.
+    triangles: Vec<u32>,
+}
 
-    // Renumber and rotate the triangles in their old order (the vertex lookups follow the
-    // file's locality), then move them to their new places.
-    hooks.within(0.3, 0.5);
-    crate::par::for_chunks_mut(&mut mesh.triangles, TRI_CHUNK, hooks, |start, part| {
-        let mut rng = streams.stream(ROTATION | (start / TRI_CHUNK) as u64);
-        for t in part {
-            let m = [inv[t[0] as usize], inv[t[1] as usize], inv[t[2] as usize]];
-            let r = below(&mut rng, 3) as usize;
-            *t = [m[r], m[(r + 1) % 3], m[(r + 2) % 3]];
+impl Order {
+    /// Draw a uniformly random order for `mesh`'s triangles.
+    pub(crate) fn draw(
+        mesh: &Mesh,
+        rng: &mut Rng,
+        hooks: &mut Hooks<'_>,
+    ) -> Result<Order, MeshError> {
+        let streams = Streams::split(rng);
+        let triangles = permutation(mesh.triangles.len(), &streams, TRIANGLE_PERM, hooks)?;
+        Ok(Order { streams, triangles })
+    }
+
+    /// `mesh`'s triangles with their corners rotated (in the working order), in parallel; the
+    /// rotation of triangle `i` comes from the stream of its chunk, so it never depends on the
+    /// number of threads.
+    fn rotated(&self, mesh: &Mesh, hooks: &mut Hooks<'_>) -> Result<Vec<[u32; 3]>, MeshError> {
+        let mut tris = mesh.triangles.clone();
+        crate::par::for_chunks_mut(&mut tris, TRI_CHUNK, hooks, |start, part| {
+            let mut rng = self.streams.stream(ROTATION | (start / TRI_CHUNK) as u64);
+            for t in part {
+                let r = below(&mut rng, 3) as usize;
+                *t = [t[r], t[(r + 1) % 3], t[(r + 2) % 3]];
+            }
+        })?;
+        Ok(tris)
+    }
+
+    /// Binary STL of `mesh` in this order (the file has no vertex order: only the triangles'
+    /// order and their corners' rotation show).
+    pub(crate) fn write_stl(
+        &self,
+        mesh: &Mesh,
+        hooks: &mut Hooks<'_>,
+    ) -> Result<Vec<u8>, MeshError> {
+        hooks.within(0.0, 0.2);
+        let working = Mesh {
+            vertices: Vec::new(),
+            triangles: self.rotated(mesh, hooks)?,
+        };
+        hooks.within(0.2, 0.6);
+        // Records in the working order: sequential reads of the vertices.
+        let mut records = vec![0u8; 50 * working.triangles.len()];
+        crate::write::stl_records(&mut records, &mesh.vertices, &working.triangles, hooks)?;
+        drop(working);
+        hooks.within(0.6, 1.0);
+        let n = self.triangles.len();
+        let mut out = vec![0u8; 84 + 50 * n];
+        crate::write::stl_header(&mut out, n);
+        crate::par::for_chunks_mut(&mut out[84..], 50 * TRI_CHUNK, hooks, |start, part| {
+            for (rec, &old) in part.chunks_exact_mut(50).zip(&self.triangles[start / 50..]) {
+                let at = 50 * old as usize;
+                if let Some(src) = records.get(at..at + 50) {
+                    rec.copy_from_slice(src);
+                }
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// `mesh` with its vertices and triangles in a random order (for indexed formats): the
+    /// vertex permutation is drawn here, from the same key.
+    pub(crate) fn apply(&self, mesh: &Mesh, hooks: &mut Hooks<'_>) -> Result<Mesh, MeshError> {
+        let nv = mesh.vertices.len();
+        hooks.within(0.0, 0.3);
+        let vperm = permutation(nv, &self.streams, VERTEX_PERM, hooks)?;
+        let mut inv = vec![0u32; nv];
+        for (new, &old) in vperm.iter().enumerate() {
+            inv[old as usize] = new as u32;
         }
-    })?;
-    drop(inv);
-    hooks.within(0.5, 0.8);
-    let nt = mesh.triangles.len();
-    let tperm = permutation(nt, &streams, TRIANGLE_PERM, hooks)?;
-    hooks.within(0.8, 1.0);
-    let tris = gather(&mesh.triangles, &tperm, hooks)?;
-    mesh.triangles = tris;
-    Ok(())
+        let vertices = gather(&mesh.vertices, &vperm, hooks)?;
+        drop(vperm);
+        hooks.within(0.3, 0.7);
+        let mut tris = self.rotated(mesh, hooks)?;
+        crate::par::for_chunks_mut(&mut tris, TRI_CHUNK, hooks, |_, part| {
+            for t in part {
+                *t = [inv[t[0] as usize], inv[t[1] as usize], inv[t[2] as usize]];
+            }
+        })?;
+        hooks.within(0.7, 1.0);
+        let triangles = gather(&tris, &self.triangles, hooks)?;
+        Ok(Mesh {
+            vertices,
+            triangles,
+        })
+    }
 }
 
 // Stream domains: the high bits of a ChaCha stream number say what it is used for.

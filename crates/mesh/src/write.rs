@@ -45,25 +45,38 @@ pub fn write(mesh: &Mesh, format: OutputFormat) -> Vec<u8> {
 pub fn write_stl(mesh: &Mesh) -> Vec<u8> {
     let n = mesh.triangles.len();
     let mut out = vec![0u8; 84 + 50 * n];
+    stl_header(&mut out, n);
+    // Quiet hooks never cancel.
+    let _ =
+        Hooks::quiet(|hooks| stl_records(&mut out[84..], &mesh.vertices, &mesh.triangles, hooks));
+    out
+}
+
+/// The 80-byte neutral header and the triangle count, into `out[..84]`.
+pub(crate) fn stl_header(out: &mut [u8], n: usize) {
+    out[..80].fill(0);
     out[..NEUTRAL_STL_HEADER.len()].copy_from_slice(NEUTRAL_STL_HEADER);
     out[80..84].copy_from_slice(&(n as u32).to_le_bytes());
-    let records = &mut out[84..];
-    Hooks::quiet(|hooks| {
-        crate::par::for_chunks_mut(records, 50 * TRI_CHUNK, hooks, |start, part| {
-            let first = start / 50;
-            for (rec, t) in part.chunks_exact_mut(50).zip(&mesh.triangles[first..]) {
-                let a = mesh.vertices[t[0] as usize];
-                let b = mesh.vertices[t[1] as usize];
-                let c = mesh.vertices[t[2] as usize];
-                for (k, v) in [normal(a, b, c), a, b, c].iter().flatten().enumerate() {
-                    rec[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
-                }
+}
+
+/// The 50-byte STL records of `triangles` (recomputed unit normal, three corners, attribute
+/// bytes left as they are: zero) into `out`, in parallel.
+pub(crate) fn stl_records(
+    out: &mut [u8],
+    vertices: &[[f32; 3]],
+    triangles: &[[u32; 3]],
+    hooks: &mut Hooks<'_>,
+) -> Result<(), crate::MeshError> {
+    crate::par::for_chunks_mut(out, 50 * TRI_CHUNK, hooks, |start, part| {
+        for (rec, t) in part.chunks_exact_mut(50).zip(&triangles[start / 50..]) {
+            let a = vertices[t[0] as usize];
+            let b = vertices[t[1] as usize];
+            let c = vertices[t[2] as usize];
+            for (k, v) in [normal(a, b, c), a, b, c].iter().flatten().enumerate() {
+                rec[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
             }
-        })
+        }
     })
-    // Quiet hooks never cancel.
-    .unwrap_or(());
-    out
 }
 
 /// Unit normal of a triangle (zeros when degenerate), as STL facets carry it.

@@ -212,3 +212,64 @@ fn progress_is_frequent_and_cancel_stops() {
         veil_mesh::deidentify_with(&stl, FormatHint::Stl, &o, &mut |_| {}, &cancel).unwrap_err();
     assert_eq!(err.code(), "cancelled");
 }
+
+#[test]
+fn stl_output_is_the_working_mesh_in_a_random_order() {
+    let stl = veil_mesh::write::write_stl(&synth::sphere(50.0, 60, 30));
+    let o = Options {
+        seed: Some(9),
+        deface: veil_mesh::DefaceMode::Off,
+        hausdorff: false,
+        ..Options::default()
+    };
+    let done =
+        veil_mesh::deidentify_with(&stl, FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
+    let records: Vec<[[f32; 3]; 3]> = done.bytes[84..]
+        .chunks_exact(50)
+        .map(|r| {
+            let f = |k: usize| f32::from_le_bytes(r[12 + 4 * k..16 + 4 * k].try_into().unwrap());
+            [[f(0), f(1), f(2)], [f(3), f(4), f(5)], [f(6), f(7), f(8)]]
+        })
+        .collect();
+    let m = &done.mesh;
+    let working: Vec<[[f32; 3]; 3]> = m
+        .triangles
+        .iter()
+        .map(|t| t.map(|i| m.vertices[i as usize]))
+        .collect();
+    assert_eq!(records.len(), working.len());
+    // Same triangles, each with the same orientation (a cyclic rotation of its corners).
+    let canon = |t: &[[f32; 3]; 3]| {
+        let k = (0..3)
+            .min_by(|&a, &b| t[a].partial_cmp(&t[b]).unwrap())
+            .unwrap();
+        [t[k], t[(k + 1) % 3], t[(k + 2) % 3]].map(|p| p.map(f32::to_bits))
+    };
+    let mut a: Vec<_> = records.iter().map(canon).collect();
+    let mut b: Vec<_> = working.iter().map(canon).collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    assert!(a == b, "the file holds other triangles than the mesh");
+    // In another order, and with rotated corners: few records sit where the working order has
+    // them, and about a third of the triangles keep their first corner.
+    let in_place = records
+        .iter()
+        .zip(&working)
+        .filter(|(r, w)| canon(r) == canon(w))
+        .count();
+    assert!(
+        in_place < records.len() / 100,
+        "{in_place} records in place"
+    );
+    let index: std::collections::HashMap<_, _> = working
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (canon(t), i))
+        .collect();
+    let first_kept = records
+        .iter()
+        .filter(|r| working[index[&canon(r)]][0] == r[0])
+        .count() as f64
+        / records.len() as f64;
+    assert!((0.28..0.39).contains(&first_kept), "{first_kept}");
+}

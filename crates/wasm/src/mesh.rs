@@ -160,8 +160,9 @@ fn deidentify(bytes_in: &JsValue, o: &JsValue) -> Result<JsValue, JsValue> {
         }
     };
     let cancel = || thrown.borrow().is_some() || (!js::is_absent(&signal) && aborted(&signal));
-    let result = veil_mesh::deidentify_with(&bytes, hint, &options, &mut progress, &cancel);
-    drop(bytes);
+    // By value: the pipeline frees the input as soon as it is read, so the rest of the run
+    // reuses that memory instead of growing the wasm heap past it.
+    let result = veil_mesh::deidentify_owned_with(bytes, hint, &options, &mut progress, &cancel);
     if let Some(e) = thrown.take() {
         return Err(e);
     }
