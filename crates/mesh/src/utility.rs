@@ -118,7 +118,9 @@ impl<'a> TriGrid<'a> {
         for i in 0..ncell {
             count[i + 1] += count[i];
         }
-        let mut fill = count.clone();
+        // Fill with `count[c]` as cell c's cursor (no second array of the grid's size): each
+        // cursor ends at its cell's end, which is the next cell's start; shifting the array by
+        // one place restores the starts.
         let mut items = vec![0u32; count[ncell] as usize];
         for (ti, t) in mesh.triangles.iter().enumerate() {
             if !tri_ok(ti) {
@@ -133,12 +135,16 @@ impl<'a> TriGrid<'a> {
                             continue;
                         }
                         let c = (x * dims[1] + y) * dims[2] + z;
-                        items[fill[c] as usize] = ti as u32;
-                        fill[c] += 1;
+                        if let Some(slot) = items.get_mut(count[c] as usize) {
+                            *slot = ti as u32;
+                        }
+                        count[c] += 1;
                     }
                 }
             }
         }
+        count.copy_within(0..ncell, 1);
+        count[0] = 0;
         TriGrid {
             mesh,
             lo,
@@ -278,9 +284,8 @@ pub(crate) fn hausdorff(
     hooks: &mut Hooks<'_>,
 ) -> Result<Hausdorff, MeshError> {
     // Cap triangles are new surface, not a deviation: measure against the kept surface only.
+    // One grid at a time: each direction needs only the other surface's grid.
     let grid_out = TriGrid::new(output, out_tri_ok);
-    hooks.at(0.1)?;
-    let grid_ref = TriGrid::new(reference, &|_| true);
     hooks.at(0.2)?;
     let stride_r = reference.vertices.len().div_ceil(MAX_SAMPLES).max(1);
     let samples_r: Vec<usize> = (0..reference.vertices.len()).step_by(stride_r).collect();
@@ -297,6 +302,7 @@ pub(crate) fn hausdorff(
             .collect::<Vec<f64>>()
     })?
     .concat();
+    drop(grid_out);
     // Output vertices that only belong to cap triangles are skipped.
     let mut on_surface = vec![false; output.vertices.len()];
     for (ti, t) in output.triangles.iter().enumerate() {
@@ -311,6 +317,7 @@ pub(crate) fn hausdorff(
         .step_by(stride_o)
         .filter(|&i| on_surface[i])
         .collect();
+    let grid_ref = TriGrid::new(reference, &|_| true);
     let ch = chunk(samples_o.len());
     hooks.within(0.6, 1.0);
     let back = crate::par::map(samples_o.len().div_ceil(ch), hooks, |c| {

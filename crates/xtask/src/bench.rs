@@ -10,9 +10,11 @@
 //! - `seal`: a 50 MB artifact built, signed and sealed natively and in wasm, next to WebCrypto
 //!   AES-256-GCM of the same bytes and the external-AEAD path (`veil_seal::external`).
 //! - `mesh`: the 1,000,000-triangle synthetic head through `veil deid --profile strict` (with and
-//!   without the Hausdorff report, peak memory), against the trimesh script
-//!   `scripts/mesh/bench_trimesh.py`, and `deidentifyModel` of the npm package's nodejs build when
-//!   `target/npm/nodejs` exists.
+//!   without the Hausdorff report, on every core and on one, peak memory), against the trimesh
+//!   script `scripts/mesh/bench_trimesh.py`, and `deidentifyModel` of the npm package (built by
+//!   `cargo xtask npm`): the nodejs build in Node, and the web build in a module worker of
+//!   headless Chromium (`e2e/bench/mesh.mjs`) on the same model and on a 5,000,000-triangle one
+//!   (`--browser-triangles N`).
 //!
 //! Options: `--iterations N` (trust, readings per round), `--megabytes N` (seal), `--triangles N`
 //! (mesh), `--runs N` (rounds / repetitions; best kept), `--wasm-opt-level L` (build the browser
@@ -26,7 +28,7 @@ use serde_json::Value;
 
 use crate::{Result, cargo, output, run as run_cmd, target_dir};
 
-const USAGE: &str = "usage: cargo xtask bench <mesh|trust|seal|all> [--iterations N] [--megabytes N] [--triangles N] [--runs N] [--wasm-opt-level 3|s|z]";
+const USAGE: &str = "usage: cargo xtask bench <mesh|trust|seal|all> [--iterations N] [--megabytes N] [--triangles N] [--browser-triangles N] [--runs N] [--wasm-opt-level 3|s|z]";
 
 /// Issue targets, in milliseconds or as ratios.
 const TRUST_NATIVE_MS: f64 = 2.0;
@@ -44,6 +46,8 @@ struct Options {
     iterations: u32,
     megabytes: u32,
     triangles: u64,
+    /// The large model run in the browser (issue 3: 5,000,000 triangles must work there).
+    browser_triangles: u64,
     runs: Option<u32>,
     /// `opt-level` for the whole wasm build instead of the `wasm-release` profile's own.
     wasm_opt_level: Option<String>,
@@ -55,6 +59,7 @@ fn parse(args: &[String]) -> Result<(String, Options)> {
         iterations: 500,
         megabytes: 50,
         triangles: 1_000_000,
+        browser_triangles: 5_000_000,
         runs: None,
         wasm_opt_level: None,
     };
@@ -71,6 +76,7 @@ fn parse(args: &[String]) -> Result<(String, Options)> {
             "--iterations" => o.iterations = small(value("--iterations")?)?,
             "--megabytes" => o.megabytes = small(value("--megabytes")?)?,
             "--triangles" => o.triangles = value("--triangles")?,
+            "--browser-triangles" => o.browser_triangles = value("--browser-triangles")?,
             "--runs" => o.runs = Some(small(value("--runs")?)?),
             "--wasm-opt-level" => {
                 let v = it.next().ok_or("--wasm-opt-level needs a value")?;
@@ -573,6 +579,9 @@ fn mesh(root: &Path, o: &Options) -> Result<()> {
     let mut with_report = base.to_vec();
     with_report.extend(["--report", &report_s]);
     let (report_ms, report_rss) = time_command(&veil, &with_report, runs)?;
+    let mut one_thread = base.to_vec();
+    one_thread.extend(["--threads", "1"]);
+    let (single_ms, _) = time_command(&veil, &one_thread, runs)?;
 
     // The generator rounds the count to its grid; binary STL is 84 + 50 bytes per triangle.
     println!(
@@ -601,6 +610,10 @@ fn mesh(root: &Path, o: &Options) -> Result<()> {
         "  native veil deid --profile strict --report   {report_ms:>8.0} ms  target {MESH_REPORT_MS} ms: {}; {}",
         verdict(report_ms <= MESH_REPORT_MS),
         mem(report_rss)
+    );
+    println!(
+        "  native veil deid --profile strict --threads 1 {single_ms:>7.0} ms  (one core, as wasm runs; {} cores above)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     );
 
     let script = root.join("scripts").join("mesh").join("bench_trimesh.py");
@@ -671,7 +684,57 @@ fn mesh(root: &Path, o: &Options) -> Result<()> {
             "  wasm: no target/npm/nodejs/veil_core.js (build the npm package first): no Node figure"
         );
     }
+
+    let web = target_dir(root).join("npm").join("web");
+    if web.join("veil_core.js").exists() {
+        ensure_e2e_packages(root)?;
+        let big = dir.join(format!("head-{}.stl", o.browser_triangles));
+        synth_head(root, o.browser_triangles, &big)?;
+        for (m, n_runs, same_as_native) in [(&model, runs, true), (&big, 1, false)] {
+            let r = browser_deid(root, &web, m, n_runs)?;
+            let input = num(&r, "inputBytes")?;
+            let (plain, report) = (num(&r, "plainMs")?, num(&r, "reportMs")?);
+            let mem_ratio = num(&r, "reportWasmMemoryBytes")? / input;
+            println!(
+                "  wasm (npm web build, Chromium worker) {:>9} triangles: {plain:>6.0} ms, with hausdorff {report:>6.0} ms; deface {}, watertight {}; wasm memory {:.0} MB = {mem_ratio:.1}x input ({})",
+                num(&r, "plainTrianglesIn")?,
+                r.get("plainDeface").and_then(Value::as_str).unwrap_or("?"),
+                r.get("reportWatertight")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                num(&r, "reportWasmMemoryBytes")? / 1e6,
+                verdict(mem_ratio <= MESH_MEMORY_RATIO)
+            );
+            if same_as_native {
+                println!(
+                    "    = {:.2}x native on every core, {:.2}x native on one core; with hausdorff {:.2}x native  target {MESH_WASM_RATIO}x: {}",
+                    plain / plain_ms,
+                    plain / single_ms,
+                    report / report_ms,
+                    verdict(plain / plain_ms <= MESH_WASM_RATIO)
+                );
+            }
+        }
+    } else {
+        println!("  wasm: no target/npm/web (cargo xtask npm builds it): no browser figure");
+    }
     Ok(())
+}
+
+/// `deidentifyModel` of the npm package's web build on `model` in a module worker of headless
+/// Chromium (`e2e/bench/mesh.mjs`): its `RESULT` line.
+fn browser_deid(root: &Path, web: &Path, model: &Path, runs: u32) -> Result<Value> {
+    let r = run_results(
+        Command::new("node")
+            .current_dir(root)
+            .arg(root.join("e2e").join("bench").join("mesh.mjs"))
+            .arg("--pkg")
+            .arg(web)
+            .arg("--model")
+            .arg(model)
+            .args(["--runs", &runs.to_string()]),
+    )?;
+    result_for(&r, "mesh-browser").cloned()
 }
 
 #[cfg(test)]
