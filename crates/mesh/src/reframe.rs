@@ -193,7 +193,9 @@ pub(crate) fn principal_frame_with_moments(mesh: &Mesh) -> (RigidTransform, Fram
         }
     }
     axes[2] = normalize(cross(axes[0], axes[1]));
-    let rotation = axes;
+    // `+ 0.0` turns -0.0 into 0.0: a flipped axis gets signed zeros, which mean nothing and
+    // do not survive a round trip through JavaScript numbers (the npm module's report).
+    let rotation = axes.map(|row| row.map(|v| v + 0.0));
     let rc = [
         dot(rotation[0], c),
         dot(rotation[1], c),
@@ -202,7 +204,7 @@ pub(crate) fn principal_frame_with_moments(mesh: &Mesh) -> (RigidTransform, Fram
     (
         RigidTransform {
             rotation,
-            translation: [-rc[0], -rc[1], -rc[2]],
+            translation: [-rc[0] + 0.0, -rc[1] + 0.0, -rc[2] + 0.0],
         },
         FrameMoments {
             area,

@@ -11,8 +11,9 @@
 //!   the `synth_model` example (test models), then `node --test crates/wasm/tests/node/`.
 //!
 //! Profile: the workspace's `wasm-release` (`opt-level = "s"`, fat LTO, one codegen unit), which
-//! keeps the module under its size budget, with `veil-mesh` raised to `opt-level = 3` through
-//! `--config` (the pipeline has a 2x-native speed budget; the rest is size-bound, not speed-bound).
+//! keeps the module under its size budget, with `veil-mesh` and its ChaCha generator
+//! (`rand_chacha`, `ppv-lite86`) raised to `opt-level = 3` through `--config` (the pipeline has a
+//! 2x-native speed budget; the rest is size-bound, not speed-bound).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,8 +35,14 @@ const OUT_NAME: &str = "veil_core";
 pub const TARGETS: [&str; 3] = ["web", "bundler", "nodejs"];
 /// The cargo profile of the package build.
 const PROFILE: &str = "wasm-release";
-/// Cargo settings on top of [`PROFILE`].
-const CARGO_CONFIG: [&str; 1] = ["profile.wasm-release.package.veil-mesh.opt-level=3"];
+/// Cargo settings on top of [`PROFILE`]: the mesh pipeline and the ChaCha generator its noise
+/// and shuffle draw from are built for speed (the pipeline has a 2x-native budget); the rest of
+/// the package stays at the profile's size-first `s`.
+const CARGO_CONFIG: [&str; 3] = [
+    "profile.wasm-release.package.veil-mesh.opt-level=3",
+    "profile.wasm-release.package.rand_chacha.opt-level=3",
+    "profile.wasm-release.package.ppv-lite86.opt-level=3",
+];
 /// wasm-opt passes: speed first (the mesh pipeline has a 2x-native budget). The wasm features
 /// come from the module's `target_features` section (what rustc emitted), so none is forced here.
 const WASM_OPT_ARGS: [&str; 3] = ["-O3", "--strip-debug", "--strip-producers"];

@@ -1,0 +1,45 @@
+// The Models page on a large model: upload it, wait for the report and the download, and print
+// the times and what the report says. Checks the page end to end (worker, pipeline, preview with
+// its deviation map, download) at a size the e2e suite does not run on every build.
+//
+//   VEIL_URL=http://127.0.0.1:8080 node e2e/bench/models-page.mjs target/bench/head-5000000.stl
+//
+// Needs a running `veil serve` with the built PWA (`cargo xtask serve`). Prints `RESULT {json}`.
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { launch, openPage } from '../lib/browser.mjs';
+import { VeilApp } from '../lib/app.mjs';
+
+const model = process.argv[2];
+if (!model) {
+  console.error('usage: VEIL_URL=... node e2e/bench/models-page.mjs MODEL.stl');
+  process.exit(2);
+}
+const { browser, close } = await launch();
+let failed = false;
+try {
+  const { page, errors } = await openPage(browser);
+  page.setDefaultTimeout(0);
+  const app = new VeilApp(page);
+  await app.open('/models');
+  await page.waitForSelector('[data-testid="page-models"][data-worker="ready"]');
+  const input = await page.$('[data-testid="model-file"]');
+  const t0 = Date.now();
+  await input.uploadFile(resolve(model));
+  await page.waitForSelector('[data-testid="model-report"]');
+  const reportMs = Date.now() - t0;
+  const summary = await page.$eval('[data-testid="model-report"]', (el) => el.textContent.replace(/\s+/g, ' ').slice(0, 400));
+  const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? null);
+  console.log(`report after ${reportMs} ms: ${summary}`);
+  console.log(`RESULT ${JSON.stringify({ area: 'models-page', inputBytes: statSync(model).size, reportMs, pageJsHeapBytes: heap })}`);
+  if (errors.length) {
+    console.error(`page errors:\n${errors.join('\n')}`);
+    failed = true;
+  }
+} catch (e) {
+  console.error(`models page: ${e?.message ?? e}`);
+  failed = true;
+} finally {
+  await close();
+}
+process.exit(failed ? 1 : 0);
