@@ -140,9 +140,10 @@ fn read_binary(
                 .collect()
         } else {
             let mut map = Vec::with_capacity(verts.len());
-            for batch in verts.chunks(64) {
-                std::hint::black_box(welder.touch(batch));
-                map.extend(batch.iter().map(|&p| welder.insert(p)));
+            let mut idx = [0u32; crate::mesh::BATCH];
+            for batch in verts.chunks(crate::mesh::BATCH) {
+                welder.insert_batch(batch, &mut idx[..batch.len()]);
+                map.extend_from_slice(&idx[..batch.len()]);
             }
             map
         };
@@ -196,7 +197,6 @@ fn read_part(
     let (mut viscam, mut magics, mut other) = (0u64, 0u64, 0u64);
     const BATCH: usize = 32;
     let mut pts = [[0f32; 3]; 3 * BATCH];
-    let mut sink = 0u32;
     for (b, chunk) in body[50 * from..50 * to].chunks(50 * BATCH).enumerate() {
         if let Some(h) = hooks.as_deref_mut() {
             h.tick(b * BATCH, n)?;
@@ -228,16 +228,10 @@ fn read_part(
                 }
             }
         }
-        sink ^= welder.touch(&pts[..3 * m]);
-        for j in 0..m {
-            triangles.push([
-                welder.insert(pts[3 * j]),
-                welder.insert(pts[3 * j + 1]),
-                welder.insert(pts[3 * j + 2]),
-            ]);
-        }
+        let mut idx = [0u32; 3 * BATCH];
+        welder.insert_batch(&pts[..3 * m], &mut idx[..3 * m]);
+        triangles.extend(idx[..3 * m].chunks_exact(3).map(|c| [c[0], c[1], c[2]]));
     }
-    std::hint::black_box(sink);
     Ok(Part {
         welder,
         triangles,
