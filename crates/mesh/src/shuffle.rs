@@ -61,16 +61,19 @@ impl Order {
         mesh: &Mesh,
         hooks: &mut Hooks<'_>,
     ) -> Result<Vec<u8>, MeshError> {
-        hooks.within(0.0, 0.2);
-        let working = Mesh {
-            vertices: Vec::new(),
-            triangles: self.rotated(mesh, hooks)?,
-        };
-        hooks.within(0.2, 0.6);
-        // Records in the working order: sequential reads of the vertices.
-        let mut records = vec![0u8; 50 * working.triangles.len()];
-        crate::write::stl_records(&mut records, &mesh.vertices, &working.triangles, hooks)?;
-        drop(working);
+        // Records in the working order (sequential reads of the vertices), each triangle's
+        // corners rotated as `rotated` does.
+        hooks.within(0.0, 0.6);
+        let (vertices, triangles) = (&mesh.vertices, &mesh.triangles);
+        let mut records = vec![0u8; 50 * triangles.len()];
+        crate::par::for_chunks_mut(&mut records, 50 * TRI_CHUNK, hooks, |start, part| {
+            let first = start / 50;
+            let mut rng = self.streams.stream(ROTATION | (first / TRI_CHUNK) as u64);
+            for (rec, t) in part.chunks_exact_mut(50).zip(&triangles[first..]) {
+                let r = below(&mut rng, 3) as usize;
+                crate::write::stl_record(rec, vertices, [t[r], t[(r + 1) % 3], t[(r + 2) % 3]]);
+            }
+        })?;
         hooks.within(0.6, 1.0);
         let n = self.triangles.len();
         let mut out = vec![0u8; 84 + 50 * n];

@@ -69,14 +69,20 @@ pub(crate) fn stl_records(
 ) -> Result<(), crate::MeshError> {
     crate::par::for_chunks_mut(out, 50 * TRI_CHUNK, hooks, |start, part| {
         for (rec, t) in part.chunks_exact_mut(50).zip(&triangles[start / 50..]) {
-            let a = vertices[t[0] as usize];
-            let b = vertices[t[1] as usize];
-            let c = vertices[t[2] as usize];
-            for (k, v) in [normal(a, b, c), a, b, c].iter().flatten().enumerate() {
-                rec[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
-            }
+            stl_record(rec, vertices, *t);
         }
     })
+}
+
+/// One 50-byte STL record of triangle `t` into `rec`.
+#[inline]
+pub(crate) fn stl_record(rec: &mut [u8], vertices: &[[f32; 3]], t: [u32; 3]) {
+    let a = vertices[t[0] as usize];
+    let b = vertices[t[1] as usize];
+    let c = vertices[t[2] as usize];
+    for (k, v) in [normal(a, b, c), a, b, c].iter().flatten().enumerate() {
+        rec[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
+    }
 }
 
 /// Unit normal of a triangle (zeros when degenerate), as STL facets carry it.

@@ -173,21 +173,45 @@ impl Hasher for CellHasher {
 fn samples(mesh: &Mesh, c: V3, cell: f64) -> Vec<V3> {
     let mut seen: HashSet<[i32; 3], BuildHasherDefault<CellHasher>> = HashSet::default();
     let mut out = Vec::new();
-    let mut push = |p: V3, out: &mut Vec<V3>| {
-        let q = sub(p, c);
-        let k = [
+    let stride = (mesh.vertices.len() / 150_000).max(1);
+    // The vertices in parallel parts, each keeping the first point of every cell it meets; the
+    // parts then merge in order, which keeps the first point of every cell over all vertices.
+    let cell_of = |q: V3| {
+        [
             (q[0] / cell).floor() as i32,
             (q[1] / cell).floor() as i32,
             (q[2] / cell).floor() as i32,
-        ];
-        if seen.insert(k) {
+        ]
+    };
+    let strided: Vec<V3> = mesh
+        .vertices
+        .iter()
+        .step_by(stride)
+        .map(|p| sub(v64(*p), c))
+        .collect();
+    const PART: usize = 32 * 1024;
+    let parts = Hooks::quiet(|h| {
+        crate::par::map(strided.len().div_ceil(PART), h, |k| {
+            let mut seen: HashSet<[i32; 3], BuildHasherDefault<CellHasher>> = HashSet::default();
+            strided[k * PART..((k + 1) * PART).min(strided.len())]
+                .iter()
+                .filter(|&&q| seen.insert(cell_of(q)))
+                .copied()
+                .collect::<Vec<V3>>()
+        })
+    })
+    .unwrap_or_default();
+    for q in parts.into_iter().flatten() {
+        if seen.insert(cell_of(q)) {
+            out.push(q);
+        }
+    }
+    let mut push = |p: V3, out: &mut Vec<V3>| {
+        let q = sub(p, c);
+        if seen.insert(cell_of(q)) {
             out.push(q);
         }
     };
-    let stride = (mesh.vertices.len() / 150_000).max(1);
-    for p in mesh.vertices.iter().step_by(stride) {
-        push(v64(*p), &mut out);
-    }
     if mesh.triangles.len() <= 300_000 {
         for t in &mesh.triangles {
             let a = v64(mesh.vertices[t[0] as usize]);
