@@ -4,7 +4,6 @@
 //! (unknown purpose, jurisdiction, FHIR code, bad time) prints `veil: <message> [<code>]` on stderr
 //! and exits non-zero; a decision of `deny` or `needs-consent` is a successful answer (exit 0).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -111,17 +110,9 @@ pub struct ImportArgs {
 /// Run a `veil consent` subcommand.
 pub fn run(cmd: ConsentCommand) -> ExitCode {
     match execute(cmd) {
-        Ok(out) => {
-            // A closed pipe (`| head`) is not a panic: report failure quietly.
-            let mut stdout = std::io::stdout().lock();
-            if writeln!(stdout, "{out}")
-                .and_then(|()| stdout.flush())
-                .is_err()
-            {
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
-        }
+        // A closed pipe (`| head`) is not a panic: report failure quietly.
+        Ok(out) if crate::print_line(&out) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
         Err(e) => crate::fail(e),
     }
 }

@@ -42,10 +42,8 @@ pub struct DeidArgs {
 /// Run `veil deid`.
 pub fn run(args: DeidArgs) -> ExitCode {
     match deid(&args) {
-        Ok(summary) => {
-            println!("{summary}");
-            ExitCode::SUCCESS
-        }
+        Ok(summary) if crate::print_line(&summary) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
         Err(msg) => crate::fail(msg),
     }
 }

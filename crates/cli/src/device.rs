@@ -256,7 +256,9 @@ fn provision(out: &Path, opts: &ProvisionOptions) -> Result<(), String> {
     });
     let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
     write_file(&out.join("devices.json"), text.as_bytes(), false)?;
-    println!("{text}");
+    if !crate::print_line(&text) {
+        return Err("cannot write to stdout".into());
+    }
     Ok(())
 }
 
@@ -310,7 +312,7 @@ mod zeroize_guard {
 fn rejected(r: &veil_trust::Rejection) -> ExitCode {
     let json =
         serde_json::json!({"status": "rejected", "reason": r.code(), "detail": r.to_string()});
-    println!("{json}");
+    crate::print_line(json);
     ExitCode::FAILURE
 }
 
@@ -384,8 +386,11 @@ fn verify(
             {
                 obj.extend(fields);
             }
-            println!("{json}");
-            ExitCode::SUCCESS
+            if crate::print_line(json) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(r) => rejected(&r),
     }

@@ -58,6 +58,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Print `text` and a newline on stdout. False when stdout is gone (a closed pipe, as in
+/// `veil … | head`): the caller exits with a failure instead of panicking as `println!` would.
+pub(crate) fn print_line(text: impl std::fmt::Display) -> bool {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .is_ok()
+}
+
 /// Print a one-line error naming the problem and return the failure exit code.
 pub(crate) fn fail(err: impl std::fmt::Display) -> ExitCode {
     eprintln!("veil: {err}");

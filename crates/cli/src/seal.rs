@@ -164,10 +164,8 @@ fn now_ms() -> u64 {
 
 fn report(result: Result<serde_json::Value, Failure>) -> ExitCode {
     match result {
-        Ok(json) => {
-            println!("{json:#}");
-            ExitCode::SUCCESS
-        }
+        Ok(json) if crate::print_line(format!("{json:#}")) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
         Err(f) => crate::fail(format!("{}: {}", f.code, f.message)),
     }
 }
