@@ -271,26 +271,8 @@ impl Mesh {
     /// are the first ones, in order).
     pub(crate) fn compact_counting(&mut self, below: usize) -> usize {
         let nv = self.vertices.len();
-        let tris = &self.triangles;
-        // Each thread marks the used vertices of its own range (scanning every triangle), so no
-        // write is shared.
-        let parts = crate::par::threads().min(nv / VERTEX_CHUNK).max(1);
-        let bounds: Vec<usize> = (0..=parts).map(|p| p * nv / parts).collect();
         let mut used = vec![false; nv];
-        let _ = Hooks::quiet(|hooks| {
-            let mut ranges = crate::par::split_at(&mut used, &bounds);
-            crate::par::for_chunks_mut(&mut ranges, 1, hooks, |p, range| {
-                let range = &mut *range[0];
-                let lo = bounds[p] as u32;
-                for t in tris {
-                    for &i in t {
-                        if let Some(u) = range.get_mut(i.wrapping_sub(lo) as usize) {
-                            *u = true;
-                        }
-                    }
-                }
-            })
-        });
+        crate::par::each_corner(&mut used, &self.triangles, |u| *u = true);
         let below = below.min(nv);
         if used.iter().all(|&u| u) {
             // Every vertex is used (the usual case): nothing moves.

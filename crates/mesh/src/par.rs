@@ -166,6 +166,39 @@ pub(crate) fn split_at<'a, T>(data: &'a mut [T], bounds: &[usize]) -> Vec<&'a mu
     out
 }
 
+/// Vertex ranges, one per thread (at least [`crate::mesh::VERTEX_CHUNK`] vertices each), as the
+/// ascending bounds `[0, …, n]`.
+pub(crate) fn vertex_ranges(n: usize) -> Vec<usize> {
+    let parts = threads().min(n / crate::mesh::VERTEX_CHUNK).max(1);
+    (0..=parts).map(|p| p * n / parts).collect()
+}
+
+/// Call `f` on `per_vertex[i]` for every triangle corner `i`, in parallel: each thread owns a
+/// range of vertices and scans every triangle for the corners in its range, so no write is
+/// shared. Corner indices outside `per_vertex` are skipped.
+pub(crate) fn each_corner<T, F>(per_vertex: &mut [T], triangles: &[[u32; 3]], f: F)
+where
+    T: Send,
+    F: Fn(&mut T) + Sync,
+{
+    let bounds = vertex_ranges(per_vertex.len());
+    let mut ranges = split_at(per_vertex, &bounds);
+    // Quiet hooks never cancel.
+    let _ = Hooks::quiet(|hooks| {
+        for_chunks_mut(&mut ranges, 1, hooks, |p, range| {
+            let range = &mut *range[0];
+            let lo = bounds[p] as u32;
+            for t in triangles {
+                for &i in t {
+                    if let Some(v) = range.get_mut(i.wrapping_sub(lo) as usize) {
+                        f(v);
+                    }
+                }
+            }
+        })
+    });
+}
+
 /// As [`map_chunks_mut`] without results.
 pub(crate) fn for_chunks_mut<T, F>(
     data: &mut [T],

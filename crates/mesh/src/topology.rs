@@ -100,25 +100,11 @@ impl Adjacency {
     pub(crate) fn build_split(mesh: &Mesh, low: u32) -> Adjacency {
         let nv = mesh.vertices.len();
         let tris = &mesh.triangles;
-        let parts = crate::par::threads().min(nv / VERTEX_CHUNK).max(1);
-        let bounds: Vec<usize> = (0..=parts).map(|p| p * nv / parts).collect();
+        let bounds = crate::par::vertex_ranges(nv);
 
         // Two entries per incident edge per triangle corner.
         let mut degree = vec![0u32; nv];
-        let _ = Hooks::quiet(|hooks| {
-            let mut ranges = crate::par::split_at(&mut degree, &bounds);
-            crate::par::map_chunks_mut(&mut ranges, 1, hooks, |p, d| {
-                let d = &mut *d[0];
-                let lo = bounds[p] as u32;
-                for t in tris {
-                    for &i in t {
-                        if let Some(c) = d.get_mut(i.wrapping_sub(lo) as usize) {
-                            *c += 2;
-                        }
-                    }
-                }
-            })
-        });
+        crate::par::each_corner(&mut degree, tris, |d| *d += 2);
         let mut offsets = Vec::with_capacity(nv + 1);
         offsets.push(0u32);
         let mut at = 0u32;
