@@ -347,11 +347,6 @@ fn run(
     };
     let tf = transform.unwrap_or(RigidTransform::IDENTITY);
     hooks.stage(0.25, 0.35)?;
-    let detection = match options.deface {
-        DefaceMode::Auto => Some(detect::detect(&mesh, options.deface_depth, frame.as_ref())),
-        _ => None,
-    };
-    hooks.at(0.5)?;
     // Reframing measured both (about the centroid, the output frame's origin).
     let (area_in, volume_in) = match &frame {
         Some(f) => (f.area, f.volume),
@@ -377,12 +372,8 @@ fn run(
             r.plane = Some(q);
             (Some(q), r)
         }
-        DefaceMode::Auto => match detection {
-            None => (
-                None,
-                DefaceReport::untouched("auto", "not-a-head", "detector did not run".into()),
-            ),
-            Some(detect::Detection::Head { plane, evidence }) => {
+        DefaceMode::Auto => match detect::detect(&mesh, options.deface_depth, frame.as_ref()) {
+            detect::Detection::Head { plane, evidence } => {
                 let mut r = DefaceReport::untouched(
                     "auto",
                     "defaced",
@@ -392,7 +383,7 @@ fn run(
                 r.detection = Some(evidence);
                 (Some(plane), r)
             }
-            Some(detect::Detection::NotHead { reason, evidence }) => {
+            detect::Detection::NotHead { reason, evidence } => {
                 let mut r = DefaceReport::untouched(
                     "auto",
                     "not-a-head",
@@ -403,6 +394,7 @@ fn run(
             }
         },
     };
+    hooks.at(0.5)?;
     hooks.stage(0.35, 0.4)?;
     let (mut deface_report, plane) = (plane_and_report.1, plane_and_report.0);
     let mut cap_start = usize::MAX;
