@@ -39,16 +39,24 @@ impl Order {
         Ok(Order { streams, triangles })
     }
 
-    /// `mesh`'s triangles with their corners rotated (in the working order), in parallel; the
-    /// rotation of triangle `i` comes from the stream of its chunk, so it never depends on the
-    /// number of threads.
+    /// The corner rotation of the triangles of chunk `chunk` (of [`TRI_CHUNK`] triangles, in the
+    /// working order), applied one triangle after another: each chunk has its own stream, so the
+    /// rotations never depend on the number of threads.
+    fn rotations(&self, chunk: usize) -> impl FnMut(&[u32; 3]) -> [u32; 3] {
+        let mut rng = self.streams.stream(ROTATION | chunk as u64);
+        move |t| {
+            let r = below(&mut rng, 3) as usize;
+            [t[r], t[(r + 1) % 3], t[(r + 2) % 3]]
+        }
+    }
+
+    /// `mesh`'s triangles with their corners rotated (in the working order), in parallel.
     fn rotated(&self, mesh: &Mesh, hooks: &mut Hooks<'_>) -> Result<Vec<[u32; 3]>, MeshError> {
         let mut tris = mesh.triangles.clone();
         crate::par::for_chunks_mut(&mut tris, TRI_CHUNK, hooks, |start, part| {
-            let mut rng = self.streams.stream(ROTATION | (start / TRI_CHUNK) as u64);
+            let mut rotate = self.rotations(start / TRI_CHUNK);
             for t in part {
-                let r = below(&mut rng, 3) as usize;
-                *t = [t[r], t[(r + 1) % 3], t[(r + 2) % 3]];
+                *t = rotate(t);
             }
         })?;
         Ok(tris)
@@ -61,17 +69,15 @@ impl Order {
         mesh: &Mesh,
         hooks: &mut Hooks<'_>,
     ) -> Result<Vec<u8>, MeshError> {
-        // Records in the working order (sequential reads of the vertices), each triangle's
-        // corners rotated as `rotated` does.
+        // Records in the working order (sequential reads of the vertices), corners rotated.
         hooks.within(0.0, 0.6);
         let (vertices, triangles) = (&mesh.vertices, &mesh.triangles);
         let mut records = vec![0u8; 50 * triangles.len()];
         crate::par::for_chunks_mut(&mut records, 50 * TRI_CHUNK, hooks, |start, part| {
             let first = start / 50;
-            let mut rng = self.streams.stream(ROTATION | (first / TRI_CHUNK) as u64);
+            let mut rotate = self.rotations(first / TRI_CHUNK);
             for (rec, t) in part.chunks_exact_mut(50).zip(&triangles[first..]) {
-                let r = below(&mut rng, 3) as usize;
-                crate::write::stl_record(rec, vertices, [t[r], t[(r + 1) % 3], t[(r + 2) % 3]]);
+                crate::write::stl_record(rec, vertices, rotate(t));
             }
         })?;
         hooks.within(0.6, 1.0);
