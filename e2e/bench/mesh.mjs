@@ -6,15 +6,11 @@
 //
 // Normally run by `cargo xtask bench mesh`, which builds the model and expects the npm package
 // (`cargo xtask npm`).
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launch, openPage } from '../lib/browser.mjs';
+import { serveBench } from './serve.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
     pkg: { type: 'string' },
@@ -26,35 +22,13 @@ if (!values.pkg || !values.model) {
   console.error('usage: mesh.mjs --pkg DIR --model FILE.stl [--runs N]');
   process.exit(2);
 }
-const PKG = resolve(values.pkg);
 const MODEL = resolve(values.model);
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
-const HEADERS = {
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-embedder-policy': 'require-corp',
-  'cache-control': 'no-store',
-};
-
-const server = createServer(async (req, res) => {
-  const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  if (path === '/model.stl') {
-    const { size } = await stat(MODEL);
-    res.writeHead(200, { ...HEADERS, 'content-type': 'model/stl', 'content-length': size });
-    createReadStream(MODEL).pipe(res);
-    return;
-  }
-  const [base, rel] = path.startsWith('/pkg/') ? [PKG, path.slice(5)] : [HERE, path.slice(1) || 'mesh.html'];
-  const file = normalize(join(base, rel));
-  if (file !== base && !file.startsWith(`${base}/`)) { res.writeHead(403).end(); return; }
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, { ...HEADERS, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
+const server = await serveBench({
+  pkg: values.pkg,
+  index: 'mesh.html',
+  files: { '/model.stl': { file: MODEL, type: 'model/stl' } },
 });
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const url = `http://127.0.0.1:${server.address().port}/mesh.html`;
+const url = `${server.url}mesh.html`;
 
 const { browser, close } = await launch();
 let failed = false;

@@ -5,14 +5,10 @@
 //   node e2e/bench/run.mjs --pkg target/bench-wasm/pkg [--iterations 500] [--megabytes 50] trust seal
 //
 // Normally run by `cargo xtask bench trust|seal|all`, which builds the package first.
-import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { launch, openPage } from '../lib/browser.mjs';
+import { serveBench } from './serve.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -26,30 +22,8 @@ if (!values.pkg || positionals.length === 0 || positionals.some((a) => !['trust'
   console.error('usage: run.mjs --pkg DIR [--iterations N] [--megabytes N] [--rounds N] trust|seal ...');
   process.exit(2);
 }
-const PKG = resolve(values.pkg);
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
-
-// `/pkg/...` from the wasm-bindgen output, everything else from this folder. Cross-origin
-// isolation gives the page performance.now() at 5 µs instead of 100 µs resolution.
-const server = createServer(async (req, res) => {
-  const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  const [base, rel] = path.startsWith('/pkg/') ? [PKG, path.slice(5)] : [HERE, path.slice(1) || 'index.html'];
-  const file = normalize(join(base, rel));
-  if (file !== base && !file.startsWith(`${base}/`)) { res.writeHead(403).end(); return; }
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, {
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-embedder-policy': 'require-corp',
-      'cache-control': 'no-store',
-    }).end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const url = `http://127.0.0.1:${server.address().port}/`;
+const server = await serveBench({ pkg: values.pkg });
+const url = server.url;
 
 const { browser, close } = await launch();
 let failed = false;
