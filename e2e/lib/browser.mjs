@@ -1,11 +1,28 @@
-// Launching Debian's Chromium headless for the e2e suite, and collecting what a page logs.
-import { mkdtempSync, rmSync } from 'node:fs';
+// The one browser layer every e2e test and benchmark driver goes through: launching Debian's
+// Chromium headless, opening pages that record what they log and send, and network emulation.
+//
+// Debian's Chromium differs between machines (148 and 156 seen). Puppeteer helpers whose CDP call
+// changed between those versions are not used; in particular `page.setOfflineMode` sends
+// `Network.emulateNetworkConditionsByRule`, which Chromium 148 rejects. `setOffline` below sends
+// only `Network.emulateNetworkConditions` on the page's own CDP session, which both accept.
+// `e2e/tests/layer.test.mjs` keeps drivers from calling such helpers directly.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 
 export const BASE_URL = process.env.VEIL_URL ?? 'http://127.0.0.1:8080';
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+/** The oldest Chromium major version the suite supports (`veil.minChromium` in e2e/package.json). */
+export const MIN_CHROMIUM = PACKAGE.veil.minChromium;
+
+/** The major version in a `browser.version()` string such as `HeadlessChrome/148.0.7778.167`. */
+export function chromiumMajor(version) {
+  const m = /\/(\d+)\./.exec(version);
+  return m ? Number(m[1]) : NaN;
+}
 
 /** A fresh browser with a fresh profile; `close()` removes the profile. */
 export async function launch() {
@@ -24,6 +41,11 @@ export async function launch() {
     await browser.close();
     rmSync(userDataDir, { recursive: true, force: true });
   };
+  const version = await browser.version();
+  if (!(chromiumMajor(version) >= MIN_CHROMIUM)) {
+    await close();
+    throw new Error(`${CHROMIUM} is ${version}; the e2e suite needs Chromium ${MIN_CHROMIUM} or newer`);
+  }
   return { browser, close };
 }
 
@@ -36,4 +58,32 @@ export async function openPage(browser) {
   page.on('pageerror', (err) => errors.push(String(err)));
   page.on('request', (req) => requests.push({ url: req.url(), method: req.method(), body: req.postData() }));
   return { page, errors, requests };
+}
+
+const sessions = new WeakMap();
+
+/** The page's own CDP session for emulation (one per page, kept for the page's life). */
+async function pageSession(page) {
+  let session = sessions.get(page);
+  if (!session) {
+    session = await page.createCDPSession();
+    sessions.set(page, session);
+  }
+  return session;
+}
+
+/**
+ * Take the page's network away (`true`) or give it back (`false`): requests fail with
+ * ERR_INTERNET_DISCONNECTED and `navigator.onLine` follows. The emulation holds across reloads and
+ * navigations of the page.
+ */
+export async function setOffline(page, offline) {
+  const session = await pageSession(page);
+  await session.send('Network.enable');
+  await session.send('Network.emulateNetworkConditions', {
+    offline,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: -1,
+  });
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, openPage } from '../lib/browser.mjs';
+import { launch, openPage, setOffline } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
 import { OutboxPage } from '../lib/outbox-page.mjs';
 
@@ -78,7 +78,7 @@ test('sealed offline, kept across a reload, delivered exactly once, nothing iden
   // The recipient key has been fetched while online; now the network goes away.
   await page.waitForFunction(async () => (await indexedDB.databases()).some((d) => d.name === 'veil-patient-outbox'));
   await new Promise((r) => setTimeout(r, 500));
-  await page.setOfflineMode(true);
+  await setOffline(page, true);
   const outbox = new OutboxPage(page);
   const id = await outbox.sealFile(input, 'research/this-study');
   assert.match(id, /^[0-9a-f]{64}$/);
@@ -91,7 +91,7 @@ test('sealed offline, kept across a reload, delivered exactly once, nothing iden
   await page.waitForSelector(`[data-testid="outbox-item"][data-id="${id}"]`);
   assert.equal(await outbox.state(id), 'queued');
 
-  await page.setOfflineMode(false);
+  await setOffline(page, false);
   await outbox.waitForState(id, 'delivered');
   await new Promise((r) => setTimeout(r, 3000));
   assert.equal(copiesOf(id), 1, 'stored exactly once');
@@ -146,7 +146,7 @@ test('withdrawing consent cancels a queued upload before it leaves', async () =>
   await app.navigate('outbox');
   await page.waitForFunction(async () => (await indexedDB.databases()).some((d) => d.name === 'veil-patient-outbox'));
   await new Promise((r) => setTimeout(r, 500));
-  await page.setOfflineMode(true);
+  await setOffline(page, true);
   const outbox = new OutboxPage(page);
   const id = await outbox.sealFile(input, 'research/this-study');
   await app.navigate('consent');
@@ -154,7 +154,7 @@ test('withdrawing consent cancels a queued upload before it leaves', async () =>
   await page.waitForFunction(() => document.querySelector('[data-testid="decision-research-this-study"]')?.dataset.outcome === 'deny');
   await app.navigate('outbox');
   await outbox.waitForState(id, 'cancelled');
-  await page.setOfflineMode(false);
+  await setOffline(page, false);
   await new Promise((r) => setTimeout(r, 4000));
   assert.equal(await outbox.state(id), 'cancelled');
   assert.equal(copiesOf(id), 0, 'nothing reached the server');

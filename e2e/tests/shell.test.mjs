@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, openPage, BASE_URL } from '../lib/browser.mjs';
+import { launch, openPage, setOffline, BASE_URL } from '../lib/browser.mjs';
 import { VeilApp, ROUTES } from '../lib/app.mjs';
 
 let session;
@@ -96,7 +96,7 @@ test('the service worker takes control and the app reloads with the network off'
   const app = new VeilApp(page);
   await app.open('/');
   await app.waitForServiceWorkerControl();
-  await page.setOfflineMode(true);
+  await setOffline(page, true);
   try {
     await page.reload({ waitUntil: 'load' });
     await page.waitForSelector('[data-testid="page-devices"]', { timeout: 30000 });
@@ -106,7 +106,7 @@ test('the service worker takes control and the app reloads with the network off'
     await page.goto(new URL('/audit', BASE_URL).href, { waitUntil: 'load' });
     await page.waitForSelector('[data-testid="page-audit"]', { timeout: 30000 });
   } finally {
-    await page.setOfflineMode(false);
+    await setOffline(page, false);
   }
   await page.waitForFunction(() => document.querySelector('[data-testid="connectivity"]')?.textContent === 'Online');
   assert.deepEqual(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED/.test(e)), []);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, openPage } from '../lib/browser.mjs';
+import { launch, openPage, setOffline } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
 import { OutboxPage } from '../lib/outbox-page.mjs';
 import { BluetoothEmulator, VeilCuff, pemCertificates } from '../lib/device-sim.mjs';
@@ -86,7 +86,7 @@ test('a verified reading and a de-identified model go out sealed, once each, and
   await page.waitForSelector('[data-testid="model-report"]', { timeout: 120000 });
   const research = await page.$$eval('[data-testid="model-outbox-purpose"] option', (o) => o.find((x) => x.textContent === 'research/this-study')?.value);
   await page.select('[data-testid="model-outbox-purpose"]', research);
-  await page.setOfflineMode(true);
+  await setOffline(page, true);
   await page.click('[data-testid="model-add-outbox"]');
   await page.waitForFunction(() => /Sealed and queued/.test(document.querySelector('[data-testid="model-outbox-status"]')?.textContent ?? ''), { timeout: 30000 });
 
@@ -101,7 +101,7 @@ test('a verified reading and a de-identified model go out sealed, once each, and
   await page.waitForSelector('[data-testid="outbox-item"]');
   const outbox = new OutboxPage(page);
   for (const id of ids) assert.equal(await outbox.state(id), 'queued');
-  await page.setOfflineMode(false);
+  await setOffline(page, false);
   for (const id of ids) await outbox.waitForState(id, 'delivered');
 
   const manifests = storedFiles().filter((p) => p.endsWith('manifest.json'));

@@ -267,3 +267,69 @@ fn ensure_python(root: &Path) -> Result<()> {
     let _ = std::fs::create_dir_all(crate::target_dir(root));
     std::fs::write(&stamp, digest).map_err(|e| format!("writing {}: {e}", stamp.display()))
 }
+
+/// The browser the e2e and wasm stages run with: Chromium's and puppeteer-core's versions, checked
+/// against the oldest Chromium the suite supports (`veil.minChromium` in `e2e/package.json`). Run
+/// after [`ensure_test_tools`], so both are installed.
+pub fn check_browser(root: &Path) -> Result<()> {
+    let e2e = root.join("e2e");
+    let read_json = |p: &Path| -> Result<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", p.display()))
+    };
+    let min = read_json(&e2e.join("package.json"))?["veil"]["minChromium"]
+        .as_u64()
+        .ok_or("e2e/package.json has no veil.minChromium")?;
+    let puppeteer = read_json(
+        &e2e.join("node_modules")
+            .join("puppeteer-core")
+            .join("package.json"),
+    )?["version"]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_string();
+    let chromium = output(Command::new(CHROMIUM).arg("--version"))
+        .ok_or_else(|| format!("{CHROMIUM} --version failed"))?;
+    let chromium = chromium.trim();
+    println!("xtask: browser tests run with {chromium} and puppeteer-core {puppeteer}");
+    let major = chromium_major(chromium)
+        .ok_or_else(|| format!("cannot read a version in `{chromium}` ({CHROMIUM} --version)"))?;
+    if major < min {
+        return Err(format!(
+            "{CHROMIUM} is {chromium}, older than Chromium {min}, the oldest the e2e suite supports \
+             (README, \"Tested with\"): upgrade Debian's chromium package"
+        ));
+    }
+    Ok(())
+}
+
+/// The major version in `chromium --version` output such as `Chromium 148.0.7778.167 built on Debian`.
+fn chromium_major(version: &str) -> Option<u64> {
+    version
+        .split_whitespace()
+        .find(|w| w.contains('.') && w.starts_with(|c: char| c.is_ascii_digit()))?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chromium_major;
+
+    #[test]
+    fn reads_the_major_version_of_debian_and_google_builds() {
+        assert_eq!(
+            chromium_major("Chromium 148.0.7778.167 built on Debian GNU/Linux 12 (bookworm)"),
+            Some(148)
+        );
+        assert_eq!(chromium_major("Chromium 156.0.8078.73 "), Some(156));
+        assert_eq!(
+            chromium_major("Google Chrome 131.0.6778.85 unknown"),
+            Some(131)
+        );
+        assert_eq!(chromium_major("Chromium"), None);
+    }
+}
