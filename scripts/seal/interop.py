@@ -90,29 +90,59 @@ def rust_seals_python_opens(veil: str, work: str) -> None:
     client_pub = serialization.load_pem_public_key(load("client.pub.pem"))
     secret = bytes.fromhex(load("pseudonym.secret").decode().strip())
 
+    # A model goes in only after `veil deid`; the person's file names never enter the artifact:
+    # contents are named by role, in the order given (model-1.stl, file-1.json, file-2.dat).
+    raw_model = os.path.join(work, "Jane_Roe_MRN448812_headCT.stl")
+    # A closed UV sphere (radius 40 mm), as a segmentation export would be.
+    import math
+    lon, lat, r = 24, 12, 40.0
+    pt = lambda i, j: (0.0, 0.0, r * (1 if j == 0 else -1)) if j in (0, lat) else (  # noqa: E731
+        r * math.sin(math.pi * j / lat) * math.cos(2 * math.pi * i / lon),
+        r * math.sin(math.pi * j / lat) * math.sin(2 * math.pi * i / lon), r * math.cos(math.pi * j / lat))
+    tris = []
+    for j in range(lat):
+        for i in range(lon):
+            a, b, c, d = pt(i, j), pt(i + 1, j), pt(i, j + 1), pt(i + 1, j + 1)
+            if j > 0:
+                tris.append((a, c, b))
+            if j < lat - 1:
+                tris.append((b, c, d))
+    facets = "".join("facet normal 0 0 0\nouter loop\n" + "".join(f"vertex {x!r} {y!r} {z!r}\n" for x, y, z in t)
+                     + "endloop\nendfacet\n" for t in tris)
+    open(raw_model, "w").write(f"solid Jane_Roe_MRN448812\n{facets}endsolid Jane_Roe_MRN448812\n")
+    model_path = os.path.join(work, "Jane_Roe_deidentified.stl")
+    report_path = os.path.join(work, "deid.json")
+    r = run(veil, "deid", raw_model, "-o", model_path, "--report", report_path, "--seed", "7")
+    expect(r.returncode == 0, f"veil deid failed: {r.stderr}")
+    local_report = json.load(open(report_path))
+    r = run(veil, "seal", "--generate-keys", os.path.join(work, "refused-keys"))
+    refused = run(veil, "seal", "--recipient", os.path.join(work, "refused-keys", "recipient.pub.pem"),
+                  "--client-key", os.path.join(work, "refused-keys", "client.pem"), "--purpose", "research",
+                  "--pseudonym-secret", os.path.join(work, "refused-keys", "pseudonym.secret"), raw_model,
+                  "-o", os.path.join(work, "refused.veil"))
+    check("rust-seal: a model that skipped veil deid is refused without --raw",
+          lambda: expect(refused.returncode != 0 and "veil: raw-model:" in refused.stderr, refused.stderr))
     files = {
-        "model.stl": b"solid anon\n" + os.urandom(200_000) + b"\nendsolid anon\n",
-        "reading.json": b'{"spo2": 97, "device": "oximeter"}',
-        "empty.dat": b"",
+        "model-1.stl": open(model_path, "rb").read(),
+        "file-1.json": b'{"spo2": 97, "device": "oximeter"}',
+        "file-2.dat": b"",
     }
-    paths = []
-    for n, b in files.items():
-        p = os.path.join(work, n)
+    paths = [model_path]
+    for n, b in list(files.items())[1:]:
+        p = os.path.join(work, "Jane_Roe_" + n)
         open(p, "wb").write(b)
         paths.append(p)
     reading = b"\xd2\x84\x43\xa1\x01\x26\xa0\x45hello\x58\x40" + bytes(64)
     open(os.path.join(work, "reading.cose"), "wb").write(reading)
     chain_pem, chain_der = self_signed_chain()
     open(os.path.join(work, "chain.pem"), "wb").write(chain_pem)
-    report = {"removed_regions": ["face"], "vertices_before": 5000, "vertices_after": 4200, "max_error_mm": 0.25}
-    open(os.path.join(work, "deid.json"), "w").write(json.dumps(report))
     event = hashlib.sha256(b"consent event").hexdigest()
     out = os.path.join(work, "a.veil")
     r = run(veil, "seal", "--recipient", os.path.join(keys, "recipient.pub.pem"),
             "--client-key", os.path.join(keys, "client.pem"), "--purpose", "research-study-7",
             "--pseudonym-secret", os.path.join(keys, "pseudonym.secret"), "--recipient-id", "lab-b",
             "--consent-event", event, "--evidence", os.path.join(work, "reading.cose"),
-            "--evidence-chain", os.path.join(work, "chain.pem"), "--deid-report", os.path.join(work, "deid.json"),
+            "--evidence-chain", os.path.join(work, "chain.pem"), "--deid-report", report_path,
             "--created-ms", "1763900000000", *paths, "-o", out)
     expect(r.returncode == 0, f"veil seal failed: {r.stderr}")
     printed = json.loads(r.stdout)
@@ -133,7 +163,11 @@ def rust_seals_python_opens(veil: str, work: str) -> None:
         expect(m["purpose"] == "research-study-7" and m["recipient"] == "lab-b", "purpose/recipient")
         expect(m["consent"] == {"decision": "permit", "event_hash": bytes.fromhex(event)}, "consent")
         expect(m["created"] == 1763900000000 and m["v"] == 1, "created / v")
-        expect(m["deid_report"] == report, "deid report")
+        shared = m["deid_report"]
+        expect(shared["form"] == "shareable", "the manifest holds the shareable report")
+        expect("transform" not in shared and "transform" in local_report, "the transform stays local")
+        expect(shared["triangles_out"] == local_report["triangles_out"], "same run")
+        expect(b"Jane_Roe" not in cbor2.dumps(m), "no file name or identifier in the manifest")
         expect(m["device_evidence"] == [{"reading": reading, "chain": chain_der}], "device evidence")
 
     def pseudonym():

@@ -1,7 +1,7 @@
 //! `veil deid`: de-identify a 3D model (STL, OBJ, PLY) with `veil_mesh`.
 //!
 //! `veil deid IN -o OUT [--profile strict|research|print] [--deface auto|off|plane:PX,PY,PZ,NX,NY,NZ]
-//! [--seed N] [--report REPORT.json] [--threads N]`. IN is `.stl`/`.obj`/`.ply` (the content decides binary or
+//! [--seed N] [--report REPORT.json] [--shareable-report SHARED.json] [--threads N]`. IN is `.stl`/`.obj`/`.ply` (the content decides binary or
 //! ASCII); OUT is binary STL or binary PLY by extension. The Hausdorff distances are computed only
 //! when a report is requested, since they are the costly part. Exit 0 on success; otherwise one
 //! line `veil: <code>: <problem>` on stderr and a non-zero exit, and no output file is written.
@@ -30,9 +30,14 @@ pub struct DeidArgs {
     /// Seed for reproducible noise and shuffling (default: fresh randomness from the OS).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Write the utility report (JSON) here, including the Hausdorff distances.
+    /// Write the local report (JSON) here, including the Hausdorff distances. It names what was
+    /// removed and holds the reframing transform: keep it with the data holder.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Write the shareable report (JSON) here: counts, sizes and kinds of what was removed, the
+    /// steps and the utility measures; the only form to send with the model.
+    #[arg(long)]
+    pub shareable_report: Option<PathBuf>,
     /// Threads to use (default: one per core, at most 8). The output does not depend on it; a
     /// batch running one file per core wants 1.
     #[arg(long)]
@@ -61,7 +66,7 @@ fn deid(args: &DeidArgs) -> Result<String, String> {
         }
         veil_mesh::set_max_threads(n);
     }
-    options.hausdorff = args.report.is_some();
+    options.hausdorff = args.report.is_some() || args.shareable_report.is_some();
     let out_name = args.output.to_string_lossy();
     options.output = OutputFormat::from_path(&out_name)
         .ok_or_else(|| format!("bad-option: output {out_name} must end in .stl or .ply"))?;
@@ -74,6 +79,12 @@ fn deid(args: &DeidArgs) -> Result<String, String> {
     let (out, report) = (done.bytes, done.report);
     if let Some(path) = &args.report {
         let json = serde_json::to_vec_pretty(&report).map_err(|e| format!("io: report: {e}"))?;
+        std::fs::write(path, json)
+            .map_err(|e| format!("io: cannot write {}: {e}", path.display()))?;
+    }
+    if let Some(path) = &args.shareable_report {
+        let json = serde_json::to_vec_pretty(&report.shareable())
+            .map_err(|e| format!("io: report: {e}"))?;
         std::fs::write(path, json)
             .map_err(|e| format!("io: cannot write {}: {e}", path.display()))?;
     }

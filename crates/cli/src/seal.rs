@@ -1,7 +1,8 @@
 //! `veil seal` and `veil open`: wire `veil-seal` to files for batch use and tests.
 //!
 //! `veil seal --recipient PUB.pem --client-key KEY.pem --purpose P --pseudonym-secret FILE FILES... -o A.veil`
-//! signs the files into an artifact and seals it to the recipient; it prints
+//! signs the files into an artifact and seals it to the recipient (contents named by role, models
+//! only after `veil deid` unless `--raw`, the report only in its shareable form); it prints
 //! `{"artifact_id", "kid", "pseudonym", "bytes"}` as JSON. `veil open --key PRIV.pem A.veil -o DIR`
 //! decrypts, verifies the client signature and every content hash, writes the contents into `DIR`
 //! and prints the manifest as JSON (with `artifact_id` added). `veil seal --generate-keys DIR`
@@ -14,6 +15,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
+use veil_seal::names::Role;
 use veil_seal::{
     ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey, RecipientPublicKey,
     SealError,
@@ -57,9 +59,13 @@ pub struct SealArgs {
     /// The certificate chain (PEM bundle or one DER) of the N-th `--evidence` (repeatable).
     #[arg(long, value_name = "CHAIN.pem")]
     evidence_chain: Vec<PathBuf>,
-    /// The mesh de-identification report (JSON) to put in the manifest.
+    /// The de-identification report of `veil deid` (local or shareable JSON); only its shareable
+    /// form goes into the manifest.
     #[arg(long, value_name = "REPORT.json")]
     deid_report: Option<PathBuf>,
+    /// Seal model files that have not been through `veil deid` (a warning is printed for each).
+    #[arg(long)]
+    raw: bool,
     /// Creation time in milliseconds since the Unix epoch [default: now].
     #[arg(long, value_name = "MS")]
     created_ms: Option<u64>,
@@ -75,7 +81,8 @@ pub struct SealArgs {
     /// client.pub.pem and pseudonym.secret (hex).
     #[arg(long, value_name = "DIR", exclusive = true)]
     generate_keys: Option<PathBuf>,
-    /// The files to seal (each stored under its file name).
+    /// The files to seal. Each is stored under a neutral name by role (`model-1.stl`,
+    /// `reading-1.cose`, `file-1.pdf`); its file name never enters the artifact.
     #[arg(value_name = "FILES", required_unless_present = "generate_keys")]
     files: Vec<PathBuf>,
 }
@@ -224,11 +231,27 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
     let mut builder =
         ArtifactBuilder::new(pseudonym.clone(), &purpose, &recipient_id, consent, created);
     for path in &args.files {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| usage(format!("{}: no usable file name", path.display())))?;
-        builder.add_file(name, read(path)?)?;
+        let hint = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let bytes = read(path)?;
+        let raw_model = matches!(Role::of(hint, &bytes), Role::Model(_))
+            && !veil_mesh::write::is_deidentified_output(&bytes);
+        if raw_model && !args.raw {
+            return Err(Failure {
+                code: "raw-model",
+                message: format!(
+                    "{}: this model has not been through `veil deid` (it lacks the neutral \
+                     header of its output); de-identify it first, or pass --raw to seal it as is",
+                    path.display()
+                ),
+            });
+        }
+        if raw_model {
+            eprintln!(
+                "veil: warning: {}: sealing a model that has not been through `veil deid` (--raw)",
+                path.display()
+            );
+        }
+        builder.add_content(hint, bytes)?;
     }
     if args.evidence_chain.len() > args.evidence.len() {
         return Err(usage("more --evidence-chain than --evidence"));
@@ -244,12 +267,25 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
         });
     }
     if let Some(path) = &args.deid_report {
-        let report: serde_json::Value =
-            serde_json::from_str(&read_text(path)?).map_err(|e| Failure {
-                code: "bad-report",
-                message: format!("{}: {e}", path.display()),
-            })?;
-        builder.set_deid_report(report);
+        let text = read_text(path)?;
+        let shareable = match serde_json::from_str::<veil_mesh::ShareableReport>(&text) {
+            Ok(r) => r,
+            Err(_) => serde_json::from_str::<veil_mesh::Report>(&text)
+                .map(|r| r.shareable())
+                .map_err(|e| Failure {
+                    code: "bad-report",
+                    message: format!(
+                        "{}: not a de-identification report of `veil deid` (local or \
+                         shareable): {e}",
+                        path.display()
+                    ),
+                })?,
+        };
+        let value = serde_json::to_value(&shareable).map_err(|e| Failure {
+            code: "bad-report",
+            message: e.to_string(),
+        })?;
+        builder.set_deid_report(value);
     }
     let signed = builder.sign(&client)?;
     let envelope = veil_seal::seal_artifact(signed, &recipient)?;

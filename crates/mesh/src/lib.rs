@@ -14,7 +14,9 @@
 //! 5. **shuffle/quantise**: random vertex/triangle order, coordinates on a 0.01 mm grid;
 //!
 //! and reports what it did ([`Report`], serde JSON) with the symmetric Hausdorff distance, volume,
-//! area and watertightness, flagging anything over the profile's bound.
+//! area and watertightness, flagging anything over the profile's bound. The report is local (it
+//! names what was removed and holds the reframing transform); [`Report::shareable`] is the only form
+//! that may travel with the model. Errors about a file name a position and a kind, never its bytes.
 //!
 //! ```
 //! use veil_mesh::{deidentify, FormatHint, Options, Profile, synth};
@@ -46,6 +48,7 @@ pub mod mesh_helpers {
 mod error;
 mod mask;
 mod mesh;
+mod nan;
 mod par;
 mod pipeline;
 mod progress;
@@ -53,6 +56,7 @@ pub mod read;
 pub mod reframe;
 mod rng;
 pub mod scrub;
+mod shareable;
 mod shuffle;
 pub mod synth;
 mod topology;
@@ -69,4 +73,5 @@ pub use pipeline::{
     deidentify_owned_with, deidentify_with,
 };
 pub use read::{Format, FormatHint, ReadModel, read};
+pub use shareable::{RemovedChannel, ShareableReport, SharedDeface};
 pub use write::OutputFormat;

@@ -37,8 +37,8 @@ impl Inventory {
             .iter_mut()
             .find(|c| c.channel == channel && c.detail.as_deref() == detail)
         {
-            c.count += count;
-            c.bytes += bytes;
+            c.count = c.count.saturating_add(count);
+            c.bytes = c.bytes.saturating_add(bytes);
             return;
         }
         self.channels.push(MetadataChannel {
@@ -53,6 +53,9 @@ impl Inventory {
 /// The fixed header every binary STL written by Veil carries (80 bytes, zero padded).
 /// Deliberately not starting with `solid`, so no reader mistakes it for ASCII.
 pub const NEUTRAL_STL_HEADER: &[u8] = b"Veil de-identified mesh";
+
+/// The one comment every PLY written by Veil carries (its neutral mark; no other text).
+pub const NEUTRAL_PLY_COMMENT: &str = "Veil de-identified mesh";
 
 /// Classify an 80-byte binary STL header into channels (Materialise `COLOR=`/`MATERIAL=`,
 /// 3D Slicer `SPACE=`, other free text). Returns whether a Materialise `COLOR=` key was present,

@@ -18,10 +18,13 @@ pub const MAX_SAMPLES: usize = 250_000;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Hausdorff {
     /// Largest distance.
+    #[serde(deserialize_with = "crate::nan::f64_or_nan")]
     pub max: f64,
     /// Mean distance.
+    #[serde(deserialize_with = "crate::nan::f64_or_nan")]
     pub mean: f64,
     /// 95th percentile.
+    #[serde(deserialize_with = "crate::nan::f64_or_nan")]
     pub p95: f64,
     /// Points measured (both directions).
     pub samples: u64,

@@ -1,14 +1,16 @@
 //! Writers: binary STL and binary little-endian PLY, geometry only.
 //!
 //! The output carries nothing but a fixed neutral header, vertex positions and triangles: facet
-//! normals are recomputed, attribute bytes are zero, and PLY headers hold no `comment`/`obj_info`.
+//! normals are recomputed, attribute bytes are zero, and PLY headers hold one fixed comment (the
+//! neutral mark) and no `obj_info`. [`is_deidentified_output`] recognises that mark, so batch tools
+//! can refuse to seal a model that never went through the pipeline.
 
 use serde::{Deserialize, Serialize};
 
 use crate::Mesh;
 use crate::mesh::TRI_CHUNK;
 use crate::progress::Hooks;
-use crate::scrub::NEUTRAL_STL_HEADER;
+use crate::scrub::{NEUTRAL_PLY_COMMENT, NEUTRAL_STL_HEADER};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -105,10 +107,31 @@ fn normal(a: [f32; 3], b: [f32; 3], c: [f32; 3]) -> [f32; 3] {
     }
 }
 
+/// Whether `bytes` carry the neutral mark of this crate's writers: a binary STL whose 80-byte
+/// header is exactly [`NEUTRAL_STL_HEADER`] (zero padded) and whose size matches its count, or a
+/// binary PLY whose header starts with the neutral comment. A guard against mistakes (sealing the
+/// wrong file), not against forgery: anyone can write these bytes.
+pub fn is_deidentified_output(bytes: &[u8]) -> bool {
+    if let Some(header) = bytes.get(..84) {
+        let mut neutral = [0u8; 80];
+        neutral[..NEUTRAL_STL_HEADER.len()].copy_from_slice(NEUTRAL_STL_HEADER);
+        let n = u64::from(u32::from_le_bytes([
+            header[80], header[81], header[82], header[83],
+        ]));
+        if header[..80] == neutral && Some(bytes.len() as u64) == n.checked_mul(50).map(|b| b + 84)
+        {
+            return true;
+        }
+    }
+    let ply = format!("ply\nformat binary_little_endian 1.0\ncomment {NEUTRAL_PLY_COMMENT}\n");
+    bytes.starts_with(ply.as_bytes())
+}
+
 /// Binary little-endian PLY: `x y z` floats and a `uchar`/`int` index list, nothing else.
 pub fn write_ply(mesh: &Mesh) -> Vec<u8> {
     let header = format!(
-        "ply\nformat binary_little_endian 1.0\nelement vertex {}\nproperty float x\nproperty float y\nproperty float z\nelement face {}\nproperty list uchar int vertex_indices\nend_header\n",
+        "ply\nformat binary_little_endian 1.0\ncomment {}\nelement vertex {}\nproperty float x\nproperty float y\nproperty float z\nelement face {}\nproperty list uchar int vertex_indices\nend_header\n",
+        NEUTRAL_PLY_COMMENT,
         mesh.vertices.len(),
         mesh.triangles.len()
     );

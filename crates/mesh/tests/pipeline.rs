@@ -119,9 +119,17 @@ fn output_is_shuffled_quantised_and_neutral() {
     o.output = OutputFormat::Ply;
     o.seed = Some(5);
     let (out, report) = veil_mesh::deidentify(&stl, FormatHint::Stl, &o).unwrap();
-    assert!(out.starts_with(b"ply\nformat binary_little_endian 1.0\nelement vertex"));
-    assert!(!out.windows(7).any(|w| w == b"comment"));
+    // One comment: the neutral mark, nothing else.
+    assert!(out.starts_with(
+        b"ply\nformat binary_little_endian 1.0\ncomment Veil de-identified mesh\nelement vertex"
+    ));
+    assert_eq!(out.windows(7).filter(|w| w == b"comment").count(), 1);
+    assert!(veil_mesh::write::is_deidentified_output(&out));
+    let mut scanner = stl.clone();
+    scanner[..14].copy_from_slice(b"SCANNER EXPORT");
+    assert!(!veil_mesh::write::is_deidentified_output(&scanner));
     let back = veil_mesh::read(&out, FormatHint::Ply, &Default::default()).unwrap();
+    assert!(back.metadata.is_empty(), "the neutral mark is not metadata");
     for p in &back.mesh.vertices {
         for c in p {
             let k = f64::from(*c) / 0.01;
@@ -272,4 +280,36 @@ fn stl_output_is_the_working_mesh_in_a_random_order() {
         .count() as f64
         / records.len() as f64;
     assert!((0.28..0.39).contains(&first_kept), "{first_kept}");
+}
+
+/// A report (local and shareable) reads back from its own JSON, also where a measure is undefined
+/// (`null` in JSON): a tetrahedron's mask collapses it and leaves NaN distances; a sphere's head
+/// detection has no runner-up. `veil seal --deid-report` reads what `veil deid --report` wrote.
+#[test]
+fn reports_read_back_from_their_own_json() {
+    let tetra = Mesh {
+        vertices: vec![
+            [0.0, 0.0, 0.0],
+            [10.0, 0.0, 0.0],
+            [0.0, 10.0, 0.0],
+            [0.0, 0.0, 10.0],
+        ],
+        triangles: vec![[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]],
+    };
+    for mesh in [tetra, synth::sphere(40.0, 24, 12)] {
+        let mut o = Options::for_profile(Profile::Strict);
+        o.seed = Some(3);
+        o.hausdorff = true;
+        let (_, report) =
+            veil_mesh::deidentify(&veil_mesh::write::write_stl(&mesh), FormatHint::Stl, &o)
+                .unwrap();
+        let json = serde_json::to_string(&report).unwrap();
+        let back: veil_mesh::Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        let shared = serde_json::to_string(&report.shareable()).unwrap();
+        let back: veil_mesh::ShareableReport = serde_json::from_str(&shared).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), shared);
+        // A local report is not a shareable one.
+        assert!(serde_json::from_str::<veil_mesh::ShareableReport>(&json).is_err());
+    }
 }

@@ -20,6 +20,7 @@ use subtle::ConstantTimeEq;
 use crate::SealError;
 use crate::cbor::{self, BSTR, TSTR};
 use crate::keys::{KeyId, sec1_uncompressed};
+use crate::names::{Namer, Role};
 use crate::pseudonym::Pseudonym;
 
 /// The manifest format version this crate writes and reads.
@@ -395,6 +396,7 @@ pub struct ArtifactBuilder {
     files: BTreeMap<String, PendingFile>,
     device_evidence: Vec<DeviceEvidence>,
     deid_report: Option<serde_json::Value>,
+    namer: Namer,
 }
 
 impl ArtifactBuilder {
@@ -415,6 +417,7 @@ impl ArtifactBuilder {
             files: BTreeMap::new(),
             device_evidence: Vec::new(),
             deid_report: None,
+            namer: Namer::default(),
         }
     }
 
@@ -427,6 +430,14 @@ impl ArtifactBuilder {
         }
         self.files.insert(name.to_owned(), (bytes, None));
         Ok(())
+    }
+
+    /// Add a content under its neutral name ([`crate::names`]): the role is told from `hint` (a
+    /// local file name, of which only the extension is used) and the bytes. Returns the name.
+    pub fn add_content(&mut self, hint: &str, bytes: Vec<u8>) -> Result<String, SealError> {
+        let name = self.namer.name(&Role::of(hint, &bytes));
+        self.add_file(&name, bytes)?;
+        Ok(name)
     }
 
     /// [`Self::add_file`] with its SHA-256 computed by the caller (e.g. `crypto.subtle.digest`,

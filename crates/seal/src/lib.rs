@@ -9,6 +9,8 @@
 //! - [`artifact`]: the manifest and contents as CBOR, signed by the client as a COSE_Sign1 (ES256).
 //! - [`envelope`]: `VEIL-1`, the artifact sealed with HPKE (RFC 9180) to the recipient's P-256 key.
 //! - [`external`]: the same envelope with the bulk AES-256-GCM done by WebCrypto (fast in browsers).
+//! - [`names`]: contents are named by role (`model-1.stl`, `reading-1.cose`), never by the
+//!   person's file names.
 //!
 //! The byte formats are specified in `docs/artifact-format.md`.
 //!
@@ -22,13 +24,14 @@
 //!
 //! let consent = ConsentRef { decision: "permit".into(), event_hash: Some([0u8; 32]) };
 //! let mut builder = ArtifactBuilder::new(pseudonym, "treatment", "clinic-a", consent, 1_700_000_000_000);
-//! builder.add_file("model.stl", b"solid veil\nendsolid veil\n".to_vec())?;
+//! let name = builder.add_content("Jane Roe skull.stl", b"solid veil\nendsolid veil\n".to_vec())?;
+//! assert_eq!(name, "model-1.stl");
 //! let signed = builder.sign(&client)?;
 //! let envelope = seal_artifact(signed, recipient.public_key())?;   // in place, no copy
 //!
 //! let opened = open(envelope.as_bytes(), &recipient, None)?;
 //! assert_eq!(opened.id, envelope.id());
-//! assert_eq!(opened.artifact.files["model.stl"], b"solid veil\nendsolid veil\n");
+//! assert_eq!(opened.artifact.files["model-1.stl"], b"solid veil\nendsolid veil\n");
 //! # Ok::<(), veil_seal::SealError>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -40,6 +43,7 @@ pub mod envelope;
 mod error;
 pub mod external;
 pub mod keys;
+pub mod names;
 pub mod pseudonym;
 mod rng;
 

@@ -37,11 +37,12 @@ pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
     }
     // The browser stages need a Chromium the suite supports: say which one runs, and stop before
     // twenty minutes of other stages if it is too old.
-    if ["wasm", "e2e"].iter().any(|s| !skip.iter().any(|k| k == s)) {
-        if let Err(e) = tools::ensure_test_tools(root).and_then(|_| tools::check_browser(root)) {
-            eprintln!("xtask: {e}");
-            return ExitCode::FAILURE;
-        }
+    let browser_stages = ["wasm", "e2e"].iter().any(|s| !skip.iter().any(|k| k == s));
+    if browser_stages
+        && let Err(e) = tools::ensure_test_tools(root).and_then(|_| tools::check_browser(root))
+    {
+        eprintln!("xtask: {e}");
+        return ExitCode::FAILURE;
     }
     let mut results: Vec<(&str, Result<()>, Duration)> = Vec::new();
     for &stage in STAGES {
@@ -179,7 +180,8 @@ fn deny(root: &Path) -> Result<()> {
 /// Every `cargo fuzz` target of every crate (`crates/*/fuzz`), each for a short bounded time
 /// (`VEIL_FUZZ_SECONDS`, default 10). cargo-fuzz asks for nightly; the project has one stable
 /// toolchain, so `RUSTC_BOOTSTRAP=1` admits the `-Z` flags and the sanitizer is off (the crates
-/// forbid `unsafe`; what the fuzzer hunts here are panics, hangs and unbounded allocation).
+/// forbid `unsafe`; what the fuzzer hunts here are panics, integer overflows (built with debug
+/// assertions), hangs and unbounded allocation).
 fn fuzz(root: &Path) -> Result<()> {
     let tools = tools::ensure_fuzz(root)?;
     let seconds: u64 = std::env::var("VEIL_FUZZ_SECONDS")
@@ -213,7 +215,16 @@ fn fuzz(root: &Path) -> Result<()> {
                 .env("PATH", &tools.path)
                 .env("RUSTC_BOOTSTRAP", "1")
                 .env_remove("RUSTFLAGS")
-                .args(["fuzz", "run", "--sanitizer", "none", "--target-dir"])
+                // Debug assertions (and with them overflow checks): arithmetic on sizes read
+                // from a file must be checked, and an overflow is a finding, not a wrap.
+                .args([
+                    "fuzz",
+                    "run",
+                    "--sanitizer",
+                    "none",
+                    "--debug-assertions",
+                    "--target-dir",
+                ])
                 .arg(&target_dir)
                 .arg(target)
                 .arg("--")

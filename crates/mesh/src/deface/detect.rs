@@ -31,14 +31,19 @@ use crate::reframe::{FrameMoments, eigen_sym, moments};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeadEvidence {
     /// Smallest over largest principal extent.
+    #[serde(deserialize_with = "crate::nan::f64_or_nan")]
     pub aspect: f64,
     /// Mirror error of the best mirror plane (mean reflected distance / RMS radius).
+    #[serde(deserialize_with = "crate::nan::f64_or_nan")]
     pub symmetry_error: f64,
     /// Prominence of the nose candidate in the sagittal profile.
+    #[serde(deserialize_with = "crate::nan::f64_or_nan")]
     pub nose_prominence: f64,
     /// Drop of the surface beside the nose candidate, off the mirror plane.
+    #[serde(deserialize_with = "crate::nan::f64_or_nan")]
     pub nose_lateral_drop: f64,
     /// Score of the best other protrusion divided by the nose's (uniqueness; low is good).
+    #[serde(deserialize_with = "crate::nan::f64_or_nan")]
     pub runner_up_ratio: f64,
     /// Unit anterior direction found (output coordinates).
     #[serde(skip_serializing_if = "Option::is_none")]

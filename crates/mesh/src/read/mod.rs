@@ -207,10 +207,7 @@ pub(crate) fn parse_f32(tok: &[u8], line: usize) -> Result<f32, MeshError> {
         .ok_or_else(|| {
             MeshError::parse(
                 line,
-                format!(
-                    "expected a number, found {:?}",
-                    String::from_utf8_lossy(&tok[..tok.len().min(24)])
-                ),
+                format!("expected a number, found a {}-byte token", tok.len()),
             )
         })
 }

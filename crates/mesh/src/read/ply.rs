@@ -196,14 +196,19 @@ pub(super) fn read(
                     }
                 })
             }
+            Some("comment") if l["comment".len()..].trim() == crate::scrub::NEUTRAL_PLY_COMMENT => {
+            }
             Some("comment") => inv.add("ply-comment", None, 1, l.len().saturating_sub(8) as u64),
             Some("obj_info") => inv.add("ply-obj-info", None, 1, l.len().saturating_sub(9) as u64),
             Some("element") => {
-                let name = w
-                    .next()
-                    .ok_or_else(|| MeshError::BadHeader("element without name".into()))?;
+                let name = w.next().ok_or_else(|| {
+                    MeshError::BadHeader(format!("element without name at header line {}", i + 1))
+                })?;
                 let count: u64 = w.next().and_then(|c| c.parse().ok()).ok_or_else(|| {
-                    MeshError::BadHeader(format!("element {name} without a valid count"))
+                    MeshError::BadHeader(format!(
+                        "element without a valid count at header line {}",
+                        i + 1
+                    ))
                 })?;
                 elements.push(Element {
                     name: name.to_string(),
@@ -269,10 +274,16 @@ pub(super) fn read(
     let mut triangles: Vec<[u32; 3]> = Vec::new();
     let mut have_vertex = false;
     let mut have_face = false;
-    let total_records: u64 = elements.iter().map(|e| e.count).sum::<u64>().max(1);
+    // Counts come from the file: summed with checked arithmetic (each is bounded by the body
+    // size only below, element by element).
+    let total_records: u64 = elements
+        .iter()
+        .try_fold(0u64, |sum, e| sum.checked_add(e.count))
+        .ok_or_else(|| MeshError::BadHeader("element counts overflow 64 bits".into()))?
+        .max(1);
     let mut done_records = 0u64;
     let mut poly: Vec<i64> = Vec::new();
-    for el in &elements {
+    for (element_no, el) in elements.iter().enumerate() {
         // Bound the claim before allocating: each record needs at least its minimal size
         // (binary) or one token plus a separator (ASCII).
         let min_rec = match enc {
@@ -282,9 +293,9 @@ pub(super) fn read(
         if el.count.saturating_mul(min_rec) > b.remaining() as u64 {
             return Err(MeshError::Truncated {
                 what: format!(
-                    "PLY declares {} {} records, more than the {} remaining bytes can hold",
+                    "PLY element {} declares {} records, more than the {} remaining bytes can hold",
+                    element_no + 1,
                     el.count,
-                    el.name,
                     b.remaining()
                 ),
             });
@@ -409,6 +420,18 @@ pub(super) fn read(
             }
         }
     }
+    // Bytes after the last declared element (exporters append notes and binary blobs there).
+    let rest = &body[(body.len() - b.remaining())..];
+    let trailing = match enc {
+        Enc::Ascii => rest.trim_ascii().len(),
+        _ => rest.len(),
+    };
+    inv.add(
+        "ply-trailing-data",
+        None,
+        u64::from(trailing > 0),
+        trailing as u64,
+    );
     if !have_vertex || !have_face {
         return Err(MeshError::Unsupported(
             "PLY without both a vertex and a face element (point clouds are not meshes)".into(),

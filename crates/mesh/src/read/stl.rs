@@ -255,10 +255,7 @@ fn read_ascii(
             Some(w) if w.eq_ignore_ascii_case(word.as_bytes()) => Ok(()),
             Some(w) => Err(MeshError::parse(
                 t.line,
-                format!(
-                    "expected `{word}`, found {:?}",
-                    String::from_utf8_lossy(&w[..w.len().min(24)])
-                ),
+                format!("expected `{word}`, found a {}-byte token", w.len()),
             )),
             None => Err(MeshError::truncated(format!(
                 "ASCII STL ends where `{word}` was expected"
@@ -272,10 +269,7 @@ fn read_ascii(
             Some(w) => {
                 return Err(MeshError::parse(
                     t.line,
-                    format!(
-                        "expected `solid`, found {:?}",
-                        String::from_utf8_lossy(&w[..w.len().min(24)])
-                    ),
+                    format!("expected `solid`, found a {}-byte token", w.len()),
                 ));
             }
         }
@@ -335,8 +329,8 @@ fn read_ascii(
                                 return Err(MeshError::parse(
                                     t.line,
                                     format!(
-                                        "expected `vertex` or `endloop`, found {:?}",
-                                        String::from_utf8_lossy(&w[..w.len().min(24)])
+                                        "expected `vertex` or `endloop`, found a {}-byte token",
+                                        w.len()
                                     ),
                                 ));
                             }
@@ -362,8 +356,8 @@ fn read_ascii(
                     return Err(MeshError::parse(
                         t.line,
                         format!(
-                            "expected `facet` or `endsolid`, found {:?}",
-                            String::from_utf8_lossy(&w[..w.len().min(24)])
+                            "expected `facet` or `endsolid`, found a {}-byte token",
+                            w.len()
                         ),
                     ));
                 }
