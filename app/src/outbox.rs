@@ -156,13 +156,29 @@ async fn identity_secret(db: &IdbDatabase) -> Result<PseudonymSecret, String> {
     Ok(secret)
 }
 
-/// Seal `files` for `scope` and queue the envelope. Refused unless consent allows the use now.
-pub async fn seal_and_queue(
-    files: Vec<(String, Vec<u8>)>,
-    scope: PurposeScope,
-    evidence: Vec<DeviceEvidence>,
-    deid_report: Option<serde_json::Value>,
-) -> Result<OutboxItem, String> {
+/// What the outbox may seal: pipeline outputs and verified readings, nothing else (a file picked
+/// from disk could be a model that never went through de-identification).
+#[derive(Debug)]
+pub enum Sealable {
+    /// A model de-identified in this browser, with the shareable form of its report.
+    Model {
+        /// The pipeline's output (binary STL or PLY with the neutral header).
+        bytes: Vec<u8>,
+        /// The shareable report (the local one never leaves).
+        report: Box<veil_mesh::ShareableReport>,
+    },
+    /// Verified device readings: the original signed bytes travel as evidence.
+    Readings {
+        /// The decoded measurements, as JSON, for the recipient's convenience.
+        summary: Vec<u8>,
+        /// Each reading's COSE bytes and chain, as the device sent them.
+        evidence: Vec<DeviceEvidence>,
+    },
+}
+
+/// Seal `content` for `scope` and queue the envelope. Refused unless consent allows the use now.
+/// Contents are named by role (`model-1.stl`, `readings.json`), never after a person's file.
+pub async fn seal_and_queue(content: Sealable, scope: PurposeScope) -> Result<OutboxItem, String> {
     let session = patient_session::load()
         .ok_or("confirm who you are and your consent choices on the Consent page first")?;
     let (decision, event_hash) = session.grant(&scope)?;
@@ -191,16 +207,36 @@ pub async fn seal_and_queue(
         consent,
         created as u64,
     );
-    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    for (name, bytes) in files {
-        builder.add_file(&name, bytes).map_err(|e| e.to_string())?;
-    }
-    for e in evidence {
-        builder.add_device_evidence(e);
-    }
-    if let Some(report) = deid_report {
-        builder.set_deid_report(report);
-    }
+    let names = match content {
+        Sealable::Model { bytes, report } => {
+            if !veil_mesh::write::is_deidentified_output(&bytes) {
+                return Err("only a model de-identified on the Models page can be sealed".into());
+            }
+            let hint = match report.output_format {
+                veil_mesh::OutputFormat::Stl => "model.stl",
+                veil_mesh::OutputFormat::Ply => "model.ply",
+            };
+            let report = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+            builder.set_deid_report(report);
+            vec![
+                builder
+                    .add_content(hint, bytes)
+                    .map_err(|e| e.to_string())?,
+            ]
+        }
+        Sealable::Readings { summary, evidence } => {
+            if evidence.is_empty() {
+                return Err("there are no verified readings to send".into());
+            }
+            for e in evidence {
+                builder.add_device_evidence(e);
+            }
+            builder
+                .add_file("readings.json", summary)
+                .map_err(|e| e.to_string())?;
+            vec!["readings.json".to_string()]
+        }
+    };
     let client = veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(|e| e.to_string())?;
     let unsigned = builder.prepare(&client).map_err(|e| e.to_string())?;
     let signature = key.sign(&unsigned.to_be_signed()).await?;

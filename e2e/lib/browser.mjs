@@ -4,7 +4,8 @@
 // Debian's Chromium differs between machines (148 and 156 seen). Puppeteer helpers whose CDP call
 // changed between those versions are not used; in particular `page.setOfflineMode` sends
 // `Network.emulateNetworkConditionsByRule`, which Chromium 148 rejects. `setOffline` below sends
-// only `Network.emulateNetworkConditions` on the page's own CDP session, which both accept.
+// `Network.emulateNetworkConditions` and `Network.overrideNetworkState` on the page's own CDP
+// session, which both accept.
 // `e2e/tests/layer.test.mjs` keeps drivers from calling such helpers directly.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,12 +65,12 @@ const sessions = new WeakMap();
 
 /** The page's own CDP session for emulation (one per page, kept for the page's life). */
 async function pageSession(page) {
-  let session = sessions.get(page);
-  if (!session) {
-    session = await page.createCDPSession();
-    sessions.set(page, session);
+  let entry = sessions.get(page);
+  if (!entry) {
+    entry = { session: await page.createCDPSession(), reapply: null };
+    sessions.set(page, entry);
   }
-  return session;
+  return entry;
 }
 
 /**
@@ -78,12 +79,22 @@ async function pageSession(page) {
  * navigations of the page.
  */
 export async function setOffline(page, offline) {
-  const session = await pageSession(page);
+  const entry = await pageSession(page);
+  const { session } = entry;
+  const conditions = { offline, latency: 0, downloadThroughput: -1, uploadThroughput: -1 };
   await session.send('Network.enable');
-  await session.send('Network.emulateNetworkConditions', {
-    offline,
-    latency: 0,
-    downloadThroughput: -1,
-    uploadThroughput: -1,
-  });
+  // The network itself, for this page and what it loads.
+  await session.send('Network.emulateNetworkConditions', conditions);
+  // What the page is told (`navigator.onLine`, online/offline events).
+  await session.send('Network.overrideNetworkState', conditions);
+  // Chromium 148 keeps the network emulation across a reload but not what a new document is told
+  // (`navigator.onLine` is true again), so the state is told again to every new main document.
+  if (entry.reapply) page.off('framenavigated', entry.reapply);
+  entry.reapply = null;
+  if (offline) {
+    entry.reapply = (frame) => {
+      if (frame === page.mainFrame()) session.send('Network.overrideNetworkState', conditions).catch(() => {});
+    };
+    page.on('framenavigated', entry.reapply);
+  }
 }

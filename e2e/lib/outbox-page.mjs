@@ -1,19 +1,57 @@
-// Page object for the Outbox: sealing files, reading item states.
-export class OutboxPage {
-  constructor(page) { this.page = page; }
+// Page object for the Outbox: sealing a model (through the Models page, the only way a model can be
+// sealed), reading item states.
+import { VeilApp } from './app.mjs';
 
-  async sealFile(path, purposeLabel) {
-    await this.page.waitForSelector('[data-testid="outbox-files"]');
-    if (purposeLabel) {
-      const value = await this.page.$$eval('[data-testid="outbox-purpose"] option', (opts, label) =>
-        opts.find((o) => o.textContent === label)?.value, purposeLabel);
-      await this.page.select('[data-testid="outbox-purpose"]', value);
-    }
-    const before = await this.page.$$eval('[data-testid="outbox-item"]', (rows) => rows.length);
-    const input = await this.page.$('[data-testid="outbox-files"]');
-    await input.uploadFile(path);
-    await this.page.waitForFunction((n) => document.querySelectorAll('[data-testid="outbox-item"]').length > n, { timeout: 30000 }, before);
-    return this.page.$eval('[data-testid="outbox-item"]', (row) => row.dataset.id);
+export class OutboxPage {
+  constructor(page) { this.page = page; this.app = new VeilApp(page); }
+
+  /** The ids of the items the Outbox lists, once it has loaded them. */
+  async ids() {
+    await this.app.navigate('outbox');
+    await this.page.waitForFunction(() => {
+      const body = document.querySelector('[data-testid="outbox-items"] tbody');
+      return body && !/Loading/.test(body.textContent);
+    }, { timeout: 30000 });
+    return this.page.$$eval('[data-testid="outbox-item"]', (rows) => rows.map((r) => r.dataset.id));
+  }
+
+  /** Open the Models page and wait for its worker (do this before going offline). */
+  async openModels() {
+    await this.app.navigate('models');
+    await this.page.waitForSelector('[data-testid="page-models"][data-worker="ready"]', { timeout: 30000 });
+  }
+
+  /** De-identify `path` on the Models page and ask to seal it for `purposeLabel`; the status text. */
+  async trySealModel(path, purposeLabel) {
+    await this.openModels();
+    const previousReport = await this.page.$('[data-testid="model-report"]');
+    await (await this.page.$('[data-testid="model-file"]')).uploadFile(path);
+    if (previousReport) await this.page.waitForFunction((el) => !el.isConnected, { timeout: 30000 }, previousReport);
+    await this.page.waitForSelector('[data-testid="model-report"]', { timeout: 120000 });
+    const value = await this.page.$$eval('[data-testid="model-outbox-purpose"] option', (opts, label) =>
+      opts.find((o) => o.textContent === label)?.value, purposeLabel);
+    if (value === undefined) throw new Error(`no purpose ${purposeLabel} on the Models page`);
+    await this.page.select('[data-testid="model-outbox-purpose"]', value);
+    const status = () => document.querySelector('[data-testid="model-outbox-status"]')?.textContent ?? '';
+    const before = await this.page.evaluate(status);
+    await this.page.click('[data-testid="model-add-outbox"]');
+    await this.page.waitForFunction((prev) => {
+      const now = document.querySelector('[data-testid="model-outbox-status"]')?.textContent ?? '';
+      return now !== '' && now !== prev;
+    }, { timeout: 60000 }, before);
+    return this.page.evaluate(status);
+  }
+
+  /** [`trySealModel`], which must succeed; the new outbox item's id. */
+  async sealModel(path, purposeLabel) {
+    const before = new Set(await this.ids());
+    const status = await this.trySealModel(path, purposeLabel);
+    if (!/Sealed and queued/.test(status)) throw new Error(`not sealed: ${status}`);
+    await this.app.navigate('outbox');
+    await this.page.waitForFunction((known) => [...document.querySelectorAll('[data-testid="outbox-item"]')].some((r) => !known.includes(r.dataset.id)),
+      { timeout: 30000 }, [...before]);
+    const after = await this.page.$$eval('[data-testid="outbox-item"]', (rows) => rows.map((r) => r.dataset.id));
+    return after.find((id) => !before.has(id));
   }
 
   async state(id) {

@@ -1,16 +1,18 @@
-// Sealed uploads end to end against a real `veil serve`: sealed in the page, queued offline across a
-// reload, delivered exactly once when back online, retried exactly once after a connection cut
-// mid-upload, cancelled by a consent withdrawal; no identifying byte in any request or on the server.
+// Sealed uploads end to end against a real `veil serve`: a model de-identified in the page, sealed,
+// queued offline across a reload, delivered exactly once when back online, retried exactly once
+// after a connection cut mid-upload, cancelled by a consent withdrawal. Nothing identifying in any
+// request body (UTF-8, UTF-16 or base64), on the server's disk, or in the artifact the recipient opens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, openPage, setOffline } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
 import { OutboxPage } from '../lib/outbox-page.mjs';
+import { assertBodiesClean, assertNothingPlanted, captureBodies, openStored, storedFiles as stored } from '../lib/egress.mjs';
 
-const PLANTED = ['Max Mustermann', 'DOB 1961-04-12', 'MRN-0048213'];
+const PLANTED = ['Max Mustermann', 'DOB 1961-04-12', 'MRN-0048213', 'MaxMustermann_MRN0048213', 'Klinikum_Nord_CT7'];
 const DATA = process.env.VEIL_DATA;
 
 let session;
@@ -19,21 +21,23 @@ before(async () => {
   session = await launch();
   const dir = mkdtempSync(join(tmpdir(), 'veil-outbox-'));
   // The file name identifies the patient too, as exported files often do.
-  input = join(dir, `${PLANTED[0]} ${PLANTED[2]}.stl`);
-  // An ASCII STL whose solid name and a comment carry identifying text, as scanners write them.
-  writeFileSync(input, `solid ${PLANTED[0]} ${PLANTED[1]} ${PLANTED[2]}\n facet normal 0 0 1\n  outer loop\n   vertex 0 0 0\n   vertex 1 0 0\n   vertex 0 1 0\n  endloop\n endfacet\nendsolid ${PLANTED[0]}\n`);
+  input = join(dir, `${PLANTED[0]} ${PLANTED[2]}.ply`);
+  // A closed model (a cube) whose every metadata channel carries identifying text, as scanner and
+  // segmentation exports do: comments, obj_info, property and element names, extra values, trailing data.
+  const v = [];
+  for (const x of [0, 30]) for (const y of [0, 30]) for (const z of [0, 30]) v.push([x, y, z]);
+  const f = [[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1], [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]];
+  writeFileSync(input, [
+    'ply', 'format ascii 1.0', `comment patient ${PLANTED[0]} ${PLANTED[1]}`, `obj_info ${PLANTED[2]} ${PLANTED[4]}`,
+    `element vertex ${v.length}`, 'property float x', 'property float y', 'property float z', `property uchar ${PLANTED[3]}`,
+    `element face ${f.length}`, 'property list uchar int vertex_indices',
+    `element ${PLANTED[4]} 1`, 'property int value', 'end_header',
+    ...v.map((p) => `${p.join(' ')} 1`), ...f.map((t) => `3 ${t.join(' ')}`), '19610412', `${PLANTED[0]}`, '',
+  ].join('\n'));
 });
 after(async () => { await session?.close(); });
 
-function storedFiles(dir = DATA) {
-  const out = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...storedFiles(path));
-    else out.push(path);
-  }
-  return out;
-}
+const storedFiles = () => stored(DATA);
 
 function copiesOf(id) {
   return storedFiles().filter((p) => p.includes(id) && p.endsWith('envelope.veil')).length;
@@ -52,23 +56,6 @@ async function giveResearchConsent(page) {
   return app;
 }
 
-/** Every request body the page sends, captured through CDP, including binary ones. */
-async function captureBodies(page) {
-  const cdp = await page.createCDPSession();
-  await cdp.send('Network.enable', { maxPostDataSize: 64 * 1024 * 1024 });
-  const bodies = [];
-  cdp.on('Network.requestWillBeSent', async ({ requestId, request }) => {
-    if (!request.hasPostData) return;
-    let body = '';
-    for (const entry of request.postDataEntries ?? []) body += Buffer.from(entry.bytes ?? '', 'base64').toString('latin1');
-    if (!body) {
-      try { body = (await cdp.send('Network.getRequestPostData', { requestId })).postData; } catch { /* gone */ }
-    }
-    bodies.push({ url: request.url, body });
-  });
-  return bodies;
-}
-
 test('sealed offline, kept across a reload, delivered exactly once, nothing identifying sent or stored', async () => {
   assert.ok(DATA, 'VEIL_DATA names the server data folder (set by cargo xtask test)');
   const { page, errors } = await openPage(session.browser);
@@ -77,10 +64,12 @@ test('sealed offline, kept across a reload, delivered exactly once, nothing iden
   await app.navigate('outbox');
   // The recipient key has been fetched while online; now the network goes away.
   await page.waitForFunction(async () => (await indexedDB.databases()).some((d) => d.name === 'veil-patient-outbox'));
+  await app.waitForServiceWorkerControl();
+  const outbox = new OutboxPage(page);
+  await outbox.openModels();
   await new Promise((r) => setTimeout(r, 500));
   await setOffline(page, true);
-  const outbox = new OutboxPage(page);
-  const id = await outbox.sealFile(input, 'research/this-study');
+  const id = await outbox.sealModel(input, 'research/this-study');
   assert.match(id, /^[0-9a-f]{64}$/);
   await new Promise((r) => setTimeout(r, 2500));
   assert.equal(await outbox.state(id), 'queued');
@@ -96,14 +85,21 @@ test('sealed offline, kept across a reload, delivered exactly once, nothing iden
   await new Promise((r) => setTimeout(r, 3000));
   assert.equal(copiesOf(id), 1, 'stored exactly once');
 
-  for (const { url, body } of bodies) {
-    for (const s of PLANTED) assert.ok(!body.includes(s), `${s} was sent in a request to ${url}`);
-  }
-  assert.ok(bodies.some((b) => b.url.endsWith('/v1/artifacts')), 'the upload body was captured');
-  for (const file of storedFiles()) {
-    const bytes = readFileSync(file).toString('latin1');
-    for (const s of PLANTED) assert.ok(!bytes.includes(s), `${s} is stored in ${file}`);
-  }
+  // Every body the page sent: uploads are captured whole (non-empty, the envelope's size or more).
+  const uploads = bodies.filter((b) => b.url.endsWith('/v1/artifacts') && b.method === 'POST');
+  assert.ok(uploads.length >= 1, 'the upload body was captured');
+  const opened = openStored(DATA, id);
+  for (const u of uploads) assert.ok(u.body.length >= statSync(opened.envelope).size, `an upload body of ${u.body.length} bytes was captured whole`);
+  assertBodiesClean(PLANTED, bodies);
+  for (const file of storedFiles()) assertNothingPlanted(PLANTED, readFileSync(file), `the server's ${file}`);
+  // The recipient's side: the stored envelope opened with the server's key.
+  assertNothingPlanted(PLANTED, opened.manifestBytes, 'the opened manifest');
+  assert.deepEqual(Object.keys(opened.files), ['model-1.stl'], 'contents are named by role');
+  assertNothingPlanted(PLANTED, opened.files['model-1.stl'], 'the opened model');
+  const report = opened.manifest.deid_report;
+  assert.equal(report.form, 'shareable');
+  assert.equal(report.transform, undefined);
+  assert.ok(report.metadata_removed.some((c) => c.channel === 'ply-extra-property'));
   const audit = await (async () => { await app.navigate('audit'); await page.waitForSelector('[data-testid="audit-status"]'); return page.$eval('[data-testid="audit-status"]', (el) => el.dataset.valid); })();
   assert.equal(audit, 'true');
   const events = await page.$$eval('[data-testid="audit-entry"]', (rows) => rows.map((r) => r.children[2].textContent));
@@ -130,7 +126,7 @@ test('a connection cut after the server stored the upload is retried and still s
     }
   });
   const outbox = new OutboxPage(page);
-  const id = await outbox.sealFile(input, 'research/this-study');
+  const id = await outbox.sealModel(input, 'research/this-study');
   await outbox.waitForState(id, 'delivered');
   assert.equal(cut, 1, 'one answer was cut');
   const attempts = await page.$eval(`[data-testid="outbox-item"][data-id="${id}"]`, (row) => row.textContent);
@@ -145,10 +141,12 @@ test('withdrawing consent cancels a queued upload before it leaves', async () =>
   const app = await giveResearchConsent(page);
   await app.navigate('outbox');
   await page.waitForFunction(async () => (await indexedDB.databases()).some((d) => d.name === 'veil-patient-outbox'));
+  await app.waitForServiceWorkerControl();
+  const outbox = new OutboxPage(page);
+  await outbox.openModels();
   await new Promise((r) => setTimeout(r, 500));
   await setOffline(page, true);
-  const outbox = new OutboxPage(page);
-  const id = await outbox.sealFile(input, 'research/this-study');
+  const id = await outbox.sealModel(input, 'research/this-study');
   await app.navigate('consent');
   await page.click('[data-testid="toggle-research-this-study"]');
   await page.waitForFunction(() => document.querySelector('[data-testid="decision-research-this-study"]')?.dataset.outcome === 'deny');
@@ -159,11 +157,7 @@ test('withdrawing consent cancels a queued upload before it leaves', async () =>
   assert.equal(await outbox.state(id), 'cancelled');
   assert.equal(copiesOf(id), 0, 'nothing reached the server');
   // Without consent, nothing new can be sealed for the purpose.
-  const research = await page.$$eval('[data-testid="outbox-purpose"] option', (opts) => opts.find((o) => o.textContent === 'research/this-study')?.value);
-  await page.select('[data-testid="outbox-purpose"]', research);
-  const input2 = await page.$('[data-testid="outbox-files"]');
-  await input2.uploadFile(input);
-  await page.waitForSelector('[data-testid="outbox-message"]');
-  assert.match(await page.$eval('[data-testid="outbox-message"]', (el) => el.textContent), /not allowed/);
+  assert.match(await outbox.trySealModel(input, 'research/this-study'), /not allowed/);
+  assert.deepEqual(await outbox.ids(), [id], 'nothing new was queued');
   await context.close();
 });

@@ -4,12 +4,13 @@
 // store. Nothing identifying from the input reaches any request or the server's disk.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, openPage, setOffline } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
 import { OutboxPage } from '../lib/outbox-page.mjs';
+import { assertBodiesClean, assertNothingPlanted, captureBodies, openStored, storedFiles as stored } from '../lib/egress.mjs';
 import { BluetoothEmulator, VeilCuff, pemCertificates } from '../lib/device-sim.mjs';
 import { DevicesPage, TrustedManufacturers } from '../lib/devices-page.mjs';
 
@@ -48,17 +49,11 @@ before(async () => {
 });
 after(async () => { await session?.close(); });
 
-function storedFiles(dir = DATA) {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? storedFiles(path) : [path];
-  });
-}
+const storedFiles = () => stored(DATA);
 
 test('a verified reading and a de-identified model go out sealed, once each, and verify on the server', { timeout: 240000 }, async () => {
   const { page } = await openPage(session.browser);
-  const bodies = [];
-  page.on('request', (r) => { if (r.method() === 'POST') bodies.push(r.postData() ?? ''); });
+  const bodies = await captureBodies(page);
   const app = new VeilApp(page);
 
   // Consent: an adult in Germany gives research consent; treatment needs none.
@@ -110,11 +105,17 @@ test('a verified reading and a de-identified model go out sealed, once each, and
   }
   const evidence = manifests.map((p) => JSON.parse(readFileSync(p, 'utf8'))).filter((m) => JSON.stringify(m).includes('DEV-000001'));
   assert.ok(evidence.length >= 1, 'the server verified the device reading itself and recorded its device');
-  for (const file of storedFiles()) {
-    const bytes = readFileSync(file).toString('latin1');
-    for (const s of PLANTED) assert.ok(!bytes.includes(s), `${s} is stored in ${file}`);
+  for (const file of storedFiles()) assertNothingPlanted(PLANTED, readFileSync(file), `the server's ${file}`);
+  // As the recipient opens them: contents named by role, the model's report in its shareable form.
+  for (const id of ids) {
+    const opened = openStored(DATA, id);
+    assertNothingPlanted(PLANTED, opened.manifestBytes, `${id}'s opened manifest`);
+    for (const [name, bytes] of Object.entries(opened.files)) {
+      assert.match(name, /^(model-\d+\.(stl|ply)|readings\.json)$/);
+      assertNothingPlanted(PLANTED, bytes, `${id}'s ${name}`);
+    }
+    if (opened.files['model-1.stl']) assert.equal(opened.manifest.deid_report.form, 'shareable');
   }
-  for (const body of bodies) for (const s of PLANTED) assert.ok(!body.includes(s), `${s} was sent`);
 
   // Withdrawing research consent revokes the delivered research artifact at the server.
   const researchId = await page.$$eval('[data-testid="outbox-item"]', (rows) => rows.find((r) => r.textContent.includes('research/this-study'))?.dataset.id);
@@ -138,5 +139,8 @@ test('a verified reading and a de-identified model go out sealed, once each, and
   assert.equal(await page.$eval('[data-testid="audit-status"]', (el) => el.dataset.valid), 'true');
   const events = await page.$$eval('[data-testid="audit-entry"]', (rows) => rows.map((r) => r.children[2].textContent));
   for (const e of ['consent-change', 'device-verification', 'deidentification', 'seal', 'upload', 'revocation', 'erasure']) assert.ok(events.includes(e), `audit has ${e}: ${events}`);
+  // Every body sent during the flow (uploads, the revocation, the erasure): captured, non-empty, clean.
+  assert.ok(bodies.filter((b) => b.url.endsWith('/v1/artifacts')).length >= 2, 'both uploads were captured');
+  assertBodiesClean(PLANTED, bodies);
   await page.close();
 });

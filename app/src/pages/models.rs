@@ -32,6 +32,13 @@ enum Phase {
     Failed { code: String, message: String },
 }
 
+/// A finished run as the outbox may seal it: the output and its shareable report.
+#[derive(Debug, Clone)]
+struct Sealable {
+    bytes: Vec<u8>,
+    report: veil_mesh::ShareableReport,
+}
+
 /// A finished run's download link.
 #[derive(Debug, Clone, PartialEq)]
 struct Download {
@@ -62,7 +69,7 @@ struct ModelsState {
     output: RwSignal<String>,
     camera: RwSignal<OrbitCamera>,
     /// The last de-identified model and its report, for sealing into the outbox.
-    sealable: StoredValue<Option<(String, Vec<u8>, String)>, LocalStorage>,
+    sealable: StoredValue<Option<Sealable>, LocalStorage>,
     /// What happened to the last "Add to outbox".
     outbox_status: RwSignal<Option<String>>,
 }
@@ -246,14 +253,15 @@ impl ModelsState {
         self.after.set(Some(outcome.after));
         self.report.set(Some(report));
         self.download.set(download);
-        self.sealable.set_value(Some((
-            outcome.file_name.clone(),
-            outcome.output.to_vec(),
-            outcome.report_json.clone(),
-        )));
+        let shareable = serde_json::from_str::<veil_mesh::ShareableReport>(&outcome.shareable_json);
+        self.sealable
+            .set_value(shareable.as_ref().ok().map(|report| Sealable {
+                bytes: outcome.output.to_vec(),
+                report: report.clone(),
+            }));
         let record = serde_json::json!({
             "bytes_out": outcome.output.length(),
-            "report": serde_json::from_str::<serde_json::Value>(&outcome.report_json).ok(),
+            "report": shareable.ok(),
         });
         leptos::task::spawn_local(async move {
             let _ = crate::outbox::audit("deidentification", None, record).await;
@@ -483,7 +491,7 @@ fn AddToOutbox(state: ModelsState) -> impl IntoView {
     let chosen = RwSignal::new(0usize);
     let busy = RwSignal::new(false);
     let add = move |_| {
-        let Some((name, bytes, report)) = state.sealable.get_value() else {
+        let Some(Sealable { bytes, report }) = state.sealable.get_value() else {
             return;
         };
         let Some(scope) = purposes.get(chosen.get_untracked()).cloned() else {
@@ -491,14 +499,14 @@ fn AddToOutbox(state: ModelsState) -> impl IntoView {
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let report = serde_json::from_str(&report).ok();
-            let status =
-                match crate::outbox::seal_and_queue(vec![(name, bytes)], scope, Vec::new(), report)
-                    .await
-                {
-                    Ok(item) => format!("Sealed and queued ({}…). See the Outbox.", &item.id[..12]),
-                    Err(e) => e,
-                };
+            let content = crate::outbox::Sealable::Model {
+                bytes,
+                report: Box::new(report),
+            };
+            let status = match crate::outbox::seal_and_queue(content, scope).await {
+                Ok(item) => format!("Sealed and queued ({}…). See the Outbox.", &item.id[..12]),
+                Err(e) => e,
+            };
             state.outbox_status.set(Some(status));
             busy.set(false);
         });

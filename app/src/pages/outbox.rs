@@ -1,5 +1,6 @@
 //! The Outbox page: sealed artifacts waiting to leave, their progress and state, and the person's
-//! controls: add files or verified readings, cancel what has not left, erase the identity layer.
+//! controls: seal verified readings, cancel what has not left, erase the identity layer. Files are
+//! never sealed from here: models go through the Models page, so only de-identified ones leave.
 
 use std::collections::HashMap;
 
@@ -7,7 +8,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use veil_consent::{Purpose, PurposeScope, ResearchTier};
 use veil_seal::DeviceEvidence;
-use wasm_bindgen::JsCast;
 
 use crate::outbox::{self, ItemState, OutboxItem};
 use crate::platform::storage;
@@ -54,12 +54,12 @@ pub fn Outbox() -> impl IntoView {
     let message = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
-    let seal = move |files: Vec<(String, Vec<u8>)>, evidence: Vec<DeviceEvidence>| {
+    let seal = move |content: outbox::Sealable| {
         let scope = upload_scopes().get(scope_index.get_untracked()).cloned();
         let Some(scope) = scope else { return };
         busy.set(true);
         spawn_local(async move {
-            match outbox::seal_and_queue(files, scope, evidence, None).await {
+            match outbox::seal_and_queue(content, scope).await {
                 Ok(item) => message.set(Some(format!(
                     "Sealed {} ({} bytes), queued.",
                     &item.id[..12],
@@ -69,39 +69,6 @@ pub fn Outbox() -> impl IntoView {
             }
             busy.set(false);
             revision.update(|r| *r += 1);
-        });
-    };
-    let on_files = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(list) = input.files() else { return };
-        let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
-        spawn_local(async move {
-            let mut read = Vec::new();
-            for (i, f) in files.into_iter().enumerate() {
-                // The recipient keeps content names in clear in its manifest: a person's file name
-                // ("jane-doe-skull.stl") must not travel, so only the extension is kept.
-                let name = f.name();
-                let ext = name
-                    .rsplit_once('.')
-                    .map(|(_, e)| e.to_ascii_lowercase())
-                    .filter(|e| e.len() <= 8 && e.chars().all(|c| c.is_ascii_alphanumeric()));
-                let generic = match ext {
-                    Some(ext) => format!("file-{}.{ext}", i + 1),
-                    None => format!("file-{}", i + 1),
-                };
-                match wasm_bindgen_futures::JsFuture::from(f.array_buffer()).await {
-                    Ok(buf) => read.push((generic, js_sys::Uint8Array::new(&buf).to_vec())),
-                    Err(e) => message.set(Some(crate::platform::js_error_text(&e))),
-                }
-            }
-            if !read.is_empty() {
-                seal(read, Vec::new());
-            }
         });
     };
     let send_readings = move |_| {
@@ -119,7 +86,7 @@ pub fn Outbox() -> impl IntoView {
                         &readings.iter().map(|r| &r.measurement).collect::<Vec<_>>(),
                     )
                     .unwrap_or_default();
-                    seal(vec![("readings.json".into(), summary)], evidence);
+                    seal(outbox::Sealable::Readings { summary, evidence });
                 }
                 Ok(_) => message.set(Some("There are no verified readings to send yet.".into())),
                 Err(e) => message.set(Some(e.to_string())),
@@ -146,8 +113,7 @@ pub fn Outbox() -> impl IntoView {
                     on:change=move |ev| scope_index.set(event_target_value(&ev).parse().unwrap_or(0))>
                     {upload_scopes().into_iter().enumerate().map(|(i, s)| view! { <option value=i.to_string()>{s.label()}</option> }).collect_view()}
                 </select>
-                <label for="outbox-files">"Seal files and add them to the outbox"</label>
-                <input id="outbox-files" data-testid="outbox-files" type="file" multiple=true on:change=on_files disabled=move || busy.get()/>
+                <p>"Models are sealed from the Models page once they are de-identified; readings once the Devices page has verified them. Nothing else can be sent."</p>
                 <p><button type="button" data-testid="outbox-send-readings" on:click=send_readings disabled=move || busy.get()>"Seal verified device readings"</button></p>
                 {move || message.get().map(|m| view! { <p role="status" data-testid="outbox-message">{m}</p> })}
             </div>

@@ -4,7 +4,8 @@
 //!
 //! - page → worker: `{ kind: "run", file: File, name, options: JSON }`;
 //! - worker → page: `{ kind: "ready" }` once loaded, `{ kind: "progress", value }` (0..1),
-//!   `{ kind: "done", output: Uint8Array, fileName, report: JSON, summary: JSON, before, after }`
+//!   `{ kind: "done", output: Uint8Array, fileName, report: JSON, shareable: JSON, summary: JSON,
+//!   before, after }`
 //!   (`report` is a [`ReportView`]: rows ready to show, plus the full report JSON)
 //!   with each view as `{ positions, colours, indices, totalTriangles }` typed arrays (transferred,
 //!   not copied), or `{ kind: "failed", code, message }` with the `veil-mesh` error code.
@@ -67,8 +68,10 @@ pub struct JobOutcome {
     pub output: Uint8Array,
     /// Its download name.
     pub file_name: String,
-    /// The utility report, formatted ([`ReportView`] as JSON).
+    /// The local utility report, formatted ([`ReportView`] as JSON): shown and downloadable.
     pub report_json: String,
+    /// The shareable report ([`veil_mesh::ShareableReport`] as JSON): the only one ever sealed.
+    pub shareable_json: String,
     /// Legend and framing.
     pub summary: PreviewSummary,
     /// The input in the output frame, removed region highlighted.
@@ -129,6 +132,7 @@ pub fn decode_event(data: &JsValue) -> WorkerEvent {
                     output: get(data, "output").dyn_into().ok()?,
                     file_name: get_string(data, "fileName"),
                     report_json: get_string(data, "report"),
+                    shareable_json: get_string(data, "shareable"),
                     summary: serde_json::from_str(&get_string(data, "summary")).ok()?,
                     before: decode_view(&get(data, "before"))?,
                     after: decode_view(&get(data, "after"))?,
@@ -303,6 +307,9 @@ impl WorkerPort {
         let report =
             serde_json::to_string(&ReportView::new(&result.report)).unwrap_or_else(|_| "{}".into());
         set(&message, "report", &report.into());
+        let shareable =
+            serde_json::to_string(&result.report.shareable()).unwrap_or_else(|_| "{}".into());
+        set(&message, "shareable", &shareable.into());
         let summary = serde_json::to_string(&PreviewSummary::from(&result.preview))
             .unwrap_or_else(|_| "{}".into());
         set(&message, "summary", &summary.into());

@@ -102,6 +102,72 @@ pub struct ShareableReport {
     pub flags: Vec<Flag>,
 }
 
+impl ShareableReport {
+    /// Every key the JSON of a shareable report can hold, at any depth. A JSON object with any
+    /// other key (`transform`, `detail`, `plane`, `detection`, ...) is not a shareable report;
+    /// checked against the serialised form in this crate's tests, so the list cannot drift.
+    pub const JSON_KEYS: &'static [&'static str] = &[
+        "form",
+        "veil_mesh_version",
+        "profile",
+        "input_format",
+        "output_format",
+        "input_bytes",
+        "output_bytes",
+        "triangles_in",
+        "triangles_out",
+        "vertices_in",
+        "vertices_out",
+        "degenerate_triangles_dropped",
+        "metadata_removed",
+        "channel",
+        "count",
+        "bytes",
+        "steps",
+        "step",
+        "applied",
+        "note",
+        "reframed",
+        "deface",
+        "mode",
+        "outcome",
+        "reason",
+        "removed_triangles",
+        "removed_area",
+        "cap_triangles",
+        "cap_loops",
+        "open_chains",
+        "mask",
+        "taubin_iterations",
+        "lambda",
+        "mu",
+        "noise_mm",
+        "shuffled",
+        "quantise_mm",
+        "deterministic",
+        "utility",
+        "hausdorff",
+        "max",
+        "mean",
+        "p95",
+        "samples",
+        "area_in",
+        "area_out",
+        "area_change_pct",
+        "volume_in",
+        "volume_out",
+        "volume_change_pct",
+        "watertight_in",
+        "watertight_out",
+        "boundary_edges_out",
+        "nonmanifold_edges_out",
+        "bound_mm",
+        "flags",
+        "code",
+        "message",
+    ];
+}
+
 impl Report {
     /// The shareable form of this report: what may be sealed with the model.
     pub fn shareable(&self) -> ShareableReport {

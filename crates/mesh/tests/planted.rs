@@ -300,3 +300,59 @@ fn every_planted_channel_is_counted_in_the_shareable_report() {
         }
     }
 }
+
+fn keys_of(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                out.insert(k.clone());
+                keys_of(v, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| keys_of(v, out)),
+        _ => {}
+    }
+}
+
+/// `ShareableReport::JSON_KEYS` is exactly the set of keys its JSON can hold (a full report: mask,
+/// Hausdorff, flags, channels), and no key of the local report's own (`transform`, `detail`,
+/// `plane`, `detection`) is among them.
+#[test]
+fn the_shareable_key_list_matches_the_serialised_form() {
+    let mut options = Options::for_profile(Profile::Strict);
+    options.seed = Some(2);
+    options.hausdorff = true;
+    let head = synth::head(&synth::HeadSpec::default());
+    let mut stl = veil_mesh::write::write_stl(&head.mesh);
+    stl[..12].copy_from_slice(b"PATIENT ROE ");
+    let (_, report) = deidentify(&stl, FormatHint::Stl, &options).unwrap();
+    assert!(!report.flags.is_empty() || !report.steps.is_empty());
+    let mut found = std::collections::BTreeSet::new();
+    keys_of(
+        &serde_json::to_value(report.shareable()).unwrap(),
+        &mut found,
+    );
+    let listed: std::collections::BTreeSet<String> = veil_mesh::ShareableReport::JSON_KEYS
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    let missing_flags: Vec<_> = listed.difference(&found).collect();
+    // A run without flags has no `code`/`message` keys; every other listed key appears.
+    assert!(
+        missing_flags
+            .iter()
+            .all(|k| ["code", "message"].contains(&k.as_str())),
+        "{missing_flags:?}"
+    );
+    assert!(
+        found.is_subset(&listed),
+        "{:?}",
+        found.difference(&listed).collect::<Vec<_>>()
+    );
+    let mut local = std::collections::BTreeSet::new();
+    keys_of(&serde_json::to_value(&report).unwrap(), &mut local);
+    for k in ["transform", "detail", "plane", "detection"] {
+        assert!(!listed.contains(k), "{k}");
+    }
+    assert!(local.contains("transform") && local.contains("plane"));
+}

@@ -170,11 +170,18 @@ fn deidentify(bytes_in: &JsValue, o: &JsValue) -> Result<JsValue, JsValue> {
     let out: JsValue = Object::new().into();
     js::set(&out, "model", &js::uint8(&done.bytes));
     js::set(&out, "report", &js::to_js(&done.report)?);
+    js::set(
+        &out,
+        "shareableReport",
+        &js::to_js(&done.report.shareable())?,
+    );
     Ok(out)
 }
 
-/// De-identify a 3D model (binary/ASCII STL, OBJ, PLY): resolves to `{model, report}`, the
-/// de-identified file (binary STL or PLY) and the utility report (`veil deid --report` JSON).
+/// De-identify a 3D model (binary/ASCII STL, OBJ, PLY): resolves to `{model, report,
+/// shareableReport}`, the de-identified file (binary STL or PLY), the local report (`veil deid
+/// --report` JSON: names what was removed, holds the transform; keep it local) and the shareable
+/// report (`--shareable-report`: the only form to send, e.g. as `sealArtifact`'s `deidReport`).
 ///
 /// Rejects with a `VeilError` whose `code` is `veil-mesh`'s (`truncated-file`, `count-mismatch`,
 /// `unknown-format`, `bad-header`, `unsupported-format`, `parse-error`, `non-finite-coordinate`,

@@ -4,6 +4,7 @@
 //! ingest server, and the other way round.
 
 use js_sys::{Array, Object};
+use veil_seal::names::Role;
 use veil_seal::{
     ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey, RecipientPublicKey,
 };
@@ -163,6 +164,8 @@ struct Prepared {
     recipient_id: String,
     pseudonym: String,
     signer: ClientSigner,
+    /// The neutral content names, in the order the files were given.
+    contents: Vec<String>,
 }
 
 /// Everything `veil seal` puts into an artifact, checked, in a builder; and the sealing details.
@@ -211,24 +214,66 @@ fn prepare(
         consent,
         created_ms,
     );
-    for (name, bytes) in files {
-        builder.add_file(&name, bytes)?;
+    let raw = js::field(options, "raw")?.as_bool().unwrap_or(false);
+    let mut contents = Vec::with_capacity(files.len());
+    for (hint, bytes) in files {
+        if matches!(Role::of(&hint, &bytes), Role::Model(_))
+            && !raw
+            && !veil_mesh::write::is_deidentified_output(&bytes)
+        {
+            return Err(VeilError::new(
+                "raw-model",
+                format!(
+                    "files[{}] is a model that has not been through deidentifyModel (it lacks the \
+                     neutral header of its output); de-identify it first, or pass raw: true",
+                    contents.len()
+                ),
+            ));
+        }
+        // The portal's name is a hint for the role only; the artifact names contents by role.
+        contents.push(builder.add_content(&hint, bytes)?);
     }
     for e in evidence(&js::field(options, "evidence")?)? {
         builder.add_device_evidence(e);
     }
     let report = js::field(options, "deidReport")?;
     if !js::is_absent(&report) {
-        let report: serde_json::Value = js::from_js(report, "deidReport")?;
-        builder.set_deid_report(report);
+        // Only the shareable form is ever sealed; a local report (with names and the transform)
+        // is refused rather than converted, so a portal cannot send one by mistake.
+        let value: serde_json::Value = js::from_js(report, "deidReport")?;
+        if !is_shareable_report(&value) {
+            return Err(VeilError::new(
+                "bad-report",
+                "deidReport must be the shareableReport of deidentifyModel (never its local report)",
+            ));
+        }
+        builder.set_deid_report(value);
     }
     let prepared = Prepared {
         recipient,
         recipient_id,
         pseudonym: pseudonym.as_str().to_owned(),
         signer,
+        contents,
     };
     Ok((builder, prepared))
+}
+
+/// Whether `v` has the shape of a [`veil_mesh::ShareableReport`]: an object marked
+/// `form: "shareable"` with no key, at any depth, outside [`veil_mesh::ShareableReport::JSON_KEYS`]
+/// (a key check rather than a typed parse: the report types' deserializers would cost the module
+/// 33 kB of its size budget).
+fn is_shareable_report(v: &serde_json::Value) -> bool {
+    fn keys_known(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Object(m) => m.iter().all(|(k, v)| {
+                veil_mesh::ShareableReport::JSON_KEYS.contains(&k.as_str()) && keys_known(v)
+            }),
+            serde_json::Value::Array(a) => a.iter().all(keys_known),
+            _ => true,
+        }
+    }
+    v.get("form").and_then(|f| f.as_str()) == Some("shareable") && keys_known(v)
 }
 
 /// Seal a signed artifact and describe it as `veil seal` does.
@@ -240,6 +285,7 @@ fn finish(signed: veil_seal::SignedArtifact, p: &Prepared) -> Result<JsValue, Ve
     js::set(&out, "kid", &p.recipient.kid().to_hex().into());
     js::set(&out, "recipient", &p.recipient_id.clone().into());
     js::set(&out, "pseudonym", &p.pseudonym.clone().into());
+    js::set(&out, "contents", &js::to_js(&p.contents)?);
     js::set(
         &out,
         "bytes",

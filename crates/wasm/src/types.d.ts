@@ -27,7 +27,7 @@ export type SealErrorCode =
   | "bad-name" | "duplicate-name" | "bad-manifest" | "encode-failed" | "seal-failed"
   | "bad-envelope" | "unsupported-suite" | "wrong-recipient" | "decrypt-failed" | "bad-artifact"
   | "bad-algorithm" | "bad-signature" | "client-key-mismatch" | "hash-mismatch" | "missing-file"
-  | "unlisted-file";
+  | "unlisted-file" | "raw-model" | "bad-report";
 
 /** Stable codes of `veil-audit`. */
 export type AuditErrorCode =
@@ -182,11 +182,31 @@ export interface DeidReport {
   flags: DeidFlag[];
 }
 
+/** One kind of metadata removed, merged over its occurrences (no names, no values). */
+export interface RemovedChannel {
+  channel: string;
+  count: number;
+  bytes: number;
+}
+
+/** The shareable report: the JSON of `veil deid --shareable-report`; the only form ever sealed.
+ * No names, comments or values from the file, no transform, no cut plane. */
+export interface ShareableReport extends Omit<DeidReport, "metadata_removed" | "transform" | "deface"> {
+  form: "shareable";
+  metadata_removed: RemovedChannel[];
+  /** Whether the model left the scanner's frame (the transform itself stays in the local report). */
+  reframed: boolean;
+  deface: { mode: string; outcome: string; reason: string; removed_triangles: number; removed_area: number; cap_triangles: number; cap_loops: number; open_chains: number };
+}
+
 /** What `deidentifyModel` resolves to. */
 export interface DeidentifyResult {
   /** The de-identified file (binary STL or PLY). */
   model: Uint8Array;
+  /** The local report: names what was removed and holds the reframing transform. Keep it local. */
   report: DeidReport;
+  /** The shareable report, for `sealArtifact`'s `deidReport`. */
+  shareableReport: ShareableReport;
 }
 
 // ---- verifyReading ------------------------------------------------------------------------------
@@ -388,8 +408,10 @@ export interface SealArtifactOptions {
   consentEvent?: string;
   /** Device readings carried as evidence, with their chains (DER list or PEM). */
   evidence?: Array<{ reading: Uint8Array; chain?: Uint8Array[] | string }>;
-  /** The de-identification report to put in the manifest. */
-  deidReport?: DeidReport | Record<string, unknown>;
+  /** The `shareableReport` of `deidentifyModel` (a local report is refused: `bad-report`). */
+  deidReport?: ShareableReport;
+  /** Seal model files that have not been through `deidentifyModel` (default false: `raw-model`). */
+  raw?: boolean;
   /** Creation time, ms since the Unix epoch (default: now). */
   createdMs?: number | bigint;
 }
@@ -405,6 +427,9 @@ export interface SealedArtifact {
   recipient: string;
   pseudonym: string;
   bytes: number;
+  /** The contents' names in the artifact, by role (`model-1.stl`, `reading-1.cose`, `file-1.pdf`),
+   * in the order the files were given; the names the portal gave never enter the artifact. */
+  contents: string[];
 }
 
 /** Options of `openArtifact`. */

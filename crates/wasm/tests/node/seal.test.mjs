@@ -31,7 +31,15 @@ before(() => {
 });
 after(() => tmp.cleanup());
 
-const FILES = { 'model.stl': new TextEncoder().encode('solid veil\nendsolid veil\n'), 'reading.json': new TextEncoder().encode('{"systolic":120}') };
+// Keyed by the names the artifact gives them (contents are named by role: a model, then a file).
+let FILES;
+let DEID;
+before(async () => {
+  const tetra = [[[0, 0, 0], [0, 10, 0], [10, 0, 0]], [[0, 0, 0], [10, 0, 0], [0, 0, 10]], [[0, 0, 0], [0, 0, 10], [0, 10, 0]], [[10, 0, 0], [0, 10, 0], [0, 0, 10]]];
+  const stl = `solid veil\n${tetra.map((t) => `facet normal 0 0 0\nouter loop\n${t.map((v) => `vertex ${v.join(' ')}\n`).join('')}endloop\nendfacet\n`).join('')}endsolid veil\n`;
+  DEID = await veil.deidentifyModel(new TextEncoder().encode(stl), { seed: 7, hausdorff: true });
+  FILES = { 'model-1.stl': DEID.model, 'file-1.json': new TextEncoder().encode('{"systolic":120}') };
+});
 
 function baseOptions(extra = {}) {
   return { recipientKey: keys.recipientPub, clientKey: keys.client, pseudonymSecret: keys.secret, purpose: 'treatment', recipientId: 'clinic-a', createdMs: 1_790_000_000_000, ...extra };
@@ -52,8 +60,8 @@ test('pseudonyms equal the CLI pseudonyms; secret as hex, hex bytes or raw bytes
 });
 
 test('an artifact sealed here opens with `veil open`, with the same manifest and contents', async () => {
-  const report = { profile: 'strict', triangles_in: 10 };
-  const sealed = await veil.sealArtifact(FILES, baseOptions({ deidReport: report, consentEvent: 'ab'.repeat(32) }));
+  const sealed = await veil.sealArtifact(FILES, baseOptions({ deidReport: DEID.shareableReport, consentEvent: 'ab'.repeat(32) }));
+  assert.deepEqual(sealed.contents, ['model-1.stl', 'file-1.json']);
   assert.ok(sealed.envelope instanceof Uint8Array);
   assert.equal(sealed.bytes, sealed.envelope.length);
   assert.equal(sealed.recipient, 'clinic-a');
@@ -72,7 +80,7 @@ test('an artifact sealed here opens with `veil open`, with the same manifest and
   // Opening here gives the very manifest the CLI printed.
   const opened = await veil.openArtifact(sealed.envelope, keys.recipientPriv, { clientKey: keys.clientPub });
   assert.deepEqual(asJson(opened.manifest), manifest);
-  assert.deepEqual(opened.files['model.stl'], FILES['model.stl']);
+  assert.deepEqual(opened.files['model-1.stl'], FILES['model-1.stl']);
   // The files argument may be an array of {name, bytes}.
   const again = await veil.sealArtifact(Object.entries(FILES).map(([name, bytes]) => ({ name, bytes })), baseOptions());
   assert.deepEqual((await veil.openArtifact(again.envelope, keys.recipientPriv)).manifest.contents, manifest.contents);
@@ -80,7 +88,7 @@ test('an artifact sealed here opens with `veil open`, with the same manifest and
 
 test('an artifact sealed by `veil seal` opens here with the manifest `veil open` prints', async () => {
   const input = join(tmp.dir, 'scan.stl');
-  writeFileSync(input, FILES['model.stl']);
+  writeFileSync(input, FILES['model-1.stl']);
   const envelope = join(tmp.dir, 'cli.veil');
   const sealed = veilJson(['seal', '--recipient', join(keys.dir, 'recipient.pub.pem'), '--client-key', join(keys.dir, 'client.pem'),
     '--purpose', 'research', '--pseudonym-secret', join(keys.dir, 'pseudonym.secret'), '--created-ms', '1790000000000', '-o', envelope, input]);
@@ -88,7 +96,7 @@ test('an artifact sealed by `veil seal` opens here with the manifest `veil open`
   const opened = await veil.openArtifact(bytes, keys.recipientPriv);
   assert.equal(opened.artifactId, sealed.artifact_id);
   assert.deepEqual(asJson(opened.manifest), veilJson(['open', '--key', join(keys.dir, 'recipient.pem'), envelope]));
-  assert.deepEqual(opened.files['scan.stl'], FILES['model.stl']);
+  assert.deepEqual(opened.files['model-1.stl'], FILES['model-1.stl']);
   // Default recipient id = the recipient key id, as in the CLI.
   assert.equal(opened.manifest.recipient, sealed.kid);
 });
@@ -99,8 +107,9 @@ test('every sealing error code a portal can reach', async () => {
   await rejectsCode(veil.sealArtifact(FILES, baseOptions({ clientKey: keys.recipientPub })), 'bad-key');
   await rejectsCode(veil.sealArtifact(FILES, baseOptions({ pseudonymSecret: 'abc' })), 'bad-pseudonym-secret');
   throwsCode(() => veil.pseudonym(new Uint8Array(31), 'a', 'b'), 'bad-pseudonym-secret');
-  await rejectsCode(veil.sealArtifact({ '../etc/passwd': new Uint8Array(1) }, baseOptions()), 'bad-name');
-  await rejectsCode(veil.sealArtifact([{ name: 'a', bytes: new Uint8Array(1) }, { name: 'a', bytes: new Uint8Array(2) }], baseOptions()), 'duplicate-name');
+  // bad-name, duplicate-name: no longer reachable, the portal's names never become content names.
+  assert.deepEqual((await veil.sealArtifact({ '../etc/passwd': new Uint8Array(1) }, baseOptions())).contents, ['file-1']);
+  assert.deepEqual((await veil.sealArtifact([{ name: 'a', bytes: new Uint8Array(1) }, { name: 'a', bytes: new Uint8Array(2) }], baseOptions())).contents, ['file-1', 'file-2']);
   await rejectsCode(veil.sealArtifact(FILES, baseOptions({ purpose: '' })), 'bad-manifest');
   await rejectsCode(veil.openArtifact(new Uint8Array([1, 2, 3]), keys.recipientPriv), 'bad-envelope');
   await rejectsCode(veil.openArtifact(sealed.envelope, keys.otherRecipientPriv), 'wrong-recipient');
@@ -122,7 +131,7 @@ test('every sealing error code a portal can reach', async () => {
 
   await rejectsCode(veil.sealArtifact(FILES), 'bad-argument');
   await rejectsCode(veil.sealArtifact({}, baseOptions()), 'bad-argument');
-  await rejectsCode(veil.sealArtifact('model.stl', baseOptions()), 'bad-argument');
+  await rejectsCode(veil.sealArtifact('model-1.stl', baseOptions()), 'bad-argument');
   await rejectsCode(veil.sealArtifact(FILES, baseOptions({ consentEvent: 'xyz' })), 'bad-argument');
   await rejectsCode(veil.sealArtifact(FILES, { ...baseOptions(), purpose: undefined }), 'bad-argument');
 });
@@ -136,7 +145,7 @@ test('forged and tampered artifacts inside a valid envelope: every verification 
   const [protectedHeader, , payloadBytes, signature] = cose.value;
   // ... and what it seals again opens here: the round trip is sound.
   const resealed = sealEnvelope(signed, keys.recipientPub);
-  assert.deepEqual((await veil.openArtifact(resealed, keys.recipientPriv)).files['model.stl'], FILES['model.stl']);
+  assert.deepEqual((await veil.openArtifact(resealed, keys.recipientPriv)).files['model-1.stl'], FILES['model-1.stl']);
 
   const open = (pt) => veil.openArtifact(sealEnvelope(pt, keys.recipientPub), keys.recipientPriv);
   const payload = decode(payloadBytes);
@@ -150,9 +159,9 @@ test('forged and tampered artifacts inside a valid envelope: every verification 
   flipped[0] ^= 1;
   await rejectsCode(open(cbor(new Tagged(18, [protectedHeader, new CborMap([]), payloadBytes, flipped]))), 'bad-signature');
   // Validly signed by the client key, but the contents disagree with the manifest.
-  const changed = files.entries.map(([k, v]) => [k, k === 'model.stl' ? Buffer.from('solid evil\nendsolid evil\n') : v]);
+  const changed = files.entries.map(([k, v]) => [k, k === 'model-1.stl' ? Buffer.from('solid evil\nendsolid evil\n') : v]);
   await rejectsCode(open(forged(withFiles(changed))), 'hash-mismatch');
-  await rejectsCode(open(forged(withFiles(files.entries.filter(([k]) => k !== 'model.stl')))), 'missing-file');
+  await rejectsCode(open(forged(withFiles(files.entries.filter(([k]) => k !== 'model-1.stl')))), 'missing-file');
   await rejectsCode(open(forged(withFiles([...files.entries, ['zzz.txt', Buffer.from('smuggled')]]))), 'unlisted-file');
   // The unaltered payload re-signed by the same key is accepted: the codes above come from the edits.
   assert.equal((await open(forged(payloadBytes))).manifest.pseudonym, sealed.pseudonym);
