@@ -91,7 +91,7 @@ def rust_seals_python_opens(veil: str, work: str) -> None:
     secret = bytes.fromhex(load("pseudonym.secret").decode().strip())
 
     # A model goes in only after `veil deid`; the person's file names never enter the artifact:
-    # contents are named by role, in the order given (model-1.stl, file-1.json, file-2.dat).
+    # contents are named by role, in the order given (model-1.stl, file-1.json, file-2).
     raw_model = os.path.join(work, "Jane_Roe_MRN448812_headCT.stl")
     # A closed UV sphere (radius 40 mm), as a segmentation export would be.
     import math
@@ -125,11 +125,12 @@ def rust_seals_python_opens(veil: str, work: str) -> None:
     files = {
         "model-1.stl": open(model_path, "rb").read(),
         "file-1.json": b'{"spo2": 97, "device": "oximeter"}',
-        "file-2.dat": b"",
+        "file-2": b"",  # from "Jane_Roe_file-2.dat": an extension outside the short list is dropped
     }
+    local_names = {"file-1.json": "Jane_Roe_file-1.json", "file-2": "Jane_Roe_file-2.dat"}
     paths = [model_path]
     for n, b in list(files.items())[1:]:
-        p = os.path.join(work, "Jane_Roe_" + n)
+        p = os.path.join(work, local_names[n])
         open(p, "wb").write(b)
         paths.append(p)
     reading = b"\xd2\x84\x43\xa1\x01\x26\xa0\x45hello\x58\x40" + bytes(64)

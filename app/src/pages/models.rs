@@ -259,6 +259,11 @@ impl ModelsState {
                 bytes: outcome.output.to_vec(),
                 report: report.clone(),
             }));
+        if let Err(e) = &shareable {
+            self.outbox_status.set(Some(format!(
+                "This result cannot be sent: its shareable report could not be read ({e})."
+            )));
+        }
         let record = serde_json::json!({
             "bytes_out": outcome.output.length(),
             "report": shareable.ok(),

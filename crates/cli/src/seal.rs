@@ -233,14 +233,16 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
     for path in &args.files {
         let hint = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let bytes = read(path)?;
-        let raw_model = matches!(Role::of(hint, &bytes), Role::Model(_))
-            && !veil_mesh::write::is_deidentified_output(&bytes);
+        // A model is told by parsing it, whatever its name; an unparsable file named `.stl`
+        // still counts as one (and is not de-identified).
+        let parsed = veil_mesh::write::model_kind(&bytes).map(|k| (k.extension, k.deidentified));
+        let (role, raw_model) = Role::with_model_check(hint, &bytes, parsed);
         if raw_model && !args.raw {
             return Err(Failure {
                 code: "raw-model",
                 message: format!(
-                    "{}: this model has not been through `veil deid` (it lacks the neutral \
-                     header of its output); de-identify it first, or pass --raw to seal it as is",
+                    "{}: this model has not been through `veil deid` (it is not the exact output \
+                     of its writers); de-identify it first, or pass --raw to seal it as is",
                     path.display()
                 ),
             });
@@ -251,7 +253,7 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
                 path.display()
             );
         }
-        builder.add_content(hint, bytes)?;
+        builder.add_content_as(&role, bytes)?;
     }
     if args.evidence_chain.len() > args.evidence.len() {
         return Err(usage("more --evidence-chain than --evidence"));

@@ -123,6 +123,10 @@ pub enum ApiError {
         /// The manifest's purpose.
         purpose: String,
     },
+    /// The manifest's `deid_report` is not a shareable report (e.g. the local report, which
+    /// names what was removed and holds the scanner frame): nothing identifying is stored.
+    #[error("the de-identification report is not a shareable report: {0}")]
+    NotShareableReport(String),
     /// More device readings than the configured bound.
     #[error("the artifact carries {count} device readings; at most {max} are accepted")]
     TooManyReadings {
@@ -211,6 +215,7 @@ impl ApiError {
             ApiError::Seal(e) => e.code(),
             ApiError::RecipientMismatch { .. } => "recipient-mismatch",
             ApiError::ConsentNotGranted { .. } => "consent-not-granted",
+            ApiError::NotShareableReport(_) => "not-shareable-report",
             ApiError::TooManyReadings { .. } => "too-many-readings",
             ApiError::ReadingRejected { .. } => "reading-rejected",
             ApiError::ReplayedCounter { .. } => "replayed-counter",
@@ -250,6 +255,7 @@ impl ApiError {
             ApiError::IdempotencyKeyMismatch { .. }
             | ApiError::RecipientMismatch { .. }
             | ApiError::TooManyReadings { .. }
+            | ApiError::NotShareableReport(_)
             | ApiError::ReadingRejected { .. }
             | ApiError::PurposeMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

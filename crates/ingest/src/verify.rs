@@ -4,8 +4,8 @@
 //! 1. Open the `VEIL-1` envelope with the recipient key (structure, suite, `kid`, HPKE/AES-GCM
 //!    tag) and verify the client's ES256 signature and every content's size and SHA-256
 //!    (`veil_seal::open`).
-//! 2. The manifest is for this recipient (if the server has a recipient id) and carries a consent
-//!    decision that grants its purpose.
+//! 2. The manifest is for this recipient (if the server has a recipient id), carries a consent
+//!    decision that grants its purpose, and a de-identification report only in its shareable form.
 //! 3. Every device reading and its chain are verified again against the server's own trust store
 //!    and revocation list (`veil_trust::Verifier`), at the time of arrival, with a window wide
 //!    enough for an offline outbox. Counter replay across artifacts is checked at commit time
@@ -66,6 +66,23 @@ pub struct VerifiedUpload {
     pub manifest_json: serde_json::Value,
 }
 
+/// A manifest's `deid_report` must be a [`veil_mesh::ShareableReport`]: marked shareable, with no
+/// field the type does not have (a local report's `transform`, `detail`, `plane` are refused).
+/// The error names the serde problem, never a value from the report.
+fn check_shareable(report: &serde_json::Value) -> Result<(), ApiError> {
+    let shareable: veil_mesh::ShareableReport =
+        serde_json::from_value(report.clone()).map_err(|e| {
+            ApiError::NotShareableReport(match e.classify() {
+                serde_json::error::Category::Data => "fields or types of another report".into(),
+                _ => "not a report".into(),
+            })
+        })?;
+    if shareable.form != "shareable" {
+        return Err(ApiError::NotShareableReport("not marked shareable".into()));
+    }
+    Ok(())
+}
+
 /// The envelope opener and verifier of one server.
 #[derive(Debug)]
 pub struct ArtifactVerifier {
@@ -120,6 +137,9 @@ impl ArtifactVerifier {
                 decision: manifest.consent.decision.clone(),
                 purpose: manifest.purpose.clone(),
             });
+        }
+        if let Some(report) = &manifest.deid_report {
+            check_shareable(report)?;
         }
         let count = manifest.device_evidence.len();
         if count > self.max_readings {

@@ -345,6 +345,44 @@ async fn a_tampered_ciphertext_is_refused() {
 }
 
 #[tokio::test]
+async fn a_local_de_identification_report_is_refused_and_nothing_stored() {
+    let f = Fixture::new();
+    let (_, report) = deidentified();
+    let local = serde_json::to_value(report).unwrap();
+    let mut marked = local.clone();
+    marked["form"] = "shareable".into();
+    // A shareable report with a local report's fields nested in it.
+    let shareable = serde_json::to_value(report.shareable()).unwrap();
+    let mut nested_detail = shareable.clone();
+    nested_detail["metadata_removed"][0]["detail"] = "vertex.JaneRoe_MRN448812".into();
+    let mut nested_plane = shareable.clone();
+    nested_plane["deface"]["plane"] = serde_json::json!({"point": [1, 2, 3], "normal": [0, 0, 1]});
+    assert!(
+        shareable["metadata_removed"][0].is_object(),
+        "the model had metadata"
+    );
+    for bad in [
+        local,
+        marked,
+        nested_detail,
+        nested_plane,
+        serde_json::json!({"removed": ["face"]}),
+        "x".into(),
+    ] {
+        let mut b = f.builder("allow");
+        b.set_deid_report(bad);
+        let envelope = f.seal(b.sign(&f.client).unwrap().into_bytes());
+        refused(
+            &f,
+            post(&f.app(), envelope).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not-shareable-report",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
 async fn an_upload_without_a_granting_consent_decision_is_refused() {
     let f = Fixture::new();
     for decision in ["deny", "needs-consent"] {

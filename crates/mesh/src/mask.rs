@@ -15,6 +15,7 @@ use crate::{Mesh, MeshError};
 
 /// Parameters of the mask step.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MaskParams {
     /// Number of Taubin λ|μ pairs (each pair is two Laplacian passes; 0 disables smoothing).
     pub taubin_iterations: u32,

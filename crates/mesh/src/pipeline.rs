@@ -152,6 +152,7 @@ impl Options {
 
 /// One pipeline step as it ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepRecord {
     /// `scrub`, `reframe`, `deface`, `mask`, `shuffle`, `quantise`.
     pub step: String,
@@ -163,6 +164,7 @@ pub struct StepRecord {
 
 /// Utility of the output relative to the input (in the output frame).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Utility {
     /// Symmetric Hausdorff distance outside the removed region (absent when not computed).
     pub hausdorff: Option<Hausdorff>,
@@ -190,6 +192,7 @@ pub struct Utility {
 
 /// Something the user should look at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Flag {
     /// Stable code: `hausdorff-over-bound`, `not-watertight`, `not-a-head`, `open-cut`, `volume-change`.
     pub code: String,

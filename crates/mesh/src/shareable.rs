@@ -8,7 +8,8 @@
 //! [`ShareableReport`] is the **only form that is ever sealed or sent**: sizes, counts, the kinds of
 //! channel removed (fixed ids chosen by this crate, never text from the input), the steps, the
 //! utility measures and flags. It has no field that can hold a name, a comment, a value read from
-//! the file, the transform or the cut plane. Its text fields (step notes, the deface reason, flag
+//! the file, the transform or the cut plane; every type in it refuses unknown fields when read,
+//! so a local report's extras (`detail`, `plane`, `detection`) cannot ride along at any depth. Its text fields (step notes, the deface reason, flag
 //! messages) are written by this crate from numbers and fixed words.
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,7 @@ use crate::write::OutputFormat;
 
 /// One kind of metadata removed: its channel id and totals, merged over every occurrence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RemovedChannel {
     /// Stable channel id (`ply-extra-property`, `obj-comment`, ...), from this crate's fixed list.
     pub channel: String,
@@ -31,6 +33,7 @@ pub struct RemovedChannel {
 
 /// The deface step without its plane or detection geometry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SharedDeface {
     /// `auto`, `off` or `plane`.
     pub mode: String,

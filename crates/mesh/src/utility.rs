@@ -16,6 +16,7 @@ pub const MAX_SAMPLES: usize = 250_000;
 
 /// Symmetric Hausdorff distance summary, in model units (mm).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Hausdorff {
     /// Largest distance.
     #[serde(deserialize_with = "crate::nan::f64_or_nan")]

@@ -107,34 +107,91 @@ fn normal(a: [f32; 3], b: [f32; 3], c: [f32; 3]) -> [f32; 3] {
     }
 }
 
-/// Whether `bytes` carry the neutral mark of this crate's writers: a binary STL whose 80-byte
-/// header is exactly [`NEUTRAL_STL_HEADER`] (zero padded) and whose size matches its count, or a
-/// binary PLY whose header starts with the neutral comment. A guard against mistakes (sealing the
-/// wrong file), not against forgery: anyone can write these bytes.
+/// Whether `bytes` are exactly what this crate's writers produce: a binary STL whose 80-byte header
+/// is [`NEUTRAL_STL_HEADER`] (zero padded), whose size matches its count and whose facet
+/// attribute bytes are all zero; or a binary PLY whose header is the writer's, line for line, and
+/// whose size is exactly that of its declared vertices and triangles. A guard against mistakes
+/// (sealing the wrong file, or a Veil output re-exported with comments by another tool), not
+/// against forgery: anyone can write these bytes.
 pub fn is_deidentified_output(bytes: &[u8]) -> bool {
+    deidentified_format(bytes).is_some()
+}
+
+/// The format of `bytes` if [`is_deidentified_output`].
+pub fn deidentified_format(bytes: &[u8]) -> Option<OutputFormat> {
     if let Some(header) = bytes.get(..84) {
         let mut neutral = [0u8; 80];
         neutral[..NEUTRAL_STL_HEADER.len()].copy_from_slice(NEUTRAL_STL_HEADER);
         let n = u64::from(u32::from_le_bytes([
             header[80], header[81], header[82], header[83],
         ]));
-        if header[..80] == neutral && Some(bytes.len() as u64) == n.checked_mul(50).map(|b| b + 84)
+        if header[..80] == neutral
+            && Some(bytes.len() as u64) == n.checked_mul(50).map(|b| b + 84)
+            && bytes[84..]
+                .chunks_exact(50)
+                .all(|f| f[48] == 0 && f[49] == 0)
         {
-            return true;
+            return Some(OutputFormat::Stl);
         }
     }
-    let ply = format!("ply\nformat binary_little_endian 1.0\ncomment {NEUTRAL_PLY_COMMENT}\n");
-    bytes.starts_with(ply.as_bytes())
+    let text = bytes.get(..bytes.len().min(512))?;
+    let end = crate::scrub::find(text, b"end_header\n")? + b"end_header\n".len();
+    let header = std::str::from_utf8(&text[..end]).ok()?;
+    let count = |prefix: &str| -> Option<u64> {
+        header
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|n| n.parse().ok())
+    };
+    let (v, f) = (count("element vertex ")?, count("element face ")?);
+    let expected = ply_header(v, f);
+    let body = v.checked_mul(12)?.checked_add(f.checked_mul(13)?)?;
+    (header == expected && bytes.len() as u64 == end as u64 + body).then_some(OutputFormat::Ply)
+}
+
+/// What a content about to be sealed is, as far as models go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelKind {
+    /// `stl`, `obj` or `ply`.
+    pub extension: &'static str,
+    /// It is this crate's output ([`is_deidentified_output`]).
+    pub deidentified: bool,
+}
+
+/// Whether `bytes` are a model: this crate's output, or anything this crate's readers parse
+/// (whatever the file is called). `None` for everything else.
+pub fn model_kind(bytes: &[u8]) -> Option<ModelKind> {
+    if let Some(format) = deidentified_format(bytes) {
+        let extension = match format {
+            OutputFormat::Stl => "stl",
+            OutputFormat::Ply => "ply",
+        };
+        return Some(ModelKind {
+            extension,
+            deidentified: true,
+        });
+    }
+    let model = crate::read(bytes, crate::FormatHint::Auto, &crate::Limits::default()).ok()?;
+    let extension = match model.format {
+        crate::Format::StlBinary | crate::Format::StlAscii => "stl",
+        crate::Format::Obj => "obj",
+        crate::Format::PlyAscii | crate::Format::PlyBinaryLe | crate::Format::PlyBinaryBe => "ply",
+    };
+    Some(ModelKind {
+        extension,
+        deidentified: false,
+    })
+}
+
+fn ply_header(vertices: u64, faces: u64) -> String {
+    format!(
+        "ply\nformat binary_little_endian 1.0\ncomment {NEUTRAL_PLY_COMMENT}\nelement vertex {vertices}\nproperty float x\nproperty float y\nproperty float z\nelement face {faces}\nproperty list uchar int vertex_indices\nend_header\n"
+    )
 }
 
 /// Binary little-endian PLY: `x y z` floats and a `uchar`/`int` index list, nothing else.
 pub fn write_ply(mesh: &Mesh) -> Vec<u8> {
-    let header = format!(
-        "ply\nformat binary_little_endian 1.0\ncomment {}\nelement vertex {}\nproperty float x\nproperty float y\nproperty float z\nelement face {}\nproperty list uchar int vertex_indices\nend_header\n",
-        NEUTRAL_PLY_COMMENT,
-        mesh.vertices.len(),
-        mesh.triangles.len()
-    );
+    let header = ply_header(mesh.vertices.len() as u64, mesh.triangles.len() as u64);
     let mut out =
         Vec::with_capacity(header.len() + 12 * mesh.vertices.len() + 13 * mesh.triangles.len());
     out.extend_from_slice(header.as_bytes());

@@ -4,7 +4,7 @@
 //! Channels covered: binary STL header and facet attribute bytes; ASCII STL solid/endsolid names
 //! and trailing text; OBJ comments, `o`, `g`, `mtllib`, `usemtl`, unknown statements; PLY
 //! comments, `obj_info`, extra vertex/face property names, extra elements (name, property name,
-//! values) and trailing data, in ASCII and binary.
+//! values) and trailing data, in ASCII, binary little-endian and big-endian.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use proptest::prelude::*;
@@ -66,11 +66,36 @@ fn obj(mesh: &Mesh, id: &str) -> String {
     s
 }
 
-fn ply(mesh: &Mesh, id: &str, binary: bool) -> Vec<u8> {
-    let format = if binary {
-        "binary_little_endian"
-    } else {
-        "ascii"
+/// The value planted in extra PLY properties and elements (a record number, as text and binary).
+const VALUE: i32 = 448_812;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Ply {
+    Ascii,
+    Le,
+    Be,
+}
+
+fn ply(mesh: &Mesh, id: &str, encoding: Ply) -> Vec<u8> {
+    let format = match encoding {
+        Ply::Ascii => "ascii",
+        Ply::Le => "binary_little_endian",
+        Ply::Be => "binary_big_endian",
+    };
+    let binary = encoding != Ply::Ascii;
+    let f32b = |v: f32| {
+        if encoding == Ply::Be {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let i32b = |v: i32| {
+        if encoding == Ply::Be {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
     };
     let mut out = format!(
         "ply\nformat {format} 1.0\ncomment patient {id}\nobj_info {id}\n\
@@ -81,13 +106,13 @@ fn ply(mesh: &Mesh, id: &str, binary: bool) -> Vec<u8> {
         mesh.triangles.len()
     )
     .into_bytes();
-    let value = 448_812i32;
+    let value = VALUE;
     for v in &mesh.vertices {
         if binary {
             for c in v {
-                out.extend_from_slice(&c.to_le_bytes());
+                out.extend_from_slice(&f32b(*c));
             }
-            out.extend_from_slice(&1.5f32.to_le_bytes());
+            out.extend_from_slice(&f32b(1.5));
         } else {
             out.extend_from_slice(format!("{} {} {} 1.5\n", v[0], v[1], v[2]).as_bytes());
         }
@@ -96,16 +121,16 @@ fn ply(mesh: &Mesh, id: &str, binary: bool) -> Vec<u8> {
         if binary {
             out.push(3);
             for i in t {
-                out.extend_from_slice(&(*i as i32).to_le_bytes());
+                out.extend_from_slice(&i32b(*i as i32));
             }
-            out.extend_from_slice(&value.to_le_bytes());
+            out.extend_from_slice(&i32b(value));
         } else {
             out.extend_from_slice(format!("3 {} {} {} {value}\n", t[0], t[1], t[2]).as_bytes());
         }
     }
     for _ in 0..2 {
         if binary {
-            out.extend_from_slice(&value.to_le_bytes());
+            out.extend_from_slice(&i32b(value));
         } else {
             out.extend_from_slice(format!("{value}\n").as_bytes());
         }
@@ -120,8 +145,9 @@ fn planted_inputs(id: &str) -> Vec<(&'static str, Vec<u8>)> {
         ("binary STL", binary_stl(&m, id)),
         ("ASCII STL", ascii_stl(&m, id).into_bytes()),
         ("OBJ", obj(&m, id).into_bytes()),
-        ("ASCII PLY", ply(&m, id, false)),
-        ("binary PLY", ply(&m, id, true)),
+        ("ASCII PLY", ply(&m, id, Ply::Ascii)),
+        ("binary PLY", ply(&m, id, Ply::Le)),
+        ("big-endian PLY", ply(&m, id, Ply::Be)),
     ]
 }
 
@@ -139,7 +165,7 @@ fn malformed_inputs(id: &str) -> Vec<(&'static str, Vec<u8>)> {
     let m = model();
     let stl = ascii_stl(&m, id);
     let obj_text = obj(&m, id);
-    let ply_text = String::from_utf8(ply(&m, id, false)).unwrap();
+    let ply_text = String::from_utf8(ply(&m, id, Ply::Ascii)).unwrap();
     let first_vertex = format!("{} ", m.vertices[0][0]);
     vec![
         (
@@ -217,6 +243,12 @@ proptest! {
             prop_assert!(!contains(&out, &id), "{what}: the identifier is in the output model");
             let shared = serde_json::to_string(&report.shareable()).unwrap();
             prop_assert!(!shared.contains(&id), "{what}: the identifier is in the shareable report");
+            // The planted value, as text and as the binary integers it was written as.
+            let value = VALUE.to_string();
+            prop_assert!(!shared.contains(&value), "{what}: the value is in the shareable report");
+            for form in [value.as_bytes().to_vec(), VALUE.to_le_bytes().to_vec(), VALUE.to_be_bytes().to_vec()] {
+                prop_assert!(!out.windows(form.len()).any(|w| w == form.as_slice()), "{what}: the value is in the output");
+            }
             for key in ["transform", "rotation", "translation", "detail", "plane"] {
                 prop_assert!(!shared.contains(&format!("\"{key}\"")), "{what}: shareable report has {key}");
             }
@@ -268,6 +300,16 @@ fn every_planted_channel_is_counted_in_the_shareable_report() {
         ),
         (
             "binary PLY",
+            &[
+                "ply-comment",
+                "ply-obj-info",
+                "ply-extra-property",
+                "ply-extra-element",
+                "ply-trailing-data",
+            ],
+        ),
+        (
+            "big-endian PLY",
             &[
                 "ply-comment",
                 "ply-obj-info",

@@ -435,7 +435,14 @@ impl ArtifactBuilder {
     /// Add a content under its neutral name ([`crate::names`]): the role is told from `hint` (a
     /// local file name, of which only the extension is used) and the bytes. Returns the name.
     pub fn add_content(&mut self, hint: &str, bytes: Vec<u8>) -> Result<String, SealError> {
-        let name = self.namer.name(&Role::of(hint, &bytes));
+        let role = Role::of(hint, &bytes);
+        self.add_content_as(&role, bytes)
+    }
+
+    /// Add a content of a role the caller decided (e.g. a model it parsed), under its neutral
+    /// name. Returns the name.
+    pub fn add_content_as(&mut self, role: &Role, bytes: Vec<u8>) -> Result<String, SealError> {
+        let name = self.namer.name(role);
         self.add_file(&name, bytes)?;
         Ok(name)
     }

@@ -18,31 +18,49 @@ pub enum Role {
 }
 
 impl Role {
-    /// The role of a content from its local name (only the extension is looked at) and its bytes.
+    /// The role of a content from its local name (only a known extension is looked at) and its
+    /// bytes. A caller that can parse models should decide [`Role::Model`] by parsing and call
+    /// [`crate::ArtifactBuilder::add_content_as`]; this looks at extensions and magic bytes only.
     pub fn of(hint: &str, bytes: &[u8]) -> Role {
-        let ext = hint
-            .rsplit_once('.')
-            .map(|(_, e)| e.to_ascii_lowercase())
-            .filter(|e| (1..=5).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let ext = hint.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
         match ext.as_deref() {
             Some("stl") => return Role::Model("stl"),
             Some("obj") => return Role::Model("obj"),
             Some("ply") => return Role::Model("ply"),
-            Some("cose") => return Role::Reading,
             _ => {}
         }
-        if bytes.starts_with(b"ply\n") || bytes.starts_with(b"ply\r\n") {
+        if bytes.starts_with(b"ply") {
             return Role::Model("ply");
         }
         let text = bytes.trim_ascii_start();
         if text.len() >= 5 && text[..5].eq_ignore_ascii_case(b"solid") || binary_stl_size(bytes) {
             return Role::Model("stl");
         }
-        // CBOR tag 18 (COSE_Sign1) followed by a 4-element array.
+        // CBOR tag 18 (COSE_Sign1) followed by a 4-element array; the `.cose` extension alone
+        // proves nothing.
         if bytes.starts_with(&[0xd2, 0x84]) {
             return Role::Reading;
         }
-        Role::Other(ext)
+        Role::Other(ext.filter(|e| OTHER_EXTENSIONS.contains(&e.as_str())))
+    }
+
+    /// The role of a content whose model check the caller made (`parsed`: the model's extension
+    /// and whether it is a de-identification output, from a parser such as
+    /// `veil_mesh::write::model_kind`), and whether it is a **raw model**: a model that is not a
+    /// de-identification output, also when only its name says it is a model.
+    pub fn with_model_check(
+        hint: &str,
+        bytes: &[u8],
+        parsed: Option<(&'static str, bool)>,
+    ) -> (Role, bool) {
+        match parsed {
+            Some((extension, deidentified)) => (Role::Model(extension), !deidentified),
+            None => {
+                let role = Role::of(hint, bytes);
+                let raw = matches!(role, Role::Model(_));
+                (role, raw)
+            }
+        }
     }
 
     fn stem(&self) -> &'static str {
@@ -53,6 +71,12 @@ impl Role {
         }
     }
 }
+
+/// Extensions an [`Role::Other`] content keeps; any other part of a file name is dropped (`Jane.Roe`
+/// must not become `file-1.roe`).
+const OTHER_EXTENSIONS: &[&str] = &[
+    "pdf", "json", "txt", "csv", "xml", "png", "jpg", "jpeg", "dcm", "zip", "cbor", "bin",
+];
 
 fn binary_stl_size(bytes: &[u8]) -> bool {
     let Some(count) = bytes.get(80..84) else {
@@ -94,7 +118,7 @@ mod tests {
     #[test]
     fn names_say_what_a_content_is_and_nothing_of_the_file_name() {
         let mut namer = Namer::default();
-        let cases: [(&str, &[u8], &str); 7] = [
+        let cases: [(&str, &[u8], &str); 10] = [
             ("Jane_Roe_MRN448812_headCT.STL", b"anything", "model-1.stl"),
             ("scan", b"ply\nformat ascii 1.0\n", "model-2.ply"),
             ("Roe skull", b"  solid Roe\n", "model-3.stl"),
@@ -102,6 +126,9 @@ mod tests {
             ("bp", b"\xd2\x84\x43", "reading-2.cose"),
             ("Jane Roe discharge letter.PDF", b"%PDF", "file-1.pdf"),
             ("Roe.notes-for-dr-smith", b"hello", "file-2"),
+            ("Jane.Roe", b"hello", "file-3"),
+            ("letter.44881", b"hello", "file-4"),
+            ("skull.cose", b"not cose", "file-5"),
         ];
         for (hint, bytes, want) in cases {
             let name = namer.name(&Role::of(hint, bytes));

@@ -82,7 +82,8 @@ fn files(v: &JsValue) -> Result<Vec<(String, Vec<u8>)>, VeilError> {
         .map(|pair| {
             let pair = Array::from(&pair);
             let name = pair.get(0).as_string().ok_or_else(bad)?;
-            let bytes = js::bytes(&pair.get(1), &format!("files[{name:?}]"))?;
+            // Named by position: the portal's file name may be a person's and must not be echoed.
+            let bytes = js::bytes(&pair.get(1), "a value of files")?;
             Ok((name, bytes))
         })
         .collect()
@@ -217,21 +218,20 @@ fn prepare(
     let raw = js::field(options, "raw")?.as_bool().unwrap_or(false);
     let mut contents = Vec::with_capacity(files.len());
     for (hint, bytes) in files {
-        if matches!(Role::of(&hint, &bytes), Role::Model(_))
-            && !raw
-            && !veil_mesh::write::is_deidentified_output(&bytes)
-        {
+        let parsed = veil_mesh::write::model_kind(&bytes).map(|k| (k.extension, k.deidentified));
+        let (role, raw_model) = Role::with_model_check(&hint, &bytes, parsed);
+        if raw_model && !raw {
             return Err(VeilError::new(
                 "raw-model",
                 format!(
-                    "files[{}] is a model that has not been through deidentifyModel (it lacks the \
-                     neutral header of its output); de-identify it first, or pass raw: true",
+                    "files[{}] is a model that has not been through deidentifyModel (it is not \
+                     the exact output of its writers); de-identify it first, or pass raw: true",
                     contents.len()
                 ),
             ));
         }
         // The portal's name is a hint for the role only; the artifact names contents by role.
-        contents.push(builder.add_content(&hint, bytes)?);
+        contents.push(builder.add_content_as(&role, bytes)?);
     }
     for e in evidence(&js::field(options, "evidence")?)? {
         builder.add_device_evidence(e);

@@ -121,12 +121,9 @@ impl Fixture {
         };
         let mut b =
             ArtifactBuilder::new(pseudonym, PURPOSE, RECIPIENT_ID, consent, 1_790_000_000_000);
-        b.add_file(
-            "model.stl",
-            format!("solid deid\n{}\nendsolid deid\n", "facet ".repeat(8)).into_bytes(),
-        )
-        .unwrap();
-        b.set_deid_report(serde_json::json!({"removed": ["face"]}));
+        let (model, report) = deidentified();
+        b.add_file("model-1.stl", model.clone()).unwrap();
+        b.set_deid_report(serde_json::to_value(report.shareable()).unwrap());
         b
     }
 
@@ -241,4 +238,16 @@ pub fn parse_response(response: &[u8]) -> (u16, serde_json::Value) {
         .and_then(|(_, b)| serde_json::from_str(b).ok())
         .unwrap_or(serde_json::Value::Null);
     (status, json)
+}
+
+/// A small model through the strict pipeline (computed once): the output and its local report.
+pub fn deidentified() -> &'static (Vec<u8>, veil_mesh::Report) {
+    static DONE: std::sync::OnceLock<(Vec<u8>, veil_mesh::Report)> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        let mut stl = veil_mesh::write::write_stl(&veil_mesh::synth::sphere(30.0, 16, 8));
+        stl[..12].copy_from_slice(b"SCANNER ROE ");
+        let mut options = veil_mesh::Options::for_profile(veil_mesh::Profile::Strict);
+        options.seed = Some(9);
+        veil_mesh::deidentify(&stl, veil_mesh::FormatHint::Stl, &options).unwrap()
+    })
 }

@@ -274,13 +274,25 @@ pub(super) fn read(
     let mut triangles: Vec<[u32; 3]> = Vec::new();
     let mut have_vertex = false;
     let mut have_face = false;
-    // Counts come from the file: summed with checked arithmetic (each is bounded by the body
-    // size only below, element by element).
+    // Counts come from the file. No record is smaller than a byte, so a count over the body's size
+    // is refused before anything is read (each is bounded exactly, element by element, below); the
+    // sum, which sets the progress steps, is checked too.
+    for (element_no, el) in elements.iter().enumerate() {
+        if el.count > body.len() as u64 {
+            return Err(MeshError::Truncated {
+                what: format!(
+                    "PLY element {} declares more records than the body has bytes",
+                    element_no + 1
+                ),
+            });
+        }
+    }
     let total_records: u64 = elements
         .iter()
         .try_fold(0u64, |sum, e| sum.checked_add(e.count))
         .ok_or_else(|| MeshError::BadHeader("element counts overflow 64 bits".into()))?
         .max(1);
+    let total_records = usize::try_from(total_records).unwrap_or(usize::MAX);
     let mut done_records = 0u64;
     let mut poly: Vec<i64> = Vec::new();
     for (element_no, el) in elements.iter().enumerate() {
@@ -328,7 +340,7 @@ pub(super) fn read(
                 map = Vec::with_capacity(el.count as usize);
                 let mut vals = vec![0f64; el.props.len()];
                 for i in 0..el.count {
-                    hooks.tick(done_records as usize, total_records as usize)?;
+                    hooks.tick(done_records as usize, total_records)?;
                     done_records += 1;
                     for (k, p) in el.props.iter().enumerate() {
                         vals[k] = read_prop(&mut b, p)?;
@@ -359,7 +371,7 @@ pub(super) fn read(
                 limits.check_triangles(el.count)?;
                 triangles.reserve(el.count as usize);
                 for _ in 0..el.count {
-                    hooks.tick(done_records as usize, total_records as usize)?;
+                    hooks.tick(done_records as usize, total_records)?;
                     done_records += 1;
                     for (k, p) in el.props.iter().enumerate() {
                         if k == li {
@@ -404,7 +416,7 @@ pub(super) fn read(
                 let mut n = 0u64;
                 let start = b.remaining();
                 for _ in 0..el.count {
-                    hooks.tick(done_records as usize, total_records as usize)?;
+                    hooks.tick(done_records as usize, total_records)?;
                     done_records += 1;
                     for p in &el.props {
                         read_prop(&mut b, p)?;
