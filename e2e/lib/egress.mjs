@@ -7,24 +7,41 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Every request the page sends that has a body, captured through CDP (binary bodies too). */
+/**
+ * Every request the page and its service workers send, captured through CDP: URL, method, headers
+ * and, for requests with a body, the body whole (binary bodies too). Service workers are included
+ * because the outbox can upload from one (Background Sync) while no page is open.
+ */
 export async function captureBodies(page) {
-  const cdp = await page.createCDPSession();
-  await cdp.send('Network.enable', { maxPostDataSize: 64 * 1024 * 1024 });
-  const bodies = [];
-  cdp.on('Network.requestWillBeSent', async ({ requestId, request }) => {
-    if (!request.hasPostData && request.method !== 'POST' && request.method !== 'PUT') return;
-    const parts = (request.postDataEntries ?? []).map((entry) => Buffer.from(entry.bytes ?? '', 'base64'));
-    let body = Buffer.concat(parts);
-    if (body.length === 0 && request.hasPostData) {
-      try {
-        const r = await cdp.send('Network.getRequestPostData', { requestId });
-        body = Buffer.from(r.postData, r.base64Encoded ? 'base64' : 'latin1');
-      } catch { /* the request is gone */ }
-    }
-    bodies.push({ url: request.url, method: request.method, body });
-  });
-  return bodies;
+  const requests = [];
+  const watch = async (cdp) => {
+    await cdp.send('Network.enable', { maxPostDataSize: 64 * 1024 * 1024 });
+    cdp.on('Network.requestWillBeSent', async ({ requestId, request }) => {
+      const entry = { url: request.url, method: request.method, headers: request.headers, body: null };
+      requests.push(entry);
+      if (!request.hasPostData && request.method !== 'POST' && request.method !== 'PUT') return;
+      const parts = (request.postDataEntries ?? []).map((e) => Buffer.from(e.bytes ?? '', 'base64'));
+      let body = Buffer.concat(parts);
+      if (body.length === 0 && request.hasPostData) {
+        try {
+          const r = await cdp.send('Network.getRequestPostData', { requestId });
+          body = Buffer.from(r.postData, r.base64Encoded ? 'base64' : 'latin1');
+        } catch { /* the request is gone */ }
+      }
+      entry.body = body;
+    });
+  };
+  await watch(await page.createCDPSession());
+  const browser = page.browser();
+  const workers = new Set();
+  const attach = async (target) => {
+    if (target.type() !== 'service_worker' || workers.has(target)) return;
+    workers.add(target);
+    try { await watch(await target.createCDPSession()); } catch { /* the worker went away */ }
+  };
+  for (const t of browser.targets()) await attach(t);
+  browser.on('targetcreated', attach);
+  return requests;
 }
 
 /** Asserts that none of `planted` is in `bytes`, as UTF-8, UTF-16LE or base64 of its UTF-8. */
@@ -37,10 +54,18 @@ export function assertNothingPlanted(planted, bytes, where) {
   }
 }
 
-/** Every body sent must be non-empty, and none may carry a planted identifier. */
-export function assertBodiesClean(planted, bodies) {
-  assert.ok(bodies.length > 0, 'request bodies were captured');
-  for (const { url, method, body } of bodies) {
+/**
+ * Every request: no planted identifier in its URL or headers; every body sent (POST/PUT) captured
+ * non-empty and without a planted identifier.
+ */
+export function assertBodiesClean(planted, requests) {
+  const sent = requests.filter((r) => r.body !== null);
+  assert.ok(sent.length > 0, 'request bodies were captured');
+  for (const { url, method, headers, body } of requests) {
+    let decoded = url;
+    try { decoded = decodeURIComponent(url); } catch { /* not percent-encoded text */ }
+    assertNothingPlanted(planted, `${url}\n${decoded}\n${JSON.stringify(headers)}`, `the URL or headers of ${method} ${url}`);
+    if (body === null) continue;
     assert.ok(body.length > 0, `the ${method} body to ${url} was captured (non-empty)`);
     assertNothingPlanted(planted, body, `the ${method} body to ${url}`);
   }

@@ -140,7 +140,7 @@ test('a verified reading and a de-identified model go out sealed, once each, and
   const events = await page.$$eval('[data-testid="audit-entry"]', (rows) => rows.map((r) => r.children[2].textContent));
   for (const e of ['consent-change', 'device-verification', 'deidentification', 'seal', 'upload', 'revocation', 'erasure']) assert.ok(events.includes(e), `audit has ${e}: ${events}`);
   // Every body sent during the flow (uploads, the revocation, the erasure): captured, non-empty, clean.
-  assert.ok(bodies.filter((b) => b.url.endsWith('/v1/artifacts')).length >= 2, 'both uploads were captured');
+  assert.ok(bodies.filter((b) => b.url.endsWith('/v1/artifacts') && b.method === 'POST').length >= 2, 'both uploads were captured');
   assertBodiesClean(PLANTED, bodies);
   await page.close();
 });
