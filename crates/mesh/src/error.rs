@@ -1,7 +1,9 @@
 //! The one error type of this crate: every way a model or an option can be refused.
 //!
 //! Each variant carries a stable machine code ([`MeshError::code`]) that the CLI, the npm module
-//! and the Models page show unchanged, so a user's bug report names the exact problem.
+//! and the Models page show unchanged, so a user's bug report names the exact problem. Messages
+//! about a file name a position (line, header line, element, facet, face) and a kind, never text
+//! or numbers read from it: error messages travel (bug reports, logs, a portal's telemetry).
 
 /// Why a model could not be read or de-identified.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -14,11 +16,10 @@ pub enum MeshError {
         what: String,
     },
     /// A binary STL whose triangle count disagrees with its size (84 + 50·n bytes).
-    #[error("binary STL declares {declared} triangles but its size holds {actual}")]
+    #[error("binary STL: its triangle count disagrees with its size, which holds {actual} facets")]
     CountMismatch {
-        /// Triangles the header claims.
-        declared: u64,
-        /// Whole 50-byte facets the file holds after its 84-byte header.
+        /// Whole 50-byte facets the file holds after its 84-byte header (the count it declares
+        /// is not kept: errors never echo values read from a file).
         actual: u64,
     },
     /// The bytes are none of binary STL, ASCII STL, OBJ or PLY.
@@ -45,10 +46,11 @@ pub enum MeshError {
         what: String,
     },
     /// A face refers to a vertex that does not exist.
-    #[error("face refers to vertex {index}, but the model has {vertices} vertices")]
+    #[error("face {face} refers to a vertex outside the model's {vertices} vertices")]
     IndexOutOfRange {
-        /// The offending index as written (0-based after conversion).
-        index: i64,
+        /// Which face (1-based, in file order; for OBJ, of the triangles its polygons became): a
+        /// position, not the index it holds.
+        face: u64,
         /// Vertices defined.
         vertices: u64,
     },
@@ -56,13 +58,12 @@ pub enum MeshError {
     #[error("empty mesh: {0}")]
     Empty(String),
     /// A declared or produced count over the configured limit (checked before allocating).
-    #[error("{what} count {count} exceeds the limit of {limit}")]
+    #[error("{what} count exceeds the limit of {limit}")]
     TooLarge {
         /// What was counted.
         what: String,
-        /// The count found or claimed.
-        count: u64,
-        /// The limit in force ([`crate::Limits`]).
+        /// The limit in force ([`crate::Limits`]); the count itself may be a value read from the
+        /// file, so it is not kept.
         limit: u64,
     },
     /// An option value that cannot be used (e.g. a plane with a zero normal).

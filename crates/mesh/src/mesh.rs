@@ -38,7 +38,6 @@ impl Limits {
         if n > self.max_triangles {
             return Err(MeshError::TooLarge {
                 what: "triangle".into(),
-                count: n,
                 limit: self.max_triangles,
             });
         }
@@ -48,7 +47,6 @@ impl Limits {
         if n > self.max_vertices {
             return Err(MeshError::TooLarge {
                 what: "vertex".into(),
-                count: n,
                 limit: self.max_vertices,
             });
         }

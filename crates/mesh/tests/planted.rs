@@ -398,3 +398,33 @@ fn the_shareable_key_list_matches_the_serialised_form() {
     }
     assert!(local.contains("transform") && local.contains("plane"));
 }
+
+/// Numbers read from a file (an index, a declared count) can be identifiers too (a record number
+/// typed into the wrong field): errors name positions, never those numbers (the OBJ index is
+/// 1-based in the file, so its 0-based value is the planted one).
+#[test]
+fn numbers_read_from_a_file_are_not_echoed() {
+    let n = "448812";
+    let mut short_stl = binary_stl(&model(), "PHI");
+    short_stl[80..84].copy_from_slice(&448_812u32.to_le_bytes());
+    let mut long_stl = binary_stl(&model(), "PHI");
+    long_stl[80..84].copy_from_slice(&1u32.to_le_bytes());
+    let limits = veil_mesh::Limits {
+        max_triangles: 1000,
+        max_vertices: 1000,
+    };
+    let cases: Vec<(&str, Vec<u8>, veil_mesh::Limits)> = vec![
+        ("OBJ index", b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 448813\n".to_vec(), Default::default()),
+        ("PLY index", b"ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n0 1 0\n3 0 1 448812\n".to_vec(), Default::default()),
+        ("PLY count", b"ply\nformat ascii 1.0\nelement vertex 448812\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n".to_vec(), Default::default()),
+        ("PLY over the limit", format!("ply\nformat binary_little_endian 1.0\nelement vertex 448812\nproperty uchar x\nend_header\n{}", "\0".repeat(448_812)).into_bytes(), limits.clone()),
+        ("STL count too large", short_stl, Default::default()),
+        ("STL count too small", long_stl, Default::default()),
+    ];
+    for (what, input, limits) in cases {
+        let e = veil_mesh::read(&input, FormatHint::Auto, &limits).expect_err(what);
+        for text in [e.to_string(), format!("{e:?}")] {
+            assert!(!text.contains(n), "{what}: {text}");
+        }
+    }
+}

@@ -107,12 +107,12 @@ pub(super) fn read(
     let mut welder = Welder::with_capacity(raw.len());
     let map: Vec<u32> = raw.iter().map(|p| welder.insert(*p)).collect();
     let mut triangles = Vec::with_capacity(faces.len());
-    for f in &faces {
+    for (face, f) in faces.iter().enumerate() {
         let mut t = [0u32; 3];
         for k in 0..3 {
             if f[k] < 0 || f[k] >= nv {
                 return Err(MeshError::IndexOutOfRange {
-                    index: f[k],
+                    face: face as u64 + 1,
                     vertices: nv as u64,
                 });
             }

@@ -370,7 +370,7 @@ pub(super) fn read(
                 }
                 limits.check_triangles(el.count)?;
                 triangles.reserve(el.count as usize);
-                for _ in 0..el.count {
+                for face_no in 0..el.count {
                     hooks.tick(done_records as usize, total_records)?;
                     done_records += 1;
                     for (k, p) in el.props.iter().enumerate() {
@@ -397,7 +397,7 @@ pub(super) fn read(
                     for &i in &poly {
                         if i < 0 || i as u64 >= raw_count {
                             return Err(MeshError::IndexOutOfRange {
-                                index: i,
+                                face: face_no + 1,
                                 vertices: raw_count,
                             });
                         }

@@ -62,13 +62,12 @@ pub(super) fn read(
     if declared > actual {
         return Err(MeshError::Truncated {
             what: format!(
-                "binary STL declares {declared} triangles ({} bytes) but has {} bytes",
-                84 + 50 * declared,
+                "binary STL declares more triangles than its {} bytes hold",
                 bytes.len()
             ),
         });
     }
-    Err(MeshError::CountMismatch { declared, actual })
+    Err(MeshError::CountMismatch { actual })
 }
 
 /// Facets per part below which a binary STL is read on one thread.
