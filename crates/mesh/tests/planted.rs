@@ -417,7 +417,7 @@ fn numbers_read_from_a_file_are_not_echoed() {
         ("OBJ index", b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 448813\n".to_vec(), Default::default()),
         ("PLY index", b"ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n0 1 0\n3 0 1 448812\n".to_vec(), Default::default()),
         ("PLY count", b"ply\nformat ascii 1.0\nelement vertex 448812\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n".to_vec(), Default::default()),
-        ("PLY over the limit", format!("ply\nformat binary_little_endian 1.0\nelement vertex 448812\nproperty uchar x\nend_header\n{}", "\0".repeat(448_812)).into_bytes(), limits.clone()),
+        ("PLY over the limit", format!("ply\nformat binary_little_endian 1.0\nelement vertex 448812\nproperty uchar x\nend_header\n{}", "\0".repeat(448_812)).into_bytes(), limits),
         ("STL count too large", short_stl, Default::default()),
         ("STL count too small", long_stl, Default::default()),
     ];
