@@ -7,6 +7,8 @@ import { launch, openPage } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
 import { dumpStorage } from '../lib/storage.mjs';
 import { captureDownloads } from '../lib/downloads.mjs';
+import { DevicesPage, TrustedManufacturers } from '../lib/devices-page.mjs';
+import { BluetoothEmulator, VeilCuff, provision } from '../lib/device-sim.mjs';
 
 let session;
 let downloads;
@@ -126,15 +128,35 @@ test('ending a kiosk session wipes everything of the patient from the device', a
 
   const before = await dumpStorage(page);
   assert.ok(before.includes(GUARDIAN), 'the session did store the patient (the check below can fail)');
+  // The patient's blood pressure, read from a paired cuff and on screen: held in memory only
+  // (the paired-device registry outlives page changes), so a storage wipe alone would leave it.
+  const emulator = await BluetoothEmulator.start(session.browser);
+  const keys = provision({ manufacturer: 'Kiosk Medical', model: 'BP7 Cuff', serial: 'KSK-1' });
+  const cuff = new VeilCuff({ name: 'Kiosk cuff', serial: 'KSK-1', model: 'BP7 Cuff', ...keys, counter: 3,
+    reading: { systolic: 187, diastolic: 113, meanArterial: 138 } });
+  await emulator.add(cuff);
+  await app.navigate('settings');
+  const trusted = await new TrustedManufacturers(page).importPem(keys.rootPem);
+  assert.equal(trusted.state, 'ok', trusted.text);
+  await app.navigate('devices');
+  const card = await new DevicesPage(page).pair(cuff);
+  const row = await card.takeReading();
+  assert.match(row.value ?? '', /187/, 'the reading is on screen (the check below can fail)');
+  await app.navigate('consent');
 
-  await page.click('[data-testid="kiosk-end"]');
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('[data-testid="kiosk-end"]')]);
   await page.waitForSelector('[data-testid="consent-setup"]');
   const afterWipe = await dumpStorage(page);
   for (const planted of [GUARDIAN, STAFF, 'veil.patient.', '"ledger"']) {
     assert.ok(!afterWipe.includes(planted), `${planted} is gone from storage: ${afterWipe.slice(0, 400)}`);
   }
+  // Nothing of the patient is left in memory either: no paired cuff, no reading.
+  await app.navigate('devices');
+  await page.waitForSelector('[data-testid="page-devices"]');
+  assert.equal(await page.$('[data-testid="device-card"]'), null, 'the previous patient\'s device is gone');
+  assert.equal(await page.$('[data-testid="reading"]'), null, 'the previous patient\'s reading is gone');
   // And it does not come back on reload.
   await page.reload({ waitUntil: 'load' });
-  await page.waitForSelector('[data-testid="consent-setup"]');
+  await page.waitForSelector('[data-testid="page-devices"]');
   await context.close();
 });

@@ -118,6 +118,12 @@ fn KioskBar(
                     session.set(None);
                     pending_kiosk.set(None);
                     error.set(None);
+                    // Storage is clean; the patient is still in memory (readings on the Devices
+                    // page, the model and report on the Models page, the mesh worker's heap). A
+                    // reload drops all of it; the service worker serves the app offline too.
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().reload();
+                    }
                 }
                 Err(e) => error.set(Some(format!("The session could not be wiped: {e}"))),
             }
