@@ -355,6 +355,8 @@ async fn a_local_de_identification_report_is_refused_and_nothing_stored() {
     let shareable = serde_json::to_value(report.shareable()).unwrap();
     let mut nested_detail = shareable.clone();
     nested_detail["metadata_removed"][0]["detail"] = "vertex.JaneRoe_MRN448812".into();
+    let mut named_channel = shareable.clone();
+    named_channel["metadata_removed"][0]["channel"] = "JaneRoe_MRN448812".into();
     let mut nested_plane = shareable.clone();
     nested_plane["deface"]["plane"] = serde_json::json!({"point": [1, 2, 3], "normal": [0, 0, 1]});
     assert!(
@@ -365,6 +367,7 @@ async fn a_local_de_identification_report_is_refused_and_nothing_stored() {
         local,
         marked,
         nested_detail,
+        named_channel,
         nested_plane,
         serde_json::json!({"removed": ["face"]}),
         "x".into(),

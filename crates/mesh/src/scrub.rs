@@ -21,6 +21,37 @@ pub struct MetadataChannel {
     pub bytes: u64,
 }
 
+/// Every channel id the readers can record: the only values `channel` takes, in the local and the
+/// shareable report. A shareable report naming another channel is refused when read.
+pub const CHANNELS: &[&str] = &[
+    "stl-header-text",
+    "stl-header-materialise-color",
+    "stl-header-materialise-material",
+    "stl-header-space",
+    "stl-facet-attribute",
+    "stl-facet-colour-viscam",
+    "stl-facet-colour-materialise",
+    "stl-ascii-solid-name",
+    "stl-ascii-endsolid-name",
+    "obj-comment",
+    "obj-object-name",
+    "obj-group-name",
+    "obj-mtllib",
+    "obj-usemtl",
+    "obj-normals",
+    "obj-texture-coordinates",
+    "obj-smoothing-group",
+    "obj-lines-points",
+    "obj-vertex-colour",
+    "obj-other-statement",
+    "ply-comment",
+    "ply-obj-info",
+    "ply-extra-property",
+    "ply-extra-element",
+    "ply-trailing-data",
+    "unreferenced-vertices",
+];
+
 /// Collects channels, merging repeated occurrences of the same channel.
 #[derive(Debug, Default)]
 pub(crate) struct Inventory {
@@ -28,7 +59,14 @@ pub(crate) struct Inventory {
 }
 
 impl Inventory {
-    pub(crate) fn add(&mut self, channel: &str, detail: Option<&str>, count: u64, bytes: u64) {
+    pub(crate) fn add(
+        &mut self,
+        channel: &'static str,
+        detail: Option<&str>,
+        count: u64,
+        bytes: u64,
+    ) {
+        debug_assert!(CHANNELS.contains(&channel), "{channel} is not in CHANNELS");
         if count == 0 && bytes == 0 {
             return;
         }

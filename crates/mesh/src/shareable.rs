@@ -23,12 +23,25 @@ use crate::write::OutputFormat;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemovedChannel {
-    /// Stable channel id (`ply-extra-property`, `obj-comment`, ...), from this crate's fixed list.
+    /// Stable channel id (`ply-extra-property`, `obj-comment`, ...), one of
+    /// [`crate::scrub::CHANNELS`] (anything else is refused when read).
+    #[serde(deserialize_with = "known_channel")]
     pub channel: String,
     /// Occurrences (lines, facets, records).
     pub count: u64,
     /// Bytes they occupied in the input.
     pub bytes: u64,
+}
+
+fn known_channel<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let channel = String::deserialize(d)?;
+    if crate::scrub::CHANNELS.contains(&channel.as_str()) {
+        Ok(channel)
+    } else {
+        Err(serde::de::Error::custom(
+            "not a metadata channel id of veil-mesh",
+        ))
+    }
 }
 
 /// The deface step without its plane or detection geometry.

@@ -325,6 +325,13 @@ fn every_planted_channel_is_counted_in_the_shareable_report() {
         options.seed = Some(1);
         let (_, report) = deidentify(&input, FormatHint::Auto, &options).unwrap();
         let shared = report.shareable();
+        for c in &shared.metadata_removed {
+            assert!(
+                veil_mesh::scrub::CHANNELS.contains(&c.channel.as_str()),
+                "{}",
+                c.channel
+            );
+        }
         for c in *channels {
             assert!(
                 shared.metadata_removed.iter().any(|r| r.channel == *c),

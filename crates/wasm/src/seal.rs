@@ -261,6 +261,7 @@ fn prepare(
 
 /// Whether `v` has the shape of a [`veil_mesh::ShareableReport`]: an object marked
 /// `form: "shareable"` with no key, at any depth, outside [`veil_mesh::ShareableReport::JSON_KEYS`]
+/// and only channel ids of [`veil_mesh::scrub::CHANNELS`]
 /// (a key check rather than a typed parse: the report types' deserializers would cost the module
 /// 33 kB of its size budget).
 fn is_shareable_report(v: &serde_json::Value) -> bool {
@@ -273,7 +274,17 @@ fn is_shareable_report(v: &serde_json::Value) -> bool {
             _ => true,
         }
     }
-    v.get("form").and_then(|f| f.as_str()) == Some("shareable") && keys_known(v)
+    let channels_known = v
+        .get("metadata_removed")
+        .and_then(|m| m.as_array())
+        .is_some_and(|m| {
+            m.iter().all(|c| {
+                c.get("channel")
+                    .and_then(|c| c.as_str())
+                    .is_some_and(|c| veil_mesh::scrub::CHANNELS.contains(&c))
+            })
+        });
+    v.get("form").and_then(|f| f.as_str()) == Some("shareable") && keys_known(v) && channels_known
 }
 
 /// Seal a signed artifact and describe it as `veil seal` does.

@@ -78,6 +78,9 @@ test('npm: planted identifiers reach neither the model, the shareable report, th
     // The raw file is refused, unless the portal says raw.
     await rejectsCode(veil.sealArtifact([{ name: 'scan.ply', bytes: input }], options), 'raw-model');
     await rejectsCode(veil.sealArtifact({ 'x.stl': done.model }, { ...options, deidReport: { form: 'mine', name: id } }), 'bad-report');
+    const named = structuredClone(done.shareableReport);
+    named.metadata_removed[0].channel = id;
+    await rejectsCode(veil.sealArtifact({ 'x.stl': done.model }, { ...options, deidReport: named }), 'bad-report');
 
     // Malformed variants: the identifier where a number or keyword belongs.
     const text = input.toString();
