@@ -5,6 +5,7 @@
 //! ASCII); OUT is binary STL or binary PLY by extension. The Hausdorff distances are computed only
 //! when a report is requested, since they are the costly part. Exit 0 on success; otherwise one
 //! line `veil: <code>: <problem>` on stderr and a non-zero exit, and no output file is written.
+//! Several inputs or a directory run as a batch ([`crate::batch`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,11 +16,18 @@ use veil_mesh::{DefaceMode, FormatHint, Options, OutputFormat, Profile};
 /// Arguments of `veil deid`.
 #[derive(Debug, Args)]
 pub struct DeidArgs {
-    /// Input model (.stl binary or ASCII, .obj, .ply).
-    pub input: PathBuf,
-    /// Output model: .stl (binary STL) or .ply (binary PLY).
+    /// Input models (.stl binary or ASCII, .obj, .ply). Several files, or a directory (searched
+    /// recursively for .stl/.obj/.ply), make a batch: see `--output`.
+    #[arg(required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+    /// Output model: .stl (binary STL) or .ply (binary PLY). For a batch, a directory: it receives
+    /// `model-000001.stl`, ... (never the inputs' names), `summary.csv` (one row per model: no
+    /// input name) and `mapping.local.csv` (which input became which output: keep it local).
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
+    /// Output format of a batch: stl (default) or ply.
+    #[arg(long, default_value = "stl")]
+    pub format: String,
     /// Step settings: strict (default, safe to share), research, print.
     #[arg(long, default_value = "strict")]
     pub profile: String,
@@ -46,6 +54,9 @@ pub struct DeidArgs {
 
 /// Run `veil deid`.
 pub fn run(args: DeidArgs) -> ExitCode {
+    if args.inputs.len() > 1 || args.inputs.iter().any(|p| p.is_dir()) {
+        return crate::batch::run(&args);
+    }
     match deid(&args) {
         Ok(summary) if crate::print_line(&summary) => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
@@ -53,13 +64,19 @@ pub fn run(args: DeidArgs) -> ExitCode {
     }
 }
 
-fn deid(args: &DeidArgs) -> Result<String, String> {
+/// The pipeline options `args` ask for (profile, deface, seed).
+pub(crate) fn options(args: &DeidArgs) -> Result<Options, String> {
     let profile = Profile::parse(&args.profile).map_err(coded)?;
     let mut options = Options::for_profile(profile);
     if let Some(d) = &args.deface {
         options.deface = DefaceMode::parse(d).map_err(coded)?;
     }
     options.seed = args.seed;
+    Ok(options)
+}
+
+fn deid(args: &DeidArgs) -> Result<String, String> {
+    let mut options = options(args)?;
     if let Some(n) = args.threads {
         if n == 0 {
             return Err("bad-option: --threads must be at least 1".into());
@@ -70,10 +87,10 @@ fn deid(args: &DeidArgs) -> Result<String, String> {
     let out_name = args.output.to_string_lossy();
     options.output = OutputFormat::from_path(&out_name)
         .ok_or_else(|| format!("bad-option: output {out_name} must end in .stl or .ply"))?;
-    let in_name = args.input.to_string_lossy();
+    let input = &args.inputs[0];
+    let in_name = input.to_string_lossy();
     let hint = FormatHint::from_path(&in_name);
-    let bytes =
-        std::fs::read(&args.input).map_err(|e| format!("io: cannot read {in_name}: {e}"))?;
+    let bytes = std::fs::read(input).map_err(|e| format!("io: cannot read {in_name}: {e}"))?;
     let done = veil_mesh::deidentify_owned_with(bytes, hint, &options, &mut |_| {}, &|| false)
         .map_err(|e| format!("{}: {in_name}: {e}", e.code()))?;
     let (out, report) = (done.bytes, done.report);
@@ -105,7 +122,7 @@ fn deid(args: &DeidArgs) -> Result<String, String> {
 /// Truncating first (what `fs::write` does) makes the file system free the old blocks and page
 /// cache and allocate them again: about 30 ms for a 43 MB model on ext4, against 4 ms for an
 /// overwrite. On a failed write the file is emptied, so no mix of old and new bytes is left.
-fn write_in_place(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_in_place(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -121,6 +138,6 @@ fn write_in_place(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     written
 }
 
-fn coded(e: veil_mesh::MeshError) -> String {
+pub(crate) fn coded(e: veil_mesh::MeshError) -> String {
     format!("{}: {e}", e.code())
 }

@@ -1,0 +1,292 @@
+//! `veil deid IN... -o OUTDIR`: de-identify many models, for research teams.
+//!
+//! Inputs are files and directories (searched recursively for `.stl`, `.obj`, `.ply`, in path
+//! order). One model runs per core (`--threads N`, each model on one thread), so a batch uses the
+//! machine fully. Outputs never carry the inputs' names, which often name the patient: the N-th
+//! input becomes `OUTDIR/model-00000N.stl` (or `.ply`); `OUTDIR/summary.csv` has one row per
+//! model (outcome, triangles in and out, Hausdorff p95, seconds, error code) and no input name, so
+//! it can travel with the outputs; `OUTDIR/mapping.local.csv` says which input became which output
+//! and stays with the data holder. A bad file is reported and the batch goes on; the exit code is
+//! 1 if any model failed. On a terminal a progress line (files, triangles/s, ETA) is redrawn on
+//! stderr; otherwise one plain line per finished model goes to stdout.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use veil_mesh::{FormatHint, Options, OutputFormat};
+
+use crate::deid::DeidArgs;
+
+/// Run a batch; exit 1 if any model failed.
+pub fn run(args: &DeidArgs) -> ExitCode {
+    match batch(args) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(msg) => crate::fail(msg),
+    }
+}
+
+/// How one model ended.
+struct Row {
+    output: String,
+    seconds: f64,
+    result: Result<Done, String>,
+}
+
+/// A de-identified model's summary.
+struct Done {
+    deface: String,
+    triangles_in: u64,
+    triangles_out: u64,
+    p95: Option<f64>,
+}
+
+fn batch(args: &DeidArgs) -> Result<usize, String> {
+    let mut options = crate::deid::options(args)?;
+    options.hausdorff = true;
+    options.output = match args.format.as_str() {
+        "stl" => OutputFormat::Stl,
+        "ply" => OutputFormat::Ply,
+        other => {
+            return Err(format!(
+                "bad-option: --format must be stl or ply (got {other:?})"
+            ));
+        }
+    };
+    if args.report.is_some() || args.shareable_report.is_some() {
+        return Err(
+            "bad-option: a batch writes summary.csv; --report and --shareable-report are for one model"
+                .into(),
+        );
+    }
+    let inputs = collect(&args.inputs, &args.output)?;
+    if inputs.is_empty() {
+        return Err("usage: no .stl, .obj or .ply file among the inputs".into());
+    }
+    let out_dir = &args.output;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| format!("io: cannot create {}: {e}", out_dir.display()))?;
+    let threads = match args.threads {
+        Some(0) => return Err("bad-option: --threads must be at least 1".into()),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+    .min(inputs.len());
+    // One model per core: each model's pipeline runs on its own thread.
+    veil_mesh::set_max_threads(1);
+
+    let extension = match options.output {
+        OutputFormat::Stl => "stl",
+        OutputFormat::Ply => "ply",
+    };
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let rows: Mutex<Vec<Option<Row>>> = Mutex::new((0..inputs.len()).map(|_| None).collect());
+    let progress = Mutex::new(Progress::new(inputs.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(input) = inputs.get(i) else { break };
+                    let output = format!("model-{:06}.{extension}", i + 1);
+                    let row = one(input, &out_dir.join(&output), output, &options);
+                    if let Ok(mut p) = progress.lock() {
+                        p.finished(&row, started);
+                    }
+                    if let Ok(mut rows) = rows.lock() {
+                        rows[i] = Some(row);
+                    }
+                }
+            });
+        }
+    });
+    let rows: Vec<Row> = rows
+        .into_inner()
+        .map_err(|_| "internal: a batch worker panicked".to_string())?
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Ok(mut p) = progress.lock() {
+        p.end();
+    }
+    write_csv(&out_dir.join("summary.csv"), &summary(&rows))?;
+    let mapping: String =
+        std::iter::once("output,input\n".to_string())
+            .chain(rows.iter().zip(&inputs).map(|(r, input)| {
+                format!("{},{}\n", r.output, csv_field(&input.to_string_lossy()))
+            }))
+            .collect();
+    write_csv(&out_dir.join("mapping.local.csv"), &mapping)?;
+    let failed = rows.iter().filter(|r| r.result.is_err()).count();
+    let message = format!(
+        "{} model(s): {} de-identified, {failed} failed, in {:.1} s -> {} (summary.csv; mapping.local.csv stays local)",
+        rows.len(),
+        rows.len() - failed,
+        started.elapsed().as_secs_f64(),
+        out_dir.display()
+    );
+    if !crate::print_line(message) {
+        return Err("io: stdout is closed".into());
+    }
+    Ok(failed)
+}
+
+/// One model: read, de-identify, write; never panics on a bad file.
+fn one(input: &Path, out_path: &Path, output: String, options: &Options) -> Row {
+    let started = Instant::now();
+    let result = (|| {
+        let bytes = std::fs::read(input).map_err(|_| "io".to_string())?;
+        let hint = FormatHint::from_path(&input.to_string_lossy());
+        let done = veil_mesh::deidentify_owned_with(bytes, hint, options, &mut |_| {}, &|| false)
+            .map_err(|e| e.code().to_string())?;
+        crate::deid::write_in_place(out_path, &done.bytes).map_err(|_| "io".to_string())?;
+        let r = done.report;
+        Ok(Done {
+            deface: r.deface.outcome.clone(),
+            triangles_in: r.triangles_in,
+            triangles_out: r.triangles_out,
+            p95: r.utility.hausdorff.map(|h| h.p95),
+        })
+    })();
+    Row {
+        output,
+        seconds: started.elapsed().as_secs_f64(),
+        result,
+    }
+}
+
+/// Files to process: the files given, and the models under the directories given (recursively,
+/// sorted), never anything inside the output directory.
+fn collect(inputs: &[PathBuf], out_dir: &Path) -> Result<Vec<PathBuf>, String> {
+    fn walk(dir: &Path, out_dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| format!("io: cannot list {}: {e}", dir.display()))?;
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            if path.starts_with(out_dir) {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, out_dir, found)?;
+            } else if is_model(&path) {
+                found.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut found = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            walk(input, out_dir, &mut found)?;
+        } else {
+            found.push(input.clone());
+        }
+    }
+    Ok(found)
+}
+
+fn is_model(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ["stl", "obj", "ply"].contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn summary(rows: &[Row]) -> String {
+    let mut csv = String::from(
+        "output,status,deface,triangles_in,triangles_out,hausdorff_p95_mm,seconds,error\n",
+    );
+    for r in rows {
+        let line = match &r.result {
+            Ok(d) => format!(
+                "{},ok,{},{},{},{},{:.3},\n",
+                r.output,
+                d.deface,
+                d.triangles_in,
+                d.triangles_out,
+                d.p95
+                    .filter(|p| p.is_finite())
+                    .map_or(String::new(), |p| format!("{p:.4}")),
+                r.seconds
+            ),
+            Err(code) => format!("{},failed,,,,,{:.3},{code}\n", r.output, r.seconds),
+        };
+        csv.push_str(&line);
+    }
+    csv
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+fn write_csv(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("io: cannot write {}: {e}", path.display()))
+}
+
+/// Progress of a batch: a redrawn line on a terminal, plain lines otherwise.
+struct Progress {
+    total: usize,
+    done: usize,
+    triangles: u64,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        Progress {
+            total,
+            done: 0,
+            triangles: 0,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn finished(&mut self, row: &Row, started: Instant) {
+        self.done += 1;
+        if let Ok(d) = &row.result {
+            self.triangles += d.triangles_in;
+        }
+        let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+        if self.terminal {
+            let eta = elapsed / self.done as f64 * (self.total - self.done) as f64;
+            let width = 30;
+            let filled = width * self.done / self.total;
+            eprint!(
+                "\r[{}{}] {}/{} files, {:.0} triangles/s, ETA {:.0} s ",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                self.done,
+                self.total,
+                self.triangles as f64 / elapsed,
+                eta
+            );
+            let _ = std::io::stderr().flush();
+        } else {
+            let status = match &row.result {
+                Ok(_) => "ok".to_string(),
+                Err(code) => format!("failed: {code}"),
+            };
+            crate::print_line(format!(
+                "{}/{} {} {status} {:.2} s",
+                self.done, self.total, row.output, row.seconds
+            ));
+        }
+    }
+
+    fn end(&mut self) {
+        if self.terminal {
+            eprintln!();
+        }
+    }
+}
