@@ -1,4 +1,4 @@
-//! `cargo xtask bench <mesh|trust|seal|all>`: benchmarks that compare Veil side by side with a named
+//! `cargo xtask bench <mesh|trust|seal|batch|all>`: benchmarks that compare Veil side by side with a named
 //! peer in one run and print the ratios. They are measurements, not tests: a missed target is
 //! printed (`OVER TARGET`), and only a failure to measure makes the command fail. The figures are
 //! recorded by hand in `docs/benchmarks.md` with the machine line printed first.
@@ -15,6 +15,9 @@
 //!   `cargo xtask npm`): the nodejs build in Node, and the web build in a module worker of
 //!   headless Chromium (`e2e/bench/mesh.mjs`) on the same model and on a 5,000,000-triangle one
 //!   (`--browser-triangles N`).
+//! - `batch`: `veil deid DIR -o OUT` over 200 copies of a 65,000-triangle synthetic head (one model
+//!   per core, with the Hausdorff p95 its summary needs) against a trimesh loop of the same steps
+//!   (`scripts/mesh/bench_batch.py`); files/s and their ratio (issue 18: >= 25x).
 //!
 //! Options: `--iterations N` (trust, readings per round), `--megabytes N` (seal), `--triangles N`
 //! (mesh), `--runs N` (rounds / repetitions; best kept), `--wasm-opt-level L` (build the browser
@@ -28,7 +31,7 @@ use serde_json::Value;
 
 use crate::{Result, cargo, output, run as run_cmd, target_dir};
 
-const USAGE: &str = "usage: cargo xtask bench <mesh|trust|seal|all> [--iterations N] [--megabytes N] [--triangles N] [--browser-triangles N] [--runs N] [--wasm-opt-level 3|s|z]";
+const USAGE: &str = "usage: cargo xtask bench <mesh|trust|seal|batch|all> [--iterations N] [--megabytes N] [--triangles N] [--browser-triangles N] [--runs N] [--wasm-opt-level 3|s|z]";
 
 /// Issue targets, in milliseconds or as ratios.
 const TRUST_NATIVE_MS: f64 = 2.0;
@@ -85,7 +88,7 @@ fn parse(args: &[String]) -> Result<(String, Options)> {
                 }
                 o.wasm_opt_level = Some(v.clone());
             }
-            "mesh" | "trust" | "seal" | "all" if area.is_none() => area = Some(a.clone()),
+            "mesh" | "trust" | "seal" | "batch" | "all" if area.is_none() => area = Some(a.clone()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -101,9 +104,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let (area, o) = parse(args)?;
     print_machine();
     let areas: &[&str] = match area.as_str() {
-        "all" => &["trust", "seal", "mesh"],
+        "all" => &["trust", "seal", "mesh", "batch"],
         "trust" => &["trust"],
         "seal" => &["seal"],
+        "batch" => &["batch"],
         _ => &["mesh"],
     };
     let mut failures = Vec::new();
@@ -112,6 +116,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         let result = match *a {
             "trust" => trust(root, &o),
             "seal" => seal(root, &o),
+            "batch" => batch(root),
             _ => mesh(root, &o),
         };
         if let Err(e) = result {
@@ -539,6 +544,47 @@ const bytes = new Uint8Array(require('node:fs').readFileSync(model));
     )?;
     let v = result_for(&r, "mesh-node")?;
     Ok((num(v, "plain_ms")?, num(v, "report_ms")?))
+}
+
+/// Models in the batch benchmark, and triangles in each.
+const BATCH_FILES: u32 = 200;
+const BATCH_TRIANGLES: u64 = 65_000;
+
+/// `veil deid DIR -o OUT` against a trimesh loop over the same folder (`bench_batch.py`).
+fn batch(root: &Path) -> Result<()> {
+    run_cmd(Command::new(cargo()).current_dir(root).args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "veil-cli",
+        "--bin",
+        "veil",
+    ]))?;
+    let veil = target_dir(root).join("release").join("veil");
+    let dir = target_dir(root).join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let model = dir.join(format!("head-{BATCH_TRIANGLES}.stl"));
+    synth_head(root, BATCH_TRIANGLES, &model)?;
+    ensure_trimesh()?;
+    let results = run_results(
+        Command::new("python3")
+            .arg(root.join("scripts").join("mesh").join("bench_batch.py"))
+            .arg("--veil")
+            .arg(&veil)
+            .arg("--model")
+            .arg(&model)
+            .args(["--files", &BATCH_FILES.to_string()]),
+    )?;
+    let v = result_for(&results, "batch")?;
+    println!(
+        "  batch: veil {:.1} files/s, trimesh loop {:.1} files/s: {:.1}x  target >= 25x: {}",
+        num(v, "veil_files_per_s")?,
+        num(v, "trimesh_files_per_s")?,
+        num(v, "ratio")?,
+        verdict(num(v, "ratio")? >= 25.0)
+    );
+    Ok(())
 }
 
 fn mesh(root: &Path, o: &Options) -> Result<()> {

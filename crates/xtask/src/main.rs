@@ -5,7 +5,7 @@
 //! - `cargo xtask build`: the PWA only (into `dist/`).
 //! - `cargo xtask setup`: only install the tools.
 //! - `cargo xtask npm`: build the `@veil/core` npm package (web, bundler, nodejs) into `target/npm/`.
-//! - `cargo xtask bench <mesh|trust|seal>`: side-by-side benchmarks.
+//! - `cargo xtask bench <mesh|trust|seal|batch|all>`: side-by-side benchmarks.
 //!
 //! Everything it installs comes from the package registries (crates.io, npm, Debian, PyPI), pinned,
 //! and only when missing, so running it twice does nothing the second time.
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <serve [--port N] | test [--skip STAGE,...] | build | setup | npm | bench <mesh|trust|seal|all>>";
+const USAGE: &str = "usage: cargo xtask <serve [--port N] | test [--skip STAGE,...] | build | setup | npm | bench <mesh|trust|seal|batch|all>>";
 
 fn serve(root: &Path, args: &[String]) -> Result<()> {
     let mut port = "8080".to_string();

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Batch throughput: `veil deid DIR -o OUT` (one model per core) against a trimesh loop doing the
+same steps file after file (`bench_trimesh.py`'s pipeline: weld, PCA frame, Taubin, noise, shuffle,
+export), on the same folder of models, in one run.
+
+Usage (what `cargo xtask bench batch` runs):
+    python3 scripts/mesh/bench_batch.py --veil target/release/veil --model target/bench/head-65000.stl --files 200
+
+The folder holds --files copies of --model. Prints one human line per tool, then a JSON line
+{"files", "veil_s", "veil_files_per_s", "trimesh_s", "trimesh_files_per_s", "ratio", ...}.
+Exit: 0 measured (with --check: and the target met, ratio >= 25); 1 target missed under --check;
+2 bad usage or a tool failed.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_trimesh import trimesh_pipeline  # noqa: E402
+
+TARGET_RATIO = 25.0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--veil", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--files", type=int, default=200)
+    ap.add_argument("--trimesh-files", type=int, default=0,
+                    help="time trimesh on this many files and scale (default: all)")
+    ap.add_argument("--check", action="store_true")
+    a = ap.parse_args()
+    if a.files < 1:
+        ap.error("--files must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="veil-batch-bench-") as work:
+        src = os.path.join(work, "in")
+        os.makedirs(src)
+        for i in range(a.files):
+            shutil.copyfile(a.model, os.path.join(src, f"scan-{i:04d}.stl"))
+        out = os.path.join(work, "out")
+        t = time.perf_counter()
+        r = subprocess.run([a.veil, "deid", src, "-o", out, "--seed", "1"], capture_output=True, text=True)
+        veil_s = time.perf_counter() - t
+        if r.returncode != 0:
+            print(f"veil failed: {r.stderr.strip()}", file=sys.stderr)
+            return 2
+        peer_files = a.trimesh_files or a.files
+        peer_out = os.path.join(work, "peer")
+        os.makedirs(peer_out)
+        import trimesh
+        t = time.perf_counter()
+        for i in range(peer_files):
+            trimesh_pipeline(os.path.join(src, f"scan-{i:04d}.stl"), os.path.join(peer_out, f"{i}.stl"), i)
+        trimesh_s = (time.perf_counter() - t) * a.files / peer_files
+    ratio = trimesh_s / veil_s
+    cores = os.cpu_count()
+    print(f"veil deid (batch, {cores} cores): {a.files} files in {veil_s:.2f} s = {a.files / veil_s:.1f} files/s")
+    scaled = "" if peer_files == a.files else f" (timed on {peer_files}, scaled)"
+    print(f"trimesh {trimesh.__version__} loop: {a.files} files in {trimesh_s:.2f} s = {a.files / trimesh_s:.1f} files/s{scaled}")
+    print(f"ratio {ratio:.1f}x, target >= {TARGET_RATIO}x: {'ok' if ratio >= TARGET_RATIO else 'OVER TARGET'}")
+    print("RESULT " + json.dumps({"area": "batch", "files": a.files, "veil_s": veil_s, "veil_files_per_s": a.files / veil_s,
+                                  "trimesh_s": trimesh_s, "trimesh_files_per_s": a.files / trimesh_s, "ratio": ratio,
+                                  "trimesh_version": trimesh.__version__, "trimesh_files_timed": peer_files}))
+    return 1 if a.check and ratio < TARGET_RATIO else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
