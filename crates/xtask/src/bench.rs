@@ -546,12 +546,8 @@ const bytes = new Uint8Array(require('node:fs').readFileSync(model));
     Ok((num(v, "plain_ms")?, num(v, "report_ms")?))
 }
 
-/// Models in the batch benchmark, and triangles in each.
-const BATCH_FILES: u32 = 200;
-const BATCH_TRIANGLES: u64 = 65_000;
-
-/// `veil deid DIR -o OUT` against a trimesh loop over the same folder (`bench_batch.py`).
-fn batch(root: &Path) -> Result<()> {
+/// The release `veil` and a synthetic head of `triangles` in `target/bench/` (made once).
+fn release_veil_and_head(root: &Path, triangles: u64) -> Result<(PathBuf, PathBuf)> {
     run_cmd(Command::new(cargo()).current_dir(root).args([
         "build",
         "--quiet",
@@ -564,8 +560,18 @@ fn batch(root: &Path) -> Result<()> {
     let veil = target_dir(root).join("release").join("veil");
     let dir = target_dir(root).join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let model = dir.join(format!("head-{BATCH_TRIANGLES}.stl"));
-    synth_head(root, BATCH_TRIANGLES, &model)?;
+    let model = dir.join(format!("head-{triangles}.stl"));
+    synth_head(root, triangles, &model)?;
+    Ok((veil, model))
+}
+
+/// Models in the batch benchmark, and triangles in each.
+const BATCH_FILES: u32 = 200;
+const BATCH_TRIANGLES: u64 = 65_000;
+
+/// `veil deid DIR -o OUT` against a trimesh loop over the same folder (`bench_batch.py`).
+fn batch(root: &Path) -> Result<()> {
+    let (veil, model) = release_veil_and_head(root, BATCH_TRIANGLES)?;
     ensure_trimesh()?;
     let results = run_results(
         Command::new("python3")
@@ -590,20 +596,8 @@ fn batch(root: &Path) -> Result<()> {
 fn mesh(root: &Path, o: &Options) -> Result<()> {
     // Five rounds: trimesh's own best moves by a third between rounds on a shared machine.
     let runs = o.runs.unwrap_or(5);
-    run_cmd(Command::new(cargo()).current_dir(root).args([
-        "build",
-        "--quiet",
-        "--release",
-        "-p",
-        "veil-cli",
-        "--bin",
-        "veil",
-    ]))?;
-    let veil = target_dir(root).join("release").join("veil");
+    let (veil, model) = release_veil_and_head(root, o.triangles)?;
     let dir = target_dir(root).join("bench");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let model = dir.join(format!("head-{}.stl", o.triangles));
-    synth_head(root, o.triangles, &model)?;
     let input_bytes = std::fs::metadata(&model)
         .map_err(|e| format!("{}: {e}", model.display()))?
         .len();
