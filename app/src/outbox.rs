@@ -158,7 +158,7 @@ async fn identity_secret(db: &IdbDatabase) -> Result<PseudonymSecret, String> {
 
 /// What the outbox may seal: pipeline outputs and verified readings, nothing else (a file picked
 /// from disk could be a model that never went through de-identification).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Sealable {
     /// A model de-identified in this browser, with the shareable form of its report.
     Model {
@@ -209,18 +209,14 @@ pub async fn seal_and_queue(content: Sealable, scope: PurposeScope) -> Result<Ou
     );
     let names = match content {
         Sealable::Model { bytes, report } => {
-            if !veil_mesh::write::is_deidentified_output(&bytes) {
-                return Err("only a model de-identified on the Models page can be sealed".into());
-            }
-            let hint = match report.output_format {
-                veil_mesh::OutputFormat::Stl => "model.stl",
-                veil_mesh::OutputFormat::Ply => "model.ply",
-            };
+            let format = veil_mesh::write::deidentified_format(&bytes)
+                .ok_or("only a model de-identified on the Models page can be sealed")?;
             let report = serde_json::to_value(&report).map_err(|e| e.to_string())?;
             builder.set_deid_report(report);
+            let role = veil_seal::names::Role::Model(format.extension());
             vec![
                 builder
-                    .add_content(hint, bytes)
+                    .add_content_as(&role, bytes)
                     .map_err(|e| e.to_string())?,
             ]
         }

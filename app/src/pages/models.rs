@@ -32,13 +32,6 @@ enum Phase {
     Failed { code: String, message: String },
 }
 
-/// A finished run as the outbox may seal it: the output and its shareable report.
-#[derive(Debug, Clone)]
-struct Sealable {
-    bytes: Vec<u8>,
-    report: veil_mesh::ShareableReport,
-}
-
 /// A finished run's download link.
 #[derive(Debug, Clone, PartialEq)]
 struct Download {
@@ -69,7 +62,7 @@ struct ModelsState {
     output: RwSignal<String>,
     camera: RwSignal<OrbitCamera>,
     /// The last de-identified model and its report, for sealing into the outbox.
-    sealable: StoredValue<Option<Sealable>, LocalStorage>,
+    sealable: StoredValue<Option<crate::outbox::Sealable>, LocalStorage>,
     /// What happened to the last "Add to outbox".
     outbox_status: RwSignal<Option<String>>,
 }
@@ -255,10 +248,15 @@ impl ModelsState {
         self.download.set(download);
         let shareable = serde_json::from_str::<veil_mesh::ShareableReport>(&outcome.shareable_json);
         self.sealable
-            .set_value(shareable.as_ref().ok().map(|report| Sealable {
-                bytes: outcome.output.to_vec(),
-                report: report.clone(),
-            }));
+            .set_value(
+                shareable
+                    .as_ref()
+                    .ok()
+                    .map(|report| crate::outbox::Sealable::Model {
+                        bytes: outcome.output.to_vec(),
+                        report: Box::new(report.clone()),
+                    }),
+            );
         if let Err(e) = &shareable {
             self.outbox_status.set(Some(format!(
                 "This result cannot be sent: its shareable report could not be read ({e})."
@@ -496,7 +494,7 @@ fn AddToOutbox(state: ModelsState) -> impl IntoView {
     let chosen = RwSignal::new(0usize);
     let busy = RwSignal::new(false);
     let add = move |_| {
-        let Some(Sealable { bytes, report }) = state.sealable.get_value() else {
+        let Some(content) = state.sealable.get_value() else {
             return;
         };
         let Some(scope) = purposes.get(chosen.get_untracked()).cloned() else {
@@ -504,10 +502,6 @@ fn AddToOutbox(state: ModelsState) -> impl IntoView {
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let content = crate::outbox::Sealable::Model {
-                bytes,
-                report: Box::new(report),
-            };
             let status = match crate::outbox::seal_and_queue(content, scope).await {
                 Ok(item) => format!("Sealed and queued ({}…). See the Outbox.", &item.id[..12]),
                 Err(e) => e,

@@ -79,10 +79,7 @@ fn batch(args: &DeidArgs) -> Result<usize, String> {
     // One model per core: each model's pipeline runs on its own thread.
     veil_mesh::set_max_threads(1);
 
-    let extension = match options.output {
-        OutputFormat::Stl => "stl",
-        OutputFormat::Ply => "ply",
-    };
+    let extension = options.output.extension();
     let started = Instant::now();
     let next = AtomicUsize::new(0);
     let rows: Mutex<Vec<Option<Row>>> = Mutex::new((0..inputs.len()).map(|_| None).collect());

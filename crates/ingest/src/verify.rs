@@ -70,13 +70,13 @@ pub struct VerifiedUpload {
 /// field the type does not have (a local report's `transform`, `detail`, `plane` are refused).
 /// The error names the serde problem, never a value from the report.
 fn check_shareable(report: &serde_json::Value) -> Result<(), ApiError> {
-    let shareable: veil_mesh::ShareableReport =
-        serde_json::from_value(report.clone()).map_err(|e| {
-            ApiError::NotShareableReport(match e.classify() {
-                serde_json::error::Category::Data => "fields or types of another report".into(),
-                _ => "not a report".into(),
-            })
-        })?;
+    use serde::Deserialize;
+    let shareable = veil_mesh::ShareableReport::deserialize(report).map_err(|e| {
+        ApiError::NotShareableReport(match e.classify() {
+            serde_json::error::Category::Data => "fields or types of another report".into(),
+            _ => "not a report".into(),
+        })
+    })?;
     if shareable.form != "shareable" {
         return Err(ApiError::NotShareableReport("not marked shareable".into()));
     }

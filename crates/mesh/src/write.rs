@@ -33,6 +33,14 @@ impl OutputFormat {
             _ => None,
         }
     }
+
+    /// The file extension of this format: `stl` or `ply`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Stl => "stl",
+            OutputFormat::Ply => "ply",
+        }
+    }
 }
 
 /// Serialise `mesh` in `format`.
@@ -162,12 +170,8 @@ pub struct ModelKind {
 /// (whatever the file is called). `None` for everything else.
 pub fn model_kind(bytes: &[u8]) -> Option<ModelKind> {
     if let Some(format) = deidentified_format(bytes) {
-        let extension = match format {
-            OutputFormat::Stl => "stl",
-            OutputFormat::Ply => "ply",
-        };
         return Some(ModelKind {
-            extension,
+            extension: format.extension(),
             deidentified: true,
         });
     }

@@ -62,14 +62,6 @@ impl Role {
             }
         }
     }
-
-    fn stem(&self) -> &'static str {
-        match self {
-            Role::Model(_) => "model",
-            Role::Reading => "reading",
-            Role::Other(_) => "file",
-        }
-    }
 }
 
 /// Extensions an [`Role::Other`] content keeps; any other part of a file name is dropped (`Jane.Roe`
@@ -105,8 +97,8 @@ impl Namer {
         match role {
             Role::Model(ext) => format!("model-{n}.{ext}"),
             Role::Reading => format!("reading-{n}.cose"),
-            Role::Other(Some(ext)) => format!("{}-{n}.{ext}", role.stem()),
-            Role::Other(None) => format!("{}-{n}", role.stem()),
+            Role::Other(Some(ext)) => format!("file-{n}.{ext}"),
+            Role::Other(None) => format!("file-{n}"),
         }
     }
 }
