@@ -1,0 +1,264 @@
+//! Decoders (and, for device simulators, encoders) of the Bluetooth SIG health measurement
+//! characteristics carried in a reading's `val`, into named fields in fixed units.
+//!
+//! Layouts follow the Bluetooth SIG GATT Specification Supplement (GSS) §3 and the service specs:
+//! Blood Pressure Measurement 0x2A35 (BLS), Temperature Measurement 0x2A1C (HTS), Glucose
+//! Measurement 0x2A18 (GLS), PLX Spot-Check Measurement 0x2A5E (PLXS), Weight Measurement 0x2A9D
+//! (WSS), Heart Rate Measurement 0x2A37 (HRS). All multi-octet fields are little-endian.
+//! Fixed output units: mmHg, °C, mg/dL (plus mmol/L), %, bpm, kg, m; a device's other unit (kPa,
+//! °F, mol/L, kg/L, lb, in) is converted and recorded in `reported_unit`. Octets after the last
+//! field a flag announces are ignored, as GSS allows characteristics to grow at the end.
+//!
+//! One private module per characteristic holds its decoder and, with the `sim` feature, the
+//! simulator's encoder; they share only the leaf modules `types` (error, Date Time, byte cursor)
+//! and `spec` (the short form's options). This module names them all ([`Measurement`],
+//! [`decode`], and [`encode_spec`] with `sim`) and depends on them, never the reverse.
+
+use crate::ProvisionError;
+
+mod blood_pressure;
+mod glucose;
+mod heart_rate;
+mod plx_spot_check;
+mod spec;
+mod temperature;
+mod types;
+mod weight;
+
+pub use blood_pressure::{
+    BloodPressure, BloodPressureStatus, CHR_BLOOD_PRESSURE, SVC_BLOOD_PRESSURE,
+};
+pub use glucose::{CHR_GLUCOSE, Glucose, SVC_GLUCOSE};
+pub use heart_rate::{CHR_HEART_RATE, HeartRate, SVC_HEART_RATE};
+pub use plx_spot_check::{CHR_PLX_SPOT_CHECK, PulseOximetry, SVC_PULSE_OXIMETER};
+pub use temperature::{CHR_TEMPERATURE, SVC_HEALTH_THERMOMETER, Temperature};
+pub use types::{DateTime, MeasurementError};
+pub use weight::{CHR_WEIGHT, SVC_WEIGHT_SCALE, Weight};
+
+/// The standard service of each decoded characteristic.
+pub const KNOWN_CHARACTERISTICS: [(u16, u16); 6] = [
+    (SVC_BLOOD_PRESSURE, CHR_BLOOD_PRESSURE),
+    (SVC_HEALTH_THERMOMETER, CHR_TEMPERATURE),
+    (SVC_GLUCOSE, CHR_GLUCOSE),
+    (SVC_PULSE_OXIMETER, CHR_PLX_SPOT_CHECK),
+    (SVC_WEIGHT_SCALE, CHR_WEIGHT),
+    (SVC_HEART_RATE, CHR_HEART_RATE),
+];
+
+/// A measurement decoded from a standard characteristic, tagged by `type` in JSON.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Measurement {
+    /// Blood Pressure Measurement 0x2A35.
+    BloodPressure(BloodPressure),
+    /// Temperature Measurement 0x2A1C.
+    Temperature(Temperature),
+    /// Glucose Measurement 0x2A18.
+    Glucose(Glucose),
+    /// PLX Spot-Check Measurement 0x2A5E.
+    PulseOximetry(PulseOximetry),
+    /// Weight Measurement 0x2A9D.
+    Weight(Weight),
+    /// Heart Rate Measurement 0x2A37.
+    HeartRate(HeartRate),
+    /// A characteristic this crate does not decode; the signed bytes are still authentic.
+    Unknown {
+        /// 16-bit service UUID.
+        service: u16,
+        /// 16-bit characteristic UUID.
+        characteristic: u16,
+        /// The raw value, hex.
+        value_hex: String,
+    },
+}
+
+/// Decodes a characteristic value. Known characteristics under a service that does not define
+/// them are rejected; unknown characteristics come back as [`Measurement::Unknown`].
+pub fn decode(svc: u16, chr: u16, val: &[u8]) -> Result<Measurement, MeasurementError> {
+    if let Some((expected, _)) = KNOWN_CHARACTERISTICS.iter().find(|(_, c)| *c == chr)
+        && *expected != svc
+    {
+        return Err(MeasurementError::ServiceMismatch { svc, chr });
+    }
+    let c = &mut types::Cursor::new(chr, val);
+    Ok(match chr {
+        CHR_BLOOD_PRESSURE => Measurement::BloodPressure(blood_pressure::decode(c)?),
+        CHR_TEMPERATURE => Measurement::Temperature(temperature::decode(c)?),
+        CHR_GLUCOSE => Measurement::Glucose(glucose::decode(c)?),
+        CHR_PLX_SPOT_CHECK => Measurement::PulseOximetry(plx_spot_check::decode(c)?),
+        CHR_WEIGHT => Measurement::Weight(weight::decode(c)?),
+        CHR_HEART_RATE => Measurement::HeartRate(heart_rate::decode(c)?),
+        _ => Measurement::Unknown {
+            service: svc,
+            characteristic: chr,
+            value_hex: hex::encode(val),
+        },
+    })
+}
+
+/// A characteristic value ready to sign: which service and characteristic, and the raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedMeasurement {
+    /// 16-bit service UUID.
+    pub svc: u16,
+    /// 16-bit characteristic UUID.
+    pub chr: u16,
+    /// The characteristic value as the SIG specifies it.
+    pub val: Vec<u8>,
+}
+
+/// Encodes a measurement written in the CLI's short form, as a device would send it.
+///
+/// Forms (options after commas):
+/// `bp:SYS/DIA/MAP[,pulse=N][,user=N][,kpa][,time=YYYY-MM-DDTHH:MM:SS]`,
+/// `temp:36.6[C|F][,site=N][,time=..]`, `glucose:95[,mmol][,seq=N][,time=..]` (mg/dL, or mmol/L
+/// with `mmol`), `spo2:SPO2/PR[,pai=N][,time=..]`, `weight:72.5[,lb][,bmi=N,height=N][,user=N]`,
+/// `hr:72[,rr=0.80/0.82][,energy=N][,contact=yes|no]`, `raw:SVC:CHR:HEX` (hex UUIDs).
+/// `ts` (Unix seconds) supplies the glucose base time when `time=` is absent.
+pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, ProvisionError> {
+    let (kind, rest) = spec
+        .split_once(':')
+        .ok_or_else(|| spec::bad(spec, "expected KIND:VALUE"))?;
+    if kind == "raw" {
+        return raw(spec, rest);
+    }
+    let s = spec::Spec::new(spec, rest);
+    let (svc, chr, val) = match kind {
+        "bp" => (
+            SVC_BLOOD_PRESSURE,
+            CHR_BLOOD_PRESSURE,
+            blood_pressure::encode(&s)?,
+        ),
+        "temp" => (
+            SVC_HEALTH_THERMOMETER,
+            CHR_TEMPERATURE,
+            temperature::encode(&s)?,
+        ),
+        "glucose" => (SVC_GLUCOSE, CHR_GLUCOSE, glucose::encode(&s, ts)?),
+        "spo2" => (
+            SVC_PULSE_OXIMETER,
+            CHR_PLX_SPOT_CHECK,
+            plx_spot_check::encode(&s)?,
+        ),
+        "weight" => (SVC_WEIGHT_SCALE, CHR_WEIGHT, weight::encode(&s)?),
+        "hr" => (SVC_HEART_RATE, CHR_HEART_RATE, heart_rate::encode(&s)?),
+        _ => {
+            return Err(s.bad("unknown kind (bp, temp, glucose, spo2, weight, hr, raw)"));
+        }
+    };
+    Ok(EncodedMeasurement { svc, chr, val })
+}
+
+/// `raw:SVC:CHR:HEX`: any characteristic, its value given in hex.
+fn raw(spec: &str, rest: &str) -> Result<EncodedMeasurement, ProvisionError> {
+    let mut parts = rest.splitn(3, ':');
+    let mut uuid = || {
+        parts
+            .next()
+            .and_then(|p| u16::from_str_radix(p.trim_start_matches("0x"), 16).ok())
+            .ok_or_else(|| spec::bad(spec, "raw:SVC:CHR:HEX with hex 16-bit UUIDs"))
+    };
+    let (svc, chr) = (uuid()?, uuid()?);
+    let val =
+        hex::decode(parts.next().unwrap_or("")).map_err(|_| spec::bad(spec, "bad hex value"))?;
+    Ok(EncodedMeasurement { svc, chr, val })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(spec: &str) -> Measurement {
+        let e = encode_spec(spec, 1_790_000_000).unwrap();
+        decode(e.svc, e.chr, &e.val).unwrap()
+    }
+
+    #[test]
+    fn every_kind_reaches_its_characteristic() {
+        for (spec, svc, chr) in [
+            ("bp:120/80/93", SVC_BLOOD_PRESSURE, CHR_BLOOD_PRESSURE),
+            ("temp:36.6", SVC_HEALTH_THERMOMETER, CHR_TEMPERATURE),
+            ("glucose:95", SVC_GLUCOSE, CHR_GLUCOSE),
+            ("spo2:98/72", SVC_PULSE_OXIMETER, CHR_PLX_SPOT_CHECK),
+            ("weight:72.5", SVC_WEIGHT_SCALE, CHR_WEIGHT),
+            ("hr:72", SVC_HEART_RATE, CHR_HEART_RATE),
+            ("raw:1234:2BFF:0102", 0x1234, 0x2BFF),
+        ] {
+            let e = encode_spec(spec, 1_790_000_000).unwrap();
+            assert_eq!((e.svc, e.chr), (svc, chr), "{spec}");
+        }
+        assert_eq!(
+            decode(
+                0x1810,
+                0x2A35,
+                &encode_spec("bp:120/80/93,pulse=70", 0).unwrap().val
+            ),
+            decode(
+                0x1810,
+                0x2A35,
+                &[0x04, 0x78, 0x00, 0x50, 0x00, 0x5D, 0x00, 0x46, 0x00]
+            )
+        );
+        assert_eq!(encode_spec("raw:0x1234:2BFF:0102", 0).unwrap().val, [1, 2]);
+        for (spec, error) in [
+            ("bp", "bp: expected KIND:VALUE"),
+            (
+                "pulse:70",
+                "pulse:70: unknown kind (bp, temp, glucose, spo2, weight, hr, raw)",
+            ),
+            ("bp:120/80", "bp:120/80: bp:SYS/DIA/MAP"),
+            ("temp:hot", "temp:hot: bad number"),
+            (
+                "bp:120/80/93,user=300",
+                "bp:120/80/93,user=300: user is 0..=255",
+            ),
+            (
+                "raw:18:zz",
+                "raw:18:zz: raw:SVC:CHR:HEX with hex 16-bit UUIDs",
+            ),
+            ("raw:18:2A35:0g", "raw:18:2A35:0g: bad hex value"),
+        ] {
+            let e = encode_spec(spec, 0).unwrap_err();
+            assert_eq!(e.to_string(), format!("bad measurement: {error}"));
+        }
+    }
+
+    #[test]
+    fn truncated_values_and_mismatches_are_typed() {
+        assert_eq!(
+            decode(0x1810, 0x2A35, &[0x04, 0x78, 0x00, 0x50, 0x00, 0x5D, 0x00])
+                .unwrap_err()
+                .code(),
+            "truncated-value"
+        );
+        assert_eq!(
+            decode(0x1810, 0x2A35, &[]).unwrap_err().code(),
+            "truncated-value"
+        );
+        assert_eq!(
+            decode(0x180D, 0x2A35, &[0; 7]).unwrap_err().code(),
+            "service-mismatch"
+        );
+        let bad_month = [0x02, 0x78, 0, 0x50, 0, 0x5D, 0, 0xEA, 0x07, 13, 1, 0, 0, 0];
+        assert_eq!(
+            decode(0x1810, 0x2A35, &bad_month).unwrap_err().code(),
+            "bad-date-time"
+        );
+        assert!(matches!(
+            decode(0x1234, 0x2BFF, &[1, 2]).unwrap(),
+            Measurement::Unknown { .. }
+        ));
+    }
+
+    #[test]
+    fn json_shape_of_blood_pressure() {
+        let json = serde_json::to_value(dec("bp:120/80/93,pulse=70")).unwrap();
+        assert_eq!(json["type"], "blood_pressure");
+        assert_eq!(json["systolic"], 120);
+        assert_eq!(json["mean_arterial"], 93);
+        assert_eq!(json["pulse"], 70);
+        assert_eq!(json["unit"], "mmHg");
+        let back: Measurement = serde_json::from_value(json).unwrap();
+        assert_eq!(back, dec("bp:120/80/93,pulse=70"));
+    }
+}
