@@ -4,6 +4,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 // The mesh pipeline in the browser: the same library the Models page's worker runs, with
 // `getrandom` backed by `crypto.getRandomValues`.
 
+use veil_core::Coded;
 use veil_mesh::{FormatHint, Options, Profile, synth};
 use wasm_bindgen_test::wasm_bindgen_test;
 

@@ -8,6 +8,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 // artifact is timed in wasm (printed to the console).
 
 use veil_audit::{AuditEvent, AuditLog, LinkFault, NewEntry};
+use veil_core::Coded;
 use veil_seal::{
     ArtifactBuilder, ConsentRef, IdentityVault, RecipientKey, generate_signing_key, open, seal,
     seal_artifact, verifying_key_from_pem,
@@ -37,7 +38,7 @@ fn seal_and_open_round_trip_with_browser_randomness() {
         .expect("pseudonym");
 
     let consent = ConsentRef {
-        decision: "permit".into(),
+        decision: veil_seal::ConsentDecision::Allow,
         event_hash: Some([7; 32]),
     };
     let mut b = ArtifactBuilder::new(
@@ -73,7 +74,7 @@ fn seal_and_open_round_trip_with_browser_randomness() {
         "treatment",
         "clinic-a",
         ConsentRef {
-            decision: "permit".into(),
+            decision: veil_seal::ConsentDecision::Allow,
             event_hash: None,
         },
         0,
@@ -154,7 +155,7 @@ fn sealing_8_mb_in_wasm_is_timed() {
         "p",
         "r",
         ConsentRef {
-            decision: "permit".into(),
+            decision: veil_seal::ConsentDecision::Allow,
             event_hash: None,
         },
         0,

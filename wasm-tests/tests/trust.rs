@@ -5,10 +5,9 @@ do natively, provisioning draws its keys from WebCrypto, and verification latenc
 chain is measured in wasm (printed to the console)."]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-use veil_trust::{
-    Algorithm, DeviceSigner, ProvisionOptions, TrustStore, Verifier, certs_from_pem, encode_spec,
-    provision,
-};
+use veil_core::Coded;
+use veil_trust::fixtures::DemoManufacturer;
+use veil_trust::{Algorithm, ProvisionOptions, TrustStore, Verifier, certs_from_pem};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test};
 
 const NOW: u64 = 1_790_000_000; // the vectors' "now" (manifest.json)
@@ -95,7 +94,7 @@ fn rejections_carry_their_codes_in_the_browser() {
 
 #[wasm_bindgen_test]
 fn provision_sign_verify_with_webcrypto_randomness() {
-    let p = provision(&ProvisionOptions {
+    let maker = DemoManufacturer::with_options(&ProvisionOptions {
         manufacturer: "Browser Devices".into(),
         model: "Cuff".into(),
         serial_prefix: "WB".into(),
@@ -105,28 +104,21 @@ fn provision_sign_verify_with_webcrypto_randomness() {
         device_days: 30,
     })
     .expect("provision");
+    let p = &maker.provisioned;
     assert_ne!(
         p.devices[0].identity.key_pem.as_str(),
         p.devices[1].identity.key_pem.as_str()
     );
-    let d = &p.devices[1];
-    let signer = DeviceSigner::from_pem(&d.identity.key_pem, &d.identity.cert_pem).expect("signer");
+    let d = &maker.devices[1];
     let nonce = veil_trust::new_challenge().expect("challenge");
-    let cose = signer.sign(
-        &encode_spec("temp:98.6F", NOW).expect("spec"),
-        1,
-        NOW,
-        &nonce,
-        Algorithm::Es256,
-    );
-    let v = Verifier::new(TrustStore::from_pem(&p.root.cert_pem).expect("root"));
-    let chain = certs_from_pem(&d.chain_pem).expect("chain");
+    let cose = d.reading("temp:98.6F", 1, &nonce).expect("reading");
+    let v = maker.verifier();
     let r = v
-        .verify(&cose, &chain, Some(&nonce), None, NOW)
+        .verify(&cose, &d.chain, Some(&nonce), None, NOW)
         .expect("verified");
     assert_eq!(r.device.serial, "WB-000002");
     assert_eq!(
-        v.verify(&cose, &chain, Some(&nonce), Some(1), NOW)
+        v.verify(&cose, &d.chain, Some(&nonce), Some(1), NOW)
             .unwrap_err()
             .code(),
         "replayed-counter"

@@ -6,6 +6,7 @@
 
 use veil_app::mesh_job;
 use veil_app::platform::worker::{JobRequest, WorkerPort, decode_request};
+use veil_core::Coded;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;

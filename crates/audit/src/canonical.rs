@@ -12,24 +12,7 @@
 //! profile does not use): `1.0` and `1` hash differently, as they read differently in JSON.
 
 use serde_json::Value;
-
-fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
-    let mt = major << 5;
-    if arg < 24 {
-        out.push(mt | arg as u8);
-    } else if arg <= 0xff {
-        out.extend_from_slice(&[mt | 24, arg as u8]);
-    } else if arg <= 0xffff {
-        out.push(mt | 25);
-        out.extend_from_slice(&(arg as u16).to_be_bytes());
-    } else if arg <= 0xffff_ffff {
-        out.push(mt | 26);
-        out.extend_from_slice(&(arg as u32).to_be_bytes());
-    } else {
-        out.push(mt | 27);
-        out.extend_from_slice(&arg.to_be_bytes());
-    }
-}
+use veil_core::cbor::{ARRAY, MAP, NINT, UINT, put_head as head};
 
 /// Append the shortest exact float encoding of `x`.
 fn float(out: &mut Vec<u8>, x: f64) {
@@ -51,13 +34,12 @@ fn float(out: &mut Vec<u8>, x: f64) {
 
 /// Text string.
 pub(crate) fn text(out: &mut Vec<u8>, s: &str) {
-    head(out, 3, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
+    veil_core::cbor::put_text(out, s);
 }
 
 /// Unsigned integer.
 pub(crate) fn uint(out: &mut Vec<u8>, n: u64) {
-    head(out, 0, n);
+    head(out, UINT, n);
 }
 
 /// Append the deterministic encoding of a JSON value.
@@ -68,17 +50,17 @@ pub fn encode_value(out: &mut Vec<u8>, v: &Value) {
         Value::Bool(true) => out.push(0xf5),
         Value::Number(n) => {
             if let Some(u) = n.as_u64() {
-                head(out, 0, u);
+                head(out, UINT, u);
             } else if let Some(i) = n.as_i64() {
                 // Negative integers: major type 1, argument -1 - n (RFC 8949 §3.1).
-                head(out, 1, (-1 - i128::from(i)) as u64);
+                head(out, NINT, (-1 - i128::from(i)) as u64);
             } else {
                 float(out, n.as_f64().unwrap_or(f64::NAN));
             }
         }
         Value::String(s) => text(out, s),
         Value::Array(items) => {
-            head(out, 4, items.len() as u64);
+            head(out, ARRAY, items.len() as u64);
             for item in items {
                 encode_value(out, item);
             }
@@ -121,7 +103,7 @@ pub(crate) fn encode_map<'a>(
         })
         .collect();
     encoded.sort_by(|a, b| a.0.cmp(&b.0));
-    head(out, 5, encoded.len() as u64);
+    head(out, MAP, encoded.len() as u64);
     for (k, v) in encoded {
         out.extend_from_slice(&k);
         out.extend_from_slice(&v);

@@ -47,6 +47,7 @@ use canonical::MapValue;
 
 /// The `p256` key types the log signs and verifies with (the same `p256` as `veil-seal`).
 pub use p256::ecdsa::{SigningKey as ClientSigningKey, VerifyingKey as ClientVerifyingKey};
+pub use veil_core::Coded;
 
 /// The hash before the first entry.
 pub const GENESIS_HASH: [u8; 32] = [0u8; 32];
@@ -246,9 +247,9 @@ pub enum AuditError {
     Broken(#[from] BrokenLink),
 }
 
-impl AuditError {
+impl veil_core::Coded for AuditError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             Self::BadField(_) => "bad-field",
             Self::SigningFailed(_) => "signing-failed",
@@ -261,26 +262,31 @@ impl AuditError {
 }
 
 /// Why a link is broken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum LinkFault {
     /// `seq` is not the entry's position (`seq-mismatch`).
+    #[error("seq is not the entry's position")]
     SeqMismatch,
     /// `prev` is not the previous entry's hash (`prev-mismatch`): an entry was removed,
     /// inserted or reordered before this one.
+    #[error("prev is not the previous entry's hash")]
     PrevMismatch,
     /// The stored hash is not `SHA-256(prev || canonical_cbor(entry))` (`hash-mismatch`): the
     /// entry's content was changed.
+    #[error("the entry's hash does not match its content")]
     HashMismatch,
     /// The signature does not verify under the log's key (`bad-signature`).
+    #[error("the signature does not verify")]
     BadSignature,
     /// The log does not end at the expected head (`head-mismatch`): entries were cut off.
+    #[error("the log does not end at the expected head")]
     HeadMismatch,
 }
 
-impl LinkFault {
+impl veil_core::Coded for LinkFault {
     /// The stable machine code.
-    pub fn code(self) -> &'static str {
-        match self {
+    fn code(&self) -> &'static str {
+        match *self {
             Self::SeqMismatch => "seq-mismatch",
             Self::PrevMismatch => "prev-mismatch",
             Self::HashMismatch => "hash-mismatch",
@@ -292,7 +298,10 @@ impl LinkFault {
 
 /// The first broken link of a chain: its index (0-based) and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("audit chain broken at entry {index}: {}", fault.code())]
+#[error(
+    "audit chain broken at entry {index}: {}",
+    veil_core::Coded::code(fault)
+)]
 pub struct BrokenLink {
     /// Index of the first entry that does not verify.
     pub index: usize,
@@ -300,9 +309,9 @@ pub struct BrokenLink {
     pub fault: LinkFault,
 }
 
-impl BrokenLink {
+impl veil_core::Coded for BrokenLink {
     /// The stable machine code of the fault.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         self.fault.code()
     }
 }

@@ -4,6 +4,7 @@
 use p256::ecdsa::SigningKey;
 use proptest::prelude::*;
 use serde_json::json;
+use veil_audit::Coded;
 use veil_audit::{
     AuditError, AuditEvent, AuditLog, EntrySigner, GENESIS_HASH, LinkFault, NewEntry, verify_chain,
 };

@@ -11,6 +11,7 @@ use wasm_bindgen::JsError;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::js_error;
+use veil_core::Coded;
 
 /// The content's name in the artifact.
 pub const CONTENT_NAME: &str = "model.stl";
@@ -55,7 +56,7 @@ impl SealCase {
         sha256: Option<[u8; 32]>,
     ) -> Result<ArtifactBuilder, SealError> {
         let consent = ConsentRef {
-            decision: "permit".into(),
+            decision: veil_seal::ConsentDecision::Allow,
             event_hash: Some([2; 32]),
         };
         let mut b = ArtifactBuilder::new(

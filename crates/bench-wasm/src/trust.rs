@@ -2,14 +2,13 @@
 //! ([`TrustBench::verify`]) or split around WebCrypto ([`TrustBench::begin`] ->
 //! `crypto.subtle.verify` -> [`PendingBench::finish`]), as `veil_trust::Verifier::begin` documents.
 
-use veil_trust::{
-    Algorithm, DeviceSigner, PendingReading, ProvisionOptions, Rejection, TrustStore, Verifier,
-    certs_from_pem, encode_spec, provision,
-};
+use veil_trust::fixtures::demo_device;
+use veil_trust::{PendingReading, Rejection, Verifier};
 use wasm_bindgen::JsError;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::js_error;
+use veil_core::Coded;
 
 /// The verification time (Unix seconds); the reading is signed at this instant.
 pub const NOW: u64 = 1_790_000_000;
@@ -34,28 +33,15 @@ impl TrustCase {
     /// Provision a development manufacturer and device, sign a blood-pressure reading, and verify
     /// it once (which validates and caches the chain).
     pub fn new() -> Result<Self, String> {
-        let p = provision(&ProvisionOptions {
-            manufacturer: "Acme Medical".into(),
-            model: "BP7".into(),
-            serial_prefix: "BP7".into(),
-            devices: 1,
-            intermediate: true,
-            now: NOW,
-            device_days: 365,
-        })
-        .map_err(|e| e.to_string())?;
-        let d = p.devices.first().ok_or("no device provisioned")?;
-        let signer = DeviceSigner::from_pem(&d.identity.key_pem, &d.identity.cert_pem)
-            .map_err(|e| e.to_string())?;
-        let chain = certs_from_pem(&d.chain_pem).map_err(|e| e.to_string())?;
+        let (maker, device) = demo_device(NOW).map_err(|e| e.to_string())?;
         let nonce = [7u8; 32];
-        let value = encode_spec("bp:120/80/93,pulse=70", NOW).map_err(|e| e.to_string())?;
-        let cose = signer.sign(&value, COUNTER, NOW, &nonce, Algorithm::Es256);
-        let store = TrustStore::from_pem(&p.root.cert_pem).map_err(|e| e.to_string())?;
+        let cose = device
+            .reading("bp:120/80/93,pulse=70", COUNTER, &nonce)
+            .map_err(|e| e.to_string())?;
         let case = TrustCase {
-            verifier: Verifier::new(store),
+            verifier: Verifier::new(maker.store),
             cose,
-            chain,
+            chain: device.chain,
             nonce,
         };
         case.verify().map_err(|e| format!("{}: {e}", e.code()))?;

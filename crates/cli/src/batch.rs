@@ -20,6 +20,7 @@ use std::time::Instant;
 use veil_mesh::{FormatHint, Options, OutputFormat};
 
 use crate::deid::DeidArgs;
+use veil_core::Coded;
 
 /// Run a batch; exit 1 if any model failed.
 pub fn run(args: &DeidArgs) -> ExitCode {

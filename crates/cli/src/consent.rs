@@ -12,6 +12,7 @@ use veil_consent::{
     ConsentError, ConsentLedger, DecisionRequest, Jurisdiction, PurposeScope, Subject, Timestamp,
     Waiver,
 };
+use veil_core::Coded;
 
 /// Largest input file read (ledger or bundle).
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
@@ -45,7 +46,8 @@ pub struct DecideArgs {
     /// ai-training, marketing, partner-sharing, cross-border-transfer, third-party-printing).
     #[arg(long)]
     purpose: String,
-    /// Research tier (this-study, related-studies, any-research); defaults to this-study for research.
+    /// Research tier (this-study, related-studies, any-research); research without one is
+    /// this-study, the narrowest.
     #[arg(long)]
     tier: Option<String>,
     /// Partner portal name (partner-sharing).
@@ -140,20 +142,6 @@ fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| io(e.to_string()))
 }
 
-fn jurisdictions(codes: &[String]) -> Result<Vec<Jurisdiction>, ConsentError> {
-    let mut out: Vec<Jurisdiction> = Vec::new();
-    for c in codes.iter().filter(|c| !c.trim().is_empty()) {
-        let j = Jurisdiction::parse(c)?;
-        if !out.contains(&j) {
-            out.push(j);
-        }
-    }
-    if out.is_empty() {
-        return Err(ConsentError::NoJurisdiction);
-    }
-    Ok(out)
-}
-
 fn now() -> Timestamp {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -168,20 +156,8 @@ fn json(v: &impl serde::Serialize) -> Result<String, CliError> {
 fn execute(cmd: ConsentCommand) -> Result<String, CliError> {
     match cmd {
         ConsentCommand::Decide(a) => {
-            let purpose = a.purpose.parse()?;
-            let tier = match (&a.tier, purpose) {
-                (Some(t), _) => Some(t.parse()?),
-                (None, veil_consent::Purpose::Research) => {
-                    Some(veil_consent::ResearchTier::ThisStudy)
-                }
-                (None, _) => None,
-            };
-            let scope = PurposeScope {
-                purpose,
-                tier,
-                partner: a.partner,
-                country: a.country,
-            };
+            let scope =
+                PurposeScope::from_parts(&a.purpose, a.tier.as_deref(), a.partner, a.country)?;
             let at = match &a.at {
                 Some(s) => Timestamp::parse(s)?,
                 None => now(),
@@ -192,7 +168,7 @@ fn execute(cmd: ConsentCommand) -> Result<String, CliError> {
             };
             let req = DecisionRequest {
                 subject: Subject {
-                    jurisdictions: jurisdictions(&a.jurisdictions)?,
+                    jurisdictions: Jurisdiction::parse_list(&a.jurisdictions)?,
                     age: a.age,
                     guardian_consent: a.guardian_consent,
                 },
@@ -206,12 +182,12 @@ fn execute(cmd: ConsentCommand) -> Result<String, CliError> {
             let t = Timestamp::parse(&a.discovered)?;
             json(&veil_consent::breach_schedule(
                 t,
-                &jurisdictions(&a.jurisdictions)?,
+                &Jurisdiction::parse_list(&a.jurisdictions)?,
                 a.affected,
             )?)
         }
         ConsentCommand::Erasure(a) => {
-            let js = jurisdictions(&a.jurisdictions)?;
+            let js = Jurisdiction::parse_list(&a.jurisdictions)?;
             let plan = veil_consent::erasure_plan(&js)?;
             let retention = veil_consent::retention(&js)?;
             json(&serde_json::json!({"plan": plan, "retention": retention}))
@@ -225,5 +201,84 @@ fn execute(cmd: ConsentCommand) -> Result<String, CliError> {
             let ledger = veil_consent::import_bundle(&read(&a.bundle)?)?;
             Ok(ledger.to_json()?)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        consent: ConsentCommand,
+    }
+
+    fn run_args(args: &[&str]) -> Result<serde_json::Value, String> {
+        let argv = ["veil-consent"].iter().chain(args).copied();
+        let cmd = Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .consent;
+        match execute(cmd) {
+            Ok(out) => Ok(serde_json::from_str(&out).unwrap()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn decide(extra: &[&str]) -> Result<serde_json::Value, String> {
+        let mut args = vec!["decide", "--age", "34", "--at", "2026-06-01T00:00:00Z"];
+        args.extend_from_slice(extra);
+        run_args(&args)
+    }
+
+    #[test]
+    fn research_without_a_tier_is_decided_as_this_study() {
+        let de = ["--jurisdiction", "DE", "--purpose", "research"];
+        let bare = decide(&de).unwrap();
+        let this = decide(&[&de[..], &["--tier", "this-study"]].concat()).unwrap();
+        assert_eq!(bare, this);
+        assert_eq!(bare["requires"][0]["scope"], "research/this-study");
+    }
+
+    #[test]
+    fn scopes_and_jurisdictions_are_read_by_the_library_with_its_codes() {
+        let code = |extra: &[&str]| decide(extra).unwrap_err();
+        let ends = |got: String, code: &str| assert!(got.ends_with(&format!("[{code}]")), "{got}");
+        ends(
+            code(&["--jurisdiction", "DE", "--purpose", "ads"]),
+            "unknown-purpose",
+        );
+        ends(
+            code(&[
+                "--jurisdiction",
+                "DE",
+                "--purpose",
+                "treatment",
+                "--tier",
+                "this-study",
+            ]),
+            "bad-tier",
+        );
+        ends(
+            code(&["--jurisdiction", "DE", "--purpose", "partner-sharing"]),
+            "missing-qualifier",
+        );
+        ends(
+            code(&["--jurisdiction", "DE,JP", "--purpose", "treatment"]),
+            "unknown-jurisdiction",
+        );
+        ends(
+            code(&["--jurisdiction", " ", "--purpose", "treatment"]),
+            "no-jurisdiction",
+        );
+        // Duplicates after normalisation count once.
+        let twice = decide(&["--jurisdiction", "de,DE", "--purpose", "treatment"]).unwrap();
+        assert_eq!(
+            twice["rules"][0]["jurisdictions"],
+            serde_json::json!(["DE"])
+        );
     }
 }

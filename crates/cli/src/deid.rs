@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use veil_core::Coded;
 use veil_mesh::{DefaceMode, FormatHint, Options, OutputFormat, Profile};
 
 /// Arguments of `veil deid`.

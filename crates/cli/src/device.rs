@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Subcommand;
+use veil_core::Coded;
 use veil_trust::{
     Algorithm, DeviceSigner, FreshnessWindow, ProvisionOptions, RevocationList, TrustStore,
     Verifier,
@@ -357,7 +358,7 @@ fn verify(
         .with_window(window);
     let chain = match veil_trust::certs_from_pem(&chain_pem) {
         Ok(c) => c,
-        Err(r) => return rejected(&r),
+        Err(e) => return rejected(&veil_trust::Rejection::from(e)),
     };
     // The last counter is looked up by the serial of the chain's device certificate; if the chain
     // does not validate, verify() below reports why.

@@ -15,10 +15,12 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use veil_core::Coded;
 use veil_seal::names::Role;
 use veil_seal::{
-    ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey, RecipientPublicKey,
-    SealError,
+    ArtifactBuilder, ConsentDecision, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey,
+    RecipientPublicKey, SealError,
 };
 
 /// Arguments of `veil seal`.
@@ -47,9 +49,15 @@ pub struct SealArgs {
     /// The recipient id used in the pseudonym and manifest [default: the recipient key id, hex].
     #[arg(long, value_name = "ID")]
     recipient_id: Option<String>,
-    /// The consent decision the artifact rests on.
-    #[arg(long, value_name = "DECISION", default_value = "permit")]
-    consent_decision: String,
+    /// The consent decision the artifact rests on (veil-consent's outcome; `permit` is read as
+    /// `allow`). Only `allow` is sealed: anything else is refused with `consent-not-granted`.
+    #[arg(
+        long,
+        value_name = "DECISION",
+        default_value = "allow",
+        value_parser = consent_decision_parser()
+    )]
+    consent_decision: ConsentDecision,
     /// SHA-256 of the consent event the decision rests on, 64 hex digits.
     #[arg(long, value_name = "HEX")]
     consent_event: Option<String>,
@@ -85,6 +93,16 @@ pub struct SealArgs {
     /// `reading-1.cose`, `file-1.pdf`); its file name never enters the artifact.
     #[arg(value_name = "FILES", required_unless_present = "generate_keys")]
     files: Vec<PathBuf>,
+}
+
+/// `--consent-decision`: the outcome ids, with the legacy `permit` as an alias of `allow`, read by
+/// veil-seal's own reader of the decision.
+fn consent_decision_parser() -> impl TypedValueParser<Value = ConsentDecision> {
+    let values = ConsentDecision::ALL.map(|d| match d {
+        ConsentDecision::Allow => PossibleValue::new(d.id()).alias(veil_seal::LEGACY_ALLOW),
+        _ => PossibleValue::new(d.id()),
+    });
+    PossibleValuesParser::new(values).try_map(|s| veil_seal::parse_consent_decision(&s))
 }
 
 /// Arguments of `veil open`.
@@ -360,4 +378,81 @@ fn generate_keys(dir: &Path) -> Result<serde_json::Value, Failure> {
         "client_kid": veil_seal::KeyId::of_verifying_key(client.verifying_key()).to_hex(),
         "files": files,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        seal: SealArgs,
+    }
+
+    fn parse(dir: &Path, extra: &[&str]) -> Result<SealArgs, clap::Error> {
+        let path = |name: &str| dir.join(name).display().to_string();
+        let mut argv = vec![
+            "veil-seal".to_owned(),
+            "--recipient".into(),
+            path("recipient.pub.pem"),
+            "--client-key".into(),
+            path("client.pem"),
+            "--purpose".into(),
+            "treatment".into(),
+            "--pseudonym-secret".into(),
+            path("pseudonym.secret"),
+            "-o".into(),
+            path("a.veil"),
+        ];
+        argv.extend(extra.iter().map(|s| (*s).to_owned()));
+        argv.push(path("reading.json"));
+        Cli::try_parse_from(argv).map(|c| c.seal)
+    }
+
+    #[test]
+    fn the_consent_decision_is_typed_allow_by_default_and_permit_is_its_legacy_alias() {
+        let dir = Path::new("/nonexistent");
+        let decision = |extra: &[&str]| parse(dir, extra).map(|a| a.consent_decision);
+        assert_eq!(decision(&[]).unwrap(), ConsentDecision::Allow);
+        for (word, want) in [
+            ("allow", ConsentDecision::Allow),
+            ("permit", ConsentDecision::Allow),
+            ("needs-consent", ConsentDecision::NeedsConsent),
+            ("deny", ConsentDecision::Deny),
+        ] {
+            assert_eq!(decision(&["--consent-decision", word]).unwrap(), want);
+        }
+        let err = decision(&["--consent-decision", "maybe"]).err().unwrap();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn a_decision_other_than_allow_is_refused_and_nothing_is_written() {
+        let dir = std::env::temp_dir().join(format!("veil-cli-seal-{}", std::process::id()));
+        generate_keys(&dir).ok().unwrap();
+        fs::write(dir.join("reading.json"), br#"{"spo2": 97}"#).unwrap();
+        for word in ["needs-consent", "deny"] {
+            let args = parse(&dir, &["--consent-decision", word]).unwrap();
+            match seal(args) {
+                Err(f) => assert_eq!(f.code, "consent-not-granted", "{}", f.message),
+                Ok(json) => panic!("sealed on {word}: {json}"),
+            }
+            assert!(!dir.join("a.veil").exists());
+        }
+        // The legacy spelling is accepted, and written as the outcome id.
+        let sealed = seal(parse(&dir, &["--consent-decision", "permit"]).unwrap());
+        assert!(sealed.is_ok() && dir.join("a.veil").exists());
+        let opened = open(OpenArgs {
+            key: dir.join("recipient.pem"),
+            client_pub: Some(dir.join("client.pub.pem")),
+            output: None,
+            envelope: dir.join("a.veil"),
+        });
+        fs::remove_dir_all(&dir).ok();
+        assert_eq!(opened.ok().unwrap()["consent"]["decision"], "allow");
+    }
 }

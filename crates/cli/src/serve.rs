@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use veil_core::Coded;
 use veil_ingest::config::{DEFAULT_MAX_BODY, RECIPIENT_KEY_ENV};
 use veil_ingest::{IngestConfig, KeySource, Limits, ObjectStoreLocation, ServerConfig};
 

@@ -86,10 +86,9 @@ pub enum ConsentError {
     UnknownLanguage(String),
 }
 
-impl ConsentError {
+impl veil_core::Coded for ConsentError {
     /// The stable machine code of this error (shown by the CLI, the npm module and the UI).
-    #[must_use]
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             Self::UnknownPurpose(_) => "unknown-purpose",
             Self::UnknownTier(_) => "unknown-tier",

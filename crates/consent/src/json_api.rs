@@ -25,17 +25,6 @@ fn bounded(s: &str) -> Result<&str, ConsentError> {
     Ok(s)
 }
 
-fn jurisdictions(codes: &[&str]) -> Result<Vec<Jurisdiction>, ConsentError> {
-    let mut out: Vec<Jurisdiction> = Vec::new();
-    for c in codes {
-        let j = Jurisdiction::parse(c)?;
-        if !out.contains(&j) {
-            out.push(j);
-        }
-    }
-    Ok(out)
-}
-
 fn ledger(json: Option<&str>) -> Result<Option<ConsentLedger>, ConsentError> {
     json.map(|l| ConsentLedger::from_json(bounded(l)?.as_bytes()))
         .transpose()
@@ -80,24 +69,18 @@ pub fn decide_json(request: &str, ledger_json: Option<&str>) -> Result<String, C
     // Parse ids as strings first so an unknown purpose or jurisdiction reports its own code
     // (`unknown-purpose`, `unknown-jurisdiction`), not a generic JSON error.
     let raw: RawRequest = serde_json::from_str(bounded(request)?)?;
-    let codes: Vec<&str> = raw
-        .subject
-        .jurisdictions
-        .iter()
-        .map(String::as_str)
-        .collect();
     let req = DecisionRequest {
         subject: Subject {
-            jurisdictions: jurisdictions(&codes)?,
+            jurisdictions: Jurisdiction::parse_list(&raw.subject.jurisdictions)?,
             age: raw.subject.age,
             guardian_consent: raw.subject.guardian_consent,
         },
-        scope: PurposeScope {
-            purpose: raw.scope.purpose.parse()?,
-            tier: raw.scope.tier.as_deref().map(str::parse).transpose()?,
-            partner: raw.scope.partner,
-            country: raw.scope.country,
-        },
+        scope: PurposeScope::from_parts(
+            &raw.scope.purpose,
+            raw.scope.tier.as_deref(),
+            raw.scope.partner,
+            raw.scope.country,
+        )?,
         at: raw.at,
         waiver: raw.waiver,
     };
@@ -117,7 +100,7 @@ pub fn breach_json(
     let t = Timestamp::parse(discovered)?;
     Ok(serde_json::to_string(&breach_schedule(
         t,
-        &jurisdictions(jurisdiction_codes)?,
+        &Jurisdiction::parse_list(jurisdiction_codes)?,
         affected,
     )?)?)
 }
@@ -127,7 +110,7 @@ pub fn breach_json(
 /// # Errors
 /// Bad jurisdiction.
 pub fn erasure_json(jurisdiction_codes: &[&str]) -> Result<String, ConsentError> {
-    let js = jurisdictions(jurisdiction_codes)?;
+    let js = Jurisdiction::parse_list(jurisdiction_codes)?;
     Ok(serde_json::to_string(&serde_json::json!({
         "plan": erasure_plan(&js)?,
         "retention": retention(&js)?,
@@ -168,14 +151,19 @@ struct ReceiptArgs {
 pub fn receipt_json(ledger_json: &str, args: &str) -> Result<(String, String), ConsentError> {
     let l = ConsentLedger::from_json(bounded(ledger_json)?.as_bytes())?;
     let a: ReceiptArgs = serde_json::from_str(bounded(args)?)?;
-    let codes: Vec<&str> = a.jurisdictions.iter().map(String::as_str).collect();
-    let r = receipt_for(&l, a.index, &jurisdictions(&codes)?, &a.controller)?;
+    let r = receipt_for(
+        &l,
+        a.index,
+        &Jurisdiction::parse_list(&a.jurisdictions)?,
+        &a.controller,
+    )?;
     Ok((r.to_json()?, r.to_html()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use veil_core::Coded;
 
     const LEDGER: &str =
         include_str!("../tests/vectors/ledgers/adult-research-given-then-withdrawn.json");
@@ -202,6 +190,24 @@ mod tests {
         let bad = r#"{"subject":{"jurisdictions":["DE"],"age":34},"scope":{"purpose":"research","tier":"all"},"at":0}"#;
         assert_eq!(decide_json(bad, None).unwrap_err().code(), "unknown-tier");
         assert_eq!(decide_json("{", None).unwrap_err().code(), "malformed-json");
+        let none = r#"{"subject":{"jurisdictions":[" "],"age":34},"scope":{"purpose":"treatment"},"at":0}"#;
+        assert_eq!(
+            decide_json(none, None).unwrap_err().code(),
+            "no-jurisdiction"
+        );
+    }
+
+    #[test]
+    fn research_without_a_tier_is_asked_as_this_study() {
+        let ask = |scope: &str| {
+            let req = format!(
+                r#"{{"subject":{{"jurisdictions":["DE"],"age":34}},"scope":{scope},"at":"2026-01-15T00:00:00Z"}}"#
+            );
+            decide_json(&req, None).unwrap()
+        };
+        let bare = ask(r#"{"purpose":"research"}"#);
+        assert_eq!(bare, ask(r#"{"purpose":"research","tier":"this-study"}"#));
+        assert!(bare.contains(r#""scope":"research/this-study""#), "{bare}");
     }
 
     #[test]

@@ -68,3 +68,4 @@ pub use receipt::{ConsentReceipt, Controller, receipt_for};
 pub use rules::{Jurisdiction, JurisdictionInfo, supported_jurisdictions};
 pub use text::{ConsentText, TextRef};
 pub use time::Timestamp;
+pub use veil_core::Coded;

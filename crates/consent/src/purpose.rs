@@ -166,6 +166,10 @@ impl ResearchTier {
     /// Every tier, narrowest first.
     pub const ALL: [ResearchTier; 3] = [Self::ThisStudy, Self::RelatedStudies, Self::AnyResearch];
 
+    /// The tier a research purpose named without one means: `this-study`, so that a grant or a
+    /// question never widens silently ([`PurposeScope::from_parts`], [`PurposeScope::parse_label`]).
+    pub const NARROWEST: ResearchTier = Self::ThisStudy;
+
     /// The tier id.
     #[must_use]
     pub fn id(self) -> &'static str {
@@ -317,25 +321,37 @@ impl PurposeScope {
             }
     }
 
-    /// Parse a [`PurposeScope::label`] (`research/this-study`, `partner-sharing(Acme)`,
-    /// `cross-border-transfer(US)`, `treatment`) back into a validated scope.
+    /// Build a validated scope from its parts as a caller receives them: the CLI's `--purpose`,
+    /// `--tier`, `--partner`, `--country`, the npm object `{purpose, tier?, partner?, country?}`,
+    /// the JSON API's `scope`. This and [`PurposeScope::parse_label`] are the one place such input
+    /// is read, so every surface accepts and refuses the same things with the same codes.
+    ///
+    /// `research` without a tier is `research/this-study`, the narrowest tier
+    /// ([`ResearchTier::NARROWEST`]): a grant recorded or a question asked without a tier never
+    /// reaches further than the study at hand. A tier for any other purpose is `bad-tier`.
     ///
     /// # Errors
-    /// [`ConsentError::UnknownPurpose`] for a malformed label, and the errors of
-    /// [`PurposeScope::validated`] (e.g. research without a tier).
-    pub fn parse_label(label: &str) -> Result<Self, ConsentError> {
-        let bad = || ConsentError::UnknownPurpose(label.chars().take(64).collect());
-        let (head, qualifier) = match label.trim().split_once('(') {
-            Some((h, rest)) => (h, Some(rest.strip_suffix(')').ok_or_else(bad)?.to_owned())),
-            None => (label.trim(), None),
-        };
-        let (purpose, tier) = match head.split_once('/') {
-            Some((p, t)) => (p.parse::<Purpose>()?, Some(t.parse::<ResearchTier>()?)),
-            None => (head.parse::<Purpose>()?, None),
-        };
-        let (partner, country) = match purpose {
-            Purpose::CrossBorderTransfer => (None, qualifier),
-            _ => (qualifier, None),
+    /// [`ConsentError::UnknownPurpose`], [`ConsentError::UnknownTier`], and the errors of
+    /// [`PurposeScope::validated`].
+    pub fn from_parts(
+        purpose: &str,
+        tier: Option<&str>,
+        partner: Option<String>,
+        country: Option<String>,
+    ) -> Result<Self, ConsentError> {
+        Self::build(purpose.parse()?, tier, partner, country)
+    }
+
+    fn build(
+        purpose: Purpose,
+        tier: Option<&str>,
+        partner: Option<String>,
+        country: Option<String>,
+    ) -> Result<Self, ConsentError> {
+        let tier = match (tier, purpose) {
+            (Some(t), _) => Some(t.parse::<ResearchTier>()?),
+            (None, Purpose::Research) => Some(ResearchTier::NARROWEST),
+            (None, _) => None,
         };
         Self {
             purpose,
@@ -344,6 +360,39 @@ impl PurposeScope {
             country,
         }
         .validated()
+    }
+
+    /// Parse a [`PurposeScope::label`] (`research/this-study`, `partner-sharing(Acme)`,
+    /// `cross-border-transfer(US)`, `treatment`) back into a validated scope. Surrounding
+    /// whitespace is ignored; a bare `research` is `research/this-study`, as in
+    /// [`PurposeScope::from_parts`].
+    ///
+    /// # Errors
+    /// [`ConsentError::UnknownPurpose`] for an unknown purpose or a malformed label (an unclosed
+    /// qualifier), [`ConsentError::UnknownTier`], and the errors of [`PurposeScope::validated`]
+    /// (a tier or qualifier the purpose does not take, a missing partner or country).
+    pub fn parse_label(label: &str) -> Result<Self, ConsentError> {
+        let label = label.trim();
+        let (head, qualifier) = match label.split_once('(') {
+            Some((h, rest)) => match rest.strip_suffix(')') {
+                Some(q) => (h, Some(q.to_owned())),
+                None => {
+                    return Err(ConsentError::UnknownPurpose(
+                        label.chars().take(64).collect(),
+                    ));
+                }
+            },
+            None => (label, None),
+        };
+        let (purpose, tier) = match head.split_once('/') {
+            Some((p, t)) => (p.parse::<Purpose>()?, Some(t)),
+            None => (head.parse::<Purpose>()?, None),
+        };
+        let (partner, country) = match purpose {
+            Purpose::CrossBorderTransfer => (None, qualifier),
+            _ => (qualifier, None),
+        };
+        Self::build(purpose, tier, partner, country)
     }
 
     /// A short label, e.g. `research/this-study`, `partner-sharing(Acme)`, `cross-border-transfer(US)`.
@@ -368,6 +417,7 @@ impl PurposeScope {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use veil_core::Coded;
 
     #[test]
     fn ids_round_trip_and_unknown_is_error() {
@@ -424,9 +474,123 @@ mod tests {
         for s in scopes {
             assert_eq!(PurposeScope::parse_label(&s.label()).unwrap(), s);
         }
-        assert!(PurposeScope::parse_label("research").is_err());
-        assert!(PurposeScope::parse_label("partner-sharing(Acme").is_err());
-        assert!(PurposeScope::parse_label("treatment(x)").is_err());
+        assert_eq!(
+            PurposeScope::parse_label(" cross-border-transfer(us) ")
+                .unwrap()
+                .label(),
+            "cross-border-transfer(US)"
+        );
+    }
+
+    #[test]
+    fn bare_research_is_the_narrowest_tier_in_both_parsers() {
+        let narrowest = PurposeScope::research(ResearchTier::ThisStudy);
+        assert_eq!(ResearchTier::NARROWEST, ResearchTier::ThisStudy);
+        assert_eq!(PurposeScope::parse_label("research").unwrap(), narrowest);
+        assert_eq!(
+            PurposeScope::from_parts("research", None, None, None).unwrap(),
+            narrowest
+        );
+        // A grant for bare `research` covers only this study, never a broader use.
+        let bare = PurposeScope::parse_label("research").unwrap();
+        assert!(!bare.covers(&PurposeScope::research(ResearchTier::RelatedStudies)));
+        // The struct itself keeps its invariant: only the parsers fill the tier in.
+        assert_eq!(
+            PurposeScope::plain(Purpose::Research)
+                .validated()
+                .unwrap_err()
+                .code(),
+            "bad-tier"
+        );
+    }
+
+    #[test]
+    fn labels_and_parts_agree_and_refuse_with_the_same_codes() {
+        let cases = [
+            (
+                "advertising",
+                ("advertising", None, None, None),
+                "unknown-purpose",
+            ),
+            (
+                "research/everything",
+                ("research", Some("everything"), None, None),
+                "unknown-tier",
+            ),
+            (
+                "treatment/this-study",
+                ("treatment", Some("this-study"), None, None),
+                "bad-tier",
+            ),
+            (
+                "partner-sharing",
+                ("partner-sharing", None, None, None),
+                "missing-qualifier",
+            ),
+            (
+                "treatment(Acme)",
+                ("treatment", None, Some("Acme"), None),
+                "missing-qualifier",
+            ),
+            (
+                "cross-border-transfer",
+                ("cross-border-transfer", None, None, None),
+                "missing-qualifier",
+            ),
+            (
+                "cross-border-transfer(USA)",
+                ("cross-border-transfer", None, None, Some("USA")),
+                "unknown-jurisdiction",
+            ),
+            (
+                "partner-sharing( )",
+                ("partner-sharing", None, Some(" "), None),
+                "bad-field",
+            ),
+            (
+                "marketing/any-research",
+                ("marketing", Some("any-research"), None, None),
+                "bad-tier",
+            ),
+        ];
+        for (label, (p, t, partner, country), code) in cases {
+            assert_eq!(
+                PurposeScope::parse_label(label).unwrap_err().code(),
+                code,
+                "{label}"
+            );
+            let parts = PurposeScope::from_parts(
+                p,
+                t,
+                partner.map(str::to_owned),
+                country.map(str::to_owned),
+            );
+            assert_eq!(parts.unwrap_err().code(), code, "{label} as parts");
+        }
+        // A malformed label (unclosed qualifier) is an unknown purpose, not a partner named `Acme`.
+        assert_eq!(
+            PurposeScope::parse_label("partner-sharing(Acme")
+                .unwrap_err()
+                .code(),
+            "unknown-purpose"
+        );
+        for label in [
+            "treatment",
+            "research/any-research",
+            "partner-sharing(Acme Print)",
+            "cross-border-transfer(US)",
+            "third-party-printing",
+        ] {
+            let s = PurposeScope::parse_label(label).unwrap();
+            assert_eq!(s.label(), label);
+            let parts = PurposeScope::from_parts(
+                s.purpose.id(),
+                s.tier.map(ResearchTier::id),
+                s.partner.clone(),
+                s.country.clone(),
+            );
+            assert_eq!(parts.unwrap(), s);
+        }
     }
 
     #[test]

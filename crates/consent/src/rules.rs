@@ -296,6 +296,35 @@ impl Jurisdiction {
         }
     }
 
+    /// Parse the jurisdiction list of one subject as a caller receives it (repeated or
+    /// comma-separated `--jurisdiction`, the npm `jurisdictions` array, the JSON API's list): each
+    /// code as [`Jurisdiction::parse`], blank entries skipped, duplicates after normalisation
+    /// (`de` and `DE`) dropped, order kept. The one list parser of the CLI, npm, JSON API and app.
+    ///
+    /// # Errors
+    /// [`ConsentError::UnknownJurisdiction`] for the first code that does not parse (a bad code is
+    /// never dropped: a dropped jurisdiction could make a decision less strict);
+    /// [`ConsentError::NoJurisdiction`] when no code is left.
+    pub fn parse_list<S: AsRef<str>>(
+        codes: impl IntoIterator<Item = S>,
+    ) -> Result<Vec<Self>, ConsentError> {
+        let mut out: Vec<Self> = Vec::new();
+        for code in codes {
+            let code = code.as_ref();
+            if code.trim().is_empty() {
+                continue;
+            }
+            let j = Self::parse(code)?;
+            if !out.contains(&j) {
+                out.push(j);
+            }
+        }
+        if out.is_empty() {
+            return Err(ConsentError::NoJurisdiction);
+        }
+        Ok(out)
+    }
+
     /// The normalised code.
     #[must_use]
     pub fn code(&self) -> &str {
@@ -415,6 +444,7 @@ pub fn applicable(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use veil_core::Coded;
 
     const EU27: [&str; 27] = [
         "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
@@ -462,5 +492,24 @@ mod tests {
             .map(|(r, _)| r.id.as_str())
             .collect();
         assert_eq!(ids, ["hipaa", "us-ca"]);
+    }
+
+    #[test]
+    fn lists_normalise_skip_blanks_drop_duplicates_and_never_drop_a_bad_code() {
+        let codes = |l: &[&str]| -> Vec<String> {
+            Jurisdiction::parse_list(l)
+                .unwrap()
+                .iter()
+                .map(|j| j.code().to_owned())
+                .collect()
+        };
+        assert_eq!(codes(&["de", " ", "US", "DE", "uk"]), ["DE", "US", "GB"]);
+        assert_eq!(codes(&["us-ca", "US-CA", "US"]), ["US-CA", "US"]);
+        let code = |l: &[&str]| Jurisdiction::parse_list(l).unwrap_err().code();
+        assert_eq!(code(&["DE", "JP"]), "unknown-jurisdiction");
+        assert_eq!(code(&[]), "no-jurisdiction");
+        assert_eq!(code(&["", "  "]), "no-jurisdiction");
+        let owned = vec!["FR".to_owned()];
+        assert_eq!(Jurisdiction::parse_list(&owned).unwrap()[0].code(), "FR");
     }
 }

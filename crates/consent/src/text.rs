@@ -224,6 +224,7 @@ pub fn current(purpose: Purpose, lang: &str) -> Result<&'static ConsentText, Con
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use veil_core::Coded;
 
     #[test]
     fn every_purpose_has_text_in_every_language() {

@@ -10,6 +10,7 @@ use veil_consent::{
 
 use EventKind::{Expired, Given, GuardianGiven, Renewed, Withdrawn};
 use Outcome::{Allow, Deny, NeedsConsent};
+use veil_consent::Coded;
 
 /// Day `d` of 2026 (day 0 = 2026-01-01T00:00:00Z).
 fn day(d: i64) -> Timestamp {

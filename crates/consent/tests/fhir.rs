@@ -2,6 +2,7 @@
 //! with the documented meaning; unknown codes are errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use veil_consent::Coded;
 use veil_consent::{
     Channel, ConsentEvent, ConsentLedger, DecisionRequest, EventKind, HipaaAuthorization,
     Jurisdiction, Outcome, Purpose, PurposeScope, ResearchTier, Standing, Subject, Timestamp,

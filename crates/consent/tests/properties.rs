@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
+use veil_consent::Coded;
 use veil_consent::{
     Channel, ConsentEvent, ConsentLedger, DecisionRequest, EventKind, Jurisdiction, Outcome,
     Purpose, PurposeScope, ResearchTier, Standing, Subject, Timestamp, decide, import_bundle,

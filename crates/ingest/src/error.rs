@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use veil_seal::SealError;
+use veil_core::Coded;
+use veil_seal::{ConsentDecision, SealError};
 use veil_trust::Rejection;
 
 /// Errors starting or running the server.
@@ -49,9 +50,9 @@ pub enum ServeError {
     Config(String),
 }
 
-impl ServeError {
+impl veil_core::Coded for ServeError {
     /// A stable machine-readable code for this error.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             ServeError::MissingDist(_) => "missing-dist",
             ServeError::Io(_) => "io",
@@ -115,11 +116,12 @@ pub enum ApiError {
         /// This server's recipient id.
         expected: String,
     },
-    /// The manifest's consent decision for its purpose is not a grant (`allow` / `permit`).
-    #[error("consent decision {decision:?} for purpose {purpose:?} does not permit this upload")]
+    /// The manifest's consent decision for its purpose is not a grant (`allow`; the artifact
+    /// parser reads the legacy `permit` as `allow`, and refuses any other word as `bad-manifest`).
+    #[error("consent decision `{decision}` for purpose {purpose:?} does not permit this upload")]
     ConsentNotGranted {
         /// The decision in the manifest.
-        decision: String,
+        decision: ConsentDecision,
         /// The manifest's purpose.
         purpose: String,
     },
@@ -201,9 +203,9 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl ApiError {
+impl veil_core::Coded for ApiError {
     /// The stable machine code, the `error` field of the JSON answer.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             ApiError::MissingIdempotencyKey => "missing-idempotency-key",
             ApiError::BadIdempotencyKey => "bad-idempotency-key",
@@ -233,7 +235,9 @@ impl ApiError {
             ApiError::Internal(_) => "internal",
         }
     }
+}
 
+impl ApiError {
     /// The HTTP status of the answer.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -246,7 +250,9 @@ impl ApiError {
                 SealError::BadEnvelope(_) | SealError::UnsupportedSuite { .. } => {
                     StatusCode::BAD_REQUEST
                 }
-                SealError::ClientKeyMismatch => StatusCode::FORBIDDEN,
+                SealError::ClientKeyMismatch | SealError::ConsentNotGranted(_) => {
+                    StatusCode::FORBIDDEN
+                }
                 SealError::RngFailed(_) | SealError::EncodeFailed(_) | SealError::SealFailed(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }

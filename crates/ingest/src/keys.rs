@@ -123,6 +123,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServeError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use veil_core::Coded;
 
     fn temp(name: &str) -> PathBuf {
         let dir =

@@ -45,6 +45,7 @@ pub use config::{IngestConfig, KeySource, Limits, ObjectStoreLocation, ServerCon
 pub use error::{ApiError, ServeError};
 pub use keys::KeyOrigin;
 pub use store::{ArtifactRecord, ArtifactStore, Committed, Revocation};
+pub use veil_core::Coded;
 pub use verify::{ArtifactVerifier, VerifiedUpload};
 
 /// The Content-Security-Policy sent with every response (and mirrored by a meta tag in `index.html`).

@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use veil_mesh::Coded;
 use veil_mesh::{FormatHint, Options, Profile};
 
 #[global_allocator]

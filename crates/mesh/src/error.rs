@@ -77,9 +77,9 @@ pub enum MeshError {
     Cancelled,
 }
 
-impl MeshError {
+impl veil_core::Coded for MeshError {
     /// The stable machine code of this error (kebab-case; never changes between releases).
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             MeshError::Truncated { .. } => "truncated-file",
             MeshError::CountMismatch { .. } => "count-mismatch",
@@ -96,7 +96,9 @@ impl MeshError {
             MeshError::Cancelled => "cancelled",
         }
     }
+}
 
+impl MeshError {
     pub(crate) fn truncated(what: impl Into<String>) -> Self {
         MeshError::Truncated { what: what.into() }
     }

@@ -74,4 +74,5 @@ pub use pipeline::{
 };
 pub use read::{Format, FormatHint, ReadModel, read};
 pub use shareable::{RemovedChannel, ShareableReport, SharedDeface};
+pub use veil_core::Coded;
 pub use write::OutputFormat;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use proptest::prelude::*;
+use veil_mesh::Coded;
 use veil_mesh::mesh_helpers::*;
 use veil_mesh::synth::{self, HeadSpec};
 use veil_mesh::{DefaceMode, FormatHint, Mesh, Options, Profile};

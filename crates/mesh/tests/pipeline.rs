@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use proptest::prelude::*;
+use veil_mesh::Coded;
 use veil_mesh::mesh_helpers::dist;
 use veil_mesh::reframe::{apply, principal_frame};
 use veil_mesh::synth::{self, HeadSpec};

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use proptest::prelude::*;
+use veil_mesh::Coded;
 use veil_mesh::{FormatHint, Mesh, MeshError, Options, Profile, deidentify, synth};
 
 fn model() -> Mesh {

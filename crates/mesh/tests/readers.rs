@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use proptest::prelude::*;
+use veil_mesh::Coded;
 use veil_mesh::{FormatHint, Limits, Mesh, read, synth};
 
 fn tetra() -> Mesh {

@@ -29,7 +29,7 @@ fn content() -> Vec<u8> {
 fn builder(model: Vec<u8>) -> ArtifactBuilder {
     let secret = PseudonymSecret::from_bytes(&[1; 32]).unwrap();
     let consent = ConsentRef {
-        decision: "permit".into(),
+        decision: veil_seal::ConsentDecision::Allow,
         event_hash: Some([2; 32]),
     };
     let mut b = ArtifactBuilder::new(

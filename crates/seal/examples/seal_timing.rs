@@ -50,7 +50,7 @@ fn main() {
     let mut envelopes = Vec::new();
     for model in inputs {
         let consent = ConsentRef {
-            decision: "permit".into(),
+            decision: veil_seal::ConsentDecision::Allow,
             event_hash: Some([2; 32]),
         };
         let mut b = ArtifactBuilder::new(

@@ -18,27 +18,59 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::SealError;
-use crate::cbor::{self, BSTR, TSTR};
 use crate::keys::{KeyId, sec1_uncompressed};
 use crate::names::{Namer, Role};
 use crate::pseudonym::Pseudonym;
+use veil_core::cbor::{self, BSTR, TSTR};
+use veil_core::cose::{sig_structure, sig_structure_prefix};
 
 /// The manifest format version this crate writes and reads.
 pub const MANIFEST_VERSION: u64 = 1;
 /// Longest content name, in bytes.
 pub const MAX_NAME_LEN: usize = 255;
-/// Longest text field (purpose, recipient id, consent decision), in bytes.
+/// Longest text field (purpose, recipient id), in bytes.
 pub const MAX_TEXT_LEN: usize = 1024;
 /// Deepest CBOR nesting accepted when decoding an artifact (bounds recursion on hostile input).
 const MAX_CBOR_DEPTH: usize = 64;
 /// The COSE_Sign1 CBOR tag (RFC 9052 §2).
 const COSE_SIGN1_TAG: u64 = 18;
 
+/// The consent decision a manifest carries: `veil-consent`'s [`veil_consent::Outcome`] (`allow`,
+/// `needs-consent`, `deny`), the very type [`veil_consent::decide`] answers with, so the decision
+/// travels typed from the consent ledger to the server. On the wire it is the outcome id.
+pub use veil_consent::Outcome as ConsentDecision;
+
+/// The legacy wire spelling of [`ConsentDecision::Allow`]: the first VEIL-1 examples and the
+/// Python reference vectors wrote `"permit"`. It is read as `allow` (the signature covers the
+/// original bytes, which are kept) and never written.
+pub const LEGACY_ALLOW: &str = "permit";
+
+/// Read a consent decision as a VEIL-1 manifest carries it: an outcome id (`allow`,
+/// `needs-consent`, `deny`) or [`LEGACY_ALLOW`]. The one reader of the decision's wire form (the
+/// manifest parser, `veil seal --consent-decision` and npm's `consentDecision` use it).
+///
+/// # Errors
+/// [`SealError::BadManifest`] for any other text.
+pub fn parse_consent_decision(text: &str) -> Result<ConsentDecision, SealError> {
+    if text == LEGACY_ALLOW {
+        return Ok(ConsentDecision::Allow);
+    }
+    ConsentDecision::from_id(text).ok_or_else(|| {
+        SealError::BadManifest(format!(
+            "consent decision {:?} is not allow, needs-consent or deny",
+            text.chars().take(32).collect::<String>()
+        ))
+    })
+}
+
 /// The consent a seal rests on: the decision and the hash of the consent event that made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentRef {
-    /// The decision for the manifest's purpose, e.g. `"permit"`.
-    pub decision: String,
+    /// The decision for the manifest's purpose. Only [`ConsentDecision::Allow`] is sealed (a seal
+    /// rests on a grant: [`ArtifactBuilder::prepare`] refuses anything else with
+    /// [`SealError::ConsentNotGranted`]); an opened artifact may carry any of the three, and the
+    /// receiving side refuses what is not `allow`.
+    pub decision: ConsentDecision,
     /// SHA-256 of the consent event (ledger entry) the decision rests on, if known.
     pub event_hash: Option<[u8; 32]>,
 }
@@ -128,7 +160,7 @@ impl Manifest {
             "pseudonym": self.pseudonym.as_str(),
             "purpose": self.purpose,
             "consent": {
-                "decision": self.consent.decision,
+                "decision": self.consent.decision.id(),
                 "event_hash": self.consent.event_hash.map(hex::encode),
             },
             "recipient": self.recipient,
@@ -160,7 +192,10 @@ impl Manifest {
             None => Value::Null,
         };
         let consent = map(vec![
-            ("decision", Value::Text(self.consent.decision.clone())),
+            (
+                "decision",
+                Value::Text(self.consent.decision.id().to_owned()),
+            ),
             (
                 "event_hash",
                 self.consent
@@ -224,7 +259,7 @@ impl Manifest {
             .try_into()
             .map_err(|_| bad("client_key must be 65 bytes (uncompressed SEC1)"))?;
         let mut c = Fields::new(m.take("consent")?, "consent")?;
-        let decision = c.text("decision")?;
+        let decision = parse_consent_decision(&c.text("decision")?)?;
         let event_hash = match c.take_opt("event_hash") {
             None | Some(Value::Null) => None,
             Some(Value::Bytes(b)) => Some(
@@ -288,7 +323,6 @@ impl Manifest {
     fn validate(&self) -> Result<(), SealError> {
         validate_text("purpose", &self.purpose)?;
         validate_text("recipient", &self.recipient)?;
-        validate_text("consent decision", &self.consent.decision)?;
         let mut seen = std::collections::BTreeSet::new();
         for c in &self.contents {
             validate_name(&c.name)?;
@@ -480,7 +514,13 @@ impl ArtifactBuilder {
     /// copied once; its SHA-256 and the `Sig_structure` hash are fed from the same cache-hot chunk
     /// (the payload puts `"files"` before `"manifest"`, so the signature hash can run ahead of the
     /// manifest, whose length does not depend on the hash values).
+    ///
+    /// A seal rests on a grant: a consent decision other than `allow` is refused with
+    /// [`SealError::ConsentNotGranted`] before anything is laid out.
     pub fn prepare(self, client_key: &VerifyingKey) -> Result<UnsignedArtifact, SealError> {
+        if self.consent.decision != ConsentDecision::Allow {
+            return Err(SealError::ConsentNotGranted(self.consent.decision));
+        }
         let client_key = sec1_uncompressed(client_key);
         let mut manifest = Manifest {
             version: MANIFEST_VERSION,
@@ -535,7 +575,7 @@ impl ArtifactBuilder {
         let mut buf = Vec::with_capacity(headroom + cose_len + crate::envelope::TAG_LEN);
         buf.resize(headroom, 0);
 
-        cbor::put_head(&mut buf, 6, COSE_SIGN1_TAG);
+        cbor::put_head(&mut buf, cbor::TAG, COSE_SIGN1_TAG);
         buf.push(0x84);
         cbor::put_head(&mut buf, BSTR, protected.len() as u64);
         buf.extend_from_slice(&protected);
@@ -543,22 +583,16 @@ impl ArtifactBuilder {
         cbor::put_head(&mut buf, BSTR, payload_len as u64);
         let payload_start = buf.len();
 
-        // RFC 9052 §4.4 Sig_structure = ["Signature1", protected, external_aad = h'', payload].
+        // The Sig_structure (RFC 9052 §4.4) is hashed as the payload is laid out.
         let mut tbs = Sha256::new();
-        tbs.update([0x84]);
-        tbs.update(cbor::head_bytes(TSTR, 10));
-        tbs.update(b"Signature1");
-        tbs.update(cbor::head_bytes(BSTR, protected.len() as u64));
-        tbs.update(&protected);
-        tbs.update([0x40]);
-        tbs.update(cbor::head_bytes(BSTR, payload_len as u64));
+        tbs.update(sig_structure_prefix(&protected, payload_len));
 
         // `hashed_to`: how much of the payload has gone into the Sig_structure hash so far.
         let mut hashed_to = payload_start;
         buf.push(0xa2);
         cbor::put_head(&mut buf, TSTR, 5);
         buf.extend_from_slice(b"files");
-        cbor::put_head(&mut buf, 5, files.len() as u64);
+        cbor::put_head(&mut buf, cbor::MAP, files.len() as u64);
         let mut hashes = BTreeMap::new();
         for (name, (data, given)) in files {
             cbor::put_head(&mut buf, TSTR, name.len() as u64);
@@ -616,13 +650,7 @@ impl ArtifactBuilder {
 /// `["Signature1", body_protected, external_aad = h'', payload]`.
 fn sig_structure_digest(protected: &[u8], payload: &[u8]) -> Sha256 {
     let mut h = Sha256::new();
-    h.update([0x84]);
-    h.update(cbor::head_bytes(TSTR, 10));
-    h.update(b"Signature1");
-    h.update(cbor::head_bytes(BSTR, protected.len() as u64));
-    h.update(protected);
-    h.update([0x40]);
-    h.update(cbor::head_bytes(BSTR, payload.len() as u64));
+    h.update(sig_structure_prefix(protected, payload.len()));
     h.update(payload);
     h
 }
@@ -653,17 +681,7 @@ impl UnsignedArtifact {
     /// The COSE `Sig_structure` bytes (RFC 9052 §4.4): what an ES256 signer (e.g. WebCrypto
     /// ECDSA P-256 with SHA-256) signs.
     pub fn to_be_signed(&self) -> Vec<u8> {
-        let payload = self.payload();
-        let mut v = Vec::with_capacity(payload.len() + self.protected.len() + 32);
-        v.push(0x84);
-        cbor::put_head(&mut v, TSTR, 10);
-        v.extend_from_slice(b"Signature1");
-        cbor::put_head(&mut v, BSTR, self.protected.len() as u64);
-        v.extend_from_slice(&self.protected);
-        v.push(0x40);
-        cbor::put_head(&mut v, BSTR, payload.len() as u64);
-        v.extend_from_slice(payload);
-        v
+        sig_structure(&self.protected, self.payload())
     }
 
     /// Sign with a `p256` key (the `Sig_structure` hash was computed while laying the payload out;
@@ -830,6 +848,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::pseudonym::PseudonymSecret;
+    use veil_core::Coded;
 
     fn builder() -> ArtifactBuilder {
         let secret = PseudonymSecret::from_bytes(&[7u8; 32]).unwrap();
@@ -838,7 +857,7 @@ mod tests {
             "treatment",
             "clinic-a",
             ConsentRef {
-                decision: "permit".into(),
+                decision: ConsentDecision::Allow,
                 event_hash: Some([9u8; 32]),
             },
             1_700_000_000_000,
@@ -1014,6 +1033,84 @@ mod tests {
         assert_eq!(
             verify_signed_artifact(&bytes, None).unwrap_err().code(),
             "bad-signature"
+        );
+    }
+
+    /// Sign, then rewrite the manifest's decision to `text` on the wire and sign again, as another
+    /// (or an older) implementation may have written it: this crate's encoder writes outcome ids
+    /// only, and refuses to sign anything but `allow`.
+    fn signed_with_decision_text(key: &SigningKey, text: &str) -> Vec<u8> {
+        fn field<'a>(v: &'a mut Value, key: &str) -> &'a mut Value {
+            let Value::Map(entries) = v else {
+                panic!("not a map")
+            };
+            &mut entries
+                .iter_mut()
+                .find(|(k, _)| k.as_text() == Some(key))
+                .unwrap()
+                .1
+        }
+        let signed = builder().sign(key).unwrap();
+        let sign1 = CoseSign1::from_tagged_slice(signed.as_bytes()).unwrap();
+        let mut payload: Value = ciborium::from_reader(sign1.payload.as_deref().unwrap()).unwrap();
+        *field(
+            field(field(&mut payload, "manifest"), "consent"),
+            "decision",
+        ) = Value::Text(text.into());
+        let mut bytes = Vec::new();
+        ciborium::into_writer(&payload, &mut bytes).unwrap();
+        coset::CoseSign1Builder::new()
+            .protected(sign1.protected.header)
+            .payload(bytes)
+            .create_signature(b"", |tbs| {
+                let sig: Signature = p256::ecdsa::signature::Signer::sign(key, tbs);
+                sig.to_bytes().to_vec()
+            })
+            .build()
+            .to_tagged_vec()
+            .unwrap()
+    }
+
+    #[test]
+    fn only_an_allow_decision_is_sealed() {
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        for decision in [ConsentDecision::NeedsConsent, ConsentDecision::Deny] {
+            let mut b = builder();
+            b.consent.decision = decision;
+            let err = b.prepare(key.verifying_key()).unwrap_err();
+            assert_eq!(err, SealError::ConsentNotGranted(decision));
+            assert_eq!(err.code(), "consent-not-granted");
+        }
+        // `allow` goes on the wire as the outcome id.
+        let signed = builder().sign(&key).unwrap();
+        let sign1 = CoseSign1::from_tagged_slice(signed.as_bytes()).unwrap();
+        let payload = sign1.payload.unwrap();
+        assert!(payload.windows(15).any(|w| w == b"\x68decision\x65allow"));
+        assert_eq!(signed.manifest().to_json()["consent"]["decision"], "allow");
+    }
+
+    #[test]
+    fn decisions_are_read_typed_with_permit_as_the_legacy_allow() {
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        for (text, want) in [
+            ("allow", ConsentDecision::Allow),
+            ("permit", ConsentDecision::Allow),
+            ("needs-consent", ConsentDecision::NeedsConsent),
+            ("deny", ConsentDecision::Deny),
+        ] {
+            let bytes = signed_with_decision_text(&key, text);
+            let v = verify_signed_artifact(&bytes, Some(key.verifying_key())).unwrap();
+            assert_eq!(v.manifest.consent.decision, want, "{text}");
+            assert_eq!(v.manifest.to_json()["consent"]["decision"], want.id());
+        }
+        for text in ["maybe", "Allow", "", "permit "] {
+            let bytes = signed_with_decision_text(&key, text);
+            let err = verify_signed_artifact(&bytes, None).unwrap_err();
+            assert_eq!(err.code(), "bad-manifest", "{text:?}");
+        }
+        assert_eq!(
+            parse_consent_decision(LEGACY_ALLOW),
+            Ok(ConsentDecision::Allow)
         );
     }
 

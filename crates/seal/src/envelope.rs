@@ -22,9 +22,9 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::artifact::{SignedArtifact, VerifiedArtifact, verify_signed_artifact};
-use crate::cbor::{ARRAY, BSTR, Reader, TSTR, UINT, put_head};
 use crate::keys::{KeyId, RecipientKey, RecipientPublicKey, VeilAead, VeilKdf, VeilKem};
 use crate::{SealError, rng};
+use veil_core::cbor::{ARRAY, BSTR, Reader, TSTR, UINT, put_head};
 
 /// The envelope's first element.
 pub const ENVELOPE_MAGIC: &str = "VEIL-1";
@@ -133,7 +133,7 @@ fn bad_env(msg: &str) -> SealError {
 /// `["VEIL-1", [k, f, a], bstr(65), bstr(32), bstr]` shape in preferred encoding, with nothing after.
 pub fn parse_envelope(bytes: &[u8]) -> Result<EnvelopeParts<'_>, SealError> {
     let mut r = Reader::new(bytes);
-    let map = |e: crate::cbor::ReadError| SealError::BadEnvelope(e.describe().into());
+    let map = |e: veil_core::cbor::ReadError| SealError::BadEnvelope(e.describe().into());
     if r.expect(ARRAY).map_err(map)? != 5 {
         return Err(bad_env("not a 5-element array"));
     }
@@ -174,7 +174,7 @@ pub(crate) fn envelope_prefix_len(ciphertext_len: usize) -> usize {
         + ENC_LEN
         + 2
         + 32
-        + crate::cbor::head_len(ciphertext_len as u64)
+        + veil_core::cbor::head_len(ciphertext_len as u64)
 }
 
 fn encode_envelope(enc: &[u8], kid: &KeyId, ciphertext: &[u8]) -> Vec<u8> {

@@ -27,9 +27,14 @@ pub enum SealError {
     /// Two contents have the same name.
     #[error("duplicate content name {0:?}")]
     DuplicateName(String),
-    /// A manifest field is out of its documented range (e.g. an empty purpose).
+    /// A manifest field is out of its documented range (e.g. an empty purpose, a consent
+    /// decision that is not `allow`, `needs-consent` or `deny`).
     #[error("invalid manifest: {0}")]
     BadManifest(String),
+    /// Sealing was asked for a manifest whose consent decision is not `allow`: a seal rests on a
+    /// grant, so nothing is signed or encrypted.
+    #[error("consent decision `{0}` is not a grant: only an `allow` decision is sealed")]
+    ConsentNotGranted(veil_consent::Outcome),
     /// CBOR encoding failed (should not happen for well-formed values).
     #[error("encoding failed: {0}")]
     EncodeFailed(String),
@@ -78,9 +83,9 @@ pub enum SealError {
     UnlistedFile(String),
 }
 
-impl SealError {
+impl veil_core::Coded for SealError {
     /// The stable machine code of this error (used in CLI output, HTTP answers and the UI).
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             Self::BadKey(_) => "bad-key",
             Self::RngFailed(_) => "rng-failed",
@@ -90,6 +95,7 @@ impl SealError {
             Self::BadName(_) => "bad-name",
             Self::DuplicateName(_) => "duplicate-name",
             Self::BadManifest(_) => "bad-manifest",
+            Self::ConsentNotGranted(_) => "consent-not-granted",
             Self::EncodeFailed(_) => "encode-failed",
             Self::SealFailed(_) => "seal-failed",
             Self::BadEnvelope(_) => "bad-envelope",

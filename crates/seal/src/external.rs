@@ -24,12 +24,12 @@ use hpke::{Kem as _, Serializable};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::cbor::{ARRAY, BSTR, TSTR, UINT, put_head};
 use crate::envelope::{
     ArtifactId, ENC_LEN, ENVELOPE_MAGIC, HPKE_INFO, SUITE, SealedEnvelope, TAG_LEN,
 };
 use crate::keys::{KeyId, RecipientPublicKey, VeilKem};
 use crate::{SealError, rng};
+use veil_core::cbor::{ARRAY, BSTR, TSTR, UINT, put_head};
 
 /// What the page needs to encrypt one artifact with WebCrypto AES-256-GCM.
 pub struct ExternalSealKeys {
@@ -193,6 +193,7 @@ pub fn assemble_envelope(
 mod tests {
     use aes_gcm::aead::{Aead, KeyInit, Payload};
     use aes_gcm::{Aes256Gcm, Nonce};
+    use veil_core::Coded;
 
     use super::*;
     use crate::envelope::{hpke_seal_base, seal_with_ephemeral_ikm};
@@ -252,7 +253,7 @@ mod tests {
         let key = p256::ecdsa::SigningKey::from_slice(&[9; 32]).unwrap();
         let secret = crate::PseudonymSecret::from_bytes(&[1; 32]).unwrap();
         let consent = crate::ConsentRef {
-            decision: "permit".into(),
+            decision: crate::ConsentDecision::Allow,
             event_hash: None,
         };
         let mut b = crate::ArtifactBuilder::new(secret.pseudonym("r", "p"), "p", "r", consent, 0);

@@ -9,9 +9,7 @@ use core::fmt;
 
 use hpke::{Deserializable, Kem as _};
 use p256::ecdsa::{SigningKey, VerifyingKey};
-use p256::pkcs8::{
-    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
-};
+use p256::pkcs8::DecodePublicKey;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -74,12 +72,11 @@ fn public_sec1(pk: &p256::PublicKey) -> [u8; 65] {
 
 /// Parse a P-256 private key from PEM: PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`).
 fn secret_key_from_pem(pem: &str) -> Result<p256::SecretKey, SealError> {
-    let pem = pem.trim();
-    if pem.contains("BEGIN EC PRIVATE KEY") {
-        p256::SecretKey::from_sec1_pem(pem).map_err(|e| SealError::BadKey(e.to_string()))
-    } else {
-        p256::SecretKey::from_pkcs8_pem(pem).map_err(|e| SealError::BadKey(e.to_string()))
-    }
+    veil_core::pem::secret_key_from_pem(pem).map_err(bad_key)
+}
+
+fn bad_key(e: veil_core::pem::PemError) -> SealError {
+    SealError::BadKey(e.to_string())
 }
 
 /// Draw a uniformly random P-256 scalar (rejection sampling; RFC 9180 §7.1.3 style).
@@ -137,9 +134,7 @@ impl RecipientPublicKey {
 
     /// From a PEM `PUBLIC KEY` (SubjectPublicKeyInfo, RFC 5480).
     pub fn from_public_key_pem(pem: &str) -> Result<Self, SealError> {
-        let pk = p256::PublicKey::from_public_key_pem(pem.trim())
-            .map_err(|e| SealError::BadKey(e.to_string()))?;
-        Self::from_p256(&pk)
+        Self::from_p256(&veil_core::pem::public_key_from_pem(pem).map_err(bad_key)?)
     }
 
     /// From a SubjectPublicKeyInfo in DER.
@@ -163,8 +158,7 @@ impl RecipientPublicKey {
     pub fn to_public_key_pem(&self) -> Result<String, SealError> {
         let pk = p256::PublicKey::from_sec1_bytes(&self.sec1)
             .map_err(|e| SealError::BadKey(e.to_string()))?;
-        pk.to_public_key_pem(LineEnding::LF)
-            .map_err(|e| SealError::BadKey(e.to_string()))
+        veil_core::pem::public_key_to_pem(&pk).map_err(bad_key)
     }
 }
 
@@ -221,9 +215,7 @@ impl RecipientKey {
 
     /// PKCS#8 PEM of the private key (zeroized on drop).
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, SealError> {
-        self.secret
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| SealError::BadKey(e.to_string()))
+        veil_core::pem::secret_key_to_pem(&self.secret).map_err(bad_key)
     }
 
     /// The matching public key.
@@ -249,23 +241,19 @@ pub fn signing_key_from_pem(pem: &str) -> Result<SigningKey, SealError> {
 
 /// PKCS#8 PEM of a client signing key (zeroized on drop).
 pub fn signing_key_to_pem(key: &SigningKey) -> Result<Zeroizing<String>, SealError> {
-    p256::SecretKey::from(key)
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| SealError::BadKey(e.to_string()))
+    veil_core::pem::secret_key_to_pem(&p256::SecretKey::from(key)).map_err(bad_key)
 }
 
 /// A client verifying key from PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
 pub fn verifying_key_from_pem(pem: &str) -> Result<VerifyingKey, SealError> {
-    let pk = p256::PublicKey::from_public_key_pem(pem.trim())
-        .map_err(|e| SealError::BadKey(e.to_string()))?;
-    Ok(VerifyingKey::from(pk))
+    Ok(VerifyingKey::from(
+        veil_core::pem::public_key_from_pem(pem).map_err(bad_key)?,
+    ))
 }
 
 /// PEM `PUBLIC KEY` (SubjectPublicKeyInfo) of a client verifying key.
 pub fn verifying_key_to_pem(key: &VerifyingKey) -> Result<String, SealError> {
-    p256::PublicKey::from(key)
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|e| SealError::BadKey(e.to_string()))
+    veil_core::pem::public_key_to_pem(&p256::PublicKey::from(key)).map_err(bad_key)
 }
 
 /// A verifying key from SEC1 bytes (compressed or uncompressed).
@@ -276,38 +264,13 @@ pub fn verifying_key_from_sec1(bytes: &[u8]) -> Result<VerifyingKey, SealError> 
 /// Split a PEM bundle of `CERTIFICATE` blocks (or a single DER certificate) into DER certificates,
 /// in file order. Used for device chains carried as evidence; no X.509 parsing happens here.
 pub fn certificate_chain_from_bytes(bytes: &[u8]) -> Result<Vec<Vec<u8>>, SealError> {
-    let Ok(text) = core::str::from_utf8(bytes) else {
-        return Ok(vec![bytes.to_vec()]);
-    };
-    if !text.contains("-----BEGIN") {
-        return Ok(vec![bytes.to_vec()]);
-    }
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN") {
-        let block = &rest[start..];
-        let end_marker = block
-            .find("-----END")
-            .ok_or_else(|| SealError::BadKey("unterminated PEM block".into()))?;
-        let after_end = &block[end_marker + 8..];
-        let close = after_end
-            .find("-----")
-            .ok_or_else(|| SealError::BadKey("unterminated PEM block".into()))?;
-        let block_len = end_marker + 8 + close + 5;
-        let (label, der) =
-            pem_rfc7468::decode_vec(block.as_bytes().get(..block_len).unwrap_or_default())
-                .map_err(|e| SealError::BadKey(format!("PEM: {e}")))?;
-        if label == "CERTIFICATE" {
-            out.push(der);
-        }
-        rest = &block[block_len..];
-    }
-    Ok(out)
+    veil_core::pem::certs_from_pem_or_der(bytes).map_err(bad_key)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use veil_core::Coded;
 
     #[test]
     fn certificate_bundles_split_in_order_and_skip_other_blocks() {

@@ -7,6 +7,8 @@
 //! - [`pseudonym`]: the identity vault; per-subject secrets, `HMAC-SHA256` pseudonyms per
 //!   (recipient, purpose), and erasure by destroying the secret (crypto-shredding).
 //! - [`artifact`]: the manifest and contents as CBOR, signed by the client as a COSE_Sign1 (ES256).
+//!   The manifest's consent decision is typed, [`ConsentDecision`] (`veil-consent`'s outcome), and
+//!   only an `allow` is sealed.
 //! - [`envelope`]: `VEIL-1`, the artifact sealed with HPKE (RFC 9180) to the recipient's P-256 key.
 //! - [`external`]: the same envelope with the bulk AES-256-GCM done by WebCrypto (fast in browsers).
 //! - [`names`]: contents are named by role (`model-1.stl`, `reading-1.cose`), never by the
@@ -15,14 +17,15 @@
 //! The byte formats are specified in `docs/artifact-format.md`.
 //!
 //! ```
-//! use veil_seal::{ArtifactBuilder, ConsentRef, PseudonymSecret, RecipientKey, generate_signing_key, open, seal_artifact};
+//! use veil_seal::{ArtifactBuilder, ConsentDecision, ConsentRef, PseudonymSecret, RecipientKey, generate_signing_key, open, seal_artifact};
 //!
 //! let recipient = RecipientKey::generate()?;              // the ingest server's key
 //! let client = generate_signing_key()?;                   // the browser's key
 //! let secret = PseudonymSecret::generate()?;              // the subject's identity-layer secret
 //! let pseudonym = secret.pseudonym("clinic-a", "treatment");
 //!
-//! let consent = ConsentRef { decision: "permit".into(), event_hash: Some([0u8; 32]) };
+//! // A seal rests on a grant: only `allow` (veil-consent's outcome) is sealed.
+//! let consent = ConsentRef { decision: ConsentDecision::Allow, event_hash: Some([0u8; 32]) };
 //! let mut builder = ArtifactBuilder::new(pseudonym, "treatment", "clinic-a", consent, 1_700_000_000_000);
 //! let name = builder.add_content("Jane Roe skull.stl", b"solid veil\nendsolid veil\n".to_vec())?;
 //! assert_eq!(name, "model-1.stl");
@@ -38,7 +41,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod artifact;
-mod cbor;
 pub mod envelope;
 mod error;
 pub mod external;
@@ -48,8 +50,9 @@ pub mod pseudonym;
 mod rng;
 
 pub use artifact::{
-    ArtifactBuilder, ConsentRef, ContentEntry, DeviceEvidence, Manifest, SignedArtifact,
-    UnsignedArtifact, VerifiedArtifact, verify_signed_artifact,
+    ArtifactBuilder, ConsentDecision, ConsentRef, ContentEntry, DeviceEvidence, LEGACY_ALLOW,
+    Manifest, SignedArtifact, UnsignedArtifact, VerifiedArtifact, parse_consent_decision,
+    verify_signed_artifact,
 };
 pub use envelope::{
     ArtifactId, EnvelopeParts, OpenedArtifact, SealedEnvelope, decrypt_envelope, open,
@@ -63,3 +66,4 @@ pub use keys::{
 };
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
 pub use pseudonym::{ErasureRecord, IdentityVault, Pseudonym, PseudonymSecret};
+pub use veil_core::Coded;

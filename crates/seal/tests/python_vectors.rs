@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use veil_seal::Coded;
 use veil_seal::{PseudonymSecret, RecipientKey, open, verifying_key_from_pem};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/python");
@@ -56,7 +57,17 @@ fn python_sealed_vectors_open_or_fail_as_named() {
                 assert_eq!(m.purpose, expected["purpose"].as_str().unwrap());
                 assert_eq!(m.recipient, expected["recipient_id"].as_str().unwrap());
                 assert_eq!(m.created_ms, expected["created_ms"].as_u64().unwrap());
-                assert_eq!(m.consent.decision, "permit");
+                // The vectors carry `"permit"`, the legacy spelling of `allow`: still read as the
+                // grant it always meant (the signature covers the original bytes).
+                assert_eq!(
+                    m.consent.decision,
+                    veil_seal::ConsentDecision::Allow,
+                    "{name}"
+                );
+                assert!(
+                    opened.signed_bytes.windows(7).any(|w| w == b"\x66permit"),
+                    "{name}: the vector carries the legacy spelling"
+                );
                 let files = case["files"].as_object().unwrap();
                 assert_eq!(opened.artifact.files.len(), files.len(), "{name}");
                 for (file, sha) in files {

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
+use veil_seal::Coded;
 use veil_seal::envelope::{SUITE, parse_envelope, seal_with_ephemeral_ikm};
 use veil_seal::{
     ArtifactBuilder, ArtifactId, ConsentRef, DeviceEvidence, IdentityVault, PseudonymSecret,
@@ -19,7 +20,7 @@ fn recipient() -> RecipientKey {
 fn signed_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
     let secret = PseudonymSecret::from_bytes(&[5; 32]).unwrap();
     let consent = ConsentRef {
-        decision: "permit".into(),
+        decision: veil_seal::ConsentDecision::Allow,
         event_hash: Some([1; 32]),
     };
     let mut b = ArtifactBuilder::new(
@@ -391,7 +392,7 @@ fn pseudonym_secret_file_forms() {
 fn manifest_text_fields_are_bounded() {
     let s = PseudonymSecret::from_bytes(&[1; 32]).unwrap();
     let consent = ConsentRef {
-        decision: "permit".into(),
+        decision: veil_seal::ConsentDecision::Allow,
         event_hash: None,
     };
     let b = ArtifactBuilder::new(s.pseudonym("r", ""), "", "r", consent, 0);

@@ -4,36 +4,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use veil_trust::{
-    Algorithm, DeviceSigner, ProvisionOptions, TrustStore, Verifier, certs_from_pem, encode_spec,
-    provision,
-};
+use veil_trust::Verifier;
+use veil_trust::fixtures::demo_device;
 
 const NOW: u64 = 1_790_000_000;
 
 fn bench(c: &mut Criterion) {
-    let p = provision(&ProvisionOptions {
-        manufacturer: "Acme Medical".into(),
-        model: "BP7".into(),
-        serial_prefix: "BP7".into(),
-        devices: 1,
-        intermediate: true,
-        now: NOW,
-        device_days: 365,
-    })
-    .unwrap();
-    let d = &p.devices[0];
-    let signer = DeviceSigner::from_pem(&d.identity.key_pem, &d.identity.cert_pem).unwrap();
-    let chain = certs_from_pem(&d.chain_pem).unwrap();
+    let (maker, device) = demo_device(NOW).unwrap();
     let nonce = [7u8; 32];
-    let cose = signer.sign(
-        &encode_spec("bp:120/80/93,pulse=70", NOW).unwrap(),
-        51,
-        NOW,
-        &nonce,
-        Algorithm::Es256,
-    );
-    let store = TrustStore::from_pem(&p.root.cert_pem).unwrap();
+    let cose = device.reading("bp:120/80/93,pulse=70", 51, &nonce).unwrap();
+    let chain = device.chain;
+    let store = maker.store;
     let verifier = Verifier::new(store.clone());
     verifier
         .verify(&cose, &chain, Some(&nonce), Some(50), NOW)

@@ -324,7 +324,7 @@ impl TrustStore {
 
     /// A store from PEM text holding one or more `CERTIFICATE` blocks.
     pub fn from_pem(pem: &str) -> Result<Self, Rejection> {
-        Self::from_der(&crate::pem::certs_from_pem(pem)?)
+        Self::from_der(&veil_core::pem::certs_from_pem(pem)?)
     }
 
     /// A store from DER certificates.

@@ -218,18 +218,8 @@ impl CoseSign1 {
     /// The bytes the signature covers: `["Signature1", protected, external_aad = h'', payload]`
     /// (RFC 9052 §4.4).
     pub fn to_be_signed(&self) -> Vec<u8> {
-        sig_structure(&self.protected, &self.payload)
+        veil_core::cose::sig_structure(&self.protected, &self.payload)
     }
-}
-
-pub(crate) fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
-    let v = Value::Array(vec![
-        Value::Text("Signature1".into()),
-        Value::Bytes(protected.to_vec()),
-        Value::Bytes(Vec::new()),
-        Value::Bytes(payload.to_vec()),
-    ]);
-    to_vec(&v)
 }
 
 pub(crate) fn to_vec(v: &Value) -> Vec<u8> {

@@ -60,11 +60,11 @@ pub enum Rejection {
     },
 }
 
-impl Rejection {
-    /// The stable machine code of this rejection (`malformed`, `unsupported-algorithm`,
-    /// `bad-signature`, `untrusted-chain`, `expired-certificate`, `revoked`, `serial-mismatch`,
-    /// `nonce-mismatch`, `replayed-counter`, `stale`).
-    pub fn code(&self) -> &'static str {
+impl veil_core::Coded for Rejection {
+    /// `malformed`, `unsupported-algorithm`, `bad-signature`, `untrusted-chain`,
+    /// `expired-certificate`, `revoked`, `serial-mismatch`, `nonce-mismatch`, `replayed-counter`,
+    /// `stale`.
+    fn code(&self) -> &'static str {
         match self {
             Rejection::Malformed(_) => "malformed",
             Rejection::UnsupportedAlgorithm(_) => "unsupported-algorithm",
@@ -78,7 +78,15 @@ impl Rejection {
             Rejection::Stale { .. } => "stale",
         }
     }
+}
 
+impl From<veil_core::pem::PemError> for Rejection {
+    fn from(e: veil_core::pem::PemError) -> Self {
+        Rejection::Malformed(e.to_string())
+    }
+}
+
+impl Rejection {
     /// Every code a rejection can carry, for documentation and exhaustive tests.
     pub const CODES: [&'static str; 10] = [
         "malformed",
@@ -123,9 +131,8 @@ pub enum ProvisionError {
     Rng,
 }
 
-impl ProvisionError {
-    /// The stable machine code of this error.
-    pub fn code(&self) -> &'static str {
+impl veil_core::Coded for ProvisionError {
+    fn code(&self) -> &'static str {
         match self {
             ProvisionError::BadEncoding(_) => "bad-encoding",
             ProvisionError::BadKey(_) => "bad-key",

@@ -14,21 +14,17 @@
 //! are arguments, so the same code runs in wasm32 and natively.
 //!
 //! ```
-//! use veil_trust::{provision, DeviceSigner, TrustStore, Verifier, Algorithm, encode_spec, ProvisionOptions};
+//! use veil_trust::{Coded, Verifier};
+//! // A development manufacturer's root (trusted) and its device BP7-000001, whose chain runs
+//! // device -> intermediate -> root; the device signs a blood-pressure reading for a challenge.
 //! let now = 1_790_000_000;
-//! let dev = provision(&ProvisionOptions {
-//!     manufacturer: "Acme Medical".into(), model: "BP7".into(), serial_prefix: "BP7".into(),
-//!     devices: 1, intermediate: true, now, device_days: 365,
-//! })?;
-//! let verifier = Verifier::new(TrustStore::from_pem(&dev.root.cert_pem)?);
-//! let d = &dev.devices[0];
-//! let signer = DeviceSigner::from_pem(&d.identity.key_pem, &d.identity.cert_pem)?;
+//! let (maker, device) = veil_trust::fixtures::demo_device(now)?;
 //! let nonce = [7u8; 32];
-//! let cose = signer.sign(&encode_spec("bp:120/80/93,pulse=70", now)?, 51, now, &nonce, Algorithm::Es256);
-//! let chain = veil_trust::certs_from_pem(&d.chain_pem)?;
-//! let reading = verifier.verify(&cose, &chain, Some(&nonce), Some(50), now)?;
+//! let cose = device.reading("bp:120/80/93,pulse=70", 51, &nonce)?;
+//! let verifier = Verifier::new(maker.store.clone());
+//! let reading = verifier.verify(&cose, &device.chain, Some(&nonce), Some(50), now)?;
 //! assert_eq!(reading.device.serial, "BP7-000001");
-//! assert_eq!(verifier.verify(&cose, &chain, Some(&nonce), Some(51), now).unwrap_err().code(), "replayed-counter");
+//! assert_eq!(verifier.verify(&cose, &device.chain, Some(&nonce), Some(51), now).unwrap_err().code(), "replayed-counter");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -36,12 +32,16 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod chain;
+// Without `sim` nothing signs, so the COSE encoding helpers the device signer uses go unused.
+#[cfg_attr(not(feature = "sim"), allow(dead_code))]
 mod cose;
 mod error;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod gatt;
 pub mod ieee11073;
 pub mod measurement;
-mod pem;
+#[cfg(feature = "sim")]
 mod provision;
 mod verify;
 
@@ -51,18 +51,32 @@ pub use cose::{
 };
 pub use error::{ProvisionError, Rejection};
 pub use ieee11073::Measure;
-pub use measurement::{EncodedMeasurement, Measurement, MeasurementError, decode, encode_spec};
+#[cfg(feature = "sim")]
+pub use measurement::{EncodedMeasurement, encode_spec};
+pub use measurement::{Measurement, MeasurementError, decode};
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
-pub use pem::{certs_from_pem, certs_to_pem};
+#[cfg(feature = "sim")]
 pub use provision::{
     CertificateSpec, DeviceSigner, KeyUsageSpec, PemIdentity, ProvisionOptions, Provisioned,
-    ProvisionedDevice, generate_key, issue_certificate, key_from_pem, key_to_pem, new_challenge,
-    provision,
+    ProvisionedDevice, generate_key, issue_certificate, key_from_pem, key_to_pem, provision,
 };
+pub use veil_core::Coded;
+pub use veil_core::pem::{PemError, certs_from_pem, certs_to_pem};
 pub use verify::{FreshnessWindow, PendingReading, RevocationList, VerifiedReading, Verifier};
 
 /// SHA-256 of a certificate's DER, hex: the fingerprint shown to users and the COSE `kid`.
 pub fn fingerprint(der: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(der))
+}
+
+/// 32 random bytes from the operating system's RNG (WebCrypto in the browser): a challenge for a
+/// device, which its next reading must carry as `nonce`.
+pub fn new_challenge() -> Result<[u8; 32], ProvisionError> {
+    use rand_core::{OsRng, RngCore};
+    let mut out = [0u8; 32];
+    OsRng
+        .try_fill_bytes(&mut out)
+        .map_err(|_| ProvisionError::Rng)?;
+    Ok(out)
 }

@@ -1,7 +1,8 @@
 //! Tooling side of the profile: development manufacturer CAs, device certificates and a device
 //! signer, for the CLI (`veil device provision|sign`), demos and tests. A real manufacturer keeps
 //! its CA keys offline and the device key never leaves the device; nothing here is needed to
-//! verify.
+//! verify, so it compiles only with the `sim` feature (and with it x509-cert's certificate
+//! builder), which the browser builds leave off.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -10,7 +11,6 @@ use der::asn1::{GeneralizedTime, OctetString, PrintableStringRef, SetOfVec, Utf8
 use der::{Any, Decode, Encode};
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use spki::SubjectPublicKeyInfoOwned;
@@ -47,30 +47,18 @@ pub fn generate_key() -> Result<SigningKey, ProvisionError> {
     }
 }
 
-/// 32 random bytes: a challenge for a device.
-pub fn new_challenge() -> Result<[u8; 32], ProvisionError> {
-    let mut out = [0u8; 32];
-    OsRng
-        .try_fill_bytes(&mut out)
-        .map_err(|_| ProvisionError::Rng)?;
-    Ok(out)
-}
-
 /// The key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), zeroized on drop.
 pub fn key_to_pem(key: &SigningKey) -> Result<Zeroizing<String>, ProvisionError> {
-    key.to_pkcs8_pem(LineEnding::LF)
+    veil_core::pem::secret_key_to_pem(&p256::SecretKey::from(key))
         .map_err(|e| ProvisionError::BadKey(e.to_string()))
 }
 
 /// Reads a P-256 private key from PKCS#8 PEM, or SEC1 PEM (`EC PRIVATE KEY`, as `openssl ecparam
 /// -genkey` writes).
 pub fn key_from_pem(pem: &str) -> Result<SigningKey, ProvisionError> {
-    if let Ok(k) = SigningKey::from_pkcs8_pem(pem) {
-        return Ok(k);
-    }
-    p256::SecretKey::from_sec1_pem(pem)
+    veil_core::pem::secret_key_from_pem(pem)
         .map(SigningKey::from)
-        .map_err(|_| ProvisionError::BadKey("not a P-256 PKCS#8 or SEC1 PEM private key".into()))
+        .map_err(|e| ProvisionError::BadKey(e.to_string()))
 }
 
 /// keyUsage to put in a certificate.
@@ -324,7 +312,7 @@ pub fn provision(opts: &ProvisionOptions) -> Result<Provisioned, ProvisionError>
         None,
     )?;
     let root = PemIdentity {
-        cert_pem: crate::pem::certs_to_pem(std::slice::from_ref(&root_der)),
+        cert_pem: veil_core::pem::certs_to_pem(std::slice::from_ref(&root_der)),
         key_pem: key_to_pem(&root_key)?,
     };
     let (issuer_key, issuer_der, intermediate) = if opts.intermediate {
@@ -336,7 +324,7 @@ pub fn provision(opts: &ProvisionOptions) -> Result<Provisioned, ProvisionError>
             Some(&root_der),
         )?;
         let pem = PemIdentity {
-            cert_pem: crate::pem::certs_to_pem(std::slice::from_ref(&der)),
+            cert_pem: veil_core::pem::certs_to_pem(std::slice::from_ref(&der)),
             key_pem: key_to_pem(&key)?,
         };
         (key, der, Some(pem))
@@ -366,10 +354,10 @@ pub fn provision(opts: &ProvisionOptions) -> Result<Provisioned, ProvisionError>
         devices.push(ProvisionedDevice {
             serial,
             identity: PemIdentity {
-                cert_pem: crate::pem::certs_to_pem(&[der]),
+                cert_pem: veil_core::pem::certs_to_pem(&[der]),
                 key_pem: key_to_pem(&key)?,
             },
-            chain_pem: crate::pem::certs_to_pem(&chain),
+            chain_pem: veil_core::pem::certs_to_pem(&chain),
         });
     }
     Ok(Provisioned {
@@ -416,7 +404,7 @@ impl DeviceSigner {
     /// A signer from PEM: a private key (PKCS#8 or SEC1) and a certificate (the first
     /// `CERTIFICATE` block is the device's).
     pub fn from_pem(key_pem: &str, cert_pem: &str) -> Result<Self, ProvisionError> {
-        let certs = crate::pem::certs_from_pem(cert_pem)
+        let certs = veil_core::pem::certs_from_pem(cert_pem)
             .map_err(|e| ProvisionError::BadEncoding(e.to_string()))?;
         let first = certs
             .first()
@@ -438,7 +426,9 @@ impl DeviceSigner {
     pub fn sign_payload(&self, payload: &ReadingPayload, alg: Algorithm) -> Vec<u8> {
         let protected = cose::protected_header(alg, &self.kid);
         let body = payload.encode();
-        let sig: Signature = self.key.sign(&cose::sig_structure(&protected, &body));
+        let sig: Signature = self
+            .key
+            .sign(&veil_core::cose::sig_structure(&protected, &body));
         cose::encode(&protected, &body, &sig.to_bytes())
     }
 

@@ -6,11 +6,12 @@
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
+use veil_trust::Coded;
+use veil_trust::fixtures::demo_device;
 use veil_trust::measurement::KNOWN_CHARACTERISTICS;
 use veil_trust::{
-    Algorithm, CertificateSpec, DeviceSigner, ProvisionOptions, ReadingPayload, RevocationList,
-    TrustStore, Verifier, certs_from_pem, decode, encode_spec, generate_key, ieee11073,
-    issue_certificate, provision,
+    Algorithm, CertificateSpec, DeviceSigner, ReadingPayload, RevocationList, TrustStore, Verifier,
+    certs_from_pem, decode, encode_spec, generate_key, ieee11073, issue_certificate,
 };
 
 const NOW: u64 = 1_790_000_000;
@@ -25,24 +26,14 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let p = provision(&ProvisionOptions {
-            manufacturer: "Acme Medical".into(),
-            model: "BP7".into(),
-            serial_prefix: "BP7".into(),
-            devices: 1,
-            intermediate: true,
-            now: NOW,
-            device_days: 365,
-        })
-        .unwrap();
-        let d = &p.devices[0];
-        let signer = DeviceSigner::from_pem(&d.identity.key_pem, &d.identity.cert_pem).unwrap();
-        let m = encode_spec("bp:120/80/93,pulse=70", NOW).unwrap();
-        let reading = signer.sign(&m, 51, NOW, &[9; 32], Algorithm::Es256);
+        let (maker, device) = demo_device(NOW).unwrap();
+        let reading = device
+            .reading("bp:120/80/93,pulse=70", 51, &[9; 32])
+            .unwrap();
         Fixture {
-            verifier: Verifier::new(TrustStore::from_pem(&p.root.cert_pem).unwrap()),
-            chain: certs_from_pem(&d.chain_pem).unwrap(),
-            signer,
+            verifier: maker.verifier(),
+            chain: device.chain,
+            signer: device.signer,
             reading,
         }
     })

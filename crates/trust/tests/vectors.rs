@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use veil_trust::{FreshnessWindow, RevocationList, TrustStore, Verifier, certs_from_pem};
+use veil_trust::{
+    Coded, FreshnessWindow, Rejection, RevocationList, TrustStore, Verifier, certs_from_pem,
+};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
@@ -42,6 +44,7 @@ fn run_case(v: &Verifier, now: u64, case: &Value) -> Option<String> {
     let last = case["last_counter"].as_u64();
     let expect = case["expect"].as_str().unwrap();
     let result = certs_from_pem(&chain_pem)
+        .map_err(Rejection::from)
         .and_then(|chain| v.verify(&cose, &chain, nonce.as_deref(), last, now));
     match (expect, result) {
         ("verified", Ok(reading)) => {

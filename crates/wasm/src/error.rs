@@ -6,6 +6,7 @@
 //! `veil: CODE: message` for seals), the ingest server answers and the app shows as a badge.
 //! Codes are matched on; messages are for people and may change.
 
+use veil_core::Coded;
 use wasm_bindgen::JsValue;
 
 /// The code of a JavaScript argument that is not what the function accepts (wrong type, missing
@@ -95,6 +96,7 @@ from_core!(
     veil_consent::ConsentError,
     veil_seal::SealError,
     veil_audit::AuditError,
+    veil_core::pem::PemError,
 );
 
 impl From<veil_audit::BrokenLink> for VeilError {

@@ -21,6 +21,7 @@ use super::format;
 use crate::platform::bluetooth::trust_service::{self, TrustServiceError};
 use crate::platform::bluetooth::{self, BluetoothError, DisconnectListener, sig_uuid};
 use crate::platform::{storage, webcrypto};
+use veil_core::Coded;
 
 /// Reconnection attempts after an unexpected drop, and the first delay (doubled each time).
 const RECONNECT_ATTEMPTS: u32 = 4;

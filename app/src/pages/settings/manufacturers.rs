@@ -13,6 +13,7 @@ use veil_trust::{RootInfo, TrustStore, certs_from_pem};
 
 use crate::pages::devices::format;
 use crate::platform::storage;
+use veil_core::Coded;
 
 /// Largest PEM text accepted for import (a root is about 1 KiB of PEM).
 const MAX_PEM_LEN: usize = 256 * 1024;

@@ -1,22 +1,33 @@
-//! The few CBOR primitives (RFC 8949) the envelope and the COSE `Sig_structure` need, written out
-//! by hand so that they are exact, zero-copy and bounded: every length read is checked against
-//! the bytes that remain before anything is sliced or allocated.
+//! CBOR heads (RFC 8949 §3): the one encoder and strict decoder of major type + argument that the
+//! VEIL-1 envelope, the COSE `Sig_structure` and the audit chain's deterministic encoding share.
+//!
+//! Written out by hand so that they are exact, zero-copy and bounded: every length read is checked
+//! against the bytes that remain before anything is sliced or allocated. Whole documents of
+//! outside CBOR (COSE_Sign1, manifests) are decoded with `ciborium`; this module is for the
+//! places where the exact bytes are the contract.
 //!
 //! The reader accepts only preferred serialization (RFC 8949 §4.2.1: shortest argument, definite
 //! lengths), so one envelope has exactly one encoding and its hash (the artifact id) cannot be
 //! changed by re-encoding the same fields.
 
-/// Major types used here (RFC 8949 §3.1).
-pub(crate) const UINT: u8 = 0;
-/// Byte string.
-pub(crate) const BSTR: u8 = 2;
-/// Text string.
-pub(crate) const TSTR: u8 = 3;
-/// Array.
-pub(crate) const ARRAY: u8 = 4;
+/// Major type 0: unsigned integer (RFC 8949 §3.1).
+pub const UINT: u8 = 0;
+/// Major type 1: negative integer, argument `-1 - n`.
+pub const NINT: u8 = 1;
+/// Major type 2: byte string.
+pub const BSTR: u8 = 2;
+/// Major type 3: text string.
+pub const TSTR: u8 = 3;
+/// Major type 4: array.
+pub const ARRAY: u8 = 4;
+/// Major type 5: map.
+pub const MAP: u8 = 5;
+/// Major type 6: tag.
+pub const TAG: u8 = 6;
 
 /// Append a head (major type + argument) in preferred (shortest) form.
-pub(crate) fn put_head(out: &mut Vec<u8>, major: u8, arg: u64) {
+#[allow(clippy::cast_possible_truncation)] // each cast is guarded by the range it is in
+pub fn put_head(out: &mut Vec<u8>, major: u8, arg: u64) {
     let mt = major << 5;
     if arg < 24 {
         out.push(mt | arg as u8);
@@ -35,7 +46,7 @@ pub(crate) fn put_head(out: &mut Vec<u8>, major: u8, arg: u64) {
 }
 
 /// Length in bytes of a head with argument `arg` in preferred form.
-pub(crate) fn head_len(arg: u64) -> usize {
+pub fn head_len(arg: u64) -> usize {
     match arg {
         0..=23 => 1,
         24..=0xff => 2,
@@ -46,25 +57,29 @@ pub(crate) fn head_len(arg: u64) -> usize {
 }
 
 /// The head alone, as bytes (for streaming a large string into a hash).
-pub(crate) fn head_bytes(major: u8, arg: u64) -> Vec<u8> {
+pub fn head_bytes(major: u8, arg: u64) -> Vec<u8> {
     let mut v = Vec::with_capacity(9);
     put_head(&mut v, major, arg);
     v
 }
 
 /// Why a strict read failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ReadError {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
     /// Ran out of bytes.
+    #[error("truncated")]
     Truncated,
     /// Not the expected major type.
+    #[error("unexpected CBOR type")]
     WrongType,
     /// A non-shortest argument, an indefinite length or a reserved additional-info value.
+    #[error("not in preferred (shortest, definite-length) encoding")]
     NotPreferred,
 }
 
 impl ReadError {
-    pub(crate) fn describe(self) -> &'static str {
+    /// A short description, for embedding in a caller's error message.
+    pub fn describe(self) -> &'static str {
         match self {
             Self::Truncated => "truncated",
             Self::WrongType => "unexpected CBOR type",
@@ -73,14 +88,27 @@ impl ReadError {
     }
 }
 
+/// Append a text string (head + UTF-8 bytes).
+pub fn put_text(out: &mut Vec<u8>, s: &str) {
+    put_head(out, TSTR, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Append a byte string (head + bytes).
+pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_head(out, BSTR, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
 /// A strict cursor over CBOR bytes.
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(buf: &'a [u8]) -> Self {
+    /// A reader at the start of `buf`.
+    pub fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
     }
 
@@ -92,7 +120,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Read a head, returning (major type, argument).
-    pub(crate) fn head(&mut self) -> Result<(u8, u64), ReadError> {
+    pub fn head(&mut self) -> Result<(u8, u64), ReadError> {
         let first = *self.take(1)?.first().ok_or(ReadError::Truncated)?;
         let major = first >> 5;
         let info = first & 0x1f;
@@ -135,7 +163,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Read a head and require the major type.
-    pub(crate) fn expect(&mut self, major: u8) -> Result<u64, ReadError> {
+    pub fn expect(&mut self, major: u8) -> Result<u64, ReadError> {
         let (m, arg) = self.head()?;
         if m != major {
             return Err(ReadError::WrongType);
@@ -144,14 +172,14 @@ impl<'a> Reader<'a> {
     }
 
     /// Read a byte or text string of the given major type, borrowing its content.
-    pub(crate) fn string(&mut self, major: u8) -> Result<&'a [u8], ReadError> {
+    pub fn string(&mut self, major: u8) -> Result<&'a [u8], ReadError> {
         let len = self.expect(major)?;
         let len = usize::try_from(len).map_err(|_| ReadError::Truncated)?;
         self.take(len)
     }
 
     /// True when every byte has been consumed.
-    pub(crate) fn at_end(&self) -> bool {
+    pub fn at_end(&self) -> bool {
         self.pos == self.buf.len()
     }
 }
@@ -159,6 +187,34 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn heads_agree_with_ciborium(major in prop::sample::select(vec![UINT, BSTR, TSTR, ARRAY, MAP]), arg in any::<u64>()) {
+            let bytes = head_bytes(major, arg);
+            prop_assert_eq!(bytes.len(), head_len(arg));
+            let mut dec = ciborium_ll::Decoder::from(bytes.as_slice());
+            let h = dec.pull().map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            let expected = match major {
+                UINT => ciborium_ll::Header::Positive(arg),
+                BSTR => ciborium_ll::Header::Bytes(Some(arg as usize)),
+                TSTR => ciborium_ll::Header::Text(Some(arg as usize)),
+                ARRAY => ciborium_ll::Header::Array(Some(arg as usize)),
+                _ => ciborium_ll::Header::Map(Some(arg as usize)),
+            };
+            prop_assert_eq!(h, expected);
+        }
+
+        #[test]
+        fn reader_never_panics_and_only_accepts_what_it_would_write(bytes in prop::collection::vec(any::<u8>(), 0..12)) {
+            let mut r = Reader::new(&bytes);
+            if let Ok((major, arg)) = r.head() {
+                let again = head_bytes(major, arg);
+                prop_assert_eq!(&bytes[..head_len(arg)], again.as_slice());
+            }
+        }
+    }
 
     #[test]
     fn heads_are_shortest_and_round_trip() {
