@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { Tagged, cbor, sigStructure } from '../../crates/core/js/cbor.mjs';
 
 /** The Veil trust service, as `docs/device-profile.md` specifies it. */
 export const TRUST_SERVICE = {
@@ -30,34 +31,9 @@ export const SVC_BLOOD_PRESSURE = 0x1810;
 export const CHR_BLOOD_PRESSURE = 0x2a35;
 
 // ---------------------------------------------------------------------------------------------
-// CBOR (RFC 8949): unsigned/negative integers, byte strings, text strings, arrays, maps, tags.
+// CBOR: the shared JavaScript copy of veil_core's encoder (checked against it by the npm tests).
 
-function head(major, n) {
-  const big = BigInt(n);
-  if (big < 24n) return Buffer.from([(major << 5) | Number(big)]);
-  if (big < 0x100n) return Buffer.from([(major << 5) | 24, Number(big)]);
-  if (big < 0x10000n) { const b = Buffer.alloc(3); b[0] = (major << 5) | 25; b.writeUInt16BE(Number(big), 1); return b; }
-  if (big < 0x100000000n) { const b = Buffer.alloc(5); b[0] = (major << 5) | 26; b.writeUInt32BE(Number(big), 1); return b; }
-  const b = Buffer.alloc(9); b[0] = (major << 5) | 27; b.writeBigUInt64BE(big, 1); return b;
-}
-
-/** A CBOR tag wrapper for `cbor()`. */
-export class Tagged { constructor(tag, value) { this.tag = tag; this.value = value; } }
-
-/** Encodes a JS value as CBOR. Maps keep insertion order (use `Map` for integer keys). */
-export function cbor(value) {
-  if (typeof value === 'number' || typeof value === 'bigint') {
-    const n = BigInt(value);
-    return n >= 0n ? head(0, n) : head(1, -1n - n);
-  }
-  if (typeof value === 'string') { const b = Buffer.from(value, 'utf8'); return Buffer.concat([head(3, b.length), b]); }
-  if (value instanceof Uint8Array) return Buffer.concat([head(2, value.length), Buffer.from(value)]);
-  if (Array.isArray(value)) return Buffer.concat([head(4, value.length), ...value.map(cbor)]);
-  if (value instanceof Tagged) return Buffer.concat([head(6, value.tag), cbor(value.value)]);
-  if (value instanceof Map) return Buffer.concat([head(5, value.size), ...[...value].flatMap(([k, v]) => [cbor(k), cbor(v)])]);
-  if (value && typeof value === 'object') return cbor(new Map(Object.entries(value)));
-  throw new TypeError(`cbor: unsupported ${typeof value}`);
-}
+export { Tagged, cbor };
 
 // ---------------------------------------------------------------------------------------------
 // IEEE 11073-20601 SFLOAT and the Blood Pressure Measurement value (GSS §3.31).
@@ -86,7 +62,7 @@ export function bloodPressureValue({ systolic, diastolic, meanArterial, pulse })
  */
 export function coseSign1({ keyPem, kid, payload, alg = -7 }) {
   const protectedBytes = cbor(new Map([[1, alg], [4, kid]]));
-  const toBeSigned = cbor(['Signature1', protectedBytes, Buffer.alloc(0), payload]);
+  const toBeSigned = sigStructure(protectedBytes, payload);
   const key = createPrivateKey(keyPem);
   const signature = sign('sha256', toBeSigned, { key, dsaEncoding: 'ieee-p1363' });
   return cbor(new Tagged(18, [protectedBytes, new Map(), payload, signature]));

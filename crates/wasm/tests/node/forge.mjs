@@ -1,10 +1,12 @@
 // A forger's toolkit for the seal tests: an independent RFC 9180 HPKE (base mode, DHKEM(P-256,
 // HKDF-SHA256), HKDF-SHA256, AES-256-GCM: the VEIL-1 suite [16, 1, 2]) on node's crypto, and a
-// minimal CBOR decoder, to open a real envelope, alter the signed artifact inside (re-signing it
+// the shared CBOR decoder (crates/core/js/cbor.mjs), to open a real envelope, alter the signed artifact inside (re-signing it
 // with the client's real key where a valid signature is needed) and seal it again. This is how the
 // tests reach the codes that only a tampered or forged artifact can produce.
 import { createCipheriv, createDecipheriv, createECDH, createHash, createHmac, createPrivateKey, createPublicKey, sign } from 'node:crypto';
-import { cbor, CborMap, Tagged } from './helpers.mjs';
+import { cbor, CborMap, Tagged, decode } from '../../../core/js/cbor.mjs';
+
+export { decode };
 
 const i2osp = (n, len) => { const b = Buffer.alloc(len); b.writeUIntBE(n, 0, len); return b; };
 const EMPTY = Buffer.alloc(0);
@@ -58,46 +60,6 @@ export function hpkeOpen(privatePem, enc, info, aad, ciphertext) {
   const d = createDecipheriv('aes-256-gcm', key, nonce).setAAD(aad);
   d.setAuthTag(ciphertext.subarray(ciphertext.length - 16));
   return Buffer.concat([d.update(ciphertext.subarray(0, ciphertext.length - 16)), d.final()]);
-}
-
-/** Decode one CBOR item (definite lengths; maps as CborMap, byte strings as Buffer). */
-export function decode(bytes) {
-  const b = Buffer.from(bytes);
-  let at = 0;
-  const arg = (info) => {
-    if (info < 24) return info;
-    const n = 1 << (info - 24);
-    const v = n === 8 ? b.readBigUInt64BE(at) : b.readUIntBE(at, n);
-    at += n;
-    return typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-  };
-  const item = () => {
-    const first = b[at++];
-    const major = first >> 5;
-    const info = first & 31;
-    if (major === 7) {
-      if (info === 20) return false;
-      if (info === 21) return true;
-      if (info === 22) return null;
-      if (info === 25) { at += 2; return b.readUInt16BE(at - 2); }
-      if (info === 26) { at += 4; return b.readFloatBE(at - 4); }
-      if (info === 27) { at += 8; return b.readDoubleBE(at - 8); }
-      throw new Error(`simple value ${info}`);
-    }
-    const n = arg(info);
-    switch (major) {
-      case 0: return n;
-      case 1: return typeof n === 'bigint' ? -1n - n : -1 - n;
-      case 2: at += n; return b.subarray(at - n, at);
-      case 3: at += n; return b.subarray(at - n, at).toString('utf8');
-      case 4: return Array.from({ length: n }, item);
-      case 5: return new CborMap(Array.from({ length: n }, () => [item(), item()]));
-      default: return new Tagged(n, item());
-    }
-  };
-  const v = item();
-  if (at !== b.length) throw new Error('trailing bytes');
-  return v;
 }
 
 /** The parts of a VEIL-1 envelope and the signed artifact inside it. */

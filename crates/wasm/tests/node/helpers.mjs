@@ -89,41 +89,10 @@ export function asJson(v) {
   return JSON.parse(JSON.stringify(v));
 }
 
-// ---- CBOR (RFC 8949), enough for COSE_Sign1 readings ------------------------------------------
+// ---- CBOR: the shared JavaScript copy of veil_core's encoder ------------------------------------
 
-export class Tagged {
-  constructor(tag, value) { this.tag = tag; this.value = value; }
-}
-
-/** A CBOR map with entries in the given order (keys may be numbers or strings). */
-export class CborMap {
-  constructor(entries) { this.entries = entries; }
-}
-
-function head(major, n) {
-  const big = BigInt(n);
-  if (big < 24n) return Buffer.from([(major << 5) | Number(big)]);
-  if (big < 0x100n) return Buffer.from([(major << 5) | 24, Number(big)]);
-  if (big < 0x10000n) { const b = Buffer.alloc(3); b[0] = (major << 5) | 25; b.writeUInt16BE(Number(big), 1); return b; }
-  if (big < 0x100000000n) { const b = Buffer.alloc(5); b[0] = (major << 5) | 26; b.writeUInt32BE(Number(big), 1); return b; }
-  const b = Buffer.alloc(9); b[0] = (major << 5) | 27; b.writeBigUInt64BE(big, 1); return b;
-}
-
-export function cbor(v) {
-  if (v === null) return Buffer.from([0xf6]);
-  if (v === true) return Buffer.from([0xf5]);
-  if (v === false) return Buffer.from([0xf4]);
-  if (v instanceof Tagged) return Buffer.concat([head(6, v.tag), cbor(v.value)]);
-  if (v instanceof CborMap) return Buffer.concat([head(5, v.entries.length), ...v.entries.flatMap(([k, x]) => [cbor(k), cbor(x)])]);
-  if (v instanceof Uint8Array) return Buffer.concat([head(2, v.length), v]);
-  if (typeof v === 'string') { const b = Buffer.from(v, 'utf8'); return Buffer.concat([head(3, b.length), b]); }
-  if (Array.isArray(v)) return Buffer.concat([head(4, v.length), ...v.map(cbor)]);
-  if (typeof v === 'number' || typeof v === 'bigint') {
-    const n = BigInt(v);
-    return n >= 0n ? head(0, n) : head(1, -1n - n);
-  }
-  throw new Error(`cannot encode ${typeof v}`);
-}
+export { cbor, CborMap, Tagged, sigStructure } from '../../../core/js/cbor.mjs';
+import { cbor, CborMap, Tagged, sigStructure } from '../../../core/js/cbor.mjs';
 
 /** A tagged COSE_Sign1 reading signed with a device key (PEM), after the device profile:
  * protected {1: alg, 4: kid}, payload {v, dev, ctr, ts, nonce, svc, chr, val}. */
@@ -133,7 +102,7 @@ export function signReading({ keyPem, certDer, alg = -7, dev, ctr, ts, nonce, sv
   const payload = cbor(new CborMap([
     ['v', 1], ['dev', dev], ['ctr', ctr], ['ts', ts], ['nonce', nonce], ['svc', svc], ['chr', chr], ['val', val],
   ]));
-  const toBeSigned = cbor(['Signature1', protectedHeader, new Uint8Array(0), payload]);
+  const toBeSigned = sigStructure(protectedHeader, payload);
   const signature = sign('sha256', toBeSigned, { key: createPrivateKey(keyPem), dsaEncoding: 'ieee-p1363' });
   return cbor(new Tagged(18, [protectedHeader, new CborMap([]), payload, signature]));
 }
