@@ -5,7 +5,6 @@
 //! thin browser glue (service worker, connectivity, the mesh worker), `preview/` the 3D viewer of
 //! the Models page, `state.rs` the app-wide state. All domain logic lives in the `crates/*`
 //! libraries.
-#![forbid(unsafe_code)]
 
 pub mod components;
 pub mod mesh_job;

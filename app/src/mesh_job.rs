@@ -134,8 +134,8 @@ pub fn run(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
+    use veil_core::Coded;
 
     #[test]
     fn the_download_name_never_carries_the_input_name() {

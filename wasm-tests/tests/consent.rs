@@ -10,6 +10,7 @@ use veil_consent::{
     Purpose, PurposeScope, ResearchTier, Subject, Timestamp, breach_schedule, decide,
     export_bundle, import_bundle, text,
 };
+use veil_core::Coded;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 const LEDGER: &str = include_str!(

@@ -2,7 +2,6 @@
 //! receives a chosen file and options from the Models page, runs the de-identification in
 //! [`veil_app::mesh_job`], and replies with progress, the output, the report and the preview.
 //! The protocol lives in [`veil_app::platform::worker`].
-#![forbid(unsafe_code)]
 
 use veil_app::mesh_job;
 use veil_app::platform::worker::{JobRequest, WorkerPort, decode_request};

@@ -119,7 +119,6 @@ pub fn to_canonical_cbor(v: &Value) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use serde_json::json;
 

@@ -31,8 +31,6 @@
 //! assert_eq!(again.head(), log.head());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![forbid(unsafe_code)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod canonical;
 

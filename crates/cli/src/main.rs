@@ -2,7 +2,6 @@
 //!
 //! Each subcommand lives in its own module and only wires a `crates/*` library to files and stdout;
 //! no domain logic lives here.
-#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

@@ -133,7 +133,6 @@ pub fn run(args: ServeArgs) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -36,9 +36,6 @@
 //! assert_eq!(decide(&req, Some(&ledger))?.decision, Outcome::Deny);
 //! # Ok::<(), veil_consent::ConsentError>(())
 //! ```
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod breach;
 pub mod decide;

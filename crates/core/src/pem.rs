@@ -137,7 +137,6 @@ pub fn public_key_to_pem(key: &p256::PublicKey) -> Result<String, PemError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::Coded;
     use proptest::prelude::*;
@@ -172,8 +171,8 @@ uKFxOelIgsiZJXKZNCX0FBmrfpCkKklCcg==
         let b = vec![0x30, 0x03, 0x02, 0x01, 0x02];
         let text = format!(
             "{}{SEC1}{}",
-            certs_to_pem(&[a.clone()]),
-            certs_to_pem(&[b.clone()])
+            certs_to_pem(std::slice::from_ref(&a)),
+            certs_to_pem(std::slice::from_ref(&b))
         );
         assert_eq!(certs_from_pem(&text).unwrap(), vec![a.clone(), b]);
         assert_eq!(certs_from_pem(SEC1), Err(PemError::NoCertificate));

@@ -158,7 +158,6 @@ pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[cfg(unix)]

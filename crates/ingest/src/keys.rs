@@ -121,7 +121,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServeError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use veil_core::Coded;
 

@@ -22,8 +22,6 @@
 //! veil_ingest::serve(config).await
 //! # }
 //! ```
-#![forbid(unsafe_code)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
 pub mod config;

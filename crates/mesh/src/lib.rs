@@ -30,11 +30,8 @@
 //! assert!(report.utility.watertight_out);
 //! assert_eq!(&out[..4], b"Veil");
 //! ```
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 // Index loops over 3-vectors and 3×3 matrices mirror the formulas they implement.
 #![allow(clippy::needless_range_loop)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod deface;
 #[doc(hidden)]

@@ -845,7 +845,6 @@ pub fn verify_signed_artifact(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::pseudonym::PseudonymSecret;
     use veil_core::Coded;

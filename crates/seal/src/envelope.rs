@@ -379,7 +379,6 @@ mod rfc9180 {
     //! RFC 9180 test vectors for exactly this suite (mode_base, KEM 0x0010, KDF 0x0001,
     //! AEAD 0x0002), taken from the CFRG `test-vectors.json` (see `tests/vectors/README.md`),
     //! run through the production sealing path ([`hpke_seal_base`] with the vector's `ikmE`).
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     const VECTORS: &str = include_str!("../tests/vectors/rfc9180-base-p256-sha256-aes256gcm.json");

@@ -237,7 +237,6 @@ pub fn externalize_inline_scripts(html: &str) -> (String, Vec<(String, String)>)
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
