@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "sim")]
 use super::spec::Spec;
 use super::types::{Cursor, DateTime, MeasurementError, bit};
+#[cfg(feature = "sim")]
 use crate::ProvisionError;
 use crate::ieee11073::Measure;
 
@@ -113,6 +115,7 @@ pub(super) fn decode(c: &mut Cursor) -> Result<BloodPressure, MeasurementError> 
 }
 
 /// `bp:SYS/DIA/MAP[,pulse=N][,user=N][,status=N][,kpa][,time=..]`, as a cuff sends it.
+#[cfg(feature = "sim")]
 pub(super) fn encode(s: &Spec) -> Result<Vec<u8>, ProvisionError> {
     let parts: Vec<&str> = s.main.split('/').collect();
     let [sys, dia, map] = parts[..] else {

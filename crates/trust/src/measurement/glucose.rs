@@ -3,9 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "sim")]
 use super::spec::Spec;
 use super::types::{Cursor, DateTime, MeasurementError, bit, set_bits};
+#[cfg(feature = "sim")]
 use crate::ProvisionError;
+#[cfg(feature = "sim")]
 use crate::ieee11073;
 use crate::ieee11073::Measure;
 
@@ -141,6 +144,7 @@ pub(super) fn decode(c: &mut Cursor) -> Result<Glucose, MeasurementError> {
 
 /// `glucose:95[,mmol][,seq=N][,status=N][,time=..]` (mg/dL, or mmol/L with `mmol`), a capillary
 /// finger sample as a meter sends it; `ts` (Unix seconds) is the base time when `time=` is absent.
+#[cfg(feature = "sim")]
 pub(super) fn encode(s: &Spec, ts: u64) -> Result<Vec<u8>, ProvisionError> {
     let molar = s.opt("mmol").is_some();
     let (m, e) = s.decimal(s.main)?;

@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "sim")]
 use super::spec::Spec;
 use super::types::{Cursor, MeasurementError, bit};
+#[cfg(feature = "sim")]
 use crate::ProvisionError;
 
 /// Heart Rate service.
@@ -60,6 +62,7 @@ pub(super) fn decode(c: &mut Cursor) -> Result<HeartRate, MeasurementError> {
 }
 
 /// `hr:72[,rr=0.80/0.82][,energy=N][,contact=yes|no]`, as a heart-rate sensor sends it.
+#[cfg(feature = "sim")]
 pub(super) fn encode(s: &Spec) -> Result<Vec<u8>, ProvisionError> {
     let bpm = s.int(s.main)?;
     let mut flags = 0u8;

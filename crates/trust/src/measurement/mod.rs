@@ -14,12 +14,14 @@
 //! and `spec` (the short form's options). This module names them all ([`Measurement`],
 //! [`decode`], and [`encode_spec`] with `sim`) and depends on them, never the reverse.
 
+#[cfg(feature = "sim")]
 use crate::ProvisionError;
 
 mod blood_pressure;
 mod glucose;
 mod heart_rate;
 mod plx_spot_check;
+#[cfg(feature = "sim")]
 mod spec;
 mod temperature;
 mod types;
@@ -97,6 +99,7 @@ pub fn decode(svc: u16, chr: u16, val: &[u8]) -> Result<Measurement, Measurement
 }
 
 /// A characteristic value ready to sign: which service and characteristic, and the raw bytes.
+#[cfg(feature = "sim")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedMeasurement {
     /// 16-bit service UUID.
@@ -115,6 +118,7 @@ pub struct EncodedMeasurement {
 /// with `mmol`), `spo2:SPO2/PR[,pai=N][,time=..]`, `weight:72.5[,lb][,bmi=N,height=N][,user=N]`,
 /// `hr:72[,rr=0.80/0.82][,energy=N][,contact=yes|no]`, `raw:SVC:CHR:HEX` (hex UUIDs).
 /// `ts` (Unix seconds) supplies the glucose base time when `time=` is absent.
+#[cfg(feature = "sim")]
 pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, ProvisionError> {
     let (kind, rest) = spec
         .split_once(':')
@@ -150,6 +154,7 @@ pub fn encode_spec(spec: &str, ts: u64) -> Result<EncodedMeasurement, ProvisionE
 }
 
 /// `raw:SVC:CHR:HEX`: any characteristic, its value given in hex.
+#[cfg(feature = "sim")]
 fn raw(spec: &str, rest: &str) -> Result<EncodedMeasurement, ProvisionError> {
     let mut parts = rest.splitn(3, ':');
     let mut uuid = || {

@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "sim")]
 use super::spec::Spec;
 use super::types::{Cursor, DateTime, MeasurementError, bit, set_bits};
+#[cfg(feature = "sim")]
 use crate::ProvisionError;
 use crate::ieee11073::Measure;
 
@@ -91,6 +93,7 @@ pub(super) fn decode(c: &mut Cursor) -> Result<PulseOximetry, MeasurementError> 
 }
 
 /// `spo2:SPO2/PR[,pai=N][,time=..]`, as an oximeter sends a spot check.
+#[cfg(feature = "sim")]
 pub(super) fn encode(s: &Spec) -> Result<Vec<u8>, ProvisionError> {
     let (spo2, pulse) = s
         .main

@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "sim")]
 use super::spec::Spec;
 use super::types::{Cursor, DateTime, MeasurementError, bit};
+#[cfg(feature = "sim")]
 use crate::ProvisionError;
 use crate::ieee11073::{self, Measure};
 
@@ -74,6 +76,7 @@ pub(super) fn decode(c: &mut Cursor) -> Result<Temperature, MeasurementError> {
 }
 
 /// `temp:36.6[C|F][,site=N][,time=..]`, as a thermometer sends it (FLOAT, °C or °F).
+#[cfg(feature = "sim")]
 pub(super) fn encode(s: &Spec) -> Result<Vec<u8>, ProvisionError> {
     let (num, fahrenheit) = match s.main.strip_suffix(['F', 'f']) {
         Some(n) => (n, true),

@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "sim")]
 use super::spec::Spec;
 use super::types::{Cursor, DateTime, MeasurementError, bit};
+#[cfg(feature = "sim")]
 use crate::ProvisionError;
 use crate::ieee11073::{self, Measure};
 
@@ -80,6 +82,7 @@ pub(super) fn decode(c: &mut Cursor) -> Result<Weight, MeasurementError> {
 
 /// `weight:72.5[,lb][,bmi=N,height=N][,user=N][,time=..]` (kg and m, or lb and in with `lb`), as
 /// a scale sends it.
+#[cfg(feature = "sim")]
 pub(super) fn encode(s: &Spec) -> Result<Vec<u8>, ProvisionError> {
     let imperial = s.opt("lb").is_some();
     let (num, _) = s.main.split_at(
@@ -116,6 +119,7 @@ pub(super) fn encode(s: &Spec) -> Result<Vec<u8>, ProvisionError> {
 }
 
 /// `m * 10^e` in units of `step * 10^step_exp`, exactly (truncated), as a 16-bit field.
+#[cfg(feature = "sim")]
 fn scaled(s: &Spec, m: i64, e: i32, step_exp: i32, step: i64) -> Result<u16, ProvisionError> {
     let shift = e - step_exp;
     let units = if shift >= 0 {
