@@ -120,7 +120,10 @@ async fn the_stored_manifest_is_the_verified_one_and_no_content_is_stored_in_cle
     let readings = manifest["verification"]["readings"].as_array().unwrap();
     assert_eq!(readings.len(), 1);
     assert_eq!(readings[0]["counter"], 7);
-    assert_eq!(readings[0]["device"]["serial"], f.maker.devices[0].serial);
+    assert_eq!(
+        readings[0]["device"]["serial"],
+        f.maker.devices[0].signer.serial()
+    );
     assert_eq!(
         manifest["verification"]["recipient_kid"],
         f.recipient.kid().to_hex()
@@ -456,8 +459,10 @@ async fn a_replayed_reading_in_a_new_envelope_is_refused_and_stores_nothing_more
     // (an offline outbox may deliver out of order).
     let device = format!(
         "{}/{}",
-        veil_trust::fingerprint(&veil_trust::certs_from_pem(&f.maker.root.cert_pem).unwrap()[0]),
-        f.maker.devices[0].serial
+        veil_trust::fingerprint(
+            &veil_trust::certs_from_pem(&f.maker.provisioned.root.cert_pem).unwrap()[0]
+        ),
+        f.maker.devices[0].signer.serial()
     );
     assert_eq!(
         f.ingest.store().last_counter(&device).await.unwrap(),
@@ -839,7 +844,7 @@ async fn without_trust_roots_no_device_reading_is_accepted() {
 async fn a_reading_older_than_the_arrival_window_is_refused_as_stale() {
     let f = Fixture::new();
     let day = 24 * 3600;
-    let old = veil_trust::provision(&veil_trust::ProvisionOptions {
+    let old = veil_trust::fixtures::DemoManufacturer::with_options(&veil_trust::ProvisionOptions {
         manufacturer: "Acme Medical".into(),
         model: "BP7".into(),
         serial_prefix: "BP7".into(),
@@ -850,7 +855,7 @@ async fn a_reading_older_than_the_arrival_window_is_refused_as_stale() {
     })
     .unwrap();
     let roots = f.dir.path().join("old-roots.pem");
-    std::fs::write(&roots, &old.root.cert_pem).unwrap();
+    std::fs::write(&roots, &old.provisioned.root.cert_pem).unwrap();
     let mut config = f.config.clone();
     config.data_dir = f.dir.path().join("data-old");
     config.trust_roots = Some(roots);
@@ -858,16 +863,11 @@ async fn a_reading_older_than_the_arrival_window_is_refused_as_stale() {
     let app = veil_ingest::app(&f.dist, std::sync::Arc::new(ingest));
 
     let d = &old.devices[0];
-    let signer =
-        veil_trust::DeviceSigner::from_pem(&d.identity.key_pem, &d.identity.cert_pem).unwrap();
-    let chain = veil_trust::certs_from_pem(&d.chain_pem).unwrap();
     let reading = |ctr: u64, age_days: u64| {
         let ts = now_s() - age_days * day;
-        let m = veil_trust::encode_spec("bp:120/80/93", ts).unwrap();
-        let reading = signer.sign(&m, ctr, ts, &[1u8; 32], veil_trust::Algorithm::Es256);
         veil_seal::DeviceEvidence {
-            reading,
-            chain: chain.clone(),
+            reading: d.reading_at("bp:120/80/93", ctr, ts, &[1u8; 32]).unwrap(),
+            chain: d.chain.clone(),
         }
     };
     // 29 days in the outbox: accepted (default window 30 days); 31 days: stale.

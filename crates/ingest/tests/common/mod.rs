@@ -15,7 +15,7 @@ use veil_ingest::{Ingest, IngestConfig, KeySource, Limits};
 use veil_seal::{
     ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey, SigningKey,
 };
-use veil_trust::{Algorithm, DeviceSigner, ProvisionOptions, Provisioned};
+use veil_trust::fixtures::DemoManufacturer;
 
 pub const RECIPIENT_ID: &str = "clinic-a";
 pub const PURPOSE: &str = "treatment";
@@ -29,18 +29,10 @@ pub fn now_s() -> u64 {
         .as_secs()
 }
 
-/// A development manufacturer with `devices` devices, valid from an hour ago for a year.
-pub fn manufacturer(name: &str, devices: usize) -> Provisioned {
-    veil_trust::provision(&ProvisionOptions {
-        manufacturer: name.into(),
-        model: "BP7".into(),
-        serial_prefix: "BP7".into(),
-        devices,
-        intermediate: true,
-        now: now_s() - 3600,
-        device_days: 365,
-    })
-    .unwrap()
+/// A development manufacturer with `devices` devices, provisioned an hour ago (its certificates
+/// valid from two hours ago), the devices' for a year.
+pub fn manufacturer(name: &str, devices: usize) -> DemoManufacturer {
+    DemoManufacturer::new(name, devices, now_s() - 3600).unwrap()
 }
 
 /// Everything a test needs: the server's state, its data directory, its key, a trusted
@@ -51,7 +43,7 @@ pub struct Fixture {
     pub ingest: Arc<Ingest>,
     pub dist: std::path::PathBuf,
     pub recipient: RecipientKey,
-    pub maker: Provisioned,
+    pub maker: DemoManufacturer,
     pub client: SigningKey,
     pub subject: PseudonymSecret,
 }
@@ -69,7 +61,7 @@ impl Fixture {
         std::fs::write(dist.join("index.html"), "<html>veil</html>").unwrap();
         let maker = manufacturer("Acme Medical", 2);
         let roots = dir.path().join("roots.pem");
-        std::fs::write(&roots, &maker.root.cert_pem).unwrap();
+        std::fs::write(&roots, &maker.provisioned.root.cert_pem).unwrap();
         let recipient = RecipientKey::generate().unwrap();
         let key_file = dir.path().join("recipient.pem");
         std::fs::write(&key_file, recipient.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
@@ -95,16 +87,14 @@ impl Fixture {
         veil_ingest::app(&self.dist, self.ingest.clone())
     }
 
-    /// A signed reading from device `index` of `maker` with counter `ctr`, as evidence.
-    pub fn reading_from(maker: &Provisioned, index: usize, ctr: u64) -> DeviceEvidence {
+    /// A signed reading (now) from device `index` of `maker` with counter `ctr`, as evidence.
+    pub fn reading_from(maker: &DemoManufacturer, index: usize, ctr: u64) -> DeviceEvidence {
         let d = &maker.devices[index];
-        let signer = DeviceSigner::from_pem(&d.identity.key_pem, &d.identity.cert_pem).unwrap();
-        let now = now_s();
-        let m = veil_trust::encode_spec("bp:120/80/93,pulse=70", now).unwrap();
-        let reading = signer.sign(&m, ctr, now, &[7u8; 32], Algorithm::Es256);
         DeviceEvidence {
-            reading,
-            chain: veil_trust::certs_from_pem(&d.chain_pem).unwrap(),
+            reading: d
+                .reading_at("bp:120/80/93,pulse=70", ctr, now_s(), &[7u8; 32])
+                .unwrap(),
+            chain: d.chain.clone(),
         }
     }
 
