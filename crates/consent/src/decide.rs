@@ -49,7 +49,9 @@ pub struct DecisionRequest {
     pub waiver: Option<Waiver>,
 }
 
-/// The outcome.
+/// The outcome of a decision, and the consent decision a sealed artifact's manifest carries
+/// (`veil_seal::ConsentDecision` is this type): one contract from the decision to the server.
+/// Its wire form everywhere is [`Outcome::id`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
@@ -62,6 +64,9 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, least strict first.
+    pub const ALL: [Outcome; 3] = [Self::Allow, Self::NeedsConsent, Self::Deny];
+
     /// The kebab-case id.
     #[must_use]
     pub fn id(self) -> &'static str {
@@ -70,6 +75,18 @@ impl Outcome {
             Self::NeedsConsent => "needs-consent",
             Self::Deny => "deny",
         }
+    }
+
+    /// The outcome with this exact id (`allow`, `needs-consent`, `deny`), if any.
+    #[must_use]
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.id() == id)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
     }
 }
 
@@ -464,5 +481,22 @@ fn evaluate(
                 requires: needed,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_ids_round_trip_as_serde_writes_them() {
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::from_id(o.id()), Some(o));
+            assert_eq!(serde_json::to_string(&o).unwrap(), format!("\"{o}\""));
+        }
+        // Exact ids only; `permit`, the legacy VEIL-1 spelling, is read by the artifact parser.
+        assert_eq!(Outcome::from_id("permit"), None);
+        assert_eq!(Outcome::from_id("Allow"), None);
+        assert!(Outcome::Allow < Outcome::NeedsConsent && Outcome::NeedsConsent < Outcome::Deny);
     }
 }
