@@ -5,7 +5,9 @@
 //!    tag) and verify the client's ES256 signature and every content's size and SHA-256
 //!    (`veil_seal::open`).
 //! 2. The manifest is for this recipient (if the server has a recipient id), carries a consent
-//!    decision that grants its purpose, and a de-identification report only in its shareable form.
+//!    decision that grants its purpose (`allow`: [`veil_seal::ConsentDecision`], read by the
+//!    artifact parser, which also reads the legacy spelling `permit` as `allow`), and a
+//!    de-identification report only in its shareable form.
 //! 3. Every device reading and its chain are verified again against the server's own trust store
 //!    and revocation list (`veil_trust::Verifier`), at the time of arrival, with a window wide
 //!    enough for an offline outbox. Counter replay across artifacts is checked at commit time
@@ -15,14 +17,10 @@
 //! dropped here and never stored in clear.
 
 use sha2::{Digest, Sha256};
-use veil_seal::{ArtifactId, RecipientKey};
+use veil_seal::{ArtifactId, ConsentDecision, RecipientKey};
 use veil_trust::Verifier;
 
 use crate::ApiError;
-
-/// Consent decisions that grant the manifest's purpose: `allow` (veil-consent's outcome id) and
-/// `permit` (the decision word of the artifact format's examples).
-pub const GRANTING_DECISIONS: [&str; 2] = ["allow", "permit"];
 
 /// A device reading that verified, reduced to what replay protection and the record need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +52,7 @@ pub struct VerifiedUpload {
     pub purpose: String,
     /// The recipient id in the manifest.
     pub recipient: String,
-    /// The consent decision.
+    /// The consent decision's id, always `allow` (a legacy `permit` is stored as `allow`).
     pub consent_decision: String,
     /// The consent event hash, hex, if the manifest has one.
     pub consent_event: Option<String>,
@@ -132,9 +130,10 @@ impl ArtifactVerifier {
                 expected: expected.clone(),
             });
         }
-        if !GRANTING_DECISIONS.contains(&manifest.consent.decision.as_str()) {
+        // A client seals only on a grant, but the server trusts nothing it cannot check itself.
+        if manifest.consent.decision != ConsentDecision::Allow {
             return Err(ApiError::ConsentNotGranted {
-                decision: manifest.consent.decision.clone(),
+                decision: manifest.consent.decision,
                 purpose: manifest.purpose.clone(),
             });
         }
@@ -209,7 +208,7 @@ impl ArtifactVerifier {
             pseudonym: manifest.pseudonym.as_str().to_owned(),
             purpose: manifest.purpose.clone(),
             recipient: manifest.recipient.clone(),
-            consent_decision: manifest.consent.decision.clone(),
+            consent_decision: manifest.consent.decision.id().to_owned(),
             consent_event: manifest.consent.event_hash.map(hex::encode),
             created_ms: manifest.created_ms,
             readings,

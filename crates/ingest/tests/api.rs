@@ -98,7 +98,7 @@ async fn a_valid_upload_is_stored_once_and_a_retry_answers_200_with_the_same_id(
 #[tokio::test]
 async fn the_stored_manifest_is_the_verified_one_and_no_content_is_stored_in_clear() {
     let f = Fixture::new();
-    let mut b = f.builder("allow");
+    let mut b = f.builder();
     b.add_file("notes.txt", PLANTED.as_bytes().to_vec())
         .unwrap();
     b.add_device_evidence(f.reading(7));
@@ -312,7 +312,7 @@ async fn an_envelope_for_another_recipient_is_refused() {
 async fn a_manifest_for_another_recipient_id_is_refused() {
     let f = Fixture::new();
     let consent = veil_seal::ConsentRef {
-        decision: "allow".into(),
+        decision: veil_seal::ConsentDecision::Allow,
         event_hash: None,
     };
     let b = veil_seal::ArtifactBuilder::new(
@@ -375,7 +375,7 @@ async fn a_local_de_identification_report_is_refused_and_nothing_stored() {
         serde_json::json!({"removed": ["face"]}),
         "x".into(),
     ] {
-        let mut b = f.builder("allow");
+        let mut b = f.builder();
         b.set_deid_report(bad);
         let envelope = f.seal(b.sign(&f.client).unwrap().into_bytes());
         refused(
@@ -388,19 +388,67 @@ async fn a_local_de_identification_report_is_refused_and_nothing_stored() {
     }
 }
 
+/// The artifact of [`Fixture::signed`] with its consent decision rewritten to `text` on the wire
+/// and re-signed by the genuine client: what another (or an older) implementation may send;
+/// veil-seal itself seals only `allow`.
+fn with_decision(f: &Fixture, text: &str) -> Vec<u8> {
+    resign(f, &f.signed(vec![], 0), |top| {
+        let Value::Map(manifest) = field(top, "manifest") else {
+            panic!()
+        };
+        let Value::Map(consent) = field(manifest, "consent") else {
+            panic!()
+        };
+        *field(consent, "decision") = Value::Text(text.into());
+    })
+}
+
 #[tokio::test]
 async fn an_upload_without_a_granting_consent_decision_is_refused() {
     let f = Fixture::new();
     for decision in ["deny", "needs-consent"] {
-        let envelope = f.seal(f.builder(decision).sign(&f.client).unwrap().into_bytes());
-        refused(
-            &f,
-            post(&f.app(), envelope).await,
-            StatusCode::FORBIDDEN,
-            "consent-not-granted",
-        )
-        .await;
+        let got = post(&f.app(), f.seal(with_decision(&f, decision))).await;
+        let detail = got.1["detail"].as_str().unwrap_or_default().to_owned();
+        assert!(detail.contains(&format!("`{decision}`")), "{detail}");
+        refused(&f, got, StatusCode::FORBIDDEN, "consent-not-granted").await;
     }
+    // A word that is no decision at all is a malformed manifest, not a refusal of consent.
+    refused(
+        &f,
+        post(&f.app(), f.seal(with_decision(&f, "maybe"))).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad-manifest",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_legacy_permit_spelling_is_a_grant_and_is_recorded_as_allow() {
+    let f = Fixture::new();
+    let envelope = f.seal(with_decision(&f, "permit"));
+    let id = id_of(&envelope);
+    let (status, json) = post(&f.app(), envelope).await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+    let stored: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            f.config
+                .data_dir
+                .join("objects")
+                .join(format!("artifacts/{}/{id}/manifest.json", &id[..2])),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stored["manifest"]["consent"]["decision"], "allow");
+    let db = rusqlite::Connection::open(f.config.data_dir.join("veil-ingest.sqlite3")).unwrap();
+    let column: String = db
+        .query_row(
+            "SELECT consent_decision FROM artifacts WHERE id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(column, "allow");
 }
 
 #[tokio::test]

@@ -13,7 +13,8 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 use veil_ingest::{Ingest, IngestConfig, KeySource, Limits};
 use veil_seal::{
-    ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey, SigningKey,
+    ArtifactBuilder, ConsentDecision, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey,
+    SigningKey,
 };
 use veil_trust::fixtures::DemoManufacturer;
 
@@ -102,11 +103,12 @@ impl Fixture {
         Self::reading_from(&self.maker, 0, ctr)
     }
 
-    /// An artifact builder for this subject, recipient and purpose with a model file.
-    pub fn builder(&self, decision: &str) -> ArtifactBuilder {
+    /// An artifact builder for this subject, recipient and purpose with a model file, resting on
+    /// an `allow` decision (the only one veil-seal seals).
+    pub fn builder(&self) -> ArtifactBuilder {
         let pseudonym = self.subject.pseudonym(RECIPIENT_ID, PURPOSE);
         let consent = ConsentRef {
-            decision: decision.into(),
+            decision: ConsentDecision::Allow,
             event_hash: Some([5u8; 32]),
         };
         let mut b =
@@ -119,7 +121,7 @@ impl Fixture {
 
     /// Signed artifact bytes (COSE_Sign1) carrying `evidence` and an extra file of `extra` bytes.
     pub fn signed(&self, evidence: Vec<DeviceEvidence>, extra: usize) -> Vec<u8> {
-        let mut b = self.builder("allow");
+        let mut b = self.builder();
         for e in evidence {
             b.add_device_evidence(e);
         }
