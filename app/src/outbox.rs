@@ -196,7 +196,7 @@ pub async fn seal_and_queue(content: Sealable, scope: PurposeScope) -> Result<Ou
     let purpose = scope.purpose.id();
     let pseudonym = secret.pseudonym(&recipient_id, purpose);
     let consent = ConsentRef {
-        decision: decision.decision.id().into(),
+        decision: decision.decision,
         event_hash,
     };
     let created = now_ms();

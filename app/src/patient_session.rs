@@ -41,12 +41,11 @@ impl PatientSession {
         ConsentLedger::from_json(self.ledger.as_bytes()).map_err(|e| e.to_string())
     }
 
-    /// The confirmed jurisdictions, parsed.
-    pub fn jurisdictions(&self) -> Vec<Jurisdiction> {
-        self.jurisdictions
-            .iter()
-            .filter_map(|c| Jurisdiction::parse(c).ok())
-            .collect()
+    /// The confirmed jurisdictions, parsed by `veil_consent`'s one list parser (as the CLI and npm
+    /// do): a code that does not parse is an error, never dropped, since a dropped jurisdiction
+    /// could make a decision less strict.
+    pub fn jurisdictions(&self) -> Result<Vec<Jurisdiction>, String> {
+        Jurisdiction::parse_list(&self.jurisdictions).map_err(|e| e.to_string())
     }
 
     /// Where events are captured: the person's own device or a clinic kiosk.
@@ -63,7 +62,7 @@ impl PatientSession {
     pub fn decide(&self, ledger: &ConsentLedger, scope: &PurposeScope) -> Result<Decision, String> {
         let request = DecisionRequest {
             subject: Subject {
-                jurisdictions: self.jurisdictions(),
+                jurisdictions: self.jurisdictions()?,
                 age: self.age,
                 guardian_consent: self.guardian.is_some()
                     && matches!(

@@ -187,10 +187,7 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
             .collect_view()
     };
     let needs_guardian = move || {
-        let js: Vec<Jurisdiction> = [primary.get(), secondary.get()]
-            .iter()
-            .filter_map(|c| Jurisdiction::parse(c).ok())
-            .collect();
+        let js = Jurisdiction::parse_list([primary.get(), secondary.get()]).unwrap_or_default();
         let age: u32 = age.get().trim().parse().unwrap_or(u32::MAX);
         let threshold = veil_consent::rules::applicable(&js)
             .map(|rs| {
@@ -207,13 +204,18 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
         if !secondary.get().is_empty() && secondary.get() != primary.get() {
             jurisdictions.push(secondary.get());
         }
-        if let Some(bad) = jurisdictions
-            .iter()
-            .find(|c| Jurisdiction::parse(c).is_err())
-        {
-            problem.set(Some(format!(
-                "Please choose a jurisdiction ({bad:?} is not one Veil knows)."
-            )));
+        // Where the person lives is required; the list is read as the CLI and npm read it.
+        let checked = match primary.get().trim() {
+            "" => Err(veil_consent::ConsentError::NoJurisdiction),
+            _ => Jurisdiction::parse_list(&jurisdictions),
+        };
+        if let Err(e) = checked {
+            problem.set(Some(match e {
+                veil_consent::ConsentError::UnknownJurisdiction(bad) => {
+                    format!("Please choose a jurisdiction ({bad:?} is not one Veil knows).")
+                }
+                _ => "Please choose a jurisdiction.".to_owned(),
+            }));
             return;
         }
         let Ok(years) = age.get().trim().parse::<u32>() else {
@@ -309,7 +311,7 @@ fn ConsentBoard(
             let index = ledger.append(event).map_err(|e| e.to_string())?;
             s.ledger = ledger.to_json().map_err(|e| e.to_string())?;
             s.receipts
-                .push(receipt(&ledger, index, &s.jurisdictions())?);
+                .push(receipt(&ledger, index, &s.jurisdictions()?)?);
             Ok(())
         })();
         match result {

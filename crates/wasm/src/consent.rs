@@ -1,15 +1,15 @@
 //! `decideConsent` and `exportFhirConsent`: `veil-consent`'s decisions and FHIR export over a
 //! ledger the portal holds (JSON, `veil-consent-ledger/1`).
 //!
-//! Inputs are parsed here into the library's types with the library's own parsers
-//! ([`Jurisdiction::parse`], `Purpose::from_str`, [`Timestamp::parse`]), so an unknown purpose is
-//! `unknown-purpose` and an unknown jurisdiction `unknown-jurisdiction`, exactly as in the CLI.
+//! Inputs are parsed with the library's own parsers, the ones the CLI and the app use
+//! ([`Jurisdiction::parse_list`], [`PurposeScope::parse_label`], [`PurposeScope::from_parts`],
+//! [`Timestamp::parse`]), so an unknown purpose is `unknown-purpose`, an unknown jurisdiction
+//! `unknown-jurisdiction` and a bare `research` is `research/this-study`, exactly as in the CLI.
 
 use js_sys::Array;
 use serde::Deserialize;
 use veil_consent::{
-    ConsentLedger, DecisionRequest, Jurisdiction, Purpose, PurposeScope, ResearchTier, Subject,
-    Timestamp, Waiver,
+    ConsentLedger, DecisionRequest, Jurisdiction, PurposeScope, Subject, Timestamp, Waiver,
 };
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -17,51 +17,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::error::VeilError;
 use crate::js;
 
-/// Research without a tier means `this-study`, the narrowest, as in `veil consent decide`.
-fn default_tier(purpose: Purpose, tier: Option<ResearchTier>) -> Option<ResearchTier> {
-    match (tier, purpose) {
-        (None, Purpose::Research) => Some(ResearchTier::ThisStudy),
-        (t, _) => t,
-    }
-}
-
-/// Parse a purpose label, the form [`PurposeScope::label`] prints: `treatment`,
-/// `research/this-study`, `partner-sharing(Acme Print)`, `cross-border-transfer(US)`.
-pub fn parse_scope_label(label: &str) -> Result<PurposeScope, veil_consent::ConsentError> {
-    let label = label.trim();
-    let (head, qualifier) = match label.split_once('(') {
-        Some((h, rest)) => match rest.strip_suffix(')') {
-            Some(q) => (h, Some(q.to_owned())),
-            None => {
-                return Err(veil_consent::ConsentError::UnknownPurpose(
-                    label.chars().take(64).collect(),
-                ));
-            }
-        },
-        None => (label, None),
-    };
-    let (purpose, tier) = match head.split_once('/') {
-        Some((p, t)) => (p, Some(t.parse::<ResearchTier>()?)),
-        None => (head, None),
-    };
-    let purpose: Purpose = purpose.parse()?;
-    let mut scope = PurposeScope {
-        purpose,
-        tier: default_tier(purpose, tier),
-        partner: None,
-        country: None,
-    };
-    match (purpose, qualifier) {
-        (Purpose::CrossBorderTransfer, q) => scope.country = q,
-        (_, q) => scope.partner = q,
-    }
-    scope.validated()
-}
-
 /// The purpose argument: a label string, or `{purpose, tier?, partner?, country?}`.
 fn scope(v: &JsValue) -> Result<PurposeScope, VeilError> {
     if let Some(label) = v.as_string() {
-        return Ok(parse_scope_label(&label)?);
+        return Ok(PurposeScope::parse_label(&label)?);
     }
     if !v.is_object() {
         return Err(VeilError::argument(
@@ -70,17 +29,12 @@ fn scope(v: &JsValue) -> Result<PurposeScope, VeilError> {
     }
     let purpose = js::string_field(v, "purpose")?
         .ok_or_else(|| VeilError::argument("purpose.purpose is required"))?;
-    let tier = js::string_field(v, "tier")?
-        .map(|t| t.parse::<ResearchTier>())
-        .transpose()?;
-    let purpose: Purpose = purpose.parse()?;
-    let scope = PurposeScope {
-        purpose,
-        tier: default_tier(purpose, tier),
-        partner: js::string_field(v, "partner")?,
-        country: js::string_field(v, "country")?,
-    };
-    Ok(scope.validated()?)
+    Ok(PurposeScope::from_parts(
+        &purpose,
+        js::string_field(v, "tier")?.as_deref(),
+        js::string_field(v, "partner")?,
+        js::string_field(v, "country")?,
+    )?)
 }
 
 /// The subject as the portal gives it (camelCase).
@@ -102,26 +56,10 @@ fn subject(v: JsValue) -> Result<Subject, VeilError> {
     }
     let s: SubjectInput = js::from_js(v, "subject")?;
     Ok(Subject {
-        jurisdictions: jurisdictions(&s.jurisdictions)?,
+        jurisdictions: Jurisdiction::parse_list(&s.jurisdictions)?,
         age: s.age,
         guardian_consent: s.guardian_consent.unwrap_or(false),
     })
-}
-
-/// Parse, normalise and de-duplicate jurisdiction codes (blank ones skipped), as the CLI does;
-/// none at all is `no-jurisdiction`.
-pub fn jurisdictions(codes: &[String]) -> Result<Vec<Jurisdiction>, veil_consent::ConsentError> {
-    let mut out: Vec<Jurisdiction> = Vec::new();
-    for c in codes.iter().filter(|c| !c.trim().is_empty()) {
-        let j = Jurisdiction::parse(c)?;
-        if !out.contains(&j) {
-            out.push(j);
-        }
-    }
-    if out.is_empty() {
-        return Err(veil_consent::ConsentError::NoJurisdiction);
-    }
-    Ok(out)
 }
 
 /// The ledger: JSON text or bytes, or the parsed object; `null`/`undefined` when nothing is recorded.
@@ -239,46 +177,4 @@ pub fn import_fhir_consent(
     };
     let ledger = veil_consent::import_bundle(json.as_bytes())?;
     js::to_js(&ledger)
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn labels_round_trip_through_the_library_label() {
-        for label in [
-            "treatment",
-            "research/this-study",
-            "research/any-research",
-            "partner-sharing(Acme Print)",
-            "cross-border-transfer(US)",
-            "third-party-printing",
-        ] {
-            assert_eq!(parse_scope_label(label).unwrap().label(), label);
-        }
-        assert_eq!(
-            parse_scope_label("cross-border-transfer(us)")
-                .unwrap()
-                .label(),
-            "cross-border-transfer(US)"
-        );
-    }
-
-    #[test]
-    fn bad_labels_carry_the_library_codes() {
-        let code = |l: &str| parse_scope_label(l).unwrap_err().code();
-        assert_eq!(code("advertising"), "unknown-purpose");
-        assert_eq!(code("research/everything"), "unknown-tier");
-        assert_eq!(
-            parse_scope_label("research").unwrap().label(),
-            "research/this-study"
-        );
-        assert_eq!(code("treatment/this-study"), "bad-tier");
-        assert_eq!(code("partner-sharing"), "missing-qualifier");
-        assert_eq!(code("treatment(Acme)"), "missing-qualifier");
-        assert_eq!(code("cross-border-transfer(USA)"), "unknown-jurisdiction");
-        assert_eq!(code("partner-sharing(Acme"), "unknown-purpose");
-    }
 }

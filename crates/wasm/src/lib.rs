@@ -32,7 +32,6 @@ mod mesh;
 mod seal;
 mod trust;
 
-pub use consent::parse_scope_label;
 pub use error::VeilError;
 
 /// The package version (the workspace version).

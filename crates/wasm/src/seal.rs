@@ -6,7 +6,8 @@
 use js_sys::{Array, Object};
 use veil_seal::names::Role;
 use veil_seal::{
-    ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey, RecipientPublicKey,
+    ArtifactBuilder, ConsentDecision, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey,
+    RecipientPublicKey,
 };
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -194,7 +195,16 @@ fn prepare(
             Some(h)
         }
     };
-    let decision = js::string_field(options, "consentDecision")?.unwrap_or_else(|| "permit".into());
+    // Typed as veil-seal reads it (`permit` is the legacy `allow`); only `allow` is sealed, anything
+    // else is refused by the seal itself with `consent-not-granted`.
+    let decision = match js::string_field(options, "consentDecision")? {
+        Some(text) => veil_seal::parse_consent_decision(&text).map_err(|_| {
+            VeilError::argument(
+                "consentDecision must be \"allow\", \"needs-consent\" or \"deny\" (only \"allow\" is sealed)",
+            )
+        })?,
+        None => ConsentDecision::Allow,
+    };
     let created_ms = match js::u64_field(options, "createdMs")? {
         Some(ms) => ms,
         None => js_sys::Date::now().max(0.0) as u64,

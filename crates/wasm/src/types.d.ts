@@ -24,7 +24,8 @@ export type ConsentErrorCode =
 /** Stable codes of `veil-seal`. */
 export type SealErrorCode =
   | "bad-key" | "rng-failed" | "bad-pseudonym-secret" | "unknown-subject" | "already-enrolled"
-  | "bad-name" | "duplicate-name" | "bad-manifest" | "encode-failed" | "seal-failed"
+  | "bad-name" | "duplicate-name" | "bad-manifest" | "consent-not-granted" | "encode-failed"
+  | "seal-failed"
   | "bad-envelope" | "unsupported-suite" | "wrong-recipient" | "decrypt-failed" | "bad-artifact"
   | "bad-algorithm" | "bad-signature" | "client-key-mismatch" | "hash-mismatch" | "missing-file"
   | "unlisted-file" | "raw-model" | "bad-report";
@@ -286,7 +287,8 @@ export interface ConsentSubject {
 }
 
 /** A purpose with its qualifiers. As a string: `treatment`, `research/this-study`,
- * `partner-sharing(Acme Print)`, `cross-border-transfer(US)`. */
+ * `partner-sharing(Acme Print)`, `cross-border-transfer(US)`. Research without a tier (`research`)
+ * is `research/this-study`, the narrowest. */
 export interface PurposeScope {
   purpose: "treatment" | "care-operations" | "research" | "product-improvement" | "ai-training"
     | "marketing" | "partner-sharing" | "cross-border-transfer" | "third-party-printing";
@@ -335,18 +337,22 @@ export interface Needed {
   citation: string;
 }
 
+/** The outcome of a consent decision, and the consent decision a sealed artifact's manifest
+ * carries (one type from the decision to the server). */
+export type ConsentDecision = "allow" | "needs-consent" | "deny";
+
 /** A regime's rule as applied. */
 export interface AppliedRule {
   regime: string;
   jurisdictions: string[];
-  outcome: "allow" | "needs-consent" | "deny";
+  outcome: ConsentDecision;
   basis: string;
   citations: string[];
 }
 
 /** A consent decision: the JSON of `veil consent decide`, field for field. */
 export interface Decision {
-  decision: "allow" | "needs-consent" | "deny";
+  decision: ConsentDecision;
   basis: string;
   requires: Needed[];
   citations: string[];
@@ -402,8 +408,10 @@ export interface SealArtifactOptions {
   purpose: string;
   /** The recipient id used in the pseudonym and manifest (default: the recipient key id, hex). */
   recipientId?: string;
-  /** The consent decision the artifact rests on (default `permit`). */
-  consentDecision?: string;
+  /** The consent decision the artifact rests on (default `allow`). A seal rests on a grant: only
+   * `allow` is sealed (`needs-consent` and `deny` are refused with `consent-not-granted`); the
+   * legacy spelling `permit` is still read as `allow`. */
+  consentDecision?: "allow";
   /** SHA-256 of the consent event the decision rests on, 64 hex digits. */
   consentEvent?: string;
   /** Device readings carried as evidence, with their chains (DER list or PEM). */
@@ -443,7 +451,8 @@ export interface ArtifactManifest {
   version: number;
   pseudonym: string;
   purpose: string;
-  consent: { decision: string; event_hash: string | null };
+  /** The decision as an outcome id (an artifact written with the legacy `permit` reads `allow`). */
+  consent: { decision: ConsentDecision; event_hash: string | null };
   recipient: string;
   created_ms: number;
   client_key: string;

@@ -69,7 +69,13 @@ test('purpose labels, Date and unix-second times give the same decision as the o
   const at = '2026-06-01T12:00:00Z';
   const base = veil.decideConsent(subject, { purpose: 'research', tier: 'this-study' }, ledger, { at });
   assert.deepEqual(veil.decideConsent(subject, 'research/this-study', ledger, { at }), base);
+  // Research without a tier is this-study, the narrowest, in every form and in the CLI.
   assert.deepEqual(veil.decideConsent(subject, 'research', ledger, { at }), base, 'research defaults to this-study, as in the CLI');
+  assert.deepEqual(veil.decideConsent(subject, { purpose: 'research' }, ledger, { at }), base);
+  const ledgerPath = join(VECTORS, 'ledgers', LEDGERS[0]);
+  assert.deepEqual(cliDecide({ jurisdictions: ['DE'], age: 34, purpose: 'research' }, at, ledgerPath), asJson(base));
+  const unledgered = veil.decideConsent(subject, 'research', null, { at });
+  assert.equal(unledgered.requires[0].scope, 'research/this-study');
   assert.deepEqual(veil.decideConsent(subject, 'research/this-study', ledger, { at: new Date(at) }), base);
   assert.deepEqual(veil.decideConsent(subject, 'research/this-study', ledger, { at: Date.parse(at) / 1000 }), base);
   assert.deepEqual(
@@ -115,6 +121,8 @@ test('every consent error code a portal can reach', () => {
   throwsCode(() => veil.decideConsent(de, { purpose: 'treatment', tier: 'this-study' }, null, at), 'bad-tier');
   throwsCode(() => veil.decideConsent({ jurisdictions: ['XX'], age: 34 }, 'treatment', null, at), 'unknown-jurisdiction');
   throwsCode(() => veil.decideConsent({ jurisdictions: [], age: 34 }, 'treatment', null, at), 'no-jurisdiction');
+  throwsCode(() => veil.decideConsent({ jurisdictions: [' '], age: 34 }, 'treatment', null, at), 'no-jurisdiction');
+  throwsCode(() => veil.decideConsent({ jurisdictions: ['DE', 'JP'], age: 34 }, 'treatment', null, at), 'unknown-jurisdiction');
   throwsCode(() => veil.decideConsent(de, 'partner-sharing', null, at), 'missing-qualifier');
   throwsCode(() => veil.decideConsent(de, 'treatment', null, { at: 'yesterday' }), 'bad-time');
   throwsCode(() => veil.decideConsent({ jurisdictions: ['DE'], age: 151 }, 'treatment', null, at), 'bad-age');

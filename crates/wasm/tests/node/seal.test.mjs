@@ -133,6 +133,7 @@ test('every sealing error code a portal can reach', async () => {
   await rejectsCode(veil.sealArtifact({}, baseOptions()), 'bad-argument');
   await rejectsCode(veil.sealArtifact('model-1.stl', baseOptions()), 'bad-argument');
   await rejectsCode(veil.sealArtifact(FILES, baseOptions({ consentEvent: 'xyz' })), 'bad-argument');
+  await rejectsCode(veil.sealArtifact(FILES, baseOptions({ consentDecision: 'maybe' })), 'bad-argument');
   await rejectsCode(veil.sealArtifact(FILES, { ...baseOptions(), purpose: undefined }), 'bad-argument');
 });
 
@@ -165,6 +166,46 @@ test('forged and tampered artifacts inside a valid envelope: every verification 
   await rejectsCode(open(forged(withFiles([...files.entries, ['zzz.txt', Buffer.from('smuggled')]]))), 'unlisted-file');
   // The unaltered payload re-signed by the same key is accepted: the codes above come from the edits.
   assert.equal((await open(forged(payloadBytes))).manifest.pseudonym, sealed.pseudonym);
+});
+
+test('the consent decision: only allow is sealed, written as `allow`; `permit` is its legacy spelling', async () => {
+  const wireDecision = (envelope) => {
+    const [, , payloadBytes] = decode(openEnvelope(envelope, keys.recipientPriv).signed).value;
+    const field = (map, key) => map.entries.find(([k]) => k === key)[1];
+    return field(field(field(decode(payloadBytes), 'manifest'), 'consent'), 'decision');
+  };
+  for (const consentDecision of [undefined, 'allow', 'permit']) {
+    const sealed = await veil.sealArtifact(FILES, baseOptions({ consentDecision }));
+    assert.equal(wireDecision(sealed.envelope), 'allow', String(consentDecision));
+    assert.equal((await veil.openArtifact(sealed.envelope, keys.recipientPriv)).manifest.consent.decision, 'allow');
+  }
+  for (const consentDecision of ['needs-consent', 'deny']) {
+    await rejectsCode(veil.sealArtifact(FILES, baseOptions({ consentDecision })), 'consent-not-granted');
+  }
+  // The CLI: the same default, the same alias, the same refusal.
+  const input = join(tmp.dir, 'decision.json');
+  writeFileSync(input, '{}');
+  const cliSeal = (...extra) => runVeil(['seal', '--recipient', join(keys.dir, 'recipient.pub.pem'), '--client-key', join(keys.dir, 'client.pem'),
+    '--purpose', 'treatment', '--pseudonym-secret', join(keys.dir, 'pseudonym.secret'), ...extra, '-o', join(tmp.dir, 'decision.veil'), input]);
+  for (const extra of [[], ['--consent-decision', 'permit']]) {
+    assert.equal(cliSeal(...extra).status, 0);
+    assert.equal(wireDecision(readFileSync(join(tmp.dir, 'decision.veil'))), 'allow');
+  }
+  const refused = cliSeal('--consent-decision', 'deny');
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /consent-not-granted/);
+  // An artifact written with the legacy `permit` (as the Python reference vectors are) opens as
+  // `allow`; a word that is no decision is a malformed manifest.
+  const sealed = await veil.sealArtifact(FILES, baseOptions());
+  const [protectedHeader, , payloadBytes] = decode(openEnvelope(sealed.envelope, keys.recipientPriv).signed).value;
+  const withDecision = (word) => {
+    const edit = (map, key, f) => new CborMap(map.entries.map(([k, v]) => [k, k === key ? f(v) : v]));
+    const payload = edit(decode(payloadBytes), 'manifest', (m) => edit(m, 'consent', (c) => edit(c, 'decision', () => word)));
+    return sealEnvelope(signArtifact(protectedHeader, cbor(payload), keys.client), keys.recipientPub);
+  };
+  assert.equal((await veil.openArtifact(withDecision('permit'), keys.recipientPriv)).manifest.consent.decision, 'allow');
+  assert.equal((await veil.openArtifact(withDecision('deny'), keys.recipientPriv)).manifest.consent.decision, 'deny');
+  await rejectsCode(veil.openArtifact(withDecision('maybe'), keys.recipientPriv), 'bad-manifest');
 });
 
 test('the client key can stay outside the module: a WebCrypto signer, checked before use', async () => {
