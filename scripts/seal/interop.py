@@ -4,7 +4,10 @@
 (a) Rust seals (target/debug/veil seal), Python opens: envelope shape, kid, HPKE (pyhpke), the
     client's COSE_Sign1 ES256 signature (pycose), every content hash, the pseudonym, the artifact id.
 (b) Python seals, Rust opens (`veil open`): good cases open with the same contents; bad cases
-    (forged signature, tampered ciphertext, wrong recipient, ...) fail with the named code.
+    (forged signature, tampered ciphertext, wrong recipient, ...) fail with the named code. The
+    consent decision is veil-consent's outcome id: `permit`, the legacy spelling of `allow` that the
+    committed vectors carry, still opens as `allow`; a word that is no outcome is `bad-manifest`;
+    `veil seal` refuses to seal anything but `allow` (`consent-not-granted`).
 (c) pyhpke reproduces the RFC 9180 vector committed for this suite (a second check of the vector).
 
 usage: python3 scripts/seal/interop.py [--veil PATH]   (default: $VEIL_BIN or target/debug/veil,
@@ -162,7 +165,7 @@ def rust_seals_python_opens(veil: str, work: str) -> None:
         m, got = vf.open_envelope(env, recipient, client_pub)
         expect(got == files, "contents differ")
         expect(m["purpose"] == "research-study-7" and m["recipient"] == "lab-b", "purpose/recipient")
-        expect(m["consent"] == {"decision": "permit", "event_hash": bytes.fromhex(event)}, "consent")
+        expect(m["consent"] == {"decision": "allow", "event_hash": bytes.fromhex(event)}, "consent")
         expect(m["created"] == 1763900000000 and m["v"] == 1, "created / v")
         shared = m["deid_report"]
         expect(shared["form"] == "shareable", "the manifest holds the shareable report")
@@ -233,6 +236,7 @@ def python_seals_rust_opens(veil: str, work: str) -> None:
                 printed = json.loads(r.stdout)
                 expect(printed["artifact_id"] == vf.artifact_id(env), "artifact id")
                 expect(printed["pseudonym"] == vf.pseudonym(cases.SECRET, cases.RECIPIENT_ID, cases.PURPOSE), "pseudonym")
+                expect(printed["consent"]["decision"] == "allow", "consent decision")
                 _, files = vf.open_envelope(env, k["recipient"])
                 for n, b in files.items():
                     expect(open(os.path.join(outdir, n), "rb").read() == b, f"content {n}")
@@ -241,6 +245,32 @@ def python_seals_rust_opens(veil: str, work: str) -> None:
                 expect(f"veil: {code}:" in r.stderr, f"expected code {code}, got {r.stderr.strip()}")
                 expect(not os.path.exists(outdir), "wrote output for a rejected envelope")
         check(f"python-seal: {name} -> {code}", one)
+
+    event = vf.sha256(b"consent event 1")
+    for word, code, shown in [("permit", "ok", "allow"), ("deny", "ok", "deny"), ("maybe", "bad-manifest", None)]:
+        def decision(word=word, code=code, shown=shown):
+            env = cases.build(k, manifest_extra={"consent": {"decision": word, "event_hash": event}})
+            path = os.path.join(d, f"decision-{word}.veil")
+            open(path, "wb").write(env)
+            r = run(veil, "open", "--key", key_path, "--client-pub", pub_path, path)
+            if code == "ok":
+                expect(r.returncode == 0, f"veil open failed: {r.stderr.strip()}")
+                expect(json.loads(r.stdout)["consent"]["decision"] == shown, f"read as {shown}")
+            else:
+                expect(f"veil: {code}:" in r.stderr, f"expected code {code}, got {r.stderr.strip()}")
+        check(f"python-seal: consent decision {word!r} -> {shown or code}", decision)
+
+    def rust_refuses_to_seal_without_a_grant():
+        keys = os.path.join(work, "keys")
+        payload = os.path.join(d, "payload.json")
+        open(payload, "w").write("{}")
+        r = run(veil, "seal", "--recipient", os.path.join(keys, "recipient.pub.pem"), "--client-key",
+                os.path.join(keys, "client.pem"), "--purpose", "treatment", "--pseudonym-secret",
+                os.path.join(keys, "pseudonym.secret"), "--consent-decision", "deny", payload,
+                "-o", os.path.join(d, "denied.veil"))
+        expect(r.returncode != 0 and "veil: consent-not-granted:" in r.stderr, r.stderr.strip())
+        expect(not os.path.exists(os.path.join(d, "denied.veil")), "wrote an envelope")
+    check("rust-seal: --consent-decision deny is refused", rust_refuses_to_seal_without_a_grant)
 
 
 def rfc9180_vector_with_pyhpke() -> None:

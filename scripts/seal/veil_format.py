@@ -88,7 +88,7 @@ def manifest(
     client_public: ec.EllipticCurvePublicKey,
     files: dict[str, bytes],
     created_ms: int,
-    decision: str = "permit",
+    decision: str = "allow",
     event_hash: bytes | None = None,
     evidence: list[tuple[bytes, list[bytes]]] = (),
     deid_report=None,

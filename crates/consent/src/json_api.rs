@@ -63,8 +63,12 @@ struct RawRequest {
 /// "scope":{"purpose":"research","tier":"this-study"},"at":"2026-11-23T10:00:00Z","waiver":null}`),
 /// `ledger` the ledger JSON if any. Returns the decision JSON.
 ///
+/// The scope is read with [`PurposeScope::from_parts`] (research without a `tier` is
+/// `this-study`) and the jurisdictions with [`Jurisdiction::parse_list`], as the CLI and npm read
+/// them.
+///
 /// # Errors
-/// JSON shape errors and every error of [`decide`].
+/// JSON shape errors, the errors of those two readers, and every error of [`decide()`].
 pub fn decide_json(request: &str, ledger_json: Option<&str>) -> Result<String, ConsentError> {
     // Parse ids as strings first so an unknown purpose or jurisdiction reports its own code
     // (`unknown-purpose`, `unknown-jurisdiction`), not a generic JSON error.
