@@ -67,6 +67,10 @@ self.addEventListener('fetch', (event) => {
 // Background Sync (where the browser has it): when the connection returns, an open page is asked to
 // flush its outbox; with no page open, the worker uploads the sealed envelopes itself. Either way
 // each upload carries its artifact id as the Idempotency-Key, so it is stored exactly once.
+// The outbox's rules live in `crates/outbox` (veil-outbox); this is the one copy outside it, kept to
+// the same retry rule (2xx delivered, 4xx other than 408/429 final, anything else retried) and
+// the same stored shape. Revocations and erasures wait for the page: they are signed with the
+// client key, which only the page uses.
 self.addEventListener('sync', (event) => {
   if (event.tag !== 'veil-outbox') return;
   event.waitUntil((async () => {
@@ -103,7 +107,7 @@ async function uploadOutbox() {
         body: envelope,
       });
       item.attempts += 1;
-      if (response.status === 200 || response.status === 201) {
+      if (response.ok) {
         item.state = { state: 'delivered', at_ms: Date.now() };
       } else if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
         const body = await response.json().catch(() => ({}));
@@ -112,6 +116,8 @@ async function uploadOutbox() {
         throw new Error(`upload of ${item.id} answered ${response.status}: retry on the next sync`);
       }
       await idbRequest(db.transaction('items', 'readwrite').objectStore('items').put(JSON.stringify(item), item.id));
+      // A delivered envelope has no further use here (as in the page's outbox).
+      if (response.ok) await idbRequest(db.transaction('envelopes', 'readwrite').objectStore('envelopes').delete(item.id));
     }
   } finally {
     db.close();

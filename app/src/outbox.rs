@@ -3,78 +3,60 @@
 //! Nothing is queued unless the person's consent decision for its purpose is `allow` now; each
 //! artifact is pseudonymised for its recipient, signed with the client's non-extractable WebCrypto
 //! key and sealed with HPKE to the recipient's key (`veil-seal`) before it is stored. Only sealed
-//! envelopes are ever stored or sent. Envelopes wait in IndexedDB (surviving reloads and restarts)
-//! and are uploaded when online, each exactly once: the artifact id is the `Idempotency-Key`, so a
-//! retry after a lost answer is recognised by the server. Failures of the network are retried with
-//! exponential backoff and jitter; an answer refusing the artifact is final. Withdrawing consent
-//! cancels queued items for that purpose before they leave and revokes delivered ones.
+//! envelopes are ever stored or sent.
+//!
+//! What happens to them then is `veil-outbox`'s state machine, not this module's: this module gives
+//! it IndexedDB as its store ([`IdbStore`]: envelopes, items and control messages wait there across
+//! reloads and restarts) and `XMLHttpRequest` as its transport ([`Xhr`]: uploads with progress,
+//! revocations and erasures signed with the client key), and writes the audit entries for what it
+//! reports. So each envelope is uploaded exactly once (its id is the `Idempotency-Key`), network
+//! failures are retried with capped, jittered backoff and refusals are final; withdrawing consent
+//! cancels queued items for that purpose before they leave and revokes delivered ones, and the
+//! revocation and erasure messages are queued and retried like uploads.
 //!
 //! Every step writes a signed entry to the audit chain (`veil-audit`).
 
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, VecDeque};
+use std::rc::Rc;
+use std::thread::LocalKey;
+
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use veil_consent::PurposeScope;
+use veil_outbox::{
+    Answer, Change, ControlKind, ControlMessage, ErasedPseudonym, Event, NewItem, Outbox,
+    OutboxStore, StoreError, Transport, Verdict,
+};
 use veil_seal::{ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientPublicKey};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbDatabase;
 
 use crate::patient_session;
-use crate::platform::http::{HttpOutcome, request};
+use crate::platform::http::request;
 use crate::platform::idb;
 use crate::platform::webcrypto::{self, ClientKey};
 
+pub use veil_outbox::{ItemState, OutboxItem};
+
 /// The outbox database (a patient store: removed when a kiosk session ends).
 pub const DB_NAME: &str = "veil-patient-outbox";
-const STORES: &[&str] = &["items", "envelopes", "keys", "identity", "audit", "config"];
-/// Longest wait between retries.
-const MAX_BACKOFF_MS: f64 = 5.0 * 60.0 * 1000.0;
-
-/// Where an outbox item is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "kebab-case")]
-pub enum ItemState {
-    /// Waiting to be sent.
-    Queued,
-    /// Being sent now.
-    Uploading,
-    /// The server stored it (or had already).
-    Delivered {
-        /// When, ms since the epoch.
-        at_ms: f64,
-    },
-    /// The server refused it; it is not retried.
-    Failed {
-        /// The server's error code and detail.
-        reason: String,
-    },
-    /// Withdrawn before it left.
-    Cancelled {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// One sealed artifact waiting in, or gone from, the outbox.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutboxItem {
-    /// Artifact id (hex SHA-256 of the envelope): the idempotency key.
-    pub id: String,
-    /// What the artifact is for.
-    pub scope: PurposeScope,
-    /// The recipient.
-    pub recipient: String,
-    /// File names inside (the names only; the contents are sealed).
-    pub files: Vec<String>,
-    /// Envelope size in bytes.
-    pub size: usize,
-    /// Current state.
-    pub state: ItemState,
-    /// Upload attempts so far.
-    pub attempts: u32,
-    /// Not before this time (ms since the epoch), for backoff.
-    pub next_at_ms: f64,
-    /// When it was sealed.
-    pub created_ms: f64,
-}
+/// Version 2 added `controls` (queued revocations and erasures); the other stores are unchanged.
+const DB_VERSION: u32 = 2;
+const STORES: &[&str] = &[
+    "items",
+    "envelopes",
+    "keys",
+    "identity",
+    "audit",
+    "config",
+    "controls",
+];
+const ITEMS: &str = "items";
+const ENVELOPES: &str = "envelopes";
+const CONTROLS: &str = "controls";
+/// Why withdrawal cancels and revokes.
+const WITHDRAWN: &str = "consent withdrawn";
 
 /// The recipient's key as announced by `GET /v1/recipient-key`, kept for sealing offline.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,7 +67,7 @@ struct RecipientInfo {
 }
 
 async fn db() -> Result<idb::Connection, String> {
-    idb::open(DB_NAME, 1, STORES)
+    idb::open(DB_NAME, DB_VERSION, STORES)
         .await
         .map_err(|e| e.to_string())
 }
@@ -94,43 +76,26 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-async fn put_json<T: Serialize>(
-    db: &IdbDatabase,
-    store: &str,
-    key: &str,
-    value: &T,
-) -> Result<(), String> {
-    let json = serde_json::to_string(value).map_err(|e| e.to_string())?;
-    idb::put(db, store, key, &JsValue::from_str(&json))
-        .await
-        .map_err(|e| e.to_string())
-}
-
-async fn get_json<T: for<'de> Deserialize<'de>>(
-    db: &IdbDatabase,
-    store: &str,
-    key: &str,
-) -> Result<Option<T>, String> {
-    match idb::get(db, store, key).await.map_err(|e| e.to_string())? {
-        Some(v) => serde_json::from_str(&v.as_string().unwrap_or_default())
-            .map(Some)
-            .map_err(|e| e.to_string()),
-        None => Ok(None),
-    }
-}
-
 /// The recipient key: fresh from the server when online, else the one seen last.
 async fn recipient(db: &IdbDatabase) -> Result<RecipientInfo, String> {
-    if let HttpOutcome::Answered { status: 200, body } =
+    if let Answer::Answered { status: 200, body } =
         request("GET", "/v1/recipient-key", &[], None, None).await
         && let Ok(info) = serde_json::from_str::<RecipientInfo>(&body)
     {
-        put_json(db, "config", "recipient", &info).await?;
+        let json = to_js(&info).map_err(|e| e.0)?;
+        idb::put(db, "config", "recipient", &json)
+            .await
+            .map_err(|e| e.to_string())?;
         return Ok(info);
     }
-    get_json(db, "config", "recipient").await?.ok_or_else(|| {
-        "the recipient's key is not known yet: connect once so Veil can fetch it".into()
-    })
+    idb::get(db, "config", "recipient")
+        .await
+        .map_err(|e| e.to_string())?
+        .as_ref()
+        .and_then(from_js)
+        .ok_or_else(|| {
+            "the recipient's key is not known yet: connect once so Veil can fetch it".into()
+        })
 }
 
 /// Fetch and keep the recipient's key (so artifacts can be sealed while offline).
@@ -154,6 +119,222 @@ async fn identity_secret(db: &IdbDatabase) -> Result<PseudonymSecret, String> {
         .await
         .map_err(|e| e.to_string())?;
     Ok(secret)
+}
+
+/// The outbox's store in IndexedDB: items and control messages as JSON strings (the shape the
+/// first outbox stored, which the service worker reads too), envelopes as `Uint8Array`s that are
+/// handed to `XMLHttpRequest` without a copy into wasm memory.
+pub struct IdbStore {
+    db: idb::Connection,
+}
+
+impl IdbStore {
+    /// The database, for the audit chain and the keys kept beside the outbox.
+    pub fn db(&self) -> &IdbDatabase {
+        &self.db
+    }
+
+    async fn all<T: DeserializeOwned>(&self, store: &str) -> Result<Vec<T>, StoreError> {
+        Ok(idb::all(&self.db, store)
+            .await
+            .map_err(stored)?
+            .iter()
+            .filter_map(from_js)
+            .collect())
+    }
+
+    async fn one<T: DeserializeOwned>(
+        &self,
+        store: &str,
+        id: &str,
+    ) -> Result<Option<T>, StoreError> {
+        Ok(idb::get(&self.db, store, id)
+            .await
+            .map_err(stored)?
+            .as_ref()
+            .and_then(from_js))
+    }
+
+    async fn insert<T: Serialize>(
+        &self,
+        store: &str,
+        id: &str,
+        value: &T,
+    ) -> Result<bool, StoreError> {
+        let value = to_js(value)?;
+        let (_, written) = idb::update(&self.db, store, id, move |before| {
+            before.is_none().then_some(value)
+        })
+        .await
+        .map_err(stored)?;
+        Ok(written.is_some())
+    }
+
+    async fn change<T, F>(
+        &self,
+        store: &str,
+        id: &str,
+        change: F,
+    ) -> Result<Option<Change<T>>, StoreError>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+        F: FnOnce(&mut T) -> bool + 'static,
+    {
+        let (before, after) = idb::update(&self.db, store, id, move |before| {
+            let mut value: T = from_js(&before?)?;
+            change(&mut value).then(|| to_js(&value).ok()).flatten()
+        })
+        .await
+        .map_err(stored)?;
+        let Some(before) = before else {
+            return Ok(None);
+        };
+        let before =
+            from_js(&before).ok_or_else(|| StoreError(format!("{store} {id} does not read")))?;
+        Ok(Some(Change {
+            before,
+            after: after.as_ref().and_then(from_js),
+        }))
+    }
+}
+
+fn stored(e: idb::IdbError) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn from_js<T: DeserializeOwned>(value: &JsValue) -> Option<T> {
+    serde_json::from_str(&value.as_string()?).ok()
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, StoreError> {
+    serde_json::to_string(value)
+        .map(|json| JsValue::from_str(&json))
+        .map_err(|e| StoreError(e.to_string()))
+}
+
+impl OutboxStore for IdbStore {
+    type Envelope = JsValue;
+
+    async fn items(&self) -> Result<Vec<OutboxItem>, StoreError> {
+        self.all(ITEMS).await
+    }
+
+    async fn item(&self, id: &str) -> Result<Option<OutboxItem>, StoreError> {
+        self.one(ITEMS, id).await
+    }
+
+    async fn insert_item(&self, item: &OutboxItem) -> Result<bool, StoreError> {
+        self.insert(ITEMS, &item.id, item).await
+    }
+
+    async fn update_item<F>(
+        &self,
+        id: &str,
+        change: F,
+    ) -> Result<Option<Change<OutboxItem>>, StoreError>
+    where
+        F: FnOnce(&mut OutboxItem) -> bool + 'static,
+    {
+        self.change(ITEMS, id, change).await
+    }
+
+    async fn envelope(&self, id: &str) -> Result<Option<JsValue>, StoreError> {
+        idb::get(&self.db, ENVELOPES, id).await.map_err(stored)
+    }
+
+    async fn put_envelope(&self, id: &str, envelope: JsValue) -> Result<(), StoreError> {
+        idb::put(&self.db, ENVELOPES, id, &envelope)
+            .await
+            .map_err(stored)
+    }
+
+    async fn delete_envelope(&self, id: &str) -> Result<(), StoreError> {
+        idb::delete(&self.db, ENVELOPES, id).await.map_err(stored)
+    }
+
+    async fn controls(&self) -> Result<Vec<ControlMessage>, StoreError> {
+        self.all(CONTROLS).await
+    }
+
+    async fn control(&self, id: &str) -> Result<Option<ControlMessage>, StoreError> {
+        self.one(CONTROLS, id).await
+    }
+
+    async fn insert_control(&self, message: &ControlMessage) -> Result<bool, StoreError> {
+        self.insert(CONTROLS, &message.id, message).await
+    }
+
+    async fn update_control<F>(
+        &self,
+        id: &str,
+        change: F,
+    ) -> Result<Option<Change<ControlMessage>>, StoreError>
+    where
+        F: FnOnce(&mut ControlMessage) -> bool + 'static,
+    {
+        self.change(CONTROLS, id, change).await
+    }
+}
+
+/// Upload progress: artifact id and the fraction sent.
+type Progress = Rc<dyn Fn(&str, f64)>;
+
+/// The outbox's transport: `XMLHttpRequest` to the ingest server on this origin. Control messages
+/// are signed with the client key over their exact bytes, in `Veil-Signature` (base64url `r || s`),
+/// as `docs/ingest.md` specifies.
+pub struct Xhr {
+    db: IdbDatabase,
+    progress: Option<Progress>,
+}
+
+impl Transport<JsValue> for Xhr {
+    async fn upload(&self, id: &str, envelope: &JsValue) -> Answer {
+        let report = self.progress.clone().map(|progress| {
+            let id = id.to_owned();
+            Box::new(move |fraction| progress(&id, fraction)) as Box<dyn Fn(f64)>
+        });
+        let headers = [
+            ("Idempotency-Key", id),
+            ("Content-Type", "application/cbor"),
+        ];
+        request("POST", "/v1/artifacts", &headers, Some(envelope), report).await
+    }
+
+    async fn control(&self, message: &ControlMessage) -> Answer {
+        // A key or signing failure is this browser's, not the message's: retried like no answer.
+        let key = match webcrypto::client_key(&self.db).await {
+            Ok(key) => key,
+            Err(e) => return Answer::NetworkError(format!("the client key: {e}")),
+        };
+        let body = message.body(&hex::encode(&key.public_sec1));
+        let signature = match key.sign(body.as_bytes()).await {
+            Ok(signature) => base64url(&signature),
+            Err(e) => return Answer::NetworkError(format!("signing: {e}")),
+        };
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Veil-Signature", signature.as_str()),
+            ("Idempotency-Key", message.id.as_str()),
+        ];
+        let body = JsValue::from_str(&body);
+        request("POST", message.path(), &headers, Some(&body), None).await
+    }
+}
+
+/// The outbox engine over this browser's store and network.
+type AppOutbox = Outbox<IdbStore, Xhr, rand_core::OsRng, fn() -> f64>;
+
+fn engine_over(db: idb::Connection, progress: Option<Progress>) -> AppOutbox {
+    let transport = Xhr {
+        db: (*db).clone(),
+        progress,
+    };
+    let now: fn() -> f64 = now_ms;
+    Outbox::new(IdbStore { db }, transport, rand_core::OsRng, now)
+}
+
+async fn engine(progress: Option<Progress>) -> Result<AppOutbox, String> {
+    Ok(engine_over(db().await?, progress))
 }
 
 /// What the outbox may seal: pipeline outputs and verified readings, nothing else (a file picked
@@ -247,23 +428,15 @@ pub async fn seal_and_queue(content: Sealable, scope: PurposeScope) -> Result<Ou
     let envelope = veil_seal::assemble_envelope(&keys.enc, &keys.kid, &ciphertext)
         .map_err(|e| e.to_string())?;
     let id = envelope.id().to_hex();
-    let item = OutboxItem {
-        id: id.clone(),
-        scope,
-        recipient: recipient_id,
-        files: names,
-        size: envelope.as_bytes().len(),
-        state: ItemState::Queued,
-        attempts: 0,
-        next_at_ms: 0.0,
-        created_ms: created,
-    };
+    let item = NewItem::new(&id, scope, &recipient_id, names, envelope.as_bytes().len());
     let bytes = js_sys::Uint8Array::from(envelope.as_bytes());
-    idb::put(&db, "envelopes", &id, &bytes)
+    drop(envelope);
+    let outbox = engine_over(db, None);
+    let item = outbox
+        .enqueue(item, bytes.into())
         .await
         .map_err(|e| e.to_string())?;
-    put_json(&db, "items", &id, &item).await?;
-    audit_with(&db, &key, "seal", Some(pseudonym.as_str().to_string()), serde_json::json!({
+    audit_with(outbox.store().db(), &key, "seal", Some(pseudonym.as_str().to_string()), serde_json::json!({
         "artifact": id, "purpose": item.scope.label(), "recipient": item.recipient, "bytes": item.size,
     }))
     .await?;
@@ -273,210 +446,121 @@ pub async fn seal_and_queue(content: Sealable, scope: PurposeScope) -> Result<Ou
 
 /// Every item, newest first.
 pub async fn items() -> Result<Vec<OutboxItem>, String> {
-    let db = db().await?;
-    let mut items: Vec<OutboxItem> = idb::all(&db, "items")
+    engine(None).await?.items().await.map_err(|e| e.to_string())
+}
+
+/// Every revocation and erasure message, newest first.
+pub async fn controls() -> Result<Vec<ControlMessage>, String> {
+    engine(None)
+        .await?
+        .controls()
         .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter_map(|v| serde_json::from_str(&v.as_string()?).ok())
-        .collect();
-    items.sort_by(|a, b| b.created_ms.total_cmp(&a.created_ms));
-    Ok(items)
+        .map_err(|e| e.to_string())
 }
 
-/// The server's JSON error code, for a failed item's reason.
-fn error_code(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| {
-            Some(format!(
-                "{}: {}",
-                v.get("error")?.as_str()?,
-                v.get("detail").and_then(|d| d.as_str()).unwrap_or("")
-            ))
-        })
-        .unwrap_or_else(|| body.chars().take(200).collect())
-}
-
-/// Upload every due item once; `progress(id, fraction)` reports each upload. Returns how many were
-/// delivered.
-pub async fn flush(progress: impl Fn(&str, f64) + Clone + 'static) -> Result<usize, String> {
-    let db = db().await?;
-    let mut delivered = 0;
-    for mut item in items().await? {
-        if !matches!(item.state, ItemState::Queued | ItemState::Uploading)
-            || item.next_at_ms > now_ms()
-        {
-            continue;
-        }
-        let Some(envelope) = idb::get(&db, "envelopes", &item.id)
-            .await
-            .map_err(|e| e.to_string())?
-        else {
-            continue;
-        };
-        item.state = ItemState::Uploading;
-        item.attempts += 1;
-        put_json(&db, "items", &item.id, &item).await?;
-        let id = item.id.clone();
-        let report = progress.clone();
-        let outcome = request(
-            "POST",
-            "/v1/artifacts",
-            &[
-                ("Idempotency-Key", &item.id),
-                ("Content-Type", "application/cbor"),
-            ],
-            Some(&envelope),
-            Some(Box::new(move |f| report(&id, f))),
-        )
-        .await;
-        // The item may have been cancelled (consent withdrawn) while it was being sent.
-        let current: Option<OutboxItem> = get_json(&db, "items", &item.id).await?;
-        let cancelled = matches!(current.map(|c| c.state), Some(ItemState::Cancelled { .. }));
-        item.state = match &outcome {
-            HttpOutcome::Answered {
-                status: 200 | 201, ..
-            } => {
-                delivered += 1;
-                ItemState::Delivered { at_ms: now_ms() }
-            }
-            HttpOutcome::Answered { status, body }
-                if (400..500).contains(status) && *status != 408 && *status != 429 =>
-            {
-                ItemState::Failed {
-                    reason: error_code(body),
-                }
-            }
-            _ if cancelled => ItemState::Cancelled {
-                reason: "consent withdrawn".into(),
+/// Upload every due item and send every due control message once; `progress(id, fraction)`
+/// reports each upload. Returns how many uploads were delivered. One flush at a time on this page
+/// (a second waits for the first), as `veil-outbox` requires.
+pub async fn flush(progress: impl Fn(&str, f64) + 'static) -> Result<usize, String> {
+    let _turn = Turn::take(&FLUSH_LINE).await;
+    let mut outbox = engine(Some(Rc::new(progress))).await?;
+    let report = outbox.flush().await.map_err(|e| e.to_string())?;
+    let db = outbox.store().db();
+    let mut key = None;
+    for event in &report.events {
+        let (name, details) = match event {
+            Event::Upload {
+                item,
+                verdict: Verdict::Delivered,
+            } => (
+                "upload",
+                serde_json::json!({ "artifact": item.id, "detail": "" }),
+            ),
+            Event::Upload { item, .. } => match &item.state {
+                ItemState::Failed { reason } => (
+                    "upload-failed",
+                    serde_json::json!({ "artifact": item.id, "detail": reason }),
+                ),
+                _ => continue,
             },
-            _ => {
-                // Exponential backoff with full jitter: 1 s, 2 s, 4 s, ... capped at 5 minutes.
-                let base = (1000.0 * 2f64.powi(item.attempts.saturating_sub(1).min(20) as i32))
-                    .min(MAX_BACKOFF_MS);
-                item.next_at_ms = now_ms() + base * (0.5 + js_sys::Math::random());
-                ItemState::Queued
-            }
+            Event::Control {
+                message:
+                    ControlMessage {
+                        kind: ControlKind::Revocation { artifacts, .. },
+                        ..
+                    },
+                verdict: Verdict::Delivered,
+            } => ("revocation", serde_json::json!({ "artifacts": artifacts })),
+            Event::Control { .. } => continue,
         };
-        put_json(&db, "items", &item.id, &item).await?;
-        if let ItemState::Delivered { .. } | ItemState::Failed { .. } = &item.state {
-            let key = webcrypto::client_key(&db).await?;
-            let (event, detail) = match &item.state {
-                ItemState::Failed { reason } => ("upload-failed", reason.clone()),
-                _ => ("upload", String::new()),
-            };
-            audit_with(
-                &db,
-                &key,
-                event,
-                None,
-                serde_json::json!({ "artifact": item.id, "detail": detail }),
-            )
-            .await?;
+        if key.is_none() {
+            key = Some(webcrypto::client_key(db).await?);
+        }
+        if let Some(key) = &key {
+            audit_with(db, key, name, None, details).await?;
         }
     }
-    Ok(delivered)
+    Ok(report.delivered())
 }
 
-/// Cancel an item that has not left yet.
-pub async fn cancel(id: &str, reason: &str) -> Result<(), String> {
-    let db = db().await?;
-    if let Some(mut item) = get_json::<OutboxItem>(&db, "items", id).await?
-        && matches!(item.state, ItemState::Queued | ItemState::Failed { .. })
-    {
-        item.state = ItemState::Cancelled {
-            reason: reason.into(),
-        };
-        put_json(&db, "items", id, &item).await?;
-        idb::delete(&db, "envelopes", id)
-            .await
-            .map_err(|e| e.to_string())?;
+/// Send the control messages `queued` now rather than at the uploader's next round, and say how
+/// they ended: `Ok` when the server has them all, else what is left to do (`offline` is the text
+/// for a message still waiting, `refused` gets the server's reason).
+async fn send_now(queued: &[ControlMessage], offline: &str, refused: &str) -> Result<(), String> {
+    let ids: BTreeSet<&str> = queued.iter().map(|m| m.id.as_str()).collect();
+    let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
+    if online && queued.iter().any(|m| m.state.is_pending()) {
+        flush(|_, _| {}).await?;
+    }
+    let now = controls().await?;
+    let mut ours = now.iter().filter(|m| ids.contains(m.id.as_str()));
+    if let Some(failed) = ours.clone().find_map(|m| match &m.state {
+        ItemState::Failed { reason } => Some(reason),
+        _ => None,
+    }) {
+        return Err(format!("{refused}: {failed}"));
+    }
+    if ours.any(|m| m.state.is_pending()) {
+        return Err(offline.into());
     }
     Ok(())
 }
 
-/// Consent for `scope` was withdrawn: cancel its queued items and revoke its delivered ones.
-pub async fn on_consent_withdrawn(scope: &PurposeScope) -> Result<(), String> {
-    let db = db().await?;
-    let mut delivered = Vec::new();
-    for item in items()
+/// Cancel an item that has not left yet.
+pub async fn cancel(id: &str, reason: &str) -> Result<(), String> {
+    engine(None)
         .await?
-        .into_iter()
-        .filter(|i| scope.covers(&i.scope) || i.scope.covers(scope))
-    {
-        match item.state {
-            ItemState::Queued | ItemState::Uploading | ItemState::Failed { .. } => {
-                cancel(&item.id, "consent withdrawn").await?;
-            }
-            ItemState::Delivered { .. } => delivered.push(item.id),
-            ItemState::Cancelled { .. } => {}
-        }
-    }
-    let key = webcrypto::client_key(&db).await?;
+        .cancel(id, reason)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Consent for `scope` was withdrawn: cancel its queued items and revoke its delivered ones (the
+/// revocation is queued, and sent now when online).
+pub async fn on_consent_withdrawn(scope: &PurposeScope) -> Result<(), String> {
+    let outbox = engine(None).await?;
+    let withdrawal = outbox
+        .on_withdrawn(scope, WITHDRAWN)
+        .await
+        .map_err(|e| e.to_string())?;
+    let db = outbox.store().db();
+    let key = webcrypto::client_key(db).await?;
     audit_with(
-        &db,
+        db,
         &key,
         "consent-change",
         None,
         serde_json::json!({ "change": "withdrawn", "purpose": scope.label() }),
     )
     .await?;
-    if delivered.is_empty() {
-        return Ok(());
-    }
-    let body = serde_json::json!({
-        "format": "veil-revocation-v1",
-        "artifacts": delivered,
-        "purpose": scope.purpose.id(),
-        "withdrawn_at_ms": now_ms() as u64,
-        "reason": "consent withdrawn",
-        "client_key": hex::encode(&key.public_sec1),
-    });
-    match post_signed(&key, "/v1/revocations", &body).await? {
-        HttpOutcome::Answered {
-            status: 200..=299, ..
-        } => {
-            audit_with(
-                &db,
-                &key,
-                "revocation",
-                None,
-                serde_json::json!({ "artifacts": delivered }),
-            )
-            .await
-        }
-        HttpOutcome::Answered { body, .. } => Err(format!(
-            "the server did not accept the revocation: {}",
-            error_code(&body)
-        )),
-        HttpOutcome::NetworkError(_) => Err(
-            "offline: the revocation of delivered artifacts will need to be sent again when online"
-                .into(),
-        ),
-    }
-}
-
-/// POST a control message (revocation, erasure) as JSON, signed over its exact bytes with the client
-/// key in `Veil-Signature` (base64url `r || s`), as `docs/ingest.md` specifies.
-async fn post_signed(
-    key: &ClientKey,
-    path: &str,
-    body: &serde_json::Value,
-) -> Result<HttpOutcome, String> {
-    let body = body.to_string();
-    let signature = base64url(&key.sign(body.as_bytes()).await?);
-    Ok(request(
-        "POST",
-        path,
-        &[
-            ("Content-Type", "application/json"),
-            ("Veil-Signature", &signature),
-        ],
-        Some(&JsValue::from_str(&body)),
-        None,
+    drop(outbox);
+    send_now(
+        &withdrawal.revocations,
+        "offline: the revocation of delivered artifacts will be sent when back online",
+        "the server did not accept the revocation",
     )
-    .await)
+    .await
 }
 
 fn base64url(bytes: &[u8]) -> String {
@@ -542,32 +626,48 @@ pub async fn audit(
 }
 
 thread_local! {
-    static AUDIT_BUSY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    static AUDIT_WAITERS: std::cell::RefCell<std::collections::VecDeque<js_sys::Function>> =
-        std::cell::RefCell::new(std::collections::VecDeque::new());
+    static AUDIT_LINE: Line = const { Line::new() };
+    static FLUSH_LINE: Line = const { Line::new() };
 }
 
-/// The right to append to the audit chain; the next waiter gets it when this is dropped.
-struct AuditTurn;
+/// Work on this page that must not interleave with itself (appending to the audit chain: two
+/// interleaved appends would both extend the same head and fork it; flushing the outbox): one at a
+/// time, the others wait their turn.
+struct Line {
+    busy: Cell<bool>,
+    waiters: RefCell<VecDeque<js_sys::Function>>,
+}
 
-impl AuditTurn {
-    async fn take() -> Self {
+impl Line {
+    const fn new() -> Self {
+        Self {
+            busy: Cell::new(false),
+            waiters: RefCell::new(VecDeque::new()),
+        }
+    }
+}
+
+/// The right to do the work of a [`Line`]; the next waiter gets it when this is dropped.
+struct Turn(&'static LocalKey<Line>);
+
+impl Turn {
+    async fn take(line: &'static LocalKey<Line>) -> Self {
         loop {
-            if !AUDIT_BUSY.with(|b| b.replace(true)) {
-                return AuditTurn;
+            if !line.with(|l| l.busy.replace(true)) {
+                return Turn(line);
             }
             let wait = js_sys::Promise::new(&mut |resolve, _| {
-                AUDIT_WAITERS.with(|w| w.borrow_mut().push_back(resolve));
+                line.with(|l| l.waiters.borrow_mut().push_back(resolve));
             });
             let _ = wasm_bindgen_futures::JsFuture::from(wait).await;
         }
     }
 }
 
-impl Drop for AuditTurn {
+impl Drop for Turn {
     fn drop(&mut self) {
-        AUDIT_BUSY.with(|b| b.set(false));
-        if let Some(next) = AUDIT_WAITERS.with(|w| w.borrow_mut().pop_front()) {
+        self.0.with(|l| l.busy.set(false));
+        if let Some(next) = self.0.with(|l| l.waiters.borrow_mut().pop_front()) {
             let _ = next.call0(&JsValue::NULL);
         }
     }
@@ -580,8 +680,8 @@ async fn audit_with(
     subject: Option<String>,
     details: serde_json::Value,
 ) -> Result<(), String> {
-    // One append at a time: two interleaved appends would both extend the same head and fork the chain.
-    let _turn = AuditTurn::take().await;
+    // One append at a time (see `Line`).
+    let _turn = Turn::take(&AUDIT_LINE).await;
     let log = audit_log_in(db, key).await?;
     let mut entry = veil_audit::NewEntry::new(
         now_ms() as u64,
@@ -645,10 +745,14 @@ pub async fn audit_log() -> Result<(String, Result<usize, String>), String> {
 /// GDPR Art. 17 erasure of the identity layer: destroy the pseudonym secret (crypto-shredding), tell
 /// the server which pseudonyms are now unlinkable, and record it. The pseudonymised clinical record
 /// the server holds can be retained where law requires (HIPAA 164.530(j); state record laws).
+///
+/// The erasure message is queued before the secret is destroyed, so it is never lost: when offline
+/// it is sent once the connection returns (after any upload still waiting under those pseudonyms).
 pub async fn erase_identity() -> Result<(), String> {
-    let db = db().await?;
-    let key = webcrypto::client_key(&db).await?;
-    let Some(v) = idb::get(&db, "identity", "secret")
+    let outbox = engine(None).await?;
+    let db = outbox.store().db();
+    let key = webcrypto::client_key(db).await?;
+    let Some(v) = idb::get(db, "identity", "secret")
         .await
         .map_err(|e| e.to_string())?
     else {
@@ -656,46 +760,42 @@ pub async fn erase_identity() -> Result<(), String> {
     };
     let secret = PseudonymSecret::from_bytes(&js_sys::Uint8Array::new(&v).to_vec())
         .map_err(|e| e.to_string())?;
-    let pseudonyms: Vec<serde_json::Value> = items()
-        .await?
+    let pseudonyms: Vec<ErasedPseudonym> = outbox
+        .items()
+        .await
+        .map_err(|e| e.to_string())?
         .iter()
         .map(|i| (i.recipient.clone(), i.scope.purpose.id()))
-        .collect::<std::collections::BTreeSet<_>>()
+        .collect::<BTreeSet<_>>()
         .into_iter()
-        .map(|(r, p)| serde_json::json!({"recipient": r, "purpose": p, "pseudonym": secret.pseudonym(&r, p).as_str()}))
+        .map(|(recipient, purpose)| ErasedPseudonym {
+            pseudonym: secret.pseudonym(&recipient, purpose).as_str().to_owned(),
+            recipient,
+            purpose: purpose.to_owned(),
+        })
         .collect();
     drop(secret);
-    idb::delete(&db, "identity", "secret")
+    let count = pseudonyms.len();
+    let queued = outbox
+        .queue_erasure(pseudonyms)
+        .await
+        .map_err(|e| e.to_string())?;
+    idb::delete(db, "identity", "secret")
         .await
         .map_err(|e| e.to_string())?;
     audit_with(
-        &db,
+        db,
         &key,
         "erasure",
         None,
-        serde_json::json!({ "pseudonyms": pseudonyms.len() }),
+        serde_json::json!({ "pseudonyms": count }),
     )
     .await?;
-    if pseudonyms.is_empty() {
-        return Ok(());
-    }
-    let body = serde_json::json!({
-        "format": "veil-erasure-v1",
-        "erased_at_ms": now_ms() as u64,
-        "pseudonyms": pseudonyms,
-        "client_key": hex::encode(&key.public_sec1),
-    });
-    match post_signed(&key, "/v1/erasures", &body).await? {
-        HttpOutcome::Answered {
-            status: 200..=299, ..
-        } => Ok(()),
-        HttpOutcome::Answered { body, .. } => Err(format!(
-            "the server did not record the erasure: {}",
-            error_code(&body)
-        )),
-        HttpOutcome::NetworkError(_) => Err(
-            "the identity layer is destroyed here; the server must still be told when online"
-                .into(),
-        ),
-    }
+    drop(outbox);
+    send_now(
+        &queued,
+        "the identity layer is destroyed here; the server will be told when back online",
+        "the server did not record the erasure",
+    )
+    .await
 }

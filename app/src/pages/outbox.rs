@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use veil_consent::{Purpose, PurposeScope, ResearchTier};
+use veil_outbox::{ControlKind, ControlMessage};
 use veil_seal::DeviceEvidence;
 
 use crate::outbox::{self, ItemState, OutboxItem};
@@ -49,6 +50,10 @@ pub fn Outbox() -> impl IntoView {
     let items = LocalResource::new(move || {
         revision.track();
         async move { outbox::items().await }
+    });
+    let controls = LocalResource::new(move || {
+        revision.track();
+        async move { outbox::controls().await }
     });
     let scope_index = RwSignal::new(0usize);
     let message = RwSignal::new(None::<String>);
@@ -129,6 +134,15 @@ pub fn Outbox() -> impl IntoView {
                     </Suspense>
                 </tbody>
             </table>
+            <Suspense fallback=|| ()>
+                {move || controls.get().and_then(Result::ok).filter(|list| !list.is_empty()).map(|list| view! {
+                    <table data-testid="outbox-controls">
+                        <caption>"Messages to the server"</caption>
+                        <thead><tr><th scope="col">"Message"</th><th scope="col">"About"</th><th scope="col">"State"</th></tr></thead>
+                        <tbody>{list.into_iter().map(|m| view! { <ControlRow message=m/> }).collect_view()}</tbody>
+                    </table>
+                })}
+            </Suspense>
             <div class="card">
                 <h2>"Your identity layer"</h2>
                 <p>"Your pseudonyms are computed from a secret kept only in this browser. Destroying it (GDPR Art. 17) makes everything already sent unlinkable to you, while the pseudonymised clinical record may be kept where law requires it."</p>
@@ -149,13 +163,7 @@ fn OutboxRow(
     let id = item.id.clone();
     let id_for_progress = item.id.clone();
     let cancellable = matches!(item.state, ItemState::Queued | ItemState::Failed { .. });
-    let state_id = match &item.state {
-        ItemState::Queued => "queued",
-        ItemState::Uploading => "uploading",
-        ItemState::Delivered { .. } => "delivered",
-        ItemState::Failed { .. } => "failed",
-        ItemState::Cancelled { .. } => "cancelled",
-    };
+    let state_id = item.state.id();
     view! {
         <tr data-testid="outbox-item" data-id=item.id.clone() data-state=state_id>
             <td><code>{item.id[..16].to_string()}</code></td>
@@ -173,6 +181,25 @@ fn OutboxRow(
                     });
                 }>"Cancel"</button>
             })}</td>
+        </tr>
+    }
+}
+
+/// One revocation or erasure message: queued and retried like an upload until the server has it.
+#[component]
+fn ControlRow(message: ControlMessage) -> impl IntoView {
+    let (class, label) = state_badge(&message.state);
+    let about = match &message.kind {
+        ControlKind::Revocation {
+            artifacts, purpose, ..
+        } => format!("{} artifact(s) for {purpose}", artifacts.len()),
+        ControlKind::Erasure { pseudonyms, .. } => format!("{} pseudonym(s)", pseudonyms.len()),
+    };
+    view! {
+        <tr data-testid="outbox-control" data-kind=message.kind.id() data-state=message.state.id()>
+            <td>{message.kind.id()}</td>
+            <td>{about}</td>
+            <td><span class=class>{label}</span>{(message.attempts > 1).then(|| format!(" ({} attempts)", message.attempts))}</td>
         </tr>
     }
 }

@@ -7,19 +7,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ProgressEvent, XmlHttpRequest};
 
-/// How a request ended.
-#[derive(Debug, Clone)]
-pub enum HttpOutcome {
-    /// The server answered (any status).
-    Answered {
-        /// HTTP status.
-        status: u16,
-        /// The body as text.
-        body: String,
-    },
-    /// No answer: offline, connection reset, timeout.
-    NetworkError(String),
-}
+/// How a request ended: the outbox's [`Answer`], which its retry rule reads.
+pub use veil_outbox::Answer;
 
 /// Send `body` (bytes or text) with `headers`; `on_progress` gets the uploaded fraction.
 pub async fn request(
@@ -28,13 +17,13 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: Option<&JsValue>,
     on_progress: Option<Box<dyn Fn(f64)>>,
-) -> HttpOutcome {
+) -> Answer {
     let xhr = match XmlHttpRequest::new() {
         Ok(x) => x,
-        Err(e) => return HttpOutcome::NetworkError(super::js_error_text(&e)),
+        Err(e) => return Answer::NetworkError(super::js_error_text(&e)),
     };
     if let Err(e) = xhr.open(method, url) {
-        return HttpOutcome::NetworkError(super::js_error_text(&e));
+        return Answer::NetworkError(super::js_error_text(&e));
     }
     for (k, v) in headers {
         let _ = xhr.set_request_header(k, v);
@@ -74,7 +63,7 @@ pub async fn request(
         None => xhr.send(),
     };
     if let Err(e) = sent {
-        return HttpOutcome::NetworkError(super::js_error_text(&e));
+        return Answer::NetworkError(super::js_error_text(&e));
     }
     let answered = JsFuture::from(done)
         .await
@@ -82,9 +71,9 @@ pub async fn request(
         .unwrap_or(false);
     drop(progress);
     if !answered {
-        return HttpOutcome::NetworkError("no answer from the server".into());
+        return Answer::NetworkError("no answer from the server".into());
     }
-    HttpOutcome::Answered {
+    Answer::Answered {
         status: xhr.status().unwrap_or(0),
         body: xhr.response_text().ok().flatten().unwrap_or_default(),
     }

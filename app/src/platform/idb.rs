@@ -1,10 +1,13 @@
 //! A small promise-style layer over IndexedDB for string keys and values that are JSON strings or
 //! `Uint8Array`s (or structured-cloneable objects such as `CryptoKey`s).
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbRequest, IdbTransactionMode};
+use web_sys::{IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode};
 
 /// An IndexedDB failure, as text for the person (IndexedDB gives no more structure than that).
 #[derive(Debug, Clone)]
@@ -146,4 +149,68 @@ pub async fn delete(db: &IdbDatabase, name: &str, key: &str) -> Result<(), IdbEr
         .delete(&JsValue::from_str(key))
         .map_err(err)?;
     wait(&request).await.map(|_| ())
+}
+
+/// What [`update`] found and wrote: the value before, and the value written if any.
+pub type Updated = (Option<JsValue>, Option<JsValue>);
+
+/// Read `key`, let `change` decide the new value (`None`: leave it), and write it, in one
+/// readwrite transaction: no other write to the store comes between the read and the write (the
+/// write is issued from the read's success event, while the transaction is active).
+pub async fn update(
+    db: &IdbDatabase,
+    name: &str,
+    key: &str,
+    change: impl FnOnce(Option<JsValue>) -> Option<JsValue> + 'static,
+) -> Result<Updated, IdbError> {
+    let transaction = db
+        .transaction_with_str_and_mode(name, IdbTransactionMode::Readwrite)
+        .map_err(err)?;
+    let store = transaction.object_store(name).map_err(err)?;
+    let key = JsValue::from_str(key);
+    let read = store.get(&key).map_err(err)?;
+    let outcome: Rc<RefCell<Option<Result<Updated, IdbError>>>> = Rc::default();
+    let on_read = {
+        let read = read.clone();
+        let outcome = outcome.clone();
+        let transaction = transaction.clone();
+        Closure::once_into_js(move || {
+            let before = read.result().ok().filter(|v| !v.is_undefined());
+            let after = change(before.clone());
+            let written = match &after {
+                Some(value) => store.put_with_key(value, &key).map(|_| ()),
+                None => Ok(()),
+            };
+            let failed = written.is_err();
+            *outcome.borrow_mut() = Some(written.map(|()| (before, after)).map_err(err));
+            if failed {
+                let _ = transaction.abort();
+            }
+        })
+    };
+    read.set_onsuccess(Some(on_read.unchecked_ref()));
+    let commit = committed(&transaction).await;
+    let outcome = outcome.borrow_mut().take();
+    match (commit, outcome) {
+        (_, Some(Err(e))) | (Err(e), _) => Err(e),
+        (Ok(()), Some(Ok(updated))) => Ok(updated),
+        (Ok(()), None) => Err(IdbError("the update did not run".into())),
+    }
+}
+
+/// Wait until `transaction` commits (an error or an abort rejects).
+async fn committed(transaction: &IdbTransaction) -> Result<(), IdbError> {
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let done = Closure::once_into_js(move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+        let failed = transaction.clone();
+        let abort = Closure::once_into_js(move || {
+            let error = failed.error().map(JsValue::from).unwrap_or(JsValue::NULL);
+            let _ = reject.call1(&JsValue::NULL, &error);
+        });
+        transaction.set_oncomplete(Some(done.unchecked_ref()));
+        transaction.set_onabort(Some(abort.unchecked_ref()));
+    });
+    JsFuture::from(promise).await.map(|_| ()).map_err(err)
 }
