@@ -53,11 +53,13 @@ pub struct DeidArgs {
     pub threads: Option<usize>,
 }
 
-/// Run `veil deid`.
+/// True when `veil deid` was given several models or a folder: a batch ([`crate::batch`]).
+pub fn is_batch(args: &DeidArgs) -> bool {
+    args.inputs.len() > 1 || args.inputs.iter().any(|p| p.is_dir())
+}
+
+/// Run `veil deid` on one model.
 pub fn run(args: DeidArgs) -> ExitCode {
-    if args.inputs.len() > 1 || args.inputs.iter().any(|p| p.is_dir()) {
-        return crate::batch::run(&args);
-    }
     match deid(&args) {
         Ok(summary) if crate::print_line(&summary) => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,

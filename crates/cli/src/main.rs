@@ -50,6 +50,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Deid(args) if deid::is_batch(&args) => batch::run(&args),
         Command::Deid(args) => deid::run(args),
         Command::Device(cmd) => device::run(cmd),
         Command::Consent(cmd) => consent::run(cmd),

@@ -27,7 +27,7 @@ pub struct MaskParams {
     pub noise_mm: f32,
 }
 
-use crate::mesh::VERTEX_CHUNK as CHUNK;
+use crate::par::VERTEX_CHUNK as CHUNK;
 
 pub(crate) fn taubin(
     mesh: &mut Mesh,

@@ -4,6 +4,7 @@
 //! allocation, cache-friendly loops, and 5 M triangles fit the 4 GiB of wasm32.
 
 use crate::MeshError;
+use crate::par::{TRI_CHUNK, VERTEX_CHUNK};
 use crate::progress::Hooks;
 
 /// An indexed triangle mesh (coordinates in the file's unit, normally millimetres).
@@ -346,11 +347,6 @@ impl Mesh {
         (area, vol)
     }
 }
-
-/// Triangles per parallel chunk of the loops over triangles.
-pub(crate) const TRI_CHUNK: usize = 32 * 1024;
-/// Vertices per parallel chunk of the loops over vertices.
-pub(crate) const VERTEX_CHUNK: usize = 16 * 1024;
 
 // Small f64 vector helpers shared by the geometry modules.
 pub(crate) type V3 = [f64; 3];

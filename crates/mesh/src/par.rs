@@ -17,6 +17,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::MeshError;
 use crate::progress::Hooks;
 
+/// Triangles per parallel chunk of the loops over triangles.
+pub(crate) const TRI_CHUNK: usize = 32 * 1024;
+/// Vertices per parallel chunk of the loops over vertices.
+pub(crate) const VERTEX_CHUNK: usize = 16 * 1024;
+
 /// Most worker threads used (including the caller's).
 const MAX_THREADS: usize = 8;
 
@@ -166,10 +171,10 @@ pub(crate) fn split_at<'a, T>(data: &'a mut [T], bounds: &[usize]) -> Vec<&'a mu
     out
 }
 
-/// Vertex ranges, one per thread (at least [`crate::mesh::VERTEX_CHUNK`] vertices each), as the
+/// Vertex ranges, one per thread (at least [`VERTEX_CHUNK`] vertices each), as the
 /// ascending bounds `[0, …, n]`.
 pub(crate) fn vertex_ranges(n: usize) -> Vec<usize> {
-    let parts = threads().min(n / crate::mesh::VERTEX_CHUNK).max(1);
+    let parts = threads().min(n / VERTEX_CHUNK).max(1);
     (0..=parts).map(|p| p * n / parts).collect()
 }
 

@@ -10,7 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Mesh;
-use crate::mesh::{TRI_CHUNK, V3, VERTEX_CHUNK, cross, dot, normalize, sub, v64};
+use crate::mesh::{V3, cross, dot, normalize, sub, v64};
+use crate::par::{TRI_CHUNK, VERTEX_CHUNK};
 
 /// A rigid transform `x' = R·x + t` (row-major `R`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

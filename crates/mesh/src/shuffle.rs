@@ -7,7 +7,7 @@
 
 use crate::rng::Rng;
 
-use crate::mesh::{TRI_CHUNK, VERTEX_CHUNK};
+use crate::par::{TRI_CHUNK, VERTEX_CHUNK};
 use crate::progress::Hooks;
 use rand_core::RngCore;
 

@@ -2,7 +2,7 @@
 //! (neighbour lists) and the watertightness check (every edge used once in each direction).
 
 use crate::Mesh;
-use crate::mesh::VERTEX_CHUNK;
+use crate::par::VERTEX_CHUNK;
 use crate::progress::Hooks;
 
 /// Undirected vertex neighbours in compressed sparse rows, plus edge statistics.

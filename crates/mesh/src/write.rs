@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Mesh;
-use crate::mesh::TRI_CHUNK;
+use crate::par::TRI_CHUNK;
 use crate::progress::Hooks;
 use crate::scrub::{NEUTRAL_PLY_COMMENT, NEUTRAL_STL_HEADER};
 

@@ -17,61 +17,16 @@ use core::fmt;
 use hpke::aead::AeadTag;
 use hpke::{Deserializable, OpModeR, OpModeS, Serializable};
 use p256::ecdsa::VerifyingKey;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::artifact::{SignedArtifact, VerifiedArtifact, verify_signed_artifact};
-use crate::keys::{KeyId, RecipientKey, RecipientPublicKey, VeilAead, VeilKdf, VeilKem};
+use crate::keys::{RecipientKey, RecipientPublicKey, VeilAead, VeilKdf, VeilKem};
+pub use crate::wire::{
+    ArtifactId, ENC_LEN, ENVELOPE_MAGIC, EnvelopeParts, HPKE_INFO, SUITE, TAG_LEN, parse_envelope,
+};
+use crate::wire::{envelope_prefix, envelope_prefix_len};
 use crate::{SealError, rng};
-use veil_core::cbor::{ARRAY, BSTR, Reader, TSTR, UINT, put_head};
-
-/// The envelope's first element.
-pub const ENVELOPE_MAGIC: &str = "VEIL-1";
-/// The HPKE suite `[kem, kdf, aead]`: DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-256-GCM.
-pub const SUITE: [u16; 3] = [0x0010, 0x0001, 0x0002];
-/// The HPKE `info` string.
-pub const HPKE_INFO: &[u8] = b"veil artifact v1";
-/// Length of `enc` for DHKEM(P-256): an uncompressed SEC1 point (`Nenc`, RFC 9180 §7.1).
-pub const ENC_LEN: usize = 65;
-/// Length of the AES-GCM tag (`Nt`).
-pub const TAG_LEN: usize = 16;
-
-/// The artifact id: SHA-256 of the envelope bytes; shown as 64 lowercase hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ArtifactId(pub [u8; 32]);
-
-impl ArtifactId {
-    /// The id of envelope bytes.
-    pub fn of_envelope(envelope: &[u8]) -> Self {
-        Self(Sha256::digest(envelope).into())
-    }
-
-    /// Lowercase hex (64 characters), the `Idempotency-Key` form.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// Parse 64 hex digits (either case).
-    pub fn from_hex(text: &str) -> Result<Self, SealError> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(text.trim(), &mut out)
-            .map_err(|_| SealError::BadEnvelope("artifact id is not 64 hex digits".into()))?;
-        Ok(Self(out))
-    }
-}
-
-impl fmt::Display for ArtifactId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for ArtifactId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ArtifactId({})", self.to_hex())
-    }
-}
 
 /// A sealed envelope and its id.
 #[derive(Clone, PartialEq, Eq)]
@@ -110,89 +65,6 @@ impl SealedEnvelope {
     pub fn id(&self) -> ArtifactId {
         self.id
     }
-}
-
-/// The fields of a parsed envelope, borrowed from its bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EnvelopeParts<'a> {
-    /// The HPKE suite `[kem, kdf, aead]` as found (only [`SUITE`] can be opened).
-    pub suite: [u64; 3],
-    /// The encapsulated key (65 bytes).
-    pub enc: &'a [u8],
-    /// The recipient key id.
-    pub kid: KeyId,
-    /// The AEAD ciphertext, tag last.
-    pub ciphertext: &'a [u8],
-}
-
-fn bad_env(msg: &str) -> SealError {
-    SealError::BadEnvelope(msg.to_owned())
-}
-
-/// Parse an envelope's structure (no cryptography). Rejects anything but the exact
-/// `["VEIL-1", [k, f, a], bstr(65), bstr(32), bstr]` shape in preferred encoding, with nothing after.
-pub fn parse_envelope(bytes: &[u8]) -> Result<EnvelopeParts<'_>, SealError> {
-    let mut r = Reader::new(bytes);
-    let map = |e: veil_core::cbor::ReadError| SealError::BadEnvelope(e.describe().into());
-    if r.expect(ARRAY).map_err(map)? != 5 {
-        return Err(bad_env("not a 5-element array"));
-    }
-    if r.string(TSTR).map_err(map)? != ENVELOPE_MAGIC.as_bytes() {
-        return Err(bad_env("magic is not \"VEIL-1\""));
-    }
-    if r.expect(ARRAY).map_err(map)? != 3 {
-        return Err(bad_env("suite is not a 3-element array"));
-    }
-    let mut suite = [0u64; 3];
-    for s in &mut suite {
-        *s = r.expect(UINT).map_err(map)?;
-    }
-    let enc = r.string(BSTR).map_err(map)?;
-    let kid = r.string(BSTR).map_err(map)?;
-    let ciphertext = r.string(BSTR).map_err(map)?;
-    if !r.at_end() {
-        return Err(bad_env("trailing bytes after the envelope"));
-    }
-    if enc.len() != ENC_LEN {
-        return Err(bad_env("enc is not 65 bytes"));
-    }
-    let kid: [u8; 32] = kid.try_into().map_err(|_| bad_env("kid is not 32 bytes"))?;
-    Ok(EnvelopeParts {
-        suite,
-        enc,
-        kid: KeyId(kid),
-        ciphertext,
-    })
-}
-
-/// Length of the envelope bytes before a ciphertext of `ciphertext_len` bytes.
-pub(crate) fn envelope_prefix_len(ciphertext_len: usize) -> usize {
-    1 + 1
-        + ENVELOPE_MAGIC.len()
-        + 4
-        + 2
-        + ENC_LEN
-        + 2
-        + 32
-        + veil_core::cbor::head_len(ciphertext_len as u64)
-}
-
-fn encode_envelope(enc: &[u8], kid: &KeyId, ciphertext: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(ciphertext.len() + enc.len() + 64);
-    put_head(&mut out, ARRAY, 5);
-    put_head(&mut out, TSTR, ENVELOPE_MAGIC.len() as u64);
-    out.extend_from_slice(ENVELOPE_MAGIC.as_bytes());
-    put_head(&mut out, ARRAY, 3);
-    for id in SUITE {
-        put_head(&mut out, UINT, u64::from(id));
-    }
-    put_head(&mut out, BSTR, enc.len() as u64);
-    out.extend_from_slice(enc);
-    put_head(&mut out, BSTR, 32);
-    out.extend_from_slice(&kid.0);
-    put_head(&mut out, BSTR, ciphertext.len() as u64);
-    out.extend_from_slice(ciphertext);
-    out
 }
 
 /// RFC 9180 §6.1 `SealBase` for the Veil suite with the ephemeral key derived from `ikm_e`
@@ -278,7 +150,8 @@ pub fn seal_with_ephemeral_ikm(
 ) -> Result<SealedEnvelope, SealError> {
     let kid = recipient.kid();
     let (enc, ciphertext) = hpke_seal_base(recipient, HPKE_INFO, &kid.0, signed_artifact, ikm_e)?;
-    let bytes = encode_envelope(&enc, &kid, &ciphertext);
+    let mut bytes = envelope_prefix(&enc, &kid, ciphertext.len())?;
+    bytes.extend_from_slice(&ciphertext);
     let id = ArtifactId::of_envelope(&bytes);
     Ok(SealedEnvelope { bytes, id })
 }
@@ -324,7 +197,7 @@ pub fn seal_artifact_with_ephemeral_ikm(
     }
     let (enc, tag) = result.map_err(|e| SealError::SealFailed(e.to_string()))?;
     buf.extend_from_slice(&tag.to_bytes());
-    let prefix = crate::external::envelope_prefix(&enc.to_bytes(), &kid, ct_len)?;
+    let prefix = envelope_prefix(&enc.to_bytes(), &kid, ct_len)?;
     match buf.get_mut(..start) {
         Some(head) if head.len() == prefix.len() => head.copy_from_slice(&prefix),
         _ => return Err(SealError::SealFailed("envelope header size".into())),

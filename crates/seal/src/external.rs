@@ -24,12 +24,10 @@ use hpke::{Kem as _, Serializable};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::envelope::{
-    ArtifactId, ENC_LEN, ENVELOPE_MAGIC, HPKE_INFO, SUITE, SealedEnvelope, TAG_LEN,
-};
+use crate::envelope::SealedEnvelope;
 use crate::keys::{KeyId, RecipientPublicKey, VeilKem};
+use crate::wire::{ArtifactId, ENC_LEN, HPKE_INFO, SUITE, envelope_prefix};
 use crate::{SealError, rng};
-use veil_core::cbor::{ARRAY, BSTR, TSTR, UINT, put_head};
 
 /// What the page needs to encrypt one artifact with WebCrypto AES-256-GCM.
 pub struct ExternalSealKeys {
@@ -144,37 +142,6 @@ pub fn begin_external_seal_with_ikm(
         key,
         nonce,
     })
-}
-
-/// The envelope bytes that precede a ciphertext of `ciphertext_len` bytes (tag included):
-/// `envelope = envelope_prefix(..) || ciphertext`, so a page can join them as Blob parts.
-pub fn envelope_prefix(
-    enc: &[u8],
-    kid: &KeyId,
-    ciphertext_len: usize,
-) -> Result<Vec<u8>, SealError> {
-    if enc.len() != ENC_LEN {
-        return Err(SealError::BadEnvelope("enc is not 65 bytes".into()));
-    }
-    if ciphertext_len < TAG_LEN {
-        return Err(SealError::BadEnvelope(
-            "ciphertext shorter than the tag".into(),
-        ));
-    }
-    let mut out = Vec::with_capacity(128);
-    put_head(&mut out, ARRAY, 5);
-    put_head(&mut out, TSTR, ENVELOPE_MAGIC.len() as u64);
-    out.extend_from_slice(ENVELOPE_MAGIC.as_bytes());
-    put_head(&mut out, ARRAY, 3);
-    for id in SUITE {
-        put_head(&mut out, UINT, u64::from(id));
-    }
-    put_head(&mut out, BSTR, ENC_LEN as u64);
-    out.extend_from_slice(enc);
-    put_head(&mut out, BSTR, 32);
-    out.extend_from_slice(&kid.0);
-    put_head(&mut out, BSTR, ciphertext_len as u64);
-    Ok(out)
 }
 
 /// Join `enc`, `kid` and an externally made ciphertext into an envelope (and compute its id).

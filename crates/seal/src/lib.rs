@@ -39,29 +39,32 @@
 //! ```
 
 pub mod artifact;
+mod cose;
 pub mod envelope;
 mod error;
 pub mod external;
 pub mod keys;
+pub mod manifest;
 pub mod names;
 pub mod pseudonym;
 mod rng;
+pub mod wire;
 
 pub use artifact::{
-    ArtifactBuilder, ConsentDecision, ConsentRef, ContentEntry, DeviceEvidence, LEGACY_ALLOW,
-    Manifest, SignedArtifact, UnsignedArtifact, VerifiedArtifact, parse_consent_decision,
-    verify_signed_artifact,
+    ArtifactBuilder, SignedArtifact, UnsignedArtifact, VerifiedArtifact, verify_signed_artifact,
 };
-pub use envelope::{
-    ArtifactId, EnvelopeParts, OpenedArtifact, SealedEnvelope, decrypt_envelope, open,
-    parse_envelope, seal, seal_artifact,
-};
+pub use envelope::{OpenedArtifact, SealedEnvelope, decrypt_envelope, open, seal, seal_artifact};
 pub use error::SealError;
-pub use external::{ExternalSealKeys, assemble_envelope, begin_external_seal, envelope_prefix};
+pub use external::{ExternalSealKeys, assemble_envelope, begin_external_seal};
 pub use keys::{
     KeyId, RecipientKey, RecipientPublicKey, generate_signing_key, signing_key_from_pem,
     signing_key_to_pem, verifying_key_from_pem, verifying_key_from_sec1, verifying_key_to_pem,
 };
+pub use manifest::{
+    ConsentDecision, ConsentRef, ContentEntry, DeviceEvidence, LEGACY_ALLOW, Manifest,
+    parse_consent_decision,
+};
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
 pub use pseudonym::{ErasureRecord, IdentityVault, Pseudonym, PseudonymSecret};
 pub use veil_core::Coded;
+pub use wire::{ArtifactId, EnvelopeParts, envelope_prefix, parse_envelope};

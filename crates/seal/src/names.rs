@@ -125,7 +125,7 @@ mod tests {
         for (hint, bytes, want) in cases {
             let name = namer.name(&Role::of(hint, bytes));
             assert_eq!(name, want, "{hint}");
-            crate::artifact::validate_name(&name).unwrap();
+            crate::manifest::validate_name(&name).unwrap();
         }
         let mut stl = vec![0u8; 84 + 50];
         stl[80] = 1;

@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use super::CutPlane;
+use super::plane::CutPlane;
 use crate::Mesh;
-use crate::mesh::{TRI_CHUNK, VERTEX_CHUNK};
 use crate::mesh::{add, cross, dot, norm, normalize, scale, sub, v64};
+use crate::par::{TRI_CHUNK, VERTEX_CHUNK};
 use crate::progress::Hooks;
 use crate::topology::EdgeStats;
 

@@ -21,7 +21,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
-use super::CutPlane;
+use super::plane::CutPlane;
 use crate::Mesh;
 use crate::mesh::{V3, add, cross, dot, norm, normalize, scale, sub, v64};
 use crate::progress::Hooks;

@@ -4,64 +4,17 @@
 //! Every reader welds bit-identical vertices, refuses NaN/Inf, bounds every declared count against
 //! the bytes that remain before allocating, and records the metadata channels it meets.
 
+mod format;
 mod obj;
 mod ply;
 mod stl;
+mod tokens;
 
-use serde::{Deserialize, Serialize};
+pub use format::{Format, FormatHint};
 
 use crate::progress::Hooks;
 use crate::scrub::{Inventory, MetadataChannel};
 use crate::{Limits, Mesh, MeshError};
-
-/// Input formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Format {
-    /// Binary STL (80-byte header, u32 count, 50-byte facets).
-    StlBinary,
-    /// ASCII STL (`solid` … `endsolid`).
-    StlAscii,
-    /// Wavefront OBJ.
-    Obj,
-    /// PLY, ASCII.
-    PlyAscii,
-    /// PLY, binary little-endian.
-    PlyBinaryLe,
-    /// PLY, binary big-endian.
-    PlyBinaryBe,
-}
-
-/// What the caller knows about the input (usually from its file extension).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum FormatHint {
-    /// Sniff the bytes.
-    #[default]
-    Auto,
-    /// STL, binary or ASCII (decided from the bytes).
-    Stl,
-    /// Wavefront OBJ.
-    Obj,
-    /// PLY (any encoding).
-    Ply,
-}
-
-impl FormatHint {
-    /// The hint for a file name's extension (`.stl`, `.obj`, `.ply`, any case); `Auto` otherwise.
-    pub fn from_path(name: &str) -> FormatHint {
-        let ext = name
-            .rsplit_once('.')
-            .map(|(_, e)| e.to_ascii_lowercase())
-            .unwrap_or_default();
-        match ext.as_str() {
-            "stl" => FormatHint::Stl,
-            "obj" => FormatHint::Obj,
-            "ply" => FormatHint::Ply,
-            _ => FormatHint::Auto,
-        }
-    }
-}
 
 /// A model as read: welded geometry plus the inventory of its metadata.
 #[derive(Debug, Clone)]
@@ -154,68 +107,4 @@ fn sniff(bytes: &[u8]) -> Result<FormatHint, MeshError> {
     Err(MeshError::UnknownFormat(
         "not STL, OBJ or PLY (no recognisable signature)".into(),
     ))
-}
-
-/// A whitespace tokenizer over text bytes that tracks line numbers.
-pub(crate) struct Tokens<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    pub(crate) line: usize,
-}
-
-impl<'a> Tokens<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Tokens {
-            bytes,
-            pos: 0,
-            line: 1,
-        }
-    }
-    pub(crate) fn pos(&self) -> usize {
-        self.pos
-    }
-    pub(crate) fn next_token(&mut self) -> Option<&'a [u8]> {
-        while self.pos < self.bytes.len() && self.bytes[self.pos].is_ascii_whitespace() {
-            if self.bytes[self.pos] == b'\n' {
-                self.line += 1;
-            }
-            self.pos += 1;
-        }
-        if self.pos >= self.bytes.len() {
-            return None;
-        }
-        let start = self.pos;
-        while self.pos < self.bytes.len() && !self.bytes[self.pos].is_ascii_whitespace() {
-            self.pos += 1;
-        }
-        Some(&self.bytes[start..self.pos])
-    }
-    /// The rest of the current line (without the newline), trimmed.
-    pub(crate) fn rest_of_line(&mut self) -> &'a [u8] {
-        let start = self.pos;
-        while self.pos < self.bytes.len() && self.bytes[self.pos] != b'\n' {
-            self.pos += 1;
-        }
-        self.bytes[start..self.pos].trim_ascii()
-    }
-}
-
-pub(crate) fn parse_f32(tok: &[u8], line: usize) -> Result<f32, MeshError> {
-    std::str::from_utf8(tok)
-        .ok()
-        .and_then(|s| s.parse::<f32>().ok())
-        .ok_or_else(|| {
-            MeshError::parse(
-                line,
-                format!("expected a number, found a {}-byte token", tok.len()),
-            )
-        })
-}
-
-pub(crate) fn finite(p: [f32; 3], what: impl FnOnce() -> String) -> Result<[f32; 3], MeshError> {
-    if p.iter().all(|v| v.is_finite()) {
-        Ok(p)
-    } else {
-        Err(MeshError::NonFinite { what: what() })
-    }
 }

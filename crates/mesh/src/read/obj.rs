@@ -3,13 +3,13 @@
 //! comments, `o`/`g` names, `mtllib`/`usemtl`, vertex colours, normals and texture coordinates
 //! (a texture can hold a photograph of the face).
 
-use super::{finite, parse_f32};
+use super::tokens::{finite, parse_f32};
 use crate::mesh::Welder;
 use crate::progress::Hooks;
 use crate::scrub::Inventory;
 use crate::{Limits, Mesh, MeshError};
 
-use super::Format;
+use super::format::Format;
 
 pub(super) fn read(
     bytes: &[u8],

@@ -5,13 +5,13 @@
 //! colours, normals, confidence, other elements) is inventoried as metadata and dropped.
 //! Element counts are checked against the bytes that remain before anything is allocated.
 
-use super::{Tokens, finite};
+use super::tokens::{Tokens, finite};
 use crate::mesh::Welder;
 use crate::progress::Hooks;
 use crate::scrub::Inventory;
 use crate::{Limits, Mesh, MeshError};
 
-use super::Format;
+use super::format::Format;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Scalar {

@@ -8,13 +8,13 @@
 //! SolidView set bit 15 for a valid 5:5:5 RGB colour; Materialise Magics writes `COLOR=` in the
 //! header and uses bit 15 = 0 for "this facet has its own colour". Both are reported and dropped.
 
-use super::{Tokens, finite, parse_f32};
+use super::tokens::{Tokens, finite, parse_f32};
 use crate::mesh::Welder;
 use crate::progress::Hooks;
 use crate::scrub::{Inventory, scan_stl_header};
 use crate::{Limits, Mesh, MeshError};
 
-use super::Format;
+use super::format::Format;
 
 pub(super) fn binary_size_matches(bytes: &[u8]) -> bool {
     if bytes.len() < 84 {

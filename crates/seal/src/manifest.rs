@@ -1,0 +1,403 @@
+//! The manifest of a signed artifact and its CBOR mapping (`docs/artifact-format.md`): who the
+//! artifact is about (a pseudonym), for what purpose, on which consent decision, for which
+//! recipient, signed by which client key, and the name, size and SHA-256 of every content.
+//!
+//! Decoding is strict (duplicate keys, wrong types and over-long fields are refused, nesting is
+//! bounded) because the manifest arrives from outside: the server reads it from uploads.
+
+use std::collections::BTreeMap;
+
+use ciborium::Value;
+
+use crate::SealError;
+use crate::keys::KeyId;
+use crate::pseudonym::Pseudonym;
+
+/// The manifest format version this crate writes and reads.
+pub const MANIFEST_VERSION: u64 = 1;
+/// Longest content name, in bytes.
+pub const MAX_NAME_LEN: usize = 255;
+/// Longest text field (purpose, recipient id), in bytes.
+pub const MAX_TEXT_LEN: usize = 1024;
+/// Deepest CBOR nesting accepted when decoding an artifact (bounds recursion on hostile input).
+pub(crate) const MAX_CBOR_DEPTH: usize = 64;
+
+/// The consent decision a manifest carries: `veil-consent`'s [`veil_consent::Outcome`] (`allow`,
+/// `needs-consent`, `deny`), the very type [`veil_consent::decide`] answers with, so the decision
+/// travels typed from the consent ledger to the server. On the wire it is the outcome id.
+pub use veil_consent::Outcome as ConsentDecision;
+
+/// The legacy wire spelling of [`ConsentDecision::Allow`]: the first VEIL-1 examples and the
+/// Python reference vectors wrote `"permit"`. It is read as `allow` (the signature covers the
+/// original bytes, which are kept) and never written.
+pub const LEGACY_ALLOW: &str = "permit";
+
+/// Read a consent decision as a VEIL-1 manifest carries it: an outcome id (`allow`,
+/// `needs-consent`, `deny`) or [`LEGACY_ALLOW`]. The one reader of the decision's wire form (the
+/// manifest parser, `veil seal --consent-decision` and npm's `consentDecision` use it).
+///
+/// # Errors
+/// [`SealError::BadManifest`] for any other text.
+pub fn parse_consent_decision(text: &str) -> Result<ConsentDecision, SealError> {
+    if text == LEGACY_ALLOW {
+        return Ok(ConsentDecision::Allow);
+    }
+    ConsentDecision::from_id(text).ok_or_else(|| {
+        SealError::BadManifest(format!(
+            "consent decision {:?} is not allow, needs-consent or deny",
+            text.chars().take(32).collect::<String>()
+        ))
+    })
+}
+
+/// The consent a seal rests on: the decision and the hash of the consent event that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRef {
+    /// The decision for the manifest's purpose. Only [`ConsentDecision::Allow`] is sealed (a seal
+    /// rests on a grant: [`ArtifactBuilder::prepare`] refuses anything else with
+    /// [`SealError::ConsentNotGranted`]); an opened artifact may carry any of the three, and the
+    /// receiving side refuses what is not `allow`.
+    pub decision: ConsentDecision,
+    /// SHA-256 of the consent event (ledger entry) the decision rests on, if known.
+    pub event_hash: Option<[u8; 32]>,
+}
+
+/// One content carried by the artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentEntry {
+    /// The file name (a single path component).
+    pub name: String,
+    /// Its length in bytes.
+    pub size: u64,
+    /// SHA-256 of its bytes.
+    pub sha256: [u8; 32],
+}
+
+/// Evidence from a certified device, carried verbatim so the recipient can re-verify it
+/// against its own trust store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceEvidence {
+    /// The original COSE-signed reading, byte for byte.
+    pub reading: Vec<u8>,
+    /// The device's certificate chain, DER, leaf first.
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// The manifest: what the artifact is, about whom (pseudonymously), for whom and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// Format version, [`MANIFEST_VERSION`].
+    pub version: u64,
+    /// The subject's pseudonym for this recipient and purpose.
+    pub pseudonym: Pseudonym,
+    /// The purpose of use the consent covers.
+    pub purpose: String,
+    /// The consent decision and the event it rests on.
+    pub consent: ConsentRef,
+    /// The recipient id (as used in the pseudonym derivation).
+    pub recipient: String,
+    /// When the artifact was made, milliseconds since the Unix epoch (UTC).
+    pub created_ms: u64,
+    /// The client's ES256 public key, uncompressed SEC1 (`04 || X || Y`).
+    pub client_key: [u8; 65],
+    /// The contents, sorted by name.
+    pub contents: Vec<ContentEntry>,
+    /// Device evidence (readings and chains).
+    pub device_evidence: Vec<DeviceEvidence>,
+    /// The mesh de-identification report, as produced by `veil-mesh`.
+    pub deid_report: Option<serde_json::Value>,
+}
+
+/// Check a content name: 1..=255 bytes, not `.` or `..`, no `/`, `\`, NUL or other control chars.
+pub fn validate_name(name: &str) -> Result<(), SealError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(SealError::BadName(name.to_owned()))
+    }
+}
+
+pub(crate) fn validate_text(field: &str, value: &str) -> Result<(), SealError> {
+    if value.is_empty() || value.len() > MAX_TEXT_LEN {
+        return Err(SealError::BadManifest(format!(
+            "{field} must be 1..={MAX_TEXT_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+impl Manifest {
+    /// The client key id: SHA-256 of [`Manifest::client_key`].
+    pub fn client_kid(&self) -> KeyId {
+        KeyId::of_sec1(&self.client_key)
+    }
+
+    /// The manifest as JSON (bytes as lowercase hex), as `veil open` prints it and the ingest
+    /// server stores it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "version": self.version,
+            "pseudonym": self.pseudonym.as_str(),
+            "purpose": self.purpose,
+            "consent": {
+                "decision": self.consent.decision.id(),
+                "event_hash": self.consent.event_hash.map(hex::encode),
+            },
+            "recipient": self.recipient,
+            "created_ms": self.created_ms,
+            "client_key": hex::encode(self.client_key),
+            "client_kid": self.client_kid().to_hex(),
+            "contents": self.contents.iter().map(|c| serde_json::json!({
+                "name": c.name, "size": c.size, "sha256": hex::encode(c.sha256),
+            })).collect::<Vec<_>>(),
+            "device_evidence": self.device_evidence.iter().map(|e| serde_json::json!({
+                "reading": hex::encode(&e.reading),
+                "chain": e.chain.iter().map(hex::encode).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "deid_report": self.deid_report,
+        })
+    }
+
+    /// The manifest's CBOR encoding (as it appears in the payload).
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, SealError> {
+        let mut out = Vec::new();
+        ciborium::into_writer(&self.to_cbor_value()?, &mut out)
+            .map_err(|e| SealError::EncodeFailed(e.to_string()))?;
+        Ok(out)
+    }
+
+    fn to_cbor_value(&self) -> Result<Value, SealError> {
+        let deid = match &self.deid_report {
+            Some(v) => Value::serialized(v).map_err(|e| SealError::EncodeFailed(e.to_string()))?,
+            None => Value::Null,
+        };
+        let consent = map(vec![
+            (
+                "decision",
+                Value::Text(self.consent.decision.id().to_owned()),
+            ),
+            (
+                "event_hash",
+                self.consent
+                    .event_hash
+                    .map_or(Value::Null, |h| Value::Bytes(h.to_vec())),
+            ),
+        ]);
+        let contents = self
+            .contents
+            .iter()
+            .map(|c| {
+                map(vec![
+                    ("name", Value::Text(c.name.clone())),
+                    ("size", Value::Integer(c.size.into())),
+                    ("sha256", Value::Bytes(c.sha256.to_vec())),
+                ])
+            })
+            .collect();
+        let evidence = self
+            .device_evidence
+            .iter()
+            .map(|e| {
+                map(vec![
+                    (
+                        "chain",
+                        Value::Array(e.chain.iter().map(|c| Value::Bytes(c.clone())).collect()),
+                    ),
+                    ("reading", Value::Bytes(e.reading.clone())),
+                ])
+            })
+            .collect();
+        Ok(map(vec![
+            ("v", Value::Integer(self.version.into())),
+            ("consent", consent),
+            ("created", Value::Integer(self.created_ms.into())),
+            ("purpose", Value::Text(self.purpose.clone())),
+            ("contents", Value::Array(contents)),
+            ("pseudonym", Value::Text(self.pseudonym.as_str().to_owned())),
+            ("recipient", Value::Text(self.recipient.clone())),
+            ("client_key", Value::Bytes(self.client_key.to_vec())),
+            ("deid_report", deid),
+            ("device_evidence", Value::Array(evidence)),
+        ]))
+    }
+
+    pub(crate) fn from_cbor_value(value: Value) -> Result<Self, SealError> {
+        let mut m = Fields::new(value, "manifest")?;
+        let version = m.uint("v")?;
+        if version != MANIFEST_VERSION {
+            return Err(bad(format!(
+                "manifest version {version} is not {MANIFEST_VERSION}"
+            )));
+        }
+        let pseudonym = Pseudonym::parse(&m.text("pseudonym")?)
+            .map_err(|_| bad("pseudonym is not 52 base32 characters"))?;
+        let purpose = m.text("purpose")?;
+        let recipient = m.text("recipient")?;
+        let created_ms = m.uint("created")?;
+        let client_key: [u8; 65] = m
+            .bytes("client_key")?
+            .try_into()
+            .map_err(|_| bad("client_key must be 65 bytes (uncompressed SEC1)"))?;
+        let mut c = Fields::new(m.take("consent")?, "consent")?;
+        let decision = parse_consent_decision(&c.text("decision")?)?;
+        let event_hash = match c.take_opt("event_hash") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bytes(b)) => Some(
+                b.try_into()
+                    .map_err(|_| bad("consent event_hash must be 32 bytes"))?,
+            ),
+            Some(_) => return Err(bad("consent event_hash must be bytes or null")),
+        };
+        let mut contents = Vec::new();
+        for item in m.array("contents")? {
+            let mut f = Fields::new(item, "contents entry")?;
+            let name = f.text("name")?;
+            validate_name(&name)?;
+            let size = f.uint("size")?;
+            let sha256 = f
+                .bytes("sha256")?
+                .try_into()
+                .map_err(|_| bad("sha256 must be 32 bytes"))?;
+            contents.push(ContentEntry { name, size, sha256 });
+        }
+        let mut device_evidence = Vec::new();
+        for item in m.array("device_evidence")? {
+            let mut f = Fields::new(item, "device_evidence entry")?;
+            let reading = f.bytes("reading")?;
+            let chain = f
+                .array("chain")?
+                .into_iter()
+                .map(|v| match v {
+                    Value::Bytes(b) => Ok(b),
+                    _ => Err(bad("chain entries must be bytes")),
+                })
+                .collect::<Result<_, _>>()?;
+            device_evidence.push(DeviceEvidence { reading, chain });
+        }
+        let deid_report = match m.take_opt("deid_report") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.deserialized::<serde_json::Value>()
+                    .map_err(|e| bad(format!("deid_report: {e}")))?,
+            ),
+        };
+        let manifest = Manifest {
+            version,
+            pseudonym,
+            purpose,
+            consent: ConsentRef {
+                decision,
+                event_hash,
+            },
+            recipient,
+            created_ms,
+            client_key,
+            contents,
+            device_evidence,
+            deid_report,
+        };
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), SealError> {
+        validate_text("purpose", &self.purpose)?;
+        validate_text("recipient", &self.recipient)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &self.contents {
+            validate_name(&c.name)?;
+            if !seen.insert(c.name.as_str()) {
+                return Err(SealError::DuplicateName(c.name.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn bad(msg: impl Into<String>) -> SealError {
+    SealError::BadArtifact(msg.into())
+}
+
+/// A CBOR map with text keys, in the given order (callers list keys in RFC 8949 §4.2.1 order:
+/// shorter first, then bytewise, so the payload is deterministic).
+pub(crate) fn map(entries: Vec<(&str, Value)>) -> Value {
+    Value::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Value::Text(k.to_owned()), v))
+            .collect(),
+    )
+}
+
+/// A decoded CBOR map with text keys; duplicate keys are rejected, unknown keys ignored.
+pub(crate) struct Fields {
+    entries: BTreeMap<String, Value>,
+    what: &'static str,
+}
+
+impl Fields {
+    pub(crate) fn new(value: Value, what: &'static str) -> Result<Self, SealError> {
+        let Value::Map(pairs) = value else {
+            return Err(bad(format!("{what} is not a map")));
+        };
+        let mut entries = BTreeMap::new();
+        for (k, v) in pairs {
+            let Value::Text(k) = k else {
+                return Err(bad(format!("{what} has a non-text key")));
+            };
+            if entries.insert(k.clone(), v).is_some() {
+                return Err(bad(format!("{what} repeats key {k:?}")));
+            }
+        }
+        Ok(Self { entries, what })
+    }
+
+    pub(crate) fn take_opt(&mut self, key: &str) -> Option<Value> {
+        self.entries.remove(key)
+    }
+
+    pub(crate) fn take(&mut self, key: &str) -> Result<Value, SealError> {
+        self.entries
+            .remove(key)
+            .ok_or_else(|| bad(format!("{} lacks {key:?}", self.what)))
+    }
+
+    pub(crate) fn text(&mut self, key: &str) -> Result<String, SealError> {
+        match self.take(key)? {
+            Value::Text(t) => Ok(t),
+            _ => Err(bad(format!("{}.{key} must be text", self.what))),
+        }
+    }
+
+    pub(crate) fn bytes(&mut self, key: &str) -> Result<Vec<u8>, SealError> {
+        match self.take(key)? {
+            Value::Bytes(b) => Ok(b),
+            _ => Err(bad(format!("{}.{key} must be bytes", self.what))),
+        }
+    }
+
+    pub(crate) fn uint(&mut self, key: &str) -> Result<u64, SealError> {
+        match self.take(key)? {
+            Value::Integer(i) => u64::try_from(i)
+                .map_err(|_| bad(format!("{}.{key} must be an unsigned integer", self.what))),
+            _ => Err(bad(format!(
+                "{}.{key} must be an unsigned integer",
+                self.what
+            ))),
+        }
+    }
+
+    pub(crate) fn array(&mut self, key: &str) -> Result<Vec<Value>, SealError> {
+        match self.take(key)? {
+            Value::Array(a) => Ok(a),
+            _ => Err(bad(format!("{}.{key} must be an array", self.what))),
+        }
+    }
+}
