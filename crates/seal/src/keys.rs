@@ -70,11 +70,6 @@ fn public_sec1(pk: &p256::PublicKey) -> [u8; 65] {
     sec1_uncompressed(&VerifyingKey::from(pk))
 }
 
-/// Parse a P-256 private key from PEM: PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`).
-fn secret_key_from_pem(pem: &str) -> Result<p256::SecretKey, SealError> {
-    veil_core::pem::secret_key_from_pem(pem).map_err(bad_key)
-}
-
 fn bad_key(e: veil_core::pem::PemError) -> SealError {
     SealError::BadKey(e.to_string())
 }
@@ -210,7 +205,7 @@ impl RecipientKey {
 
     /// From PEM: PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`.
     pub fn from_pem(pem: &str) -> Result<Self, SealError> {
-        Self::from_secret(secret_key_from_pem(pem)?)
+        Self::from_secret(veil_core::pem::secret_key_from_pem(pem).map_err(bad_key)?)
     }
 
     /// PKCS#8 PEM of the private key (zeroized on drop).
@@ -236,7 +231,9 @@ pub fn generate_signing_key() -> Result<SigningKey, SealError> {
 
 /// A client signing key from PEM: PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`.
 pub fn signing_key_from_pem(pem: &str) -> Result<SigningKey, SealError> {
-    Ok(SigningKey::from(secret_key_from_pem(pem)?))
+    Ok(SigningKey::from(
+        veil_core::pem::secret_key_from_pem(pem).map_err(bad_key)?,
+    ))
 }
 
 /// PKCS#8 PEM of a client signing key (zeroized on drop).
