@@ -2,10 +2,10 @@
 //! to the recipient entirely in Rust ([`SealBench::seal`]), or with the bulk AES-256-GCM left to
 //! WebCrypto ([`SealBench::begin_external`], `veil_seal::external`).
 
+use veil_seal::fixtures::Demo;
 use veil_seal::{
-    ArtifactBuilder, ConsentRef, ExternalSealKeys, PseudonymSecret, RecipientKey, SealError,
-    SealedEnvelope, SignedArtifact, SigningKey, begin_external_seal, envelope_prefix, open,
-    seal_artifact,
+    ArtifactBuilder, ExternalSealKeys, SealError, SealedEnvelope, SignedArtifact,
+    begin_external_seal, envelope_prefix, open, seal_artifact,
 };
 use wasm_bindgen::JsError;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -14,40 +14,23 @@ use crate::js_error;
 use veil_core::Coded;
 
 /// The content's name in the artifact.
-pub const CONTENT_NAME: &str = "model.stl";
+pub use veil_seal::fixtures::CONTENT_NAME;
 
-/// `len` pseudo-random bytes (xorshift64, as `crates/seal/benches/seal.rs`): nothing compresses
-/// or short-cuts.
+/// `len` pseudo-random bytes: nothing compresses or short-cuts.
 pub fn content(len: usize) -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
+    veil_seal::fixtures::pseudo_random(len)
 }
 
 /// Fixed keys (derived, not random: the benchmark measures sealing, not key generation).
 #[derive(Debug)]
 pub struct SealCase {
-    recipient: RecipientKey,
-    client: SigningKey,
-    secret: PseudonymSecret,
+    demo: Demo,
 }
 
 impl SealCase {
     /// The recipient, client and pseudonym keys.
     pub fn new() -> Result<Self, SealError> {
-        Ok(SealCase {
-            recipient: RecipientKey::derive(b"benchmark recipient key material")?,
-            client: SigningKey::from_slice(&[3; 32])
-                .map_err(|e| SealError::BadKey(e.to_string()))?,
-            secret: PseudonymSecret::from_bytes(&[1; 32])?,
-        })
+        Ok(SealCase { demo: Demo::new()? })
     }
 
     fn builder(
@@ -55,17 +38,7 @@ impl SealCase {
         content: Vec<u8>,
         sha256: Option<[u8; 32]>,
     ) -> Result<ArtifactBuilder, SealError> {
-        let consent = ConsentRef {
-            decision: veil_seal::ConsentDecision::Allow,
-            event_hash: Some([2; 32]),
-        };
-        let mut b = ArtifactBuilder::new(
-            self.secret.pseudonym("clinic-a", "care"),
-            "care",
-            "clinic-a",
-            consent,
-            0,
-        );
+        let mut b = self.demo.builder(0);
         match sha256 {
             Some(h) => b.add_file_with_sha256(CONTENT_NAME, content, h)?,
             None => b.add_file(CONTENT_NAME, content)?,
@@ -75,8 +48,8 @@ impl SealCase {
 
     /// Build, sign and seal in Rust: the whole client-side step.
     pub fn seal(&self, content: Vec<u8>) -> Result<SealedEnvelope, SealError> {
-        let signed = self.builder(content, None)?.sign(&self.client)?;
-        seal_artifact(signed, self.recipient.public_key())
+        let signed = self.builder(content, None)?.sign(&self.demo.client)?;
+        seal_artifact(signed, self.demo.recipient.public_key())
     }
 
     /// Build and sign in Rust (with the content's SHA-256 if the caller has it), then encapsulate
@@ -86,15 +59,19 @@ impl SealCase {
         content: Vec<u8>,
         sha256: Option<[u8; 32]>,
     ) -> Result<(SignedArtifact, ExternalSealKeys), SealError> {
-        let signed = self.builder(content, sha256)?.sign(&self.client)?;
-        let keys = begin_external_seal(self.recipient.public_key())?;
+        let signed = self.builder(content, sha256)?.sign(&self.demo.client)?;
+        let keys = begin_external_seal(self.demo.recipient.public_key())?;
         Ok((signed, keys))
     }
 
     /// Open an envelope as the recipient and check the client's signature and the content hash;
     /// the content's length.
     pub fn open(&self, envelope: &[u8]) -> Result<usize, SealError> {
-        let opened = open(envelope, &self.recipient, Some(self.client.verifying_key()))?;
+        let opened = open(
+            envelope,
+            &self.demo.recipient,
+            Some(self.demo.client.verifying_key()),
+        )?;
         opened
             .artifact
             .files

@@ -5,9 +5,8 @@
 
 use std::time::Instant;
 
-use veil_seal::{
-    ArtifactBuilder, ConsentRef, PseudonymSecret, RecipientKey, SigningKey, open, seal_artifact,
-};
+use veil_seal::fixtures::{CONTENT_NAME, Demo, pseudo_random};
+use veil_seal::{open, seal_artifact};
 
 /// User + system CPU seconds of this process (Linux), or NaN elsewhere.
 fn cpu_seconds() -> f64 {
@@ -32,36 +31,17 @@ fn main() {
     let mb: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(50);
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
     let size = mb * 1024 * 1024;
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let data: Vec<u8> = (0..size)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    let client = SigningKey::from_slice(&[3; 32]).unwrap();
-    let recipient = RecipientKey::derive(b"benchmark recipient key material").unwrap();
-    let secret = PseudonymSecret::from_bytes(&[1; 32]).unwrap();
+    let data = pseudo_random(size);
+    let demo = Demo::new().unwrap();
+    let (client, recipient) = (&demo.client, &demo.recipient);
     let inputs: Vec<Vec<u8>> = (0..n).map(|_| data.clone()).collect();
 
     let (w0, c0) = (Instant::now(), cpu_seconds());
     let mut envelopes = Vec::new();
     for model in inputs {
-        let consent = ConsentRef {
-            decision: veil_seal::ConsentDecision::Allow,
-            event_hash: Some([2; 32]),
-        };
-        let mut b = ArtifactBuilder::new(
-            secret.pseudonym("clinic-a", "care"),
-            "care",
-            "clinic-a",
-            consent,
-            0,
-        );
-        b.add_file("model.stl", model).unwrap();
-        let env = seal_artifact(b.sign(&client).unwrap(), recipient.public_key()).unwrap();
+        let mut b = demo.builder(0);
+        b.add_file(CONTENT_NAME, model).unwrap();
+        let env = seal_artifact(b.sign(client).unwrap(), recipient.public_key()).unwrap();
         envelopes.push(env);
     }
     let (wall, cpu) = (w0.elapsed().as_secs_f64(), cpu_seconds() - c0);
@@ -73,7 +53,7 @@ fn main() {
 
     let (w0, c0) = (Instant::now(), cpu_seconds());
     for env in &envelopes {
-        open(env.as_bytes(), &recipient, None).unwrap();
+        open(env.as_bytes(), recipient, None).unwrap();
     }
     let (wall, cpu) = (w0.elapsed().as_secs_f64(), cpu_seconds() - c0);
     println!(

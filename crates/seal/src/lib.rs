@@ -43,6 +43,8 @@ mod cose;
 pub mod envelope;
 mod error;
 pub mod external;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod keys;
 pub mod manifest;
 pub mod names;
