@@ -206,7 +206,6 @@ fn execute(cmd: ConsentCommand) -> Result<String, CliError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use clap::Parser;
 
     use super::*;

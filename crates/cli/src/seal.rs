@@ -382,7 +382,6 @@ fn generate_keys(dir: &Path) -> Result<serde_json::Value, Failure> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use clap::Parser;
 
     use super::*;

@@ -96,7 +96,6 @@ from_core!(
     veil_consent::ConsentError,
     veil_seal::SealError,
     veil_audit::AuditError,
-    veil_core::pem::PemError,
 );
 
 impl From<veil_audit::BrokenLink> for VeilError {

@@ -41,7 +41,7 @@ fn chain(v: &JsValue) -> Result<Vec<Vec<u8>>, VeilError> {
     }
     match v.as_string() {
         // A chain that is not PEM is a malformed reading, as for the CLI.
-        Some(pem) => Ok(veil_trust::certs_from_pem(&pem)?),
+        Some(pem) => Ok(veil_trust::certs_from_pem(&pem).map_err(veil_trust::Rejection::from)?),
         None => Err(VeilError::argument(
             "chainDer must be an array of DER certificates (Uint8Array) or PEM text",
         )),
