@@ -1,8 +1,10 @@
-//! Chrome shared by every page: navigation, connectivity badge, update prompt.
+//! Chrome shared by every page: navigation, connectivity badge, update prompt, and how an error
+//! is shown.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::error::AppError;
 use crate::platform;
 use crate::state::AppState;
 
@@ -49,5 +51,19 @@ pub fn UpdatePrompt() -> impl IntoView {
                 </button>
             </div>
         </Show>
+    }
+}
+
+/// An error as every page shows it: its stable code as a badge beside its message. The caller's
+/// element (an alert, a status line) carries the test id and `data-code`.
+#[component]
+pub fn ErrorText(
+    /// The error to show.
+    error: AppError,
+) -> impl IntoView {
+    view! {
+        <span class="badge rejected">{error.code}</span>
+        " "
+        {error.message}
     }
 }

@@ -3,10 +3,11 @@
 //!
 //! Layout: `pages/` holds one component per route, `components/` the shared chrome, `platform/` the
 //! thin browser glue (service worker, connectivity, the mesh worker), `preview/` the 3D viewer of
-//! the Models page, `state.rs` the app-wide state. All domain logic lives in the `crates/*`
-//! libraries.
+//! the Models page, `state.rs` the app-wide state, `error.rs` the one error type (`AppError`: a
+//! stable code and a message). All domain logic lives in the `crates/*` libraries.
 
 pub mod components;
+pub mod error;
 pub mod mesh_job;
 pub mod outbox;
 pub mod pages;
