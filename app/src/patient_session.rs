@@ -9,7 +9,9 @@ use veil_consent::{
     Channel, ConsentLedger, Decision, DecisionRequest, GivenBy, Jurisdiction, Outcome,
     PurposeScope, Standing, Subject, Timestamp,
 };
+use veil_core::Coded;
 
+use crate::error::AppError;
 use crate::platform::patient;
 
 /// The storage key of the session (under the patient prefix).
@@ -37,15 +39,15 @@ pub struct PatientSession {
 
 impl PatientSession {
     /// The ledger, parsed.
-    pub fn ledger(&self) -> Result<ConsentLedger, String> {
-        ConsentLedger::from_json(self.ledger.as_bytes()).map_err(|e| e.to_string())
+    pub fn ledger(&self) -> Result<ConsentLedger, AppError> {
+        Ok(ConsentLedger::from_json(self.ledger.as_bytes())?)
     }
 
     /// The confirmed jurisdictions, parsed by `veil_consent`'s one list parser (as the CLI and npm
     /// do): a code that does not parse is an error, never dropped, since a dropped jurisdiction
     /// could make a decision less strict.
-    pub fn jurisdictions(&self) -> Result<Vec<Jurisdiction>, String> {
-        Jurisdiction::parse_list(&self.jurisdictions).map_err(|e| e.to_string())
+    pub fn jurisdictions(&self) -> Result<Vec<Jurisdiction>, AppError> {
+        Ok(Jurisdiction::parse_list(&self.jurisdictions)?)
     }
 
     /// Where events are captured: the person's own device or a clinic kiosk.
@@ -59,7 +61,11 @@ impl PatientSession {
     }
 
     /// The decision for `scope` now, under every jurisdiction that applies.
-    pub fn decide(&self, ledger: &ConsentLedger, scope: &PurposeScope) -> Result<Decision, String> {
+    pub fn decide(
+        &self,
+        ledger: &ConsentLedger,
+        scope: &PurposeScope,
+    ) -> Result<Decision, AppError> {
         let request = DecisionRequest {
             subject: Subject {
                 jurisdictions: self.jurisdictions()?,
@@ -77,20 +83,21 @@ impl PatientSession {
             at: now(),
             waiver: None,
         };
-        veil_consent::decide(&request, Some(ledger)).map_err(|e| e.to_string())
+        Ok(veil_consent::decide(&request, Some(ledger))?)
     }
 
-    /// The grant an upload for `scope` rests on: the decision must be `allow`; the hash names the
+    /// The grant an upload for `scope` rests on: the decision must be `allow` (otherwise
+    /// `consent-not-granted`, the code `veil-seal` refuses such a seal with); the hash names the
     /// ledger event that gave the consent (absent for uses allowed without consent, e.g. treatment
     /// under HIPAA 164.506).
-    pub fn grant(&self, scope: &PurposeScope) -> Result<(Decision, Option<[u8; 32]>), String> {
+    pub fn grant(&self, scope: &PurposeScope) -> Result<(Decision, Option<[u8; 32]>), AppError> {
         let ledger = self.ledger()?;
         let decision = self.decide(&ledger, scope)?;
         if decision.decision != Outcome::Allow {
-            return Err(format!(
-                "{} is not allowed now: {}",
-                scope.label(),
-                decision.basis
+            let refused = veil_seal::SealError::ConsentNotGranted(decision.decision);
+            return Err(AppError::new(
+                refused.code(),
+                format!("{} is not allowed now: {}", scope.label(), decision.basis),
             ));
         }
         let event_hash = match ledger.standing(scope, now()) {

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::ErrorText;
+use crate::error::AppError;
 use crate::outbox;
 use crate::pages::outbox::OutboxRevision;
 use crate::platform::download;
@@ -21,7 +23,11 @@ pub fn Audit() -> impl IntoView {
             <p>"A tamper-evident log of every consent change, device verification, de-identification, seal and upload, with its verification status and an export."</p>
             <Suspense fallback=|| view! { <p>"Verifying..."</p> }>
                 {move || log.get().map(|r| match r {
-                    Err(e) => view! { <p class="error">{e}</p> }.into_any(),
+                    Err(e) => {
+                        let error = AppError::from(e);
+                        let code = error.code;
+                        view! { <p class="error" data-code=code><ErrorText error/></p> }.into_any()
+                    }
                     Ok((lines, verdict)) => {
                         let status = match &verdict {
                             Ok(n) => view! { <p data-testid="audit-status" data-valid="true"><span class="badge verified">"Chain intact"</span> {format!(" {n} entries, every link and signature verified.")}</p> }.into_any(),

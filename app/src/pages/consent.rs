@@ -10,9 +10,12 @@ use veil_consent::{
     Purpose, PurposeScope, ResearchTier, Standing,
 };
 
+use crate::components::ErrorText;
+use crate::error::AppError;
 use crate::outbox;
 use crate::patient_session::{self, PatientSession, now};
 use crate::platform::{download, patient};
+use veil_core::Coded;
 
 /// A random pseudonymous subject id for a new ledger (never derived from the person).
 fn new_subject_id() -> String {
@@ -86,13 +89,16 @@ fn scope_id(scope: &PurposeScope) -> String {
 #[component]
 pub fn Consent() -> impl IntoView {
     let session = RwSignal::new(patient_session::load());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<AppError>);
     view! {
         <section aria-labelledby="consent-title" data-testid="page-consent">
             <h1 id="consent-title">"Consent"</h1>
             <p>"Choose what your data may be used for, purpose by purpose. You can withdraw any consent as easily as you gave it; every change is recorded and you get a receipt."</p>
             <KioskBar session error/>
-            {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="consent-error">{e}</p> })}
+            {move || error.get().map(|error| {
+                let code = error.code;
+                view! { <p class="error" role="alert" data-testid="consent-error" data-code=code><ErrorText error/></p> }
+            })}
             {move || match session.get() {
                 None => view! { <SubjectSetup session/> }.into_any(),
                 Some(_) => view! { <ConsentBoard session error/> }.into_any(),
@@ -105,7 +111,7 @@ pub fn Consent() -> impl IntoView {
 #[component]
 fn KioskBar(
     session: RwSignal<Option<PatientSession>>,
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<AppError>>,
 ) -> impl IntoView {
     let staff = RwSignal::new(String::new());
     let kiosk = move || session.with(|s| s.as_ref().and_then(|s| s.kiosk_staff.clone()));
@@ -125,7 +131,9 @@ fn KioskBar(
                         let _ = window.location().reload();
                     }
                 }
-                Err(e) => error.set(Some(format!("The session could not be wiped: {e}"))),
+                Err(e) => error.set(Some(
+                    AppError::storage(e).context("The session could not be wiped"),
+                )),
             }
         });
     };
@@ -231,7 +239,7 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
         let ledger = match ConsentLedger::new(&new_subject_id()).and_then(|l| l.to_json()) {
             Ok(json) => json,
             Err(e) => {
-                problem.set(Some(e.to_string()));
+                problem.set(Some(e.coded_message()));
                 return;
             }
         };
@@ -288,13 +296,13 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
 #[component]
 fn ConsentBoard(
     session: RwSignal<Option<PatientSession>>,
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<AppError>>,
 ) -> impl IntoView {
     let toggle = move |scope: PurposeScope, give: bool| {
         let Some(mut s) = session.get_untracked() else {
             return;
         };
-        let result = (|| -> Result<(), String> {
+        let result = (|| -> Result<(), AppError> {
             let mut ledger = s.ledger()?;
             let kind = match (give, s.guardian.is_some()) {
                 (false, _) => EventKind::Withdrawn,
@@ -303,13 +311,12 @@ fn ConsentBoard(
             };
             let mut event = ConsentEvent::new(kind, scope.clone(), now(), s.channel());
             if give {
-                let text = veil_consent::text::current(scope.purpose, &s.lang)
-                    .map_err(|e| e.to_string())?;
+                let text = veil_consent::text::current(scope.purpose, &s.lang)?;
                 event.text = Some(text.reference());
                 event.guardian = s.guardian.clone();
             }
-            let index = ledger.append(event).map_err(|e| e.to_string())?;
-            s.ledger = ledger.to_json().map_err(|e| e.to_string())?;
+            let index = ledger.append(event)?;
+            s.ledger = ledger.to_json()?;
             s.receipts
                 .push(receipt(&ledger, index, &s.jurisdictions()?)?);
             Ok(())
@@ -324,7 +331,7 @@ fn ConsentBoard(
                     // what was already delivered.
                     spawn_local(async move {
                         if let Err(e) = outbox::on_consent_withdrawn(&scope).await {
-                            error.set(Some(e));
+                            error.set(Some(AppError::from(e)));
                         }
                     });
                 } else {
@@ -416,10 +423,12 @@ fn standing_text(standing: &Standing) -> String {
 
 /// What the law says for this use now, with every rule and citation that applied.
 #[component]
-fn DecisionView(decision: Result<Decision, String>, id: String) -> impl IntoView {
+fn DecisionView(decision: Result<Decision, AppError>, id: String) -> impl IntoView {
     match decision {
-        Err(e) => {
-            view! { <p class="error" data-testid=format!("decision-{id}")>{e}</p> }.into_any()
+        Err(error) => {
+            let code = error.code;
+            view! { <p class="error" data-testid=format!("decision-{id}") data-code=code><ErrorText error/></p> }
+                .into_any()
         }
         Ok(d) => {
             let (class, label) = match d.decision {
@@ -485,16 +494,16 @@ fn History(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
 #[component]
 fn Exports(
     session: RwSignal<Option<PatientSession>>,
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<AppError>>,
 ) -> impl IntoView {
     let export_fhir = move |_| {
         let Some(s) = session.get_untracked() else {
             return;
         };
-        match s.ledger().and_then(|l| {
-            serde_json::to_string_pretty(&veil_consent::export_bundle(&l, Some(now())))
-                .map_err(|e| e.to_string())
-        }) {
+        match s
+            .ledger()
+            .and_then(|l| Ok(veil_consent::export_bundle_json(&l, Some(now()))?))
+        {
             Ok(json) => download::offer(
                 "veil-consent-fhir.json",
                 "application/fhir+json",
@@ -557,10 +566,9 @@ fn receipt(
     ledger: &ConsentLedger,
     index: usize,
     jurisdictions: &[Jurisdiction],
-) -> Result<(String, String, String), String> {
-    let receipt = veil_consent::receipt_for(ledger, index, jurisdictions, &controller())
-        .map_err(|e| e.to_string())?;
-    let json = receipt.to_json().map_err(|e| e.to_string())?;
+) -> Result<(String, String, String), AppError> {
+    let receipt = veil_consent::receipt_for(ledger, index, jurisdictions, &controller())?;
+    let json = receipt.to_json()?;
     let html = receipt.to_html();
     Ok((format!("consent-receipt-{}", index + 1), json, html))
 }

@@ -10,6 +10,7 @@ mod session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::components::ErrorText;
 use session::{Connection, PairedDevice, ReadingRow, Trust};
 
 /// The paired devices of this app session, kept outside the page so that they stay paired and
@@ -172,8 +173,9 @@ fn DeviceCard(
                 </button>
             </div>
             <Show when=move || device.problem.with(Option::is_some)>
-                <p class="problem" role="alert" data-testid="device-problem">
-                    {move || device.problem.get().unwrap_or_default()}
+                <p class="problem" role="alert" data-testid="device-problem"
+                    data-code=move || device.problem.with(|p| p.as_ref().map(|e| e.code))>
+                    {move || device.problem.get().map(|error| view! { <ErrorText error/> })}
                 </p>
             </Show>
             <ReadingList readings=device.readings/>

@@ -4,6 +4,8 @@
 //! exists as bytes the page (or an injected script) could read or exfiltrate: the browser holds it
 //! and only signs with it. WebCrypto's ECDSA signature is IEEE P1363 `r || s` (64 bytes), exactly
 //! the COSE (RFC 9053 §2.1) and `veil-audit` encoding, so no conversion is needed.
+//!
+//! A WebCrypto failure is a `browser` error, the stored key's a `storage` error.
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -11,6 +13,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, IdbDatabase};
 
 use super::idb;
+use crate::error::AppError;
 
 /// The key pair, and the public key as uncompressed SEC1 bytes.
 #[derive(Clone)]
@@ -20,11 +23,11 @@ pub struct ClientKey {
     pub public_sec1: Vec<u8>,
 }
 
-fn subtle() -> Result<web_sys::SubtleCrypto, String> {
+fn subtle() -> Result<web_sys::SubtleCrypto, AppError> {
     Ok(web_sys::window()
-        .ok_or("no window")?
+        .ok_or_else(|| AppError::browser("no window"))?
         .crypto()
-        .map_err(|e| super::js_error_text(&e))?
+        .map_err(|e| AppError::browser_js(&e))?
         .subtle())
 }
 
@@ -37,19 +40,16 @@ fn algorithm(extra: &[(&str, &str)]) -> js_sys::Object {
     o
 }
 
-async fn call(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, String> {
-    let promise = promise.map_err(|e| super::js_error_text(&e))?;
+async fn call(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, AppError> {
+    let promise = promise.map_err(|e| AppError::browser_js(&e))?;
     JsFuture::from(promise)
         .await
-        .map_err(|e| super::js_error_text(&e))
+        .map_err(|e| AppError::browser_js(&e))
 }
 
 /// Load the client key from `db` (store `keys`, key `client`), creating it on first use.
-pub async fn client_key(db: &IdbDatabase) -> Result<ClientKey, String> {
-    let pair = match idb::get(db, "keys", "client")
-        .await
-        .map_err(|e| e.to_string())?
-    {
+pub async fn client_key(db: &IdbDatabase) -> Result<ClientKey, AppError> {
+    let pair = match idb::get(db, "keys", "client").await? {
         Some(pair) => pair,
         None => {
             let usages = js_sys::Array::of2(&"sign".into(), &"verify".into());
@@ -59,17 +59,15 @@ pub async fn client_key(db: &IdbDatabase) -> Result<ClientKey, String> {
                 &usages,
             ))
             .await?;
-            idb::put(db, "keys", "client", &pair)
-                .await
-                .map_err(|e| e.to_string())?;
+            idb::put(db, "keys", "client", &pair).await?;
             pair
         }
     };
-    let get = |name: &str| -> Result<CryptoKey, String> {
+    let get = |name: &str| -> Result<CryptoKey, AppError> {
         js_sys::Reflect::get(&pair, &name.into())
             .ok()
             .and_then(|k| k.dyn_into::<CryptoKey>().ok())
-            .ok_or_else(|| format!("stored client key has no {name}"))
+            .ok_or_else(|| AppError::storage(format!("stored client key has no {name}")))
     };
     let private = get("privateKey")?;
     let public = get("publicKey")?;
@@ -82,7 +80,7 @@ pub async fn client_key(db: &IdbDatabase) -> Result<ClientKey, String> {
 
 impl ClientKey {
     /// ECDSA P-256 with SHA-256 over `message`: 64 bytes `r || s`.
-    pub async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+    pub async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, AppError> {
         let data = js_sys::Uint8Array::from(message);
         let signature = call(subtle()?.sign_with_object_and_buffer_source(
             &algorithm(&[("hash", "SHA-256")]),
@@ -103,7 +101,7 @@ pub async fn aes_gcm_encrypt(
     nonce: &[u8],
     aad: &[u8],
     plaintext: &[u8],
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, AppError> {
     let subtle = subtle()?;
     let usages = js_sys::Array::of1(&"encrypt".into());
     let raw = js_sys::Uint8Array::from(key);
@@ -112,7 +110,7 @@ pub async fn aes_gcm_encrypt(
     let imported = call(subtle.import_key_with_object("raw", &raw, &aes, false, &usages)).await?;
     let key: CryptoKey = imported
         .dyn_into()
-        .map_err(|_| "importKey gave no key".to_string())?;
+        .map_err(|_| AppError::browser("importKey gave no key"))?;
     let params = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&params, &"name".into(), &"AES-GCM".into());
     let _ = js_sys::Reflect::set(&params, &"iv".into(), &js_sys::Uint8Array::from(nonce));
@@ -133,7 +131,7 @@ pub async fn ecdsa_p256_verify(
     public_sec1: &[u8],
     signature: &[u8],
     message: &[u8],
-) -> Result<bool, String> {
+) -> Result<bool, AppError> {
     let subtle = subtle()?;
     let usages = js_sys::Array::of1(&"verify".into());
     let raw = js_sys::Uint8Array::from(public_sec1);
@@ -147,7 +145,7 @@ pub async fn ecdsa_p256_verify(
     .await?;
     let key: CryptoKey = imported
         .dyn_into()
-        .map_err(|_| "importKey gave no key".to_string())?;
+        .map_err(|_| AppError::browser("importKey gave no key"))?;
     let sig = js_sys::Uint8Array::from(signature);
     let data = js_sys::Uint8Array::from(message);
     let ok = call(

@@ -11,6 +11,8 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{WebGl2RenderingContext as Gl, WebGlProgram, WebGlShader, WebGlUniformLocation};
 
+use crate::components::ErrorText;
+use crate::error::AppError;
 use crate::preview::camera::OrbitCamera;
 use crate::preview::{Frame, ViewGeometry};
 
@@ -53,8 +55,10 @@ struct GlView {
     index_count: i32,
 }
 
-fn compile(gl: &Gl, kind: u32, source: &str) -> Result<WebGlShader, String> {
-    let shader = gl.create_shader(kind).ok_or("cannot create a shader")?;
+fn compile(gl: &Gl, kind: u32, source: &str) -> Result<WebGlShader, AppError> {
+    let shader = gl
+        .create_shader(kind)
+        .ok_or_else(|| AppError::browser("cannot create a shader"))?;
     gl.shader_source(&shader, source);
     gl.compile_shader(&shader);
     if gl
@@ -64,23 +68,27 @@ fn compile(gl: &Gl, kind: u32, source: &str) -> Result<WebGlShader, String> {
     {
         Ok(shader)
     } else {
-        Err(gl.get_shader_info_log(&shader).unwrap_or_default())
+        Err(AppError::browser(
+            gl.get_shader_info_log(&shader).unwrap_or_default(),
+        ))
     }
 }
 
 impl GlView {
-    fn new(canvas: &web_sys::HtmlCanvasElement) -> Result<GlView, String> {
+    fn new(canvas: &web_sys::HtmlCanvasElement) -> Result<GlView, AppError> {
         let options = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&options, &"antialias".into(), &true.into());
         let gl: Gl = canvas
             .get_context_with_context_options("webgl2", &options)
-            .map_err(|_| "WebGL2 is refused")?
-            .ok_or("WebGL2 is unavailable")?
+            .map_err(|_| AppError::browser("WebGL2 is refused"))?
+            .ok_or_else(|| AppError::browser("WebGL2 is unavailable"))?
             .dyn_into()
-            .map_err(|_| "not a WebGL2 context")?;
+            .map_err(|_| AppError::browser("not a WebGL2 context"))?;
         let vs = compile(&gl, Gl::VERTEX_SHADER, VERTEX_SHADER)?;
         let fs = compile(&gl, Gl::FRAGMENT_SHADER, FRAGMENT_SHADER)?;
-        let program = gl.create_program().ok_or("cannot create a program")?;
+        let program = gl
+            .create_program()
+            .ok_or_else(|| AppError::browser("cannot create a program"))?;
         gl.attach_shader(&program, &vs);
         gl.attach_shader(&program, &fs);
         gl.link_program(&program);
@@ -89,7 +97,9 @@ impl GlView {
             .as_bool()
             .unwrap_or(false)
         {
-            return Err(gl.get_program_info_log(&program).unwrap_or_default());
+            return Err(AppError::browser(
+                gl.get_program_info_log(&program).unwrap_or_default(),
+            ));
         }
         let u_view = gl.get_uniform_location(&program, "u_view");
         let u_view_projection = gl.get_uniform_location(&program, "u_view_projection");
@@ -205,7 +215,7 @@ pub fn ModelViewer(
 ) -> impl IntoView {
     let canvas_ref = NodeRef::<Canvas>::new();
     let view: StoredValue<Option<GlView>, LocalStorage> = StoredValue::new_local(None);
-    let failure = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None::<AppError>);
     let draws = RwSignal::new(0u32);
     let drag = StoredValue::new(None::<(f64, f64)>);
 
@@ -326,9 +336,10 @@ pub fn ModelViewer(
             </canvas>
             <figcaption>{label}</figcaption>
             <Show when=move || failure.with(Option::is_some)>
-                <p class="note" role="status" data-testid=format!("{testid}-unavailable")>
+                <p class="note" role="status" data-testid=format!("{testid}-unavailable")
+                    data-code=move || failure.with(|f| f.as_ref().map(|e| e.code))>
                     "The 3D preview needs WebGL2, which this browser does not offer: "
-                    {move || failure.get().unwrap_or_default()}
+                    {move || failure.get().map(|error| view! { <ErrorText error/> })}
                 </p>
             </Show>
         </figure>

@@ -18,6 +18,7 @@ use veil_trust::measurement::{KNOWN_CHARACTERISTICS, decode};
 use veil_trust::{DeviceIdentity, Rejection, Verifier};
 
 use super::format;
+use crate::error::AppError;
 use crate::platform::bluetooth::trust_service::{self, TrustServiceError};
 use crate::platform::bluetooth::{self, BluetoothError, DisconnectListener, sig_uuid};
 use crate::platform::{storage, webcrypto};
@@ -159,7 +160,7 @@ pub struct PairedDevice {
     /// A reading or pairing step is running.
     pub busy: RwSignal<bool>,
     /// The last operational problem (GATT failure, storage failure), if any.
-    pub problem: RwSignal<Option<String>>,
+    pub problem: RwSignal<Option<AppError>>,
     link: StoredValue<Option<Link>, LocalStorage>,
 }
 
@@ -220,8 +221,9 @@ impl PairedDevice {
         self.problem.set(None);
         let result = self.identify().await;
         if let Err(e) = result {
-            self.problem
-                .set(Some(format!("Could not talk to the device: {e}")));
+            self.problem.set(Some(
+                AppError::from(e).context("Could not talk to the device"),
+            ));
             if self.trust.get_untracked() == Trust::Checking {
                 self.trust.set(Trust::Unsupported);
             }
@@ -248,8 +250,9 @@ impl PairedDevice {
             let verifier = match roots {
                 Ok(store) => Rc::new(Verifier::new(store)),
                 Err(e) => {
-                    self.problem
-                        .set(Some(format!("The trust store could not be read: {e}")));
+                    self.problem.set(Some(
+                        AppError::from(e).context("The trust store could not be read"),
+                    ));
                     Rc::new(Verifier::default())
                 }
             };
@@ -269,9 +272,9 @@ impl PairedDevice {
             };
             let stored = match &key {
                 Some(k) => storage::last_counter(k).await.unwrap_or_else(|e| {
-                    self.problem.set(Some(format!(
-                        "Replay protection state could not be read: {e}"
-                    )));
+                    self.problem.set(Some(
+                        AppError::from(e).context("Replay protection state could not be read"),
+                    ));
                     None
                 }),
                 None => None,
@@ -317,9 +320,9 @@ impl PairedDevice {
                     l._on_drop = Some(listener);
                 }
             }),
-            Err(e) => self
-                .problem
-                .set(Some(format!("Disconnections will not be noticed: {e}"))),
+            Err(e) => self.problem.set(Some(
+                AppError::from(e).context("Disconnections will not be noticed"),
+            )),
         }
     }
 
@@ -361,7 +364,8 @@ impl PairedDevice {
             }
             Err(e) => {
                 self.connection.set(Connection::Disconnected);
-                self.problem.set(Some(format!("Could not reconnect: {e}")));
+                self.problem
+                    .set(Some(AppError::from(e).context("Could not reconnect")));
             }
         }
     }
@@ -400,8 +404,9 @@ impl PairedDevice {
         let store = match storage::trust_store().await {
             Ok(store) => store,
             Err(e) => {
-                self.problem
-                    .set(Some(format!("The trust store could not be read: {e}")));
+                self.problem.set(Some(
+                    AppError::from(e).context("The trust store could not be read"),
+                ));
                 return verifier;
             }
         };
@@ -428,9 +433,9 @@ impl PairedDevice {
         let row = match trust {
             Trust::StandardOnly => self.read_standard().await,
             Trust::Trusted(_) | Trust::Untrusted { .. } => self.read_signed().await,
-            Trust::Checking | Trust::Unsupported => {
-                Err("this device has no readable measurement".into())
-            }
+            Trust::Checking | Trust::Unsupported => Err(AppError::bluetooth(
+                "this device has no readable measurement",
+            )),
         };
         match row {
             Ok((verdict, headline, detail, counter)) => {
@@ -459,28 +464,27 @@ impl PairedDevice {
         });
     }
 
-    async fn read_standard(self) -> Result<(Verdict, String, String, Option<u64>), String> {
+    async fn read_standard(self) -> Result<(Verdict, String, String, Option<u64>), AppError> {
         let Some((svc, chr)) = self
             .link
             .try_with_value(|l| l.as_ref().and_then(|l| l.standard))
             .flatten()
         else {
-            return Err("no standard measurement characteristic".into());
+            return Err(AppError::bluetooth(
+                "no standard measurement characteristic",
+            ));
         };
         let server = self
             .server()
             .await
-            .map_err(|e| format!("Could not connect: {e}"))?;
+            .map_err(|e| AppError::from(e).context("Could not connect"))?;
         let service = bluetooth::service(&server, &sig_uuid(svc))
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the measurement service disappeared")?;
-        let ch = bluetooth::characteristic(&service, &sig_uuid(chr))
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?
+            .ok_or_else(|| AppError::bluetooth("the measurement service disappeared"))?;
+        let ch = bluetooth::characteristic(&service, &sig_uuid(chr)).await?;
         let value = bluetooth::read(&ch)
             .await
-            .map_err(|e| format!("Could not read the measurement: {e}"))?;
+            .map_err(|e| AppError::from(e).context("Could not read the measurement"))?;
         // Bluetooth SIG layout, decoded for display only: nothing proves its origin.
         Ok(match decode(svc, chr, &value) {
             Ok(m) => (
@@ -498,19 +502,21 @@ impl PairedDevice {
         })
     }
 
-    async fn read_signed(self) -> Result<(Verdict, String, String, Option<u64>), String> {
+    async fn read_signed(self) -> Result<(Verdict, String, String, Option<u64>), AppError> {
         let server = self
             .server()
             .await
-            .map_err(|e| format!("Could not connect: {e}"))?;
-        let nonce = veil_trust::new_challenge().map_err(|e| e.to_string())?;
+            .map_err(|e| AppError::from(e).context("Could not connect"))?;
+        let nonce = veil_trust::new_challenge()?;
         let cose = match trust_service::exchange(&server, &nonce).await {
             Ok(cose) => cose,
             Err(TrustServiceError::Gatt(e)) => {
-                return Err(format!("The signed reading could not be read: {e}"));
+                return Err(AppError::from(e).context("The signed reading could not be read"));
             }
             Err(TrustServiceError::NoReadingYet) => {
-                return Err("No reading yet: take a measurement on the device first.".into());
+                return Err(AppError::bluetooth(
+                    "No reading yet: take a measurement on the device first.",
+                ));
             }
             // Bytes that break the profile are a rejected reading, with its stable code.
             Err(TrustServiceError::Malformed(d)) => {
@@ -528,14 +534,14 @@ impl PairedDevice {
             .try_with_value(|l| l.as_ref().map(|l| (l.chain.clone(), l.last_counter)))
             .flatten()
         else {
-            return Err("device removed".into());
+            return Err(AppError::bluetooth("device removed"));
         };
         let key = match self.trust.get_untracked() {
             Trust::Trusted(id) => Some(storage::device_key(&id)),
             _ => None,
         };
         let stored = match &key {
-            Some(k) => storage::last_counter(k).await.map_err(|e| e.to_string())?,
+            Some(k) => storage::last_counter(k).await?,
             None => None,
         };
         let last = in_page_last.max(stored);
@@ -578,9 +584,9 @@ impl PairedDevice {
                     storage::save_reading(&reading).await
                 };
                 if let Err(e) = saved.await {
-                    self.problem.set(Some(format!(
-                        "The reading is verified but could not be saved: {e}"
-                    )));
+                    self.problem.set(Some(
+                        AppError::from(e).context("The reading is verified but could not be saved"),
+                    ));
                 }
                 Ok((
                     Verdict::Verified,
