@@ -6,36 +6,39 @@
 //! input becomes `OUTDIR/model-00000N.stl` (or `.ply`); `OUTDIR/summary.csv` has one row per
 //! model (outcome, triangles in and out, Hausdorff p95, seconds, error code) and no input name, so
 //! it can travel with the outputs; `OUTDIR/mapping.local.csv` says which input became which output
-//! and stays with the data holder. A bad file is reported and the batch goes on; the exit code is
-//! 1 if any model failed. On a terminal a progress line (files, triangles/s, ETA) is redrawn on
+//! and stays with the data holder. A bad file is reported and the batch goes on; if any model
+//! failed the batch ends in a `batch-failed` failure (exit 1) once everything else is written. On
+//! a terminal a progress line (files, triangles/s, ETA) is redrawn on
 //! stderr; otherwise one plain line per finished model goes to stdout.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use veil_mesh::{FormatHint, Options, OutputFormat};
+use veil_core::Coded;
+use veil_mesh::{FormatHint, MeshError, Options, OutputFormat};
 
 use crate::deid::DeidArgs;
-use veil_core::Coded;
+use crate::failure::{self, Failure};
 
-/// Run a batch; exit 1 if any model failed.
-pub fn run(args: &DeidArgs) -> ExitCode {
-    match batch(args) {
-        Ok(0) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(msg) => crate::fail(msg),
+/// Run a batch: a [`failure::BATCH_FAILED`] failure if any model failed.
+pub fn run(args: &DeidArgs) -> Result<(), Failure> {
+    match batch(args)? {
+        0 => Ok(()),
+        failed => Err(Failure::new(
+            failure::BATCH_FAILED,
+            format!("{failed} model(s) failed; summary.csv has each one's code"),
+        )),
     }
 }
 
-/// How one model ended.
+/// How one model ended: its summary, or the code it failed with.
 struct Row {
     output: String,
     seconds: f64,
-    result: Result<Done, String>,
+    result: Result<Done, &'static str>,
 }
 
 /// A de-identified model's summary.
@@ -46,37 +49,35 @@ struct Done {
     p95: Option<f64>,
 }
 
-fn batch(args: &DeidArgs) -> Result<usize, String> {
+/// The batch; `Ok` with the number of models that failed.
+fn batch(args: &DeidArgs) -> Result<usize, Failure> {
     let mut options = crate::deid::options(args)?;
     options.hausdorff = true;
     options.output = match args.format.as_str() {
         "stl" => OutputFormat::Stl,
         "ply" => OutputFormat::Ply,
         other => {
-            return Err(format!(
-                "bad-option: --format must be stl or ply (got {other:?})"
-            ));
+            let msg = format!("--format must be stl or ply (got {other:?})");
+            return Err(MeshError::BadOption(msg).into());
         }
     };
     if args.report.is_some() || args.shareable_report.is_some() {
-        return Err(
-            "bad-option: a batch writes summary.csv; --report and --shareable-report are for one model"
-                .into(),
-        );
+        return Err(Failure::usage(
+            "a batch writes summary.csv; --report and --shareable-report are for one model",
+        ));
     }
+    let threads = crate::deid::threads(args)?;
     let inputs = collect(&args.inputs, &args.output)?;
     if inputs.is_empty() {
-        return Err("usage: no .stl, .obj or .ply file among the inputs".into());
+        return Err(Failure::usage(
+            "no .stl, .obj or .ply file among the inputs",
+        ));
     }
     let out_dir = &args.output;
-    std::fs::create_dir_all(out_dir)
-        .map_err(|e| format!("io: cannot create {}: {e}", out_dir.display()))?;
-    let threads = match args.threads {
-        Some(0) => return Err("bad-option: --threads must be at least 1".into()),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    }
-    .min(inputs.len());
+    std::fs::create_dir_all(out_dir).map_err(|e| Failure::io(out_dir, &e))?;
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .min(inputs.len());
     // One model per core: each model's pipeline runs on its own thread.
     veil_mesh::set_max_threads(1);
 
@@ -103,9 +104,10 @@ fn batch(args: &DeidArgs) -> Result<usize, String> {
             });
         }
     });
+    // A worker that panicked has already made the scope panic: the lock is not poisoned here.
     let rows: Vec<Row> = rows
         .into_inner()
-        .map_err(|_| "internal: a batch worker panicked".to_string())?
+        .unwrap_or_else(PoisonError::into_inner)
         .into_iter()
         .flatten()
         .collect();
@@ -128,9 +130,7 @@ fn batch(args: &DeidArgs) -> Result<usize, String> {
         started.elapsed().as_secs_f64(),
         out_dir.display()
     );
-    if !crate::print_line(message) {
-        return Err("io: stdout is closed".into());
-    }
+    crate::print_line(message)?;
     Ok(failed)
 }
 
@@ -138,11 +138,11 @@ fn batch(args: &DeidArgs) -> Result<usize, String> {
 fn one(input: &Path, out_path: &Path, output: String, options: &Options) -> Row {
     let started = Instant::now();
     let result = (|| {
-        let bytes = std::fs::read(input).map_err(|_| "io".to_string())?;
+        let bytes = std::fs::read(input).map_err(|_| failure::IO)?;
         let hint = FormatHint::from_path(&input.to_string_lossy());
         let done = veil_mesh::deidentify_owned_with(bytes, hint, options, &mut |_| {}, &|| false)
-            .map_err(|e| e.code().to_string())?;
-        crate::deid::write_in_place(out_path, &done.bytes).map_err(|_| "io".to_string())?;
+            .map_err(|e| e.code())?;
+        crate::deid::write_in_place(out_path, &done.bytes).map_err(|_| failure::IO)?;
         let r = done.report;
         Ok(Done {
             deface: r.deface.outcome.clone(),
@@ -160,10 +160,9 @@ fn one(input: &Path, out_path: &Path, output: String, options: &Options) -> Row 
 
 /// Files to process: the files given, and the models under the directories given (recursively,
 /// sorted), never anything inside the output directory.
-fn collect(inputs: &[PathBuf], out_dir: &Path) -> Result<Vec<PathBuf>, String> {
-    fn walk(dir: &Path, out_dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| format!("io: cannot list {}: {e}", dir.display()))?;
+fn collect(inputs: &[PathBuf], out_dir: &Path) -> Result<Vec<PathBuf>, Failure> {
+    fn walk(dir: &Path, out_dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), Failure> {
+        let entries = std::fs::read_dir(dir).map_err(|e| Failure::io(dir, &e))?;
         let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         paths.sort();
         for path in paths {
@@ -228,8 +227,8 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-fn write_csv(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("io: cannot write {}: {e}", path.display()))
+fn write_csv(path: &Path, text: &str) -> Result<(), Failure> {
+    std::fs::write(path, text).map_err(|e| Failure::io(path, &e))
 }
 
 /// Progress of a batch: a redrawn line on a terminal, plain lines otherwise.
@@ -275,7 +274,8 @@ impl Progress {
                 Ok(_) => "ok".to_string(),
                 Err(code) => format!("failed: {code}"),
             };
-            crate::print_line(format!(
+            // A stdout that is gone fails the final summary line; the batch itself goes on.
+            let _ = crate::print_line(format!(
                 "{}/{} {} {status} {:.2} s",
                 self.done, self.total, row.output, row.seconds
             ));

@@ -1,18 +1,19 @@
 //! `veil consent`: decide, breach, erasure, export-fhir, import-fhir.
 //!
 //! Only wiring: arguments and files in, `veil-consent` decides, JSON out on stdout. Every error
-//! (unknown purpose, jurisdiction, FHIR code, bad time) prints `veil: <message> [<code>]` on stderr
-//! and exits non-zero; a decision of `deny` or `needs-consent` is a successful answer (exit 0).
+//! (unknown purpose, jurisdiction, FHIR code, bad time) is a failure with `veil-consent`'s code (or
+//! `io` for a file), which `main` prints; a decision of `deny` or `needs-consent` is a successful
+//! answer (exit 0).
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use veil_consent::{
     ConsentError, ConsentLedger, DecisionRequest, Jurisdiction, PurposeScope, Subject, Timestamp,
     Waiver,
 };
-use veil_core::Coded;
+
+use crate::failure::{self, Failure};
 
 /// Largest input file read (ledger or bundle).
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
@@ -110,36 +111,21 @@ pub struct ImportArgs {
 }
 
 /// Run a `veil consent` subcommand.
-pub fn run(cmd: ConsentCommand) -> ExitCode {
-    match execute(cmd) {
-        // A closed pipe (`| head`) is not a panic: report failure quietly.
-        Ok(out) if crate::print_line(&out) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(e) => crate::fail(e),
-    }
+pub fn run(cmd: ConsentCommand) -> Result<(), Failure> {
+    crate::print_line(execute(cmd)?)
 }
 
-/// A CLI failure: a consent error (with its code) or an I/O problem.
-#[derive(Debug, thiserror::Error)]
-enum CliError {
-    #[error("{0} [{code}]", code = .0.code())]
-    Consent(#[from] ConsentError),
-    #[error("{path}: {msg} [io]")]
-    Io { path: String, msg: String },
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, CliError> {
-    let io = |msg: String| CliError::Io {
-        path: path.display().to_string(),
-        msg,
-    };
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
     let len = std::fs::metadata(path)
-        .map_err(|e| io(e.to_string()))?
+        .map_err(|e| Failure::io(path, &e))?
         .len();
     if len > MAX_INPUT {
-        return Err(io(format!("larger than {MAX_INPUT} bytes")));
+        return Err(Failure::new(
+            failure::IO,
+            format!("{}: larger than {MAX_INPUT} bytes", path.display()),
+        ));
     }
-    std::fs::read(path).map_err(|e| io(e.to_string()))
+    std::fs::read(path).map_err(|e| Failure::io(path, &e))
 }
 
 fn now() -> Timestamp {
@@ -149,11 +135,11 @@ fn now() -> Timestamp {
     Timestamp(secs)
 }
 
-fn json(v: &impl serde::Serialize) -> Result<String, CliError> {
-    serde_json::to_string(v).map_err(|e| CliError::Consent(e.into()))
+fn json(v: &impl serde::Serialize) -> Result<String, Failure> {
+    serde_json::to_string(v).map_err(|e| ConsentError::from(e).into())
 }
 
-fn execute(cmd: ConsentCommand) -> Result<String, CliError> {
+fn execute(cmd: ConsentCommand) -> Result<String, Failure> {
     match cmd {
         ConsentCommand::Decide(a) => {
             let scope =
@@ -216,18 +202,15 @@ mod tests {
         consent: ConsentCommand,
     }
 
-    fn run_args(args: &[&str]) -> Result<serde_json::Value, String> {
+    fn run_args(args: &[&str]) -> Result<serde_json::Value, Failure> {
         let argv = ["veil-consent"].iter().chain(args).copied();
         let cmd = Cli::try_parse_from(argv)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| Failure::usage(e.to_string()))?
             .consent;
-        match execute(cmd) {
-            Ok(out) => Ok(serde_json::from_str(&out).unwrap()),
-            Err(e) => Err(e.to_string()),
-        }
+        execute(cmd).map(|out| serde_json::from_str(&out).unwrap())
     }
 
-    fn decide(extra: &[&str]) -> Result<serde_json::Value, String> {
+    fn decide(extra: &[&str]) -> Result<serde_json::Value, Failure> {
         let mut args = vec!["decide", "--age", "34", "--at", "2026-06-01T00:00:00Z"];
         args.extend_from_slice(extra);
         run_args(&args)
@@ -245,12 +228,12 @@ mod tests {
     #[test]
     fn scopes_and_jurisdictions_are_read_by_the_library_with_its_codes() {
         let code = |extra: &[&str]| decide(extra).unwrap_err();
-        let ends = |got: String, code: &str| assert!(got.ends_with(&format!("[{code}]")), "{got}");
-        ends(
+        let has_code = |got: Failure, code: &str| assert_eq!(got.code(), code, "{got}");
+        has_code(
             code(&["--jurisdiction", "DE", "--purpose", "ads"]),
             "unknown-purpose",
         );
-        ends(
+        has_code(
             code(&[
                 "--jurisdiction",
                 "DE",
@@ -261,15 +244,15 @@ mod tests {
             ]),
             "bad-tier",
         );
-        ends(
+        has_code(
             code(&["--jurisdiction", "DE", "--purpose", "partner-sharing"]),
             "missing-qualifier",
         );
-        ends(
+        has_code(
             code(&["--jurisdiction", "DE,JP", "--purpose", "treatment"]),
             "unknown-jurisdiction",
         );
-        ends(
+        has_code(
             code(&["--jurisdiction", " ", "--purpose", "treatment"]),
             "no-jurisdiction",
         );

@@ -3,16 +3,16 @@
 //! `veil deid IN -o OUT [--profile strict|research|print] [--deface auto|off|plane:PX,PY,PZ,NX,NY,NZ]
 //! [--seed N] [--report REPORT.json] [--shareable-report SHARED.json] [--threads N]`. IN is `.stl`/`.obj`/`.ply` (the content decides binary or
 //! ASCII); OUT is binary STL or binary PLY by extension. The Hausdorff distances are computed only
-//! when a report is requested, since they are the costly part. Exit 0 on success; otherwise one
-//! line `veil: <code>: <problem>` on stderr and a non-zero exit, and no output file is written.
-//! Several inputs or a directory run as a batch ([`crate::batch`]).
+//! when a report is requested, since they are the costly part. A failure (the model's own
+//! `veil_mesh` code, prefixed with the input's name, or `io`) writes no output file; `main` prints
+//! it. Several inputs or a directory run as a batch ([`crate::batch`]).
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
-use veil_core::Coded;
-use veil_mesh::{DefaceMode, FormatHint, Options, OutputFormat, Profile};
+use veil_mesh::{DefaceMode, FormatHint, MeshError, Options, OutputFormat, Profile};
+
+use crate::failure::Failure;
 
 /// Arguments of `veil deid`.
 #[derive(Debug, Args)]
@@ -59,56 +59,53 @@ pub fn is_batch(args: &DeidArgs) -> bool {
 }
 
 /// Run `veil deid` on one model.
-pub fn run(args: DeidArgs) -> ExitCode {
-    match deid(&args) {
-        Ok(summary) if crate::print_line(&summary) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(msg) => crate::fail(msg),
-    }
+pub fn run(args: DeidArgs) -> Result<(), Failure> {
+    crate::print_line(deid(&args)?)
 }
 
 /// The pipeline options `args` ask for (profile, deface, seed).
-pub(crate) fn options(args: &DeidArgs) -> Result<Options, String> {
-    let profile = Profile::parse(&args.profile).map_err(coded)?;
+pub(crate) fn options(args: &DeidArgs) -> Result<Options, Failure> {
+    let profile = Profile::parse(&args.profile)?;
     let mut options = Options::for_profile(profile);
     if let Some(d) = &args.deface {
-        options.deface = DefaceMode::parse(d).map_err(coded)?;
+        options.deface = DefaceMode::parse(d)?;
     }
     options.seed = args.seed;
     Ok(options)
 }
 
-fn deid(args: &DeidArgs) -> Result<String, String> {
+/// `--threads`: at least 1 (a `bad-option`, as veil-mesh calls an option value it cannot use).
+pub(crate) fn threads(args: &DeidArgs) -> Result<Option<usize>, Failure> {
+    match args.threads {
+        Some(0) => Err(MeshError::BadOption("--threads must be at least 1".into()).into()),
+        n => Ok(n),
+    }
+}
+
+fn deid(args: &DeidArgs) -> Result<String, Failure> {
     let mut options = options(args)?;
-    if let Some(n) = args.threads {
-        if n == 0 {
-            return Err("bad-option: --threads must be at least 1".into());
-        }
+    if let Some(n) = threads(args)? {
         veil_mesh::set_max_threads(n);
     }
     options.hausdorff = args.report.is_some() || args.shareable_report.is_some();
     let out_name = args.output.to_string_lossy();
-    options.output = OutputFormat::from_path(&out_name)
-        .ok_or_else(|| format!("bad-option: output {out_name} must end in .stl or .ply"))?;
+    options.output = OutputFormat::from_path(&out_name).ok_or_else(|| {
+        MeshError::BadOption(format!("output {out_name} must end in .stl or .ply"))
+    })?;
     let input = &args.inputs[0];
     let in_name = input.to_string_lossy();
     let hint = FormatHint::from_path(&in_name);
-    let bytes = std::fs::read(input).map_err(|e| format!("io: cannot read {in_name}: {e}"))?;
+    let bytes = std::fs::read(input).map_err(|e| Failure::io(input, &e))?;
     let done = veil_mesh::deidentify_owned_with(bytes, hint, &options, &mut |_| {}, &|| false)
-        .map_err(|e| format!("{}: {in_name}: {e}", e.code()))?;
+        .map_err(|e| Failure::from(e).context(&in_name))?;
     let (out, report) = (done.bytes, done.report);
     if let Some(path) = &args.report {
-        let json = serde_json::to_vec_pretty(&report).map_err(|e| format!("io: report: {e}"))?;
-        std::fs::write(path, json)
-            .map_err(|e| format!("io: cannot write {}: {e}", path.display()))?;
+        write_json(path, &report)?;
     }
     if let Some(path) = &args.shareable_report {
-        let json = serde_json::to_vec_pretty(&report.shareable())
-            .map_err(|e| format!("io: report: {e}"))?;
-        std::fs::write(path, json)
-            .map_err(|e| format!("io: cannot write {}: {e}", path.display()))?;
+        write_json(path, &report.shareable())?;
     }
-    write_in_place(&args.output, &out).map_err(|e| format!("io: cannot write {out_name}: {e}"))?;
+    write_in_place(&args.output, &out).map_err(|e| Failure::io(&args.output, &e))?;
     let channels = report.metadata_removed.len();
     let mut summary = format!(
         "{in_name} -> {out_name}: {} -> {} triangles, {channels} metadata channel(s) removed, deface {}",
@@ -118,6 +115,13 @@ fn deid(args: &DeidArgs) -> Result<String, String> {
         summary.push_str(&format!("; {}", f.code));
     }
     Ok(summary)
+}
+
+/// Write `value` as pretty JSON to `path`.
+fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), Failure> {
+    let json = serde_json::to_vec_pretty(value)
+        .map_err(|e| Failure::new(crate::failure::IO, format!("{}: {e}", path.display())))?;
+    std::fs::write(path, json).map_err(|e| Failure::io(path, &e))
 }
 
 /// Write `bytes` to `path`, overwriting an existing file in place and cutting it to length.
@@ -139,8 +143,4 @@ pub(crate) fn write_in_place(path: &std::path::Path, bytes: &[u8]) -> std::io::R
         let _ = f.set_len(0);
     }
     written
-}
-
-pub(crate) fn coded(e: veil_mesh::MeshError) -> String {
-    format!("{}: {e}", e.code())
 }

@@ -1,18 +1,21 @@
 //! `veil device`: provision development device identities, sign readings as a device would, and
 //! verify signed readings. Only wiring: files and stdout around `veil-trust`; every rule lives
-//! in the library and in `docs/device-profile.md`.
+//! in the library and in `docs/device-profile.md`. A failure carries the code of the veil-trust
+//! error it comes from (`ProvisionError`, `Rejection`, `PemError`), or `io`, `usage`, `bad-state`;
+//! a rejected reading still prints its JSON verdict on stdout before failing with its reason.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Subcommand;
 use veil_core::Coded;
 use veil_trust::{
-    Algorithm, DeviceSigner, FreshnessWindow, ProvisionOptions, RevocationList, TrustStore,
-    Verifier,
+    Algorithm, DeviceSigner, FreshnessWindow, ProvisionOptions, Rejection, RevocationList,
+    TrustStore, Verifier,
 };
+
+use crate::failure::{self, Failure};
 
 /// Subcommands of `veil device`.
 #[derive(Debug, Subcommand)]
@@ -108,8 +111,8 @@ pub enum DeviceCommand {
 }
 
 /// Runs a `veil device` subcommand.
-pub fn run(cmd: DeviceCommand) -> ExitCode {
-    let result = match cmd {
+pub fn run(cmd: DeviceCommand) -> Result<(), Failure> {
+    match cmd {
         DeviceCommand::Provision {
             out,
             manufacturer,
@@ -156,7 +159,7 @@ pub fn run(cmd: DeviceCommand) -> ExitCode {
                 max_age_secs: max_age,
                 max_future_secs: max_future,
             };
-            return verify(
+            verify(
                 &trust,
                 &chain,
                 &reading,
@@ -165,12 +168,8 @@ pub fn run(cmd: DeviceCommand) -> ExitCode {
                 revoked.as_deref(),
                 now,
                 window,
-            );
+            )
         }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => crate::fail(e),
     }
 }
 
@@ -181,11 +180,16 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-fn read_text(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+fn read_text(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| Failure::io(path, &e))
 }
 
-fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), String> {
+/// `--nonce`: the challenge, hex.
+fn nonce_from_hex(text: &str) -> Result<Vec<u8>, Failure> {
+    hex::decode(text.trim()).map_err(|_| Failure::usage("--nonce must be hex"))
+}
+
+fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), Failure> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -195,23 +199,21 @@ fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), String> {
     }
     #[cfg(not(unix))]
     let _ = secret;
-    let mut f = opts
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    std::io::Write::write_all(&mut f, data).map_err(|e| format!("{}: {e}", path.display()))
+    let mut f = opts.open(path).map_err(|e| Failure::io(path, &e))?;
+    std::io::Write::write_all(&mut f, data).map_err(|e| Failure::io(path, &e))
 }
 
-fn provision(out: &Path, opts: &ProvisionOptions) -> Result<(), String> {
+fn provision(out: &Path, opts: &ProvisionOptions) -> Result<(), Failure> {
     if opts.serial_prefix.is_empty()
         || !opts
             .serial_prefix
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-')
     {
-        return Err("--prefix must be letters, digits and '-'".into());
+        return Err(Failure::usage("--prefix must be letters, digits and '-'"));
     }
-    let p = veil_trust::provision(opts).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let p = veil_trust::provision(opts)?;
+    std::fs::create_dir_all(out).map_err(|e| Failure::io(out, &e))?;
     write_file(
         &out.join("root.cert.pem"),
         p.root.cert_pem.as_bytes(),
@@ -240,7 +242,7 @@ fn provision(out: &Path, opts: &ProvisionOptions) -> Result<(), String> {
         write_file(&out.join(&cert), d.identity.cert_pem.as_bytes(), false)?;
         write_file(&out.join(&key), d.identity.key_pem.as_bytes(), true)?;
         write_file(&out.join(&chain), d.chain_pem.as_bytes(), false)?;
-        let der = veil_trust::certs_from_pem(&d.identity.cert_pem).map_err(|e| e.to_string())?;
+        let der = veil_trust::certs_from_pem(&d.identity.cert_pem)?;
         let fingerprint = der
             .first()
             .map(|d| veil_trust::fingerprint(d))
@@ -255,12 +257,9 @@ fn provision(out: &Path, opts: &ProvisionOptions) -> Result<(), String> {
         "intermediate": p.intermediate.as_ref().map(|_| "intermediate.cert.pem"),
         "devices": manifest,
     });
-    let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+    let text = format!("{summary:#}");
     write_file(&out.join("devices.json"), text.as_bytes(), false)?;
-    if !crate::print_line(&text) {
-        return Err("cannot write to stdout".into());
-    }
-    Ok(())
+    crate::print_line(&text)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -273,15 +272,13 @@ fn sign(
     ts: Option<u64>,
     alg: &str,
     out: &Path,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let key_pem = zeroize_string(read_text(key)?);
-    let signer = DeviceSigner::from_pem(&key_pem, &read_text(cert)?).map_err(|e| e.to_string())?;
-    let nonce = hex::decode(nonce.trim()).map_err(|_| "--nonce must be hex".to_string())?;
-    let alg: Algorithm = alg
-        .parse()
-        .map_err(|e: veil_trust::ProvisionError| e.to_string())?;
+    let signer = DeviceSigner::from_pem(&key_pem, &read_text(cert)?)?;
+    let nonce = nonce_from_hex(nonce)?;
+    let alg: Algorithm = alg.parse()?;
     let ts = ts.unwrap_or_else(unix_now);
-    let m = veil_trust::encode_spec(measurement, ts).map_err(|e| e.to_string())?;
+    let m = veil_trust::encode_spec(measurement, ts)?;
     let cose = signer.sign(&m, counter, ts, &nonce, alg);
     write_file(out, &cose, false)
 }
@@ -310,11 +307,38 @@ mod zeroize_guard {
     }
 }
 
-fn rejected(r: &veil_trust::Rejection) -> ExitCode {
+/// A rejected reading: its JSON verdict on stdout, then the rejection as the failure (its code is
+/// the verdict's `reason`). A stdout that is gone does not hide the rejection.
+fn rejected(r: Rejection) -> Result<(), Failure> {
     let json =
         serde_json::json!({"status": "rejected", "reason": r.code(), "detail": r.to_string()});
-    crate::print_line(json);
-    ExitCode::FAILURE
+    let _ = crate::print_line(json);
+    Err(r.into())
+}
+
+/// The `--state` file: the last counter per device serial, a JSON object (absent: none yet).
+fn read_counters(path: Option<&Path>) -> Result<BTreeMap<String, u64>, Failure> {
+    match path {
+        Some(p) if p.exists() => serde_json::from_str(&read_text(p)?).map_err(|e| {
+            Failure::new(
+                failure::BAD_STATE,
+                format!("{}: not a JSON object of counters: {e}", p.display()),
+            )
+        }),
+        _ => Ok(BTreeMap::new()),
+    }
+}
+
+/// Write the `--state` file through a temporary name and a rename: never half written.
+fn write_counters(path: &Path, counters: &BTreeMap<String, u64>) -> Result<(), Failure> {
+    let object: serde_json::Map<String, serde_json::Value> = counters
+        .iter()
+        .map(|(serial, counter)| (serial.clone(), (*counter).into()))
+        .collect();
+    let text = format!("{:#}", serde_json::Value::Object(object));
+    let tmp = path.with_extension("json.tmp");
+    write_file(&tmp, text.as_bytes(), false)?;
+    std::fs::rename(&tmp, path).map_err(|e| Failure::io(path, &e))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -327,38 +351,24 @@ fn verify(
     revoked: Option<&Path>,
     now: Option<u64>,
     window: FreshnessWindow,
-) -> ExitCode {
-    let setup = || -> Result<_, String> {
-        let store = TrustStore::from_pem(&read_text(trust)?)
-            .map_err(|e| format!("{}: {e}", trust.display()))?;
-        let revoked = match revoked {
-            Some(p) => RevocationList::from_text(&read_text(p)?),
-            None => RevocationList::new(),
-        };
-        let cose = std::fs::read(reading).map_err(|e| format!("{}: {e}", reading.display()))?;
-        let nonce = match nonce {
-            Some(h) => Some(hex::decode(h.trim()).map_err(|_| "--nonce must be hex".to_string())?),
-            None => None,
-        };
-        let counters: BTreeMap<String, u64> = match state {
-            Some(p) if p.exists() => serde_json::from_str(&read_text(p)?)
-                .map_err(|e| format!("{}: not a JSON object of counters: {e}", p.display()))?,
-            _ => BTreeMap::new(),
-        };
-        let chain_pem = read_text(chain)?;
-        Ok((store, revoked, cose, nonce, counters, chain_pem))
+) -> Result<(), Failure> {
+    let store = TrustStore::from_pem(&read_text(trust)?)
+        .map_err(|e| Failure::from(e).context(trust.display()))?;
+    let revoked = match revoked {
+        Some(p) => RevocationList::from_text(&read_text(p)?),
+        None => RevocationList::new(),
     };
-    let (store, revoked, cose, nonce, mut counters, chain_pem) = match setup() {
-        Ok(v) => v,
-        Err(e) => return crate::fail(e),
-    };
+    let cose = std::fs::read(reading).map_err(|e| Failure::io(reading, &e))?;
+    let nonce = nonce.map(nonce_from_hex).transpose()?;
+    let mut counters = read_counters(state)?;
+    let chain_pem = read_text(chain)?;
     let now = now.unwrap_or_else(unix_now);
     let verifier = Verifier::new(store)
         .with_revocations(revoked)
         .with_window(window);
     let chain = match veil_trust::certs_from_pem(&chain_pem) {
         Ok(c) => c,
-        Err(e) => return rejected(&veil_trust::Rejection::from(e)),
+        Err(e) => return rejected(Rejection::from(e)),
     };
     // The last counter is looked up by the serial of the chain's device certificate; if the chain
     // does not validate, verify() below reports why.
@@ -370,16 +380,7 @@ fn verify(
         Ok(v) => {
             if let Some(p) = state {
                 counters.insert(v.device.serial.clone(), v.counter);
-                let text = match serde_json::to_string_pretty(&counters) {
-                    Ok(t) => t,
-                    Err(e) => return crate::fail(e),
-                };
-                let tmp = p.with_extension("json.tmp");
-                if let Err(e) = write_file(&tmp, text.as_bytes(), false).and_then(|()| {
-                    std::fs::rename(&tmp, p).map_err(|e| format!("{}: {e}", p.display()))
-                }) {
-                    return crate::fail(e);
-                }
+                write_counters(p, &counters)?;
             }
             let mut json = serde_json::json!({"status": "verified"});
             if let (Some(obj), Ok(serde_json::Value::Object(fields))) =
@@ -387,13 +388,9 @@ fn verify(
             {
                 obj.extend(fields);
             }
-            if crate::print_line(json) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            crate::print_line(json)
         }
-        Err(r) => rejected(&r),
+        Err(r) => rejected(r),
     }
 }
 
@@ -467,13 +464,13 @@ mod tests {
                 FreshnessWindow::default(),
             )
         };
-        assert_eq!(run(&nonce), ExitCode::SUCCESS);
+        assert_eq!(run(&nonce), Ok(()));
         let saved: BTreeMap<String, u64> =
             serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
         assert_eq!(saved["BP7-000001"], 51);
         assert_eq!(
-            run(&nonce),
-            ExitCode::FAILURE,
+            run(&nonce).map_err(|f| f.code()),
+            Err("replayed-counter"),
             "the same reading again is a replay"
         );
         // A wrong key for the certificate is refused before signing.

@@ -1,7 +1,9 @@
 //! `veil`: the batch command line for research teams, demos, tests and benchmarks.
 //!
 //! Each subcommand lives in its own module and only wires a `crates/*` library to files and stdout;
-//! no domain logic lives here.
+//! no domain logic lives here. Each returns `Result<(), Failure>` ([`failure`]); `main` is the only
+//! place that prints a failure, as one line `veil: <code>: <message>` on stderr, and picks the
+//! exit code (the contract is [`EXIT_HELP`], shown by `veil --help`).
 
 use std::process::ExitCode;
 
@@ -17,12 +19,30 @@ mod batch;
 mod consent;
 mod deid;
 mod device;
+mod failure;
 mod seal;
 mod serve;
 
+use failure::Failure;
+
+/// The exit codes and the stderr shape, at the end of `veil --help`.
+const EXIT_HELP: &str = "\
+Exit status:
+  0  success
+  1  the work failed or the input was refused: a file that is not a model, a reading that does
+     not verify (its JSON verdict is still printed on stdout), a batch with failed models (their
+     codes are in summary.csv), a key that does not open the artifact, an unreadable file, ...
+  2  usage error: flags that do not parse (clap's message), or arguments that cannot be used
+     together (code `usage`)
+
+Every failure other than clap's prints exactly one line on stderr:
+  veil: <code>: <message>
+The code is stable and matched on (docs/architecture.md lists them all); the message is for
+people and may change.";
+
 /// Veil: a privacy gateway for medical 3D models and device readings.
 #[derive(Debug, Parser)]
-#[command(name = "veil", version, about)]
+#[command(name = "veil", version, about, after_help = EXIT_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,7 +68,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Deid(args) if deid::is_batch(&args) => batch::run(&args),
         Command::Deid(args) => deid::run(args),
@@ -56,21 +76,24 @@ fn main() -> ExitCode {
         Command::Consent(cmd) => consent::run(cmd),
         Command::Seal(args) => seal::run_seal(args),
         Command::Open(args) => seal::run_open(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            use std::io::Write;
+            // Nothing is left to report to if stderr is gone too; the exit code still says it.
+            let _ = writeln!(std::io::stderr().lock(), "{}", failure.line());
+            failure.exit_code()
+        }
     }
 }
 
-/// Print `text` and a newline on stdout. False when stdout is gone (a closed pipe, as in
-/// `veil … | head`): the caller exits with a failure instead of panicking as `println!` would.
-pub(crate) fn print_line(text: impl std::fmt::Display) -> bool {
+/// Print `text` and a newline on stdout. A [`failure::IO`] failure when stdout is gone (a closed
+/// pipe, as in `veil … | head`, or a full disk), where `println!` would panic.
+pub(crate) fn print_line(text: impl std::fmt::Display) -> Result<(), Failure> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{text}")
         .and_then(|()| stdout.flush())
-        .is_ok()
-}
-
-/// Print a one-line error naming the problem and return the failure exit code.
-pub(crate) fn fail(err: impl std::fmt::Display) -> ExitCode {
-    eprintln!("veil: {err}");
-    ExitCode::FAILURE
+        .map_err(|e| Failure::stdout(&e))
 }

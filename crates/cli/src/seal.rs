@@ -7,21 +7,22 @@
 //! decrypts, verifies the client signature and every content hash, writes the contents into `DIR`
 //! and prints the manifest as JSON (with `artifact_id` added). `veil seal --generate-keys DIR`
 //! writes a fresh recipient key pair, client key pair and pseudonym secret for tests.
-//! Errors print `veil: <code>: <message>` and exit 1; the format is `docs/artifact-format.md`.
+//! A failure is veil-seal's code, `io`, `usage`, `raw-model` or `bad-report` ([`crate::failure`]);
+//! nothing is written on failure. The format is `docs/artifact-format.md`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use veil_core::Coded;
 use veil_seal::names::Role;
 use veil_seal::{
     ArtifactBuilder, ConsentDecision, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey,
-    RecipientPublicKey, SealError,
+    RecipientPublicKey,
 };
+
+use crate::failure::{self, Failure};
 
 /// Arguments of `veil seal`.
 #[derive(Debug, Args)]
@@ -122,41 +123,12 @@ pub struct OpenArgs {
     envelope: PathBuf,
 }
 
-/// A CLI failure: a stable code and a message.
-struct Failure {
-    code: &'static str,
-    message: String,
-}
-
-impl From<SealError> for Failure {
-    fn from(e: SealError) -> Self {
-        Self {
-            code: e.code(),
-            message: e.to_string(),
-        }
-    }
-}
-
-fn io_fail(path: &Path, e: std::io::Error) -> Failure {
-    Failure {
-        code: "io-error",
-        message: format!("{}: {e}", path.display()),
-    }
-}
-
-fn usage(message: impl Into<String>) -> Failure {
-    Failure {
-        code: "usage",
-        message: message.into(),
-    }
-}
-
 fn read(path: &Path) -> Result<Vec<u8>, Failure> {
-    fs::read(path).map_err(|e| io_fail(path, e))
+    fs::read(path).map_err(|e| Failure::io(path, &e))
 }
 
 fn read_text(path: &Path) -> Result<String, Failure> {
-    fs::read_to_string(path).map_err(|e| io_fail(path, e))
+    fs::read_to_string(path).map_err(|e| Failure::io(path, &e))
 }
 
 /// Write a file via a temporary name and a rename, so a crash leaves no partial file.
@@ -164,8 +136,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    fs::write(&tmp, bytes).map_err(|e| io_fail(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| io_fail(path, e))
+    fs::write(&tmp, bytes).map_err(|e| Failure::io(&tmp, &e))?;
+    fs::rename(&tmp, path).map_err(|e| Failure::io(path, &e))
 }
 
 /// [`write_atomic`], then restrict the file to its owner (0600) where the platform has modes.
@@ -175,7 +147,7 @@ fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(path, fs::Permissions::from_mode(0o600))
-            .map_err(|e| io_fail(path, e))?;
+            .map_err(|e| Failure::io(path, &e))?;
     }
     Ok(())
 }
@@ -187,29 +159,22 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn report(result: Result<serde_json::Value, Failure>) -> ExitCode {
-    match result {
-        Ok(json) if crate::print_line(format!("{json:#}")) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(f) => crate::fail(format!("{}: {}", f.code, f.message)),
-    }
-}
-
 /// `veil seal`.
-pub fn run_seal(args: SealArgs) -> ExitCode {
-    match &args.generate_keys {
-        Some(dir) => report(generate_keys(dir)),
-        None => report(seal(args)),
-    }
+pub fn run_seal(args: SealArgs) -> Result<(), Failure> {
+    let json = match &args.generate_keys {
+        Some(dir) => generate_keys(dir)?,
+        None => seal(args)?,
+    };
+    crate::print_line(format!("{json:#}"))
 }
 
 /// `veil open`.
-pub fn run_open(args: OpenArgs) -> ExitCode {
-    report(open(args))
+pub fn run_open(args: OpenArgs) -> Result<(), Failure> {
+    crate::print_line(format!("{:#}", open(args)?))
 }
 
 fn required<T>(value: Option<T>, flag: &str) -> Result<T, Failure> {
-    value.ok_or_else(|| usage(format!("{flag} is required")))
+    value.ok_or_else(|| Failure::usage(format!("{flag} is required")))
 }
 
 fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
@@ -226,7 +191,7 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
     )?)?)?;
     let output = required(args.output, "--output")?;
     if args.files.is_empty() {
-        return Err(usage("no files to seal"));
+        return Err(Failure::usage("no files to seal"));
     }
     let recipient_id = args
         .recipient_id
@@ -236,7 +201,7 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
         Some(text) => {
             let mut h = [0u8; 32];
             hex::decode_to_slice(text.trim(), &mut h)
-                .map_err(|_| usage("--consent-event must be 64 hex digits"))?;
+                .map_err(|_| Failure::usage("--consent-event must be 64 hex digits"))?;
             Some(h)
         }
     };
@@ -256,14 +221,14 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
         let parsed = veil_mesh::write::model_kind(&bytes).map(|k| (k.extension, k.deidentified));
         let (role, raw_model) = Role::with_model_check(hint, &bytes, parsed);
         if raw_model && !args.raw {
-            return Err(Failure {
-                code: "raw-model",
-                message: format!(
+            return Err(Failure::new(
+                failure::RAW_MODEL,
+                format!(
                     "{}: this model has not been through `veil deid` (it is not the exact output \
                      of its writers); de-identify it first, or pass --raw to seal it as is",
                     path.display()
                 ),
-            });
+            ));
         }
         if raw_model {
             eprintln!(
@@ -274,7 +239,7 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
         builder.add_content_as(&role, bytes)?;
     }
     if args.evidence_chain.len() > args.evidence.len() {
-        return Err(usage("more --evidence-chain than --evidence"));
+        return Err(Failure::usage("more --evidence-chain than --evidence"));
     }
     for (i, reading) in args.evidence.iter().enumerate() {
         let chain = match args.evidence_chain.get(i) {
@@ -292,19 +257,19 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
             Ok(r) => r,
             Err(_) => serde_json::from_str::<veil_mesh::Report>(&text)
                 .map(|r| r.shareable())
-                .map_err(|e| Failure {
-                    code: "bad-report",
-                    message: format!(
-                        "{}: not a de-identification report of `veil deid` (local or \
-                         shareable): {e}",
-                        path.display()
-                    ),
+                .map_err(|e| {
+                    Failure::new(
+                        failure::BAD_REPORT,
+                        format!(
+                            "{}: not a de-identification report of `veil deid` (local or \
+                             shareable): {e}",
+                            path.display()
+                        ),
+                    )
                 })?,
         };
-        let value = serde_json::to_value(&shareable).map_err(|e| Failure {
-            code: "bad-report",
-            message: e.to_string(),
-        })?;
+        let value = serde_json::to_value(&shareable)
+            .map_err(|e| Failure::new(failure::BAD_REPORT, e.to_string()))?;
         builder.set_deid_report(value);
     }
     let signed = builder.sign(&client)?;
@@ -329,7 +294,7 @@ fn open(args: OpenArgs) -> Result<serde_json::Value, Failure> {
     let envelope = read(&args.envelope)?;
     let opened = veil_seal::open(&envelope, &key, pinned.as_ref())?;
     if let Some(dir) = &args.output {
-        fs::create_dir_all(dir).map_err(|e| io_fail(dir, e))?;
+        fs::create_dir_all(dir).map_err(|e| Failure::io(dir, &e))?;
         // Names were checked to be single path components when the artifact was verified.
         for (name, bytes) in &opened.artifact.files {
             write_atomic(&dir.join(name), bytes)?;
@@ -343,7 +308,7 @@ fn open(args: OpenArgs) -> Result<serde_json::Value, Failure> {
 }
 
 fn generate_keys(dir: &Path) -> Result<serde_json::Value, Failure> {
-    fs::create_dir_all(dir).map_err(|e| io_fail(dir, e))?;
+    fs::create_dir_all(dir).map_err(|e| Failure::io(dir, &e))?;
     let recipient = RecipientKey::generate()?;
     let client = veil_seal::generate_signing_key()?;
     let secret = PseudonymSecret::generate()?;
@@ -437,7 +402,7 @@ mod tests {
         for word in ["needs-consent", "deny"] {
             let args = parse(&dir, &["--consent-decision", word]).unwrap();
             match seal(args) {
-                Err(f) => assert_eq!(f.code, "consent-not-granted", "{}", f.message),
+                Err(f) => assert_eq!(f.code(), "consent-not-granted", "{f}"),
                 Ok(json) => panic!("sealed on {word}: {json}"),
             }
             assert!(!dir.join("a.veil").exists());

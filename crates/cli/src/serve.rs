@@ -2,17 +2,18 @@
 //!
 //! On start it loads the recipient key (`--recipient-key FILE`, else the `VEIL_RECIPIENT_KEY`
 //! environment variable, else `<data>/recipient-key.pem`, generated with mode 0600 on first start)
-//! and prints its kid, never the key.
+//! and prints its kid, never the key. A server that cannot start is a failure with veil-ingest's
+//! code (`bad-config`, `missing-dist`, `io`, ...).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use veil_core::Coded;
 use veil_ingest::config::{DEFAULT_MAX_BODY, RECIPIENT_KEY_ENV};
 use veil_ingest::{IngestConfig, KeySource, Limits, ObjectStoreLocation, ServerConfig};
+
+use crate::failure::Failure;
 
 /// Arguments of `veil serve`.
 #[derive(Debug, Args)]
@@ -120,15 +121,15 @@ fn config(args: ServeArgs) -> ServerConfig {
     }
 }
 
-pub fn run(args: ServeArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => return crate::fail(e),
-    };
-    match runtime.block_on(veil_ingest::serve(config(args))) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => crate::fail(format_args!("{e} [{}]", e.code())),
-    }
+/// Run `veil serve` until the server stops.
+pub fn run(args: ServeArgs) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| {
+        Failure::new(
+            crate::failure::IO,
+            format!("cannot start the async runtime: {e}"),
+        )
+    })?;
+    Ok(runtime.block_on(veil_ingest::serve(config(args)))?)
 }
 
 #[cfg(test)]

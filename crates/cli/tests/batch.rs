@@ -1,6 +1,6 @@
 //! `veil deid IN... -o OUTDIR`: every model of a folder, outputs named by position (never after
 //! the inputs), a summary without input names, the mapping kept apart, bad files reported and
-//! skipped with exit code 1.
+//! skipped with exit code 1 and one `batch-failed` line on stderr.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
@@ -35,6 +35,12 @@ fn a_folder_is_de_identified_file_by_file_and_a_bad_file_does_not_stop_it() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "one model failed: {stdout}");
+    // Progress goes to stdout off a terminal: stderr is the one failure line.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("veil: batch-failed: 1 model(s) failed") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
 
     let mut names: Vec<String> = std::fs::read_dir(&out_dir)
         .unwrap()

@@ -1,5 +1,5 @@
 //! A stdout that cannot be written (a full device, a pipe closed by `head`) makes `veil` fail
-//! with an exit code, never panic.
+//! with an exit code and its one `io` line, never panic.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Command, Stdio};
@@ -29,4 +29,8 @@ fn a_full_stdout_is_a_failure_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.starts_with("veil: io: cannot write to stdout: ") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
 }
