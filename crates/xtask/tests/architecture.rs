@@ -461,8 +461,14 @@ fn platform_never_imports_pages() {
 }
 
 /// Every code a crate can raise: the string literals of each `Coded::code` body, and the own
-/// constants of the npm facade (`crates/wasm/src/error.rs`) and of the app (`app/src/error.rs`).
+/// constants of the npm facade (`crates/wasm/src/error.rs`), of the app (`app/src/error.rs`) and
+/// of the CLI (`crates/cli/src/failure.rs`).
 fn raised_codes() -> BTreeMap<String, BTreeSet<String>> {
+    let own_code_files = [
+        "crates/wasm/src/error.rs",
+        "app/src/error.rs",
+        "crates/cli/src/failure.rs",
+    ];
     let root = root();
     let mut files = Vec::new();
     rust_files(&root.join("crates"), &mut files);
@@ -501,7 +507,7 @@ fn raised_codes() -> BTreeMap<String, BTreeSet<String>> {
             }
             rest = &body[end..];
         }
-        if rel == "crates/wasm/src/error.rs" || rel == "app/src/error.rs" {
+        if own_code_files.contains(&rel.as_str()) {
             for line in src.lines() {
                 if let Some(v) = line
                     .trim()
