@@ -13,6 +13,13 @@ use wasm_bindgen::JsValue;
 /// field, unknown option value). Raised by this facade before any core library runs.
 pub const BAD_ARGUMENT: &str = "bad-argument";
 
+/// The code of `sealArtifact` refusing a model that is not the pipeline's de-identified output
+/// (pass `raw: true` to seal it anyway), as `veil seal` without `--raw`.
+pub const RAW_MODEL: &str = "raw-model";
+
+/// The code of `sealArtifact` refusing a de-identification report that is not the shareable form.
+pub const BAD_REPORT: &str = "bad-report";
+
 /// An error on its way to JavaScript: a stable code, a message, and optional structured detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VeilError {

@@ -232,7 +232,7 @@ fn prepare(
         let (role, raw_model) = Role::with_model_check(&hint, &bytes, parsed);
         if raw_model && !raw {
             return Err(VeilError::new(
-                "raw-model",
+                crate::error::RAW_MODEL,
                 format!(
                     "files[{}] is a model that has not been through deidentifyModel (it is not \
                      the exact output of its writers); de-identify it first, or pass raw: true",
@@ -253,7 +253,7 @@ fn prepare(
         let value: serde_json::Value = js::from_js(report, "deidReport")?;
         if !is_shareable_report(&value) {
             return Err(VeilError::new(
-                "bad-report",
+                crate::error::BAD_REPORT,
                 "deidReport must be the shareableReport of deidentifyModel (never its local report)",
             ));
         }
