@@ -366,7 +366,9 @@ where
             .iter()
             .any(|p| bad(&p.recipient) || bad(&p.purpose) || bad(&p.pseudonym))
         {
-            return Err(OutboxError::BadErasureEntry);
+            return Err(OutboxError::BadErasureEntry {
+                max_bytes: MAX_FIELD_BYTES,
+            });
         }
         let mut queued = Vec::new();
         for message in ControlMessage::erasures(pseudonyms, self.clock.now_ms()) {

@@ -33,23 +33,23 @@ pub enum OutboxError {
     BadItem(&'static str),
     /// An erasure entry has an empty or over-long recipient, purpose or pseudonym.
     #[error(
-        "an erasure entry needs a recipient, a purpose and a pseudonym of 1 to {} bytes",
-        crate::control::MAX_FIELD_BYTES
+        "an erasure entry needs a recipient, a purpose and a pseudonym of 1 to {max_bytes} bytes"
     )]
-    BadErasureEntry,
+    BadErasureEntry {
+        /// The longest field accepted.
+        max_bytes: usize,
+    },
 }
 
-impl OutboxError {
-    /// The stable machine code.
-    #[must_use]
-    pub fn code(&self) -> &'static str {
+impl veil_core::Coded for OutboxError {
+    fn code(&self) -> &'static str {
         match self {
             Self::Store(_) => "store",
             Self::UnknownItem(_) => "unknown-item",
             Self::NotCancellable { .. } => "not-cancellable",
             Self::BadArtifactId(_) => "bad-artifact-id",
             Self::BadItem(_) => "bad-item",
-            Self::BadErasureEntry => "bad-erasure-entry",
+            Self::BadErasureEntry { .. } => "bad-erasure-entry",
         }
     }
 }

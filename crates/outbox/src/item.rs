@@ -165,6 +165,7 @@ pub fn is_artifact_id(id: &str) -> bool {
 mod tests {
     use super::*;
     use veil_consent::{Purpose, ResearchTier};
+    use veil_core::Coded;
 
     #[test]
     fn items_stored_by_the_first_app_still_read() {

@@ -76,6 +76,7 @@ pub use item::{ItemState, NewItem, OutboxItem};
 pub use rand_core::RngCore;
 pub use retry::{Answer, Verdict};
 pub use store::{Change, MemoryStore, OutboxStore};
+pub use veil_core::Coded;
 
 /// Run a future whose every step is already ready (a [`MemoryStore`] and a transport that answers
 /// at once), without an executor: `None` if it would wait. For tests and examples; a browser or a

@@ -7,6 +7,7 @@ use std::pin::pin;
 
 use common::{Gate, Step, T0, TestRng, World, poll_once, run};
 use veil_consent::{Purpose, PurposeScope, ResearchTier};
+use veil_outbox::Coded;
 use veil_outbox::retry::MAX_BACKOFF_MS;
 use veil_outbox::{
     ControlKind, ControlMessage, ErasedPseudonym, Event, ItemState, OutboxItem, OutboxStore,
