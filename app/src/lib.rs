@@ -31,8 +31,8 @@ pub fn App() -> impl IntoView {
     provide_context(app_state);
     platform::service_worker::register(app_state);
     platform::connectivity::watch(app_state);
-    let revision = pages::outbox::OutboxRevision(RwSignal::new(0));
-    let progress = pages::outbox::UploadProgress(RwSignal::new(Default::default()));
+    let revision = state::OutboxRevision(RwSignal::new(0));
+    let progress = state::UploadProgress(RwSignal::new(Default::default()));
     provide_context(revision);
     provide_context(progress);
     platform::uploader::start(app_state, revision, progress);

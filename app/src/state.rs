@@ -1,4 +1,7 @@
-//! App-wide state shared through Leptos context: connectivity and service-worker update status.
+//! App-wide state shared through Leptos context: connectivity, service-worker update status, and
+//! the outbox's revision and upload progress (written by the background uploader, read by pages).
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 
@@ -29,3 +32,11 @@ impl Default for AppState {
         Self::new()
     }
 }
+
+/// Bumped whenever the outbox changes, so every view of it re-reads IndexedDB.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxRevision(pub RwSignal<u64>);
+
+/// Upload progress per artifact id (0..1), while an upload runs.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadProgress(pub RwSignal<HashMap<String, f64>>);

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use crate::components::ErrorText;
 use crate::error::AppError;
 use crate::outbox;
-use crate::pages::outbox::OutboxRevision;
 use crate::platform::download;
+use crate::state::OutboxRevision;
 
 /// The Audit page.
 #[component]

@@ -12,14 +12,7 @@ use veil_seal::DeviceEvidence;
 
 use crate::outbox::{self, ItemState, OutboxItem};
 use crate::platform::storage;
-
-/// Bumped whenever the outbox changes, so every view of it re-reads IndexedDB.
-#[derive(Debug, Clone, Copy)]
-pub struct OutboxRevision(pub RwSignal<u64>);
-
-/// Upload progress per artifact id (0..1), while an upload runs.
-#[derive(Debug, Clone, Copy)]
-pub struct UploadProgress(pub RwSignal<HashMap<String, f64>>);
+use crate::state::{OutboxRevision, UploadProgress};
 
 /// The uses an upload can be for, as offered in the picker.
 fn upload_scopes() -> Vec<PurposeScope> {

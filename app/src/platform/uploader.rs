@@ -12,8 +12,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::outbox;
-use crate::pages::outbox::{OutboxRevision, UploadProgress};
-use crate::state::AppState;
+use crate::state::{AppState, OutboxRevision, UploadProgress};
 
 /// Start the background uploader.
 pub fn start(state: AppState, revision: OutboxRevision, progress: UploadProgress) {
