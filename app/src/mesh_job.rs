@@ -2,10 +2,13 @@
 //! then the before/after preview. Plain Rust (no browser types), so it is tested natively.
 //!
 //! The page only chooses options and shows results; the bytes never leave the worker except as
-//! the de-identified output.
+//! the de-identified output. The options travel as `veil-mesh`'s own types (serialised as JSON in
+//! the worker message), so the page and the worker cannot disagree on what a word means.
 
 use serde::{Deserialize, Serialize};
-use veil_mesh::{DefaceMode, FormatHint, MeshError, Options, OutputFormat, Profile, Report};
+use veil_mesh::{
+    CutPlane, DefaceMode, FormatHint, MeshError, Options, OutputFormat, Profile, Report,
+};
 
 use crate::preview::geometry::{self, BeforeModel, PreviewPair, RemovedHalfSpace};
 
@@ -15,47 +18,66 @@ pub const PREVIEW_TRIANGLE_BUDGET: usize = 250_000;
 /// Share of the progress bar the pipeline takes; the preview takes the rest.
 const PIPELINE_SHARE: f32 = 0.85;
 
-/// What the person chose on the Models page, as sent to the worker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the person chose on the Models page, as sent to the worker. The defaults are the
+/// pipeline's: the strict profile, automatic deface, fresh randomness, binary STL.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct JobOptions {
-    /// `strict`, `research` or `print`.
-    pub profile: String,
-    /// `auto`, `off` or `plane:PX,PY,PZ,NX,NY,NZ` (input coordinates, mm).
-    pub deface: String,
+    /// The profile the pipeline's settings come from.
+    pub profile: Profile,
+    /// Face removal: automatic, off, or along a plane (input coordinates, mm).
+    pub deface: DefaceMode,
     /// Seed for a reproducible run; `None` draws fresh randomness.
     pub seed: Option<u64>,
-    /// `stl` or `ply`.
-    pub output: String,
-}
-
-impl Default for JobOptions {
-    fn default() -> Self {
-        JobOptions {
-            profile: "strict".into(),
-            deface: "auto".into(),
-            seed: None,
-            output: "stl".into(),
-        }
-    }
+    /// The output format.
+    pub output: OutputFormat,
 }
 
 impl JobOptions {
-    /// The pipeline options these choices mean (a typed error for any bad choice).
+    /// The pipeline options these choices mean. A plane is checked again as `CutPlane::new`
+    /// checks it: the options reach the worker as JSON, which can carry any numbers.
     pub fn to_options(&self) -> Result<Options, MeshError> {
-        let mut options = Options::for_profile(Profile::parse(&self.profile)?);
-        options.deface = DefaceMode::parse(&self.deface)?;
-        options.seed = self.seed;
-        options.output = match self.output.as_str() {
-            "stl" => OutputFormat::Stl,
-            "ply" => OutputFormat::Ply,
-            other => {
-                return Err(MeshError::BadOption(format!(
-                    "output must be stl or ply (got {other:?})"
-                )));
-            }
+        let mut options = Options::for_profile(self.profile);
+        options.deface = match self.deface {
+            DefaceMode::Plane(p) => DefaceMode::Plane(CutPlane::new(p.point, p.normal)?),
+            mode => mode,
         };
+        options.seed = self.seed;
+        options.output = self.output;
         Ok(options)
     }
+}
+
+/// Every code [`run`] can fail with (one `veil-mesh` error of each kind). A code reaches the page
+/// as text in the worker's message; the page reads it back into one of these `&'static str`s (a
+/// kind `veil-mesh` adds and this list lacks reaches it as a `worker` error naming the code).
+pub fn mesh_codes() -> [&'static str; 13] {
+    use veil_core::Coded;
+    let none = String::new;
+    [
+        MeshError::Truncated { what: none() },
+        MeshError::CountMismatch { actual: 0 },
+        MeshError::UnknownFormat(none()),
+        MeshError::BadHeader(none()),
+        MeshError::Unsupported(none()),
+        MeshError::Parse {
+            line: 0,
+            message: none(),
+        },
+        MeshError::NonFinite { what: none() },
+        MeshError::IndexOutOfRange {
+            face: 0,
+            vertices: 0,
+        },
+        MeshError::Empty(none()),
+        MeshError::TooLarge {
+            what: none(),
+            limit: 0,
+        },
+        MeshError::BadOption(none()),
+        MeshError::Entropy(none()),
+        MeshError::Cancelled,
+    ]
+    .map(|e| e.code())
 }
 
 /// A finished job.
@@ -144,15 +166,36 @@ mod tests {
     }
 
     #[test]
-    fn bad_choices_are_typed_errors() {
-        let bad = |f: fn(&mut JobOptions)| {
-            let mut o = JobOptions::default();
-            f(&mut o);
-            o.to_options().unwrap_err().code()
+    fn options_cross_to_the_worker_typed_and_a_bad_plane_is_refused_there() {
+        let chosen = JobOptions {
+            profile: Profile::Print,
+            deface: DefaceMode::parse("plane:1,2,3,0,0,2").unwrap(),
+            seed: Some(42),
+            output: OutputFormat::Ply,
         };
-        assert_eq!(bad(|o| o.profile = "lax".into()), "bad-option");
-        assert_eq!(bad(|o| o.deface = "plane:1,2".into()), "bad-option");
-        assert_eq!(bad(|o| o.output = "obj".into()), "bad-option");
+        let wire = serde_json::to_string(&chosen).unwrap();
+        let read: JobOptions = serde_json::from_str(&wire).unwrap();
+        assert_eq!(read, chosen);
+        let options = read.to_options().unwrap();
+        assert_eq!(
+            (options.profile, options.output),
+            (Profile::Print, OutputFormat::Ply)
+        );
+        assert_eq!(options.deface, chosen.deface);
+        // A message with a zero normal (never written by the page) is refused, not run.
+        let forged = wire.replace("\"normal\":[0.0,0.0,1.0]", "\"normal\":[0.0,0.0,0.0]");
+        assert_ne!(forged, wire);
+        let forged: JobOptions = serde_json::from_str(&forged).unwrap();
+        assert_eq!(forged.to_options().unwrap_err().code(), "bad-option");
+    }
+
+    #[test]
+    fn every_mesh_code_is_known_once() {
+        let codes = mesh_codes();
+        let unique: std::collections::BTreeSet<_> = codes.iter().collect();
+        assert_eq!(unique.len(), codes.len());
+        let damaged = run(vec![0; 90], "x.stl", &JobOptions::default(), &mut |_| {});
+        assert!(codes.contains(&damaged.unwrap_err().code()));
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! [`veil_app::mesh_job`], and replies with progress, the output, the report and the preview.
 //! The protocol lives in [`veil_app::platform::worker`].
 
+use veil_app::error::AppError;
 use veil_app::mesh_job;
 use veil_app::platform::worker::{JobRequest, WorkerPort, decode_request};
-use veil_core::Coded;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -22,10 +22,9 @@ fn main() {
             let port = replies.clone();
             match decode_request(&e.data()) {
                 Some(request) => wasm_bindgen_futures::spawn_local(run(port, request)),
-                None => port.failed(
-                    "bad-request",
+                None => port.failed(&AppError::worker(
                     "the page sent a message the worker does not understand",
-                ),
+                )),
             }
         });
     port.scope()
@@ -36,20 +35,23 @@ fn main() {
 }
 
 async fn run(port: WorkerPort, request: JobRequest) {
-    port.progress(0.0);
+    // The first progress report comes once the file is read: until then the page says the file
+    // is being read.
     let bytes = match JsFuture::from(request.file.array_buffer()).await {
         Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
+        // The browser's own text is left out: it could name the file, and file names carry
+        // patients' names.
         Err(_) => {
-            port.failed(
-                "unreadable-file",
+            port.failed(&AppError::browser(
                 "the browser could not read the chosen file",
-            );
+            ));
             return;
         }
     };
+    port.progress(0.0);
     let mut progress = |f: f32| port.progress(f);
     match mesh_job::run(bytes, &request.name, &request.options, &mut progress) {
         Ok(result) => port.done(&result),
-        Err(e) => port.failed(e.code(), &e.to_string()),
+        Err(e) => port.failed(&AppError::from(e)),
     }
 }

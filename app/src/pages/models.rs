@@ -5,107 +5,245 @@
 //! it, runs the pipeline and returns the output bytes, the report and the preview buffers. The page
 //! thread only uploads buffers and updates the DOM, so it stays responsive however large the
 //! model; cancelling terminates the worker outright.
+//!
+//! Where a run is lives in one value, [`ModelsState`], in one signal: idle, reading, running (with
+//! its progress), done (with everything the results show), cancelled, or failed (with its
+//! [`AppError`]). The view matches on it, so no two parts of the page can disagree about the run,
+//! and leaving a finished run drops its results at once. The options are `veil-mesh`'s own types
+//! ([`Profile`], [`DefaceMode`], [`OutputFormat`]), read from the form when a run starts.
 
 use leptos::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use veil_mesh::{DefaceMode, MeshError, OutputFormat, Profile};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{File, HtmlInputElement};
 
+use crate::components::ErrorText;
+use crate::error::AppError;
 use crate::mesh_job::JobOptions;
+use crate::outbox::Sealable;
 use crate::platform::worker::{JobOutcome, MeshWorker, PreviewSummary, WorkerEvent};
 use crate::preview::camera::OrbitCamera;
 use crate::preview::viewer::ModelViewer;
 use crate::preview::{Frame, ViewGeometry};
 use crate::report_view::{ReportView, format_bytes, format_mm};
 
-/// Where the page is in a run.
-#[derive(Debug, Clone, PartialEq)]
-enum Phase {
-    /// No run yet.
-    Idle,
-    /// The worker is de-identifying the named file.
-    Processing(String),
-    /// A run finished; results are shown.
-    Done,
-    /// The person cancelled; nothing was kept.
-    Cancelled,
-    /// The run failed with a stable code and a message.
-    Failed { code: String, message: String },
+/// A chosen file and the options it runs with.
+#[derive(Debug, Clone)]
+struct Job {
+    file: File,
+    options: JobOptions,
 }
 
-/// A finished run's download link.
-#[derive(Debug, Clone, PartialEq)]
+/// Where the page is in a run.
+#[derive(Debug)]
+enum ModelsState {
+    /// No run yet.
+    Idle,
+    /// The file named `name` is on its way: waiting for the worker to load (`queued` holds the
+    /// job until it is ready), or being read by it.
+    Reading { name: String, queued: Option<Job> },
+    /// The worker is de-identifying the file; `progress` rises from 0 to 1.
+    Running { name: String, progress: f32 },
+    /// A run finished; its results are shown.
+    Done { run: Box<FinishedRun> },
+    /// The person cancelled; nothing was kept.
+    Cancelled,
+    /// The run failed, or could not start.
+    Failed { error: AppError },
+}
+
+/// What the status line shows of a [`ModelsState`] (its `data-phase`). Reading and running look
+/// alike; the view is rebuilt when this changes, not at every progress report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Processing,
+    Done,
+    Cancelled,
+    Failed,
+}
+
+impl Phase {
+    fn attr(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle",
+            Phase::Processing => "processing",
+            Phase::Done => "done",
+            Phase::Cancelled => "cancelled",
+            Phase::Failed => "failed",
+        }
+    }
+}
+
+impl ModelsState {
+    fn phase(&self) -> Phase {
+        match self {
+            ModelsState::Idle => Phase::Idle,
+            ModelsState::Reading { .. } | ModelsState::Running { .. } => Phase::Processing,
+            ModelsState::Done { .. } => Phase::Done,
+            ModelsState::Cancelled => Phase::Cancelled,
+            ModelsState::Failed { .. } => Phase::Failed,
+        }
+    }
+
+    /// The name of the file being processed.
+    fn file_name(&self) -> Option<&str> {
+        match self {
+            ModelsState::Reading { name, .. } | ModelsState::Running { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The progress of the run (0 until the worker has read the file).
+    fn progress(&self) -> f32 {
+        match self {
+            ModelsState::Running { progress, .. } => *progress,
+            ModelsState::Done { .. } => 1.0,
+            _ => 0.0,
+        }
+    }
+
+    fn finished(&self) -> Option<&FinishedRun> {
+        match self {
+            ModelsState::Done { run } => Some(run),
+            _ => None,
+        }
+    }
+
+    fn error(&self) -> Option<&AppError> {
+        match self {
+            ModelsState::Failed { error } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a finished run shows.
+#[derive(Debug)]
+struct FinishedRun {
+    report: ReportView,
+    summary: PreviewSummary,
+    /// The input in the output frame, removed region highlighted.
+    before: ViewGeometry,
+    /// The output coloured by deviation.
+    after: ViewGeometry,
+    download: Option<Download>,
+    /// The model and its shareable report, for the outbox; or why it cannot be sent.
+    sealable: Result<Sealable, AppError>,
+}
+
+/// A finished run's download link. Dropping it (when the run is replaced, or the page closes)
+/// revokes its object URL.
+#[derive(Debug)]
 struct Download {
     url: String,
     name: String,
     bytes: u64,
 }
 
-/// Everything the page keeps; all signals are `Copy`, so handlers capture them freely.
-#[derive(Clone, Copy)]
-struct ModelsState {
-    worker: StoredValue<Option<MeshWorker>, LocalStorage>,
-    worker_ready: RwSignal<bool>,
-    queued: StoredValue<Option<(File, JobOptions)>, LocalStorage>,
-    last_file: StoredValue<Option<File>, LocalStorage>,
-    has_file: RwSignal<bool>,
-    phase: RwSignal<Phase>,
-    progress: RwSignal<f32>,
-    report: RwSignal<Option<ReportView>>,
-    summary: RwSignal<Option<PreviewSummary>>,
-    before: RwSignal<Option<ViewGeometry>, LocalStorage>,
-    after: RwSignal<Option<ViewGeometry>, LocalStorage>,
-    download: RwSignal<Option<Download>>,
-    profile: RwSignal<String>,
-    deface: RwSignal<String>,
-    plane: RwSignal<String>,
-    seed: RwSignal<String>,
-    output: RwSignal<String>,
-    camera: RwSignal<OrbitCamera>,
-    /// The last de-identified model and its report, for sealing into the outbox.
-    sealable: StoredValue<Option<crate::outbox::Sealable>, LocalStorage>,
-    /// What happened to the last "Add to outbox".
-    outbox_status: RwSignal<Option<String>>,
+impl Drop for Download {
+    fn drop(&mut self) {
+        let _ = web_sys::Url::revoke_object_url(&self.url);
+    }
 }
 
-impl ModelsState {
+/// The face-removal choice of the form. A plane is read from its own field when a run starts,
+/// since [`DefaceMode::Plane`] holds it parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum DefaceChoice {
+    #[default]
+    Auto,
+    Off,
+    Plane,
+}
+
+/// A choice's `<option>` value: its word as `veil-mesh` serialises it (`strict`, `ply`), the one
+/// the CLI takes too.
+fn word<T: Serialize>(choice: &T) -> String {
+    serde_json::to_value(choice)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The choice an `<option>` value names; `None` for a value that names none.
+fn from_word<T: DeserializeOwned>(word: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(word.to_owned())).ok()
+}
+
+/// A select's change handler: `signal` takes the choice the selected option names (a value that
+/// names none is ignored).
+fn on_choice<T>(signal: RwSignal<T>) -> impl Fn(leptos::ev::Event) + 'static
+where
+    T: DeserializeOwned + Send + Sync + 'static,
+{
+    move |ev| {
+        if let Some(choice) = from_word(&event_target_value(&ev)) {
+            signal.set(choice);
+        }
+    }
+}
+
+/// The page's handles; all `Copy`, so handlers capture them freely.
+#[derive(Clone, Copy)]
+struct ModelsPage {
+    /// The run.
+    state: RwSignal<ModelsState, LocalStorage>,
+    /// `state`'s phase, for the parts of the view that change only with it.
+    phase: Memo<Phase>,
+    worker: StoredValue<Option<MeshWorker>, LocalStorage>,
+    worker_ready: RwSignal<bool>,
+    /// The last file chosen, for "Process again".
+    last_file: RwSignal<Option<File>, LocalStorage>,
+    profile: RwSignal<Profile>,
+    deface: RwSignal<DefaceChoice>,
+    /// The plane as typed: `PX,PY,PZ,NX,NY,NZ`.
+    plane: RwSignal<String>,
+    /// The seed as typed; empty for fresh randomness.
+    seed: RwSignal<String>,
+    output: RwSignal<OutputFormat>,
+    camera: RwSignal<OrbitCamera>,
+}
+
+impl ModelsPage {
     fn new() -> Self {
         let defaults = JobOptions::default();
-        ModelsState {
+        let state = RwSignal::new_local(ModelsState::Idle);
+        ModelsPage {
+            state,
+            phase: Memo::new(move |_| state.with(ModelsState::phase)),
             worker: StoredValue::new_local(None),
             worker_ready: RwSignal::new(false),
-            queued: StoredValue::new_local(None),
-            last_file: StoredValue::new_local(None),
-            has_file: RwSignal::new(false),
-            phase: RwSignal::new(Phase::Idle),
-            progress: RwSignal::new(0.0),
-            report: RwSignal::new(None),
-            summary: RwSignal::new(None),
-            before: RwSignal::new_local(None),
-            after: RwSignal::new_local(None),
-            download: RwSignal::new(None),
+            last_file: RwSignal::new_local(None),
             profile: RwSignal::new(defaults.profile),
-            deface: RwSignal::new(defaults.deface),
+            deface: RwSignal::new(DefaceChoice::default()),
             plane: RwSignal::new(String::new()),
             seed: RwSignal::new(String::new()),
             output: RwSignal::new(defaults.output),
             camera: RwSignal::new(OrbitCamera::default()),
-            sealable: StoredValue::new_local(None),
-            outbox_status: RwSignal::new(None),
         }
+    }
+
+    fn busy(self) -> bool {
+        self.phase.get() == Phase::Processing
+    }
+
+    /// `f` of the finished run, if there is one (untracked: the results are built once per run).
+    fn with_finished<T>(self, f: impl FnOnce(&FinishedRun) -> T) -> Option<T> {
+        self.state.with_untracked(|s| s.finished().map(f))
     }
 
     /// Start a fresh worker (replacing, and so terminating, any previous one).
     fn start_worker(self) {
         self.worker_ready.set(false);
-        let spawned = MeshWorker::spawn(move |event| self.on_worker_event(event));
-        match spawned {
+        match MeshWorker::spawn(move |event| self.on_worker_event(event)) {
             Ok(worker) => self.worker.set_value(Some(worker)),
-            Err(message) => {
+            Err(error) => {
                 self.worker.set_value(None);
-                self.phase.set(Phase::Failed {
-                    code: "no-worker".into(),
-                    message,
-                });
+                self.state.set(ModelsState::Failed { error });
             }
         }
     }
@@ -114,112 +252,105 @@ impl ModelsState {
         match event {
             WorkerEvent::Ready => {
                 self.worker_ready.set(true);
-                if let Some((file, options)) = self.queued.try_update_value(Option::take).flatten()
-                {
-                    self.send(&file, &options);
+                // Handing the queued job over changes nothing on screen.
+                let queued = self.state.try_update_untracked(|s| match s {
+                    ModelsState::Reading { queued, .. } => queued.take(),
+                    _ => None,
+                });
+                if let Some(job) = queued.flatten() {
+                    self.send(job);
                 }
             }
             WorkerEvent::Progress(p) => {
-                if matches!(self.phase.get_untracked(), Phase::Processing(_)) {
-                    self.progress.set(p.clamp(0.0, 1.0));
-                }
+                let p = p.clamp(0.0, 1.0);
+                self.state.update(|s| match s {
+                    ModelsState::Reading { name, .. } => {
+                        let name = std::mem::take(name);
+                        *s = ModelsState::Running { name, progress: p };
+                    }
+                    ModelsState::Running { progress, .. } => *progress = p,
+                    _ => {}
+                });
             }
             WorkerEvent::Done(outcome) => self.show(*outcome),
-            WorkerEvent::Failed { code, message } => {
-                self.phase.set(Phase::Failed { code, message });
-            }
-            WorkerEvent::Crashed(message) => {
-                self.phase.set(Phase::Failed {
-                    code: "worker-crashed".into(),
-                    message,
-                });
+            WorkerEvent::Failed(error) => self.state.set(ModelsState::Failed { error }),
+            WorkerEvent::Crashed(error) => {
+                self.state.set(ModelsState::Failed { error });
                 // A crashed worker may hold a broken heap: start over.
                 self.start_worker();
             }
         }
     }
 
-    fn send(self, file: &File, options: &JobOptions) {
+    /// Hand `job` to the worker, or queue it until the worker has loaded.
+    fn send(self, job: Job) {
         let sent = self
             .worker
-            .with_value(|w| w.as_ref().map(|w| w.run(file, options)));
+            .with_value(|w| w.as_ref().map(|w| w.run(&job.file, &job.options)));
         match sent {
             Some(Ok(())) => {}
-            Some(Err(message)) => self.phase.set(Phase::Failed {
-                code: "no-worker".into(),
-                message,
+            Some(Err(error)) => self.state.set(ModelsState::Failed { error }),
+            None => self.state.update_untracked(|s| {
+                if let ModelsState::Reading { queued, .. } = s {
+                    *queued = Some(job);
+                }
             }),
-            None => self.queued.set_value(Some((file.clone(), options.clone()))),
         }
     }
 
-    /// The options as chosen, or a message saying which one is wrong.
-    fn options(self) -> Result<JobOptions, String> {
-        let seed = self.seed.get_untracked();
-        let seed = match seed.trim() {
+    /// The options as chosen, or a `bad-option` error saying which one is wrong.
+    fn options(self) -> Result<JobOptions, AppError> {
+        let seed = match self.seed.get_untracked().trim() {
             "" => None,
             s => Some(s.parse::<u64>().map_err(|_| {
-                "The seed must be a whole number from 0 to 18446744073709551615, or empty."
-                    .to_string()
+                MeshError::BadOption(
+                    "the seed must be a whole number from 0 to 18446744073709551615, or empty"
+                        .into(),
+                )
             })?),
         };
-        let deface = match self.deface.get_untracked().as_str() {
-            "plane" => format!("plane:{}", self.plane.get_untracked().trim()),
-            other => other.to_string(),
+        let deface = match self.deface.get_untracked() {
+            DefaceChoice::Auto => DefaceMode::Auto,
+            DefaceChoice::Off => DefaceMode::Off,
+            DefaceChoice::Plane => {
+                DefaceMode::parse(&format!("plane:{}", self.plane.get_untracked().trim()))?
+            }
         };
-        let options = JobOptions {
+        Ok(JobOptions {
             profile: self.profile.get_untracked(),
             deface,
             seed,
             output: self.output.get_untracked(),
-        };
-        options.to_options().map_err(|e| e.to_string())?;
-        Ok(options)
-    }
-
-    fn clear_results(self) {
-        if let Some(d) = self.download.get_untracked() {
-            let _ = web_sys::Url::revoke_object_url(&d.url);
-        }
-        self.download.set(None);
-        self.sealable.set_value(None);
-        self.outbox_status.set(None);
-        self.report.set(None);
-        self.summary.set(None);
-        self.before.set(None);
-        self.after.set(None);
+        })
     }
 
     /// De-identify `file` with the chosen options.
     fn process(self, file: File) {
-        self.last_file.set_value(Some(file.clone()));
-        self.has_file.set(true);
+        self.last_file.set(Some(file.clone()));
         let options = match self.options() {
             Ok(o) => o,
-            Err(message) => {
-                self.phase.set(Phase::Failed {
-                    code: "bad-option".into(),
-                    message,
-                });
+            Err(error) => {
+                self.state.set(ModelsState::Failed { error });
                 return;
             }
         };
-        self.clear_results();
-        self.progress.set(0.0);
-        self.phase.set(Phase::Processing(file.name()));
+        let name = file.name();
+        let job = Job { file, options };
         if self.worker_ready.get_untracked() {
-            self.send(&file, &options);
+            self.state.set(ModelsState::Reading { name, queued: None });
+            self.send(job);
         } else {
-            self.queued.set_value(Some((file, options)));
+            self.state.set(ModelsState::Reading {
+                name,
+                queued: Some(job),
+            });
         }
     }
 
     fn cancel(self) {
         // A worker deep in the pipeline cannot read a message: terminate it and start a new one.
         self.worker.set_value(None);
-        self.queued.set_value(None);
-        self.progress.set(0.0);
-        self.phase.set(Phase::Cancelled);
+        self.state.set(ModelsState::Cancelled);
         self.start_worker();
     }
 
@@ -227,9 +358,8 @@ impl ModelsState {
         let report = match serde_json::from_str::<ReportView>(&outcome.report_json) {
             Ok(r) => r,
             Err(e) => {
-                self.phase.set(Phase::Failed {
-                    code: "bad-report".into(),
-                    message: format!("the worker's report could not be read: {e}"),
+                self.state.set(ModelsState::Failed {
+                    error: AppError::worker(format!("the worker's report could not be read: {e}")),
                 });
                 return;
             }
@@ -239,42 +369,39 @@ impl ModelsState {
             name: outcome.file_name.clone(),
             bytes: u64::from(outcome.output.length()),
         });
-        self.clear_results();
-        self.camera.set(OrbitCamera::default());
-        self.summary.set(Some(outcome.summary));
-        self.before.set(Some(outcome.before));
-        self.after.set(Some(outcome.after));
-        self.report.set(Some(report));
-        self.download.set(download);
         let shareable = serde_json::from_str::<veil_mesh::ShareableReport>(&outcome.shareable_json);
-        self.sealable
-            .set_value(
-                shareable
-                    .as_ref()
-                    .ok()
-                    .map(|report| crate::outbox::Sealable::Model {
-                        bytes: outcome.output.to_vec(),
-                        report: Box::new(report.clone()),
-                    }),
-            );
-        if let Err(e) = &shareable {
-            self.outbox_status.set(Some(format!(
-                "This result cannot be sent: its shareable report could not be read ({e})."
-            )));
-        }
         let record = serde_json::json!({
             "bytes_out": outcome.output.length(),
-            "report": shareable.ok(),
+            "report": shareable.as_ref().ok(),
         });
         leptos::task::spawn_local(async move {
             let _ = crate::outbox::audit("deidentification", None, record).await;
         });
-        self.progress.set(1.0);
-        self.phase.set(Phase::Done);
+        let sealable = shareable
+            .map(|report| Sealable::Model {
+                bytes: outcome.output.to_vec(),
+                report: Box::new(report),
+            })
+            .map_err(|e| {
+                AppError::worker(format!(
+                    "This result cannot be sent: its shareable report could not be read ({e})."
+                ))
+            });
+        self.camera.set(OrbitCamera::default());
+        self.state.set(ModelsState::Done {
+            run: Box::new(FinishedRun {
+                report,
+                summary: outcome.summary,
+                before: outcome.before,
+                after: outcome.after,
+                download,
+                sealable,
+            }),
+        });
     }
 }
 
-/// An object URL for the output (revoked when replaced or when the page closes).
+/// An object URL for the output (revoked when its [`Download`] is dropped).
 fn blob_url(bytes: &js_sys::Uint8Array) -> Option<String> {
     blob_url_of(bytes, "application/octet-stream")
 }
@@ -297,17 +424,16 @@ fn blob_url_of(part: &JsValue, mime: &str) -> Option<String> {
 /// shows how much the geometry changed before you download or send it.
 #[component]
 pub fn Models() -> impl IntoView {
-    let state = ModelsState::new();
-    state.start_worker();
+    let page = ModelsPage::new();
+    page.start_worker();
     on_cleanup(move || {
-        state.worker.set_value(None);
-        if let Some(d) = state.download.try_get_untracked().flatten() {
-            let _ = web_sys::Url::revoke_object_url(&d.url);
-        }
+        page.worker.set_value(None);
+        // Dropping the run revokes its download URL.
+        page.state.try_update_untracked(|s| *s = ModelsState::Idle);
     });
 
     let worker_state = move || {
-        if state.worker_ready.get() {
+        if page.worker_ready.get() {
             "ready"
         } else {
             "starting"
@@ -318,10 +444,10 @@ pub fn Models() -> impl IntoView {
             <h1 id="models-title">"Models"</h1>
             <p>"Open a 3D model (STL, OBJ or PLY). It is de-identified in this browser: metadata removed, scanner frame removed, face removed from head models, surface detail masked. A report shows how much the geometry changed before you download or send it."</p>
             <p class="note">"The model is never uploaded: it is read and processed on this device, and nothing is sent while it is processed."</p>
-            <ModelInput state/>
-            <RunStatus state/>
-            <Show when=move || state.phase.with(|p| *p == Phase::Done)>
-                <Results state/>
+            <ModelInput page/>
+            <RunStatus page/>
+            <Show when=move || page.phase.get() == Phase::Done>
+                <Results page/>
             </Show>
         </section>
     }
@@ -329,9 +455,9 @@ pub fn Models() -> impl IntoView {
 
 /// The file chooser, the drop zone and the options.
 #[component]
-fn ModelInput(state: ModelsState) -> impl IntoView {
+fn ModelInput(page: ModelsPage) -> impl IntoView {
     let dragging = RwSignal::new(false);
-    let busy = move || state.phase.with(|p| matches!(p, Phase::Processing(_)));
+    let busy = move || page.busy();
     let on_file = move |ev: leptos::ev::Event| {
         let Some(input) = ev
             .target()
@@ -340,7 +466,7 @@ fn ModelInput(state: ModelsState) -> impl IntoView {
             return;
         };
         if let Some(file) = input.files().and_then(|f| f.get(0)) {
-            state.process(file);
+            page.process(file);
         }
         // Choosing the same file again should run again.
         input.set_value("");
@@ -356,7 +482,7 @@ fn ModelInput(state: ModelsState) -> impl IntoView {
             .and_then(|d| d.files())
             .and_then(|f| f.get(0))
         {
-            state.process(file);
+            page.process(file);
         }
     };
     let on_drag_over = move |ev: web_sys::DragEvent| {
@@ -365,8 +491,8 @@ fn ModelInput(state: ModelsState) -> impl IntoView {
         dragging.set(true);
     };
     let rerun = move |_| {
-        if let Some(file) = state.last_file.get_value() {
-            state.process(file);
+        if let Some(file) = page.last_file.get_untracked() {
+            page.process(file);
         }
     };
     view! {
@@ -383,8 +509,8 @@ fn ModelInput(state: ModelsState) -> impl IntoView {
                 <div class="option">
                     <label for="option-profile">"Profile"</label>
                     <select id="option-profile" data-testid="option-profile"
-                        on:change=move |ev| state.profile.set(event_target_value(&ev))
-                        prop:value=move || state.profile.get()>
+                        on:change=on_choice(page.profile)
+                        prop:value=move || word(&page.profile.get())>
                         <option value="strict">"Strict: safe to share (default)"</option>
                         <option value="research">"Research: lighter masking"</option>
                         <option value="print">"Print: exact surface for 3D printing"</option>
@@ -393,20 +519,20 @@ fn ModelInput(state: ModelsState) -> impl IntoView {
                 <div class="option">
                     <label for="option-deface">"Face removal"</label>
                     <select id="option-deface" data-testid="option-deface"
-                        on:change=move |ev| state.deface.set(event_target_value(&ev))
-                        prop:value=move || state.deface.get()>
+                        on:change=on_choice(page.deface)
+                        prop:value=move || word(&page.deface.get())>
                         <option value="auto">"Automatic: remove the face of head models"</option>
                         <option value="off">"Off"</option>
                         <option value="plane">"Cut along a plane I give"</option>
                     </select>
                 </div>
-                <Show when=move || state.deface.with(|d| d == "plane")>
+                <Show when=move || page.deface.get() == DefaceChoice::Plane>
                     <div class="option">
                         <label for="option-plane">"Plane: point and normal (mm, in the file's coordinates)"</label>
                         <input id="option-plane" type="text" data-testid="option-plane"
                             placeholder="PX,PY,PZ,NX,NY,NZ" aria-describedby="option-plane-help"
-                            prop:value=move || state.plane.get()
-                            on:input=move |ev| state.plane.set(event_target_value(&ev))/>
+                            prop:value=move || page.plane.get()
+                            on:input=move |ev| page.plane.set(event_target_value(&ev))/>
                         <p id="option-plane-help" class="note">"Everything on the side the normal points to is removed."</p>
                     </div>
                 </Show>
@@ -414,22 +540,22 @@ fn ModelInput(state: ModelsState) -> impl IntoView {
                     <label for="option-seed">"Seed (optional)"</label>
                     <input id="option-seed" type="text" inputmode="numeric" data-testid="option-seed"
                         aria-describedby="option-seed-help"
-                        prop:value=move || state.seed.get()
-                        on:input=move |ev| state.seed.set(event_target_value(&ev))/>
+                        prop:value=move || page.seed.get()
+                        on:input=move |ev| page.seed.set(event_target_value(&ev))/>
                     <p id="option-seed-help" class="note">"Leave empty for fresh randomness. A seed makes the run reproducible, and makes two releases of one model linkable: use it only for testing."</p>
                 </div>
                 <div class="option">
                     <label for="option-output">"Output format"</label>
                     <select id="option-output" data-testid="option-output"
-                        on:change=move |ev| state.output.set(event_target_value(&ev))
-                        prop:value=move || state.output.get()>
+                        on:change=on_choice(page.output)
+                        prop:value=move || word(&page.output.get())>
                         <option value="stl">"STL (binary)"</option>
                         <option value="ply">"PLY (binary)"</option>
                     </select>
                 </div>
             </fieldset>
             <button type="button" data-testid="model-rerun"
-                prop:disabled=move || busy() || !state.has_file.get() on:click=rerun>
+                prop:disabled=move || busy() || page.last_file.with(Option::is_none) on:click=rerun>
                 "Process again with these options"
             </button>
         </div>
@@ -438,44 +564,47 @@ fn ModelInput(state: ModelsState) -> impl IntoView {
 
 /// Progress, cancel, and the outcome of the last run.
 #[component]
-fn RunStatus(state: ModelsState) -> impl IntoView {
-    let percent = move || format!("{:.0} %", state.progress.get() * 100.0);
+fn RunStatus(page: ModelsPage) -> impl IntoView {
+    let progress = move || page.state.with(ModelsState::progress);
+    let percent = move || format!("{:.0} %", progress() * 100.0);
     view! {
         <div class="run-status" role="status" aria-live="polite" data-testid="model-status"
-            data-phase=move || match state.phase.get() {
-                Phase::Idle => "idle",
-                Phase::Processing(_) => "processing",
-                Phase::Done => "done",
-                Phase::Cancelled => "cancelled",
-                Phase::Failed { .. } => "failed",
-            }>
-            {move || match state.phase.get() {
+            data-phase=move || page.phase.get().attr()>
+            {move || match page.phase.get() {
                 Phase::Idle => view! { <p>"No model chosen yet."</p> }.into_any(),
-                Phase::Processing(name) => view! {
+                Phase::Processing => {
+                    let name = move || {
+                        page.state.with(|s| s.file_name().unwrap_or_default().to_owned())
+                    };
+                    view! {
                     <div class="processing">
-                        <label for="model-progress">{format!("De-identifying {name}…")}</label>
+                        <label for="model-progress">{move || format!("De-identifying {}…", name())}</label>
                         <progress id="model-progress" max="1" data-testid="model-progress"
-                            value=move || format!("{:.3}", state.progress.get())>
+                            value=move || format!("{:.3}", progress())>
                             {percent}
                         </progress>
                         <span class="percent" aria-hidden="true">{percent}</span>
-                        <button type="button" data-testid="model-cancel" on:click=move |_| state.cancel()>
+                        <button type="button" data-testid="model-cancel" on:click=move |_| page.cancel()>
                             "Cancel"
                         </button>
                     </div>
-                }.into_any(),
+                }.into_any()
+                }
                 Phase::Done => view! { <p>"Done: review the report and the preview, then download."</p> }.into_any(),
                 Phase::Cancelled => view! {
                     <p data-testid="model-cancelled">"Cancelled. Nothing was kept."</p>
                 }.into_any(),
-                Phase::Failed { code, message } => {
-                    let code_attr = code.clone();
-                    view! {
-                    <p class="error" role="alert" data-testid="model-error" data-code=code_attr>
-                        <span class="badge rejected">{code}</span>" "{message}
-                    </p>
-                }.into_any()
-                }
+                // A failure can follow a failure: the message follows the state, not the phase.
+                Phase::Failed => (move || {
+                    page.state.with(|s| s.error().cloned()).map(|error| {
+                        let code = error.code;
+                        view! {
+                            <p class="error" role="alert" data-testid="model-error" data-code=code>
+                                <ErrorText error/>
+                            </p>
+                        }
+                    })
+                }).into_any(),
             }}
         </div>
     }
@@ -484,7 +613,7 @@ fn RunStatus(state: ModelsState) -> impl IntoView {
 /// Seal the de-identified model (with its report) for a purpose the person has consented to, and
 /// queue it in the outbox. The outbox refuses purposes the consent decision does not allow.
 #[component]
-fn AddToOutbox(state: ModelsState) -> impl IntoView {
+fn AddToOutbox(page: ModelsPage) -> impl IntoView {
     let purposes = [
         veil_consent::PurposeScope::plain(veil_consent::Purpose::Treatment),
         veil_consent::PurposeScope::plain(veil_consent::Purpose::ThirdPartyPrinting),
@@ -493,8 +622,17 @@ fn AddToOutbox(state: ModelsState) -> impl IntoView {
     let labels: Vec<String> = purposes.iter().map(|p| p.label()).collect();
     let chosen = RwSignal::new(0usize);
     let busy = RwSignal::new(false);
+    // What happened to the last "Add to outbox"; at first, why this result cannot be sent, if so.
+    let status = RwSignal::new(
+        page.with_finished(|r| r.sealable.as_ref().err().cloned())
+            .flatten()
+            .map(Err::<String, AppError>),
+    );
     let add = move |_| {
-        let Some(content) = state.sealable.get_value() else {
+        let Some(content) = page
+            .with_finished(|r| r.sealable.as_ref().ok().cloned())
+            .flatten()
+        else {
             return;
         };
         let Some(scope) = purposes.get(chosen.get_untracked()).cloned() else {
@@ -502,11 +640,15 @@ fn AddToOutbox(state: ModelsState) -> impl IntoView {
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let status = match crate::outbox::seal_and_queue(content, scope).await {
-                Ok(item) => format!("Sealed and queued ({}…). See the Outbox.", &item.id[..12]),
-                Err(e) => e,
+            let sealed = crate::outbox::seal_and_queue(content, scope).await;
+            let shown = match sealed {
+                Ok(item) => Ok(format!(
+                    "Sealed and queued ({}…). See the Outbox.",
+                    item.id.get(..12).unwrap_or(&item.id)
+                )),
+                Err(text) => Err(AppError::from(text)),
             };
-            state.outbox_status.set(Some(status));
+            status.set(Some(shown));
             busy.set(false);
         });
     };
@@ -521,66 +663,82 @@ fn AddToOutbox(state: ModelsState) -> impl IntoView {
             <button type="button" data-testid="model-add-outbox" disabled=move || busy.get() on:click=add>
                 "Add to outbox"
             </button>
-            {move || state.outbox_status.get().map(|s| view! { <span class="note" role="status" data-testid="model-outbox-status">" "{s}</span> })}
+            {move || status.get().map(|s| match s {
+                Ok(text) => view! {
+                    <span class="note" role="status" data-testid="model-outbox-status">" "{text}</span>
+                }.into_any(),
+                Err(error) => {
+                    let code = error.code;
+                    view! {
+                        <span class="note" role="status" data-testid="model-outbox-status" data-code=code>
+                            " "<ErrorText error/>
+                        </span>
+                    }.into_any()
+                }
+            })}
         </p>
     }
 }
 
-/// Preview, report, download and outbox of a finished run.
+/// Preview, report, download and outbox of a finished run (built once per run: a new run leaves
+/// the done phase first).
 #[component]
-fn Results(state: ModelsState) -> impl IntoView {
-    let frame = Signal::derive(move || {
-        state
-            .summary
-            .get()
-            .map(|s| Frame {
-                centre: s.centre,
-                radius: s.radius,
-            })
-            .unwrap_or_default()
+fn Results(page: ModelsPage) -> impl IntoView {
+    let frame = page
+        .with_finished(|r| Frame {
+            centre: r.summary.centre,
+            radius: r.summary.radius,
+        })
+        .unwrap_or_default();
+    let before = page.with_finished(|r| r.before.clone());
+    let after = page.with_finished(|r| r.after.clone());
+    let thinned = after.as_ref().and_then(|g| {
+        let shown = f64::from(g.indices.length() / 3);
+        (shown < g.total_triangles)
+            .then(|| format!("{shown} of {} triangles shown", g.total_triangles))
     });
-    let before: Signal<Option<ViewGeometry>, LocalStorage> = state.before.into();
-    let after: Signal<Option<ViewGeometry>, LocalStorage> = state.after.into();
+    let download = page
+        .with_finished(|r| {
+            r.download
+                .as_ref()
+                .map(|d| (d.url.clone(), d.name.clone(), d.bytes))
+        })
+        .flatten();
+    let summary = page.with_finished(|r| r.summary);
+    let report = page.with_finished(|r| r.report.clone());
     view! {
         <div class="card">
             <h2>"Result"</h2>
-            {move || state.download.get().map(|d| view! {
+            {download.map(|(url, name, bytes)| view! {
                 <p>
-                    <a class="button primary" href=d.url.clone() download=d.name.clone()
-                        data-testid="model-download">{format!("Download {}", d.name)}</a>
-                    " "<span class="note">{format_bytes(d.bytes)}</span>
+                    <a class="button primary" href=url download=name.clone()
+                        data-testid="model-download">{format!("Download {name}")}</a>
+                    " "<span class="note">{format_bytes(bytes)}</span>
                 </p>
             })}
-            <AddToOutbox state/>
+            <AddToOutbox page/>
         </div>
         <div class="card">
             <h2>"Before and after"</h2>
             <p id="viewer-help" class="note">"Drag to turn, use the wheel to zoom. With the keyboard: focus a view, then arrow keys turn, + and − zoom, 0 resets. Both views move together."</p>
             <div class="viewers">
                 <ModelViewer label="Before: the original surface, removed region in magenta"
-                    testid="preview-before" geometry=before frame camera=state.camera/>
+                    testid="preview-before" geometry=Signal::stored_local(before)
+                    frame=Signal::stored(frame) camera=page.camera/>
                 <ModelViewer label="After: the de-identified surface, coloured by deviation"
-                    testid="preview-after" geometry=after frame camera=state.camera/>
+                    testid="preview-after" geometry=Signal::stored_local(after)
+                    frame=Signal::stored(frame) camera=page.camera/>
             </div>
-            {move || state.summary.get().map(|s| view! { <Legend summary=s state/> })}
+            {summary.map(|summary| view! { <Legend summary thinned/> })}
         </div>
-        {move || state.report.get().map(|r| view! { <ReportTables report=r/> })}
+        {report.map(|report| view! { <ReportTables report/> })}
     }
 }
 
-/// Colour keys and what the preview shows.
+/// Colour keys and what the preview shows; `thinned` says how much of the output is drawn when
+/// not all of it is.
 #[component]
-fn Legend(summary: PreviewSummary, state: ModelsState) -> impl IntoView {
-    let thinned = move || {
-        let note = |g: &Option<ViewGeometry>| {
-            g.as_ref().and_then(|g| {
-                let shown = f64::from(g.indices.length() / 3);
-                (shown < g.total_triangles)
-                    .then(|| format!("{shown} of {} triangles shown", g.total_triangles))
-            })
-        };
-        state.after.with(note)
-    };
+fn Legend(summary: PreviewSummary, thinned: Option<String>) -> impl IntoView {
     view! {
         <dl class="legend" data-testid="preview-legend">
             <div>
@@ -604,7 +762,7 @@ fn Legend(summary: PreviewSummary, state: ModelsState) -> impl IntoView {
                     {format!("0 to {} (largest shown: {})", format_mm(f64::from(summary.scale_mm)), format_mm(f64::from(summary.max_mm)))}
                 </dd>
             </div>
-            {move || thinned().map(|t| view! { <p class="note">{t}" (display only; the file keeps every triangle)"</p> })}
+            {thinned.map(|t| view! { <p class="note">{t}" (display only; the file keeps every triangle)"</p> })}
         </dl>
     }
 }

@@ -8,7 +8,8 @@
 //!   before, after }`
 //!   (`report` is a [`ReportView`]: rows ready to show, plus the full report JSON)
 //!   with each view as `{ positions, colours, indices, totalTriangles }` typed arrays (transferred,
-//!   not copied), or `{ kind: "failed", code, message }` with the `veil-mesh` error code.
+//!   not copied), or `{ kind: "failed", code, message }` with the `veil-mesh` error code (or the
+//!   app's `browser`/`worker`), read back into an [`AppError`] on the page.
 //!
 //! The `File` itself is posted (a handle, not its bytes): the worker reads it, so the page never
 //! holds the model in memory. Cancelling terminates the worker; the page starts a fresh one.
@@ -23,7 +24,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use crate::mesh_job::{JobOptions, JobResult};
+use crate::error::{self, AppError};
+use crate::mesh_job::{self, JobOptions, JobResult};
 use crate::preview::ViewGeometry;
 use crate::preview::geometry::{PreviewGeometry, PreviewPair};
 use crate::report_view::ReportView;
@@ -89,15 +91,11 @@ pub enum WorkerEvent {
     Progress(f32),
     /// The job finished.
     Done(Box<JobOutcome>),
-    /// The job failed with a `veil-mesh` error code and message.
-    Failed {
-        /// Stable machine code (`truncated-file`, `bad-option`, ...).
-        code: String,
-        /// Human-readable message.
-        message: String,
-    },
-    /// The worker itself failed (script not loaded, out of memory, a panic).
-    Crashed(String),
+    /// The job failed: a `veil-mesh` error (`truncated-file`, `bad-option`, ...), or the file
+    /// could not be read (`browser`).
+    Failed(AppError),
+    /// The worker itself failed (script not loaded, out of memory, a panic): a `worker` error.
+    Crashed(AppError),
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -140,14 +138,31 @@ pub fn decode_event(data: &JsValue) -> WorkerEvent {
             })();
             match outcome {
                 Some(o) => WorkerEvent::Done(Box::new(o)),
-                None => WorkerEvent::Crashed("the worker sent an unreadable result".into()),
+                None => {
+                    WorkerEvent::Crashed(AppError::worker("the worker sent an unreadable result"))
+                }
             }
         }
-        "failed" => WorkerEvent::Failed {
-            code: get_string(data, "code"),
-            message: get_string(data, "message"),
-        },
-        other => WorkerEvent::Crashed(format!("unknown message from the worker: {other:?}")),
+        "failed" => WorkerEvent::Failed(failure(
+            &get_string(data, "code"),
+            get_string(data, "message"),
+        )),
+        other => WorkerEvent::Crashed(AppError::worker(format!(
+            "unknown message from the worker: {other:?}"
+        ))),
+    }
+}
+
+/// A failure as the worker reported it, its code read back into the `&'static str` it was sent
+/// from: one of [`mesh_job::mesh_codes`] or the app's own; any other is the worker's failure.
+fn failure(code: &str, message: String) -> AppError {
+    let known = mesh_job::mesh_codes()
+        .into_iter()
+        .chain([error::BROWSER, error::WORKER])
+        .find(|known| *known == code);
+    match known {
+        Some(code) => AppError::new(code, message),
+        None => AppError::worker(format!("{code:?}: {message}")),
     }
 }
 
@@ -166,12 +181,16 @@ impl std::fmt::Debug for MeshWorker {
 
 impl MeshWorker {
     /// Start a worker; `on_event` receives everything it says, starting with [`WorkerEvent::Ready`].
-    pub fn spawn(on_event: impl Fn(WorkerEvent) + 'static) -> Result<MeshWorker, String> {
+    pub fn spawn(on_event: impl Fn(WorkerEvent) + 'static) -> Result<MeshWorker, AppError> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Classic);
         options.set_name("veil-mesh");
-        let worker = Worker::new_with_options(WORKER_URL, &options)
-            .map_err(|e| format!("cannot start the mesh worker: {e:?}"))?;
+        let worker = Worker::new_with_options(WORKER_URL, &options).map_err(|e| {
+            AppError::worker(format!(
+                "cannot start the mesh worker: {}",
+                super::js_error_text(&e)
+            ))
+        })?;
         let on_event = std::rc::Rc::new(on_event);
         let handler = on_event.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
@@ -180,11 +199,13 @@ impl MeshWorker {
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
             // An ErrorEvent carries a message; a bare Event (e.g. the script failed to load) does not.
             let message = get_string(&e, "message");
-            on_event(WorkerEvent::Crashed(if message.is_empty() {
-                "the mesh worker could not run".into()
-            } else {
-                message
-            }));
+            on_event(WorkerEvent::Crashed(AppError::worker(
+                if message.is_empty() {
+                    "the mesh worker could not run".into()
+                } else {
+                    message
+                },
+            )));
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -196,16 +217,20 @@ impl MeshWorker {
     }
 
     /// Ask the worker to de-identify `file` with `options`.
-    pub fn run(&self, file: &File, options: &JobOptions) -> Result<(), String> {
+    pub fn run(&self, file: &File, options: &JobOptions) -> Result<(), AppError> {
         let message = Object::new();
         set(&message, "kind", &"run".into());
         set(&message, "file", file);
         set(&message, "name", &file.name().into());
-        let options = serde_json::to_string(options).map_err(|e| e.to_string())?;
+        let options = serde_json::to_string(options)
+            .map_err(|e| AppError::worker(format!("the options could not be written: {e}")))?;
         set(&message, "options", &options.into());
-        self.worker
-            .post_message(&message)
-            .map_err(|e| format!("cannot reach the mesh worker: {e:?}"))
+        self.worker.post_message(&message).map_err(|e| {
+            AppError::worker(format!(
+                "cannot reach the mesh worker: {}",
+                super::js_error_text(&e)
+            ))
+        })
     }
 }
 
@@ -289,10 +314,10 @@ impl WorkerPort {
     }
 
     /// Report a failure with its stable code.
-    pub fn failed(&self, code: &str, message: &str) {
+    pub fn failed(&self, error: &AppError) {
         let m = Self::kind("failed");
-        set(&m, "code", &code.into());
-        set(&m, "message", &message.into());
+        set(&m, "code", &error.code.into());
+        set(&m, "message", &error.message.as_str().into());
         self.post(&m, None);
     }
 
