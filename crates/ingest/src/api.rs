@@ -265,9 +265,13 @@ async fn upload(
                 return Err(e);
             }
         };
-        // Bound memory: at most `max_concurrent_uploads` bodies are read, verified and stored at
-        // once. The verification task shares the permit, so a request that times out keeps its
-        // slot until the (uncancellable) blocking verification has really finished.
+        // The body is read first, bounded by `max_body` and the request's deadline (`with_timeout`
+        // above): a client that stalls its body holds only its own connection, never a slot.
+        let envelope = read_body(&headers, body, limits.max_body).await?;
+        // Bound CPU and the memory of verification: at most `max_concurrent_uploads` complete
+        // bodies are verified and stored at once. The verification task shares the permit, so a
+        // request that times out keeps its slot until the (uncancellable) blocking verification
+        // has really finished.
         let permit = Arc::new(
             ingest
                 .uploads
@@ -276,7 +280,6 @@ async fn upload(
                 .await
                 .map_err(|_| ApiError::Busy)?,
         );
-        let envelope = read_body(&headers, body, limits.max_body).await?;
         let id = ArtifactId::of_envelope(&envelope);
         if id != key {
             return Err(ApiError::IdempotencyKeyMismatch {

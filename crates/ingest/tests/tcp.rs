@@ -157,3 +157,48 @@ async fn shutdown_lets_the_upload_in_flight_finish() {
         .unwrap();
     assert_eq!(f.stored().await.0, 1);
 }
+
+/// Issue #14 (6): connections that send their headers and then stall their bodies must not hold
+/// the upload slots; a complete upload arriving meanwhile is served at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_bodies_do_not_hold_the_upload_slots() {
+    const SLOTS: usize = 2;
+    let f = Fixture::with_limits(Limits {
+        max_concurrent_uploads: SLOTS,
+        ..Limits::default()
+    });
+    let (addr, server) = serve_on_loopback(f.app()).await;
+    let mut stalled = Vec::new();
+    for ctr in 0..SLOTS as u64 {
+        let envelope = f.envelope(100 + ctr);
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let framing = format!("Content-Length: {}", envelope.len());
+        s.write_all(head(addr, &id_of(&envelope), &framing).as_bytes())
+            .await
+            .unwrap();
+        s.write_all(&envelope[..10]).await.unwrap();
+        stalled.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let envelope = f.envelope(1);
+    let key = id_of(&envelope);
+    let upload = async {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let framing = format!("Content-Length: {}", envelope.len());
+        s.write_all(head(addr, &key, &framing).as_bytes())
+            .await
+            .unwrap();
+        s.write_all(&envelope).await.unwrap();
+        let mut response = vec![];
+        s.read_to_end(&mut response).await.unwrap();
+        parse_response(&response)
+    };
+    let (status, json) = tokio::time::timeout(Duration::from_secs(20), upload)
+        .await
+        .expect("a complete upload waited behind connections stalling their bodies");
+    assert_eq!(status, 201, "{json}");
+    assert_eq!(f.stored().await.0, 1);
+    drop(stalled);
+    server.abort();
+}
