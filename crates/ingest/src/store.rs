@@ -2,14 +2,16 @@
 //! `object_store` crate: the local filesystem by default, an S3-compatible bucket by
 //! configuration), and the metadata in SQLite.
 //!
-//! Atomicity. The objects of an artifact live under a key derived from its id, so a retry writes
-//! the same bytes to the same place and nothing is ever stored twice. Each object is written to
-//! a staging file and renamed into place (object_store's `LocalFileSystem`; an S3 `PUT` is atomic
-//! by itself), then, on the local filesystem, fsynced. Only after both objects are durable does
-//! one SQLite transaction (WAL, `synchronous = FULL`) insert the artifact row, its device
-//! counters and the per-device last counter: that commit is what makes an artifact exist. A crash
-//! before it leaves only unreferenced objects, which [`ArtifactStore::sweep_orphans`] removes at
-//! the next start; a crash after it leaves a complete artifact.
+//! Atomicity. Each upload attempt writes its two objects under a staging key of its own
+//! (`staging/<id>/<token>/…`; object_store's `LocalFileSystem` writes a temporary file and renames
+//! it into place, an S3 `PUT` is atomic by itself), fsynced on the local filesystem. Then one
+//! SQLite transaction (WAL, `synchronous = FULL`) inserts the artifact row, its device counters
+//! and the per-device last counter: that commit is what makes an artifact exist, and it decides
+//! the winner among uploads of one id (an insert that does nothing when the id is there, never an
+//! upsert). Only the winner then moves its staged objects to the artifact's keys
+//! (`artifacts/<id[..2]>/<id>/…`); a loser deletes its staged objects and never writes anything
+//! the winner stored. A crash before the commit leaves only staging objects; a crash between the
+//! commit and the move is completed at the next start ([`ArtifactStore::recover_staged`]).
 //!
 //! Replay. The transaction also refuses a (device, counter) already accepted and a signed
 //! artifact already delivered under another envelope, so two concurrent uploads cannot both win.
@@ -27,6 +29,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::config::{DATABASE_FILE, IngestConfig, OBJECTS_DIR, ObjectStoreLocation};
 use crate::verify::VerifiedUpload;
 use crate::{ApiError, ServeError};
+
+/// Where each upload attempt writes its objects before its metadata commit decides whether it
+/// is the artifact's (then they are moved to the artifact's keys) or not (then they are deleted).
+pub const STAGING_PREFIX: &str = "staging";
 
 /// The schema; `IF NOT EXISTS` makes opening an existing database a no-op.
 const SCHEMA: &str = "
@@ -153,6 +159,37 @@ fn object_paths(id: &str) -> (ObjectPath, ObjectPath) {
     )
 }
 
+/// The staging keys of one attempt to store artifact `id`.
+fn staging_paths(id: &str, token: &str) -> (ObjectPath, ObjectPath) {
+    let base = format!("{STAGING_PREFIX}/{id}/{token}");
+    (
+        ObjectPath::from(format!("{base}/envelope.veil")),
+        ObjectPath::from(format!("{base}/manifest.json")),
+    )
+}
+
+/// A token no other attempt uses: the time, the process and a per-process sequence number.
+fn staging_token(now_ms: u64) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    format!("{now_ms}-{nanos:09}-{}-{seq}", std::process::id())
+}
+
+/// The artifact id and file name of a staging key (`staging/<id>/<token>/<name>`).
+fn staged_of_object(path: &ObjectPath) -> Option<(String, String)> {
+    let parts: Vec<_> = path.parts().collect();
+    match parts.as_slice() {
+        [a, id, _, name] if a.as_ref() == STAGING_PREFIX => {
+            Some((id.as_ref().to_owned(), name.as_ref().to_owned()))
+        }
+        _ => None,
+    }
+}
+
 /// The artifact id an object key belongs to, if it is one of ours.
 fn id_of_object(path: &ObjectPath) -> Option<String> {
     let parts: Vec<_> = path.parts().collect();
@@ -249,7 +286,11 @@ impl ArtifactStore {
         .await
     }
 
-    /// Store a verified upload: both objects, durably, then the metadata in one transaction.
+    /// Store a verified upload. (1) Both objects are written durably under a staging key of
+    /// this attempt alone (`staging/<id>/<token>/…`); (2) one transaction inserts the metadata,
+    /// and that commit decides the winner among uploads of one id; (3) only the winner moves its
+    /// staged objects to the artifact's keys. A loser (a retry, a racing duplicate) deletes its
+    /// own staging objects and never writes to the artifact's keys.
     pub async fn store(
         &self,
         upload: VerifiedUpload,
@@ -258,12 +299,20 @@ impl ArtifactStore {
     ) -> Result<Committed, ApiError> {
         let id = upload.id.to_hex();
         let (envelope_path, manifest_path) = object_paths(&id);
+        let (staged_envelope, staged_manifest) = staging_paths(&id, &staging_token(now_ms));
         let manifest_text = serde_json::to_string_pretty(&upload.manifest_json)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let envelope_size = envelope.len();
-        self.put_durable(&envelope_path, envelope).await?;
-        self.put_durable(&manifest_path, Bytes::from(manifest_text.clone()))
-            .await?;
+        let staged = async {
+            self.put_durable(&staged_envelope, envelope).await?;
+            self.put_durable(&staged_manifest, Bytes::from(manifest_text.clone()))
+                .await
+        }
+        .await;
+        if let Err(e) = staged {
+            self.discard(&[&staged_envelope, &staged_manifest]).await;
+            return Err(e);
+        }
 
         let (ep, mp) = (envelope_path.to_string(), manifest_path.to_string());
         let id_for_db = id.clone();
@@ -281,17 +330,57 @@ impl ArtifactStore {
                 )
             })
             .await;
-        if let Err(ApiError::ReplayedCounter { .. } | ApiError::ReplayedArtifact { .. }) = &outcome
-        {
-            // Lost a race against another upload carrying the same reading: undo our objects,
-            // unless this very id was committed meanwhile (then they are its objects).
-            let id2 = id.clone();
-            if self.with_db(move |db| fetch(db, &id2)).await?.is_none() {
-                let _ = self.objects.delete(&envelope_path).await;
-                let _ = self.objects.delete(&manifest_path).await;
+        match &outcome {
+            Ok(Committed::Created(_)) => {
+                // Committed: the artifact exists. A failure here leaves the staged objects, which
+                // the next start promotes (`sweep_orphans`).
+                self.promote(&staged_envelope, &envelope_path).await?;
+                self.promote(&staged_manifest, &manifest_path).await?;
+                self.prune_staging_dirs(&staged_envelope).await;
             }
+            // Lost (already stored, a replay, a failed commit): our staged copy is nobody's.
+            _ => self.discard(&[&staged_envelope, &staged_manifest]).await,
         }
         outcome
+    }
+
+    /// Move a staged object to its artifact key (a rename on the local filesystem, then fsync).
+    async fn promote(&self, from: &ObjectPath, to: &ObjectPath) -> Result<(), ApiError> {
+        self.objects.rename(from, to).await.map_err(obj_err)?;
+        self.sync_local(to).await
+    }
+
+    /// Delete objects of a failed or lost attempt, best effort (what remains is staging, which
+    /// the sweep removes once its lease has passed).
+    async fn discard(&self, paths: &[&ObjectPath]) {
+        for path in paths {
+            let _ = self.objects.delete(path).await;
+        }
+        if let Some(path) = paths.first() {
+            self.prune_staging_dirs(path).await;
+        }
+    }
+
+    /// On the local filesystem, remove the (now empty) directories of a staging key: its token
+    /// directory and, if no other attempt is under way, its id directory. Best effort.
+    async fn prune_staging_dirs(&self, staged: &ObjectPath) {
+        let Some(root) = &self.local_root else {
+            return;
+        };
+        let file = root.join(staged.as_ref());
+        let _ = tokio::task::spawn_blocking(move || {
+            let token_dir = file.parent();
+            for dir in [token_dir, token_dir.and_then(|d| d.parent())]
+                .into_iter()
+                .flatten()
+            {
+                // remove_dir fails on a non-empty directory, which is what keeps the others.
+                if std::fs::remove_dir(dir).is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 
     /// Write one object and, on the local filesystem, fsync the file and its directory so the
@@ -301,6 +390,11 @@ impl ArtifactStore {
             .put(path, PutPayload::from(bytes))
             .await
             .map_err(obj_err)?;
+        self.sync_local(path).await
+    }
+
+    /// On the local filesystem, fsync the file at `path` and its directory.
+    async fn sync_local(&self, path: &ObjectPath) -> Result<(), ApiError> {
         if let Some(root) = &self.local_root {
             let file = root.join(path.as_ref());
             tokio::task::spawn_blocking(move || -> std::io::Result<()> {
@@ -470,9 +564,61 @@ impl ArtifactStore {
             .map_err(obj_err)
     }
 
+    /// Finish the stores a crash interrupted between their metadata commit and moving their
+    /// staged objects into place: for every staged envelope of an artifact committed here whose
+    /// objects are missing, move the envelope (its bytes checked against the id) and write the
+    /// manifest the commit recorded. Returns how many artifacts were completed.
+    pub async fn recover_staged(&self) -> Result<usize, ApiError> {
+        let metas: Vec<_> = self
+            .objects
+            .list(Some(&ObjectPath::from(STAGING_PREFIX)))
+            .try_collect()
+            .await
+            .map_err(obj_err)?;
+        let mut recovered = 0;
+        for meta in metas {
+            let Some((id, name)) = staged_of_object(&meta.location) else {
+                continue;
+            };
+            if name != "envelope.veil" {
+                continue;
+            }
+            let id_for_db = id.clone();
+            let Some(manifest_text) = self
+                .with_db(move |db| committed_manifest(db, &id_for_db))
+                .await?
+            else {
+                continue;
+            };
+            let (envelope_path, manifest_path) = object_paths(&id);
+            if self.objects.head(&envelope_path).await.is_ok()
+                && self.objects.head(&manifest_path).await.is_ok()
+            {
+                continue;
+            }
+            let bytes = self
+                .objects
+                .get(&meta.location)
+                .await
+                .map_err(obj_err)?
+                .bytes()
+                .await
+                .map_err(obj_err)?;
+            if veil_seal::ArtifactId::of_envelope(&bytes).to_hex() != id {
+                continue;
+            }
+            self.put_durable(&envelope_path, bytes).await?;
+            self.put_durable(&manifest_path, Bytes::from(manifest_text))
+                .await?;
+            recovered += 1;
+        }
+        Ok(recovered)
+    }
+
     /// Delete objects no committed artifact refers to (left by a crash between writing objects and
     /// committing). Call before serving; returns how many objects were removed.
     pub async fn sweep_orphans(&self) -> Result<usize, ApiError> {
+        self.recover_staged().await?;
         let metas: Vec<_> = self
             .objects
             .list(Some(&ObjectPath::from("artifacts")))
@@ -549,6 +695,17 @@ fn fetch(db: &Connection, id: &str) -> Result<Option<ArtifactRecord>, ApiError> 
     .map_err(db_err)
 }
 
+/// The manifest text the commit of artifact `id` recorded, if it is committed here.
+fn committed_manifest(db: &Connection, id: &str) -> Result<Option<String>, ApiError> {
+    db.query_row(
+        "SELECT manifest_json FROM artifacts WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(db_err)
+}
+
 fn check_replays(
     db: &Connection,
     tbs_sha256: &str,
@@ -609,11 +766,14 @@ fn commit(
         .map(|r| (r.device.clone(), r.counter))
         .collect();
     check_replays(&tx, &hex::encode(upload.tbs_sha256), &readings)?;
-    tx.execute(
+    // Never an upsert: when the id is already there, this insert changes nothing and the
+    // earlier commit stays the winner.
+    let inserted = tx.execute(
         "INSERT INTO artifacts (id, tbs_sha256, client_kid, client_key, pseudonym, purpose, recipient,
              consent_decision, consent_event, created_ms, received_ms, envelope_size, envelope_path,
              manifest_path, manifest_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT (id) DO NOTHING",
         params![
             id,
             hex::encode(upload.tbs_sha256),
@@ -633,6 +793,11 @@ fn commit(
         ],
     )
     .map_err(db_err)?;
+    if inserted == 0 {
+        let existing =
+            fetch(&tx, id)?.ok_or_else(|| ApiError::Internal(format!("artifact {id} vanished")))?;
+        return Ok(Committed::Existing(existing));
+    }
     for r in &upload.readings {
         let counter = counter_text(r.counter);
         tx.execute(

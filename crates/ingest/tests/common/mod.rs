@@ -243,3 +243,13 @@ pub fn deidentified() -> &'static (Vec<u8>, veil_mesh::Report) {
         veil_mesh::deidentify(&stl, veil_mesh::FormatHint::Stl, &options).unwrap()
     })
 }
+
+/// Upload a valid envelope with one reading of counter `ctr` and check it was created; returns the
+/// envelope and its id.
+pub async fn upload_new(f: &Fixture, ctr: u64) -> (Vec<u8>, String) {
+    let envelope = f.envelope(ctr);
+    let id = id_of(&envelope);
+    let (status, json) = post(&f.app(), envelope.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+    (envelope, id)
+}
