@@ -155,7 +155,9 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         .await
         .map_err(|e| ServeError::Storage(format!("{e:?}")))?;
     if swept > 0 {
-        println!("Removed {swept} uncommitted object(s) left by an interrupted upload");
+        println!(
+            "Removed {swept} abandoned staging object(s) left by interrupted uploads (older than the lease)"
+        );
     }
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let local = listener.local_addr()?;

@@ -34,6 +34,12 @@ use crate::{ApiError, ServeError};
 /// is the artifact's (then they are moved to the artifact's keys) or not (then they are deleted).
 pub const STAGING_PREFIX: &str = "staging";
 
+/// How long a staging object may be under way: an upload attempt finishes (commits and moves its
+/// objects, or deletes them) well within it, so a staging object older than this is abandoned (a
+/// crash or a lost connection before the commit) and the start-up sweep deletes it. The store uses
+/// the larger of this and twice the request timeout.
+pub const STAGING_LEASE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
 /// The schema; `IF NOT EXISTS` makes opening an existing database a no-op.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS artifacts (
@@ -190,15 +196,6 @@ fn staged_of_object(path: &ObjectPath) -> Option<(String, String)> {
     }
 }
 
-/// The artifact id an object key belongs to, if it is one of ours.
-fn id_of_object(path: &ObjectPath) -> Option<String> {
-    let parts: Vec<_> = path.parts().collect();
-    match parts.as_slice() {
-        [a, _, id, _] if a.as_ref() == "artifacts" => Some(id.as_ref().to_owned()),
-        _ => None,
-    }
-}
-
 /// The artifact store: objects plus SQLite metadata.
 #[derive(Debug, Clone)]
 pub struct ArtifactStore {
@@ -206,6 +203,8 @@ pub struct ArtifactStore {
     /// The directory of a local object store, to fsync what was written.
     local_root: Option<PathBuf>,
     db: Arc<Mutex<Connection>>,
+    /// How old a staging object must be before the sweep deletes it.
+    staging_lease: std::time::Duration,
 }
 
 impl ArtifactStore {
@@ -238,6 +237,7 @@ impl ArtifactStore {
             objects,
             local_root,
             db: Arc::new(Mutex::new(db)),
+            staging_lease: STAGING_LEASE.max(config.limits.request_timeout.saturating_mul(2)),
         })
     }
 
@@ -615,23 +615,34 @@ impl ArtifactStore {
         Ok(recovered)
     }
 
-    /// Delete objects no committed artifact refers to (left by a crash between writing objects and
-    /// committing). Call before serving; returns how many objects were removed.
+    /// Clean up after interrupted uploads. Call before serving; returns how many objects were
+    /// removed.
+    ///
+    /// First completes what was committed here ([`ArtifactStore::recover_staged`]). Then deletes
+    /// only what is provably abandoned: staging objects (under [`STAGING_PREFIX`]) older than the
+    /// lease ([`STAGING_LEASE`], at least twice the request timeout), which no upload attempt can
+    /// still be using. Objects under `artifacts/` are never deleted, even when this instance's
+    /// database does not know them: another instance sharing the object store may have
+    /// committed them.
     pub async fn sweep_orphans(&self) -> Result<usize, ApiError> {
         self.recover_staged().await?;
         let metas: Vec<_> = self
             .objects
-            .list(Some(&ObjectPath::from("artifacts")))
+            .list(Some(&ObjectPath::from(STAGING_PREFIX)))
             .try_collect()
             .await
             .map_err(obj_err)?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let lease_ms = i64::try_from(self.staging_lease.as_millis()).unwrap_or(i64::MAX);
         let mut removed = 0;
         for meta in metas {
-            let Some(id) = id_of_object(&meta.location) else {
-                continue;
-            };
-            if self.get(&id).await?.is_none() {
+            // A time in the future (clock skew between instances) is never abandoned.
+            let age_ms = now_ms.saturating_sub(meta.last_modified.timestamp_millis());
+            if age_ms > lease_ms {
                 self.objects.delete(&meta.location).await.map_err(obj_err)?;
+                self.prune_staging_dirs(&meta.location).await;
                 removed += 1;
             }
         }
@@ -838,12 +849,22 @@ mod tests {
     }
 
     #[test]
-    fn object_keys_round_trip_to_their_artifact() {
+    fn object_and_staging_keys_round_trip() {
         let id = "ab".repeat(32);
         let (e, m) = object_paths(&id);
         assert_eq!(e.to_string(), format!("artifacts/ab/{id}/envelope.veil"));
-        assert_eq!(id_of_object(&e).as_deref(), Some(id.as_str()));
-        assert_eq!(id_of_object(&m).as_deref(), Some(id.as_str()));
-        assert_eq!(id_of_object(&ObjectPath::from("other/x")), None);
+        assert_eq!(m.to_string(), format!("artifacts/ab/{id}/manifest.json"));
+        let (se, sm) = staging_paths(&id, &staging_token(1));
+        assert_ne!(staging_paths(&id, &staging_token(1)).0, se);
+        assert_eq!(
+            staged_of_object(&se),
+            Some((id.clone(), "envelope.veil".into()))
+        );
+        assert_eq!(
+            staged_of_object(&sm),
+            Some((id.clone(), "manifest.json".into()))
+        );
+        assert_eq!(staged_of_object(&e), None);
+        assert_eq!(staged_of_object(&ObjectPath::from("other/x")), None);
     }
 }

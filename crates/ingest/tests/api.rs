@@ -849,14 +849,19 @@ async fn artifacts_survive_a_restart_and_uncommitted_objects_are_swept() {
         post(&f.app(), envelope.clone()).await.0,
         StatusCode::CREATED
     );
-    // An object written by an upload that crashed before its commit.
+    // A staging object of an upload that crashed before its commit, older than the lease.
     let orphan = f
         .config
         .data_dir
-        .join("objects/artifacts/00")
-        .join("0".repeat(64));
+        .join("objects/staging")
+        .join("0".repeat(64))
+        .join("1-crashed");
     std::fs::create_dir_all(&orphan).unwrap();
     std::fs::write(orphan.join("envelope.veil"), b"partial").unwrap();
+    age_file(
+        &orphan.join("envelope.veil"),
+        veil_ingest::store::STAGING_LEASE + std::time::Duration::from_secs(60),
+    );
 
     let (reopened, _) = veil_ingest::Ingest::open(&f.config).unwrap();
     assert_eq!(reopened.store().sweep_orphans().await.unwrap(), 1);

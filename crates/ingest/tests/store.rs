@@ -128,3 +128,45 @@ async fn a_crash_between_the_commit_and_moving_the_objects_is_completed_at_the_n
     );
     assert!(std::fs::read(manifest_file(&f, &id)).unwrap() == manifest);
 }
+
+/// Issue #14 (3): a second instance on the same object store, with a metadata database of its
+/// own, deletes nothing the first stored; only staging objects older than the lease are cleaned.
+#[tokio::test]
+async fn a_second_instance_on_the_same_objects_deletes_nothing_it_does_not_know() {
+    let f = Fixture::new();
+    let (envelope, id) = upload_new(&f, 1).await;
+    let objects = f.config.data_dir.join("objects");
+    let before = f.ingest.store().list_objects().await.unwrap();
+    assert_eq!(before.len(), 2);
+    // An upload of the first instance in flight: staged, not yet committed, within the lease.
+    let fresh = objects.join(format!("staging/{}/1-inflight", "1".repeat(64)));
+    std::fs::create_dir_all(&fresh).unwrap();
+    std::fs::write(fresh.join("envelope.veil"), b"in flight").unwrap();
+
+    let mut second = f.config.clone();
+    second.data_dir = f.dir.path().join("second");
+    second.object_store = veil_ingest::ObjectStoreLocation::Local(objects.clone());
+    let (other, _) = veil_ingest::Ingest::open(&second).unwrap();
+    assert_eq!(other.store().sweep_orphans().await.unwrap(), 0);
+    let mut expected = before.clone();
+    expected.push(format!(
+        "staging/{}/1-inflight/envelope.veil",
+        "1".repeat(64)
+    ));
+    expected.sort();
+    assert_eq!(other.store().list_objects().await.unwrap(), expected);
+    assert_eq!(
+        f.ingest.store().envelope(&id).await.unwrap().as_ref(),
+        envelope.as_slice()
+    );
+
+    // A staging object abandoned longer than the lease is provably nobody's: it is cleaned.
+    let lease = veil_ingest::store::STAGING_LEASE + std::time::Duration::from_secs(60);
+    let abandoned = objects.join(format!("staging/{}/1-crashed", "2".repeat(64)));
+    std::fs::create_dir_all(&abandoned).unwrap();
+    std::fs::write(abandoned.join("envelope.veil"), b"partial").unwrap();
+    age_file(&abandoned.join("envelope.veil"), lease);
+    assert_eq!(other.store().sweep_orphans().await.unwrap(), 1);
+    assert_eq!(other.store().list_objects().await.unwrap(), expected);
+    assert!(!abandoned.exists(), "its empty directory is left behind");
+}

@@ -253,3 +253,9 @@ pub async fn upload_new(f: &Fixture, ctr: u64) -> (Vec<u8>, String) {
     assert_eq!(status, StatusCode::CREATED, "{json}");
     (envelope, id)
 }
+
+/// Backdate a file's modification time by `age` (a staging object past its lease).
+pub fn age_file(path: &std::path::Path, age: std::time::Duration) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(SystemTime::now() - age).unwrap();
+}
