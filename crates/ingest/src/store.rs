@@ -300,7 +300,8 @@ impl ArtifactStore {
         let id = upload.id.to_hex();
         let (envelope_path, manifest_path) = object_paths(&id);
         let (staged_envelope, staged_manifest) = staging_paths(&id, &staging_token(now_ms));
-        let manifest_text = serde_json::to_string_pretty(&upload.manifest_json)
+        // Compact: re-indenting a wide report multiplied what an upload made the server write.
+        let manifest_text = serde_json::to_string(&upload.manifest_json)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let envelope_size = envelope.len();
         let staged = async {

@@ -64,6 +64,56 @@ pub struct VerifiedUpload {
     pub manifest_json: serde_json::Value,
 }
 
+/// Largest `deid_report`, measured as compact JSON (what the stored manifest record holds). A
+/// shareable report of a real model is a few KiB: a handful of steps, flags and channels.
+pub const MAX_REPORT_BYTES: usize = 64 * 1024;
+
+/// Deepest nesting of arrays and objects in a `deid_report` (a shareable report nests 3 deep).
+pub const MAX_REPORT_DEPTH: usize = 8;
+
+fn report_too_large(detail: String) -> ApiError {
+    ApiError::Seal(veil_seal::SealError::BadManifest(format!(
+        "deid_report: {detail}"
+    )))
+}
+
+/// Bound a report before anything is built from it: its nesting depth (walked without
+/// recursion), then its compact JSON size (counted, never allocated, stopping at the limit).
+fn check_report_bounds(report: &serde_json::Value) -> Result<(), ApiError> {
+    use serde_json::Value;
+    let mut stack = vec![(report, 1usize)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(fields) => Box::new(fields.values()),
+            _ => continue,
+        };
+        if depth > MAX_REPORT_DEPTH {
+            return Err(report_too_large(format!(
+                "nested deeper than {MAX_REPORT_DEPTH} levels"
+            )));
+        }
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+
+    /// Counts what is written and fails once past the limit.
+    struct Bounded(usize);
+    impl std::io::Write for Bounded {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(buf.len());
+            if self.0 > MAX_REPORT_BYTES {
+                return Err(std::io::Error::other("over the limit"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    serde_json::to_writer(Bounded(0), report)
+        .map_err(|_| report_too_large(format!("larger than {MAX_REPORT_BYTES} bytes as JSON")))
+}
+
 /// A manifest's `deid_report` must be a [`veil_mesh::ShareableReport`]: marked shareable, with no
 /// field the type does not have (a local report's `transform`, `detail`, `plane` are refused).
 /// The error names the serde problem, never a value from the report.
@@ -138,6 +188,7 @@ impl ArtifactVerifier {
             });
         }
         if let Some(report) = &manifest.deid_report {
+            check_report_bounds(report)?;
             check_shareable(report)?;
         }
         let count = manifest.device_evidence.len();
