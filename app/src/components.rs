@@ -1,12 +1,12 @@
-//! Chrome shared by every page: navigation, connectivity badge, update prompt, and how an error
-//! is shown.
+//! Chrome shared by every page: navigation, connectivity badge, update prompt, the audit-failure
+//! alert, and how an error is shown.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::error::AppError;
 use crate::platform;
-use crate::state::AppState;
+use crate::state::{AppState, AuditFailure};
 
 /// The primary navigation, a labelled landmark; the current page is marked with `aria-current`.
 #[component]
@@ -51,6 +51,21 @@ pub fn UpdatePrompt() -> impl IntoView {
                 </button>
             </div>
         </Show>
+    }
+}
+
+/// Shown when an entry could not be appended to the audit chain: what happened was done, but
+/// the log does not say so, and the person must know.
+#[component]
+pub fn AuditAlert() -> impl IntoView {
+    let failure = expect_context::<AuditFailure>().0;
+    view! {
+        {move || failure.get().map(|e| view! {
+            <div class="update-prompt" role="alert" data-testid="audit-failure" data-code=e.code>
+                <span>"This step was not recorded in the audit log: " <ErrorText error=e.clone()/></span>
+                <button type="button" on:click=move |_| failure.set(None)>"Dismiss"</button>
+            </div>
+        })}
     }
 }
 

@@ -29,9 +29,22 @@ pub const WORKER: &str = "worker";
 /// A Bluetooth device could not be reached or read: the chooser, a GATT connection, read or
 /// write, or a device that has nothing to read (no measurement service, no reading yet, removed).
 pub const BLUETOOTH: &str = "bluetooth";
-/// A failure the app's outbox (`outbox.rs`: sealing, queueing, delivery, its audit log) reported
-/// as text: it does not return `AppError` yet, so its text comes through [`From<String>`].
-pub const OUTBOX: &str = "outbox";
+/// Sealing needs the person's session first: who they are and their consent choices (Consent page).
+pub const NO_SESSION: &str = "no-session";
+/// The recipient's public key has never been fetched: connect once so it can be kept for offline use.
+pub const RECIPIENT_UNKNOWN: &str = "recipient-unknown";
+/// There is nothing to seal (no verified readings).
+pub const NOTHING_TO_SEAL: &str = "nothing-to-seal";
+/// A model that is not the de-identification pipeline's output cannot be sealed (as `veil seal`
+/// and npm's `sealArtifact` refuse it).
+pub const RAW_MODEL: &str = "raw-model";
+/// A message to the server (revocation, erasure) is queued and waits for the connection: done here,
+/// the server is told when back online.
+pub const WAITING: &str = "waiting";
+/// The server answered a revocation or erasure with a final refusal (its reason follows).
+pub const NOT_DELIVERED: &str = "not-delivered";
+/// There is no identity layer (pseudonym secret) to erase: never created, or already erased.
+pub const NO_IDENTITY: &str = "no-identity";
 
 /// A failure with a stable kebab-case `code` (a crate's `Coded::code` or one of this module's
 /// constants) and a `message` for people. `Display` is the message alone.
@@ -119,6 +132,8 @@ from_coded!(
     veil_seal::SealError,
     veil_audit::AuditError,
     veil_core::pem::PemError,
+    veil_audit::BrokenLink,
+    veil_outbox::OutboxError,
 );
 
 impl From<BluetoothError> for AppError {
@@ -134,25 +149,22 @@ impl From<StorageError> for AppError {
     }
 }
 
-impl From<IdbError> for AppError {
-    fn from(e: IdbError) -> Self {
+/// JSON the app stores or reads back (IndexedDB records, reports) that does not serialize or parse.
+impl From<serde_json::Error> for AppError {
+    fn from(e: serde_json::Error) -> Self {
+        AppError::storage(format!("stored data: {e}"))
+    }
+}
+
+impl From<veil_outbox::StoreError> for AppError {
+    fn from(e: veil_outbox::StoreError) -> Self {
         AppError::storage(e.0)
     }
 }
 
-/// The bridge from the outbox, which still reports failures as text: an [`OUTBOX`] error with the
-/// text as its message. Goes when the outbox returns coded errors.
-impl From<String> for AppError {
-    fn from(message: String) -> Self {
-        AppError::new(OUTBOX, message)
-    }
-}
-
-/// The bridge into the outbox's text errors: `code: message`, so the code still shows where the
-/// outbox prints it.
-impl From<AppError> for String {
-    fn from(e: AppError) -> Self {
-        format!("{}: {}", e.code, e.message)
+impl From<IdbError> for AppError {
+    fn from(e: IdbError) -> Self {
+        AppError::storage(e.0)
     }
 }
 
@@ -171,7 +183,19 @@ mod tests {
 
     #[test]
     fn app_codes_are_codes_and_context_keeps_the_code() {
-        for code in [BROWSER, STORAGE, WORKER, BLUETOOTH, OUTBOX] {
+        for code in [
+            BROWSER,
+            STORAGE,
+            WORKER,
+            BLUETOOTH,
+            NO_SESSION,
+            RECIPIENT_UNKNOWN,
+            NOTHING_TO_SEAL,
+            RAW_MODEL,
+            WAITING,
+            NOT_DELIVERED,
+            NO_IDENTITY,
+        ] {
             assert!(veil_core::is_code(code), "{code}");
         }
         let e = AppError::storage("quota").context("Could not save");
@@ -179,7 +203,5 @@ mod tests {
             (e.code, e.message.as_str()),
             (STORAGE, "Could not save: quota")
         );
-        assert_eq!(String::from(e), "storage: Could not save: quota");
-        assert_eq!(AppError::from("no session".to_string()).code, OUTBOX);
     }
 }

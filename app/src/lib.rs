@@ -21,7 +21,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use crate::components::{ConnectivityBadge, NavBar, UpdatePrompt};
+use crate::components::{AuditAlert, ConnectivityBadge, NavBar, UpdatePrompt};
 use crate::pages::{Audit, Consent, Devices, Models, NotFound, Outbox, Settings};
 
 /// The whole application: navigation landmarks, the routed page, and the PWA status chrome.
@@ -35,6 +35,7 @@ pub fn App() -> impl IntoView {
     let progress = state::UploadProgress(RwSignal::new(Default::default()));
     provide_context(revision);
     provide_context(progress);
+    provide_context(state::AuditFailure::install());
     platform::uploader::start(app_state, revision, progress);
 
     view! {
@@ -46,6 +47,7 @@ pub fn App() -> impl IntoView {
                 <ConnectivityBadge/>
             </header>
             <UpdatePrompt/>
+            <AuditAlert/>
             <main id="main" tabindex="-1">
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=Devices/>

@@ -32,10 +32,17 @@ use veil_seal::{ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, Re
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbDatabase;
 
+use veil_audit::AuditEvent;
+
+use crate::error::{
+    AppError, NO_IDENTITY, NO_SESSION, NOT_DELIVERED, NOTHING_TO_SEAL, RAW_MODEL,
+    RECIPIENT_UNKNOWN, WAITING,
+};
 use crate::patient_session;
 use crate::platform::http::request;
 use crate::platform::idb;
 use crate::platform::webcrypto::{self, ClientKey};
+use crate::state::AuditFailure;
 
 pub use veil_outbox::{ItemState, OutboxItem};
 
@@ -66,10 +73,10 @@ struct RecipientInfo {
     recipient: Option<String>,
 }
 
-async fn db() -> Result<idb::Connection, String> {
+async fn db() -> Result<idb::Connection, AppError> {
     idb::open(DB_NAME, DB_VERSION, STORES)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(AppError::from)
 }
 
 fn now_ms() -> f64 {
@@ -77,47 +84,50 @@ fn now_ms() -> f64 {
 }
 
 /// The recipient key: fresh from the server when online, else the one seen last.
-async fn recipient(db: &IdbDatabase) -> Result<RecipientInfo, String> {
+async fn recipient(db: &IdbDatabase) -> Result<RecipientInfo, AppError> {
     if let Answer::Answered { status: 200, body } =
         request("GET", "/v1/recipient-key", &[], None, None).await
         && let Ok(info) = serde_json::from_str::<RecipientInfo>(&body)
     {
-        let json = to_js(&info).map_err(|e| e.0)?;
+        let json = to_js(&info)?;
         idb::put(db, "config", "recipient", &json)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(AppError::from)?;
         return Ok(info);
     }
     idb::get(db, "config", "recipient")
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(AppError::from)?
         .as_ref()
         .and_then(from_js)
         .ok_or_else(|| {
-            "the recipient's key is not known yet: connect once so Veil can fetch it".into()
+            AppError::new(
+                RECIPIENT_UNKNOWN,
+                "the recipient's key is not known yet: connect once so Veil can fetch it",
+            )
         })
 }
 
 /// Fetch and keep the recipient's key (so artifacts can be sealed while offline).
-pub async fn refresh_recipient() -> Result<(), String> {
+pub async fn refresh_recipient() -> Result<(), AppError> {
     let db = db().await?;
     recipient(&db).await.map(|_| ())
 }
 
 /// The subject's identity-layer secret, created on first use. Only this layer can compute pseudonyms.
-async fn identity_secret(db: &IdbDatabase) -> Result<PseudonymSecret, String> {
+async fn identity_secret(db: &IdbDatabase) -> Result<PseudonymSecret, AppError> {
     if let Some(v) = idb::get(db, "identity", "secret")
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(AppError::from)?
     {
         let bytes = js_sys::Uint8Array::new(&v).to_vec();
-        return PseudonymSecret::from_bytes(&bytes).map_err(|e| e.to_string());
+        return PseudonymSecret::from_bytes(&bytes).map_err(AppError::from);
     }
-    let secret = PseudonymSecret::generate().map_err(|e| e.to_string())?;
+    let secret = PseudonymSecret::generate().map_err(AppError::from)?;
     let stored = js_sys::Uint8Array::from(&secret.expose_bytes()[..]);
     idb::put(db, "identity", "secret", &stored)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(AppError::from)?;
     Ok(secret)
 }
 
@@ -333,7 +343,7 @@ fn engine_over(db: idb::Connection, progress: Option<Progress>) -> AppOutbox {
     Outbox::new(IdbStore { db }, transport, rand_core::OsRng, now)
 }
 
-async fn engine(progress: Option<Progress>) -> Result<AppOutbox, String> {
+async fn engine(progress: Option<Progress>) -> Result<AppOutbox, AppError> {
     Ok(engine_over(db().await?, progress))
 }
 
@@ -359,9 +369,16 @@ pub enum Sealable {
 
 /// Seal `content` for `scope` and queue the envelope. Refused unless consent allows the use now.
 /// Contents are named by role (`model-1.stl`, `readings.json`), never after a person's file.
-pub async fn seal_and_queue(content: Sealable, scope: PurposeScope) -> Result<OutboxItem, String> {
-    let session = patient_session::load()
-        .ok_or("confirm who you are and your consent choices on the Consent page first")?;
+pub async fn seal_and_queue(
+    content: Sealable,
+    scope: PurposeScope,
+) -> Result<OutboxItem, AppError> {
+    let session = patient_session::load().ok_or_else(|| {
+        AppError::new(
+            NO_SESSION,
+            "confirm who you are and your consent choices on the Consent page first",
+        )
+    })?;
     let (decision, event_hash) = session.grant(&scope)?;
     let db = db().await?;
     let recipient = recipient(&db).await?;
@@ -370,8 +387,8 @@ pub async fn seal_and_queue(content: Sealable, scope: PurposeScope) -> Result<Ou
         .clone()
         .unwrap_or_else(|| "veil-ingest".into());
     let public = hex::decode(&recipient.public_key)
-        .map_err(|_| "the recipient key is not hex".to_string())
-        .and_then(|b| RecipientPublicKey::from_sec1_bytes(&b).map_err(|e| e.to_string()))?;
+        .map_err(|_| AppError::storage("the stored recipient key is not hex"))
+        .and_then(|b| RecipientPublicKey::from_sec1_bytes(&b).map_err(AppError::from))?;
     let key = webcrypto::client_key(&db).await?;
     let secret = identity_secret(&db).await?;
     let purpose = scope.purpose.id();
@@ -390,43 +407,50 @@ pub async fn seal_and_queue(content: Sealable, scope: PurposeScope) -> Result<Ou
     );
     let names = match content {
         Sealable::Model { bytes, report } => {
-            let format = veil_mesh::write::deidentified_format(&bytes)
-                .ok_or("only a model de-identified on the Models page can be sealed")?;
-            let report = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+            let format = veil_mesh::write::deidentified_format(&bytes).ok_or_else(|| {
+                AppError::new(
+                    RAW_MODEL,
+                    "only a model de-identified on the Models page can be sealed",
+                )
+            })?;
+            let report = serde_json::to_value(&report).map_err(AppError::from)?;
             builder.set_deid_report(report);
             let role = veil_seal::names::Role::Model(format.extension());
             vec![
                 builder
                     .add_content_as(&role, bytes)
-                    .map_err(|e| e.to_string())?,
+                    .map_err(AppError::from)?,
             ]
         }
         Sealable::Readings { summary, evidence } => {
             if evidence.is_empty() {
-                return Err("there are no verified readings to send".into());
+                return Err(AppError::new(
+                    NOTHING_TO_SEAL,
+                    "there are no verified readings to send",
+                ));
             }
             for e in evidence {
                 builder.add_device_evidence(e);
             }
             builder
                 .add_file("readings.json", summary)
-                .map_err(|e| e.to_string())?;
+                .map_err(AppError::from)?;
             vec!["readings.json".to_string()]
         }
     };
-    let client = veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(|e| e.to_string())?;
-    let unsigned = builder.prepare(&client).map_err(|e| e.to_string())?;
+    let client = veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(AppError::from)?;
+    let unsigned = builder.prepare(&client).map_err(AppError::from)?;
     let signature = key.sign(&unsigned.to_be_signed()).await?;
-    let signed = unsigned.finish(&signature).map_err(|e| e.to_string())?;
+    let signed = unsigned.finish(&signature).map_err(AppError::from)?;
     // HPKE in wasm, the bulk AES-256-GCM in WebCrypto: byte-identical to `veil_seal::seal`, several
     // times faster for large models (docs/benchmarks.md).
     let signed = signed.into_bytes();
-    let keys = veil_seal::begin_external_seal(&public).map_err(|e| e.to_string())?;
+    let keys = veil_seal::begin_external_seal(&public).map_err(AppError::from)?;
     let ciphertext =
         webcrypto::aes_gcm_encrypt(&keys.key[..], &keys.nonce, &keys.kid.0, &signed).await?;
     drop(signed);
-    let envelope = veil_seal::assemble_envelope(&keys.enc, &keys.kid, &ciphertext)
-        .map_err(|e| e.to_string())?;
+    let envelope =
+        veil_seal::assemble_envelope(&keys.enc, &keys.kid, &ciphertext).map_err(AppError::from)?;
     let id = envelope.id().to_hex();
     let item = NewItem::new(&id, scope, &recipient_id, names, envelope.as_bytes().len());
     let bytes = js_sys::Uint8Array::from(envelope.as_bytes());
@@ -435,8 +459,8 @@ pub async fn seal_and_queue(content: Sealable, scope: PurposeScope) -> Result<Ou
     let item = outbox
         .enqueue(item, bytes.into())
         .await
-        .map_err(|e| e.to_string())?;
-    audit_with(outbox.store().db(), &key, "seal", Some(pseudonym.as_str().to_string()), serde_json::json!({
+        .map_err(AppError::from)?;
+    audit_with(outbox.store().db(), &key, AuditEvent::Seal, Some(pseudonym.as_str().to_string()), serde_json::json!({
         "artifact": id, "purpose": item.scope.label(), "recipient": item.recipient, "bytes": item.size,
     }))
     .await?;
@@ -445,26 +469,22 @@ pub async fn seal_and_queue(content: Sealable, scope: PurposeScope) -> Result<Ou
 }
 
 /// Every item, newest first.
-pub async fn items() -> Result<Vec<OutboxItem>, String> {
-    engine(None).await?.items().await.map_err(|e| e.to_string())
+pub async fn items() -> Result<Vec<OutboxItem>, AppError> {
+    engine(None).await?.items().await.map_err(AppError::from)
 }
 
 /// Every revocation and erasure message, newest first.
-pub async fn controls() -> Result<Vec<ControlMessage>, String> {
-    engine(None)
-        .await?
-        .controls()
-        .await
-        .map_err(|e| e.to_string())
+pub async fn controls() -> Result<Vec<ControlMessage>, AppError> {
+    engine(None).await?.controls().await.map_err(AppError::from)
 }
 
 /// Upload every due item and send every due control message once; `progress(id, fraction)`
 /// reports each upload. Returns how many uploads were delivered. One flush at a time on this page
 /// (a second waits for the first), as `veil-outbox` requires.
-pub async fn flush(progress: impl Fn(&str, f64) + 'static) -> Result<usize, String> {
+pub async fn flush(progress: impl Fn(&str, f64) + 'static) -> Result<usize, AppError> {
     let _turn = Turn::take(&FLUSH_LINE).await;
     let mut outbox = engine(Some(Rc::new(progress))).await?;
-    let report = outbox.flush().await.map_err(|e| e.to_string())?;
+    let report = outbox.flush().await.map_err(AppError::from)?;
     let db = outbox.store().db();
     let mut key = None;
     for event in &report.events {
@@ -473,12 +493,12 @@ pub async fn flush(progress: impl Fn(&str, f64) + 'static) -> Result<usize, Stri
                 item,
                 verdict: Verdict::Delivered,
             } => (
-                "upload",
+                AuditEvent::Upload,
                 serde_json::json!({ "artifact": item.id, "detail": "" }),
             ),
             Event::Upload { item, .. } => match &item.state {
                 ItemState::Failed { reason } => (
-                    "upload-failed",
+                    AuditEvent::UploadFailed,
                     serde_json::json!({ "artifact": item.id, "detail": reason }),
                 ),
                 _ => continue,
@@ -490,7 +510,10 @@ pub async fn flush(progress: impl Fn(&str, f64) + 'static) -> Result<usize, Stri
                         ..
                     },
                 verdict: Verdict::Delivered,
-            } => ("revocation", serde_json::json!({ "artifacts": artifacts })),
+            } => (
+                AuditEvent::Revocation,
+                serde_json::json!({ "artifacts": artifacts }),
+            ),
             Event::Control { .. } => continue,
         };
         if key.is_none() {
@@ -506,7 +529,7 @@ pub async fn flush(progress: impl Fn(&str, f64) + 'static) -> Result<usize, Stri
 /// Send the control messages `queued` now rather than at the uploader's next round, and say how
 /// they ended: `Ok` when the server has them all, else what is left to do (`offline` is the text
 /// for a message still waiting, `refused` gets the server's reason).
-async fn send_now(queued: &[ControlMessage], offline: &str, refused: &str) -> Result<(), String> {
+async fn send_now(queued: &[ControlMessage], offline: &str, refused: &str) -> Result<(), AppError> {
     let ids: BTreeSet<&str> = queued.iter().map(|m| m.id.as_str()).collect();
     let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
     if online && queued.iter().any(|m| m.state.is_pending()) {
@@ -518,38 +541,38 @@ async fn send_now(queued: &[ControlMessage], offline: &str, refused: &str) -> Re
         ItemState::Failed { reason } => Some(reason),
         _ => None,
     }) {
-        return Err(format!("{refused}: {failed}"));
+        return Err(AppError::new(NOT_DELIVERED, format!("{refused}: {failed}")));
     }
     if ours.any(|m| m.state.is_pending()) {
-        return Err(offline.into());
+        return Err(AppError::new(WAITING, offline));
     }
     Ok(())
 }
 
 /// Cancel an item that has not left yet.
-pub async fn cancel(id: &str, reason: &str) -> Result<(), String> {
+pub async fn cancel(id: &str, reason: &str) -> Result<(), AppError> {
     engine(None)
         .await?
         .cancel(id, reason)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(AppError::from)
 }
 
 /// Consent for `scope` was withdrawn: cancel its queued items and revoke its delivered ones (the
 /// revocation is queued, and sent now when online).
-pub async fn on_consent_withdrawn(scope: &PurposeScope) -> Result<(), String> {
+pub async fn on_consent_withdrawn(scope: &PurposeScope) -> Result<(), AppError> {
     let outbox = engine(None).await?;
     let withdrawal = outbox
         .on_withdrawn(scope, WITHDRAWN)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(AppError::from)?;
     let db = outbox.store().db();
     let key = webcrypto::client_key(db).await?;
     audit_with(
         db,
         &key,
-        "consent-change",
+        AuditEvent::ConsentChange,
         None,
         serde_json::json!({ "change": "withdrawn", "purpose": scope.label() }),
     )
@@ -616,13 +639,23 @@ fn register_background_sync() {
 
 /// Append an entry to the audit chain, signed with the client key.
 pub async fn audit(
-    event: &str,
+    event: AuditEvent,
     subject: Option<String>,
     details: serde_json::Value,
-) -> Result<(), String> {
+) -> Result<(), AppError> {
     let db = db().await?;
     let key = webcrypto::client_key(&db).await?;
     audit_with(&db, &key, event, subject, details).await
+}
+
+/// [`audit`] in the background, for a step that is already done: a failed append is shown to the
+/// person ([`AuditFailure::report`]), never dropped.
+pub fn audit_later(event: AuditEvent, details: serde_json::Value) {
+    leptos::task::spawn_local(async move {
+        if let Err(e) = audit(event, None, details).await {
+            AuditFailure::report(e);
+        }
+    });
 }
 
 thread_local! {
@@ -676,30 +709,25 @@ impl Drop for Turn {
 async fn audit_with(
     db: &IdbDatabase,
     key: &ClientKey,
-    event: &str,
+    event: AuditEvent,
     subject: Option<String>,
     details: serde_json::Value,
-) -> Result<(), String> {
+) -> Result<(), AppError> {
     // One append at a time (see `Line`).
     let _turn = Turn::take(&AUDIT_LINE).await;
     let log = audit_log_in(db, key).await?;
-    let mut entry = veil_audit::NewEntry::new(
-        now_ms() as u64,
-        "browser",
-        veil_audit::AuditEvent::from_code(event),
-    )
-    .details(details);
+    let mut entry = veil_audit::NewEntry::new(now_ms() as u64, "browser", event).details(details);
     if let Some(s) = subject {
         entry = entry.subject(&s);
     }
-    let pending = log.prepare(entry).map_err(|e| e.to_string())?;
+    let pending = log.prepare(entry).map_err(AppError::from)?;
     let signature = key.sign(&pending.hash()).await?;
     let mut log = log;
-    log.commit(pending, &signature).map_err(|e| e.to_string())?;
+    log.commit(pending, &signature).map_err(AppError::from)?;
     let Some(last) = log.entries().last() else {
         return Ok(());
     };
-    let line = serde_json::to_string(&last.to_json()).map_err(|e| e.to_string())?;
+    let line = serde_json::to_string(&last.to_json()).map_err(AppError::from)?;
     idb::put(
         db,
         "audit",
@@ -707,37 +735,35 @@ async fn audit_with(
         &JsValue::from_str(&line),
     )
     .await
-    .map_err(|e| e.to_string())
+    .map_err(AppError::from)
 }
 
-async fn audit_log_in(db: &IdbDatabase, key: &ClientKey) -> Result<veil_audit::AuditLog, String> {
+async fn audit_log_in(db: &IdbDatabase, key: &ClientKey) -> Result<veil_audit::AuditLog, AppError> {
     let lines: Vec<String> = idb::all(db, "audit")
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(AppError::from)?
         .into_iter()
         .filter_map(|v| v.as_string())
         .collect();
-    let verifying =
-        veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(|e| e.to_string())?;
-    veil_audit::AuditLog::from_json_lines(&lines.join("\n"), verifying).map_err(|e| e.to_string())
+    let verifying = veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(AppError::from)?;
+    veil_audit::AuditLog::from_json_lines(&lines.join("\n"), verifying).map_err(AppError::from)
 }
 
 /// The audit chain as JSON lines, and the result of verifying it.
-pub async fn audit_log() -> Result<(String, Result<usize, String>), String> {
+pub async fn audit_log() -> Result<(String, Result<usize, AppError>), AppError> {
     let db = db().await?;
     let key = webcrypto::client_key(&db).await?;
     let lines: Vec<String> = idb::all(&db, "audit")
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(AppError::from)?
         .into_iter()
         .filter_map(|v| v.as_string())
         .collect();
     let text = lines.join("\n");
-    let verifying =
-        veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(|e| e.to_string())?;
+    let verifying = veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(AppError::from)?;
     let verdict = match veil_audit::AuditLog::from_json_lines(&text, verifying) {
-        Ok(log) => log.verify().map(|_| log.len()).map_err(|b| b.to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(log) => log.verify().map(|_| log.len()).map_err(AppError::from),
+        Err(e) => Err(AppError::from(e)),
     };
     Ok((text, verdict))
 }
@@ -748,22 +774,25 @@ pub async fn audit_log() -> Result<(String, Result<usize, String>), String> {
 ///
 /// The erasure message is queued before the secret is destroyed, so it is never lost: when offline
 /// it is sent once the connection returns (after any upload still waiting under those pseudonyms).
-pub async fn erase_identity() -> Result<(), String> {
+pub async fn erase_identity() -> Result<(), AppError> {
     let outbox = engine(None).await?;
     let db = outbox.store().db();
     let key = webcrypto::client_key(db).await?;
     let Some(v) = idb::get(db, "identity", "secret")
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(AppError::from)?
     else {
-        return Err("there is no identity layer to erase".into());
+        return Err(AppError::new(
+            NO_IDENTITY,
+            "there is no identity layer to erase",
+        ));
     };
     let secret = PseudonymSecret::from_bytes(&js_sys::Uint8Array::new(&v).to_vec())
-        .map_err(|e| e.to_string())?;
+        .map_err(AppError::from)?;
     let pseudonyms: Vec<ErasedPseudonym> = outbox
         .items()
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(AppError::from)?
         .iter()
         .map(|i| (i.recipient.clone(), i.scope.purpose.id()))
         .collect::<BTreeSet<_>>()
@@ -779,14 +808,14 @@ pub async fn erase_identity() -> Result<(), String> {
     let queued = outbox
         .queue_erasure(pseudonyms)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(AppError::from)?;
     idb::delete(db, "identity", "secret")
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(AppError::from)?;
     audit_with(
         db,
         &key,
-        "erasure",
+        AuditEvent::Erasure,
         None,
         serde_json::json!({ "pseudonyms": count }),
     )

@@ -4,7 +4,6 @@
 use leptos::prelude::*;
 
 use crate::components::ErrorText;
-use crate::error::AppError;
 use crate::outbox;
 use crate::platform::download;
 use crate::state::OutboxRevision;
@@ -24,7 +23,7 @@ pub fn Audit() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Verifying..."</p> }>
                 {move || log.get().map(|r| match r {
                     Err(e) => {
-                        let error = AppError::from(e);
+                        let error = e;
                         let code = error.code;
                         view! { <p class="error" data-code=code><ErrorText error/></p> }.into_any()
                     }

@@ -131,9 +131,7 @@ fn KioskBar(
                         let _ = window.location().reload();
                     }
                 }
-                Err(e) => error.set(Some(
-                    AppError::storage(e).context("The session could not be wiped"),
-                )),
+                Err(e) => error.set(Some(e.context("The session could not be wiped"))),
             }
         });
     };
@@ -331,18 +329,14 @@ fn ConsentBoard(
                     // what was already delivered.
                     spawn_local(async move {
                         if let Err(e) = outbox::on_consent_withdrawn(&scope).await {
-                            error.set(Some(AppError::from(e)));
+                            error.set(Some(e));
                         }
                     });
                 } else {
-                    spawn_local(async move {
-                        let _ = outbox::audit(
-                            "consent-change",
-                            None,
-                            serde_json::json!({ "change": "given", "purpose": scope.label() }),
-                        )
-                        .await;
-                    });
+                    outbox::audit_later(
+                        veil_audit::AuditEvent::ConsentChange,
+                        serde_json::json!({ "change": "given", "purpose": scope.label() }),
+                    );
                 }
             }
             Err(e) => error.set(Some(e)),

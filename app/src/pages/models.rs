@@ -374,9 +374,7 @@ impl ModelsPage {
             "bytes_out": outcome.output.length(),
             "report": shareable.as_ref().ok(),
         });
-        leptos::task::spawn_local(async move {
-            let _ = crate::outbox::audit("deidentification", None, record).await;
-        });
+        crate::outbox::audit_later(veil_audit::AuditEvent::Deidentification, record);
         let sealable = shareable
             .map(|report| Sealable::Model {
                 bytes: outcome.output.to_vec(),
@@ -641,13 +639,12 @@ fn AddToOutbox(page: ModelsPage) -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             let sealed = crate::outbox::seal_and_queue(content, scope).await;
-            let shown = match sealed {
-                Ok(item) => Ok(format!(
+            let shown = sealed.map(|item| {
+                format!(
                     "Sealed and queued ({}…). See the Outbox.",
                     item.id.get(..12).unwrap_or(&item.id)
-                )),
-                Err(text) => Err(AppError::from(text)),
-            };
+                )
+            });
             status.set(Some(shown));
             busy.set(false);
         });

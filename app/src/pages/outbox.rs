@@ -10,6 +10,8 @@ use veil_consent::{Purpose, PurposeScope, ResearchTier};
 use veil_outbox::{ControlKind, ControlMessage};
 use veil_seal::DeviceEvidence;
 
+use crate::components::ErrorText;
+use crate::error::AppError;
 use crate::outbox::{self, ItemState, OutboxItem};
 use crate::platform::storage;
 use crate::state::{OutboxRevision, UploadProgress};
@@ -49,7 +51,8 @@ pub fn Outbox() -> impl IntoView {
         async move { outbox::controls().await }
     });
     let scope_index = RwSignal::new(0usize);
-    let message = RwSignal::new(None::<String>);
+    // What the last action did: a line of news, or an error with its code.
+    let message = RwSignal::new(None::<Result<String, AppError>>);
     let busy = RwSignal::new(false);
 
     let seal = move |content: outbox::Sealable| {
@@ -58,12 +61,12 @@ pub fn Outbox() -> impl IntoView {
         busy.set(true);
         spawn_local(async move {
             match outbox::seal_and_queue(content, scope).await {
-                Ok(item) => message.set(Some(format!(
+                Ok(item) => message.set(Some(Ok(format!(
                     "Sealed {} ({} bytes), queued.",
                     &item.id[..12],
                     item.size
-                ))),
-                Err(e) => message.set(Some(e)),
+                )))),
+                Err(e) => message.set(Some(Err(e))),
             }
             busy.set(false);
             revision.update(|r| *r += 1);
@@ -86,17 +89,19 @@ pub fn Outbox() -> impl IntoView {
                     .unwrap_or_default();
                     seal(outbox::Sealable::Readings { summary, evidence });
                 }
-                Ok(_) => message.set(Some("There are no verified readings to send yet.".into())),
-                Err(e) => message.set(Some(e.to_string())),
+                Ok(_) => message.set(Some(Ok(
+                    "There are no verified readings to send yet.".into()
+                ))),
+                Err(e) => message.set(Some(Err(e.into()))),
             }
         });
     };
     let erase = move |_| {
         spawn_local(async move {
-            message.set(Some(match outbox::erase_identity().await {
-                Ok(()) => "Your identity layer was destroyed: nothing sent can be linked back to you any more.".into(),
-                Err(e) => e,
-            }));
+            message.set(Some(outbox::erase_identity().await.map(|()| {
+                "Your identity layer was destroyed: nothing sent can be linked back to you any more."
+                    .into()
+            })));
             revision.update(|r| *r += 1);
         });
     };
@@ -113,7 +118,10 @@ pub fn Outbox() -> impl IntoView {
                 </select>
                 <p>"Models are sealed from the Models page once they are de-identified; readings once the Devices page has verified them. Nothing else can be sent."</p>
                 <p><button type="button" data-testid="outbox-send-readings" on:click=send_readings disabled=move || busy.get()>"Seal verified device readings"</button></p>
-                {move || message.get().map(|m| view! { <p role="status" data-testid="outbox-message">{m}</p> })}
+                {move || message.get().map(|m| match m {
+                    Ok(text) => view! { <p role="status" data-testid="outbox-message">{text}</p> }.into_any(),
+                    Err(e) => view! { <p role="status" data-testid="outbox-message" data-code=e.code><ErrorText error=e.clone()/></p> }.into_any(),
+                })}
             </div>
             <table data-testid="outbox-items">
                 <caption>"Artifacts"</caption>
@@ -121,7 +129,7 @@ pub fn Outbox() -> impl IntoView {
                 <tbody>
                     <Suspense fallback=|| view! { <tr><td colspan="7">"Loading..."</td></tr> }>
                         {move || items.get().map(|r| match r {
-                            Err(e) => view! { <tr><td colspan="7" class="error">{e}</td></tr> }.into_any(),
+                            Err(e) => view! { <tr><td colspan="7" class="error" data-code=e.code><ErrorText error=e.clone()/></td></tr> }.into_any(),
                             Ok(list) => list.into_iter().map(|item| view! { <OutboxRow item progress revision/> }).collect_view().into_any(),
                         })}
                     </Suspense>

@@ -11,6 +11,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use super::js_error_text;
+use crate::error::AppError;
+
 /// Prefix of every patient key in `localStorage`.
 pub const LOCAL_PREFIX: &str = "veil.patient.";
 /// Prefix of patient IndexedDB databases and Cache Storage caches.
@@ -36,25 +39,31 @@ pub fn save(key: &str, value: &str) -> bool {
 }
 
 /// Delete everything of the current patient from this browser's storage.
-pub async fn wipe() -> Result<(), String> {
-    let window = web_sys::window().ok_or("no window")?;
+pub async fn wipe() -> Result<(), AppError> {
+    let window = web_sys::window().ok_or_else(|| AppError::browser("no window"))?;
     if let Some(storage) = local_storage() {
         let len = storage.length().unwrap_or(0);
         let keys: Vec<String> = (0..len)
             .filter_map(|i| storage.key(i).ok().flatten())
             .collect();
         for key in keys.iter().filter(|k| k.starts_with(LOCAL_PREFIX)) {
-            storage.remove_item(key).map_err(|e| format!("{e:?}"))?;
+            storage
+                .remove_item(key)
+                .map_err(|e| AppError::storage(js_error_text(&e)))?;
         }
     }
     if let Ok(Some(session)) = window.session_storage() {
-        session.clear().map_err(|e| format!("{e:?}"))?;
+        session
+            .clear()
+            .map_err(|e| AppError::storage(js_error_text(&e)))?;
     }
     if let Ok(Some(idb)) = window.indexed_db() {
         let names = database_names(&idb).await?;
         for name in names {
             if name.starts_with(STORE_PREFIX) {
-                let request = idb.delete_database(&name).map_err(|e| format!("{e:?}"))?;
+                let request = idb
+                    .delete_database(&name)
+                    .map_err(|e| AppError::storage(js_error_text(&e)))?;
                 wait_request(&request).await?;
             }
         }
@@ -63,7 +72,7 @@ pub async fn wipe() -> Result<(), String> {
     if let Ok(caches) = window.caches() {
         let names = JsFuture::from(caches.keys())
             .await
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(|e| AppError::storage(js_error_text(&e)))?;
         for name in js_sys::Array::from(&names)
             .iter()
             .filter_map(|n| n.as_string())
@@ -71,7 +80,7 @@ pub async fn wipe() -> Result<(), String> {
             if name.starts_with(STORE_PREFIX) {
                 JsFuture::from(caches.delete(&name))
                     .await
-                    .map_err(|e| format!("{e:?}"))?;
+                    .map_err(|e| AppError::storage(js_error_text(&e)))?;
             }
         }
     }
@@ -79,20 +88,20 @@ pub async fn wipe() -> Result<(), String> {
 }
 
 /// The names of this origin's IndexedDB databases.
-async fn database_names(idb: &web_sys::IdbFactory) -> Result<Vec<String>, String> {
+async fn database_names(idb: &web_sys::IdbFactory) -> Result<Vec<String>, AppError> {
     // `indexedDB.databases()` is not in web-sys yet; call it by name.
     let databases = js_sys::Reflect::get(idb, &JsValue::from_str("databases"))
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .ok_or("this browser cannot list its databases")?;
+        .ok_or_else(|| AppError::browser("this browser cannot list its databases"))?;
     let promise: js_sys::Promise = databases
         .call0(idb)
-        .map_err(|e| format!("{e:?}"))?
+        .map_err(|e| AppError::storage(js_error_text(&e)))?
         .dyn_into()
-        .map_err(|_| "indexedDB.databases() returned no promise")?;
+        .map_err(|_| AppError::browser("indexedDB.databases() returned no promise"))?;
     let list = JsFuture::from(promise)
         .await
-        .map_err(|e| format!("{e:?}"))?;
+        .map_err(|e| AppError::storage(js_error_text(&e)))?;
     Ok(js_sys::Array::from(&list)
         .iter()
         .filter_map(|info| {
@@ -104,7 +113,7 @@ async fn database_names(idb: &web_sys::IdbFactory) -> Result<Vec<String>, String
 }
 
 /// Empty the patient's verified readings in the device database, if it exists.
-async fn clear_device_readings() -> Result<(), String> {
+async fn clear_device_readings() -> Result<(), AppError> {
     use super::storage::DB_NAME;
     let Some(idb) = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()) else {
         return Ok(());
@@ -113,28 +122,30 @@ async fn clear_device_readings() -> Result<(), String> {
     if !database_names(&idb).await?.iter().any(|n| n == DB_NAME) {
         return Ok(());
     }
-    let request = idb.open(DB_NAME).map_err(|e| format!("{e:?}"))?;
+    let request = idb
+        .open(DB_NAME)
+        .map_err(|e| AppError::storage(js_error_text(&e)))?;
     let db: web_sys::IdbDatabase = super::idb::wait(&request)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(AppError::from)?
         .dyn_into()
-        .map_err(|_| "not a database".to_string())?;
+        .map_err(|_| AppError::storage("not a database"))?;
     if db.object_store_names().contains("readings") {
         let store = db
             .transaction_with_str_and_mode("readings", web_sys::IdbTransactionMode::Readwrite)
             .and_then(|t| t.object_store("readings"))
-            .map_err(|e| format!("{e:?}"))?;
-        let cleared = store.clear().map_err(|e| format!("{e:?}"))?;
-        super::idb::wait(&cleared)
-            .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| AppError::storage(js_error_text(&e)))?;
+        let cleared = store
+            .clear()
+            .map_err(|e| AppError::storage(js_error_text(&e)))?;
+        super::idb::wait(&cleared).await.map_err(AppError::from)?;
     }
     db.close();
     Ok(())
 }
 
 /// Wait for an IndexedDB request (e.g. `deleteDatabase`) to finish.
-async fn wait_request(request: &web_sys::IdbOpenDbRequest) -> Result<(), String> {
+async fn wait_request(request: &web_sys::IdbOpenDbRequest) -> Result<(), AppError> {
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
         let ok = Closure::once_into_js(move || {
             let _ = resolve.call0(&JsValue::NULL);
@@ -148,5 +159,5 @@ async fn wait_request(request: &web_sys::IdbOpenDbRequest) -> Result<(), String>
     JsFuture::from(promise)
         .await
         .map(|_| ())
-        .map_err(|_| "deleting a patient database failed".to_string())
+        .map_err(|_| AppError::storage("deleting a patient database failed"))
 }

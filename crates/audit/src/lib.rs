@@ -65,8 +65,10 @@ pub enum AuditEvent {
     Deidentification,
     /// An artifact was sealed (`seal`).
     Seal,
-    /// An artifact was uploaded, or an upload failed (`upload`).
+    /// An artifact was uploaded (`upload`).
     Upload,
+    /// The server refused an upload for good (`upload-failed`).
+    UploadFailed,
     /// Consent was withdrawn for already-delivered artifacts (`revocation`).
     Revocation,
     /// A subject's identity secret was destroyed (`erasure`).
@@ -84,6 +86,7 @@ impl AuditEvent {
             Self::Deidentification => "deidentification",
             Self::Seal => "seal",
             Self::Upload => "upload",
+            Self::UploadFailed => "upload-failed",
             Self::Revocation => "revocation",
             Self::Erasure => "erasure",
             Self::Other(s) => s,
@@ -98,6 +101,7 @@ impl AuditEvent {
             "deidentification" => Self::Deidentification,
             "seal" => Self::Seal,
             "upload" => Self::Upload,
+            "upload-failed" => Self::UploadFailed,
             "revocation" => Self::Revocation,
             "erasure" => Self::Erasure,
             other => Self::Other(other.to_owned()),

@@ -568,9 +568,7 @@ impl PairedDevice {
                 serde_json::json!({ "verdict": "rejected", "reason": rejection.code() })
             }
         };
-        leptos::task::spawn_local(async move {
-            let _ = crate::outbox::audit("device-verification", None, record).await;
-        });
+        crate::outbox::audit_later(veil_audit::AuditEvent::DeviceVerification, record);
         match checked {
             Ok(reading) => {
                 let counter = reading.counter;
