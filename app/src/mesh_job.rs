@@ -1,5 +1,6 @@
 //! The de-identification job the mesh worker runs: the `veil-mesh` pipeline on the file's bytes,
-//! then the before/after preview. Plain Rust (no browser types), so it is tested natively.
+//! then the before/after preview. Plain Rust (no browser types); its unit tests are compiled by clippy but not run (the app crate
+//! builds only for wasm32, and CI runs no wasm unit tests for it).
 //!
 //! The page only chooses options and shows results; the bytes never leave the worker except as
 //! the de-identified output. The options travel as `veil-mesh`'s own types (serialised as JSON in
