@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use veil_ingest::ArtifactVerifier;
+use veil_ingest::{ArtifactVerifier, Coded};
 
 fn verifier() -> &'static ArtifactVerifier {
     static VERIFIER: OnceLock<ArtifactVerifier> = OnceLock::new();
