@@ -64,7 +64,7 @@ pub async fn wipe() -> Result<(), AppError> {
                 let request = idb
                     .delete_database(&name)
                     .map_err(|e| AppError::storage(js_error_text(&e)))?;
-                wait_request(&request).await?;
+                super::idb::wait(&request).await?;
             }
         }
     }
@@ -142,22 +142,4 @@ async fn clear_device_readings() -> Result<(), AppError> {
     }
     db.close();
     Ok(())
-}
-
-/// Wait for an IndexedDB request (e.g. `deleteDatabase`) to finish.
-async fn wait_request(request: &web_sys::IdbOpenDbRequest) -> Result<(), AppError> {
-    let promise = js_sys::Promise::new(&mut |resolve, reject| {
-        let ok = Closure::once_into_js(move || {
-            let _ = resolve.call0(&JsValue::NULL);
-        });
-        let fail = Closure::once_into_js(move || {
-            let _ = reject.call0(&JsValue::NULL);
-        });
-        request.set_onsuccess(Some(ok.unchecked_ref()));
-        request.set_onerror(Some(fail.unchecked_ref()));
-    });
-    JsFuture::from(promise)
-        .await
-        .map(|_| ())
-        .map_err(|_| AppError::storage("deleting a patient database failed"))
 }

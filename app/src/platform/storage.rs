@@ -19,16 +19,14 @@ use std::fmt;
 use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{
-    IdbDatabase, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransactionMode,
-    IdbVersionChangeEvent,
-};
+use web_sys::{IdbObjectStore, IdbRequest, IdbTransactionMode};
 
 use veil_trust::{DeviceIdentity, TrustStore, VerifiedReading};
 
 /// Name of the database holding device-trust state.
 pub const DB_NAME: &str = "veil-devices";
-/// Schema version; bump and extend [`upgrade`] when a store is added.
+/// Schema version; bump it when a store is added (the shared [`super::idb::open`] creates what is
+/// missing).
 const DB_VERSION: u32 = 1;
 const ROOTS: &str = "roots";
 const COUNTERS: &str = "counters";
@@ -58,41 +56,13 @@ async fn done(request: &IdbRequest) -> Result<JsValue, StorageError> {
         .map_err(|e| StorageError(e.0))
 }
 
-/// Creates the object stores on first open (and, later, migrates).
-fn upgrade(event: &IdbVersionChangeEvent, request: &IdbOpenDbRequest) -> Result<(), JsValue> {
-    let db: IdbDatabase = request.result()?.dyn_into()?;
-    if event.old_version() < 1.0 {
-        db.create_object_store(ROOTS)?;
-        db.create_object_store(COUNTERS)?;
-        db.create_object_store(READINGS)?;
-    }
-    Ok(())
-}
-
-/// Opens (creating or upgrading) the database.
-async fn open() -> Result<IdbDatabase, StorageError> {
-    let factory = web_sys::window()
-        .ok_or_else(|| StorageError("no window".into()))?
-        .indexed_db()?
-        .ok_or_else(|| StorageError("IndexedDB is not available in this browser".into()))?;
-    let request = factory.open_with_u32(DB_NAME, DB_VERSION)?;
-    let req = request.clone();
-    let on_upgrade =
-        Closure::<dyn FnMut(IdbVersionChangeEvent)>::new(move |e: IdbVersionChangeEvent| {
-            if let Err(err) = upgrade(&e, &req) {
-                web_sys::console::error_1(&err);
-            }
-        });
-    request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-    let db = done(&request).await;
-    request.set_onupgradeneeded(None);
-    drop(on_upgrade);
-    Ok(db?.dyn_into()?)
-}
-
 /// One object store in a fresh transaction.
+/// The connection is closed when this returns; IndexedDB keeps it open until the transaction
+/// completes.
 async fn store(name: &str, mode: IdbTransactionMode) -> Result<IdbObjectStore, StorageError> {
-    let db = open().await?;
+    let db = super::idb::open(DB_NAME, DB_VERSION, &[ROOTS, COUNTERS, READINGS])
+        .await
+        .map_err(|e| StorageError(e.0))?;
     Ok(db
         .transaction_with_str_and_mode(name, mode)?
         .object_store(name)?)
