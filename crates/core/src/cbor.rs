@@ -77,17 +77,6 @@ pub enum ReadError {
     NotPreferred,
 }
 
-impl ReadError {
-    /// A short description, for embedding in a caller's error message.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Truncated => "truncated",
-            Self::WrongType => "unexpected CBOR type",
-            Self::NotPreferred => "not in preferred (shortest, definite-length) encoding",
-        }
-    }
-}
-
 /// Append a text string (head + UTF-8 bytes).
 pub fn put_text(out: &mut Vec<u8>, s: &str) {
     put_head(out, TSTR, s.len() as u64);

@@ -87,7 +87,7 @@ fn bad_env(msg: &str) -> SealError {
 /// `["VEIL-1", [k, f, a], bstr(65), bstr(32), bstr]` shape in preferred encoding, with nothing after.
 pub fn parse_envelope(bytes: &[u8]) -> Result<EnvelopeParts<'_>, SealError> {
     let mut r = Reader::new(bytes);
-    let map = |e: veil_core::cbor::ReadError| SealError::BadEnvelope(e.describe().into());
+    let map = |e: veil_core::cbor::ReadError| SealError::BadEnvelope(e.to_string());
     if r.expect(ARRAY).map_err(map)? != 5 {
         return Err(bad_env("not a 5-element array"));
     }

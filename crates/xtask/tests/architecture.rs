@@ -543,7 +543,10 @@ fn every_error_code_is_listed_in_the_architecture_doc() {
         raised.len()
     );
     for code in raised.keys() {
-        assert!(veil_core_is_code(code), "{code:?} is not a kebab-case code");
+        assert!(
+            veil_core::is_code(code),
+            "{code:?} is not a kebab-case code"
+        );
     }
     let listed = listed_codes();
     let missing: Vec<String> = raised
@@ -566,15 +569,6 @@ fn every_error_code_is_listed_in_the_architecture_doc() {
         stale.is_empty(),
         "docs/architecture.md lists codes nothing raises: {stale:?}"
     );
-}
-
-fn veil_core_is_code(code: &str) -> bool {
-    !code.is_empty()
-        && code.split('-').all(|w| {
-            !w.is_empty()
-                && w.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
 }
 
 #[test]

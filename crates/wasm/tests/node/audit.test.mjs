@@ -5,17 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { veil, throwsCode } from './helpers.mjs';
+import { head } from '../../../core/js/cbor.mjs';
 
 // ---- RFC 8949 §4.2.1 deterministic CBOR of JSON data without floats ----------------------------
-
-function head(major, n) {
-  const big = BigInt(n);
-  if (big < 24n) return Buffer.from([(major << 5) | Number(big)]);
-  if (big < 0x100n) return Buffer.from([(major << 5) | 24, Number(big)]);
-  if (big < 0x10000n) { const b = Buffer.alloc(3); b[0] = (major << 5) | 25; b.writeUInt16BE(Number(big), 1); return b; }
-  if (big < 0x100000000n) { const b = Buffer.alloc(5); b[0] = (major << 5) | 26; b.writeUInt32BE(Number(big), 1); return b; }
-  const b = Buffer.alloc(9); b[0] = (major << 5) | 27; b.writeBigUInt64BE(big, 1); return b;
-}
 
 function canonical(v) {
   if (v === null) return Buffer.from([0xf6]);
