@@ -556,11 +556,25 @@ impl ArtifactStore {
     /// The stored bytes of an artifact's envelope.
     pub async fn envelope(&self, id: &str) -> Result<Bytes, ApiError> {
         let (envelope, _) = object_paths(id);
+        self.object_bytes(&envelope).await
+    }
+
+    /// The bytes of one object.
+    async fn object_bytes(&self, path: &ObjectPath) -> Result<Bytes, ApiError> {
         self.objects
-            .get(&envelope)
+            .get(path)
             .await
             .map_err(obj_err)?
             .bytes()
+            .await
+            .map_err(obj_err)
+    }
+
+    /// Every object under [`STAGING_PREFIX`].
+    async fn staged_objects(&self) -> Result<Vec<object_store::ObjectMeta>, ApiError> {
+        self.objects
+            .list(Some(&ObjectPath::from(STAGING_PREFIX)))
+            .try_collect()
             .await
             .map_err(obj_err)
     }
@@ -570,12 +584,7 @@ impl ArtifactStore {
     /// objects are missing, move the envelope (its bytes checked against the id) and write the
     /// manifest the commit recorded. Returns how many artifacts were completed.
     pub async fn recover_staged(&self) -> Result<usize, ApiError> {
-        let metas: Vec<_> = self
-            .objects
-            .list(Some(&ObjectPath::from(STAGING_PREFIX)))
-            .try_collect()
-            .await
-            .map_err(obj_err)?;
+        let metas = self.staged_objects().await?;
         let mut recovered = 0;
         for meta in metas {
             let Some((id, name)) = staged_of_object(&meta.location) else {
@@ -597,14 +606,7 @@ impl ArtifactStore {
             {
                 continue;
             }
-            let bytes = self
-                .objects
-                .get(&meta.location)
-                .await
-                .map_err(obj_err)?
-                .bytes()
-                .await
-                .map_err(obj_err)?;
+            let bytes = self.object_bytes(&meta.location).await?;
             if veil_seal::ArtifactId::of_envelope(&bytes).to_hex() != id {
                 continue;
             }
@@ -627,12 +629,7 @@ impl ArtifactStore {
     /// committed them.
     pub async fn sweep_orphans(&self) -> Result<usize, ApiError> {
         self.recover_staged().await?;
-        let metas: Vec<_> = self
-            .objects
-            .list(Some(&ObjectPath::from(STAGING_PREFIX)))
-            .try_collect()
-            .await
-            .map_err(obj_err)?;
+        let metas = self.staged_objects().await?;
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
