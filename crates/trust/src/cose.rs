@@ -230,7 +230,8 @@ pub(crate) fn to_vec(v: &Value) -> Vec<u8> {
 }
 
 /// Builds the tagged COSE_Sign1 bytes from its parts: protected `{1: alg, 4: kid}`, empty
-/// unprotected map, attached payload, signature.
+/// unprotected map, attached payload, signature. Only the simulator's signer writes readings.
+#[cfg(feature = "sim")]
 pub(crate) fn encode(protected: &[u8], payload: &[u8], signature: &[u8]) -> Vec<u8> {
     to_vec(&Value::Tag(
         COSE_SIGN1_TAG,
@@ -244,6 +245,7 @@ pub(crate) fn encode(protected: &[u8], payload: &[u8], signature: &[u8]) -> Vec<
 }
 
 /// The protected header a Veil device sends: `{1: alg, 4: kid}`.
+#[cfg(feature = "sim")]
 pub(crate) fn protected_header(alg: Algorithm, kid: &[u8]) -> Vec<u8> {
     to_vec(&Value::Map(vec![
         (

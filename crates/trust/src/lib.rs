@@ -29,8 +29,6 @@
 //! ```
 
 mod chain;
-// Without `sim` nothing signs, so the COSE encoding helpers the device signer uses go unused.
-#[cfg_attr(not(feature = "sim"), allow(dead_code))]
 mod cose;
 mod error;
 #[cfg(feature = "fixtures")]
