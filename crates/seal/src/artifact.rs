@@ -11,14 +11,14 @@
 use std::collections::BTreeMap;
 
 use ciborium::Value;
-use coset::{CborSerializable, CoseSign1, TaggedCborSerializable, iana};
+use coset::{CborSerializable, iana};
 use p256::ecdsa::signature::{DigestSigner, DigestVerifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::SealError;
-use crate::cose::{COSE_SIGN1_TAG, sig_structure_digest};
+use crate::cose::{COSE_SIGN1_TAG, read_sign1, sig_structure_digest};
 use crate::keys::sec1_uncompressed;
 use crate::manifest::{
     ConsentDecision, ConsentRef, ContentEntry, DeviceEvidence, Fields, MANIFEST_VERSION,
@@ -369,48 +369,58 @@ pub struct VerifiedArtifact {
     pub client_key: VerifyingKey,
 }
 
-/// Verify a signed artifact (tagged or untagged COSE_Sign1): the structure, the ES256 signature
-/// under the manifest's client key (which must equal `pinned_client` if given), then every
-/// content's size and SHA-256 against the manifest, and that no content is missing or unlisted.
+/// Verify a signed artifact (tagged or untagged COSE_Sign1): the structure, the ES256 signature,
+/// then every content's size and SHA-256 against the manifest, and that no content is missing or
+/// unlisted.
+///
+/// With `pinned_client` (a recipient that knows which client to expect, e.g. the enrolled key
+/// under [`crate::signer_kid`]), the signature is checked with that key over the `Sig_structure`
+/// **before** the payload is decoded: bytes the pinned client did not sign cost one hash and one
+/// ECDSA verification, never a CBOR decode, whatever they hold ([`SealError::BadSignature`]).
+/// The payload is then decoded (depth-limited) and the manifest's `client_key` must be the pinned
+/// key ([`SealError::ClientKeyMismatch`]). Without a pinned key, the verification key is the
+/// manifest's `client_key`, so the payload is decoded first.
 pub fn verify_signed_artifact(
     bytes: &[u8],
     pinned_client: Option<&VerifyingKey>,
 ) -> Result<VerifiedArtifact, SealError> {
-    let sign1 = match CoseSign1::from_tagged_slice(bytes) {
-        Ok(s) => s,
-        Err(_) => {
-            CoseSign1::from_slice(bytes).map_err(|e| bad(format!("not a COSE_Sign1: {e}")))?
-        }
-    };
-    let header = &sign1.protected.header;
+    let sign1 = read_sign1(bytes)?;
+    let header = &sign1.header;
     if header.alg != Some(coset::Algorithm::Assigned(iana::Algorithm::ES256)) {
         return Err(SealError::BadAlgorithm);
     }
     if !header.crit.is_empty() {
         return Err(bad("unknown critical header parameters"));
     }
-    let protected = sign1.protected.original_data.clone().unwrap_or_default();
-    let payload = sign1
-        .payload
-        .as_deref()
-        .ok_or_else(|| bad("detached payload"))?;
-    let value = ciborium::de::from_reader_with_recursion_limit::<Value, _>(payload, MAX_CBOR_DEPTH)
-        .map_err(|e| bad(format!("payload is not CBOR: {e}")))?;
+    let sig = Signature::from_slice(sign1.signature).map_err(|_| SealError::BadSignature)?;
+    let verify = |key: &VerifyingKey| {
+        key.verify_digest(sig_structure_digest(sign1.protected, sign1.payload), &sig)
+            .map_err(|_| SealError::BadSignature)
+    };
+    if let Some(pinned) = pinned_client {
+        verify(pinned)?;
+    }
+    let value =
+        ciborium::de::from_reader_with_recursion_limit::<Value, _>(sign1.payload, MAX_CBOR_DEPTH)
+            .map_err(|e| bad(format!("payload is not CBOR: {e}")))?;
     let mut top = Fields::new(value, "payload")?;
     let manifest = Manifest::from_cbor_value(top.take("manifest")?)?;
     let files_value = top.take("files")?;
 
-    let client_key = VerifyingKey::from_sec1_bytes(&manifest.client_key)
-        .map_err(|_| bad("client_key is not a P-256 point"))?;
-    // The protected `kid` is only a hint (RFC 9052 §3.1); the signature is checked against the
-    // manifest's `client_key`, which the signature itself covers.
-    if pinned_client.is_some_and(|pinned| sec1_uncompressed(pinned) != manifest.client_key) {
-        return Err(SealError::ClientKeyMismatch);
-    }
-    let sig = Signature::from_slice(&sign1.signature).map_err(|_| SealError::BadSignature)?;
-    client_key
-        .verify_digest(sig_structure_digest(&protected, payload), &sig)
-        .map_err(|_| SealError::BadSignature)?;
+    // The protected `kid` is only a hint (RFC 9052 §3.1): the key that counts is the manifest's
+    // `client_key`, which the signature covers.
+    let client_key = match pinned_client {
+        Some(pinned) if sec1_uncompressed(pinned) != manifest.client_key => {
+            return Err(SealError::ClientKeyMismatch);
+        }
+        Some(pinned) => *pinned,
+        None => {
+            let key = VerifyingKey::from_sec1_bytes(&manifest.client_key)
+                .map_err(|_| bad("client_key is not a P-256 point"))?;
+            verify(&key)?;
+            key
+        }
+    };
 
     let Value::Map(pairs) = files_value else {
         return Err(bad("files is not a map"));
@@ -454,6 +464,7 @@ mod tests {
     use super::*;
     use crate::manifest::{LEGACY_ALLOW, parse_consent_decision};
     use crate::pseudonym::PseudonymSecret;
+    use coset::{CoseSign1, TaggedCborSerializable};
     use veil_core::Coded;
 
     fn builder() -> ArtifactBuilder {
@@ -621,13 +632,46 @@ mod tests {
     }
 
     #[test]
-    fn pinned_key_mismatch_is_reported() {
+    fn a_pinned_key_that_did_not_sign_is_a_bad_signature() {
         let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
         let other = SigningKey::from_slice(&[2u8; 32]).unwrap();
         let signed = builder().sign(&key).unwrap();
         let err =
             verify_signed_artifact(signed.as_bytes(), Some(other.verifying_key())).unwrap_err();
+        assert_eq!(err.code(), "bad-signature");
+    }
+
+    #[test]
+    fn signed_by_the_pinned_key_for_another_client_key_is_a_mismatch() {
+        // The manifest names `key`, but the pinned `other` signed it (same protected header).
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        let other = SigningKey::from_slice(&[2u8; 32]).unwrap();
+        let signed = builder().sign(&key).unwrap();
+        let sign1 = CoseSign1::from_tagged_slice(signed.as_bytes()).unwrap();
+        let resigned = coset::CoseSign1Builder::new()
+            .protected(sign1.protected.header)
+            .payload(sign1.payload.unwrap())
+            .create_signature(b"", |tbs| {
+                let sig: Signature = p256::ecdsa::signature::Signer::sign(&other, tbs);
+                sig.to_bytes().to_vec()
+            })
+            .build()
+            .to_tagged_vec()
+            .unwrap();
+        let err = verify_signed_artifact(&resigned, Some(other.verifying_key())).unwrap_err();
         assert_eq!(err.code(), "client-key-mismatch");
+        // Unpinned, the manifest's key is the verification key, and it did not sign.
+        let err = verify_signed_artifact(&resigned, None).unwrap_err();
+        assert_eq!(err.code(), "bad-signature");
+    }
+
+    #[test]
+    fn the_protected_kid_is_the_client_key_id() {
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        let signed = builder().sign(&key).unwrap();
+        let kid = crate::signer_kid(signed.as_bytes()).unwrap();
+        assert_eq!(kid, crate::KeyId::of_verifying_key(key.verifying_key()));
+        assert_eq!(kid, signed.manifest().client_kid());
     }
 
     #[test]

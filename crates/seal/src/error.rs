@@ -69,6 +69,10 @@ pub enum SealError {
     /// The client's ES256 signature does not verify.
     #[error("client signature does not verify")]
     BadSignature,
+    /// The COSE_Sign1's protected header has no `kid`, or one that is not 32 bytes (a client key
+    /// id), so the signer cannot be looked up ([`crate::signer_kid`]).
+    #[error("no signer key id: {0}")]
+    BadSignerKid(String),
     /// The artifact was signed by a client key other than the one the caller pinned.
     #[error("artifact signed by an unexpected client key")]
     ClientKeyMismatch,
@@ -105,6 +109,7 @@ impl veil_core::Coded for SealError {
             Self::BadArtifact(_) => "bad-artifact",
             Self::BadAlgorithm => "bad-algorithm",
             Self::BadSignature => "bad-signature",
+            Self::BadSignerKid(_) => "bad-signer-kid",
             Self::ClientKeyMismatch => "client-key-mismatch",
             Self::HashMismatch(_) => "hash-mismatch",
             Self::MissingFile(_) => "missing-file",

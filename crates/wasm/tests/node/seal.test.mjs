@@ -26,6 +26,7 @@ before(() => {
     clientPub: read(dir, 'client.pub.pem'),
     secret: read(dir, 'pseudonym.secret').trim(),
     otherRecipientPriv: read(other, 'recipient.pem'),
+    otherClient: read(other, 'client.pem'),
     otherClientPub: read(other, 'client.pub.pem'),
   };
 });
@@ -116,7 +117,9 @@ test('every sealing error code a portal can reach', async () => {
   const tampered = Uint8Array.from(sealed.envelope);
   tampered[tampered.length - 5] ^= 1;
   await rejectsCode(veil.openArtifact(tampered, keys.recipientPriv), 'decrypt-failed');
-  await rejectsCode(veil.openArtifact(sealed.envelope, keys.recipientPriv, { clientKey: keys.otherClientPub }), 'client-key-mismatch');
+  // Pinned to a client that did not sign: the signature is checked with the pinned key first.
+  await rejectsCode(veil.openArtifact(sealed.envelope, keys.recipientPriv, { clientKey: keys.otherClientPub }), 'bad-signature');
+  // client-key-mismatch: signed by the pinned key, but naming another client key (next test).
   // unsupported-suite: the envelope's suite array names HPKE KEM 0x0020 (X25519).
   const suite = Buffer.from(cbor([16, 1, 2]));
   const at = Buffer.from(sealed.envelope).indexOf(suite);
@@ -164,6 +167,11 @@ test('forged and tampered artifacts inside a valid envelope: every verification 
   await rejectsCode(open(forged(withFiles(changed))), 'hash-mismatch');
   await rejectsCode(open(forged(withFiles(files.entries.filter(([k]) => k !== 'model-1.stl')))), 'missing-file');
   await rejectsCode(open(forged(withFiles([...files.entries, ['zzz.txt', Buffer.from('smuggled')]]))), 'unlisted-file');
+  // Re-signed by another client whose key the opener pins: the signature holds, but the manifest
+  // names the first client.
+  const resignedByOther = sealEnvelope(signArtifact(protectedHeader, payloadBytes, keys.otherClient), keys.recipientPub);
+  await rejectsCode(veil.openArtifact(resignedByOther, keys.recipientPriv, { clientKey: keys.otherClientPub }), 'client-key-mismatch');
+  await rejectsCode(veil.openArtifact(resignedByOther, keys.recipientPriv), 'bad-signature');
   // The unaltered payload re-signed by the same key is accepted: the codes above come from the edits.
   assert.equal((await open(forged(payloadBytes))).manifest.pseudonym, sealed.pseudonym);
 });
