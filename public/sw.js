@@ -68,7 +68,8 @@ self.addEventListener('fetch', (event) => {
 // flush its outbox; with no page open, the worker uploads the sealed envelopes itself. Either way
 // each upload carries its artifact id as the Idempotency-Key, so it is stored exactly once.
 // The outbox's rules live in `crates/outbox` (veil-outbox); this is the one copy outside it, kept to
-// the same retry rule (2xx delivered, 4xx other than 408/429 final, anything else retried) and
+// the same retry rule (2xx delivered, 401 `unknown-client` parked until the page enrols the device,
+// other 4xx than 408/429 final, anything else retried) and
 // the same stored shape. Revocations and erasures wait for the page: they are signed with the
 // client key, which only the page uses.
 self.addEventListener('sync', (event) => {
@@ -107,11 +108,16 @@ async function uploadOutbox() {
         body: envelope,
       });
       item.attempts += 1;
+      const refused = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
+      const body = refused ? await response.json().catch(() => ({})) : {};
+      const reason = `${body.error ?? response.status}: ${body.detail ?? ''}`;
       if (response.ok) {
         item.state = { state: 'delivered', at_ms: Date.now() };
-      } else if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
-        const body = await response.json().catch(() => ({}));
-        item.state = { state: 'failed', reason: `${body.error ?? response.status}: ${body.detail ?? ''}` };
+      } else if (response.status === 401 && body.error === 'unknown-client') {
+        // This device is not connected to a clinic yet: the page sends it again once it is.
+        item.state = { state: 'awaiting-enrolment', reason };
+      } else if (refused) {
+        item.state = { state: 'failed', reason };
       } else {
         throw new Error(`upload of ${item.id} answered ${response.status}: retry on the next sync`);
       }

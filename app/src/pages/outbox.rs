@@ -32,6 +32,10 @@ fn state_badge(state: &ItemState) -> (&'static str, String) {
         ItemState::Queued => ("badge unverified", "queued".into()),
         ItemState::Uploading => ("badge unverified", "uploading".into()),
         ItemState::Delivered { .. } => ("badge verified", "delivered".into()),
+        ItemState::AwaitingEnrolment { .. } => (
+            "badge unverified",
+            "waiting: connect this device to a clinic".into(),
+        ),
         ItemState::Failed { reason } => ("badge rejected", format!("failed: {reason}")),
         ItemState::Cancelled { reason } => ("badge rejected", format!("cancelled: {reason}")),
     }
@@ -163,7 +167,10 @@ fn OutboxRow(
     let (class, label) = state_badge(&item.state);
     let id = item.id.clone();
     let id_for_progress = item.id.clone();
-    let cancellable = matches!(item.state, ItemState::Queued | ItemState::Failed { .. });
+    let cancellable = matches!(
+        item.state,
+        ItemState::Queued | ItemState::Failed { .. } | ItemState::AwaitingEnrolment { .. }
+    );
     let state_id = item.state.id();
     view! {
         <tr data-testid="outbox-item" data-id=item.id.clone() data-state=state_id>

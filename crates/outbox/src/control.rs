@@ -11,8 +11,12 @@
 //! Both are JSON signed by the client key over their exact bytes (the transport signs: it holds
 //! the key), and both are queued, persisted and retried like uploads. A message's key (its `id`,
 //! sent as `Idempotency-Key`) is the SHA-256 of what it asks, so queueing the same request twice
-//! keeps one message, and a retry is recognisably the same request. Both operations are idempotent
-//! at the server as well (already revoked, already erased).
+//! keeps one message. Each body also carries `timestamp_ms` (when the message was made) and a
+//! random `nonce` (16 bytes, hex), both fixed when the message is queued and persisted with it:
+//! every retry sends the byte-identical body, which the server recognises as a replay (by the
+//! body's SHA-256) and answers with its first answer, storing it once; the server never accepts
+//! one nonce from one client for two different bodies. Both operations are idempotent at the
+//! server as well (already revoked, already erased).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,6 +29,8 @@ pub const MAX_CONTROL_ITEMS: usize = 10_000;
 pub const MAX_REASON_BYTES: usize = 4096;
 /// Longest recipient, purpose or pseudonym in an erasure entry, in bytes.
 pub const MAX_FIELD_BYTES: usize = 256;
+/// Bytes of a control message's nonce (hex in the body: twice as many digits).
+pub const NONCE_BYTES: usize = 16;
 
 /// One pseudonym the server is told is erased: computed for (recipient, purpose) just before the
 /// secret was destroyed.
@@ -125,6 +131,14 @@ pub struct ControlMessage {
     pub kind: ControlKind,
     /// Where it is (never [`ItemState::Cancelled`]).
     pub state: ItemState,
+    /// When the message was made, ms since the epoch: the body's `timestamp_ms`. Fixed once.
+    #[serde(default)]
+    pub timestamp_ms: u64,
+    /// The body's `nonce`: [`NONCE_BYTES`] bytes, lowercase hex, drawn when the message was queued
+    /// and fixed from then on. Empty in a message stored before nonces existed: it gets one before
+    /// it is next sent.
+    #[serde(default)]
+    pub nonce: String,
     /// Attempts so far.
     pub attempts: u32,
     /// Not before this time (ms since the epoch), for backoff.
@@ -140,10 +154,35 @@ impl ControlMessage {
             id: kind.key(salt),
             kind,
             state: ItemState::Queued,
+            timestamp_ms: ms(now_ms),
+            nonce: String::new(),
             attempts: 0,
             next_at_ms: 0.0,
             created_ms: now_ms,
         }
+    }
+
+    /// Whether the message has its nonce (every message queued by this version has).
+    #[must_use]
+    pub fn has_nonce(&self) -> bool {
+        !self.nonce.is_empty()
+    }
+
+    /// Give the message its nonce, from `random` (fresh random bytes) and the message's own id and
+    /// time: SHA-256 over the three, cut to [`NONCE_BYTES`]. Two messages of one client never share
+    /// a nonce even if a generator repeats itself (their ids differ), and with a good generator the
+    /// nonce is as unpredictable as `random`. A message made before nonces existed gets its
+    /// `timestamp_ms` from when it was queued.
+    pub(crate) fn set_nonce(&mut self, random: &[u8; NONCE_BYTES]) {
+        if self.timestamp_ms == 0 {
+            self.timestamp_ms = ms(self.created_ms);
+        }
+        let mut hash = Sha256::new();
+        hash.update(b"veil-outbox-nonce-v1");
+        hash.update(self.id.as_bytes());
+        hash.update(self.timestamp_ms.to_be_bytes());
+        hash.update(random);
+        self.nonce = hex::encode(&hash.finalize()[..NONCE_BYTES]);
     }
 
     /// The API path it is posted to.
@@ -156,7 +195,9 @@ impl ControlMessage {
     }
 
     /// The JSON body, as `docs/ingest.md` specifies it, naming `client_key` (the uncompressed SEC1
-    /// public key of the client, hex) that signs it. The transport signs exactly these bytes.
+    /// public key of the client, hex) that signs it. The transport signs exactly these bytes; the
+    /// same message and key always give the same bytes (keys in a fixed order, the time and nonce
+    /// stored with the message), so a retry is the byte-identical request.
     #[must_use]
     pub fn body(&self, client_key: &str) -> String {
         let value = match &self.kind {
@@ -173,6 +214,8 @@ impl ControlMessage {
                 "withdrawn_at_ms": withdrawn_at_ms,
                 "reason": reason,
                 "client_key": client_key,
+                "timestamp_ms": self.timestamp_ms,
+                "nonce": self.nonce,
             }),
             ControlKind::Erasure {
                 pseudonyms,
@@ -182,6 +225,8 @@ impl ControlMessage {
                 "erased_at_ms": erased_at_ms,
                 "pseudonyms": pseudonyms,
                 "client_key": client_key,
+                "timestamp_ms": self.timestamp_ms,
+                "nonce": self.nonce,
             }),
         };
         value.to_string()
@@ -279,27 +324,72 @@ mod tests {
 
     #[test]
     fn bodies_are_what_the_server_reads() {
-        let r = &ControlMessage::revocations(
+        let mut r = ControlMessage::revocations(
             vec!["bb".into(), "aa".into(), "aa".into()],
             "research",
             "consent withdrawn",
             1_700_000_000_123.9,
-        )[0];
+        )
+        .remove(0);
+        r.set_nonce(&[7; NONCE_BYTES]);
         assert_eq!(r.path(), "/v1/revocations");
+        assert_eq!(r.nonce.len(), 2 * NONCE_BYTES);
+        assert!(
+            r.nonce
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
         let body: serde_json::Value = serde_json::from_str(&r.body("04ab")).unwrap();
         assert_eq!(
             body,
             serde_json::json!({"format": "veil-revocation-v1", "artifacts": ["aa", "bb"],
                 "purpose": "research", "withdrawn_at_ms": 1_700_000_000_123u64,
-                "reason": "consent withdrawn", "client_key": "04ab"})
+                "reason": "consent withdrawn", "client_key": "04ab",
+                "timestamp_ms": 1_700_000_000_123u64, "nonce": r.nonce})
         );
-        let e = &ControlMessage::erasures(vec![entry(2), entry(1)], 5.0)[0];
+        let mut e = ControlMessage::erasures(vec![entry(2), entry(1)], 5.0).remove(0);
+        e.set_nonce(&[7; NONCE_BYTES]);
         assert_eq!(e.path(), "/v1/erasures");
         let body: serde_json::Value = serde_json::from_str(&e.body("04ab")).unwrap();
         assert_eq!(body["format"], "veil-erasure-v1");
         assert_eq!(body["erased_at_ms"], 5);
+        assert_eq!(body["timestamp_ms"], 5);
+        assert_eq!(body["nonce"], e.nonce.as_str());
+        assert_ne!(
+            e.nonce, r.nonce,
+            "same random bytes, other message: another nonce"
+        );
         assert_eq!(body["pseudonyms"][0]["pseudonym"], "p1");
         assert_eq!(body["pseudonyms"][1]["recipient"], "veil-ingest");
+        // The same message gives the same bytes, as a retry must send them; stored and read
+        // back, too.
+        assert_eq!(e.body("04ab"), e.body("04ab"));
+        let stored: ControlMessage =
+            serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(stored.body("04ab"), e.body("04ab"));
+    }
+
+    #[test]
+    fn nonces_come_from_the_random_bytes() {
+        let make = |random: u8| {
+            let mut m = ControlMessage::revocation_if_stored("aa", "research", "r", "", 9.0);
+            m.set_nonce(&[random; NONCE_BYTES]);
+            m.nonce
+        };
+        assert_eq!(make(1), make(1));
+        assert_ne!(make(1), make(2));
+    }
+
+    #[test]
+    fn messages_stored_before_nonces_read_and_get_one() {
+        // As the app stored a revocation before bodies carried a time and a nonce.
+        let stored = r#"{"id":"ab","kind":"revocation","artifacts":["aa"],"purpose":"research","reason":"r","withdrawn_at_ms":4,"if_stored":false,"state":{"state":"queued"},"attempts":1,"next_at_ms":0.0,"created_ms":1712345670000.0}"#;
+        let mut m: ControlMessage = serde_json::from_str(stored).unwrap();
+        assert!(!m.has_nonce());
+        assert_eq!(m.timestamp_ms, 0);
+        m.set_nonce(&[0; NONCE_BYTES]);
+        assert!(m.has_nonce());
+        assert_eq!(m.timestamp_ms, 1_712_345_670_000, "the time it was queued");
     }
 
     #[test]
@@ -343,10 +433,12 @@ mod tests {
 
     #[test]
     fn stored_messages_read_back() {
-        let m = ControlMessage::revocation_if_stored("aa", "research", "r", "", 3.0);
+        let mut m = ControlMessage::revocation_if_stored("aa", "research", "r", "", 3.0);
+        m.set_nonce(&[1; NONCE_BYTES]);
         let json = serde_json::to_string(&m).unwrap();
         assert!(json.contains(r#""kind":"revocation""#), "{json}");
         assert!(json.contains(r#""state":{"state":"queued"}"#), "{json}");
+        assert!(json.contains(r#""timestamp_ms":3,"#), "{json}");
         assert_eq!(serde_json::from_str::<ControlMessage>(&json).unwrap(), m);
     }
 }

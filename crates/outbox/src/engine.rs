@@ -6,6 +6,7 @@
 //! withdrawal and a flush may interleave freely (the browser runs them as separate tasks) and the
 //! outcome is one of the orders in which they could have run whole.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
@@ -13,7 +14,8 @@ use rand_core::RngCore;
 use veil_consent::PurposeScope;
 
 use crate::control::{
-    ControlKind, ControlMessage, ErasedPseudonym, MAX_FIELD_BYTES, MAX_REASON_BYTES, clip,
+    ControlKind, ControlMessage, ErasedPseudonym, MAX_FIELD_BYTES, MAX_REASON_BYTES, NONCE_BYTES,
+    clip,
 };
 use crate::error::OutboxError;
 use crate::item::{ItemState, NewItem, OutboxItem};
@@ -87,6 +89,27 @@ impl FlushReport {
             })
             .count()
     }
+
+    /// How many entries the server refused as coming from an unknown client (401
+    /// `unknown-client`): they wait for [`Outbox::on_enrolled`].
+    #[must_use]
+    pub fn awaiting_enrolment(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::Upload {
+                        verdict: Verdict::AwaitingEnrolment { .. },
+                        ..
+                    } | Event::Control {
+                        verdict: Verdict::AwaitingEnrolment { .. },
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
 }
 
 /// What a withdrawal did.
@@ -101,11 +124,14 @@ pub struct Withdrawal {
 
 /// The outbox engine. Build one whenever convenient (it holds no state of its own beyond its
 /// parts): everything is in the store.
+///
+/// The generator draws the retry jitter and the control messages' nonces: give it the operating
+/// system's generator (the browser's `crypto.getRandomValues`) outside tests.
 #[derive(Debug)]
 pub struct Outbox<S, T, R, C> {
     store: S,
     transport: T,
-    rng: R,
+    rng: RefCell<R>,
     clock: C,
 }
 
@@ -152,6 +178,7 @@ fn settle(entry: &mut impl Attempted, verdict: Verdict, at: f64, wait: f64) -> b
     *state = match verdict {
         Verdict::Delivered | Verdict::NothingToRevoke => ItemState::Delivered { at_ms: at },
         Verdict::Refused { reason } => ItemState::Failed { reason },
+        Verdict::AwaitingEnrolment { reason } => ItemState::AwaitingEnrolment { reason },
         Verdict::Retry { .. } => {
             *next_at_ms = at + wait;
             ItemState::Queued
@@ -177,9 +204,19 @@ where
         Self {
             store,
             transport,
-            rng,
+            rng: RefCell::new(rng),
             clock,
         }
+    }
+
+    /// Fresh random bytes for a nonce; all zero if the generator fails (the nonce made from them
+    /// still differs between messages: it hashes in the message's id).
+    fn random_nonce(&self) -> [u8; NONCE_BYTES] {
+        let mut random = [0u8; NONCE_BYTES];
+        if self.rng.borrow_mut().try_fill_bytes(&mut random).is_err() {
+            random = [0; NONCE_BYTES];
+        }
+        random
     }
 
     /// The store.
@@ -237,8 +274,9 @@ where
         Ok(controls)
     }
 
-    /// Cancel a queued or failed item: it will not be sent, its envelope is dropped, and if an
-    /// earlier attempt may have reached the server, a revocation "if stored" is queued.
+    /// Cancel a queued, failed or enrolment-awaiting item: it will not be sent, its envelope is
+    /// dropped, and if an earlier attempt may have reached the server, a revocation "if stored" is
+    /// queued.
     ///
     /// # Errors
     /// [`OutboxError::UnknownItem`], [`OutboxError::NotCancellable`] (delivered, being sent, or
@@ -251,7 +289,12 @@ where
         let change = self
             .store
             .update_item(id, move |item| {
-                let open = matches!(item.state, ItemState::Queued | ItemState::Failed { .. });
+                let open = matches!(
+                    item.state,
+                    ItemState::Queued
+                        | ItemState::Failed { .. }
+                        | ItemState::AwaitingEnrolment { .. }
+                );
                 if open {
                     item.state = cancelled;
                 }
@@ -289,8 +332,10 @@ where
         self.queue(message).await.map(Some)
     }
 
-    /// Queue `message` unless it is queued already; the message as stored.
-    async fn queue(&self, message: ControlMessage) -> Result<ControlMessage, OutboxError> {
+    /// Queue `message` unless it is queued already; the message as stored. Its nonce is drawn
+    /// here, once: a message queued again keeps the nonce (and the time) it was first stored with.
+    async fn queue(&self, mut message: ControlMessage) -> Result<ControlMessage, OutboxError> {
+        message.set_nonce(&self.random_nonce());
         if self.store.insert_control(&message).await? {
             return Ok(message);
         }
@@ -375,6 +420,46 @@ where
             queued.push(self.queue(message).await?);
         }
         Ok(queued)
+    }
+
+    /// The device was enrolled (connected to a clinic): every entry the server refused as coming
+    /// from an unknown client is queued again, due now, keeping its attempts (and a control
+    /// message its time and nonce). How many were released.
+    ///
+    /// Call it once the enrolment succeeded, with no flush running (a flush already out may park
+    /// an entry it sent before the enrolment after this ran; the app holds its flush lock).
+    ///
+    /// # Errors
+    /// [`OutboxError::Store`]; what was released before the failure stays released.
+    pub async fn on_enrolled(&self) -> Result<usize, OutboxError> {
+        fn release(state: &mut ItemState, next_at_ms: &mut f64) -> bool {
+            if !matches!(state, ItemState::AwaitingEnrolment { .. }) {
+                return false;
+            }
+            *state = ItemState::Queued;
+            *next_at_ms = 0.0;
+            true
+        }
+        let mut released = 0;
+        for item in self.store.items().await? {
+            if matches!(item.state, ItemState::AwaitingEnrolment { .. }) {
+                let change = self
+                    .store
+                    .update_item(&item.id, |i| release(&mut i.state, &mut i.next_at_ms))
+                    .await?;
+                released += usize::from(change.is_some_and(|c| c.after.is_some()));
+            }
+        }
+        for message in self.store.controls().await? {
+            if matches!(message.state, ItemState::AwaitingEnrolment { .. }) {
+                let change = self
+                    .store
+                    .update_control(&message.id, |m| release(&mut m.state, &mut m.next_at_ms))
+                    .await?;
+                released += usize::from(change.is_some_and(|c| c.after.is_some()));
+            }
+        }
+        Ok(released)
     }
 
     /// One pass: send every due entry (uploads and control messages, oldest first) once, then the
@@ -510,9 +595,17 @@ where
         if self.erasure_waits(&message).await? {
             return Ok(());
         }
+        // A message stored before nonces existed gets its nonce now, in the same write that marks
+        // it sent, so every attempt from this one on sends the same bytes.
+        let random = self.random_nonce();
         let Some(started) = self
             .store
-            .update_control(id, move |m| start(m, now))
+            .update_control(id, move |m| {
+                if !m.has_nonce() {
+                    m.set_nonce(&random);
+                }
+                start(m, now)
+            })
             .await?
             .and_then(|change| change.after)
         else {
@@ -547,14 +640,14 @@ where
     }
 
     /// Whether `message` is an erasure that must wait: an older upload under one of its
-    /// pseudonyms (same recipient and purpose) is still pending. Sent first, the erasure would
-    /// miss that artifact when it arrives.
+    /// pseudonyms (same recipient and purpose) may still be sent (pending, or waiting for the
+    /// device's enrolment). Sent first, the erasure would miss that artifact when it arrives.
     async fn erasure_waits(&self, message: &ControlMessage) -> Result<bool, OutboxError> {
         let ControlKind::Erasure { pseudonyms, .. } = &message.kind else {
             return Ok(false);
         };
         Ok(self.store.items().await?.iter().any(|item| {
-            item.state.is_pending()
+            item.state.is_unsettled()
                 && item.created_ms <= message.created_ms
                 && pseudonyms
                     .iter()
@@ -565,7 +658,7 @@ where
     /// When the answer came, and the backoff before the next attempt if it is to be retried.
     fn answered(&mut self, verdict: &Verdict, attempts: u32) -> (f64, f64) {
         let wait = match verdict {
-            Verdict::Retry { .. } => backoff_ms(attempts, &mut self.rng),
+            Verdict::Retry { .. } => backoff_ms(attempts, self.rng.get_mut()),
             _ => 0.0,
         };
         (self.clock.now_ms(), wait)

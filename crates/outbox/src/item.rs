@@ -28,6 +28,13 @@ pub enum ItemState {
         /// When, ms since the epoch.
         at_ms: f64,
     },
+    /// The server does not know this device's client key (401 `unknown-client`: it was never
+    /// enrolled, or the server forgot it): nothing was stored, and nothing is sent again until the
+    /// device is connected to a clinic ([`crate::Outbox::on_enrolled`]), when it is queued again.
+    AwaitingEnrolment {
+        /// The server's error code and detail.
+        reason: String,
+    },
     /// The server refused it; it is not retried.
     Failed {
         /// The server's error code and detail.
@@ -41,13 +48,15 @@ pub enum ItemState {
 }
 
 impl ItemState {
-    /// The state's name as stored (`queued`, `uploading`, `delivered`, `failed`, `cancelled`).
+    /// The state's name as stored (`queued`, `uploading`, `delivered`, `awaiting-enrolment`,
+    /// `failed`, `cancelled`).
     #[must_use]
     pub fn id(&self) -> &'static str {
         match self {
             Self::Queued => "queued",
             Self::Uploading => "uploading",
             Self::Delivered { .. } => "delivered",
+            Self::AwaitingEnrolment { .. } => "awaiting-enrolment",
             Self::Failed { .. } => "failed",
             Self::Cancelled { .. } => "cancelled",
         }
@@ -57,6 +66,12 @@ impl ItemState {
     #[must_use]
     pub fn is_pending(&self) -> bool {
         matches!(self, Self::Queued | Self::Uploading)
+    }
+
+    /// Whether it may still be sent: pending, or waiting for the device to be enrolled.
+    #[must_use]
+    pub fn is_unsettled(&self) -> bool {
+        self.is_pending() || matches!(self, Self::AwaitingEnrolment { .. })
     }
 }
 
@@ -192,6 +207,10 @@ mod tests {
             (r#"{"state":"queued"}"#, "queued"),
             (r#"{"state":"uploading"}"#, "uploading"),
             (r#"{"state":"failed","reason":"x"}"#, "failed"),
+            (
+                r#"{"state":"awaiting-enrolment","reason":"x"}"#,
+                "awaiting-enrolment",
+            ),
             (r#"{"state":"cancelled","reason":"x"}"#, "cancelled"),
         ] {
             let parsed: ItemState = serde_json::from_str(state).unwrap();

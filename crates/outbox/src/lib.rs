@@ -19,13 +19,20 @@
 //!   429 is the server refusing the content and is final ([`ItemState::Failed`]); anything else (a
 //!   5xx, 408, 429, no answer at all) is retried after an exponential backoff with full jitter
 //!   drawn from an injected generator, capped at [`retry::MAX_BACKOFF_MS`].
+//! - **An unknown client waits for its enrolment** ([`ItemState::AwaitingEnrolment`]): the server
+//!   stores nothing from a client key it does not know (401 `unknown-client`). That is neither the
+//!   content's fault nor cured by waiting, so the entry is parked, visibly, until the device is
+//!   connected to a clinic ([`Outbox::on_enrolled`] queues it again); a revoked client (403
+//!   `client-revoked`) or a pseudonym another client owns (403 `pseudonym-not-owned`) is final.
 //! - **Withdrawal wins** ([`Outbox::on_withdrawn`]): withdrawing consent for a purpose cancels its
 //!   items that have not left; for those that reached the server it queues a revocation, and for
 //!   those that may have (an earlier attempt whose answer was lost, one in flight) a revocation
 //!   that only asks to revoke what the server holds. State changes go through the store's atomic
 //!   update, so a withdrawal racing an upload never loses either.
 //! - **Control messages are queued like uploads** ([`ControlMessage`]): a revocation or erasure
-//!   typed while offline is not lost; it is persisted and retried under the same rule. An erasure
+//!   typed while offline is not lost; it is persisted and retried under the same rule, and its
+//!   body (with the time and random nonce fixed when it was queued) is byte-identical on every
+//!   attempt, so the server recognises a retry as the same request. An erasure
 //!   waits for older uploads under the pseudonyms it names, so none of them reaches the server
 //!   after the erasure and escapes it.
 //!

@@ -3,8 +3,13 @@
 //!
 //! - 2xx: delivered (the ingest server answers 201 when it stores an artifact, 200 when it already
 //!   had it; control endpoints answer 200).
+//! - 401 `unknown-client`: the server does not know this device's client key (not enrolled yet,
+//!   or forgotten by the operator) and stored nothing. Not the content's fault, and not fixed by
+//!   time either: [`Verdict::AwaitingEnrolment`], sent again once the device is connected to a
+//!   clinic, never before (no request storm against a server that will answer the same).
 //! - 4xx except 408 and 429: the server refused the content (bad envelope, consent not granted,
-//!   replay, body too large, bad signature...). Sending the same bytes again gets the same answer,
+//!   replay, body too large, bad signature, a revoked client (403 `client-revoked`), a pseudonym
+//!   another client owns (403 `pseudonym-not-owned`)...). Sending the same bytes again gets the same answer,
 //!   so it is final: [`Verdict::Refused`], never retried.
 //! - everything else: 5xx (storage failure, busy), 408 (timeout), 429 (too many requests), an
 //!   answer with no status, and no answer at all (offline, connection cut, even after the server
@@ -22,6 +27,8 @@ use serde::Deserialize;
 pub const BASE_BACKOFF_MS: f64 = 1000.0;
 /// Longest wait between retries, ms (5 minutes).
 pub const MAX_BACKOFF_MS: f64 = 5.0 * 60.0 * 1000.0;
+/// The ingest server's code for a client key it does not know (`docs/ingest.md`).
+pub const UNKNOWN_CLIENT: &str = "unknown-client";
 /// Longest reason kept from an answer, in characters.
 pub const MAX_REASON_CHARS: usize = 300;
 
@@ -46,6 +53,12 @@ pub enum Verdict {
     Delivered,
     /// A revocation "if stored" found nothing to revoke: the artifact never reached the server.
     NothingToRevoke,
+    /// The server does not know the client key (401 `unknown-client`): nothing was stored; send
+    /// again once the device is enrolled.
+    AwaitingEnrolment {
+        /// The server's error code and detail.
+        reason: String,
+    },
     /// The server refused it; final.
     Refused {
         /// The server's error code and detail.
@@ -59,10 +72,10 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// Whether the entry is settled (not retried).
+    /// Whether the entry is settled (not retried, neither after a wait nor after enrolment).
     #[must_use]
     pub fn is_final(&self) -> bool {
-        !matches!(self, Self::Retry { .. })
+        !matches!(self, Self::Retry { .. } | Self::AwaitingEnrolment { .. })
     }
 }
 
@@ -73,6 +86,13 @@ pub fn classify(answer: &Answer) -> Verdict {
         Answer::Answered {
             status: 200..=299, ..
         } => Verdict::Delivered,
+        Answer::Answered { status: 401, body }
+            if error_code(body).as_deref() == Some(UNKNOWN_CLIENT) =>
+        {
+            Verdict::AwaitingEnrolment {
+                reason: reason_of(401, body),
+            }
+        }
         Answer::Answered { status, body }
             if (400..500).contains(status) && *status != 408 && *status != 429 =>
         {
@@ -196,6 +216,36 @@ mod tests {
             classify(&Answer::NetworkError("offline".into())),
             Verdict::Retry { .. }
         ));
+    }
+
+    #[test]
+    fn an_unknown_client_waits_for_enrolment_and_a_revoked_one_is_refused() {
+        let unknown = classify(&answer(
+            401,
+            r#"{"error":"unknown-client","detail":"enrol first"}"#,
+        ));
+        assert_eq!(
+            unknown,
+            Verdict::AwaitingEnrolment {
+                reason: "unknown-client: enrol first".into()
+            }
+        );
+        assert!(!unknown.is_final());
+        // Another 401, or an unknown-client code under another status, is an ordinary refusal.
+        for (status, body) in [
+            (401, r#"{"error":"bad-request-signature","detail":""}"#),
+            (401, "unknown-client"),
+            (403, r#"{"error":"unknown-client","detail":""}"#),
+            (403, r#"{"error":"client-revoked","detail":""}"#),
+            (403, r#"{"error":"pseudonym-not-owned","detail":""}"#),
+        ] {
+            let verdict = classify(&answer(status, body));
+            assert!(
+                matches!(verdict, Verdict::Refused { .. }),
+                "{status} {body}"
+            );
+            assert!(verdict.is_final());
+        }
     }
 
     #[test]

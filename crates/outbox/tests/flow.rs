@@ -658,3 +658,211 @@ fn queueing_the_same_artifact_twice_keeps_one_item() {
     let e = run(world.outbox().enqueue(bad, envelope)).unwrap_err();
     assert_eq!(e.code(), "bad-artifact-id");
 }
+
+fn erased(purpose: &str, pseudonym: &str) -> ErasedPseudonym {
+    ErasedPseudonym {
+        recipient: "veil-ingest".into(),
+        purpose: purpose.into(),
+        pseudonym: pseudonym.into(),
+    }
+}
+
+#[test]
+fn an_unknown_client_waits_for_its_enrolment_then_everything_goes_once() {
+    let mut world = World::with_rng(TestRng::Top);
+    world.server.borrow_mut().client_unknown = true;
+    let a = world.queue(research(), "p2");
+    let report = run(world.outbox().flush()).unwrap();
+    assert_eq!(report.awaiting_enrolment(), 1);
+    assert_eq!(report.delivered(), 0);
+    assert_eq!(
+        item(&world, &a).state,
+        ItemState::AwaitingEnrolment {
+            reason: "unknown-client: scripted".into()
+        }
+    );
+    assert!(has_envelope(&world, &a), "kept until it is delivered");
+    assert!(world.server.borrow().stored.is_empty(), "nothing stored");
+
+    // Parked, not retried: time alone sends nothing more.
+    for _ in 0..3 {
+        world.later();
+        assert!(flush(&world).is_empty());
+    }
+    assert_eq!(sent(&world, &a), 1);
+
+    // An erasure under a's pseudonym waits for a; one under another goes, and is parked too.
+    let held = run(world.outbox().queue_erasure(vec![erased("research", "p2")])).unwrap();
+    let other = run(world
+        .outbox()
+        .queue_erasure(vec![erased("care-operations", "p9")]))
+    .unwrap();
+    let events = flush(&world);
+    assert!(matches!(&events[..],
+        [Event::Control { message, verdict: Verdict::AwaitingEnrolment { .. } }]
+            if message.id == other[0].id && message.state.id() == "awaiting-enrolment"));
+    assert_eq!(sent(&world, &held[0].id), 0);
+    assert_eq!(world.server.borrow().unknown_client_refusals, 2);
+
+    // The device is connected to a clinic: what waited goes, in order, once.
+    world.server.borrow_mut().client_unknown = false;
+    assert_eq!(run(world.outbox().on_enrolled()).unwrap(), 2);
+    assert_eq!(run(world.outbox().on_enrolled()).unwrap(), 0);
+    let report = run(world.outbox().flush()).unwrap();
+    assert_eq!(report.delivered(), 1);
+    assert_eq!(report.awaiting_enrolment(), 0);
+    let delivered = item(&world, &a);
+    assert_eq!((delivered.state.id(), delivered.attempts), ("delivered", 2));
+    assert!(controls(&world).iter().all(|m| m.state.id() == "delivered"));
+    let server = world.server.borrow();
+    assert_eq!(server.log[0], format!("upload {a}"));
+    assert_eq!(server.log[1], format!("erasure {}", held[0].id));
+    assert!(server.erased.contains(&a));
+    assert_eq!(server.applied[&other[0].id], 1);
+    // The parked erasure was sent twice, byte for byte the same.
+    assert_eq!(server.bodies[&other[0].id].len(), 1);
+    drop(server);
+    assert_stored_once(&world, &[&a]);
+}
+
+#[test]
+fn an_item_awaiting_enrolment_can_be_cancelled_or_withdrawn() {
+    let mut world = World::new();
+    world.server.borrow_mut().client_unknown = true;
+    let a = world.queue(treatment(), "p1");
+    let b = world.queue(research(), "p2");
+    flush(&world);
+    assert_eq!(state(&world, &a), "awaiting-enrolment");
+    assert_eq!(state(&world, &b), "awaiting-enrolment");
+    let cancelled = run(world.outbox().cancel(&a, "cancelled by you")).unwrap();
+    assert_eq!(cancelled.state.id(), "cancelled");
+    let withdrawal = run(world
+        .outbox()
+        .on_withdrawn(&research(), "consent withdrawn"))
+    .unwrap();
+    assert_eq!(withdrawal.cancelled, std::slice::from_ref(&b));
+    assert!(!has_envelope(&world, &a) && !has_envelope(&world, &b));
+    // Once connected, neither leaves; what was asked "if stored" finds nothing to revoke.
+    world.server.borrow_mut().client_unknown = false;
+    run(world.outbox().on_enrolled()).unwrap();
+    flush(&world);
+    assert_eq!(sent(&world, &a), 1);
+    assert_eq!(sent(&world, &b), 1);
+    assert!(world.server.borrow().stored.is_empty());
+    assert!(controls(&world).iter().all(|m| m.state.id() == "delivered"));
+}
+
+#[test]
+fn a_revoked_client_and_a_pseudonym_owned_by_another_are_final() {
+    let mut world = World::new();
+    let a = world.queue(treatment(), "p1");
+    world.script([Step::Error(403, "client-revoked")]);
+    flush(&world);
+    assert_eq!(
+        item(&world, &a).state,
+        ItemState::Failed {
+            reason: "client-revoked: scripted".into()
+        }
+    );
+    let b = world.queue(treatment(), "p1");
+    world.script([Step::Error(403, "pseudonym-not-owned")]);
+    flush(&world);
+    assert_eq!(state(&world, &b), "failed");
+    let erasure = run(world
+        .outbox()
+        .queue_erasure(vec![erased("treatment", "p1")]))
+    .unwrap();
+    world.script([Step::Error(403, "pseudonym-not-owned")]);
+    flush(&world);
+    assert!(matches!(&controls(&world)[0].state,
+        ItemState::Failed { reason } if reason.starts_with("pseudonym-not-owned")));
+    // Enrolment releases only what waited for it.
+    assert_eq!(run(world.outbox().on_enrolled()).unwrap(), 0);
+    world.later();
+    assert!(flush(&world).is_empty());
+    assert_eq!((sent(&world, &a), sent(&world, &b)), (1, 1));
+    assert_eq!(sent(&world, &erasure[0].id), 1);
+}
+
+#[test]
+fn a_control_message_is_sent_byte_identical_and_its_replay_is_recognised() {
+    let mut world = World::new();
+    let a = world.queue(research(), "p2");
+    flush(&world);
+    let withdrawal = run(world
+        .outbox()
+        .on_withdrawn(&research(), "consent withdrawn"))
+    .unwrap();
+    let queued = withdrawal.revocations[0].clone();
+    assert_eq!(queued.nonce.len(), 32);
+    assert_eq!(queued.timestamp_ms, world.now() as u64);
+    // Cut after the server applied it, then a 503, then through: three identical bodies.
+    world.script([Step::Cut, Step::Status(503), Step::Ok]);
+    for _ in 0..3 {
+        flush(&world);
+        world.later();
+    }
+    let after = &controls(&world)[0];
+    assert_eq!((after.state.id(), after.attempts), ("delivered", 3));
+    assert_eq!(after.nonce, queued.nonce, "the nonce is kept");
+    let server = world.server.borrow();
+    assert_eq!(server.applied[&queued.id], 1, "applied once");
+    let bodies = &server.bodies[&queued.id];
+    assert_eq!(bodies.len(), 1, "one body, sent three times: {bodies:?}");
+    let body: serde_json::Value =
+        serde_json::from_str(bodies.first().expect("a body")).expect("JSON");
+    assert_eq!(body["nonce"], queued.nonce.as_str());
+    assert_eq!(body["timestamp_ms"], queued.timestamp_ms);
+    assert!(server.revoked.contains(&a));
+}
+
+#[test]
+fn every_control_message_has_its_own_nonce_even_from_a_stuck_generator() {
+    let world = World::with_rng(TestRng::Top);
+    let mut nonces = std::collections::BTreeSet::new();
+    for n in 0..20 {
+        let queued = run(world
+            .outbox()
+            .queue_erasure(vec![erased("treatment", &format!("p{n}"))]))
+        .unwrap();
+        assert!(nonces.insert(queued[0].nonce.clone()));
+    }
+    // Queued again, a message keeps the nonce it was stored with.
+    let again = run(world
+        .outbox()
+        .queue_erasure(vec![erased("treatment", "p0")]))
+    .unwrap();
+    assert!(nonces.contains(&again[0].nonce));
+    assert_eq!(controls(&world).len(), 20);
+}
+
+#[test]
+fn a_message_stored_before_nonces_gets_one_when_it_is_next_sent() {
+    let world = World::new();
+    let queued = run(world
+        .outbox()
+        .queue_erasure(vec![erased("treatment", "p1")]))
+    .unwrap();
+    // As an older app stored it: no time, no nonce.
+    let mut old = serde_json::to_value(&queued[0]).unwrap();
+    let map = old.as_object_mut().unwrap();
+    map.remove("nonce");
+    map.remove("timestamp_ms");
+    let old: ControlMessage = serde_json::from_value(old).unwrap();
+    run(world.store.update_control(&old.id.clone(), move |m| {
+        *m = old;
+        true
+    }))
+    .unwrap();
+    assert!(!controls(&world)[0].has_nonce());
+    world.script([Step::Offline]);
+    flush(&world);
+    let first = controls(&world)[0].clone();
+    assert!(first.has_nonce(), "given its nonce as it was sent");
+    assert_eq!(first.timestamp_ms, T0 as u64, "the time it was queued");
+    world.later();
+    flush(&world);
+    let sent_once = controls(&world)[0].clone();
+    assert_eq!(sent_once.state.id(), "delivered");
+    assert_eq!(sent_once.nonce, first.nonce);
+}

@@ -1,6 +1,7 @@
-//! Random scripts of failures, reloads and withdrawals: nothing is ever stored twice, nothing
-//! withdrawn leaves afterwards or stays unrevoked, and once the network is good everything else
-//! is delivered.
+//! Random scripts of failures, reloads, withdrawals and a server that forgets and re-learns the
+//! client: nothing is ever stored twice, nothing withdrawn leaves afterwards or stays unrevoked,
+//! every control message is sent as one byte-identical body, and once the network is good and the
+//! device enrolled everything else is delivered.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -22,6 +23,10 @@ enum Action {
     Withdraw,
     /// Time passes.
     Wait(u32),
+    /// The server does not know the client (never enrolled, or forgotten): 401 `unknown-client`.
+    Forget,
+    /// The device is connected to a clinic: the server knows it, and the app releases what waited.
+    Enrol,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -43,6 +48,8 @@ fn action(refusals: bool, withdrawals: bool) -> impl Strategy<Value = Action> {
         4 => Just(Action::Flush),
         withdraw => Just(Action::Withdraw),
         2 => (0u32..400_000).prop_map(Action::Wait),
+        1 => Just(Action::Forget),
+        1 => Just(Action::Enrol),
     ]
 }
 
@@ -76,10 +83,14 @@ fn flush(world: &World, delivered: &mut BTreeMap<String, u32>) {
     }
 }
 
+/// The server learns the client; the app releases what waited for that.
+fn enrol(world: &World) {
+    world.server.borrow_mut().client_unknown = false;
+    run(world.outbox().on_enrolled()).unwrap();
+}
+
 fn play(research_items: Vec<bool>, actions: Vec<Action>, seed: u64) -> Outcome {
-    let mut world = World::with_rng(common::TestRng::Seeded(veil_outbox::retry::SplitMix64(
-        seed,
-    )));
+    let mut world = World::with_rng(common::TestRng::seeded(seed));
     let ids: Vec<(String, bool)> = research_items
         .into_iter()
         .map(|r| {
@@ -110,8 +121,11 @@ fn play(research_items: Vec<bool>, actions: Vec<Action>, seed: u64) -> Outcome {
                 withdrawn = true;
             }
             Action::Wait(ms) => world.advance(f64::from(ms)),
+            Action::Forget => world.server.borrow_mut().client_unknown = true,
+            Action::Enrol => enrol(&world),
         }
     }
+    enrol(&world);
     // The network is good from now on: what is left of the script is played out first (a hang is
     // one more reload), then the outbox settles.
     for _ in 0..200 {
@@ -147,6 +161,11 @@ fn check(outcome: &Outcome, refusals: bool) -> Result<(), TestCaseError> {
         "applied twice: {:?}",
         server.applied
     );
+    prop_assert!(
+        server.bodies.values().all(|b| b.len() == 1),
+        "a control message sent with two bodies: {:?}",
+        server.bodies
+    );
     for (id, is_research) in &outcome.ids {
         let item = run(world.store.item(id)).unwrap().unwrap();
         let stored = server.stored.contains_key(id);
@@ -166,8 +185,9 @@ fn check(outcome: &Outcome, refusals: bool) -> Result<(), TestCaseError> {
         }
         match &item.state {
             ItemState::Delivered { .. } => prop_assert!(stored),
-            ItemState::Failed { .. } => {
+            ItemState::Failed { reason } => {
                 prop_assert!(refusals, "only a refusal fails an item");
+                prop_assert!(!reason.starts_with("unknown-client"), "{reason}");
                 prop_assert!(!stored, "a failed item was never stored");
             }
             other => prop_assert!(false, "{id} ended {other:?}"),

@@ -1,11 +1,14 @@
 //! A scripted ingest server, a transport to it, a settable clock and an in-memory store: the whole
 //! outbox run natively, answer by answer.
 //!
-//! The server behaves as `crates/ingest` does where it matters here: it checks that the
+//! The server behaves as `crates/ingest` does where it matters here: it refuses everything from a
+//! client key it does not know with 401 `unknown-client` (storing nothing), checks that the
 //! `Idempotency-Key` is the SHA-256 of the body, stores an upload under its key once and answers
 //! 200 "exists" to a repeat, refuses a revocation naming an artifact it does not hold with 404
-//! `unknown-artifact` (revoking nothing), and applies each control message once per key. On top of
-//! that a script decides, request by request, whether the network or the server misbehaves.
+//! `unknown-artifact` (revoking nothing), wants a `timestamp_ms` and a 16..64-byte hex `nonce` in
+//! every control body, answers a replayed body (same SHA-256) with its first answer and applies it
+//! once, and refuses a nonce it saw before with another body (409 `nonce-reused`). On top of that a
+//! script decides, request by request, whether the network or the server misbehaves.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::cell::{Cell, RefCell};
@@ -37,6 +40,9 @@ pub enum Step {
     Refuse(u16, &'static str),
     /// The server handles it (stores the upload), then the connection is cut: no answer.
     Cut,
+    /// The server answers this status and error code without handling the request (any request:
+    /// `client-revoked`, `pseudonym-not-owned`, `unknown-client`...).
+    Error(u16, &'static str),
     /// Wait until the gate opens, then go on with the step inside.
     Hold(Gate, Box<Step>),
     /// The page goes away while this request is out: the server handles it if `handled`, and the
@@ -90,6 +96,17 @@ pub struct Server {
     pub erased: BTreeSet<String>,
     /// Control messages applied, per key (must be 1 at most each).
     pub applied: BTreeMap<String, u32>,
+    /// Every control body that reached the server, per key: a retry sends the same bytes, so one
+    /// each.
+    pub bodies: BTreeMap<String, BTreeSet<String>>,
+    /// The answer recorded for each applied control body, by its SHA-256 (for replays).
+    answers: BTreeMap<String, Answer>,
+    /// The body each nonce came with.
+    nonces: BTreeMap<String, String>,
+    /// The client's key is not (or no longer) enrolled: everything is refused 401 `unknown-client`.
+    pub client_unknown: bool,
+    /// Requests refused as from an unknown client.
+    pub unknown_client_refusals: u32,
     /// What reached the server, in order: `upload <id>`, `revocation <key>`, `erasure <key>`.
     pub log: Vec<String>,
 }
@@ -110,6 +127,10 @@ impl Server {
 
     fn upload(&mut self, key: &str, body: &[u8], refuse: Option<(u16, &str)>) -> Answer {
         *self.received.entry(key.to_owned()).or_default() += 1;
+        if self.client_unknown {
+            self.unknown_client_refusals += 1;
+            return error(401, "unknown-client");
+        }
         self.log.push(format!("upload {key}"));
         let hash = hex::encode(Sha256::digest(body));
         if hash != key {
@@ -129,10 +150,32 @@ impl Server {
     }
 
     fn control(&mut self, key: &str, path: &str, body: &str) -> Answer {
+        self.bodies
+            .entry(key.to_owned())
+            .or_default()
+            .insert(body.to_owned());
+        if self.client_unknown {
+            self.unknown_client_refusals += 1;
+            return error(401, "unknown-client");
+        }
         let request: serde_json::Value = match serde_json::from_str(body) {
             Ok(v) => v,
             Err(_) => return error(400, "bad-request"),
         };
+        let nonce = request["nonce"].as_str().unwrap_or_default().to_owned();
+        let nonce_ok = nonce.len().is_multiple_of(2)
+            && (32..=128).contains(&nonce.len())
+            && nonce.bytes().all(|b| b.is_ascii_hexdigit());
+        if !nonce_ok || !request["timestamp_ms"].is_u64() {
+            return error(400, "bad-request");
+        }
+        let sha = hex::encode(Sha256::digest(body.as_bytes()));
+        if let Some(first) = self.answers.get(&sha) {
+            return first.clone();
+        }
+        if self.nonces.get(&nonce).is_some_and(|seen| *seen != sha) {
+            return error(409, "nonce-reused");
+        }
         let format = request["format"].as_str().unwrap_or_default().to_owned();
         self.log.push(format!(
             "{} {key}",
@@ -140,9 +183,6 @@ impl Server {
         ));
         if request["client_key"] != "04c1" {
             return error(401, "bad-request-signature");
-        }
-        if self.applied.contains_key(key) {
-            return json(200, serde_json::json!({ "already": true }));
         }
         match (path, format.as_str()) {
             ("/v1/revocations", "veil-revocation-v1") => {
@@ -179,7 +219,10 @@ impl Server {
             _ => return error(404, "not-found"),
         }
         *self.applied.entry(key.to_owned()).or_default() += 1;
-        json(200, serde_json::json!({ "ok": true }))
+        self.nonces.insert(nonce, sha.clone());
+        let answer = json(200, serde_json::json!({ "ok": true }));
+        self.answers.insert(sha, answer.clone());
+        answer
     }
 }
 
@@ -221,6 +264,7 @@ impl Net {
         let refuse = match step {
             Step::Offline => return Answer::NetworkError("offline".into()),
             Step::Status(status) => return error(status, "scripted-failure"),
+            Step::Error(status, code) => return error(status, code),
             Step::Refuse(status, code) if matches!(request, Request::Upload(..)) => {
                 Some((status, code))
             }
@@ -265,11 +309,19 @@ impl Clock for TestClock {
     }
 }
 
-/// Jitter: seeded, or always the top of the range (to read the backoff ceilings exactly).
+/// Jitter and nonces: seeded, one sequence shared by every engine of a world (as one browser's
+/// generator goes on across reloads), or always the top of the range (to read the backoff
+/// ceilings exactly; every draw the same).
 #[derive(Clone)]
 pub enum TestRng {
-    Seeded(SplitMix64),
+    Seeded(Rc<RefCell<SplitMix64>>),
     Top,
+}
+
+impl TestRng {
+    pub fn seeded(seed: u64) -> Self {
+        Self::Seeded(Rc::new(RefCell::new(SplitMix64(seed))))
+    }
 }
 
 impl RngCore for TestRng {
@@ -278,7 +330,7 @@ impl RngCore for TestRng {
     }
     fn next_u64(&mut self) -> u64 {
         match self {
-            Self::Seeded(r) => r.next_u64(),
+            Self::Seeded(r) => r.borrow_mut().next_u64(),
             Self::Top => u64::MAX,
         }
     }
@@ -306,7 +358,7 @@ pub const T0: f64 = 1_700_000_000_000.0;
 
 impl World {
     pub fn new() -> Self {
-        Self::with_rng(TestRng::Seeded(SplitMix64(42)))
+        Self::with_rng(TestRng::seeded(42))
     }
 
     pub fn with_rng(rng: TestRng) -> Self {
