@@ -1,11 +1,12 @@
 //! Where verified artifacts land: the envelope and the verified manifest as objects (through the
 //! `object_store` crate: the local filesystem by default, an S3-compatible bucket by
-//! configuration), and the metadata in SQLite.
+//! configuration), and the metadata in a [`Database`] (SQLite in the data directory by default;
+//! every query goes through the backend-neutral [`sql`] layer).
 //!
 //! Atomicity. Each upload attempt writes its two objects under a staging key of its own
 //! (`staging/<id>/<token>/…`; object_store's `LocalFileSystem` writes a temporary file and renames
 //! it into place, an S3 `PUT` is atomic by itself), fsynced on the local filesystem. Then one
-//! SQLite transaction (WAL, `synchronous = FULL`) inserts the artifact row, its device counters
+//! serializable transaction ([`Database::transaction`]) inserts the artifact row, its device counters
 //! and the per-device last counter: that commit is what makes an artifact exist, and it decides
 //! the winner among uploads of one id (an insert that does nothing when the id is there, never an
 //! upsert). Only the winner then moves its staged objects to the artifact's keys
@@ -16,15 +17,20 @@
 //! Replay. The transaction also refuses a (device, counter) already accepted and a signed
 //! artifact already delivered under another envelope, so two concurrent uploads cannot both win.
 
+pub mod schema;
+pub mod sql;
+mod sqlite;
+
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use rusqlite::{Connection, OptionalExtension, params};
+
+pub use sql::{Database, Row, Tx, Value};
 
 use crate::config::{DATABASE_FILE, IngestConfig, OBJECTS_DIR, ObjectStoreLocation};
 use crate::verify::VerifiedUpload;
@@ -40,72 +46,14 @@ pub const STAGING_PREFIX: &str = "staging";
 /// the larger of this and twice the request timeout.
 pub const STAGING_LEASE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
-/// The schema; `IF NOT EXISTS` makes opening an existing database a no-op.
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS artifacts (
-    id               TEXT PRIMARY KEY,
-    tbs_sha256    TEXT NOT NULL UNIQUE,
-    client_kid       TEXT NOT NULL,
-    client_key       TEXT NOT NULL,
-    pseudonym        TEXT NOT NULL,
-    purpose          TEXT NOT NULL,
-    recipient        TEXT NOT NULL,
-    consent_decision TEXT NOT NULL,
-    consent_event    TEXT,
-    created_ms       INTEGER NOT NULL,
-    received_ms      INTEGER NOT NULL,
-    envelope_size    INTEGER NOT NULL,
-    envelope_path    TEXT NOT NULL,
-    manifest_path    TEXT NOT NULL,
-    manifest_json    TEXT NOT NULL,
-    revoked_ms       INTEGER,
-    revocation_reason TEXT,
-    subject_erased_ms INTEGER
-);
-CREATE INDEX IF NOT EXISTS artifacts_by_pseudonym ON artifacts (pseudonym);
-CREATE TABLE IF NOT EXISTS readings (
-    device      TEXT NOT NULL,
-    counter     TEXT NOT NULL,
-    artifact_id TEXT NOT NULL REFERENCES artifacts (id),
-    ts          INTEGER NOT NULL,
-    PRIMARY KEY (device, counter)
-);
-CREATE TABLE IF NOT EXISTS devices (
-    device       TEXT PRIMARY KEY,
-    last_counter TEXT NOT NULL,
-    last_seen_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revocations (
-    seq         INTEGER PRIMARY KEY,
-    received_ms INTEGER NOT NULL,
-    client_kid  TEXT NOT NULL,
-    body        TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS erasures (
-    seq          INTEGER PRIMARY KEY,
-    received_ms  INTEGER NOT NULL,
-    erased_at_ms INTEGER NOT NULL,
-    client_kid   TEXT NOT NULL,
-    body         TEXT NOT NULL
-);
-";
-
 /// A counter as fixed-width decimal text: SQLite integers are signed 64-bit, counters are u64,
 /// and 20 digits keep `MAX()` and ordering right.
 fn counter_text(counter: u64) -> String {
     format!("{counter:020}")
 }
 
-fn ms_i64(ms: u64) -> i64 {
-    i64::try_from(ms).unwrap_or(i64::MAX)
-}
-
 fn ms_u64(ms: i64) -> u64 {
     u64::try_from(ms).unwrap_or(0)
-}
-
-fn db_err(e: rusqlite::Error) -> ApiError {
-    ApiError::Storage(format!("database: {e}"))
 }
 
 fn obj_err(e: object_store::Error) -> ApiError {
@@ -196,13 +144,13 @@ fn staged_of_object(path: &ObjectPath) -> Option<(String, String)> {
     }
 }
 
-/// The artifact store: objects plus SQLite metadata.
+/// The artifact store: objects plus metadata.
 #[derive(Debug, Clone)]
 pub struct ArtifactStore {
     objects: Arc<dyn ObjectStore>,
     /// The directory of a local object store, to fsync what was written.
     local_root: Option<PathBuf>,
-    db: Arc<Mutex<Connection>>,
+    db: Database,
     /// How old a staging object must be before the sweep deletes it.
     staging_lease: std::time::Duration,
 }
@@ -220,47 +168,24 @@ impl ArtifactStore {
                 ObjectStoreLocation::Local(dir) => (local_store(dir)?, Some(dir.clone())),
                 ObjectStoreLocation::S3Url(url) => (s3_store(url)?, None),
             };
-        let db = Connection::open(config.data_dir.join(DATABASE_FILE))
-            .map_err(|e| ServeError::Storage(e.to_string()))?;
-        // WAL + synchronous=FULL: a committed artifact survives power loss.
-        db.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| ServeError::Storage(e.to_string()))?;
-        db.pragma_update(None, "synchronous", "FULL")
-            .map_err(|e| ServeError::Storage(e.to_string()))?;
-        db.pragma_update(None, "foreign_keys", "ON")
-            .map_err(|e| ServeError::Storage(e.to_string()))?;
-        db.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| ServeError::Storage(e.to_string()))?;
-        db.execute_batch(SCHEMA)
-            .map_err(|e| ServeError::Storage(e.to_string()))?;
+        let db = Database::open_sqlite(&config.data_dir.join(DATABASE_FILE))?;
         Ok(ArtifactStore {
             objects,
             local_root,
-            db: Arc::new(Mutex::new(db)),
+            db,
             staging_lease: STAGING_LEASE.max(config.limits.request_timeout.saturating_mul(2)),
         })
     }
 
-    /// Run `f` on the database off the async executor.
-    async fn with_db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = db
-                .lock()
-                .map_err(|_| ApiError::Internal("database lock poisoned".into()))?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("database task: {e}")))?
+    /// The metadata database, for sibling modules' own transactions.
+    pub fn database(&self) -> &Database {
+        &self.db
     }
 
     /// The record of artifact `id` (hex), if stored.
     pub async fn get(&self, id: &str) -> Result<Option<ArtifactRecord>, ApiError> {
         let id = id.to_owned();
-        self.with_db(move |db| fetch(db, &id)).await
+        self.db.transaction(move |tx| fetch(tx, &id)).await
     }
 
     /// Before writing anything: the existing record if `upload` is a retry, an error if it is a
@@ -276,14 +201,15 @@ impl ArtifactStore {
             .iter()
             .map(|r| (r.device.clone(), r.counter))
             .collect();
-        self.with_db(move |db| {
-            if let Some(existing) = fetch(db, &id)? {
-                return Ok(Some(existing));
-            }
-            check_replays(db, &signed, &readings)?;
-            Ok(None)
-        })
-        .await
+        self.db
+            .transaction(move |tx| {
+                if let Some(existing) = fetch(tx, &id)? {
+                    return Ok(Some(existing));
+                }
+                check_replays(tx, &signed, &readings)?;
+                Ok(None)
+            })
+            .await
     }
 
     /// Store a verified upload. (1) Both objects are written durably under a staging key of
@@ -318,9 +244,10 @@ impl ArtifactStore {
         let (ep, mp) = (envelope_path.to_string(), manifest_path.to_string());
         let id_for_db = id.clone();
         let outcome = self
-            .with_db(move |db| {
+            .db
+            .transaction(move |tx| {
                 commit(
-                    db,
+                    tx,
                     &id_for_db,
                     &upload,
                     envelope_size,
@@ -420,45 +347,52 @@ impl ArtifactStore {
         revocation: Revocation,
         now_ms: u64,
     ) -> Result<(Vec<String>, Vec<String>), ApiError> {
-        self.with_db(move |db| {
-            let Revocation { ids, client_key, client_kid, purpose, reason, body } = revocation;
-            let tx = db.transaction().map_err(db_err)?;
-            let mut fresh = Vec::new();
-            let mut already = Vec::new();
-            for id in &ids {
-                let record = fetch(&tx, id)?.ok_or_else(|| ApiError::UnknownArtifact(id.clone()))?;
-                if record.client_key != client_key {
-                    return Err(ApiError::ClientKeyMismatch(format!("artifact {id}")));
+        self.db
+            .transaction(move |tx| {
+                let Revocation {
+                    ids,
+                    client_key,
+                    client_kid,
+                    purpose,
+                    reason,
+                    body,
+                } = &revocation;
+                let mut fresh = Vec::new();
+                let mut already = Vec::new();
+                for id in ids {
+                    let record =
+                        fetch(tx, id)?.ok_or_else(|| ApiError::UnknownArtifact(id.clone()))?;
+                    if &record.client_key != client_key {
+                        return Err(ApiError::ClientKeyMismatch(format!("artifact {id}")));
+                    }
+                    if &record.purpose != purpose {
+                        return Err(ApiError::PurposeMismatch {
+                            id: id.clone(),
+                            expected: record.purpose,
+                            found: purpose.clone(),
+                        });
+                    }
+                    if record.revoked_ms.is_some() {
+                        already.push(id.clone());
+                    } else if !fresh.contains(id) {
+                        fresh.push(id.clone());
+                    }
                 }
-                if record.purpose != purpose {
-                    return Err(ApiError::PurposeMismatch {
-                        id: id.clone(),
-                        expected: record.purpose,
-                        found: purpose.clone(),
-                    });
+                for id in &fresh {
+                    tx.execute(
+                        "UPDATE artifacts SET revoked_ms = $1, revocation_reason = $2
+                         WHERE id = $3 AND revoked_ms IS NULL",
+                        &[now_ms.into(), reason.clone().into(), id.into()],
+                    )?;
                 }
-                if record.revoked_ms.is_some() {
-                    already.push(id.clone());
-                } else if !fresh.contains(id) {
-                    fresh.push(id.clone());
-                }
-            }
-            for id in &fresh {
                 tx.execute(
-                    "UPDATE artifacts SET revoked_ms = ?1, revocation_reason = ?2 WHERE id = ?3 AND revoked_ms IS NULL",
-                    params![ms_i64(now_ms), reason, id],
-                )
-                .map_err(db_err)?;
-            }
-            tx.execute(
-                "INSERT INTO revocations (received_ms, client_kid, body) VALUES (?1, ?2, ?3)",
-                params![ms_i64(now_ms), client_kid, body],
-            )
-            .map_err(db_err)?;
-            tx.commit().map_err(db_err)?;
-            Ok((fresh, already))
-        })
-        .await
+                    "INSERT INTO revocations (seq, received_ms, client_kid, body)
+                     VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM revocations), $1, $2, $3)",
+                    &[now_ms.into(), client_kid.into(), body.into()],
+                )?;
+                Ok((fresh, already))
+            })
+            .await
     }
 
     /// Record an erasure: mark every artifact under the listed pseudonyms as belonging to an
@@ -474,70 +408,75 @@ impl ArtifactStore {
         body: String,
         now_ms: u64,
     ) -> Result<(Vec<String>, usize, Vec<String>), ApiError> {
-        self.with_db(move |db| {
-            let tx = db.transaction().map_err(db_err)?;
-            let mut matched = Vec::new();
-            let mut unknown = Vec::new();
-            let mut marked = 0usize;
-            for p in &pseudonyms {
-                let keys: Vec<String> = {
-                    let mut stmt =
-                        tx.prepare("SELECT DISTINCT client_key FROM artifacts WHERE pseudonym = ?1").map_err(db_err)?;
-                    let rows = stmt.query_map(params![p], |r| r.get::<_, String>(0)).map_err(db_err)?;
-                    rows.collect::<Result<_, _>>().map_err(db_err)?
-                };
-                if keys.is_empty() {
-                    unknown.push(p.clone());
-                    continue;
+        self.db
+            .transaction(move |tx| {
+                let mut matched = Vec::new();
+                let mut unknown = Vec::new();
+                let mut marked = 0usize;
+                for p in &pseudonyms {
+                    let keys = tx.query(
+                        "SELECT DISTINCT client_key FROM artifacts WHERE pseudonym = $1",
+                        &[p.into()],
+                    )?;
+                    if keys.is_empty() {
+                        unknown.push(p.clone());
+                        continue;
+                    }
+                    for key in &keys {
+                        if key.text(0)? != client_key {
+                            return Err(ApiError::ClientKeyMismatch(format!("pseudonym {p}")));
+                        }
+                    }
+                    let changed = tx.execute(
+                        "UPDATE artifacts SET subject_erased_ms = $1
+                         WHERE pseudonym = $2 AND subject_erased_ms IS NULL",
+                        &[erased_at_ms.into(), p.into()],
+                    )?;
+                    marked += usize::try_from(changed).unwrap_or(usize::MAX);
+                    matched.push(p.clone());
                 }
-                if keys.iter().any(|k| k != &client_key) {
-                    return Err(ApiError::ClientKeyMismatch(format!("pseudonym {p}")));
-                }
-                marked += tx
-                    .execute(
-                        "UPDATE artifacts SET subject_erased_ms = ?1 WHERE pseudonym = ?2 AND subject_erased_ms IS NULL",
-                        params![ms_i64(erased_at_ms), p],
-                    )
-                    .map_err(db_err)?;
-                matched.push(p.clone());
-            }
-            tx.execute(
-                "INSERT INTO erasures (received_ms, erased_at_ms, client_kid, body) VALUES (?1, ?2, ?3, ?4)",
-                params![ms_i64(now_ms), ms_i64(erased_at_ms), client_kid, body],
-            )
-            .map_err(db_err)?;
-            tx.commit().map_err(db_err)?;
-            Ok((matched, marked, unknown))
-        })
-        .await
+                tx.execute(
+                    "INSERT INTO erasures (seq, received_ms, erased_at_ms, client_kid, body)
+                     VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM erasures), $1, $2, $3, $4)",
+                    &[
+                        now_ms.into(),
+                        erased_at_ms.into(),
+                        (&client_kid).into(),
+                        (&body).into(),
+                    ],
+                )?;
+                Ok((matched, marked, unknown))
+            })
+            .await
     }
 
     /// Number of stored artifacts.
     pub async fn artifact_count(&self) -> Result<u64, ApiError> {
-        self.with_db(|db| {
-            let n: i64 = db
-                .query_row("SELECT COUNT(*) FROM artifacts", [], |r| r.get(0))
-                .map_err(db_err)?;
-            Ok(ms_u64(n))
-        })
-        .await
+        self.db
+            .transaction(|tx| {
+                let row = tx
+                    .query_opt("SELECT COUNT(*) FROM artifacts", &[])?
+                    .ok_or_else(|| ApiError::Internal("COUNT returned no row".into()))?;
+                Ok(ms_u64(row.int(0)?))
+            })
+            .await
     }
 
     /// The last accepted counter of a device (`<root fingerprint>/<serial>`).
     pub async fn last_counter(&self, device: &str) -> Result<Option<u64>, ApiError> {
         let device = device.to_owned();
-        self.with_db(move |db| {
-            let text: Option<String> = db
-                .query_row(
-                    "SELECT last_counter FROM devices WHERE device = ?1",
-                    params![device],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
-            Ok(text.and_then(|t| t.parse().ok()))
-        })
-        .await
+        self.db
+            .transaction(move |tx| {
+                let row = tx.query_opt(
+                    "SELECT last_counter FROM devices WHERE device = $1",
+                    &[(&device).into()],
+                )?;
+                Ok(match row {
+                    Some(row) => row.text(0)?.parse().ok(),
+                    None => None,
+                })
+            })
+            .await
     }
 
     /// Every object key in the store (for operators and tests).
@@ -595,7 +534,8 @@ impl ArtifactStore {
             }
             let id_for_db = id.clone();
             let Some(manifest_text) = self
-                .with_db(move |db| committed_manifest(db, &id_for_db))
+                .db
+                .transaction(move |tx| committed_manifest(tx, &id_for_db))
                 .await?
             else {
                 continue;
@@ -685,75 +625,68 @@ fn s3_store(url: &str) -> Result<Arc<dyn ObjectStore>, ServeError> {
     )))
 }
 
-fn fetch(db: &Connection, id: &str) -> Result<Option<ArtifactRecord>, ApiError> {
-    db.query_row(
-        "SELECT id, received_ms, revoked_ms, subject_erased_ms, purpose, client_key FROM artifacts WHERE id = ?1",
-        params![id],
-        |r| {
-            Ok(ArtifactRecord {
-                id: r.get(0)?,
-                received_ms: ms_u64(r.get(1)?),
-                revoked_ms: r.get::<_, Option<i64>>(2)?.map(ms_u64),
-                subject_erased_ms: r.get::<_, Option<i64>>(3)?.map(ms_u64),
-                purpose: r.get(4)?,
-                client_key: r.get(5)?,
-            })
-        },
-    )
-    .optional()
-    .map_err(db_err)
+fn fetch(tx: &mut dyn Tx, id: &str) -> Result<Option<ArtifactRecord>, ApiError> {
+    let Some(r) = tx.query_opt(
+        "SELECT id, received_ms, revoked_ms, subject_erased_ms, purpose, client_key
+         FROM artifacts WHERE id = $1",
+        &[id.into()],
+    )?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(ArtifactRecord {
+        id: r.text(0)?,
+        received_ms: ms_u64(r.int(1)?),
+        revoked_ms: r.opt_int(2)?.map(ms_u64),
+        subject_erased_ms: r.opt_int(3)?.map(ms_u64),
+        purpose: r.text(4)?,
+        client_key: r.text(5)?,
+    }))
 }
 
 /// The manifest text the commit of artifact `id` recorded, if it is committed here.
-fn committed_manifest(db: &Connection, id: &str) -> Result<Option<String>, ApiError> {
-    db.query_row(
-        "SELECT manifest_json FROM artifacts WHERE id = ?1",
-        params![id],
-        |r| r.get(0),
-    )
-    .optional()
-    .map_err(db_err)
+fn committed_manifest(tx: &mut dyn Tx, id: &str) -> Result<Option<String>, ApiError> {
+    tx.query_opt(
+        "SELECT manifest_json FROM artifacts WHERE id = $1",
+        &[id.into()],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
 }
 
 fn check_replays(
-    db: &Connection,
+    tx: &mut dyn Tx,
     tbs_sha256: &str,
     readings: &[(String, u64)],
 ) -> Result<(), ApiError> {
-    let original: Option<String> = db
-        .query_row(
-            "SELECT id FROM artifacts WHERE tbs_sha256 = ?1",
-            params![tbs_sha256],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db_err)?;
-    if let Some(original) = original {
-        return Err(ApiError::ReplayedArtifact { original });
+    if let Some(row) = tx.query_opt(
+        "SELECT id FROM artifacts WHERE tbs_sha256 = $1",
+        &[tbs_sha256.into()],
+    )? {
+        return Err(ApiError::ReplayedArtifact {
+            original: row.text(0)?,
+        });
     }
     for (device, counter) in readings {
-        let artifact: Option<String> = db
-            .query_row(
-                "SELECT artifact_id FROM readings WHERE device = ?1 AND counter = ?2",
-                params![device, counter_text(*counter)],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err)?;
-        if let Some(artifact) = artifact {
+        if let Some(row) = tx.query_opt(
+            "SELECT artifact_id FROM readings WHERE device = $1 AND counter = $2",
+            &[device.into(), counter_text(*counter).into()],
+        )? {
             return Err(ApiError::ReplayedCounter {
                 device: device.clone(),
                 counter: *counter,
-                artifact,
+                artifact: row.text(0)?,
             });
         }
     }
     Ok(())
 }
 
+/// The metadata commit of one upload (run in a serializable transaction, so the check and the
+/// insert are one step even across instances).
 #[allow(clippy::too_many_arguments)]
 fn commit(
-    db: &mut Connection,
+    tx: &mut dyn Tx,
     id: &str,
     upload: &VerifiedUpload,
     envelope_size: usize,
@@ -762,11 +695,7 @@ fn commit(
     manifest_text: &str,
     now_ms: u64,
 ) -> Result<Committed, ApiError> {
-    // IMMEDIATE: take the write lock first, so check-then-insert is one atomic step.
-    let tx = db
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(db_err)?;
-    if let Some(existing) = fetch(&tx, id)? {
+    if let Some(existing) = fetch(tx, id)? {
         return Ok(Committed::Existing(existing));
     }
     let readings: Vec<(String, u64)> = upload
@@ -774,57 +703,60 @@ fn commit(
         .iter()
         .map(|r| (r.device.clone(), r.counter))
         .collect();
-    check_replays(&tx, &hex::encode(upload.tbs_sha256), &readings)?;
+    check_replays(tx, &hex::encode(upload.tbs_sha256), &readings)?;
     // Never an upsert: when the id is already there, this insert changes nothing and the
     // earlier commit stays the winner.
     let inserted = tx.execute(
         "INSERT INTO artifacts (id, tbs_sha256, client_kid, client_key, pseudonym, purpose, recipient,
              consent_decision, consent_event, created_ms, received_ms, envelope_size, envelope_path,
              manifest_path, manifest_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (id) DO NOTHING",
-        params![
-            id,
-            hex::encode(upload.tbs_sha256),
-            upload.client_kid,
-            upload.client_key,
-            upload.pseudonym,
-            upload.purpose,
-            upload.recipient,
-            upload.consent_decision,
-            upload.consent_event,
-            ms_i64(upload.created_ms),
-            ms_i64(now_ms),
-            i64::try_from(envelope_size).unwrap_or(i64::MAX),
-            envelope_path,
-            manifest_path,
-            manifest_text,
+        &[
+            id.into(),
+            hex::encode(upload.tbs_sha256).into(),
+            (&upload.client_kid).into(),
+            (&upload.client_key).into(),
+            (&upload.pseudonym).into(),
+            (&upload.purpose).into(),
+            (&upload.recipient).into(),
+            (&upload.consent_decision).into(),
+            upload.consent_event.clone().into(),
+            upload.created_ms.into(),
+            now_ms.into(),
+            envelope_size.into(),
+            envelope_path.into(),
+            manifest_path.into(),
+            manifest_text.into(),
         ],
-    )
-    .map_err(db_err)?;
+    )?;
     if inserted == 0 {
         let existing =
-            fetch(&tx, id)?.ok_or_else(|| ApiError::Internal(format!("artifact {id} vanished")))?;
+            fetch(tx, id)?.ok_or_else(|| ApiError::Internal(format!("artifact {id} vanished")))?;
         return Ok(Committed::Existing(existing));
     }
     for r in &upload.readings {
         let counter = counter_text(r.counter);
         tx.execute(
-            "INSERT INTO readings (device, counter, artifact_id, ts) VALUES (?1, ?2, ?3, ?4)",
-            params![r.device, counter, id, ms_i64(r.timestamp)],
-        )
-        .map_err(db_err)?;
+            "INSERT INTO readings (device, counter, artifact_id, ts) VALUES ($1, $2, $3, $4)",
+            &[
+                (&r.device).into(),
+                (&counter).into(),
+                id.into(),
+                r.timestamp.into(),
+            ],
+        )?;
         // The per-device high-water mark: readings may arrive out of order from an offline outbox,
         // so acceptance is decided by the exact (device, counter) set above; this records the last.
         tx.execute(
-            "INSERT INTO devices (device, last_counter, last_seen_ms) VALUES (?1, ?2, ?3)
-             ON CONFLICT (device) DO UPDATE SET last_counter = MAX(last_counter, excluded.last_counter),
-                                                last_seen_ms = excluded.last_seen_ms",
-            params![r.device, counter, ms_i64(now_ms)],
-        )
-        .map_err(db_err)?;
+            "INSERT INTO devices (device, last_counter, last_seen_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (device) DO UPDATE SET
+                 last_counter = CASE WHEN excluded.last_counter > devices.last_counter
+                                     THEN excluded.last_counter ELSE devices.last_counter END,
+                 last_seen_ms = excluded.last_seen_ms",
+            &[(&r.device).into(), counter.into(), now_ms.into()],
+        )?;
     }
-    tx.commit().map_err(db_err)?;
     Ok(Committed::Created(ArtifactRecord {
         id: id.to_owned(),
         received_ms: now_ms,
