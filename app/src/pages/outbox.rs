@@ -85,6 +85,7 @@ pub fn Outbox() -> impl IntoView {
                         .map(|r| DeviceEvidence {
                             reading: r.cose.clone(),
                             chain: r.chain.clone(),
+                            challenge_salt: None,
                         })
                         .collect();
                     let summary = serde_json::to_vec_pretty(

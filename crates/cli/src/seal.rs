@@ -249,6 +249,7 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
         builder.add_device_evidence(DeviceEvidence {
             reading: read(reading)?,
             chain,
+            challenge_salt: None,
         });
     }
     if let Some(path) = &args.deid_report {

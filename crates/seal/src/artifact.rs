@@ -486,6 +486,7 @@ mod tests {
         b.add_device_evidence(DeviceEvidence {
             reading: vec![0xd2, 0x84],
             chain: vec![vec![0x30, 0x00]],
+            challenge_salt: None,
         });
         b.set_deid_report(serde_json::json!({"removed_faces": 12, "ratio": 0.25}));
         b

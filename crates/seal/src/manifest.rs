@@ -75,12 +75,18 @@ pub struct ContentEntry {
 
 /// Evidence from a certified device, carried verbatim so the recipient can re-verify it
 /// against its own trust store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeviceEvidence {
     /// The original COSE-signed reading, byte for byte.
     pub reading: Vec<u8>,
     /// The device's certificate chain, DER, leaf first.
     pub chain: Vec<Vec<u8>>,
+    /// The random half of the challenge the reading answers, which binds it to the uploading
+    /// client: the device was asked to sign `nonce = SHA-256(client_key || challenge_salt)`
+    /// (`veil_trust::bound_challenge`, with the manifest's `client_key`), so a recipient can
+    /// check that the reading was taken for this client and no other. `None` for a reading taken
+    /// without such a challenge (the ingest server refuses those, `reading-unbound`).
+    pub challenge_salt: Option<[u8; 32]>,
 }
 
 /// The manifest: what the artifact is, about whom (pseudonymously), for whom and why.
@@ -157,10 +163,16 @@ impl Manifest {
             "contents": self.contents.iter().map(|c| serde_json::json!({
                 "name": c.name, "size": c.size, "sha256": hex::encode(c.sha256),
             })).collect::<Vec<_>>(),
-            "device_evidence": self.device_evidence.iter().map(|e| serde_json::json!({
-                "reading": hex::encode(&e.reading),
-                "chain": e.chain.iter().map(hex::encode).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
+            "device_evidence": self.device_evidence.iter().map(|e| {
+                let mut entry = serde_json::json!({
+                    "reading": hex::encode(&e.reading),
+                    "chain": e.chain.iter().map(hex::encode).collect::<Vec<_>>(),
+                });
+                if let (Some(salt), Some(obj)) = (e.challenge_salt, entry.as_object_mut()) {
+                    obj.insert("challenge_salt".into(), hex::encode(salt).into());
+                }
+                entry
+            }).collect::<Vec<_>>(),
             "deid_report": self.deid_report,
         })
     }
@@ -205,13 +217,18 @@ impl Manifest {
             .device_evidence
             .iter()
             .map(|e| {
-                map(vec![
+                let mut entry = vec![
                     (
                         "chain",
                         Value::Array(e.chain.iter().map(|c| Value::Bytes(c.clone())).collect()),
                     ),
                     ("reading", Value::Bytes(e.reading.clone())),
-                ])
+                ];
+                // Written only when present, so evidence without it encodes as it always did.
+                if let Some(salt) = e.challenge_salt {
+                    entry.push(("challenge_salt", Value::Bytes(salt.to_vec())));
+                }
+                map(entry)
             })
             .collect();
         Ok(map(vec![
@@ -279,7 +296,19 @@ impl Manifest {
                     _ => Err(bad("chain entries must be bytes")),
                 })
                 .collect::<Result<_, _>>()?;
-            device_evidence.push(DeviceEvidence { reading, chain });
+            let challenge_salt = match f.take_opt("challenge_salt") {
+                None => None,
+                Some(Value::Bytes(b)) => Some(
+                    b.try_into()
+                        .map_err(|_| bad("challenge_salt must be 32 bytes"))?,
+                ),
+                Some(_) => return Err(bad("challenge_salt must be bytes")),
+            };
+            device_evidence.push(DeviceEvidence {
+                reading,
+                chain,
+                challenge_salt,
+            });
         }
         let deid_report = match m.take_opt("deid_report") {
             None | Some(Value::Null) => None,
@@ -398,6 +427,93 @@ impl Fields {
         match self.take(key)? {
             Value::Array(a) => Ok(a),
             _ => Err(bad(format!("{}.{key} must be an array", self.what))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use veil_core::Coded;
+
+    fn manifest(salt: Option<[u8; 32]>) -> Manifest {
+        Manifest {
+            version: MANIFEST_VERSION,
+            pseudonym: Pseudonym::parse("ldsfbhmkauiyd5yzrbqgalfkc3tfj4vsadgepxnbnams2f2hdmqa")
+                .unwrap_or_else(|_| unreachable!()),
+            purpose: "care".into(),
+            consent: ConsentRef {
+                decision: ConsentDecision::Allow,
+                event_hash: None,
+            },
+            recipient: "clinic-a".into(),
+            created_ms: 1,
+            client_key: [4; 65],
+            contents: vec![],
+            device_evidence: vec![DeviceEvidence {
+                reading: vec![0xd2],
+                chain: vec![vec![0x30]],
+                challenge_salt: salt,
+            }],
+            deid_report: None,
+        }
+    }
+
+    /// The manifest's CBOR with the evidence entry's `challenge_salt` set to `salt`.
+    fn with_salt_value(salt: Value) -> Value {
+        let Ok(Value::Map(mut top)) = manifest(None).to_cbor_value() else {
+            unreachable!()
+        };
+        for (k, v) in &mut top {
+            if let (Some("device_evidence"), Value::Array(items)) = (k.as_text(), v)
+                && let Some(Value::Map(entry)) = items.first_mut()
+            {
+                entry.push((Value::Text("challenge_salt".into()), salt.clone()));
+            }
+        }
+        Value::Map(top)
+    }
+
+    #[test]
+    fn challenge_salt_round_trips_and_is_written_only_when_present() {
+        let salted = manifest(Some([0xab; 32]));
+        let bytes = salted.encode().unwrap_or_default();
+        let value: Value = ciborium::from_reader(bytes.as_slice()).unwrap_or(Value::Null);
+        assert_eq!(Manifest::from_cbor_value(value), Ok(salted.clone()));
+        // In the evidence map after "reading" (RFC 8949 §4.2.1 order: longer keys last).
+        let mut tail = vec![0x6e];
+        tail.extend_from_slice(b"challenge_salt");
+        tail.extend_from_slice(&[0x58, 0x20]);
+        tail.extend_from_slice(&[0xab; 32]);
+        assert!(bytes.windows(tail.len()).any(|w| w == tail));
+        assert_eq!(
+            salted.to_json()["device_evidence"][0]["challenge_salt"],
+            "ab".repeat(32)
+        );
+        // Absent: neither key nor null, in CBOR or JSON.
+        let plain = manifest(None);
+        let bytes = plain.encode().unwrap_or_default();
+        assert!(!bytes.windows(14).any(|w| w == b"challenge_salt"));
+        let json = plain.to_json();
+        assert_eq!(
+            json["device_evidence"][0].as_object().map(|o| o.len()),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn a_challenge_salt_that_is_not_32_bytes_is_refused() {
+        assert!(Manifest::from_cbor_value(with_salt_value(Value::Bytes(vec![1; 32]))).is_ok());
+        for bad in [
+            Value::Bytes(vec![1; 31]),
+            Value::Bytes(vec![1; 33]),
+            Value::Bytes(vec![]),
+            Value::Null,
+            Value::Text("ab".repeat(32)),
+            Value::Array(vec![]),
+        ] {
+            let err = Manifest::from_cbor_value(with_salt_value(bad.clone())).unwrap_err();
+            assert_eq!(err.code(), "bad-artifact", "{bad:?}");
         }
     }
 }

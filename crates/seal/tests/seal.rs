@@ -36,6 +36,7 @@ fn signed_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
     b.add_device_evidence(DeviceEvidence {
         reading: vec![1, 2, 3],
         chain: vec![vec![4], vec![5, 6]],
+        challenge_salt: None,
     });
     b.sign(&client()).unwrap().into_bytes()
 }

@@ -29,6 +29,7 @@
 //! ```
 
 mod chain;
+mod challenge;
 mod cose;
 mod error;
 #[cfg(feature = "fixtures")]
@@ -41,6 +42,7 @@ mod provision;
 mod verify;
 
 pub use chain::{DeviceIdentity, MAX_CERT_LEN, MAX_CHAIN_LEN, RootInfo, TrustStore};
+pub use challenge::{CHALLENGE_SALT_LEN, bound_challenge};
 pub use cose::{
     Algorithm, COSE_SIGN1_TAG, CoseSign1, MAX_COSE_LEN, PAYLOAD_VERSION, ReadingPayload,
 };

@@ -115,7 +115,11 @@ fn evidence(v: &JsValue) -> Result<Vec<DeviceEvidence>, VeilError> {
             } else {
                 js::byte_list(&chain_v, &format!("evidence[{i}].chain"))?
             };
-            Ok(DeviceEvidence { reading, chain })
+            Ok(DeviceEvidence {
+                reading,
+                chain,
+                challenge_salt: None,
+            })
         })
         .collect()
 }
