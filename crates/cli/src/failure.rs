@@ -31,9 +31,17 @@ pub const RAW_MODEL: &str = "raw-model";
 pub const BAD_REPORT: &str = "bad-report";
 /// `veil device verify --state` names a file that is not a JSON object of counters per serial.
 pub const BAD_STATE: &str = "bad-state";
-/// One or more models of a `veil deid` batch failed; the others were written, and each failed
-/// model's own code is in `summary.csv`.
+/// One or more items of a batch failed, the others were done: models of a `veil deid` batch
+/// (each failed model's own code is in `summary.csv`), or files of a `veil upload` that were not
+/// stored (each one's code is in its JSON line).
 pub const BATCH_FAILED: &str = "batch-failed";
+/// `veil upload` got no answer from the server: the connection could not be made, broke off or
+/// timed out, on every attempt.
+pub const UNREACHABLE: &str = "unreachable";
+/// `veil upload` got an answer that is not the ingest API's: a status it never sends (a
+/// redirect) or an error without its JSON code (a proxy's HTML page), or a request that could
+/// not be made.
+pub const BAD_RESPONSE: &str = "bad-response";
 
 /// The exit code of a failure that is not [`USAGE`]: the work failed or the input was refused.
 pub const EXIT_FAILED: u8 = 1;

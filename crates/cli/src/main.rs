@@ -22,6 +22,7 @@ mod device;
 mod failure;
 mod seal;
 mod serve;
+mod upload;
 
 use failure::Failure;
 
@@ -31,7 +32,8 @@ Exit status:
   0  success
   1  the work failed or the input was refused: a file that is not a model, a reading that does
      not verify (its JSON verdict is still printed on stdout), a batch with failed models (their
-     codes are in summary.csv), a key that does not open the artifact, an unreadable file, ...
+     codes are in summary.csv), an upload with files not stored (their codes are in their JSON
+     lines), a key that does not open the artifact, an unreadable file, ...
   2  usage error: flags that do not parse (clap's message), or arguments that cannot be used
      together (code `usage`)
 
@@ -64,6 +66,8 @@ enum Command {
     Seal(seal::SealArgs),
     /// Open a sealed artifact with the recipient's key.
     Open(seal::OpenArgs),
+    /// Upload sealed artifacts to an ingest server (enrolling the client key with an invitation).
+    Upload(upload::UploadArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         Command::Consent(cmd) => consent::run(cmd),
         Command::Seal(args) => seal::run_seal(args),
         Command::Open(args) => seal::run_open(args),
+        Command::Upload(args) => upload::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
