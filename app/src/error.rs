@@ -134,6 +134,7 @@ from_coded!(
     veil_core::pem::PemError,
     veil_audit::BrokenLink,
     veil_outbox::OutboxError,
+    veil_outbox::enrolment::EnrolmentError,
 );
 
 impl From<BluetoothError> for AppError {

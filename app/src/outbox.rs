@@ -14,6 +14,12 @@
 //! cancels queued items for that purpose before they leave and revokes delivered ones, and the
 //! revocation and erasure messages are queued and retried like uploads.
 //!
+//! The server only accepts what an enrolled client key sends. [`connect_clinic`] enrols this
+//! browser's key with a clinic's invitation code (`veil_outbox::enrolment`), remembers the
+//! connection beside the key, and sends what waited for it. The connection is of the key, and both
+//! live in this patient database: ending a kiosk session deletes them together, so the next
+//! patient starts with a new, unconnected key that links nothing to the previous one.
+//!
 //! Every step writes a signed entry to the audit chain (`veil-audit`).
 
 use std::cell::{Cell, RefCell};
@@ -24,9 +30,10 @@ use std::thread::LocalKey;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use veil_consent::PurposeScope;
+use veil_outbox::enrolment::{self, EnrolmentRequest, InviteCode};
 use veil_outbox::{
     Answer, Change, ControlKind, ControlMessage, ErasedPseudonym, Event, NewItem, Outbox,
-    OutboxStore, StoreError, Transport, Verdict,
+    OutboxStore, RngCore, StoreError, Transport, Verdict,
 };
 use veil_seal::{ArtifactBuilder, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientPublicKey};
 use wasm_bindgen::{JsCast, JsValue};
@@ -62,6 +69,8 @@ const STORES: &[&str] = &[
 const ITEMS: &str = "items";
 const ENVELOPES: &str = "envelopes";
 const CONTROLS: &str = "controls";
+/// Where the connection to a clinic is kept (store `config`).
+const CLINIC: &str = "clinic";
 /// Why withdrawal cancels and revokes.
 const WITHDRAWN: &str = "consent withdrawn";
 
@@ -483,9 +492,19 @@ pub async fn controls() -> Result<Vec<ControlMessage>, AppError> {
 /// (a second waits for the first), as `veil-outbox` requires.
 pub async fn flush(progress: impl Fn(&str, f64) + 'static) -> Result<usize, AppError> {
     let _turn = Turn::take(&FLUSH_LINE).await;
-    let mut outbox = engine(Some(Rc::new(progress))).await?;
+    flush_in_turn(engine(Some(Rc::new(progress))).await?).await
+}
+
+/// [`flush`], its turn taken.
+async fn flush_in_turn(mut outbox: AppOutbox) -> Result<usize, AppError> {
     let report = outbox.flush().await.map_err(AppError::from)?;
     let db = outbox.store().db();
+    if report.awaiting_enrolment() > 0 {
+        // The server does not know this key (any more): the connection kept here is stale.
+        idb::delete(db, "config", CLINIC)
+            .await
+            .map_err(AppError::from)?;
+    }
     let mut key = None;
     for event in &report.events {
         let (name, details) = match event {
@@ -526,6 +545,78 @@ pub async fn flush(progress: impl Fn(&str, f64) + 'static) -> Result<usize, AppE
     Ok(report.delivered())
 }
 
+/// This browser's connection to a clinic: its client key, enrolled at the clinic's server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClinicConnection {
+    /// What the server said.
+    #[serde(flatten)]
+    pub enrolled: enrolment::Enrolled,
+    /// When, ms since the epoch.
+    pub at_ms: f64,
+}
+
+impl ClinicConnection {
+    /// The first 16 hex digits of the key id, as shown to people.
+    pub fn kid_prefix(&self) -> &str {
+        self.enrolled
+            .client_kid
+            .get(..16)
+            .unwrap_or(&self.enrolled.client_kid)
+    }
+}
+
+/// The connection to a clinic, if this browser's key was enrolled (and the server has not said
+/// since that it does not know the key).
+pub async fn clinic_connection() -> Result<Option<ClinicConnection>, AppError> {
+    let db = db().await?;
+    Ok(idb::get(&db, "config", CLINIC)
+        .await
+        .map_err(AppError::from)?
+        .as_ref()
+        .and_then(from_js))
+}
+
+/// Connect this browser to a clinic: enrol its client key at the ingest server with the invitation
+/// `code` (typed or scanned), signed with the key (proof of possession), remember the connection,
+/// and send everything that waited for it. Returns the connection and how many uploads were
+/// delivered then.
+///
+/// Errors carry the enrolment's codes: `invite-invalid` (a code that is not one, or unknown,
+/// expired or used up), `client-revoked`, `offline`, `enrolment-refused`; and `browser` or
+/// `storage` for this browser's own failures.
+pub async fn connect_clinic(code: &str) -> Result<(ClinicConnection, usize), AppError> {
+    let code = InviteCode::parse(code)?;
+    // No flush runs meanwhile: one that was out before the server knew the key would park what it
+    // sent after the release below.
+    let _turn = Turn::take(&FLUSH_LINE).await;
+    let outbox = engine(None).await?;
+    let db = outbox.store().db();
+    let key = webcrypto::client_key(db).await?;
+    let mut nonce = [0u8; enrolment::NONCE_BYTES];
+    rand_core::OsRng
+        .try_fill_bytes(&mut nonce)
+        .map_err(|e| AppError::browser(format!("no random numbers: {e}")))?;
+    let body = EnrolmentRequest::new(&code, &key.public_sec1, None, now_ms() as u64, nonce).body();
+    let signature = base64url(&key.sign(body.as_bytes()).await?);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Veil-Signature", signature.as_str()),
+    ];
+    let body = JsValue::from_str(&body);
+    let answer = request("POST", enrolment::PATH, &headers, Some(&body), None).await;
+    let enrolled = enrolment::read_answer(&answer, &key.public_sec1)?;
+    let connection = ClinicConnection {
+        enrolled,
+        at_ms: now_ms(),
+    };
+    idb::put(db, "config", CLINIC, &to_js(&connection)?)
+        .await
+        .map_err(AppError::from)?;
+    outbox.on_enrolled().await.map_err(AppError::from)?;
+    let delivered = flush_in_turn(outbox).await?;
+    Ok((connection, delivered))
+}
+
 /// Send the control messages `queued` now rather than at the uploader's next round, and say how
 /// they ended: `Ok` when the server has them all, else what is left to do (`offline` is the text
 /// for a message still waiting, `refused` gets the server's reason).
@@ -543,8 +634,14 @@ async fn send_now(queued: &[ControlMessage], offline: &str, refused: &str) -> Re
     }) {
         return Err(AppError::new(NOT_DELIVERED, format!("{refused}: {failed}")));
     }
-    if ours.any(|m| m.state.is_pending()) {
+    if ours.clone().any(|m| m.state.is_pending()) {
         return Err(AppError::new(WAITING, offline));
+    }
+    if ours.any(|m| matches!(m.state, ItemState::AwaitingEnrolment { .. })) {
+        return Err(AppError::new(
+            WAITING,
+            "this device is not connected to a clinic: the server is told once it is (Settings, Connect to a clinic)",
+        ));
     }
     Ok(())
 }

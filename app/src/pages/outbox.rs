@@ -13,6 +13,7 @@ use veil_seal::DeviceEvidence;
 use crate::components::ErrorText;
 use crate::error::AppError;
 use crate::outbox::{self, ItemState, OutboxItem};
+use crate::pages::settings::AwaitingConnection;
 use crate::platform::storage;
 use crate::state::{OutboxRevision, UploadProgress};
 
@@ -115,6 +116,7 @@ pub fn Outbox() -> impl IntoView {
         <section aria-labelledby="outbox-title" data-testid="page-outbox">
             <h1 id="outbox-title">"Outbox"</h1>
             <p>"Sealed, encrypted artifacts wait here until there is a connection, then upload exactly once. Withdrawing consent cancels items that have not left yet."</p>
+            <AwaitingConnection/>
             <div class="card">
                 <label for="outbox-purpose">"Purpose of the upload"</label>
                 <select id="outbox-purpose" data-testid="outbox-purpose"

@@ -1,6 +1,7 @@
 //! Thin browser glue. Nothing here decides anything: it reports browser events into `AppState`,
 //! talks GATT to devices and keeps what must survive a reload in IndexedDB.
 
+pub mod barcode;
 pub mod bluetooth;
 pub mod connectivity;
 pub mod download;

@@ -22,7 +22,8 @@
 //! - **An unknown client waits for its enrolment** ([`ItemState::AwaitingEnrolment`]): the server
 //!   stores nothing from a client key it does not know (401 `unknown-client`). That is neither the
 //!   content's fault nor cured by waiting, so the entry is parked, visibly, until the device is
-//!   connected to a clinic ([`Outbox::on_enrolled`] queues it again); a revoked client (403
+//!   connected to a clinic ([`enrolment`]: the signed request with an invitation code, and its
+//!   answer), when [`Outbox::on_enrolled`] queues it again; a revoked client (403
 //!   `client-revoked`) or a pseudonym another client owns (403 `pseudonym-not-owned`) is final.
 //! - **Withdrawal wins** ([`Outbox::on_withdrawn`]): withdrawing consent for a purpose cancels its
 //!   items that have not left; for those that reached the server it queues a revocation, and for
@@ -71,6 +72,7 @@
 
 pub mod control;
 pub mod engine;
+pub mod enrolment;
 pub mod error;
 pub mod item;
 pub mod retry;
