@@ -123,6 +123,19 @@ pub async fn refresh_recipient() -> Result<(), AppError> {
     recipient(&db).await.map(|_| ())
 }
 
+/// This browser's client public key (uncompressed SEC1, 65 bytes), created on first use: what a
+/// device reading's challenge is bound to (`veil_trust::bound_challenge`) and what seals and signs.
+pub async fn client_public_key() -> Result<[u8; 65], AppError> {
+    let db = db().await?;
+    let key = webcrypto::client_key(&db).await?;
+    <[u8; 65]>::try_from(key.public_sec1.as_slice()).map_err(|_| {
+        AppError::browser(format!(
+            "the client public key is {} bytes, not 65",
+            key.public_sec1.len()
+        ))
+    })
+}
+
 /// The subject's identity-layer secret, created on first use. Only this layer can compute pseudonyms.
 async fn identity_secret(db: &IdbDatabase) -> Result<PseudonymSecret, AppError> {
     if let Some(v) = idb::get(db, "identity", "secret")
