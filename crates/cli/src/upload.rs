@@ -6,21 +6,25 @@
 //! 1. Every file is hashed first: its artifact id is the SHA-256 of its bytes. A file that cannot
 //!    be read, or a key that cannot be loaded, fails the command (`io`, the PEM's code) before
 //!    anything is sent.
-//! 2. With `--invite`, the client key is enrolled (`POST /v1/enrolments`, `docs/ingest.md`): the
-//!    body carries the code, the key, a timestamp and a fresh nonce, and is signed with the key
-//!    itself (ES256 over the exact body bytes, base64url `r || s` in `Veil-Signature`: proof of
-//!    possession). `enrolled` (201) and `already-enrolled` (200) both go on to the uploads; a
-//!    refusal (`invite-invalid`, `client-revoked`, ...) is every file's `rejected` answer.
+//! 2. With `--invite`, the client key is enrolled (`POST /v1/enrolments`, `docs/ingest.md`) with
+//!    the app's own request and answer reading (`veil_outbox::enrolment`): the body carries the
+//!    code, the key, a timestamp and a fresh nonce, and is signed with the key itself (ES256 over
+//!    the exact body bytes, base64url `r || s` in `Veil-Signature`: proof of possession).
+//!    `enrolled` (201) and `already-enrolled` (200) both go on to the uploads; a refusal
+//!    (`invite-invalid`, also for a code that cannot be one, `client-revoked`, ...) is every
+//!    file's `rejected` answer.
 //! 3. Each file goes to `POST /v1/artifacts` with its id as `Idempotency-Key`, streamed from disk,
 //!    so a retry, or running the same batch again, never stores anything twice.
 //!
-//! What may pass on its own is retried, at most [`MAX_ATTEMPTS`] times in all: no answer (the
-//! connection failed, was cut or timed out), 408, 429 and 5xx. A `Retry-After` in seconds is
-//! honoured up to [`MAX_RETRY_AFTER`]; a longer one (a used-up storage quota asks for an hour) is
-//! not waited for: the file is `failed` at once. Otherwise the waits double from [`FIRST_WAIT`]
-//! up to [`MAX_WAIT`], with jitter so a room of kiosks does not retry in step. Every other answer
-//! is final: `rejected` with the server's `error` code. Redirects are not followed (an envelope
-//! is only ever sent to the URL given).
+//! What an answer means is the outbox's retry rule (`veil_outbox::retry::classify`, the app's
+//! too): 2xx is done; no answer (the connection failed, was cut or timed out), 408, 429, 5xx and
+//! anything else that is not a 4xx are retried; every other 4xx is final, `rejected` with the
+//! server's `error` code (401 `unknown-client` too: a batch does not wait for an enrolment). The
+//! timing is this command's own, for a batch someone waits on: at most [`MAX_ATTEMPTS`] attempts;
+//! a `Retry-After` in seconds is honoured up to [`MAX_RETRY_AFTER`], and a longer one (a used-up
+//! storage quota asks for an hour) is not waited for: the file is `failed` at once; otherwise the
+//! waits double from [`FIRST_WAIT`] up to [`MAX_WAIT`], with jitter so a room of kiosks does not
+//! retry in step. Redirects are not followed (an envelope is only ever sent to the URL given).
 //!
 //! Stdout gets one JSON line per file, in order, as each is settled:
 //! `{"file": "...", "id": "<64 hex>", "status": "created|exists|rejected|failed", "error": "<code>"?}`.
@@ -38,11 +42,14 @@ use base64::Engine;
 use clap::Args;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
-use reqwest::StatusCode;
 use reqwest::blocking::{Body, Client, RequestBuilder, Response};
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use veil_core::Coded;
+use veil_outbox::enrolment::{EnrolmentRequest, InviteCode};
+use veil_outbox::retry::{classify, error_code};
+use veil_outbox::{Answer, Verdict};
 
 use crate::failure::{self, Failure};
 
@@ -59,10 +66,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may take in all, body included (an upload of the server's default 64 MiB
 /// limit at ~1 Mbit/s).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
-/// `POST /v1/enrolments`'s `format`.
-const ENROLMENT_FORMAT: &str = "veil-enrolment-v1";
-/// Random bytes in an enrolment's nonce (the contract allows 16..64).
-const NONCE_BYTES: usize = 32;
 /// The header carrying the ES256 signature of a signed JSON body.
 const VEIL_SIGNATURE: &str = "veil-signature";
 /// The header carrying an upload's artifact id.
@@ -125,8 +128,8 @@ struct Upload {
 /// What one request came to, after any retries.
 #[derive(Debug, PartialEq, Eq)]
 enum Reply {
-    /// A 2xx answer: its status and JSON body (`Null` if it had none).
-    Done(u16, serde_json::Value),
+    /// A 2xx answer: its status and body.
+    Done(u16, String),
     /// A final refusal: the server's code.
     Refused(String),
     /// Retries exhausted, or a wait longer than allowed asked for: the last code.
@@ -173,26 +176,14 @@ pub fn run(args: UploadArgs) -> Result<(), Failure> {
     let mut settled: Option<(Status, String)> = None;
     let mut enrolment_note = String::new();
     if let Some(code) = &args.invite {
-        let body = enrolment_body(&key, code, args.name.as_deref())?;
-        let signature = sign_body(&key, &body);
-        let url = format!("{server}/v1/enrolments");
-        let reply = send(|| {
-            client
-                .post(&url)
-                .header(CONTENT_TYPE, "application/json")
-                .header(VEIL_SIGNATURE, signature.as_str())
-                .body(body.clone())
-        });
-        match reply {
-            Reply::Done(..) => {}
-            Reply::Refused(code) => {
-                enrolment_note = format!(" (the enrolment was refused: {code})");
-                settled = Some((Status::Rejected, code));
-            }
-            Reply::GaveUp(code) => {
-                enrolment_note = format!(" (the enrolment failed: {code})");
-                settled = Some((Status::Failed, code));
-            }
+        settled = enrol(&client, &server, &key, code, args.name.as_deref())?;
+        if let Some((status, code)) = &settled {
+            let what = if *status == Status::Rejected {
+                "refused"
+            } else {
+                "failed"
+            };
+            enrolment_note = format!(" (the enrolment {what}: {code})");
         }
     }
 
@@ -268,35 +259,52 @@ fn hash_file(path: &Path) -> Result<(String, u64), Failure> {
     Ok((hex::encode(hasher.finalize()), len))
 }
 
-/// `POST /v1/enrolments`'s body, fields in the contract's order.
-#[derive(Debug, Serialize)]
-struct EnrolmentRequest<'a> {
-    format: &'a str,
-    code: &'a str,
-    client_key: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    timestamp_ms: u64,
-    nonce: String,
+/// Enrol `key` with invitation `code` (and `name`); `None` when enrolled (now or before), else
+/// what every file's line says: `rejected` or `failed` with the code.
+fn enrol(
+    client: &Client,
+    server: &str,
+    key: &SigningKey,
+    code: &str,
+    name: Option<&str>,
+) -> Result<Option<(Status, String)>, Failure> {
+    let code = match InviteCode::parse(code) {
+        Ok(code) => code,
+        Err(e) => return Ok(Some((Status::Rejected, e.code().to_string()))),
+    };
+    let sec1 = key.verifying_key().to_encoded_point(false);
+    let body = enrolment_body(&code, sec1.as_bytes(), name)?;
+    let signature = sign_body(key, body.as_bytes());
+    let url = format!("{server}{}", veil_outbox::enrolment::PATH);
+    let reply = send(|| {
+        client
+            .post(&url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(VEIL_SIGNATURE, signature.as_str())
+            .body(body.clone())
+    });
+    Ok(match reply {
+        Reply::Done(status, body) => {
+            let answer = Answer::Answered { status, body };
+            match veil_outbox::enrolment::read_answer(&answer, sec1.as_bytes()) {
+                Ok(_) => None,
+                Err(e) => Some((Status::Rejected, e.code().to_string())),
+            }
+        }
+        Reply::Refused(code) => Some((Status::Rejected, code)),
+        Reply::GaveUp(code) => Some((Status::Failed, code)),
+    })
 }
 
-/// The enrolment body for `key` with invitation `code`: a fresh nonce and the time now.
-fn enrolment_body(key: &SigningKey, code: &str, name: Option<&str>) -> Result<Vec<u8>, Failure> {
-    let mut nonce = [0u8; NONCE_BYTES];
+/// The enrolment body (`veil_outbox::enrolment`) for the key `sec1` with `code`: a fresh nonce
+/// and the time now.
+fn enrolment_body(code: &InviteCode, sec1: &[u8], name: Option<&str>) -> Result<String, Failure> {
+    let mut nonce = [0u8; veil_outbox::enrolment::NONCE_BYTES];
     getrandom::getrandom(&mut nonce).map_err(|e| veil_seal::SealError::RngFailed(e.to_string()))?;
     let timestamp_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let request = EnrolmentRequest {
-        format: ENROLMENT_FORMAT,
-        code: code.trim(),
-        client_key: hex::encode(key.verifying_key().to_encoded_point(false).as_bytes()),
-        name,
-        timestamp_ms,
-        nonce: hex::encode(nonce),
-    };
-    serde_json::to_vec(&request)
-        .map_err(|e| Failure::new(failure::IO, format!("cannot encode the enrolment: {e}")))
+    Ok(EnrolmentRequest::new(code, sec1, name, timestamp_ms, nonce).body())
 }
 
 /// base64url (no padding) of the ES256 signature `r || s` of `body` under `key`.
@@ -338,11 +346,11 @@ fn upload_one(client: &Client, url: &str, upload: &Upload) -> (Status, Option<St
 fn send(mut build: impl FnMut() -> RequestBuilder) -> Reply {
     let mut attempt = 1;
     loop {
-        let answer = match build().send() {
-            Ok(response) => judge(response),
-            Err(e) => transport_failure(&e),
+        let (answer, retry_after) = match build().send() {
+            Ok(response) => read_response(response),
+            Err(e) => (Answer::NetworkError(e.to_string()), None),
         };
-        let (code, retry_after) = match answer {
+        let (code, retry_after) = match judge(answer, retry_after) {
             Attempt::Final(reply) => return reply,
             Attempt::Retry { code, retry_after } => (code, retry_after),
         };
@@ -359,62 +367,50 @@ fn send(mut build: impl FnMut() -> RequestBuilder) -> Reply {
     }
 }
 
-/// A request that got no answer: the connection failed, broke or timed out (retryable), or the
-/// request could not even be built (final).
-fn transport_failure(e: &reqwest::Error) -> Attempt {
-    if e.is_builder() {
-        return Attempt::Final(Reply::Refused(failure::BAD_RESPONSE.to_string()));
-    }
-    Attempt::Retry {
-        code: failure::UNREACHABLE.to_string(),
-        retry_after: None,
-    }
-}
-
-/// Read an answer (its body bounded) and judge it.
-fn judge(response: Response) -> Attempt {
-    let status = response.status();
+/// An answer as the retry rule reads it (its body bounded), and its `Retry-After`.
+fn read_response(response: Response) -> (Answer, Option<String>) {
+    let status = response.status().as_u16();
     let retry_after = response
         .headers()
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let mut body = Vec::new();
-    if response.take(MAX_ANSWER).read_to_end(&mut body).is_err() && status.is_success() {
-        // The answer broke off: whether the request took effect is unknown, and asking again
-        // is safe (uploads are idempotent, an enrolment is answered `already-enrolled`).
-        return Attempt::Retry {
-            code: failure::UNREACHABLE.to_string(),
-            retry_after: None,
-        };
+    if let Err(e) = response.take(MAX_ANSWER).read_to_end(&mut body)
+        && (200..300).contains(&status)
+    {
+        // The answer broke off: whether the request took effect is unknown, and asking again is
+        // safe (uploads are idempotent, an enrolment is answered `already-enrolled`).
+        return (Answer::NetworkError(e.to_string()), None);
     }
-    classify(status, retry_after.as_deref(), &body)
+    let body = String::from_utf8_lossy(&body).into_owned();
+    (Answer::Answered { status, body }, retry_after)
 }
 
-/// The verdict on one answer: 2xx is done; 408, 429 and 5xx are worth retrying (after
-/// `Retry-After` seconds if given); anything else is a final refusal with the server's `error`
-/// code, or [`failure::BAD_RESPONSE`] when the answer is not the API's JSON.
-fn classify(status: StatusCode, retry_after: Option<&str>, body: &[u8]) -> Attempt {
-    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
-    if status.is_success() {
-        return Attempt::Final(Reply::Done(status.as_u16(), json));
-    }
-    let code = json
-        .get("error")
-        .and_then(serde_json::Value::as_str)
-        .filter(|c| veil_core::is_code(c))
-        .unwrap_or(failure::BAD_RESPONSE)
-        .to_string();
-    let retryable = status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error();
-    if retryable {
-        let retry_after = retry_after
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        Attempt::Retry { code, retry_after }
-    } else {
-        Attempt::Final(Reply::Refused(code))
+/// The verdict on one answer, by the outbox's retry rule: done, final with a code, or worth
+/// another attempt (after `Retry-After` seconds if the server gave them; an HTTP-date is not
+/// read, the backoff applies).
+fn judge(answer: Answer, retry_after: Option<String>) -> Attempt {
+    let code = match &answer {
+        Answer::NetworkError(_) => failure::UNREACHABLE.to_string(),
+        Answer::Answered { body, .. } => error_code(body)
+            .filter(|c| veil_core::is_code(c))
+            .unwrap_or_else(|| failure::BAD_RESPONSE.to_string()),
+    };
+    match classify(&answer) {
+        Verdict::Delivered | Verdict::NothingToRevoke => match answer {
+            Answer::Answered { status, body } => Attempt::Final(Reply::Done(status, body)),
+            Answer::NetworkError(_) => Attempt::Final(Reply::GaveUp(code)),
+        },
+        Verdict::AwaitingEnrolment { .. } | Verdict::Refused { .. } => {
+            Attempt::Final(Reply::Refused(code))
+        }
+        Verdict::Retry { .. } => Attempt::Retry {
+            code,
+            retry_after: retry_after
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs),
+        },
     }
 }
 
@@ -439,6 +435,17 @@ fn jitter() -> f64 {
 mod tests {
     use super::*;
 
+    fn answered(status: u16, body: &str) -> Answer {
+        Answer::Answered {
+            status,
+            body: body.into(),
+        }
+    }
+
+    fn error(code: &str) -> String {
+        format!(r#"{{"error":"{code}","detail":"x"}}"#)
+    }
+
     fn retry(code: &str, after: Option<u64>) -> Attempt {
         Attempt::Retry {
             code: code.into(),
@@ -446,56 +453,60 @@ mod tests {
         }
     }
 
+    fn refused(code: &str) -> Attempt {
+        Attempt::Final(Reply::Refused(code.into()))
+    }
+
     #[test]
     fn answers_are_done_retried_or_final() {
-        let json = |code: &str| format!(r#"{{"error":"{code}","detail":"x"}}"#).into_bytes();
-        let done = classify(StatusCode::CREATED, None, br#"{"status":"created"}"#);
+        let created = r#"{"status":"created"}"#;
         assert_eq!(
-            done,
-            Attempt::Final(Reply::Done(201, serde_json::json!({"status": "created"})))
+            judge(answered(201, created), None),
+            Attempt::Final(Reply::Done(201, created.into()))
         );
         assert_eq!(
-            classify(
-                StatusCode::TOO_MANY_REQUESTS,
-                Some("7"),
-                &json("rate-limited")
-            ),
+            judge(answered(429, &error("rate-limited")), Some("7".into())),
             retry("rate-limited", Some(7))
         );
         assert_eq!(
-            classify(StatusCode::SERVICE_UNAVAILABLE, None, &json("busy")),
-            retry("busy", None)
+            judge(answered(503, &error("busy")), Some(" 1 ".into())),
+            retry("busy", Some(1))
         );
         assert_eq!(
-            classify(StatusCode::REQUEST_TIMEOUT, None, &json("timeout")),
+            judge(answered(408, &error("timeout")), None),
             retry("timeout", None)
         );
-        // An HTTP-date Retry-After is not read: the backoff applies.
         assert_eq!(
-            classify(
-                StatusCode::BAD_GATEWAY,
-                Some("Wed, 21 Oct 2026 07:28:00 GMT"),
-                b"<html>bad gateway</html>"
+            judge(Answer::NetworkError("connection refused".into()), None),
+            retry("unreachable", None)
+        );
+        // An HTTP-date Retry-After is not read (the backoff applies); a proxy's page has no code.
+        assert_eq!(
+            judge(
+                answered(502, "<html>bad gateway</html>"),
+                Some("Wed, 21 Oct 2026 07:28:00 GMT".into())
             ),
             retry("bad-response", None)
         );
+        // A batch does not wait for an enrolment: unknown-client is final.
         assert_eq!(
-            classify(StatusCode::UNAUTHORIZED, None, &json("unknown-client")),
-            Attempt::Final(Reply::Refused("unknown-client".into()))
+            judge(answered(401, &error("unknown-client")), None),
+            refused("unknown-client")
         );
         assert_eq!(
-            classify(StatusCode::FORBIDDEN, None, &json("invite-invalid")),
-            Attempt::Final(Reply::Refused("invite-invalid".into()))
-        );
-        // A redirect is not followed, and a code that is not a code is not repeated.
-        assert_eq!(
-            classify(StatusCode::FOUND, None, b""),
-            Attempt::Final(Reply::Refused("bad-response".into()))
+            judge(answered(403, &error("invite-invalid")), Some("5".into())),
+            refused("invite-invalid")
         );
         assert_eq!(
-            classify(StatusCode::BAD_REQUEST, None, &json("Not A Code\n")),
-            Attempt::Final(Reply::Refused("bad-response".into()))
+            judge(answered(422, &error("decrypt-failed")), None),
+            refused("decrypt-failed")
         );
+        // A code that is not a code is not repeated.
+        assert_eq!(
+            judge(answered(400, &error("Not A Code\n")), None),
+            refused("bad-response")
+        );
+        assert_eq!(judge(answered(404, ""), None), refused("bad-response"));
     }
 
     #[test]
@@ -535,29 +546,36 @@ mod tests {
     fn the_enrolment_body_is_signed_over_its_exact_bytes() {
         use p256::ecdsa::signature::Verifier;
         let key = SigningKey::from_slice(&[7u8; 32]).unwrap();
-        let body = enrolment_body(&key, " ABCD-EFGH-JKMN-PQRS-TVWX ", Some("kiosk 3")).unwrap();
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let sec1 = key.verifying_key().to_encoded_point(false);
+        let code = InviteCode::parse(" abcd efgh-jkmn-pqrs-tvwx ").unwrap();
+        let body = enrolment_body(&code, sec1.as_bytes(), Some("kiosk 3")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(json["format"], "veil-enrolment-v1");
         assert_eq!(json["code"], "ABCD-EFGH-JKMN-PQRS-TVWX");
         assert_eq!(json["name"], "kiosk 3");
-        let sec1 = key.verifying_key().to_encoded_point(false);
         assert_eq!(json["client_key"], hex::encode(sec1.as_bytes()));
-        assert_eq!(json["nonce"].as_str().unwrap().len(), 2 * NONCE_BYTES);
-        assert!(json["timestamp_ms"].as_u64().unwrap() > 1_700_000_000_000);
-        let text = std::str::from_utf8(&body).unwrap();
-        assert!(
-            text.starts_with(r#"{"format":"veil-enrolment-v1","code":"#),
-            "{text}"
-        );
-        let without_name = enrolment_body(&key, "X", None).unwrap();
-        assert!(!String::from_utf8(without_name).unwrap().contains("name"));
+        let nonce = json["nonce"].as_str().unwrap();
+        assert!((32..=128).contains(&nonce.len()), "{nonce}");
+        let again = enrolment_body(&code, sec1.as_bytes(), None).unwrap();
+        assert!(!again.contains("name"), "{again}");
+        assert!(!again.contains(nonce), "the nonce is fresh each time");
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let ts = json["timestamp_ms"].as_u64().unwrap();
+        assert!(ts <= now_ms && ts + 60_000 > now_ms, "{ts}");
 
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(sign_body(&key, &body))
+            .decode(sign_body(&key, body.as_bytes()))
             .unwrap();
         let signature = Signature::from_slice(&raw).unwrap();
-        assert!(key.verifying_key().verify(&body, &signature).is_ok());
-        let mut other = body.clone();
+        assert!(
+            key.verifying_key()
+                .verify(body.as_bytes(), &signature)
+                .is_ok()
+        );
+        let mut other = body.into_bytes();
         other.push(b' ');
         assert!(key.verifying_key().verify(&other, &signature).is_err());
     }

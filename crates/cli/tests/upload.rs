@@ -22,7 +22,8 @@ fn assert_lines(out: &std::process::Output, expected: &[(&str, &str, Option<&str
         String::from_utf8_lossy(&out.stderr)
     );
     for (line, (file, status, error)) in lines.iter().zip(expected) {
-        let fields: Vec<&String> = line.as_object().unwrap().keys().collect();
+        let mut fields: Vec<&String> = line.as_object().unwrap().keys().collect();
+        fields.sort_unstable();
         let want: &[&str] = if error.is_some() {
             &["error", "file", "id", "status"]
         } else {
