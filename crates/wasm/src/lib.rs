@@ -9,7 +9,7 @@
 //! | JavaScript | library |
 //! |---|---|
 //! | `deidentifyModel` | `veil-mesh` |
-//! | `verifyReading` | `veil-trust` |
+//! | `verifyReading`, `boundChallenge` | `veil-trust` |
 //! | `decideConsent`, `exportFhirConsent` | `veil-consent` |
 //! | `pseudonym`, `sealArtifact`, `openArtifact` | `veil-seal` |
 //! | `verifyAuditLog` | `veil-audit` |

@@ -96,7 +96,7 @@ fn evidence(v: &JsValue) -> Result<Vec<DeviceEvidence>, VeilError> {
     }
     if !Array::is_array(v) {
         return Err(VeilError::argument(
-            "evidence must be an array of {reading, chain}",
+            "evidence must be an array of {reading, chain, challengeSalt}",
         ));
     }
     Array::from(v)
@@ -115,10 +115,19 @@ fn evidence(v: &JsValue) -> Result<Vec<DeviceEvidence>, VeilError> {
             } else {
                 js::byte_list(&chain_v, &format!("evidence[{i}].chain"))?
             };
+            let salt_v = js::field(&item, "challengeSalt")?;
+            let challenge_salt = if js::is_absent(&salt_v) {
+                None
+            } else {
+                Some(crate::trust::challenge_salt(
+                    &salt_v,
+                    &format!("evidence[{i}].challengeSalt"),
+                )?)
+            };
             Ok(DeviceEvidence {
                 reading,
                 chain,
-                challenge_salt: None,
+                challenge_salt,
             })
         })
         .collect()

@@ -1,6 +1,7 @@
 //! `verifyReading`: a device's signed reading, checked against the portal's trusted manufacturer
 //! roots exactly as `veil device verify` and the ingest server check it (`veil-trust`'s
-//! [`Verifier`], same order of checks, same rejection codes).
+//! [`Verifier`], same order of checks, same rejection codes); `boundChallenge`: the challenge that
+//! binds a reading to the client that will upload it (`veil_trust::bound_challenge`).
 
 use js_sys::Array;
 use veil_trust::{FreshnessWindow, RevocationList, TrustStore, Verifier};
@@ -94,4 +95,44 @@ pub fn verify_reading(
         .with_window(window);
     let reading = verifier.verify(&cose, &chain, expected.as_deref(), last_counter, now)?;
     js::to_js(&reading)
+}
+
+/// Exactly `N` bytes from a `Uint8Array` or hex text.
+fn fixed<const N: usize>(v: &JsValue, what: &str) -> Result<[u8; N], VeilError> {
+    let raw = match v.as_string() {
+        Some(h) => hex::decode(h.trim())
+            .map_err(|_| VeilError::argument(format!("{what} must be a Uint8Array or hex text")))?,
+        None => js::bytes(v, what)?,
+    };
+    raw.try_into()
+        .map_err(|_| VeilError::argument(format!("{what} must be {N} bytes")))
+}
+
+/// A challenge salt: 32 bytes, or 64 hex digits (as `sealArtifact`'s `evidence[i].challengeSalt`).
+pub(crate) fn challenge_salt(v: &JsValue, what: &str) -> Result<[u8; 32], VeilError> {
+    fixed::<{ veil_trust::CHALLENGE_SALT_LEN }>(v, what)
+}
+
+/// The challenge to write to a device so that its reading is bound to the client that will upload
+/// it: `SHA-256(clientKeySec1 || salt)` (`docs/device-profile.md` §5). `clientKeySec1` is the
+/// client's ES256 public key as the 65-byte uncompressed SEC1 point (WebCrypto
+/// `exportKey("raw", publicKey)`), `salt` 32 fresh random bytes kept with the reading and passed
+/// to `sealArtifact` as its evidence's `challengeSalt`. Either may be given as hex text. Returns
+/// the 32-byte challenge; a wrong length is `bad-argument`.
+#[wasm_bindgen(js_name = boundChallenge)]
+pub fn bound_challenge(
+    #[wasm_bindgen(js_name = clientKeySec1, unchecked_param_type = "Uint8Array | string")]
+    client_key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] salt: JsValue,
+) -> Result<js_sys::Uint8Array, VeilError> {
+    let key = fixed::<65>(&client_key, "clientKeySec1")?;
+    if key[0] != 0x04 {
+        return Err(VeilError::argument(
+            "clientKeySec1 must be an uncompressed SEC1 point (65 bytes starting 04)",
+        ));
+    }
+    let salt = challenge_salt(&salt, "salt")?;
+    Ok(js_sys::Uint8Array::from(
+        &veil_trust::bound_challenge(&key, &salt)[..],
+    ))
 }

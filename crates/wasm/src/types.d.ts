@@ -414,8 +414,11 @@ export interface SealArtifactOptions {
   consentDecision?: "allow";
   /** SHA-256 of the consent event the decision rests on, 64 hex digits. */
   consentEvent?: string;
-  /** Device readings carried as evidence, with their chains (DER list or PEM). */
-  evidence?: Array<{ reading: Uint8Array; chain?: Uint8Array[] | string }>;
+  /** Device readings carried as evidence, with their chains (DER list or PEM) and the salt of the
+   * challenge each answers (32 bytes or 64 hex digits): the device was asked to sign
+   * `boundChallenge(clientKeySec1, challengeSalt)` for this artifact's client key. The ingest
+   * server refuses a reading without one (`reading-unbound`). */
+  evidence?: Array<{ reading: Uint8Array; chain?: Uint8Array[] | string; challengeSalt?: Uint8Array | string }>;
   /** The `shareableReport` of `deidentifyModel` (a local report is refused: `bad-report`). */
   deidReport?: ShareableReport;
   /** Seal model files that have not been through `deidentifyModel` (default false: `raw-model`). */
@@ -458,6 +461,8 @@ export interface ArtifactManifest {
   client_key: string;
   client_kid: string;
   contents: Array<{ name: string; size: number; sha256: string }>;
+  /** Device readings (hex), their chains, and the challenge salt when the reading is bound. */
+  device_evidence: Array<{ reading: string; chain: string[]; challenge_salt?: string }>;
   artifact_id: string;
   [field: string]: unknown;
 }

@@ -251,3 +251,24 @@ test('the client key can stay outside the module: a WebCrypto signer, checked be
   const refusal = new Error('the user cancelled the signature');
   await assert.rejects(veil.sealArtifact(FILES, { ...options, sign: async () => { throw refusal; } }), (e) => e === refusal);
 });
+
+test('evidence carries its challenge salt: hex in the opened manifest, absent when not given', async () => {
+  const salt = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
+  const reading = new Uint8Array([0xd2, 0x84, 0x40]);
+  const sealed = await veil.sealArtifact(FILES, baseOptions({
+    evidence: [{ reading, chain: [], challengeSalt: salt }, { reading, challengeSalt: Buffer.from(salt).toString('hex') }, { reading }],
+  }));
+  const { manifest } = await veil.openArtifact(sealed.envelope, keys.recipientPriv, { clientKey: keys.clientPub });
+  const hex = Buffer.from(salt).toString('hex');
+  assert.equal(manifest.device_evidence[0].challenge_salt, hex);
+  assert.equal(manifest.device_evidence[1].challenge_salt, hex);
+  assert.ok(!('challenge_salt' in manifest.device_evidence[2]));
+  // The CLI reads the same manifest.
+  const path = join(tmp.dir, 'salted.veil');
+  writeFileSync(path, sealed.envelope);
+  const opened = veilJson(['open', '--key', join(keys.dir, 'recipient.pem'), path]);
+  assert.equal(opened.device_evidence[0].challenge_salt, hex);
+  for (const challengeSalt of [salt.subarray(1), new Uint8Array(33), 'zz', 7]) {
+    await rejectsCode(veil.sealArtifact(FILES, baseOptions({ evidence: [{ reading, challengeSalt }] })), 'bad-argument');
+  }
+});

@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { veil, tempDir, runVeil, veilJson, throwsCode, asJson, signReading, pemToDer } from './helpers.mjs';
 
 const NOW = 1_790_000_000;
@@ -157,4 +158,36 @@ test('wrong argument types are bad-argument, never a crash', () => {
   throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, { lastCounter: 1.5 }), 'bad-argument');
   throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, { nonce: 'zz' }), 'bad-argument');
   throwsCode(() => veil.verifyReading(good.bytes, dev.chain, dev.root, 'options'), 'bad-argument');
+});
+
+test('boundChallenge: SHA-256(client key || salt), the known answer, and a reading answers it for its client only', () => {
+  // docs/device-profile.md §5: the P-256 base point as the client key, the bytes 0..31 as the salt.
+  const G = '046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5';
+  const salt = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const known = '65f951cd6986a89f9b5e083379b8ea967435545f4f7fd396178f8ccdc0da00d9';
+  assert.equal(Buffer.from(veil.boundChallenge(Buffer.from(G, 'hex'), salt)).toString('hex'), known);
+  assert.equal(Buffer.from(veil.boundChallenge(G, Buffer.from(salt).toString('hex'))).toString('hex'), known);
+
+  // A real client key (the uncompressed point ends its SPKI), checked against Node's own SHA-256.
+  const pointOf = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }).subarray(-65);
+  const client = pointOf();
+  const challenge = veil.boundChallenge(client, salt);
+  assert.ok(challenge instanceof Uint8Array && challenge.length === 32);
+  assert.deepEqual(Buffer.from(challenge), createHash('sha256').update(Buffer.concat([client, salt])).digest());
+
+  // The device signs the bound challenge; it verifies for this client and salt, for no other.
+  const cose = signReading({ keyPem: dev.keyPem, certDer: dev.certDer, dev: 'BP7-000001', ctr: 70, ts: NOW, nonce: challenge, val: BP_VALUE });
+  const v = veil.verifyReading(cose, dev.chain, dev.root, { nonce: challenge, now: NOW + 10 });
+  assert.equal(v.nonce, Buffer.from(challenge).toString('hex'));
+  throwsCode(() => veil.verifyReading(cose, dev.chain, dev.root, { nonce: veil.boundChallenge(pointOf(), salt), now: NOW + 10 }), 'nonce-mismatch');
+  throwsCode(() => veil.verifyReading(cose, dev.chain, dev.root, { nonce: veil.boundChallenge(client, new Uint8Array(32)), now: NOW + 10 }), 'nonce-mismatch');
+
+  // Wrong sizes and shapes are bad-argument: a compressed point, a short salt, not hex.
+  throwsCode(() => veil.boundChallenge(client.subarray(0, 64), salt), 'bad-argument');
+  const compressed = Buffer.concat([Buffer.from([2 + (client[64] & 1)]), client.subarray(1, 33)]);
+  throwsCode(() => veil.boundChallenge(compressed, salt), 'bad-argument');
+  throwsCode(() => veil.boundChallenge(Buffer.concat([Buffer.from([5]), client.subarray(1)]), salt), 'bad-argument');
+  throwsCode(() => veil.boundChallenge(client, salt.subarray(1)), 'bad-argument');
+  throwsCode(() => veil.boundChallenge(client, 'zz'), 'bad-argument');
+  throwsCode(() => veil.boundChallenge(42, salt), 'bad-argument');
 });
