@@ -4,10 +4,11 @@
 //!
 //! `BarcodeDetector` and `getUserMedia` are called by name (web-sys has no stable binding for the
 //! former). The camera runs only while a scan does: [`Scan::stop`] (or dropping the [`Scan`]) stops
-//! every track, so the camera light goes off when the code is read or the person cancels.
+//! every track, so the camera light goes off when the code is read, the person cancels, or the page
+//! that started the scan goes away (it raises the scan's stop flag).
 
-use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -46,15 +47,19 @@ pub fn supported() -> bool {
 /// A running scan: the camera stream shown in a `<video>`, looked at until a QR code is read.
 pub struct Scan {
     stream: JsValue,
-    stopped: Rc<Cell<bool>>,
+    stopped: Arc<AtomicBool>,
 }
 
 impl Scan {
     /// Ask for the (rear) camera and show it in `video`. Must follow a person's action (a click).
+    /// Raising `stop` ends the scan ([`Scan::read`] returns `None`).
     ///
     /// # Errors
     /// `browser`: no camera, permission refused, or no `BarcodeDetector`.
-    pub async fn start(video: &web_sys::HtmlElement) -> Result<Self, AppError> {
+    pub async fn start(
+        video: &web_sys::HtmlElement,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Self, AppError> {
         let window = web_sys::window().ok_or_else(|| AppError::browser("no window"))?;
         let devices = get(&window.navigator(), "mediaDevices")?;
         let constraints = js_sys::JSON::parse(r#"{"video":{"facingMode":"environment"}}"#)
@@ -71,7 +76,7 @@ impl Scan {
         .map_err(|e| e.context("The camera could not be opened"))?;
         let scan = Scan {
             stream,
-            stopped: Rc::new(Cell::new(false)),
+            stopped: stop,
         };
         js_sys::Reflect::set(video, &JsValue::from_str("srcObject"), &scan.stream)
             .map_err(|e| AppError::browser_js(&e))?;
@@ -80,11 +85,6 @@ impl Scan {
             .map_err(|_| AppError::browser("the video element cannot play"))?;
         call(play.call0(video).map_err(|e| AppError::browser_js(&e))?).await?;
         Ok(scan)
-    }
-
-    /// A handle that stops the scan from elsewhere (a Cancel button).
-    pub fn stopper(&self) -> Rc<Cell<bool>> {
-        self.stopped.clone()
     }
 
     /// Look at `video` until a QR code is read (its text), or the scan is stopped (`None`).
@@ -103,7 +103,7 @@ impl Scan {
         let detect: js_sys::Function = get(&detector, "detect")?
             .dyn_into()
             .map_err(|_| AppError::browser("BarcodeDetector has no detect()"))?;
-        while !self.stopped.get() {
+        while !self.stopped.load(Ordering::Relaxed) {
             // A frame not ready yet is no failure: look again.
             if let Ok(found) = call(
                 detect
@@ -126,7 +126,7 @@ impl Scan {
 
     /// Stop the camera.
     pub fn stop(&self) {
-        self.stopped.set(true);
+        self.stopped.store(true, Ordering::Relaxed);
         let Ok(tracks) = get(&self.stream, "getTracks") else {
             return;
         };

@@ -6,6 +6,9 @@
 //! client key (`outbox::connect_clinic`). What waited in the outbox for the connection is sent at
 //! once. The Outbox page points here while anything waits ([`AwaitingConnection`]).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -42,8 +45,13 @@ pub fn ConnectClinic() -> impl IntoView {
     let revision = expect_context::<OutboxRevision>().0;
     let phase = RwSignal::new(Phase::Idle);
     let code = RwSignal::new(String::new());
-    // The scan's stop switch, while one runs.
-    let stopper = StoredValue::new_local(None::<std::rc::Rc<std::cell::Cell<bool>>>);
+    // Raised to end a scan: by its Stop button, or when this section goes away (the camera must
+    // not stay on behind another page).
+    let stop_scan = Arc::new(AtomicBool::new(false));
+    on_cleanup({
+        let stop_scan = stop_scan.clone();
+        move || stop_scan.store(true, Ordering::Relaxed)
+    });
     let video = NodeRef::<leptos::html::Video>::new();
     let remembered = LocalResource::new(move || {
         revision.track();
@@ -70,41 +78,40 @@ pub fn ConnectClinic() -> impl IntoView {
         ev.prevent_default();
         connect(code.get_untracked());
     };
-    let on_scan = move |_| {
-        let Some(element) = video
-            .get_untracked()
-            .and_then(|v| v.dyn_into::<web_sys::HtmlElement>().ok())
-        else {
-            return;
-        };
-        phase.set(Phase::Scanning);
-        spawn_local(async move {
-            let scan = match barcode::Scan::start(&element).await {
-                Ok(scan) => scan,
-                Err(e) => {
-                    phase.set(Phase::Failed(e));
-                    return;
-                }
+    let on_scan = {
+        let stop_scan = stop_scan.clone();
+        move |_| {
+            let Some(element) = video
+                .get_untracked()
+                .and_then(|v| v.dyn_into::<web_sys::HtmlElement>().ok())
+            else {
+                return;
             };
-            stopper.set_value(Some(scan.stopper()));
-            let read = scan.read(&element).await;
-            scan.stop();
-            stopper.set_value(None);
-            match read {
-                Ok(Some(text)) => {
-                    code.set(text.clone());
-                    connect(text);
+            phase.set(Phase::Scanning);
+            stop_scan.store(false, Ordering::Relaxed);
+            let stop_scan = stop_scan.clone();
+            spawn_local(async move {
+                let scan = match barcode::Scan::start(&element, stop_scan).await {
+                    Ok(scan) => scan,
+                    Err(e) => {
+                        phase.set(Phase::Failed(e));
+                        return;
+                    }
+                };
+                let read = scan.read(&element).await;
+                scan.stop();
+                match read {
+                    Ok(Some(text)) => {
+                        code.set(text.clone());
+                        connect(text);
+                    }
+                    Ok(None) => phase.set(Phase::Idle),
+                    Err(e) => phase.set(Phase::Failed(e)),
                 }
-                Ok(None) => phase.set(Phase::Idle),
-                Err(e) => phase.set(Phase::Failed(e)),
-            }
-        });
-    };
-    let on_cancel_scan = move |_| {
-        if let Some(stop) = stopper.get_value() {
-            stop.set(true);
+            });
         }
     };
+    let on_cancel_scan = move |_| stop_scan.store(true, Ordering::Relaxed);
     let busy = move || matches!(phase.get(), Phase::Connecting | Phase::Scanning);
     let scanning = move || phase.get() == Phase::Scanning;
 
@@ -141,7 +148,13 @@ pub fn ConnectClinic() -> impl IntoView {
                     autocapitalize="characters" spellcheck="false" aria-describedby="clinic-code-hint"
                     placeholder="ABCD-EFGH-JKMN-PQRS-TVWX"
                     prop:value=move || code.get()
-                    on:input=move |ev| code.set(event_target_value(&ev))/>
+                    on:input=move |ev| {
+                        code.set(event_target_value(&ev));
+                        // A new code: the last outcome no longer applies.
+                        if matches!(phase.get_untracked(), Phase::Failed(_) | Phase::Connected { .. }) {
+                            phase.set(Phase::Idle);
+                        }
+                    }/>
                 <p id="clinic-code-hint" class="hint">"20 letters and digits; spaces and dashes do not matter."</p>
                 <div class="root-actions">
                     <button type="submit" class="primary" data-testid="clinic-connect"
@@ -152,9 +165,8 @@ pub fn ConnectClinic() -> impl IntoView {
                         <button type="button" data-testid="clinic-scan" on:click=on_scan
                             disabled=busy>"Scan the code with the camera"</button>
                     })}
-                    <Show when=scanning>
-                        <button type="button" data-testid="clinic-scan-cancel" on:click=on_cancel_scan>"Stop scanning"</button>
-                    </Show>
+                    <button type="button" data-testid="clinic-scan-cancel" on:click=on_cancel_scan
+                        hidden=move || !scanning()>"Stop scanning"</button>
                 </div>
             </form>
             <video node_ref=video class="scanner" data-testid="clinic-video" muted=true playsinline=true
