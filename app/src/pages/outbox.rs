@@ -42,6 +42,46 @@ fn state_badge(state: &ItemState) -> (&'static str, String) {
     }
 }
 
+/// The evidence and summary of the stored readings that can be sent, and how many cannot: only a
+/// reading with the salt of its bound challenge is sealed, with that salt beside it
+/// ([`DeviceEvidence::challenge_salt`]); one stored before readings were bound would be refused by
+/// the server (`reading-unbound`) together with everything sealed with it.
+fn bound_evidence(stored: &[storage::StoredReading]) -> (Vec<DeviceEvidence>, Vec<u8>, usize) {
+    let bound: Vec<_> = stored
+        .iter()
+        .filter_map(|s| s.challenge_salt.map(|salt| (&s.reading, salt)))
+        .collect();
+    let evidence = bound
+        .iter()
+        .map(|(r, salt)| DeviceEvidence {
+            reading: r.cose.clone(),
+            chain: r.chain.clone(),
+            challenge_salt: Some(*salt),
+        })
+        .collect();
+    let summary = serde_json::to_vec_pretty(
+        &bound
+            .iter()
+            .map(|(r, _)| &r.measurement)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default();
+    (evidence, summary, stored.len() - bound.len())
+}
+
+/// What to say when no reading can be sealed.
+fn no_readings_text(unbound: usize) -> String {
+    if unbound == 0 {
+        "There are no verified readings to send yet.".into()
+    } else {
+        format!(
+            "There are no verified readings to send yet: {unbound} older reading(s) were taken \
+             before readings were bound to this device, and the clinic would refuse them. Take a \
+             new reading on the Devices page."
+        )
+    }
+}
+
 /// The Outbox page.
 #[component]
 pub fn Outbox() -> impl IntoView {
@@ -80,24 +120,14 @@ pub fn Outbox() -> impl IntoView {
     let send_readings = move |_| {
         spawn_local(async move {
             match storage::verified_readings().await {
-                Ok(readings) if !readings.is_empty() => {
-                    let evidence = readings
-                        .iter()
-                        .map(|r| DeviceEvidence {
-                            reading: r.cose.clone(),
-                            chain: r.chain.clone(),
-                            challenge_salt: None,
-                        })
-                        .collect();
-                    let summary = serde_json::to_vec_pretty(
-                        &readings.iter().map(|r| &r.measurement).collect::<Vec<_>>(),
-                    )
-                    .unwrap_or_default();
-                    seal(outbox::Sealable::Readings { summary, evidence });
+                Ok(stored) => {
+                    let (evidence, summary, unbound) = bound_evidence(&stored);
+                    if evidence.is_empty() {
+                        message.set(Some(Ok(no_readings_text(unbound))));
+                    } else {
+                        seal(outbox::Sealable::Readings { summary, evidence });
+                    }
                 }
-                Ok(_) => message.set(Some(Ok(
-                    "There are no verified readings to send yet.".into()
-                ))),
                 Err(e) => message.set(Some(Err(e.into()))),
             }
         });

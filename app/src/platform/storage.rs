@@ -7,16 +7,20 @@
 //!   not fit a JS number exactly), keyed by [`device_key`] (manufacturer root fingerprint and
 //!   serial: a serial is unique per manufacturer, so two manufacturers' equal serials never share
 //!   or raise each other's counter). Replay protection across reloads depends on it.
-//! - `readings`: verified readings as the JSON of [`veil_trust::VerifiedReading`], which carries
-//!   the original COSE_Sign1 bytes and the device chain, so the upload feature can forward them
-//!   for the backend to verify again. Keyed `device_key/counter` (counter zero-padded), so keys
-//!   sort by device then counter. Unverified readings are never stored here.
+//! - `readings`: verified readings as [`StoredReading`] JSON: the fields of
+//!   [`veil_trust::VerifiedReading`], which carries the original COSE_Sign1 bytes and the device
+//!   chain, so the upload feature can forward them for the backend to verify again, and the
+//!   `challenge_salt` (hex) of the challenge the reading answered, which binds it to this browser's
+//!   client key (`veil_trust::bound_challenge`) and goes into the artifact beside it. Keyed
+//!   `device_key/counter` (counter zero-padded), so keys sort by device then counter. Unverified
+//!   readings are never stored here.
 //!
 //! Nothing here decides trust: the verifier in `veil-trust` does; this only keeps its inputs.
 
 use std::fmt;
 
 use js_sys::Uint8Array;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{IdbObjectStore, IdbRequest, IdbTransactionMode};
@@ -148,9 +152,50 @@ pub async fn raise_counter(device: &str, counter: u64) -> Result<(), StorageErro
     Ok(())
 }
 
-/// Keeps a verified reading (with its original COSE bytes and chain) for upload.
-pub async fn save_reading(reading: &VerifiedReading) -> Result<(), StorageError> {
-    let json = serde_json::to_string(reading).map_err(|e| StorageError(e.to_string()))?;
+/// A verified reading as kept for upload: the reading, and the salt of the challenge it answered.
+///
+/// The device signed `veil_trust::bound_challenge(client key, challenge_salt)`, so the reading is
+/// bound to this browser's client key; the salt travels in the artifact beside the reading
+/// (`DeviceEvidence::challenge_salt`) for the server to recompute the challenge. Stored as the
+/// reading's own JSON fields plus `challenge_salt` (64 hex digits), so a reading stored before
+/// readings were bound reads back with `None` (the server refuses such a reading,
+/// `reading-unbound`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredReading {
+    /// The verified reading.
+    #[serde(flatten)]
+    pub reading: VerifiedReading,
+    /// The random half of the challenge the reading answered.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "salt_hex")]
+    pub challenge_salt: Option<[u8; 32]>,
+}
+
+/// `Option<[u8; 32]>` as 64 lowercase hex digits (absent when `None`).
+mod salt_hex {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(salt: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+        match salt {
+            Some(salt) => s.serialize_str(&hex::encode(salt)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let mut salt = [0u8; 32];
+        hex::decode_to_slice(&text, &mut salt)
+            .map_err(|_| D::Error::custom("challenge_salt is not 64 hex digits"))?;
+        Ok(Some(salt))
+    }
+}
+
+/// Keeps a verified reading (with its original COSE bytes, chain and challenge salt) for upload.
+pub async fn save_reading(stored: &StoredReading) -> Result<(), StorageError> {
+    let json = serde_json::to_string(stored).map_err(|e| StorageError(e.to_string()))?;
+    let reading = &stored.reading;
     let key = format!("{}/{:020}", device_key(&reading.device), reading.counter);
     let os = store(READINGS, IdbTransactionMode::Readwrite).await?;
     done(&os.put_with_key(&JsValue::from_str(&json), &JsValue::from_str(&key))?).await?;
@@ -159,7 +204,7 @@ pub async fn save_reading(reading: &VerifiedReading) -> Result<(), StorageError>
 
 /// Every stored verified reading, ordered by device then counter. Entries that do not
 /// parse are skipped.
-pub async fn verified_readings() -> Result<Vec<VerifiedReading>, StorageError> {
+pub async fn verified_readings() -> Result<Vec<StoredReading>, StorageError> {
     let all = done(
         &store(READINGS, IdbTransactionMode::Readonly)
             .await?
@@ -170,6 +215,41 @@ pub async fn verified_readings() -> Result<Vec<VerifiedReading>, StorageError> {
     Ok(array
         .iter()
         .filter_map(|v| v.as_string())
-        .filter_map(|s| serde_json::from_str::<VerifiedReading>(&s).ok())
+        .filter_map(|s| serde_json::from_str::<StoredReading>(&s).ok())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    /// The salt field as [`super::StoredReading`] declares it.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Salted {
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "super::salt_hex"
+        )]
+        challenge_salt: Option<[u8; 32]>,
+    }
+
+    #[test]
+    fn a_salt_is_hex_and_a_reading_stored_before_salts_reads_as_unbound() {
+        let salted = Salted {
+            challenge_salt: Some([0xab; 32]),
+        };
+        let json = serde_json::to_string(&salted).unwrap_or_default();
+        assert_eq!(
+            json,
+            format!(r#"{{"challenge_salt":"{}"}}"#, "ab".repeat(32))
+        );
+        assert_eq!(serde_json::from_str::<Salted>(&json).ok(), Some(salted));
+        let unbound = Salted {
+            challenge_salt: None,
+        };
+        assert_eq!(serde_json::to_string(&unbound).unwrap_or_default(), "{}");
+        assert_eq!(serde_json::from_str::<Salted>("{}").ok(), Some(unbound));
+        assert!(serde_json::from_str::<Salted>(r#"{"challenge_salt":"abcd"}"#).is_err());
+    }
 }

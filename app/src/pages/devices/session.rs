@@ -2,9 +2,12 @@
 //! says about it, and the readings taken from it.
 //!
 //! The exchange follows `docs/device-profile.md`: on pairing, read the certificate chain from
-//! the Veil trust service and validate it against the trust store; for each reading, write a
-//! fresh 32-byte challenge, read the signed answer, verify it (chain, signature, `kid`, serial,
-//! counter above the last one persisted for this serial, nonce, time window) in `veil-trust`.
+//! the Veil trust service and validate it against the trust store; for each reading, draw a fresh
+//! 32-byte salt and write the challenge bound to this browser's client key,
+//! `veil_trust::bound_challenge(client key, salt)` (§5: so a captured reading is worthless in
+//! anyone else's upload), read the signed answer, verify it (chain, signature, `kid`, serial,
+//! counter above the last one persisted for this serial, nonce, time window) in `veil-trust`, and
+//! keep the salt with the verified reading: the artifact carries it for the server to check.
 //! Devices without the trust service are read through their standard Bluetooth SIG service and
 //! their readings are UNVERIFIED: shown, never stored as verified, never uploaded.
 
@@ -507,7 +510,12 @@ impl PairedDevice {
             .server()
             .await
             .map_err(|e| AppError::from(e).context("Could not connect"))?;
-        let nonce = veil_trust::new_challenge()?;
+        // The challenge commits to the key that will seal and upload the reading.
+        let client = crate::outbox::client_public_key()
+            .await
+            .map_err(|e| e.context("The client key could not be read"))?;
+        let salt = veil_trust::new_challenge()?;
+        let nonce = veil_trust::bound_challenge(&client, &salt);
         let cose = match trust_service::exchange(&server, &nonce).await {
             Ok(cose) => cose,
             Err(TrustServiceError::Gatt(e)) => {
@@ -577,9 +585,14 @@ impl PairedDevice {
                         l.last_counter = l.last_counter.max(Some(counter));
                     }
                 });
+                let stored = storage::StoredReading {
+                    reading,
+                    challenge_salt: Some(salt),
+                };
+                let reading = &stored.reading;
                 let saved = async {
                     storage::raise_counter(&storage::device_key(&reading.device), counter).await?;
-                    storage::save_reading(&reading).await
+                    storage::save_reading(&stored).await
                 };
                 if let Err(e) = saved.await {
                     self.problem.set(Some(
