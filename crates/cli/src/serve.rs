@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use veil_ingest::config::{DEFAULT_MAX_BODY, RECIPIENT_KEY_ENV};
+use veil_ingest::config::{
+    DEFAULT_CLIENT_RATE, DEFAULT_ENROL_RATE, DEFAULT_MAX_BODY, RECIPIENT_KEY_ENV,
+};
 use veil_ingest::{IngestConfig, KeySource, Limits, ObjectStoreLocation, ServerConfig};
 
 use crate::failure::Failure;
@@ -53,6 +55,17 @@ pub struct ServeArgs {
     /// Uploads verified at once (each holds up to ~4 x max-body of memory); default 2 x cores.
     #[arg(long, value_name = "N")]
     max_concurrent_uploads: Option<usize>,
+    /// Requests a minute one enrolled client may make on this instance (uploads, revocations,
+    /// erasures, delegations); 0 = unlimited. Over it: 429 rate-limited with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CLIENT_RATE)]
+    client_rate: u32,
+    /// Enrolment attempts a minute this instance accepts (from all new keys together); 0 = unlimited.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ENROL_RATE)]
+    enrol_rate: u32,
+    /// Stored envelope bytes allowed per client across all instances (K/M/G suffixes); 0 =
+    /// unlimited. Over it: 429 storage-quota.
+    #[arg(long, value_name = "SIZE", value_parser = parse_quota, default_value = "10G")]
+    client_quota: u64,
     /// How old a device reading may be when it arrives (offline outbox), in days.
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     reading_max_age_days: u64,
@@ -87,6 +100,14 @@ fn parse_size(text: &str) -> Result<usize, String> {
     Ok(size)
 }
 
+/// A storage quota: a size as for `--max-body`, or 0 for none.
+fn parse_quota(text: &str) -> Result<u64, String> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    parse_size(text).map(|n| n as u64)
+}
+
 fn config(args: ServeArgs) -> ServerConfig {
     let mut ingest = IngestConfig::new(args.data);
     ingest.recipient_key = match args.recipient_key {
@@ -111,8 +132,10 @@ fn config(args: ServeArgs) -> ServerConfig {
             .max_concurrent_uploads
             .unwrap_or(defaults.max_concurrent_uploads)
             .max(1),
-        max_readings: defaults.max_readings,
-        header_read_timeout: defaults.header_read_timeout,
+        client_rate: args.client_rate,
+        enrol_rate: args.enrol_rate,
+        client_quota: args.client_quota,
+        ..defaults
     };
     ServerConfig {
         addr: SocketAddr::new(args.bind, args.port),

@@ -4,12 +4,15 @@
 //! - `POST /v1/artifacts`: a `VEIL-1` envelope; `Idempotency-Key` = its artifact id. 201 when
 //!   stored, 200 with the same id when it already was, 4xx JSON and nothing stored otherwise.
 //! - `GET  /v1/artifacts/{id}`: delivery status of one artifact.
-//! - `POST /v1/revocations`: consent withdrawn for delivered artifacts (signed by their client key).
-//! - `POST /v1/erasures`: a subject's identity layer was erased (signed by the client key).
+//! - `POST /v1/enrolments`: a client enrols its ES256 key with an invitation code.
+//! - `POST /v1/revocations`: consent withdrawn for delivered artifacts.
+//! - `POST /v1/erasures`: a subject's identity layer was erased.
+//! - `POST /v1/delegations`: an owner of pseudonyms adds another enrolled key to them.
 //!
-//! Revocations and erasures are JSON signed with the same ES256 client key that signed the
-//! artifacts: `Veil-Signature` carries base64url(`r || s`) over the exact body bytes, which is
-//! what WebCrypto's `sign({name: "ECDSA", hash: "SHA-256"}, key, body)` returns.
+//! Only enrolled clients are served: an upload or control request signed by any other key is
+//! refused `401 unknown-client` before its manifest is decoded or anything is stored. Control
+//! requests are JSON signed with the client key ([`crate::control`]): kept byte-exact, replays
+//! recognised. Each enrolled client has a request rate ([`crate::quota`]) and a storage quota.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,26 +24,30 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use p256::ecdsa::signature::Verifier as _;
-use p256::ecdsa::{Signature, VerifyingKey};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 use veil_seal::{ArtifactId, KeyId};
 
 use crate::config::{IngestConfig, Limits};
+use crate::control::SignedRequest;
 use crate::keys::{KeyOrigin, load_recipient_key};
-use crate::store::{ArtifactStore, Committed, Revocation};
+use crate::quota::RateLimiter;
+use crate::store::{ArtifactStore, Committed, ControlAction, Enrolment};
 use crate::verify::ArtifactVerifier;
 use crate::{ApiError, ServeError};
 
 /// The header carrying the idempotency key of an upload (draft-ietf-httpapi-idempotency-key-header).
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-/// The header carrying the client's ES256 signature of a revocation or erasure body.
-pub const VEIL_SIGNATURE: &str = "veil-signature";
-/// Largest revocation or erasure body.
+pub use crate::control::VEIL_SIGNATURE;
+/// Largest enrolment body.
+pub const MAX_ENROL_BODY: usize = 16 * 1024;
+/// Longest invitation code accepted (a printed code is 24 characters).
+pub const MAX_CODE_LEN: usize = 64;
+/// Longest client or request label.
+pub const MAX_NAME_LEN: usize = 200;
+/// Largest revocation, erasure or delegation body.
 pub const MAX_CONTROL_BODY: usize = 1024 * 1024;
 /// Most artifacts one revocation may name, and most pseudonyms one erasure may list.
 pub const MAX_CONTROL_ITEMS: usize = 10_000;
@@ -52,6 +59,8 @@ pub struct Ingest {
     store: ArtifactStore,
     limits: Limits,
     uploads: Arc<Semaphore>,
+    rates: RateLimiter,
+    enrolments: RateLimiter,
 }
 
 impl Ingest {
@@ -63,6 +72,8 @@ impl Ingest {
             store,
             limits,
             uploads: Arc::new(Semaphore::new(permits)),
+            rates: RateLimiter::new(limits.client_rate),
+            enrolments: RateLimiter::new(limits.enrol_rate),
         }
     }
 
@@ -125,8 +136,10 @@ pub fn api_router(ingest: Arc<Ingest>) -> Router {
         .route("/recipient-key", get(recipient_key))
         .route("/artifacts", post(upload))
         .route("/artifacts/{id}", get(artifact_status))
+        .route("/enrolments", post(enrol))
         .route("/revocations", post(revoke))
         .route("/erasures", post(erase))
+        .route("/delegations", post(delegate))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(ingest)
@@ -292,12 +305,26 @@ async fn upload(
             return Ok(stored_response(StatusCode::OK, &existing));
         }
         let received = now_ms();
+        // Open the envelope and read who signed it, decoding nothing inside.
         let worker = ingest.clone();
         let bytes = envelope.clone();
         let task_permit = permit.clone();
-        let verified = tokio::task::spawn_blocking(move || {
-            let verified = worker.verifier.verify(&bytes, received);
+        let opened = tokio::task::spawn_blocking(move || {
+            let opened = worker.verifier.open(&bytes);
             drop((bytes, task_permit));
+            opened
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("opening task: {e}")))??;
+        // Only an enrolled client's upload is verified any further.
+        let client = ingest.known_client(&opened.signer.to_hex()).await?;
+        ingest.rates.check(&client.client_kid)?;
+        let (sec1, _) = crate::control::client_key(&client.client_key)?;
+        let worker = ingest.clone();
+        let task_permit = permit.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            let verified = worker.verifier.verify_opened(opened, &sec1, received);
+            drop(task_permit);
             verified
         })
         .await
@@ -337,36 +364,23 @@ async fn artifact_status(
     .into_response())
 }
 
-/// Check `Veil-Signature` over `body` under the uncompressed SEC1 `client_key` (hex).
-fn verify_body_signature(
-    headers: &HeaderMap,
-    body: &[u8],
-    client_key_hex: &str,
-) -> Result<KeyId, ApiError> {
-    let value = headers
-        .get(VEIL_SIGNATURE)
-        .ok_or(ApiError::MissingSignature)?;
-    let text = value
-        .to_str()
-        .map_err(|_| ApiError::BadRequestSignature)?
-        .trim()
-        .trim_end_matches('=');
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
-        .map_err(|_| ApiError::BadRequestSignature)?;
-    let sec1: [u8; 65] = hex::decode(client_key_hex)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            ApiError::BadRequest("client_key must be 65 bytes of uncompressed SEC1, hex".into())
-        })?;
-    let key = VerifyingKey::from_sec1_bytes(&sec1)
-        .map_err(|_| ApiError::BadRequest("client_key is not a P-256 point".into()))?;
-    let sig = Signature::from_slice(&raw).map_err(|_| ApiError::BadRequestSignature)?;
-    key.verify(body, &sig)
-        .map_err(|_| ApiError::BadRequestSignature)?;
-    Ok(KeyId::of_sec1(&sec1))
+/// The common fields of every signed control request body.
+#[derive(Debug, Deserialize)]
+struct Signed {
+    client_key: String,
+    timestamp_ms: u64,
+    nonce: String,
+}
+
+/// `POST /v1/enrolments` body.
+#[derive(Debug, Deserialize)]
+struct EnrolmentRequest {
+    format: String,
+    code: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(flatten)]
+    signed: Signed,
 }
 
 /// `POST /v1/revocations` body.
@@ -378,11 +392,149 @@ struct RevocationRequest {
     withdrawn_at_ms: u64,
     #[serde(default)]
     reason: Option<String>,
-    client_key: String,
+    #[serde(flatten)]
+    signed: Signed,
+}
+
+/// One pseudonym of an erasure record (`veil_seal::pseudonym::ErasedPseudonym`).
+#[derive(Debug, Deserialize)]
+struct ErasedEntry {
+    recipient: String,
+    purpose: String,
+    pseudonym: String,
+}
+
+/// `POST /v1/erasures` body: `veil_seal::ErasureRecord` plus the signed fields.
+#[derive(Debug, Deserialize)]
+struct ErasureRequest {
+    format: String,
+    erased_at_ms: u64,
+    pseudonyms: Vec<ErasedEntry>,
+    #[serde(flatten)]
+    signed: Signed,
+}
+
+/// `POST /v1/delegations` body.
+#[derive(Debug, Deserialize)]
+struct DelegationRequest {
+    format: String,
+    pseudonyms: Vec<String>,
+    delegate_key: String,
+    #[serde(flatten)]
+    signed: Signed,
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("JSON: {e}")))
+}
+
+fn check_format(found: &str, expected: &str) -> Result<(), ApiError> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "format must be \"{expected}\""
+        )))
+    }
+}
+
+/// A pseudonym of a control request, parsed.
+fn pseudonym(text: &str) -> Result<String, ApiError> {
+    veil_seal::Pseudonym::parse(text)
+        .map(|p| p.as_str().to_owned())
+        .map_err(|_| ApiError::BadRequest(format!("{text:?} is not a pseudonym")))
+}
+
+impl Ingest {
+    /// The enrolled, unrevoked client `kid`, or `unknown-client`.
+    async fn known_client(&self, kid: &str) -> Result<crate::store::ClientRecord, ApiError> {
+        self.store
+            .active_client(kid)
+            .await?
+            .ok_or_else(|| ApiError::UnknownClient {
+                kid: kid.to_owned(),
+            })
+    }
+
+    /// Verify a control request's signature and fields, check its client is enrolled and within
+    /// its rate, then apply and record it.
+    async fn control(
+        &self,
+        headers: &HeaderMap,
+        body: &Bytes,
+        signed: &Signed,
+        action: ControlAction,
+    ) -> Result<Response, ApiError> {
+        let now = now_ms();
+        let request: SignedRequest = crate::control::verify(
+            headers,
+            body,
+            &signed.client_key,
+            signed.timestamp_ms,
+            &signed.nonce,
+            now,
+        )?;
+        self.known_client(&request.client_kid).await?;
+        self.rates.check(&request.client_kid)?;
+        let answer = self.store.control(request, action, now).await?;
+        Ok(Json(answer.body).into_response())
+    }
+}
+
+async fn enrol(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let limits = ingest.limits;
+    with_timeout(&limits, async move {
+        let body = read_body(&headers, body, MAX_ENROL_BODY.min(limits.max_body)).await?;
+        ingest.enrolments.check("enrolments")?;
+        let request: EnrolmentRequest = parse_json(&body)?;
+        check_format(&request.format, "veil-enrolment-v1")?;
+        if request.code.len() > MAX_CODE_LEN {
+            return Err(ApiError::InviteInvalid);
+        }
+        if request
+            .name
+            .as_ref()
+            .is_some_and(|n| n.len() > MAX_NAME_LEN)
+        {
+            return Err(ApiError::BadRequest(format!(
+                "name must be at most {MAX_NAME_LEN} bytes"
+            )));
+        }
+        let now = now_ms();
+        let signed = crate::control::verify(
+            &headers,
+            &body,
+            &request.signed.client_key,
+            request.signed.timestamp_ms,
+            &request.signed.nonce,
+            now,
+        )?;
+        let (status, record, word) = match ingest
+            .store
+            .enrol(
+                &request.code,
+                &signed.client_key,
+                &signed.client_kid,
+                request.name,
+                now,
+            )
+            .await?
+        {
+            Enrolment::Created(record) => (StatusCode::CREATED, record, "enrolled"),
+            Enrolment::Existing(record) => (StatusCode::OK, record, "already-enrolled"),
+        };
+        let answer = serde_json::json!({
+            "status": word,
+            "client_kid": record.client_kid,
+            "name": record.name,
+        });
+        Ok((status, Json(answer)).into_response())
+    })
+    .await
 }
 
 async fn revoke(
@@ -394,11 +546,7 @@ async fn revoke(
     with_timeout(&limits, async move {
         let body = read_body(&headers, body, MAX_CONTROL_BODY.min(limits.max_body)).await?;
         let request: RevocationRequest = parse_json(&body)?;
-        if request.format != "veil-revocation-v1" {
-            return Err(ApiError::BadRequest(
-                "format must be \"veil-revocation-v1\"".into(),
-            ));
-        }
+        check_format(&request.format, "veil-revocation-v1")?;
         if request.artifacts.is_empty() || request.artifacts.len() > MAX_CONTROL_ITEMS {
             return Err(ApiError::BadRequest(format!(
                 "artifacts must list 1..={MAX_CONTROL_ITEMS} ids"
@@ -415,47 +563,18 @@ async fn revoke(
             .map(|id| ArtifactId::from_hex(id).map(|a| a.to_hex()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| ApiError::BadRequest("artifact ids are 64 hex digits".into()))?;
-        let client_key = request.client_key.to_ascii_lowercase();
-        let kid = verify_body_signature(&headers, &body, &client_key)?;
-        let text = String::from_utf8_lossy(&body).into_owned();
+        // Kept in the stored body; the server's own time of arrival is what it records.
         let _ = request.withdrawn_at_ms;
-        let (revoked, already) = ingest
-            .store
-            .revoke(
-                Revocation {
-                    ids,
-                    client_key,
-                    client_kid: kid.to_hex(),
-                    purpose: request.purpose,
-                    reason: request.reason,
-                    body: text,
-                },
-                now_ms(),
-            )
-            .await?;
-        Ok(
-            Json(serde_json::json!({ "revoked": revoked, "already_revoked": already }))
-                .into_response(),
-        )
+        let action = ControlAction::Revoke {
+            ids,
+            purpose: request.purpose,
+            reason: request.reason,
+        };
+        ingest
+            .control(&headers, &body, &request.signed, action)
+            .await
     })
     .await
-}
-
-/// One pseudonym of an erasure record (`veil_seal::pseudonym::ErasedPseudonym`).
-#[derive(Debug, Deserialize)]
-struct ErasedEntry {
-    recipient: String,
-    purpose: String,
-    pseudonym: String,
-}
-
-/// `POST /v1/erasures` body: `veil_seal::ErasureRecord` plus the signing `client_key`.
-#[derive(Debug, Deserialize)]
-struct ErasureRequest {
-    format: String,
-    erased_at_ms: u64,
-    pseudonyms: Vec<ErasedEntry>,
-    client_key: String,
 }
 
 async fn erase(
@@ -467,11 +586,7 @@ async fn erase(
     with_timeout(&limits, async move {
         let body = read_body(&headers, body, MAX_CONTROL_BODY.min(limits.max_body)).await?;
         let request: ErasureRequest = parse_json(&body)?;
-        if request.format != "veil-erasure-v1" {
-            return Err(ApiError::BadRequest(
-                "format must be \"veil-erasure-v1\"".into(),
-            ));
-        }
+        check_format(&request.format, "veil-erasure-v1")?;
         if request.pseudonyms.is_empty() || request.pseudonyms.len() > MAX_CONTROL_ITEMS {
             return Err(ApiError::BadRequest(format!(
                 "pseudonyms must list 1..={MAX_CONTROL_ITEMS} entries"
@@ -479,38 +594,57 @@ async fn erase(
         }
         let mut pseudonyms = Vec::with_capacity(request.pseudonyms.len());
         for entry in &request.pseudonyms {
-            let p = veil_seal::Pseudonym::parse(&entry.pseudonym).map_err(|_| {
-                ApiError::BadRequest(format!("{:?} is not a pseudonym", entry.pseudonym))
-            })?;
+            let p = pseudonym(&entry.pseudonym)?;
             if entry.recipient.is_empty() || entry.purpose.is_empty() {
                 return Err(ApiError::BadRequest(
                     "recipient and purpose must be non-empty".into(),
                 ));
             }
-            if !pseudonyms.iter().any(|known: &String| known == p.as_str()) {
-                pseudonyms.push(p.as_str().to_owned());
+            if !pseudonyms.contains(&p) {
+                pseudonyms.push(p);
             }
         }
-        let client_key = request.client_key.to_ascii_lowercase();
-        let kid = verify_body_signature(&headers, &body, &client_key)?;
-        let text = String::from_utf8_lossy(&body).into_owned();
-        let (erased, marked, unknown) = ingest
-            .store
-            .erase(
-                pseudonyms,
-                client_key,
-                kid.to_hex(),
-                request.erased_at_ms,
-                text,
-                now_ms(),
-            )
-            .await?;
-        Ok(Json(serde_json::json!({
-            "erased_pseudonyms": erased,
-            "artifacts_marked": marked,
-            "unknown_pseudonyms": unknown,
-        }))
-        .into_response())
+        let action = ControlAction::Erase {
+            pseudonyms,
+            erased_at_ms: request.erased_at_ms,
+        };
+        ingest
+            .control(&headers, &body, &request.signed, action)
+            .await
+    })
+    .await
+}
+
+async fn delegate(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let limits = ingest.limits;
+    with_timeout(&limits, async move {
+        let body = read_body(&headers, body, MAX_CONTROL_BODY.min(limits.max_body)).await?;
+        let request: DelegationRequest = parse_json(&body)?;
+        check_format(&request.format, "veil-delegation-v1")?;
+        if request.pseudonyms.is_empty() || request.pseudonyms.len() > MAX_CONTROL_ITEMS {
+            return Err(ApiError::BadRequest(format!(
+                "pseudonyms must list 1..={MAX_CONTROL_ITEMS} entries"
+            )));
+        }
+        let mut pseudonyms = Vec::with_capacity(request.pseudonyms.len());
+        for text in &request.pseudonyms {
+            let p = pseudonym(text)?;
+            if !pseudonyms.contains(&p) {
+                pseudonyms.push(p);
+            }
+        }
+        let (delegate, _) = crate::control::client_key(&request.delegate_key.to_ascii_lowercase())?;
+        let action = ControlAction::Delegate {
+            pseudonyms,
+            delegate_kid: KeyId::of_sec1(&delegate).to_hex(),
+        };
+        ingest
+            .control(&headers, &body, &request.signed, action)
+            .await
     })
     .await
 }

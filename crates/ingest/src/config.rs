@@ -15,6 +15,12 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default bound on device readings per artifact (each costs a chain check and an ECDSA verify).
 pub const DEFAULT_MAX_READINGS: usize = 1024;
+/// Default requests a minute per enrolled client and instance.
+pub const DEFAULT_CLIENT_RATE: u32 = 600;
+/// Default enrolment attempts a minute per instance.
+pub const DEFAULT_ENROL_RATE: u32 = 60;
+/// Default stored envelope bytes per client: 10 GiB.
+pub const DEFAULT_CLIENT_QUOTA: u64 = 10 * 1024 * 1024 * 1024;
 /// The environment variable that may hold the recipient key PEM (instead of a file).
 pub const RECIPIENT_KEY_ENV: &str = "VEIL_RECIPIENT_KEY";
 /// File name of the recipient key generated inside the data directory.
@@ -85,6 +91,15 @@ pub struct Limits {
     pub max_readings: usize,
     /// Longest time a connection may take to send a request's headers; it is closed after.
     pub header_read_timeout: Duration,
+    /// Requests a minute one enrolled client may make on this instance (uploads and control
+    /// requests; burst of as many); 0 = unlimited. Over it: 429 `rate-limited`.
+    pub client_rate: u32,
+    /// Enrolment attempts a minute this instance accepts from everyone together (they come from
+    /// keys not yet known); 0 = unlimited. Over it: 429 `rate-limited`.
+    pub enrol_rate: u32,
+    /// Stored envelope bytes allowed per client across all instances; 0 = unlimited. Over it:
+    /// 429 `storage-quota`.
+    pub client_quota: u64,
 }
 
 impl Default for Limits {
@@ -96,6 +111,9 @@ impl Default for Limits {
             max_concurrent_uploads: (2 * cores).max(4),
             max_readings: DEFAULT_MAX_READINGS,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            client_rate: DEFAULT_CLIENT_RATE,
+            enrol_rate: DEFAULT_ENROL_RATE,
+            client_quota: DEFAULT_CLIENT_QUOTA,
         }
     }
 }

@@ -16,6 +16,10 @@ use veil_core::Coded;
 use veil_seal::{ConsentDecision, SealError};
 use veil_trust::Rejection;
 
+/// How long a client over its storage quota is told to wait: an operator must raise the quota or
+/// the client's artifacts must age out, which takes hours, not seconds.
+pub const STORAGE_QUOTA_RETRY_S: u64 = 3600;
+
 /// Errors starting or running the server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -173,9 +177,6 @@ pub enum ApiError {
     /// A revocation names an artifact this server does not hold.
     #[error("artifact {0} is not known here")]
     UnknownArtifact(String),
-    /// The request is signed by another client key than the artifacts (or pseudonym) it concerns.
-    #[error("{0} was delivered by another client key")]
-    ClientKeyMismatch(String),
     /// A revocation's purpose is not the purpose of an artifact it names.
     #[error("artifact {id} was delivered for purpose {expected:?}, not {found:?}")]
     PurposeMismatch {
@@ -185,6 +186,62 @@ pub enum ApiError {
         expected: String,
         /// The purpose in the revocation.
         found: String,
+    },
+    /// The key that signed the upload or request is not an enrolled client of this server (never
+    /// enrolled, or revoked by the operator): nothing is stored for it.
+    #[error(
+        "client key {kid} is not enrolled here: connect it to the clinic with an invitation code"
+    )]
+    UnknownClient {
+        /// The key id (SHA-256 of the uncompressed SEC1 key), hex.
+        kid: String,
+    },
+    /// An enrolment names a key the operator revoked.
+    #[error("client key {kid} was revoked by the operator")]
+    ClientRevoked {
+        /// The key id, hex.
+        kid: String,
+    },
+    /// An invitation code that is unknown, expired or used up (one answer for all three).
+    #[error("the invitation code is not valid (unknown, expired or already used)")]
+    InviteInvalid,
+    /// The signing client is not among the keys a pseudonym belongs to.
+    #[error("pseudonym {pseudonym} belongs to other client keys")]
+    PseudonymNotOwned {
+        /// The pseudonym.
+        pseudonym: String,
+    },
+    /// A device reading without the salt that binds its challenge to the uploading client.
+    #[error("device reading {index} is not bound to the uploading client (no challenge_salt)")]
+    ReadingUnbound {
+        /// Position of the reading in the manifest's `device_evidence`.
+        index: usize,
+    },
+    /// A control request reuses a nonce of the same client with different bytes.
+    #[error("nonce {nonce} was already used by this client for another request")]
+    NonceReused {
+        /// The nonce, hex.
+        nonce: String,
+    },
+    /// A control request's `timestamp_ms` is too far in the future.
+    #[error("timestamp_ms {timestamp_ms} is more than {skew_s} s ahead of this server's clock")]
+    BadTimestamp {
+        /// The request's timestamp.
+        timestamp_ms: u64,
+        /// The allowed skew in seconds.
+        skew_s: u64,
+    },
+    /// The client sent more requests than its rate allows.
+    #[error("too many requests from this client; retry in {retry_after_s} s")]
+    RateLimited {
+        /// Seconds until a request will be accepted again.
+        retry_after_s: u64,
+    },
+    /// The client's stored bytes would exceed its quota.
+    #[error("this client's storage quota of {quota} bytes is used up")]
+    StorageQuota {
+        /// The quota in bytes.
+        quota: u64,
     },
     /// No API route at this path.
     #[error("no such API route")]
@@ -226,8 +283,16 @@ impl veil_core::Coded for ApiError {
             ApiError::MissingSignature => "missing-signature",
             ApiError::BadRequestSignature => "bad-request-signature",
             ApiError::UnknownArtifact(_) => "unknown-artifact",
-            ApiError::ClientKeyMismatch(_) => "client-key-mismatch",
             ApiError::PurposeMismatch { .. } => "purpose-mismatch",
+            ApiError::UnknownClient { .. } => "unknown-client",
+            ApiError::ClientRevoked { .. } => "client-revoked",
+            ApiError::InviteInvalid => "invite-invalid",
+            ApiError::PseudonymNotOwned { .. } => "pseudonym-not-owned",
+            ApiError::ReadingUnbound { .. } => "reading-unbound",
+            ApiError::NonceReused { .. } => "nonce-reused",
+            ApiError::BadTimestamp { .. } => "bad-timestamp",
+            ApiError::RateLimited { .. } => "rate-limited",
+            ApiError::StorageQuota { .. } => "storage-quota",
             ApiError::NotFound => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Busy => "busy",
@@ -263,12 +328,20 @@ impl ApiError {
             | ApiError::TooManyReadings { .. }
             | ApiError::NotShareableReport(_)
             | ApiError::ReadingRejected { .. }
+            | ApiError::ReadingUnbound { .. }
             | ApiError::PurposeMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadTimestamp { .. } => StatusCode::BAD_REQUEST,
+            ApiError::UnknownClient { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::ClientRevoked { .. }
+            | ApiError::InviteInvalid
+            | ApiError::PseudonymNotOwned { .. } => StatusCode::FORBIDDEN,
+            ApiError::NonceReused { .. } => StatusCode::CONFLICT,
+            ApiError::RateLimited { .. } | ApiError::StorageQuota { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            ApiError::ConsentNotGranted { .. } | ApiError::ClientKeyMismatch(_) => {
-                StatusCode::FORBIDDEN
-            }
+            ApiError::ConsentNotGranted { .. } => StatusCode::FORBIDDEN,
             ApiError::ReplayedCounter { .. } | ApiError::ReplayedArtifact { .. } => {
                 StatusCode::CONFLICT
             }
@@ -277,6 +350,17 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Storage(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds a client should wait before retrying (the `Retry-After` header), for the answers
+    /// that are worth retrying later.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Busy => Some(5),
+            ApiError::RateLimited { retry_after_s } => Some((*retry_after_s).max(1)),
+            ApiError::StorageQuota { .. } => Some(STORAGE_QUOTA_RETRY_S),
+            _ => None,
         }
     }
 
@@ -294,6 +378,10 @@ impl ApiError {
             }
             ApiError::ReplayedArtifact { original } => body["artifact"] = original.clone().into(),
             ApiError::BodyTooLarge { limit } => body["limit"] = (*limit).into(),
+            ApiError::UnknownClient { kid } | ApiError::ClientRevoked { kid } => {
+                body["client_kid"] = kid.clone().into()
+            }
+            ApiError::ReadingUnbound { index } => body["index"] = (*index).into(),
             _ => {}
         }
         body
@@ -306,10 +394,10 @@ impl IntoResponse for ApiError {
             eprintln!("veil-ingest: {}: {detail}", self.code());
         }
         let mut response = (self.status(), Json(self.to_json())).into_response();
-        if matches!(self, ApiError::Busy) {
+        if let Some(seconds) = self.retry_after() {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
+                axum::http::HeaderValue::from(seconds),
             );
         }
         response

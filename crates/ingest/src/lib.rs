@@ -25,8 +25,10 @@
 
 pub mod api;
 pub mod config;
+pub mod control;
 mod error;
 pub mod keys;
+pub mod quota;
 pub mod store;
 pub mod verify;
 
@@ -42,7 +44,9 @@ pub use api::{Ingest, api_router};
 pub use config::{IngestConfig, KeySource, Limits, ObjectStoreLocation, ServerConfig};
 pub use error::{ApiError, ServeError};
 pub use keys::KeyOrigin;
-pub use store::{ArtifactRecord, ArtifactStore, Committed, Revocation};
+pub use store::{
+    ArtifactRecord, ArtifactStore, ClientRecord, Committed, ControlAction, Enrolment, Invitation,
+};
 pub use veil_core::Coded;
 pub use verify::{ArtifactVerifier, VerifiedUpload};
 

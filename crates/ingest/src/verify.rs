@@ -1,23 +1,29 @@
 //! What the server checks before it stores anything: the receiving side trusts nothing it cannot
-//! verify itself.
+//! verify itself, and does no unbounded work for anyone it does not know.
 //!
-//! 1. Open the `VEIL-1` envelope with the recipient key (structure, suite, `kid`, HPKE/AES-GCM
-//!    tag) and verify the client's ES256 signature and every content's size and SHA-256
-//!    (`veil_seal::open`).
-//! 2. The manifest is for this recipient (if the server has a recipient id), carries a consent
-//!    decision that grants its purpose (`allow`: [`veil_seal::ConsentDecision`], read by the
-//!    artifact parser, which also reads the legacy spelling `permit` as `allow`), and a
-//!    de-identification report only in its shareable form.
+//! 1. [`ArtifactVerifier::open`]: open the `VEIL-1` envelope with the recipient key (structure,
+//!    suite, `kid`, HPKE/AES-GCM tag) and read the signer's key id from the COSE protected header,
+//!    without decoding the payload. The API then looks the key up among enrolled clients and
+//!    refuses any other (`unknown-client`) before anything else is done.
+//! 2. [`ArtifactVerifier::verify_opened`]: verify the ES256 signature under the enrolled key over
+//!    the bytes, and only then decode the manifest (depth-limited) and check every content's size
+//!    and SHA-256 (`veil_seal::verify_signed_artifact` with a pinned key). The manifest must be for
+//!    this recipient, carry a consent decision that grants its purpose (`allow`:
+//!    [`veil_seal::ConsentDecision`]; the legacy spelling `permit` is read as `allow`), and a
+//!    de-identification report only in its shareable form, within [`MAX_REPORT_BYTES`] and
+//!    [`MAX_REPORT_DEPTH`].
 //! 3. Every device reading and its chain are verified again against the server's own trust store
 //!    and revocation list (`veil_trust::Verifier`), at the time of arrival, with a window wide
-//!    enough for an offline outbox. Counter replay across artifacts is checked at commit time
-//!    against the counters already accepted (`crate::store`).
+//!    enough for an offline outbox, and its challenge must be bound to the uploading client:
+//!    `nonce = SHA-256(client key || challenge_salt)` (`veil_trust::bound_challenge`), so a reading
+//!    captured from another session is worthless. Counter replay across artifacts is checked at
+//!    commit time against the counters already accepted (`crate::store`).
 //!
 //! The result, [`VerifiedUpload`], is everything the store needs; the decrypted contents are
 //! dropped here and never stored in clear.
 
 use sha2::{Digest, Sha256};
-use veil_seal::{ArtifactId, ConsentDecision, RecipientKey};
+use veil_seal::{ArtifactId, ConsentDecision, KeyId, RecipientKey};
 use veil_trust::Verifier;
 
 use crate::ApiError;
@@ -31,6 +37,18 @@ pub struct AcceptedReading {
     pub counter: u64,
     /// The reading's time, Unix seconds.
     pub timestamp: u64,
+}
+
+/// An envelope this server could open, with the key id its signed artifact names; nothing inside
+/// is decoded or trusted yet.
+#[derive(Debug, Clone)]
+pub struct OpenedUpload {
+    /// SHA-256 of the envelope bytes.
+    pub id: ArtifactId,
+    /// The signed artifact (COSE_Sign1) bytes.
+    pub signed: Vec<u8>,
+    /// The `kid` of its protected header: which enrolled client must have signed it.
+    pub signer: KeyId,
 }
 
 /// An upload that passed every check, ready to be stored.
@@ -166,11 +184,34 @@ impl ArtifactVerifier {
         self.recipient_id.as_deref()
     }
 
-    /// Run every check on `envelope` at `now_ms` (ms since the epoch). CPU-bound: call it off the
-    /// async executor.
-    pub fn verify(&self, envelope: &[u8], now_ms: u64) -> Result<VerifiedUpload, ApiError> {
-        let opened = veil_seal::open(envelope, &self.key, None)?;
-        let manifest = &opened.artifact.manifest;
+    /// Step 1, before anything is decoded: open the envelope (suite, `kid`, HPKE/AES-GCM tag) and
+    /// read the protected-header `kid` of the signed artifact inside, naming the client key the
+    /// signature must verify under. CPU-bound: call it off the async executor.
+    pub fn open(&self, envelope: &[u8]) -> Result<OpenedUpload, ApiError> {
+        let signed = veil_seal::decrypt_envelope(envelope, &self.key)?;
+        let signer = veil_seal::signer_kid(&signed)?;
+        Ok(OpenedUpload {
+            id: ArtifactId::of_envelope(envelope),
+            signed,
+            signer,
+        })
+    }
+
+    /// Step 2, once the signer is known to be an enrolled client with key `client_key`
+    /// (uncompressed SEC1): verify the signature over the bytes before the manifest is decoded,
+    /// then every content hash, the bounded manifest fields, and each device reading, bound to
+    /// this client, at `now_ms` (ms since the epoch). CPU-bound: call it off the async executor.
+    pub fn verify_opened(
+        &self,
+        opened: OpenedUpload,
+        client_key: &[u8; 65],
+        now_ms: u64,
+    ) -> Result<VerifiedUpload, ApiError> {
+        let pinned = veil_seal::VerifyingKey::from_sec1_bytes(client_key).map_err(|_| {
+            ApiError::Internal("an enrolled client key is not a P-256 point".into())
+        })?;
+        let artifact = veil_seal::verify_signed_artifact(&opened.signed, Some(&pinned))?;
+        let manifest = &artifact.manifest;
 
         if let Some(expected) = &self.recipient_id
             && &manifest.recipient != expected
@@ -203,11 +244,22 @@ impl ArtifactVerifier {
         let mut readings = Vec::with_capacity(count);
         let mut summaries = Vec::with_capacity(count);
         for (index, evidence) in manifest.device_evidence.iter().enumerate() {
-            // No expected nonce (the live challenge was checked in the browser) and no last
-            // counter here: replay across artifacts is decided atomically at commit.
+            // The challenge must commit to this client's key: a reading captured from someone
+            // else's session cannot be carried in this client's artifact.
+            let salt = evidence
+                .challenge_salt
+                .ok_or(ApiError::ReadingUnbound { index })?;
+            let expected = veil_trust::bound_challenge(client_key, &salt);
+            // No last counter here: replay across artifacts is decided atomically at commit.
             let reading = self
                 .devices
-                .verify(&evidence.reading, &evidence.chain, None, None, now_s)
+                .verify(
+                    &evidence.reading,
+                    &evidence.chain,
+                    Some(&expected),
+                    None,
+                    now_s,
+                )
                 .map_err(|rejection| ApiError::ReadingRejected { index, rejection })?;
             let device = format!(
                 "{}/{}",
@@ -253,7 +305,7 @@ impl ArtifactVerifier {
         });
         Ok(VerifiedUpload {
             id: opened.id,
-            tbs_sha256: signed_content_digest(&opened.signed_bytes)?,
+            tbs_sha256: signed_content_digest(&opened.signed)?,
             client_kid: manifest.client_kid().to_hex(),
             client_key: hex::encode(manifest.client_key),
             pseudonym: manifest.pseudonym.as_str().to_owned(),
@@ -265,6 +317,17 @@ impl ArtifactVerifier {
             readings,
             manifest_json,
         })
+    }
+
+    /// Both steps, for a caller that already knows the client key (tests, fuzzing, tools).
+    pub fn verify(
+        &self,
+        envelope: &[u8],
+        client_key: &[u8; 65],
+        now_ms: u64,
+    ) -> Result<VerifiedUpload, ApiError> {
+        let opened = self.open(envelope)?;
+        self.verify_opened(opened, client_key, now_ms)
     }
 }
 

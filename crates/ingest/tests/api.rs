@@ -279,7 +279,7 @@ async fn a_reading_from_an_untrusted_manufacturer_is_refused() {
     let rogue = manufacturer("Rogue Devices", 1);
     let got = post(
         &f.app(),
-        f.seal(f.signed(vec![Fixture::reading_from(&rogue, 0, 1)], 0)),
+        f.seal(f.signed(vec![Fixture::reading_from(&rogue, 0, 1, &f.client)], 0)),
     )
     .await;
     assert_eq!(got.1["reason"], "untrusted-chain", "{}", got.1);
@@ -660,9 +660,16 @@ async fn api_paths_answer_json_and_keep_the_security_headers_while_the_app_still
 /// A revocation or erasure body signed like the browser does (WebCrypto ECDSA P-256/SHA-256).
 fn signed_request(
     path: &str,
-    body: serde_json::Value,
+    mut body: serde_json::Value,
     key: &veil_seal::SigningKey,
 ) -> Request<Body> {
+    // Every control request carries a time and a fresh nonce (unless the test sets its own).
+    if body.get("timestamp_ms").is_none() {
+        body["timestamp_ms"] = (now_s() * 1000).into();
+    }
+    if body.get("nonce").is_none() {
+        body["nonce"] = fresh_nonce().into();
+    }
     let bytes = serde_json::to_vec(&body).unwrap();
     let sig: p256::ecdsa::Signature = key.sign(&bytes);
     Request::post(path)
@@ -673,6 +680,12 @@ fn signed_request(
         )
         .body(Body::from(bytes))
         .unwrap()
+}
+
+fn fresh_nonce() -> String {
+    let mut nonce = [0u8; 16];
+    getrandom::getrandom(&mut nonce).unwrap();
+    hex::encode(nonce)
 }
 
 fn client_key_hex(key: &veil_seal::SigningKey) -> String {
@@ -690,10 +703,11 @@ async fn revocations_must_be_signed_by_the_delivering_client_and_mark_the_artifa
         serde_json::json!({
             "format": "veil-revocation-v1", "artifacts": ids, "purpose": purpose,
             "withdrawn_at_ms": 1_790_000_000_000u64, "reason": "withdrawn in app", "client_key": client_key_hex(key),
+            "timestamp_ms": now_s() * 1000, "nonce": fresh_nonce(),
         })
     };
 
-    // Another client cannot revoke someone else's artifact.
+    // A key that is not enrolled is refused before anything else.
     let other = veil_seal::generate_signing_key().unwrap();
     let (status, json) = send(
         &app,
@@ -706,7 +720,22 @@ async fn revocations_must_be_signed_by_the_delivering_client_and_mark_the_artifa
     .await;
     assert_eq!(
         (status, json["error"].as_str()),
-        (StatusCode::FORBIDDEN, Some("client-key-mismatch"))
+        (StatusCode::UNAUTHORIZED, Some("unknown-client"))
+    );
+    // Another enrolled client cannot revoke someone else's artifact.
+    f.enrol(&other);
+    let (status, json) = send(
+        &app,
+        signed_request(
+            "/v1/revocations",
+            body(PURPOSE, &other, vec![id.clone()]),
+            &other,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("pseudonym-not-owned"))
     );
     // A body whose signature is by another key than client_key.
     let (status, json) = send(
@@ -823,10 +852,16 @@ async fn erasures_mark_the_subjects_artifacts_and_keep_the_pseudonymised_record(
     let other = veil_seal::generate_signing_key().unwrap();
     let mut forged = body.clone();
     forged["client_key"] = client_key_hex(&other).into();
+    let (status, json) = send(&app, signed_request("/v1/erasures", forged.clone(), &other)).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unknown-client"))
+    );
+    f.enrol(&other);
     let (status, json) = send(&app, signed_request("/v1/erasures", forged, &other)).await;
     assert_eq!(
         (status, json["error"].as_str()),
-        (StatusCode::FORBIDDEN, Some("client-key-mismatch"))
+        (StatusCode::FORBIDDEN, Some("pseudonym-not-owned"))
     );
 
     let (status, json) = send(&app, signed_request("/v1/erasures", body, &f.client)).await;
@@ -882,6 +917,7 @@ async fn without_trust_roots_no_device_reading_is_accepted() {
     config.trust_roots = None;
     config.data_dir = f.dir.path().join("data2");
     let (ingest, _) = veil_ingest::Ingest::open(&config).unwrap();
+    enrol_in(ingest.store(), &f.client);
     let app = veil_ingest::app(&f.dist, std::sync::Arc::new(ingest));
     let (status, json) = post(&app, f.envelope(1)).await;
     assert_eq!(
@@ -913,14 +949,18 @@ async fn a_reading_older_than_the_arrival_window_is_refused_as_stale() {
     config.data_dir = f.dir.path().join("data-old");
     config.trust_roots = Some(roots);
     let (ingest, _) = veil_ingest::Ingest::open(&config).unwrap();
+    enrol_in(ingest.store(), &f.client);
     let app = veil_ingest::app(&f.dist, std::sync::Arc::new(ingest));
 
     let d = &old.devices[0];
+    let salt = [1u8; 32];
+    let nonce = veil_trust::bound_challenge(&sec1(&f.client), &salt);
     let reading = |ctr: u64, age_days: u64| {
         let ts = now_s() - age_days * day;
         veil_seal::DeviceEvidence {
-            reading: d.reading_at("bp:120/80/93", ctr, ts, &[1u8; 32]).unwrap(),
+            reading: d.reading_at("bp:120/80/93", ctr, ts, &nonce).unwrap(),
             chain: d.chain.clone(),
+            challenge_salt: Some(salt),
         }
     };
     // 29 days in the outbox: accepted (default window 30 days); 31 days: stale.

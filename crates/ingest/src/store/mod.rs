@@ -17,6 +17,8 @@
 //! Replay. The transaction also refuses a (device, counter) already accepted and a signed
 //! artifact already delivered under another envelope, so two concurrent uploads cannot both win.
 
+mod clients;
+mod controls;
 pub mod schema;
 pub mod sql;
 mod sqlite;
@@ -30,6 +32,8 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
+pub use clients::{ClientRecord, Enrolment, Invitation, normalise_code};
+pub use controls::{ControlAction, ControlAnswer};
 pub use sql::{Database, Row, Tx, Value};
 
 use crate::config::{DATABASE_FILE, IngestConfig, OBJECTS_DIR, ObjectStoreLocation};
@@ -75,23 +79,6 @@ pub struct ArtifactRecord {
     pub purpose: String,
     /// The client key that signed it (uncompressed SEC1, hex).
     pub client_key: String,
-}
-
-/// A verified revocation request, as [`ArtifactStore::revoke`] applies it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Revocation {
-    /// The artifact ids (lowercase hex).
-    pub ids: Vec<String>,
-    /// The client key that signed the request (uncompressed SEC1, lowercase hex).
-    pub client_key: String,
-    /// Its key id, hex.
-    pub client_kid: String,
-    /// The purpose consent was withdrawn for.
-    pub purpose: String,
-    /// The reason given, if any.
-    pub reason: Option<String>,
-    /// The signed request body, kept as the record of the withdrawal.
-    pub body: String,
 }
 
 /// The outcome of storing a verified upload.
@@ -153,6 +140,8 @@ pub struct ArtifactStore {
     db: Database,
     /// How old a staging object must be before the sweep deletes it.
     staging_lease: std::time::Duration,
+    /// Stored envelope bytes allowed per client (0: no quota).
+    client_quota: u64,
 }
 
 impl ArtifactStore {
@@ -174,6 +163,7 @@ impl ArtifactStore {
             local_root,
             db,
             staging_lease: STAGING_LEASE.max(config.limits.request_timeout.saturating_mul(2)),
+            client_quota: config.limits.client_quota,
         })
     }
 
@@ -201,11 +191,13 @@ impl ArtifactStore {
             .iter()
             .map(|r| (r.device.clone(), r.counter))
             .collect();
+        let (pseudonym, kid) = (upload.pseudonym.clone(), upload.client_kid.clone());
         self.db
             .transaction(move |tx| {
                 if let Some(existing) = fetch(tx, &id)? {
                     return Ok(Some(existing));
                 }
+                clients::claim_pseudonym(tx, &pseudonym, &kid, false, 0)?;
                 check_replays(tx, &signed, &readings)?;
                 Ok(None)
             })
@@ -243,6 +235,7 @@ impl ArtifactStore {
 
         let (ep, mp) = (envelope_path.to_string(), manifest_path.to_string());
         let id_for_db = id.clone();
+        let quota = self.client_quota;
         let outcome = self
             .db
             .transaction(move |tx| {
@@ -254,6 +247,7 @@ impl ArtifactStore {
                     &ep,
                     &mp,
                     &manifest_text,
+                    quota,
                     now_ms,
                 )
             })
@@ -337,117 +331,6 @@ impl ArtifactStore {
             .map_err(|e| ApiError::Storage(format!("fsync: {e}")))?;
         }
         Ok(())
-    }
-
-    /// Mark artifacts revoked (consent withdrawn for `purpose`), checking each exists, was
-    /// delivered for `purpose` and signed by `client_key`. Returns (newly revoked, already
-    /// revoked). All or nothing.
-    pub async fn revoke(
-        &self,
-        revocation: Revocation,
-        now_ms: u64,
-    ) -> Result<(Vec<String>, Vec<String>), ApiError> {
-        self.db
-            .transaction(move |tx| {
-                let Revocation {
-                    ids,
-                    client_key,
-                    client_kid,
-                    purpose,
-                    reason,
-                    body,
-                } = &revocation;
-                let mut fresh = Vec::new();
-                let mut already = Vec::new();
-                for id in ids {
-                    let record =
-                        fetch(tx, id)?.ok_or_else(|| ApiError::UnknownArtifact(id.clone()))?;
-                    if &record.client_key != client_key {
-                        return Err(ApiError::ClientKeyMismatch(format!("artifact {id}")));
-                    }
-                    if &record.purpose != purpose {
-                        return Err(ApiError::PurposeMismatch {
-                            id: id.clone(),
-                            expected: record.purpose,
-                            found: purpose.clone(),
-                        });
-                    }
-                    if record.revoked_ms.is_some() {
-                        already.push(id.clone());
-                    } else if !fresh.contains(id) {
-                        fresh.push(id.clone());
-                    }
-                }
-                for id in &fresh {
-                    tx.execute(
-                        "UPDATE artifacts SET revoked_ms = $1, revocation_reason = $2
-                         WHERE id = $3 AND revoked_ms IS NULL",
-                        &[now_ms.into(), reason.clone().into(), id.into()],
-                    )?;
-                }
-                tx.execute(
-                    "INSERT INTO revocations (seq, received_ms, client_kid, body)
-                     VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM revocations), $1, $2, $3)",
-                    &[now_ms.into(), client_kid.into(), body.into()],
-                )?;
-                Ok((fresh, already))
-            })
-            .await
-    }
-
-    /// Record an erasure: mark every artifact under the listed pseudonyms as belonging to an
-    /// erased subject (the pseudonymised record itself is kept: retention law). Each known
-    /// pseudonym's artifacts must have been signed by `client_key`. Returns (pseudonyms matched,
-    /// artifacts marked, pseudonyms unknown here).
-    pub async fn erase(
-        &self,
-        pseudonyms: Vec<String>,
-        client_key: String,
-        client_kid: String,
-        erased_at_ms: u64,
-        body: String,
-        now_ms: u64,
-    ) -> Result<(Vec<String>, usize, Vec<String>), ApiError> {
-        self.db
-            .transaction(move |tx| {
-                let mut matched = Vec::new();
-                let mut unknown = Vec::new();
-                let mut marked = 0usize;
-                for p in &pseudonyms {
-                    let keys = tx.query(
-                        "SELECT DISTINCT client_key FROM artifacts WHERE pseudonym = $1",
-                        &[p.into()],
-                    )?;
-                    if keys.is_empty() {
-                        unknown.push(p.clone());
-                        continue;
-                    }
-                    for key in &keys {
-                        if key.text(0)? != client_key {
-                            return Err(ApiError::ClientKeyMismatch(format!("pseudonym {p}")));
-                        }
-                    }
-                    let changed = tx.execute(
-                        "UPDATE artifacts SET subject_erased_ms = $1
-                         WHERE pseudonym = $2 AND subject_erased_ms IS NULL",
-                        &[erased_at_ms.into(), p.into()],
-                    )?;
-                    marked += usize::try_from(changed).unwrap_or(usize::MAX);
-                    matched.push(p.clone());
-                }
-                tx.execute(
-                    "INSERT INTO erasures (seq, received_ms, erased_at_ms, client_kid, body)
-                     VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM erasures), $1, $2, $3, $4)",
-                    &[
-                        now_ms.into(),
-                        erased_at_ms.into(),
-                        (&client_kid).into(),
-                        (&body).into(),
-                    ],
-                )?;
-                Ok((matched, marked, unknown))
-            })
-            .await
     }
 
     /// Number of stored artifacts.
@@ -693,11 +576,22 @@ fn commit(
     envelope_path: &str,
     manifest_path: &str,
     manifest_text: &str,
+    client_quota: u64,
     now_ms: u64,
 ) -> Result<Committed, ApiError> {
     if let Some(existing) = fetch(tx, id)? {
         return Ok(Committed::Existing(existing));
     }
+    // The pseudonym is this client's (or becomes its, as the first to use it), and the client
+    // stays within its storage quota: both decided in the transaction that stores, so uploads
+    // racing on several instances cannot get around either.
+    clients::claim_pseudonym(tx, &upload.pseudonym, &upload.client_kid, true, now_ms)?;
+    clients::check_quota(
+        tx,
+        &upload.client_kid,
+        u64::try_from(envelope_size).unwrap_or(u64::MAX),
+        client_quota,
+    )?;
     let readings: Vec<(String, u64)> = upload
         .readings
         .iter()

@@ -43,19 +43,44 @@ pub const SCHEMA: &[&str] = &[
         last_counter TEXT NOT NULL,
         last_seen_ms BIGINT NOT NULL
     )",
-    // Signed revocation and erasure requests, in arrival order (`seq` is computed in the
-    // inserting transaction: MAX + 1).
-    "CREATE TABLE IF NOT EXISTS revocations (
-        seq         BIGINT PRIMARY KEY,
-        received_ms BIGINT NOT NULL,
-        client_kid  TEXT NOT NULL,
-        body        TEXT NOT NULL
+    // Invitations: only the SHA-256 of the normalised code is kept (`store::clients`).
+    "CREATE TABLE IF NOT EXISTS invites (
+        code_sha256 TEXT PRIMARY KEY,
+        name        TEXT,
+        uses_left   BIGINT NOT NULL,
+        expires_ms  BIGINT NOT NULL,
+        created_ms  BIGINT NOT NULL
     )",
-    "CREATE TABLE IF NOT EXISTS erasures (
-        seq          BIGINT PRIMARY KEY,
-        received_ms  BIGINT NOT NULL,
-        erased_at_ms BIGINT NOT NULL,
+    // Enrolled client keys; a revoked one keeps its row (what it delivered stays attributable).
+    "CREATE TABLE IF NOT EXISTS clients (
+        client_kid  TEXT PRIMARY KEY,
+        client_key  TEXT NOT NULL,
+        name        TEXT,
+        invite_name TEXT,
+        enrolled_ms BIGINT NOT NULL,
+        revoked_ms  BIGINT
+    )",
+    // The keys each pseudonym belongs to: its first user and the keys it delegated to.
+    "CREATE TABLE IF NOT EXISTS pseudonym_keys (
+        pseudonym  TEXT NOT NULL,
+        client_kid TEXT NOT NULL,
+        added_ms   BIGINT NOT NULL,
+        added_by   TEXT NOT NULL,
+        PRIMARY KEY (pseudonym, client_kid)
+    )",
+    // Signed control requests (revocations, erasures, delegations), byte-exact with their
+    // signature and the answer given, keyed by the SHA-256 of the body (`store::controls`).
+    "CREATE TABLE IF NOT EXISTS controls (
+        body_sha256  TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL,
         client_kid   TEXT NOT NULL,
-        body         TEXT NOT NULL
+        nonce        TEXT NOT NULL,
+        timestamp_ms BIGINT NOT NULL,
+        received_ms  BIGINT NOT NULL,
+        body         TEXT NOT NULL,
+        signature    TEXT NOT NULL,
+        answer       TEXT NOT NULL,
+        UNIQUE (client_kid, nonce)
     )",
+    "CREATE INDEX IF NOT EXISTS artifacts_by_client ON artifacts (client_kid)",
 ];

@@ -72,7 +72,7 @@ impl Fixture {
         config.recipient_id = Some(RECIPIENT_ID.into());
         config.limits = limits;
         let (ingest, _) = Ingest::open(&config).unwrap();
-        Fixture {
+        let f = Fixture {
             dir,
             config,
             ingest: Arc::new(ingest),
@@ -81,26 +81,70 @@ impl Fixture {
             maker,
             client: veil_seal::generate_signing_key().unwrap(),
             subject: PseudonymSecret::generate().unwrap(),
-        }
+        };
+        f.enrol(&f.client);
+        f
     }
 
+    /// Enrol `key` as a client of this server (an invitation used at once), as `veil admin
+    /// invite` and the app's "Connect to a clinic" do.
+    pub fn enrol(&self, key: &SigningKey) {
+        enrol_in(self.ingest.store(), key);
+    }
+}
+
+/// Enrol `key` as a client of the server whose store is `store`.
+pub fn enrol_in(store: &veil_ingest::ArtifactStore, key: &SigningKey) {
+    {
+        let store = store.clone();
+        let sec1 = sec1(key);
+        block(async move {
+            let now = now_s() * 1000;
+            let invite = store
+                .create_invite(Some("test".into()), 1, now + 3_600_000, now)
+                .await
+                .unwrap();
+            store
+                .enrol(
+                    &invite.code,
+                    &hex::encode(sec1),
+                    &veil_seal::KeyId::of_sec1(&sec1).to_hex(),
+                    None,
+                    now,
+                )
+                .await
+                .unwrap();
+        });
+    }
+}
+
+impl Fixture {
     pub fn app(&self) -> Router {
         veil_ingest::app(&self.dist, self.ingest.clone())
     }
 
-    /// A signed reading (now) from device `index` of `maker` with counter `ctr`, as evidence.
-    pub fn reading_from(maker: &DemoManufacturer, index: usize, ctr: u64) -> DeviceEvidence {
+    /// A signed reading (now) from device `index` of `maker` with counter `ctr`, answering a
+    /// challenge bound to `client`, as evidence.
+    pub fn reading_from(
+        maker: &DemoManufacturer,
+        index: usize,
+        ctr: u64,
+        client: &SigningKey,
+    ) -> DeviceEvidence {
         let d = &maker.devices[index];
+        let salt = [ctr as u8 ^ 0x5a; 32];
+        let nonce = veil_trust::bound_challenge(&sec1(client), &salt);
         DeviceEvidence {
             reading: d
-                .reading_at("bp:120/80/93,pulse=70", ctr, now_s(), &[7u8; 32])
+                .reading_at("bp:120/80/93,pulse=70", ctr, now_s(), &nonce)
                 .unwrap(),
             chain: d.chain.clone(),
+            challenge_salt: Some(salt),
         }
     }
 
     pub fn reading(&self, ctr: u64) -> DeviceEvidence {
-        Self::reading_from(&self.maker, 0, ctr)
+        Self::reading_from(&self.maker, 0, ctr, &self.client)
     }
 
     /// An artifact builder for this subject, recipient and purpose with a model file, resting on
@@ -150,6 +194,29 @@ impl Fixture {
             store.list_objects().await.unwrap(),
         )
     }
+}
+
+/// The uncompressed SEC1 bytes of a client key.
+pub fn sec1(key: &SigningKey) -> [u8; 65] {
+    key.verifying_key()
+        .to_encoded_point(false)
+        .as_bytes()
+        .try_into()
+        .unwrap()
+}
+
+/// Run `work` to completion on a runtime of its own (on another thread, so a `#[tokio::test]` can
+/// call it from its synchronous parts).
+pub fn block<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work)
+    })
+    .join()
+    .unwrap()
 }
 
 /// Deterministic filler that is not all zeros.
