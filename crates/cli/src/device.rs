@@ -3,12 +3,15 @@
 //! in the library and in `docs/device-profile.md`. A failure carries the code of the veil-trust
 //! error it comes from (`ProvisionError`, `Rejection`, `PemError`), or `io`, `usage`, `bad-state`;
 //! a rejected reading still prints its JSON verdict on stdout before failing with its reason.
+//! The challenge a reading answers is given as is (`--nonce`) or, as the app makes it, bound to the
+//! client that will upload the reading (`--client-pub` and `--challenge-salt`,
+//! `veil_trust::bound_challenge`; the salt then goes to `veil seal --evidence-salt`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use veil_core::Coded;
 use veil_trust::{
     Algorithm, DeviceSigner, FreshnessWindow, ProvisionOptions, Rejection, RevocationList,
@@ -62,9 +65,9 @@ pub enum DeviceCommand {
         /// Monotonic counter value.
         #[arg(long)]
         counter: u64,
-        /// The challenge, hex (32 bytes from the app).
-        #[arg(long)]
-        nonce: String,
+        /// The challenge the app wrote: `--nonce`, or a challenge bound to the uploading client.
+        #[command(flatten)]
+        challenge: ChallengeArgs,
         /// Measurement, e.g. bp:120/80/93,pulse=70 | temp:36.6 | temp:98.6F | glucose:95 |
         /// spo2:98/72 | weight:72.5 | hr:72,rr=0.8/0.82 | raw:1810:2A35:HEX
         #[arg(long)]
@@ -89,9 +92,10 @@ pub enum DeviceCommand {
         chain: PathBuf,
         /// The signed reading (tagged COSE_Sign1).
         reading: PathBuf,
-        /// The challenge that was sent, hex; when given, the reading must answer it.
-        #[arg(long)]
-        nonce: Option<String>,
+        /// The challenge that was sent (`--nonce`, or `--client-pub` with `--challenge-salt`);
+        /// when given, the reading must answer it.
+        #[command(flatten)]
+        challenge: ChallengeArgs,
         /// JSON object of the last counter per device serial; read, and updated when verified.
         #[arg(long)]
         state: Option<PathBuf>,
@@ -108,6 +112,51 @@ pub enum DeviceCommand {
         #[arg(long, default_value_t = FreshnessWindow::default().max_future_secs)]
         max_future: u64,
     },
+}
+
+/// The challenge of a reading: given as is (`--nonce`), or bound to the client that will upload
+/// the reading (`--client-pub` and `--challenge-salt`: `veil_trust::bound_challenge`,
+/// `docs/device-profile.md` §5), as the app computes it.
+#[derive(Debug, Args)]
+pub struct ChallengeArgs {
+    /// The challenge, hex (32 bytes from the app).
+    #[arg(long, value_name = "HEX", conflicts_with_all = ["client_pub", "challenge_salt"])]
+    nonce: Option<String>,
+    /// The uploading client's ES256 public key (PEM `PUBLIC KEY`): with `--challenge-salt`, the
+    /// challenge is SHA-256(its uncompressed point || salt), which binds the reading to it.
+    #[arg(long, value_name = "PUB.pem", requires = "challenge_salt")]
+    client_pub: Option<PathBuf>,
+    /// The salt of a bound challenge, 64 hex digits (the manifest's `challenge_salt`; `veil seal
+    /// --evidence-salt`).
+    #[arg(long, value_name = "HEX", requires = "client_pub")]
+    challenge_salt: Option<String>,
+}
+
+impl ChallengeArgs {
+    /// The challenge bytes, if one was given.
+    fn nonce(&self) -> Result<Option<Vec<u8>>, Failure> {
+        if let Some(text) = &self.nonce {
+            return nonce_from_hex(text).map(Some);
+        }
+        let (Some(client), Some(salt)) = (&self.client_pub, &self.challenge_salt) else {
+            return Ok(None);
+        };
+        let key = veil_seal::verifying_key_from_pem(&read_text(client)?)
+            .map_err(|e| Failure::from(e).context(client.display()))?;
+        let salt = challenge_salt_from_hex(salt, "--challenge-salt")?;
+        Ok(Some(
+            veil_trust::bound_challenge(&veil_seal::keys::sec1_uncompressed(&key), &salt).to_vec(),
+        ))
+    }
+}
+
+/// A challenge salt given as hex: exactly 32 bytes (64 hex digits), else a usage error naming
+/// `flag`. Also `veil seal --evidence-salt`'s reader.
+pub fn challenge_salt_from_hex(text: &str, flag: &str) -> Result<[u8; 32], Failure> {
+    let mut salt = [0u8; veil_trust::CHALLENGE_SALT_LEN];
+    hex::decode_to_slice(text.trim(), &mut salt)
+        .map_err(|_| Failure::usage(format!("{flag} must be 64 hex digits (32 bytes)")))?;
+    Ok(salt)
 }
 
 /// Runs a `veil device` subcommand.
@@ -138,17 +187,22 @@ pub fn run(cmd: DeviceCommand) -> Result<(), Failure> {
             key,
             cert,
             counter,
-            nonce,
+            challenge,
             measurement,
             ts,
             alg,
             out,
-        } => sign(&key, &cert, counter, &nonce, &measurement, ts, &alg, &out),
+        } => {
+            let nonce = challenge.nonce()?.ok_or_else(|| {
+                Failure::usage("give the challenge: --nonce, or --client-pub with --challenge-salt")
+            })?;
+            sign(&key, &cert, counter, &nonce, &measurement, ts, &alg, &out)
+        }
         DeviceCommand::Verify {
             trust,
             chain,
             reading,
-            nonce,
+            challenge,
             state,
             revoked,
             now,
@@ -163,7 +217,7 @@ pub fn run(cmd: DeviceCommand) -> Result<(), Failure> {
                 &trust,
                 &chain,
                 &reading,
-                nonce.as_deref(),
+                challenge.nonce()?.as_deref(),
                 state.as_deref(),
                 revoked.as_deref(),
                 now,
@@ -267,7 +321,7 @@ fn sign(
     key: &Path,
     cert: &Path,
     counter: u64,
-    nonce: &str,
+    nonce: &[u8],
     measurement: &str,
     ts: Option<u64>,
     alg: &str,
@@ -275,11 +329,10 @@ fn sign(
 ) -> Result<(), Failure> {
     let key_pem = zeroize_string(read_text(key)?);
     let signer = DeviceSigner::from_pem(&key_pem, &read_text(cert)?)?;
-    let nonce = nonce_from_hex(nonce)?;
     let alg: Algorithm = alg.parse()?;
     let ts = ts.unwrap_or_else(unix_now);
     let m = veil_trust::encode_spec(measurement, ts)?;
-    let cose = signer.sign(&m, counter, ts, &nonce, alg);
+    let cose = signer.sign(&m, counter, ts, nonce, alg);
     write_file(out, &cose, false)
 }
 
@@ -346,7 +399,7 @@ fn verify(
     trust: &Path,
     chain: &Path,
     reading: &Path,
-    nonce: Option<&str>,
+    nonce: Option<&[u8]>,
     state: Option<&Path>,
     revoked: Option<&Path>,
     now: Option<u64>,
@@ -359,7 +412,6 @@ fn verify(
         None => RevocationList::new(),
     };
     let cose = std::fs::read(reading).map_err(|e| Failure::io(reading, &e))?;
-    let nonce = nonce.map(nonce_from_hex).transpose()?;
     let mut counters = read_counters(state)?;
     let chain_pem = read_text(chain)?;
     let now = now.unwrap_or_else(unix_now);
@@ -376,7 +428,7 @@ fn verify(
         .verify_chain(&chain, now)
         .ok()
         .and_then(|id| counters.get(&id.serial).copied());
-    match verifier.verify(&cose, &chain, nonce.as_deref(), last, now) {
+    match verifier.verify(&cose, &chain, nonce, last, now) {
         Ok(v) => {
             if let Some(p) = state {
                 counters.insert(v.device.serial.clone(), v.counter);
@@ -437,7 +489,7 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o077, 0, "private keys are not readable by others");
         }
-        let nonce = "ab".repeat(32);
+        let nonce = [0xab; 32];
         let reading = dir.join("r.cose");
         sign(
             &dir.join("BP7-000001.key.pem"),
@@ -452,7 +504,7 @@ mod tests {
         .unwrap();
         let state = dir.join("state.json");
         std::fs::write(&state, r#"{"BP7-000001": 50}"#).unwrap();
-        let run = |nonce: &str| {
+        let run = |nonce: &[u8]| {
             verify(
                 &dir.join("root.cert.pem"),
                 &dir.join("BP7-000001.chain.pem"),

@@ -68,6 +68,12 @@ pub struct SealArgs {
     /// The certificate chain (PEM bundle or one DER) of the N-th `--evidence` (repeatable).
     #[arg(long, value_name = "CHAIN.pem")]
     evidence_chain: Vec<PathBuf>,
+    /// The challenge salt of the N-th `--evidence`, 64 hex digits (repeatable): the device was
+    /// asked to sign SHA-256(client public key || salt) (`veil device sign --client-pub
+    /// --challenge-salt`), which binds the reading to this client; the ingest server refuses a
+    /// reading without one (`reading-unbound`).
+    #[arg(long, value_name = "HEX")]
+    evidence_salt: Vec<String>,
     /// The de-identification report of `veil deid` (local or shareable JSON); only its shareable
     /// form goes into the manifest.
     #[arg(long, value_name = "REPORT.json")]
@@ -241,15 +247,23 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
     if args.evidence_chain.len() > args.evidence.len() {
         return Err(Failure::usage("more --evidence-chain than --evidence"));
     }
+    if args.evidence_salt.len() > args.evidence.len() {
+        return Err(Failure::usage("more --evidence-salt than --evidence"));
+    }
     for (i, reading) in args.evidence.iter().enumerate() {
         let chain = match args.evidence_chain.get(i) {
             Some(p) => veil_seal::keys::certificate_chain_from_bytes(&read(p)?)?,
             None => Vec::new(),
         };
+        let challenge_salt = args
+            .evidence_salt
+            .get(i)
+            .map(|hex| crate::device::challenge_salt_from_hex(hex, "--evidence-salt"))
+            .transpose()?;
         builder.add_device_evidence(DeviceEvidence {
             reading: read(reading)?,
             chain,
-            challenge_salt: None,
+            challenge_salt,
         });
     }
     if let Some(path) = &args.deid_report {
