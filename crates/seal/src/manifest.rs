@@ -21,6 +21,16 @@ pub const MAX_NAME_LEN: usize = 255;
 pub const MAX_TEXT_LEN: usize = 1024;
 /// Deepest CBOR nesting accepted when decoding an artifact (bounds recursion on hostile input).
 pub(crate) const MAX_CBOR_DEPTH: usize = 64;
+/// Most content entries in one manifest (a model, its report, a few documents).
+pub const MAX_CONTENTS: usize = 4096;
+/// Most device readings in one manifest (a server may accept fewer).
+pub const MAX_EVIDENCE: usize = 4096;
+/// Most certificates in one device chain (leaf, intermediates, root).
+pub const MAX_CHAIN_LEN: usize = 8;
+/// Largest certificate of a device chain, DER (a P-256 certificate is under 1 KiB).
+pub const MAX_CERT_BYTES: usize = 16 * 1024;
+/// Largest signed device reading, COSE (a reading is a few hundred bytes).
+pub const MAX_READING_BYTES: usize = 64 * 1024;
 
 /// The consent decision a manifest carries: `veil-consent`'s [`veil_consent::Outcome`] (`allow`,
 /// `needs-consent`, `deny`), the very type [`veil_consent::decide`] answers with, so the decision
@@ -272,8 +282,12 @@ impl Manifest {
             ),
             Some(_) => return Err(bad("consent event_hash must be bytes or null")),
         };
-        let mut contents = Vec::new();
-        for item in m.array("contents")? {
+        let items = m.array("contents")?;
+        if items.len() > MAX_CONTENTS {
+            return Err(bad(format!("more than {MAX_CONTENTS} contents")));
+        }
+        let mut contents = Vec::with_capacity(items.len());
+        for item in items {
             let mut f = Fields::new(item, "contents entry")?;
             let name = f.text("name")?;
             validate_name(&name)?;
@@ -284,15 +298,30 @@ impl Manifest {
                 .map_err(|_| bad("sha256 must be 32 bytes"))?;
             contents.push(ContentEntry { name, size, sha256 });
         }
-        let mut device_evidence = Vec::new();
-        for item in m.array("device_evidence")? {
+        let items = m.array("device_evidence")?;
+        if items.len() > MAX_EVIDENCE {
+            return Err(bad(format!("more than {MAX_EVIDENCE} device readings")));
+        }
+        let mut device_evidence = Vec::with_capacity(items.len());
+        for item in items {
             let mut f = Fields::new(item, "device_evidence entry")?;
             let reading = f.bytes("reading")?;
-            let chain = f
-                .array("chain")?
+            if reading.len() > MAX_READING_BYTES {
+                return Err(bad(format!("a reading is over {MAX_READING_BYTES} bytes")));
+            }
+            let certs = f.array("chain")?;
+            if certs.len() > MAX_CHAIN_LEN {
+                return Err(bad(format!(
+                    "a chain has more than {MAX_CHAIN_LEN} certificates"
+                )));
+            }
+            let chain = certs
                 .into_iter()
                 .map(|v| match v {
-                    Value::Bytes(b) => Ok(b),
+                    Value::Bytes(b) if b.len() <= MAX_CERT_BYTES => Ok(b),
+                    Value::Bytes(_) => {
+                        Err(bad(format!("a certificate is over {MAX_CERT_BYTES} bytes")))
+                    }
                     _ => Err(bad("chain entries must be bytes")),
                 })
                 .collect::<Result<_, _>>()?;
@@ -457,6 +486,57 @@ mod tests {
             }],
             deid_report: None,
         }
+    }
+
+    #[test]
+    fn counts_and_sizes_are_bounded_by_the_schema() {
+        let decode = |m: &Manifest| {
+            let bytes = m.encode().unwrap_or_default();
+            let value: Value = ciborium::from_reader(bytes.as_slice()).unwrap_or(Value::Null);
+            Manifest::from_cbor_value(value)
+        };
+        let evidence = |reading: usize, chain: usize, cert: usize| DeviceEvidence {
+            reading: vec![0xd2; reading],
+            chain: vec![vec![0x30; cert]; chain],
+            challenge_salt: None,
+        };
+        let within = Manifest {
+            device_evidence: vec![evidence(MAX_READING_BYTES, MAX_CHAIN_LEN, MAX_CERT_BYTES)],
+            ..manifest(None)
+        };
+        assert!(decode(&within).is_ok());
+        for over in [
+            evidence(MAX_READING_BYTES + 1, 1, 1),
+            evidence(1, MAX_CHAIN_LEN + 1, 1),
+            evidence(1, 1, MAX_CERT_BYTES + 1),
+        ] {
+            let m = Manifest {
+                device_evidence: vec![over],
+                ..manifest(None)
+            };
+            assert_eq!(decode(&m).map_err(|e| e.code()), Err("bad-artifact"));
+        }
+        let many_readings = Manifest {
+            device_evidence: vec![evidence(1, 1, 1); MAX_EVIDENCE + 1],
+            ..manifest(None)
+        };
+        assert_eq!(
+            decode(&many_readings).map_err(|e| e.code()),
+            Err("bad-artifact")
+        );
+        let entry = ContentEntry {
+            name: "a".into(),
+            size: 0,
+            sha256: [0; 32],
+        };
+        let many_contents = Manifest {
+            contents: vec![entry; MAX_CONTENTS + 1],
+            ..manifest(None)
+        };
+        assert_eq!(
+            decode(&many_contents).map_err(|e| e.code()),
+            Err("bad-artifact")
+        );
     }
 
     /// The manifest's CBOR with the evidence entry's `challenge_salt` set to `salt`.
