@@ -11,9 +11,12 @@ use std::time::Duration;
 
 use clap::Args;
 use veil_ingest::config::{
-    DEFAULT_CLIENT_RATE, DEFAULT_ENROL_RATE, DEFAULT_MAX_BODY, RECIPIENT_KEY_ENV,
+    DEFAULT_CLIENT_RATE, DEFAULT_ENROL_RATE, DEFAULT_MAX_BODY, DEFAULT_STAGING_LEASE,
+    RECIPIENT_KEY_ENV,
 };
-use veil_ingest::{IngestConfig, KeySource, Limits, ObjectStoreLocation, ServerConfig};
+use veil_ingest::{
+    DatabaseLocation, IngestConfig, KeySource, Limits, ObjectStoreLocation, ServerConfig,
+};
 
 use crate::failure::Failure;
 
@@ -70,10 +73,24 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     reading_max_age_days: u64,
     /// Store artifacts in an S3-compatible bucket (`s3://bucket/prefix`) instead of DIR/objects;
-    /// endpoint and credentials from the AWS_* environment variables. Needs a build with the
-    /// `s3` feature of veil-ingest.
+    /// endpoint and credentials from the AWS_* environment variables (AWS_ENDPOINT_URL,
+    /// AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP=true for plain HTTP).
     #[arg(long, value_name = "URL")]
     object_store: Option<String>,
+    /// Keep the metadata in PostgreSQL (`postgres://user:password@host:port/dbname`) instead of
+    /// DIR/veil-ingest.sqlite3: any number of instances may share it (and one object store). The
+    /// password is never printed.
+    #[arg(long, value_name = "URL", value_parser = parse_database)]
+    database: Option<DatabaseLocation>,
+    /// How long an upload's staging objects may stay before they count as abandoned and are
+    /// swept (at least twice --timeout); the sweep runs at start and every quarter of it.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STAGING_LEASE.as_secs())]
+    staging_lease: u64,
+}
+
+/// `--database`: a PostgreSQL URL (the error never repeats it: it may hold a password).
+fn parse_database(text: &str) -> Result<DatabaseLocation, String> {
+    DatabaseLocation::parse(text).map_err(|e| e.to_string())
 }
 
 /// Parse `67108864`, `64M`, `64MiB`, `512k`, `1G` (binary multiples).
@@ -120,6 +137,10 @@ fn config(args: ServeArgs) -> ServerConfig {
     if let Some(url) = args.object_store {
         ingest.object_store = ObjectStoreLocation::S3Url(url);
     }
+    if let Some(database) = args.database {
+        ingest.database = database;
+    }
+    ingest.staging_lease = Duration::from_secs(args.staging_lease.max(1));
     ingest.trust_roots = args.trust;
     ingest.revoked_devices = args.revoked_devices;
     ingest.recipient_id = args.recipient_id;
@@ -169,5 +190,13 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn a_database_url_is_postgres_and_its_password_is_never_repeated() {
+        let ok = parse_database("postgresql://veil:hunter2@db:5433/veil").unwrap();
+        assert!(!format!("{ok:?}").contains("hunter2"));
+        let err = parse_database("mysql://veil:hunter2@db/veil").unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
     }
 }

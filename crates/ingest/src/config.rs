@@ -29,6 +29,9 @@ pub const GENERATED_KEY_FILE: &str = "recipient-key.pem";
 pub const DATABASE_FILE: &str = "veil-ingest.sqlite3";
 /// Directory of the local object store inside the data directory.
 pub const OBJECTS_DIR: &str = "objects";
+/// Default staging lease: how long an upload attempt's staging objects may stay before the
+/// sweep counts them as abandoned.
+pub const DEFAULT_STAGING_LEASE: Duration = Duration::from_secs(60 * 60);
 
 /// How the server is configured.
 #[derive(Debug, Clone)]
@@ -71,10 +74,68 @@ pub enum ObjectStoreLocation {
     /// The local filesystem under another directory.
     Local(PathBuf),
     /// An S3-compatible bucket, `s3://bucket/optional/prefix`; endpoint, region and credentials
-    /// from the standard `AWS_*` environment variables (`AWS_ENDPOINT`, `AWS_REGION`,
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP` for a local MinIO). Needs the
-    /// `s3` cargo feature.
+    /// from the standard `AWS_*` environment variables (`AWS_ENDPOINT_URL` or `AWS_ENDPOINT`,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP=true` for a
+    /// local MinIO or moto).
     S3Url(String),
+}
+
+/// Where the metadata (artifact records, device counters, clients, control requests) is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DatabaseLocation {
+    /// A SQLite file in the data directory, `<data>/veil-ingest.sqlite3` (the default: one
+    /// machine, one instance).
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database shared by any number of instances.
+    Postgres(DatabaseUrl),
+}
+
+impl DatabaseLocation {
+    /// A `postgres://` or `postgresql://` URL (`postgres://user:password@host:port/dbname`,
+    /// libpq's URL form); anything else is a configuration error that does not repeat the text.
+    pub fn parse(url: &str) -> Result<Self, crate::ServeError> {
+        let url = url.trim();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(crate::ServeError::Config(
+                "the database must be a postgres:// or postgresql:// URL".into(),
+            ));
+        }
+        crate::store::postgres::parse(url)?;
+        Ok(DatabaseLocation::Postgres(DatabaseUrl(url.to_owned())))
+    }
+}
+
+/// A database connection URL. It may carry a password, so it shows as
+/// `postgres://user@host:port/dbname` (never the password) in `Debug` and `Display`; only the
+/// store reads it whole ([`DatabaseUrl::expose`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL itself, password included: for connecting, never for printing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match crate::store::postgres::parse(&self.0) {
+            Ok(config) => write!(
+                f,
+                "postgres://{}",
+                crate::store::postgres::describe(&config)
+            ),
+            Err(_) => f.write_str("postgres://(unreadable URL)"),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
 }
 
 /// Bounds on what one request may cost.
@@ -127,6 +188,12 @@ pub struct IngestConfig {
     pub recipient_key: KeySource,
     /// Where artifacts are stored.
     pub object_store: ObjectStoreLocation,
+    /// Where the metadata is kept.
+    pub database: DatabaseLocation,
+    /// How long an upload attempt's staging objects may stay before the sweep deletes them as
+    /// abandoned (raised to at least twice the request timeout); the sweep runs at start and every
+    /// quarter of it.
+    pub staging_lease: Duration,
     /// PEM file of the device manufacturer roots this server trusts; none trusts no device, so
     /// any artifact carrying device evidence is refused (`reading-rejected`, `untrusted-chain`).
     pub trust_roots: Option<PathBuf>,
@@ -149,6 +216,8 @@ impl IngestConfig {
             data_dir,
             recipient_key: KeySource::DataDir,
             object_store: ObjectStoreLocation::DataDir,
+            database: DatabaseLocation::Sqlite,
+            staging_lease: DEFAULT_STAGING_LEASE,
             trust_roots: None,
             revoked_devices: None,
             recipient_id: None,
@@ -177,6 +246,28 @@ pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_urls_never_show_their_password() {
+        let location =
+            DatabaseLocation::parse("postgres://veil:s3cret-pw@db.example:6543/veil").unwrap();
+        let DatabaseLocation::Postgres(url) = &location else {
+            panic!("{location:?}");
+        };
+        assert_eq!(url.to_string(), "postgres://veil@db.example:6543/veil");
+        assert!(!format!("{location:?}").contains("s3cret"));
+        assert!(url.expose().contains("s3cret-pw"));
+        assert!(DatabaseLocation::parse("postgresql://veil@localhost/veil").is_ok());
+        for bad in [
+            "mysql://veil:pw@host/db",
+            "veil.sqlite3",
+            "postgres://veil:pw@host:notaport/db",
+        ] {
+            let err = DatabaseLocation::parse(bad).unwrap_err();
+            assert_eq!(veil_core::Coded::code(&err), "bad-config");
+            assert!(!err.to_string().contains("pw@"), "{err}");
+        }
+    }
 
     #[cfg(unix)]
     #[test]

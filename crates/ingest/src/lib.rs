@@ -41,7 +41,9 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use api::{Ingest, api_router};
-pub use config::{IngestConfig, KeySource, Limits, ObjectStoreLocation, ServerConfig};
+pub use config::{
+    DatabaseLocation, IngestConfig, KeySource, Limits, ObjectStoreLocation, ServerConfig,
+};
 pub use error::{ApiError, ServeError};
 pub use keys::KeyOrigin;
 pub use store::{
@@ -163,6 +165,14 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
             "Removed {swept} abandoned staging object(s) left by interrupted uploads (older than the lease)"
         );
     }
+    let database = ingest.store().database();
+    println!(
+        "Metadata in {} ({}); staging lease {} s, swept every quarter of it by one instance at a time",
+        database.backend_name(),
+        database.describe(),
+        ingest.store().staging_lease().as_secs()
+    );
+    let sweeper = ingest.store().spawn_sweeper();
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let local = listener.local_addr()?;
     println!(
@@ -179,6 +189,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         },
     )
     .await?;
+    sweeper.abort();
     Ok(())
 }
 

@@ -11,14 +11,23 @@
 //! the winner among uploads of one id (an insert that does nothing when the id is there, never an
 //! upsert). Only the winner then moves its staged objects to the artifact's keys
 //! (`artifacts/<id[..2]>/<id>/…`); a loser deletes its staged objects and never writes anything
-//! the winner stored. A crash before the commit leaves only staging objects; a crash between the
-//! commit and the move is completed at the next start ([`ArtifactStore::recover_staged`]).
+//! the winner stored. A crash before the commit leaves only staging objects, which the sweep
+//! deletes once they are older than the staging lease; a crash between the commit and the move is
+//! completed by the next sweep on any instance ([`ArtifactStore::recover_staged`]) or by the
+//! client's retry of the same upload, which finds the artifact committed and fills in what is
+//! missing from its own copy of the same bytes.
+//!
+//! Many instances. With PostgreSQL for the metadata and one S3 bucket for the objects any number
+//! of instances serve together: the serializable commit decides every race between them, no
+//! instance deletes anything outside the staging prefix, and one instance at a time sweeps (at
+//! start and every quarter lease, under [`Database::try_sweep_lock`]).
 //!
 //! Replay. The transaction also refuses a (device, counter) already accepted and a signed
 //! artifact already delivered under another envelope, so two concurrent uploads cannot both win.
 
 mod clients;
 mod controls;
+pub mod postgres;
 pub mod schema;
 pub mod sql;
 mod sqlite;
@@ -34,9 +43,9 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 pub use clients::{ClientRecord, Enrolment, Invitation, normalise_code};
 pub use controls::{ControlAction, ControlAnswer};
-pub use sql::{Database, Row, Tx, Value};
+pub use sql::{Database, Row, SweepLock, Tx, Value};
 
-use crate::config::{DATABASE_FILE, IngestConfig, OBJECTS_DIR, ObjectStoreLocation};
+use crate::config::{IngestConfig, OBJECTS_DIR, ObjectStoreLocation};
 use crate::verify::VerifiedUpload;
 use crate::{ApiError, ServeError};
 
@@ -44,11 +53,12 @@ use crate::{ApiError, ServeError};
 /// is the artifact's (then they are moved to the artifact's keys) or not (then they are deleted).
 pub const STAGING_PREFIX: &str = "staging";
 
-/// How long a staging object may be under way: an upload attempt finishes (commits and moves its
-/// objects, or deletes them) well within it, so a staging object older than this is abandoned (a
-/// crash or a lost connection before the commit) and the start-up sweep deletes it. The store uses
-/// the larger of this and twice the request timeout.
-pub const STAGING_LEASE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+/// The default staging lease (`--staging-lease`): an upload attempt finishes (commits and moves
+/// its objects, or deletes them) well within it, so a staging object older than this is abandoned
+/// (a crash or a lost connection before the commit) and the sweep deletes it, unless its artifact
+/// was committed (then it is moved into place). The store uses the larger of the configured
+/// lease and twice the request timeout.
+pub const STAGING_LEASE: std::time::Duration = crate::config::DEFAULT_STAGING_LEASE;
 
 /// A counter as fixed-width decimal text: SQLite integers are signed 64-bit, counters are u64,
 /// and 20 digits keep `MAX()` and ordering right.
@@ -157,12 +167,31 @@ impl ArtifactStore {
                 ObjectStoreLocation::Local(dir) => (local_store(dir)?, Some(dir.clone())),
                 ObjectStoreLocation::S3Url(url) => (s3_store(url)?, None),
             };
-        let db = Database::open_sqlite(&config.data_dir.join(DATABASE_FILE))?;
+        let db = Database::open(&config.database, &config.data_dir)?;
         Ok(ArtifactStore {
             objects,
             local_root,
             db,
-            staging_lease: STAGING_LEASE.max(config.limits.request_timeout.saturating_mul(2)),
+            staging_lease: config
+                .staging_lease
+                .max(config.limits.request_timeout.saturating_mul(2)),
+            client_quota: config.limits.client_quota,
+        })
+    }
+
+    /// Open only the metadata `config` names (no object store, no sweep): for operator tools
+    /// (`veil admin`) that manage clients and invitations. Its object operations see an empty
+    /// in-memory store, so it must not be used to store or sweep artifacts. Blocking.
+    pub fn open_metadata(config: &IngestConfig) -> Result<Self, ServeError> {
+        if config.database == crate::config::DatabaseLocation::Sqlite {
+            crate::config::create_private_dir(&config.data_dir)?;
+        }
+        let db = Database::open(&config.database, &config.data_dir)?;
+        Ok(ArtifactStore {
+            objects: Arc::new(object_store::memory::InMemory::new()),
+            local_root: None,
+            db,
+            staging_lease: config.staging_lease,
             client_quota: config.limits.client_quota,
         })
     }
@@ -170,6 +199,11 @@ impl ArtifactStore {
     /// The metadata database, for sibling modules' own transactions.
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// The staging lease in force (the configured one, at least twice the request timeout).
+    pub fn staging_lease(&self) -> std::time::Duration {
+        self.staging_lease
     }
 
     /// The record of artifact `id` (hex), if stored.
@@ -208,7 +242,9 @@ impl ArtifactStore {
     /// this attempt alone (`staging/<id>/<token>/…`); (2) one transaction inserts the metadata,
     /// and that commit decides the winner among uploads of one id; (3) only the winner moves its
     /// staged objects to the artifact's keys. A loser (a retry, a racing duplicate) deletes its
-    /// own staging objects and never writes to the artifact's keys.
+    /// own staging objects and never writes to the artifact's keys, except to complete an
+    /// artifact whose winner died between its commit and its move (then it writes the same
+    /// envelope bytes and the manifest the winner committed, where nothing is).
     pub async fn store(
         &self,
         upload: VerifiedUpload,
@@ -255,13 +291,24 @@ impl ArtifactStore {
         match &outcome {
             Ok(Committed::Created(_)) => {
                 // Committed: the artifact exists. A failure here leaves the staged objects, which
-                // the next start promotes (`sweep_orphans`).
+                // the sweep promotes (`recover_staged`).
                 self.promote(&staged_envelope, &envelope_path).await?;
                 self.promote(&staged_manifest, &manifest_path).await?;
                 self.prune_staging_dirs(&staged_envelope).await;
             }
-            // Lost (already stored, a replay, a failed commit): our staged copy is nobody's.
-            _ => self.discard(&[&staged_envelope, &staged_manifest]).await,
+            Ok(Committed::Existing(_)) => {
+                // A retry after the winner's commit: if the winner died before moving its objects
+                // into place (or is still moving them), complete the artifact from our copy of
+                // the same bytes, so a 200 always names a readable artifact.
+                self.complete(&id, &staged_envelope).await?;
+                self.discard(&[&staged_envelope, &staged_manifest]).await;
+            }
+            // A storage failure may have happened at the commit itself (a lost connection): the
+            // artifact may exist, so our staged copy stays for the sweep, which moves it into
+            // place if it was committed and deletes it after the lease otherwise.
+            Err(ApiError::Storage(_) | ApiError::Internal(_)) => {}
+            // Refused (a replay, a quota): our staged copy is nobody's.
+            Err(_) => self.discard(&[&staged_envelope, &staged_manifest]).await,
         }
         outcome
     }
@@ -270,6 +317,53 @@ impl ArtifactStore {
     async fn promote(&self, from: &ObjectPath, to: &ObjectPath) -> Result<(), ApiError> {
         self.objects.rename(from, to).await.map_err(obj_err)?;
         self.sync_local(to).await
+    }
+
+    /// Make sure committed artifact `id` has both its objects: write whichever is missing, the
+    /// envelope from `staged` (an upload attempt's copy, its bytes checked against the id), the
+    /// manifest from the text its commit recorded. Returns whether anything was written; a staged
+    /// object that is gone (another instance completed the artifact and removed it) writes
+    /// nothing.
+    async fn complete(&self, id: &str, staged: &ObjectPath) -> Result<bool, ApiError> {
+        let (envelope_path, manifest_path) = object_paths(id);
+        let envelope_missing = self.is_missing(&envelope_path).await?;
+        let manifest_missing = self.is_missing(&manifest_path).await?;
+        if !envelope_missing && !manifest_missing {
+            return Ok(false);
+        }
+        let id_for_db = id.to_owned();
+        let Some(manifest_text) = self
+            .db
+            .transaction(move |tx| committed_manifest(tx, &id_for_db))
+            .await?
+        else {
+            return Ok(false);
+        };
+        if envelope_missing {
+            let bytes = match self.object_bytes(staged).await {
+                Ok(bytes) => bytes,
+                Err(_) if self.is_missing(staged).await? => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            if veil_seal::ArtifactId::of_envelope(&bytes).to_hex() != id {
+                return Ok(false);
+            }
+            self.put_durable(&envelope_path, bytes).await?;
+        }
+        if manifest_missing {
+            self.put_durable(&manifest_path, Bytes::from(manifest_text))
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Whether no object is at `path` (other errors are errors).
+    async fn is_missing(&self, path: &ObjectPath) -> Result<bool, ApiError> {
+        match self.objects.head(path).await {
+            Ok(_) => Ok(false),
+            Err(object_store::Error::NotFound { .. }) => Ok(true),
+            Err(e) => Err(obj_err(e)),
+        }
     }
 
     /// Delete objects of a failed or lost attempt, best effort (what remains is staging, which
@@ -402,8 +496,8 @@ impl ArtifactStore {
     }
 
     /// Finish the stores a crash interrupted between their metadata commit and moving their
-    /// staged objects into place: for every staged envelope of an artifact committed here whose
-    /// objects are missing, move the envelope (its bytes checked against the id) and write the
+    /// staged objects into place: for every staged envelope of a committed artifact whose
+    /// objects are missing, write the envelope (its bytes checked against the id) and the
     /// manifest the commit recorded. Returns how many artifacts were completed.
     pub async fn recover_staged(&self) -> Result<usize, ApiError> {
         let metas = self.staged_objects().await?;
@@ -412,45 +506,45 @@ impl ArtifactStore {
             let Some((id, name)) = staged_of_object(&meta.location) else {
                 continue;
             };
-            if name != "envelope.veil" {
-                continue;
+            if name == "envelope.veil" && self.complete(&id, &meta.location).await? {
+                recovered += 1;
             }
-            let id_for_db = id.clone();
-            let Some(manifest_text) = self
-                .db
-                .transaction(move |tx| committed_manifest(tx, &id_for_db))
-                .await?
-            else {
-                continue;
-            };
-            let (envelope_path, manifest_path) = object_paths(&id);
-            if self.objects.head(&envelope_path).await.is_ok()
-                && self.objects.head(&manifest_path).await.is_ok()
-            {
-                continue;
-            }
-            let bytes = self.object_bytes(&meta.location).await?;
-            if veil_seal::ArtifactId::of_envelope(&bytes).to_hex() != id {
-                continue;
-            }
-            self.put_durable(&envelope_path, bytes).await?;
-            self.put_durable(&manifest_path, Bytes::from(manifest_text))
-                .await?;
-            recovered += 1;
         }
         Ok(recovered)
     }
 
-    /// Clean up after interrupted uploads. Call before serving; returns how many objects were
-    /// removed.
+    /// Clean up after interrupted uploads, if no other instance is doing it: returns how many
+    /// objects were removed (0 when another instance holds the sweep lock).
     ///
-    /// First completes what was committed here ([`ArtifactStore::recover_staged`]). Then deletes
-    /// only what is provably abandoned: staging objects (under [`STAGING_PREFIX`]) older than the
-    /// lease ([`STAGING_LEASE`], at least twice the request timeout), which no upload attempt can
-    /// still be using. Objects under `artifacts/` are never deleted, even when this instance's
-    /// database does not know them: another instance sharing the object store may have
-    /// committed them.
+    /// First completes what was committed ([`ArtifactStore::recover_staged`]). Then deletes only
+    /// what is provably abandoned: staging objects (under [`STAGING_PREFIX`]) older than the
+    /// lease (`--staging-lease`, at least twice the request timeout), which no upload attempt can
+    /// still be using and whose artifact, if committed, was just completed. Objects under
+    /// `artifacts/` are never deleted, even when the database does not know them: another
+    /// instance with another database may share the object store.
     pub async fn sweep_orphans(&self) -> Result<usize, ApiError> {
+        Ok(self.try_sweep().await?.unwrap_or(0))
+    }
+
+    /// [`ArtifactStore::sweep_orphans`], telling apart "another instance is sweeping" (`None`).
+    /// One instance at a time holds the sweep lock ([`Database::try_sweep_lock`]) for the
+    /// duration; the sweep is also correct without it (every step tolerates another instance
+    /// doing the same), the lock only keeps instances from doing the work twice.
+    pub async fn try_sweep(&self) -> Result<Option<usize>, ApiError> {
+        let db = self.db.clone();
+        let lock = tokio::task::spawn_blocking(move || db.try_sweep_lock())
+            .await
+            .map_err(|e| ApiError::Internal(format!("sweep lock task: {e}")))??;
+        let Some(lock) = lock else {
+            return Ok(None);
+        };
+        let removed = self.sweep_locked().await;
+        // Closing a PostgreSQL session blocks briefly.
+        let _ = tokio::task::spawn_blocking(move || drop(lock)).await;
+        removed.map(Some)
+    }
+
+    async fn sweep_locked(&self) -> Result<usize, ApiError> {
         self.recover_staged().await?;
         let metas = self.staged_objects().await?;
         let now_ms = std::time::SystemTime::now()
@@ -462,12 +556,39 @@ impl ArtifactStore {
             // A time in the future (clock skew between instances) is never abandoned.
             let age_ms = now_ms.saturating_sub(meta.last_modified.timestamp_millis());
             if age_ms > lease_ms {
-                self.objects.delete(&meta.location).await.map_err(obj_err)?;
+                match self.objects.delete(&meta.location).await {
+                    // Gone already: its upload finished, or another instance swept it.
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(obj_err(e)),
+                }
                 self.prune_staging_dirs(&meta.location).await;
                 removed += 1;
             }
         }
         Ok(removed)
+    }
+
+    /// Sweep every quarter of the staging lease (the first a quarter lease from now: `serve`
+    /// sweeps once before it listens), for as long as the returned task runs (abort it to stop).
+    /// Each round is skipped when another instance holds the sweep lock; a failed round is
+    /// reported on stderr and tried again at the next.
+    pub fn spawn_sweeper(&self) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        let every = (self.staging_lease / 4).max(std::time::Duration::from_secs(1));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match store.try_sweep().await {
+                    Ok(Some(removed)) if removed > 0 => println!(
+                        "Removed {removed} abandoned staging object(s) left by interrupted uploads (older than the lease)"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("veil serve: sweep failed: {}", sql::detail(&e)),
+                }
+            }
+        })
     }
 }
 
@@ -478,7 +599,8 @@ fn local_store(dir: &std::path::Path) -> Result<Arc<dyn ObjectStore>, ServeError
     Ok(Arc::new(store))
 }
 
-#[cfg(feature = "s3")]
+/// An S3-compatible bucket, `s3://bucket/optional/prefix`; endpoint, region and credentials from
+/// the `AWS_*` environment variables (object_store's `AmazonS3Builder::from_env`).
 fn s3_store(url: &str) -> Result<Arc<dyn ObjectStore>, ServeError> {
     use object_store::aws::AmazonS3Builder;
     use object_store::prefix::PrefixStore;
@@ -499,13 +621,6 @@ fn s3_store(url: &str) -> Result<Arc<dyn ObjectStore>, ServeError> {
     } else {
         Ok(Arc::new(PrefixStore::new(store, prefix)))
     }
-}
-
-#[cfg(not(feature = "s3"))]
-fn s3_store(url: &str) -> Result<Arc<dyn ObjectStore>, ServeError> {
-    Err(ServeError::Config(format!(
-        "object store {url:?} needs S3 support: build veil-ingest with the `s3` feature"
-    )))
 }
 
 fn fetch(tx: &mut dyn Tx, id: &str) -> Result<Option<ArtifactRecord>, ApiError> {

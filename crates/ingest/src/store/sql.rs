@@ -18,10 +18,12 @@
 //! database (it is a `Fn`, and any side effect outside the database may happen more than once).
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::schema::SCHEMA;
+use crate::config::{DATABASE_FILE, DatabaseLocation};
 use crate::{ApiError, ServeError};
 
 /// A value bound to a `$n` parameter or read from a result column.
@@ -227,6 +229,20 @@ impl Failures {
 pub(crate) enum Backend {
     /// One SQLite file.
     Sqlite(super::sqlite::Sqlite),
+    /// A PostgreSQL server shared by every instance.
+    Postgres(Box<super::postgres::Postgres>),
+}
+
+/// The file beside a SQLite database whose exclusive lock the sweeping instance holds.
+pub const SWEEP_LOCK_FILE: &str = "sweep.lock";
+
+/// Held by the one instance sweeping abandoned staging objects; dropping it releases the lock.
+#[derive(Debug)]
+pub enum SweepLock {
+    /// An exclusive lock on `sweep.lock` (SQLite).
+    File(std::fs::File),
+    /// A PostgreSQL session advisory lock on its own connection.
+    Postgres(Box<super::postgres::SweepSession>),
 }
 
 /// The metadata database: a handle cheap to clone, shared by every request.
@@ -240,13 +256,45 @@ impl fmt::Debug for Database {
         // Never the connection string: it may carry a password.
         f.debug_struct("Database")
             .field("backend", &self.backend_name())
+            .field("at", &self.describe())
             .finish()
     }
 }
 
 impl Database {
+    /// Open the database `location` names (SQLite: `<data_dir>/veil-ingest.sqlite3`, created if
+    /// needed) and create the schema. Blocking (it connects and runs DDL); it may be called from
+    /// async code at start-up, where it runs on a thread of its own.
+    pub fn open(location: &DatabaseLocation, data_dir: &Path) -> Result<Self, ServeError> {
+        match location {
+            DatabaseLocation::Sqlite => Self::open_sqlite(&data_dir.join(DATABASE_FILE)),
+            DatabaseLocation::Postgres(url) => {
+                let config = super::postgres::parse(url.expose())?;
+                // rust-postgres' blocking client runs a runtime of its own, which must not start
+                // on a thread already driving async tasks.
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        let db = Database {
+                            backend: Arc::new(Backend::Postgres(Box::new(
+                                super::postgres::Postgres::open(config)?,
+                            ))),
+                        };
+                        db.create_schema()?;
+                        Ok(db)
+                    })
+                    .join()
+                    .unwrap_or_else(|_| {
+                        Err(ServeError::Storage(
+                            "the database start-up thread panicked".into(),
+                        ))
+                    })
+                })
+            }
+        }
+    }
+
     /// Open (creating if needed) the SQLite database file at `path`, with the schema.
-    pub fn open_sqlite(path: &std::path::Path) -> Result<Self, ServeError> {
+    pub fn open_sqlite(path: &Path) -> Result<Self, ServeError> {
         let db = Database {
             backend: Arc::new(Backend::Sqlite(super::sqlite::Sqlite::open(path)?)),
         };
@@ -254,9 +302,22 @@ impl Database {
         Ok(db)
     }
 
+    /// Where the database is, for logs: the SQLite file, or `user@host:port/dbname` (never a
+    /// password).
+    pub fn describe(&self) -> String {
+        match &*self.backend {
+            Backend::Sqlite(db) => db.path().display().to_string(),
+            Backend::Postgres(db) => db.describe(),
+        }
+    }
+
     /// Run every statement of [`SCHEMA`] (each idempotent) in one transaction.
     fn create_schema(&self) -> Result<(), ServeError> {
+        let postgres = matches!(&*self.backend, Backend::Postgres(_));
         self.transaction_blocking(|tx| {
+            if postgres {
+                super::postgres::Postgres::lock_schema(tx)?;
+            }
             for statement in SCHEMA {
                 tx.execute(statement, &[])?;
             }
@@ -269,6 +330,7 @@ impl Database {
     pub fn backend_name(&self) -> &'static str {
         match &*self.backend {
             Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
         }
     }
 
@@ -284,6 +346,39 @@ impl Database {
         tokio::task::spawn_blocking(move || run_with_retries(&backend, &f))
             .await
             .map_err(|e| ApiError::Internal(format!("database task: {e}")))?
+    }
+
+    /// Try to become the one instance that sweeps abandoned staging objects, without waiting:
+    /// `None` when another holds the lock. PostgreSQL: a session advisory lock
+    /// (`pg_try_advisory_lock`) on a connection of its own; SQLite: an exclusive lock on
+    /// `sweep.lock` beside the database file. The lock is released when the returned guard is
+    /// dropped, or when the process dies. Blocking.
+    pub fn try_sweep_lock(&self) -> Result<Option<SweepLock>, ApiError> {
+        match &*self.backend {
+            Backend::Sqlite(db) => {
+                let path = db
+                    .path()
+                    .parent()
+                    .unwrap_or_else(|| Path::new("."))
+                    .join(SWEEP_LOCK_FILE);
+                let file = std::fs::File::options()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| ApiError::Storage(format!("{}: {e}", path.display())))?;
+                match file.try_lock() {
+                    Ok(()) => Ok(Some(SweepLock::File(file))),
+                    Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        Err(ApiError::Storage(format!("{}: {e}", path.display())))
+                    }
+                }
+            }
+            Backend::Postgres(db) => Ok(db
+                .try_sweep_lock()?
+                .map(|session| SweepLock::Postgres(Box::new(session)))),
+        }
     }
 
     /// [`Database::transaction`] on the calling thread (for start-up and tools that have no
@@ -313,6 +408,7 @@ fn run_with_retries<T>(
     loop {
         let outcome = match backend {
             Backend::Sqlite(db) => db.attempt(f),
+            Backend::Postgres(db) => db.attempt(f),
         };
         match outcome {
             Attempt::Done(result) => return result,

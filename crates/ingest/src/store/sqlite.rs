@@ -5,7 +5,7 @@
 //! `veil admin` command) waits on the busy timeout, and a transaction that still finds the file
 //! busy or locked is run again.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -20,6 +20,7 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// One SQLite database file.
 pub(crate) struct Sqlite {
     conn: Mutex<Connection>,
+    path: PathBuf,
 }
 
 impl Sqlite {
@@ -34,10 +35,15 @@ impl Sqlite {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(storage)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(storage)?;
-        let db = Sqlite {
+        Ok(Sqlite {
             conn: Mutex::new(conn),
-        };
-        Ok(db)
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Run `f` once in a `BEGIN IMMEDIATE` transaction.
