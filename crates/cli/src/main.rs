@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod admin;
 mod batch;
 mod consent;
 mod deid;
@@ -68,6 +69,9 @@ enum Command {
     Open(seal::OpenArgs),
     /// Upload sealed artifacts to an ingest server (enrolling the client key with an invitation).
     Upload(upload::UploadArgs),
+    /// Operator commands on the ingest server's database: invitations and enrolled clients.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Seal(args) => seal::run_seal(args),
         Command::Open(args) => seal::run_open(args),
         Command::Upload(args) => upload::run(args),
+        Command::Admin(cmd) => admin::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,289 @@
+//! `veil admin`: the operator's commands over an ingest server's metadata database: who may
+//! upload (issue 14, "Who may upload"; `docs/ingest.md`, "Enrolment").
+//!
+//! - `veil admin invite (--database URL | --data DIR) [--name NAME] [--uses N] [--expires DURATION]`
+//!   creates an invitation and prints it once as one JSON line
+//!   `{"code", "expires", "name", "uses"}`; the database keeps only the code's SHA-256.
+//! - `veil admin clients list (--database URL | --data DIR)` prints one JSON line per enrolled
+//!   client, oldest first: `{"client_kid", "client_key", "name", "enrolled", "invite_name", "revoked"}`.
+//! - `veil admin clients revoke KID (--database URL | --data DIR)` revokes a client (its later
+//!   uploads and requests are refused `unknown-client`; what it delivered stays) and prints
+//!   `{"client_kid", "revoked"}`; revoking it again prints the first revocation's time.
+//!
+//! They work on the database directly, through veil-ingest's store (the same code and SQL the
+//! server runs), so they need no running server, and every instance sharing that database sees
+//! the change at once. Times are RFC 3339 in UTC, to the second; durations are `<n>m`, `<n>h`,
+//! `<n>d` or `<n>w`. A failure is veil-ingest's code (`storage`, `unknown-client`, ...) or the
+//! CLI's `usage`.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use veil_ingest::store::ClientRecord;
+use veil_ingest::{ApiError, ArtifactStore, DatabaseLocation, IngestConfig};
+
+use crate::failure::{self, Failure};
+
+/// The subcommands of `veil admin`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an invitation code a client enrols its key with (printed once).
+    Invite(InviteArgs),
+    /// List or revoke enrolled clients.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+/// The subcommands of `veil admin clients`.
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Print every enrolled client (revoked ones too), one JSON line each.
+    List(DatabaseArgs),
+    /// Revoke a client: its later uploads and requests are refused.
+    Revoke(RevokeArgs),
+}
+
+/// Where the metadata database is: exactly one of `--database` and `--data`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct DatabaseArgs {
+    /// The server's PostgreSQL database (`postgres://user@host:port/db`), as given to `veil serve`.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// The server's data directory (its SQLite database `veil-ingest.sqlite3`), as given to
+    /// `veil serve --data`.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+/// Arguments of `veil admin invite`.
+#[derive(Debug, Args)]
+pub struct InviteArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// A label for the invitation (a clinic, a kiosk, a patient's registration desk).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// How many clients may enrol with the code.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    uses: u32,
+    /// How long the code works: <n>m, <n>h, <n>d or <n>w.
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_duration)]
+    expires: u64,
+}
+
+/// Arguments of `veil admin clients revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The client's key id (64 hex digits, as `clients list` shows it).
+    #[arg(value_name = "KID", value_parser = parse_kid)]
+    kid: String,
+    #[command(flatten)]
+    db: DatabaseArgs,
+}
+
+/// Parse `30m`, `12h`, `7d`, `2w` into seconds (positive, at most 100 years).
+fn parse_duration(text: &str) -> Result<u64, String> {
+    const MAX_SECS: u64 = 100 * 365 * 24 * 3600;
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (use e.g. 30m, 12h, 7d, 2w)"))?;
+    let unit_secs = match unit {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 24 * 3600,
+        "w" => 7 * 24 * 3600,
+        _ => {
+            return Err(format!(
+                "{text:?}: the unit is m, h, d or w (e.g. 30m, 12h, 7d, 2w)"
+            ));
+        }
+    };
+    match n.checked_mul(unit_secs) {
+        Some(0) => Err("the duration must be positive".into()),
+        Some(secs) if secs <= MAX_SECS => Ok(secs),
+        _ => Err(format!("{text:?} is longer than 100 years")),
+    }
+}
+
+/// A client key id: 64 hex digits, lowercased.
+fn parse_kid(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(t.to_ascii_lowercase())
+    } else {
+        Err(format!("{text:?} is not a client key id (64 hex digits)"))
+    }
+}
+
+/// `invite`'s line.
+#[derive(Debug, Serialize)]
+struct InviteLine {
+    code: String,
+    expires: String,
+    name: Option<String>,
+    uses: u32,
+}
+
+/// A `clients list` line.
+#[derive(Debug, Serialize)]
+struct ClientLine {
+    client_kid: String,
+    client_key: String,
+    name: Option<String>,
+    enrolled: String,
+    invite_name: Option<String>,
+    revoked: Option<String>,
+}
+
+/// `clients revoke`'s line.
+#[derive(Debug, Serialize)]
+struct RevokedLine {
+    client_kid: String,
+    revoked: Option<String>,
+}
+
+/// Run `veil admin`.
+pub fn run(command: AdminCommand) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(failure::IO, format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        match command {
+            AdminCommand::Invite(args) => invite(args).await,
+            AdminCommand::Clients(ClientsCommand::List(db)) => list(db).await,
+            AdminCommand::Clients(ClientsCommand::Revoke(args)) => revoke(args).await,
+        }
+    })
+}
+
+/// Open the metadata database `db` names, through the server's own store.
+async fn open(db: DatabaseArgs) -> Result<ArtifactStore, Failure> {
+    let config = match (db.database, db.data) {
+        (Some(url), None) => {
+            let mut config = IngestConfig::new(PathBuf::new());
+            config.database = DatabaseLocation::parse(&url)?;
+            config
+        }
+        (None, Some(dir)) => IngestConfig::new(dir),
+        _ => return Err(Failure::usage("give exactly one of --database and --data")),
+    };
+    let store = tokio::task::spawn_blocking(move || ArtifactStore::open_metadata(&config))
+        .await
+        .map_err(|e| Failure::new(failure::IO, format!("opening the database: {e}")))??;
+    Ok(store)
+}
+
+async fn invite(args: InviteArgs) -> Result<(), Failure> {
+    let store = open(args.db).await?;
+    let now = now_ms();
+    let expires_ms = now.saturating_add(args.expires.saturating_mul(1000));
+    let invitation = store
+        .create_invite(args.name, args.uses, expires_ms, now)
+        .await?;
+    print_json(&InviteLine {
+        code: invitation.code,
+        expires: rfc3339(invitation.expires_ms)?,
+        name: invitation.name,
+        uses: invitation.uses,
+    })
+}
+
+async fn list(db: DatabaseArgs) -> Result<(), Failure> {
+    let store = open(db).await?;
+    for client in store.clients().await? {
+        print_json(&client_line(client)?)?;
+    }
+    Ok(())
+}
+
+fn client_line(c: ClientRecord) -> Result<ClientLine, Failure> {
+    Ok(ClientLine {
+        enrolled: rfc3339(c.enrolled_ms)?,
+        revoked: c.revoked_ms.map(rfc3339).transpose()?,
+        client_kid: c.client_kid,
+        client_key: c.client_key,
+        name: c.name,
+        invite_name: c.invite_name,
+    })
+}
+
+async fn revoke(args: RevokeArgs) -> Result<(), Failure> {
+    let store = open(args.db).await?;
+    let record = store
+        .revoke_client(&args.kid, now_ms())
+        .await?
+        .ok_or_else(|| ApiError::UnknownClient {
+            kid: args.kid.clone(),
+        })?;
+    print_json(&RevokedLine {
+        client_kid: record.client_kid,
+        revoked: record.revoked_ms.map(rfc3339).transpose()?,
+    })
+}
+
+fn print_json(line: &impl Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string(line)
+        .map_err(|e| Failure::new(failure::IO, format!("cannot encode a line: {e}")))?;
+    crate::print_line(text)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// RFC 3339 in UTC to the second (`2026-12-13T07:04:50Z`) of a time in ms since the epoch.
+fn rfc3339(ms: u64) -> Result<String, Failure> {
+    let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+    Ok(veil_consent::Timestamp::from_unix(secs)?.to_rfc3339())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_minutes_hours_days_or_weeks() {
+        assert_eq!(parse_duration("30m"), Ok(1800));
+        assert_eq!(parse_duration("12h"), Ok(12 * 3600));
+        assert_eq!(parse_duration("7d"), Ok(7 * 86_400));
+        assert_eq!(parse_duration("2w"), Ok(14 * 86_400));
+        for bad in [
+            "",
+            "7",
+            "d",
+            "0d",
+            "7s",
+            "7D",
+            "-1d",
+            "1.5h",
+            "7 d",
+            "99999999999999w",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kids_are_64_hex_digits_lowercased() {
+        let kid = "AB".repeat(32);
+        assert_eq!(parse_kid(&kid), Ok("ab".repeat(32)));
+        assert!(parse_kid(&"ab".repeat(31)).is_err());
+        assert!(parse_kid(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn times_are_utc_to_the_second() {
+        assert_eq!(rfc3339(0).unwrap(), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_797_145_490_999).unwrap(), "2026-12-13T07:04:50Z");
+    }
+}
