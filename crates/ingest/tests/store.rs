@@ -129,6 +129,23 @@ async fn a_crash_between_the_commit_and_moving_the_objects_is_completed_at_the_n
     assert!(std::fs::read(manifest_file(&f, &id)).unwrap() == manifest);
 }
 
+/// A crash after the envelope was moved into place but before the manifest was: only the staged
+/// manifest is left, and the recovery writes the manifest the commit recorded.
+#[tokio::test]
+async fn a_crash_between_moving_the_envelope_and_the_manifest_is_completed() {
+    let f = Fixture::new();
+    let (_, id) = upload_new(&f, 1).await;
+    let manifest = std::fs::read(manifest_file(&f, &id)).unwrap();
+    let objects = f.config.data_dir.join("objects");
+    let staged = objects.join(format!("staging/{id}/1-half-moved"));
+    std::fs::create_dir_all(&staged).unwrap();
+    std::fs::rename(manifest_file(&f, &id), staged.join("manifest.json")).unwrap();
+
+    assert_eq!(f.ingest.store().recover_staged().await.unwrap(), 1);
+    assert!(std::fs::read(manifest_file(&f, &id)).unwrap() == manifest);
+    assert_eq!(f.ingest.store().recover_staged().await.unwrap(), 0);
+}
+
 /// Issue #14 (3): a second instance on the same object store, with a metadata database of its
 /// own, deletes nothing the first stored; only staging objects older than the lease are cleaned.
 #[tokio::test]

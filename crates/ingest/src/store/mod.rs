@@ -13,8 +13,8 @@
 //! (`artifacts/<id[..2]>/<id>/…`); a loser deletes its staged objects and never writes anything
 //! the winner stored. A crash before the commit leaves only staging objects, which the sweep
 //! deletes once they are older than the staging lease; a crash between the commit and the move is
-//! completed by the next sweep on any instance ([`ArtifactStore::recover_staged`]) or by the
-//! client's retry of the same upload, which finds the artifact committed and fills in what is
+//! completed by the next sweep on any instance ([`ArtifactStore::recover_staged`]), or sooner by
+//! a concurrent store of the same upload, which finds the artifact committed and fills in what is
 //! missing from its own copy of the same bytes.
 //!
 //! Many instances. With PostgreSQL for the metadata and one S3 bucket for the objects any number
@@ -299,7 +299,7 @@ impl ArtifactStore {
             Ok(Committed::Existing(_)) => {
                 // A retry after the winner's commit: if the winner died before moving its objects
                 // into place (or is still moving them), complete the artifact from our copy of
-                // the same bytes, so a 200 always names a readable artifact.
+                // the same bytes rather than leave it to the next sweep.
                 self.complete(&id, &staged_envelope).await?;
                 self.discard(&[&staged_envelope, &staged_manifest]).await;
             }
@@ -502,11 +502,19 @@ impl ArtifactStore {
     pub async fn recover_staged(&self) -> Result<usize, ApiError> {
         let metas = self.staged_objects().await?;
         let mut recovered = 0;
+        let mut seen = std::collections::HashSet::new();
         for meta in metas {
             let Some((id, name)) = staged_of_object(&meta.location) else {
                 continue;
             };
-            if name == "envelope.veil" && self.complete(&id, &meta.location).await? {
+            // Each attempt once, whichever of its objects is left: a crash between moving the
+            // envelope and the manifest leaves only the staged manifest.
+            let location = meta.location.to_string();
+            let Some(attempt) = location.strip_suffix(name.as_str()) else {
+                continue;
+            };
+            let staged_envelope = ObjectPath::from(format!("{attempt}envelope.veil"));
+            if seen.insert(staged_envelope.clone()) && self.complete(&id, &staged_envelope).await? {
                 recovered += 1;
             }
         }
