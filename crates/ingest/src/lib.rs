@@ -23,6 +23,7 @@
 //! # }
 //! ```
 
+mod access;
 pub mod api;
 pub mod config;
 pub mod control;

@@ -14,7 +14,6 @@
 
 use sha2::{Digest, Sha256};
 
-use super::ArtifactStore;
 use super::sql::{Tx, Value};
 use crate::ApiError;
 
@@ -199,149 +198,114 @@ pub(crate) fn check_quota(
     Ok(())
 }
 
-impl ArtifactStore {
-    /// Create an invitation allowing `uses` enrolments until `expires_ms`.
-    pub async fn create_invite(
-        &self,
-        name: Option<String>,
-        uses: u32,
-        expires_ms: u64,
-        now_ms: u64,
-    ) -> Result<Invitation, ApiError> {
-        if uses == 0 {
-            return Err(ApiError::BadRequest(
-                "an invitation allows at least one use".into(),
-            ));
+/// Record an invitation (only the hash of its code).
+pub(crate) fn insert_invite(
+    tx: &mut dyn Tx,
+    code: &str,
+    name: Option<&str>,
+    uses: u32,
+    expires_ms: u64,
+    now_ms: u64,
+) -> Result<(), ApiError> {
+    tx.execute(
+        "INSERT INTO invites (code_sha256, name, uses_left, expires_ms, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            Value::from(code_hash(code)),
+            Value::from(name),
+            Value::Int(i64::from(uses)),
+            ms_value(expires_ms),
+            ms_value(now_ms),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Enrol `client_key` (uncompressed SEC1 hex, id `kid`) with invitation `code`: an existing
+/// client is answered as it is (a revoked one refused), otherwise one use of a valid invitation
+/// is consumed.
+pub(crate) fn enrol(
+    tx: &mut dyn Tx,
+    code: &str,
+    client_key: &str,
+    kid: &str,
+    name: Option<&str>,
+    now_ms: u64,
+) -> Result<Enrolment, ApiError> {
+    if let Some(existing) = client_in(tx, kid)? {
+        if existing.revoked_ms.is_some() {
+            return Err(ApiError::ClientRevoked {
+                kid: kid.to_owned(),
+            });
         }
-        let code = new_code()?;
-        let hash = code_hash(&code);
-        let stored_name = name.clone();
-        self.database()
-            .transaction(move |tx| {
-                tx.execute(
-                    "INSERT INTO invites (code_sha256, name, uses_left, expires_ms, created_ms) VALUES ($1, $2, $3, $4, $5)",
-                    &[
-                        Value::from(hash.as_str()),
-                        Value::from(stored_name.clone()),
-                        Value::Int(i64::from(uses)),
-                        ms_value(expires_ms),
-                        ms_value(now_ms),
-                    ],
-                )?;
-                Ok(())
-            })
-            .await?;
-        Ok(Invitation {
-            code,
-            expires_ms,
-            name,
-            uses,
-        })
+        return Ok(Enrolment::Existing(existing));
     }
+    let hash = code_hash(code);
+    let Some(invite) = tx.query_opt(
+        "SELECT name, uses_left, expires_ms FROM invites WHERE code_sha256 = $1",
+        &[Value::from(hash.as_str())],
+    )?
+    else {
+        return Err(ApiError::InviteInvalid);
+    };
+    let invite_name = invite.opt_text(0)?;
+    if invite.int(1)? <= 0 || ms(invite.int(2)?) <= now_ms {
+        return Err(ApiError::InviteInvalid);
+    }
+    let used = tx.execute(
+        "UPDATE invites SET uses_left = uses_left - 1 WHERE code_sha256 = $1 AND uses_left > 0",
+        &[Value::from(hash.as_str())],
+    )?;
+    if used == 0 {
+        return Err(ApiError::InviteInvalid);
+    }
+    let record = ClientRecord {
+        client_kid: kid.to_owned(),
+        client_key: client_key.to_owned(),
+        name: name.map(str::to_owned),
+        invite_name,
+        enrolled_ms: now_ms,
+        revoked_ms: None,
+    };
+    tx.execute(
+        &format!("INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, NULL)"),
+        &[
+            Value::from(record.client_kid.as_str()),
+            Value::from(record.client_key.as_str()),
+            Value::from(record.name.clone()),
+            Value::from(record.invite_name.clone()),
+            ms_value(now_ms),
+        ],
+    )?;
+    Ok(Enrolment::Created(record))
+}
 
-    /// Enrol `client_key` (uncompressed SEC1 hex, id `kid`) with invitation `code`.
-    pub async fn enrol(
-        &self,
-        code: &str,
-        client_key: &str,
-        kid: &str,
-        name: Option<String>,
-        now_ms: u64,
-    ) -> Result<Enrolment, ApiError> {
-        let hash = code_hash(code);
-        let (client_key, kid) = (client_key.to_owned(), kid.to_owned());
-        self.database()
-            .transaction(move |tx| {
-                if let Some(existing) = client_in(tx, &kid)? {
-                    if existing.revoked_ms.is_some() {
-                        return Err(ApiError::ClientRevoked { kid: kid.clone() });
-                    }
-                    return Ok(Enrolment::Existing(existing));
-                }
-                let rows = tx.query(
-                    "SELECT name, uses_left, expires_ms FROM invites WHERE code_sha256 = $1",
-                    &[Value::from(hash.as_str())],
-                )?;
-                let Some(invite) = rows.first() else {
-                    return Err(ApiError::InviteInvalid);
-                };
-                let invite_name = invite.opt_text(0)?;
-                if invite.int(1)? <= 0 || ms(invite.int(2)?) <= now_ms {
-                    return Err(ApiError::InviteInvalid);
-                }
-                let used = tx.execute(
-                    "UPDATE invites SET uses_left = uses_left - 1 WHERE code_sha256 = $1 AND uses_left > 0",
-                    &[Value::from(hash.as_str())],
-                )?;
-                if used == 0 {
-                    return Err(ApiError::InviteInvalid);
-                }
-                let record = ClientRecord {
-                    client_kid: kid.clone(),
-                    client_key: client_key.clone(),
-                    name: name.clone(),
-                    invite_name,
-                    enrolled_ms: now_ms,
-                    revoked_ms: None,
-                };
-                tx.execute(
-                    &format!("INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, NULL)"),
-                    &[
-                        Value::from(record.client_kid.as_str()),
-                        Value::from(record.client_key.as_str()),
-                        Value::from(record.name.clone()),
-                        Value::from(record.invite_name.clone()),
-                        ms_value(now_ms),
-                    ],
-                )?;
-                Ok(Enrolment::Created(record))
-            })
-            .await
-    }
+/// Every client, enrolled or revoked, oldest first.
+pub(crate) fn all_clients(tx: &mut dyn Tx) -> Result<Vec<ClientRecord>, ApiError> {
+    tx.query(
+        &format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY enrolled_ms, client_kid"),
+        &[],
+    )?
+    .iter()
+    .map(client_of)
+    .collect()
+}
 
-    /// The client `kid` if it is enrolled and not revoked.
-    pub async fn active_client(&self, kid: &str) -> Result<Option<ClientRecord>, ApiError> {
-        let kid = kid.to_owned();
-        self.database()
-            .transaction(move |tx| Ok(client_in(tx, &kid)?.filter(|c| c.revoked_ms.is_none())))
-            .await
-    }
+/// Mark client `kid` revoked (the first revocation time stays); its record, if any.
+pub(crate) fn revoke_client(
+    tx: &mut dyn Tx,
+    kid: &str,
+    now_ms: u64,
+) -> Result<Option<ClientRecord>, ApiError> {
+    tx.execute(
+        "UPDATE clients SET revoked_ms = $1 WHERE client_kid = $2 AND revoked_ms IS NULL",
+        &[ms_value(now_ms), Value::from(kid)],
+    )?;
+    client_in(tx, kid)
+}
 
-    /// Every client, enrolled or revoked, oldest first.
-    pub async fn clients(&self) -> Result<Vec<ClientRecord>, ApiError> {
-        self.database()
-            .transaction(|tx| {
-                tx.query(
-                    &format!(
-                        "SELECT {CLIENT_COLUMNS} FROM clients ORDER BY enrolled_ms, client_kid"
-                    ),
-                    &[],
-                )?
-                .iter()
-                .map(client_of)
-                .collect()
-            })
-            .await
-    }
-
-    /// Revoke client `kid`: its later uploads and requests are refused `unknown-client`; what it
-    /// delivered stays. Returns the record, `None` if no such client.
-    pub async fn revoke_client(
-        &self,
-        kid: &str,
-        now_ms: u64,
-    ) -> Result<Option<ClientRecord>, ApiError> {
-        let kid = kid.to_owned();
-        self.database()
-            .transaction(move |tx| {
-                tx.execute(
-                    "UPDATE clients SET revoked_ms = $1 WHERE client_kid = $2 AND revoked_ms IS NULL",
-                    &[ms_value(now_ms), Value::from(kid.as_str())],
-                )?;
-                client_in(tx, &kid)
-            })
-            .await
-    }
+/// A fresh invitation code.
+pub(crate) fn generate_code() -> Result<String, ApiError> {
+    new_code()
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@
 //! of each artifact it revokes and each pseudonym it erases or delegates. Artifacts stored before
 //! ownership was recorded have no owners; for them the signer must be the key that delivered them.
 
-use super::ArtifactStore;
 use super::clients::{claim_pseudonym, require_client};
 use super::sql::{Tx, Value};
 use crate::ApiError;
@@ -240,62 +239,50 @@ fn apply(
     }
 }
 
-impl ArtifactStore {
-    /// Apply a verified control request from an enrolled client and record it byte-exact with its
-    /// answer, all in one transaction; a replay of the same bytes returns the recorded answer.
-    pub async fn control(
-        &self,
-        request: SignedRequest,
-        action: ControlAction,
-        now_ms: u64,
-    ) -> Result<ControlAnswer, ApiError> {
-        self.database()
-            .transaction(move |tx| {
-                require_client(tx, &request.client_kid)?;
-                if let Some(body) = replayed(tx, &request)? {
-                    return Ok(ControlAnswer {
-                        body,
-                        replayed: true,
-                    });
-                }
-                let answer = apply(tx, &request, &action, now_ms)?;
-                tx.execute(
-                    "INSERT INTO controls (body_sha256, kind, client_kid, nonce, timestamp_ms, received_ms, body, signature, answer)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    &[
-                        Value::from(request.sha256.as_str()),
-                        Value::from(action.kind()),
-                        Value::from(request.client_kid.as_str()),
-                        Value::from(request.nonce.as_str()),
-                        ms_value(request.timestamp_ms),
-                        ms_value(now_ms),
-                        Value::from(request.body.as_str()),
-                        Value::from(request.signature.as_str()),
-                        Value::from(answer.to_string()),
-                    ],
-                )?;
-                Ok(ControlAnswer {
-                    body: answer,
-                    replayed: false,
-                })
-            })
-            .await
+/// Apply a verified control request from an enrolled client and record it byte-exact with its
+/// answer; a replay of the same bytes returns the recorded answer and changes nothing.
+pub(crate) fn apply_and_record(
+    tx: &mut dyn Tx,
+    request: &SignedRequest,
+    action: &ControlAction,
+    now_ms: u64,
+) -> Result<ControlAnswer, ApiError> {
+    require_client(tx, &request.client_kid)?;
+    if let Some(body) = replayed(tx, request)? {
+        return Ok(ControlAnswer {
+            body,
+            replayed: true,
+        });
     }
+    let answer = apply(tx, request, action, now_ms)?;
+    tx.execute(
+        "INSERT INTO controls (body_sha256, kind, client_kid, nonce, timestamp_ms, received_ms, body, signature, answer)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            Value::from(request.sha256.as_str()),
+            Value::from(action.kind()),
+            Value::from(request.client_kid.as_str()),
+            Value::from(request.nonce.as_str()),
+            ms_value(request.timestamp_ms),
+            ms_value(now_ms),
+            Value::from(request.body.as_str()),
+            Value::from(request.signature.as_str()),
+            Value::from(answer.to_string()),
+        ],
+    )?;
+    Ok(ControlAnswer {
+        body: answer,
+        replayed: false,
+    })
+}
 
-    /// The stored control requests of one kind, oldest first: (body, signature), byte-exact as
-    /// received, for re-verification by an auditor.
-    pub async fn control_records(&self, kind: &str) -> Result<Vec<(String, String)>, ApiError> {
-        let kind = kind.to_owned();
-        self.database()
-            .transaction(move |tx| {
-                tx.query(
-                    "SELECT body, signature FROM controls WHERE kind = $1 ORDER BY received_ms, body_sha256",
-                    &[Value::from(kind.as_str())],
-                )?
-                .iter()
-                .map(|r| Ok((r.text(0)?, r.text(1)?)))
-                .collect()
-            })
-            .await
-    }
+/// The stored control requests of one kind, oldest first: (body, signature) byte-exact.
+pub(crate) fn records(tx: &mut dyn Tx, kind: &str) -> Result<Vec<(String, String)>, ApiError> {
+    tx.query(
+        "SELECT body, signature FROM controls WHERE kind = $1 ORDER BY received_ms, body_sha256",
+        &[Value::from(kind)],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .collect()
 }

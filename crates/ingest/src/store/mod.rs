@@ -25,8 +25,8 @@
 //! Replay. The transaction also refuses a (device, counter) already accepted and a signed
 //! artifact already delivered under another envelope, so two concurrent uploads cannot both win.
 
-mod clients;
-mod controls;
+pub(crate) mod clients;
+pub(crate) mod controls;
 pub mod postgres;
 pub mod schema;
 pub mod sql;
