@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use veil_consent::{
-    ConsentError, ConsentLedger, DecisionRequest, Jurisdiction, PurposeScope, Subject, Timestamp,
-    Waiver,
+    ConsentError, ConsentLedger, DecideOptions, DecisionRequest, Jurisdiction, PurposeScope,
+    Subject, Timestamp, TransferMechanism, Waiver,
 };
 
 use crate::failure::{self, Failure};
@@ -60,9 +60,17 @@ pub struct DecideArgs {
     /// Ledger JSON (as printed by `import-fhir` or written by the app).
     #[arg(long)]
     ledger: Option<PathBuf>,
-    /// A guardian's consent to this use is present (for minors).
+    /// Kept for older scripts; not evidence: a guardian's consent and a minor's assent count only
+    /// as `guardian-given` / `assented` events in the ledger (GDPR Art. 7(1)).
     #[arg(long)]
     guardian_consent: bool,
+    /// The controller's (clinic's) jurisdiction: its law applies too (GDPR Art. 3(1)).
+    #[arg(long)]
+    controller: Option<String>,
+    /// The safeguard of a cross-border transfer: adequacy, scc, bcr, dpf or derogation (the
+    /// subject's explicit consent to an occasional transfer).
+    #[arg(long)]
+    transfer_mechanism: Option<String>,
     /// Reference of a documented IRB / Privacy Board / ethics committee waiver (research).
     #[arg(long)]
     irb_waiver: Option<String>,
@@ -162,7 +170,19 @@ fn execute(cmd: ConsentCommand) -> Result<String, Failure> {
                 at,
                 waiver: a.irb_waiver.map(|reference| Waiver { reference }),
             };
-            json(&veil_consent::decide(&req, ledger.as_ref())?)
+            let opts = DecideOptions {
+                controller: a
+                    .controller
+                    .as_deref()
+                    .map(Jurisdiction::parse)
+                    .transpose()?,
+                transfer_mechanism: a
+                    .transfer_mechanism
+                    .as_deref()
+                    .map(str::parse::<TransferMechanism>)
+                    .transpose()?,
+            };
+            json(&veil_consent::decide_with(&req, ledger.as_ref(), &opts)?)
         }
         ConsentCommand::Breach(a) => {
             let t = Timestamp::parse(&a.discovered)?;
@@ -256,11 +276,101 @@ mod tests {
             code(&["--jurisdiction", " ", "--purpose", "treatment"]),
             "no-jurisdiction",
         );
+        has_code(
+            code(&[
+                "--jurisdiction",
+                "DE",
+                "--purpose",
+                "cross-border-transfer",
+                "--country",
+                "ZZ",
+            ]),
+            "unknown-country",
+        );
+        has_code(
+            code(&[
+                "--jurisdiction",
+                "DE",
+                "--purpose",
+                "cross-border-transfer",
+                "--country",
+                "US",
+                "--transfer-mechanism",
+                "consent",
+            ]),
+            "unknown-mechanism",
+        );
         // Duplicates after normalisation count once.
         let twice = decide(&["--jurisdiction", "de,DE", "--purpose", "treatment"]).unwrap();
         assert_eq!(
             twice["rules"][0]["jurisdictions"],
             serde_json::json!(["DE"])
         );
+    }
+
+    /// Each mechanism is checked against the destination (EU-US DPF: Decision (EU) 2023/1795;
+    /// SCCs: GDPR Art. 46(2)(c); no adequacy decision for the US as a country: GDPR Art. 45(1)).
+    #[test]
+    fn transfer_mechanisms_are_checked_per_destination() {
+        let ask = |country: &str, mech: &str| {
+            let d = decide(&[
+                "--jurisdiction",
+                "DE",
+                "--purpose",
+                "cross-border-transfer",
+                "--country",
+                country,
+                "--transfer-mechanism",
+                mech,
+            ])
+            .unwrap();
+            d["decision"].as_str().unwrap().to_owned()
+        };
+        assert_eq!(ask("US", "dpf"), "allow");
+        assert_eq!(ask("US", "adequacy"), "deny");
+        assert_eq!(ask("IN", "dpf"), "deny");
+        assert_eq!(ask("IN", "scc"), "allow");
+        assert_eq!(ask("JP", "adequacy"), "allow");
+        assert_eq!(ask("US", "derogation"), "needs-consent");
+        let none = decide(&[
+            "--jurisdiction",
+            "DE",
+            "--purpose",
+            "cross-border-transfer",
+            "--country",
+            "US",
+        ])
+        .unwrap();
+        assert_eq!(none["requires"][0]["what"], "transfer-mechanism");
+        assert_eq!(none["requires"][0]["from"], "controller");
+    }
+
+    /// A 15-year-old in Germany: Art. 8 (16) is not research capacity; BGB § 2 majority and
+    /// EU CTR Art. 32(1) ask for the guardian's consent and the minor's assent; the
+    /// --guardian-consent flag is no evidence (GDPR Art. 7(1)).
+    #[test]
+    fn a_minor_needs_guardian_and_assent_in_the_ledger() {
+        let d = run_args(&[
+            "decide",
+            "--age",
+            "15",
+            "--at",
+            "2026-06-01T00:00:00Z",
+            "--jurisdiction",
+            "DE",
+            "--purpose",
+            "research",
+            "--guardian-consent",
+        ])
+        .unwrap();
+        assert_eq!(d["decision"], "needs-consent");
+        let from: Vec<&str> = d["requires"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["from"].as_str().unwrap())
+            .collect();
+        assert_eq!(from, ["guardian", "subject"]);
+        assert_eq!(d["requires"][1]["what"], "assent");
     }
 }

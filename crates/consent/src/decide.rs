@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::{GivenBy, Standing};
-use crate::rules::{self, Jurisdiction, Regime, Requirement};
+use crate::ledger::{GivenBy, Standing, Voice};
+use crate::rules::{self, BelowCapacity, Capacity, Jurisdiction, Regime, Requirement};
 use crate::{ConsentError, ConsentLedger, PurposeScope, Timestamp};
 
 /// Oldest accepted age.
@@ -21,9 +21,10 @@ pub struct Subject {
     pub jurisdictions: Vec<Jurisdiction>,
     /// Age in whole years.
     pub age: u32,
-    /// A guardian's / legal representative's consent to this use is present (attested by the caller,
-    /// e.g. the guardian co-signed on the kiosk). Counts as consent from the guardian for
-    /// consent-based rules; it does not replace a HIPAA authorization, which must carry its elements.
+    /// The caller's claim that a guardian consented. **Not evidence**: guardian consent and a
+    /// minor's assent count only as ledger events (`guardian-given`, `assented`), which are
+    /// demonstrable (GDPR Art. 7(1)); a decision never allows on this flag. Kept so older callers
+    /// still parse; when set without a ledger event, the requirement says so.
     #[serde(default)]
     pub guardian_consent: bool,
 }
@@ -47,6 +48,68 @@ pub struct DecisionRequest {
     /// A documented waiver, if research rests on one.
     #[serde(default)]
     pub waiver: Option<Waiver>,
+}
+
+/// The safeguard a cross-border transfer rests on (`--transfer-mechanism`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransferMechanism {
+    /// An adequacy decision for the destination (GDPR Art. 45, nFADP Art. 16(1), ...).
+    Adequacy,
+    /// Standard contractual clauses (GDPR Art. 46(2)(c), LGPD Art. 33, II, b, ...).
+    Scc,
+    /// Binding corporate rules (GDPR Art. 46(2)(b), 47, ...).
+    Bcr,
+    /// A Data Privacy Framework for a certified importer (EU-US DPF, UK Extension, Swiss-US DPF).
+    Dpf,
+    /// A derogation: the subject's explicit consent to an occasional transfer (GDPR Art. 49(1)(a)).
+    Derogation,
+}
+
+impl TransferMechanism {
+    /// Every mechanism.
+    pub const ALL: [TransferMechanism; 5] = [
+        Self::Adequacy,
+        Self::Scc,
+        Self::Bcr,
+        Self::Dpf,
+        Self::Derogation,
+    ];
+
+    /// The kebab-case id.
+    #[must_use]
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Adequacy => "adequacy",
+            Self::Scc => "scc",
+            Self::Bcr => "bcr",
+            Self::Dpf => "dpf",
+            Self::Derogation => "derogation",
+        }
+    }
+}
+
+impl std::str::FromStr for TransferMechanism {
+    type Err = ConsentError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.id() == s.trim())
+            .ok_or_else(|| ConsentError::UnknownMechanism(s.chars().take(32).collect()))
+    }
+}
+
+/// What a decision needs besides the request, for callers that know it. `Default` is what
+/// [`decide`] uses: no controller named, no transfer mechanism named.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecideOptions {
+    /// The controller's (clinic's) jurisdiction: its law applies too (GDPR Art. 3(1): a
+    /// controller established in the Union, wherever the subject lives).
+    #[serde(default)]
+    pub controller: Option<Jurisdiction>,
+    /// The safeguard a cross-border transfer rests on.
+    #[serde(default)]
+    pub transfer_mechanism: Option<TransferMechanism>,
 }
 
 /// The outcome of a decision, and the consent decision a sealed artifact's manifest carries
@@ -98,6 +161,8 @@ pub enum Party {
     Subject,
     /// The guardian / legal representative / personal representative.
     Guardian,
+    /// The controller (e.g. naming the safeguard of a transfer).
+    Controller,
 }
 
 /// One thing that must happen before the use is allowed (an entry of `requires`).
@@ -105,7 +170,7 @@ pub enum Party {
 pub struct Needed {
     /// Regime id.
     pub regime: String,
-    /// `consent`, `explicit-consent` or `hipaa-authorization`.
+    /// `consent`, `explicit-consent`, `assent`, `hipaa-authorization` or `transfer-mechanism`.
     pub what: String,
     /// From whom.
     pub from: Party,
@@ -157,7 +222,8 @@ struct Eval {
     requires: Vec<Needed>,
 }
 
-/// Decide a request against a ledger (`None`: nothing recorded).
+/// Decide a request against a ledger (`None`: nothing recorded), with no controller and no
+/// transfer mechanism named ([`decide_with`] with [`DecideOptions::default`]).
 ///
 /// # Errors
 /// [`ConsentError::NoJurisdiction`], [`ConsentError::BadAge`], scope errors
@@ -166,16 +232,46 @@ pub fn decide(
     req: &DecisionRequest,
     ledger: Option<&ConsentLedger>,
 ) -> Result<Decision, ConsentError> {
+    decide_with(req, ledger, &DecideOptions::default())
+}
+
+/// Decide a request with the controller's jurisdiction and the transfer mechanism, when known.
+/// The controller's regimes are added to the subject's (never removing one, so naming the
+/// controller never makes a decision more permissive).
+///
+/// # Errors
+/// As [`decide`].
+pub fn decide_with(
+    req: &DecisionRequest,
+    ledger: Option<&ConsentLedger>,
+    opts: &DecideOptions,
+) -> Result<Decision, ConsentError> {
     if req.subject.age > MAX_AGE {
         return Err(ConsentError::BadAge(req.subject.age));
     }
     let scope = req.scope.clone().validated()?;
-    let regimes = rules::applicable(&req.subject.jurisdictions)?;
+    let mut js = req.subject.jurisdictions.clone();
+    if !js.is_empty()
+        && let Some(c) = &opts.controller
+        && !js.contains(c)
+    {
+        js.push(c.clone());
+    }
+    let regimes = rules::applicable(&js)?;
     let standing = ledger.map_or(Standing::None, |l| l.standing(&scope, req.at));
     let mut rules_out = Vec::new();
     let mut evals = Vec::new();
     for (regime, hits) in regimes {
-        let e = evaluate(regime, &hits, req, &scope, &standing, ledger)?;
+        let ctx = Ctx {
+            regime,
+            hits: &hits,
+            req,
+            scope: &scope,
+            standing: &standing,
+            ledger,
+            opts,
+        };
+        let e = evaluate(&ctx)?;
         rules_out.push(AppliedRule {
             regime: regime.id.clone(),
             jurisdictions: hits.iter().map(|j| j.code().to_owned()).collect(),
@@ -218,14 +314,148 @@ pub fn decide(
     })
 }
 
-fn evaluate(
-    regime: &Regime,
-    hits: &[Jurisdiction],
-    req: &DecisionRequest,
-    scope: &PurposeScope,
-    standing: &Standing,
-    ledger: Option<&ConsentLedger>,
-) -> Result<Eval, ConsentError> {
+struct Ctx<'a> {
+    regime: &'a Regime,
+    hits: &'a [Jurisdiction],
+    req: &'a DecisionRequest,
+    scope: &'a PurposeScope,
+    standing: &'a Standing,
+    ledger: Option<&'a ConsentLedger>,
+    opts: &'a DecideOptions,
+}
+
+fn allow(basis: String, citations: Vec<String>) -> Eval {
+    Eval {
+        outcome: Outcome::Allow,
+        basis,
+        citations,
+        requires: Vec::new(),
+    }
+}
+
+/// The transfer rule: `Ok(Some(eval))` when the destination or mechanism decides, `Ok(None)`
+/// when the subject's explicit consent (the derogation) decides, with its basis and citations.
+fn transfer(c: &Ctx<'_>, cites: &mut Vec<String>, basis: &mut String) -> Option<Eval> {
+    let rule_cite = cites.first().cloned().unwrap_or_default();
+    let t = &c.regime.transfer;
+    let dest = c.scope.country.as_deref().unwrap_or_default();
+    if t.unrestricted {
+        let b = t
+            .unrestricted_basis
+            .clone()
+            .unwrap_or_else(|| basis.clone());
+        return Some(allow(
+            format!("transfer to {dest}: {b}"),
+            vec![t.inside_citation.clone()],
+        ));
+    }
+    if t.inside.iter().any(|x| x == dest) {
+        return Some(allow(
+            format!("{dest} is not a transfer out of the area"),
+            vec![t.inside_citation.clone()],
+        ));
+    }
+    let adequate = t.adequate.iter().any(|x| x == dest);
+    let adequacy_cite = t
+        .adequacy_citation
+        .clone()
+        .unwrap_or_else(|| rule_cite.clone());
+    let limit = t
+        .adequacy_limits
+        .get(dest)
+        .map(|l| format!(" ({l})"))
+        .unwrap_or_default();
+    let refuse = |why: String, mut cs: Vec<String>| {
+        cs.insert(0, rule_cite.clone());
+        Eval {
+            outcome: Outcome::Deny,
+            basis: format!("transfer to {dest}: {why}"),
+            citations: cs,
+            requires: Vec::new(),
+        }
+    };
+    let safeguard = |name: &str, cite: &Option<String>| match cite {
+        Some(x) => allow(
+            format!("transfer to {dest} under {name}"),
+            vec![rule_cite.clone(), x.clone()],
+        ),
+        None => refuse(format!("{} provides no {name}", c.regime.name), Vec::new()),
+    };
+    match c.opts.transfer_mechanism {
+        None if adequate => Some(allow(
+            format!("transfer to {dest} under an adequacy decision{limit}"),
+            vec![rule_cite.clone(), adequacy_cite],
+        )),
+        None => Some(Eval {
+            outcome: Outcome::NeedsConsent,
+            basis: format!(
+                "transfer to {dest}: no adequacy decision; the controller must name the safeguard"
+            ),
+            citations: cites.clone(),
+            requires: vec![Needed {
+                regime: c.regime.id.clone(),
+                what: "transfer-mechanism".into(),
+                from: Party::Controller,
+                scope: c.scope.label(),
+                reason: format!(
+                    "no adequacy decision covers {dest}: name the mechanism (scc, bcr{}), or for an occasional transfer the subject's explicit consent (derogation)",
+                    if t.dpf.iter().any(|x| x == dest) {
+                        ", dpf"
+                    } else {
+                        ""
+                    }
+                ),
+                missing: Vec::new(),
+                citation: rule_cite.clone(),
+            }],
+        }),
+        Some(TransferMechanism::Adequacy) if adequate => Some(allow(
+            format!("transfer to {dest} under an adequacy decision{limit}"),
+            vec![rule_cite.clone(), adequacy_cite],
+        )),
+        Some(TransferMechanism::Adequacy) => Some(refuse(
+            format!("no adequacy decision covers {dest}"),
+            vec![adequacy_cite],
+        )),
+        Some(TransferMechanism::Dpf) => match (&t.dpf_citation, t.dpf.iter().any(|x| x == dest)) {
+            (Some(x), true) => Some(allow(
+                format!(
+                    "transfer to {dest} to an importer certified under the Data Privacy Framework"
+                ),
+                vec![rule_cite.clone(), x.clone()],
+            )),
+            _ => Some(refuse(
+                format!(
+                    "no Data Privacy Framework of {} covers {dest}",
+                    c.regime.name
+                ),
+                Vec::new(),
+            )),
+        },
+        Some(TransferMechanism::Scc) => {
+            Some(safeguard("standard contractual clauses", &t.scc_citation))
+        }
+        Some(TransferMechanism::Bcr) => Some(safeguard("binding corporate rules", &t.bcr_citation)),
+        Some(TransferMechanism::Derogation) => {
+            let fb = t
+                .fallback_citation
+                .clone()
+                .unwrap_or_else(|| rule_cite.clone());
+            let b = t.fallback_basis.clone().unwrap_or_else(|| basis.clone());
+            let note = t
+                .derogation_note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            *basis = format!("transfer to {dest}: {b}{note}");
+            *cites = vec![rule_cite.clone(), fb];
+            None
+        }
+    }
+}
+
+fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
+    let (regime, req, scope, standing) = (c.regime, c.req, c.scope, c.standing);
     let rule = regime
         .purposes
         .get(&scope.purpose)
@@ -235,73 +465,31 @@ fn evaluate(
         })?;
     let mut cites = vec![rule.citation.clone()];
     cites.extend(rule.also.iter().cloned());
-    let allow = |basis: String, citations: Vec<String>| Eval {
-        outcome: Outcome::Allow,
-        basis,
-        citations,
-        requires: Vec::new(),
-    };
+    let mut what_basis = rule.basis.clone();
 
-    // Cross-border transfer: decided by destination.
-    let (requirement, explicit, what_basis, cites) = if rule.requirement == Requirement::Transfer {
-        let t = &regime.transfer;
-        let dest = scope.country.as_deref().unwrap_or_default();
-        if t.unrestricted {
-            let b = t
-                .unrestricted_basis
-                .clone()
-                .unwrap_or_else(|| rule.basis.clone());
-            return Ok(allow(
-                format!("transfer to {dest}: {b}"),
-                vec![t.inside_citation.clone()],
-            ));
+    // Cross-border transfer: decided by destination and mechanism; the derogation is consent.
+    let (requirement, explicit) = if rule.requirement == Requirement::Transfer {
+        if let Some(e) = transfer(c, &mut cites, &mut what_basis) {
+            return Ok(e);
         }
-        if t.inside.iter().any(|c| c == dest) {
-            return Ok(allow(
-                format!("{dest} is not a transfer out of the area"),
-                vec![t.inside_citation.clone()],
-            ));
-        }
-        if t.adequate.iter().any(|c| c == dest) {
-            let c = t
-                .adequacy_citation
-                .clone()
-                .unwrap_or_else(|| rule.citation.clone());
-            return Ok(allow(
-                format!("transfer to {dest} under an adequacy decision"),
-                vec![rule.citation.clone(), c],
-            ));
-        }
-        let fb = t
-            .fallback_citation
-            .clone()
-            .unwrap_or_else(|| rule.citation.clone());
-        let basis = t
-            .fallback_basis
-            .clone()
-            .unwrap_or_else(|| rule.basis.clone());
-        (
-            Requirement::Consent,
-            true,
-            format!("transfer to {dest}: {basis}"),
-            vec![rule.citation.clone(), fb],
-        )
+        (Requirement::Consent, true)
     } else {
-        (rule.requirement, rule.explicit, rule.basis.clone(), cites)
+        (rule.requirement, rule.explicit)
     };
 
-    let withdrawal = |at: Timestamp, mut c: Vec<String>| {
-        c.push(regime.withdrawal_citation.clone());
+    let withdrawal = |at: Timestamp, mut cs: Vec<String>| {
+        cs.push(regime.withdrawal_citation.clone());
         Eval {
             outcome: Outcome::Deny,
             basis: format!(
                 "consent for {} was withdrawn or refused at {at}",
                 scope.label()
             ),
-            citations: c,
+            citations: cs,
             requires: Vec::new(),
         }
     };
+    let cap: Capacity = regime.capacity(c.hits, scope.purpose, req.subject.age);
 
     match requirement {
         Requirement::None | Requirement::Transfer => Ok(allow(what_basis, cites)),
@@ -310,36 +498,10 @@ fn evaluate(
             _ => Ok(allow(what_basis, cites)),
         },
         Requirement::Consent => {
-            let (age, age_cite) = regime.consent_age(hits);
-            let minor = req.subject.age < age;
             let what = if explicit {
                 "explicit-consent"
             } else {
                 "consent"
-            };
-            let need = |reason: String, mut c: Vec<String>| {
-                let from = if minor {
-                    Party::Guardian
-                } else {
-                    Party::Subject
-                };
-                if minor {
-                    c.push(age_cite.clone());
-                }
-                Eval {
-                    outcome: Outcome::NeedsConsent,
-                    basis: format!("{what} needed: {what_basis}"),
-                    requires: vec![Needed {
-                        regime: regime.id.clone(),
-                        what: what.to_owned(),
-                        from,
-                        scope: scope.label(),
-                        reason,
-                        missing: Vec::new(),
-                        citation: c.first().cloned().unwrap_or_default(),
-                    }],
-                    citations: c,
-                }
             };
             // A documented waiver replaces consent only where the regime provides one (HRA Art. 34,
             // PIPEDA s. 7(3)(f), LGPD Art. 11, II, c) and the person has not withdrawn or refused.
@@ -354,53 +516,127 @@ fn evaluate(
                 let wb = rule.waiver_basis.clone().unwrap_or_default();
                 return Ok(allow(format!("{wb} ({})", w.reference), vec![wc.clone()]));
             }
-            match standing {
-                Standing::Withdrawn { at, .. } => Ok(withdrawal(*at, cites)),
-                Standing::Active { by, since, .. } => {
-                    if minor && *by == GivenBy::Subject && !req.subject.guardian_consent {
-                        Ok(need(
-                            format!(
-                                "the subject is {} and under {age}: a guardian must consent",
-                                req.subject.age
-                            ),
-                            cites,
-                        ))
-                    } else {
-                        let mut c = cites;
-                        if minor {
-                            c.push(age_cite.clone());
+            if let Standing::Withdrawn { at, .. } = standing {
+                return Ok(withdrawal(*at, cites));
+            }
+            let needed = |from: Party, what: &str, reason: String, citation: String| Needed {
+                regime: regime.id.clone(),
+                what: what.to_owned(),
+                from,
+                scope: scope.label(),
+                reason,
+                missing: Vec::new(),
+                citation,
+            };
+            let Some(below) = cap.below else {
+                // The subject decides alone.
+                return Ok(match standing {
+                    Standing::Active { since, by, .. } => {
+                        let who = if *by == GivenBy::Guardian {
+                            "guardian's"
+                        } else {
+                            "subject's"
+                        };
+                        allow(format!("{what_basis} ({who} consent of {since})"), cites)
+                    }
+                    other => {
+                        let reason = match other {
+                            Standing::Expired { at } => format!("consent expired at {at}"),
+                            _ => "no consent recorded".to_owned(),
+                        };
+                        let first = cites.first().cloned().unwrap_or_default();
+                        Eval {
+                            outcome: Outcome::NeedsConsent,
+                            basis: format!("{what} needed: {what_basis}"),
+                            requires: vec![needed(Party::Subject, what, reason, first)],
+                            citations: cites,
                         }
-                        let who = if minor { "guardian's" } else { "subject's" };
-                        Ok(allow(format!("{what_basis} ({who} consent of {since})"), c))
                     }
-                }
-                Standing::Expired { at } => {
-                    if minor && req.subject.guardian_consent {
-                        let mut c = cites;
-                        c.push(age_cite.clone());
-                        return Ok(allow(
-                            format!("{what_basis} (guardian's consent present)"),
-                            c,
-                        ));
-                    }
-                    Ok(need(format!("consent expired at {at}"), cites))
-                }
-                Standing::None => {
-                    if minor && req.subject.guardian_consent {
-                        let mut c = cites;
-                        c.push(age_cite.clone());
-                        return Ok(allow(
-                            format!("{what_basis} (guardian's consent present)"),
-                            c,
-                        ));
-                    }
-                    Ok(need("no consent recorded".to_owned(), cites))
+                });
+            };
+            // Below capacity for this purpose under this regime's national law.
+            let at = req.at;
+            let active = |v: Voice| {
+                c.ledger
+                    .map(|l| l.standing_of(scope, at, v))
+                    .unwrap_or(Standing::None)
+            };
+            let cap_cite = cap.citations.join("; ");
+            let age = req.subject.age;
+            let mut cs = cites.clone();
+            for x in &cap.citations {
+                if !cs.contains(x) {
+                    cs.push(x.clone());
                 }
             }
+            let mut requires = Vec::new();
+            let guardian = active(Voice::Guardian);
+            if !matches!(guardian, Standing::Active { .. }) {
+                let mut reason = match guardian {
+                    Standing::Expired { at } => format!("the guardian's consent expired at {at}"),
+                    _ => format!(
+                        "the subject is {age}, under {} for this use: the guardian or legal representative must consent (a guardian-given ledger event)",
+                        cap.age
+                    ),
+                };
+                if req.subject.guardian_consent {
+                    reason.push_str(
+                        "; a guardian_consent flag is not demonstrable consent (GDPR Art. 7(1)): record the guardian's consent in the ledger",
+                    );
+                }
+                requires.push(needed(Party::Guardian, what, reason, cap_cite.clone()));
+            }
+            match below {
+                BelowCapacity::Guardian => {}
+                BelowCapacity::GuardianAndAssent => {
+                    if !matches!(active(Voice::SubjectAssent), Standing::Active { .. }) {
+                        requires.push(needed(
+                            Party::Subject,
+                            "assent",
+                            format!("the minor's assent is required besides the guardian's consent ({cap_cite})"),
+                            cap_cite.clone(),
+                        ));
+                    }
+                }
+                BelowCapacity::Joint => {
+                    if !matches!(active(Voice::Subject), Standing::Active { .. }) {
+                        requires.push(needed(
+                            Party::Subject,
+                            what,
+                            format!("joint consent: the minor consents together with the guardian ({cap_cite})"),
+                            cap_cite.clone(),
+                        ));
+                    }
+                }
+            }
+            if requires.is_empty() {
+                return Ok(allow(
+                    format!(
+                        "{what_basis} (the guardian's consent{} recorded; {})",
+                        match below {
+                            BelowCapacity::Guardian => "",
+                            BelowCapacity::GuardianAndAssent => " and the minor's assent",
+                            BelowCapacity::Joint => " and the minor's own consent",
+                        },
+                        below.id()
+                    ),
+                    cs,
+                ));
+            }
+            Ok(Eval {
+                outcome: Outcome::NeedsConsent,
+                basis: format!(
+                    "{what} needed: {what_basis} ({} below {})",
+                    below.id(),
+                    cap.age
+                ),
+                requires,
+                citations: cs,
+            })
         }
         Requirement::Authorization => {
-            let (age, age_cite) = regime.consent_age(hits);
-            let minor = req.subject.age < age;
+            let minor = cap.below.is_some();
+            let age_cite = cap.citations.join("; ");
             if let Standing::Withdrawn { at, .. } = standing {
                 // Revocation is effective on receipt (164.508(b)(5)); Veil does not fall back to a
                 // waiver for a person who revoked.
@@ -412,7 +648,7 @@ fn evaluate(
                 event, by, since, ..
             } = standing
             {
-                let ev = ledger.and_then(|l| l.events().get(*event));
+                let ev = c.ledger.and_then(|l| l.events().get(*event));
                 match ev.and_then(|e| e.authorization.as_ref()) {
                     None => {
                         reason = "the recorded consent carries no HIPAA authorization".to_owned();
@@ -432,13 +668,13 @@ fn evaluate(
                             ));
                         }
                         if missing.is_empty() {
-                            let mut c = cites;
+                            let mut cs = cites;
                             if minor {
-                                c.push(age_cite.clone());
+                                cs.extend(cap.citations.iter().cloned());
                             }
                             return Ok(allow(
                                 format!("{what_basis}: valid authorization of {since}"),
-                                c,
+                                cs,
                             ));
                         }
                         reason = "the authorization lacks required elements".to_owned();
@@ -451,9 +687,9 @@ fn evaluate(
                 let wb = rule.waiver_basis.clone().unwrap_or_default();
                 return Ok(allow(format!("{wb} ({})", w.reference), vec![wc.clone()]));
             }
-            let mut c = cites;
+            let mut cs = cites;
             if minor {
-                c.push(age_cite.clone());
+                cs.extend(cap.citations.iter().cloned());
             }
             let mut needed = vec![Needed {
                 regime: regime.id.clone(),
@@ -477,7 +713,7 @@ fn evaluate(
             Ok(Eval {
                 outcome: Outcome::NeedsConsent,
                 basis: format!("authorization needed: {what_basis}"),
-                citations: c,
+                citations: cs,
                 requires: needed,
             })
         }

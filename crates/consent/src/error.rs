@@ -84,6 +84,15 @@ pub enum ConsentError {
     /// A language has no consent texts.
     #[error("no consent text in language `{0}`")]
     UnknownLanguage(String),
+    /// A transfer mechanism is not one of `adequacy`, `scc`, `bcr`, `dpf`, `derogation`.
+    #[error("unknown transfer mechanism `{0}` (adequacy, scc, bcr, dpf or derogation)")]
+    UnknownMechanism(String),
+    /// A destination country is not an ISO 3166-1 alpha-2 code.
+    #[error("unknown country `{0}` (not an ISO 3166-1 alpha-2 code)")]
+    UnknownCountry(String),
+    /// An affected count is not `N` or `CODE=N`, or the per-region counts exceed the total.
+    #[error("bad affected count: {0}")]
+    BadAffected(String),
 }
 
 impl veil_core::Coded for ConsentError {
@@ -112,6 +121,9 @@ impl veil_core::Coded for ConsentError {
             Self::UnknownStatus(_) => "unknown-status",
             Self::BadBundledData { .. } => "bad-bundled-data",
             Self::UnknownLanguage(_) => "unknown-language",
+            Self::UnknownMechanism(_) => "unknown-mechanism",
+            Self::UnknownCountry(_) => "unknown-country",
+            Self::BadAffected(_) => "bad-affected",
         }
     }
 }

@@ -91,7 +91,7 @@ fn statuses(ledger: &ConsentLedger, at: Option<Timestamp>) -> Vec<&'static str> 
     for (i, e) in events.iter().enumerate().rev() {
         if matches!(
             e.kind,
-            EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed
+            EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed | EventKind::Assented
         ) {
             let expired = matches!((e.expires_at, at), (Some(x), Some(a)) if x <= a);
             let superseded =
@@ -529,6 +529,7 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
                 "expired" => EventKind::Expired,
                 "renewed" => EventKind::Renewed,
                 "guardian-given" => EventKind::GuardianGiven,
+                "assented" => EventKind::Assented,
                 other => {
                     return Err(fhir(format!(
                         "unknown event kind `{}`",
@@ -541,7 +542,10 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
             None => EventKind::Given,
         };
         let mut expires_at = match kind {
-            EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed => f.end,
+            EventKind::Given
+            | EventKind::GuardianGiven
+            | EventKind::Renewed
+            | EventKind::Assented => f.end,
             _ => None,
         };
         let mut kind = kind;

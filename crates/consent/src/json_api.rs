@@ -7,9 +7,9 @@
 use serde::Deserialize;
 
 use crate::{
-    ConsentError, ConsentLedger, Controller, DecisionRequest, Jurisdiction, PurposeScope, Subject,
-    Timestamp, Waiver, breach_schedule, decide, erasure_plan, export_bundle_json, import_bundle,
-    receipt_for, retention,
+    ConsentError, ConsentLedger, Controller, DecideOptions, DecisionRequest, Jurisdiction,
+    PurposeScope, Subject, Timestamp, TransferMechanism, Waiver, breach_schedule, decide_with,
+    erasure_plan, export_bundle_json, import_bundle, receipt_for, retention,
 };
 
 /// Largest JSON argument accepted (bytes).
@@ -56,11 +56,18 @@ struct RawRequest {
     at: Timestamp,
     #[serde(default)]
     waiver: Option<Waiver>,
+    /// The controller's jurisdiction (optional).
+    #[serde(default)]
+    controller: Option<String>,
+    /// The transfer mechanism (optional): `adequacy`, `scc`, `bcr`, `dpf`, `derogation`.
+    #[serde(default)]
+    transfer_mechanism: Option<String>,
 }
 
 /// Decide: `request` is a [`DecisionRequest`] as JSON
 /// (`{"subject":{"jurisdictions":["DE","US"],"age":34,"guardian_consent":false},
-/// "scope":{"purpose":"research","tier":"this-study"},"at":"2026-11-23T10:00:00Z","waiver":null}`),
+/// "scope":{"purpose":"research","tier":"this-study"},"at":"2026-11-23T10:00:00Z","waiver":null}`,
+/// optionally with `"controller":"DE"` and `"transfer_mechanism":"scc"`, see [`DecideOptions`]),
 /// `ledger` the ledger JSON if any. Returns the decision JSON.
 ///
 /// The scope is read with [`PurposeScope::from_parts`] (research without a `tier` is
@@ -88,8 +95,24 @@ pub fn decide_json(request: &str, ledger_json: Option<&str>) -> Result<String, C
         at: raw.at,
         waiver: raw.waiver,
     };
+    let opts = DecideOptions {
+        controller: raw
+            .controller
+            .as_deref()
+            .map(Jurisdiction::parse)
+            .transpose()?,
+        transfer_mechanism: raw
+            .transfer_mechanism
+            .as_deref()
+            .map(str::parse::<TransferMechanism>)
+            .transpose()?,
+    };
     let l = ledger(ledger_json)?;
-    Ok(serde_json::to_string(&decide(&req, l.as_ref())?)?)
+    Ok(serde_json::to_string(&decide_with(
+        &req,
+        l.as_ref(),
+        &opts,
+    )?)?)
 }
 
 /// Breach deadlines as JSON (see [`breach_schedule`]); `discovered` is RFC 3339 or unix seconds.
@@ -190,6 +213,22 @@ mod tests {
         assert_eq!(
             decide_json(bad, None).unwrap_err().code(),
             "unknown-purpose"
+        );
+        let scc = r#"{"subject":{"jurisdictions":["DE"],"age":34},"scope":{"purpose":"cross-border-transfer","country":"IN"},"at":0,"transfer_mechanism":"scc","controller":"DE"}"#;
+        assert!(
+            decide_json(scc, None)
+                .unwrap()
+                .contains(r#""decision":"allow""#)
+        );
+        let bad = r#"{"subject":{"jurisdictions":["DE"],"age":34},"scope":{"purpose":"cross-border-transfer","country":"IN"},"at":0,"transfer_mechanism":"consent"}"#;
+        assert_eq!(
+            decide_json(bad, None).unwrap_err().code(),
+            "unknown-mechanism"
+        );
+        let bad = r#"{"subject":{"jurisdictions":["DE"],"age":34},"scope":{"purpose":"cross-border-transfer","country":"XQ"},"at":0}"#;
+        assert_eq!(
+            decide_json(bad, None).unwrap_err().code(),
+            "unknown-country"
         );
         let bad = r#"{"subject":{"jurisdictions":["DE"],"age":34},"scope":{"purpose":"research","tier":"all"},"at":0}"#;
         assert_eq!(decide_json(bad, None).unwrap_err().code(), "unknown-tier");

@@ -40,9 +40,13 @@ pub enum EventKind {
     Expired,
     /// An earlier consent was renewed (new expiry, possibly a new text version).
     Renewed,
-    /// A guardian / personal representative gave consent for a minor (GDPR Art. 8(1),
-    /// 45 CFR 164.502(g)).
+    /// A guardian / legal / personal representative gave consent for a minor (national capacity
+    /// law, e.g. EU CTR Art. 32(1)(a), 45 CFR 164.502(g)): demonstrable as GDPR Art. 7(1) asks.
     GuardianGiven,
+    /// The minor assented to a use their guardian consents to (EU CTR Art. 32(1)(b)-(c),
+    /// CNS Resolution 466/2012 II.24, France CSP L1122-2). Not consent: it never allows a use on
+    /// its own; a minor's refusal is a `withdrawn` event, which ends the use.
+    Assented,
 }
 
 impl EventKind {
@@ -55,6 +59,7 @@ impl EventKind {
             Self::Expired => "expired",
             Self::Renewed => "renewed",
             Self::GuardianGiven => "guardian-given",
+            Self::Assented => "assented",
         }
     }
 }
@@ -390,13 +395,39 @@ impl ConsentLedger {
         {
             return Err(ConsentError::RenewWithoutConsent(index));
         }
+        if event.kind == EventKind::Assented && event.authorization.is_some() {
+            return Err(ConsentError::BadField("authorization"));
+        }
         self.events.push(event);
         Ok(index)
     }
 
-    /// The standing of a use at time `at`, by replaying every event at or before `at`.
+    /// The standing of a use at time `at`, by replaying every event at or before `at`. An
+    /// `assented` event is not consent and never makes a use active here.
     #[must_use]
     pub fn standing(&self, used: &PurposeScope, at: Timestamp) -> Standing {
+        self.replay(used, at, |kind, _| kind != EventKind::Assented)
+    }
+
+    /// The standing of one voice's agreement to a use at `at`: the guardian's consent, the
+    /// subject's own consent, or the subject's assent (their own consent counts as assent).
+    /// Withdrawals and expiries end every voice's agreement, whoever recorded them: a minor's
+    /// refusal stands against their guardian's consent (EU CTR Art. 32(1)(c)).
+    #[must_use]
+    pub fn standing_of(&self, used: &PurposeScope, at: Timestamp, voice: Voice) -> Standing {
+        self.replay(used, at, |kind, by| match voice {
+            Voice::Guardian => kind != EventKind::Assented && by == GivenBy::Guardian,
+            Voice::Subject => kind != EventKind::Assented && by == GivenBy::Subject,
+            Voice::SubjectAssent => by == GivenBy::Subject,
+        })
+    }
+
+    fn replay(
+        &self,
+        used: &PurposeScope,
+        at: Timestamp,
+        counts: impl Fn(EventKind, GivenBy) -> bool,
+    ) -> Standing {
         // Per exact scope that covers `used`: the last state. Then the best of them.
         let mut states: Vec<(PurposeScope, Standing)> = Vec::new();
         for (i, e) in self.events.iter().enumerate() {
@@ -404,7 +435,10 @@ impl ConsentLedger {
                 break; // sorted by time: nothing later is in effect yet
             }
             match e.kind {
-                EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed => {
+                EventKind::Given
+                | EventKind::GuardianGiven
+                | EventKind::Renewed
+                | EventKind::Assented => {
                     if !e.scope.covers(used) {
                         continue;
                     }
@@ -422,6 +456,9 @@ impl ConsentLedger {
                             .unwrap_or(GivenBy::Subject),
                         _ => GivenBy::Subject,
                     };
+                    if !counts(e.kind, by) {
+                        continue;
+                    }
                     set(
                         &mut states,
                         &e.scope,
@@ -525,6 +562,18 @@ fn set(states: &mut Vec<(PurposeScope, Standing)>, scope: &PurposeScope, st: Sta
     } else {
         states.push((scope.clone(), st));
     }
+}
+
+/// Whose agreement [`ConsentLedger::standing_of`] replays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Voice {
+    /// The guardian's / representative's consent (`guardian-given`).
+    Guardian,
+    /// The subject's own consent (`given`).
+    Subject,
+    /// The subject's assent (`assented`) or own consent (`given`).
+    SubjectAssent,
 }
 
 /// Who gave an active consent.

@@ -38,6 +38,7 @@
 //! ```
 
 pub mod breach;
+mod country;
 pub mod decide;
 pub mod erasure;
 mod error;
@@ -52,17 +53,20 @@ mod time;
 
 pub use breach::{BreachSchedule, Notice, breach_schedule};
 pub use decide::{
-    AppliedRule, Decision, DecisionRequest, Needed, Outcome, Party, Subject, Waiver, decide,
+    AppliedRule, DecideOptions, Decision, DecisionRequest, Needed, Outcome, Party, Subject,
+    TransferMechanism, Waiver, decide, decide_with,
 };
 pub use erasure::{ErasurePlan, ErasureStep, Retention, erasure_plan, retention};
 pub use error::ConsentError;
 pub use fhir::{export_bundle, export_bundle_json, import_bundle};
 pub use ledger::{
-    Channel, ConsentEvent, ConsentLedger, EventKind, GivenBy, HipaaAuthorization, Standing,
+    Channel, ConsentEvent, ConsentLedger, EventKind, GivenBy, HipaaAuthorization, Standing, Voice,
 };
 pub use purpose::{Purpose, PurposeScope, ResearchTier};
 pub use receipt::{ConsentReceipt, Controller, receipt_for};
-pub use rules::{Jurisdiction, JurisdictionInfo, supported_jurisdictions};
+pub use rules::{
+    BelowCapacity, Capacity, Jurisdiction, JurisdictionInfo, is_country, supported_jurisdictions,
+};
 pub use text::{ConsentText, TextRef};
 pub use time::Timestamp;
 pub use veil_core::Coded;

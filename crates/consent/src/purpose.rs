@@ -290,12 +290,16 @@ impl PurposeScope {
                 ));
             }
             (Purpose::CrossBorderTransfer, Some(c)) => {
-                if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
-                    return Err(ConsentError::UnknownJurisdiction(
-                        c.chars().take(16).collect(),
-                    ));
+                // An unknown destination is an error, never a silent "not a transfer".
+                let up = match c.trim().to_ascii_uppercase().as_str() {
+                    "UK" => "GB".to_owned(),
+                    "EL" => "GR".to_owned(),
+                    other => other.to_owned(),
+                };
+                if !crate::country::is_country(&up) {
+                    return Err(ConsentError::UnknownCountry(c.chars().take(16).collect()));
                 }
-                self.country = Some(c.to_ascii_uppercase());
+                self.country = Some(up);
             }
             (p, Some(_)) => {
                 return Err(ConsentError::MissingQualifier(format!(
@@ -540,7 +544,13 @@ mod tests {
             (
                 "cross-border-transfer(USA)",
                 ("cross-border-transfer", None, None, Some("USA")),
-                "unknown-jurisdiction",
+                "unknown-country",
+            ),
+            (
+                // Two letters, but no ISO 3166-1 country: an error, never "not a transfer".
+                "cross-border-transfer(ZZ)",
+                ("cross-border-transfer", None, None, Some("ZZ")),
+                "unknown-country",
             ),
             (
                 "partner-sharing( )",

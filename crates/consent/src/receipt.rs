@@ -155,7 +155,9 @@ pub fn receipt_for(
         .and_then(|t| t.verify().ok())
         .map_or_else(|| e.scope.label(), |t| t.title.clone());
     let status = match e.kind {
-        EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed => "active",
+        EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed | EventKind::Assented => {
+            "active"
+        }
         EventKind::Withdrawn => "withdrawn",
         EventKind::Expired => "expired",
     };

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::country::{ISO_3166_1, is_country};
 use crate::{ConsentError, Purpose};
 
 /// The embedded rule files: (file name, contents).
@@ -41,8 +42,15 @@ pub struct Regime {
     pub aliases: BTreeMap<String, String>,
     /// Citation for the effect of withdrawing / revoking.
     pub withdrawal_citation: String,
-    /// The age from which a person consents alone.
+    /// The age from which a person consents alone to an information-society service's own
+    /// consent-based processing (GDPR Art. 8(1) and its national ages; for regimes without such a
+    /// rule, the general age of the file). It is **not** the capacity to consent to a health-data
+    /// use: that is [`Regime::capacity`], per purpose and per national law.
     pub age: AgeRule,
+    /// Capacity to consent to each use, per purpose and per national law (GDPR Art. 8(3) leaves
+    /// it to national law). Every file has a `purposes = ["*"]` rule without `code`.
+    #[serde(default)]
+    pub capacity: Vec<CapacityRule>,
     /// What each catalogue purpose needs.
     pub purposes: BTreeMap<Purpose, PurposeRule>,
     /// Cross-border transfer rules.
@@ -78,6 +86,65 @@ pub struct AgeOverride {
     pub age: u32,
     /// Its citation (the national act).
     pub citation: String,
+}
+
+/// Who must agree to a use when the subject is below the capacity age for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BelowCapacity {
+    /// The guardian / legal representative consents (a `guardian-given` ledger event).
+    Guardian,
+    /// The guardian consents and the minor assents (`guardian-given` plus `assented`, or the
+    /// minor's own `given`), e.g. EU CTR Art. 32(1), CNS Resolution 466/2012.
+    GuardianAndAssent,
+    /// The guardian and the minor both consent (`guardian-given` plus the minor's own `given`),
+    /// e.g. Brazil Civil Code Art. 4 (assisted minors), Loi 78-17 Art. 45.
+    Joint,
+}
+
+impl BelowCapacity {
+    /// The kebab-case id.
+    #[must_use]
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Guardian => "guardian",
+            Self::GuardianAndAssent => "guardian-and-assent",
+            Self::Joint => "joint",
+        }
+    }
+}
+
+/// One capacity rule: from `age` the subject decides alone on the listed purposes; below it,
+/// `below` says who must agree. Rules of one file form tiers: for a subject, the most specific
+/// rules (by `code`, then by purpose) apply, and the lowest tier above the subject's age decides.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityRule {
+    /// Purpose ids, or `*` for every purpose.
+    pub purposes: Vec<String>,
+    /// Only for this jurisdiction code (a country or subdivision) within the regime.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The age from which the subject decides alone (for this tier).
+    pub age: u32,
+    /// Who must agree below it.
+    pub below: BelowCapacity,
+    /// The primary source (statute article, or regulator guidance by name and date).
+    pub citation: String,
+    /// A reviewer's note (limits, what Veil does not model).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The capacity that applies to one subject for one purpose under one regime.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Capacity {
+    /// The age from which the subject decides alone (the highest that applies).
+    pub age: u32,
+    /// `None`: the subject decides alone; otherwise who must agree.
+    pub below: Option<BelowCapacity>,
+    /// The sources of the rules applied.
+    pub citations: Vec<String>,
 }
 
 /// What a purpose needs under a regime.
@@ -150,6 +217,24 @@ pub struct TransferRule {
     /// Basis of the consent derogation.
     #[serde(default)]
     pub fallback_basis: Option<String>,
+    /// What limits the derogation (EDPB Guidelines 2/2018: occasional transfers only).
+    #[serde(default)]
+    pub derogation_note: Option<String>,
+    /// Limits of an adequacy decision for one destination (e.g. Canada: PIPEDA organisations only).
+    #[serde(default)]
+    pub adequacy_limits: BTreeMap<String, String>,
+    /// Destinations covered by a Data Privacy Framework for certified importers.
+    #[serde(default)]
+    pub dpf: Vec<String>,
+    /// Its citation.
+    #[serde(default)]
+    pub dpf_citation: Option<String>,
+    /// Citation of standard contractual clauses, if the regime provides them.
+    #[serde(default)]
+    pub scc_citation: Option<String>,
+    /// Citation of binding corporate rules, if the regime provides them.
+    #[serde(default)]
+    pub bcr_citation: Option<String>,
 }
 
 /// A breach notification duty.
@@ -176,6 +261,14 @@ pub struct BreachRule {
     /// Applies only when at most this many are affected.
     #[serde(default)]
     pub max_affected: Option<u64>,
+    /// The thresholds count residents of one region (a State: 45 CFR 164.406; California:
+    /// Civ. Code § 1798.82(f)), not the total.
+    #[serde(default)]
+    pub per_region: bool,
+    /// "As soon as possible / feasible" with no fixed deadline (nFADP Art. 24(1), PIPEDA s. 10.1):
+    /// such a notice leads whenever present.
+    #[serde(default)]
+    pub asap: bool,
     /// The condition / timing in words.
     pub when: String,
     /// Citation.
@@ -201,6 +294,10 @@ pub struct RetentionRule {
     /// A reviewer's note.
     #[serde(default)]
     pub note: Option<String>,
+    /// A limitation period (how long claims can be brought), not a duty to keep the record
+    /// (Swiss OR Art. 128a): never a reason to refuse erasure.
+    #[serde(default)]
+    pub limitation_only: bool,
 }
 
 /// Erasure rules.
@@ -220,6 +317,12 @@ pub struct ErasureRule {
     /// Whether the retention exception honours another regime's law (GDPR Art. 17(3)(b): no).
     #[serde(default)]
     pub honours_foreign: bool,
+    /// Citation of the restriction of processing for data kept under a legal duty (GDPR Art. 18).
+    #[serde(default)]
+    pub restriction_citation: Option<String>,
+    /// A reviewer's note (e.g. why the regime's deletion right does not reach medical records).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 static REGIMES: OnceLock<Result<Vec<Regime>, ConsentError>> = OnceLock::new();
@@ -245,6 +348,8 @@ pub fn regimes() -> Result<&'static [Regime], ConsentError> {
                             reason: format!("no rule for purpose {p}"),
                         });
                     }
+                    check_capacity(&r)
+                        .map_err(|reason| ConsentError::BadBundledData { file, reason })?;
                     Ok(r)
                 })
                 .collect()
@@ -252,6 +357,29 @@ pub fn regimes() -> Result<&'static [Regime], ConsentError> {
         .as_ref()
         .map(Vec::as_slice)
         .map_err(Clone::clone)
+}
+
+/// Every capacity rule names known purposes (or `*`), and a `*` rule without a code exists, so no
+/// purpose and no jurisdiction is left without a capacity rule.
+fn check_capacity(r: &Regime) -> Result<(), String> {
+    for c in &r.capacity {
+        if c.purposes.is_empty() {
+            return Err("a capacity rule lists no purpose".into());
+        }
+        for p in &c.purposes {
+            if p != "*" && p.parse::<Purpose>().is_err() {
+                return Err(format!("capacity rule names unknown purpose `{p}`"));
+            }
+        }
+    }
+    if !r
+        .capacity
+        .iter()
+        .any(|c| c.code.is_none() && c.purposes.iter().any(|p| p == "*"))
+    {
+        return Err("no default capacity rule (purposes = [\"*\"], no code)".into());
+    }
+    Ok(())
 }
 
 /// A jurisdiction code, normalised (upper case, aliases resolved), e.g. `DE`, `US-CA`.
@@ -376,6 +504,66 @@ impl Regime {
             }
         }
         best.unwrap_or_else(|| (self.age.default, self.age.citation.clone()))
+    }
+}
+
+impl Regime {
+    /// The capacity that applies to a subject of `age` under these jurisdictions for `purpose`:
+    /// per jurisdiction, the most specific rules (its own code, then its country, then the file's
+    /// default; a rule naming the purpose before `*`) form tiers, and the lowest tier above the
+    /// subject's age decides; over several jurisdictions the strictest answer wins.
+    #[must_use]
+    pub fn capacity(&self, js: &[Jurisdiction], purpose: Purpose, age: u32) -> Capacity {
+        let mut out = Capacity {
+            age: 0,
+            below: None,
+            citations: Vec::new(),
+        };
+        for j in js.iter().filter(|j| self.covers(j)) {
+            let key = |c: &CapacityRule| -> Option<(u8, u8)> {
+                let code = match c.code.as_deref() {
+                    None => 0,
+                    Some(x) if x == j.code() => 2,
+                    Some(x) if x == j.country() => 1,
+                    Some(_) => return None,
+                };
+                let p = if c.purposes.iter().any(|p| p == purpose.id()) {
+                    1
+                } else if c.purposes.iter().any(|p| p == "*") {
+                    0
+                } else {
+                    return None;
+                };
+                Some((code, p))
+            };
+            let Some(best) = self.capacity.iter().filter_map(key).max() else {
+                continue;
+            };
+            let mut tiers: Vec<&CapacityRule> = self
+                .capacity
+                .iter()
+                .filter(|c| key(c) == Some(best))
+                .collect();
+            tiers.sort_by_key(|c| c.age);
+            let full = tiers.last().map_or(0, |c| c.age);
+            out.age = out.age.max(full);
+            match tiers.iter().find(|c| age < c.age) {
+                Some(t) => {
+                    out.below = out.below.max(Some(t.below));
+                    if !out.citations.contains(&t.citation) {
+                        out.citations.push(t.citation.clone());
+                    }
+                }
+                None => {
+                    if let Some(t) = tiers.last()
+                        && !out.citations.contains(&t.citation)
+                    {
+                        out.citations.push(t.citation.clone());
+                    }
+                }
+            }
+        }
+        out
     }
 }
 

@@ -3,13 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use veil_consent::{
-    Channel, ConsentEvent, ConsentLedger, DecisionRequest, EventKind, HipaaAuthorization,
-    Jurisdiction, Outcome, Party, Purpose, PurposeScope, ResearchTier, Subject, Timestamp, Waiver,
-    decide,
+    Channel, ConsentEvent, ConsentLedger, DecideOptions, DecisionRequest, EventKind,
+    HipaaAuthorization, Jurisdiction, Outcome, Party, Purpose, PurposeScope, ResearchTier, Subject,
+    Timestamp, TransferMechanism, Waiver, decide, decide_with,
 };
 
-use EventKind::{Expired, Given, GuardianGiven, Renewed, Withdrawn};
+use EventKind::{Assented, Expired, Given, GuardianGiven, Renewed, Withdrawn};
 use Outcome::{Allow, Deny, NeedsConsent};
+use TransferMechanism::{Adequacy, Bcr, Derogation, Dpf, Scc};
 use veil_consent::Coded;
 
 /// Day `d` of 2026 (day 0 = 2026-01-01T00:00:00Z).
@@ -97,6 +98,8 @@ struct Case {
     expect: Outcome,
     cites: &'static [&'static str],
     from: Option<Party>,
+    mechanism: Option<TransferMechanism>,
+    controller: Option<&'static str>,
 }
 
 fn case(
@@ -119,6 +122,8 @@ fn case(
         expect,
         cites,
         from: None,
+        mechanism: None,
+        controller: None,
     }
 }
 
@@ -141,6 +146,14 @@ impl Case {
     }
     fn from(mut self, p: Party) -> Self {
         self.from = Some(p);
+        self
+    }
+    fn mechanism(mut self, m: TransferMechanism) -> Self {
+        self.mechanism = Some(m);
+        self
+    }
+    fn controller(mut self, c: &'static str) -> Self {
+        self.controller = Some(c);
         self
     }
 }
@@ -192,81 +205,210 @@ fn cases() -> Vec<Case> {
             &["GDPR Art. 9(2)(a)", "GDPR Art. 7(3)"],
         )
         .ledger(vec![ev(Given, r_this(), 1), ev(Withdrawn, r_this(), 2)]),
+        // Minors: GDPR Art. 8 (ISS consent, 16 in DE) is not the capacity for Art. 9(2)(a)
+        // health-data consent; Art. 8(3) leaves that to national law (BGB § 2: majority at 18).
+        // Source: GDPR Art. 8(3); Regulation (EU) No 536/2014 Art. 32(1); BGB § 2.
         case(
             "de-15-own-consent-needs-guardian",
             &["DE"],
             15,
             r_this(),
             NeedsConsent,
-            &["GDPR Art. 8(1) (no derogation in Germany)"],
+            &["Regulation (EU) No 536/2014 Art. 32(1); BGB § 2"],
         )
         .ledger(vec![ev(Given, r_this(), 1)])
         .from(Party::Guardian),
+        // Source: Regulation (EU) No 536/2014 Art. 32(1)(a)-(b): the representative consents AND
+        // the minor is involved; Veil asks for the assent as its own ledger event.
         case(
-            "de-15-guardian-given",
+            "de-15-guardian-alone-needs-the-minors-assent",
+            &["DE"],
+            15,
+            r_this(),
+            NeedsConsent,
+            &["Regulation (EU) No 536/2014 Art. 32(1); BGB § 2"],
+        )
+        .ledger(vec![ev(GuardianGiven, r_this(), 1)])
+        .from(Party::Subject),
+        // Source: Regulation (EU) No 536/2014 Art. 32(1); BGB § 2.
+        case(
+            "de-15-guardian-and-assent",
             &["DE"],
             15,
             r_this(),
             Allow,
             &[
                 "GDPR Art. 9(2)(a)",
-                "GDPR Art. 8(1) (no derogation in Germany)",
+                "Regulation (EU) No 536/2014 Art. 32(1); BGB § 2",
             ],
         )
-        .ledger(vec![ev(GuardianGiven, r_this(), 1)]),
+        .ledger(vec![ev(GuardianGiven, r_this(), 1), ev(Assented, r_this(), 1)]),
+        // A bare flag is not demonstrable consent. Source: GDPR Art. 7(1).
         case(
-            "de-15-guardian-consent-flag",
+            "de-15-guardian-consent-flag-is-not-evidence",
             &["DE"],
             15,
             r_this(),
-            Allow,
-            &["GDPR Art. 8(1) (no derogation in Germany)"],
+            NeedsConsent,
+            &["Regulation (EU) No 536/2014 Art. 32(1); BGB § 2"],
         )
-        .guardian(),
+        .guardian()
+        .from(Party::Guardian),
+        // A minor's refusal stands against the guardian's consent.
+        // Source: Regulation (EU) No 536/2014 Art. 32(1)(c); GDPR Art. 7(3).
         case(
-            "fr-15-own-consent-suffices",
+            "de-15-minor-refuses-after-guardian-consent",
+            &["DE"],
+            15,
+            r_this(),
+            Deny,
+            &["GDPR Art. 7(3)"],
+        )
+        .ledger(vec![
+            ev(GuardianGiven, r_this(), 1),
+            ev(Assented, r_this(), 1),
+            ev(Withdrawn, r_this(), 2),
+        ]),
+        // DE 16 is the Art. 8 ISS age, not capacity for research. Source: GDPR Art. 8(3); BGB § 2.
+        case(
+            "de-17-own-research-consent-needs-guardian",
+            &["DE"],
+            17,
+            r_this(),
+            NeedsConsent,
+            &["Regulation (EU) No 536/2014 Art. 32(1); BGB § 2"],
+        )
+        .ledger(vec![ev(Given, r_this(), 1)])
+        .from(Party::Guardian),
+        // FR 15 (Loi 78-17 Art. 45) covers ISS only; research: CSP L1122-2 (parental authority
+        // consents, the minor's agreement sought).
+        case(
+            "fr-15-own-research-consent-needs-parents",
             &["FR"],
             15,
+            r_this(),
+            NeedsConsent,
+            &["Code de la santé publique Art. L1122-2"],
+        )
+        .ledger(vec![ev(Given, r_this(), 1)])
+        .from(Party::Guardian),
+        // Source: CSP L1122-2; the minor's own `given` counts as their agreement.
+        case(
+            "fr-15-research-parents-and-minor",
+            &["FR"],
+            15,
+            r_this(),
+            Allow,
+            &["Code de la santé publique Art. L1122-2"],
+        )
+        .ledger(vec![ev(GuardianGiven, r_this(), 1), ev(Given, r_this(), 1)]),
+        // Marketing: no capacity below majority. Source: Code civil Art. 388, 414.
+        case(
+            "fr-15-marketing-needs-parents",
+            &["FR"],
+            15,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["Code civil Art. 388, 414 (majority at 18)"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::Marketing), 1)])
+        .from(Party::Guardian),
+        // AT 14 is the ISS age (DSG § 4(4)); AI training: majority. Source: GDPR Art. 8(3).
+        case(
+            "at-14-ai-training-needs-guardian",
+            &["AT"],
+            14,
+            plain(Purpose::AiTraining),
+            NeedsConsent,
+            &["GDPR Art. 8(3) (national law governs minors); age of majority 18"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::AiTraining), 1)])
+        .from(Party::Guardian),
+        // Source: GDPR Art. 8(3): the guardian consents, the minor assents.
+        case(
+            "at-14-ai-training-guardian-and-assent",
+            &["AT"],
+            14,
+            plain(Purpose::AiTraining),
+            Allow,
+            &["GDPR Art. 8(3) (national law governs minors); age of majority 18"],
+        )
+        .ledger(vec![
+            ev(GuardianGiven, plain(Purpose::AiTraining), 1),
+            ev(Assented, plain(Purpose::AiTraining), 2),
+        ]),
+        // Source: GDPR Art. 8(3); BE majority 18 (Code civil Art. 388).
+        case(
+            "be-13-ai-training-needs-guardian",
+            &["BE"],
+            13,
+            plain(Purpose::AiTraining),
+            NeedsConsent,
+            &["GDPR Art. 8(3) (national law governs minors); age of majority 18"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::AiTraining), 1)]),
+        // ES 14 (LOPDGDD Art. 7) is not relied on; research: Ley 41/2002 Art. 9(5).
+        case(
+            "es-14-research-needs-guardian",
+            &["ES"],
+            14,
+            r_this(),
+            NeedsConsent,
+            &["Ley 41/2002 Art. 9(5); Regulation (EU) No 536/2014 Art. 32(1)"],
+        )
+        .ledger(vec![ev(Given, r_this(), 1)])
+        .from(Party::Guardian),
+        // Source: Ley 41/2002 Art. 9(5): clinical trials follow the age of majority (18).
+        case(
+            "es-17-research-needs-guardian",
+            &["ES"],
+            17,
+            r_this(),
+            NeedsConsent,
+            &["Ley 41/2002 Art. 9(5); Regulation (EU) No 536/2014 Art. 32(1)"],
+        )
+        .ledger(vec![ev(Given, r_this(), 1)]),
+        // Source: IT majority 18 (Codice civile Art. 2); GDPR Art. 8(3).
+        case(
+            "it-14-marketing-needs-guardian",
+            &["IT"],
+            14,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["GDPR Art. 8(3) (national law governs minors); age of majority 18"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::Marketing), 1)]),
+        // Source: DK majority 18; GDPR Art. 8(3) (DK's 13 is the ISS age).
+        case(
+            "dk-13-product-improvement-needs-guardian",
+            &["DK"],
+            13,
+            plain(Purpose::ProductImprovement),
+            NeedsConsent,
+            &["GDPR Art. 8(3) (national law governs minors); age of majority 18"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::ProductImprovement), 1)]),
+        // Adults decide alone. Source: GDPR Art. 9(2)(a).
+        case(
+            "de-18-own-research-consent",
+            &["DE"],
+            18,
             r_this(),
             Allow,
             &["GDPR Art. 9(2)(a)"],
         )
         .ledger(vec![ev(Given, r_this(), 1)]),
+        // Two member states: both national rules are cited.
         case(
-            "fr-14-needs-guardian",
-            &["FR"],
-            14,
-            r_this(),
-            NeedsConsent,
-            &["GDPR Art. 8(1); France Loi Informatique et Libertés, Art. 45"],
-        )
-        .ledger(vec![ev(Given, r_this(), 1)])
-        .from(Party::Guardian),
-        case(
-            "at-14-own-consent-suffices",
-            &["AT"],
-            14,
-            plain(Purpose::AiTraining),
-            Allow,
-            &["GDPR Art. 9(2)(a)"],
-        )
-        .ledger(vec![ev(Given, plain(Purpose::AiTraining), 1)]),
-        case(
-            "be-12-needs-guardian",
-            &["BE"],
-            12,
-            plain(Purpose::AiTraining),
-            NeedsConsent,
-            &["GDPR Art. 8(1); Belgium Law of 30 July 2018, Art. 7"],
-        )
-        .ledger(vec![ev(Given, plain(Purpose::AiTraining), 1)]),
-        case(
-            "de-and-fr-15-strictest-age-wins",
+            "de-and-fr-15-both-national-rules",
             &["FR", "DE"],
             15,
             r_this(),
             NeedsConsent,
-            &["GDPR Art. 8(1) (no derogation in Germany)"],
+            &[
+                "Code de la santé publique Art. L1122-2",
+                "Regulation (EU) No 536/2014 Art. 32(1); BGB § 2",
+            ],
         )
         .ledger(vec![ev(Given, r_this(), 1)])
         .from(Party::Guardian),
@@ -394,23 +536,120 @@ fn cases() -> Vec<Case> {
             Allow,
             &["GDPR Art. 1(3) (free movement within the Union; EEA Agreement)"],
         ),
+        // Transfers: the controller names the mechanism (Chapter V). Source: GDPR Art. 44, 46.
         case(
-            "de-transfer-to-us-needs-consent",
+            "de-transfer-to-us-no-mechanism-named",
+            &["DE"],
+            40,
+            transfer("US"),
+            NeedsConsent,
+            &["GDPR Art. 44"],
+        )
+        .from(Party::Controller),
+        // Consent alone is no longer read as the route: the derogation must be named.
+        // Source: GDPR Art. 49(1)(a); EDPB Guidelines 2/2018.
+        case(
+            "de-transfer-to-us-consent-without-mechanism",
+            &["DE"],
+            40,
+            transfer("US"),
+            NeedsConsent,
+            &["GDPR Art. 44"],
+        )
+        .ledger(vec![ev(Given, transfer("US"), 1)])
+        .from(Party::Controller),
+        // Source: GDPR Art. 49(1)(a) (occasional transfers, EDPB Guidelines 2/2018).
+        case(
+            "de-transfer-to-us-derogation-needs-explicit-consent",
             &["DE"],
             40,
             transfer("US"),
             NeedsConsent,
             &["GDPR Art. 49(1)(a)"],
-        ),
+        )
+        .mechanism(Derogation)
+        .from(Party::Subject),
+        // Source: GDPR Art. 49(1)(a).
         case(
-            "de-transfer-to-us-with-consent",
+            "de-transfer-to-us-derogation-with-consent",
             &["DE"],
             40,
             transfer("US"),
             Allow,
             &["GDPR Art. 49(1)(a)"],
         )
+        .mechanism(Derogation)
         .ledger(vec![ev(Given, transfer("US"), 1)]),
+        // Source: Commission Implementing Decision (EU) 2023/1795 (EU-US DPF).
+        case(
+            "de-transfer-to-us-dpf",
+            &["DE"],
+            40,
+            transfer("US"),
+            Allow,
+            &["GDPR Art. 45(3); Commission Implementing Decision (EU) 2023/1795 of 10 July 2023 (EU-US Data Privacy Framework, certified importers only)"],
+        )
+        .mechanism(Dpf),
+        // There is no adequacy decision for the US as a country (the DPF covers certified
+        // importers only). Source: GDPR Art. 45(1); Decision (EU) 2023/1795.
+        case(
+            "de-transfer-to-us-adequacy-claimed-is-refused",
+            &["DE"],
+            40,
+            transfer("US"),
+            Deny,
+            &["GDPR Art. 45(1)"],
+        )
+        .mechanism(Adequacy),
+        // Source: GDPR Art. 46(2)(c); Decision (EU) 2021/914.
+        case(
+            "de-transfer-to-in-scc",
+            &["DE"],
+            40,
+            transfer("IN"),
+            Allow,
+            &["GDPR Art. 46(2)(c); Commission Implementing Decision (EU) 2021/914 of 4 June 2021"],
+        )
+        .mechanism(Scc),
+        // Source: GDPR Art. 46(2)(b), 47.
+        case(
+            "de-transfer-to-in-bcr",
+            &["DE"],
+            40,
+            transfer("IN"),
+            Allow,
+            &["GDPR Art. 46(2)(b), Art. 47"],
+        )
+        .mechanism(Bcr),
+        // The DPF covers the US only. Source: Decision (EU) 2023/1795.
+        case(
+            "de-transfer-to-in-dpf-is-refused",
+            &["DE"],
+            40,
+            transfer("IN"),
+            Deny,
+            &["GDPR Art. 44"],
+        )
+        .mechanism(Dpf),
+        // Source: GDPR Art. 45(1); Decision 2002/2/EC (PIPEDA organisations).
+        case(
+            "de-transfer-to-ca-adequacy",
+            &["DE"],
+            40,
+            transfer("CA"),
+            Allow,
+            &["GDPR Art. 45(1)"],
+        )
+        .mechanism(Adequacy),
+        // Source: GDPR Art. 45(1) (Japan adequacy, Decision (EU) 2019/419).
+        case(
+            "de-transfer-to-jp-adequate-without-naming",
+            &["DE"],
+            40,
+            transfer("JP"),
+            Allow,
+            &["GDPR Art. 45(1)"],
+        ),
         case(
             "de-partner-consent-is-per-partner",
             &["DE"],
@@ -429,24 +668,48 @@ fn cases() -> Vec<Case> {
             &["GDPR Art. 9(2)(a)"],
         ),
         // --- UK ------------------------------------------------------------------------------
+        // UK 13 is the ISS age (DPA 2018 s. 9); research: SI 2004/1031 Sch. 1 (minor = under 16).
         case(
-            "gb-13-own-consent-suffices",
+            "gb-13-research-needs-guardian",
             &["GB"],
             13,
+            r_this(),
+            NeedsConsent,
+            &["Medicines for Human Use (Clinical Trials) Regulations 2004 (SI 2004/1031), Sch. 1 Part 4"],
+        )
+        .ledger(vec![ev(Given, r_this(), 1)])
+        .from(Party::Guardian),
+        // Source: SI 2004/1031 Sch. 1 Part 1 (16 and over consents alone).
+        case(
+            "gb-16-own-research-consent",
+            &["UK"],
+            16,
             r_this(),
             Allow,
             &["UK GDPR Art. 9(2)(a)"],
         )
         .ledger(vec![ev(Given, r_this(), 1)]),
+        // Source: Family Law Reform Act 1969 s. 1 (majority at 18).
         case(
-            "gb-12-needs-guardian",
-            &["UK"],
-            12,
-            r_this(),
+            "gb-16-marketing-needs-guardian",
+            &["GB"],
+            16,
+            plain(Purpose::Marketing),
             NeedsConsent,
-            &["UK GDPR Art. 8(1); DPA 2018 s. 9"],
+            &["Family Law Reform Act 1969 s. 1 (majority at 18)"],
         )
-        .ledger(vec![ev(Given, r_this(), 1)]),
+        .ledger(vec![ev(Given, plain(Purpose::Marketing), 1)])
+        .from(Party::Guardian),
+        // Source: UK GDPR Art. 45; SI 2023/1028 (UK Extension).
+        case(
+            "gb-transfer-to-us-dpf",
+            &["GB"],
+            40,
+            transfer("US"),
+            Allow,
+            &["UK GDPR Art. 45; Data Protection (Adequacy) (United States of America) Regulations 2023 (SI 2023/1028), UK Extension to the EU-US DPF"],
+        )
+        .mechanism(Dpf),
         case(
             "gb-transfer-to-de-adequate",
             &["GB"],
@@ -619,7 +882,8 @@ fn cases() -> Vec<Case> {
             12,
             r_this(),
             NeedsConsent,
-            &["OPC Guidelines for obtaining meaningful consent (2018), 'Consent and children'"],
+            // Source: OPC, Guidelines for obtaining meaningful consent (May 2018).
+            &["OPC, Guidelines for obtaining meaningful consent (May 2018), 'Consent and children'"],
         )
         .ledger(vec![ev(Given, r_this(), 1)]),
         case(
@@ -650,32 +914,101 @@ fn cases() -> Vec<Case> {
             Allow,
             &["LGPD Art. 11, II, f"],
         ),
+        // Source: Código Civil Art. 3; Resolução CNS nº 466/2012 II.24 (representative + assent).
         case(
-            "br-11-needs-parent",
+            "br-11-research-needs-parent",
             &["BR"],
             11,
             r_this(),
             NeedsConsent,
-            &["LGPD Art. 14 §1; ECA Art. 2"],
+            &["Resolução CNS nº 466/2012, II.24 and IV.6 (the legal representative consents, the minor assents); Código Civil Art. 3"],
         )
-        .ledger(vec![ev(Given, r_this(), 1)]),
+        .ledger(vec![ev(Given, r_this(), 1)])
+        .from(Party::Guardian),
+        // Source: Resolução CNS nº 466/2012 II.24; Código Civil Art. 3.
         case(
-            "br-12-own-consent",
+            "br-12-research-parent-and-assent",
             &["BR"],
             12,
             r_this(),
             Allow,
             &["LGPD Art. 11, I"],
         )
-        .ledger(vec![ev(Given, r_this(), 1)]),
+        .ledger(vec![ev(GuardianGiven, r_this(), 1), ev(Assented, r_this(), 1)]),
+        // 16-17 are assisted: parent and minor act together. Source: Código Civil Art. 4, I.
         case(
-            "br-transfer-needs-consent",
+            "br-17-marketing-parent-alone-is-not-enough",
+            &["BR"],
+            17,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["Código Civil Art. 4, I (16-17: assisted)"],
+        )
+        .ledger(vec![ev(GuardianGiven, plain(Purpose::Marketing), 1)])
+        .from(Party::Subject),
+        // Source: Código Civil Art. 4, I (joint act).
+        case(
+            "br-17-marketing-joint",
+            &["BR"],
+            17,
+            plain(Purpose::Marketing),
+            Allow,
+            &["Código Civil Art. 4, I (16-17: assisted)"],
+        )
+        .ledger(vec![
+            ev(GuardianGiven, plain(Purpose::Marketing), 1),
+            ev(Given, plain(Purpose::Marketing), 1),
+        ]),
+        // Source: Código Civil Art. 3 (represented: the parent alone).
+        case(
+            "br-15-marketing-parent",
+            &["BR"],
+            15,
+            plain(Purpose::Marketing),
+            Allow,
+            &["Código Civil Art. 3 (under 16: represented); LGPD Art. 14 §1"],
+        )
+        .ledger(vec![ev(GuardianGiven, plain(Purpose::Marketing), 1)]),
+        // Source: LGPD Art. 33.
+        case(
+            "br-transfer-needs-a-mechanism",
+            &["BR"],
+            40,
+            transfer("US"),
+            NeedsConsent,
+            &["LGPD Art. 33"],
+        )
+        .from(Party::Controller),
+        // Source: LGPD Art. 33, VIII.
+        case(
+            "br-transfer-derogation",
             &["BR"],
             40,
             transfer("US"),
             NeedsConsent,
             &["LGPD Art. 33, VIII"],
-        ),
+        )
+        .mechanism(Derogation),
+        // Source: LGPD Art. 33, II, b; Resolução CD/ANPD nº 19/2024.
+        case(
+            "br-transfer-scc",
+            &["BR"],
+            40,
+            transfer("US"),
+            Allow,
+            &["LGPD Art. 33, II, b; Resolução CD/ANPD nº 19/2024 (standard contractual clauses)"],
+        )
+        .mechanism(Scc),
+        // No ANPD adequacy decision reviewed. Source: LGPD Art. 33, I.
+        case(
+            "br-transfer-adequacy-claimed-is-refused",
+            &["BR"],
+            40,
+            transfer("DE"),
+            Deny,
+            &["LGPD Art. 33, I"],
+        )
+        .mechanism(Adequacy),
         // --- Switzerland ---------------------------------------------------------------------
         case(
             "ch-research-needs-consent",
@@ -767,14 +1100,68 @@ fn cases() -> Vec<Case> {
             Allow,
             &["GDPR Art. 9(2)(h)", "LGPD Art. 11, II, f"],
         ),
+        // Source: GDPR Art. 44 (EU side needs a mechanism); 45 CFR 164.502(e) (none in HIPAA).
         case(
             "de-us-transfer-to-us",
             &["DE", "US"],
             40,
             transfer("US"),
             NeedsConsent,
-            &["GDPR Art. 49(1)(a)", "45 CFR 164.502(e)"],
+            &["GDPR Art. 44", "45 CFR 164.502(e)"],
         ),
+        // The controller's law applies too (GDPR Art. 3(1)): a US patient of a German clinic.
+        // Source: GDPR Art. 3(1), 9(2)(a).
+        case(
+            "us-patient-of-de-controller-research",
+            &["US"],
+            40,
+            r_this(),
+            NeedsConsent,
+            &["GDPR Art. 9(2)(a)", "45 CFR 164.508(a)(1)"],
+        )
+        .controller("DE"),
+        // Source: nFADP Art. 16(1); DPO Annex 1 (Swiss-US DPF).
+        case(
+            "ch-transfer-to-us-dpf",
+            &["CH"],
+            40,
+            transfer("US"),
+            Allow,
+            &["nFADP Art. 16(1); DPO Annex 1 (Swiss-US Data Privacy Framework, certified organisations only, since 15 September 2024)"],
+        )
+        .mechanism(Dpf),
+        // Source: HRA Art. 22(1): child capable of judgment and representative both consent.
+        case(
+            "ch-13-research-needs-joint-consent",
+            &["CH"],
+            13,
+            r_this(),
+            NeedsConsent,
+            &["HRA Art. 22(1) (children: the child capable of judgment and the legal representative consent)"],
+        )
+        .ledger(vec![ev(GuardianGiven, r_this(), 1), ev(Assented, r_this(), 1)])
+        .from(Party::Subject),
+        // Source: HRA Art. 22(1).
+        case(
+            "ch-13-research-joint",
+            &["CH"],
+            13,
+            r_this(),
+            Allow,
+            &["HRA Art. 16"],
+        )
+        .ledger(vec![ev(GuardianGiven, r_this(), 1), ev(Given, r_this(), 1)]),
+        // Source: 45 CFR 164.502(g)(3); Miss. Code § 1-3-27 (majority at 21).
+        case(
+            "us-ms-20-needs-personal-representative",
+            &["US-MS"],
+            20,
+            r_this(),
+            NeedsConsent,
+            &["45 CFR 164.502(g)(3); Miss. Code § 1-3-27"],
+        )
+        .ledger(vec![with_auth(ev(Given, r_this(), 1))])
+        .from(Party::Guardian),
     ]
 }
 
@@ -815,7 +1202,15 @@ fn decision_table() {
                 reference: "IRB-2026-001".into(),
             }),
         };
-        let d = decide(&req, Some(&ledger)).unwrap_or_else(|err| panic!("{}: {err}", c.name));
+        let opts = DecideOptions {
+            controller: c.controller.map(|x| Jurisdiction::parse(x).unwrap()),
+            transfer_mechanism: c.mechanism,
+        };
+        let d = decide_with(&req, Some(&ledger), &opts)
+            .unwrap_or_else(|err| panic!("{}: {err}", c.name));
+        if opts == DecideOptions::default() {
+            assert_eq!(decide(&req, Some(&ledger)).unwrap(), d, "{}", c.name);
+        }
         let mut problems = Vec::new();
         if d.decision != c.expect {
             problems.push(format!(

@@ -1,13 +1,40 @@
 //! Property tests: withdrawal always wins over an earlier give; replay respects order and time;
-//! parsers of outside bytes never panic.
+//! adding a jurisdiction (or naming the controller) never makes a decision more permissive; the
+//! decision is the strictest rule (deny > needs-consent > allow); parsers of outside bytes never
+//! panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use veil_consent::Coded;
 use veil_consent::{
-    Channel, ConsentEvent, ConsentLedger, DecisionRequest, EventKind, Jurisdiction, Outcome,
-    Purpose, PurposeScope, ResearchTier, Standing, Subject, Timestamp, decide, import_bundle,
+    Channel, ConsentEvent, ConsentLedger, DecideOptions, DecisionRequest, EventKind, Jurisdiction,
+    Outcome, Purpose, PurposeScope, ResearchTier, Standing, Subject, Timestamp, TransferMechanism,
+    decide, decide_with, import_bundle,
 };
+
+/// Every jurisdiction code a rule file knows, plus subdivisions with their own rules.
+const CODES: [&str; 16] = [
+    "DE", "FR", "ES", "AT", "GB", "US", "US-CA", "US-MS", "CA", "BR", "CH", "IT", "DK", "BE", "NO",
+    "US-NY",
+];
+
+fn any_scope_strategy() -> impl Strategy<Value = PurposeScope> {
+    prop_oneof![
+        scope_strategy(),
+        prop::sample::select(vec![
+            Purpose::Treatment,
+            Purpose::CareOperations,
+            Purpose::ThirdPartyPrinting
+        ])
+        .prop_map(PurposeScope::plain),
+        prop::sample::select(vec!["US", "DE", "IN", "CA", "JP", "BR", "CH", "GB"]).prop_map(|c| {
+            PurposeScope {
+                country: Some(c.into()),
+                ..PurposeScope::plain(Purpose::CrossBorderTransfer)
+            }
+        }),
+    ]
+}
 
 fn scope_strategy() -> impl Strategy<Value = PurposeScope> {
     prop_oneof![
@@ -29,6 +56,7 @@ fn kind_strategy() -> impl Strategy<Value = EventKind> {
     prop::sample::select(vec![
         EventKind::Given,
         EventKind::GuardianGiven,
+        EventKind::Assented,
         EventKind::Renewed,
         EventKind::Expired,
         EventKind::Withdrawn,
@@ -125,7 +153,69 @@ proptest! {
             EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed => prop_assert!(matches!(st, Standing::Active { .. }), "{:?}", st),
             EventKind::Withdrawn => prop_assert!(matches!(st, Standing::Withdrawn { .. }), "{:?}", st),
             EventKind::Expired => prop_assert!(matches!(st, Standing::Expired { .. }), "{:?}", st),
+            // An assent is not consent: it never makes a use active on its own.
+            EventKind::Assented => prop_assert!(!matches!(st, Standing::Active { event, .. } if event + 1 == l.events().len()), "{:?}", st),
         }
+    }
+
+    /// Adding a jurisdiction, or naming the controller, never turns a decision more permissive:
+    /// every regime already applied still applies, and the strictest outcome wins.
+    #[test]
+    fn adding_a_jurisdiction_is_never_more_permissive(
+        events in prop::collection::vec((kind_strategy(), any_scope_strategy(), 0i64..100_000, prop::option::of(1i64..1_000_000)), 0..16),
+        scope in any_scope_strategy(),
+        base in prop::collection::vec(prop::sample::select(CODES.to_vec()), 1..3),
+        extra in prop::sample::select(CODES.to_vec()),
+        controller in prop::option::of(prop::sample::select(CODES.to_vec())),
+        mechanism in prop::option::of(prop::sample::select(TransferMechanism::ALL.to_vec())),
+        age in 0u32..40,
+        later in 0i64..2_000_000,
+    ) {
+        let l = ledger_from(&events);
+        let js = Jurisdiction::parse_list(&base).unwrap();
+        let mut more = js.clone();
+        more.push(Jurisdiction::parse(extra).unwrap());
+        let at = Timestamp(1_700_000_000 + later);
+        let req = |js: Vec<Jurisdiction>| DecisionRequest {
+            subject: Subject { jurisdictions: js, age, guardian_consent: false },
+            scope: scope.clone(),
+            at,
+            waiver: None,
+        };
+        let opts = DecideOptions { controller: None, transfer_mechanism: mechanism };
+        let before = decide_with(&req(js.clone()), Some(&l), &opts).unwrap();
+        let after = decide_with(&req(more), Some(&l), &opts).unwrap();
+        prop_assert!(after.decision >= before.decision, "{:?} -> {:?}", before, after);
+        if let Some(c) = controller {
+            let with = DecideOptions { controller: Some(Jurisdiction::parse(c).unwrap()), ..opts.clone() };
+            let named = decide_with(&req(js), Some(&l), &with).unwrap();
+            prop_assert!(named.decision >= before.decision, "{:?} -> {:?}", before, named);
+        }
+        // deny > needs-consent > allow: the decision is the strictest rule's outcome.
+        for d in [&before, &after] {
+            let strictest = d.rules.iter().map(|r| r.outcome).max().unwrap();
+            prop_assert_eq!(d.decision, strictest);
+            prop_assert_eq!(d.decision == Outcome::NeedsConsent, !d.requires.is_empty());
+        }
+    }
+
+    /// A guardian_consent flag never turns a decision more permissive (consent is a ledger event).
+    #[test]
+    fn the_guardian_flag_never_allows(
+        events in events_strategy(),
+        scope in scope_strategy(),
+        j in prop::sample::select(CODES.to_vec()),
+        age in 0u32..25,
+    ) {
+        let l = ledger_from(&events);
+        let at = Timestamp(1_800_000_000);
+        let req = |flag| DecisionRequest {
+            subject: Subject { jurisdictions: vec![Jurisdiction::parse(j).unwrap()], age, guardian_consent: flag },
+            scope: scope.clone(),
+            at,
+            waiver: None,
+        };
+        prop_assert_eq!(decide(&req(true), Some(&l)).unwrap().decision, decide(&req(false), Some(&l)).unwrap().decision);
     }
 
     /// Appending an event earlier than the last one is refused.
