@@ -287,7 +287,7 @@ impl Moto {
         ]
     }
 
-    /// A plain HTTP request (moto accepts unsigned ones); the status, or `None` if unreachable.
+    /// A plain HTTP request; the status, or `None` if unreachable.
     pub fn request(&self, method: &str, path: &str) -> Option<u16> {
         let (status, _) = self.request_body(method, path)?;
         Some(status)
@@ -295,25 +295,36 @@ impl Moto {
 
     /// A plain HTTP request; the status and the body.
     pub fn request_body(&self, method: &str, path: &str) -> Option<(u16, String)> {
+        let (status, body) = self.request_bytes(method, path)?;
+        Some((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    /// A plain HTTP request with no body; the status and the body's bytes. It carries an
+    /// `Authorization` header of the right form with a dummy signature: moto does not verify
+    /// signatures (its default), but refuses some operations (GetObject) to anonymous requests.
+    pub fn request_bytes(&self, method: &str, path: &str) -> Option<(u16, Vec<u8>)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .ok()?;
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, \
+             SignedHeaders=host, Signature=00\r\nConnection: close\r\n\r\n",
             self.port
         )
         .ok()?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response).ok()?;
-        let text = String::from_utf8_lossy(&response).into_owned();
-        let status = text.split(' ').nth(1)?.parse().ok()?;
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        Some((status, body))
+        let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+        let status = head.split(' ').nth(1)?.parse().ok()?;
+        // Connection: close, and moto sends a Content-Length: the rest is the body.
+        if head.contains("transfer-encoding: chunked") {
+            return None;
+        }
+        Some((status, response[split + 4..].to_vec()))
     }
 
     /// Every key in `bucket` (ListObjectsV2, following continuation tokens).
