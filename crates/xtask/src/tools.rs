@@ -7,7 +7,9 @@
 //! - `trunk` 0.21.14 (`--locked`; 0.22 needs a newer rustc);
 //! - `wasm-opt` from the npm package `binaryen` (Debian's binaryen 108 corrupts what Rust 1.95 emits:
 //!   the page then fails with `WebAssembly.Table.set(): Argument 1 is invalid`);
-//! - for tests: Debian's `chromium` and `chromium-driver`, the e2e node packages, and Python packages.
+//! - for tests: Debian's `chromium` and `chromium-driver`, the e2e node packages, and Python packages;
+//! - for the ingest scale-out tests: Debian's `postgresql` (a throwaway cluster is started from its
+//!   `initdb`/`pg_ctl`) and Python's `moto[server]` (an S3-compatible server).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -232,6 +234,56 @@ pub fn ensure_test_tools(root: &Path) -> Result<Tools> {
     }
     ensure_python(root)?;
     Ok(tools)
+}
+
+/// What the ingest scale-out tests start (`crates/ingest/tests/services`): Debian's PostgreSQL
+/// programs and Python's `moto_server`, installed when missing (apt-get as root, pip `--user`).
+/// Returns the `PATH` to run the tests with (pip's user `bin` directory added); the caller sets
+/// `VEIL_REQUIRE_SERVICES=1`, so those tests fail instead of skipping if anything is still missing.
+pub fn ensure_services() -> Result<Tools> {
+    let postgres = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|majors| {
+        majors
+            .flatten()
+            .any(|m| m.path().join("bin").join("initdb").is_file())
+    });
+    if !postgres {
+        if !is_root() {
+            return Err("PostgreSQL is needed for the ingest scale-out tests: run \
+                 `sudo apt-get install postgresql` and retry"
+                .into());
+        }
+        println!("xtask: installing Debian's postgresql (for a throwaway test cluster)");
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "-qq", "postgresql"]))?;
+    }
+    let mut dirs = vec![];
+    if let Some(base) = output(Command::new("python3").args(["-m", "site", "--user-base"])) {
+        dirs.push(PathBuf::from(base.trim()).join("bin"));
+    }
+    if let Some(existing) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&existing));
+    }
+    let path = std::env::join_paths(dirs).map_err(|e| format!("PATH: {e}"))?;
+    let has_moto =
+        |path: &OsString| std::env::split_paths(path).any(|d| d.join("moto_server").is_file());
+    if !has_moto(&path) {
+        println!("xtask: installing moto[server] (an S3-compatible test server) with pip");
+        run(Command::new("python3").args([
+            "-m",
+            "pip",
+            "install",
+            "--user",
+            "-q",
+            "--disable-pip-version-check",
+            "moto[server]",
+        ]))?;
+        if !has_moto(&path) {
+            return Err("pip installed moto[server] but moto_server is not on the PATH".into());
+        }
+    }
+    Ok(Tools { path })
 }
 
 fn newer(a: &Path, b: &Path) -> bool {
