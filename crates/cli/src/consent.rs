@@ -25,7 +25,7 @@ pub enum ConsentCommand {
     Decide(DecideArgs),
     /// Breach notification deadlines for the affected subjects' jurisdictions.
     Breach(BreachArgs),
-    /// The erasure plan (and retention periods) for a subject's jurisdictions.
+    /// The answer to an erasure request: steps per record, retention by the controller's law.
     Erasure(ErasureArgs),
     /// Print a ledger as a FHIR R4 Bundle of Consent resources.
     ExportFhir(ExportArgs),
@@ -99,6 +99,9 @@ pub struct ErasureArgs {
     /// The subject's jurisdictions (repeat or comma-separate).
     #[arg(long = "jurisdiction", required = true, value_delimiter = ',')]
     jurisdictions: Vec<String>,
+    /// The controller's (clinic's) jurisdiction: its law sets the retention duties.
+    #[arg(long)]
+    controller: String,
 }
 
 /// Arguments of `veil consent export-fhir`.
@@ -194,9 +197,8 @@ fn execute(cmd: ConsentCommand) -> Result<String, Failure> {
         }
         ConsentCommand::Erasure(a) => {
             let js = Jurisdiction::parse_list(&a.jurisdictions)?;
-            let plan = veil_consent::erasure_plan(&js)?;
-            let retention = veil_consent::retention(&js)?;
-            json(&serde_json::json!({"plan": plan, "retention": retention}))
+            let controller = Jurisdiction::parse(&a.controller)?;
+            json(&veil_consent::erasure_for_controller(&js, &controller)?)
         }
         ConsentCommand::ExportFhir(a) => {
             let ledger = ConsentLedger::from_json(&read(&a.ledger)?)?;
@@ -372,5 +374,37 @@ mod tests {
             .collect();
         assert_eq!(from, ["guardian", "subject"]);
         assert_eq!(d["requires"][1]["what"], "assent");
+    }
+
+    /// A German clinic keeps the record 10 years (BGB § 630f(3)), identified and restricted
+    /// (GDPR Art. 17(3)(b), Art. 18); every step has exactly the documented keys.
+    #[test]
+    fn erasure_prints_steps_by_the_controllers_law() {
+        let argv = [
+            "veil-consent",
+            "erasure",
+            "--jurisdiction",
+            "US-CA",
+            "--controller",
+            "DE",
+        ];
+        let text = execute(Cli::try_parse_from(argv).unwrap().consent).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["controller"], "DE");
+        let steps = v["steps"].as_array().unwrap();
+        for s in steps {
+            assert_eq!(s.as_object().unwrap().len(), 5, "{s}");
+        }
+        // Each step's keys in the documented order.
+        assert!(
+            text.contains(r#"{"record":"identity-layer","action":"retain-restricted","retain_years":10,"citations":["#),
+            "{text}"
+        );
+        assert_eq!(steps[0]["record"], "identity-layer");
+        assert_eq!(steps[0]["action"], "retain-restricted");
+        assert_eq!(steps[1]["record"], "medical-record");
+        assert_eq!(steps[1]["retain_years"], 10);
+        let missing = Cli::try_parse_from(["veil-consent", "erasure", "--jurisdiction", "DE"]);
+        assert!(missing.is_err(), "--controller is required");
     }
 }

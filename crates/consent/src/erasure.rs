@@ -1,4 +1,11 @@
-//! Retention as cited data, and the erasure plan that reconciles GDPR Art. 17 with HIPAA.
+//! Retention as cited data, and the answer to an erasure request.
+//!
+//! [`erasure_for_controller`] is the current model: retention duties follow the **controller's**
+//! law (the clinic's), and a record kept under a duty stays identified with processing restricted
+//! (GDPR Art. 17(3)(b), Art. 18), because a retention duty exists so the record stays attributable
+//! to the patient. [`erasure_plan`] is the earlier plan by the subject's jurisdictions, kept for
+//! callers of the old API; it strips the identity, which defeats a retention duty: do not use it
+//! for new work.
 //!
 //! HIPAA's six years (45 CFR 164.530(j)) bind *documentation* (authorizations, the consent ledger),
 //! not the medical record, whose retention comes from state law. GDPR Art. 17(3)(b) honours only a
@@ -29,6 +36,9 @@ pub struct Retention {
     pub citation: String,
     /// Reviewer's note.
     pub note: Option<String>,
+    /// A limitation period, not a duty to keep (Swiss OR Art. 128a): never keeps a record.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub limitation_only: bool,
 }
 
 /// One step of an erasure plan.
@@ -75,6 +85,7 @@ pub fn retention(jurisdictions: &[Jurisdiction]) -> Result<Vec<Retention>, Conse
                 from: r.from.clone(),
                 citation: r.citation.clone(),
                 note: r.note.clone(),
+                limitation_only: r.limitation_only,
             });
         }
     }
@@ -123,7 +134,7 @@ pub fn erasure_plan(jurisdictions: &[Jurisdiction]) -> Result<ErasurePlan, Conse
     };
     let clinical: Vec<&Retention> = retention
         .iter()
-        .filter(|r| is_clinical(&r.record))
+        .filter(|r| is_clinical(&r.record) && !r.limitation_only)
         .collect();
     let honoured: Vec<&&Retention> = clinical
         .iter()
@@ -200,6 +211,356 @@ pub fn erasure_plan(jurisdictions: &[Jurisdiction]) -> Result<ErasurePlan, Conse
         });
     }
     Ok(ErasurePlan { steps, conflicts })
+}
+
+/// A record an erasure request touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErasureRecord {
+    /// Names, contact data and the pseudonym-to-person key.
+    IdentityLayer,
+    /// The clinical record the controller keeps about the patient.
+    MedicalRecord,
+    /// Copies made for consent-based uses (research, product improvement, AI training, sharing).
+    SecondaryUseCopies,
+    /// The consent ledger and authorizations.
+    ConsentDocumentation,
+    /// Raw device readings (scans, measurements) not entered in the medical record.
+    DeviceReadings,
+}
+
+/// What happens to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErasureAction {
+    /// Delete it.
+    Delete,
+    /// Keep it identified, processing restricted to the legal duty (GDPR Art. 17(3)(b), Art. 18).
+    RetainRestricted,
+    /// Replace the identity by a pseudonym.
+    Pseudonymise,
+    /// Stop every processing that rests on consent.
+    StopProcessing,
+    /// Tell every recipient of the data (GDPR Art. 19).
+    NotifyRecipients,
+}
+
+/// One step of a controller's answer to an erasure request, in the shape `veil consent erasure`
+/// prints: `{"record", "action", "retain_years", "citations", "detail"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErasureInstruction {
+    /// The record.
+    pub record: ErasureRecord,
+    /// What happens to it.
+    pub action: ErasureAction,
+    /// How long it is kept, when kept under a duty with a fixed period.
+    pub retain_years: Option<u32>,
+    /// The sources.
+    pub citations: Vec<String>,
+    /// What to do, in words.
+    pub detail: String,
+}
+
+/// A controller's answer to an erasure request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ControllerErasure {
+    /// The controller's jurisdiction, whose law sets the retention duties.
+    pub controller: String,
+    /// The subject's jurisdictions (which may grant the erasure right).
+    pub jurisdictions: Vec<String>,
+    /// The steps, in order.
+    pub steps: Vec<ErasureInstruction>,
+    /// Conflicts between a retention duty and an erasure right that does not honour it.
+    pub conflicts: Vec<String>,
+}
+
+fn push_unique(v: &mut Vec<String>, c: &str) {
+    if !v.iter().any(|x| x == c) {
+        v.push(c.to_owned());
+    }
+}
+
+/// Plan an erasure request by the controller's law: retention duties are the controller's (the
+/// clinic's law, not the patient's residence), and a record kept under a duty stays identified —
+/// a retention duty exists so the record remains attributable to the patient, so stripping the
+/// identity would defeat it — with processing restricted to that duty. The erasure right comes
+/// from every regime of the subject's jurisdictions and the controller's (GDPR Art. 3).
+///
+/// # Errors
+/// [`ConsentError::NoJurisdiction`]; bundled-data errors.
+pub fn erasure_for_controller(
+    jurisdictions: &[Jurisdiction],
+    controller: &Jurisdiction,
+) -> Result<ControllerErasure, ConsentError> {
+    if jurisdictions.is_empty() {
+        return Err(ConsentError::NoJurisdiction);
+    }
+    let mut all = jurisdictions.to_vec();
+    if !all.contains(controller) {
+        all.push(controller.clone());
+    }
+    let regimes = rules::applicable(&all)?;
+    let controller_regimes = rules::applicable(std::slice::from_ref(controller))?;
+    // The duty to keep the clinical record: the controller's law, most specific code first.
+    let mut duty: Option<(&rules::Regime, &rules::RetentionRule, u8)> = None;
+    let mut limitations: Vec<&rules::RetentionRule> = Vec::new();
+    let mut doc_duty: Option<(u32, String)> = None;
+    for (regime, _) in &controller_regimes {
+        for r in &regime.retention {
+            let spec = match r.code.as_deref() {
+                None => 0,
+                Some(c) if c == controller.code() => 2,
+                Some(c) if c == controller.country() => 1,
+                Some(_) => continue,
+            };
+            if r.record.contains("documentation") {
+                if let Some(y) = r.years
+                    && doc_duty.as_ref().is_none_or(|(d, _)| y > *d)
+                {
+                    doc_duty = Some((y, r.citation.clone()));
+                }
+                continue;
+            }
+            if !is_clinical(&r.record) {
+                continue;
+            }
+            if r.limitation_only {
+                limitations.push(r);
+                continue;
+            }
+            // A fixed period beats "set elsewhere"; then the more specific code; then the longer.
+            let better = match &duty {
+                None => true,
+                Some((_, d, ds)) => {
+                    (r.years.is_some(), spec, r.years) > (d.years.is_some(), *ds, d.years)
+                }
+            };
+            if better {
+                duty = Some((regime, r, spec));
+            }
+        }
+    }
+    let rights: Vec<&rules::Regime> = regimes
+        .iter()
+        .filter(|(r, _)| r.erasure.right_citation.is_some())
+        .map(|(r, _)| *r)
+        .collect();
+    let mut steps = Vec::new();
+    let mut conflicts = Vec::new();
+    let no_right_detail = || {
+        let why: Vec<String> = regimes
+            .iter()
+            .map(|(r, _)| format!("{}: {}", r.name, r.erasure.honours))
+            .collect();
+        format!("no erasure right reaches this record ({})", why.join("; "))
+    };
+    let limitation_note = if limitations.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} is a limitation period, not a duty to keep the record",
+            limitations
+                .iter()
+                .map(|l| l.citation.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+
+    // Identity and medical record.
+    match (&duty, rights.is_empty()) {
+        (Some((regime, r, _)), _) => {
+            let mut cites = vec![r.citation.clone()];
+            if rights.is_empty() {
+                // Why no erasure right reaches the record (HIPAA: none; CCPA: § 1798.146(a)).
+                for (g, _) in &regimes {
+                    push_unique(&mut cites, &g.erasure.exception_citation);
+                }
+            }
+            for g in &rights {
+                push_unique(&mut cites, &g.erasure.exception_citation);
+                if let Some(rc) = &g.erasure.restriction_citation {
+                    push_unique(&mut cites, rc);
+                }
+                if g.id != regime.id && !g.erasure.honours_foreign {
+                    conflicts.push(format!(
+                        "{} (controller {}) requires keeping the {} ({}), but {}: {} ({}); the controller is bound by its own law: state the conflict to the patient and the authority",
+                        regime.name,
+                        controller.code(),
+                        r.record,
+                        r.citation,
+                        g.name,
+                        g.erasure.honours,
+                        g.erasure.exception_citation
+                    ));
+                }
+            }
+            let years = r.years;
+            let period = match years {
+                Some(y) => format!("{y} years from {}", r.from),
+                None => r.from.clone(),
+            };
+            let base = if rights.is_empty() {
+                no_right_detail()
+            } else {
+                "erasure refused for this record under the retention exception".to_owned()
+            };
+            steps.push(ErasureInstruction {
+                record: ErasureRecord::IdentityLayer,
+                action: ErasureAction::RetainRestricted,
+                retain_years: years,
+                citations: cites.clone(),
+                detail: format!(
+                    "{base}: the retention duty keeps the record attributable to the patient, so the identity linked to it is kept too ({period}), used only for that duty and the patient's own care and access; contact data not needed for it is deleted"
+                ),
+            });
+            steps.push(ErasureInstruction {
+                record: ErasureRecord::MedicalRecord,
+                action: ErasureAction::RetainRestricted,
+                retain_years: years,
+                citations: cites,
+                detail: format!(
+                    "{base}: keep the identified medical record for {period}, processing restricted to the legal duty, then delete it{limitation_note}"
+                ),
+            });
+        }
+        (None, false) => {
+            let mut cites: Vec<String> = Vec::new();
+            for g in &rights {
+                if let Some(c) = &g.erasure.right_citation {
+                    push_unique(&mut cites, c);
+                }
+            }
+            for l in &limitations {
+                push_unique(&mut cites, &l.citation);
+            }
+            steps.push(ErasureInstruction {
+                record: ErasureRecord::IdentityLayer,
+                action: ErasureAction::Delete,
+                retain_years: None,
+                citations: cites.clone(),
+                detail: format!("no retention duty of the controller's law applies: delete names, contact data and the pseudonym-to-person key{limitation_note}"),
+            });
+            steps.push(ErasureInstruction {
+                record: ErasureRecord::MedicalRecord,
+                action: ErasureAction::Delete,
+                retain_years: None,
+                citations: cites,
+                detail: format!("no retention duty of the controller's law applies: delete the medical record{limitation_note}"),
+            });
+        }
+        (None, true) => {
+            let cites: Vec<String> = regimes
+                .iter()
+                .map(|(r, _)| r.erasure.exception_citation.clone())
+                .collect();
+            for record in [ErasureRecord::IdentityLayer, ErasureRecord::MedicalRecord] {
+                steps.push(ErasureInstruction {
+                    record,
+                    action: ErasureAction::RetainRestricted,
+                    retain_years: None,
+                    citations: cites.clone(),
+                    detail: format!(
+                        "{}: keep it for care and the retention the controller's law sets",
+                        no_right_detail()
+                    ),
+                });
+            }
+        }
+    }
+
+    // Consent-based copies: stop, delete, tell the recipients.
+    let mut stop: Vec<String> = Vec::new();
+    for (r, _) in &regimes {
+        push_unique(&mut stop, &r.withdrawal_citation);
+    }
+    steps.push(ErasureInstruction {
+        record: ErasureRecord::SecondaryUseCopies,
+        action: ErasureAction::StopProcessing,
+        retain_years: None,
+        citations: stop,
+        detail: "end every use that rests on consent or authorization (research, product improvement, AI training, marketing, sharing): the request withdraws it".into(),
+    });
+    if !rights.is_empty() {
+        let mut del: Vec<String> = Vec::new();
+        for g in &rights {
+            if let Some(c) = &g.erasure.right_citation {
+                push_unique(&mut del, c);
+            }
+        }
+        steps.push(ErasureInstruction {
+            record: ErasureRecord::SecondaryUseCopies,
+            action: ErasureAction::Delete,
+            retain_years: None,
+            citations: del,
+            detail: "delete the copies made for consent-based uses: no legal duty keeps them"
+                .into(),
+        });
+        let notify: Vec<String> = rights
+            .iter()
+            .filter_map(|g| g.erasure.recipients_citation.clone())
+            .collect();
+        if !notify.is_empty() {
+            steps.push(ErasureInstruction {
+                record: ErasureRecord::SecondaryUseCopies,
+                action: ErasureAction::NotifyRecipients,
+                retain_years: None,
+                citations: notify,
+                detail: "tell every recipient of the data about the erasure, unless impossible or disproportionate".into(),
+            });
+        }
+    }
+
+    // Consent documentation: proof of consent and of its withdrawal.
+    let mut doc_cites: Vec<String> = Vec::new();
+    if let Some((_, c)) = &doc_duty {
+        doc_cites.push(c.clone());
+    }
+    for g in &rights {
+        if g.id == "gdpr" {
+            push_unique(&mut doc_cites, "GDPR Art. 7(1)");
+            push_unique(&mut doc_cites, "GDPR Art. 17(3)(e)");
+        } else if g.id == "uk-gdpr" {
+            push_unique(&mut doc_cites, "UK GDPR Art. 7(1)");
+            push_unique(&mut doc_cites, "UK GDPR Art. 17(3)(e)");
+        }
+    }
+    steps.push(ErasureInstruction {
+        record: ErasureRecord::ConsentDocumentation,
+        action: ErasureAction::RetainRestricted,
+        retain_years: doc_duty.as_ref().map(|(y, _)| *y),
+        citations: doc_cites,
+        detail: match &doc_duty {
+            Some((y, _)) => format!("keep the consent ledger and authorizations (pseudonymised) for {y} years as documentation of consent and its withdrawal; no other use"),
+            None => "keep the consent ledger (pseudonymised) only as proof of consent and its withdrawal, for as long as claims can be brought; no other use".into(),
+        },
+    });
+
+    // Device readings not entered in the record.
+    let mut dev: Vec<String> = Vec::new();
+    for g in &rights {
+        if let Some(c) = &g.erasure.right_citation {
+            push_unique(&mut dev, c);
+        }
+    }
+    steps.push(ErasureInstruction {
+        record: ErasureRecord::DeviceReadings,
+        action: if rights.is_empty() {
+            ErasureAction::StopProcessing
+        } else {
+            ErasureAction::Delete
+        },
+        retain_years: None,
+        citations: dev,
+        detail: "raw device readings not entered in the medical record (values entered in it follow the medical-record step)".into(),
+    });
+
+    Ok(ControllerErasure {
+        controller: controller.code().to_owned(),
+        jurisdictions: jurisdictions.iter().map(|j| j.code().to_owned()).collect(),
+        steps,
+        conflicts,
+    })
 }
 
 #[cfg(test)]

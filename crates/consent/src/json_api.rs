@@ -9,7 +9,8 @@ use serde::Deserialize;
 use crate::{
     ConsentError, ConsentLedger, Controller, DecideOptions, DecisionRequest, Jurisdiction,
     PurposeScope, Subject, Timestamp, TransferMechanism, Waiver, breach_schedule, decide_with,
-    erasure_plan, export_bundle_json, import_bundle, receipt_for, retention,
+    erasure_for_controller, erasure_plan, export_bundle_json, import_bundle, receipt_for,
+    retention,
 };
 
 /// Largest JSON argument accepted (bytes).
@@ -142,6 +143,21 @@ pub fn erasure_json(jurisdiction_codes: &[&str]) -> Result<String, ConsentError>
         "plan": erasure_plan(&js)?,
         "retention": retention(&js)?,
     }))?)
+}
+
+/// The erasure answer by the controller's law as JSON: `{"controller", "jurisdictions", "steps":
+/// [{"record", "action", "retain_years", "citations", "detail"}], "conflicts"}` (see
+/// [`erasure_for_controller`]; what `veil consent erasure --controller` prints).
+///
+/// # Errors
+/// Bad jurisdiction.
+pub fn erasure_controller_json(
+    jurisdiction_codes: &[&str],
+    controller: &str,
+) -> Result<String, ConsentError> {
+    let js = Jurisdiction::parse_list(jurisdiction_codes)?;
+    let c = Jurisdiction::parse(controller)?;
+    Ok(serde_json::to_string(&erasure_for_controller(&js, &c)?)?)
 }
 
 /// The ledger as a FHIR R4 Bundle (pretty JSON); `at` (RFC 3339) also marks expired consents inactive.

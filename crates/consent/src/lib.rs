@@ -56,7 +56,10 @@ pub use decide::{
     AppliedRule, DecideOptions, Decision, DecisionRequest, Needed, Outcome, Party, Subject,
     TransferMechanism, Waiver, decide, decide_with,
 };
-pub use erasure::{ErasurePlan, ErasureStep, Retention, erasure_plan, retention};
+pub use erasure::{
+    ControllerErasure, ErasureAction, ErasureInstruction, ErasurePlan, ErasureRecord, ErasureStep,
+    Retention, erasure_for_controller, erasure_plan, retention,
+};
 pub use error::ConsentError;
 pub use fhir::{export_bundle, export_bundle_json, import_bundle};
 pub use ledger::{
