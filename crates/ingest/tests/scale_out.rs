@@ -45,6 +45,25 @@ fn veil_binary() -> Option<PathBuf> {
     veil.is_file().then_some(veil)
 }
 
+/// The `veil` binary, when it and the services are there; `None` (the test is skipped, loudly)
+/// when not, unless `VEIL_REQUIRE_SERVICES` is set (then it fails).
+fn prerequisites(test: &str) -> Option<PathBuf> {
+    if !services::available(test) {
+        return None;
+    }
+    let veil = veil_binary();
+    if veil.is_none() {
+        let message = format!(
+            "{test}: no veil binary next to the test (`cargo build -p veil-cli`, or run the workspace's tests)"
+        );
+        if std::env::var_os(services::REQUIRE_SERVICES).is_some() {
+            panic!("{message}");
+        }
+        eprintln!("\n!!!!!!!! SKIPPED {message} !!!!!!!!\n");
+    }
+    veil
+}
+
 /// One `veil serve` process of the cluster.
 struct Instance {
     name: String,
@@ -53,12 +72,13 @@ struct Instance {
     child: Option<Child>,
 }
 
-/// What every instance shares: the binary, the database, the bucket, the key, the app.
+/// What every instance shares: the binary, the storage flags and environment, the key, the app.
 struct Cluster {
     veil: PathBuf,
     dir: PathBuf,
-    database_url: String,
-    s3_env: Vec<(&'static str, String)>,
+    /// Flags every instance gets (`--database`, `--object-store`, ...).
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
     recipient_key: PathBuf,
     dist: PathBuf,
 }
@@ -94,14 +114,11 @@ impl Cluster {
             .arg("--recipient-key")
             .arg(&self.recipient_key)
             .args(["--recipient-id", RECIPIENT_ID])
-            .args(["--database", &self.database_url])
-            .args(["--object-store", &format!("s3://{BUCKET}/{PREFIX}")])
-            .args(["--staging-lease", &LEASE_SECS.to_string()])
-            .args(["--timeout", &TIMEOUT_SECS.to_string()])
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log("out"))
             .stderr(log("err"));
-        for (key, value) in &self.s3_env {
+        for (key, value) in &self.env {
             command.env(key, value);
         }
         instance.child = Some(command.spawn().unwrap());
@@ -230,24 +247,24 @@ fn bucket_keys(moto: &services::Moto) -> Vec<String> {
         .collect()
 }
 
-/// Enrol the fixture's client key in the shared database, through the store's own API (what
-/// `veil admin invite` and `POST /v1/enrolments` come down to).
-fn enrol_client(f: &Fixture, database_url: &str) {
-    let mut config = veil_ingest::IngestConfig::new(f.dir.path().join("admin"));
-    config.database = veil_ingest::DatabaseLocation::parse(database_url).unwrap();
+/// Enrol the fixture's client key in the database `database` (SQLite: in `data`), through the
+/// store's own API (what `veil admin invite` and `POST /v1/enrolments` come down to).
+fn enrol_client(f: &Fixture, data: &Path, database: veil_ingest::DatabaseLocation) {
+    let mut config = veil_ingest::IngestConfig::new(data.to_path_buf());
+    config.database = database;
     let store = veil_ingest::ArtifactStore::open_metadata(&config).unwrap();
     enrol_in(&store, &f.client);
     // The store's connections close on this thread, not an async one.
     drop(store);
 }
 
-/// `count` distinct sealed artifacts (each with a file of its own).
-fn envelopes(f: &Fixture, count: usize) -> Vec<Vec<u8>> {
+/// `count` distinct sealed artifacts, each with a file of its own of about `size` bytes.
+fn envelopes(f: &Fixture, count: usize, size: usize) -> Vec<Vec<u8>> {
     (0..count)
         .map(|i| {
             let mut b = f.builder();
             let mut part = format!("artifact {i}\n").into_bytes();
-            part.extend(pattern(64 * 1024));
+            part.extend(pattern(size));
             b.add_file(&format!("part-{i}.bin"), part).unwrap();
             f.seal(b.sign(&f.client).unwrap().into_bytes())
         })
@@ -257,34 +274,39 @@ fn envelopes(f: &Fixture, count: usize) -> Vec<Vec<u8>> {
 #[test]
 fn two_instances_on_postgres_and_s3_store_each_upload_once_through_sigkills() {
     let test = "two_instances_on_postgres_and_s3_store_each_upload_once_through_sigkills";
-    if !services::available(test) {
-        return;
-    }
-    let Some(veil) = veil_binary() else {
-        let message = format!(
-            "{test}: no veil binary next to the test (`cargo build -p veil-cli`, or run the workspace's tests)"
-        );
-        if std::env::var_os(services::REQUIRE_SERVICES).is_some() {
-            panic!("{message}");
-        }
-        eprintln!("\n!!!!!!!! SKIPPED {message} !!!!!!!!\n");
+    let Some(veil) = prerequisites(test) else {
         return;
     };
     let pg = services::Postgres::start();
     pg.create_database("veil");
     let moto = services::Moto::start(BUCKET);
     let f = Fixture::new();
-    let key_file = f.dir.path().join("recipient.pem");
+    let database_url = pg.url("veil");
     let cluster = Cluster {
         veil,
         dir: f.dir.path().to_path_buf(),
-        database_url: pg.url("veil"),
-        s3_env: moto.env(),
-        recipient_key: key_file,
+        args: [
+            "--database",
+            &database_url,
+            "--object-store",
+            &format!("s3://{BUCKET}/{PREFIX}"),
+            "--staging-lease",
+            &LEASE_SECS.to_string(),
+            "--timeout",
+            &TIMEOUT_SECS.to_string(),
+        ]
+        .map(String::from)
+        .to_vec(),
+        env: moto.env(),
+        recipient_key: f.dir.path().join("recipient.pem"),
         dist: f.dist.clone(),
     };
-    enrol_client(&f, &cluster.database_url);
-    let envelopes = Arc::new(envelopes(&f, UPLOADS));
+    enrol_client(
+        &f,
+        &f.dir.path().join("admin"),
+        veil_ingest::DatabaseLocation::parse(&database_url).unwrap(),
+    );
+    let envelopes = Arc::new(envelopes(&f, UPLOADS, 64 * 1024));
     let expected: BTreeSet<String> = envelopes.iter().map(|e| id_of(e)).collect();
     assert_eq!(expected.len(), UPLOADS);
 
@@ -448,4 +470,138 @@ fn two_instances_on_postgres_and_s3_store_each_upload_once_through_sigkills() {
         assert!(log.contains("Metadata in postgres"), "{name}:\n{log}");
     }
     drop((a, b, c));
+}
+
+/// Upload every envelope once, from `clients` threads, spread over the instances at `ports`;
+/// every answer must be 201. Returns the wall time of the wave.
+fn wave(ports: &[u16], envelopes: &Arc<Vec<Vec<u8>>>, clients: usize) -> Duration {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            let (next, envelopes, ports) = (next.clone(), envelopes.clone(), ports.to_vec());
+            std::thread::spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(envelope) = envelopes.get(i) else {
+                        break;
+                    };
+                    let (status, id) = upload_until_answered(&ports, i % ports.len(), envelope);
+                    assert_eq!((status, id), (201, id_of(envelope)));
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    started.elapsed()
+}
+
+/// Capacity, measured (`cargo xtask bench ingest` runs it in a release build and prints it):
+/// uploads/s and MB/s of 1 MiB artifacts (`VEIL_CAPACITY_ARTIFACTS`, default 200;
+/// `VEIL_CAPACITY_BYTES`) from 16 concurrent clients, through one instance on SQLite + local
+/// files and through two instances on PostgreSQL + moto, side by side on this machine (clients,
+/// servers, PostgreSQL and moto share its cores). Prints `RESULT {json}`.
+#[test]
+#[ignore = "a measurement, not a test: cargo xtask bench ingest"]
+fn capacity() {
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (count, size, clients) = (
+        env("VEIL_CAPACITY_ARTIFACTS", 200),
+        env("VEIL_CAPACITY_BYTES", 1024 * 1024),
+        16,
+    );
+    let Some(veil) = prerequisites("capacity") else {
+        return;
+    };
+    let f = Fixture::new();
+    let envelopes = Arc::new(envelopes(&f, count, size));
+    let bytes: usize = envelopes.iter().map(Vec::len).sum();
+    let cluster = |args: Vec<String>, env: Vec<(&'static str, String)>| Cluster {
+        veil: veil.clone(),
+        dir: f.dir.path().to_path_buf(),
+        args,
+        env,
+        recipient_key: f.dir.path().join("recipient.pem"),
+        dist: f.dist.clone(),
+    };
+    let figures = |took: Duration, instances: usize, storage: &str| {
+        let secs = took.as_secs_f64();
+        eprintln!(
+            "capacity: {instances} instance(s) on {storage}: {count} x {} KiB in {secs:.2} s",
+            size / 1024
+        );
+        serde_json::json!({
+            "instances": instances,
+            "storage": storage,
+            "seconds": secs,
+            "uploads_per_s": count as f64 / secs,
+            "mb_per_s": bytes as f64 / 1e6 / secs,
+        })
+    };
+
+    // One instance: SQLite and objects in its data directory.
+    let solo_data = f.dir.path().join("solo");
+    enrol_client(&f, &solo_data, veil_ingest::DatabaseLocation::Sqlite);
+    let local = cluster(vec![], vec![]);
+    let solo = local.start("solo", services::free_port(), &solo_data);
+    let sqlite = figures(
+        wave(&[solo.port], &envelopes, clients),
+        1,
+        "SQLite + local files",
+    );
+    drop(solo);
+
+    // Two instances: one PostgreSQL database, one S3 bucket (moto).
+    let pg = services::Postgres::start();
+    pg.create_database("veil");
+    let moto = services::Moto::start(BUCKET);
+    let url = pg.url("veil");
+    enrol_client(
+        &f,
+        &f.dir.path().join("admin"),
+        veil_ingest::DatabaseLocation::parse(&url).unwrap(),
+    );
+    let shared = cluster(
+        [
+            "--database",
+            &url,
+            "--object-store",
+            &format!("s3://{BUCKET}/{PREFIX}"),
+        ]
+        .map(String::from)
+        .to_vec(),
+        moto.env(),
+    );
+    let a = shared.start("pg-a", services::free_port(), &f.dir.path().join("pg-a"));
+    let b = shared.start("pg-b", services::free_port(), &f.dir.path().join("pg-b"));
+    let postgres = figures(
+        wave(&[a.port, b.port], &envelopes, clients),
+        2,
+        "PostgreSQL + S3 (moto)",
+    );
+    assert_eq!(
+        pg.query_strings("veil", "SELECT COUNT(*) FROM artifacts"),
+        [count.to_string()]
+    );
+    drop((a, b));
+
+    println!(
+        "RESULT {}",
+        serde_json::json!({
+            "area": "ingest",
+            "artifacts": count,
+            "artifact_bytes": size,
+            "envelope_bytes": bytes,
+            "clients": clients,
+            "sqlite_local": sqlite,
+            "postgres_s3": postgres,
+        })
+    );
 }

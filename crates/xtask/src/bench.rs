@@ -1,4 +1,4 @@
-//! `cargo xtask bench <mesh|trust|seal|batch|all>`: benchmarks that compare Veil side by side with a named
+//! `cargo xtask bench <mesh|trust|seal|batch|ingest|all>`: benchmarks that compare Veil side by side with a named
 //! peer in one run and print the ratios. They are measurements, not tests: a missed target is
 //! printed (`OVER TARGET`), and only a failure to measure makes the command fail. The figures are
 //! recorded by hand in `docs/benchmarks.md` with the machine line printed first.
@@ -18,6 +18,10 @@
 //! - `batch`: `veil deid DIR -o OUT` over 200 copies of a 65,000-triangle synthetic head (one model
 //!   per core, with the Hausdorff p95 its summary needs) against a trimesh loop of the same steps
 //!   (`scripts/mesh/bench_batch.py`); files/s and their ratio (issue 18: >= 25x).
+//! - `ingest`: capacity of the ingest server in a release build: uploads/s and MB/s of 200 sealed
+//!   1 MiB artifacts from 16 concurrent clients, one `veil serve` on SQLite + local files next to
+//!   two on one PostgreSQL database + one S3 bucket (moto), all on this machine (the `capacity`
+//!   measurement of `crates/ingest/tests/scale_out.rs`; `--artifacts N`).
 //!
 //! Options: `--iterations N` (trust, readings per round), `--megabytes N` (seal), `--triangles N`
 //! (mesh), `--runs N` (rounds / repetitions; best kept), `--wasm-opt-level L` (build the browser
@@ -31,7 +35,7 @@ use serde_json::Value;
 
 use crate::{Result, cargo, output, run as run_cmd, target_dir};
 
-const USAGE: &str = "usage: cargo xtask bench <mesh|trust|seal|batch|all> [--iterations N] [--megabytes N] [--triangles N] [--browser-triangles N] [--runs N] [--wasm-opt-level 3|s|z]";
+const USAGE: &str = "usage: cargo xtask bench <mesh|trust|seal|batch|ingest|all> [--iterations N] [--megabytes N] [--triangles N] [--browser-triangles N] [--artifacts N] [--runs N] [--wasm-opt-level 3|s|z]";
 
 /// Issue targets, in milliseconds or as ratios.
 const TRUST_NATIVE_MS: f64 = 2.0;
@@ -54,6 +58,8 @@ struct Options {
     runs: Option<u32>,
     /// `opt-level` for the whole wasm build instead of the `wasm-release` profile's own.
     wasm_opt_level: Option<String>,
+    /// Artifacts uploaded per configuration (ingest).
+    artifacts: u32,
 }
 
 fn parse(args: &[String]) -> Result<(String, Options)> {
@@ -65,6 +71,7 @@ fn parse(args: &[String]) -> Result<(String, Options)> {
         browser_triangles: 5_000_000,
         runs: None,
         wasm_opt_level: None,
+        artifacts: 200,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -81,6 +88,7 @@ fn parse(args: &[String]) -> Result<(String, Options)> {
             "--triangles" => o.triangles = value("--triangles")?,
             "--browser-triangles" => o.browser_triangles = value("--browser-triangles")?,
             "--runs" => o.runs = Some(small(value("--runs")?)?),
+            "--artifacts" => o.artifacts = small(value("--artifacts")?)?,
             "--wasm-opt-level" => {
                 let v = it.next().ok_or("--wasm-opt-level needs a value")?;
                 if !["0", "1", "2", "3", "s", "z"].contains(&v.as_str()) {
@@ -88,7 +96,9 @@ fn parse(args: &[String]) -> Result<(String, Options)> {
                 }
                 o.wasm_opt_level = Some(v.clone());
             }
-            "mesh" | "trust" | "seal" | "batch" | "all" if area.is_none() => area = Some(a.clone()),
+            "mesh" | "trust" | "seal" | "batch" | "ingest" | "all" if area.is_none() => {
+                area = Some(a.clone())
+            }
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -104,10 +114,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let (area, o) = parse(args)?;
     print_machine();
     let areas: &[&str] = match area.as_str() {
-        "all" => &["trust", "seal", "mesh", "batch"],
+        "all" => &["trust", "seal", "mesh", "batch", "ingest"],
         "trust" => &["trust"],
         "seal" => &["seal"],
         "batch" => &["batch"],
+        "ingest" => &["ingest"],
         _ => &["mesh"],
     };
     let mut failures = Vec::new();
@@ -117,6 +128,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             "trust" => trust(root, &o),
             "seal" => seal(root, &o),
             "batch" => batch(root),
+            "ingest" => ingest(root, &o),
             _ => mesh(root, &o),
         };
         if let Err(e) = result {
@@ -593,6 +605,63 @@ fn batch(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The ingest server's capacity, two instances on PostgreSQL + S3 (moto) next to one on SQLite +
+/// local files: the release `veil` binary, then the `capacity` measurement of the scale-out tests
+/// (release, PostgreSQL and moto installed by `tools::ensure_services`).
+fn ingest(root: &Path, o: &Options) -> Result<()> {
+    let services = crate::tools::ensure_services()?;
+    run_cmd(Command::new(cargo()).current_dir(root).args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "veil-cli",
+    ]))?;
+    let results = run_results(
+        Command::new(cargo())
+            .current_dir(root)
+            .env("PATH", &services.path)
+            .env("VEIL_REQUIRE_SERVICES", "1")
+            .env("VEIL_CAPACITY_ARTIFACTS", o.artifacts.to_string())
+            .args([
+                "test",
+                "--quiet",
+                "--release",
+                "-p",
+                "veil-ingest",
+                "--test",
+                "scale_out",
+                "--",
+                "--ignored",
+                "--exact",
+                "capacity",
+                "--nocapture",
+            ]),
+    )?;
+    let v = result_for(&results, "ingest")?;
+    let side = |key: &str| -> Result<(f64, f64)> {
+        let s = v.get(key).ok_or_else(|| format!("no {key} in {v}"))?;
+        Ok((num(s, "uploads_per_s")?, num(s, "mb_per_s")?))
+    };
+    let (sqlite_ups, sqlite_mbs) = side("sqlite_local")?;
+    let (pg_ups, pg_mbs) = side("postgres_s3")?;
+    println!(
+        "  ingest: {} artifacts of {} KiB, {} clients",
+        num(v, "artifacts")?,
+        num(v, "artifact_bytes")? / 1024.0,
+        num(v, "clients")?
+    );
+    println!(
+        "  1 instance,  SQLite + local files:     {sqlite_ups:7.1} uploads/s {sqlite_mbs:7.1} MB/s"
+    );
+    println!("  2 instances, PostgreSQL + S3 (moto):   {pg_ups:7.1} uploads/s {pg_mbs:7.1} MB/s");
+    println!(
+        "  ratio (2 x PostgreSQL + moto / 1 x SQLite): {:.2}",
+        pg_ups / sqlite_ups
+    );
+    Ok(())
+}
+
 fn mesh(root: &Path, o: &Options) -> Result<()> {
     // Five rounds: trimesh's own best moves by a third between rounds on a shared machine.
     let runs = o.runs.unwrap_or(5);
@@ -802,5 +871,7 @@ mod tests {
         assert!(parse(&args("trust --iterations 0")).is_err());
         assert!(parse(&args("frobnicate")).is_err());
         assert!(parse(&args("--runs 3")).is_err());
+        let (area, o) = parse(&args("ingest --artifacts 50")).unwrap();
+        assert_eq!((area.as_str(), o.artifacts), ("ingest", 50));
     }
 }
