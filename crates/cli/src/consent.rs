@@ -85,12 +85,14 @@ pub struct BreachArgs {
     /// When the breach was discovered (RFC 3339 or unix seconds).
     #[arg(long)]
     discovered: String,
-    /// Jurisdictions of the affected subjects (repeat or comma-separate).
-    #[arg(long = "jurisdiction", required = true, value_delimiter = ',')]
+    /// Jurisdictions of the affected subjects (repeat or comma-separate); the codes of
+    /// `--affected CODE=N` count too.
+    #[arg(long = "jurisdiction", value_delimiter = ',')]
     jurisdictions: Vec<String>,
-    /// Number of affected subjects.
-    #[arg(long)]
-    affected: u64,
+    /// Affected subjects: a total `N`, or per region `CODE=N` (repeat: `--affected US-CA=612
+    /// --affected US-NV=20`); thresholds that count one State's residents are counted per region.
+    #[arg(long, required = true, value_delimiter = ',')]
+    affected: Vec<String>,
 }
 
 /// Arguments of `veil consent erasure`.
@@ -189,11 +191,15 @@ fn execute(cmd: ConsentCommand) -> Result<String, Failure> {
         }
         ConsentCommand::Breach(a) => {
             let t = Timestamp::parse(&a.discovered)?;
-            json(&veil_consent::breach_schedule(
-                t,
-                &Jurisdiction::parse_list(&a.jurisdictions)?,
-                a.affected,
-            )?)
+            let affected = veil_consent::Affected::parse(&a.affected)?;
+            let js = if a.jurisdictions.iter().all(|j| j.trim().is_empty())
+                && !affected.by_region.is_empty()
+            {
+                Vec::new()
+            } else {
+                Jurisdiction::parse_list(&a.jurisdictions)?
+            };
+            json(&veil_consent::breach_schedule_for(t, &js, &affected)?)
         }
         ConsentCommand::Erasure(a) => {
             let js = Jurisdiction::parse_list(&a.jurisdictions)?;
@@ -406,5 +412,53 @@ mod tests {
         assert_eq!(steps[1]["retain_years"], 10);
         let missing = Cli::try_parse_from(["veil-consent", "erasure", "--jurisdiction", "DE"]);
         assert!(missing.is_err(), "--controller is required");
+    }
+
+    /// SB 446 (Cal. Civ. Code § 1798.82(a), (f)) and HIPAA 164.406(a) counted per State; nFADP
+    /// Art. 24(1) "as soon as possible" leads.
+    #[test]
+    fn breach_counts_per_region_and_asap_leads() {
+        let v = run_args(&[
+            "breach",
+            "--discovered",
+            "2026-03-02T00:00:00Z",
+            "--affected",
+            "US-CA=612",
+            "--affected",
+            "US-NV=20",
+        ])
+        .unwrap();
+        assert_eq!(v["affected"], 632);
+        assert_eq!(v["by_region"]["US-CA"], 612);
+        let cites: Vec<&str> = v["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["citation"].as_str().unwrap())
+            .collect();
+        assert!(cites.contains(&"Cal. Civ. Code § 1798.82(f)"), "{cites:?}");
+        assert!(cites.contains(&"45 CFR 164.406(a)"), "{cites:?}");
+        let v = run_args(&[
+            "breach",
+            "--discovered",
+            "2026-03-02T00:00:00Z",
+            "--jurisdiction",
+            "CH,US",
+            "--affected",
+            "10",
+        ])
+        .unwrap();
+        assert_eq!(v["leading"]["citation"], "nFADP Art. 24(1)");
+        assert_eq!(v["leading"]["asap"], true);
+        assert!(v["leading"]["deadline"].is_null());
+        let bad = run_args(&[
+            "breach",
+            "--discovered",
+            "2026-03-02T00:00:00Z",
+            "--affected",
+            "US-CA=lots",
+        ])
+        .unwrap_err();
+        assert_eq!(bad.code(), "bad-affected");
     }
 }

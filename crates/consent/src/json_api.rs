@@ -133,6 +133,28 @@ pub fn breach_json(
     )?)?)
 }
 
+/// Breach deadlines with per-region counts (see [`crate::breach_schedule_for`]): `affected` holds
+/// `N` and/or `CODE=N` entries as `veil consent breach --affected` reads them.
+///
+/// # Errors
+/// Bad time, jurisdiction or count.
+pub fn breach_regions_json(
+    discovered: &str,
+    jurisdiction_codes: &[&str],
+    affected: &[&str],
+) -> Result<String, ConsentError> {
+    let t = Timestamp::parse(discovered)?;
+    let a = crate::Affected::parse(affected)?;
+    let js = if jurisdiction_codes.iter().all(|c| c.trim().is_empty()) && !a.by_region.is_empty() {
+        Vec::new()
+    } else {
+        Jurisdiction::parse_list(jurisdiction_codes)?
+    };
+    Ok(serde_json::to_string(&crate::breach_schedule_for(
+        t, &js, &a,
+    )?)?)
+}
+
 /// Erasure plan and retention periods as JSON: `{"plan": ..., "retention": [...]}`.
 ///
 /// # Errors

@@ -51,7 +51,7 @@ pub mod rules;
 pub mod text;
 mod time;
 
-pub use breach::{BreachSchedule, Notice, breach_schedule};
+pub use breach::{Affected, BreachSchedule, Notice, breach_schedule, breach_schedule_for};
 pub use decide::{
     AppliedRule, DecideOptions, Decision, DecisionRequest, Needed, Outcome, Party, Subject,
     TransferMechanism, Waiver, decide, decide_with,

@@ -269,6 +269,12 @@ pub struct BreachRule {
     /// such a notice leads whenever present.
     #[serde(default)]
     pub asap: bool,
+    /// The duty applies to breaches discovered on or after this day (`YYYY-MM-DD`, UTC).
+    #[serde(default)]
+    pub in_force_from: Option<String>,
+    /// The duty applies to breaches discovered before this day (`YYYY-MM-DD`, UTC).
+    #[serde(default)]
+    pub in_force_until: Option<String>,
     /// The condition / timing in words.
     pub when: String,
     /// Citation.

@@ -1,0 +1,223 @@
+//! Breach clocks: one row per clinic scenario, each expected notice with its primary source.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use veil_consent::{Affected, Coded, Jurisdiction, Timestamp, breach_schedule_for};
+
+struct Row {
+    name: &'static str,
+    discovered: &'static str,
+    js: &'static [&'static str],
+    affected: &'static [&'static str],
+    /// (citation, deadline or None, asap)
+    present: &'static [(&'static str, Option<&'static str>, bool)],
+    absent: &'static [&'static str],
+    /// Citation of the leading notice.
+    leading: Option<&'static str>,
+}
+
+fn rows() -> Vec<Row> {
+    vec![
+        // GDPR Art. 33(1): 72 hours to the authority; HIPAA 164.404(b) 60 days to individuals,
+        // 164.408(b) HHS at the same time when 500 or more. The 72 hours lead.
+        Row {
+            name: "de-us-600",
+            discovered: "2026-11-23T10:00:00Z",
+            js: &["DE", "US"],
+            affected: &["600"],
+            present: &[
+                ("GDPR Art. 33(1)", Some("2026-11-26T10:00:00Z"), false),
+                ("45 CFR 164.404(b)", Some("2027-01-22T10:00:00Z"), false),
+                ("45 CFR 164.408(b)", Some("2027-01-22T10:00:00Z"), false),
+            ],
+            absent: &["45 CFR 164.408(c)"],
+            leading: Some("GDPR Art. 33(1)"),
+        },
+        // nFADP Art. 24(1): "as soon as possible" leads; HIPAA's 60 days must not.
+        Row {
+            name: "ch-us-asap-leads",
+            discovered: "2026-11-23T10:00:00Z",
+            js: &["CH", "US"],
+            affected: &["10"],
+            present: &[
+                ("nFADP Art. 24(1)", None, true),
+                ("45 CFR 164.404(b)", Some("2027-01-22T10:00:00Z"), false),
+                ("45 CFR 164.408(c)", Some("2027-03-01T23:59:59Z"), false),
+            ],
+            absent: &["45 CFR 164.408(b)", "45 CFR 164.406(a)"],
+            leading: Some("nFADP Art. 24(1)"),
+        },
+        // PIPEDA s. 10.1: "as soon as feasible" leads.
+        Row {
+            name: "ca-us-asap-leads",
+            discovered: "2026-05-04T08:00:00Z",
+            js: &["CA", "US"],
+            affected: &["50"],
+            present: &[
+                ("PIPEDA s. 10.1(1)-(2)", None, true),
+                ("PIPEDA s. 10.1(3), (6)", None, true),
+            ],
+            absent: &[],
+            leading: Some("PIPEDA s. 10.1(1)-(2)"),
+        },
+        // SB 446: Cal. Civ. Code § 1798.82(a) 30 calendar days; § 1798.82(f) the AG within 15
+        // days after, when more than 500 Californians; HIPAA media 164.406(a): more than 500
+        // residents of one State; HHS 164.408(b): 500 or more in total.
+        Row {
+            name: "us-ca-612-californians",
+            discovered: "2026-03-02T00:00:00Z",
+            js: &[],
+            affected: &["US-CA=612", "US-NV=20"],
+            present: &[
+                (
+                    "Cal. Civ. Code § 1798.82(a)",
+                    Some("2026-04-01T00:00:00Z"),
+                    false,
+                ),
+                (
+                    "Cal. Civ. Code § 1798.82(f)",
+                    Some("2026-04-16T00:00:00Z"),
+                    false,
+                ),
+                ("45 CFR 164.406(a)", Some("2026-05-01T00:00:00Z"), false),
+                ("45 CFR 164.408(b)", Some("2026-05-01T00:00:00Z"), false),
+            ],
+            absent: &[
+                "45 CFR 164.408(c)",
+                "Cal. Civ. Code § 1798.82(a) (before SB 446)",
+            ],
+            leading: Some("Cal. Health & Safety Code § 1280.15(b)"),
+        },
+        // 700 in total but no State with more than 500: HHS yes (164.408(b)), media no
+        // (164.406(a)), Attorney General no (§ 1798.82(f)).
+        Row {
+            name: "us-700-spread-over-states",
+            discovered: "2026-03-02T00:00:00Z",
+            js: &[],
+            affected: &["US-CA=400", "US-NY=300"],
+            present: &[("45 CFR 164.408(b)", Some("2026-05-01T00:00:00Z"), false)],
+            absent: &["45 CFR 164.406(a)", "Cal. Civ. Code § 1798.82(f)"],
+            leading: Some("Cal. Health & Safety Code § 1280.15(b)"),
+        },
+        // Texas residents only: media when more than 500 in one State (164.406(a)).
+        Row {
+            name: "us-tx-501",
+            discovered: "2026-03-02T00:00:00Z",
+            js: &[],
+            affected: &["US-TX=501"],
+            present: &[("45 CFR 164.406(a)", Some("2026-05-01T00:00:00Z"), false)],
+            absent: &["Cal. Civ. Code § 1798.82(a)"],
+            leading: Some("45 CFR 164.404(b)"),
+        },
+        // Discovered before SB 446 was in force: no fixed California deadline.
+        Row {
+            name: "us-ca-before-sb446",
+            discovered: "2025-12-30T00:00:00Z",
+            js: &["US-CA"],
+            affected: &["10"],
+            present: &[("Cal. Civ. Code § 1798.82(a) (before SB 446)", None, false)],
+            absent: &["Cal. Civ. Code § 1798.82(a)"],
+            leading: Some("Cal. Health & Safety Code § 1280.15(b)"),
+        },
+        // LGPD Art. 48 with Resolution CD/ANPD 15/2024 Art. 6: three working days.
+        Row {
+            name: "br-3-working-days",
+            discovered: "2026-11-27T09:00:00Z",
+            js: &["BR"],
+            affected: &["1"],
+            present: &[(
+                "LGPD Art. 48; Resolution CD/ANPD nº 15/2024, Art. 6",
+                Some("2026-12-02T09:00:00Z"),
+                false,
+            )],
+            absent: &[],
+            leading: Some("LGPD Art. 48; Resolution CD/ANPD nº 15/2024, Art. 6"),
+        },
+    ]
+}
+
+#[test]
+fn breach_table() {
+    let mut failures = Vec::new();
+    for row in rows() {
+        let t = Timestamp::parse(row.discovered).unwrap();
+        let js: Vec<Jurisdiction> = row
+            .js
+            .iter()
+            .map(|j| Jurisdiction::parse(j).unwrap())
+            .collect();
+        let a = Affected::parse(row.affected).unwrap();
+        let s = breach_schedule_for(t, &js, &a).unwrap();
+        for (cite, deadline, asap) in row.present {
+            match s.notices.iter().find(|n| n.citation == *cite) {
+                None => failures.push(format!("{}: no `{cite}`", row.name)),
+                Some(n) => {
+                    let got = n.deadline.map(Timestamp::to_rfc3339);
+                    if got.as_deref() != *deadline || n.asap != *asap {
+                        failures.push(format!(
+                            "{}: `{cite}` deadline {got:?} asap {} (want {deadline:?} {asap})",
+                            row.name, n.asap
+                        ));
+                    }
+                }
+            }
+        }
+        for cite in row.absent {
+            if s.notices.iter().any(|n| n.citation == *cite) {
+                failures.push(format!("{}: unexpected `{cite}`", row.name));
+            }
+        }
+        let lead = s.leading.as_ref().map(|n| n.citation.as_str());
+        if lead != row.leading {
+            failures.push(format!(
+                "{}: leading {lead:?} != {:?}",
+                row.name, row.leading
+            ));
+        }
+        // Every notice has the documented keys.
+        let v = serde_json::to_value(&s).unwrap();
+        for n in v["notices"].as_array().unwrap() {
+            let mut keys: Vec<&str> = n.as_object().unwrap().keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(
+                keys,
+                [
+                    "asap",
+                    "citation",
+                    "deadline",
+                    "recipient",
+                    "regime",
+                    "when"
+                ]
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn affected_counts_are_read_strictly() {
+    let a = Affected::parse(["1000", "US-CA=600", "us-ca=10", "DE=5"]).unwrap();
+    assert_eq!(a.total, 1000);
+    assert_eq!(a.by_region.len(), 2);
+    assert_eq!(a.by_region[0].1, 610);
+    assert_eq!(Affected::parse(["US-CA=3", "US-NY=4"]).unwrap().total, 7);
+    for bad in [
+        &["x"][..],
+        &["10", "20"],
+        &["US-CA=abc"],
+        &["5", "US-CA=6"],
+        &[],
+        &["-3"],
+        &["99999999999"],
+    ] {
+        assert_eq!(
+            Affected::parse(bad).unwrap_err().code(),
+            "bad-affected",
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        Affected::parse(["JP=3"]).unwrap_err().code(),
+        "unknown-jurisdiction"
+    );
+}
