@@ -32,6 +32,7 @@ mod chain;
 mod challenge;
 mod cose;
 mod error;
+pub mod fhir_import;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod gatt;
@@ -39,6 +40,7 @@ pub mod ieee11073;
 pub mod measurement;
 #[cfg(feature = "sim")]
 mod provision;
+pub mod sig;
 mod verify;
 
 pub use chain::{DeviceIdentity, MAX_CERT_LEN, MAX_CHAIN_LEN, RootInfo, TrustStore};

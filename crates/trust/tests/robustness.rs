@@ -108,7 +108,7 @@ proptest! {
     }
 
     #[test]
-    fn characteristic_decoders_never_panic(which in 0usize..6, val in proptest::collection::vec(any::<u8>(), 0..64)) {
+    fn characteristic_decoders_never_panic(which in 0usize..KNOWN_CHARACTERISTICS.len(), val in proptest::collection::vec(any::<u8>(), 0..64)) {
         let (svc, chr) = KNOWN_CHARACTERISTICS[which];
         if let Ok(m) = decode(svc, chr, &val) {
             // Whatever decodes also serializes, and round-trips through JSON.
@@ -332,4 +332,30 @@ fn huge_cbor_counts_are_claims_not_allocations() {
             .code(),
         "malformed"
     );
+}
+
+proptest! {
+    /// Any value on any characteristic of any standard service, and on the control point, gives
+    /// events or a typed error, never a panic; feature and Device Information values likewise.
+    #[test]
+    fn standard_sessions_never_panic(values in proptest::collection::vec((0usize..8, proptest::collection::vec(any::<u8>(), 0..40)), 0..24)) {
+        use veil_trust::sig::{PROFILES, RacpRequest, Session};
+        for p in PROFILES.iter() {
+            let mut s = Session::new(p);
+            let _ = s.request(RacpRequest::ReportAll);
+            for (which, val) in &values {
+                let chr = match p.channels.get(*which) {
+                    Some(c) => c.characteristic,
+                    None => 0x2A52,
+                };
+                if let Err(e) = s.on_value(chr, val) {
+                    prop_assert!(!e.code().is_empty());
+                }
+                let _ = veil_trust::measurement::decode_features(p.features.unwrap_or(0x2A49), val);
+                let _ = veil_trust::sig::device_information_string(0x2A29, val);
+                let _ = veil_trust::sig::CurrentTime::decode(val);
+            }
+            let _ = s.reset();
+        }
+    }
 }

@@ -18,8 +18,11 @@
 use crate::ProvisionError;
 
 mod blood_pressure;
+mod features;
 mod glucose;
+mod glucose_context;
 mod heart_rate;
+mod plx_continuous;
 mod plx_spot_check;
 #[cfg(feature = "sim")]
 mod spec;
@@ -30,21 +33,38 @@ mod weight;
 pub use blood_pressure::{
     BloodPressure, BloodPressureStatus, CHR_BLOOD_PRESSURE, SVC_BLOOD_PRESSURE,
 };
+pub use features::{
+    CHR_BLOOD_PRESSURE_FEATURE, CHR_GLUCOSE_FEATURE, CHR_PLX_FEATURES, CHR_TEMPERATURE_TYPE,
+    CHR_WEIGHT_SCALE_FEATURE, Features, decode_features,
+};
 pub use glucose::{CHR_GLUCOSE, Glucose, SVC_GLUCOSE};
+pub use glucose_context::{CHR_GLUCOSE_CONTEXT, GlucoseContext};
 pub use heart_rate::{CHR_HEART_RATE, HeartRate, SVC_HEART_RATE};
+pub use plx_continuous::{CHR_PLX_CONTINUOUS, PulseOximetryContinuous, SpO2Pr};
 pub use plx_spot_check::{CHR_PLX_SPOT_CHECK, PulseOximetry, SVC_PULSE_OXIMETER};
 pub use temperature::{CHR_TEMPERATURE, SVC_HEALTH_THERMOMETER, Temperature};
 pub use types::{DateTime, MeasurementError};
 pub use weight::{CHR_WEIGHT, SVC_WEIGHT_SCALE, Weight};
 
-/// The standard service of each decoded characteristic.
-pub const KNOWN_CHARACTERISTICS: [(u16, u16); 6] = [
+/// Intermediate Cuff Pressure characteristic (BLS 1.1.1 §3.2): the Blood Pressure Measurement
+/// layout, notified while the cuff inflates; the current cuff pressure is in the systolic field,
+/// diastolic and mean arterial pressure are NaN.
+pub const CHR_INTERMEDIATE_CUFF_PRESSURE: u16 = 0x2A36;
+/// Intermediate Temperature characteristic (HTS 1.0 §3.3): the Temperature Measurement layout,
+/// notified while the thermometer settles.
+pub const CHR_INTERMEDIATE_TEMPERATURE: u16 = 0x2A1E;
+
+/// The standard service of each decoded measurement characteristic.
+pub const KNOWN_CHARACTERISTICS: [(u16, u16); 9] = [
     (SVC_BLOOD_PRESSURE, CHR_BLOOD_PRESSURE),
     (SVC_HEALTH_THERMOMETER, CHR_TEMPERATURE),
     (SVC_GLUCOSE, CHR_GLUCOSE),
     (SVC_PULSE_OXIMETER, CHR_PLX_SPOT_CHECK),
     (SVC_WEIGHT_SCALE, CHR_WEIGHT),
     (SVC_HEART_RATE, CHR_HEART_RATE),
+    (SVC_BLOOD_PRESSURE, CHR_INTERMEDIATE_CUFF_PRESSURE),
+    (SVC_HEALTH_THERMOMETER, CHR_INTERMEDIATE_TEMPERATURE),
+    (SVC_PULSE_OXIMETER, CHR_PLX_CONTINUOUS),
 ];
 
 /// A measurement decoded from a standard characteristic, tagged by `type` in JSON.
@@ -63,6 +83,12 @@ pub enum Measurement {
     Weight(Weight),
     /// Heart Rate Measurement 0x2A37.
     HeartRate(HeartRate),
+    /// Intermediate Cuff Pressure 0x2A36 (a cuff inflating; not a result).
+    IntermediateCuffPressure(BloodPressure),
+    /// Intermediate Temperature 0x2A1E (a thermometer settling; not a result).
+    IntermediateTemperature(Temperature),
+    /// PLX Continuous Measurement 0x2A5F.
+    PulseOximetryContinuous(PulseOximetryContinuous),
     /// A characteristic this crate does not decode; the signed bytes are still authentic.
     Unknown {
         /// 16-bit service UUID.
@@ -90,12 +116,38 @@ pub fn decode(svc: u16, chr: u16, val: &[u8]) -> Result<Measurement, Measurement
         CHR_PLX_SPOT_CHECK => Measurement::PulseOximetry(plx_spot_check::decode(c)?),
         CHR_WEIGHT => Measurement::Weight(weight::decode(c)?),
         CHR_HEART_RATE => Measurement::HeartRate(heart_rate::decode(c)?),
+        CHR_INTERMEDIATE_CUFF_PRESSURE => {
+            Measurement::IntermediateCuffPressure(blood_pressure::decode(c)?)
+        }
+        CHR_INTERMEDIATE_TEMPERATURE => {
+            Measurement::IntermediateTemperature(temperature::decode(c)?)
+        }
+        CHR_PLX_CONTINUOUS => Measurement::PulseOximetryContinuous(plx_continuous::decode(c)?),
         _ => Measurement::Unknown {
             service: svc,
             characteristic: chr,
             value_hex: hex::encode(val),
         },
     })
+}
+
+impl Measurement {
+    /// An intermediate value (cuff inflating, thermometer settling, a continuous stream): shown
+    /// live, never a result of its own.
+    pub fn is_intermediate(&self) -> bool {
+        matches!(
+            self,
+            Measurement::IntermediateCuffPressure(_)
+                | Measurement::IntermediateTemperature(_)
+                | Measurement::PulseOximetryContinuous(_)
+                | Measurement::HeartRate(_)
+        )
+    }
+}
+
+/// Decodes a Glucose Measurement Context value (0x2A34).
+pub fn decode_glucose_context(val: &[u8]) -> Result<GlucoseContext, MeasurementError> {
+    glucose_context::decode(&mut types::Cursor::new(CHR_GLUCOSE_CONTEXT, val))
 }
 
 /// A characteristic value ready to sign: which service and characteristic, and the raw bytes.

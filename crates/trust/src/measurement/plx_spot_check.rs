@@ -40,6 +40,32 @@ pub struct PulseOximetry {
     pub device_clock_not_set: bool,
 }
 
+/// The names of the set bits of a PLX Measurement Status field (PLXS 1.0.1 §3.1.1.4; bits 0-4
+/// are reserved).
+pub(super) fn measurement_status(bits: u32) -> Vec<String> {
+    set_bits(
+        bits,
+        &[
+            "",
+            "",
+            "",
+            "",
+            "",
+            "measurement_ongoing",
+            "early_estimated_data",
+            "validated_data",
+            "fully_qualified_data",
+            "data_from_storage",
+            "data_for_demonstration",
+            "data_for_testing",
+            "calibration_ongoing",
+            "measurement_unavailable",
+            "questionable_measurement",
+            "invalid_measurement",
+        ],
+    )
+}
+
 pub(super) fn decode(c: &mut Cursor) -> Result<PulseOximetry, MeasurementError> {
     let flags = u32::from(c.u8()?);
     let spo2 = c.sfloat()?;
@@ -50,27 +76,7 @@ pub(super) fn decode(c: &mut Cursor) -> Result<PulseOximetry, MeasurementError> 
         None
     };
     let measurement_status = if bit(flags, 1) {
-        Some(set_bits(
-            u32::from(c.u16()?),
-            &[
-                "",
-                "",
-                "",
-                "",
-                "",
-                "measurement_ongoing",
-                "early_estimated_data",
-                "validated_data",
-                "fully_qualified_data",
-                "data_from_storage",
-                "data_for_demonstration",
-                "data_for_testing",
-                "calibration_ongoing",
-                "measurement_unavailable",
-                "questionable_measurement",
-                "invalid_measurement",
-            ],
-        ))
+        Some(measurement_status(u32::from(c.u16()?)))
     } else {
         None
     };

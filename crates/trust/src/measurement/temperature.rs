@@ -35,6 +35,22 @@ pub struct Temperature {
     pub site: Option<String>,
 }
 
+/// The Temperature Type code (HTS 1.0 §3.2, also the site field of 0x2A1C) by name.
+pub(super) fn site_name(n: u8) -> String {
+    match n {
+        1 => "armpit".to_string(),
+        2 => "body".to_string(),
+        3 => "ear".to_string(),
+        4 => "finger".to_string(),
+        5 => "gastrointestinal".to_string(),
+        6 => "mouth".to_string(),
+        7 => "rectum".to_string(),
+        8 => "toe".to_string(),
+        9 => "tympanum".to_string(),
+        n => format!("reserved-{n}"),
+    }
+}
+
 pub(super) fn decode(c: &mut Cursor) -> Result<Temperature, MeasurementError> {
     let flags = u32::from(c.u8()?);
     let fahrenheit = bit(flags, 0);
@@ -50,18 +66,7 @@ pub(super) fn decode(c: &mut Cursor) -> Result<Temperature, MeasurementError> {
         None
     };
     let site = if bit(flags, 2) {
-        Some(match c.u8()? {
-            1 => "armpit".to_string(),
-            2 => "body".to_string(),
-            3 => "ear".to_string(),
-            4 => "finger".to_string(),
-            5 => "gastrointestinal".to_string(),
-            6 => "mouth".to_string(),
-            7 => "rectum".to_string(),
-            8 => "toe".to_string(),
-            9 => "tympanum".to_string(),
-            n => format!("reserved-{n}"),
-        })
+        Some(site_name(c.u8()?))
     } else {
         None
     };

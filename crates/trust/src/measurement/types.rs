@@ -84,7 +84,8 @@ impl DateTime {
         }
     }
 
-    fn is_valid(&self) -> bool {
+    /// Whether every field is in range (year 0, month 0 and day 0 meaning unknown).
+    pub fn is_valid(&self) -> bool {
         (self.year == 0 || (1582..=9999).contains(&self.year))
             && self.month <= 12
             && self.day <= 31
