@@ -39,6 +39,9 @@ pub const EXT_COUNTRY: &str =
 /// Extension: HIPAA authorization elements as JSON (`valueString`).
 pub const EXT_AUTHORIZATION: &str =
     "https://fhir.veil.invalid/StructureDefinition/hipaa-authorization";
+/// HL7 consent-policy code system (`hipaa-auth`, `hipaa-research`, ...): the policy a Consent
+/// records; `hipaa-auth` / `hipaa-research` mark a HIPAA authorization (45 CFR 164.508).
+pub const CONSENT_POLICY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/consentpolicycodes";
 /// Identifier system of the Bundle: the ledger's subject pseudonym (so an empty ledger round-trips).
 pub const LEDGER_IDENTIFIER_SYSTEM: &str = "urn:veil:consent-ledger";
 /// Identifier system of ledger events.
@@ -196,6 +199,27 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
                 }]),
             );
         }
+        if let Some(a) = &e.authorization
+            && e.scope.partner.is_none()
+            && !deny
+        {
+            let mut actors = Vec::new();
+            if !a.recipients.trim().is_empty() {
+                actors.push(json!({
+                    "role": {"coding": [{"system": PARTICIPATION_SYSTEM, "code": "IRCP", "display": "information recipient"}]},
+                    "reference": {"display": a.recipients}
+                }));
+            }
+            if !actors.is_empty() {
+                provision.insert("actor".into(), Value::Array(actors));
+            }
+            if !a.information.trim().is_empty() {
+                provision.insert(
+                    "data".into(),
+                    json!([{"meaning": "related", "reference": {"display": a.information}}]),
+                );
+            }
+        }
         provision.insert("purpose".into(), Value::Array(purposes));
         let performer = if e.kind == EventKind::GuardianGiven {
             json!([{"type": "RelatedPerson", "display": e.guardian.clone().unwrap_or_else(|| "guardian".into())}])
@@ -222,10 +246,38 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
         if let Some(t) = &e.text {
             consent.insert("policy".into(), json!([{"uri": t.urn()}]));
         }
-        consent.insert(
-            "policyRule".into(),
-            json!({"coding": [{"system": ACT_CODE_SYSTEM, "code": if deny { "OPTOUT" } else { "OPTIN" }}]}),
-        );
+        match (&e.authorization, deny) {
+            // A HIPAA authorization in the standard shape other systems read (what import-fhir
+            // maps back element by element, 45 CFR 164.508(c)).
+            (Some(a), false) => {
+                let code = if e.scope.purpose == Purpose::Research {
+                    "hipaa-research"
+                } else {
+                    "hipaa-auth"
+                };
+                consent.insert(
+                    "policyRule".into(),
+                    json!({"coding": [{"system": CONSENT_POLICY_SYSTEM, "code": code}]}),
+                );
+                if !a.disclosed_by.trim().is_empty() {
+                    consent.insert("organization".into(), json!([{"display": a.disclosed_by}]));
+                }
+                if !a.signature.trim().is_empty() {
+                    let mut att = Map::new();
+                    att.insert("title".into(), json!(a.signature));
+                    if let Some(t) = a.signed_at {
+                        att.insert("creation".into(), json!(t.to_rfc3339()));
+                    }
+                    consent.insert("sourceAttachment".into(), Value::Object(att));
+                }
+            }
+            _ => {
+                consent.insert(
+                    "policyRule".into(),
+                    json!({"coding": [{"system": ACT_CODE_SYSTEM, "code": if deny { "OPTOUT" } else { "OPTIN" }}]}),
+                );
+            }
+        }
         consent.insert("provision".into(), Value::Object(provision));
         entries.push(json!({"fullUrl": format!("urn:uuid:{}", uuid_from_hex(&id)), "resource": Value::Object(consent)}));
     }
@@ -457,6 +509,132 @@ fn patient_id(consent: &Value) -> Result<String, ConsentError> {
     Ok(after.split('/').next().unwrap_or(after).to_owned())
 }
 
+/// Whether the Consent's `policyRule` says it is a HIPAA authorization (`hipaa-auth`,
+/// `hipaa-research` of the consent-policy code system).
+fn hipaa_policy(c: &Value) -> bool {
+    c.get("policyRule").is_some_and(|p| {
+        arr(p, "coding").iter().any(|x| {
+            str_at(x, "system") == Some(CONSENT_POLICY_SYSTEM)
+                && matches!(str_at(x, "code"), Some("hipaa-auth" | "hipaa-research"))
+        })
+    })
+}
+
+fn displays(items: &[Value], keys: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for it in items.iter().take(MAX_CODINGS) {
+        for k in keys {
+            let v = match k.split_once('.') {
+                Some((a, b)) => it.get(a).and_then(|x| str_at(x, b)),
+                None => str_at(it, k),
+            };
+            if let Some(v) = v.filter(|v| !v.trim().is_empty()) {
+                out.push(v.chars().take(500).collect());
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// A HIPAA authorization from where FHIR R4 carries each element of 45 CFR 164.508(c):
+/// (c)(1)(i) the information: `provision.data` / `provision.class` / `provision.code`;
+/// (ii) who discloses: `Consent.organization`; (iii) to whom: `provision.actor` with role `IRCP`;
+/// (iv) the purpose: `provision.purpose`; (v) the expiry: `provision.period.end`; (vi) the signature
+/// and date: the signed form in `sourceAttachment` (its `creation`, else `Consent.dateTime`), a
+/// `RelatedPerson` performer as the representative. The (c)(2) statements are part of the signed
+/// form the attachment carries (164.508(c)(2) requires them in the form). What is missing is named.
+fn authorization_from_fhir(
+    c: &Value,
+    date: Option<Timestamp>,
+) -> Result<HipaaAuthorization, ConsentError> {
+    let prov = c.get("provision").cloned().unwrap_or(Value::Null);
+    let mut information = displays(
+        arr(&prov, "data"),
+        &["reference.display", "reference.reference"],
+    );
+    information.extend(displays(arr(&prov, "class"), &["display", "code"]));
+    information.extend(displays(arr(&prov, "code"), &["text"]));
+    let disclosed_by = displays(arr(c, "organization"), &["display", "reference"]);
+    let recipients: Vec<String> = arr(&prov, "actor")
+        .iter()
+        .filter(|a| {
+            a.get("role").is_some_and(|r| {
+                arr(r, "coding")
+                    .iter()
+                    .any(|x| str_at(x, "code") == Some("IRCP"))
+            })
+        })
+        .filter_map(|a| a.get("reference"))
+        .filter_map(|r| str_at(r, "display").or_else(|| str_at(r, "reference")))
+        .map(|s| s.chars().take(500).collect())
+        .collect();
+    let purpose = displays(arr(&prov, "purpose"), &["display", "code"]);
+    let expiration = prov
+        .get("period")
+        .and_then(|p| str_at(p, "end"))
+        .map(str::to_owned);
+    let attachment = c.get("sourceAttachment");
+    let signature = attachment.and_then(|a| {
+        str_at(a, "title")
+            .or_else(|| str_at(a, "url"))
+            .map(|t| format!("signed form: {}", t.chars().take(400).collect::<String>()))
+            .or_else(|| str_at(a, "data").map(|_| "signed form attached".to_owned()))
+    });
+    let signed_at = attachment
+        .and_then(|a| str_at(a, "creation"))
+        .map(time)
+        .transpose()?
+        .or(date);
+    let representative = arr(c, "performer")
+        .iter()
+        .find(|p| str_at(p, "type") == Some("RelatedPerson"))
+        .and_then(|p| str_at(p, "display"))
+        .map(|d| format!("personal representative {d}: authority as stated in the signed form"));
+    let mut missing = Vec::new();
+    if information.is_empty() {
+        missing.push(
+            "164.508(c)(1)(i) the information (provision.data, provision.class or provision.code)",
+        );
+    }
+    if disclosed_by.is_empty() {
+        missing.push("164.508(c)(1)(ii) who may disclose (Consent.organization)");
+    }
+    if recipients.is_empty() {
+        missing.push("164.508(c)(1)(iii) to whom (provision.actor with role IRCP)");
+    }
+    if purpose.is_empty() {
+        missing.push("164.508(c)(1)(iv) the purpose (provision.purpose)");
+    }
+    if expiration.is_none() {
+        missing.push("164.508(c)(1)(v) an expiration date (provision.period.end)");
+    }
+    if signature.is_none() || signed_at.is_none() {
+        missing.push("164.508(c)(1)(vi) the signed form and its date (sourceAttachment)");
+    }
+    if !missing.is_empty() {
+        return Err(fhir(format!(
+            "HIPAA authorization (policyRule hipaa-auth/hipaa-research) lacks {}",
+            missing.join("; ")
+        )));
+    }
+    let signed = attachment.is_some();
+    let a = HipaaAuthorization {
+        information: information.join("; "),
+        disclosed_by: disclosed_by.join("; "),
+        recipients: recipients.join("; "),
+        purpose: purpose.join("; "),
+        expiration: expiration.unwrap_or_default(),
+        signature: signature.unwrap_or_default(),
+        signed_at,
+        representative_authority: representative,
+        right_to_revoke_stated: signed,
+        conditioning_stated: signed,
+        redisclosure_stated: signed,
+    };
+    Ok(a)
+}
+
 /// Events of one Consent resource (empty for draft/proposed/entered-in-error).
 fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
     let status = str_at(c, "status").ok_or_else(|| fhir("Consent.status is missing"))?;
@@ -472,6 +650,7 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
         }
     };
     let kind_ext = extension(c, EXT_EVENT_KIND, "valueCode");
+    let date = str_at(c, "dateTime").map(time).transpose()?;
     let country = extension(c, EXT_COUNTRY, "valueCode");
     let mut found = Vec::new();
     if let Some(p) = c.get("provision") {
@@ -482,7 +661,6 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
             "Consent has no provision.purpose: Veil cannot tell what it permits",
         ));
     }
-    let date = str_at(c, "dateTime").map(time).transpose()?;
     let channel = match extension(c, EXT_CHANNEL, "valueCode") {
         Some("own-device") => Channel::OwnDevice,
         Some("kiosk") => Channel::Kiosk {
@@ -505,9 +683,11 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
             )));
         }
     };
-    let authorization = extension(c, EXT_AUTHORIZATION, "valueString")
-        .map(serde_json::from_str::<HipaaAuthorization>)
-        .transpose()?;
+    let authorization = match extension(c, EXT_AUTHORIZATION, "valueString") {
+        Some(s) => Some(serde_json::from_str::<HipaaAuthorization>(s)?),
+        None if !withdrawn_status && hipaa_policy(c) => Some(authorization_from_fhir(c, date)?),
+        None => None,
+    };
     let text = arr(c, "policy")
         .iter()
         .filter_map(|p| str_at(p, "uri"))

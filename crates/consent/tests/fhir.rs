@@ -304,3 +304,128 @@ fn ledger_vectors_load_and_round_trip() {
     }
     assert!(n >= 5);
 }
+
+/// A US research authorization exported by another system: `policyRule` hipaa-research from the
+/// consent-policy code system, the signed form in `sourceAttachment`, the expiry in
+/// `provision.period`, the recipient as a `provision.actor` (role IRCP).
+fn foreign_authorization(drop: Option<&str>) -> serde_json::Value {
+    let mut c = serde_json::json!({
+        "resourceType": "Consent",
+        "id": "auth-77",
+        "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "research"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": "Patient/p-ext-9"},
+        "dateTime": "2026-02-01T10:00:00Z",
+        "organization": [{"display": "Example Orthopedics LLC"}],
+        "sourceAttachment": {"title": "HIPAA research authorization, signed", "creation": "2026-02-01T10:00:00Z"},
+        "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentpolicycodes", "code": "hipaa-research"}]},
+        "provision": {
+            "type": "permit",
+            "period": {"start": "2026-02-01T10:00:00Z", "end": "2027-02-01T00:00:00Z"},
+            "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]},
+                       "reference": {"display": "Knee Implant Study K-12"}}],
+            "data": [{"meaning": "related", "reference": {"display": "3D knee scans and measurements"}}],
+            "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HRESCH", "display": "healthcare research"}]
+        }
+    });
+    match drop {
+        Some("organization") => {
+            c.as_object_mut().unwrap().remove("organization");
+        }
+        Some("sourceAttachment") => {
+            c.as_object_mut().unwrap().remove("sourceAttachment");
+        }
+        Some("actor") => {
+            c["provision"].as_object_mut().unwrap().remove("actor");
+        }
+        Some("period") => {
+            c["provision"]["period"]
+                .as_object_mut()
+                .unwrap()
+                .remove("end");
+        }
+        _ => {}
+    }
+    c
+}
+
+/// 45 CFR 164.508(a)(1), (c): a complete authorization allows the research it covers, until it
+/// expires; each missing element is named.
+#[test]
+fn hipaa_authorizations_import_from_consent_policy_codes() {
+    let bytes = serde_json::to_vec(&foreign_authorization(None)).unwrap();
+    let l = import_bundle(&bytes).unwrap();
+    let a = l.events()[0].authorization.clone().unwrap();
+    assert!(a.missing_elements().is_empty(), "{a:?}");
+    assert_eq!(a.recipients, "Knee Implant Study K-12");
+    assert_eq!(a.disclosed_by, "Example Orthopedics LLC");
+    let decide_at = |at: &str| {
+        let req = DecisionRequest {
+            subject: Subject {
+                jurisdictions: vec![Jurisdiction::parse("US").unwrap()],
+                age: 40,
+                guardian_consent: false,
+            },
+            scope: PurposeScope::research(ResearchTier::ThisStudy),
+            at: t(at),
+            waiver: None,
+        };
+        decide(&req, Some(&l)).unwrap().decision
+    };
+    assert_eq!(decide_at("2026-06-01T00:00:00Z"), Outcome::Allow);
+    assert_eq!(decide_at("2027-06-01T00:00:00Z"), Outcome::NeedsConsent);
+    for (drop, names) in [
+        ("organization", "164.508(c)(1)(ii)"),
+        ("actor", "164.508(c)(1)(iii)"),
+        ("period", "164.508(c)(1)(v)"),
+        ("sourceAttachment", "164.508(c)(1)(vi)"),
+    ] {
+        let bytes = serde_json::to_vec(&foreign_authorization(Some(drop))).unwrap();
+        let err = import_bundle(&bytes).unwrap_err();
+        assert_eq!(err.code(), "bad-fhir");
+        assert!(err.to_string().contains(names), "{drop}: {err}");
+    }
+    // Export writes the same shape: policyRule, organization, sourceAttachment, IRCP actor.
+    let out = veil_consent::export_bundle(&l, None);
+    let c = &out["entry"][0]["resource"];
+    assert_eq!(c["policyRule"]["coding"][0]["code"], "hipaa-research");
+    assert_eq!(c["organization"][0]["display"], "Example Orthopedics LLC");
+    assert_eq!(
+        c["provision"]["actor"][0]["reference"]["display"],
+        "Knee Implant Study K-12"
+    );
+    assert!(c["sourceAttachment"]["title"].is_string());
+    // Stripped of Veil's own extension, the standard shape alone imports to the same authorization.
+    let mut std_only = c.clone();
+    std_only["extension"] = serde_json::json!([]);
+    let again = import_bundle(&serde_json::to_vec(&std_only).unwrap()).unwrap();
+    let b = again.events()[0].authorization.clone().unwrap();
+    assert!(b.missing_elements().is_empty(), "{b:?}");
+    assert_eq!(b.recipients, a.recipients);
+}
+
+/// Guardian consent and a minor's assent travel through FHIR and back unchanged.
+#[test]
+fn guardian_consent_and_assent_round_trip() {
+    let mut l = ConsentLedger::new("p-minor-3").unwrap();
+    let s = PurposeScope::research(ResearchTier::ThisStudy);
+    let mut g = ConsentEvent::new(
+        EventKind::GuardianGiven,
+        s.clone(),
+        t("2026-03-01T09:00:00Z"),
+        Channel::OwnDevice,
+    );
+    g.guardian = Some("RelatedPerson/mother-1".into());
+    l.append(g).unwrap();
+    l.append(ConsentEvent::new(
+        EventKind::Assented,
+        s,
+        t("2026-03-01T09:05:00Z"),
+        Channel::OwnDevice,
+    ))
+    .unwrap();
+    let bundle = veil_consent::export_bundle_json(&l, None).unwrap();
+    assert!(bundle.contains("\"assented\""));
+    assert_eq!(import_bundle(bundle.as_bytes()).unwrap(), l);
+}
