@@ -106,6 +106,13 @@ pub struct ConsentReceipt {
     /// When the consent ends by itself (RFC 3339), if it does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expiry: Option<String>,
+    /// Who gave it: `subject`, or `guardian` for a guardian's consent (`guardian-given`); a minor's
+    /// assent is `subject` with `eventType` `assented`. Veil's field (Kantara CR v1.1 has none).
+    #[serde(rename = "givenBy")]
+    pub given_by: String,
+    /// The guardian / representative reference, for a guardian's consent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guardian: Option<String>,
 }
 
 /// The receipt for the ledger event at `index`.
@@ -200,6 +207,12 @@ pub fn receipt_for(
         consent_status: status.to_owned(),
         notice_hash: e.text.as_ref().map(|t| t.sha256.clone()),
         expiry: e.expires_at.map(|x| x.to_rfc3339()),
+        given_by: if e.kind == EventKind::GuardianGiven {
+            "guardian".into()
+        } else {
+            "subject".into()
+        },
+        guardian: e.guardian.clone(),
     })
 }
 
@@ -253,6 +266,14 @@ impl ConsentReceipt {
         }
         row("When (unix seconds)", &self.consent_timestamp.to_string());
         row("How", &self.collection_method);
+        row(
+            "Given by",
+            &match (&self.guardian, self.event_type.as_str()) {
+                (Some(g), _) => format!("guardian ({g})"),
+                (None, "assented") => "the minor (assent)".to_owned(),
+                (None, _) => self.given_by.clone(),
+            },
+        );
         row("Your pseudonym", &self.pii_principal_id);
         row("Jurisdiction", &self.jurisdiction);
         row("Language", &self.language);

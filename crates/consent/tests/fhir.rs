@@ -428,4 +428,20 @@ fn guardian_consent_and_assent_round_trip() {
     let bundle = veil_consent::export_bundle_json(&l, None).unwrap();
     assert!(bundle.contains("\"assented\""));
     assert_eq!(import_bundle(bundle.as_bytes()).unwrap(), l);
+    // Receipts say who gave it.
+    let controller: veil_consent::Controller = serde_json::from_value(serde_json::json!({
+        "piiController": "Clinic", "contact": "DPO", "address": "1 Main St",
+        "email": "dpo@clinic.invalid", "phone": "+49 30 0", "policyUrl": "https://clinic.invalid/p"
+    }))
+    .unwrap();
+    let js = [Jurisdiction::parse("DE").unwrap()];
+    let g = veil_consent::receipt_for(&l, 0, &js, &controller).unwrap();
+    assert_eq!(g.given_by, "guardian");
+    assert_eq!(g.guardian.as_deref(), Some("RelatedPerson/mother-1"));
+    let a = veil_consent::receipt_for(&l, 1, &js, &controller).unwrap();
+    assert_eq!(
+        (a.event_type.as_str(), a.given_by.as_str()),
+        ("assented", "subject")
+    );
+    assert!(a.to_html().contains("the minor (assent)"));
 }
