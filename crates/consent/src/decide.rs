@@ -660,6 +660,11 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
                             .into_iter()
                             .map(str::to_owned)
                             .collect();
+                        if let Some(ec) = &rule.end_date_citation
+                            && ev.is_some_and(|e| e.expires_at.is_none())
+                        {
+                            missing.push(format!("{ec} a specific end date"));
+                        }
                         let by_rep =
                             *by == GivenBy::Guardian || a.representative_authority.is_some();
                         if minor && !by_rep {

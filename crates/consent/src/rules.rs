@@ -37,6 +37,12 @@ pub struct Regime {
     /// Jurisdiction codes it covers (ISO 3166-1 alpha-2, or ISO 3166-2 subdivisions such as `US-CA`).
     /// A country code also covers its subdivisions.
     pub codes: Vec<String>,
+    /// Codes inside `codes` where another law displaces this regime (PIPEDA in Quebec, and for
+    /// health custodians in Ontario and Alberta): the regime does not apply there, and without a
+    /// reviewed file for the displacing law the code is `unknown-jurisdiction`, never a silent
+    /// fallback to this regime.
+    #[serde(default)]
+    pub excludes: Vec<String>,
     /// Alternative spellings of codes (`UK` for `GB`, `EL` for `GR`).
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
@@ -188,6 +194,10 @@ pub struct PurposeRule {
     /// A reviewer's note.
     #[serde(default)]
     pub note: Option<String>,
+    /// The authorization must name a specific end date (not an event): its citation
+    /// (Cal. Civ. Code § 56.11(b)(8)). Met by the event's `expires_at`.
+    #[serde(default)]
+    pub end_date_citation: Option<String>,
 }
 
 /// Cross-border transfer rules of a regime.
@@ -489,7 +499,8 @@ impl Regime {
     /// Whether this regime applies to a jurisdiction (exact code, or its country).
     #[must_use]
     pub fn covers(&self, j: &Jurisdiction) -> bool {
-        self.codes.iter().any(|c| c == j.code() || c == j.country())
+        !self.excludes.iter().any(|c| c == j.code())
+            && self.codes.iter().any(|c| c == j.code() || c == j.country())
     }
 
     /// The age of consent for a subject under these jurisdictions (the highest that applies, with
@@ -672,7 +683,11 @@ mod tests {
         assert_eq!(Jurisdiction::parse("el").unwrap().code(), "GR");
         assert_eq!(Jurisdiction::parse("us-ca").unwrap().code(), "US-CA");
         assert_eq!(Jurisdiction::parse("DE-BY").unwrap().country(), "DE");
-        for bad in ["JP", "", "D", "DEU", "US-", "US-CALI", "1E", "xx"] {
+        // Displaced by provincial law (SOR/2003-374, SOR/2005-399, SOR/2004-219) with no reviewed
+        // file here: an error, not PIPEDA.
+        for bad in [
+            "JP", "", "D", "DEU", "US-", "US-CALI", "1E", "xx", "CA-QC", "ca-on", "CA-AB",
+        ] {
             assert_eq!(
                 Jurisdiction::parse(bad).unwrap_err().code(),
                 "unknown-jurisdiction",

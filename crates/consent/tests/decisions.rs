@@ -840,6 +840,18 @@ fn cases() -> Vec<Case> {
             Allow,
             &["Cal. Civ. Code § 56.10(c)(1)", "45 CFR 164.506(c)(1)"],
         ),
+        // CMIA § 56.11(b)(8): the authorization states a specific end date (an event, which
+        // HIPAA 164.508(c)(1)(v) allows, does not do under the CMIA).
+        case(
+            "us-ca-marketing-authorization-without-end-date",
+            &["US-CA"],
+            40,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["Cal. Civ. Code § 56.10(d)"],
+        )
+        .ledger(vec![with_auth(ev(Given, plain(Purpose::Marketing), 1))]),
+        // Source: Cal. Civ. Code § 56.10(d), § 56.11(b)(8); 45 CFR 164.508(a)(3).
         case(
             "us-ca-marketing-authorization",
             &["US-CA"],
@@ -847,6 +859,19 @@ fn cases() -> Vec<Case> {
             plain(Purpose::Marketing),
             Allow,
             &["Cal. Civ. Code § 56.10(d)", "45 CFR 164.508(a)(3)"],
+        )
+        .ledger(vec![expiring(
+            with_auth(ev(Given, plain(Purpose::Marketing), 1)),
+            400,
+        )]),
+        // HIPAA alone accepts an expiration event (164.508(c)(1)(v)).
+        case(
+            "us-marketing-authorization-with-event-expiry",
+            &["US"],
+            40,
+            plain(Purpose::Marketing),
+            Allow,
+            &["45 CFR 164.508(a)(3)"],
         )
         .ledger(vec![with_auth(ev(Given, plain(Purpose::Marketing), 1))]),
         case(
@@ -869,7 +894,8 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "ca-treatment-implied-withdrawn",
-            &["CA-ON"],
+            // CA-ON is refused now (PHIPA displaces PIPEDA for custodians, SOR/2005-399).
+            &["CA"],
             40,
             plain(Purpose::Treatment),
             Deny,
@@ -1089,7 +1115,8 @@ fn cases() -> Vec<Case> {
             17,
             plain(Purpose::Marketing),
             NeedsConsent,
-            &["Cal. Civ. Code § 56.11(c)(2); Cal. Fam. Code § 6500"],
+            // Source: Cal. Civ. Code § 56.11(b)(3)(B); Fam. Code § 6500.
+            &["Cal. Civ. Code § 56.11(b)(3)(B); Cal. Fam. Code § 6500"],
         )
         .ledger(vec![with_auth(ev(Given, plain(Purpose::Marketing), 1))]),
         case(
