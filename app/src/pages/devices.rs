@@ -1,17 +1,23 @@
 //! The Devices page: pair Bluetooth health devices, see who certified them, take readings and
 //! see each one's verdict.
 //!
-//! Components only; the exchange with a device is in [`session`], verification in `veil-trust`,
-//! persistence (counters, verified readings, trust store) in `platform::storage`.
+//! Components only; the exchange with a device is in [`session`] (and, for standard devices,
+//! [`standard`]), verification and decoding in `veil-trust`, persistence (counters, verified
+//! readings, trust store) in `platform::storage`. Browsers without Web Bluetooth get an
+//! explanation and the file import of [`import`].
 
 pub(crate) mod format;
+mod import;
 mod session;
+mod standard;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::ErrorText;
+use import::{ImportReadings, ImportedRow};
 use session::{Connection, PairedDevice, ReadingRow, Trust};
+use standard::DeviceInfo;
 
 /// The paired devices of this app session, kept outside the page so that they stay paired and
 /// connected (with their readings) while the person visits other pages, e.g. Settings to trust
@@ -21,6 +27,8 @@ struct Registry {
     /// Owns every device's signals; a child of the app's root owner, never cleaned up.
     owner: Owner,
     devices: RwSignal<Vec<PairedDevice>>,
+    /// Readings imported from files (UNVERIFIED).
+    imported: RwSignal<Vec<ImportedRow>>,
 }
 
 thread_local! {
@@ -36,8 +44,13 @@ fn registry() -> Registry {
                 root = Some(parent);
             }
             let owner = root.map(|r| r.child()).unwrap_or_default();
-            let devices = owner.with(|| RwSignal::new(Vec::new()));
-            Registry { owner, devices }
+            let (devices, imported) =
+                owner.with(|| (RwSignal::new(Vec::new()), RwSignal::new(Vec::new())));
+            Registry {
+                owner,
+                devices,
+                imported,
+            }
         })
         .clone()
     })
@@ -47,7 +60,12 @@ fn registry() -> Registry {
 /// manufacturer certificate, and verify every reading in this browser.
 #[component]
 pub fn Devices() -> impl IntoView {
-    let Registry { owner, devices } = registry();
+    let Registry {
+        owner,
+        devices,
+        imported,
+    } = registry();
+    let bluetooth = crate::platform::bluetooth::bluetooth().is_ok();
     let remove = Callback::new(move |id: String| {
         devices.update(|list| {
             if let Some(pos) = list.iter().position(|d| d.id.get_value() == id) {
@@ -59,6 +77,12 @@ pub fn Devices() -> impl IntoView {
         <section aria-labelledby="devices-title" data-testid="page-devices">
             <h1 id="devices-title">"Devices"</h1>
             <p>"Pair blood-pressure cuffs, thermometers and oximeters over Bluetooth. Each device's manufacturer certificate is checked here, every reading's signature and freshness are verified in this browser, and each reading is marked verified, unverified or rejected with the reason."</p>
+            <Show when=move || !bluetooth>
+                <div class="card notice" role="note" data-testid="no-bluetooth">
+                    <p><strong>"This browser cannot talk to Bluetooth devices."</strong>" Web Bluetooth is offered by Chrome, Edge and Opera on computers and Android; Firefox, Safari and every browser on iPhone and iPad do not have it."</p>
+                    <p>"You can open Veil in one of those browsers to pair a device, or import the readings file your device's own app exports, below. Imported readings are marked UNVERIFIED."</p>
+                </div>
+            </Show>
             <PairButton devices=devices owner=owner/>
             <Show when=move || devices.with(Vec::is_empty)>
                 <p class="empty" data-testid="device-empty">"No device paired yet."</p>
@@ -68,6 +92,7 @@ pub fn Devices() -> impl IntoView {
                     <DeviceCard device=device on_remove=remove/>
                 </For>
             </ul>
+            <ImportReadings rows=imported/>
         </section>
     }
 }
@@ -145,9 +170,11 @@ fn DeviceCard(
         !device.busy.get()
             && matches!(
                 device.trust.get(),
-                Trust::Trusted(_) | Trust::Untrusted { .. } | Trust::StandardOnly
+                Trust::Trusted(_) | Trust::Untrusted { .. }
             )
     };
+    let standard = move || device.trust.get() == Trust::StandardOnly;
+    let on_fetch = move |_| spawn_local(device.fetch_records());
     let on_read = move |_| spawn_local(device.take_reading());
     let on_reconnect = move |_| spawn_local(device.reconnect());
     let remove_id = id.clone();
@@ -159,11 +186,23 @@ fn DeviceCard(
                 <ConnectionBadge connection=device.connection/>
             </div>
             <TrustPanel trust=device.trust/>
+            <Show when=standard>
+                <StandardPanel device=device/>
+            </Show>
             <div class="device-actions">
-                <button type="button" class="primary" data-testid="device-read"
-                    disabled=move || !readable() on:click=on_read>
-                    "Take a reading"
-                </button>
+                <Show when=move || !standard()>
+                    <button type="button" class="primary" data-testid="device-read"
+                        disabled=move || !readable() on:click=on_read>
+                        "Take a reading"
+                    </button>
+                </Show>
+                <Show when=move || standard() && device.storage.get()>
+                    <button type="button" data-testid="device-fetch-records"
+                        disabled=move || device.busy.get() || device.connection.get() != Connection::Connected
+                        on:click=on_fetch>
+                        "Fetch stored records"
+                    </button>
+                </Show>
                 <Show when=move || device.connection.get() == Connection::Disconnected>
                     <button type="button" data-testid="device-reconnect" on:click=on_reconnect>"Reconnect"</button>
                 </Show>
@@ -180,6 +219,64 @@ fn DeviceCard(
             </Show>
             <ReadingList readings=device.readings/>
         </li>
+    }
+}
+
+/// A standard device: what it says about itself (unverified), its clock, what the page listens
+/// to, the live value and the stored-records transfer.
+#[component]
+fn StandardPanel(
+    /// The device.
+    device: PairedDevice,
+) -> impl IntoView {
+    let subscribed = move || {
+        device
+            .subscribed
+            .get()
+            .iter()
+            .map(|c| format!("0x{c:04X}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    view! {
+        <div class="standard" data-testid="device-standard" data-subscribed=subscribed>
+            {move || device.info.get().map(|info| view! { <StandardIdentity info/> })}
+            <p class="hint" data-testid="device-waiting">
+                "Readings arrive here when you measure on the device (it sends them; there is nothing to press)."
+            </p>
+            <Show when=move || device.live.with(Option::is_some)>
+                <p class="live" role="status" aria-live="polite" data-testid="device-live">
+                    "Measuring: "{move || device.live.get().unwrap_or_default()}
+                </p>
+            </Show>
+            <Show when=move || device.records.with(Option::is_some)>
+                <p class="records" role="status" data-testid="device-records">
+                    {move || device.records.get().unwrap_or_default()}
+                </p>
+            </Show>
+        </div>
+    }
+}
+
+/// What a standard device's Device Information says: shown as its own claim, unverified.
+#[component]
+fn StandardIdentity(
+    /// The information read.
+    info: DeviceInfo,
+) -> impl IntoView {
+    let (time_state, time_text) = info.time.label();
+    let strings = info.strings.clone();
+    let test_id = |label: &str| format!("device-info-{}", label.to_lowercase());
+    view! {
+        <dl class="identity unverified" data-testid="device-info" data-verified="false">
+            <dt>"Kind"</dt><dd data-testid="device-info-kind">{info.kind}</dd>
+            {strings.into_iter().map(|(label, value)| view! {
+                <dt>{label}" (as the device states it, unverified)"</dt>
+                <dd data-testid=test_id(label)>{value}</dd>
+            }).collect_view()}
+            {info.features.map(|f| view! { <dt>"Supports"</dt><dd data-testid="device-info-features">{f}</dd> })}
+            <dt>"Clock"</dt><dd data-testid="device-time" data-state=time_state>{time_text}</dd>
+        </dl>
     }
 }
 
@@ -233,7 +330,7 @@ fn TrustPanel(
         .into_any(),
         Trust::StandardOnly => view! {
             <p class="trust standard" data-testid="device-trust" data-state="standard">
-                "Standard Bluetooth device without a manufacturer certificate: nothing proves who made its readings. They are shown as UNVERIFIED and never treated as verified."
+                "Standard Bluetooth device without a manufacturer certificate: nothing proves who made it or its readings. Its identity below is what it says about itself, and its readings are shown as UNVERIFIED, never treated as verified."
             </p>
         }
         .into_any(),

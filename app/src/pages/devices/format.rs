@@ -2,7 +2,7 @@
 //! fingerprints. Presentation only; the values come decoded from `veil-trust`.
 
 use veil_trust::Measure;
-use veil_trust::measurement::{DateTime, Measurement};
+use veil_trust::measurement::{DateTime, Features, GlucoseContext, Measurement};
 
 /// A measured value: `120`, `36.6`, or the IEEE 11073 special value spelled out, so a failed
 /// measurement never reads as a plausible number.
@@ -37,6 +37,18 @@ pub fn headline(m: &Measurement) -> String {
         Measurement::PulseOximetry(p) => format!("SpO2 {} {}", measure(&p.spo2), p.unit),
         Measurement::Weight(w) => format!("{} {}", measure(&w.weight), w.unit),
         Measurement::HeartRate(h) => format!("{} {}", h.heart_rate, h.unit),
+        Measurement::IntermediateCuffPressure(bp) => {
+            format!("cuff {} {}", measure(&bp.systolic), bp.unit)
+        }
+        Measurement::IntermediateTemperature(t) => {
+            format!("{} {} (settling)", measure(&t.celsius), t.unit)
+        }
+        Measurement::PulseOximetryContinuous(p) => format!(
+            "SpO2 {} {}, pulse {} bpm",
+            measure(&p.normal.spo2),
+            p.unit,
+            measure(&p.normal.pulse)
+        ),
         Measurement::Unknown {
             service,
             characteristic,
@@ -75,7 +87,13 @@ pub fn details(m: &Measurement) -> String {
                 parts.push(site.clone());
             }
         }
-        Measurement::Glucose(g) => parts.push(format!("sequence {}", g.sequence_number)),
+        Measurement::Glucose(g) => {
+            parts.push(format!("sequence {}", g.sequence_number));
+            parts.push(format!("device time {}", g.base_time));
+            if let Some(t) = &g.sample_type {
+                parts.push(t.replace('_', " "));
+            }
+        }
         Measurement::PulseOximetry(p) => {
             stamp(&p.time_stamp);
             parts.insert(0, format!("pulse {} bpm", measure(&p.pulse)));
@@ -91,9 +109,88 @@ pub fn details(m: &Measurement) -> String {
                 parts.push(format!("{e} kJ"));
             }
         }
-        Measurement::Unknown { .. } => {}
+        Measurement::IntermediateCuffPressure(_)
+        | Measurement::IntermediateTemperature(_)
+        | Measurement::PulseOximetryContinuous(_)
+        | Measurement::Unknown { .. } => {}
     }
     parts.join(", ")
+}
+
+/// A live value (cuff inflating, thermometer settling, a stream): the headline alone.
+pub fn live(m: &Measurement) -> String {
+    headline(m)
+}
+
+/// A glucose record's context: meal, carbohydrate, exercise, medication, HbA1c.
+pub fn glucose_context(c: &GlucoseContext) -> String {
+    let mut parts = Vec::new();
+    if let Some(meal) = &c.meal {
+        parts.push(meal.replace('_', " "));
+    }
+    if let (Some(what), Some(g)) = (&c.carbohydrate, &c.carbohydrate_g) {
+        parts.push(format!("{what} {} g carbohydrate", measure(g)));
+    }
+    if let Some(s) = c.exercise_duration_s {
+        parts.push(format!("exercise {} min", s / 60));
+    }
+    if let (Some(what), Some(amount), Some(unit)) =
+        (&c.medication, &c.medication_amount, &c.medication_unit)
+    {
+        parts.push(format!(
+            "{} {} {unit}",
+            what.replace('_', " "),
+            measure(amount)
+        ));
+    }
+    if let Some(h) = &c.hba1c_percent {
+        parts.push(format!("HbA1c {} %", measure(h)));
+    }
+    parts.join(", ")
+}
+
+/// What a device's feature characteristic says, in words.
+pub fn features(f: &Features) -> String {
+    let words = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| n.replace('_', " "))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match f {
+        Features::BloodPressure { supported } | Features::Glucose { supported } => {
+            if supported.is_empty() {
+                "no optional detection".into()
+            } else {
+                words(supported)
+            }
+        }
+        Features::PulseOximeter { supported, .. } => words(supported),
+        Features::TemperatureType { site } => format!("measures at the {site}"),
+        Features::WeightScale {
+            time_stamp,
+            multiple_users,
+            bmi,
+            weight_resolution_kg,
+            ..
+        } => {
+            let mut parts = Vec::new();
+            if *time_stamp {
+                parts.push("time stamps".to_string());
+            }
+            if *multiple_users {
+                parts.push("several users".to_string());
+            }
+            if *bmi {
+                parts.push("BMI".to_string());
+            }
+            if let Some(r) = weight_resolution_kg {
+                parts.push(format!("resolution {r} kg"));
+            }
+            parts.join(", ")
+        }
+    }
 }
 
 /// A Unix time as a UTC date and time, `2026-11-23 11:16 UTC`.

@@ -8,8 +8,14 @@
 //! anyone else's upload), read the signed answer, verify it (chain, signature, `kid`, serial,
 //! counter above the last one persisted for this serial, nonce, time window) in `veil-trust`, and
 //! keep the salt with the verified reading: the artifact carries it for the server to check.
-//! Devices without the trust service are read through their standard Bluetooth SIG service and
-//! their readings are UNVERIFIED: shown, never stored as verified, never uploaded.
+//! The signed reading comes by indication (or the profile's readable fallback).
+//!
+//! Devices without the trust service speak their standard Bluetooth SIG service ([`standard`]):
+//! the page subscribes to its measurement characteristics, reads its Device Information, sets its
+//! clock and fetches its stored records; what it sends goes through `veil_trust::sig::Session`.
+//! Their readings are UNVERIFIED: shown, never stored as verified, never uploaded as verified.
+//! Such a device often disconnects right after a measurement: the page reconnects (at once,
+//! then on its next advertisement where the browser reports them) and subscribes again.
 
 use std::rc::Rc;
 
@@ -17,10 +23,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::{BluetoothDevice, BluetoothRemoteGattServer};
 
-use veil_trust::measurement::{KNOWN_CHARACTERISTICS, decode};
+use veil_trust::sig::{Event, ServiceProfile};
 use veil_trust::{DeviceIdentity, Rejection, Verifier};
 
 use super::format;
+use super::standard::{self, DeviceInfo, StandardLink};
 use crate::error::AppError;
 use crate::platform::bluetooth::trust_service::{self, TrustServiceError};
 use crate::platform::bluetooth::{self, BluetoothError, DisconnectListener, sig_uuid};
@@ -60,6 +67,9 @@ pub enum Connection {
     Connected,
     /// The link dropped; a reconnection is scheduled or running.
     Reconnecting,
+    /// Disconnected, as a standard device is between measurements: it is reconnected when it
+    /// next advertises (the person starts a measurement).
+    Waiting,
     /// Not connected, and no longer retrying on its own.
     Disconnected,
 }
@@ -71,6 +81,10 @@ impl Connection {
             Connection::Connecting => ("connecting", "Connecting…"),
             Connection::Connected => ("connected", "Connected"),
             Connection::Reconnecting => ("reconnecting", "Connection lost, reconnecting…"),
+            Connection::Waiting => (
+                "waiting",
+                "Disconnected: start a measurement on the device and it reconnects",
+            ),
             Connection::Disconnected => ("disconnected", "Disconnected"),
         }
     }
@@ -141,8 +155,8 @@ struct Link {
     verifier: Rc<Verifier>,
     /// The chain read at pairing (device certificate first, DER).
     chain: Vec<Vec<u8>>,
-    /// The standard characteristic of a standard-only device.
-    standard: Option<(u16, u16)>,
+    /// The session of a standard-only device.
+    standard: Option<StandardLink>,
     /// Highest counter accepted in this page (guards even if IndexedDB fails).
     last_counter: Option<u64>,
 }
@@ -164,6 +178,16 @@ pub struct PairedDevice {
     pub busy: RwSignal<bool>,
     /// The last operational problem (GATT failure, storage failure), if any.
     pub problem: RwSignal<Option<AppError>>,
+    /// A standard device's own description (Device Information, features, clock).
+    pub info: RwSignal<Option<DeviceInfo>>,
+    /// A standard device's latest intermediate or streamed value (cuff inflating, ...).
+    pub live: RwSignal<Option<String>>,
+    /// A standard device's stored-records transfer, in words, if one ran.
+    pub records: RwSignal<Option<String>>,
+    /// The characteristics a standard device's session is subscribed to (16-bit UUIDs).
+    pub subscribed: RwSignal<Vec<u16>>,
+    /// A standard device keeps stored records (Record Access Control Point).
+    pub storage: RwSignal<bool>,
     link: StoredValue<Option<Link>, LocalStorage>,
 }
 
@@ -171,12 +195,11 @@ pub struct PairedDevice {
 /// (`docs/device-profile.md` §5: a device SHOULD advertise it); the trust service is also asked
 /// for through `optionalServices`, so a device that does not advertise it still exposes it.
 fn list_services() -> (Vec<String>, Vec<String>) {
-    let mut filters: Vec<String> = KNOWN_CHARACTERISTICS
-        .iter()
-        .map(|(svc, _)| sig_uuid(*svc))
-        .collect();
+    let mut filters: Vec<String> = standard::services().map(sig_uuid).collect();
     filters.push(trust_service::SERVICE.to_string());
-    (filters, vec![trust_service::SERVICE.to_string()])
+    let mut optional = vec![trust_service::SERVICE.to_string()];
+    optional.extend(standard::OPTIONAL_SERVICES.iter().map(|s| sig_uuid(*s)));
+    (filters, optional)
 }
 
 /// Opens the chooser. Must run synchronously inside the click handler (user activation).
@@ -201,6 +224,11 @@ impl PairedDevice {
             readings: RwSignal::new(Vec::new()),
             busy: RwSignal::new(true),
             problem: RwSignal::new(None),
+            info: RwSignal::new(None),
+            live: RwSignal::new(None),
+            records: RwSignal::new(None),
+            subscribed: RwSignal::new(Vec::new()),
+            storage: RwSignal::new(false),
             link: StoredValue::new_local(Some(Link {
                 device,
                 _on_drop: None,
@@ -293,19 +321,155 @@ impl PairedDevice {
             self.trust.set(trust);
             return Ok(());
         }
-        for (svc, chr) in KNOWN_CHARACTERISTICS {
-            if bluetooth::service(&server, &sig_uuid(svc)).await?.is_some() {
-                self.link.update_value(|l| {
-                    if let Some(l) = l {
-                        l.standard = Some((svc, chr));
-                    }
-                });
-                self.trust.set(Trust::StandardOnly);
-                return Ok(());
-            }
+        if let Some(profile) = standard::find_profile(&server).await? {
+            self.link.update_value(|l| {
+                if let Some(l) = l
+                    && l.standard.as_ref().is_none_or(|s| s.profile != profile)
+                {
+                    l.standard = Some(StandardLink::new(profile));
+                }
+            });
+            self.trust.set(Trust::StandardOnly);
+            self.start_standard(&server, profile).await;
+            return Ok(());
         }
         self.trust.set(Trust::Unsupported);
         Ok(())
+    }
+
+    /// A standard device's steps on each connection: read its description, set its clock,
+    /// subscribe to its measurements (and control point), and ask for its stored records.
+    async fn start_standard(
+        self,
+        server: &BluetoothRemoteGattServer,
+        profile: &'static ServiceProfile,
+    ) {
+        let (mut info, storage) = match standard::read_info(server, profile).await {
+            Ok(found) => found,
+            Err(e) => {
+                self.problem.set(Some(
+                    AppError::from(e).context("The device's information could not be read"),
+                ));
+                (
+                    DeviceInfo {
+                        kind: profile.device_kind,
+                        ..DeviceInfo::default()
+                    },
+                    false,
+                )
+            }
+        };
+        self.storage.set(storage);
+        info.time = standard::set_time(server).await;
+        self.info.set(Some(info));
+        let on_value: Rc<dyn Fn(u16, Vec<u8>)> =
+            Rc::new(move |chr, value| self.on_standard_value(chr, &value));
+        match standard::subscribe_all(server, profile, storage, on_value).await {
+            Ok((subscriptions, subscribed, racp)) => {
+                self.subscribed.set(subscribed);
+                self.link.update_value(|l| {
+                    if let Some(s) = l.as_mut().and_then(|l| l.standard.as_mut()) {
+                        s.subscriptions = subscriptions;
+                        s.racp = racp;
+                        s.watch = None;
+                    }
+                });
+                if storage {
+                    self.fetch_records().await;
+                }
+            }
+            Err(e) => self.problem.set(Some(
+                e.context("Could not subscribe to the device's measurements"),
+            )),
+        }
+    }
+
+    /// Asks a standard device for its stored records (on each connection, and the button).
+    pub async fn fetch_records(self) {
+        let Some((racp, session)) = self
+            .link
+            .try_with_value(|l| {
+                let s = l.as_ref()?.standard.as_ref()?;
+                Some((s.racp.clone()?, s.session.clone()))
+            })
+            .flatten()
+        else {
+            return;
+        };
+        if session.borrow().busy() {
+            return;
+        }
+        self.records
+            .set(Some("Fetching the device's stored records…".into()));
+        if let Err(e) = standard::request_records(&racp, &session).await {
+            self.records.set(None);
+            self.problem.set(Some(e));
+        }
+    }
+
+    /// The page's `characteristicvaluechanged` handler for a standard device: the value goes to
+    /// the session unchanged, and what comes out is shown.
+    fn on_standard_value(self, chr: u16, value: &[u8]) {
+        let Some(session) = self
+            .link
+            .try_with_value(|l| l.as_ref()?.standard.as_ref().map(|s| s.session.clone()))
+            .flatten()
+        else {
+            return;
+        };
+        let events = session.borrow_mut().on_value(chr, value);
+        match events {
+            Ok(events) => self.show_events(events),
+            Err(e) => self.problem.set(Some(
+                AppError::new(e.code(), e.to_string())
+                    .context("The device sent a value Veil cannot read"),
+            )),
+        }
+    }
+
+    fn show_events(self, events: Vec<Event>) {
+        for event in events {
+            match event {
+                Event::Record(r) => {
+                    let mut detail = format::details(&r.measurement);
+                    if let Some(c) = &r.context {
+                        detail = [detail, format::glucose_context(c)]
+                            .into_iter()
+                            .filter(|s| !s.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                    }
+                    if r.from_storage {
+                        detail = format!("stored on the device; {detail}");
+                    }
+                    self.live.set(None);
+                    self.push(
+                        Verdict::Unverified,
+                        format::headline(&r.measurement),
+                        detail,
+                        None,
+                    );
+                }
+                Event::Live(m) => self.live.set(Some(format::live(&m))),
+                Event::Duplicate(_) => {}
+                Event::StoredRecords(n) => self
+                    .records
+                    .set(Some(format!("{n} stored records on the device"))),
+                Event::TransferDone {
+                    received,
+                    duplicates,
+                    no_records,
+                    ..
+                } => self.records.set(Some(if no_records {
+                    "No new stored records on the device.".into()
+                } else {
+                    format!(
+                        "{received} stored records received, {} new.",
+                        received - duplicates
+                    )
+                })),
+            }
+        }
     }
 
     fn watch_drops(self) {
@@ -329,12 +493,37 @@ impl PairedDevice {
         }
     }
 
-    /// The link dropped: reconnect with backoff, unless a reconnection is already running.
+    /// The link dropped: reconnect with backoff, unless a reconnection is already running. A
+    /// standard device's session gives out what it held and forgets its running request; its
+    /// subscriptions died with the connection.
     fn on_drop(self) {
         if self.link.try_with_value(Option::is_none).unwrap_or(true) {
             return;
         }
-        if self.connection.get_untracked() == Connection::Reconnecting {
+        let held = self
+            .link
+            .try_update_value(|l| {
+                let s = l.as_mut()?.standard.as_mut()?;
+                s.subscriptions.clear();
+                s.racp = None;
+                Some(s.session.borrow_mut().reset())
+            })
+            .flatten();
+        if let Some(events) = held {
+            self.show_events(events);
+            self.records.update(|r| {
+                if r.as_deref().is_some_and(|t| t.starts_with("Fetching")) {
+                    *r = Some(
+                        "The transfer of stored records was cut; it resumes on reconnection."
+                            .into(),
+                    );
+                }
+            });
+        }
+        if matches!(
+            self.connection.get_untracked(),
+            Connection::Reconnecting | Connection::Connecting
+        ) {
             return;
         }
         self.connection.set(Connection::Reconnecting);
@@ -349,11 +538,61 @@ impl PairedDevice {
             if bluetooth::is_connected(&device) || bluetooth::connect(&device).await.is_ok() {
                 self.connection.set(Connection::Connected);
                 self.problem.set(None);
+                self.resume_standard().await;
                 return;
             }
             delay *= 2;
         }
-        self.connection.set(Connection::Disconnected);
+        self.wait_for_advertisement();
+    }
+
+    /// After a reconnection: a standard device's session subscribes again (the browser forgot
+    /// the subscriptions with the connection), sets the clock again and fetches what is new.
+    async fn resume_standard(self) {
+        let Some(profile) = self
+            .link
+            .try_with_value(|l| l.as_ref()?.standard.as_ref().map(|s| s.profile))
+            .flatten()
+        else {
+            return;
+        };
+        let Some(device) = self.device() else { return };
+        match bluetooth::connect(&device).await {
+            Ok(server) => self.start_standard(&server, profile).await,
+            Err(e) => self
+                .problem
+                .set(Some(AppError::from(e).context("Could not reconnect"))),
+        }
+    }
+
+    /// Gives up reconnecting for now: a standard device is reconnected when it next advertises
+    /// (where the browser reports advertisements), otherwise the Reconnect button is shown.
+    fn wait_for_advertisement(self) {
+        let Some(device) = self.device() else { return };
+        let is_standard = self
+            .link
+            .try_with_value(|l| l.as_ref().is_some_and(|l| l.standard.is_some()))
+            .unwrap_or(false);
+        let watch = if is_standard {
+            bluetooth::watch_advertisements(&device, move || {
+                if self.connection.get_untracked() == Connection::Waiting {
+                    spawn_local(self.reconnect());
+                }
+            })
+        } else {
+            None
+        };
+        match watch {
+            Some(watch) => {
+                self.link.update_value(|l| {
+                    if let Some(s) = l.as_mut().and_then(|l| l.standard.as_mut()) {
+                        s.watch = Some(watch);
+                    }
+                });
+                self.connection.set(Connection::Waiting);
+            }
+            None => self.connection.set(Connection::Disconnected),
+        }
     }
 
     /// Reconnect now (the Reconnect button).
@@ -364,6 +603,7 @@ impl PairedDevice {
             Ok(_) => {
                 self.connection.set(Connection::Connected);
                 self.problem.set(None);
+                self.resume_standard().await;
             }
             Err(e) => {
                 self.connection.set(Connection::Disconnected);
@@ -434,10 +674,10 @@ impl PairedDevice {
         self.problem.set(None);
         let trust = self.trust.get_untracked();
         let row = match trust {
-            Trust::StandardOnly => self.read_standard().await,
             Trust::Trusted(_) | Trust::Untrusted { .. } => self.read_signed().await,
-            Trust::Checking | Trust::Unsupported => Err(AppError::bluetooth(
-                "this device has no readable measurement",
+            // A standard device's measurements are indicated or notified: nothing to read.
+            Trust::StandardOnly | Trust::Checking | Trust::Unsupported => Err(AppError::bluetooth(
+                "this device sends its readings when it measures",
             )),
         };
         match row {
@@ -465,44 +705,6 @@ impl PairedDevice {
                 },
             );
         });
-    }
-
-    async fn read_standard(self) -> Result<(Verdict, String, String, Option<u64>), AppError> {
-        let Some((svc, chr)) = self
-            .link
-            .try_with_value(|l| l.as_ref().and_then(|l| l.standard))
-            .flatten()
-        else {
-            return Err(AppError::bluetooth(
-                "no standard measurement characteristic",
-            ));
-        };
-        let server = self
-            .server()
-            .await
-            .map_err(|e| AppError::from(e).context("Could not connect"))?;
-        let service = bluetooth::service(&server, &sig_uuid(svc))
-            .await?
-            .ok_or_else(|| AppError::bluetooth("the measurement service disappeared"))?;
-        let ch = bluetooth::characteristic(&service, &sig_uuid(chr)).await?;
-        let value = bluetooth::read(&ch)
-            .await
-            .map_err(|e| AppError::from(e).context("Could not read the measurement"))?;
-        // Bluetooth SIG layout, decoded for display only: nothing proves its origin.
-        Ok(match decode(svc, chr, &value) {
-            Ok(m) => (
-                Verdict::Unverified,
-                format::headline(&m),
-                format::details(&m),
-                None,
-            ),
-            Err(e) => (
-                Verdict::Unverified,
-                "unreadable value".into(),
-                e.to_string(),
-                None,
-            ),
-        })
     }
 
     async fn read_signed(self) -> Result<(Verdict, String, String, Option<u64>), AppError> {

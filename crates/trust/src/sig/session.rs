@@ -144,8 +144,12 @@ impl Session {
         Ok(request.encode())
     }
 
-    /// The link dropped or the request's write failed: forget the running request and give
-    /// out a held glucose record.
+    /// The request's write failed: forget it (nothing was asked of the device).
+    pub fn cancel_request(&mut self) {
+        self.pending = None;
+    }
+
+    /// The link dropped: forget the running request and give out a held glucose record.
     pub fn reset(&mut self) -> Vec<Event> {
         self.pending = None;
         self.flush()
