@@ -12,7 +12,7 @@ pub use crate::country::{ISO_3166_1, is_country};
 use crate::{ConsentError, Purpose};
 
 /// The embedded rule files: (file name, contents).
-pub const FILES: [(&str, &str); 7] = [
+pub const FILES: [(&str, &str); 9] = [
     ("rules/gdpr.toml", include_str!("../rules/gdpr.toml")),
     ("rules/uk-gdpr.toml", include_str!("../rules/uk-gdpr.toml")),
     ("rules/hipaa.toml", include_str!("../rules/hipaa.toml")),
@@ -20,6 +20,8 @@ pub const FILES: [(&str, &str); 7] = [
     ("rules/pipeda.toml", include_str!("../rules/pipeda.toml")),
     ("rules/lgpd.toml", include_str!("../rules/lgpd.toml")),
     ("rules/nfadp.toml", include_str!("../rules/nfadp.toml")),
+    ("rules/au.toml", include_str!("../rules/au.toml")),
+    ("rules/sg.toml", include_str!("../rules/sg.toml")),
 ];
 
 /// One regime (a law, or a law with the acts that implement it).
@@ -686,7 +688,8 @@ mod tests {
         // Displaced by provincial law (SOR/2003-374, SOR/2005-399, SOR/2004-219) with no reviewed
         // file here: an error, not PIPEDA.
         for bad in [
-            "JP", "", "D", "DEU", "US-", "US-CALI", "1E", "xx", "CA-QC", "ca-on", "CA-AB",
+            "JP", "KR", "CN", "IN", "", "D", "DEU", "US-", "US-CALI", "1E", "xx", "CA-QC", "ca-on",
+            "CA-AB",
         ] {
             assert_eq!(
                 Jurisdiction::parse(bad).unwrap_err().code(),

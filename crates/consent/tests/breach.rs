@@ -118,6 +118,40 @@ fn rows() -> Vec<Row> {
             absent: &["Cal. Civ. Code § 1798.82(a)"],
             leading: Some("Cal. Health & Safety Code § 1280.15(b)"),
         },
+        // Australia: the assessment within 30 days (s. 26WH(2)); the Commissioner and the
+        // individuals as soon as practicable (s. 26WK(2), 26WL(3)), which lead.
+        Row {
+            name: "au-ndb",
+            discovered: "2026-03-02T00:00:00Z",
+            js: &["AU"],
+            affected: &["40"],
+            present: &[
+                (
+                    "Privacy Act 1988 s. 26WH(2)",
+                    Some("2026-04-01T00:00:00Z"),
+                    false,
+                ),
+                ("Privacy Act 1988 s. 26WK(2)", None, true),
+                ("Privacy Act 1988 s. 26WL(3)", None, true),
+            ],
+            absent: &[],
+            leading: Some("Privacy Act 1988 s. 26WK(2)"),
+        },
+        // Singapore: the PDPC within 3 calendar days (s. 26D(1)); individuals as soon as
+        // practicable (s. 26D(2)), which leads.
+        Row {
+            name: "sg-3-days",
+            discovered: "2026-03-02T00:00:00Z",
+            js: &["SG"],
+            affected: &["600"],
+            present: &[
+                ("PDPA s. 26D(1)", Some("2026-03-05T00:00:00Z"), false),
+                ("PDPA s. 26C(2)", Some("2026-04-01T00:00:00Z"), false),
+                ("PDPA s. 26D(2)", None, true),
+            ],
+            absent: &[],
+            leading: Some("PDPA s. 26D(2)"),
+        },
         // LGPD Art. 48 with Resolution CD/ANPD 15/2024 Art. 6: three working days.
         Row {
             name: "br-3-working-days",

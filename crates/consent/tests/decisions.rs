@@ -1127,6 +1127,118 @@ fn cases() -> Vec<Case> {
             Allow,
             &["GDPR Art. 9(2)(h)", "LGPD Art. 11, II, f"],
         ),
+        // --- Australia -------------------------------------------------------------------------
+        // Source: Privacy Act 1988 s. 16B(1); APP 6.1.
+        case(
+            "au-treatment",
+            &["AU"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["Privacy Act 1988 s. 16B(1)"],
+        ),
+        // Source: APP 7.4 (sensitive information for direct marketing only with consent).
+        case(
+            "au-marketing-needs-consent",
+            &["AU"],
+            40,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["APP 7.4"],
+        ),
+        // Source: OAIC APP Guidelines B.58-B.59 (under 15 presumed without capacity).
+        case(
+            "au-14-research-needs-parent",
+            &["AU"],
+            14,
+            r_this(),
+            NeedsConsent,
+            &["OAIC, Australian Privacy Principles Guidelines, Chapter B, paras B.58-B.59"],
+        )
+        .ledger(vec![ev(Given, r_this(), 1)])
+        .from(Party::Guardian),
+        // Source: Privacy Act 1988 s. 16B(3) (research where consent is impracticable, s. 95A).
+        case(
+            "au-research-waiver",
+            &["AU"],
+            40,
+            r_this(),
+            Allow,
+            &["Privacy Act 1988 s. 16B(3)"],
+        )
+        .waiver(),
+        // Source: APP 8.1 with s. 16C (contract as reasonable steps).
+        case(
+            "au-transfer-by-contract",
+            &["AU"],
+            40,
+            transfer("US"),
+            Allow,
+            &["APP 8.1 (reasonable steps: a contract binding the recipient to the APPs); Privacy Act 1988 s. 16C"],
+        )
+        .mechanism(Scc),
+        // No official adequacy list (APP 8.2(a) is the entity's own belief).
+        case(
+            "au-transfer-adequacy-refused",
+            &["AU"],
+            40,
+            transfer("NZ"),
+            Deny,
+            &["APP 8.2(a)"],
+        )
+        .mechanism(Adequacy),
+        // --- Singapore -------------------------------------------------------------------------
+        // Source: PDPA s. 15(1) (deemed consent).
+        case(
+            "sg-treatment-deemed-consent",
+            &["SG"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["PDPA s. 15(1)"],
+        ),
+        // Source: PDPA s. 16 (withdrawal), s. 15(1).
+        case(
+            "sg-treatment-deemed-consent-withdrawn",
+            &["SG"],
+            40,
+            plain(Purpose::Treatment),
+            Deny,
+            &["PDPA s. 16"],
+        )
+        .ledger(vec![ev(Withdrawn, plain(Purpose::Treatment), 2)]),
+        // Source: PDPA s. 13.
+        case(
+            "sg-ai-training-given",
+            &["SG"],
+            30,
+            plain(Purpose::AiTraining),
+            Allow,
+            &["PDPA s. 13"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::AiTraining), 1)]),
+        // Source: PDPC Advisory Guidelines on Selected Topics (minors: 13).
+        case(
+            "sg-12-needs-parent",
+            &["SG"],
+            12,
+            plain(Purpose::AiTraining),
+            NeedsConsent,
+            &["PDPC, Advisory Guidelines on the PDPA for Selected Topics, chapter on minors"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::AiTraining), 1)])
+        .from(Party::Guardian),
+        // Source: PDPA s. 26(1); Personal Data Protection Regulations 2021, Part 3.
+        case(
+            "sg-transfer-derogation",
+            &["SG"],
+            40,
+            transfer("JP"),
+            Allow,
+            &["Personal Data Protection Regulations 2021, Part 3 (consent after a reasonable summary of the protection abroad)"],
+        )
+        .mechanism(Derogation)
+        .ledger(vec![ev(Given, transfer("JP"), 1)]),
         // Source: GDPR Art. 44 (EU side needs a mechanism); 45 CFR 164.502(e) (none in HIPAA).
         case(
             "de-us-transfer-to-us",

@@ -198,6 +198,28 @@ fn rows() -> Vec<Row> {
             ],
             conflict: false,
         },
+        // NSW clinic: Health Records and Information Privacy Act 2002 (NSW) s. 25(1), 7 years; the
+        // APPs grant no erasure right (APP 13 is correction).
+        Row {
+            name: "au-nsw-patient-au-nsw-clinic",
+            subject: &["AU-NSW"],
+            controller: "AU-NSW",
+            expect: &[
+                (
+                    MedicalRecord,
+                    RetainRestricted,
+                    Some(7),
+                    "Health Records and Information Privacy Act 2002 (NSW) s. 25(1)",
+                ),
+                (
+                    SecondaryUseCopies,
+                    StopProcessing,
+                    None,
+                    "OAIC, Australian Privacy Principles Guidelines, Chapter B (withdrawal of consent)",
+                ),
+            ],
+            conflict: false,
+        },
         // Canadian clinic: PIPEDA has no erasure right (Principle 4.5.3 is the organisation's
         // duty); provincial law sets the period (not reviewed).
         Row {
