@@ -71,6 +71,9 @@ pub struct DecideArgs {
     /// subject's explicit consent to an occasional transfer).
     #[arg(long)]
     transfer_mechanism: Option<String>,
+    /// A data category with its own law on top of the others: substance-use (42 CFR Part 2).
+    #[arg(long)]
+    data_category: Option<String>,
     /// Reference of a documented IRB / Privacy Board / ethics committee waiver (research).
     #[arg(long)]
     irb_waiver: Option<String>,
@@ -186,6 +189,7 @@ fn execute(cmd: ConsentCommand) -> Result<String, Failure> {
                     .as_deref()
                     .map(str::parse::<TransferMechanism>)
                     .transpose()?,
+                data_category: a.data_category,
             };
             json(&veil_consent::decide_with(&req, ledger.as_ref(), &opts)?)
         }
@@ -307,6 +311,17 @@ mod tests {
                 "consent",
             ]),
             "unknown-mechanism",
+        );
+        has_code(
+            code(&[
+                "--jurisdiction",
+                "US",
+                "--purpose",
+                "treatment",
+                "--data-category",
+                "mental-health",
+            ]),
+            "unknown-category",
         );
         // Duplicates after normalisation count once.
         let twice = decide(&["--jurisdiction", "de,DE", "--purpose", "treatment"]).unwrap();

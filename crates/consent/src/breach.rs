@@ -217,7 +217,12 @@ pub fn breach_schedule_for(
         }
     }
     let mut notices = Vec::new();
-    for (regime, _) in rules::applicable(&js)? {
+    // A data-category regime (42 CFR Part 2) adds no breach duty of its own: § 2.16 applies the
+    // HIPAA breach rules to those records.
+    for (regime, _) in rules::applicable(&js)?
+        .into_iter()
+        .filter(|(r, _)| r.data_category.is_none())
+    {
         for b in &regime.breach {
             let n = if b.per_region {
                 affected.in_one_region(regime)

@@ -110,6 +110,10 @@ pub struct DecideOptions {
     /// The safeguard a cross-border transfer rests on.
     #[serde(default)]
     pub transfer_mechanism: Option<TransferMechanism>,
+    /// A category of data with its own law on top of the others: `substance-use` (records of a
+    /// federally assisted substance use disorder program, 42 CFR Part 2).
+    #[serde(default)]
+    pub data_category: Option<String>,
 }
 
 /// The outcome of a decision, and the consent decision a sealed artifact's manifest carries
@@ -257,7 +261,15 @@ pub fn decide_with(
     {
         js.push(c.clone());
     }
-    let regimes = rules::applicable(&js)?;
+    if let Some(c) = &opts.data_category
+        && !rules::data_categories()?.contains(&c.as_str())
+    {
+        return Err(ConsentError::UnknownCategory(c.chars().take(32).collect()));
+    }
+    let regimes: Vec<_> = rules::applicable(&js)?
+        .into_iter()
+        .filter(|(r, _)| r.decides(opts.data_category.as_deref()))
+        .collect();
     let standing = ledger.map_or(Standing::None, |l| l.standing(&scope, req.at));
     let mut rules_out = Vec::new();
     let mut evals = Vec::new();

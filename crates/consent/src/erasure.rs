@@ -70,7 +70,10 @@ pub struct ErasurePlan {
 /// [`ConsentError::NoJurisdiction`]; bundled-data errors.
 pub fn retention(jurisdictions: &[Jurisdiction]) -> Result<Vec<Retention>, ConsentError> {
     let mut out = Vec::new();
-    for (regime, hits) in rules::applicable(jurisdictions)? {
+    for (regime, hits) in rules::applicable(jurisdictions)?
+        .into_iter()
+        .filter(|(r, _)| r.decides(None))
+    {
         for r in &regime.retention {
             if let Some(code) = &r.code
                 && !hits.iter().any(|j| j.code() == code || j.country() == code)
@@ -102,7 +105,10 @@ fn is_clinical(record: &str) -> bool {
 /// # Errors
 /// [`ConsentError::NoJurisdiction`]; bundled-data errors.
 pub fn erasure_plan(jurisdictions: &[Jurisdiction]) -> Result<ErasurePlan, ConsentError> {
-    let regimes = rules::applicable(jurisdictions)?;
+    let regimes: Vec<_> = rules::applicable(jurisdictions)?
+        .into_iter()
+        .filter(|(r, _)| r.decides(None))
+        .collect();
     let retention = retention(jurisdictions)?;
     let mut steps = Vec::new();
     let mut conflicts = Vec::new();
@@ -299,8 +305,14 @@ pub fn erasure_for_controller(
     if !all.contains(controller) {
         all.push(controller.clone());
     }
-    let regimes = rules::applicable(&all)?;
-    let controller_regimes = rules::applicable(std::slice::from_ref(controller))?;
+    let regimes: Vec<_> = rules::applicable(&all)?
+        .into_iter()
+        .filter(|(r, _)| r.decides(None))
+        .collect();
+    let controller_regimes: Vec<_> = rules::applicable(std::slice::from_ref(controller))?
+        .into_iter()
+        .filter(|(r, _)| r.decides(None))
+        .collect();
     // The duty to keep the clinical record: the controller's law, most specific code first.
     let mut duty: Option<(&rules::Regime, &rules::RetentionRule, u8)> = None;
     let mut limitations: Vec<&rules::RetentionRule> = Vec::new();

@@ -90,6 +90,9 @@ pub enum ConsentError {
     /// A destination country is not an ISO 3166-1 alpha-2 code.
     #[error("unknown country `{0}` (not an ISO 3166-1 alpha-2 code)")]
     UnknownCountry(String),
+    /// A data category is not one a rule file applies to (`substance-use`).
+    #[error("unknown data category `{0}` (substance-use)")]
+    UnknownCategory(String),
     /// An affected count is not `N` or `CODE=N`, or the per-region counts exceed the total.
     #[error("bad affected count: {0}")]
     BadAffected(String),
@@ -124,6 +127,7 @@ impl veil_core::Coded for ConsentError {
             Self::UnknownMechanism(_) => "unknown-mechanism",
             Self::UnknownCountry(_) => "unknown-country",
             Self::BadAffected(_) => "bad-affected",
+            Self::UnknownCategory(_) => "unknown-category",
         }
     }
 }

@@ -63,6 +63,9 @@ struct RawRequest {
     /// The transfer mechanism (optional): `adequacy`, `scc`, `bcr`, `dpf`, `derogation`.
     #[serde(default)]
     transfer_mechanism: Option<String>,
+    /// A data category with its own law (optional): `substance-use`.
+    #[serde(default)]
+    data_category: Option<String>,
 }
 
 /// Decide: `request` is a [`DecisionRequest`] as JSON
@@ -107,6 +110,7 @@ pub fn decide_json(request: &str, ledger_json: Option<&str>) -> Result<String, C
             .as_deref()
             .map(str::parse::<TransferMechanism>)
             .transpose()?,
+        data_category: raw.data_category,
     };
     let l = ledger(ledger_json)?;
     Ok(serde_json::to_string(&decide_with(

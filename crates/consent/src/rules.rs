@@ -12,7 +12,7 @@ pub use crate::country::{ISO_3166_1, is_country};
 use crate::{ConsentError, Purpose};
 
 /// The embedded rule files: (file name, contents).
-pub const FILES: [(&str, &str); 9] = [
+pub const FILES: [(&str, &str); 11] = [
     ("rules/gdpr.toml", include_str!("../rules/gdpr.toml")),
     ("rules/uk-gdpr.toml", include_str!("../rules/uk-gdpr.toml")),
     ("rules/hipaa.toml", include_str!("../rules/hipaa.toml")),
@@ -22,6 +22,8 @@ pub const FILES: [(&str, &str); 9] = [
     ("rules/nfadp.toml", include_str!("../rules/nfadp.toml")),
     ("rules/au.toml", include_str!("../rules/au.toml")),
     ("rules/sg.toml", include_str!("../rules/sg.toml")),
+    ("rules/part2.toml", include_str!("../rules/part2.toml")),
+    ("rules/us-tx.toml", include_str!("../rules/us-tx.toml")),
 ];
 
 /// One regime (a law, or a law with the acts that implement it).
@@ -45,6 +47,14 @@ pub struct Regime {
     /// fallback to this regime.
     #[serde(default)]
     pub excludes: Vec<String>,
+    /// The file adds breach duties only (e.g. a state breach law); uses are decided by the other
+    /// regimes of the jurisdiction, and the file has no purposes.
+    #[serde(default)]
+    pub breach_only: bool,
+    /// The regime applies only to data of this category (`substance-use`: 42 CFR Part 2 records),
+    /// when the caller names it ([`crate::DecideOptions::data_category`]), on top of the others.
+    #[serde(default)]
+    pub data_category: Option<String>,
     /// Alternative spellings of codes (`UK` for `GB`, `EL` for `GR`).
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
@@ -59,9 +69,11 @@ pub struct Regime {
     /// it to national law). Every file has a `purposes = ["*"]` rule without `code`.
     #[serde(default)]
     pub capacity: Vec<CapacityRule>,
-    /// What each catalogue purpose needs.
+    /// What each catalogue purpose needs (every purpose, unless `breach_only`).
+    #[serde(default)]
     pub purposes: BTreeMap<Purpose, PurposeRule>,
     /// Cross-border transfer rules.
+    #[serde(default)]
     pub transfer: TransferRule,
     /// Breach notification duties.
     #[serde(default)]
@@ -70,6 +82,7 @@ pub struct Regime {
     #[serde(default)]
     pub retention: Vec<RetentionRule>,
     /// Erasure: the right and its exception for legal retention.
+    #[serde(default)]
     pub erasure: ErasureRule,
 }
 
@@ -203,7 +216,7 @@ pub struct PurposeRule {
 }
 
 /// Cross-border transfer rules of a regime.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRule {
     /// The regime restricts nothing (the purpose governs).
@@ -216,6 +229,7 @@ pub struct TransferRule {
     #[serde(default)]
     pub inside: Vec<String>,
     /// Citation for "inside" (or for "unrestricted").
+    #[serde(default)]
     pub inside_citation: String,
     /// Destinations with an adequacy decision.
     #[serde(default)]
@@ -319,15 +333,17 @@ pub struct RetentionRule {
 }
 
 /// Erasure rules.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErasureRule {
     /// Citation of the right to erasure, if the regime has one.
     #[serde(default)]
     pub right_citation: Option<String>,
     /// Citation of the retention exception.
+    #[serde(default)]
     pub exception_citation: String,
     /// Which retention laws the exception honours, in words.
+    #[serde(default)]
     pub honours: String,
     /// Citation of the duty to tell recipients.
     #[serde(default)]
@@ -360,6 +376,27 @@ pub fn regimes() -> Result<&'static [Regime], ConsentError> {
                             file,
                             reason: e.to_string(),
                         })?;
+                    if r.breach_only
+                        && (!r.purposes.is_empty()
+                            || !r.capacity.is_empty()
+                            || r.data_category.is_some())
+                    {
+                        return Err(ConsentError::BadBundledData {
+                            file,
+                            reason: "a breach-only file decides no use".into(),
+                        });
+                    }
+                    if r.breach_only {
+                        return Ok(r);
+                    }
+                    if r.erasure.exception_citation.is_empty()
+                        || r.transfer.inside_citation.is_empty()
+                    {
+                        return Err(ConsentError::BadBundledData {
+                            file,
+                            reason: "[transfer] and [erasure] are required".into(),
+                        });
+                    }
                     if let Some(p) = Purpose::ALL.iter().find(|p| !r.purposes.contains_key(p)) {
                         return Err(ConsentError::BadBundledData {
                             file,
@@ -586,6 +623,32 @@ impl Regime {
     }
 }
 
+impl Regime {
+    /// Whether this regime decides uses (not a breach-only file) for data of `category`.
+    #[must_use]
+    pub fn decides(&self, category: Option<&str>) -> bool {
+        !self.breach_only
+            && match &self.data_category {
+                None => true,
+                Some(c) => category == Some(c.as_str()),
+            }
+    }
+}
+
+/// The data categories a regime file applies to (`substance-use`), for callers to validate input.
+///
+/// # Errors
+/// Bundled-data errors.
+pub fn data_categories() -> Result<Vec<&'static str>, ConsentError> {
+    let mut out: Vec<&'static str> = regimes()?
+        .iter()
+        .filter_map(|r| r.data_category.as_deref())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
 /// One entry of the jurisdiction picker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JurisdictionInfo {
@@ -613,7 +676,10 @@ pub fn supported_jurisdictions() -> Result<Vec<JurisdictionInfo>, ConsentError> 
     let mut out = Vec::new();
     for code in codes {
         let j = Jurisdiction::parse(&code)?;
-        let applicable: Vec<&Regime> = all.iter().filter(|r| r.covers(&j)).collect();
+        let applicable: Vec<&Regime> = all
+            .iter()
+            .filter(|r| r.covers(&j) && r.data_category.is_none())
+            .collect();
         out.push(JurisdictionInfo {
             consent_age: applicable
                 .iter()
@@ -703,7 +769,11 @@ mod tests {
             .iter()
             .map(|(r, _)| r.id.as_str())
             .collect();
-        assert_eq!(ids, ["hipaa", "us-ca"]);
+        // Part 2 covers US too; decisions apply it only for its data category.
+        assert_eq!(ids, ["hipaa", "us-ca", "part2"]);
+        let info = supported_jurisdictions().unwrap();
+        let us = info.iter().find(|i| i.code == "US").unwrap();
+        assert_eq!(us.regimes, ["hipaa"]);
     }
 
     #[test]

@@ -98,7 +98,8 @@ fn rows() -> Vec<Row> {
             absent: &["45 CFR 164.406(a)", "Cal. Civ. Code § 1798.82(f)"],
             leading: Some("Cal. Health & Safety Code § 1280.15(b)"),
         },
-        // Texas residents only: media when more than 500 in one State (164.406(a)).
+        // Texas residents only: media when more than 500 in one State (164.406(a)); the Texas
+        // Attorney General's 30 days (§ 521.053(i)) lead.
         Row {
             name: "us-tx-501",
             discovered: "2026-03-02T00:00:00Z",
@@ -106,7 +107,7 @@ fn rows() -> Vec<Row> {
             affected: &["US-TX=501"],
             present: &[("45 CFR 164.406(a)", Some("2026-05-01T00:00:00Z"), false)],
             absent: &["Cal. Civ. Code § 1798.82(a)"],
-            leading: Some("45 CFR 164.404(b)"),
+            leading: Some("Tex. Bus. & Com. Code § 521.053(i)"),
         },
         // Discovered before SB 446 was in force: no fixed California deadline.
         Row {
@@ -151,6 +152,42 @@ fn rows() -> Vec<Row> {
             ],
             absent: &[],
             leading: Some("PDPA s. 26D(2)"),
+        },
+        // Texas: individuals within 60 days (§ 521.053(b)); the Attorney General within 30 days
+        // when at least 250 Texans (§ 521.053(i)), counted per State.
+        Row {
+            name: "us-tx-300-texans",
+            discovered: "2026-03-02T00:00:00Z",
+            js: &[],
+            affected: &["US-TX=300", "US-CA=10"],
+            present: &[
+                (
+                    "Tex. Bus. & Com. Code § 521.053(b)",
+                    Some("2026-05-01T00:00:00Z"),
+                    false,
+                ),
+                (
+                    "Tex. Bus. & Com. Code § 521.053(i)",
+                    Some("2026-04-01T00:00:00Z"),
+                    false,
+                ),
+            ],
+            absent: &["45 CFR 164.406(a)", "Cal. Civ. Code § 1798.82(f)"],
+            leading: Some("Cal. Health & Safety Code § 1280.15(b)"),
+        },
+        Row {
+            name: "us-tx-200-texans-no-ag",
+            discovered: "2026-03-02T00:00:00Z",
+            js: &[],
+            affected: &["US-TX=200"],
+            present: &[(
+                "Tex. Bus. & Com. Code § 521.053(b)",
+                Some("2026-05-01T00:00:00Z"),
+                false,
+            )],
+            absent: &["Tex. Bus. & Com. Code § 521.053(i)"],
+            // Same day as § 521.053(b); HIPAA comes first in file order.
+            leading: Some("45 CFR 164.404(b)"),
         },
         // LGPD Art. 48 with Resolution CD/ANPD 15/2024 Art. 6: three working days.
         Row {

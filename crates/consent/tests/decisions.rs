@@ -100,6 +100,7 @@ struct Case {
     from: Option<Party>,
     mechanism: Option<TransferMechanism>,
     controller: Option<&'static str>,
+    category: Option<&'static str>,
 }
 
 fn case(
@@ -124,6 +125,7 @@ fn case(
         from: None,
         mechanism: None,
         controller: None,
+        category: None,
     }
 }
 
@@ -154,6 +156,10 @@ impl Case {
     }
     fn controller(mut self, c: &'static str) -> Self {
         self.controller = Some(c);
+        self
+    }
+    fn category(mut self, c: &'static str) -> Self {
+        self.category = Some(c);
         self
     }
 }
@@ -1239,6 +1245,71 @@ fn cases() -> Vec<Case> {
         )
         .mechanism(Derogation)
         .ledger(vec![ev(Given, transfer("JP"), 1)]),
+        // --- 42 CFR Part 2 (substance use disorder records) on top of HIPAA -------------------
+        // Treatment needs no HIPAA authorization (164.506(c)) but Part 2 records need written
+        // consent to be disclosed for it (42 CFR 2.33(a)).
+        case(
+            "us-sud-treatment-needs-part2-consent",
+            &["US"],
+            40,
+            plain(Purpose::Treatment),
+            NeedsConsent,
+            &["42 CFR 2.33(a)", "45 CFR 164.506(c)(1)"],
+        )
+        .category("substance-use")
+        .from(Party::Subject),
+        // Source: 42 CFR 2.33(a), (b) (one consent for all future TPO).
+        case(
+            "us-sud-treatment-with-consent",
+            &["US"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["42 CFR 2.33(a)"],
+        )
+        .category("substance-use")
+        .ledger(vec![ev(Given, plain(Purpose::Treatment), 1)]),
+        // Without the category, HIPAA alone: treatment needs no consent (164.506(c)).
+        case(
+            "us-treatment-without-sud-category",
+            &["US"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["45 CFR 164.506(c)(1)"],
+        ),
+        // Source: 42 CFR 2.52 (IRB/privacy board waiver) with 45 CFR 164.512(i).
+        case(
+            "us-sud-research-waiver",
+            &["US"],
+            40,
+            r_this(),
+            Allow,
+            &["42 CFR 2.52", "45 CFR 164.512(i)(1)(i)"],
+        )
+        .category("substance-use")
+        .waiver(),
+        // Source: 42 CFR 2.14(c): the minor and the parent both sign.
+        case(
+            "us-sud-16-research-needs-minor-and-parent",
+            &["US"],
+            16,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["42 CFR 2.14(c)"],
+        )
+        .category("substance-use")
+        .ledger(vec![ev(GuardianGiven, plain(Purpose::Marketing), 1)])
+        .from(Party::Subject),
+        // Texas adds breach duties only: uses are decided under HIPAA (164.506(c)).
+        case(
+            "us-tx-treatment-under-hipaa",
+            &["US-TX"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["45 CFR 164.506(c)(1)"],
+        ),
         // Source: GDPR Art. 44 (EU side needs a mechanism); 45 CFR 164.502(e) (none in HIPAA).
         case(
             "de-us-transfer-to-us",
@@ -1344,6 +1415,7 @@ fn decision_table() {
         let opts = DecideOptions {
             controller: c.controller.map(|x| Jurisdiction::parse(x).unwrap()),
             transfer_mechanism: c.mechanism,
+            data_category: c.category.map(str::to_owned),
         };
         let d = decide_with(&req, Some(&ledger), &opts)
             .unwrap_or_else(|err| panic!("{}: {err}", c.name));

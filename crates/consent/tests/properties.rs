@@ -182,15 +182,19 @@ proptest! {
             at,
             waiver: None,
         };
-        let opts = DecideOptions { controller: None, transfer_mechanism: mechanism };
+        let opts = DecideOptions { controller: None, transfer_mechanism: mechanism, data_category: None };
         let before = decide_with(&req(js.clone()), Some(&l), &opts).unwrap();
         let after = decide_with(&req(more), Some(&l), &opts).unwrap();
         prop_assert!(after.decision >= before.decision, "{:?} -> {:?}", before, after);
         if let Some(c) = controller {
             let with = DecideOptions { controller: Some(Jurisdiction::parse(c).unwrap()), ..opts.clone() };
-            let named = decide_with(&req(js), Some(&l), &with).unwrap();
+            let named = decide_with(&req(js.clone()), Some(&l), &with).unwrap();
             prop_assert!(named.decision >= before.decision, "{:?} -> {:?}", before, named);
         }
+        // Naming a data category with its own law (42 CFR Part 2) adds a regime, never removes one.
+        let sud = DecideOptions { data_category: Some("substance-use".into()), ..opts.clone() };
+        let with_sud = decide_with(&req(js.clone()), Some(&l), &sud).unwrap();
+        prop_assert!(with_sud.decision >= before.decision, "{:?} -> {:?}", before, with_sud);
         // deny > needs-consent > allow: the decision is the strictest rule's outcome.
         for d in [&before, &after] {
             let strictest = d.rules.iter().map(|r| r.outcome).max().unwrap();
