@@ -12,7 +12,7 @@ pub use crate::country::{ISO_3166_1, is_country};
 use crate::{ConsentError, Purpose};
 
 /// The embedded rule files: (file name, contents).
-pub const FILES: [(&str, &str); 11] = [
+pub const FILES: [(&str, &str); 12] = [
     ("rules/gdpr.toml", include_str!("../rules/gdpr.toml")),
     ("rules/uk-gdpr.toml", include_str!("../rules/uk-gdpr.toml")),
     ("rules/hipaa.toml", include_str!("../rules/hipaa.toml")),
@@ -24,6 +24,7 @@ pub const FILES: [(&str, &str); 11] = [
     ("rules/sg.toml", include_str!("../rules/sg.toml")),
     ("rules/part2.toml", include_str!("../rules/part2.toml")),
     ("rules/us-tx.toml", include_str!("../rules/us-tx.toml")),
+    ("rules/kr.toml", include_str!("../rules/kr.toml")),
 ];
 
 /// One regime (a law, or a law with the acts that implement it).
@@ -754,7 +755,7 @@ mod tests {
         // Displaced by provincial law (SOR/2003-374, SOR/2005-399, SOR/2004-219) with no reviewed
         // file here: an error, not PIPEDA.
         for bad in [
-            "JP", "KR", "CN", "IN", "", "D", "DEU", "US-", "US-CALI", "1E", "xx", "CA-QC", "ca-on",
+            "JP", "CN", "IN", "", "D", "DEU", "US-", "US-CALI", "1E", "xx", "CA-QC", "ca-on",
             "CA-AB",
         ] {
             assert_eq!(

@@ -189,6 +189,27 @@ fn rows() -> Vec<Row> {
             // Same day as § 521.053(b); HIPAA comes first in file order.
             leading: Some("45 CFR 164.404(b)"),
         },
+        // Korea: subjects and the PIPC within 72 hours (health data is sensitive information).
+        Row {
+            name: "kr-72-hours",
+            discovered: "2026-03-02T08:00:00Z",
+            js: &["KR"],
+            affected: &["5"],
+            present: &[
+                (
+                    "PIPA Art. 34(1); Enforcement Decree Art. 39(1)",
+                    Some("2026-03-05T08:00:00Z"),
+                    false,
+                ),
+                (
+                    "PIPA Art. 34(3); Enforcement Decree Art. 40(1)",
+                    Some("2026-03-05T08:00:00Z"),
+                    false,
+                ),
+            ],
+            absent: &[],
+            leading: Some("PIPA Art. 34(1); Enforcement Decree Art. 39(1)"),
+        },
         // LGPD Art. 48 with Resolution CD/ANPD 15/2024 Art. 6: three working days.
         Row {
             name: "br-3-working-days",

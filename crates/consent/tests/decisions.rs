@@ -1310,6 +1310,67 @@ fn cases() -> Vec<Case> {
             Allow,
             &["45 CFR 164.506(c)(1)"],
         ),
+        // --- South Korea ---------------------------------------------------------------------------
+        // Source: PIPA Art. 23(1)(ii) with Medical Service Act Art. 22.
+        case(
+            "kr-treatment",
+            &["KR"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["PIPA Art. 23(1)(ii)"],
+        ),
+        // Source: PIPA Art. 23(1)(i) (separate consent for sensitive information).
+        case(
+            "kr-ai-training-needs-separate-consent",
+            &["KR"],
+            40,
+            plain(Purpose::AiTraining),
+            NeedsConsent,
+            &["PIPA Art. 23(1)(i)"],
+        ),
+        // Source: PIPA Art. 22-2(1) (under 14: the legal representative).
+        case(
+            "kr-13-needs-representative",
+            &["KR"],
+            13,
+            r_this(),
+            NeedsConsent,
+            &["PIPA Art. 22-2(1)"],
+        )
+        .ledger(vec![ev(Given, r_this(), 1)])
+        .from(Party::Guardian),
+        // Source: PIPA Art. 22-2(1): 14 consents alone.
+        case(
+            "kr-14-own-consent",
+            &["KR"],
+            14,
+            r_this(),
+            Allow,
+            &["PIPA Art. 23(1)(i)"],
+        )
+        .ledger(vec![ev(Given, r_this(), 1)]),
+        // Source: PIPA Art. 28-8(1)(i) (separate consent to the overseas transfer).
+        case(
+            "kr-transfer-consent",
+            &["KR"],
+            40,
+            transfer("US"),
+            Allow,
+            &["PIPA Art. 28-8(1)(i)"],
+        )
+        .mechanism(Derogation)
+        .ledger(vec![ev(Given, transfer("US"), 1)]),
+        // No SCCs in PIPA. Source: PIPA Art. 28-8(1).
+        case(
+            "kr-transfer-scc-refused",
+            &["KR"],
+            40,
+            transfer("US"),
+            Deny,
+            &["PIPA Art. 28-8(1)"],
+        )
+        .mechanism(Scc),
         // Source: GDPR Art. 44 (EU side needs a mechanism); 45 CFR 164.502(e) (none in HIPAA).
         case(
             "de-us-transfer-to-us",

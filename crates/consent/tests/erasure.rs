@@ -220,6 +220,23 @@ fn rows() -> Vec<Row> {
             ],
             conflict: false,
         },
+        // Korean clinic: Medical Service Act Enforcement Rule Art. 15(1), 10 years; the PIPA
+        // deletion right yields to a statute that requires keeping (Art. 36(1) proviso).
+        Row {
+            name: "kr-patient-kr-clinic",
+            subject: &["KR"],
+            controller: "KR",
+            expect: &[
+                (
+                    MedicalRecord,
+                    RetainRestricted,
+                    Some(10),
+                    "Medical Service Act Art. 22(2); Enforcement Rule Art. 15(1)",
+                ),
+                (SecondaryUseCopies, Delete, None, "PIPA Art. 36(1)"),
+            ],
+            conflict: false,
+        },
         // Canadian clinic: PIPEDA has no erasure right (Principle 4.5.3 is the organisation's
         // duty); provincial law sets the period (not reviewed).
         Row {
