@@ -345,9 +345,51 @@ fn allow(basis: String, citations: Vec<String>) -> Eval {
     }
 }
 
-/// The transfer rule: `Ok(Some(eval))` when the destination or mechanism decides, `Ok(None)`
-/// when the subject's explicit consent (the derogation) decides, with its basis and citations.
+/// The transfer rule: `Some(eval)` when the destination or mechanism decides, `None` when the
+/// subject's explicit consent decides (the derogation, or a regime that needs consent besides the
+/// mechanism, PIPL Art. 39), with its basis and citations.
 fn transfer(c: &Ctx<'_>, cites: &mut Vec<String>, basis: &mut String) -> Option<Eval> {
+    let t = &c.regime.transfer;
+    let dest = c.scope.country.as_deref().unwrap_or_default();
+    if let (Some(cc), Some(TransferMechanism::Derogation)) =
+        (&t.consent_also_citation, c.opts.transfer_mechanism)
+        && !t.unrestricted
+        && !t.inside.iter().any(|x| x == dest)
+    {
+        // Consent is required besides a mechanism, never instead of one (PIPL Art. 38-39).
+        let mut cs = vec![cites.first().cloned().unwrap_or_default(), cc.clone()];
+        cs.dedup();
+        return Some(Eval {
+            outcome: Outcome::Deny,
+            basis: format!(
+                "transfer to {dest}: {}",
+                t.derogation_note
+                    .clone()
+                    .unwrap_or_else(|| "consent is no transfer mechanism here".into())
+            ),
+            citations: cs,
+            requires: Vec::new(),
+        });
+    }
+    let e = transfer_mechanism(c, cites, basis)?;
+    let abroad = !t.unrestricted
+        && !t
+            .inside
+            .iter()
+            .any(|x| Some(x.as_str()) == c.scope.country.as_deref());
+    match (&t.consent_also_citation, e.outcome) {
+        (Some(cc), Outcome::Allow) if abroad => {
+            *basis = format!("{}; and the subject's separate consent to it", e.basis);
+            let mut cs = e.citations;
+            cs.push(cc.clone());
+            *cites = cs;
+            None
+        }
+        _ => Some(e),
+    }
+}
+
+fn transfer_mechanism(c: &Ctx<'_>, cites: &mut Vec<String>, basis: &mut String) -> Option<Eval> {
     let rule_cite = cites.first().cloned().unwrap_or_default();
     let t = &c.regime.transfer;
     let dest = c.scope.country.as_deref().unwrap_or_default();

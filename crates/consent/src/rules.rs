@@ -12,7 +12,7 @@ pub use crate::country::{ISO_3166_1, is_country};
 use crate::{ConsentError, Purpose};
 
 /// The embedded rule files: (file name, contents).
-pub const FILES: [(&str, &str); 12] = [
+pub const FILES: [(&str, &str); 13] = [
     ("rules/gdpr.toml", include_str!("../rules/gdpr.toml")),
     ("rules/uk-gdpr.toml", include_str!("../rules/uk-gdpr.toml")),
     ("rules/hipaa.toml", include_str!("../rules/hipaa.toml")),
@@ -25,6 +25,7 @@ pub const FILES: [(&str, &str); 12] = [
     ("rules/part2.toml", include_str!("../rules/part2.toml")),
     ("rules/us-tx.toml", include_str!("../rules/us-tx.toml")),
     ("rules/kr.toml", include_str!("../rules/kr.toml")),
+    ("rules/cn.toml", include_str!("../rules/cn.toml")),
 ];
 
 /// One regime (a law, or a law with the acts that implement it).
@@ -259,9 +260,12 @@ pub struct TransferRule {
     /// Citation of standard contractual clauses, if the regime provides them.
     #[serde(default)]
     pub scc_citation: Option<String>,
-    /// Citation of binding corporate rules, if the regime provides them.
+    /// Citation of binding corporate rules (or certification), if the regime provides them.
     #[serde(default)]
     pub bcr_citation: Option<String>,
+    /// The subject's separate consent is needed *besides* the mechanism (PIPL Art. 39): its citation.
+    #[serde(default)]
+    pub consent_also_citation: Option<String>,
 }
 
 /// A breach notification duty.
@@ -755,8 +759,7 @@ mod tests {
         // Displaced by provincial law (SOR/2003-374, SOR/2005-399, SOR/2004-219) with no reviewed
         // file here: an error, not PIPEDA.
         for bad in [
-            "JP", "CN", "IN", "", "D", "DEU", "US-", "US-CALI", "1E", "xx", "CA-QC", "ca-on",
-            "CA-AB",
+            "JP", "IN", "", "D", "DEU", "US-", "US-CALI", "1E", "xx", "CA-QC", "ca-on", "CA-AB",
         ] {
             assert_eq!(
                 Jurisdiction::parse(bad).unwrap_err().code(),

@@ -210,6 +210,19 @@ fn rows() -> Vec<Row> {
             absent: &[],
             leading: Some("PIPA Art. 34(1); Enforcement Decree Art. 39(1)"),
         },
+        // China: the authorities and individuals immediately (PIPL Art. 57): asap leads.
+        Row {
+            name: "cn-immediately",
+            discovered: "2026-03-02T08:00:00Z",
+            js: &["CN", "DE"],
+            affected: &["5"],
+            present: &[
+                ("PIPL Art. 57", None, true),
+                ("GDPR Art. 33(1)", Some("2026-03-05T08:00:00Z"), false),
+            ],
+            absent: &[],
+            leading: Some("PIPL Art. 57"),
+        },
         // LGPD Art. 48 with Resolution CD/ANPD 15/2024 Art. 6: three working days.
         Row {
             name: "br-3-working-days",

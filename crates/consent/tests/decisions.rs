@@ -1371,6 +1371,69 @@ fn cases() -> Vec<Case> {
             &["PIPA Art. 28-8(1)"],
         )
         .mechanism(Scc),
+        // --- China ---------------------------------------------------------------------------------
+        // Source: PIPL Art. 13(1)(ii) (contract necessity) with Art. 28.
+        case(
+            "cn-treatment",
+            &["CN"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["PIPL Art. 13(1)(ii)"],
+        ),
+        // Source: PIPL Art. 29 (separate consent for sensitive information).
+        case(
+            "cn-research-needs-separate-consent",
+            &["CN"],
+            40,
+            r_this(),
+            NeedsConsent,
+            &["PIPL Art. 29"],
+        ),
+        // Source: PIPL Art. 31 (under 14: the parent or guardian).
+        case(
+            "cn-13-needs-guardian",
+            &["CN"],
+            13,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["PIPL Art. 31"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::Marketing), 1)])
+        .from(Party::Guardian),
+        // The standard contract is not enough: separate consent besides (PIPL Art. 38(1)(iii), 39).
+        case(
+            "cn-transfer-standard-contract-needs-consent-too",
+            &["CN"],
+            40,
+            transfer("DE"),
+            NeedsConsent,
+            &["PIPL Art. 39"],
+        )
+        .mechanism(Scc)
+        .from(Party::Subject),
+        // Source: PIPL Art. 38(1)(iii) and Art. 39.
+        case(
+            "cn-transfer-standard-contract-and-consent",
+            &["CN"],
+            40,
+            transfer("DE"),
+            Allow,
+            &["PIPL Art. 38(1)(iii); CAC, Measures on the Standard Contract for Outbound Transfer of Personal Information (2023)", "PIPL Art. 39"],
+        )
+        .mechanism(Scc)
+        .ledger(vec![ev(Given, transfer("DE"), 1)]),
+        // Consent alone is no Art. 38 mechanism. Source: PIPL Art. 38-39.
+        case(
+            "cn-transfer-consent-alone-refused",
+            &["CN"],
+            40,
+            transfer("DE"),
+            Deny,
+            &["PIPL Art. 39"],
+        )
+        .mechanism(Derogation)
+        .ledger(vec![ev(Given, transfer("DE"), 1)]),
         // Source: GDPR Art. 44 (EU side needs a mechanism); 45 CFR 164.502(e) (none in HIPAA).
         case(
             "de-us-transfer-to-us",

@@ -13,9 +13,9 @@ use veil_consent::{
 };
 
 /// Every jurisdiction code a rule file knows, plus subdivisions with their own rules.
-const CODES: [&str; 21] = [
+const CODES: [&str; 22] = [
     "DE", "FR", "ES", "AT", "GB", "US", "US-CA", "US-MS", "CA", "BR", "CH", "IT", "DK", "BE", "NO",
-    "US-NY", "AU", "AU-NSW", "SG", "KR", "US-TX",
+    "US-NY", "AU", "AU-NSW", "SG", "KR", "US-TX", "CN",
 ];
 
 fn any_scope_strategy() -> impl Strategy<Value = PurposeScope> {
