@@ -71,7 +71,8 @@ pub struct DecideArgs {
     /// subject's explicit consent to an occasional transfer).
     #[arg(long)]
     transfer_mechanism: Option<String>,
-    /// A data category with its own law on top of the others: substance-use (42 CFR Part 2).
+    /// A data category with its own law on top of the others: substance-use (42 CFR Part 2),
+    /// consumer-health-data (health data outside HIPAA: Washington RCW 19.373).
     #[arg(long)]
     data_category: Option<String>,
     /// Reference of a documented IRB / Privacy Board / ethics committee waiver (research).

@@ -111,7 +111,8 @@ pub struct DecideOptions {
     #[serde(default)]
     pub transfer_mechanism: Option<TransferMechanism>,
     /// A category of data with its own law on top of the others: `substance-use` (records of a
-    /// federally assisted substance use disorder program, 42 CFR Part 2).
+    /// federally assisted substance use disorder program, 42 CFR Part 2), `consumer-health-data`
+    /// (health data that is not HIPAA PHI: Washington's My Health My Data Act).
     #[serde(default)]
     pub data_category: Option<String>,
 }

@@ -90,8 +90,8 @@ pub enum ConsentError {
     /// A destination country is not an ISO 3166-1 alpha-2 code.
     #[error("unknown country `{0}` (not an ISO 3166-1 alpha-2 code)")]
     UnknownCountry(String),
-    /// A data category is not one a rule file applies to (`substance-use`).
-    #[error("unknown data category `{0}` (substance-use)")]
+    /// A data category is not one a rule file applies to (`substance-use`, `consumer-health-data`).
+    #[error("unknown data category `{0}` (substance-use or consumer-health-data)")]
     UnknownCategory(String),
     /// An affected count is not `N` or `CODE=N`, or the per-region counts exceed the total.
     #[error("bad affected count: {0}")]

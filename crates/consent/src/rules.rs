@@ -12,7 +12,7 @@ pub use crate::country::{ISO_3166_1, is_country};
 use crate::{ConsentError, Purpose};
 
 /// The embedded rule files: (file name, contents).
-pub const FILES: [(&str, &str); 13] = [
+pub const FILES: [(&str, &str); 14] = [
     ("rules/gdpr.toml", include_str!("../rules/gdpr.toml")),
     ("rules/uk-gdpr.toml", include_str!("../rules/uk-gdpr.toml")),
     ("rules/hipaa.toml", include_str!("../rules/hipaa.toml")),
@@ -26,6 +26,7 @@ pub const FILES: [(&str, &str); 13] = [
     ("rules/us-tx.toml", include_str!("../rules/us-tx.toml")),
     ("rules/kr.toml", include_str!("../rules/kr.toml")),
     ("rules/cn.toml", include_str!("../rules/cn.toml")),
+    ("rules/us-wa.toml", include_str!("../rules/us-wa.toml")),
 ];
 
 /// One regime (a law, or a law with the acts that implement it).

@@ -1301,6 +1301,37 @@ fn cases() -> Vec<Case> {
         .category("substance-use")
         .ledger(vec![ev(GuardianGiven, plain(Purpose::Marketing), 1)])
         .from(Party::Subject),
+        // Washington MHMDA for consumer health data (not PHI): sharing needs its own consent,
+        // separate from the consent to collect. Source: RCW 19.373.030(1)(b).
+        case(
+            "us-wa-chd-sharing-needs-separate-consent",
+            &["US-WA"],
+            40,
+            partner("Acme Portal"),
+            NeedsConsent,
+            &["RCW 19.373.030(1)(b)"],
+        )
+        .category("consumer-health-data")
+        .ledger(vec![ev(Given, plain(Purpose::ProductImprovement), 1)]),
+        // Source: RCW 19.373.030(1)(a): the requested service needs no consent.
+        case(
+            "us-wa-chd-requested-service",
+            &["US-WA"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["RCW 19.373.030(1)(a)"],
+        )
+        .category("consumer-health-data"),
+        // PHI under HIPAA is exempt (RCW 19.373.100): without the category, HIPAA decides.
+        case(
+            "us-wa-phi-under-hipaa",
+            &["US-WA"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["45 CFR 164.506(c)(1)"],
+        ),
         // Texas adds breach duties only: uses are decided under HIPAA (164.506(c)).
         case(
             "us-tx-treatment-under-hipaa",

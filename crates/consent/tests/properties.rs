@@ -13,9 +13,9 @@ use veil_consent::{
 };
 
 /// Every jurisdiction code a rule file knows, plus subdivisions with their own rules.
-const CODES: [&str; 22] = [
+const CODES: [&str; 23] = [
     "DE", "FR", "ES", "AT", "GB", "US", "US-CA", "US-MS", "CA", "BR", "CH", "IT", "DK", "BE", "NO",
-    "US-NY", "AU", "AU-NSW", "SG", "KR", "US-TX", "CN",
+    "US-NY", "AU", "AU-NSW", "SG", "KR", "US-TX", "CN", "US-WA",
 ];
 
 fn any_scope_strategy() -> impl Strategy<Value = PurposeScope> {
@@ -192,9 +192,11 @@ proptest! {
             prop_assert!(named.decision >= before.decision, "{:?} -> {:?}", before, named);
         }
         // Naming a data category with its own law (42 CFR Part 2) adds a regime, never removes one.
-        let sud = DecideOptions { data_category: Some("substance-use".into()), ..opts.clone() };
-        let with_sud = decide_with(&req(js.clone()), Some(&l), &sud).unwrap();
-        prop_assert!(with_sud.decision >= before.decision, "{:?} -> {:?}", before, with_sud);
+        for cat in ["substance-use", "consumer-health-data"] {
+            let o = DecideOptions { data_category: Some(cat.into()), ..opts.clone() };
+            let with = decide_with(&req(js.clone()), Some(&l), &o).unwrap();
+            prop_assert!(with.decision >= before.decision, "{:?} -> {:?}", before, with);
+        }
         // deny > needs-consent > allow: the decision is the strictest rule's outcome.
         for d in [&before, &after] {
             let strictest = d.rules.iter().map(|r| r.outcome).max().unwrap();
