@@ -97,6 +97,10 @@ pub struct AgeRule {
     pub default: u32,
     /// Its citation.
     pub citation: String,
+    /// Who consents below it (default: the guardian, GDPR Art. 8(1) "given or authorised by the
+    /// holder of parental responsibility").
+    #[serde(default)]
+    pub below: Option<BelowCapacity>,
     /// Overrides by jurisdiction code.
     #[serde(default)]
     pub by_code: BTreeMap<String, AgeOverride>,
@@ -110,6 +114,9 @@ pub struct AgeOverride {
     pub age: u32,
     /// Its citation (the national act).
     pub citation: String,
+    /// Who consents below it, where the national act says (France, Loi 78-17 Art. 45: jointly).
+    #[serde(default)]
+    pub below: Option<BelowCapacity>,
 }
 
 /// Who must agree to a use when the subject is below the capacity age for it.
@@ -630,6 +637,39 @@ impl Regime {
 }
 
 impl Regime {
+    /// Who must agree to the app's own consent-based online processing (an information-society
+    /// service offered directly to the person, GDPR Art. 8) for a subject of `age`: `below` is
+    /// `None` from the ISS age on. Not the capacity for a health-data use ([`Regime::capacity`]).
+    #[must_use]
+    pub fn iss_capacity(&self, js: &[Jurisdiction], age: u32) -> Capacity {
+        let mut out = Capacity {
+            age: 0,
+            below: None,
+            citations: Vec::new(),
+        };
+        for j in js.iter().filter(|j| self.covers(j)) {
+            let o = self
+                .age
+                .by_code
+                .get(j.code())
+                .or_else(|| self.age.by_code.get(j.country()));
+            let (a, cite, below) = match o {
+                Some(o) => (o.age, &o.citation, o.below.or(self.age.below)),
+                None => (self.age.default, &self.age.citation, self.age.below),
+            };
+            out.age = out.age.max(a);
+            if age < a {
+                out.below = out
+                    .below
+                    .max(Some(below.unwrap_or(BelowCapacity::Guardian)));
+                if !out.citations.contains(cite) {
+                    out.citations.push(cite.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// Whether this regime decides uses (not a breach-only file) for data of `category`.
     #[must_use]
     pub fn decides(&self, category: Option<&str>) -> bool {
@@ -749,6 +789,41 @@ mod tests {
             let j = Jurisdiction::parse(c).unwrap();
             assert_eq!(gdpr.consent_age(&[j]).0, o.age);
         }
+    }
+
+    /// GDPR Art. 8(1) and the national ISS ages: France below 15 asks for joint consent (Loi 78-17
+    /// Art. 45); Germany below 16 the holder of parental responsibility (Art. 8(1)); the UK 13
+    /// (DPA 2018 s. 9). The ISS age is not the research capacity (BGB § 2: 18).
+    #[test]
+    fn iss_consent_is_art_8_only() {
+        let all = regimes().unwrap();
+        let gdpr = all.iter().find(|r| r.id == "gdpr").unwrap();
+        let uk = all.iter().find(|r| r.id == "uk-gdpr").unwrap();
+        let j = |c: &str| [Jurisdiction::parse(c).unwrap()];
+        assert_eq!(
+            gdpr.iss_capacity(&j("FR"), 14).below,
+            Some(BelowCapacity::Joint)
+        );
+        assert_eq!(gdpr.iss_capacity(&j("FR"), 15).below, None);
+        assert_eq!(
+            gdpr.iss_capacity(&j("DE"), 15).below,
+            Some(BelowCapacity::Guardian)
+        );
+        assert_eq!(gdpr.iss_capacity(&j("DE"), 16).below, None);
+        assert_eq!(uk.iss_capacity(&j("GB"), 13).below, None);
+        assert!(
+            gdpr.capacity(&j("DE"), Purpose::Research, 16)
+                .below
+                .is_some(),
+            "16 is the ISS age, not research capacity"
+        );
+        // Treatment capacity is recorded per national law too.
+        assert_eq!(gdpr.capacity(&j("ES"), Purpose::Treatment, 16).below, None);
+        assert_eq!(uk.capacity(&j("GB"), Purpose::Treatment, 16).below, None);
+        assert_eq!(
+            gdpr.capacity(&j("DK"), Purpose::Treatment, 14).below,
+            Some(BelowCapacity::Guardian)
+        );
     }
 
     #[test]
