@@ -95,6 +95,26 @@ impl Cluster {
         instance
     }
 
+    /// `veil serve` on `port` with data directory `data` and the cluster's flags and environment.
+    fn command(&self, port: u16, data: &Path) -> Command {
+        let mut command = Command::new(&self.veil);
+        command
+            .args(["serve", "--port", &port.to_string()])
+            .arg("--dist")
+            .arg(&self.dist)
+            .arg("--data")
+            .arg(data)
+            .arg("--recipient-key")
+            .arg(&self.recipient_key)
+            .args(["--recipient-id", RECIPIENT_ID])
+            .args(&self.args)
+            .stdin(Stdio::null());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command
+    }
+
     /// (Re)start `instance` and wait until it answers.
     fn restart(&self, instance: &mut Instance) {
         let log = |suffix: &str| {
@@ -104,23 +124,8 @@ impl Cluster {
                 .open(self.dir.join(format!("{}.{suffix}", instance.name)))
                 .unwrap()
         };
-        let mut command = Command::new(&self.veil);
-        command
-            .args(["serve", "--port", &instance.port.to_string()])
-            .arg("--dist")
-            .arg(&self.dist)
-            .arg("--data")
-            .arg(&instance.data)
-            .arg("--recipient-key")
-            .arg(&self.recipient_key)
-            .args(["--recipient-id", RECIPIENT_ID])
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(log("out"))
-            .stderr(log("err"));
-        for (key, value) in &self.env {
-            command.env(key, value);
-        }
+        let mut command = self.command(instance.port, &instance.data);
+        command.stdout(log("out")).stderr(log("err"));
         instance.child = Some(command.spawn().unwrap());
         let deadline = Instant::now() + Duration::from_secs(60);
         while http(instance.port, "GET", "/v1/recipient-key", &[]).map(|r| r.0) != Some(200) {
@@ -470,6 +475,62 @@ fn two_instances_on_postgres_and_s3_store_each_upload_once_through_sigkills() {
         assert!(log.contains("Metadata in postgres"), "{name}:\n{log}");
     }
     drop((a, b, c));
+}
+
+/// TLS to PostgreSQL (`sslmode=require`): an instance that trusts the server's CA
+/// (`SSL_CERT_FILE`) connects over TLS; one that does not refuses to start rather than encrypt
+/// without authenticating the server; neither prints the password.
+#[test]
+fn an_instance_reaches_postgres_over_verified_tls_only() {
+    let Some(veil) = prerequisites("an_instance_reaches_postgres_over_verified_tls_only") else {
+        return;
+    };
+    let pg = services::Postgres::start_tls();
+    pg.create_database("veil");
+    let ca = pg.ca.clone().unwrap();
+    let f = Fixture::new();
+    let url = format!("{}?sslmode=require", pg.url("veil"));
+    let mut cluster = Cluster {
+        veil,
+        dir: f.dir.path().to_path_buf(),
+        args: vec!["--database".into(), url],
+        env: vec![],
+        recipient_key: f.dir.path().join("recipient.pem"),
+        dist: f.dist.clone(),
+    };
+
+    // Not trusted: the start fails (storage), saying why, without the password.
+    let out = cluster
+        .command(services::free_port(), &f.dir.path().join("untrusted"))
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started without trusting the server");
+    assert!(
+        stderr.contains("storage") && stderr.contains("TLS"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(services::PG_PASSWORD), "{stderr}");
+
+    // Trusted: it serves, and its connections to PostgreSQL are TLS.
+    cluster.env = vec![("SSL_CERT_FILE", ca.display().to_string())];
+    let instance = cluster.start("tls", services::free_port(), &f.dir.path().join("tls"));
+    let over_tls = pg.query_strings(
+        "veil",
+        "SELECT COUNT(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+         WHERE ssl AND application_name = 'veil-ingest'",
+    );
+    assert_ne!(over_tls, ["0"], "no TLS connection from the instance");
+    let plain = pg.query_strings(
+        "veil",
+        "SELECT COUNT(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+         WHERE NOT ssl AND application_name = 'veil-ingest'",
+    );
+    assert_eq!(plain, ["0"]);
+    assert!(!cluster.log("tls").contains(services::PG_PASSWORD));
+    drop(instance);
 }
 
 /// Upload every envelope once, from `clients` threads, spread over the instances at `ports`;

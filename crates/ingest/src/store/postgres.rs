@@ -12,6 +12,13 @@
 //!
 //! The connection string is a secret (it may carry a password): it is never logged or put in an
 //! error; [`describe`] gives the user, host, port and database only.
+//!
+//! TLS. Connections use TLS as the URL's `sslmode` says (rust-postgres: `disable`, `prefer`, the
+//! default, or `require`), through rustls, and a TLS connection always verifies the server's
+//! certificate and name against the system's roots (or `SSL_CERT_FILE` / `SSL_CERT_DIR`): unlike
+//! libpq, `prefer` and `require` are never unauthenticated encryption. A server with a certificate
+//! nobody vouches for (Debian's default "snakeoil" one) needs its CA in `SSL_CERT_FILE`, or
+//! `sslmode=disable` on a private network or Unix socket.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -21,7 +28,8 @@ use std::time::Duration;
 use bytes::BytesMut;
 use postgres::error::SqlState;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, Config, IsolationLevel, NoTls, Statement};
+use postgres::{Client, Config, IsolationLevel, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::sql::{Attempt, Failures, Row, Tx, Value};
 use crate::{ApiError, ServeError};
@@ -95,9 +103,27 @@ struct PoolState {
     open: usize,
 }
 
+/// The TLS connector: rustls with the ring provider (the one the workspace's HTTPS stack uses)
+/// and the system's roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured).
+fn tls() -> Result<MakeRustlsConnect, ServeError> {
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable system certificates only mean fewer roots: a TLS connection then fails with
+    // an unknown issuer, which says what to do.
+    let (_, _) = roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ServeError::Config(format!("TLS for the database: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
 /// A PostgreSQL database reached through a small connection pool.
 pub(crate) struct Postgres {
     config: Config,
+    tls: MakeRustlsConnect,
     state: Mutex<PoolState>,
     freed: Condvar,
 }
@@ -136,14 +162,22 @@ impl Postgres {
     /// Connect once (so a wrong URL, password or an unreachable server fails at start) and create
     /// the schema. Blocking: call it where blocking is allowed (see `Database::open`).
     pub fn open(config: Config) -> Result<Self, ServeError> {
-        let client = config.connect(NoTls).map_err(|e| {
+        let tls = tls()?;
+        let client = config.connect(tls.clone()).map_err(|e| {
+            let hint = if e.to_string().contains("TLS") {
+                " (the server's certificate is verified against the system's roots or \
+                 SSL_CERT_FILE; sslmode=disable connects without TLS)"
+            } else {
+                ""
+            };
             ServeError::Storage(format!(
-                "cannot connect to database {}: {e}",
+                "cannot connect to database {}: {e}{hint}",
                 describe(&config)
             ))
         })?;
         Ok(Postgres {
             config,
+            tls,
             state: Mutex::new(PoolState {
                 idle: vec![Connection {
                     client,
@@ -176,7 +210,7 @@ impl Postgres {
             if state.open < POOL_SIZE {
                 state.open += 1;
                 drop(state);
-                return match self.config.connect(NoTls) {
+                return match self.config.connect(self.tls.clone()) {
                     Ok(client) => Ok(Connection {
                         client,
                         statements: HashMap::new(),
@@ -242,7 +276,7 @@ impl Postgres {
     pub fn try_sweep_lock(&self) -> Result<Option<SweepSession>, ApiError> {
         let mut client = self
             .config
-            .connect(NoTls)
+            .connect(self.tls.clone())
             .map_err(|e| connect_err(&self.config, &e))?;
         let row = client
             .query_one("SELECT pg_try_advisory_lock($1)", &[&SWEEP_LOCK_KEY])

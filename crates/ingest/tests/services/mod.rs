@@ -110,11 +110,124 @@ pub struct Postgres {
     pub dir: tempfile::TempDir,
     /// Its port.
     pub port: u16,
+    /// With TLS: the CA certificate (PEM) that signed the server's certificate (for 127.0.0.1).
+    pub ca: Option<PathBuf>,
+}
+
+/// Run openssl with `args` in `dir`; panics with its stderr if it fails.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A test CA and a server certificate for 127.0.0.1 it signed (P-256), in `dir`: `ca.pem`,
+/// `server.crt`, `server.key`.
+fn make_certificates(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ca.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=veil test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "server.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    );
 }
 
 impl Postgres {
     /// initdb, then start on a free port; panics if it cannot.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// [`Postgres::start`] with TLS on (`ssl = on`, a certificate from a test CA: [`Postgres::ca`]).
+    pub fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let bin = postgres_bin().expect("PostgreSQL is installed");
         let dir = tempfile::Builder::new()
             .prefix("veil-pg")
@@ -159,10 +272,30 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr)
         );
         let port = free_port();
-        let options = format!(
+        let mut options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
             dir.path().display()
         );
+        let ca = tls.then(|| {
+            let certs = dir.path().join("certs");
+            std::fs::create_dir_all(&certs).unwrap();
+            make_certificates(&certs);
+            let key = certs.join("server.key");
+            if is_root() {
+                Command::new("chown")
+                    .args(["-R", "postgres"])
+                    .arg(&certs)
+                    .status()
+                    .unwrap();
+            }
+            Command::new("chmod").arg("600").arg(&key).status().unwrap();
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                certs.join("server.crt").display(),
+                key.display()
+            ));
+            certs.join("ca.pem")
+        });
         let out = pg_command(&bin, "pg_ctl")
             .arg("-D")
             .arg(&data)
@@ -178,7 +311,7 @@ impl Postgres {
             String::from_utf8_lossy(&out.stdout),
             std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
         );
-        Postgres { bin, dir, port }
+        Postgres { bin, dir, port, ca }
     }
 
     /// The URL of database `db` (with the password).
@@ -191,7 +324,7 @@ impl Postgres {
 
     /// Create database `name` (through the server's `postgres` database).
     pub fn create_database(&self, name: &str) {
-        let url = self.url("postgres");
+        let url = format!("{}?sslmode=disable", self.url("postgres"));
         let name = name.to_owned();
         std::thread::spawn(move || {
             let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
@@ -203,9 +336,9 @@ impl Postgres {
         .unwrap();
     }
 
-    /// Rows of a query returning one text-or-integer column, as strings.
+    /// Rows of a query returning one text-or-integer column, as strings (without TLS).
     pub fn query_strings(&self, db: &str, sql: &str) -> Vec<String> {
-        let url = self.url(db);
+        let url = format!("{}?sslmode=disable", self.url(db));
         let sql = sql.to_owned();
         std::thread::spawn(move || {
             let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
