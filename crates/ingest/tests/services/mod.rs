@@ -62,6 +62,9 @@ pub fn available(test: &str) -> bool {
     if moto_server().is_none() {
         missing.push("moto_server (pip install \"moto[server]\")");
     }
+    if which("openssl").is_none() {
+        missing.push("openssl (test certificates)");
+    }
     if missing.is_empty() {
         return true;
     }
