@@ -246,17 +246,23 @@ pub fn ensure_services() -> Result<Tools> {
             .flatten()
             .any(|m| m.path().join("bin").join("initdb").is_file())
     });
-    if !postgres {
+    // openssl makes the test CA of the TLS test.
+    let openssl = output(Command::new("openssl").arg("version")).is_some();
+    if !postgres || !openssl {
         if !is_root() {
-            return Err("PostgreSQL is needed for the ingest scale-out tests: run \
-                 `sudo apt-get install postgresql` and retry"
-                .into());
+            return Err(
+                "PostgreSQL and openssl are needed for the ingest scale-out tests: run \
+                 `sudo apt-get install postgresql openssl` and retry"
+                    .into(),
+            );
         }
-        println!("xtask: installing Debian's postgresql (for a throwaway test cluster)");
+        println!(
+            "xtask: installing Debian's postgresql and openssl (for the ingest service tests)"
+        );
         run(Command::new("apt-get").args(["update", "-qq"]))?;
         run(Command::new("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
-            .args(["install", "-y", "-qq", "postgresql"]))?;
+            .args(["install", "-y", "-qq", "postgresql", "openssl"]))?;
     }
     let mut dirs = vec![];
     if let Some(base) = output(Command::new("python3").args(["-m", "site", "--user-base"])) {
