@@ -282,7 +282,7 @@ mod tests {
             "missing-qualifier",
         );
         has_code(
-            code(&["--jurisdiction", "DE,JP", "--purpose", "treatment"]),
+            code(&["--jurisdiction", "DE,XX", "--purpose", "treatment"]),
             "unknown-jurisdiction",
         );
         has_code(

@@ -221,7 +221,7 @@ pub fn breach_schedule_for(
     // HIPAA breach rules to those records.
     for (regime, _) in rules::applicable(&js)?
         .into_iter()
-        .filter(|(r, _)| r.data_category.is_none())
+        .filter(|(r, _)| r.data_category.is_none() && r.in_force(discovered))
     {
         for b in &regime.breach {
             let n = if b.per_region {

@@ -269,7 +269,7 @@ pub fn decide_with(
     }
     let regimes: Vec<_> = rules::applicable(&js)?
         .into_iter()
-        .filter(|(r, _)| r.decides(opts.data_category.as_deref()))
+        .filter(|(r, _)| r.decides(opts.data_category.as_deref()) && r.in_force(req.at))
         .collect();
     let standing = ledger.map_or(Standing::None, |l| l.standing(&scope, req.at));
     let mut rules_out = Vec::new();
@@ -491,6 +491,13 @@ fn transfer_mechanism(c: &Ctx<'_>, cites: &mut Vec<String>, basis: &mut String) 
             Some(safeguard("standard contractual clauses", &t.scc_citation))
         }
         Some(TransferMechanism::Bcr) => Some(safeguard("binding corporate rules", &t.bcr_citation)),
+        Some(TransferMechanism::Derogation) if t.no_derogation_citation.is_some() => Some(refuse(
+            format!(
+                "{} has no consent derogation: name the safeguard (scc)",
+                c.regime.name
+            ),
+            t.no_derogation_citation.iter().cloned().collect(),
+        )),
         Some(TransferMechanism::Derogation) => {
             let fb = t
                 .fallback_citation

@@ -245,7 +245,7 @@ mod tests {
             serde_json::from_str(&decide_json(req, Some(LEDGER)).unwrap()).unwrap();
         assert_eq!(v["decision"], "needs-consent");
         assert_eq!(v["requires"][0]["regime"], "hipaa");
-        let bad = r#"{"subject":{"jurisdictions":["JP"],"age":34},"scope":{"purpose":"treatment"},"at":0}"#;
+        let bad = r#"{"subject":{"jurisdictions":["XX"],"age":34},"scope":{"purpose":"treatment"},"at":0}"#;
         assert_eq!(
             decide_json(bad, None).unwrap_err().code(),
             "unknown-jurisdiction"

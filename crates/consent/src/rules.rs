@@ -12,7 +12,7 @@ pub use crate::country::{ISO_3166_1, is_country};
 use crate::{ConsentError, Purpose};
 
 /// The embedded rule files: (file name, contents).
-pub const FILES: [(&str, &str); 14] = [
+pub const FILES: [(&str, &str); 20] = [
     ("rules/gdpr.toml", include_str!("../rules/gdpr.toml")),
     ("rules/uk-gdpr.toml", include_str!("../rules/uk-gdpr.toml")),
     ("rules/hipaa.toml", include_str!("../rules/hipaa.toml")),
@@ -27,6 +27,12 @@ pub const FILES: [(&str, &str); 14] = [
     ("rules/kr.toml", include_str!("../rules/kr.toml")),
     ("rules/cn.toml", include_str!("../rules/cn.toml")),
     ("rules/us-wa.toml", include_str!("../rules/us-wa.toml")),
+    ("rules/ca-qc.toml", include_str!("../rules/ca-qc.toml")),
+    ("rules/ca-on.toml", include_str!("../rules/ca-on.toml")),
+    ("rules/ca-ab.toml", include_str!("../rules/ca-ab.toml")),
+    ("rules/jp.toml", include_str!("../rules/jp.toml")),
+    ("rules/in-spdi.toml", include_str!("../rules/in-spdi.toml")),
+    ("rules/in-dpdp.toml", include_str!("../rules/in-dpdp.toml")),
 ];
 
 /// One regime (a law, or a law with the acts that implement it).
@@ -50,6 +56,16 @@ pub struct Regime {
     /// fallback to this regime.
     #[serde(default)]
     pub excludes: Vec<String>,
+    /// The regime governs uses and breaches on or after this day (`YYYY-MM-DD`, UTC): a law
+    /// notified with a later commencement (India's DPDP Act ss. 3-17 and its Rules, from
+    /// 2027-05-13). Before it, the regime does not apply to a decision or a breach.
+    #[serde(default)]
+    pub in_force_from: Option<String>,
+    /// The regime governs uses and breaches before this day (`YYYY-MM-DD`, UTC): a law repealed
+    /// or displaced on that day (India's SPDI Rules 2011 under IT Act s. 43A, omitted by DPDP Act
+    /// s. 44(2)).
+    #[serde(default)]
+    pub in_force_until: Option<String>,
     /// The file adds breach duties only (e.g. a state breach law); uses are decided by the other
     /// regimes of the jurisdiction, and the file has no purposes.
     #[serde(default)]
@@ -271,6 +287,10 @@ pub struct TransferRule {
     /// Citation of binding corporate rules (or certification), if the regime provides them.
     #[serde(default)]
     pub bcr_citation: Option<String>,
+    /// The regime has no consent derogation (Quebec, P-39.1 s. 17: a privacy impact assessment and
+    /// a written agreement, never consent): its citation. A `derogation` is then refused.
+    #[serde(default)]
+    pub no_derogation_citation: Option<String>,
     /// The subject's separate consent is needed *besides* the mechanism (PIPL Art. 39): its citation.
     #[serde(default)]
     pub consent_also_citation: Option<String>,
@@ -389,6 +409,14 @@ pub fn regimes() -> Result<&'static [Regime], ConsentError> {
                             file,
                             reason: e.to_string(),
                         })?;
+                    for d in [&r.in_force_from, &r.in_force_until].into_iter().flatten() {
+                        if crate::Timestamp::parse_rfc3339(&format!("{d}T00:00:00Z")).is_err() {
+                            return Err(ConsentError::BadBundledData {
+                                file,
+                                reason: format!("bad in-force date `{d}`"),
+                            });
+                        }
+                    }
                     if r.breach_only
                         && (!r.purposes.is_empty()
                             || !r.capacity.is_empty()
@@ -548,6 +576,18 @@ impl From<Jurisdiction> for String {
 }
 
 impl Regime {
+    /// Whether the regime is in force at `at` ([`Regime::in_force_from`],
+    /// [`Regime::in_force_until`]); a regime without dates always is.
+    #[must_use]
+    pub fn in_force(&self, at: crate::Timestamp) -> bool {
+        let day = |d: &Option<String>| {
+            d.as_deref()
+                .and_then(|d| crate::Timestamp::parse_rfc3339(&format!("{d}T00:00:00Z")).ok())
+        };
+        !day(&self.in_force_from).is_some_and(|f| at < f)
+            && !day(&self.in_force_until).is_some_and(|u| at >= u)
+    }
+
     /// Whether this regime applies to a jurisdiction (exact code, or its country).
     #[must_use]
     pub fn covers(&self, j: &Jurisdiction) -> bool {
@@ -832,10 +872,10 @@ mod tests {
         assert_eq!(Jurisdiction::parse("el").unwrap().code(), "GR");
         assert_eq!(Jurisdiction::parse("us-ca").unwrap().code(), "US-CA");
         assert_eq!(Jurisdiction::parse("DE-BY").unwrap().country(), "DE");
-        // Displaced by provincial law (SOR/2003-374, SOR/2005-399, SOR/2004-219) with no reviewed
-        // file here: an error, not PIPEDA.
+        // Displaced by provincial law (BC PIPA, SOR/2004-220; the Atlantic health acts) with no
+        // reviewed file here: an error, not PIPEDA. Quebec, Ontario and Alberta have their own.
         for bad in [
-            "JP", "IN", "", "D", "DEU", "US-", "US-CALI", "1E", "xx", "CA-QC", "ca-on", "CA-AB",
+            "XX", "ZZ", "", "D", "DEU", "US-", "US-CALI", "1E", "xx", "CA-BC", "ca-ns",
         ] {
             assert_eq!(
                 Jurisdiction::parse(bad).unwrap_err().code(),
@@ -868,7 +908,7 @@ mod tests {
         assert_eq!(codes(&["de", " ", "US", "DE", "uk"]), ["DE", "US", "GB"]);
         assert_eq!(codes(&["us-ca", "US-CA", "US"]), ["US-CA", "US"]);
         let code = |l: &[&str]| Jurisdiction::parse_list(l).unwrap_err().code();
-        assert_eq!(code(&["DE", "JP"]), "unknown-jurisdiction");
+        assert_eq!(code(&["DE", "XX"]), "unknown-jurisdiction");
         assert_eq!(code(&[]), "no-jurisdiction");
         assert_eq!(code(&["", "  "]), "no-jurisdiction");
         let owned = vec!["FR".to_owned()];

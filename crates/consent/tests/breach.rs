@@ -322,7 +322,7 @@ fn affected_counts_are_read_strictly() {
         );
     }
     assert_eq!(
-        Affected::parse(["JP=3"]).unwrap_err().code(),
+        Affected::parse(["XX=3"]).unwrap_err().code(),
         "unknown-jurisdiction"
     );
 }

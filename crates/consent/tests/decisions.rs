@@ -1623,7 +1623,7 @@ fn unknown_inputs_are_errors_not_allows() {
         "unknown-purpose"
     );
     assert_eq!(
-        Jurisdiction::parse("JP").unwrap_err().code(),
+        Jurisdiction::parse("XX").unwrap_err().code(),
         "unknown-jurisdiction"
     );
     let req = DecisionRequest {

@@ -13,9 +13,10 @@ use veil_consent::{
 };
 
 /// Every jurisdiction code a rule file knows, plus subdivisions with their own rules.
-const CODES: [&str; 23] = [
+const CODES: [&str; 28] = [
     "DE", "FR", "ES", "AT", "GB", "US", "US-CA", "US-MS", "CA", "BR", "CH", "IT", "DK", "BE", "NO",
-    "US-NY", "AU", "AU-NSW", "SG", "KR", "US-TX", "CN", "US-WA",
+    "US-NY", "AU", "AU-NSW", "SG", "KR", "US-TX", "CN", "US-WA", "CA-QC", "CA-ON", "CA-AB", "JP",
+    "IN",
 ];
 
 fn any_scope_strategy() -> impl Strategy<Value = PurposeScope> {
@@ -169,7 +170,8 @@ proptest! {
         controller in prop::option::of(prop::sample::select(CODES.to_vec())),
         mechanism in prop::option::of(prop::sample::select(TransferMechanism::ALL.to_vec())),
         age in 0u32..40,
-        later in 0i64..2_000_000,
+        // Late 2023, or around India's DPDP commencement (2027-05-13 = 1_809_993_600).
+        later in prop_oneof![0i64..2_000_000, 105_000_000i64..125_000_000],
     ) {
         let l = ledger_from(&events);
         let js = Jurisdiction::parse_list(&base).unwrap();
