@@ -237,6 +237,97 @@ fn rows() -> Vec<Row> {
             absent: &[],
             leading: Some("LGPD Art. 48; Resolution CD/ANPD nº 15/2024, Art. 6"),
         },
+        // APPI Art. 26(1); Enforcement Rules Art. 8: preliminary report promptly (asap, leads),
+        // final report within 30 days; principals promptly (Rules Art. 10).
+        Row {
+            name: "jp-preliminary-and-final",
+            discovered: "2026-11-23T10:00:00Z",
+            js: &["JP"],
+            affected: &["1"],
+            present: &[
+                (
+                    "APPI Art. 26(1); Enforcement Rules Art. 7(i), Art. 8(1)",
+                    None,
+                    true,
+                ),
+                (
+                    "APPI Art. 26(1); Enforcement Rules Art. 8(2)",
+                    Some("2026-12-23T10:00:00Z"),
+                    false,
+                ),
+                ("APPI Art. 26(2); Enforcement Rules Art. 10", None, true),
+            ],
+            absent: &[],
+            leading: Some("APPI Art. 26(1); Enforcement Rules Art. 7(i), Art. 8(1)"),
+        },
+        // Quebec: P-39.1 s. 3.5 promptly to the CAI and the persons; Ontario PHIPA s. 12(2)-(3)
+        // at the first reasonable opportunity, O. Reg. 329/04 s. 6.4 annual report by March 1;
+        // Alberta HIA s. 60.1(2) as soon as practicable. PIPEDA does not apply in these provinces.
+        Row {
+            name: "qc-on-ab-provincial-clocks",
+            discovered: "2026-11-23T10:00:00Z",
+            js: &["CA-QC", "CA-ON", "CA-AB"],
+            affected: &["10"],
+            present: &[
+                (
+                    "P-39.1 s. 3.5 para. 2; Regulation respecting confidentiality incidents, s. 3",
+                    None,
+                    true,
+                ),
+                ("PHIPA s. 12(2)", None, true),
+                ("PHIPA s. 12(3); O. Reg. 329/04, s. 6.3", None, true),
+                (
+                    "O. Reg. 329/04, s. 6.4",
+                    Some("2027-02-28T23:59:59Z"),
+                    false,
+                ),
+                (
+                    "HIA s. 60.1(2); Health Information Regulation, Alta. Reg. 70/2001, s. 8.1",
+                    None,
+                    true,
+                ),
+            ],
+            absent: &["PIPEDA s. 10.1(1)-(2)"],
+            leading: Some(
+                "P-39.1 s. 3.5 para. 2; Regulation respecting confidentiality incidents, s. 3",
+            ),
+        },
+        // India before 2027-05-13: no DPDP duty yet (G.S.R. 846(E) r. 1(2)); CERT-In Directions of
+        // 28 April 2022: 6 hours.
+        Row {
+            name: "in-2026-cert-in-only",
+            discovered: "2026-11-23T10:00:00Z",
+            js: &["IN"],
+            affected: &["100"],
+            present: &[(
+                "CERT-In Directions No. 20(3)/2022-CERT-In of 28 April 2022, para. (ii), under IT Act s. 70B(6)",
+                Some("2026-11-23T16:00:00Z"),
+                false,
+            )],
+            absent: &["DPDP Act s. 8(6); DPDP Rules r. 7(2)(a)"],
+            leading: Some(
+                "CERT-In Directions No. 20(3)/2022-CERT-In of 28 April 2022, para. (ii), under IT Act s. 70B(6)",
+            ),
+        },
+        // India from 2027-05-13: DPDP Act s. 8(6), Rules r. 7: intimation to the Board and the
+        // principals without delay (asap, leads), the detailed report within 72 hours.
+        Row {
+            name: "in-2027-dpdp-board",
+            discovered: "2027-06-01T00:00:00Z",
+            js: &["IN"],
+            affected: &["100"],
+            present: &[
+                ("DPDP Act s. 8(6); DPDP Rules r. 7(2)(a)", None, true),
+                (
+                    "DPDP Act s. 8(6); DPDP Rules r. 7(2)(b)",
+                    Some("2027-06-04T00:00:00Z"),
+                    false,
+                ),
+                ("DPDP Act s. 8(6); DPDP Rules r. 7(1)", None, true),
+            ],
+            absent: &[],
+            leading: Some("DPDP Act s. 8(6); DPDP Rules r. 7(2)(a)"),
+        },
     ]
 }
 

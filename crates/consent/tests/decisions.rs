@@ -1527,6 +1527,341 @@ fn cases() -> Vec<Case> {
         )
         .ledger(vec![with_auth(ev(Given, r_this(), 1))])
         .from(Party::Guardian),
+        // --- Quebec (P-39.1 as amended by Law 25; Civil Code of Québec) -------------------------
+        // Source: P-39.1 s. 12 para. 1 (use for the purpose of collection).
+        case(
+            "qc-adult-treatment",
+            &["CA-QC"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["P-39.1 s. 12 para. 1"],
+        ),
+        // Source: P-39.1 s. 4.1, s. 14 para. 3: under 14 the holder of parental authority consents.
+        case(
+            "qc-13-marketing-needs-parental-authority",
+            &["CA-QC"],
+            13,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["P-39.1 s. 4.1, s. 14 para. 3"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::Marketing), 1)])
+        .from(Party::Guardian),
+        // Source: P-39.1 s. 14 para. 3: from 14 the minor consents.
+        case(
+            "qc-14-marketing-own-consent",
+            &["CA-QC"],
+            14,
+            plain(Purpose::Marketing),
+            Allow,
+            &["P-39.1 s. 12 para. 3"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::Marketing), 1)]),
+        // Source: Civil Code of Québec art. 21: the parent consents, the minor must not object.
+        case(
+            "qc-16-research-parent-and-assent",
+            &["CA-QC"],
+            16,
+            r_this(),
+            NeedsConsent,
+            &["Civil Code of Québec art. 21"],
+        )
+        .ledger(vec![ev(GuardianGiven, r_this(), 1)])
+        .from(Party::Subject),
+        case(
+            "qc-16-research-parent-and-assent-given",
+            &["CA-QC"],
+            16,
+            r_this(),
+            Allow,
+            &["Civil Code of Québec art. 21"],
+        )
+        .ledger(vec![
+            ev(GuardianGiven, r_this(), 1),
+            ev(Assented, r_this(), 1),
+        ]),
+        // Source: P-39.1 s. 17: an assessment and a written agreement, no consent route.
+        case(
+            "qc-transfer-derogation-refused",
+            &["CA-QC"],
+            40,
+            transfer("US"),
+            Deny,
+            &["P-39.1 s. 17 (no consent route)"],
+        )
+        .mechanism(Derogation),
+        case(
+            "qc-transfer-written-agreement",
+            &["CA-QC"],
+            40,
+            transfer("US"),
+            Allow,
+            &["P-39.1 s. 17 paras. 2-3 (privacy impact assessment and written agreement)"],
+        )
+        .mechanism(Scc),
+        // --- Ontario PHIPA ------------------------------------------------------------------------
+        // Source: PHIPA s. 20(2): assumed implied consent in the circle of care.
+        case(
+            "on-treatment-implied",
+            &["CA-ON"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["PHIPA s. 20(2)"],
+        ),
+        case(
+            "on-treatment-consent-withdrawn",
+            &["CA-ON"],
+            40,
+            plain(Purpose::Treatment),
+            Deny,
+            &["PHIPA s. 19(1)"],
+        )
+        .ledger(vec![
+            ev(Given, plain(Purpose::Treatment), 1),
+            ev(Withdrawn, plain(Purpose::Treatment), 2),
+        ]),
+        // Source: PHIPA s. 33: express consent for marketing.
+        case(
+            "on-marketing-needs-express-consent",
+            &["CA-ON"],
+            40,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["PHIPA s. 33"],
+        )
+        .from(Party::Subject),
+        // Source: PHIPA s. 23(1)2, s. 23(3): below 16 a parent may consent, a capable child prevails.
+        case(
+            "on-15-research-parent-alone-is-not-enough",
+            &["CA-ON"],
+            15,
+            r_this(),
+            NeedsConsent,
+            &["PHIPA s. 21, s. 23(1)2, s. 23(3)"],
+        )
+        .ledger(vec![ev(GuardianGiven, r_this(), 1)])
+        .from(Party::Subject),
+        // Source: PHIPA s. 37(3), s. 44: research under an REB-approved plan.
+        case(
+            "on-research-reb-waiver",
+            &["CA-ON"],
+            40,
+            r_this(),
+            Allow,
+            &["PHIPA s. 37(3), s. 44"],
+        )
+        .waiver(),
+        // Not PIPEDA: SOR/2005-399 exempts Ontario health custodians.
+        case(
+            "on-not-decided-under-pipeda",
+            &["CA-ON"],
+            40,
+            plain(Purpose::CareOperations),
+            Allow,
+            &["PHIPA s. 37(1)(a), (d), (e)"],
+        ),
+        // --- Alberta HIA ----------------------------------------------------------------------------
+        // Source: HIA s. 27(1)(a).
+        case(
+            "ab-treatment-no-consent",
+            &["CA-AB"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["HIA s. 27(1)(a)"],
+        ),
+        // Source: HIA s. 34(1)-(2): written consent to disclose.
+        case(
+            "ab-partner-needs-written-consent",
+            &["CA-AB"],
+            40,
+            partner("Acme"),
+            NeedsConsent,
+            &["HIA s. 34(1)-(2)"],
+        )
+        .from(Party::Subject),
+        // Source: HIA s. 104(1)(c): the guardian acts where the minor does not understand.
+        case(
+            "ab-17-ai-training-needs-guardian",
+            &["CA-AB"],
+            17,
+            plain(Purpose::AiTraining),
+            NeedsConsent,
+            &["HIA s. 104(1)(c)"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::AiTraining), 1)])
+        .from(Party::Guardian),
+        // --- Japan (APPI) ---------------------------------------------------------------------------
+        // Source: APPI Art. 20(2); PPC/MHLW medical Guidance (presenting for care).
+        case(
+            "jp-treatment-implied",
+            &["JP"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["APPI Art. 20(2)"],
+        ),
+        // Source: APPI Art. 18(1): use beyond the published purpose needs prior consent.
+        case(
+            "jp-ai-training-needs-consent",
+            &["JP"],
+            40,
+            plain(Purpose::AiTraining),
+            NeedsConsent,
+            &["APPI Art. 18(1)"],
+        )
+        .from(Party::Subject),
+        // Source: APPI Art. 27(1), (2) proviso: no opt-out for special care-required information.
+        case(
+            "jp-partner-needs-consent",
+            &["JP"],
+            40,
+            partner("Acme"),
+            NeedsConsent,
+            &["APPI Art. 27(1)"],
+        ),
+        // Source: APPI Art. 28(1); PPC Notification No. 1 of 2019 (EEA, UK).
+        case(
+            "jp-transfer-to-de-adequate",
+            &["JP"],
+            40,
+            transfer("DE"),
+            Allow,
+            &["APPI Art. 28(1); PPC Notification No. 1 of 2019 (EEA member states and the UK)"],
+        ),
+        // Source: APPI Art. 28(1)-(2); Enforcement Rules Art. 17: consent after information.
+        case(
+            "jp-transfer-to-us-consent",
+            &["JP"],
+            40,
+            transfer("US"),
+            Allow,
+            &["APPI Art. 28(1)-(2); Enforcement Rules Art. 17"],
+        )
+        .mechanism(Derogation)
+        .ledger(vec![ev(Given, transfer("US"), 1)]),
+        // Source: Civil Code Art. 4, 5(1): no capacity for marketing below 18.
+        case(
+            "jp-17-marketing-needs-guardian",
+            &["JP"],
+            17,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["Civil Code Art. 4, Art. 5(1)"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::Marketing), 1)])
+        .from(Party::Guardian),
+        // Source: Ethical Guidelines for Life Science and Medical Research (2021), Ch. 4 No. 9.
+        case(
+            "jp-15-research-guardian-and-assent",
+            &["JP"],
+            15,
+            r_this(),
+            Allow,
+            &["Ethical Guidelines for Life Science and Medical Research Involving Human Subjects (MEXT, MHLW, METI, 2021), Chapter 4, No. 9 (informed assent of minors)"],
+        )
+        .ledger(vec![
+            ev(GuardianGiven, r_this(), 1),
+            ev(Assented, r_this(), 1),
+        ]),
+        // --- India: SPDI Rules before 2027-05-13, DPDP from then -----------------------------------
+        // Source: SPDI Rules r. 5(1) (written consent before collecting medical records); DPDP not
+        // yet in force for obligations (G.S.R. 846(E) r. 1; DPDP commencement notification).
+        case(
+            "in-2026-treatment-needs-written-consent",
+            &["IN"],
+            40,
+            plain(Purpose::Treatment),
+            NeedsConsent,
+            &["SPDI Rules r. 5(1)"],
+        )
+        .from(Party::Subject),
+        // Source: DPDP Act s. 7(a) (voluntarily provided for the purpose), from 2027-05-13.
+        case(
+            "in-2027-treatment-legitimate-use",
+            &["IN"],
+            40,
+            plain(Purpose::Treatment),
+            Allow,
+            &["DPDP Act s. 7(a)"],
+        )
+        .at(497),
+        // The day before commencement the SPDI Rules still decide.
+        case(
+            "in-day-before-commencement-spdi",
+            &["IN"],
+            40,
+            plain(Purpose::Treatment),
+            NeedsConsent,
+            &["SPDI Rules r. 5(1)"],
+        )
+        .at(496),
+        // Source: SPDI r. 5(1); Indian Majority Act s. 3: a 17-year-old's own consent is not enough.
+        case(
+            "in-2026-17-research-needs-guardian",
+            &["IN"],
+            17,
+            r_this(),
+            NeedsConsent,
+            &["Indian Majority Act, 1875, s. 3; Indian Contract Act, 1872, s. 11"],
+        )
+        .ledger(vec![ev(Given, r_this(), 1)])
+        .from(Party::Guardian),
+        // Source: DPDP Act s. 9(1); DPDP Rules r. 10: verifiable parental consent under 18.
+        case(
+            "in-2027-17-research-needs-parent",
+            &["IN"],
+            17,
+            r_this(),
+            NeedsConsent,
+            &["DPDP Act s. 9(1); DPDP Rules r. 10 (verifiable consent of the parent)"],
+        )
+        .ledger(vec![ev(Given, r_this(), 1)])
+        .at(500)
+        .from(Party::Guardian),
+        case(
+            "in-2027-17-research-parent-given",
+            &["IN"],
+            17,
+            r_this(),
+            Allow,
+            &["DPDP Act s. 6(1)"],
+        )
+        .ledger(vec![ev(GuardianGiven, r_this(), 1)])
+        .at(500),
+        // Source: DPDP Act s. 17(2)(b); Rules r. 16, Second Schedule (research exemption).
+        case(
+            "in-2027-research-exemption",
+            &["IN"],
+            40,
+            r_this(),
+            Allow,
+            &["DPDP Act s. 17(2)(b); DPDP Rules r. 16, Second Schedule"],
+        )
+        .waiver()
+        .at(500),
+        // Source: SPDI Rules r. 7: same level of protection and consent (or a contract).
+        case(
+            "in-2026-transfer-needs-mechanism",
+            &["IN"],
+            40,
+            transfer("US"),
+            NeedsConsent,
+            &["SPDI Rules r. 7"],
+        )
+        .from(Party::Controller),
+        // Source: DPDP Act s. 16(1): allowed except to notified countries (none).
+        case(
+            "in-2027-transfer-allowed",
+            &["IN"],
+            40,
+            transfer("US"),
+            Allow,
+            &["DPDP Act s. 16(1); DPDP Rules r. 15"],
+        )
+        .at(500),
     ]
 }
 

@@ -31,6 +31,37 @@ fn find(
 
 fn rows() -> Vec<Row> {
     vec![
+        // Ontario clinic (a PHIPA custodian, not PIPEDA: SOR/2005-399): the physician's record is
+        // kept 10 years (O. Reg. 114/94 s. 19(1)), identified.
+        Row {
+            name: "on-patient-on-clinic",
+            subject: &["CA-ON"],
+            controller: "CA-ON",
+            expect: &[(
+                MedicalRecord,
+                RetainRestricted,
+                Some(10),
+                "O. Reg. 114/94 (Medicine Act, 1991), s. 19(1)",
+            )],
+            conflict: false,
+        },
+        // Quebec patient of a Japanese clinic: the clinic's law keeps the record 5 years (Medical
+        // Practitioners' Act Art. 24(2)), not Quebec's; P-39.1 s. 23 para. 1 honours only a
+        // preservation period of an Act of Quebec, so the conflict is stated.
+        Row {
+            name: "qc-patient-jp-clinic",
+            subject: &["CA-QC"],
+            controller: "JP",
+            expect: &[(
+                MedicalRecord,
+                RetainRestricted,
+                Some(5),
+                "Medical Practitioners' Act Art. 24(2)",
+            )],
+            // P-39.1 s. 23 honours a preservation period "provided by an Act" (Quebec's), not
+            // Japan's: the conflict is stated.
+            conflict: true,
+        },
         // German clinic: BGB § 630f(3) 10 years, honoured by GDPR Art. 17(3)(b) (member-state
         // law); the record stays attributable (inspection right BGB § 630g).
         Row {
