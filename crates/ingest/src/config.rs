@@ -101,7 +101,7 @@ impl DatabaseLocation {
                 "the database must be a postgres:// or postgresql:// URL".into(),
             ));
         }
-        crate::store::postgres::parse(url)?;
+        parse_postgres(url)?;
         Ok(DatabaseLocation::Postgres(DatabaseUrl(url.to_owned())))
     }
 }
@@ -113,6 +113,12 @@ impl DatabaseLocation {
 pub struct DatabaseUrl(String);
 
 impl DatabaseUrl {
+    /// The connection settings the URL gives (nothing is connected), with Veil's connect timeout
+    /// and application name.
+    pub fn postgres_config(&self) -> Result<postgres::Config, crate::ServeError> {
+        parse_postgres(&self.0)
+    }
+
     /// The URL itself, password included: for connecting, never for printing.
     pub fn expose(&self) -> &str {
         &self.0
@@ -121,12 +127,8 @@ impl DatabaseUrl {
 
 impl std::fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match crate::store::postgres::parse(&self.0) {
-            Ok(config) => write!(
-                f,
-                "postgres://{}",
-                crate::store::postgres::describe(&config)
-            ),
+        match parse_postgres(&self.0) {
+            Ok(config) => write!(f, "postgres://{}", describe_postgres(&config)),
             Err(_) => f.write_str("postgres://(unreadable URL)"),
         }
     }
@@ -136,6 +138,49 @@ impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "DatabaseUrl({self})")
     }
+}
+
+/// How long connecting to PostgreSQL may take.
+pub const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Parse a `postgres://` / `postgresql://` URL (or a `key=value` connection string) without
+/// connecting. The error never repeats the string.
+fn parse_postgres(url: &str) -> Result<postgres::Config, crate::ServeError> {
+    let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+        crate::ServeError::Config(format!("the database URL is not a PostgreSQL URL: {e}"))
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(POSTGRES_CONNECT_TIMEOUT);
+    }
+    config.application_name("veil-ingest");
+    Ok(config)
+}
+
+/// `user@host:port/dbname`, never the password: what logs and errors may show of a connection.
+pub fn describe_postgres(config: &postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let port = config
+        .get_ports()
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        "{}@{}:{}/{}",
+        config.get_user().unwrap_or("-"),
+        if host.is_empty() { "localhost" } else { &host },
+        if port.is_empty() { "5432" } else { &port },
+        config.get_dbname().unwrap_or("-"),
+    )
 }
 
 /// Bounds on what one request may cost.

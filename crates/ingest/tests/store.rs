@@ -192,7 +192,7 @@ async fn a_second_instance_on_the_same_objects_deletes_nothing_it_does_not_know(
 
 mod services;
 
-use veil_ingest::store::sql::{Database, Value};
+use veil_ingest::store::{Database, Value};
 use veil_ingest::verify::AcceptedReading;
 use veil_ingest::{ApiError, DatabaseLocation, IngestConfig, ObjectStoreLocation};
 

@@ -27,6 +27,7 @@
 
 pub(crate) mod clients;
 pub(crate) mod controls;
+pub mod database;
 pub mod postgres;
 pub mod schema;
 pub mod sql;
@@ -43,7 +44,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 pub use clients::{ClientRecord, Enrolment, Invitation, normalise_code};
 pub use controls::{ControlAction, ControlAnswer};
-pub use sql::{Database, Row, SweepLock, Tx, Value};
+pub use database::{Database, SweepLock};
+pub use sql::{Row, Tx, Value};
 
 use crate::config::{IngestConfig, OBJECTS_DIR, ObjectStoreLocation};
 use crate::verify::VerifiedUpload;

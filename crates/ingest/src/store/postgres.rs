@@ -1,4 +1,4 @@
-//! The PostgreSQL backend of [`Database`](super::sql::Database): metadata shared by any number of
+//! The PostgreSQL backend of [`Database`](super::database::Database): metadata shared by any number of
 //! ingest instances.
 //!
 //! The synchronous `postgres` client (rust-postgres), used only on blocking threads (the SQL
@@ -32,6 +32,7 @@ use postgres::{Client, Config, IsolationLevel, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::sql::{Attempt, Failures, Row, Tx, Value};
+use crate::config::describe_postgres as describe;
 use crate::{ApiError, ServeError};
 
 /// Connections one instance keeps at most. Uploads hold a connection only for their metadata
@@ -40,8 +41,6 @@ use crate::{ApiError, ServeError};
 pub const POOL_SIZE: usize = 8;
 /// How long a transaction waits for a free connection before it fails (503-class: `storage`).
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long connecting may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Statements cached per connection before the cache is cleared.
 const STATEMENT_CACHE: usize = 256;
 
@@ -50,46 +49,6 @@ const SWEEP_LOCK_KEY: i64 = 0x7665_696c_2d73_7770;
 /// The advisory lock key schema creation holds, so instances starting together do not race on
 /// `CREATE TABLE IF NOT EXISTS` ("veil-sch").
 const SCHEMA_LOCK_KEY: i64 = 0x7665_696c_2d73_6368;
-
-/// Parse a `postgres://` / `postgresql://` URL (or a `key=value` connection string) without
-/// connecting. The error never repeats the string.
-pub fn parse(url: &str) -> Result<Config, ServeError> {
-    let mut config: Config = url.parse().map_err(|e: postgres::Error| {
-        ServeError::Config(format!("the database URL is not a PostgreSQL URL: {e}"))
-    })?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
-    }
-    config.application_name("veil-ingest");
-    Ok(config)
-}
-
-/// `user@host:port/dbname`, never the password: what logs and errors may show of a connection.
-pub fn describe(config: &Config) -> String {
-    let host = config
-        .get_hosts()
-        .iter()
-        .map(|h| match h {
-            postgres::config::Host::Tcp(name) => name.clone(),
-            #[cfg(unix)]
-            postgres::config::Host::Unix(path) => path.display().to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(",");
-    let port = config
-        .get_ports()
-        .iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    format!(
-        "{}@{}:{}/{}",
-        config.get_user().unwrap_or("-"),
-        if host.is_empty() { "localhost" } else { &host },
-        if port.is_empty() { "5432" } else { &port },
-        config.get_dbname().unwrap_or("-"),
-    )
-}
 
 /// One pooled connection and its prepared statements.
 struct Connection {

@@ -1,4 +1,4 @@
-//! The SQLite backend of [`Database`](super::sql::Database): one file in the data directory, for
+//! The SQLite backend of [`Database`](super::database::Database): one file in the data directory, for
 //! one machine. WAL with `synchronous = FULL` (a committed artifact survives power loss), one
 //! connection per process behind a mutex, every transaction `BEGIN IMMEDIATE` (the write lock
 //! taken first, so check-then-insert is atomic); another process on the same file (an operator's
