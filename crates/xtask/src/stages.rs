@@ -88,9 +88,10 @@ pub fn run_all(root: &Path, args: &[String]) -> ExitCode {
     }
 }
 
-/// The native tests of the workspace. The ingest scale-out tests start a PostgreSQL cluster and
-/// an S3 server (moto): installed first, and required (`VEIL_REQUIRE_SERVICES`), so CI never
-/// passes by skipping them. `cargo test --workspace` also builds the `veil` binary they run.
+/// The native tests of the workspace, then the ingest load test in a release build. The ingest
+/// scale-out tests start a PostgreSQL cluster and an S3 server (moto): installed first, and
+/// required (`VEIL_REQUIRE_SERVICES`), so CI never passes by skipping them. `cargo test
+/// --workspace` also builds the `veil` binary they run.
 fn native(root: &Path) -> Result<()> {
     let services = tools::ensure_services()?;
     run(Command::new(cargo())
@@ -104,7 +105,13 @@ fn native(root: &Path) -> Result<()> {
             "veil-app",
             "--exclude",
             "veil-wasm-tests",
-        ]))
+        ]))?;
+    // The ingest load test at full size in an optimised build, as a server runs (issue #14): 1 MiB
+    // artifacts through a real server over TCP (debug AES-GCM is too slow for that size).
+    run(Command::new(cargo())
+        .current_dir(root)
+        .env("VEIL_LOAD_BYTES", "1048576")
+        .args(["test", "-p", "veil-ingest", "--release", "--test", "load"]))
 }
 
 /// Clippy with every warning an error: the native workspace, then the PWA for the only target it
