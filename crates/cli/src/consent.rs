@@ -22,7 +22,7 @@ const MAX_INPUT: u64 = 16 * 1024 * 1024;
 #[derive(Debug, Subcommand)]
 pub enum ConsentCommand {
     /// Decide whether a purpose is allowed for a subject; prints the decision as JSON.
-    Decide(DecideArgs),
+    Decide(Box<DecideArgs>),
     /// Breach notification deadlines for the affected subjects' jurisdictions.
     Breach(BreachArgs),
     /// The answer to an erasure request: steps per record, retention by the controller's law.
@@ -75,6 +75,11 @@ pub struct DecideArgs {
     /// consumer-health-data (health data outside HIPAA: Washington RCW 19.373).
     #[arg(long)]
     data_category: Option<String>,
+    /// Why health data is shared with another controller, where a law bars sharing it for economic
+    /// advantage (LGPD Art. 11 §4): no-economic-advantage, health-services,
+    /// pharmaceutical-assistance, health-care, portability or transactions.
+    #[arg(long)]
+    sharing_basis: Option<String>,
     /// Reference of a documented IRB / Privacy Board / ethics committee waiver (research).
     #[arg(long)]
     irb_waiver: Option<String>,
@@ -191,6 +196,11 @@ fn execute(cmd: ConsentCommand) -> Result<String, Failure> {
                     .map(str::parse::<TransferMechanism>)
                     .transpose()?,
                 data_category: a.data_category,
+                sharing_basis: a
+                    .sharing_basis
+                    .as_deref()
+                    .map(str::parse::<veil_consent::SharingBasis>)
+                    .transpose()?,
             };
             json(&veil_consent::decide_with(&req, ledger.as_ref(), &opts)?)
         }

@@ -130,7 +130,7 @@ fn erasure_follows_the_clinics_law() {
             "--jurisdiction",
             "DE",
             "--controller",
-            "CA-QC",
+            "CA-BC",
         ],
         "unknown-jurisdiction",
     );
@@ -271,4 +271,90 @@ fn a_foreign_hipaa_authorization_imports_and_allows() {
         "bad-fhir",
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Sharing a Brazilian patient's health data with a partner: LGPD Art. 11 §4 bars it for economic
+/// advantage whatever the consent, so the controller names its basis (`--sharing-basis`); with the
+/// health-care exception and the patient's consent in the ledger it is allowed; an unknown basis
+/// is refused.
+#[test]
+fn lgpd_sharing_needs_a_named_basis() {
+    let dir = scratch("lgpd");
+    let ledger = dir.join("ledger.json");
+    std::fs::write(
+        &ledger,
+        r#"{"format":"veil-consent-ledger/1","subject":"p-br-1","events":[
+          {"kind":"given","purpose":"partner-sharing","partner":"Acme","at":"2026-01-02T00:00:00Z",
+           "channel":{"type":"kiosk","staff_id":"s-1"}}]}"#,
+    )
+    .unwrap();
+    let ledger = ledger.to_str().unwrap();
+    let base = [
+        "consent",
+        "decide",
+        "--jurisdiction",
+        "BR",
+        "--age",
+        "40",
+        "--purpose",
+        "partner-sharing",
+        "--partner",
+        "Acme",
+        "--ledger",
+        ledger,
+        "--at",
+        AT,
+    ];
+    let d = json(&base);
+    assert_eq!(d["decision"], "needs-consent", "{d}");
+    assert_eq!(d["requires"][0]["what"], "sharing-basis");
+    assert_eq!(d["requires"][0]["from"], "controller");
+    assert_eq!(d["requires"][0]["citation"], "LGPD Art. 11 §4");
+    let mut with = base.to_vec();
+    with.extend(["--sharing-basis", "health-care"]);
+    let d = json(&with);
+    assert_eq!(d["decision"], "allow", "{d}");
+    let mut bad = base.to_vec();
+    bad.extend(["--sharing-basis", "economic-advantage"]);
+    refused(&bad, "unknown-sharing-basis");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Quebec, Ontario and Alberta are decided under their own laws, not PIPEDA (SOR/2003-374,
+/// SOR/2005-399): a 13-year-old in Quebec needs the holder of parental authority for marketing
+/// (P-39.1 s. 4.1); Ontario marketing needs express consent (PHIPA s. 33); India switches from the
+/// SPDI Rules to the DPDP Act on 2027-05-13.
+#[test]
+fn provinces_and_india_by_date() {
+    let decide = |j: &str, age: &str, purpose: &str, at: &str| {
+        json(&[
+            "consent",
+            "decide",
+            "--jurisdiction",
+            j,
+            "--age",
+            age,
+            "--purpose",
+            purpose,
+            "--at",
+            at,
+        ])
+    };
+    let d = decide("CA-QC", "13", "marketing", AT);
+    assert_eq!(d["rules"][0]["regime"], "ca-qc", "{d}");
+    assert!(
+        d["requires"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["from"] == "guardian")
+    );
+    let d = decide("CA-ON", "40", "marketing", AT);
+    assert_eq!(d["citations"][0], "PHIPA s. 33", "{d}");
+    let d = decide("IN", "40", "treatment", "2027-05-12T23:59:59Z");
+    assert_eq!(d["rules"][0]["regime"], "in-spdi", "{d}");
+    assert_eq!(d["decision"], "needs-consent");
+    let d = decide("IN", "40", "treatment", "2027-05-13T00:00:00Z");
+    assert_eq!(d["rules"][0]["regime"], "in-dpdp", "{d}");
+    assert_eq!(d["decision"], "allow");
 }

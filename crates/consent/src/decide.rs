@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ledger::{GivenBy, Standing, Voice};
 use crate::rules::{self, BelowCapacity, Capacity, Jurisdiction, Regime, Requirement};
+use crate::sharing::SharingBasis;
 use crate::{ConsentError, ConsentLedger, PurposeScope, Timestamp};
 
 /// Oldest accepted age.
@@ -115,6 +116,10 @@ pub struct DecideOptions {
     /// (health data that is not HIPAA PHI: Washington's My Health My Data Act).
     #[serde(default)]
     pub data_category: Option<String>,
+    /// Why health data is shared with another controller, where a regime bars sharing it for
+    /// economic advantage (LGPD Art. 11 §4); `None`: not named, and such a bar is not lifted.
+    #[serde(default)]
+    pub sharing_basis: Option<SharingBasis>,
 }
 
 /// The outcome of a decision, and the consent decision a sealed artifact's manifest carries
@@ -175,7 +180,8 @@ pub enum Party {
 pub struct Needed {
     /// Regime id.
     pub regime: String,
-    /// `consent`, `explicit-consent`, `assent`, `hipaa-authorization` or `transfer-mechanism`.
+    /// `consent`, `explicit-consent`, `assent`, `hipaa-authorization`, `transfer-mechanism` or
+    /// `sharing-basis`.
     pub what: String,
     /// From whom.
     pub from: Party,
@@ -551,6 +557,58 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
             requires: Vec::new(),
         }
     };
+    // A bar consent does not lift (LGPD Art. 11 §4): only a named exception does. A withdrawal
+    // still denies first.
+    if let Some(bar) = &rule.bar
+        && !matches!(standing, Standing::Withdrawn { .. })
+    {
+        match c
+            .opts
+            .sharing_basis
+            .and_then(|b| bar.exceptions.get(b.id()).map(|x| (b, x)))
+        {
+            Some((b, x)) => {
+                what_basis = format!("{what_basis}; {} ({})", bar.basis, b.id());
+                cites.push(x.clone());
+            }
+            None => {
+                let named = c.opts.sharing_basis;
+                return Ok(Eval {
+                    outcome: if named.is_some() {
+                        Outcome::Deny
+                    } else {
+                        Outcome::NeedsConsent
+                    },
+                    basis: match named {
+                        Some(b) => format!("{}: `{}` is none of its exceptions", bar.basis, b.id()),
+                        None => format!("{}: the controller must name its basis", bar.basis),
+                    },
+                    citations: vec![bar.citation.clone()],
+                    requires: if named.is_some() {
+                        Vec::new()
+                    } else {
+                        vec![Needed {
+                            regime: regime.id.clone(),
+                            what: "sharing-basis".into(),
+                            from: Party::Controller,
+                            scope: scope.label(),
+                            reason: format!(
+                                "{}: consent does not lift it; name the basis ({})",
+                                bar.basis,
+                                bar.exceptions
+                                    .keys()
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                            missing: Vec::new(),
+                            citation: bar.citation.clone(),
+                        }]
+                    },
+                });
+            }
+        }
+    }
     let cap: Capacity = regime.capacity(c.hits, scope.purpose, req.subject.age);
 
     match requirement {

@@ -93,6 +93,11 @@ pub enum ConsentError {
     /// A data category is not one a rule file applies to (`substance-use`, `consumer-health-data`).
     #[error("unknown data category `{0}` (substance-use or consumer-health-data)")]
     UnknownCategory(String),
+    /// A sharing basis that is not one of [`crate::SharingBasis`].
+    #[error(
+        "unknown sharing basis `{0}` (no-economic-advantage, health-services, pharmaceutical-assistance, health-care, portability or transactions)"
+    )]
+    UnknownSharingBasis(String),
     /// An affected count is not `N` or `CODE=N`, or the per-region counts exceed the total.
     #[error("bad affected count: {0}")]
     BadAffected(String),
@@ -128,6 +133,7 @@ impl veil_core::Coded for ConsentError {
             Self::UnknownCountry(_) => "unknown-country",
             Self::BadAffected(_) => "bad-affected",
             Self::UnknownCategory(_) => "unknown-category",
+            Self::UnknownSharingBasis(_) => "unknown-sharing-basis",
         }
     }
 }

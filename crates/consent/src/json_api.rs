@@ -66,6 +66,10 @@ struct RawRequest {
     /// A data category with its own law (optional): `substance-use`.
     #[serde(default)]
     data_category: Option<String>,
+    /// Why health data is shared with another controller (LGPD Art. 11 §4), a
+    /// [`crate::SharingBasis`] id.
+    #[serde(default)]
+    sharing_basis: Option<String>,
 }
 
 /// Decide: `request` is a [`DecisionRequest`] as JSON
@@ -111,6 +115,11 @@ pub fn decide_json(request: &str, ledger_json: Option<&str>) -> Result<String, C
             .map(str::parse::<TransferMechanism>)
             .transpose()?,
         data_category: raw.data_category,
+        sharing_basis: raw
+            .sharing_basis
+            .as_deref()
+            .map(str::parse::<crate::SharingBasis>)
+            .transpose()?,
     };
     let l = ledger(ledger_json)?;
     Ok(serde_json::to_string(&decide_with(

@@ -48,6 +48,7 @@ pub mod ledger;
 pub mod purpose;
 pub mod receipt;
 pub mod rules;
+mod sharing;
 pub mod text;
 mod time;
 
@@ -70,6 +71,7 @@ pub use receipt::{ConsentReceipt, Controller, receipt_for};
 pub use rules::{
     BelowCapacity, Capacity, Jurisdiction, JurisdictionInfo, is_country, supported_jurisdictions,
 };
+pub use sharing::SharingBasis;
 pub use text::{ConsentText, TextRef};
 pub use time::Timestamp;
 pub use veil_core::Coded;

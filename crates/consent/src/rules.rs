@@ -235,10 +235,27 @@ pub struct PurposeRule {
     /// A reviewer's note.
     #[serde(default)]
     pub note: Option<String>,
+    /// A bar on the use that no consent lifts unless the controller names one of its exceptions
+    /// ([`crate::DecideOptions::sharing_basis`]): LGPD Art. 11 §4 on sharing health data between
+    /// controllers for economic advantage.
+    #[serde(default)]
+    pub bar: Option<Bar>,
     /// The authorization must name a specific end date (not an event): its citation
     /// (Cal. Civ. Code § 56.11(b)(8)). Met by the event's `expires_at`.
     #[serde(default)]
     pub end_date_citation: Option<String>,
+}
+
+/// A bar consent does not lift (LGPD Art. 11 §4), with the exceptions the controller may name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bar {
+    /// What is barred, in words.
+    pub basis: String,
+    /// The citation of the bar.
+    pub citation: String,
+    /// Each exception: a [`crate::SharingBasis`] id and its citation.
+    pub exceptions: BTreeMap<String, String>,
 }
 
 /// Cross-border transfer rules of a regime.
@@ -444,6 +461,18 @@ pub fn regimes() -> Result<&'static [Regime], ConsentError> {
                             reason: format!("no rule for purpose {p}"),
                         });
                     }
+                    for b in r.purposes.values().filter_map(|p| p.bar.as_ref()) {
+                        if let Some(x) = b
+                            .exceptions
+                            .keys()
+                            .find(|x| x.parse::<crate::sharing::SharingBasis>().is_err())
+                        {
+                            return Err(ConsentError::BadBundledData {
+                                file,
+                                reason: format!("bar names unknown sharing basis `{x}`"),
+                            });
+                        }
+                    }
                     check_capacity(&r)
                         .map_err(|reason| ConsentError::BadBundledData { file, reason })?;
                     Ok(r)
@@ -584,8 +613,8 @@ impl Regime {
             d.as_deref()
                 .and_then(|d| crate::Timestamp::parse_rfc3339(&format!("{d}T00:00:00Z")).ok())
         };
-        !day(&self.in_force_from).is_some_and(|f| at < f)
-            && !day(&self.in_force_until).is_some_and(|u| at >= u)
+        day(&self.in_force_from).is_none_or(|f| at >= f)
+            && day(&self.in_force_until).is_none_or(|u| at < u)
     }
 
     /// Whether this regime applies to a jurisdiction (exact code, or its country).

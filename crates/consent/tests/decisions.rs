@@ -4,8 +4,8 @@
 
 use veil_consent::{
     Channel, ConsentEvent, ConsentLedger, DecideOptions, DecisionRequest, EventKind,
-    HipaaAuthorization, Jurisdiction, Outcome, Party, Purpose, PurposeScope, ResearchTier, Subject,
-    Timestamp, TransferMechanism, Waiver, decide, decide_with,
+    HipaaAuthorization, Jurisdiction, Outcome, Party, Purpose, PurposeScope, ResearchTier,
+    SharingBasis, Subject, Timestamp, TransferMechanism, Waiver, decide, decide_with,
 };
 
 use EventKind::{Assented, Expired, Given, GuardianGiven, Renewed, Withdrawn};
@@ -101,6 +101,7 @@ struct Case {
     mechanism: Option<TransferMechanism>,
     controller: Option<&'static str>,
     category: Option<&'static str>,
+    sharing: Option<SharingBasis>,
 }
 
 fn case(
@@ -126,6 +127,7 @@ fn case(
         mechanism: None,
         controller: None,
         category: None,
+        sharing: None,
     }
 }
 
@@ -160,6 +162,10 @@ impl Case {
     }
     fn category(mut self, c: &'static str) -> Self {
         self.category = Some(c);
+        self
+    }
+    fn sharing(mut self, b: SharingBasis) -> Self {
+        self.sharing = Some(b);
         self
     }
 }
@@ -1527,6 +1533,78 @@ fn cases() -> Vec<Case> {
         )
         .ledger(vec![with_auth(ev(Given, r_this(), 1))])
         .from(Party::Guardian),
+        // --- LGPD Art. 11 §4: sharing health data between controllers for economic advantage ---
+        // Source: LGPD Art. 11 §4: consent does not lift the bar; the controller names its basis.
+        case(
+            "br-partner-consent-alone-does-not-lift-the-bar",
+            &["BR"],
+            40,
+            partner("Acme"),
+            NeedsConsent,
+            &["LGPD Art. 11 §4"],
+        )
+        .ledger(vec![ev(Given, partner("Acme"), 1)])
+        .from(Party::Controller),
+        // Source: LGPD Art. 11 §4 (health care exception) and Art. 11, I (specific consent).
+        case(
+            "br-partner-health-care-with-consent",
+            &["BR"],
+            40,
+            partner("Acme"),
+            Allow,
+            &[
+                "LGPD Art. 11, I",
+                "LGPD Art. 11 §4 (health care, including auxiliary diagnosis and therapy services)",
+            ],
+        )
+        .ledger(vec![ev(Given, partner("Acme"), 1)])
+        .sharing(SharingBasis::HealthCare),
+        // Source: LGPD Art. 11 §4, I: the exception lifts the bar, not the need for consent.
+        case(
+            "br-partner-portability-still-needs-consent",
+            &["BR"],
+            40,
+            partner("Acme"),
+            NeedsConsent,
+            &["LGPD Art. 11, I"],
+        )
+        .sharing(SharingBasis::Portability)
+        .from(Party::Subject),
+        // Source: LGPD Art. 8 §5: a withdrawal denies whatever basis is named.
+        case(
+            "br-partner-withdrawn-denied-without-basis",
+            &["BR"],
+            40,
+            partner("Acme"),
+            Deny,
+            &["LGPD Art. 8 §5"],
+        )
+        .ledger(vec![
+            ev(Given, partner("Acme"), 1),
+            ev(Withdrawn, partner("Acme"), 2),
+        ]),
+        // The bar concerns sharing between controllers, not the clinic's own marketing
+        // (Art. 11, I decides it). Source: LGPD Art. 11, I.
+        case(
+            "br-own-marketing-is-not-barred",
+            &["BR"],
+            40,
+            plain(Purpose::Marketing),
+            Allow,
+            &["LGPD Art. 11, I"],
+        )
+        .ledger(vec![ev(Given, plain(Purpose::Marketing), 1)]),
+        // Naming a basis does not change another regime: PIPEDA still needs express consent.
+        // Source: PIPEDA Sch. 1, Principle 4.3.6.
+        case(
+            "br-ca-partner-basis-named-pipeda-still-needs-consent",
+            &["BR", "CA"],
+            40,
+            partner("Acme"),
+            NeedsConsent,
+            &["PIPEDA Sch. 1, Principle 4.3.6"],
+        )
+        .sharing(SharingBasis::NoEconomicAdvantage),
         // --- Quebec (P-39.1 as amended by Law 25; Civil Code of Québec) -------------------------
         // Source: P-39.1 s. 12 para. 1 (use for the purpose of collection).
         case(
@@ -1906,6 +1984,7 @@ fn decision_table() {
             controller: c.controller.map(|x| Jurisdiction::parse(x).unwrap()),
             transfer_mechanism: c.mechanism,
             data_category: c.category.map(str::to_owned),
+            sharing_basis: c.sharing,
         };
         let d = decide_with(&req, Some(&ledger), &opts)
             .unwrap_or_else(|err| panic!("{}: {err}", c.name));
@@ -1960,6 +2039,13 @@ fn unknown_inputs_are_errors_not_allows() {
     assert_eq!(
         Jurisdiction::parse("XX").unwrap_err().code(),
         "unknown-jurisdiction"
+    );
+    assert_eq!(
+        "economic-advantage"
+            .parse::<SharingBasis>()
+            .unwrap_err()
+            .code(),
+        "unknown-sharing-basis"
     );
     let req = DecisionRequest {
         subject: Subject {

@@ -184,7 +184,7 @@ proptest! {
             at,
             waiver: None,
         };
-        let opts = DecideOptions { controller: None, transfer_mechanism: mechanism, data_category: None };
+        let opts = DecideOptions { controller: None, transfer_mechanism: mechanism, data_category: None, sharing_basis: None };
         let before = decide_with(&req(js.clone()), Some(&l), &opts).unwrap();
         let after = decide_with(&req(more), Some(&l), &opts).unwrap();
         prop_assert!(after.decision >= before.decision, "{:?} -> {:?}", before, after);
