@@ -25,8 +25,11 @@ export function chromiumMajor(version) {
   return m ? Number(m[1]) : NaN;
 }
 
-/** A fresh browser with a fresh profile; `close()` removes the profile. */
-export async function launch() {
+/**
+ * A fresh browser with a fresh profile; `close()` removes the profile. `args` adds command-line
+ * switches (e.g. Chromium's fake camera, `--use-fake-device-for-media-stream`).
+ */
+export async function launch({ args: extra = [] } = {}) {
   const userDataDir = mkdtempSync(join(tmpdir(), 'veil-e2e-'));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
@@ -36,6 +39,7 @@ export async function launch() {
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--enable-features=WebBluetooth', '--enable-experimental-web-platform-features',
+      ...extra,
     ],
   });
   const close = async () => {

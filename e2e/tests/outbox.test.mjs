@@ -11,6 +11,7 @@ import { launch, openPage, setOffline } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
 import { OutboxPage } from '../lib/outbox-page.mjs';
 import { assertBodiesClean, assertNothingPlanted, captureBodies, openStored, storedFiles as stored } from '../lib/egress.mjs';
+import { connectClinic } from '../lib/clinic.mjs';
 
 const PLANTED = ['Max Mustermann', 'DOB 1961-04-12', 'MRN-0048213', 'MaxMustermann_MRN0048213', 'Klinikum_Nord_CT7'];
 const DATA = process.env.VEIL_DATA;
@@ -53,6 +54,8 @@ async function giveResearchConsent(page) {
   await page.waitForSelector('[data-testid="toggle-research-this-study"]');
   await page.click('[data-testid="toggle-research-this-study"]');
   await page.waitForFunction(() => document.querySelector('[data-testid="decision-research-this-study"]')?.dataset.outcome === 'allow');
+  // The server stores only what a connected device sends.
+  await connectClinic(page);
   return app;
 }
 

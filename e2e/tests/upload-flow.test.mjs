@@ -13,6 +13,7 @@ import { OutboxPage } from '../lib/outbox-page.mjs';
 import { assertBodiesClean, assertNothingPlanted, captureBodies, openStored, storedFiles as stored } from '../lib/egress.mjs';
 import { BluetoothEmulator, VeilCuff, pemCertificates } from '../lib/device-sim.mjs';
 import { DevicesPage, TrustedManufacturers } from '../lib/devices-page.mjs';
+import { connectClinic } from '../lib/clinic.mjs';
 
 const PKI = process.env.VEIL_PKI;
 const DATA = process.env.VEIL_DATA;
@@ -64,6 +65,10 @@ test('a verified reading and a de-identified model go out sealed, once each, and
   await page.click('[data-testid="consent-confirm"]');
   await page.click('[data-testid="toggle-research-this-study"]');
   await page.waitForFunction(() => document.querySelector('[data-testid="decision-research-this-study"]')?.dataset.outcome === 'allow');
+
+  // Connect this browser to the clinic's server (it stores nothing from a device it does not know).
+  const connected = await connectClinic(page);
+  assert.match(connected.text, /^Connected as [0-9a-f]{16}/);
 
   // Trust the manufacturer the server trusts, pair its cuff, take a verified reading.
   await app.navigate('settings');

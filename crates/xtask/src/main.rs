@@ -1,6 +1,7 @@
 //! `cargo xtask`: the one driver for setting up, building, serving, testing and benchmarking Veil.
 //!
-//! - `cargo xtask serve [--port N]`: install what is missing, build the PWA in release, serve it.
+//! - `cargo xtask serve [--port N]`: install what is missing, build the PWA in release, serve it,
+//!   and print an invitation code to connect a browser with (Settings, "Connect to a clinic").
 //! - `cargo xtask test`: every check CI runs, with a summary line per stage.
 //! - `cargo xtask build`: the PWA only (into `dist/`).
 //! - `cargo xtask setup`: only install the tools.
@@ -12,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::Duration;
 
 mod bench;
 mod npm;
@@ -57,16 +59,49 @@ fn serve(root: &Path, args: &[String]) -> Result<()> {
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
-    port.parse::<u16>()
+    let port_number = port
+        .parse::<u16>()
         .map_err(|_| format!("bad port {port}"))?;
     let tools = tools::ensure_build_tools(root)?;
     pwa::build(root, &tools)?;
     let veil = build_veil(root)?;
+    // `veil serve`'s default data directory, named so `veil admin` finds the same database.
+    let data = root.join("veil-data");
     println!("Starting the server: open http://127.0.0.1:{port}/");
-    run(Command::new(veil)
+    let mut server = Command::new(&veil)
         .current_dir(root)
         .args(["serve", "--port", &port, "--dist"])
-        .arg(pwa::dist_dir(root)))
+        .arg(pwa::dist_dir(root))
+        .arg("--data")
+        .arg(&data)
+        .spawn()
+        .map_err(|e| format!("starting veil serve: {e}"))?;
+    // The server stores nothing from a device it does not know: give the person running it a
+    // fresh invitation to connect their browser with (Settings, "Connect to a clinic").
+    let invited = stages::wait_for(port_number, Duration::from_secs(30))
+        .and_then(|()| stages::invite(&veil, &data, 10, "cargo xtask serve"));
+    match invited {
+        Ok(invite) => println!(
+            "\nInvitation code (Settings, \"Connect to a clinic\"; 10 devices, until {}):\n\n    {}\n\n\
+             More: {} admin invite --data {} [--uses N] [--name NAME]\n",
+            invite.expires,
+            invite.code,
+            veil.display(),
+            data.display()
+        ),
+        Err(e) => eprintln!(
+            "xtask: no invitation made ({e}); make one with veil admin invite --data {}",
+            data.display()
+        ),
+    }
+    let status = server
+        .wait()
+        .map_err(|e| format!("waiting for veil serve: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("veil serve ended with {status}"))
+    }
 }
 
 /// Build the `veil` binary (debug profile: the native test stage already built its dependencies).

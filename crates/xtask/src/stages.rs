@@ -331,7 +331,7 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-fn wait_for(port: u16, timeout: Duration) -> Result<()> {
+pub(crate) fn wait_for(port: u16, timeout: Duration) -> Result<()> {
     let started = Instant::now();
     while started.elapsed() < timeout {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -386,6 +386,9 @@ fn e2e(root: &Path) -> Result<()> {
         .map_err(|e| format!("starting veil serve: {e}"))?;
     let _guard = ServerGuard(server);
     wait_for(port, Duration::from_secs(30))?;
+    // The server stores nothing from a device it does not know: the suite's browsers connect with
+    // this invitation (Settings, "Connect to a clinic"), one use per fresh browser profile.
+    let invite = invite(&veil, &data, 100, "e2e suite")?;
     run(Command::new("node")
         .current_dir(root.join("e2e"))
         .env("VEIL_URL", format!("http://127.0.0.1:{port}"))
@@ -394,8 +397,49 @@ fn e2e(root: &Path) -> Result<()> {
         .env("VEIL_DIST", pwa::dist_dir(root))
         .env("VEIL_DATA", &data)
         .env("VEIL_PKI", &pki)
+        .env("VEIL_INVITE", &invite.code)
         .args(["--test", "--test-concurrency=1", "--test-timeout=180000"])
         .args(e2e_files(root)?))
+}
+
+/// An invitation made by `veil admin invite` (what the operator runs).
+pub(crate) struct Invite {
+    /// The code to type in Settings, "Connect to a clinic".
+    pub code: String,
+    /// When it stops working (RFC 3339).
+    pub expires: String,
+}
+
+/// `veil admin invite --data DATA --uses USES --name NAME`, read from its JSON line.
+pub(crate) fn invite(veil: &Path, data: &Path, uses: u32, name: &str) -> Result<Invite> {
+    let out = Command::new(veil)
+        .args([
+            "admin",
+            "invite",
+            "--uses",
+            &uses.to_string(),
+            "--name",
+            name,
+            "--data",
+        ])
+        .arg(data)
+        .output()
+        .map_err(|e| format!("running veil admin invite: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "veil admin invite failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("veil admin invite printed no JSON line: {e}"))?;
+    match (line["code"].as_str(), line["expires"].as_str()) {
+        (Some(code), Some(expires)) => Ok(Invite {
+            code: code.to_owned(),
+            expires: expires.to_owned(),
+        }),
+        _ => Err(format!("veil admin invite printed {line}, not a code")),
+    }
 }
 
 /// The e2e test files: all of `e2e/tests/`, or those whose name contains `$VEIL_E2E_ONLY`.
