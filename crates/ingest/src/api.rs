@@ -8,6 +8,10 @@
 //! - `POST /v1/revocations`: consent withdrawn for delivered artifacts.
 //! - `POST /v1/erasures`: a subject's identity layer was erased.
 //! - `POST /v1/delegations`: an owner of pseudonyms adds another enrolled key to them.
+//! - `POST /v1/reads/list`, `POST /v1/reads/fetch`: a recipient user lists the artifacts of a
+//!   purpose and reads one's contents, each read decided by [`crate::reads`] and logged.
+//! - `POST /v1/access-log/export` (an auditor), `POST /v1/access-log` (a patient's client, for
+//!   its own pseudonyms), `GET /v1/access-log/key`: the access log and the key it is signed with.
 //!
 //! Only enrolled clients are served: an upload or control request signed by any other key is
 //! refused `401 unknown-client` before its manifest is decoded or anything is stored. Control
@@ -61,20 +65,50 @@ pub struct Ingest {
     uploads: Arc<Semaphore>,
     rates: RateLimiter,
     enrolments: RateLimiter,
+    /// Signs the access log (derived from the recipient key: every instance signs alike).
+    log_key: p256::ecdsa::SigningKey,
+}
+
+/// The access log's signing key of a server with recipient key `key`: SHA-256 of a label and the
+/// key's PKCS#8 encoding, as a P-256 scalar. Whoever holds the recipient key can derive it; an
+/// auditor needs only its public half ([`Ingest::log_public_key`]).
+pub fn access_log_key(key: &veil_seal::RecipientKey) -> Result<p256::ecdsa::SigningKey, ApiError> {
+    use sha2::{Digest, Sha256};
+    let pem = key
+        .to_pkcs8_pem()
+        .map_err(|e| ApiError::Internal(format!("recipient key: {e}")))?;
+    // A hash that is not a valid scalar (probability about 2^-128) moves on to the next counter.
+    for counter in 0u8..=255 {
+        let mut h = Sha256::new();
+        h.update(b"veil-ingest access-log key v1\0");
+        h.update([counter]);
+        h.update(pem.as_bytes());
+        let scalar = zeroize::Zeroizing::new(<[u8; 32]>::from(h.finalize()));
+        if let Ok(key) = p256::ecdsa::SigningKey::from_slice(scalar.as_ref()) {
+            return Ok(key);
+        }
+    }
+    Err(ApiError::Internal("access-log key derivation".into()))
 }
 
 impl Ingest {
-    /// Assemble a service from its parts.
-    pub fn new(verifier: ArtifactVerifier, store: ArtifactStore, limits: Limits) -> Self {
+    /// Assemble a service from its parts (the access-log key is derived from the recipient key).
+    pub fn new(
+        verifier: ArtifactVerifier,
+        store: ArtifactStore,
+        limits: Limits,
+    ) -> Result<Self, ApiError> {
         let permits = limits.max_concurrent_uploads.max(1);
-        Ingest {
+        let log_key = access_log_key(verifier.recipient_key())?;
+        Ok(Ingest {
+            log_key,
             verifier,
             store,
             limits,
             uploads: Arc::new(Semaphore::new(permits)),
             rates: RateLimiter::new(limits.client_rate),
             enrolments: RateLimiter::new(limits.enrol_rate),
-        }
+        })
     }
 
     /// Open everything `config` names: the recipient key (generated on first start), the trust
@@ -116,12 +150,22 @@ impl Ingest {
             config.limits.max_readings,
         );
         let artifacts = ArtifactStore::open(config)?;
-        Ok((Ingest::new(verifier, artifacts, config.limits), origin))
+        let ingest = Ingest::new(verifier, artifacts, config.limits).map_err(|_| {
+            ServeError::BadRecipientKey {
+                origin: origin.to_string(),
+            }
+        })?;
+        Ok((ingest, origin))
     }
 
     /// The artifact store.
     pub fn store(&self) -> &ArtifactStore {
         &self.store
+    }
+
+    /// The public key the access log is signed with (uncompressed SEC1).
+    pub fn log_public_key(&self) -> p256::ecdsa::VerifyingKey {
+        *self.log_key.verifying_key()
     }
 
     /// The recipient key id envelopes must carry.
@@ -140,6 +184,11 @@ pub fn api_router(ingest: Arc<Ingest>) -> Router {
         .route("/revocations", post(revoke))
         .route("/erasures", post(erase))
         .route("/delegations", post(delegate))
+        .route("/reads/list", post(read_list))
+        .route("/reads/fetch", post(read_fetch))
+        .route("/access-log", post(subject_access_log))
+        .route("/access-log/export", post(export_access_log))
+        .route("/access-log/key", get(access_log_public_key))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(ingest)
@@ -647,4 +696,316 @@ async fn delegate(
             .await
     })
     .await
+}
+
+/// The common fields of a recipient user's signed request.
+#[derive(Debug, Deserialize)]
+struct UserSigned {
+    user_key: String,
+    timestamp_ms: u64,
+    nonce: String,
+}
+
+/// `POST /v1/reads/list` body.
+#[derive(Debug, Deserialize)]
+struct ReadListRequest {
+    format: String,
+    purpose: String,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(flatten)]
+    signed: UserSigned,
+}
+
+/// `POST /v1/reads/fetch` body.
+#[derive(Debug, Deserialize)]
+struct ReadFetchRequest {
+    format: String,
+    artifact: String,
+    purpose: String,
+    #[serde(flatten)]
+    signed: UserSigned,
+}
+
+/// `POST /v1/access-log/export` body.
+#[derive(Debug, Deserialize)]
+struct ExportRequest {
+    format: String,
+    #[serde(default)]
+    from: u64,
+    #[serde(flatten)]
+    signed: UserSigned,
+}
+
+/// `POST /v1/access-log` body (a patient's client).
+#[derive(Debug, Deserialize)]
+struct SubjectLogRequest {
+    format: String,
+    pseudonyms: Vec<String>,
+    #[serde(flatten)]
+    signed: Signed,
+}
+
+/// Largest body of a read or log request.
+pub const MAX_READ_BODY: usize = 64 * 1024;
+/// Most pseudonyms one access-log request may list.
+pub const MAX_LOG_PSEUDONYMS: usize = 1000;
+
+/// A read request is live: one older than this (or further ahead) is refused.
+fn fresh(timestamp_ms: u64, now: u64) -> Result<(), ApiError> {
+    let window = crate::control::MAX_CLOCK_SKEW_MS;
+    if timestamp_ms.saturating_add(window) < now {
+        return Err(ApiError::StaleRequest {
+            timestamp_ms,
+            window_s: window / 1000,
+        });
+    }
+    Ok(())
+}
+
+fn decision_json(
+    decision: &Result<crate::reads::Grant, crate::reads::ReadRefusal>,
+) -> serde_json::Value {
+    use veil_core::Coded as _;
+    match decision {
+        Ok(grant) => serde_json::json!({
+            "decision": "allow", "basis": grant.basis, "citations": grant.citations,
+        }),
+        Err(refusal) => serde_json::json!({
+            "decision": "refuse", "code": refusal.code(), "basis": refusal.to_string(),
+            "citations": refusal.citations(),
+        }),
+    }
+}
+
+impl Ingest {
+    /// Verify a user's signed request (signature, freshness, nonce once) and return the user.
+    async fn user(
+        &self,
+        headers: &HeaderMap,
+        body: &Bytes,
+        signed: &UserSigned,
+    ) -> Result<crate::store::UserRecord, ApiError> {
+        let now = now_ms();
+        fresh(signed.timestamp_ms, now)?;
+        let request = crate::control::verify(
+            headers,
+            body,
+            &signed.user_key,
+            signed.timestamp_ms,
+            &signed.nonce,
+            now,
+        )?;
+        self.rates.check(&request.client_kid)?;
+        self.store
+            .authenticate_user(&request.client_kid, &request.nonce, now)
+            .await
+    }
+
+    /// The contents of artifact `id`, opened with its key at rest and the recipient key.
+    async fn contents(
+        self: &Arc<Self>,
+        id: &str,
+        dek: zeroize::Zeroizing<String>,
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
+        use base64::Engine as _;
+        let stored = self.store.envelope(id).await?;
+        let envelope = if crate::at_rest::is_sealed_at_rest(&stored) {
+            crate::at_rest::ArtifactKey::from_hex(&dek)?
+                .open(id, &stored)?
+                .ok_or_else(|| ApiError::Internal(format!("artifact {id} does not decrypt")))?
+        } else {
+            zeroize::Zeroizing::new(stored.to_vec())
+        };
+        let worker = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let opened = worker.verifier.open(&envelope)?;
+            let artifact = veil_seal::verify_signed_artifact(&opened.signed, None)?;
+            Ok(artifact
+                .files
+                .iter()
+                .map(|(name, data)| {
+                    use sha2::{Digest, Sha256};
+                    serde_json::json!({
+                        "name": name,
+                        "size": data.len(),
+                        "sha256": hex::encode(Sha256::digest(data)),
+                        "data": base64::engine::general_purpose::STANDARD.encode(data),
+                    })
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("opening task: {e}")))?
+    }
+}
+
+async fn read_list(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let limits = ingest.limits;
+    with_timeout(&limits, async move {
+        let body = read_body(&headers, body, MAX_READ_BODY.min(limits.max_body)).await?;
+        let request: ReadListRequest = parse_json(&body)?;
+        check_format(&request.format, "veil-read-list-v1")?;
+        let user = ingest.user(&headers, &body, &request.signed).await?;
+        let limit = request
+            .limit
+            .unwrap_or(crate::recipients::MAX_LIST)
+            .clamp(1, crate::recipients::MAX_LIST);
+        let listed = ingest
+            .store
+            .list_for(user, &request.purpose, request.after, limit)
+            .await?;
+        let next = (listed.len() == limit)
+            .then(|| listed.last().map(|l| l.id.clone()))
+            .flatten();
+        let artifacts: Vec<serde_json::Value> = listed
+            .iter()
+            .map(|l| {
+                let mut item = decision_json(&l.decision);
+                item["id"] = l.id.clone().into();
+                item["received_ms"] = l.received_ms.into();
+                item
+            })
+            .collect();
+        Ok(Json(serde_json::json!({
+            "purpose": request.purpose,
+            "artifacts": artifacts,
+            "next": next,
+        }))
+        .into_response())
+    })
+    .await
+}
+
+async fn read_fetch(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let limits = ingest.limits;
+    with_timeout(&limits, async move {
+        let body = read_body(&headers, body, MAX_READ_BODY.min(limits.max_body)).await?;
+        let request: ReadFetchRequest = parse_json(&body)?;
+        check_format(&request.format, "veil-read-v1")?;
+        let id = ArtifactId::from_hex(&request.artifact)
+            .map_err(|_| ApiError::BadRequest("an artifact id is 64 hex digits".into()))?
+            .to_hex();
+        let user = ingest.user(&headers, &body, &request.signed).await?;
+        let answer = ingest
+            .store
+            .read_decision(
+                user,
+                &id,
+                &request.purpose,
+                ingest.log_key.clone(),
+                now_ms(),
+            )
+            .await?;
+        let grant = answer.decision.clone()?;
+        let dek = answer
+            .dek
+            .ok_or_else(|| ApiError::Internal(format!("artifact {id} has no key at rest")))?;
+        let files = ingest.contents(&id, dek).await?;
+        let manifest: serde_json::Value = serde_json::from_str(&answer.manifest_json)
+            .map_err(|e| ApiError::Internal(format!("stored manifest: {e}")))?;
+        Ok(Json(serde_json::json!({
+            "id": id,
+            "purpose": request.purpose,
+            "decision": "allow",
+            "basis": grant.basis,
+            "citations": grant.citations,
+            "log_seq": answer.logged.entry.seq,
+            "manifest": manifest,
+            "files": files,
+        }))
+        .into_response())
+    })
+    .await
+}
+
+fn log_answer(ingest: &Ingest, entries: &[veil_audit::ChainedEntry]) -> Response {
+    let key = ingest.log_public_key();
+    Json(serde_json::json!({
+        "key": hex::encode(key.to_encoded_point(false).as_bytes()),
+        "entries": entries.iter().map(veil_audit::ChainedEntry::to_json).collect::<Vec<_>>(),
+    }))
+    .into_response()
+}
+
+async fn export_access_log(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let limits = ingest.limits;
+    with_timeout(&limits, async move {
+        let body = read_body(&headers, body, MAX_READ_BODY.min(limits.max_body)).await?;
+        let request: ExportRequest = parse_json(&body)?;
+        check_format(&request.format, "veil-access-log-export-v1")?;
+        let user = ingest.user(&headers, &body, &request.signed).await?;
+        let entries = ingest
+            .store
+            .export_access_log(user, request.from, ingest.log_key.clone(), now_ms())
+            .await?;
+        Ok(log_answer(&ingest, &entries))
+    })
+    .await
+}
+
+async fn subject_access_log(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let limits = ingest.limits;
+    with_timeout(&limits, async move {
+        let body = read_body(&headers, body, MAX_READ_BODY.min(limits.max_body)).await?;
+        let request: SubjectLogRequest = parse_json(&body)?;
+        check_format(&request.format, "veil-access-log-v1")?;
+        if request.pseudonyms.is_empty() || request.pseudonyms.len() > MAX_LOG_PSEUDONYMS {
+            return Err(ApiError::BadRequest(format!(
+                "pseudonyms must list 1..={MAX_LOG_PSEUDONYMS} entries"
+            )));
+        }
+        let mut pseudonyms = Vec::with_capacity(request.pseudonyms.len());
+        for text in &request.pseudonyms {
+            let p = pseudonym(text)?;
+            if !pseudonyms.contains(&p) {
+                pseudonyms.push(p);
+            }
+        }
+        let now = now_ms();
+        fresh(request.signed.timestamp_ms, now)?;
+        let signed = crate::control::verify(
+            &headers,
+            &body,
+            &request.signed.client_key,
+            request.signed.timestamp_ms,
+            &request.signed.nonce,
+            now,
+        )?;
+        ingest.known_client(&signed.client_kid).await?;
+        ingest.rates.check(&signed.client_kid)?;
+        let entries = ingest
+            .store
+            .access_log_for(pseudonyms, &signed.client_kid, &signed.client_key, now)
+            .await?;
+        Ok(log_answer(&ingest, &entries))
+    })
+    .await
+}
+
+async fn access_log_public_key(State(ingest): State<Arc<Ingest>>) -> Response {
+    let key = ingest.log_public_key();
+    Json(serde_json::json!({
+        "format": "veil-access-log-key-v1",
+        "key": hex::encode(key.to_encoded_point(false).as_bytes()),
+    }))
+    .into_response()
 }

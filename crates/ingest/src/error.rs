@@ -243,6 +243,23 @@ pub enum ApiError {
         /// The quota in bytes.
         quota: u64,
     },
+    /// A read request signed by a key that is no active recipient user of this server.
+    #[error("key {kid} is not an active user of this server: ask the operator to add it")]
+    UnknownUser {
+        /// The key id, hex.
+        kid: String,
+    },
+    /// A user's signed request is older than the freshness window (a read is live, never queued).
+    #[error("timestamp_ms {timestamp_ms} is more than {window_s} s old")]
+    StaleRequest {
+        /// The request's timestamp.
+        timestamp_ms: u64,
+        /// The window in seconds.
+        window_s: u64,
+    },
+    /// A read refused by the decision on it (`crate::reads`); the refusal is in the access log.
+    #[error(transparent)]
+    ReadRefused(#[from] crate::reads::ReadRefusal),
     /// No API route at this path.
     #[error("no such API route")]
     NotFound,
@@ -293,6 +310,9 @@ impl veil_core::Coded for ApiError {
             ApiError::BadTimestamp { .. } => "bad-timestamp",
             ApiError::RateLimited { .. } => "rate-limited",
             ApiError::StorageQuota { .. } => "storage-quota",
+            ApiError::UnknownUser { .. } => "unknown-user",
+            ApiError::StaleRequest { .. } => "stale-request",
+            ApiError::ReadRefused(e) => e.code(),
             ApiError::NotFound => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Busy => "busy",
@@ -331,7 +351,11 @@ impl ApiError {
             | ApiError::ReadingUnbound { .. }
             | ApiError::PurposeMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadTimestamp { .. } => StatusCode::BAD_REQUEST,
-            ApiError::UnknownClient { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::UnknownClient { .. } | ApiError::UnknownUser { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::StaleRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::ReadRefused(_) => StatusCode::FORBIDDEN,
             ApiError::ClientRevoked { .. }
             | ApiError::InviteInvalid
             | ApiError::PseudonymNotOwned { .. } => StatusCode::FORBIDDEN,
@@ -382,6 +406,14 @@ impl ApiError {
                 body["client_kid"] = kid.clone().into()
             }
             ApiError::ReadingUnbound { index } => body["index"] = (*index).into(),
+            ApiError::UnknownUser { kid } => body["user_kid"] = kid.clone().into(),
+            ApiError::ReadRefused(refusal) => {
+                body["decision"] = "refuse".into();
+                body["citations"] = refusal.citations().into();
+                if let crate::reads::ReadRefusal::ConsentWithdrawn { reason, .. } = refusal {
+                    body["reason"] = reason.clone().into();
+                }
+            }
             _ => {}
         }
         body

@@ -25,11 +25,14 @@
 
 mod access;
 pub mod api;
+pub mod at_rest;
 pub mod config;
 pub mod control;
 mod error;
 pub mod keys;
 pub mod quota;
+pub mod reads;
+pub mod recipients;
 pub mod store;
 pub mod verify;
 
@@ -49,6 +52,7 @@ pub use error::{ApiError, ServeError};
 pub use keys::KeyOrigin;
 pub use store::{
     ArtifactRecord, ArtifactStore, ClientRecord, Committed, ControlAction, Enrolment, Invitation,
+    UserRecord,
 };
 pub use veil_core::Coded;
 pub use verify::{ArtifactVerifier, VerifiedUpload};

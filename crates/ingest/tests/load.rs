@@ -113,7 +113,9 @@ async fn two_hundred_concurrent_uploads_lose_and_duplicate_nothing() {
     assert_eq!(objects.len(), 2 * artifacts);
     for envelope in &envelopes {
         let stored = f.ingest.store().envelope(&id_of(envelope)).await.unwrap();
-        assert_eq!(stored.as_ref(), envelope.as_slice());
+        assert!(veil_ingest::at_rest::is_sealed_at_rest(&stored));
+        let opened = f.ingest.store().open_envelope(&id_of(envelope)).await.unwrap();
+        assert_eq!(opened.unwrap().as_slice(), envelope.as_slice());
     }
     let megabytes =
         (envelopes.iter().map(|e| e.len()).sum::<usize>() + retried * size) as f64 / 1e6;

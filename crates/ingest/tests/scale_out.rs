@@ -429,7 +429,8 @@ fn two_instances_on_postgres_and_s3_store_each_upload_once_through_sigkills() {
         );
         std::thread::sleep(Duration::from_millis(500));
     };
-    // Each stored envelope is the uploaded bytes.
+    // Each stored envelope is the uploaded bytes, encrypted at rest under its artifact's key
+    // (magic, 12-byte nonce, ciphertext of the same length, 16-byte tag): never the envelope.
     for envelope in envelopes.iter().step_by(10) {
         let id = id_of(envelope);
         let path = format!(
@@ -438,7 +439,12 @@ fn two_instances_on_postgres_and_s3_store_each_upload_once_through_sigkills() {
         );
         let (status, stored) = moto.request_bytes("GET", &path).unwrap();
         assert_eq!(status, 200, "{id}");
-        assert!(stored == *envelope, "{id}: the stored bytes differ");
+        assert!(
+            veil_ingest::at_rest::is_sealed_at_rest(&stored)
+                && stored.len() == veil_ingest::at_rest::AT_REST_MAGIC.len() + 12 + envelope.len() + 16,
+            "{id}: the stored bytes are not the envelope encrypted at rest"
+        );
+        assert!(!stored.windows(32).any(|w| envelope.windows(32).next() == Some(w)), "{id}");
     }
 
     // A third instance on a fresh data directory, same database and bucket, while an upload is

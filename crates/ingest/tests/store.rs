@@ -51,7 +51,7 @@ async fn a_losing_duplicate_write_never_overwrites_the_stored_manifest() {
         "the losing write replaced the stored manifest"
     );
     assert_eq!(
-        store.envelope(&id).await.unwrap().as_ref(),
+        store.open_envelope(&id).await.unwrap().unwrap().as_slice(),
         envelope.as_slice()
     );
     assert_eq!(f.stored().await.0, 1);
@@ -123,7 +123,7 @@ async fn a_crash_between_the_commit_and_moving_the_objects_is_completed_at_the_n
     let (reopened, _) = veil_ingest::Ingest::open(&f.config).unwrap();
     assert_eq!(reopened.store().recover_staged().await.unwrap(), 1);
     assert_eq!(
-        reopened.store().envelope(&id).await.unwrap().as_ref(),
+        reopened.store().open_envelope(&id).await.unwrap().unwrap().as_slice(),
         envelope.as_slice()
     );
     assert!(std::fs::read(manifest_file(&f, &id)).unwrap() == manifest);
@@ -173,7 +173,7 @@ async fn a_second_instance_on_the_same_objects_deletes_nothing_it_does_not_know(
     expected.sort();
     assert_eq!(other.store().list_objects().await.unwrap(), expected);
     assert_eq!(
-        f.ingest.store().envelope(&id).await.unwrap().as_ref(),
+        f.ingest.store().open_envelope(&id).await.unwrap().unwrap().as_slice(),
         envelope.as_slice()
     );
 
@@ -268,7 +268,7 @@ async fn postgres_instances_racing_on_one_id_store_it_once() {
         assert_eq!(created, 1, "round {round}");
         for store in &stores {
             assert_eq!(
-                store.envelope(&id).await.unwrap().as_ref(),
+                store.open_envelope(&id).await.unwrap().unwrap().as_slice(),
                 envelope.as_slice()
             );
         }

@@ -97,7 +97,7 @@ fn replayed(
 }
 
 /// Refuse unless `kid` (key `client_key`) may act for the artifacts stored under `pseudonym`.
-fn owns_or_delivered(
+pub(crate) fn owns_or_delivered(
     tx: &mut dyn Tx,
     pseudonym: &str,
     kid: &str,
@@ -170,6 +170,8 @@ fn apply(
                     "UPDATE artifacts SET revoked_ms = $1, revocation_reason = $2 WHERE id = $3 AND revoked_ms IS NULL",
                     &[ms_value(now_ms), Value::from(reason.clone()), Value::from(id.as_str())],
                 )?;
+                // Crypto-shredding: the stored envelope decrypts under no key from now on.
+                super::rest_keys::destroy(tx, id, "revocation", now_ms)?;
             }
             Ok(serde_json::json!({ "revoked": fresh, "already_revoked": already }))
         }
@@ -194,6 +196,7 @@ fn apply(
                     "UPDATE artifacts SET subject_erased_ms = $1 WHERE pseudonym = $2 AND subject_erased_ms IS NULL",
                     &[ms_value(*erased_at_ms), Value::from(p.as_str())],
                 )?;
+                super::rest_keys::destroy_pseudonym(tx, p, "erasure", now_ms)?;
                 erased.push(p.clone());
             }
             Ok(serde_json::json!({

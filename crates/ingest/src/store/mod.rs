@@ -25,13 +25,16 @@
 //! Replay. The transaction also refuses a (device, counter) already accepted and a signed
 //! artifact already delivered under another envelope, so two concurrent uploads cannot both win.
 
+pub(crate) mod access_log;
 pub(crate) mod clients;
 pub(crate) mod controls;
 pub mod database;
 pub mod postgres;
+pub(crate) mod rest_keys;
 pub mod schema;
 pub mod sql;
 mod sqlite;
+pub(crate) mod users;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,7 +49,9 @@ pub use clients::{ClientRecord, Enrolment, Invitation, normalise_code};
 pub use controls::{ControlAction, ControlAnswer};
 pub use database::{Database, SweepLock};
 pub use sql::{Row, Tx, Value};
+pub use users::UserRecord;
 
+use crate::at_rest::ArtifactKey;
 use crate::config::{IngestConfig, OBJECTS_DIR, ObjectStoreLocation};
 use crate::verify::VerifiedUpload;
 use crate::{ApiError, ServeError};
@@ -100,6 +105,15 @@ pub enum Committed {
     Created(ArtifactRecord),
     /// Already stored (a retry); nothing was written.
     Existing(ArtifactRecord),
+}
+
+/// Where [`ArtifactStore::complete`] takes a missing envelope from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// The envelope as this attempt received it.
+    Plain(&'a [u8]),
+    /// An attempt's staged object (encrypted at rest under that attempt's key).
+    Staged(&'a ObjectPath),
 }
 
 /// The object keys of one artifact.
@@ -260,8 +274,14 @@ impl ArtifactStore {
         let manifest_text = serde_json::to_string(&upload.manifest_json)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let envelope_size = envelope.len();
+        // Encrypted at rest under this attempt's own key; the commit records the key of the
+        // attempt that wins, so a loser's staged bytes decrypt under no committed key.
+        let key = ArtifactKey::generate()?;
+        let sealed = Bytes::from(key.seal(&id, &envelope)?);
+        let key_hex = key.to_hex();
+        drop(key);
         let staged = async {
-            self.put_durable(&staged_envelope, envelope).await?;
+            self.put_durable(&staged_envelope, sealed).await?;
             self.put_durable(&staged_manifest, Bytes::from(manifest_text.clone()))
                 .await
         }
@@ -280,6 +300,7 @@ impl ArtifactStore {
                 commit(
                     tx,
                     &id_for_db,
+                    key_hex.as_str(),
                     &upload,
                     envelope_size,
                     &ep,
@@ -302,7 +323,7 @@ impl ArtifactStore {
                 // A retry after the winner's commit: if the winner died before moving its objects
                 // into place (or is still moving them), complete the artifact from our copy of
                 // the same bytes rather than leave it to the next sweep.
-                self.complete(&id, &staged_envelope).await?;
+                self.complete(&id, Source::Plain(&envelope)).await?;
                 self.discard(&[&staged_envelope, &staged_manifest]).await;
             }
             // A storage failure may have happened at the commit itself (a lost connection): the
@@ -322,11 +343,13 @@ impl ArtifactStore {
     }
 
     /// Make sure committed artifact `id` has both its objects: write whichever is missing, the
-    /// envelope from `staged` (an upload attempt's copy, its bytes checked against the id), the
-    /// manifest from the text its commit recorded. Returns whether anything was written; a staged
-    /// object that is gone (another instance completed the artifact and removed it) writes
-    /// nothing.
-    async fn complete(&self, id: &str, staged: &ObjectPath) -> Result<bool, ApiError> {
+    /// envelope from `source` (an upload attempt's copy: the plaintext it received, or its staged
+    /// object, which must decrypt under the committed key), checked against the id and encrypted
+    /// under the committed key, and the manifest from the text its commit recorded. Returns
+    /// whether anything was written; a staged object that is gone (another instance completed the
+    /// artifact and removed it), or encrypted under another attempt's key, writes nothing, and
+    /// nothing is written for an artifact whose key was destroyed.
+    async fn complete(&self, id: &str, source: Source<'_>) -> Result<bool, ApiError> {
         let (envelope_path, manifest_path) = object_paths(id);
         let envelope_missing = self.is_missing(&envelope_path).await?;
         let manifest_missing = self.is_missing(&manifest_path).await?;
@@ -334,7 +357,7 @@ impl ArtifactStore {
             return Ok(false);
         }
         let id_for_db = id.to_owned();
-        let Some(manifest_text) = self
+        let Some((manifest_text, dek)) = self
             .db
             .transaction(move |tx| committed_manifest(tx, &id_for_db))
             .await?
@@ -342,15 +365,31 @@ impl ArtifactStore {
             return Ok(false);
         };
         if envelope_missing {
-            let bytes = match self.object_bytes(staged).await {
-                Ok(bytes) => bytes,
-                Err(_) if self.is_missing(staged).await? => return Ok(false),
-                Err(e) => return Err(e),
+            // A destroyed key: the artifact's contents are gone for good, nothing to restore.
+            let Some(dek) = dek else {
+                return Ok(false);
             };
-            if veil_seal::ArtifactId::of_envelope(&bytes).to_hex() != id {
+            let key = ArtifactKey::from_hex(&dek)?;
+            drop(dek);
+            let plain = match source {
+                Source::Plain(bytes) => zeroize::Zeroizing::new(bytes.to_vec()),
+                Source::Staged(staged) => {
+                    let bytes = match self.object_bytes(staged).await {
+                        Ok(bytes) => bytes,
+                        Err(_) if self.is_missing(staged).await? => return Ok(false),
+                        Err(e) => return Err(e),
+                    };
+                    match key.open(id, &bytes)? {
+                        Some(plain) => plain,
+                        None => return Ok(false),
+                    }
+                }
+            };
+            if veil_seal::ArtifactId::of_envelope(&plain).to_hex() != id {
                 return Ok(false);
             }
-            self.put_durable(&envelope_path, bytes).await?;
+            let sealed = Bytes::from(key.seal(id, &plain)?);
+            self.put_durable(&envelope_path, sealed).await?;
         }
         if manifest_missing {
             self.put_durable(&manifest_path, Bytes::from(manifest_text))
@@ -471,10 +510,33 @@ impl ArtifactStore {
         Ok(keys)
     }
 
-    /// The stored bytes of an artifact's envelope.
+    /// The stored bytes of an artifact's envelope object: encrypted at rest under the artifact's
+    /// key ([`crate::at_rest`]); [`ArtifactStore::open_envelope`] decrypts it.
     pub async fn envelope(&self, id: &str) -> Result<Bytes, ApiError> {
         let (envelope, _) = object_paths(id);
         self.object_bytes(&envelope).await
+    }
+
+    /// The envelope of artifact `id` as uploaded, decrypted with its key at rest; `None` when
+    /// the key was destroyed (consent withdrawn, subject erased) or the object does not decrypt.
+    /// An object stored before encryption at rest is returned as stored.
+    pub async fn open_envelope(
+        &self,
+        id: &str,
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, ApiError> {
+        let stored = self.envelope(id).await?;
+        if !crate::at_rest::is_sealed_at_rest(&stored) {
+            return Ok(Some(zeroize::Zeroizing::new(stored.to_vec())));
+        }
+        let id_for_db = id.to_owned();
+        let dek = self
+            .db
+            .transaction(move |tx| rest_keys::key_of(tx, &id_for_db))
+            .await?;
+        let Some(dek) = dek else {
+            return Ok(None);
+        };
+        ArtifactKey::from_hex(&dek)?.open(id, &stored)
     }
 
     /// The bytes of one object.
@@ -516,7 +578,9 @@ impl ArtifactStore {
                 continue;
             };
             let staged_envelope = ObjectPath::from(format!("{attempt}envelope.veil"));
-            if seen.insert(staged_envelope.clone()) && self.complete(&id, &staged_envelope).await? {
+            if seen.insert(staged_envelope.clone())
+                && self.complete(&id, Source::Staged(&staged_envelope)).await?
+            {
                 recovered += 1;
             }
         }
@@ -652,14 +716,21 @@ fn fetch(tx: &mut dyn Tx, id: &str) -> Result<Option<ArtifactRecord>, ApiError> 
     }))
 }
 
-/// The manifest text the commit of artifact `id` recorded, if it is committed here.
-fn committed_manifest(tx: &mut dyn Tx, id: &str) -> Result<Option<String>, ApiError> {
-    tx.query_opt(
+/// The manifest text the commit of artifact `id` recorded and its key at rest (`None` when
+/// destroyed), if it is committed here.
+#[allow(clippy::type_complexity)]
+fn committed_manifest(
+    tx: &mut dyn Tx,
+    id: &str,
+) -> Result<Option<(String, Option<zeroize::Zeroizing<String>>)>, ApiError> {
+    let Some(row) = tx.query_opt(
         "SELECT manifest_json FROM artifacts WHERE id = $1",
         &[id.into()],
     )?
-    .map(|r| r.text(0))
-    .transpose()
+    else {
+        return Ok(None);
+    };
+    Ok(Some((row.text(0)?, rest_keys::key_of(tx, id)?)))
 }
 
 fn check_replays(
@@ -696,6 +767,7 @@ fn check_replays(
 fn commit(
     tx: &mut dyn Tx,
     id: &str,
+    key_hex: &str,
     upload: &VerifiedUpload,
     envelope_size: usize,
     envelope_path: &str,
@@ -754,6 +826,7 @@ fn commit(
             fetch(tx, id)?.ok_or_else(|| ApiError::Internal(format!("artifact {id} vanished")))?;
         return Ok(Committed::Existing(existing));
     }
+    rest_keys::insert(tx, id, key_hex, now_ms)?;
     for r in &upload.readings {
         let counter = counter_text(r.counter);
         tx.execute(

@@ -83,4 +83,39 @@ pub const SCHEMA: &[&str] = &[
         UNIQUE (client_kid, nonce)
     )",
     "CREATE INDEX IF NOT EXISTS artifacts_by_client ON artifacts (client_kid)",
+    // The data-encryption key of each stored envelope object (`at_rest`): committed with the
+    // artifact, overwritten with NULL when consent is withdrawn or the subject erased.
+    "CREATE TABLE IF NOT EXISTS artifact_keys (
+        artifact_id  TEXT PRIMARY KEY,
+        dek          TEXT,
+        created_ms   BIGINT NOT NULL,
+        destroyed_ms BIGINT,
+        destroyed_by TEXT
+    )",
+    // Recipient users (`store::users`): operator-created, a role and the purposes it may read for,
+    // authenticated by an enrolled ES256 key.
+    "CREATE TABLE IF NOT EXISTS users (
+        user_kid    TEXT PRIMARY KEY,
+        user_key    TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        purposes    TEXT NOT NULL,
+        created_ms  BIGINT NOT NULL,
+        disabled_ms BIGINT
+    )",
+    // Nonces of users' signed read requests: each accepted once.
+    "CREATE TABLE IF NOT EXISTS user_nonces (
+        user_kid    TEXT NOT NULL,
+        nonce       TEXT NOT NULL,
+        received_ms BIGINT NOT NULL,
+        PRIMARY KEY (user_kid, nonce)
+    )",
+    // The access log: every read decision as a signed, hash-chained `veil_audit` entry (JSON).
+    "CREATE TABLE IF NOT EXISTS access_log (
+        seq         BIGINT PRIMARY KEY,
+        subject     TEXT,
+        artifact_id TEXT,
+        entry       TEXT NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS access_log_by_subject ON access_log (subject)",
 ];

@@ -34,6 +34,10 @@ impl Sqlite {
             .map_err(storage)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(storage)?;
+        // Deleted and overwritten content (a destroyed artifact key) is zeroed in the file, not
+        // left in a free page: crypto-shredding must not be undone by reading the database file.
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(storage)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(storage)?;
         Ok(Sqlite {
             conn: Mutex::new(conn),

@@ -1,0 +1,454 @@
+//! The recipient side (issue #19): purpose-bound, consent-enforced reads by recipient users, each
+//! logged once in the access log; contents encrypted at rest under per-artifact keys that a
+//! withdrawal or an erasure destroys. Everything runs against the real router and a real SQLite
+//! database and object directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine;
+use common::*;
+use p256::ecdsa::signature::Signer;
+use veil_ingest::UserRecord;
+use veil_seal::{ArtifactBuilder, ConsentDecision, ConsentRef, SigningKey};
+
+fn now_ms() -> u64 {
+    now_s() * 1000
+}
+
+fn nonce() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).unwrap();
+    hex::encode(bytes)
+}
+
+fn key_hex(key: &SigningKey) -> String {
+    hex::encode(sec1(key))
+}
+
+fn kid(key: &SigningKey) -> String {
+    veil_seal::KeyId::of_sec1(&sec1(key)).to_hex()
+}
+
+fn signed(path: &str, body: &serde_json::Value, key: &SigningKey) -> Request<Body> {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let sig: p256::ecdsa::Signature = key.sign(&bytes);
+    Request::post(path)
+        .header("content-type", "application/json")
+        .header(
+            "veil-signature",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes()),
+        )
+        .body(Body::from(bytes))
+        .unwrap()
+}
+
+/// Add a user with `role` and `purposes`; returns its key.
+async fn user(f: &Fixture, role: &str, purposes: &[&str]) -> SigningKey {
+    let key = veil_seal::generate_signing_key().unwrap();
+    f.ingest
+        .store()
+        .add_user(UserRecord {
+            user_kid: kid(&key),
+            user_key: key_hex(&key),
+            name: format!("{role} 1"),
+            role: role.into(),
+            purposes: purposes.iter().map(|p| (*p).to_owned()).collect(),
+            created_ms: now_ms(),
+            disabled_ms: None,
+        })
+        .await
+        .unwrap();
+    key
+}
+
+/// A stored artifact of `purpose` (device counter `ctr`); returns its id.
+async fn stored(f: &Fixture, app: &axum::Router, purpose: &str, ctr: u64) -> String {
+    let consent = ConsentRef {
+        decision: ConsentDecision::Allow,
+        event_hash: Some([5u8; 32]),
+    };
+    let pseudonym = f.subject.pseudonym(RECIPIENT_ID, purpose);
+    let mut b = ArtifactBuilder::new(pseudonym, purpose, RECIPIENT_ID, consent, 1_790_000_000_000);
+    let (model, report) = deidentified();
+    b.add_file("model-1.stl", model.clone()).unwrap();
+    b.set_deid_report(serde_json::to_value(report.shareable()).unwrap());
+    b.add_device_evidence(f.reading(ctr));
+    let envelope = f.seal(b.sign(&f.client).unwrap().into_bytes());
+    let (status, json) = post(app, envelope.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+    id_of(&envelope)
+}
+
+async fn fetch(
+    app: &axum::Router,
+    key: &SigningKey,
+    id: &str,
+    purpose: &str,
+) -> (StatusCode, serde_json::Value) {
+    let body = serde_json::json!({
+        "format": "veil-read-v1", "artifact": id, "purpose": purpose,
+        "user_key": key_hex(key), "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    send(app, signed("/v1/reads/fetch", &body, key)).await
+}
+
+async fn export(app: &axum::Router, auditor: &SigningKey) -> (StatusCode, serde_json::Value) {
+    let body = serde_json::json!({
+        "format": "veil-access-log-export-v1", "user_key": key_hex(auditor),
+        "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    send(app, signed("/v1/access-log/export", &body, auditor)).await
+}
+
+/// Verify an exported log against the key it names; returns its entries.
+fn verified(json: &serde_json::Value) -> Vec<veil_audit::ChainedEntry> {
+    let key =
+        veil_seal::verifying_key_from_sec1(&hex::decode(json["key"].as_str().unwrap()).unwrap())
+            .unwrap();
+    let entries: Vec<_> = json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| veil_audit::ChainedEntry::from_json(e).unwrap())
+        .collect();
+    veil_audit::verify_chain(&entries, &key).unwrap();
+    entries
+}
+
+fn dek_of(f: &Fixture, id: &str) -> Option<String> {
+    let db = rusqlite::Connection::open(f.config.data_dir.join("veil-ingest.sqlite3")).unwrap();
+    db.query_row(
+        "SELECT dek FROM artifact_keys WHERE artifact_id = ?1",
+        [id],
+        |r| r.get::<_, Option<String>>(0),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_researcher_reads_research_only_and_a_withdrawal_stops_the_read_with_its_reason() {
+    let f = Fixture::new();
+    let app = f.app();
+    let research = stored(&f, &app, "research", 1).await;
+    let treatment = stored(&f, &app, "treatment", 2).await;
+    let researcher = user(&f, "researcher", &["research"]).await;
+    let clinician = user(&f, "clinician", &["treatment"]).await;
+    let auditor = user(&f, "auditor", &[]).await;
+
+    // Allowed: the contents, as the subject's client sealed them, with the basis and citations.
+    let (status, json) = fetch(&app, &researcher, &research, "research").await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["decision"], "allow");
+    assert!(!json["citations"].as_array().unwrap().is_empty());
+    let file = &json["files"][0];
+    assert_eq!(file["name"], "model-1.stl");
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(file["data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(data, deidentified().0);
+    assert_eq!(json["manifest"]["manifest"]["purpose"], "research");
+
+    // Refused: a treatment artifact, whichever purpose the researcher names.
+    let (status, json) = fetch(&app, &researcher, &treatment, "research").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("purpose-not-covered"))
+    );
+    let (status, json) = fetch(&app, &researcher, &treatment, "treatment").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("role-not-permitted"))
+    );
+    assert!(!json["citations"].as_array().unwrap().is_empty());
+    // The clinician reads the treatment artifact; an auditor reads no contents.
+    assert_eq!(
+        fetch(&app, &clinician, &treatment, "treatment").await.0,
+        StatusCode::OK
+    );
+    let (status, json) = fetch(&app, &auditor, &research, "research").await;
+    assert_eq!(json["error"], "role-not-permitted", "{status}");
+
+    // The subject withdraws consent for the research artifact: the same read is refused, with the
+    // reason the subject gave, and the artifact's key at rest is gone.
+    assert!(dek_of(&f, &research).is_some());
+    let revocation = serde_json::json!({
+        "format": "veil-revocation-v1", "artifacts": [research], "purpose": "research",
+        "withdrawn_at_ms": now_ms(), "reason": "I no longer take part in the study",
+        "client_key": key_hex(&f.client), "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    let (status, json) = send(&app, signed("/v1/revocations", &revocation, &f.client)).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(dek_of(&f, &research), None);
+    let (status, json) = fetch(&app, &researcher, &research, "research").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("consent-withdrawn"))
+    );
+    assert_eq!(json["reason"], "I no longer take part in the study");
+
+    // The listing gives the same answers.
+    let list = serde_json::json!({
+        "format": "veil-read-list-v1", "purpose": "research",
+        "user_key": key_hex(&researcher), "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    let (status, json) = send(&app, signed("/v1/reads/list", &list, &researcher)).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["artifacts"].as_array().unwrap().len(), 1);
+    assert_eq!(json["artifacts"][0]["id"], research.as_str());
+    assert_eq!(json["artifacts"][0]["code"], "consent-withdrawn");
+
+    // Every read, allowed or refused, is in the log once, in order, and the chain verifies.
+    let (status, json) = export(&app, &auditor).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let entries = verified(&json);
+    let reads: Vec<_> = entries
+        .iter()
+        .filter(|e| e.entry.event.as_str() == "read")
+        .map(|e| {
+            (
+                e.entry.details["artifact"].as_str().unwrap().to_owned(),
+                e.entry.details["decision"].as_str().unwrap().to_owned(),
+                e.entry.details["code"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reads,
+        vec![
+            (research.clone(), "allow".into(), "".into()),
+            (
+                treatment.clone(),
+                "refuse".into(),
+                "purpose-not-covered".into()
+            ),
+            (
+                treatment.clone(),
+                "refuse".into(),
+                "role-not-permitted".into()
+            ),
+            (treatment.clone(), "allow".into(), "".into()),
+            (
+                research.clone(),
+                "refuse".into(),
+                "role-not-permitted".into()
+            ),
+            (
+                research.clone(),
+                "refuse".into(),
+                "consent-withdrawn".into()
+            ),
+        ]
+    );
+    let seqs: Vec<u64> = entries.iter().map(|e| e.entry.seq).collect();
+    assert_eq!(seqs, (0..entries.len() as u64).collect::<Vec<_>>());
+    // The export itself is logged; a tampered export does not verify.
+    assert_eq!(
+        entries.last().unwrap().entry.event.as_str(),
+        "access-log-export"
+    );
+    let mut tampered = json.clone();
+    tampered["entries"][0]["details"]["decision"] = "refuse".into();
+    let key =
+        veil_seal::verifying_key_from_sec1(&hex::decode(json["key"].as_str().unwrap()).unwrap())
+            .unwrap();
+    let forged: Vec<_> = tampered["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| veil_audit::ChainedEntry::from_json(e).unwrap())
+        .collect();
+    assert!(veil_audit::verify_chain(&forged, &key).is_err());
+    // Only an auditor exports.
+    let (status, json) = export(&app, &researcher).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("role-not-permitted"))
+    );
+
+    // The patient's client sees the reads of its own artifacts, each entry verifiable.
+    let pseudonyms = [
+        f.subject
+            .pseudonym(RECIPIENT_ID, "research")
+            .as_str()
+            .to_owned(),
+        f.subject
+            .pseudonym(RECIPIENT_ID, "treatment")
+            .as_str()
+            .to_owned(),
+    ];
+    let mine = serde_json::json!({
+        "format": "veil-access-log-v1", "pseudonyms": pseudonyms,
+        "client_key": key_hex(&f.client), "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    let (status, json) = send(&app, signed("/v1/access-log", &mine, &f.client)).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let key =
+        veil_seal::verifying_key_from_sec1(&hex::decode(json["key"].as_str().unwrap()).unwrap())
+            .unwrap();
+    let own = json["entries"].as_array().unwrap();
+    assert_eq!(own.len(), 6);
+    for e in own {
+        let e = veil_audit::ChainedEntry::from_json(e).unwrap();
+        assert_eq!(e.entry.chain_hash(&e.prev), e.hash);
+        use p256::ecdsa::signature::Verifier;
+        key.verify(
+            &e.hash,
+            &p256::ecdsa::Signature::from_slice(&e.signature).unwrap(),
+        )
+        .unwrap();
+    }
+    // Another enrolled client does not see them.
+    let other = veil_seal::generate_signing_key().unwrap();
+    f.enrol(&other);
+    let theirs = serde_json::json!({
+        "format": "veil-access-log-v1", "pseudonyms": pseudonyms,
+        "client_key": key_hex(&other), "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    let (status, json) = send(&app, signed("/v1/access-log", &theirs, &other)).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("pseudonym-not-owned"))
+    );
+}
+
+#[tokio::test]
+async fn after_erasure_the_stored_bytes_cannot_be_decrypted_by_anyone() {
+    let f = Fixture::new();
+    let app = f.app();
+    let id = stored(&f, &app, "treatment", 1).await;
+    let clinician = user(&f, "clinician", &["treatment"]).await;
+    let dek = dek_of(&f, &id).unwrap();
+    let object = f.ingest.store().envelope(&id).await.unwrap();
+    // At rest the object is not the envelope: the recipient key alone does not open it.
+    assert!(veil_ingest::at_rest::is_sealed_at_rest(&object));
+    assert!(veil_seal::decrypt_envelope(&object, &f.recipient).is_err());
+    assert_eq!(
+        fetch(&app, &clinician, &id, "treatment").await.0,
+        StatusCode::OK
+    );
+
+    let erasure = serde_json::json!({
+        "format": "veil-erasure-v1", "erased_at_ms": now_ms(),
+        "pseudonyms": [{"recipient": RECIPIENT_ID, "purpose": "treatment",
+                        "pseudonym": f.subject.pseudonym(RECIPIENT_ID, "treatment").as_str()}],
+        "client_key": key_hex(&f.client), "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    let (status, json) = send(&app, signed("/v1/erasures", &erasure, &f.client)).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let (status, json) = fetch(&app, &clinician, &id, "treatment").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("subject-erased"))
+    );
+
+    // The object is unchanged and still there, but no key in the database opens it, the server
+    // cannot open it, and the key is nowhere in the database files (secure_delete, checkpointed).
+    let after = f.ingest.store().envelope(&id).await.unwrap();
+    assert_eq!(after, object);
+    assert_eq!(f.ingest.store().open_envelope(&id).await.unwrap(), None);
+    assert!(veil_seal::decrypt_envelope(&after, &f.recipient).is_err());
+    let path = f.config.data_dir.join("veil-ingest.sqlite3");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let keys: Vec<Option<String>> = db
+        .prepare("SELECT dek FROM artifact_keys")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for k in keys.iter().flatten() {
+        let key = veil_ingest::at_rest::ArtifactKey::from_hex(k).unwrap();
+        assert!(key.open(&id, &after).unwrap().is_none());
+    }
+    db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    drop(db);
+    for file in ["veil-ingest.sqlite3", "veil-ingest.sqlite3-wal"] {
+        let bytes = std::fs::read(f.config.data_dir.join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(dek.len()).any(|w| w == dek.as_bytes()),
+            "the destroyed key is still in {file}"
+        );
+    }
+    // A restart does not bring it back: the recovery writes nothing for a destroyed key.
+    assert_eq!(f.ingest.store().recover_staged().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn reads_are_authenticated_fresh_and_once() {
+    let f = Fixture::new();
+    let app = f.app();
+    let id = stored(&f, &app, "research", 1).await;
+    // Not a user.
+    let stranger = veil_seal::generate_signing_key().unwrap();
+    let (status, json) = fetch(&app, &stranger, &id, "research").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unknown-user"))
+    );
+    // An enrolled client is not a user either.
+    let (status, json) = fetch(&app, &f.client, &id, "research").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unknown-user"))
+    );
+    let researcher = user(&f, "researcher", &["research"]).await;
+    // Stale, replayed, or signed by another key.
+    let old = serde_json::json!({
+        "format": "veil-read-v1", "artifact": id, "purpose": "research",
+        "user_key": key_hex(&researcher), "timestamp_ms": now_ms() - 600_000, "nonce": nonce(),
+    });
+    let (status, json) = send(&app, signed("/v1/reads/fetch", &old, &researcher)).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("stale-request"))
+    );
+    let body = serde_json::json!({
+        "format": "veil-read-v1", "artifact": id, "purpose": "research",
+        "user_key": key_hex(&researcher), "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    assert_eq!(
+        send(&app, signed("/v1/reads/fetch", &body, &researcher))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, json) = send(&app, signed("/v1/reads/fetch", &body, &researcher)).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::CONFLICT, Some("nonce-reused"))
+    );
+    let (status, _) = send(&app, signed("/v1/reads/fetch", &body, &stranger)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A user may not be given purposes outside its role.
+    let key = veil_seal::generate_signing_key().unwrap();
+    let refused = f
+        .ingest
+        .store()
+        .add_user(UserRecord {
+            user_kid: kid(&key),
+            user_key: key_hex(&key),
+            name: "r".into(),
+            role: "researcher".into(),
+            purposes: vec!["treatment".into()],
+            created_ms: now_ms(),
+            disabled_ms: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(veil_core::Coded::code(&refused), "bad-request");
+    // Only the one allowed read was logged, plus nothing for the refused authentications.
+    let auditor = user(&f, "auditor", &[]).await;
+    let entries = verified(&export(&app, &auditor).await.1);
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.entry.event.as_str() == "read")
+            .count(),
+        1
+    );
+}
