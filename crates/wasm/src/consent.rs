@@ -1,5 +1,8 @@
-//! `decideConsent` and `exportFhirConsent`: `veil-consent`'s decisions and FHIR export over a
-//! ledger the portal holds (JSON, `veil-consent-ledger/1`).
+//! `decideConsent`, `exportFhirConsent`, `importFhirConsent`, `consentErasure` and
+//! `breachSchedule`: `veil-consent`'s decisions (with the controller, transfer mechanism, data
+//! category and sharing basis the CLI takes), FHIR export and import over a ledger the portal holds
+//! (JSON, `veil-consent-ledger/1`), the erasure answer by the controller's law, and breach clocks
+//! counted per region.
 //!
 //! Inputs are parsed with the library's own parsers, the ones the CLI and the app use
 //! ([`Jurisdiction::parse_list`], [`PurposeScope::parse_label`], [`PurposeScope::from_parts`],
@@ -9,7 +12,8 @@
 use js_sys::Array;
 use serde::Deserialize;
 use veil_consent::{
-    ConsentLedger, DecisionRequest, Jurisdiction, PurposeScope, Subject, Timestamp, Waiver,
+    Affected, ConsentLedger, DecideOptions, DecisionRequest, Jurisdiction, PurposeScope,
+    SharingBasis, Subject, Timestamp, TransferMechanism, Waiver,
 };
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -136,8 +140,112 @@ pub fn decide_consent(
         at,
         waiver,
     };
-    let decision = veil_consent::decide(&req, ledger.as_ref())?;
+    let opts = DecideOptions {
+        controller: js::string_field(&options, "controller")?
+            .as_deref()
+            .map(Jurisdiction::parse)
+            .transpose()?,
+        transfer_mechanism: js::string_field(&options, "transferMechanism")?
+            .as_deref()
+            .map(str::parse::<TransferMechanism>)
+            .transpose()?,
+        data_category: js::string_field(&options, "dataCategory")?,
+        sharing_basis: js::string_field(&options, "sharingBasis")?
+            .as_deref()
+            .map(str::parse::<SharingBasis>)
+            .transpose()?,
+    };
+    let decision = veil_consent::decide_with(&req, ledger.as_ref(), &opts)?;
     js::to_js(&decision)
+}
+
+/// A list of jurisdiction codes (`string[]`), read by the library's one list parser.
+fn jurisdictions(v: JsValue, what: &str) -> Result<Vec<Jurisdiction>, VeilError> {
+    if !Array::is_array(&v) {
+        return Err(VeilError::argument(format!(
+            "{what} must be an array of jurisdiction codes"
+        )));
+    }
+    let codes: Vec<String> = js::from_js(v, what)?;
+    Ok(Jurisdiction::parse_list(&codes)?)
+}
+
+/// The answer to an erasure request by the controller's law (the JSON of `veil consent erasure
+/// --jurisdiction ... --controller CODE`): steps per record, retention by the clinic's law, the
+/// record kept identified and restricted where a duty keeps it.
+///
+/// Throws `unknown-jurisdiction`, `no-jurisdiction` or `bad-argument`.
+#[wasm_bindgen(js_name = consentErasure, unchecked_return_type = "ControllerErasure")]
+pub fn consent_erasure(
+    #[wasm_bindgen(js_name = jurisdictions, unchecked_param_type = "string[]")] js_in: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] controller: JsValue,
+) -> Result<JsValue, VeilError> {
+    let js_list = jurisdictions(js_in, "jurisdictions")?;
+    let controller = controller
+        .as_string()
+        .ok_or_else(|| VeilError::argument("controller must be a jurisdiction code"))?;
+    let controller = Jurisdiction::parse(&controller)?;
+    js::to_js(&veil_consent::erasure_for_controller(
+        &js_list,
+        &controller,
+    )?)
+}
+
+/// The affected counts: a total (number), the CLI's `--affected` values (`["600", "US-CA=612"]`),
+/// or per-region counts (`{"US-CA": 612, "US-NV": 20}`, with an optional `total`).
+fn affected(v: &JsValue) -> Result<Affected, VeilError> {
+    if v.as_f64().is_some() {
+        return Ok(Affected::total(js::to_u64(v, "affected")?));
+    }
+    let values: Vec<String> = if Array::is_array(v) {
+        js::from_js(v.clone(), "affected")?
+    } else if v.is_object() {
+        let m: std::collections::BTreeMap<String, u64> = js::from_js(v.clone(), "affected")?;
+        m.into_iter()
+            .map(|(k, n)| {
+                if k == "total" {
+                    n.to_string()
+                } else {
+                    format!("{k}={n}")
+                }
+            })
+            .collect()
+    } else {
+        return Err(VeilError::argument(
+            "affected must be a number, an array such as [\"600\", \"US-CA=612\"] or an object {\"US-CA\": 612}",
+        ));
+    };
+    Ok(Affected::parse(&values)?)
+}
+
+/// Breach notification duties (the JSON of `veil consent breach`): every notice with its
+/// deadline (or `asap`), the leading one first; thresholds that count one region's residents
+/// (HIPAA media notice, Cal. Civ. Code § 1798.82(f)) read the per-region counts.
+///
+/// Throws `bad-affected`, `unknown-jurisdiction`, `no-jurisdiction`, `bad-time` or `bad-argument`.
+#[wasm_bindgen(js_name = breachSchedule, unchecked_return_type = "BreachSchedule")]
+pub fn breach_schedule(
+    #[wasm_bindgen(unchecked_param_type = "TimeInput")] discovered: JsValue,
+    #[wasm_bindgen(js_name = jurisdictions, unchecked_param_type = "string[]")] js_in: JsValue,
+    #[wasm_bindgen(
+        js_name = affected,
+        unchecked_param_type = "number | string[] | Record<string, number>"
+    )]
+    affected_in: JsValue,
+) -> Result<JsValue, VeilError> {
+    let t = timestamp(&discovered, "discovered")?;
+    let a = affected(&affected_in)?;
+    // As the CLI: with per-region counts, the regions alone may name the jurisdictions.
+    let empty = Array::is_array(&js_in)
+        && Array::from(&js_in)
+            .iter()
+            .all(|v| v.as_string().is_some_and(|s| s.trim().is_empty()));
+    let js_list = if empty && !a.by_region.is_empty() {
+        Vec::new()
+    } else {
+        jurisdictions(js_in, "jurisdictions")?
+    };
+    js::to_js(&veil_consent::breach_schedule_for(t, &js_list, &a)?)
 }
 
 /// Export the ledger as a FHIR R4 `Bundle` of `Consent` resources (one per event), the JSON

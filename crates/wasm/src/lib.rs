@@ -10,7 +10,7 @@
 //! |---|---|
 //! | `deidentifyModel` | `veil-mesh` |
 //! | `verifyReading`, `boundChallenge` | `veil-trust` |
-//! | `decideConsent`, `exportFhirConsent` | `veil-consent` |
+//! | `decideConsent`, `exportFhirConsent`, `importFhirConsent`, `consentErasure`, `breachSchedule` | `veil-consent` |
 //! | `pseudonym`, `sealArtifact`, `openArtifact` | `veil-seal` |
 //! | `verifyAuditLog` | `veil-audit` |
 //!

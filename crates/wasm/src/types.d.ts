@@ -19,7 +19,8 @@ export type ConsentErrorCode =
   | "missing-qualifier" | "bad-time" | "bad-age" | "out-of-order" | "renew-without-consent"
   | "bad-expiry" | "unknown-text" | "text-hash-mismatch" | "bad-pseudonym" | "bad-field"
   | "too-large" | "malformed-json" | "bad-fhir" | "unknown-purpose-code" | "unknown-status"
-  | "bad-bundled-data" | "unknown-language";
+  | "bad-bundled-data" | "unknown-language" | "unknown-mechanism" | "unknown-country"
+  | "unknown-category" | "unknown-sharing-basis" | "bad-affected";
 
 /** Stable codes of `veil-seal`. */
 export type SealErrorCode =
@@ -302,7 +303,9 @@ export interface ConsentLedgerJson {
   format?: "veil-consent-ledger/1";
   subject: string;
   events: Array<PurposeScope & {
-    kind: "given" | "withdrawn" | "expired" | "renewed" | "guardian-given";
+    /** `guardian-given`: the guardian / legal representative consented; `assented`: the minor
+     * agreed besides the guardian's consent (EU CTR Art. 32, CNS Resolution 466/2012). */
+    kind: "given" | "withdrawn" | "expired" | "renewed" | "guardian-given" | "assented";
     at: string | number;
     channel: { type: "own-device" } | { type: "kiosk"; staff_id: string } | { type: "imported"; source: string };
     text?: { purpose: string; version: number; lang: string; sha256: string };
@@ -324,13 +327,29 @@ export interface DecideConsentOptions {
   at?: TimeInput;
   /** Reference of a documented IRB / Privacy Board / ethics committee waiver (research). */
   waiver?: string;
+  /** The controller's (clinic's) jurisdiction: its law applies too (`--controller`). */
+  controller?: string;
+  /** The safeguard a cross-border transfer rests on (`--transfer-mechanism`). */
+  transferMechanism?: "adequacy" | "scc" | "bcr" | "dpf" | "derogation";
+  /** A category of data with its own law on top of the others (`--data-category`):
+   * `substance-use` (42 CFR Part 2), `consumer-health-data` (Washington RCW 19.373). */
+  dataCategory?: "substance-use" | "consumer-health-data";
+  /** Why health data is shared with another controller where a law bars sharing it for economic
+   * advantage (LGPD Art. 11 §4; `--sharing-basis`). */
+  sharingBasis?: "no-economic-advantage" | "health-services" | "pharmaceutical-assistance"
+    | "health-care" | "portability" | "transactions";
 }
 
 /** One thing needed before a use is allowed. */
 export interface Needed {
   regime: string;
-  what: "consent" | "explicit-consent" | "hipaa-authorization" | string;
-  from: "subject" | "guardian";
+  /** `assent`: the minor's assent besides the guardian's consent; `transfer-mechanism`: the
+   * controller names the safeguard of a transfer; `sharing-basis`: the controller names why health
+   * data is shared (LGPD Art. 11 §4). */
+  what: "consent" | "explicit-consent" | "assent" | "hipaa-authorization" | "transfer-mechanism"
+    | "sharing-basis";
+  /** `controller`: the clinic must act (name a mechanism or basis), not a person consent. */
+  from: "subject" | "guardian" | "controller";
   scope: string;
   reason: string;
   missing?: string[];
@@ -357,6 +376,49 @@ export interface Decision {
   requires: Needed[];
   citations: string[];
   rules: AppliedRule[];
+}
+
+/** One step of an erasure answer. */
+export interface ErasureInstruction {
+  record: "identity-layer" | "medical-record" | "secondary-use-copies" | "consent-documentation"
+    | "device-readings";
+  /** `retain-restricted`: kept identified, processing restricted to the legal duty (GDPR Art.
+   * 17(3)(b), Art. 18). */
+  action: "delete" | "retain-restricted" | "pseudonymise" | "stop-processing" | "notify-recipients";
+  retain_years: number | null;
+  citations: string[];
+  detail: string;
+}
+
+/** The answer to an erasure request by the controller's law (`veil consent erasure`). */
+export interface ControllerErasure {
+  controller: string;
+  jurisdictions: string[];
+  steps: ErasureInstruction[];
+  conflicts: string[];
+}
+
+/** One breach notification duty. */
+export interface BreachNotice {
+  regime: string;
+  recipient: string;
+  /** RFC 3339, or null when the law fixes no deadline. */
+  deadline: string | null;
+  /** "As soon as possible / feasible": no fixed deadline, and it leads whenever present. */
+  asap: boolean;
+  when: string;
+  citation: string;
+}
+
+/** Breach notification duties (`veil consent breach`). */
+export interface BreachSchedule {
+  discovered: string;
+  affected: number;
+  /** Affected subjects per region, when given. */
+  by_region?: Record<string, number>;
+  /** `asap` duties first, then fixed deadlines (earliest first), then the other open-ended ones. */
+  notices: BreachNotice[];
+  leading: BreachNotice | null;
 }
 
 /** Options of `exportFhirConsent`. */

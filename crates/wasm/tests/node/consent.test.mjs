@@ -1,6 +1,7 @@
-// decideConsent, exportFhirConsent, importFhirConsent: the same JSON as `veil consent decide`,
-// `export-fhir` and `import-fhir` on the consent crate's committed ledger vectors, and every
-// consent error code a portal can reach.
+// decideConsent, exportFhirConsent, importFhirConsent, consentErasure, breachSchedule: the same
+// JSON as `veil consent decide` (with --controller, --transfer-mechanism, --data-category and
+// --sharing-basis), `export-fhir`, `import-fhir`, `erasure` and `breach` on the consent crate's
+// committed ledger vectors and clinic scenarios, and every consent error code a portal can reach.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,11 +21,22 @@ const REQUESTS = [
   { jurisdictions: ['DE', 'US'], age: 60, purpose: 'partner-sharing', partner: 'Acme Print' },
   { jurisdictions: ['FR'], age: 30, purpose: 'cross-border-transfer', country: 'US' },
   { jurisdictions: ['US'], age: 30, purpose: 'research', tier: 'this-study', waiver: 'IRB-2026-17' },
+  // The options of `decide_with`: controller, transfer mechanism, data category, sharing basis.
+  { jurisdictions: ['US-CA'], age: 40, purpose: 'research', tier: 'this-study', controller: 'DE' },
+  { jurisdictions: ['DE'], age: 40, purpose: 'cross-border-transfer', country: 'US', transferMechanism: 'dpf' },
+  { jurisdictions: ['DE'], age: 40, purpose: 'cross-border-transfer', country: 'US', transferMechanism: 'adequacy' },
+  { jurisdictions: ['US'], age: 40, purpose: 'care-operations', dataCategory: 'substance-use' },
+  { jurisdictions: ['BR'], age: 40, purpose: 'partner-sharing', partner: 'Acme', sharingBasis: 'health-care' },
+  { jurisdictions: ['BR'], age: 40, purpose: 'partner-sharing', partner: 'Acme' },
+  { jurisdictions: ['CA-QC'], age: 13, purpose: 'marketing' },
+  { jurisdictions: ['JP'], age: 40, purpose: 'cross-border-transfer', country: 'US', transferMechanism: 'derogation' },
+  { jurisdictions: ['IN'], age: 17, purpose: 'research', tier: 'this-study' },
 ];
 let tmp;
 before(() => { tmp = tempDir(); });
 after(() => tmp.cleanup());
 
+// 2028: after India's DPDP commencement (2027-05-13).
 const TIMES = ['2026-01-15T00:00:00Z', '2026-06-01T12:00:00Z', '2028-01-01T00:00:00Z'];
 
 function cliDecide(r, at, ledgerPath) {
@@ -35,6 +47,10 @@ function cliDecide(r, at, ledgerPath) {
   if (r.country) args.push('--country', r.country);
   if (r.guardianConsent) args.push('--guardian-consent');
   if (r.waiver) args.push('--irb-waiver', r.waiver);
+  if (r.controller) args.push('--controller', r.controller);
+  if (r.transferMechanism) args.push('--transfer-mechanism', r.transferMechanism);
+  if (r.dataCategory) args.push('--data-category', r.dataCategory);
+  if (r.sharingBasis) args.push('--sharing-basis', r.sharingBasis);
   if (ledgerPath) args.push('--ledger', ledgerPath);
   return veilJson(args);
 }
@@ -49,7 +65,10 @@ test('decisions equal `veil consent decide` for every ledger vector, request and
         const cli = cliDecide(r, at, path);
         const subject = { jurisdictions: r.jurisdictions, age: r.age, guardianConsent: r.guardianConsent };
         const scope = { purpose: r.purpose, tier: r.tier, partner: r.partner, country: r.country };
-        const options = { at, waiver: r.waiver };
+        const options = {
+          at, waiver: r.waiver, controller: r.controller, transferMechanism: r.transferMechanism,
+          dataCategory: r.dataCategory, sharingBasis: r.sharingBasis,
+        };
         // The ledger as text, as bytes, and as a parsed object; the purpose as an object.
         assert.deepEqual(asJson(veil.decideConsent(subject, scope, text, options)), cli, `${file} ${JSON.stringify(r)} ${at}`);
         if (text) {
@@ -84,6 +103,60 @@ test('purpose labels, Date and unix-second times give the same decision as the o
   );
   // Without a time, now is used: the decision is a well-formed one.
   assert.ok(['allow', 'needs-consent', 'deny'].includes(veil.decideConsent(subject, 'treatment').decision));
+});
+
+test('the options reach the decision: controller, mechanism, category, sharing basis', () => {
+  const at = '2026-06-01T00:00:00Z';
+  const br = { jurisdictions: ['BR'], age: 40 };
+  const d = veil.decideConsent(br, 'partner-sharing(Acme)', null, { at });
+  assert.equal(d.decision, 'needs-consent');
+  assert.deepEqual([d.requires[0].what, d.requires[0].from, d.requires[0].citation], ['sharing-basis', 'controller', 'LGPD Art. 11 §4']);
+  const t = veil.decideConsent({ jurisdictions: ['DE'], age: 40 }, 'cross-border-transfer(IN)', null, { at });
+  assert.deepEqual([t.requires[0].what, t.requires[0].from], ['transfer-mechanism', 'controller']);
+  assert.equal(veil.decideConsent({ jurisdictions: ['DE'], age: 40 }, 'cross-border-transfer(IN)', null, { at, transferMechanism: 'scc' }).decision, 'allow');
+  // Naming the controller adds its law: a Californian patient of a German clinic is under GDPR too.
+  const c = veil.decideConsent({ jurisdictions: ['US-CA'], age: 40 }, 'research', null, { at, controller: 'DE' });
+  assert.ok(c.rules.some((r) => r.regime === 'gdpr'), JSON.stringify(c.rules));
+  // A minor's assent is its own requirement.
+  const m = veil.decideConsent({ jurisdictions: ['CA-QC'], age: 16 }, 'research', null, { at });
+  assert.ok(m.requires.some((r) => r.what === 'assent' && r.from === 'subject'), JSON.stringify(m.requires));
+});
+
+test('consentErasure equals `veil consent erasure`', () => {
+  for (const [subject, controller] of [[['US-CA'], 'DE'], [['CA-QC'], 'JP'], [['DE', 'FR'], 'CA-ON'], [['BR'], 'BR']]) {
+    const args = ['consent', 'erasure', '--controller', controller];
+    for (const j of subject) args.push('--jurisdiction', j);
+    const e = veil.consentErasure(subject, controller);
+    assert.deepEqual(asJson(e), veilJson(args), `${subject} ${controller}`);
+    assert.ok(e.steps.some((s) => s.record === 'medical-record'));
+  }
+});
+
+test('breachSchedule equals `veil consent breach`, counted per region', () => {
+  const discovered = '2026-11-23T10:00:00Z';
+  const cases = [
+    [['DE', 'US'], 600, ['600']],
+    [['CH', 'US'], ['10'], ['10']],
+    [['US'], { 'US-CA': 612, 'US-NV': 20 }, ['US-CA=612', 'US-NV=20']],
+    [['US'], ['US-CA=612', 'US-NV=20'], ['US-CA=612', 'US-NV=20']],
+    [['US'], { total: 700, 'US-CA': 612 }, ['700', 'US-CA=612']],
+    [['JP', 'IN'], 5, ['5']],
+    [[], { 'US-CA': 612 }, ['US-CA=612']],
+  ];
+  for (const [js, affected, cliAffected] of cases) {
+    const args = ['consent', 'breach', '--discovered', discovered];
+    for (const j of js) args.push('--jurisdiction', j);
+    for (const a of cliAffected) args.push('--affected', a);
+    const s = veil.breachSchedule(discovered, js, affected);
+    assert.deepEqual(asJson(s), veilJson(args), `${js} ${JSON.stringify(affected)}`);
+  }
+  // nFADP Art. 24(1) "as soon as possible" leads, with no deadline.
+  const ch = veil.breachSchedule(new Date(discovered), ['CH', 'US'], 10);
+  assert.equal(ch.leading.asap, true);
+  assert.equal(ch.leading.deadline, null);
+  // 612 Californians: the Attorney General (Civ. Code § 1798.82(f)).
+  const ca = veil.breachSchedule(discovered, ['US'], { 'US-CA': 612 });
+  assert.ok(ca.notices.some((n) => n.citation.includes('1798.82(f)')), JSON.stringify(ca.notices));
 });
 
 test('FHIR export equals `veil consent export-fhir`, and import equals `import-fhir`', () => {
@@ -122,7 +195,16 @@ test('every consent error code a portal can reach', () => {
   throwsCode(() => veil.decideConsent({ jurisdictions: ['XX'], age: 34 }, 'treatment', null, at), 'unknown-jurisdiction');
   throwsCode(() => veil.decideConsent({ jurisdictions: [], age: 34 }, 'treatment', null, at), 'no-jurisdiction');
   throwsCode(() => veil.decideConsent({ jurisdictions: [' '], age: 34 }, 'treatment', null, at), 'no-jurisdiction');
-  throwsCode(() => veil.decideConsent({ jurisdictions: ['DE', 'JP'], age: 34 }, 'treatment', null, at), 'unknown-jurisdiction');
+  throwsCode(() => veil.decideConsent({ jurisdictions: ['DE', 'XX'], age: 34 }, 'treatment', null, at), 'unknown-jurisdiction');
+  throwsCode(() => veil.decideConsent(de, 'cross-border-transfer(US)', null, { ...at, transferMechanism: 'treaty' }), 'unknown-mechanism');
+  throwsCode(() => veil.decideConsent(de, 'cross-border-transfer(XQ)', null, at), 'unknown-country');
+  throwsCode(() => veil.decideConsent(de, 'treatment', null, { ...at, dataCategory: 'genetic' }), 'unknown-category');
+  throwsCode(() => veil.decideConsent(de, 'treatment', null, { ...at, sharingBasis: 'profit' }), 'unknown-sharing-basis');
+  throwsCode(() => veil.decideConsent(de, 'treatment', null, { ...at, controller: 'XX' }), 'unknown-jurisdiction');
+  throwsCode(() => veil.consentErasure(['DE'], 'XX'), 'unknown-jurisdiction');
+  throwsCode(() => veil.consentErasure([], 'DE'), 'no-jurisdiction');
+  throwsCode(() => veil.breachSchedule('2026-11-23T10:00:00Z', ['US'], ['US-CA=x']), 'bad-affected');
+  throwsCode(() => veil.breachSchedule('yesterday', ['US'], 1), 'bad-time');
   throwsCode(() => veil.decideConsent(de, 'partner-sharing', null, at), 'missing-qualifier');
   throwsCode(() => veil.decideConsent(de, 'treatment', null, { at: 'yesterday' }), 'bad-time');
   throwsCode(() => veil.decideConsent({ jurisdictions: ['DE'], age: 151 }, 'treatment', null, at), 'bad-age');
@@ -157,4 +239,9 @@ test('every consent error code a portal can reach', () => {
   throwsCode(() => veil.decideConsent(de, 'treatment', 42, at), 'bad-argument');
   throwsCode(() => veil.decideConsent(de, 'treatment', null, { at: 1.5 }), 'bad-argument');
   throwsCode(() => veil.exportFhirConsent(null), 'bad-argument');
+  throwsCode(() => veil.consentErasure('DE', 'DE'), 'bad-argument');
+  throwsCode(() => veil.consentErasure(['DE'], 7), 'bad-argument');
+  throwsCode(() => veil.breachSchedule('2026-11-23T10:00:00Z', 'US', 1), 'bad-argument');
+  throwsCode(() => veil.breachSchedule('2026-11-23T10:00:00Z', ['US'], -1), 'bad-argument');
+  throwsCode(() => veil.breachSchedule('2026-11-23T10:00:00Z', ['US'], true), 'bad-argument');
 });

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { veil, ROOT, NPM_DIR } from './helpers.mjs';
 
-const API = ['deidentifyModel', 'verifyReading', 'boundChallenge', 'decideConsent', 'exportFhirConsent', 'importFhirConsent',
+const API = ['deidentifyModel', 'verifyReading', 'boundChallenge', 'decideConsent', 'exportFhirConsent', 'importFhirConsent', 'consentErasure', 'breachSchedule',
   'pseudonym', 'sealArtifact', 'openArtifact', 'verifyAuditLog', 'isVeilError', 'version'];
 
 test('name, version and files of every build', () => {
