@@ -39,7 +39,7 @@ pub const FILES: [(&str, &str); 20] = [
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Regime {
-    /// Stable id (`gdpr`, `uk-gdpr`, `hipaa`, `us-ca`, `pipeda`, `lgpd`, `nfadp`).
+    /// Stable id (`gdpr`, `uk-gdpr`, `hipaa`, `us-ca`, `pipeda`, `lgpd`, `nfadp`, `jp`, `in-dpdp`, ...).
     pub id: String,
     /// Human name.
     pub name: String,
@@ -51,9 +51,9 @@ pub struct Regime {
     /// A country code also covers its subdivisions.
     pub codes: Vec<String>,
     /// Codes inside `codes` where another law displaces this regime (PIPEDA in Quebec, and for
-    /// health custodians in Ontario and Alberta): the regime does not apply there, and without a
-    /// reviewed file for the displacing law the code is `unknown-jurisdiction`, never a silent
-    /// fallback to this regime.
+    /// health custodians in Ontario and Alberta): the regime does not apply there; the displacing
+    /// law's own file decides (`ca-qc`, `ca-on`, `ca-ab`), and without one the code is
+    /// `unknown-jurisdiction`, never a silent fallback to this regime.
     #[serde(default)]
     pub excludes: Vec<String>,
     /// The regime governs uses and breaches on or after this day (`YYYY-MM-DD`, UTC): a law
