@@ -10,6 +10,15 @@
 //!   uploads and requests are refused `unknown-client`; what it delivered stays) and prints
 //!   `{"client_kid", "revoked"}`; revoking it again prints the first revocation's time.
 //!
+//! - `veil admin users add --role clinician|researcher|auditor|operator [--purposes P,...]
+//!   --key KEY.pem --name NAME (--database URL | --data DIR)` adds a recipient user (issue 19):
+//!   a service account authenticated by the ES256 key in KEY.pem (a public key, or a private key
+//!   whose public half is taken), reading only for the purposes given, which must be among its
+//!   role's (clinician: treatment, care-operations; researcher: research, ai-training; auditor
+//!   and operator read no contents). Prints `{"user_kid", "name", "role", "purposes", "created"}`.
+//! - `veil admin users list` prints one such line per user (with `"disabled"`); `veil admin users
+//!   disable KID` disables one (its later requests are refused `unknown-user`).
+//!
 //! They work on the database directly, through veil-ingest's store (the same code and SQL the
 //! server runs), so they need no running server, and every instance sharing that database sees
 //! the change at once. Times are RFC 3339 in UTC, to the second; durations are `<n>m`, `<n>h`,
@@ -34,6 +43,47 @@ pub enum AdminCommand {
     /// List or revoke enrolled clients.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Add, list or disable recipient users (who may read stored artifacts, and for what).
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+/// The subcommands of `veil admin users`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a recipient user with a role, purposes and an ES256 key.
+    Add(UserAddArgs),
+    /// Print every user (disabled ones too), one JSON line each.
+    List(DatabaseArgs),
+    /// Disable a user: its later requests are refused.
+    Disable(RevokeArgs),
+}
+
+/// Arguments of `veil admin users add`.
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// clinician, researcher, auditor or operator.
+    #[arg(long, value_name = "ROLE", value_parser = parse_role)]
+    role: String,
+    /// The purposes the user may read for, comma-separated (within the role's).
+    #[arg(long, value_name = "P,...", value_delimiter = ',')]
+    purposes: Vec<String>,
+    /// The user's ES256 key: a PEM public key, or a PEM private key (only its public half is used).
+    #[arg(long, value_name = "KEY.pem")]
+    key: PathBuf,
+    /// Who the user is (a person or a service).
+    #[arg(long, value_name = "NAME")]
+    name: String,
+    #[command(flatten)]
+    db: DatabaseArgs,
+}
+
+fn parse_role(text: &str) -> Result<String, String> {
+    veil_ingest::reads::Role::parse(text)
+        .map(|r| r.as_str().to_owned())
+        .ok_or_else(|| {
+            format!("{text:?} is not a role: clinician, researcher, auditor or operator")
+        })
 }
 
 /// The subcommands of `veil admin clients`.
@@ -149,6 +199,87 @@ struct RevokedLine {
     revoked: Option<String>,
 }
 
+/// A `users` line.
+#[derive(Debug, Serialize)]
+struct UserLine {
+    user_kid: String,
+    name: String,
+    role: String,
+    purposes: Vec<String>,
+    created: String,
+    disabled: Option<String>,
+}
+
+fn user_line(u: veil_ingest::UserRecord) -> Result<UserLine, Failure> {
+    Ok(UserLine {
+        created: rfc3339(u.created_ms)?,
+        disabled: u.disabled_ms.map(rfc3339).transpose()?,
+        user_kid: u.user_kid,
+        name: u.name,
+        role: u.role,
+        purposes: u.purposes,
+    })
+}
+
+/// The public key in a PEM file: a public key, or the public half of a private key.
+fn user_key(path: &std::path::Path) -> Result<[u8; 65], Failure> {
+    let pem = std::fs::read_to_string(path).map_err(|e| Failure::io(path, &e))?;
+    let key = match veil_seal::verifying_key_from_pem(&pem) {
+        Ok(key) => key,
+        Err(_) => *veil_seal::signing_key_from_pem(&pem)
+            .map_err(|e| Failure::from(e).context(path.display()))?
+            .verifying_key(),
+    };
+    let point = key.to_encoded_point(false);
+    point
+        .as_bytes()
+        .try_into()
+        .map_err(|_| Failure::usage(format!("{}: not a P-256 key", path.display())))
+}
+
+async fn add_user(args: UserAddArgs) -> Result<(), Failure> {
+    let sec1 = user_key(&args.key)?;
+    let store = open(args.db).await?;
+    let mut purposes: Vec<String> = Vec::new();
+    for p in args.purposes {
+        let p = p.trim().to_owned();
+        if !p.is_empty() && !purposes.contains(&p) {
+            purposes.push(p);
+        }
+    }
+    let user = store
+        .add_user(veil_ingest::UserRecord {
+            user_kid: veil_seal::KeyId::of_sec1(&sec1).to_hex(),
+            user_key: hex::encode(sec1),
+            name: args.name,
+            role: args.role,
+            purposes,
+            created_ms: now_ms(),
+            disabled_ms: None,
+        })
+        .await?;
+    print_json(&user_line(user)?)
+}
+
+async fn list_users(db: DatabaseArgs) -> Result<(), Failure> {
+    let store = open(db).await?;
+    for user in store.users().await? {
+        print_json(&user_line(user)?)?;
+    }
+    Ok(())
+}
+
+async fn disable_user(args: RevokeArgs) -> Result<(), Failure> {
+    let store = open(args.db).await?;
+    let user = store
+        .disable_user(&args.kid, now_ms())
+        .await?
+        .ok_or_else(|| ApiError::UnknownUser {
+            kid: args.kid.clone(),
+        })?;
+    print_json(&user_line(user)?)
+}
+
 /// Run `veil admin`.
 pub fn run(command: AdminCommand) -> Result<(), Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -160,6 +291,9 @@ pub fn run(command: AdminCommand) -> Result<(), Failure> {
             AdminCommand::Invite(args) => invite(args).await,
             AdminCommand::Clients(ClientsCommand::List(db)) => list(db).await,
             AdminCommand::Clients(ClientsCommand::Revoke(args)) => revoke(args).await,
+            AdminCommand::Users(UsersCommand::Add(args)) => add_user(args).await,
+            AdminCommand::Users(UsersCommand::List(db)) => list_users(db).await,
+            AdminCommand::Users(UsersCommand::Disable(args)) => disable_user(args).await,
         }
     })
 }

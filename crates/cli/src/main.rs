@@ -21,6 +21,7 @@ mod consent;
 mod deid;
 mod device;
 mod failure;
+mod fetch;
 mod seal;
 mod serve;
 mod upload;
@@ -69,7 +70,9 @@ enum Command {
     Open(seal::OpenArgs),
     /// Upload sealed artifacts to an ingest server (enrolling the client key with an invitation).
     Upload(upload::UploadArgs),
-    /// Operator commands on the ingest server's database: invitations and enrolled clients.
+    /// Export the artifacts a recipient user may read for a purpose (each read decided and logged).
+    Fetch(fetch::FetchArgs),
+    /// Operator commands on the ingest server's database: invitations, enrolled clients, users.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
 }
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Seal(args) => seal::run_seal(args),
         Command::Open(args) => seal::run_open(args),
         Command::Upload(args) => upload::run(args),
+        Command::Fetch(args) => fetch::run(args),
         Command::Admin(cmd) => admin::run(cmd),
     };
     match result {

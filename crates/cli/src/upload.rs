@@ -225,7 +225,7 @@ pub fn run(args: UploadArgs) -> Result<(), Failure> {
 }
 
 /// `--server` without a trailing `/`: an `http` or `https` URL with a host, no query or fragment.
-fn server_url(text: &str) -> Result<String, Failure> {
+pub(crate) fn server_url(text: &str) -> Result<String, Failure> {
     let trimmed = text.trim().trim_end_matches('/');
     let url = reqwest::Url::parse(trimmed)
         .map_err(|e| Failure::usage(format!("--server {text:?} is not a URL: {e}")))?;
@@ -308,7 +308,7 @@ fn enrolment_body(code: &InviteCode, sec1: &[u8], name: Option<&str>) -> Result<
 }
 
 /// base64url (no padding) of the ES256 signature `r || s` of `body` under `key`.
-fn sign_body(key: &SigningKey, body: &[u8]) -> String {
+pub(crate) fn sign_body(key: &SigningKey, body: &[u8]) -> String {
     let signature: Signature = key.sign(body);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature.to_bytes())
 }
