@@ -743,6 +743,7 @@ struct ExportRequest {
 #[derive(Debug, Deserialize)]
 struct SubjectLogRequest {
     format: String,
+    #[serde(default)]
     pseudonyms: Vec<String>,
     #[serde(flatten)]
     signed: Signed,
@@ -968,9 +969,9 @@ async fn subject_access_log(
         let body = read_body(&headers, body, MAX_READ_BODY.min(limits.max_body)).await?;
         let request: SubjectLogRequest = parse_json(&body)?;
         check_format(&request.format, "veil-access-log-v1")?;
-        if request.pseudonyms.is_empty() || request.pseudonyms.len() > MAX_LOG_PSEUDONYMS {
+        if request.pseudonyms.len() > MAX_LOG_PSEUDONYMS {
             return Err(ApiError::BadRequest(format!(
-                "pseudonyms must list 1..={MAX_LOG_PSEUDONYMS} entries"
+                "pseudonyms must list at most {MAX_LOG_PSEUDONYMS} entries (none: all the key's)"
             )));
         }
         let mut pseudonyms = Vec::with_capacity(request.pseudonyms.len());

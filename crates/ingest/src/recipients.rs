@@ -297,7 +297,9 @@ impl ArtifactStore {
     }
 
     /// The entries about `pseudonyms`, for a patient's client `kid` (key `client_key`), which
-    /// must own each of them (or have delivered every artifact of one nobody owns).
+    /// must own each of them (or have delivered every artifact of one nobody owns). No
+    /// pseudonyms: every pseudonym the key owns, and those of the artifacts it delivered that
+    /// nobody owns (so a client that erased its identity layer can still ask).
     pub async fn access_log_for(
         &self,
         pseudonyms: Vec<String>,
@@ -309,7 +311,21 @@ impl ArtifactStore {
         self.database()
             .transaction(move |tx| {
                 let mut out = Vec::new();
-                for p in &pseudonyms {
+                let mine = if pseudonyms.is_empty() {
+                    let rows = tx.query(
+                        "SELECT pseudonym FROM pseudonym_keys WHERE client_kid = $1
+                         UNION
+                         SELECT DISTINCT pseudonym FROM artifacts WHERE client_kid = $1
+                           AND pseudonym NOT IN (SELECT pseudonym FROM pseudonym_keys)",
+                        &[kid.as_str().into()],
+                    )?;
+                    rows.iter()
+                        .map(|r| r.text(0))
+                        .collect::<Result<Vec<_>, _>>()?
+                } else {
+                    pseudonyms.clone()
+                };
+                for p in &mine {
                     controls::owns_or_delivered(tx, p, &kid, &client_key, now_ms)?;
                     out.extend(access_log::for_subject(tx, p)?);
                 }

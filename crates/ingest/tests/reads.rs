@@ -301,7 +301,15 @@ async fn a_researcher_reads_research_only_and_a_withdrawal_stops_the_read_with_i
         )
         .unwrap();
     }
-    // Another enrolled client does not see them.
+    // Without pseudonyms: every pseudonym the key owns, the same entries.
+    let all = serde_json::json!({
+        "format": "veil-access-log-v1",
+        "client_key": key_hex(&f.client), "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    let (status, json) = send(&app, signed("/v1/access-log", &all, &f.client)).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["entries"].as_array().unwrap(), own);
+    // Another enrolled client does not see them, neither by naming them nor by default.
     let other = veil_seal::generate_signing_key().unwrap();
     f.enrol(&other);
     let theirs = serde_json::json!({
@@ -313,6 +321,13 @@ async fn a_researcher_reads_research_only_and_a_withdrawal_stops_the_read_with_i
         (status, json["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("pseudonym-not-owned"))
     );
+    let none = serde_json::json!({
+        "format": "veil-access-log-v1",
+        "client_key": key_hex(&other), "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    let (status, json) = send(&app, signed("/v1/access-log", &none, &other)).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert!(json["entries"].as_array().unwrap().is_empty(), "{json}");
 }
 
 #[tokio::test]
@@ -331,6 +346,23 @@ async fn after_erasure_the_stored_bytes_cannot_be_decrypted_by_anyone() {
         StatusCode::OK
     );
 
+    // Whether the database files hold `dek` anywhere, after a checkpoint. Checked on the live
+    // key first, so the check is seen to find one.
+    let path = f.config.data_dir.join("veil-ingest.sqlite3");
+    let contains_dek = |dek: &str| {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        drop(db);
+        ["veil-ingest.sqlite3", "veil-ingest.sqlite3-wal"]
+            .iter()
+            .any(|file| {
+                let bytes = std::fs::read(f.config.data_dir.join(file)).unwrap_or_default();
+                bytes.windows(dek.len()).any(|w| w == dek.as_bytes())
+            })
+    };
+    assert!(contains_dek(&dek));
+
     let erasure = serde_json::json!({
         "format": "veil-erasure-v1", "erased_at_ms": now_ms(),
         "pseudonyms": [{"recipient": RECIPIENT_ID, "purpose": "treatment",
@@ -346,12 +378,11 @@ async fn after_erasure_the_stored_bytes_cannot_be_decrypted_by_anyone() {
     );
 
     // The object is unchanged and still there, but no key in the database opens it, the server
-    // cannot open it, and the key is nowhere in the database files (secure_delete, checkpointed).
+    // cannot open it, and the key is nowhere in the database files.
     let after = f.ingest.store().envelope(&id).await.unwrap();
     assert_eq!(after, object);
     assert_eq!(f.ingest.store().open_envelope(&id).await.unwrap(), None);
     assert!(veil_seal::decrypt_envelope(&after, &f.recipient).is_err());
-    let path = f.config.data_dir.join("veil-ingest.sqlite3");
     let db = rusqlite::Connection::open(&path).unwrap();
     let keys: Vec<Option<String>> = db
         .prepare("SELECT dek FROM artifact_keys")
@@ -360,20 +391,15 @@ async fn after_erasure_the_stored_bytes_cannot_be_decrypted_by_anyone() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
+    drop(db);
     for k in keys.iter().flatten() {
         let key = veil_ingest::at_rest::ArtifactKey::from_hex(k).unwrap();
         assert!(key.open(&id, &after).unwrap().is_none());
     }
-    db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-        .unwrap();
-    drop(db);
-    for file in ["veil-ingest.sqlite3", "veil-ingest.sqlite3-wal"] {
-        let bytes = std::fs::read(f.config.data_dir.join(file)).unwrap_or_default();
-        assert!(
-            !bytes.windows(dek.len()).any(|w| w == dek.as_bytes()),
-            "the destroyed key is still in {file}"
-        );
-    }
+    assert!(
+        !contains_dek(&dek),
+        "the destroyed key is still in the database files"
+    );
     // A restart does not bring it back: the recovery writes nothing for a destroyed key.
     assert_eq!(f.ingest.store().recover_staged().await.unwrap(), 0);
 }
