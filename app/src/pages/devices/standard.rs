@@ -122,7 +122,6 @@ fn dis_label(chr: u16) -> &'static str {
     match chr {
         sig::profile::CHR_MANUFACTURER_NAME => "Manufacturer",
         sig::profile::CHR_MODEL_NUMBER => "Model",
-        sig::profile::CHR_SERIAL_NUMBER => "Serial",
         _ => "Firmware",
     }
 }
@@ -140,14 +139,21 @@ pub async fn read_info(
     };
     if let Some(dis) = bluetooth::service(server, &sig_uuid(SVC_DEVICE_INFORMATION)).await? {
         for chr in DEVICE_INFORMATION {
-            let Some(ch) = bluetooth::optional_characteristic(&dis, &sig_uuid(chr)).await? else {
+            // The Serial Number String is on the Web Bluetooth GATT blocklist (a tracking
+            // identifier): a page may not even ask for it (SecurityError).
+            if chr == sig::profile::CHR_SERIAL_NUMBER {
+                continue;
+            }
+            // One string the device lacks or garbles leaves the others.
+            let Ok(Some(ch)) = bluetooth::optional_characteristic(&dis, &sig_uuid(chr)).await
+            else {
                 continue;
             };
             if !bluetooth::properties(&ch).read {
                 continue;
             }
-            let value = bluetooth::read(&ch).await?;
-            if let Ok(s) = sig::device_information_string(chr, &value)
+            if let Ok(value) = bluetooth::read(&ch).await
+                && let Ok(s) = sig::device_information_string(chr, &value)
                 && !s.is_empty()
             {
                 info.strings.push((dis_label(chr), s));
