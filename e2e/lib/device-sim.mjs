@@ -29,6 +29,8 @@ export const sigUuid = (n) => `0000${n.toString(16).padStart(4, '0')}-0000-1000-
 
 export const SVC_BLOOD_PRESSURE = 0x1810;
 export const CHR_BLOOD_PRESSURE = 0x2a35;
+/** Client Characteristic Configuration descriptor (Core v5.4 Vol 3 Part G §3.3.3.3). */
+export const CCCD = sigUuid(0x2902);
 
 // ---------------------------------------------------------------------------------------------
 // CBOR: the shared JavaScript copy of veil_core's encoder (checked against it by the npm tests).
@@ -174,13 +176,15 @@ export class BluetoothEmulator {
     const emu = new BluetoothEmulator(cdp);
     cdp.on('BluetoothEmulation.gattOperationReceived', (e) => emu.#onGatt(e));
     cdp.on('BluetoothEmulation.characteristicOperationReceived', (e) => emu.#onCharacteristic(e));
+    cdp.on('BluetoothEmulation.descriptorOperationReceived', (e) => emu.#onDescriptor(e));
     return emu;
   }
 
   constructor(cdp) {
     this.cdp = cdp;
     this.devices = new Map(); // address -> device
-    this.characteristics = new Map(); // characteristicId -> { device, role }
+    this.characteristics = new Map(); // characteristicId -> { device, role, properties }
+    this.descriptors = new Map(); // descriptorId -> { device, role }
     this.failures = [];
   }
 
@@ -198,13 +202,20 @@ export class BluetoothEmulator {
 
   async #addServices(device) {
     for (const [id, target] of this.characteristics) if (target.device === device) this.characteristics.delete(id);
+    for (const [id, target] of this.descriptors) if (target.device === device) this.descriptors.delete(id);
     for (const svc of device.services()) {
       const { serviceId } = await this.cdp.send('BluetoothEmulation.addService', { address: device.address, serviceUuid: svc.uuid });
       for (const ch of svc.characteristics) {
         const { characteristicId } = await this.cdp.send('BluetoothEmulation.addCharacteristic', {
           serviceId, characteristicUuid: ch.uuid, properties: ch.properties,
         });
-        this.characteristics.set(characteristicId, { device, role: ch.role });
+        this.characteristics.set(characteristicId, { device, role: ch.role, properties: ch.properties });
+        // Every notify or indicate characteristic has its CCCD (Core v5.4 Vol 3 Part G §3.3.1.1):
+        // without it a real stack (and the emulation) refuses startNotifications.
+        if (ch.properties.notify || ch.properties.indicate) {
+          const { descriptorId } = await this.cdp.send('BluetoothEmulation.addDescriptor', { characteristicId, descriptorUuid: CCCD });
+          this.descriptors.set(descriptorId, { device, role: ch.role });
+        }
       }
     }
   }
@@ -220,6 +231,7 @@ export class BluetoothEmulator {
     const devices = [...this.devices.values()];
     this.devices.clear();
     this.characteristics.clear();
+    this.descriptors.clear();
     for (const device of devices) {
       device.chainCursor = 0;
       await this.add(device);
@@ -249,10 +261,23 @@ export class BluetoothEmulator {
     let response = { characteristicId, type, code: 0 };
     try {
       if (!target) throw new Error(`unknown characteristic ${characteristicId}`);
-      if (type === 'read') {
-        response.data = Buffer.from(target.device.onRead(target.role)).toString('base64');
+      const { device, role, properties } = target;
+      device.operations.push({ type, role, data: data === undefined ? undefined : Buffer.from(data, 'base64') });
+      // A real device refuses what its properties do not offer (ATT 0x02 Read Not Permitted,
+      // 0x03 Write Not Permitted); the attempt is a failure of the page under test.
+      if (type === 'read' && !properties.read) {
+        this.failures.push(`${device.name}: read of ${role}, which is not readable`);
+        response = { characteristicId, type, code: 0x02 };
+      } else if (type === 'write' && !properties.write) {
+        this.failures.push(`${device.name}: write to ${role}, which is not writable`);
+        response = { characteristicId, type, code: 0x03 };
+      } else if (type === 'subscribe-to-notifications' && !(properties.notify || properties.indicate)) {
+        this.failures.push(`${device.name}: subscription to ${role}, which neither notifies nor indicates`);
+        response = { characteristicId, type, code: 0x06 };
+      } else if (type === 'read') {
+        response.data = Buffer.from(device.onRead(role)).toString('base64');
       } else if (type === 'write') {
-        target.device.onWrite(target.role, Buffer.from(data ?? '', 'base64'));
+        device.onWrite(role, Buffer.from(data ?? '', 'base64'));
       }
     } catch (err) {
       this.failures.push(String(err));
@@ -261,6 +286,26 @@ export class BluetoothEmulator {
     await this.cdp.send('BluetoothEmulation.simulateCharacteristicOperationResponse', response)
       .catch((err) => this.failures.push(String(err)));
   }
+
+  /** CCCD reads and writes (if the browser makes them as descriptor operations): recorded, answered. */
+  async #onDescriptor({ descriptorId, type, data }) {
+    const target = this.descriptors.get(descriptorId);
+    target?.device.operations.push({ type: `cccd-${type}`, role: target.role, data: data === undefined ? undefined : Buffer.from(data, 'base64') });
+    const response = { descriptorId, type, code: target ? 0 : 0x0e };
+    if (type === 'read') response.data = Buffer.from([0, 0]).toString('base64');
+    await this.cdp.send('BluetoothEmulation.simulateDescriptorOperationResponse', response)
+      .catch((err) => this.failures.push(String(err)));
+  }
+}
+
+/** What a simulated device saw the page do: `{subscribed, read, written}` by role. */
+export function pageActivity(device) {
+  const roles = (type) => [...new Set(device.operations.filter((o) => o.type === type).map((o) => o.role))];
+  return {
+    subscribed: roles('subscribe-to-notifications'),
+    read: roles('read'),
+    written: device.operations.filter((o) => o.type === 'write').map((o) => ({ role: o.role, data: o.data })),
+  };
 }
 
 let nextAddress = 1;
@@ -283,6 +328,7 @@ export class VeilCuff {
     this.nextAnswer = 'fresh';
     this.chainCursor = 0;
     this.gattOperations = [];
+    this.operations = [];
   }
 
   services() {
@@ -291,7 +337,9 @@ export class VeilCuff {
       characteristics: [
         { uuid: TRUST_SERVICE.chain, role: 'chain', properties: { read: true } },
         { uuid: TRUST_SERVICE.challenge, role: 'challenge', properties: { write: true } },
-        { uuid: TRUST_SERVICE.reading, role: 'reading', properties: { read: true } },
+        // docs/device-profile.md §5: indicate (with its CCCD), and the readable fallback. The
+        // emulation cannot push an indication, so this cuff answers through the fallback read.
+        { uuid: TRUST_SERVICE.reading, role: 'reading', properties: { read: true, indicate: true } },
       ],
     }];
   }
@@ -351,25 +399,103 @@ export class VeilCuff {
   }
 }
 
-/** A cuff that only speaks the standard Blood Pressure service (0x1810), measurement readable (0x2A35). */
-export class StandardCuff {
-  constructor({ name, reading = { systolic: 118, diastolic: 76, meanArterial: 90 } }) {
-    Object.assign(this, { name, reading });
+/** Device Information (DIS 1.1 §3): the read-only strings a standard device describes itself with. */
+function deviceInformation() {
+  return {
+    uuid: sigUuid(0x180a),
+    characteristics: [
+      { uuid: sigUuid(0x2a29), role: 'manufacturer', properties: { read: true } },
+      { uuid: sigUuid(0x2a24), role: 'model', properties: { read: true } },
+      { uuid: sigUuid(0x2a25), role: 'serial', properties: { read: true } },
+      { uuid: sigUuid(0x2a26), role: 'firmware', properties: { read: true } },
+    ],
+  };
+}
+
+/** A standard device's answers: Device Information strings, feature values, Current Time writes kept. */
+class StandardDevice {
+  constructor({ name, manufacturer, model, serial, firmware }) {
+    Object.assign(this, { name, info: { manufacturer, model, serial, firmware } });
     this.address = newAddress();
     this.gattOperations = [];
-  }
-
-  services() {
-    return [{
-      uuid: sigUuid(SVC_BLOOD_PRESSURE),
-      characteristics: [{ uuid: sigUuid(CHR_BLOOD_PRESSURE), role: 'measurement', properties: { read: true, indicate: true } }],
-    }];
+    this.operations = [];
+    this.currentTime = null;
   }
 
   onRead(role) {
-    if (role !== 'measurement') throw new Error(`read of ${role}`);
-    return bloodPressureValue(this.reading);
+    if (role in this.info) return Buffer.from(this.info[role], 'utf8');
+    if (role === 'time') return this.currentTime ?? Buffer.from([0xea, 0x07, 1, 1, 0, 0, 0, 4, 0, 0]);
+    if (this.features?.[role]) return this.features[role];
+    throw new Error(`read of ${role}`);
   }
 
-  onWrite(role) { throw new Error(`write to ${role}`); }
+  onWrite(role, value) {
+    if (role === 'time') {
+      if (value.length !== 10) throw new Error(`Current Time of ${value.length} octets`);
+      this.currentTime = value;
+      return;
+    }
+    if (role === 'racp') {
+      this.racpRequests = [...(this.racpRequests ?? []), value];
+      return;
+    }
+    throw new Error(`write to ${role}`);
+  }
+}
+
+/**
+ * A standard Blood Pressure cuff (BLS 1.1.1 §3): Blood Pressure Measurement 0x2A35 indicate-only,
+ * Intermediate Cuff Pressure 0x2A36 notify-only, Blood Pressure Feature 0x2A49 read; Device
+ * Information; Current Time 0x2A2B (CTS 1.1 §3.1: read, notify, write). No Veil trust service.
+ */
+export class StandardCuff extends StandardDevice {
+  constructor({ name, manufacturer = 'Omron Healthcare', model = 'M7 Intelli IT', serial = '20240117-0042', firmware = '1.4.2' }) {
+    super({ name, manufacturer, model, serial, firmware });
+    this.features = { feature: Buffer.from([0x05, 0x00]) }; // body movement + irregular pulse detection
+  }
+
+  services() {
+    return [
+      {
+        uuid: sigUuid(SVC_BLOOD_PRESSURE),
+        characteristics: [
+          { uuid: sigUuid(CHR_BLOOD_PRESSURE), role: 'measurement', properties: { indicate: true } },
+          { uuid: sigUuid(0x2a36), role: 'intermediate', properties: { notify: true } },
+          { uuid: sigUuid(0x2a49), role: 'feature', properties: { read: true } },
+        ],
+      },
+      deviceInformation(),
+      {
+        uuid: sigUuid(0x1805),
+        characteristics: [{ uuid: sigUuid(0x2a2b), role: 'time', properties: { read: true, notify: true, write: true } }],
+      },
+    ];
+  }
+}
+
+/**
+ * A standard glucose meter (GLS 1.0.1 §3): Glucose Measurement 0x2A18 and Measurement Context
+ * 0x2A34 notify-only, Glucose Feature 0x2A51 read, Record Access Control Point 0x2A52 write and
+ * indicate; Device Information. Its RACP writes are kept (`racpRequests`).
+ */
+export class GlucoseMeter extends StandardDevice {
+  constructor({ name, manufacturer = 'Roche', model = 'Accu-Chek Guide', serial = 'GU-77881', firmware = '2.0' }) {
+    super({ name, manufacturer, model, serial, firmware });
+    this.features = { feature: Buffer.from([0x01, 0x04]) }; // low battery detection, multiple bond
+  }
+
+  services() {
+    return [
+      {
+        uuid: sigUuid(0x1808),
+        characteristics: [
+          { uuid: sigUuid(0x2a18), role: 'measurement', properties: { notify: true } },
+          { uuid: sigUuid(0x2a34), role: 'context', properties: { notify: true } },
+          { uuid: sigUuid(0x2a51), role: 'feature', properties: { read: true } },
+          { uuid: sigUuid(0x2a52), role: 'racp', properties: { write: true, indicate: true } },
+        ],
+      },
+      deviceInformation(),
+    ];
+  }
 }

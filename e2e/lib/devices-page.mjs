@@ -59,6 +59,36 @@ export class DeviceCard {
     });
   }
 
+  /**
+   * A standard device's panel: `{kind, manufacturer, model, serial, firmware, features, verified,
+   * time: {state, text}, subscribed: ['0x2A35', ...], records, canRead}`.
+   */
+  async standard() {
+    return this.#eval((card) => {
+      const text = (id) => card.querySelector(`[data-testid="${id}"]`)?.textContent ?? null;
+      const panel = card.querySelector('[data-testid="device-standard"]');
+      return {
+        kind: text('device-info-kind'), manufacturer: text('device-info-manufacturer'), model: text('device-info-model'),
+        serial: text('device-info-serial'), firmware: text('device-info-firmware'), features: text('device-info-features'),
+        verified: card.querySelector('[data-testid="device-info"]')?.dataset.verified ?? null,
+        time: { state: card.querySelector('[data-testid="device-time"]')?.dataset.state ?? null, text: text('device-time') },
+        subscribed: (panel?.dataset.subscribed ?? '').split(' ').filter(Boolean),
+        records: text('device-records'),
+        canRead: card.querySelector('[data-testid="device-read"]') !== null,
+      };
+    });
+  }
+
+  /** Waits until the standard device's session is subscribed to every characteristic in `uuids` ('0x2A35', ...). */
+  async waitForSubscriptions(uuids, timeout = 15000) {
+    await this.page.waitForFunction((name, want) => {
+      const card = [...document.querySelectorAll('[data-testid="device-card"]')]
+        .find((c) => c.querySelector('[data-testid="device-name"]')?.textContent === name);
+      const have = (card?.querySelector('[data-testid="device-standard"]')?.dataset.subscribed ?? '').split(' ');
+      return want.every((u) => have.includes(u));
+    }, { timeout, polling: 50 }, this.name, uuids);
+  }
+
   async connection() {
     return this.#eval((card) => card.querySelector('[data-testid="device-connection"]')?.dataset.state);
   }
@@ -98,6 +128,32 @@ export class DeviceCard {
 }
 
 DevicesPage.prototype.card = function card(name) { return new DeviceCard(this.page, name); };
+
+/** The "Import readings from a file" section of the Devices page. */
+export class ImportSection {
+  constructor(page) { this.page = page; }
+
+  /** Uploads the file at `path`; returns `{state, code, text}` of the status line. */
+  async importFile(path) {
+    const before = await this.page.$eval('[data-testid="import-status"]', (el) => el.textContent).catch(() => null);
+    const input = await this.page.waitForSelector('[data-testid="import-file"]');
+    await input.uploadFile(path);
+    await this.page.waitForFunction((prev) => {
+      const el = document.querySelector('[data-testid="import-status"]');
+      return el && el.textContent !== prev;
+    }, { timeout: 10000 }, before);
+    return this.page.$eval('[data-testid="import-status"]', (el) => ({ state: el.dataset.state, code: el.dataset.code ?? null, text: el.textContent }));
+  }
+
+  /** The imported rows: `{status, loinc, kind, badge, value}`. */
+  async rows() {
+    return this.page.$$eval('[data-testid="imported-reading"]', (rows) => rows.map((r) => ({
+      status: r.dataset.status, loinc: r.dataset.loinc, kind: r.dataset.kind,
+      badge: r.querySelector('[data-testid="reading-badge"]')?.textContent,
+      value: r.querySelector('[data-testid="reading-value"]')?.textContent,
+    })));
+  }
+}
 
 /** The trusted manufacturers section of Settings. */
 export class TrustedManufacturers {

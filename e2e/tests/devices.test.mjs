@@ -2,12 +2,22 @@
 // BluetoothEmulation) whose answers are signed in this test by Node's crypto over a COSE_Sign1
 // built here, with certificate chains made by Python `cryptography`. The app verifies them in
 // wasm with veil-trust against the manufacturer roots imported in Settings.
+//
+// Standard devices (no Veil service) follow the Bluetooth SIG properties exactly: their
+// measurements are indicate- or notify-only, with a CCCD. The emulation cannot push a value, so
+// these tests prove what the page does on the wire (it subscribes to each measurement
+// characteristic, never reads one, reads Device Information, writes the Current Time and the
+// Record Access Control Point request); the decoding of what such a device sends is proven with
+// the SIG byte sequences in crates/trust/tests/sig.rs (native) and wasm-tests/tests/sig.rs.
 import { test, before, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { launch, openPage } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
-import { DevicesPage, TrustedManufacturers } from '../lib/devices-page.mjs';
-import { BluetoothEmulator, VeilCuff, StandardCuff, provision, provisionWithVeil, fingerprint } from '../lib/device-sim.mjs';
+import { DevicesPage, ImportSection, TrustedManufacturers } from '../lib/devices-page.mjs';
+import { BluetoothEmulator, VeilCuff, StandardCuff, GlucoseMeter, pageActivity, provision, provisionWithVeil, fingerprint } from '../lib/device-sim.mjs';
 
 let session;
 let emulator;
@@ -21,6 +31,7 @@ const second = new VeilCuff({ name: 'Borealis cuff', serial: 'AUR-7', model: 'Au
   reading: { systolic: 135, diastolic: 85, meanArterial: 102 } });
 const impostor = new VeilCuff({ name: 'Rogue cuff', serial: 'BP7-000042', model: 'BP7 Cuff', ...rogue, counter: 5000 });
 const plain = new StandardCuff({ name: 'Plain cuff' });
+const meter = new GlucoseMeter({ name: 'Glucose meter' });
 // A device made by Veil's own `veil device provision` (given by `cargo xtask test` as VEIL_BIN),
 // still signed here by Node: the CLI's certificates must work in the app too.
 const cli = process.env.VEIL_BIN ? provisionWithVeil({ veilBin: process.env.VEIL_BIN, manufacturer: 'Cli Medical' }) : null;
@@ -29,7 +40,7 @@ const cliCuff = cli && new VeilCuff({ name: 'CLI cuff', ...cli, counter: 7 });
 before(async () => {
   session = await launch();
   emulator = await BluetoothEmulator.start(session.browser);
-  for (const device of [cuff, second, impostor, plain, cliCuff].filter(Boolean)) await emulator.add(device);
+  for (const device of [cuff, second, impostor, plain, meter, cliCuff].filter(Boolean)) await emulator.add(device);
 });
 beforeEach(async () => { await emulator.reset(); });
 after(async () => {
@@ -106,8 +117,16 @@ test('a certified cuff pairs, shows its verified identity, and its signed readin
   assert.match(id.validity, /^\d{4}-\d\d-\d\d .* to \d{4}-\d\d-\d\d /);
 
   const before = (await storedReadings(page)).length;
+  const opsBefore = cuff.operations.length;
   const reading = await card.takeReading();
   assert.equal(reading.status, 'verified', reading.detail);
+  // The signed reading is an indication (docs/device-profile.md §5): the page subscribes before
+  // it writes the challenge, then takes the readable fallback this cuff offers.
+  const exchange = cuff.operations.slice(opsBefore).map((o) => `${o.type}:${o.role}`);
+  const at = (op) => exchange.indexOf(op);
+  assert.ok(at('subscribe-to-notifications:reading') >= 0, exchange.join(' '));
+  assert.ok(at('subscribe-to-notifications:reading') < at('write:challenge'), exchange.join(' '));
+  assert.ok(at('write:challenge') < at('read:reading'), exchange.join(' '));
   assert.equal(reading.badge, 'VERIFIED');
   assert.match(reading.value, /^120\/80 mmHg$/);
   assert.match(reading.detail, /mean arterial 93 mmHg.*pulse 70 bpm/);
@@ -184,19 +203,70 @@ test('a device certified by an unknown manufacturer is not trusted, and its read
   await page.close();
 });
 
-test('a standard-only cuff (0x1810 / 0x2A35) reads as UNVERIFIED and is never stored as verified', async () => {
+test('a standard BLS cuff (indicate-only, DIS, CTS) pairs, the page subscribes, sets its clock and shows its identity as unverified', async () => {
   const { page, errors } = await openPage(session.browser);
   const app = await trusting(page, [acme.rootPem]);
   await app.navigate('devices');
   const before = await storedReadings(page);
+  const opsBefore = plain.operations.length;
   const card = await new DevicesPage(page).pair(plain);
   assert.equal((await card.trust()).state, 'standard');
-  assert.equal((await card.identity()).serial, null);
-  const reading = await card.takeReading();
-  assert.equal(reading.status, 'unverified');
-  assert.equal(reading.badge, 'UNVERIFIED');
-  assert.equal(reading.value, '118/76 mmHg');
+  assert.equal((await card.identity()).serial, null, 'no verified identity');
+  await card.waitForSubscriptions(['0x2A35', '0x2A36']);
+  const shown = await card.standard();
+  assert.equal(shown.kind, 'blood pressure monitor');
+  assert.equal(shown.verified, 'false');
+  assert.equal(shown.manufacturer, 'Omron Healthcare');
+  assert.equal(shown.model, 'M7 Intelli IT');
+  assert.equal(shown.serial, null, 'the Serial Number String is on the Web Bluetooth blocklist');
+  assert.equal(shown.firmware, '1.4.2');
+  assert.match(shown.features, /body movement detection, irregular pulse detection/);
+  assert.equal(shown.canRead, false, 'nothing to read: the cuff indicates its measurements');
+
+  // On the wire: subscriptions to both measurement characteristics, reads only of readable ones.
+  const activity = pageActivity({ operations: plain.operations.slice(opsBefore) });
+  assert.deepEqual(activity.subscribed.sort(), ['intermediate', 'measurement']);
+  assert.deepEqual(activity.read.sort(), ['feature', 'firmware', 'manufacturer', 'model']);
+  // The Current Time write (CTS 1.1 §3.1), checked against the page's own clock and zone.
+  const writes = activity.written.filter((w) => w.role === 'time');
+  assert.equal(writes.length, 1);
+  const t = writes[0].data;
+  assert.equal(t.length, 10);
+  const local = await page.evaluate(() => {
+    const d = new Date();
+    return { ms: d.getTime(), offset: -d.getTimezoneOffset() };
+  });
+  const written = Date.UTC(t.readUInt16LE(0), t[2] - 1, t[3], t[4], t[5], t[6]) - local.offset * 60000;
+  assert.ok(Math.abs(written - local.ms) < 120000, `device time ${written} vs page ${local.ms}`);
+  const weekday = new Date(written + local.offset * 60000).getUTCDay();
+  assert.equal(t[7], weekday === 0 ? 7 : weekday, 'day of week, 1 = Monday');
+  assert.equal(t[9], 0x01, 'adjust reason: manual time update');
+  assert.equal(shown.time.state, 'set');
+  assert.deepEqual(await card.readings(), []);
   assert.deepEqual(await storedReadings(page), before, 'nothing unverified reaches the verified store');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a standard glucose meter: the page subscribes to its measurements and control point and asks for its stored records', async () => {
+  const { page, errors } = await openPage(session.browser);
+  await new VeilApp(page).open('/devices');
+  const opsBefore = meter.operations.length;
+  meter.racpRequests = [];
+  const card = await new DevicesPage(page).pair(meter);
+  await card.waitForSubscriptions(['0x2A18', '0x2A34', '0x2A52']);
+  await page.waitForFunction(() => /Fetching/.test(document.querySelector('[data-testid="device-records"]')?.textContent ?? ''), { timeout: 10000 });
+  const activity = pageActivity({ operations: meter.operations.slice(opsBefore) });
+  assert.deepEqual(activity.subscribed.sort(), ['context', 'measurement', 'racp']);
+  assert.ok(!activity.read.includes('measurement') && !activity.read.includes('racp'));
+  // GLS 1.0.1 §4.9.1: "report stored records, all records" = 01 01, after the subscriptions.
+  assert.deepEqual(meter.racpRequests.map((r) => r.toString('hex')), ['0101']);
+  const ops = meter.operations.slice(opsBefore).map((o) => `${o.type}:${o.role}`);
+  assert.ok(ops.indexOf('subscribe-to-notifications:racp') < ops.indexOf('write:racp'), ops.join(' '));
+  const shown = await card.standard();
+  assert.equal(shown.kind, 'glucose meter');
+  assert.equal(shown.manufacturer, 'Roche');
+  assert.equal(shown.time.state, 'not-offered', 'no Current Time service on this meter');
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -214,7 +284,7 @@ test('several devices at once, a dropped connection is re-established, and devic
   assert.equal((await c.trust()).state, 'standard');
   assert.equal((await b.takeReading()).value, '135/85 mmHg');
   assert.equal((await a.takeReading()).status, 'verified');
-  assert.equal((await c.takeReading()).status, 'unverified');
+  await c.waitForSubscriptions(['0x2A35']);
 
   const connections = cuff.gattOperations.filter((t) => t === 'connection').length;
   await emulator.disconnect(cuff);
@@ -277,12 +347,55 @@ test('a cuff provisioned by `veil device provision` pairs and verifies', { skip:
   await page.close();
 });
 
-test('the Devices page says so when Web Bluetooth is missing', async () => {
-  const { page } = await openPage(session.browser);
+test('without Web Bluetooth the Devices page explains it and imports a FHIR Observation Bundle as UNVERIFIED readings', async () => {
+  const { page, errors } = await openPage(session.browser);
   await page.evaluateOnNewDocument(() => { delete Navigator.prototype.bluetooth; });
   const app = new VeilApp(page);
   await app.open('/devices');
+  await page.waitForSelector('[data-testid="no-bluetooth"]');
+  assert.match(await page.$eval('[data-testid="no-bluetooth"]', (el) => el.textContent), /Firefox, Safari/);
   await page.click('[data-testid="device-pair"]');
   await page.waitForFunction(() => /not available/.test(document.querySelector('[data-testid="pair-status"]')?.textContent ?? ''));
+
+  const loinc = (code) => ({ coding: [{ system: 'http://loinc.org', code }] });
+  const observation = (code, extra) => ({ resource: { resourceType: 'Observation', status: 'final', code: loinc(code), effectiveDateTime: '2026-11-23T08:30:00Z', ...extra } });
+  const quantity = (value, code) => ({ valueQuantity: { value, unit: code, system: 'http://unitsofmeasure.org', code } });
+  const bundle = {
+    resourceType: 'Bundle', type: 'collection', entry: [
+      observation('85354-9', { component: [
+        { code: loinc('8480-6'), ...quantity(128, 'mm[Hg]') },
+        { code: loinc('8462-4'), ...quantity(82, 'mm[Hg]') },
+      ], device: { display: 'Omron M7' } }),
+      observation('8310-5', quantity(98.6, '[degF]')),
+      observation('29463-7', quantity(72.5, 'kg')),
+      observation('59408-5', quantity(97, '%')),
+      observation('8867-4', quantity(64, '/min')),
+      observation('2339-0', quantity(104, 'mg/dL')),
+      { resource: { resourceType: 'Patient', id: 'me' } },
+    ],
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'veil-import-'));
+  try {
+    const file = join(dir, 'readings.json');
+    writeFileSync(file, JSON.stringify(bundle));
+    const imports = new ImportSection(page);
+    const status = await imports.importFile(file);
+    assert.equal(status.state, 'ok', status.text);
+    assert.match(status.text, /6 readings imported .* UNVERIFIED; 1 entries skipped/);
+    const rows = await imports.rows();
+    assert.deepEqual(rows.map((r) => r.loinc), ['85354-9', '8310-5', '29463-7', '59408-5', '8867-4', '2339-0']);
+    assert.ok(rows.every((r) => r.status === 'unverified' && r.badge === 'UNVERIFIED'));
+    assert.deepEqual(rows.map((r) => r.value), ['128/82 mmHg', '37 °C', '72.5 kg', 'SpO2 97 %', '64 bpm', '104 mg/dL']);
+    // Not a Bundle: refused with its code, nothing added.
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ resourceType: 'Observation' }));
+    const refused = await imports.importFile(bad);
+    assert.equal(refused.state, 'error');
+    assert.equal(refused.code, 'bad-bundle');
+    assert.equal((await imports.rows()).length, 6);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(errors, []);
   await page.close();
 });
