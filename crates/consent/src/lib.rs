@@ -37,6 +37,14 @@
 //! # Ok::<(), veil_consent::ConsentError>(())
 //! ```
 
+/// A bundled rule or text file: `bundled!("rules/gdpr")` is the compact JSON `build.rs` made from
+/// `rules/gdpr.toml`.
+macro_rules! bundled {
+    ($name:literal) => {
+        include_str!(concat!(env!("OUT_DIR"), "/", $name, ".json"))
+    };
+}
+
 pub mod breach;
 mod country;
 pub mod decide;

@@ -13,26 +13,26 @@ use crate::{ConsentError, Purpose};
 
 /// The embedded rule files: (file name, contents).
 pub const FILES: [(&str, &str); 20] = [
-    ("rules/gdpr.toml", include_str!("../rules/gdpr.toml")),
-    ("rules/uk-gdpr.toml", include_str!("../rules/uk-gdpr.toml")),
-    ("rules/hipaa.toml", include_str!("../rules/hipaa.toml")),
-    ("rules/us-ca.toml", include_str!("../rules/us-ca.toml")),
-    ("rules/pipeda.toml", include_str!("../rules/pipeda.toml")),
-    ("rules/lgpd.toml", include_str!("../rules/lgpd.toml")),
-    ("rules/nfadp.toml", include_str!("../rules/nfadp.toml")),
-    ("rules/au.toml", include_str!("../rules/au.toml")),
-    ("rules/sg.toml", include_str!("../rules/sg.toml")),
-    ("rules/part2.toml", include_str!("../rules/part2.toml")),
-    ("rules/us-tx.toml", include_str!("../rules/us-tx.toml")),
-    ("rules/kr.toml", include_str!("../rules/kr.toml")),
-    ("rules/cn.toml", include_str!("../rules/cn.toml")),
-    ("rules/us-wa.toml", include_str!("../rules/us-wa.toml")),
-    ("rules/ca-qc.toml", include_str!("../rules/ca-qc.toml")),
-    ("rules/ca-on.toml", include_str!("../rules/ca-on.toml")),
-    ("rules/ca-ab.toml", include_str!("../rules/ca-ab.toml")),
-    ("rules/jp.toml", include_str!("../rules/jp.toml")),
-    ("rules/in-spdi.toml", include_str!("../rules/in-spdi.toml")),
-    ("rules/in-dpdp.toml", include_str!("../rules/in-dpdp.toml")),
+    ("rules/gdpr.toml", bundled!("rules/gdpr")),
+    ("rules/uk-gdpr.toml", bundled!("rules/uk-gdpr")),
+    ("rules/hipaa.toml", bundled!("rules/hipaa")),
+    ("rules/us-ca.toml", bundled!("rules/us-ca")),
+    ("rules/pipeda.toml", bundled!("rules/pipeda")),
+    ("rules/lgpd.toml", bundled!("rules/lgpd")),
+    ("rules/nfadp.toml", bundled!("rules/nfadp")),
+    ("rules/au.toml", bundled!("rules/au")),
+    ("rules/sg.toml", bundled!("rules/sg")),
+    ("rules/part2.toml", bundled!("rules/part2")),
+    ("rules/us-tx.toml", bundled!("rules/us-tx")),
+    ("rules/kr.toml", bundled!("rules/kr")),
+    ("rules/cn.toml", bundled!("rules/cn")),
+    ("rules/us-wa.toml", bundled!("rules/us-wa")),
+    ("rules/ca-qc.toml", bundled!("rules/ca-qc")),
+    ("rules/ca-on.toml", bundled!("rules/ca-on")),
+    ("rules/ca-ab.toml", bundled!("rules/ca-ab")),
+    ("rules/jp.toml", bundled!("rules/jp")),
+    ("rules/in-spdi.toml", bundled!("rules/in-spdi")),
+    ("rules/in-dpdp.toml", bundled!("rules/in-dpdp")),
 ];
 
 /// One regime (a law, or a law with the acts that implement it).
@@ -422,7 +422,7 @@ pub fn regimes() -> Result<&'static [Regime], ConsentError> {
                 .iter()
                 .map(|(file, src)| {
                     let r: Regime =
-                        toml::from_str(src).map_err(|e| ConsentError::BadBundledData {
+                        serde_json::from_str(src).map_err(|e| ConsentError::BadBundledData {
                             file,
                             reason: e.to_string(),
                         })?;

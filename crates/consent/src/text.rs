@@ -16,8 +16,8 @@ use crate::{ConsentError, Purpose};
 
 /// The embedded text files: (file name, contents).
 const FILES: [(&str, &str); 2] = [
-    ("texts/en.toml", include_str!("../texts/en.toml")),
-    ("texts/de.toml", include_str!("../texts/de.toml")),
+    ("texts/en.toml", bundled!("texts/en")),
+    ("texts/de.toml", bundled!("texts/de")),
 ];
 
 /// One version of one purpose's consent text in one language.
@@ -166,7 +166,7 @@ pub fn catalogue() -> Result<&'static [ConsentText], ConsentError> {
             let mut out = Vec::new();
             for (file, src) in FILES {
                 let raw: RawFile =
-                    toml::from_str(src).map_err(|e| ConsentError::BadBundledData {
+                    serde_json::from_str(src).map_err(|e| ConsentError::BadBundledData {
                         file,
                         reason: e.to_string(),
                     })?;
