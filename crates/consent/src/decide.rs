@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::ledger::{GivenBy, Standing, Voice};
 use crate::rules::{self, BelowCapacity, Capacity, Jurisdiction, Regime, Requirement};
 use crate::sharing::SharingBasis;
+pub use crate::transfer::TransferMechanism;
 use crate::{ConsentError, ConsentLedger, PurposeScope, Timestamp};
 
 /// Oldest accepted age.
@@ -49,55 +50,6 @@ pub struct DecisionRequest {
     /// A documented waiver, if research rests on one.
     #[serde(default)]
     pub waiver: Option<Waiver>,
-}
-
-/// The safeguard a cross-border transfer rests on (`--transfer-mechanism`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TransferMechanism {
-    /// An adequacy decision for the destination (GDPR Art. 45, nFADP Art. 16(1), ...).
-    Adequacy,
-    /// Standard contractual clauses (GDPR Art. 46(2)(c), LGPD Art. 33, II, b, ...).
-    Scc,
-    /// Binding corporate rules (GDPR Art. 46(2)(b), 47, ...).
-    Bcr,
-    /// A Data Privacy Framework for a certified importer (EU-US DPF, UK Extension, Swiss-US DPF).
-    Dpf,
-    /// A derogation: the subject's explicit consent to an occasional transfer (GDPR Art. 49(1)(a)).
-    Derogation,
-}
-
-impl TransferMechanism {
-    /// Every mechanism.
-    pub const ALL: [TransferMechanism; 5] = [
-        Self::Adequacy,
-        Self::Scc,
-        Self::Bcr,
-        Self::Dpf,
-        Self::Derogation,
-    ];
-
-    /// The kebab-case id.
-    #[must_use]
-    pub fn id(self) -> &'static str {
-        match self {
-            Self::Adequacy => "adequacy",
-            Self::Scc => "scc",
-            Self::Bcr => "bcr",
-            Self::Dpf => "dpf",
-            Self::Derogation => "derogation",
-        }
-    }
-}
-
-impl std::str::FromStr for TransferMechanism {
-    type Err = ConsentError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.id() == s.trim())
-            .ok_or_else(|| ConsentError::UnknownMechanism(s.chars().take(32).collect()))
-    }
 }
 
 /// What a decision needs besides the request, for callers that know it. `Default` is what

@@ -36,6 +36,10 @@ pub const EXT_CHANNEL_DETAIL: &str =
 /// Extension: destination country of a cross-border transfer (`valueCode`, ISO 3166-1 alpha-2).
 pub const EXT_COUNTRY: &str =
     "https://fhir.veil.invalid/StructureDefinition/consent-destination-country";
+/// Extension: the safeguard a cross-border transfer rests on (`valueCode`: adequacy, scc, bcr, dpf,
+/// derogation).
+pub const EXT_TRANSFER_MECHANISM: &str =
+    "https://fhir.veil.invalid/StructureDefinition/consent-transfer-mechanism";
 /// Extension: HIPAA authorization elements as JSON (`valueString`).
 pub const EXT_AUTHORIZATION: &str =
     "https://fhir.veil.invalid/StructureDefinition/hipaa-authorization";
@@ -157,6 +161,9 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
         }
         if let Some(c) = &e.scope.country {
             ext.push(json!({"url": EXT_COUNTRY, "valueCode": c}));
+        }
+        if let Some(m) = e.transfer_mechanism {
+            ext.push(json!({"url": EXT_TRANSFER_MECHANISM, "valueCode": m.id()}));
         }
         if let Some(a) = &e.authorization
             && let Ok(s) = serde_json::to_string(a)
@@ -652,6 +659,9 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
     let kind_ext = extension(c, EXT_EVENT_KIND, "valueCode");
     let date = str_at(c, "dateTime").map(time).transpose()?;
     let country = extension(c, EXT_COUNTRY, "valueCode");
+    let transfer_mechanism = extension(c, EXT_TRANSFER_MECHANISM, "valueCode")
+        .map(str::parse::<crate::decide::TransferMechanism>)
+        .transpose()?;
     let mut found = Vec::new();
     if let Some(p) = c.get("provision") {
         walk(p, None, 0, country, &mut found)?;
@@ -748,6 +758,7 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
                     None
                 },
                 authorization: authorization.clone(),
+                transfer_mechanism,
             });
         }
     }

@@ -17,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::transfer::TransferMechanism;
 use crate::{ConsentError, PurposeScope, TextRef, Timestamp};
 
 /// Format tag of the ledger JSON.
@@ -204,6 +205,10 @@ pub struct ConsentEvent {
     /// HIPAA authorization content, when the consent doubles as a 164.508 authorization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<HipaaAuthorization>,
+    /// For a cross-border transfer: the safeguard the subject was told it rests on (the
+    /// destination is the scope's country). Shown on the receipt and exported in FHIR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_mechanism: Option<TransferMechanism>,
 }
 
 impl ConsentEvent {
@@ -219,6 +224,7 @@ impl ConsentEvent {
             expires_at: None,
             guardian: None,
             authorization: None,
+            transfer_mechanism: None,
         }
     }
 }

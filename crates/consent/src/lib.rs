@@ -59,6 +59,7 @@ pub mod rules;
 mod sharing;
 pub mod text;
 mod time;
+mod transfer;
 
 pub use breach::{Affected, BreachSchedule, Notice, breach_schedule, breach_schedule_for};
 pub use decide::{

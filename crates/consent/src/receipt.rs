@@ -113,6 +113,10 @@ pub struct ConsentReceipt {
     /// The guardian / representative reference, for a guardian's consent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guardian: Option<String>,
+    /// For a cross-border transfer: the safeguard it rests on (`adequacy`, `scc`, `bcr`, `dpf`,
+    /// `derogation`). Veil's field.
+    #[serde(rename = "transferMechanism", skip_serializing_if = "Option::is_none")]
+    pub transfer_mechanism: Option<String>,
 }
 
 /// The receipt for the ledger event at `index`.
@@ -213,6 +217,7 @@ pub fn receipt_for(
             "subject".into()
         },
         guardian: e.guardian.clone(),
+        transfer_mechanism: e.transfer_mechanism.map(|m| m.id().to_owned()),
     })
 }
 

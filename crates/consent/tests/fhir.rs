@@ -66,13 +66,14 @@ pub fn rich_ledger() -> ConsentLedger {
         country: Some("US".into()),
         ..PurposeScope::plain(Purpose::CrossBorderTransfer)
     };
-    l.append(ConsentEvent::new(
+    let mut x = ConsentEvent::new(
         EventKind::Given,
         transfer,
         t("2026-02-02T00:00:00Z"),
         Channel::OwnDevice,
-    ))
-    .unwrap();
+    );
+    x.transfer_mechanism = Some(veil_consent::TransferMechanism::Scc);
+    l.append(x).unwrap();
     l.append(ConsentEvent::new(
         EventKind::Withdrawn,
         partner,
@@ -116,6 +117,38 @@ fn veil_export_round_trips_exactly() {
         ConsentLedger::from_json(back.to_json().unwrap().as_bytes()).unwrap(),
         l
     );
+}
+
+#[test]
+fn a_transfer_consent_carries_its_mechanism_to_fhir_and_the_receipt() {
+    let l = rich_ledger();
+    let index = l
+        .events()
+        .iter()
+        .position(|e| e.scope.purpose == Purpose::CrossBorderTransfer)
+        .unwrap();
+    let bundle = export_bundle(&l, None);
+    let text = bundle.to_string();
+    assert!(text.contains(veil_consent::fhir::EXT_TRANSFER_MECHANISM));
+    assert!(text.contains("\"valueCode\":\"scc\""));
+    let back = import_bundle(&serde_json::to_vec(&bundle).unwrap()).unwrap();
+    assert_eq!(
+        back.events()[index].transfer_mechanism,
+        Some(veil_consent::TransferMechanism::Scc)
+    );
+    let controller = veil_consent::Controller {
+        pii_controller: "Clinic A".into(),
+        contact: "DPO".into(),
+        address: "1 Main St".into(),
+        email: "dpo@clinic-a.example".into(),
+        phone: "+49 30 000000".into(),
+        policy_url: "https://clinic-a.example/privacy".into(),
+    };
+    let receipt = veil_consent::receipt_for(&l, index, &[], &controller).unwrap();
+    assert_eq!(receipt.transfer_mechanism.as_deref(), Some("scc"));
+    // Other events say nothing of a transfer.
+    let other = veil_consent::receipt_for(&l, 0, &[], &controller).unwrap();
+    assert_eq!(other.transfer_mechanism, None);
 }
 
 #[test]
