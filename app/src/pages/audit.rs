@@ -99,7 +99,9 @@ async fn reads_at_clinic() -> Result<Option<Vec<Read>>, AppError> {
             return Err(AppError::browser(format!("the clinic refused: {code}")));
         }
         Answer::NetworkError(e) => {
-            return Err(AppError::browser(format!("the clinic is not reachable: {e}")));
+            return Err(AppError::browser(format!(
+                "the clinic is not reachable: {e}"
+            )));
         }
     };
     let json: serde_json::Value = serde_json::from_str(&text)
