@@ -3,7 +3,8 @@
 // page could send them in, the server's files, and the artifact as its recipient opens it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -79,19 +80,42 @@ export function storedFiles(dir) {
   });
 }
 
+/** Roles and the purposes they may read (crates/ingest: a recipient user's role bounds its purposes). */
+const ROLE_OF = { treatment: 'clinician', 'care-operations': 'clinician', research: 'researcher', 'ai-training': 'researcher' };
+
 /**
- * Open the stored envelope of artifact `id` as its recipient would, with the server's key and the
- * `veil` binary: `{manifest, files: {name: Buffer}, manifestBytes}`.
+ * Open a stored artifact as its recipient does: through the server's read API, which decides the
+ * read (role, purpose, consent) and logs it. The stored envelope is encrypted at rest under a key
+ * only the server holds, so the bytes on disk alone no longer open. A recipient user with the role
+ * that covers the artifact's purpose is added with `veil admin users add` (what the operator runs),
+ * then `veil fetch` exports what it may read. Call it before any withdrawal of that artifact
+ * (afterwards the read is refused `consent-withdrawn`).
  */
 export function openStored(dataDir, id) {
   const veil = process.env.VEIL_BIN;
-  assert.ok(veil, 'VEIL_BIN names the veil binary (set by cargo xtask test)');
+  const server = process.env.VEIL_URL;
+  assert.ok(veil && server, 'VEIL_BIN and VEIL_URL name the veil binary and the server (set by cargo xtask test)');
   const files = storedFiles(dataDir);
-  const envelope = files.find((p) => p.includes(id) && p.endsWith('envelope.veil'));
-  const key = files.find((p) => p.endsWith('recipient-key.pem'));
-  assert.ok(envelope && key, `the server holds ${id}'s envelope and its recipient key`);
-  const out = mkdtempSync(join(tmpdir(), 'veil-opened-'));
-  const manifestBytes = execFileSync(veil, ['open', '--key', key, '-o', out, envelope]);
-  const contents = Object.fromEntries(readdirSync(out).map((n) => [n, readFileSync(join(out, n))]));
-  return { manifest: JSON.parse(manifestBytes), manifestBytes, files: contents, envelope };
+  const record = files.find((p) => p.includes(id) && p.endsWith('manifest.json'));
+  assert.ok(record, `the server holds ${id}'s verified manifest`);
+  const purpose = JSON.parse(readFileSync(record, 'utf8')).manifest.purpose;
+  const base = purpose.split('/')[0];
+  const role = ROLE_OF[base];
+  assert.ok(role, `a recipient role reads purpose ${purpose}`);
+  const work = mkdtempSync(join(tmpdir(), 'veil-opened-'));
+  const key = join(work, 'user.pem');
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(key, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  execFileSync(veil, ['admin', 'users', 'add', '--data', dataDir, '--role', role, '--purposes', base, '--key', key, '--name', `e2e ${role} ${id.slice(0, 8)}`]);
+  const out = join(work, 'out');
+  execFileSync(veil, ['fetch', '--server', server, '--user-key', key, '--purpose', base, '-o', out]);
+  const dir = join(out, id);
+  const manifestBytes = readFileSync(join(dir, 'manifest.json'));
+  const contents = Object.fromEntries(
+    readdirSync(dir)
+      .filter((n) => n !== 'manifest.json' && n !== 'decision.json')
+      .map((n) => [n, readFileSync(join(dir, n))]),
+  );
+  const decision = JSON.parse(readFileSync(join(dir, 'decision.json'), 'utf8'));
+  return { manifest: JSON.parse(manifestBytes).manifest, manifestBytes, files: contents, decision };
 }

@@ -2,6 +2,7 @@
 // queued offline across a reload, delivered exactly once when back online, retried exactly once
 // after a connection cut mid-upload, cancelled by a consent withdrawal. Nothing identifying in any
 // request body (UTF-8, UTF-16 or base64), on the server's disk, or in the artifact the recipient opens.
+import { createHash } from 'node:crypto';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -92,10 +93,11 @@ test('sealed offline, kept across a reload, delivered exactly once, nothing iden
   const uploads = bodies.filter((b) => b.url.endsWith('/v1/artifacts') && b.method === 'POST');
   assert.ok(uploads.length >= 1, 'the upload body was captured');
   const opened = openStored(DATA, id);
-  for (const u of uploads) assert.ok(u.body.length >= statSync(opened.envelope).size, `an upload body of ${u.body.length} bytes was captured whole`);
+  // The artifact id is the SHA-256 of the envelope: every upload attempt carried it whole.
+  for (const u of uploads) assert.equal(createHash('sha256').update(u.body).digest('hex'), id, `an upload body of ${u.body.length} bytes is the whole envelope`);
   assertBodiesClean(PLANTED, bodies);
   for (const file of storedFiles()) assertNothingPlanted(PLANTED, readFileSync(file), `the server's ${file}`);
-  // The recipient's side: the stored envelope opened with the server's key.
+  // The recipient's side: read through the server's read API, as a clinician or researcher would.
   assertNothingPlanted(PLANTED, opened.manifestBytes, 'the opened manifest');
   assert.deepEqual(Object.keys(opened.files), ['model-1.stl'], 'contents are named by role');
   assertNothingPlanted(PLANTED, opened.files['model-1.stl'], 'the opened model');
