@@ -508,8 +508,36 @@ pub async fn flush(progress: impl Fn(&str, f64) + 'static) -> Result<usize, AppE
     flush_in_turn(engine(Some(Rc::new(progress))).await?).await
 }
 
+/// Nothing leaves unless the person's consent decision allows it now: an item whose consent
+/// expired (or no longer allows it for any other reason) since it was queued is cancelled before
+/// it is sent, as a withdrawal cancels it.
+async fn stop_unconsented(outbox: &AppOutbox) -> Result<(), AppError> {
+    let Some(session) = patient_session::load() else {
+        return Ok(());
+    };
+    let items = outbox.items().await.map_err(AppError::from)?;
+    for item in items.iter().filter(|i| {
+        matches!(
+            i.state,
+            ItemState::Queued | ItemState::AwaitingEnrolment { .. }
+        )
+    }) {
+        if let Err(e) = session.grant(&item.scope) {
+            outbox
+                .cancel(
+                    &item.id,
+                    &format!("consent no longer allows it: {}", e.message),
+                )
+                .await
+                .map_err(AppError::from)?;
+        }
+    }
+    Ok(())
+}
+
 /// [`flush`], its turn taken.
 async fn flush_in_turn(mut outbox: AppOutbox) -> Result<usize, AppError> {
+    stop_unconsented(&outbox).await?;
     let report = outbox.flush().await.map_err(AppError::from)?;
     let db = outbox.store().db();
     if report.awaiting_enrolment() > 0 {
@@ -934,6 +962,53 @@ pub async fn erase_identity() -> Result<(), AppError> {
     send_now(
         &queued,
         "the identity layer is destroyed here; the server will be told when back online",
+        "the server did not record the erasure",
+    )
+    .await
+}
+
+/// "Forget me" on the person's own device, before everything of them is wiped from this browser:
+/// cancel what has not left (it is about to be deleted unsent), then tell every recipient that
+/// received something that its pseudonyms are now unlinkable (the erasure message of
+/// [`erase_identity`], one entry per recipient and purpose), and wait until the server has it.
+///
+/// `Ok` only when nothing is left to tell: the erasure was delivered, or nothing was ever delivered.
+/// Otherwise the error says why (offline, not connected, refused) and the caller must not wipe, or
+/// the signed message and the key that signs it would go with the wipe; the message stays queued
+/// and is retried like any other, and "Forget me" can be pressed again.
+pub async fn forget_me() -> Result<(), AppError> {
+    let outbox = engine(None).await?;
+    let items = outbox.items().await.map_err(AppError::from)?;
+    for item in items.iter().filter(|i| i.state.is_unsettled()) {
+        outbox
+            .cancel(&item.id, "forget me")
+            .await
+            .map_err(AppError::from)?;
+    }
+    let db = outbox.store().db();
+    let has_secret = idb::get(db, "identity", "secret")
+        .await
+        .map_err(AppError::from)?
+        .is_some();
+    let delivered = items
+        .iter()
+        .any(|i| matches!(i.state, ItemState::Delivered { .. }));
+    drop(outbox);
+    if has_secret && delivered {
+        return erase_identity().await;
+    }
+    // Nothing new to tell; an erasure queued before (say, while offline) must still get there.
+    let waiting: Vec<ControlMessage> = controls()
+        .await?
+        .into_iter()
+        .filter(|m| m.state.is_unsettled())
+        .collect();
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    send_now(
+        &waiting,
+        "offline: the erasure message has not reached the server yet; press Forget me again once online",
         "the server did not record the erasure",
     )
     .await

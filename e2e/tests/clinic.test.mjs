@@ -177,7 +177,7 @@ test('ending a kiosk session forgets the connection with the key it belonged to'
 
   await app.navigate('consent');
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('[data-testid="kiosk-end"]')]);
-  await page.waitForSelector('[data-testid="consent-setup"]');
+  await page.waitForFunction(() => location.pathname === '/' && document.querySelector('[data-testid="page-devices"]'), { timeout: 30000 });
   assert.ok(!(await dumpStorage(page)).includes(kid), 'nothing of the connection is left');
   // The next patient starts unconnected, with a key of their own.
   assert.equal((await clinic.connection()).state, 'not-connected');

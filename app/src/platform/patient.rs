@@ -87,6 +87,34 @@ pub async fn wipe() -> Result<(), AppError> {
     Ok(())
 }
 
+/// After a wipe, start over in a fresh document at the start page (`/`), so nothing of the patient
+/// stays in memory either: every page's signals, the paired devices and their readings, the
+/// de-identified model and its report, the mesh worker and its heap, the outbox views all belong to
+/// this document and its wasm instance, which a navigation discards. The navigation replaces the
+/// current history entry; should the browser later restore this document from its back/forward
+/// cache (the Back button), it reloads instead of showing what it held.
+pub fn restart_clean() -> Result<(), AppError> {
+    let window = web_sys::window().ok_or_else(|| AppError::browser("no window"))?;
+    let on_show = Closure::<dyn Fn(web_sys::Event)>::new(|event: web_sys::Event| {
+        let restored = js_sys::Reflect::get(&event, &JsValue::from_str("persisted"))
+            .ok()
+            .and_then(|p| p.as_bool())
+            .unwrap_or(false);
+        if restored && let Some(window) = web_sys::window() {
+            let _ = window.location().replace("/");
+        }
+    });
+    window
+        .add_event_listener_with_callback("pageshow", on_show.as_ref().unchecked_ref())
+        .map_err(|e| AppError::browser(js_error_text(&e)))?;
+    // This document is being left; the listener must live as long as it does.
+    on_show.forget();
+    window
+        .location()
+        .replace("/")
+        .map_err(|e| AppError::browser(js_error_text(&e)))
+}
+
 /// The names of this origin's IndexedDB databases.
 async fn database_names(idb: &web_sys::IdbFactory) -> Result<Vec<String>, AppError> {
     // `indexedDB.databases()` is not in web-sys yet; call it by name.
