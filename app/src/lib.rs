@@ -14,6 +14,7 @@ pub mod pages;
 pub mod patient_session;
 pub mod platform;
 pub mod preview;
+pub mod recipients;
 pub mod report_view;
 pub mod state;
 

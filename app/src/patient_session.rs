@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use veil_consent::{
     Channel, ConsentLedger, Decision, DecisionRequest, GivenBy, Jurisdiction, Outcome,
-    PurposeScope, Standing, Subject, Timestamp,
+    PurposeScope, Standing, Subject, Timestamp, Waiver,
 };
 use veil_core::Coded;
 
@@ -35,6 +35,21 @@ pub struct PatientSession {
     /// Receipts issued after each change: (file name, JSON, HTML).
     #[serde(default)]
     pub receipts: Vec<(String, String, String)>,
+    /// A documented IRB / Privacy Board waiver of authorization for research, entered by clinic
+    /// staff: research may rest on it where the rule provides one (45 CFR 164.512(i)).
+    #[serde(default)]
+    pub research_waiver: Option<RecordedWaiver>,
+}
+
+/// A research waiver as clinic staff entered it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedWaiver {
+    /// The approving board and its reference (protocol number).
+    pub reference: String,
+    /// The staff member who entered it.
+    pub staff_id: String,
+    /// When, RFC 3339.
+    pub at: String,
 }
 
 impl PatientSession {
@@ -81,9 +96,26 @@ impl PatientSession {
             },
             scope: scope.clone(),
             at: now(),
-            waiver: None,
+            waiver: self
+                .research_waiver
+                .as_ref()
+                .filter(|_| scope.purpose == veil_consent::Purpose::Research)
+                .map(|w| Waiver {
+                    reference: format!(
+                        "{}, entered by staff member {} at {}",
+                        w.reference, w.staff_id, w.at
+                    ),
+                }),
         };
-        Ok(veil_consent::decide(&request, Some(ledger))?)
+        // A transfer rests on the safeguard its recipients name (Settings, Recipients).
+        let options = veil_consent::DecideOptions {
+            transfer_mechanism: scope
+                .country
+                .as_deref()
+                .and_then(crate::recipients::mechanism_for),
+            ..Default::default()
+        };
+        Ok(veil_consent::decide_with(&request, Some(ledger), &options)?)
     }
 
     /// The grant an upload for `scope` rests on: the decision must be `allow` (otherwise

@@ -3,13 +3,19 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Route downloads of `browser` into a fresh folder; `take(name)` waits for a file and returns its bytes. */
+/**
+ * Route downloads of `browser` into a fresh folder; `take(name)` waits for a file and returns its
+ * bytes. Pages in another browser context are covered once `capture.context(ctx)` is called.
+ */
 export async function captureDownloads(browser) {
   const dir = mkdtempSync(join(tmpdir(), 'veil-dl-'));
   const cdp = await browser.target().createCDPSession();
   await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dir, eventsEnabled: true });
   return {
     dir,
+    async context(context) {
+      await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dir, eventsEnabled: true, browserContextId: context.id });
+    },
     async take(name, timeoutMs = 15000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {

@@ -1,14 +1,11 @@
 // The Consent page: jurisdiction confirmed by the person, give and withdraw per purpose with the
-// deciding rule and citation shown, receipts, FHIR export, the guardian flow for a minor, and a clinic
-// kiosk session that leaves nothing of the patient behind.
+// deciding rule and citation shown, receipts, FHIR export, the guardian flow for a minor. (The end
+// of a clinic kiosk session, which leaves nothing of the patient behind, is wipe.test.mjs.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, openPage } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
-import { dumpStorage } from '../lib/storage.mjs';
 import { captureDownloads } from '../lib/downloads.mjs';
-import { DevicesPage, TrustedManufacturers } from '../lib/devices-page.mjs';
-import { BluetoothEmulator, VeilCuff, provision } from '../lib/device-sim.mjs';
 
 let session;
 let downloads;
@@ -18,7 +15,6 @@ before(async () => {
 });
 after(async () => { downloads?.close(); await session?.close(); });
 
-const STAFF = 'NURSE-4711';
 const GUARDIAN = 'Erika Mustermann';
 
 async function outcome(page, id) {
@@ -141,51 +137,67 @@ test('a minor under GDPR needs the guardian; an EU resident treated in the US me
   await context.close();
 });
 
-test('ending a kiosk session wipes everything of the patient from the device', async () => {
+test('a minor: the guardian consents and the minor agrees as separate recorded steps, each with the reason the law gives', async () => {
   const context = await session.browser.createBrowserContext();
   const page = await context.newPage();
   const app = new VeilApp(page);
   await app.open('/consent');
-  await page.type('[data-testid="kiosk-staff-id"]', STAFF);
-  await page.click('[data-testid="kiosk-start"]');
-  await page.waitForSelector('[data-testid="kiosk-end"]');
-  await setup(page, { jurisdiction: 'FR', age: 12, guardian: GUARDIAN });
-  await page.click('[data-testid="toggle-treatment"]');
-  await page.click('[data-testid="toggle-research-this-study"]');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-event"]').length === 2);
-  assert.match(await page.$eval('[data-testid="consent-history"]', (el) => el.textContent), new RegExp(STAFF));
-
-  const before = await dumpStorage(page);
-  assert.ok(before.includes(GUARDIAN), 'the session did store the patient (the check below can fail)');
-  // The patient's blood pressure, read from a paired cuff and on screen: held in memory only
-  // (the paired-device registry outlives page changes), so a storage wipe alone would leave it.
-  const emulator = await BluetoothEmulator.start(session.browser);
-  const keys = provision({ manufacturer: 'Kiosk Medical', model: 'BP7 Cuff', serial: 'KSK-1' });
-  const cuff = new VeilCuff({ name: 'Kiosk cuff', serial: 'KSK-1', model: 'BP7 Cuff', ...keys, counter: 3,
-    reading: { systolic: 187, diastolic: 113, meanArterial: 138 } });
-  await emulator.add(cuff);
-  await app.navigate('settings');
-  const trusted = await new TrustedManufacturers(page).importPem(keys.rootPem);
-  assert.equal(trusted.state, 'ok', trusted.text);
-  await app.navigate('devices');
-  const card = await new DevicesPage(page).pair(cuff);
-  const row = await card.takeReading();
-  assert.match(row.value ?? '', /187/, 'the reading is on screen (the check below can fail)');
-  await app.navigate('consent');
-
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('[data-testid="kiosk-end"]')]);
   await page.waitForSelector('[data-testid="consent-setup"]');
-  const afterWipe = await dumpStorage(page);
-  for (const planted of [GUARDIAN, STAFF, 'veil.patient.', '"ledger"']) {
-    assert.ok(!afterWipe.includes(planted), `${planted} is gone from storage: ${afterWipe.slice(0, 400)}`);
-  }
-  // Nothing of the patient is left in memory either: no paired cuff, no reading.
-  await app.navigate('devices');
-  await page.waitForSelector('[data-testid="page-devices"]');
-  assert.equal(await page.$('[data-testid="device-card"]'), null, 'the previous patient\'s device is gone');
-  assert.equal(await page.$('[data-testid="reading"]'), null, 'the previous patient\'s reading is gone');
-  // And it does not come back on reload.
+  await page.select('[data-testid="consent-jurisdiction"]', 'FR');
+  await page.type('[data-testid="consent-age"]', '12');
+  // Who must take part comes from the capacity each law sets per purpose, with its source.
+  await page.waitForSelector('[data-testid="consent-minor-reasons"] li');
+  const reasons = await page.$eval('[data-testid="consent-minor-reasons"]', (el) => el.textContent);
+  assert.match(reasons, /research/);
+  assert.match(reasons, /L1122-2|Art\.|CSP/);
+  await page.type('[data-testid="consent-guardian"]', GUARDIAN);
+  await page.click('[data-testid="consent-confirm"]');
+  await page.waitForSelector('[data-testid="purpose-research-this-study"]');
+  const id = 'research-this-study';
+  const asked = async () => page.$$eval(`[data-testid="requires-${id}"] li`, (lis) => lis.map((li) => `${li.dataset.what}/${li.dataset.from}: ${li.textContent}`));
+  const before = await asked();
+  assert.ok(before.some((r) => /\/guardian: .+\[.+\]/.test(r)), `the guardian is asked, with the reason and source: ${before}`);
+  // Step 1: the guardian.
+  await page.click(`[data-testid="toggle-${id}"]`);
+  await page.waitForFunction(() => /by the guardian/.test(document.querySelector('[data-testid="standing-research-this-study"]')?.textContent ?? ''));
+  assert.equal(await outcome(page, id), 'needs-consent', 'the guardian alone is not enough here');
+  const after = await asked();
+  assert.ok(after.some((r) => /\/subject: /.test(r)), `the minor is asked, with the reason: ${after}`);
+  // Step 2: the minor's own agreement (assent, or consent where the law asks for it jointly).
+  const assent = await page.$(`[data-testid="assent-${id}"]`);
+  await (assent ?? await page.$(`[data-testid="minor-consent-${id}"]`)).click();
+  await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome === 'allow', {}, id);
+  const kinds = await page.$$eval('[data-testid="history-event"]', (els) => els.map((e) => e.dataset.kind));
+  assert.deepEqual(kinds, [assent ? 'assented' : 'given', 'guardian-given']);
+  // One receipt per step.
+  assert.equal((await page.$$('[data-testid="receipt"]')).length, 2);
+  await context.close();
+});
+
+test('a consent with an end date shows it, and once past it the use stops like a withdrawn one', async () => {
+  const context = await session.browser.createBrowserContext();
+  const page = await context.newPage();
+  // The page's clock, moved forward on request (the app reads Date.now()).
+  await page.evaluateOnNewDocument(() => {
+    const shift = Number(sessionStorage.getItem('e2e-clock-shift') ?? '0');
+    if (shift) { const real = Date.now; Date.now = () => real() + shift; }
+  });
+  const app = new VeilApp(page);
+  await app.open('/consent');
+  await setup(page, { jurisdiction: 'DE', age: 30 });
+  const id = 'research-this-study';
+  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  await page.$eval(`[data-testid="expiry-${id}"]`, (el, d) => { el.value = d; el.dispatchEvent(new Event('input', { bubbles: true })); }, tomorrow);
+  await page.click(`[data-testid="toggle-${id}"]`);
+  await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome === 'allow', {}, id);
+  assert.match(await page.$eval(`[data-testid="standing-${id}"]`, (el) => el.textContent), new RegExp(`until ${tomorrow}`));
+  assert.match(await page.$eval('[data-testid="consent-history"]', (el) => el.textContent), new RegExp(`until ${tomorrow}`));
+  // Three days later.
+  await page.evaluate(() => sessionStorage.setItem('e2e-clock-shift', String(3 * 86400000)));
   await page.reload({ waitUntil: 'load' });
-  await page.waitForSelector('[data-testid="page-devices"]');
+  await page.waitForSelector(`[data-testid="standing-${id}"]`);
+  assert.match(await page.$eval(`[data-testid="standing-${id}"]`, (el) => el.textContent), /^Expired /);
+  assert.notEqual(await outcome(page, id), 'allow');
+  assert.match(await page.$eval('[data-testid="consent-history"]', (el) => el.textContent), /\(expired\)/);
   await context.close();
 });

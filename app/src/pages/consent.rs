@@ -3,12 +3,16 @@
 //! replaying the ledger through `veil_consent::decide` under every jurisdiction that applies, and the
 //! page shows the outcome with the rule and citation that decided it.
 
+mod authorization;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use veil_consent::{
     Channel, ConsentEvent, ConsentLedger, Decision, EventKind, Jurisdiction, Outcome, Party,
-    Purpose, PurposeScope, ResearchTier, Standing,
+    Purpose, PurposeScope, ResearchTier, Standing, Timestamp,
 };
+
+use authorization::AuthorizationForm;
 
 use crate::components::ErrorText;
 use crate::error::AppError;
@@ -50,8 +54,55 @@ fn locale_guess(codes: &[String]) -> String {
     }
 }
 
-/// The uses a person decides on: each purpose once, research in its three tiers.
+/// The languages consent texts exist in (the catalogue of `veil_consent::text`).
+fn text_languages() -> Vec<&'static str> {
+    veil_consent::text::languages().unwrap_or_else(|_| vec!["en"])
+}
+
+/// A language's own name.
+fn language_name(code: &str) -> String {
+    match code {
+        "en" => "English".into(),
+        "de" => "Deutsch".into(),
+        "fr" => "Français".into(),
+        "es" => "Español".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// The first of the browser's preferred languages that consent texts exist in (GDPR Art. 12: a
+/// language the person understands), else English.
+fn browser_language() -> String {
+    let available = text_languages();
+    let preferred: Vec<String> = web_sys::window()
+        .map(|w| {
+            w.navigator()
+                .languages()
+                .iter()
+                .filter_map(|l| l.as_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    preferred
+        .iter()
+        .filter_map(|l| l.split(['-', '_']).next())
+        .find_map(|l| {
+            available
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(l))
+                .map(|a| (*a).to_owned())
+        })
+        .unwrap_or_else(|| "en".to_owned())
+}
+
+/// The uses a person decides on: each purpose once, research in its three tiers, partner sharing
+/// once per recipient set up in Settings and a transfer once per country they are in (none when
+/// no recipient is set up: nothing is invented).
 fn scopes() -> Vec<PurposeScope> {
+    let recipients = crate::recipients::all();
+    let mut countries: Vec<String> = recipients.iter().map(|r| r.country.clone()).collect();
+    countries.sort();
+    countries.dedup();
     let mut out = Vec::new();
     for purpose in Purpose::ALL {
         match purpose {
@@ -64,14 +115,14 @@ fn scopes() -> Vec<PurposeScope> {
                 .into_iter()
                 .map(PurposeScope::research),
             ),
-            Purpose::PartnerSharing => out.push(PurposeScope {
-                partner: Some("Partner portal".into()),
+            Purpose::PartnerSharing => out.extend(recipients.iter().map(|r| PurposeScope {
+                partner: Some(r.name.clone()),
                 ..PurposeScope::plain(purpose)
-            }),
-            Purpose::CrossBorderTransfer => out.push(PurposeScope {
-                country: Some("US".into()),
+            })),
+            Purpose::CrossBorderTransfer => out.extend(countries.iter().map(|c| PurposeScope {
+                country: Some(c.clone()),
                 ..PurposeScope::plain(purpose)
-            }),
+            })),
             _ => out.push(PurposeScope::plain(purpose)),
         }
     }
@@ -79,10 +130,43 @@ fn scopes() -> Vec<PurposeScope> {
 }
 
 fn scope_id(scope: &PurposeScope) -> String {
-    match scope.tier {
-        Some(tier) => format!("{}-{}", scope.purpose.id(), tier.id()),
-        None => scope.purpose.id().to_string(),
+    let slug = |s: &str| {
+        s.to_ascii_lowercase()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join("-")
+    };
+    match (scope.tier, &scope.partner, &scope.country) {
+        (Some(tier), _, _) => format!("{}-{}", scope.purpose.id(), tier.id()),
+        (None, Some(p), _) => format!("{}-{}", scope.purpose.id(), slug(p)),
+        (None, None, Some(c)) => format!("{}-{}", scope.purpose.id(), slug(c)),
+        (None, None, None) => scope.purpose.id().to_string(),
     }
+}
+
+/// Who receives what a consent for `scope` allows, as the card says it.
+fn recipient_line(scope: &PurposeScope) -> Option<String> {
+    let all = crate::recipients::all();
+    if let Some(p) = &scope.partner {
+        let r = all.iter().find(|r| &r.name == p)?;
+        return Some(format!(
+            "Shared with {} ({}), controller {} <{}>",
+            r.name, r.country, r.controller.pii_controller, r.controller.email
+        ));
+    }
+    let c = scope.country.as_ref()?;
+    let names: Vec<String> = all
+        .iter()
+        .filter(|r| &r.country == c)
+        .map(|r| r.name.clone())
+        .collect();
+    Some(format!(
+        "Transferred to {c}: {}; safeguard: {}",
+        names.join(", "),
+        crate::recipients::mechanism_for(c)
+            .map_or("none named", veil_consent::TransferMechanism::id)
+    ))
 }
 
 /// The Consent page.
@@ -119,17 +203,17 @@ fn KioskBar(
     provide_context(pending_kiosk);
     let end = move |_| {
         spawn_local(async move {
-            match patient::wipe().await {
+            // Storage first, then memory: a fresh document at the start page holds nothing of
+            // this patient (readings on the Devices page, the model and report on the Models page,
+            // the mesh worker's heap, the outbox views). The service worker serves it offline too.
+            match patient::wipe()
+                .await
+                .and_then(|()| patient::restart_clean())
+            {
                 Ok(()) => {
                     session.set(None);
                     pending_kiosk.set(None);
                     error.set(None);
-                    // Storage is clean; the patient is still in memory (readings on the Devices
-                    // page, the model and report on the Models page, the mesh worker's heap). A
-                    // reload drops all of it; the service worker serves the app offline too.
-                    if let Some(window) = web_sys::window() {
-                        let _ = window.location().reload();
-                    }
                 }
                 Err(e) => error.set(Some(e.context("The session could not be wiped"))),
             }
@@ -171,16 +255,7 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
     let secondary = RwSignal::new(String::new());
     let age = RwSignal::new(String::new());
     let guardian = RwSignal::new(String::new());
-    let lang = RwSignal::new(
-        if web_sys::window()
-            .and_then(|w| w.navigator().language())
-            .is_some_and(|l| l.starts_with("de"))
-        {
-            "de".to_string()
-        } else {
-            "en".to_string()
-        },
-    );
+    let lang = RwSignal::new(browser_language());
     let pending_kiosk = use_context::<RwSignal<Option<String>>>();
     let problem = RwSignal::new(None::<String>);
     let options = move |selected: RwSignal<String>, codes: Vec<String>| {
@@ -192,19 +267,45 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
             })
             .collect_view()
     };
-    let needs_guardian = move || {
+    // Who must take part, by the capacity each applicable law sets per purpose (not the GDPR
+    // Art. 8 age of the app's own online consent): one line per law and purpose that asks for the
+    // guardian, with the reason and its source.
+    let capacity_reasons = move || -> Vec<String> {
         let js = Jurisdiction::parse_list([primary.get(), secondary.get()]).unwrap_or_default();
-        let age: u32 = age.get().trim().parse().unwrap_or(u32::MAX);
-        let threshold = veil_consent::rules::applicable(&js)
-            .map(|rs| {
-                rs.iter()
-                    .map(|(r, _)| r.consent_age(&js).0)
-                    .max()
-                    .unwrap_or(18)
-            })
-            .unwrap_or(18);
-        age < threshold
+        let Ok(years) = age.get().trim().parse::<u32>() else {
+            return Vec::new();
+        };
+        let Ok(regimes) = veil_consent::rules::applicable(&js) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (regime, _) in regimes.iter().filter(|(r, _)| r.decides(None)) {
+            for purpose in Purpose::ALL {
+                let capacity = regime.capacity(&js, purpose, years);
+                if let Some(below) = capacity.below {
+                    out.push(format!(
+                        "{}: {} below {} for {} ({})",
+                        regime.name,
+                        match below {
+                            veil_consent::BelowCapacity::Guardian =>
+                                "the parent or guardian consents",
+                            veil_consent::BelowCapacity::GuardianAndAssent => {
+                                "the parent or guardian consents and the minor assents"
+                            }
+                            veil_consent::BelowCapacity::Joint => {
+                                "the parent or guardian and the minor both consent"
+                            }
+                        },
+                        capacity.age,
+                        purpose.id(),
+                        capacity.citations.join("; ")
+                    ));
+                }
+            }
+        }
+        out
     };
+    let needs_guardian = move || !capacity_reasons().is_empty();
     let confirm = move |_| {
         let mut jurisdictions = vec![primary.get()];
         if !secondary.get().is_empty() && secondary.get() != primary.get() {
@@ -249,6 +350,7 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
             kiosk_staff: pending_kiosk.and_then(|k| k.get()),
             ledger,
             receipts: Vec::new(),
+            research_waiver: None,
         };
         patient_session::store(&s);
         session.set(Some(s));
@@ -274,15 +376,19 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
             <input id="age" data-testid="consent-age" type="number" min="0" max="150" inputmode="numeric"
                 prop:value=move || age.get() on:input=move |ev| age.set(event_target_value(&ev))/>
             <Show when=needs_guardian>
-                <p data-testid="consent-minor">"Under the age of digital consent here: a parent or guardian gives consent with you."</p>
+                <p data-testid="consent-minor">"Below the age at which the law lets you decide alone on some uses: a parent or guardian takes part."</p>
+                <ul data-testid="consent-minor-reasons">
+                    {move || capacity_reasons().into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
+                </ul>
                 <label for="guardian">"Parent or guardian's name"</label>
                 <input id="guardian" data-testid="consent-guardian" type="text" autocomplete="off"
                     prop:value=move || guardian.get() on:input=move |ev| guardian.set(event_target_value(&ev))/>
             </Show>
             <label for="lang">"Language of the consent texts"</label>
             <select id="lang" data-testid="consent-lang" on:change=move |ev| lang.set(event_target_value(&ev))>
-                <option value="en" selected=move || lang.get() == "en">"English"</option>
-                <option value="de" selected=move || lang.get() == "de">"Deutsch"</option>
+                {text_languages().into_iter().map(|code| view! {
+                    <option value=code selected=move || lang.get() == code>{language_name(code)}</option>
+                }).collect_view()}
             </select>
             {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
             <p><button type="button" class="primary" data-testid="consent-confirm" on:click=confirm>"Confirm"</button></p>
@@ -296,23 +402,16 @@ fn ConsentBoard(
     session: RwSignal<Option<PatientSession>>,
     error: RwSignal<Option<AppError>>,
 ) -> impl IntoView {
-    let toggle = move |scope: PurposeScope, give: bool| {
+    // Append one event to the ledger, with its receipt; a withdrawal also stops and revokes what
+    // rests on the consent.
+    let record = move |event: ConsentEvent| {
         let Some(mut s) = session.get_untracked() else {
             return;
         };
+        let scope = event.scope.clone();
+        let kind = event.kind;
         let result = (|| -> Result<(), AppError> {
             let mut ledger = s.ledger()?;
-            let kind = match (give, s.guardian.is_some()) {
-                (false, _) => EventKind::Withdrawn,
-                (true, true) => EventKind::GuardianGiven,
-                (true, false) => EventKind::Given,
-            };
-            let mut event = ConsentEvent::new(kind, scope.clone(), now(), s.channel());
-            if give {
-                let text = veil_consent::text::current(scope.purpose, &s.lang)?;
-                event.text = Some(text.reference());
-                event.guardian = s.guardian.clone();
-            }
             let index = ledger.append(event)?;
             s.ledger = ledger.to_json()?;
             s.receipts
@@ -324,7 +423,7 @@ fn ConsentBoard(
                 patient_session::store(&s);
                 session.set(Some(s));
                 error.set(None);
-                if !give {
+                if kind == EventKind::Withdrawn {
                     // Withdrawal stops queued uploads for the purpose before they leave, and revokes
                     // what was already delivered.
                     spawn_local(async move {
@@ -335,12 +434,42 @@ fn ConsentBoard(
                 } else {
                     outbox::audit_later(
                         veil_audit::AuditEvent::ConsentChange,
-                        serde_json::json!({ "change": "given", "purpose": scope.label() }),
+                        serde_json::json!({ "change": kind.id(), "purpose": scope.label() }),
                     );
                 }
             }
             Err(e) => error.set(Some(e)),
         }
+    };
+    // A plain consent step: `kind` for `scope`, with the text shown.
+    let step = move |scope: PurposeScope, kind: EventKind, expires: Option<Timestamp>| {
+        let Some(s) = session.get_untracked() else {
+            return;
+        };
+        let mut event = ConsentEvent::new(kind, scope.clone(), now(), s.channel());
+        event.expires_at = expires.filter(|_| kind != EventKind::Withdrawn);
+        if kind != EventKind::Withdrawn {
+            match veil_consent::text::current(scope.purpose, &s.lang) {
+                Ok(text) => event.text = Some(text.reference()),
+                Err(e) => {
+                    error.set(Some(e.into()));
+                    return;
+                }
+            }
+            if kind == EventKind::GuardianGiven {
+                event.guardian = s.guardian.clone();
+            }
+        }
+        record(event);
+    };
+    let toggle = move |scope: PurposeScope, give: bool, expires: Option<Timestamp>| {
+        let guardian = session.with_untracked(|s| s.as_ref().is_some_and(|s| s.guardian.is_some()));
+        let kind = match (give, guardian) {
+            (false, _) => EventKind::Withdrawn,
+            (true, true) => EventKind::GuardianGiven,
+            (true, false) => EventKind::Given,
+        };
+        step(scope, kind, expires);
     };
     let cards = move || {
         let Some(s) = session.get() else {
@@ -356,20 +485,104 @@ fn ConsentBoard(
                 let decision = s.decide(&ledger, &scope);
                 let text = veil_consent::text::current(scope.purpose, &s.lang).ok();
                 let active = matches!(standing, Standing::Active { .. });
+                let authorized = match &standing {
+                    Standing::Active { event, .. } => ledger
+                        .events()
+                        .get(*event)
+                        .is_some_and(|e| e.authorization.is_some()),
+                    _ => false,
+                };
+                let needs = decision
+                    .as_ref()
+                    .ok()
+                    .and_then(|d| authorization::needs(&s, d, &scope));
+                let requires = decision
+                    .as_ref()
+                    .map(|d| d.requires.clone())
+                    .unwrap_or_default();
+                let wants = |what: &str, from: Party| {
+                    requires.iter().any(|r| r.what == what && r.from == from)
+                };
+                let assent = wants("assent", Party::Subject);
+                let minor_consent = s.guardian.is_some()
+                    && (wants("consent", Party::Subject) || wants("explicit-consent", Party::Subject));
                 let id = scope_id(&scope);
                 let scope_for_click = scope.clone();
+                let scope_for_assent = scope.clone();
+                let scope_for_minor = scope.clone();
+                let scope_for_form = scope.clone();
+                let form_open = RwSignal::new(false);
+                // The consent's own end, if the person sets one (a date; end of day, UTC).
+                let expiry = RwSignal::new(String::new());
+                let expires = move || {
+                    let date = expiry.get_untracked();
+                    Timestamp::parse(&format!("{}T23:59:59Z", date.trim())).ok()
+                };
+                let expiry_id = format!("expiry-{id}");
                 view! {
                     <article class="card purpose" data-testid=format!("purpose-{id}")>
                         <h3>{text.map(|t| t.title.clone()).unwrap_or_else(|| scope.label())}</h3>
                         <p>{text.map(|t| t.body.clone()).unwrap_or_default()}</p>
                         <p class="muted">{text.map(|t| format!("Text version {} ({}), SHA-256 {}", t.version, t.lang, &t.sha256[..12])).unwrap_or_default()}</p>
+                        {recipient_line(&scope).map(|l| view! { <p data-testid=format!("recipient-{id}")>{l}</p> })}
                         <p data-testid=format!("standing-{id}")>{standing_text(&standing)}</p>
                         <DecisionView decision id=id.clone()/>
+                        {(!requires.is_empty()).then(|| view! {
+                            <ul class="requires" data-testid=format!("requires-{id}")>
+                                {requires.iter().map(|r| view! {
+                                    <li data-what=r.what.clone() data-from=party_id(r.from)>
+                                        {need_text(r)}
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        })}
+                        {(!active).then(|| view! {
+                            <p class="expiry">
+                                <label for=expiry_id.clone()>"Ends on (optional)"</label>
+                                " "
+                                <input type="date" id=expiry_id.clone() data-testid=expiry_id.clone()
+                                    prop:value=move || expiry.get()
+                                    on:input=move |ev| expiry.set(event_target_value(&ev))/>
+                            </p>
+                        })}
                         <button type="button" class:primary=!active data-testid=format!("toggle-{id}")
                             aria-pressed=if active { "true" } else { "false" }
-                            on:click=move |_| toggle(scope_for_click.clone(), !active)>
-                            {if active { "Withdraw consent" } else { "Give consent" }}
+                            on:click=move |_| toggle(scope_for_click.clone(), !active, expires())>
+                            {match (active, authorized) {
+                                (true, true) => "Revoke authorization",
+                                (true, false) => "Withdraw consent",
+                                (false, _) => if s.guardian.is_some() { "The guardian consents" } else { "Give consent" },
+                            }}
                         </button>
+                        {minor_consent.then(|| view! {
+                            " "
+                            <button type="button" data-testid=format!("minor-consent-{id}")
+                                on:click=move |_| step(scope_for_minor.clone(), EventKind::Given, expires())>
+                                "The minor consents too"
+                            </button>
+                        })}
+                        {assent.then(|| view! {
+                            " "
+                            <button type="button" data-testid=format!("assent-{id}")
+                                on:click=move |_| step(scope_for_assent.clone(), EventKind::Assented, expires())>
+                                "The minor agrees (assent)"
+                            </button>
+                        })}
+                        {needs.map(|needs| {
+                            let id = id.clone();
+                            view! {
+                                " "
+                                <button type="button" data-testid=format!("authorize-{id}")
+                                    aria-expanded=move || if form_open.get() { "true" } else { "false" }
+                                    on:click=move |_| form_open.update(|o| *o = !*o)>
+                                    "HIPAA authorization form"
+                                </button>
+                                <Show when=move || form_open.get()>
+                                    <AuthorizationForm scope=scope_for_form.clone() id=id.clone() needs=needs.clone() session
+                                        on_signed=Callback::new(move |e: ConsentEvent| record(e))/>
+                                </Show>
+                            }
+                        })}
                     </article>
                 }
             })
@@ -381,13 +594,59 @@ fn ConsentBoard(
                 <p>"Jurisdictions: " <strong>{s.jurisdictions.join(", ")}</strong>
                    " · age " {s.age}
                    {s.guardian.as_ref().map(|_| " · with a guardian")}
-                   " · texts in " {s.lang.clone()}</p>
+                   " · texts in " {language_name(&s.lang)}</p>
             })}
+            <label for="consent-lang-switch">"Language of the texts"</label>
+            " "
+            <select id="consent-lang-switch" data-testid="consent-lang-switch"
+                on:change=move |ev| {
+                    let lang = event_target_value(&ev);
+                    if let Some(mut s) = session.get_untracked() {
+                        s.lang = lang;
+                        patient_session::store(&s);
+                        session.set(Some(s));
+                    }
+                }>
+                {text_languages().into_iter().map(|code| view! {
+                    <option value=code selected=move || session.with(|s| s.as_ref().is_some_and(|s| s.lang == code))>{language_name(code)}</option>
+                }).collect_view()}
+            </select>
         </div>
         <div class="purpose-list">{cards}</div>
+        {crate::recipients::all().is_empty().then(|| view! {
+            <p class="card muted" data-testid="consent-no-recipients">"No recipient is set up, so partner sharing and transfers abroad are not offered: the clinic adds recipients in Settings."</p>
+        })}
+        <ResearchWaiver session/>
         <History session/>
         <Exports session error/>
     }
+}
+
+fn party_id(party: Party) -> &'static str {
+    match party {
+        Party::Subject => "subject",
+        Party::Guardian => "guardian",
+        Party::Controller => "controller",
+    }
+}
+
+/// One thing the law asks before the use, with whom it is asked of and why.
+fn need_text(r: &veil_consent::Needed) -> String {
+    let who = match r.from {
+        Party::Subject => "from the person",
+        Party::Guardian => "from the parent, guardian or personal representative",
+        Party::Controller => "from the clinic",
+    };
+    let what = match r.what.as_str() {
+        "consent" => "Consent",
+        "explicit-consent" => "Explicit consent",
+        "assent" => "The minor's assent",
+        "hipaa-authorization" => "A HIPAA authorization",
+        "transfer-mechanism" => "A transfer safeguard",
+        "sharing-basis" => "A sharing basis",
+        other => other,
+    };
+    format!("{what} {who} ({}): {} [{}]", r.regime, r.reason, r.citation)
 }
 
 fn standing_text(standing: &Standing) -> String {
@@ -452,29 +711,122 @@ fn DecisionView(decision: Result<Decision, AppError>, id: String) -> impl IntoVi
     }
 }
 
+/// Clinic staff: a documented IRB or Privacy Board waiver of authorization for research, which
+/// research may rest on where the rule provides one (the decision names it and its citation).
+#[component]
+fn ResearchWaiver(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
+    let staff = RwSignal::new(
+        session
+            .get_untracked()
+            .and_then(|s| s.kiosk_staff)
+            .unwrap_or_default(),
+    );
+    let reference = RwSignal::new(String::new());
+    let set = move |waiver: Option<patient_session::RecordedWaiver>| {
+        let Some(mut s) = session.get_untracked() else {
+            return;
+        };
+        let change = if waiver.is_some() {
+            "waiver-recorded"
+        } else {
+            "waiver-removed"
+        };
+        s.research_waiver = waiver;
+        patient_session::store(&s);
+        session.set(Some(s));
+        outbox::audit_later(
+            veil_audit::AuditEvent::ConsentChange,
+            serde_json::json!({ "change": change, "purpose": "research" }),
+        );
+    };
+    let record = move |_| {
+        set(Some(patient_session::RecordedWaiver {
+            reference: reference.get_untracked().trim().to_owned(),
+            staff_id: staff.get_untracked().trim().to_owned(),
+            at: now().to_rfc3339(),
+        }))
+    };
+    view! {
+        <section class="card" aria-labelledby="waiver-title" data-testid="waiver">
+            <h2 id="waiver-title">"Clinic staff: research on a waiver"</h2>
+            {move || match session.get().and_then(|s| s.research_waiver) {
+                Some(w) => view! {
+                    <p data-testid="waiver-recorded">"Research may rest on the waiver " <strong>{w.reference}</strong>
+                        ", entered by staff member " {w.staff_id} " at " {w.at} "."</p>
+                    <button type="button" data-testid="waiver-remove" on:click=move |_| set(None)>"Remove the waiver"</button>
+                }.into_any(),
+                None => view! {
+                    <p>"Where an Institutional Review Board or Privacy Board has waived authorization for a study (45 CFR 164.512(i)), staff record it here; the person's own choices still stand."</p>
+                    <label for="waiver-staff">"Staff id"</label>
+                    <input id="waiver-staff" data-testid="waiver-staff" type="text" autocomplete="off"
+                        prop:value=move || staff.get() on:input=move |ev| staff.set(event_target_value(&ev))/>
+                    <label for="waiver-reference">"Board and approval reference"</label>
+                    <input id="waiver-reference" data-testid="waiver-reference" type="text" autocomplete="off"
+                        prop:value=move || reference.get() on:input=move |ev| reference.set(event_target_value(&ev))/>
+                    " "
+                    <button type="button" data-testid="waiver-record"
+                        disabled=move || staff.with(|s| s.trim().is_empty()) || reference.with(|r| r.trim().is_empty())
+                        on:click=record>"Record waiver"</button>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
 /// The ledger as a timeline, newest first.
 #[component]
 fn History(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
     let rows = move || {
-        let ledger = session.get().and_then(|s| s.ledger().ok());
-        let mut events: Vec<ConsentEvent> = ledger.map(|l| l.events().to_vec()).unwrap_or_default();
-        events.reverse();
-        events
-            .into_iter()
-            .map(|e| {
-                let channel = match &e.channel {
-                    Channel::OwnDevice => "own device".to_string(),
-                    Channel::Kiosk { staff_id } => format!("clinic kiosk (staff {staff_id})"),
-                    Channel::Imported { source } => format!("imported from {source}"),
-                };
-                view! {
-                    <li data-testid="history-event">
-                        <time>{e.at.to_rfc3339()}</time> " · " <strong>{e.kind.id()}</strong>
-                        " · " {e.scope.label()} " · " {channel}
-                    </li>
-                }
-            })
-            .collect_view()
+        let Some(s) = session.get() else {
+            return Vec::new();
+        };
+        let Ok(ledger) = s.ledger() else {
+            return Vec::new();
+        };
+        let jurisdictions = s.jurisdictions().unwrap_or_default();
+        let mut rows = Vec::new();
+        for (index, e) in ledger.events().iter().enumerate().rev() {
+            let channel = match &e.channel {
+                Channel::OwnDevice => "own device".to_string(),
+                Channel::Kiosk { staff_id } => format!("clinic kiosk (staff {staff_id})"),
+                Channel::Imported { source } => format!("imported from {source}"),
+            };
+            let by = e
+                .guardian
+                .as_ref()
+                .map(|g| format!(" · by {g}"))
+                .unwrap_or_default();
+            let until = e
+                .expires_at
+                .map(|x| {
+                    if x <= now() {
+                        format!(" · until {} (expired)", x.to_rfc3339())
+                    } else {
+                        format!(" · until {}", x.to_rfc3339())
+                    }
+                })
+                .unwrap_or_default();
+            let printable = e
+                .authorization
+                .is_some()
+                .then(|| authorization::printable(&ledger, index, &jurisdictions).ok())
+                .flatten();
+            rows.push(view! {
+                <li data-testid="history-event" data-kind=e.kind.id()>
+                    <time>{e.at.to_rfc3339()}</time> " · " <strong>{e.kind.id()}</strong>
+                    " · " {e.scope.label()} " · " {channel} {by} {until}
+                    {printable.map(|html| {
+                        let name = format!("hipaa-authorization-{}.html", index + 1);
+                        view! {
+                            " · HIPAA authorization "
+                            <button type="button" data-testid="auth-print"
+                                on:click=move |_| download::offer(&name, "text/html", html.as_bytes())>"Print"</button>
+                        }
+                    })}
+                </li>
+            });
+        }
+        rows
     };
     view! {
         <section class="card" aria-labelledby="history-title">
@@ -538,21 +890,53 @@ fn Exports(
     }
 }
 
-/// The data controller named on receipts: the deployment's configuration (`veil.config.controller`
-/// in localStorage, set by the clinic), or a plain statement that this browser holds the data.
-fn controller() -> veil_consent::Controller {
+/// The data controller named on receipts for `scope`: the partner's for partner sharing, the
+/// recipient's abroad for a transfer, otherwise this clinic's (the recipient whose key is this
+/// server's, or the first set up); without any, the deployment's configuration
+/// (`veil.config.controller`), and failing that a plain statement that none is set up, never an
+/// invented address.
+fn controller_for(scope: Option<&PurposeScope>) -> veil_consent::Controller {
+    let all = crate::recipients::all();
+    let chosen = scope.and_then(|s| match (&s.partner, &s.country) {
+        (Some(p), _) => all.iter().find(|r| &r.name == p).cloned(),
+        (None, Some(c)) => all.iter().find(|r| &r.country == c).cloned(),
+        _ => None,
+    });
+    if let Some(r) = chosen.or_else(|| crate::recipients::clinic(None)) {
+        return r.controller;
+    }
     web_sys::window()
         .and_then(|w| w.local_storage().ok().flatten())
         .and_then(|s| s.get_item("veil.config.controller").ok().flatten())
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_else(|| veil_consent::Controller {
-            pii_controller: "The operator of this Veil deployment".into(),
-            contact: "Privacy office".into(),
-            address: "See the operator's privacy notice".into(),
-            email: "privacy@example.invalid".into(),
-            phone: "n/a".into(),
+            pii_controller: "No controller set up (Settings, Recipients)".into(),
+            contact: "not set up".into(),
+            address: "not set up".into(),
+            email: "not set up".into(),
+            phone: "not set up".into(),
             policy_url: "/settings".into(),
         })
+}
+
+/// This clinic's controller (see [`controller_for`]).
+fn controller() -> veil_consent::Controller {
+    controller_for(None)
+}
+
+/// Who receives what is sent for `scope`, in words: the partner for partner sharing, otherwise the
+/// clinic's server this app sends to.
+fn recipient_name(scope: &PurposeScope) -> String {
+    if let Some(partner) = &scope.partner {
+        return partner.clone();
+    }
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    format!(
+        "{} (the clinic's Veil server at {origin})",
+        controller().pii_controller
+    )
 }
 
 /// A consent receipt for the event at `index`: (name, JSON, printable HTML).
@@ -561,7 +945,8 @@ fn receipt(
     index: usize,
     jurisdictions: &[Jurisdiction],
 ) -> Result<(String, String, String), AppError> {
-    let receipt = veil_consent::receipt_for(ledger, index, jurisdictions, &controller())?;
+    let scope = ledger.events().get(index).map(|e| &e.scope);
+    let receipt = veil_consent::receipt_for(ledger, index, jurisdictions, &controller_for(scope))?;
     let json = receipt.to_json()?;
     let html = receipt.to_html();
     Ok((format!("consent-receipt-{}", index + 1), json, html))

@@ -1,23 +1,30 @@
 //! The Settings page.
 
 mod clinic;
+mod forget;
 mod manufacturers;
+mod recipients;
 
 use leptos::prelude::*;
 
 pub use clinic::AwaitingConnection;
 use clinic::ConnectClinic;
+use forget::ForgetMe;
 use manufacturers::TrustedManufacturers;
+use recipients::Recipients;
 
-/// Settings: the connection to a clinic, and the trusted device manufacturers (root certificates).
+/// Settings: the connection to a clinic, the recipients, the trusted device manufacturers (root
+/// certificates), and "Forget me".
 #[component]
 pub fn Settings() -> impl IntoView {
     view! {
         <section aria-labelledby="settings-title" data-testid="page-settings">
             <h1 id="settings-title">"Settings"</h1>
-            <p>"Connect this device to your clinic, and manage trusted device manufacturers (root certificates)."</p>
+            <p>"Connect this device to your clinic, set up recipients, manage trusted device manufacturers (root certificates), or have this device forget you."</p>
             <ConnectClinic/>
+            <Recipients/>
             <TrustedManufacturers/>
+            <ForgetMe/>
         </section>
     }
 }

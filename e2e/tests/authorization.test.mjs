@@ -1,0 +1,215 @@
+// The HIPAA authorization (issue 16): a US, a Californian and a German patient treated in the US
+// each reach "allowed" for research only by signing an authorization with every element of
+// 45 CFR 164.508(c) (California: a specific end date, Cal. Civ. Code § 56.11), get a printable copy,
+// find it in the FHIR export, and are back to "not allowed" after revoking it in one act. Research
+// may instead rest on an IRB / Privacy Board waiver entered by clinic staff.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch } from '../lib/browser.mjs';
+import { VeilApp } from '../lib/app.mjs';
+import { captureDownloads } from '../lib/downloads.mjs';
+import { axeViolations } from '../lib/a11y.mjs';
+import { screenshot } from '../lib/screenshots.mjs';
+
+const serious = (violations) => violations.filter((v) => ['serious', 'critical'].includes(v.impact));
+
+let session;
+let downloads;
+before(async () => {
+  session = await launch();
+  downloads = await captureDownloads(session.browser);
+});
+after(async () => { downloads?.close(); await session?.close(); });
+
+const ID = 'research-this-study';
+const SIGNER = 'Alex Q. Patient';
+
+async function outcome(page, id = ID) {
+  return page.$eval(`[data-testid="decision-${id}"]`, (el) => el.dataset.outcome);
+}
+
+async function waitOutcome(page, want, id = ID) {
+  await page.waitForFunction((i, w) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome === w,
+    { timeout: 10000 }, id, want);
+}
+
+async function newPatient(jurisdiction, second = '', age = 40) {
+  const context = await session.browser.createBrowserContext();
+  await downloads.context(context);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(String(err)));
+  const app = new VeilApp(page);
+  await app.open('/consent');
+  await page.waitForSelector('[data-testid="consent-setup"]');
+  await page.select('[data-testid="consent-jurisdiction"]', jurisdiction);
+  if (second) await page.select('[data-testid="consent-jurisdiction-2"]', second);
+  await page.type('[data-testid="consent-age"]', String(age));
+  await page.click('[data-testid="consent-confirm"]');
+  await page.waitForSelector(`[data-testid="purpose-${ID}"]`);
+  return { context, page, errors };
+}
+
+/** Open the form, check its elements are all there, fill what the person fills, sign. */
+async function signAuthorization(page, { date, endOfStudy = false }) {
+  const requires = await page.$eval(`[data-testid="requires-${ID}"]`, (el) => [...el.children].map((li) => li.dataset.what));
+  assert.ok(requires.includes('hipaa-authorization'), `the decision asks for an authorization: ${requires}`);
+  await page.click(`[data-testid="authorize-${ID}"]`);
+  const form = `[data-testid="authorization-${ID}"]`;
+  await page.waitForSelector(form);
+  for (const el of ['auth-information', 'auth-disclosed-by', 'auth-recipients', 'auth-purpose', 'auth-expiry', 'auth-signature']) {
+    assert.ok(await page.$(`${form} [data-testid="${el}"]`), `the form has ${el}`);
+  }
+  const statements = await page.$eval(`${form} [data-testid="auth-statements"]`, (el) => el.textContent);
+  assert.match(statements, /revoke/i);
+  assert.match(statements, /do not depend/i);
+  assert.match(statements, /redisclosed/i);
+  // Pre-filled, non-empty descriptions (164.508(c)(1)(i)-(iv)).
+  for (const el of ['auth-information', 'auth-disclosed-by', 'auth-recipients', 'auth-purpose']) {
+    assert.ok((await page.$eval(`${form} [data-testid="${el}"]`, (t) => t.value)).trim().length > 10, `${el} is filled in`);
+  }
+  assert.deepEqual(serious(await axeViolations(page, 'main')), [], 'the Consent page with the authorization form passes axe');
+  await page.type(`${form} [data-testid="auth-signature"]`, SIGNER);
+  if (endOfStudy) await page.click(`${form} [data-testid="auth-end-of-study"]`);
+  if (date) {
+    await page.$eval(`${form} [data-testid="auth-expiry"]`, (el, d) => {
+      el.value = d;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, date);
+  }
+  await page.click(`${form} [data-testid="auth-sign"]`);
+}
+
+const nextYear = () => `${new Date().getUTCFullYear() + 1}-06-30`;
+
+async function checkPrintAndFhir(page, { cmia = false } = {}) {
+  await page.click('[data-testid="auth-print"]');
+  // The authorization is the ledger's first event here.
+  const html = (await downloads.take('hipaa-authorization-1.html')).toString();
+  for (const element of ['(c)(1)(i)', '(c)(1)(ii)', '(c)(1)(iii)', '(c)(1)(iv)', '(c)(1)(v)', '(c)(1)(vi) Signature', '(c)(1)(vi) Date', 'revoke', 'redisclosed']) {
+    assert.ok(html.includes(element), `the printable copy has ${element}`);
+  }
+  assert.ok(html.includes(SIGNER) || /Representative/.test(html));
+  if (cmia) assert.match(html, /56\.11/);
+  await page.click('[data-testid="consent-export-fhir"]');
+  const bundle = JSON.parse((await downloads.take('veil-consent-fhir.json')).toString());
+  const consents = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'Consent');
+  const text = JSON.stringify(consents);
+  assert.ok(/hipaa/i.test(text), 'the FHIR export marks the HIPAA authorization');
+  assert.ok(text.includes(SIGNER) || text.includes('164.508'), 'the FHIR export carries the authorization');
+}
+
+async function revoke(page) {
+  assert.match(await page.$eval(`[data-testid="toggle-${ID}"]`, (b) => b.textContent), /Revoke authorization/);
+  await page.click(`[data-testid="toggle-${ID}"]`);
+  await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome !== 'allow', {}, ID);
+  assert.notEqual(await outcome(page), 'allow');
+  assert.match(await page.$eval(`[data-testid="standing-${ID}"]`, (el) => el.textContent), /^Withdrawn /);
+}
+
+test('a US patient: research allowed only with a complete authorization, printable, in FHIR, revoked in one act', async () => {
+  const { context, page, errors } = await newPatient('US');
+  assert.equal(await outcome(page), 'needs-consent');
+  await signAuthorization(page, { endOfStudy: true });
+  await waitOutcome(page, 'allow');
+  assert.match(await page.$eval(`[data-testid="decision-${ID}"]`, (el) => el.textContent), /164\.508/);
+  await screenshot(page, 'consent-us-authorized');
+  assert.deepEqual(serious(await axeViolations(page, 'main')), [], 'the Consent page, authorized, passes axe');
+  await checkPrintAndFhir(page);
+  await revoke(page);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a Californian patient: the CMIA asks for a specific end date, then research is allowed and revoked', async () => {
+  const { context, page } = await newPatient('US-CA');
+  assert.equal(await outcome(page), 'needs-consent');
+  await page.click(`[data-testid="authorize-${ID}"]`);
+  await page.waitForSelector('[data-testid="auth-cmia"]');
+  assert.match(await page.$eval('[data-testid="auth-cmia"]', (el) => el.textContent), /56\.11/);
+  // No "end of study" event where California asks for a date, and no signing without one.
+  assert.equal(await page.$('[data-testid="auth-end-of-study"]'), null);
+  await page.click(`[data-testid="authorize-${ID}"]`); // closes; signAuthorization opens it again
+  await signAuthorization(page, {});
+  // The date is required: the form is not submitted without it.
+  const expiry = `[data-testid="authorization-${ID}"] [data-testid="auth-expiry"]`;
+  assert.equal(await page.$eval(expiry, (el) => el.required && el.validity.valueMissing), true);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await outcome(page), 'needs-consent');
+  await page.$eval(`[data-testid="authorization-${ID}"] [data-testid="auth-expiry"]`, (el, d) => {
+    el.value = d;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, nextYear());
+  await page.click(`[data-testid="authorization-${ID}"] [data-testid="auth-sign"]`);
+  await waitOutcome(page, 'allow');
+  // The expiry is on the card and in the timeline.
+  assert.match(await page.$eval(`[data-testid="standing-${ID}"]`, (el) => el.textContent), new RegExp(`until ${nextYear()}`));
+  assert.match(await page.$eval('[data-testid="consent-history"]', (el) => el.textContent), new RegExp(`until ${nextYear()}`));
+  await checkPrintAndFhir(page, { cmia: true });
+  await revoke(page);
+  await context.close();
+});
+
+test('a German patient treated in the US: one signed authorization meets GDPR and HIPAA, and is revoked', async () => {
+  const { context, page } = await newPatient('DE', 'US');
+  assert.equal(await outcome(page), 'needs-consent');
+  await signAuthorization(page, { date: nextYear() });
+  await waitOutcome(page, 'allow');
+  const rules = await page.$eval(`[data-testid="decision-${ID}"]`, (el) => el.textContent);
+  assert.match(rules, /GDPR Art\. 9\(2\)\(a\)/);
+  assert.match(rules, /164\.508/);
+  await checkPrintAndFhir(page);
+  await revoke(page);
+  await context.close();
+});
+
+test('research on an IRB waiver entered by clinic staff, and not once it is removed', async () => {
+  const { context, page } = await newPatient('US');
+  assert.equal(await outcome(page), 'needs-consent');
+  await page.type('[data-testid="waiver-staff"]', 'IRB-DESK-7');
+  await page.type('[data-testid="waiver-reference"]', 'Example University IRB, protocol 2026-0417');
+  await page.click('[data-testid="waiver-record"]');
+  await waitOutcome(page, 'allow');
+  const basis = await page.$eval(`[data-testid="decision-${ID}"]`, (el) => el.textContent);
+  assert.match(basis, /protocol 2026-0417/);
+  assert.match(basis, /164\.512\(i\)/);
+  await page.click('[data-testid="waiver-remove"]');
+  await waitOutcome(page, 'needs-consent');
+  await context.close();
+});
+
+/** Press Tab until the element with `testid` has focus (at most `max` presses); throws otherwise. */
+async function tabTo(page, testid, max = 300) {
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((t) => document.activeElement?.dataset?.testid === t, testid)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`${testid} never got the keyboard focus`);
+}
+
+test('keyboard only: consent given and withdrawn, an authorization signed and revoked', async () => {
+  const { context, page } = await newPatient('DE', 'US');
+  await page.focus('[data-testid="skip-link"], .skip-link').catch(() => {});
+  // GDPR consent to AI training: Tab to the button, Enter; and back.
+  await tabTo(page, 'toggle-ai-training');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /^Given/.test(document.querySelector('[data-testid="standing-ai-training"]')?.textContent ?? ''));
+  await tabTo(page, 'toggle-ai-training');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /^Withdrawn/.test(document.querySelector('[data-testid="standing-ai-training"]')?.textContent ?? ''));
+  // The authorization for research, every step from the keyboard.
+  await tabTo(page, `authorize-${ID}`);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`[data-testid="authorization-${ID}"]`);
+  await tabTo(page, 'auth-signature');
+  await page.keyboard.type(SIGNER);
+  await tabTo(page, 'auth-end-of-study');
+  await page.keyboard.press('Space');
+  await tabTo(page, 'auth-sign');
+  await page.keyboard.press('Enter');
+  await waitOutcome(page, 'allow');
+  await tabTo(page, `toggle-${ID}`);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome !== 'allow', {}, ID);
+  await context.close();
+});
