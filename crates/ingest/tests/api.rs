@@ -86,7 +86,13 @@ async fn a_valid_upload_is_stored_once_and_a_retry_answers_200_with_the_same_id(
     );
     // The stored envelope is the uploaded one; the device counter is recorded.
     assert_eq!(
-        f.ingest.store().open_envelope(&id).await.unwrap().unwrap().as_slice(),
+        f.ingest
+            .store()
+            .open_envelope(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .as_slice(),
         envelope.as_slice()
     );
     let (status, json) = get(&app, &format!("/v1/artifacts/{id}")).await;

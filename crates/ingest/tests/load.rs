@@ -114,7 +114,12 @@ async fn two_hundred_concurrent_uploads_lose_and_duplicate_nothing() {
     for envelope in &envelopes {
         let stored = f.ingest.store().envelope(&id_of(envelope)).await.unwrap();
         assert!(veil_ingest::at_rest::is_sealed_at_rest(&stored));
-        let opened = f.ingest.store().open_envelope(&id_of(envelope)).await.unwrap();
+        let opened = f
+            .ingest
+            .store()
+            .open_envelope(&id_of(envelope))
+            .await
+            .unwrap();
         assert_eq!(opened.unwrap().as_slice(), envelope.as_slice());
     }
     let megabytes =

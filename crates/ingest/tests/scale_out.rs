@@ -441,10 +441,16 @@ fn two_instances_on_postgres_and_s3_store_each_upload_once_through_sigkills() {
         assert_eq!(status, 200, "{id}");
         assert!(
             veil_ingest::at_rest::is_sealed_at_rest(&stored)
-                && stored.len() == veil_ingest::at_rest::AT_REST_MAGIC.len() + 12 + envelope.len() + 16,
+                && stored.len()
+                    == veil_ingest::at_rest::AT_REST_MAGIC.len() + 12 + envelope.len() + 16,
             "{id}: the stored bytes are not the envelope encrypted at rest"
         );
-        assert!(!stored.windows(32).any(|w| envelope.windows(32).next() == Some(w)), "{id}");
+        assert!(
+            !stored
+                .windows(32)
+                .any(|w| envelope.windows(32).next() == Some(w)),
+            "{id}"
+        );
     }
 
     // A third instance on a fresh data directory, same database and bucket, while an upload is

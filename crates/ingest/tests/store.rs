@@ -123,7 +123,13 @@ async fn a_crash_between_the_commit_and_moving_the_objects_is_completed_at_the_n
     let (reopened, _) = veil_ingest::Ingest::open(&f.config).unwrap();
     assert_eq!(reopened.store().recover_staged().await.unwrap(), 1);
     assert_eq!(
-        reopened.store().open_envelope(&id).await.unwrap().unwrap().as_slice(),
+        reopened
+            .store()
+            .open_envelope(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .as_slice(),
         envelope.as_slice()
     );
     assert!(std::fs::read(manifest_file(&f, &id)).unwrap() == manifest);
@@ -173,7 +179,13 @@ async fn a_second_instance_on_the_same_objects_deletes_nothing_it_does_not_know(
     expected.sort();
     assert_eq!(other.store().list_objects().await.unwrap(), expected);
     assert_eq!(
-        f.ingest.store().open_envelope(&id).await.unwrap().unwrap().as_slice(),
+        f.ingest
+            .store()
+            .open_envelope(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .as_slice(),
         envelope.as_slice()
     );
 
