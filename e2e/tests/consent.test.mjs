@@ -201,3 +201,28 @@ test('a consent with an end date shows it, and once past it the use stops like a
   assert.match(await page.$eval('[data-testid="consent-history"]', (el) => el.textContent), /\(expired\)/);
   await context.close();
 });
+
+test('the texts are in the language the browser prefers among those Veil has, and switchable', async () => {
+  const context = await session.browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.evaluateOnNewDocument(() => {
+    Object.defineProperty(navigator, 'languages', { get: () => ['xx-XX', 'de-AT', 'en'] });
+  });
+  const app = new VeilApp(page);
+  await app.open('/consent');
+  await page.waitForSelector('[data-testid="consent-setup"]');
+  const offered = await page.$$eval('[data-testid="consent-lang"] option', (os) => os.map((o) => o.value));
+  assert.ok(offered.includes('en') && offered.includes('de'), `the catalogue's languages are offered: ${offered}`);
+  assert.equal(await page.$eval('[data-testid="consent-lang"]', (el) => el.value), 'de', 'the first preferred language with texts');
+  await setup(page, { jurisdiction: 'DE', age: 30 });
+  const card = async () => page.$eval('[data-testid="purpose-research-this-study"]', (el) => el.textContent);
+  const german = await card();
+  assert.match(german, /\(de\), SHA-256/);
+  await page.select('[data-testid="consent-lang-switch"]', 'en');
+  await page.waitForFunction(() => /\(en\), SHA-256/.test(document.querySelector('[data-testid="purpose-research-this-study"]')?.textContent ?? ''));
+  assert.notEqual(await card(), german);
+  // A consent given now records the English text's version and hash.
+  await page.click('[data-testid="toggle-research-this-study"]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="receipt"]').length === 1);
+  await context.close();
+});
