@@ -226,3 +226,45 @@ test('the texts are in the language the browser prefers among those Veil has, an
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="receipt"]').length === 1);
   await context.close();
 });
+
+test('an upload queued under a consent that then expires never leaves: it is cancelled like a withdrawn one', { timeout: 180000 }, async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { OutboxPage } = await import('../lib/outbox-page.mjs');
+  const model = join(mkdtempSync(join(tmpdir(), 'veil-expiry-')), 'scan.stl');
+  const tris = [
+    [[0, 0, 0], [0, 10, 0], [10, 0, 0]], [[0, 0, 0], [10, 0, 0], [0, 0, 10]],
+    [[0, 0, 0], [0, 0, 10], [0, 10, 0]], [[10, 0, 0], [0, 10, 0], [0, 0, 10]],
+  ];
+  const buf = Buffer.alloc(84 + 50 * tris.length);
+  buf.writeUInt32LE(tris.length, 80);
+  tris.forEach((t, i) => t.flat().forEach((v, j) => buf.writeFloatLE(v, 84 + 50 * i + 12 + 4 * j)));
+  writeFileSync(model, buf);
+
+  const context = await session.browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.evaluateOnNewDocument(() => {
+    const shift = Number(sessionStorage.getItem('e2e-clock-shift') ?? '0');
+    if (shift) { const real = Date.now; Date.now = () => real() + shift; }
+  });
+  const app = new VeilApp(page);
+  await app.open('/consent');
+  await setup(page, { jurisdiction: 'DE', age: 30 });
+  const id = 'research-this-study';
+  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  await page.$eval(`[data-testid="expiry-${id}"]`, (el, d) => { el.value = d; el.dispatchEvent(new Event('input', { bubbles: true })); }, tomorrow);
+  await page.click(`[data-testid="toggle-${id}"]`);
+  await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome === 'allow', {}, id);
+  // Not connected to a clinic: the sealed upload waits in the outbox.
+  const outbox = new OutboxPage(page);
+  const artifact = await outbox.sealModel(model, 'research/this-study');
+  assert.notEqual(await outbox.state(artifact), 'delivered');
+  // Three days later the consent has expired: the upload is cancelled before it can leave.
+  await page.evaluate(() => sessionStorage.setItem('e2e-clock-shift', String(3 * 86400000)));
+  await page.reload({ waitUntil: 'load' });
+  await outbox.ids();
+  await outbox.waitForState(artifact, 'cancelled', 30000);
+  assert.match(await page.$eval(`[data-testid="outbox-item"][data-id="${artifact}"]`, (row) => row.textContent), /consent no longer allows it/);
+  await context.close();
+});
