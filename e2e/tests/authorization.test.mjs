@@ -213,3 +213,37 @@ test('keyboard only: consent given and withdrawn, an authorization signed and re
   await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome !== 'allow', {}, ID);
   await context.close();
 });
+
+test('a minor in the US: the personal representative signs, with the relationship, and it is on the printable copy', async () => {
+  const context = await session.browser.createBrowserContext();
+  await downloads.context(context);
+  const page = await context.newPage();
+  const app = new VeilApp(page);
+  await app.open('/consent');
+  await page.waitForSelector('[data-testid="consent-setup"]');
+  await page.select('[data-testid="consent-jurisdiction"]', 'US');
+  await page.type('[data-testid="consent-age"]', '15');
+  await page.waitForSelector('[data-testid="consent-guardian"]');
+  await page.type('[data-testid="consent-guardian"]', 'Jordan Parent');
+  await page.click('[data-testid="consent-confirm"]');
+  await page.waitForSelector(`[data-testid="purpose-${ID}"]`);
+  const asked = await page.$$eval(`[data-testid="requires-${ID}"] li`, (lis) => lis.map((li) => `${li.dataset.what}/${li.dataset.from}`));
+  assert.ok(asked.includes('hipaa-authorization/guardian'), `the representative is asked: ${asked}`);
+  await page.click(`[data-testid="authorize-${ID}"]`);
+  const form = `[data-testid="authorization-${ID}"]`;
+  await page.waitForSelector(`${form} [data-testid="auth-representative"]`);
+  assert.equal(await page.$(`${form} [data-testid="auth-signature"]`), null, 'the minor does not sign alone');
+  assert.equal(await page.$eval(`${form} [data-testid="auth-representative"]`, (el) => el.value), 'Jordan Parent');
+  await page.type(`${form} [data-testid="auth-relationship"]`, 'parent with legal custody');
+  await page.click(`${form} [data-testid="auth-end-of-study"]`);
+  await page.click(`${form} [data-testid="auth-sign"]`);
+  await page.waitForFunction(() => document.querySelector('[data-testid="history-event"]')?.dataset.kind === 'guardian-given');
+  assert.match(await page.$eval('[data-testid="history-event"]', (el) => el.textContent), /by Jordan Parent/);
+  const missing = await page.$$eval(`[data-testid="requires-${ID}"] li`, (lis) => lis.map((li) => li.textContent).join(' | ')).catch(() => '');
+  assert.ok(!/personal representative \(/.test(missing), `the representative's signature is no longer missing: ${missing}`);
+  await page.click('[data-testid="auth-print"]');
+  const html = (await downloads.take('hipaa-authorization-1.html')).toString();
+  assert.match(html, /Representative&#39;s authority|Representative's authority/);
+  assert.match(html, /parent with legal custody/);
+  await context.close();
+});
