@@ -169,7 +169,7 @@ impl Fields {
     /// What the form starts with: the app's description of the data, the controller as who
     /// discloses, the recipient, the purpose's text title.
     pub fn suggested(session: &PatientSession, scope: &PurposeScope, recipient: &str) -> Self {
-        let controller = super::controller();
+        let controller = super::names::controller();
         let title = veil_consent::text::current(scope.purpose, &session.lang)
             .map(|t| t.title.clone())
             .unwrap_or_else(|_| scope.label());
@@ -199,7 +199,7 @@ pub fn AuthorizationForm(
     let Some(s) = session.get_untracked() else {
         return ().into_any();
     };
-    let recipient = super::recipient_name(&scope);
+    let recipient = super::names::recipient_name(&scope);
     let fields = RwSignal::new(Fields::suggested(&s, &scope, &recipient));
     let problem = RwSignal::new(None::<String>);
     let research = scope.purpose == Purpose::Research;
@@ -307,7 +307,7 @@ pub fn AuthorizationForm(
 }
 
 fn id_of(scope: &PurposeScope) -> String {
-    super::scope_id(scope)
+    super::names::scope_id(scope)
 }
 
 /// A printable copy of the authorization recorded at `index` (HTML), for the person's records
@@ -325,7 +325,7 @@ pub fn printable(
         .authorization
         .as_ref()
         .ok_or_else(|| AppError::browser("this event carries no authorization"))?;
-    let controller = super::controller();
+    let controller = super::names::controller();
     let mut rows = Vec::new();
     let mut row =
         |k: &str, v: &str| rows.push(format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v)));
