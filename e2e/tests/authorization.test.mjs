@@ -19,7 +19,7 @@ before(async () => {
   session = await launch();
   downloads = await captureDownloads(session.browser);
 });
-after(async () => { downloads?.close(); await session?.close(); });
+after(async () => { await session?.close(); downloads?.close(); });
 
 const ID = 'research-this-study';
 const SIGNER = 'Alex Q. Patient';
@@ -83,6 +83,7 @@ async function signAuthorization(page, { date, endOfStudy = false }) {
 const nextYear = () => `${new Date().getUTCFullYear() + 1}-06-30`;
 
 async function checkPrintAndFhir(page, { cmia = false } = {}) {
+  downloads.discard('hipaa-authorization-1.html');
   await page.click('[data-testid="auth-print"]');
   // The authorization is the ledger's first event here.
   const html = (await downloads.take('hipaa-authorization-1.html')).toString();
@@ -91,6 +92,7 @@ async function checkPrintAndFhir(page, { cmia = false } = {}) {
   }
   assert.ok(html.includes(SIGNER) || /Representative/.test(html));
   if (cmia) assert.match(html, /56\.11/);
+  downloads.discard('veil-consent-fhir.json');
   await page.click('[data-testid="consent-export-fhir"]');
   const bundle = JSON.parse((await downloads.take('veil-consent-fhir.json')).toString());
   const consents = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'Consent');
@@ -241,6 +243,7 @@ test('a minor in the US: the personal representative signs, with the relationshi
   assert.match(await page.$eval('[data-testid="history-event"]', (el) => el.textContent), /by Jordan Parent/);
   const missing = await page.$$eval(`[data-testid="requires-${ID}"] li`, (lis) => lis.map((li) => li.textContent).join(' | ')).catch(() => '');
   assert.ok(!/personal representative \(/.test(missing), `the representative's signature is no longer missing: ${missing}`);
+  downloads.discard('hipaa-authorization-1.html');
   await page.click('[data-testid="auth-print"]');
   const html = (await downloads.take('hipaa-authorization-1.html')).toString();
   assert.match(html, /Representative&#39;s authority|Representative's authority/);

@@ -143,7 +143,12 @@ test('ending a kiosk session leaves nothing of the patient on any page or in any
   assert.match(status, /Sealed and queued/);
   assert.ok(await page.$('[data-testid="model-report"]'), 'the model report is on screen (the check below can fail)');
   const modelsPage = await page.$eval('main', (el) => el.innerText);
-  const artifact = (await outbox.ids()).find((i) => !earlier.has(i));
+  // The Outbox list updates after the seal is stored: wait for the new item.
+  let artifact;
+  for (let tries = 0; tries < 100 && !artifact; tries += 1) {
+    artifact = (await outbox.ids()).find((i) => !earlier.has(i));
+    if (!artifact) await new Promise((r) => setTimeout(r, 100));
+  }
   assert.match(artifact ?? '', /^[0-9a-f]{64}$/);
 
   const markers = [GUARDIAN, STAFF, kid, artifact, PLANTED[0], 'KSK-1', 'Kiosk cuff', '187/113'];
