@@ -487,11 +487,20 @@ fn check_format(found: &str, expected: &str) -> Result<(), ApiError> {
     }
 }
 
-/// A pseudonym of a control request, parsed.
-fn pseudonym(text: &str) -> Result<String, ApiError> {
-    veil_seal::Pseudonym::parse(text)
-        .map(|p| p.as_str().to_owned())
-        .map_err(|_| ApiError::BadRequest(format!("{text:?} is not a pseudonym")))
+/// The pseudonyms of a request, parsed, each once (in first-seen order).
+fn distinct_pseudonyms<'a>(
+    texts: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::new();
+    for text in texts {
+        let p = veil_seal::Pseudonym::parse(text)
+            .map(|p| p.as_str().to_owned())
+            .map_err(|_| ApiError::BadRequest(format!("{text:?} is not a pseudonym")))?;
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    Ok(out)
 }
 
 impl Ingest {
@@ -641,17 +650,16 @@ async fn erase(
                 "pseudonyms must list 1..={MAX_CONTROL_ITEMS} entries"
             )));
         }
-        let mut pseudonyms = Vec::with_capacity(request.pseudonyms.len());
-        for entry in &request.pseudonyms {
-            let p = pseudonym(&entry.pseudonym)?;
-            if entry.recipient.is_empty() || entry.purpose.is_empty() {
-                return Err(ApiError::BadRequest(
-                    "recipient and purpose must be non-empty".into(),
-                ));
-            }
-            if !pseudonyms.contains(&p) {
-                pseudonyms.push(p);
-            }
+        let pseudonyms =
+            distinct_pseudonyms(request.pseudonyms.iter().map(|e| e.pseudonym.as_str()))?;
+        if request
+            .pseudonyms
+            .iter()
+            .any(|e| e.recipient.is_empty() || e.purpose.is_empty())
+        {
+            return Err(ApiError::BadRequest(
+                "recipient and purpose must be non-empty".into(),
+            ));
         }
         let action = ControlAction::Erase {
             pseudonyms,
@@ -679,13 +687,7 @@ async fn delegate(
                 "pseudonyms must list 1..={MAX_CONTROL_ITEMS} entries"
             )));
         }
-        let mut pseudonyms = Vec::with_capacity(request.pseudonyms.len());
-        for text in &request.pseudonyms {
-            let p = pseudonym(text)?;
-            if !pseudonyms.contains(&p) {
-                pseudonyms.push(p);
-            }
-        }
+        let pseudonyms = distinct_pseudonyms(request.pseudonyms.iter().map(String::as_str))?;
         let (delegate, _) = crate::control::client_key(&request.delegate_key.to_ascii_lowercase())?;
         let action = ControlAction::Delegate {
             pseudonyms,
@@ -974,13 +976,7 @@ async fn subject_access_log(
                 "pseudonyms must list at most {MAX_LOG_PSEUDONYMS} entries (none: all the key's)"
             )));
         }
-        let mut pseudonyms = Vec::with_capacity(request.pseudonyms.len());
-        for text in &request.pseudonyms {
-            let p = pseudonym(text)?;
-            if !pseudonyms.contains(&p) {
-                pseudonyms.push(p);
-            }
-        }
+        let pseudonyms = distinct_pseudonyms(request.pseudonyms.iter().map(String::as_str))?;
         let now = now_ms();
         fresh(request.signed.timestamp_ms, now)?;
         let signed = crate::control::verify(
