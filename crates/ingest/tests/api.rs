@@ -7,7 +7,6 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use base64::Engine;
 use ciborium::Value;
 use common::*;
 use coset::{CoseSign1, TaggedCborSerializable};
@@ -674,28 +673,9 @@ fn signed_request(
         body["timestamp_ms"] = (now_s() * 1000).into();
     }
     if body.get("nonce").is_none() {
-        body["nonce"] = fresh_nonce().into();
+        body["nonce"] = nonce().into();
     }
-    let bytes = serde_json::to_vec(&body).unwrap();
-    let sig: p256::ecdsa::Signature = key.sign(&bytes);
-    Request::post(path)
-        .header("content-type", "application/json")
-        .header(
-            "veil-signature",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes()),
-        )
-        .body(Body::from(bytes))
-        .unwrap()
-}
-
-fn fresh_nonce() -> String {
-    let mut nonce = [0u8; 16];
-    getrandom::getrandom(&mut nonce).unwrap();
-    hex::encode(nonce)
-}
-
-fn client_key_hex(key: &veil_seal::SigningKey) -> String {
-    hex::encode(key.verifying_key().to_encoded_point(false).as_bytes())
+    signed_bytes(path, serde_json::to_vec(&body).unwrap(), key)
 }
 
 #[tokio::test]
@@ -708,8 +688,8 @@ async fn revocations_must_be_signed_by_the_delivering_client_and_mark_the_artifa
     let body = |purpose: &str, key: &veil_seal::SigningKey, ids: Vec<String>| {
         serde_json::json!({
             "format": "veil-revocation-v1", "artifacts": ids, "purpose": purpose,
-            "withdrawn_at_ms": 1_790_000_000_000u64, "reason": "withdrawn in app", "client_key": client_key_hex(key),
-            "timestamp_ms": now_s() * 1000, "nonce": fresh_nonce(),
+            "withdrawn_at_ms": 1_790_000_000_000u64, "reason": "withdrawn in app", "client_key": key_hex(key),
+            "timestamp_ms": now_s() * 1000, "nonce": nonce(),
         })
     };
 
@@ -853,11 +833,11 @@ async fn erasures_mark_the_subjects_artifacts_and_keep_the_pseudonymised_record(
         )
         .unwrap();
     let mut body = serde_json::to_value(&record).unwrap();
-    body["client_key"] = client_key_hex(&f.client).into();
+    body["client_key"] = key_hex(&f.client).into();
 
     let other = veil_seal::generate_signing_key().unwrap();
     let mut forged = body.clone();
-    forged["client_key"] = client_key_hex(&other).into();
+    forged["client_key"] = key_hex(&other).into();
     let (status, json) = send(&app, signed_request("/v1/erasures", forged.clone(), &other)).await;
     assert_eq!(
         (status, json["error"].as_str()),

@@ -11,40 +11,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
 use common::*;
-use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::signature::Verifier;
 use veil_ingest::Limits;
 use veil_seal::SigningKey;
-
-fn now_ms() -> u64 {
-    now_s() * 1000
-}
-
-fn nonce() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).unwrap();
-    hex::encode(bytes)
-}
-
-fn key_hex(key: &SigningKey) -> String {
-    hex::encode(sec1(key))
-}
-
-/// A control body signed with `key`, exactly as the browser signs it.
-fn signed(path: &str, body: &serde_json::Value, key: &SigningKey) -> Request<Body> {
-    signed_bytes(path, serde_json::to_vec(body).unwrap(), key)
-}
-
-fn signed_bytes(path: &str, bytes: Vec<u8>, key: &SigningKey) -> Request<Body> {
-    let sig: p256::ecdsa::Signature = key.sign(&bytes);
-    Request::post(path)
-        .header("content-type", "application/json")
-        .header(
-            "veil-signature",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes()),
-        )
-        .body(Body::from(bytes))
-        .unwrap()
-}
 
 fn enrolment(code: &str, key: &SigningKey) -> serde_json::Value {
     serde_json::json!({

@@ -7,43 +7,14 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use base64::Engine;
 use common::*;
-use p256::ecdsa::signature::Signer;
 use veil_ingest::UserRecord;
 use veil_seal::{ArtifactBuilder, ConsentDecision, ConsentRef, SigningKey};
 
-fn now_ms() -> u64 {
-    now_s() * 1000
-}
-
-fn nonce() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).unwrap();
-    hex::encode(bytes)
-}
-
-fn key_hex(key: &SigningKey) -> String {
-    hex::encode(sec1(key))
-}
-
 fn kid(key: &SigningKey) -> String {
     veil_seal::KeyId::of_sec1(&sec1(key)).to_hex()
-}
-
-fn signed(path: &str, body: &serde_json::Value, key: &SigningKey) -> Request<Body> {
-    let bytes = serde_json::to_vec(body).unwrap();
-    let sig: p256::ecdsa::Signature = key.sign(&bytes);
-    Request::post(path)
-        .header("content-type", "application/json")
-        .header(
-            "veil-signature",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes()),
-        )
-        .body(Body::from(bytes))
-        .unwrap()
 }
 
 /// Add a user with `role` and `purposes`; returns its key.

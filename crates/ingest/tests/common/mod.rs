@@ -219,6 +219,43 @@ pub fn block<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) 
     .unwrap()
 }
 
+pub fn now_ms() -> u64 {
+    now_s() * 1000
+}
+
+/// A fresh 16-byte nonce, hex, as every signed request carries.
+pub fn nonce() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).unwrap();
+    hex::encode(bytes)
+}
+
+/// The uncompressed SEC1 key of `key`, hex (a request's `client_key` / `user_key`).
+pub fn key_hex(key: &SigningKey) -> String {
+    hex::encode(sec1(key))
+}
+
+/// A JSON body signed with `key`, exactly as the browser signs it.
+pub fn signed(path: &str, body: &serde_json::Value, key: &SigningKey) -> Request<Body> {
+    signed_bytes(path, serde_json::to_vec(body).unwrap(), key)
+}
+
+/// These exact body bytes, signed with `key` (WebCrypto ECDSA P-256/SHA-256, base64url `r || s`
+/// in `Veil-Signature`).
+pub fn signed_bytes(path: &str, bytes: Vec<u8>, key: &SigningKey) -> Request<Body> {
+    use base64::Engine;
+    use p256::ecdsa::signature::Signer;
+    let sig: p256::ecdsa::Signature = key.sign(&bytes);
+    Request::post(path)
+        .header("content-type", "application/json")
+        .header(
+            "veil-signature",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes()),
+        )
+        .body(Body::from(bytes))
+        .unwrap()
+}
+
 /// Deterministic filler that is not all zeros.
 pub fn pattern(len: usize) -> Vec<u8> {
     (0..len)
