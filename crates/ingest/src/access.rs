@@ -24,7 +24,7 @@ impl ArtifactStore {
                 "an invitation allows at least one use".into(),
             ));
         }
-        let code = clients::generate_code()?;
+        let code = clients::new_code()?;
         let (stored_code, stored_name) = (code.clone(), name.clone());
         self.database()
             .transaction(move |tx| {

@@ -77,7 +77,7 @@ fn code_hash(code: &str) -> String {
 }
 
 /// A fresh random code in groups (`ABCD-EFGH-JKMN-PQRS-TVWX`), drawn without modulo bias.
-fn new_code() -> Result<String, ApiError> {
+pub(crate) fn new_code() -> Result<String, ApiError> {
     let mut symbols = Vec::with_capacity(CODE_SYMBOLS);
     let limit = 256 - 256 % CODE_ALPHABET.len();
     while symbols.len() < CODE_SYMBOLS {
@@ -301,11 +301,6 @@ pub(crate) fn revoke_client(
         &[ms_value(now_ms), Value::from(kid)],
     )?;
     client_in(tx, kid)
-}
-
-/// A fresh invitation code.
-pub(crate) fn generate_code() -> Result<String, ApiError> {
-    new_code()
 }
 
 #[cfg(test)]
