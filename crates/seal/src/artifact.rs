@@ -22,7 +22,7 @@ use crate::cose::{COSE_SIGN1_TAG, read_sign1, sig_structure_digest};
 use crate::keys::sec1_uncompressed;
 use crate::manifest::{
     ConsentDecision, ConsentRef, ContentEntry, DeviceEvidence, Fields, MANIFEST_VERSION,
-    MAX_CBOR_DEPTH, Manifest, bad, validate_name,
+    MAX_CBOR_DEPTH, Manifest, UnverifiedReading, bad, validate_name,
 };
 use crate::names::{Namer, Role};
 use crate::pseudonym::Pseudonym;
@@ -44,6 +44,7 @@ pub struct ArtifactBuilder {
     /// Contents, with their SHA-256 when the caller supplied it.
     files: BTreeMap<String, PendingFile>,
     device_evidence: Vec<DeviceEvidence>,
+    unverified_readings: Vec<UnverifiedReading>,
     deid_report: Option<serde_json::Value>,
     namer: Namer,
 }
@@ -65,6 +66,7 @@ impl ArtifactBuilder {
             created_ms,
             files: BTreeMap::new(),
             device_evidence: Vec::new(),
+            unverified_readings: Vec::new(),
             deid_report: None,
             namer: Namer::default(),
         }
@@ -117,6 +119,13 @@ impl ArtifactBuilder {
         self.device_evidence.push(evidence);
     }
 
+    /// Add a reading nothing proves (a standard device's, an imported one). It goes into the
+    /// manifest's `unverified_readings`, never among the device evidence; its ranges are checked
+    /// by [`Self::prepare`] (`bad-manifest`).
+    pub fn add_unverified_reading(&mut self, reading: UnverifiedReading) {
+        self.unverified_readings.push(reading);
+    }
+
     /// Attach the mesh de-identification report.
     pub fn set_deid_report(&mut self, report: serde_json::Value) {
         self.deid_report = Some(report);
@@ -155,6 +164,7 @@ impl ArtifactBuilder {
                 })
                 .collect(),
             device_evidence: self.device_evidence,
+            unverified_readings: self.unverified_readings,
             deid_report: self.deid_report,
         };
         manifest.validate()?;

@@ -64,9 +64,10 @@ pub use keys::{
     signing_key_to_pem, verifying_key_from_pem, verifying_key_from_sec1, verifying_key_to_pem,
 };
 pub use manifest::{
-    ConsentDecision, ConsentRef, ContentEntry, DeviceEvidence, LEGACY_ALLOW, MAX_CERT_BYTES,
-    MAX_CHAIN_LEN, MAX_CONTENTS, MAX_EVIDENCE, MAX_NAME_LEN, MAX_READING_BYTES, MAX_TEXT_LEN,
-    Manifest, parse_consent_decision,
+    ConsentDecision, ConsentRef, ContentEntry, DeviceClaims, DeviceEvidence, LEGACY_ALLOW,
+    MAX_CERT_BYTES, MAX_CHAIN_LEN, MAX_CLAIM_LEN, MAX_CONTENTS, MAX_EVIDENCE, MAX_NAME_LEN,
+    MAX_READING_BYTES, MAX_TEXT_LEN, MAX_UNVERIFIED, MAX_UNVERIFIED_TOKEN, MAX_UNVERIFIED_VALUES,
+    Manifest, UnverifiedReading, UnverifiedSource, UnverifiedValue, parse_consent_decision,
 };
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
 pub use pseudonym::{ErasureRecord, IdentityVault, Pseudonym, PseudonymSecret};

@@ -4,6 +4,12 @@
 //!
 //! Decoding is strict (duplicate keys, wrong types and over-long fields are refused, nesting is
 //! bounded) because the manifest arrives from outside: the server reads it from uploads.
+//!
+//! Readings come in two kinds, kept in two fields that never mix: `device_evidence` holds what a
+//! certified device signed (the recipient verifies it again), `unverified_readings` what a
+//! standard Bluetooth device or a file said, with nothing to verify ([`UnverifiedReading`]: the
+//! values, their source, and the device's description of itself; never a signature, a chain or a
+//! verdict, and an entry carrying any key beyond its schema is refused).
 
 use std::collections::BTreeMap;
 
@@ -31,6 +37,17 @@ pub const MAX_CHAIN_LEN: usize = 8;
 pub const MAX_CERT_BYTES: usize = 16 * 1024;
 /// Largest signed device reading, COSE (a reading is a few hundred bytes).
 pub const MAX_READING_BYTES: usize = 64 * 1024;
+/// Most unverified readings in one manifest (as many as device readings; a server may accept
+/// fewer).
+pub const MAX_UNVERIFIED: usize = 4096;
+/// Most values in one unverified reading (a blood pressure has systolic, diastolic, mean and
+/// pulse; a glucose record a few more).
+pub const MAX_UNVERIFIED_VALUES: usize = 16;
+/// Longest kind, value name, unit or time of an unverified reading, in bytes.
+pub const MAX_UNVERIFIED_TOKEN: usize = 64;
+/// Longest device claim (a Device Information string is an attribute value: at most 512 bytes,
+/// Core Specification Vol 3 Part F §3.2.9).
+pub const MAX_CLAIM_LEN: usize = 512;
 
 /// The consent decision a manifest carries: `veil-consent`'s [`veil_consent::Outcome`] (`allow`,
 /// `needs-consent`, `deny`), the very type [`veil_consent::decide`] answers with, so the decision
@@ -99,6 +116,277 @@ pub struct DeviceEvidence {
     pub challenge_salt: Option<[u8; 32]>,
 }
 
+/// Where an unverified reading comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum UnverifiedSource {
+    /// A standard Bluetooth SIG health device without Veil's signed-reading service: the values
+    /// are what it indicated or notified, decoded by `veil_trust::sig`.
+    #[serde(rename = "standard-gatt")]
+    StandardGatt,
+    /// A FHIR R4 Observation Bundle a device's own app exported (`veil_trust::fhir_import`).
+    #[serde(rename = "fhir-import")]
+    FhirImport,
+}
+
+impl UnverifiedSource {
+    /// The wire id: `standard-gatt` or `fhir-import`.
+    pub fn id(self) -> &'static str {
+        match self {
+            UnverifiedSource::StandardGatt => "standard-gatt",
+            UnverifiedSource::FhirImport => "fhir-import",
+        }
+    }
+
+    /// Reads a wire id.
+    ///
+    /// # Errors
+    /// [`SealError::BadManifest`] for anything but the two ids.
+    pub fn from_id(id: &str) -> Result<Self, SealError> {
+        match id {
+            "standard-gatt" => Ok(UnverifiedSource::StandardGatt),
+            "fhir-import" => Ok(UnverifiedSource::FhirImport),
+            _ => Err(SealError::BadManifest(format!(
+                "unverified reading source {:?} is not standard-gatt or fhir-import",
+                id.chars().take(32).collect::<String>()
+            ))),
+        }
+    }
+}
+
+/// One value of an unverified reading: a finite number in a named unit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UnverifiedValue {
+    /// What it is (`systolic`, `celsius`, `spo2`, ...), 1..=[`MAX_UNVERIFIED_TOKEN`] bytes.
+    pub name: String,
+    /// The value; finite (a device's NaN or NRes is left out, not sealed as a number).
+    pub value: f64,
+    /// Its unit (`mmHg`, `°C`, `%`, ...), 1..=[`MAX_UNVERIFIED_TOKEN`] bytes.
+    pub unit: String,
+}
+
+/// What a device says about itself (Device Information 0x180A, or the name an exporting app gives
+/// it): claims, each 1..=[`MAX_CLAIM_LEN`] bytes, nothing proves any of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct DeviceClaims {
+    /// Manufacturer Name String (0x2A29).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    /// Model Number String (0x2A24).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Serial Number String (0x2A25).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// Firmware Revision String (0x2A26).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+    /// The device's name as advertised, or as an exported file names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl DeviceClaims {
+    /// The claims present, by their wire key, in CBOR key order.
+    fn entries(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("name", &self.name),
+            ("model", &self.model),
+            ("serial", &self.serial),
+            ("firmware", &self.firmware),
+            ("manufacturer", &self.manufacturer),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+    }
+
+    /// No claim at all.
+    pub fn is_empty(&self) -> bool {
+        self.entries().next().is_none()
+    }
+}
+
+/// A reading nothing proves: from a standard device without Veil's signed-reading service, or
+/// imported from a file. Carried apart from [`DeviceEvidence`] so that no reader can take it for
+/// verified: it has no signature, chain or verdict to forge, and the recipient stores it as
+/// unverified.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UnverifiedReading {
+    /// What it measures, a lowercase id (`blood_pressure`, `temperature`, `weight`,
+    /// `pulse_oximetry`, `heart_rate`, `glucose`, ...): `[a-z0-9_]`, 1..=[`MAX_UNVERIFIED_TOKEN`].
+    pub kind: String,
+    /// Its values, 1..=[`MAX_UNVERIFIED_VALUES`].
+    pub values: Vec<UnverifiedValue>,
+    /// When it was measured, as the device or the file states it (a GATT Date Time is device
+    /// local time without a zone), if stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Where it comes from.
+    pub source: UnverifiedSource,
+    /// What the device says about itself.
+    #[serde(default, skip_serializing_if = "DeviceClaims::is_empty")]
+    pub device: DeviceClaims,
+}
+
+impl UnverifiedReading {
+    /// Checks the documented ranges.
+    ///
+    /// # Errors
+    /// [`SealError::BadManifest`] naming the field out of range.
+    pub fn validate(&self) -> Result<(), SealError> {
+        let token = |field: &str, v: &str| {
+            if v.is_empty() || v.len() > MAX_UNVERIFIED_TOKEN {
+                return Err(SealError::BadManifest(format!(
+                    "unverified reading {field} must be 1..={MAX_UNVERIFIED_TOKEN} bytes"
+                )));
+            }
+            Ok(())
+        };
+        token("kind", &self.kind)?;
+        if !self
+            .kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(SealError::BadManifest(
+                "unverified reading kind must be lowercase letters, digits and _".into(),
+            ));
+        }
+        if self.values.is_empty() || self.values.len() > MAX_UNVERIFIED_VALUES {
+            return Err(SealError::BadManifest(format!(
+                "an unverified reading has 1..={MAX_UNVERIFIED_VALUES} values"
+            )));
+        }
+        for v in &self.values {
+            token("value name", &v.name)?;
+            token("unit", &v.unit)?;
+            if !v.value.is_finite() {
+                return Err(SealError::BadManifest(
+                    "an unverified reading's value is not a finite number".into(),
+                ));
+            }
+        }
+        if let Some(time) = &self.time {
+            token("time", time)?;
+        }
+        for (key, claim) in self.device.entries() {
+            if claim.is_empty() || claim.len() > MAX_CLAIM_LEN {
+                return Err(SealError::BadManifest(format!(
+                    "device claim {key} must be 1..={MAX_CLAIM_LEN} bytes"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let mut entry = serde_json::json!({
+            "status": "unverified",
+            "kind": self.kind,
+            "values": self.values.iter().map(|v| serde_json::json!({
+                "name": v.name, "value": v.value, "unit": v.unit,
+            })).collect::<Vec<_>>(),
+            "time": self.time,
+            "source": self.source.id(),
+        });
+        if let Some(obj) = entry.as_object_mut() {
+            let claims: serde_json::Map<_, _> = self
+                .device
+                .entries()
+                .map(|(k, v)| (k.to_owned(), v.into()))
+                .collect();
+            obj.insert("device".into(), claims.into());
+        }
+        entry
+    }
+
+    fn to_cbor_value(&self) -> Value {
+        let values = self
+            .values
+            .iter()
+            .map(|v| {
+                map(vec![
+                    ("name", Value::Text(v.name.clone())),
+                    ("unit", Value::Text(v.unit.clone())),
+                    ("value", Value::Float(v.value)),
+                ])
+            })
+            .collect();
+        let claims = self
+            .device
+            .entries()
+            .map(|(k, v)| (k, Value::Text(v.to_owned())))
+            .collect();
+        // RFC 8949 §4.2.1 order: kind, time, device, source, values.
+        let mut entry = vec![("kind", Value::Text(self.kind.clone()))];
+        if let Some(time) = &self.time {
+            entry.push(("time", Value::Text(time.clone())));
+        }
+        entry.push(("device", map(claims)));
+        entry.push(("source", Value::Text(self.source.id().to_owned())));
+        entry.push(("values", Value::Array(values)));
+        map(entry)
+    }
+
+    /// Decodes one entry. Strict: a key outside the schema (a `verified` flag, a `signature`, a
+    /// `chain`) is refused, so nothing in an unverified reading can claim to be more.
+    fn from_cbor_value(value: Value) -> Result<Self, SealError> {
+        let mut f = Fields::new(value, "unverified_readings entry")?;
+        let kind = f.text("kind")?;
+        let time = match f.take_opt("time") {
+            None => None,
+            Some(Value::Text(t)) => Some(t),
+            Some(_) => return Err(bad("unverified reading time must be text")),
+        };
+        let source = UnverifiedSource::from_id(&f.text("source")?)?;
+        let items = f.array("values")?;
+        if items.len() > MAX_UNVERIFIED_VALUES {
+            return Err(bad(format!(
+                "an unverified reading has more than {MAX_UNVERIFIED_VALUES} values"
+            )));
+        }
+        let mut values = Vec::with_capacity(items.len());
+        for item in items {
+            let mut v = Fields::new(item, "unverified value")?;
+            let name = v.text("name")?;
+            let unit = v.text("unit")?;
+            let value = match v.take("value")? {
+                Value::Float(x) => x,
+                // Another encoder may write a whole number as an integer.
+                Value::Integer(i) => i128::from(i) as f64,
+                _ => return Err(bad("unverified value must be a number")),
+            };
+            v.finish()?;
+            values.push(UnverifiedValue { name, value, unit });
+        }
+        let mut device = DeviceClaims::default();
+        if let Some(claims) = f.take_opt("device") {
+            let mut c = Fields::new(claims, "device claims")?;
+            let mut claim = |key: &str| match c.take_opt(key) {
+                None => Ok(None),
+                Some(Value::Text(t)) => Ok(Some(t)),
+                Some(_) => Err(bad(format!("device claim {key} must be text"))),
+            };
+            device = DeviceClaims {
+                manufacturer: claim("manufacturer")?,
+                model: claim("model")?,
+                serial: claim("serial")?,
+                firmware: claim("firmware")?,
+                name: claim("name")?,
+            };
+            c.finish()?;
+        }
+        f.finish()?;
+        // The ranges are checked with the whole manifest (`Manifest::validate`).
+        Ok(UnverifiedReading {
+            kind,
+            values,
+            time,
+            source,
+            device,
+        })
+    }
+}
+
 /// The manifest: what the artifact is, about whom (pseudonymously), for whom and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
@@ -120,6 +408,9 @@ pub struct Manifest {
     pub contents: Vec<ContentEntry>,
     /// Device evidence (readings and chains).
     pub device_evidence: Vec<DeviceEvidence>,
+    /// Readings nothing proves, kept apart from the evidence (written only when there are any, so
+    /// a manifest without them encodes as it always did).
+    pub unverified_readings: Vec<UnverifiedReading>,
     /// The mesh de-identification report, as produced by `veil-mesh`.
     pub deid_report: Option<serde_json::Value>,
 }
@@ -158,7 +449,7 @@ impl Manifest {
     /// The manifest as JSON (bytes as lowercase hex), as `veil open` prints it and the ingest
     /// server stores it.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut json = serde_json::json!({
             "version": self.version,
             "pseudonym": self.pseudonym.as_str(),
             "purpose": self.purpose,
@@ -184,7 +475,17 @@ impl Manifest {
                 entry
             }).collect::<Vec<_>>(),
             "deid_report": self.deid_report,
-        })
+        });
+        if let (false, Some(obj)) = (self.unverified_readings.is_empty(), json.as_object_mut()) {
+            obj.insert(
+                "unverified_readings".into(),
+                self.unverified_readings
+                    .iter()
+                    .map(UnverifiedReading::to_json)
+                    .collect(),
+            );
+        }
+        json
     }
 
     /// The manifest's CBOR encoding (as it appears in the payload).
@@ -241,7 +542,7 @@ impl Manifest {
                 map(entry)
             })
             .collect();
-        Ok(map(vec![
+        let mut top = vec![
             ("v", Value::Integer(self.version.into())),
             ("consent", consent),
             ("created", Value::Integer(self.created_ms.into())),
@@ -252,7 +553,20 @@ impl Manifest {
             ("client_key", Value::Bytes(self.client_key.to_vec())),
             ("deid_report", deid),
             ("device_evidence", Value::Array(evidence)),
-        ]))
+        ];
+        // Written only when present (the longest key: last in RFC 8949 §4.2.1 order).
+        if !self.unverified_readings.is_empty() {
+            top.push((
+                "unverified_readings",
+                Value::Array(
+                    self.unverified_readings
+                        .iter()
+                        .map(UnverifiedReading::to_cbor_value)
+                        .collect(),
+                ),
+            ));
+        }
+        Ok(map(top))
     }
 
     pub(crate) fn from_cbor_value(value: Value) -> Result<Self, SealError> {
@@ -339,6 +653,21 @@ impl Manifest {
                 challenge_salt,
             });
         }
+        let unverified_readings = match m.take_opt("unverified_readings") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                if items.len() > MAX_UNVERIFIED {
+                    return Err(bad(format!(
+                        "more than {MAX_UNVERIFIED} unverified readings"
+                    )));
+                }
+                items
+                    .into_iter()
+                    .map(UnverifiedReading::from_cbor_value)
+                    .collect::<Result<_, _>>()?
+            }
+            Some(_) => return Err(bad("manifest.unverified_readings must be an array")),
+        };
         let deid_report = match m.take_opt("deid_report") {
             None | Some(Value::Null) => None,
             Some(v) => Some(
@@ -359,6 +688,7 @@ impl Manifest {
             client_key,
             contents,
             device_evidence,
+            unverified_readings,
             deid_report,
         };
         manifest.validate()?;
@@ -368,6 +698,14 @@ impl Manifest {
     pub(crate) fn validate(&self) -> Result<(), SealError> {
         validate_text("purpose", &self.purpose)?;
         validate_text("recipient", &self.recipient)?;
+        if self.unverified_readings.len() > MAX_UNVERIFIED {
+            return Err(SealError::BadManifest(format!(
+                "more than {MAX_UNVERIFIED} unverified readings"
+            )));
+        }
+        for r in &self.unverified_readings {
+            r.validate()?;
+        }
         let mut seen = std::collections::BTreeSet::new();
         for c in &self.contents {
             validate_name(&c.name)?;
@@ -452,6 +790,18 @@ impl Fields {
         }
     }
 
+    /// Refuses any key not taken yet (for maps whose schema is closed).
+    pub(crate) fn finish(self) -> Result<(), SealError> {
+        match self.entries.keys().next() {
+            None => Ok(()),
+            Some(k) => Err(bad(format!(
+                "{} has a key outside its schema: {:?}",
+                self.what,
+                k.chars().take(32).collect::<String>()
+            ))),
+        }
+    }
+
     pub(crate) fn array(&mut self, key: &str) -> Result<Vec<Value>, SealError> {
         match self.take(key)? {
             Value::Array(a) => Ok(a),
@@ -484,6 +834,7 @@ mod tests {
                 chain: vec![vec![0x30]],
                 challenge_salt: salt,
             }],
+            unverified_readings: vec![],
             deid_report: None,
         }
     }
@@ -595,5 +946,276 @@ mod tests {
             let err = Manifest::from_cbor_value(with_salt_value(bad.clone())).unwrap_err();
             assert_eq!(err.code(), "bad-artifact", "{bad:?}");
         }
+    }
+
+    fn unverified() -> UnverifiedReading {
+        UnverifiedReading {
+            kind: "blood_pressure".into(),
+            values: vec![
+                UnverifiedValue {
+                    name: "systolic".into(),
+                    value: 120.0,
+                    unit: "mmHg".into(),
+                },
+                UnverifiedValue {
+                    name: "diastolic".into(),
+                    value: 80.5,
+                    unit: "mmHg".into(),
+                },
+            ],
+            time: Some("2026-03-01T08:30:00".into()),
+            source: UnverifiedSource::StandardGatt,
+            device: DeviceClaims {
+                manufacturer: Some("Acme".into()),
+                model: Some("BP-1".into()),
+                ..DeviceClaims::default()
+            },
+        }
+    }
+
+    fn decode_value(m: &Manifest) -> Result<Manifest, SealError> {
+        let bytes = m.encode()?;
+        let value: Value = ciborium::from_reader(bytes.as_slice()).unwrap_or(Value::Null);
+        Manifest::from_cbor_value(value)
+    }
+
+    /// The manifest's CBOR with `edit` applied to the first unverified reading's map.
+    fn with_unverified_entry(edit: impl Fn(&mut Vec<(Value, Value)>)) -> Value {
+        let m = Manifest {
+            unverified_readings: vec![unverified()],
+            ..manifest(None)
+        };
+        let Ok(Value::Map(mut top)) = m.to_cbor_value() else {
+            unreachable!()
+        };
+        for (k, v) in &mut top {
+            if let (Some("unverified_readings"), Value::Array(items)) = (k.as_text(), v)
+                && let Some(Value::Map(entry)) = items.first_mut()
+            {
+                edit(entry);
+            }
+        }
+        Value::Map(top)
+    }
+
+    /// The manifest's CBOR with the first unverified reading's first value set to `value`.
+    fn with_first_value(value: Value) -> Value {
+        with_unverified_entry(|entry| {
+            for (k, v) in entry.iter_mut() {
+                if k.as_text() == Some("values")
+                    && let Value::Array(values) = v
+                    && let Some(Value::Map(first)) = values.first_mut()
+                {
+                    for (vk, vv) in first.iter_mut() {
+                        if vk.as_text() == Some("value") {
+                            *vv = value.clone();
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn unverified_readings_round_trip_apart_from_the_evidence() {
+        let m = Manifest {
+            unverified_readings: vec![
+                unverified(),
+                UnverifiedReading {
+                    source: UnverifiedSource::FhirImport,
+                    time: None,
+                    device: DeviceClaims::default(),
+                    ..unverified()
+                },
+            ],
+            ..manifest(None)
+        };
+        assert_eq!(decode_value(&m), Ok(m.clone()));
+        let json = m.to_json();
+        let first = &json["unverified_readings"][0];
+        assert_eq!(first["status"], "unverified");
+        assert_eq!(first["source"], "standard-gatt");
+        assert_eq!(first["kind"], "blood_pressure");
+        assert_eq!(first["values"][1]["value"], 80.5);
+        assert_eq!(first["device"]["manufacturer"], "Acme");
+        assert_eq!(json["unverified_readings"][1]["source"], "fhir-import");
+        assert!(json["unverified_readings"][1]["time"].is_null());
+        // The verified evidence is untouched by them.
+        assert_eq!(json["device_evidence"].as_array().map(Vec::len), Some(1));
+        // Absent: no key in CBOR or JSON, so older manifests encode as before.
+        let plain = manifest(None);
+        let bytes = plain.encode().unwrap_or_default();
+        assert!(!bytes.windows(19).any(|w| w == b"unverified_readings"));
+        assert!(plain.to_json().get("unverified_readings").is_none());
+    }
+
+    #[test]
+    fn unverified_counts_and_sizes_are_bounded() {
+        let at_limit = Manifest {
+            unverified_readings: vec![unverified(); MAX_UNVERIFIED],
+            ..manifest(None)
+        };
+        assert!(decode_value(&at_limit).is_ok());
+        let mut over = at_limit.clone();
+        over.unverified_readings.push(unverified());
+        assert_eq!(over.validate().map_err(|e| e.code()), Err("bad-manifest"));
+        // Decoding refuses the count before it decodes any entry.
+        let Ok(Value::Map(mut top)) = at_limit.to_cbor_value() else {
+            unreachable!()
+        };
+        for (k, v) in &mut top {
+            if let (Some("unverified_readings"), Value::Array(items)) = (k.as_text(), v) {
+                items.push(Value::Null);
+            }
+        }
+        assert_eq!(
+            Manifest::from_cbor_value(Value::Map(top)).map_err(|e| e.code()),
+            Err("bad-artifact")
+        );
+        let long = "x".repeat(MAX_UNVERIFIED_TOKEN + 1);
+        let value = |name: &str, unit: &str, value: f64| UnverifiedValue {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+        };
+        let cases = [
+            UnverifiedReading {
+                kind: long.clone(),
+                ..unverified()
+            },
+            UnverifiedReading {
+                kind: "Blood Pressure".into(),
+                ..unverified()
+            },
+            UnverifiedReading {
+                kind: String::new(),
+                ..unverified()
+            },
+            UnverifiedReading {
+                values: vec![],
+                ..unverified()
+            },
+            UnverifiedReading {
+                values: vec![value("a", "b", 1.0); MAX_UNVERIFIED_VALUES + 1],
+                ..unverified()
+            },
+            UnverifiedReading {
+                values: vec![value(&long, "b", 1.0)],
+                ..unverified()
+            },
+            UnverifiedReading {
+                values: vec![value("a", "", 1.0)],
+                ..unverified()
+            },
+            UnverifiedReading {
+                values: vec![value("a", "b", f64::NAN)],
+                ..unverified()
+            },
+            UnverifiedReading {
+                values: vec![value("a", "b", f64::INFINITY)],
+                ..unverified()
+            },
+            UnverifiedReading {
+                time: Some(long.clone()),
+                ..unverified()
+            },
+            UnverifiedReading {
+                device: DeviceClaims {
+                    serial: Some("s".repeat(MAX_CLAIM_LEN + 1)),
+                    ..DeviceClaims::default()
+                },
+                ..unverified()
+            },
+            UnverifiedReading {
+                device: DeviceClaims {
+                    model: Some(String::new()),
+                    ..DeviceClaims::default()
+                },
+                ..unverified()
+            },
+        ];
+        for case in cases {
+            let m = Manifest {
+                unverified_readings: vec![case.clone()],
+                ..manifest(None)
+            };
+            // Refused when sealing, and when read (too many values before they are decoded,
+            // `bad-artifact`; the other ranges once decoded, `bad-manifest`).
+            assert_eq!(m.validate().map_err(|e| e.code()), Err("bad-manifest"));
+            let read = decode_value(&m).map_err(|e| e.code());
+            assert!(
+                matches!(read, Err("bad-manifest" | "bad-artifact")),
+                "{case:?}: {read:?}"
+            );
+        }
+        let claims_at_limit = UnverifiedReading {
+            values: vec![value("a", "b", 1.0); MAX_UNVERIFIED_VALUES],
+            device: DeviceClaims {
+                manufacturer: Some("m".repeat(MAX_CLAIM_LEN)),
+                ..DeviceClaims::default()
+            },
+            ..unverified()
+        };
+        assert!(claims_at_limit.validate().is_ok());
+    }
+
+    #[test]
+    fn an_unverified_reading_cannot_claim_to_be_verified() {
+        assert!(Manifest::from_cbor_value(with_unverified_entry(|_| {})).is_ok());
+        // Any key outside the schema, a forged verdict or signature above all, is refused.
+        for key in [
+            "verified",
+            "status",
+            "signature",
+            "chain",
+            "reading",
+            "challenge_salt",
+        ] {
+            let forged = with_unverified_entry(|entry| {
+                entry.push((Value::Text(key.into()), Value::Bool(true)));
+            });
+            assert_eq!(
+                Manifest::from_cbor_value(forged).map_err(|e| e.code()),
+                Err("bad-artifact"),
+                "{key}"
+            );
+        }
+        let forged_claim = with_unverified_entry(|entry| {
+            for (k, v) in entry.iter_mut() {
+                if k.as_text() == Some("device")
+                    && let Value::Map(claims) = v
+                {
+                    claims.push((Value::Text("certificate".into()), Value::Text("x".into())));
+                }
+            }
+        });
+        assert_eq!(
+            Manifest::from_cbor_value(forged_claim).map_err(|e| e.code()),
+            Err("bad-artifact")
+        );
+        // A source other than the two is refused; so is a value that is not a number.
+        let other_source = with_unverified_entry(|entry| {
+            for (k, v) in entry.iter_mut() {
+                if k.as_text() == Some("source") {
+                    *v = Value::Text("veil-signed".into());
+                }
+            }
+        });
+        assert_eq!(
+            Manifest::from_cbor_value(other_source).map_err(|e| e.code()),
+            Err("bad-manifest")
+        );
+        let text_value = with_first_value(Value::Text("120".into()));
+        assert_eq!(
+            Manifest::from_cbor_value(text_value).map_err(|e| e.code()),
+            Err("bad-artifact")
+        );
+        // A whole number written as an integer by another encoder reads as that number.
+        let integer_value = with_first_value(Value::Integer(121.into()));
+        let read = Manifest::from_cbor_value(integer_value).map(|m| m.unverified_readings);
+        assert_eq!(
+            read.ok().and_then(|r| r.first().map(|r| r.values[0].value)),
+            Some(121.0)
+        );
     }
 }

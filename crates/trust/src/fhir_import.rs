@@ -56,7 +56,24 @@ pub enum ImportedKind {
     Glucose,
 }
 
-/// One value of an imported reading, in its fixed unit.
+impl ImportedKind {
+    /// The kind in the vocabulary of [`crate::Measurement::kind`] (`blood_pressure`,
+    /// `temperature`, `weight`, `pulse_oximetry`, `heart_rate`, `glucose`), so that imported and
+    /// standard devices' readings are named alike when sealed.
+    pub fn measurement_kind(self) -> &'static str {
+        match self {
+            ImportedKind::BloodPressure => "blood_pressure",
+            ImportedKind::BodyTemperature => "temperature",
+            ImportedKind::BodyWeight => "weight",
+            ImportedKind::Spo2 => "pulse_oximetry",
+            ImportedKind::HeartRate => "heart_rate",
+            ImportedKind::Glucose => "glucose",
+        }
+    }
+}
+
+/// One value of a reading (imported, or a standard device's: [`crate::Measurement::values`]),
+/// in its fixed unit.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ImportedValue {
     /// `systolic`, `diastolic`, `mean_arterial`, `celsius`, `weight`, `spo2`, `heart_rate`,

@@ -243,6 +243,12 @@ export type Measurement =
   | { type: "pulse_oximetry"; spo2: Measure; pulse: Measure; unit: "%"; time_stamp?: string; measurement_status?: string[]; device_sensor_status?: number; pulse_amplitude_index?: Measure; device_clock_not_set: boolean }
   | { type: "weight"; weight: Measure; unit: "kg"; reported_unit: "kg" | "lb"; time_stamp?: string; user_id?: number; bmi?: Measure; height_m?: Measure }
   | { type: "heart_rate"; heart_rate: number; unit: "bpm"; sensor_contact?: boolean; energy_expended_kj?: number; rr_intervals_s?: number[] }
+  /** Intermediate Cuff Pressure 0x2A36 (a cuff inflating, not a result): the current pressure in `systolic`, the others NaN. */
+  | { type: "intermediate_cuff_pressure"; systolic: Measure; diastolic: Measure; mean_arterial: Measure; unit: "mmHg"; reported_unit: "mmHg" | "kPa"; pulse?: Measure; time_stamp?: string; user_id?: number; status?: { body_movement: boolean; cuff_too_loose: boolean; irregular_pulse: boolean; pulse_rate_range: string; improper_position: boolean } }
+  /** Intermediate Temperature 0x2A1E (a thermometer settling, not a result). */
+  | { type: "intermediate_temperature"; celsius: Measure; unit: "°C"; reported_unit: "celsius" | "fahrenheit"; reported_value: Measure; time_stamp?: string; site?: string }
+  /** PLX Continuous Measurement 0x2A5F: SpO2 (%) and pulse rate (bpm), normal and optionally fast and slow averaging. */
+  | { type: "pulse_oximetry_continuous"; normal: { spo2: Measure; pulse: Measure }; fast?: { spo2: Measure; pulse: Measure }; slow?: { spo2: Measure; pulse: Measure }; unit: "%"; measurement_status?: string[]; device_sensor_status?: number; pulse_amplitude_index?: Measure }
   | { type: "unknown"; service: number; characteristic: number; value_hex: string };
 
 /** The device a verified reading came from, as its manufacturer's chain vouches. */

@@ -16,6 +16,8 @@
 
 #[cfg(feature = "sim")]
 use crate::ProvisionError;
+use crate::fhir_import::ImportedValue;
+use crate::ieee11073::Measure;
 
 mod blood_pressure;
 mod features;
@@ -132,6 +134,94 @@ pub fn decode(svc: u16, chr: u16, val: &[u8]) -> Result<Measurement, Measurement
 }
 
 impl Measurement {
+    /// The kind's id, as its JSON `type` says it (`blood_pressure`, `temperature`, ...): the
+    /// vocabulary an unverified reading's `kind` uses too.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Measurement::BloodPressure(_) => "blood_pressure",
+            Measurement::Temperature(_) => "temperature",
+            Measurement::Glucose(_) => "glucose",
+            Measurement::PulseOximetry(_) => "pulse_oximetry",
+            Measurement::Weight(_) => "weight",
+            Measurement::HeartRate(_) => "heart_rate",
+            Measurement::IntermediateCuffPressure(_) => "intermediate_cuff_pressure",
+            Measurement::IntermediateTemperature(_) => "intermediate_temperature",
+            Measurement::PulseOximetryContinuous(_) => "pulse_oximetry_continuous",
+            Measurement::Unknown { .. } => "unknown",
+        }
+    }
+
+    /// Its numbers in their fixed units, named as in its JSON (the shape an imported reading's
+    /// values have, so a standard device's record and an imported one are sealed alike). Special
+    /// values (NaN, NRes, ±INF) are left out: a failed measurement never becomes a number.
+    pub fn values(&self) -> Vec<ImportedValue> {
+        let mut out = Vec::new();
+        let mut push = |name: &'static str, m: Option<Measure>, unit: &'static str| {
+            if let Some(value) = m.and_then(|m| m.value()).filter(|v| v.is_finite()) {
+                out.push(ImportedValue { name, value, unit });
+            }
+        };
+        match self {
+            Measurement::BloodPressure(b) | Measurement::IntermediateCuffPressure(b) => {
+                push("systolic", Some(b.systolic), "mmHg");
+                push("diastolic", Some(b.diastolic), "mmHg");
+                push("mean_arterial", Some(b.mean_arterial), "mmHg");
+                push("pulse", b.pulse, "bpm");
+            }
+            Measurement::Temperature(t) | Measurement::IntermediateTemperature(t) => {
+                push("celsius", Some(t.celsius), "°C");
+            }
+            Measurement::Glucose(g) => {
+                push("concentration", g.concentration, "mg/dL");
+                push(
+                    "time_offset",
+                    g.time_offset_minutes.map(|m| Measure::Value(f64::from(m))),
+                    "min",
+                );
+            }
+            Measurement::PulseOximetry(p) => {
+                push("spo2", Some(p.spo2), "%");
+                push("pulse", Some(p.pulse), "bpm");
+                push("pulse_amplitude_index", p.pulse_amplitude_index, "%");
+            }
+            Measurement::PulseOximetryContinuous(p) => {
+                push("spo2", Some(p.normal.spo2), "%");
+                push("pulse", Some(p.normal.pulse), "bpm");
+            }
+            Measurement::Weight(w) => {
+                push("weight", Some(w.weight), "kg");
+                push("bmi", w.bmi, "kg/m2");
+                push("height", w.height_m, "m");
+            }
+            Measurement::HeartRate(h) => {
+                push(
+                    "heart_rate",
+                    Some(Measure::Value(f64::from(h.heart_rate))),
+                    "bpm",
+                );
+            }
+            Measurement::Unknown { .. } => {}
+        }
+        out
+    }
+
+    /// When the device says it measured (its time stamp; a glucose record's base time, to which
+    /// its `time_offset` value adds), as `YYYY-MM-DDTHH:MM:SS` device local time; `None` when it
+    /// states none or an unknown date (year, month or day 0), or its clock is not set.
+    pub fn stated_time(&self) -> Option<String> {
+        let time = match self {
+            Measurement::BloodPressure(b) | Measurement::IntermediateCuffPressure(b) => {
+                b.time_stamp
+            }
+            Measurement::Temperature(t) | Measurement::IntermediateTemperature(t) => t.time_stamp,
+            Measurement::Glucose(g) => Some(g.base_time),
+            Measurement::PulseOximetry(p) if !p.device_clock_not_set => p.time_stamp,
+            Measurement::Weight(w) => w.time_stamp,
+            _ => None,
+        }?;
+        (time.year != 0 && time.month != 0 && time.day != 0).then(|| time.to_string())
+    }
+
     /// An intermediate value (cuff inflating, thermometer settling, a continuous stream): shown
     /// live, never a result of its own.
     pub fn is_intermediate(&self) -> bool {
