@@ -81,6 +81,10 @@ pub enum ConsentError {
         /// The parser's message.
         reason: String,
     },
+    /// A language's wording of the authorization form or the receipt lacks a key
+    /// (`table/vN/lang/key`).
+    #[error("no text for `{0}` in this language")]
+    MissingTextKey(String),
     /// A language has no consent texts.
     #[error("no consent text in language `{0}`")]
     UnknownLanguage(String),
@@ -129,6 +133,7 @@ impl veil_core::Coded for ConsentError {
             Self::UnknownStatus(_) => "unknown-status",
             Self::BadBundledData { .. } => "bad-bundled-data",
             Self::UnknownLanguage(_) => "unknown-language",
+            Self::MissingTextKey(_) => "missing-text-key",
             Self::UnknownMechanism(_) => "unknown-mechanism",
             Self::UnknownCountry(_) => "unknown-country",
             Self::BadAffected(_) => "bad-affected",

@@ -638,6 +638,7 @@ fn authorization_from_fhir(
         right_to_revoke_stated: signed,
         conditioning_stated: signed,
         redisclosure_stated: signed,
+        form: None,
     };
     Ok(a)
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::transfer::TransferMechanism;
-use crate::{ConsentError, PurposeScope, TextRef, Timestamp};
+use crate::{ConsentError, PurposeScope, TextRef, Timestamp, WordingRef};
 
 /// Format tag of the ledger JSON.
 pub const LEDGER_FORMAT: &str = "veil-consent-ledger/1";
@@ -119,6 +119,10 @@ pub struct HipaaAuthorization {
     /// (c)(2)(iii): the statement that disclosed information may be redisclosed.
     #[serde(default)]
     pub redisclosure_stated: bool,
+    /// The wording of the form the statements were read on: its language, version and the SHA-256
+    /// of all its strings ([`crate::wording`]); absent for forms signed outside Veil.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<WordingRef>,
 }
 
 impl HipaaAuthorization {

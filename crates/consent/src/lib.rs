@@ -60,6 +60,7 @@ mod sharing;
 pub mod text;
 mod time;
 mod transfer;
+pub mod wording;
 
 pub use breach::{Affected, BreachSchedule, Notice, breach_schedule, breach_schedule_for};
 pub use decide::{
@@ -83,4 +84,5 @@ pub use rules::{
 pub use sharing::SharingBasis;
 pub use text::{ConsentText, TextRef};
 pub use time::Timestamp;
+pub use wording::{FormKey, ReceiptKey, WordingRef};
 pub use veil_core::Coded;

@@ -5,7 +5,11 @@
 //! is a new `version`. Ledger events carry a [`TextRef`] with the SHA-256 of the exact text, so a
 //! later edit of the catalogue cannot silently change what someone agreed to.
 //!
-//! The catalogue is embedded at build time from `texts/<lang>.toml`.
+//! The catalogue is embedded at build time from `texts/<lang>.toml` (English, German, French,
+//! Spanish: GDPR Art. 12(1), a language the person understands). Every language holds the same
+//! purposes and versions, and no published text changes: `tests/texts.rs` checks both against
+//! `texts/hashes.lock`. The same files carry the authorization form's and the receipts' wording
+//! ([`crate::wording`]).
 
 use std::sync::OnceLock;
 
@@ -14,10 +18,12 @@ use sha2::{Digest, Sha256};
 
 use crate::{ConsentError, Purpose};
 
-/// The embedded text files: (file name, contents).
-const FILES: [(&str, &str); 2] = [
+/// The embedded text files, one per language: (file name, contents).
+const FILES: [(&str, &str); 4] = [
     ("texts/en.toml", bundled!("texts/en")),
     ("texts/de.toml", bundled!("texts/de")),
+    ("texts/fr.toml", bundled!("texts/fr")),
+    ("texts/es.toml", bundled!("texts/es")),
 ];
 
 /// One version of one purpose's consent text in one language.
@@ -27,7 +33,7 @@ pub struct ConsentText {
     pub purpose: Purpose,
     /// Version number (1, 2, ...); higher is newer.
     pub version: u32,
-    /// BCP 47 language tag (`en`, `de`).
+    /// BCP 47 language tag (`en`, `de`, `fr`, `es`).
     pub lang: String,
     /// Short title for the purpose card.
     pub title: String,
@@ -142,6 +148,7 @@ impl TextRef {
 #[derive(Deserialize)]
 struct RawFile {
     lang: String,
+    #[serde(default)]
     text: Vec<RawText>,
 }
 
@@ -151,6 +158,23 @@ struct RawText {
     version: u32,
     title: String,
     body: String,
+}
+
+/// Every embedded text file parsed as `T`: the consent texts and [`crate::wording`] each read their
+/// own tables of the same files.
+///
+/// # Errors
+/// [`ConsentError::BadBundledData`], naming the file.
+pub(crate) fn parse_files<T: serde::de::DeserializeOwned>() -> Result<Vec<T>, ConsentError> {
+    FILES
+        .iter()
+        .map(|(file, src)| {
+            serde_json::from_str(src).map_err(|e| ConsentError::BadBundledData {
+                file,
+                reason: e.to_string(),
+            })
+        })
+        .collect()
 }
 
 static CATALOGUE: OnceLock<Result<Vec<ConsentText>, ConsentError>> = OnceLock::new();
@@ -164,12 +188,7 @@ pub fn catalogue() -> Result<&'static [ConsentText], ConsentError> {
     CATALOGUE
         .get_or_init(|| {
             let mut out = Vec::new();
-            for (file, src) in FILES {
-                let raw: RawFile =
-                    serde_json::from_str(src).map_err(|e| ConsentError::BadBundledData {
-                        file,
-                        reason: e.to_string(),
-                    })?;
+            for raw in parse_files::<RawFile>()? {
                 for t in raw.text {
                     let sha256 = hex::encode(Sha256::digest(ConsentText::canonical_bytes(
                         t.purpose, t.version, &raw.lang, &t.title, &t.body,
@@ -229,7 +248,7 @@ mod tests {
     #[test]
     fn every_purpose_has_text_in_every_language() {
         let langs = languages().unwrap();
-        assert!(langs.contains(&"en") && langs.contains(&"de"));
+        assert_eq!(langs, ["de", "en", "es", "fr"]);
         for lang in langs {
             for p in Purpose::ALL {
                 let t = current(p, lang).unwrap();

@@ -33,6 +33,7 @@ fn auth() -> HipaaAuthorization {
         right_to_revoke_stated: true,
         conditioning_stated: true,
         redisclosure_stated: true,
+        form: None,
     }
 }
 

@@ -38,6 +38,7 @@ pub fn rich_ledger() -> ConsentLedger {
         right_to_revoke_stated: true,
         conditioning_stated: true,
         redisclosure_stated: true,
+        form: None,
     });
     l.append(e).unwrap();
     let mut m = ConsentEvent::new(
