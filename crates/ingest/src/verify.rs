@@ -18,6 +18,12 @@
 //!    `nonce = SHA-256(client key || challenge_salt)` (`veil_trust::bound_challenge`), so a reading
 //!    captured from another session is worthless. Counter replay across artifacts is checked at
 //!    commit time against the counters already accepted (`crate::store`).
+//! 4. Unverified readings (`unverified_readings`: a standard Bluetooth device's or an imported
+//!    file's values, which nothing signed) are accepted within the same count bound, kept in the
+//!    stored manifest with their status `unverified`, and never counted as verified evidence: they
+//!    are not among [`VerifiedUpload::readings`] or the `verification.readings` summaries, and the
+//!    manifest's decoder refuses any entry carrying a key beyond its schema (a `verified` flag, a
+//!    signature, a chain), so no such claim reaches the store.
 //!
 //! The result, [`VerifiedUpload`], is everything the store needs; the decrypted contents are
 //! dropped here and never stored in clear.
@@ -76,7 +82,7 @@ pub struct VerifiedUpload {
     pub consent_event: Option<String>,
     /// When the client made the artifact, ms since the epoch.
     pub created_ms: u64,
-    /// The verified readings.
+    /// The verified readings (never the manifest's unverified ones).
     pub readings: Vec<AcceptedReading>,
     /// The verified manifest as stored (`manifest` + `verification`), JSON.
     pub manifest_json: serde_json::Value,
@@ -233,11 +239,14 @@ impl ArtifactVerifier {
             check_shareable(report)?;
         }
         let count = manifest.device_evidence.len();
-        if count > self.max_readings {
-            return Err(ApiError::TooManyReadings {
-                count,
-                max: self.max_readings,
-            });
+        let unverified = manifest.unverified_readings.len();
+        for count in [count, unverified] {
+            if count > self.max_readings {
+                return Err(ApiError::TooManyReadings {
+                    count,
+                    max: self.max_readings,
+                });
+            }
         }
 
         let now_s = now_ms / 1000;
@@ -301,6 +310,8 @@ impl ArtifactVerifier {
                 "client_signature": "ES256",
                 "contents_hashed": manifest.contents.len(),
                 "readings": summaries,
+                // Stored as sent, with status `unverified`; nothing here vouches for them.
+                "unverified_readings": unverified,
             },
         });
         Ok(VerifiedUpload {

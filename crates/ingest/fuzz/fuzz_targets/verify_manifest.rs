@@ -12,12 +12,15 @@
 //! missing, repeated and unknown keys, many readings (past the limit, repeated, bound to another
 //! client), bad salts (absent, short, long, not bytes, another salt), damaged readings and chains,
 //! contents that disagree with the files, another `client_key`, and a forger who signs with their
-//! own key under the enrolled client's `kid`.
+//! own key under the enrolled client's `kid`; unverified readings (`unverified_readings`: many,
+//! with odd values, long claims, unknown sources, and forged `verified`/`signature`/`chain` keys).
 //!
 //! Checked, beyond "no panic": the envelope always opens and names the enrolled signer when the
 //! `kid` is the client's; a forged signature is always `bad-signature` (the signature is checked
 //! before anything is decoded); an accepted upload is the enrolled client's, with at most the
-//! configured number of readings; every refusal has a stable code, an HTTP status and a JSON body.
+//! configured number of readings; an accepted upload's unverified readings are stored with status
+//! `unverified` and only their schema's keys, and are never among its verified readings; every
+//! refusal has a stable code, an HTTP status and a JSON body.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -406,6 +409,61 @@ fn evidence(u: &mut Unstructured, w: &World) -> Result<Node> {
     Ok(Node::Map(pairs))
 }
 
+/// One unverified reading, valid or damaged: its fields, odd values, claims, or a key that would
+/// make it pass for verified.
+fn unverified(u: &mut Unstructured, w: &World) -> Result<Node> {
+    let value = |name: &str, unit: &str, v: f64| {
+        Node::Map(vec![
+            (text("name"), text(name)),
+            (text("unit"), text(unit)),
+            (text("value"), Node::Float(v)),
+        ])
+    };
+    let mut values = vec![value("systolic", "mmHg", 120.0), value("diastolic", "mmHg", 80.0)];
+    match u.int_in_range(0..=9)? {
+        0 => values.push(value("x", "y", f64::from_bits(u.arbitrary()?))),
+        1 => values = vec![Node::Repeat(u.int_in_range(0..=64)?, Box::new(values[0].clone()))],
+        2 => values.push(odd(u, 2)?),
+        3 => values.clear(),
+        _ => {}
+    }
+    let mut pairs = vec![(text("kind"), text("blood_pressure"))];
+    if u.arbitrary()? {
+        pairs.push((text("time"), text("2026-12-06T09:15:00")));
+    }
+    let mut claims = vec![(text("model"), text("HEM-7600T"))];
+    if u.ratio(1, 4)? {
+        claims.push((
+            text("manufacturer"),
+            Node::LongText(u.int_in_range(0..=1_024)?, b'm'),
+        ));
+    }
+    pairs.push((text("device"), Node::Map(claims)));
+    let source = match u.int_in_range(0..=5)? {
+        0 => text("veil-signed"),
+        1 => odd(u, 2)?,
+        2 => text("fhir-import"),
+        _ => text("standard-gatt"),
+    };
+    pairs.push((text("source"), source));
+    pairs.push((text("values"), Node::Array(values)));
+    if u.ratio(1, 5)? {
+        // A forged claim: a verdict, the signed reading of a real device, its chain.
+        let r = &w.readings[0];
+        let forged = match u.int_in_range(0..=3)? {
+            0 => (text("verified"), Node::Simple(21)),
+            1 => (text("status"), text("verified")),
+            2 => (text("reading"), Node::Bytes(r.cose.clone())),
+            _ => (
+                text("chain"),
+                Node::Array(r.chain.iter().map(|c| Node::Bytes(c.clone())).collect()),
+            ),
+        };
+        pairs.push(forged);
+    }
+    Ok(Node::Map(pairs))
+}
+
 fn content(name: &str, bytes: &[u8]) -> Node {
     Node::Map(vec![
         (text("name"), text(name)),
@@ -490,10 +548,22 @@ fn run(u: &mut Unstructured) -> Result<()> {
     ])];
     let mut deid = Some(from_json(&w.report));
     let mut client_key = Node::Bytes(w.client_sec1.to_vec());
+    let mut unverified_list: Option<Vec<Node>> = None;
 
     // Targeted mutations first.
     for _ in 0..u.int_in_range(0..=4)? {
-        match u.int_in_range(0..=7)? {
+        match u.int_in_range(0..=9)? {
+            8 => {
+                let n = u.int_in_range(0..=(MAX_READINGS as u32 + 8))?;
+                unverified_list = Some((0..n).map(|_| unverified(u, w)).collect::<Result<_>>()?);
+            }
+            9 => {
+                let one = unverified(u, w)?;
+                unverified_list = Some(vec![Node::Repeat(
+                    u.int_in_range(0..=MAX_REPEAT)?,
+                    Box::new(one),
+                )]);
+            }
             0 => {
                 let n = u.int_in_range(0..=(MAX_READINGS as u32 + 8))?;
                 evidence_list = (0..n).map(|_| evidence(u, w)).collect::<Result<_>>()?;
@@ -559,6 +629,9 @@ fn run(u: &mut Unstructured) -> Result<()> {
         (text("deid_report"), deid.unwrap_or(Node::Simple(22))),
         (text("device_evidence"), Node::Array(evidence_list)),
     ]);
+    if let (Some(list), Node::Map(pairs)) = (unverified_list, &mut manifest) {
+        pairs.push((text("unverified_readings"), Node::Array(list)));
+    }
     // Then generic damage anywhere in the manifest tree.
     for _ in 0..u.int_in_range(0..=3)? {
         damage_somewhere(&mut manifest, u)?;
@@ -645,6 +718,30 @@ fn run(u: &mut Unstructured) -> Result<()> {
             assert!(!forged, "a forged signature was accepted");
             assert_eq!(upload.client_key, hex::encode(w.client_sec1));
             assert!(upload.readings.len() <= MAX_READINGS);
+            // Unverified readings are stored as such, with their schema's keys only, and never
+            // among the verified ones.
+            let verification = &upload.manifest_json["verification"];
+            assert_eq!(
+                verification["readings"].as_array().map(Vec::len),
+                Some(upload.readings.len())
+            );
+            let stored = &upload.manifest_json["manifest"]["unverified_readings"];
+            let stored = stored.as_array().map(Vec::as_slice).unwrap_or_default();
+            assert_eq!(verification["unverified_readings"], stored.len());
+            assert!(stored.len() <= MAX_READINGS);
+            for entry in stored {
+                assert_eq!(entry["status"], "unverified");
+                let keys: Vec<&str> = entry
+                    .as_object()
+                    .map(|o| o.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                assert!(
+                    keys.iter()
+                        .all(|k| ["status", "kind", "values", "time", "source", "device"]
+                            .contains(k)),
+                    "{keys:?}"
+                );
+            }
         }
         Err(e) => {
             assert!(
