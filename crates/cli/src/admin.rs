@@ -16,6 +16,11 @@
 //!   whose public half is taken), reading only for the purposes given, which must be among its
 //!   role's (clinician: treatment, care-operations; researcher: research, ai-training; auditor
 //!   and operator read no contents). Prints `{"user_kid", "name", "role", "purposes", "created"}`.
+//! - `veil admin users add --passkey --role ... --purposes ... --name NAME [--code-expires 1d]
+//!   [--origin URL]` adds a person who signs in with a passkey instead: the line also carries
+//!   `"registration": {"code", "link", "expires"}`, a one-time code (only its hash is stored) to
+//!   register the passkey on the server's `/recipient/` page (the link fills it in).
+//!   `veil admin users passkey-code KID` makes a new one (another device, a lost code).
 //! - `veil admin users list` prints one such line per user (with `"disabled"`); `veil admin users
 //!   disable KID` disables one (its later requests are refused `unknown-user`).
 //!
@@ -57,6 +62,24 @@ pub enum UsersCommand {
     List(DatabaseArgs),
     /// Disable a user: its later requests are refused.
     Disable(RevokeArgs),
+    /// A new one-time passkey registration code for a passkey user (another device, a lost code).
+    PasskeyCode(PasskeyCodeArgs),
+}
+
+/// Arguments of `veil admin users passkey-code`.
+#[derive(Debug, Args)]
+pub struct PasskeyCodeArgs {
+    /// The user's id (64 hex digits, as `users list` shows it).
+    #[arg(value_name = "KID", value_parser = parse_kid)]
+    kid: String,
+    /// How long the code works: <n>m, <n>h, <n>d or <n>w.
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_duration)]
+    code_expires: u64,
+    /// The server's public origin, to print the registration link in full.
+    #[arg(long, value_name = "URL")]
+    origin: Option<String>,
+    #[command(flatten)]
+    db: DatabaseArgs,
 }
 
 /// Arguments of `veil admin users add`.
@@ -68,9 +91,26 @@ pub struct UserAddArgs {
     /// The purposes the user may read for, comma-separated (within the role's).
     #[arg(long, value_name = "P,...", value_delimiter = ',')]
     purposes: Vec<String>,
-    /// The user's ES256 key: a PEM public key, or a PEM private key (only its public half is used).
-    #[arg(long, value_name = "KEY.pem")]
-    key: PathBuf,
+    /// The user's ES256 key (a service account): a PEM public key, or a PEM private key (only its
+    /// public half is used).
+    #[arg(
+        long,
+        value_name = "KEY.pem",
+        required_unless_present = "passkey",
+        conflicts_with = "passkey"
+    )]
+    key: Option<PathBuf>,
+    /// A person who signs in with a passkey: prints a one-time registration code (and link) to
+    /// register it on the server's /recipient/ page.
+    #[arg(long)]
+    passkey: bool,
+    /// How long the registration code works: <n>m, <n>h, <n>d or <n>w.
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_duration)]
+    code_expires: u64,
+    /// The server's public origin (as given to `veil serve --public-origin`), to print the
+    /// registration link in full.
+    #[arg(long, value_name = "URL")]
+    origin: Option<String>,
     /// Who the user is (a person or a service).
     #[arg(long, value_name = "NAME")]
     name: String,
@@ -206,12 +246,43 @@ struct UserLine {
     name: String,
     role: String,
     purposes: Vec<String>,
+    /// `es256` (a service account's key) or `passkey` (a person).
+    auth: &'static str,
     created: String,
     disabled: Option<String>,
+    /// A passkey user's one-time registration code, when one was just made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration: Option<RegistrationLine>,
+}
+
+/// A one-time passkey registration code and where to use it.
+#[derive(Debug, Serialize)]
+struct RegistrationLine {
+    code: String,
+    link: String,
+    expires: String,
+}
+
+fn registration_line(
+    invitation: &veil_ingest::passkeys::PasskeyInvitation,
+    origin: Option<&str>,
+) -> Result<RegistrationLine, Failure> {
+    let origin = origin.unwrap_or("").trim_end_matches('/');
+    Ok(RegistrationLine {
+        link: format!("{origin}/recipient/#code={}", invitation.code),
+        code: invitation.code.clone(),
+        expires: rfc3339(invitation.expires_ms)?,
+    })
 }
 
 fn user_line(u: veil_ingest::UserRecord) -> Result<UserLine, Failure> {
     Ok(UserLine {
+        auth: if u.user_key.is_empty() {
+            "passkey"
+        } else {
+            "es256"
+        },
+        registration: None,
         created: rfc3339(u.created_ms)?,
         disabled: u.disabled_ms.map(rfc3339).transpose()?,
         user_kid: u.user_kid,
@@ -238,8 +309,6 @@ fn user_key(path: &std::path::Path) -> Result<[u8; 65], Failure> {
 }
 
 async fn add_user(args: UserAddArgs) -> Result<(), Failure> {
-    let sec1 = user_key(&args.key)?;
-    let store = open(args.db).await?;
     let mut purposes: Vec<String> = Vec::new();
     for p in args.purposes {
         let p = p.trim().to_owned();
@@ -247,6 +316,29 @@ async fn add_user(args: UserAddArgs) -> Result<(), Failure> {
             purposes.push(p);
         }
     }
+    let Some(key) = args.key.filter(|_| !args.passkey) else {
+        let store = open(args.db).await?;
+        let invitation = store
+            .add_passkey_user(
+                veil_ingest::UserRecord {
+                    user_kid: String::new(),
+                    user_key: String::new(),
+                    name: args.name,
+                    role: args.role,
+                    purposes,
+                    created_ms: now_ms(),
+                    disabled_ms: None,
+                },
+                args.code_expires.saturating_mul(1000),
+                now_ms(),
+            )
+            .await?;
+        let mut line = user_line(invitation.user.clone())?;
+        line.registration = Some(registration_line(&invitation, args.origin.as_deref())?);
+        return print_json(&line);
+    };
+    let sec1 = user_key(&key)?;
+    let store = open(args.db).await?;
     let user = store
         .add_user(veil_ingest::UserRecord {
             user_kid: veil_seal::KeyId::of_sec1(&sec1).to_hex(),
@@ -280,6 +372,16 @@ async fn disable_user(args: RevokeArgs) -> Result<(), Failure> {
     print_json(&user_line(user)?)
 }
 
+async fn passkey_code(args: PasskeyCodeArgs) -> Result<(), Failure> {
+    let store = open(args.db).await?;
+    let invitation = store
+        .new_passkey_code(&args.kid, args.code_expires.saturating_mul(1000), now_ms())
+        .await?;
+    let mut line = user_line(invitation.user.clone())?;
+    line.registration = Some(registration_line(&invitation, args.origin.as_deref())?);
+    print_json(&line)
+}
+
 /// Run `veil admin`.
 pub fn run(command: AdminCommand) -> Result<(), Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -294,6 +396,7 @@ pub fn run(command: AdminCommand) -> Result<(), Failure> {
             AdminCommand::Users(UsersCommand::Add(args)) => add_user(args).await,
             AdminCommand::Users(UsersCommand::List(db)) => list_users(db).await,
             AdminCommand::Users(UsersCommand::Disable(args)) => disable_user(args).await,
+            AdminCommand::Users(UsersCommand::PasskeyCode(args)) => passkey_code(args).await,
         }
     })
 }

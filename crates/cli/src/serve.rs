@@ -86,6 +86,10 @@ pub struct ServeArgs {
     /// swept (at least twice --timeout); the sweep runs at start and every quarter of it.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STAGING_LEASE.as_secs())]
     staging_lease: u64,
+    /// The origin recipient users open this server at (`https://veil.clinic.example`), for their
+    /// passkeys (the host is the WebAuthn RP ID). Default: http://localhost:PORT.
+    #[arg(long, value_name = "URL")]
+    public_origin: Option<String>,
 }
 
 /// `--database`: a PostgreSQL URL (the error never repeats it: it may hold a password).
@@ -144,6 +148,7 @@ fn config(args: ServeArgs) -> ServerConfig {
     ingest.trust_roots = args.trust;
     ingest.revoked_devices = args.revoked_devices;
     ingest.recipient_id = args.recipient_id;
+    ingest.public_origin = args.public_origin;
     ingest.reading_window.max_age_secs = args.reading_max_age_days.saturating_mul(24 * 3600);
     let defaults = Limits::default();
     ingest.limits = Limits {

@@ -10,6 +10,11 @@
 //! - `POST /v1/delegations`: an owner of pseudonyms adds another enrolled key to them.
 //! - `POST /v1/reads/list`, `POST /v1/reads/fetch`: a recipient user lists the artifacts of a
 //!   purpose and reads one's contents, each read decided by [`crate::reads`] and logged.
+//! - `POST /v1/passkeys/register/options`, `POST /v1/passkeys/register`: a recipient user
+//!   registers a passkey with the one-time code the operator gave; `POST
+//!   /v1/passkeys/sign-in/options`, `POST /v1/passkeys/sign-in`: signs in with it and gets a
+//!   session token (`Authorization: Bearer`), good for the read routes; `GET`/`DELETE
+//!   /v1/session`: who the session is, sign out ([`crate::passkeys`]).
 //! - `POST /v1/access-log/export` (an auditor), `POST /v1/access-log` (a patient's client, for
 //!   its own pseudonyms), `GET /v1/access-log/key`: the access log and the key it is signed with.
 //!
@@ -40,6 +45,7 @@ use crate::keys::{KeyOrigin, load_recipient_key};
 use crate::quota::RateLimiter;
 use crate::store::{ArtifactStore, Committed, ControlAction, Enrolment};
 use crate::verify::ArtifactVerifier;
+use crate::webauthn::{RelyingParty, b64url, to_b64url};
 use crate::{ApiError, ServeError};
 
 /// The header carrying the idempotency key of an upload (draft-ietf-httpapi-idempotency-key-header).
@@ -56,6 +62,9 @@ pub const MAX_CONTROL_BODY: usize = 1024 * 1024;
 /// Most artifacts one revocation may name, and most pseudonyms one erasure may list.
 pub const MAX_CONTROL_ITEMS: usize = 10_000;
 
+/// The origin passkeys are bound to when none is configured (`veil serve` adds its port).
+pub const DEFAULT_ORIGIN: &str = "http://localhost";
+
 /// The ingest service: the verifier, the store and the limits, shared by all requests.
 #[derive(Debug)]
 pub struct Ingest {
@@ -67,6 +76,8 @@ pub struct Ingest {
     enrolments: RateLimiter,
     /// Signs the access log (derived from the recipient key: every instance signs alike).
     log_key: p256::ecdsa::SigningKey,
+    /// Recipient users' passkeys are for this relying party ([`crate::passkeys`]).
+    relying_party: RelyingParty,
 }
 
 /// The access log's signing key of a server with recipient key `key`: SHA-256 of a label and the
@@ -108,7 +119,19 @@ impl Ingest {
             uploads: Arc::new(Semaphore::new(permits)),
             rates: RateLimiter::new(limits.client_rate),
             enrolments: RateLimiter::new(limits.enrol_rate),
+            relying_party: RelyingParty::from_origin(DEFAULT_ORIGIN).map_err(ApiError::Internal)?,
         })
+    }
+
+    /// The same service with recipient users' passkeys bound to `rp`.
+    pub fn with_relying_party(mut self, rp: RelyingParty) -> Self {
+        self.relying_party = rp;
+        self
+    }
+
+    /// The relying party recipient users' passkeys are bound to.
+    pub fn relying_party(&self) -> &RelyingParty {
+        &self.relying_party
     }
 
     /// Open everything `config` names: the recipient key (generated on first start), the trust
@@ -155,6 +178,10 @@ impl Ingest {
                 origin: origin.to_string(),
             }
         })?;
+        let rp =
+            RelyingParty::from_origin(config.public_origin.as_deref().unwrap_or(DEFAULT_ORIGIN))
+                .map_err(|e| ServeError::Config(format!("--public-origin: {e}")))?;
+        let ingest = ingest.with_relying_party(rp);
         Ok((ingest, origin))
     }
 
@@ -189,6 +216,11 @@ pub fn api_router(ingest: Arc<Ingest>) -> Router {
         .route("/access-log", post(subject_access_log))
         .route("/access-log/export", post(export_access_log))
         .route("/access-log/key", get(access_log_public_key))
+        .route("/passkeys/register/options", post(passkey_register_options))
+        .route("/passkeys/register", post(passkey_register))
+        .route("/passkeys/sign-in/options", post(passkey_sign_in_options))
+        .route("/passkeys/sign-in", post(passkey_sign_in))
+        .route("/session", get(session_info).delete(sign_out))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(ingest)
@@ -700,12 +732,16 @@ async fn delegate(
     .await
 }
 
-/// The common fields of a recipient user's signed request.
+/// The common fields of a recipient user's signed request (a service account). A passkey user's
+/// request carries none of them: its session token is in `Authorization: Bearer`.
 #[derive(Debug, Deserialize)]
 struct UserSigned {
-    user_key: String,
-    timestamp_ms: u64,
-    nonce: String,
+    #[serde(default)]
+    user_key: Option<String>,
+    #[serde(default)]
+    timestamp_ms: Option<u64>,
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 /// `POST /v1/reads/list` body.
@@ -784,7 +820,8 @@ fn decision_json(
 }
 
 impl Ingest {
-    /// Verify a user's signed request (signature, freshness, nonce once) and return the user.
+    /// The user of a request: a passkey user's session (`Authorization: Bearer TOKEN`), or a
+    /// service account's signed request (signature, freshness, nonce once).
     async fn user(
         &self,
         headers: &HeaderMap,
@@ -792,15 +829,20 @@ impl Ingest {
         signed: &UserSigned,
     ) -> Result<crate::store::UserRecord, ApiError> {
         let now = now_ms();
-        fresh(signed.timestamp_ms, now)?;
-        let request = crate::control::verify(
-            headers,
-            body,
-            &signed.user_key,
-            signed.timestamp_ms,
-            &signed.nonce,
-            now,
-        )?;
+        if let Some(token) = bearer(headers)? {
+            let (user, _) = self.store.session_user(&token, now).await?;
+            self.rates.check(&user.user_kid)?;
+            return Ok(user);
+        }
+        let (Some(user_key), Some(timestamp_ms), Some(nonce)) =
+            (&signed.user_key, signed.timestamp_ms, &signed.nonce)
+        else {
+            return Err(ApiError::BadRequest(
+                "sign the request (user_key, timestamp_ms, nonce and Veil-Signature) or send a passkey session (Authorization: Bearer)".into(),
+            ));
+        };
+        fresh(timestamp_ms, now)?;
+        let request = crate::control::verify(headers, body, user_key, timestamp_ms, nonce, now)?;
         self.rates.check(&request.client_kid)?;
         self.store
             .authenticate_user(&request.client_kid, &request.nonce, now)
@@ -1005,4 +1047,205 @@ async fn access_log_public_key(State(ingest): State<Arc<Ingest>>) -> Response {
         "key": hex::encode(key.to_encoded_point(false).as_bytes()),
     }))
     .into_response()
+}
+
+/// Longest session token accepted (one is 43 characters).
+const MAX_TOKEN_LEN: usize = 128;
+
+/// The session token of `Authorization: Bearer TOKEN`, if the header is there.
+fn bearer(headers: &HeaderMap) -> Result<Option<zeroize::Zeroizing<String>>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_LEN)
+        .ok_or(crate::webauthn::PasskeyError::SessionInvalid)?;
+    Ok(Some(zeroize::Zeroizing::new(token.to_owned())))
+}
+
+/// A user as the passkey routes show it.
+fn user_json(user: &crate::store::UserRecord) -> serde_json::Value {
+    serde_json::json!({
+        "user_kid": user.user_kid,
+        "name": user.name,
+        "role": user.role,
+        "purposes": user.purposes,
+    })
+}
+
+/// `POST /v1/passkeys/register/options` body.
+#[derive(Debug, Deserialize)]
+struct RegisterOptionsRequest {
+    code: String,
+}
+
+/// `POST /v1/passkeys/register` body (base64url fields of the browser's `AuthenticatorAttestationResponse`).
+#[derive(Debug, Deserialize)]
+struct RegisterRequest {
+    client_data_json: String,
+    attestation_object: String,
+}
+
+/// `POST /v1/passkeys/sign-in` body (base64url fields of `AuthenticatorAssertionResponse`).
+#[derive(Debug, Deserialize)]
+struct SignInRequest {
+    credential_id: String,
+    client_data_json: String,
+    authenticator_data: String,
+    signature: String,
+    #[serde(default)]
+    user_handle: Option<String>,
+}
+
+fn field(text: &str, max: usize, what: &str) -> Result<Vec<u8>, ApiError> {
+    b64url(text, max, what).map_err(|e| crate::webauthn::PasskeyError::BadClientData(e).into())
+}
+
+/// Largest body of a passkey ceremony.
+const MAX_PASSKEY_BODY: usize = 64 * 1024;
+
+async fn passkey_register_options(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = read_body(&headers, body, MAX_ENROL_BODY).await?;
+    ingest.enrolments.check("passkey-registration")?;
+    let request: RegisterOptionsRequest = parse_json(&body)?;
+    if request.code.len() > MAX_CODE_LEN {
+        return Err(crate::webauthn::PasskeyError::RegistrationCodeInvalid.into());
+    }
+    let start = ingest
+        .store
+        .registration_challenge(&request.code, now_ms())
+        .await?;
+    let rp = &ingest.relying_party;
+    let user_id = hex::decode(&start.user.user_kid)
+        .map_err(|e| ApiError::Internal(format!("user id: {e}")))?;
+    Ok(Json(serde_json::json!({
+        "user": user_json(&start.user),
+        "publicKey": {
+            "challenge": to_b64url(&start.challenge),
+            "rp": {"id": rp.id(), "name": "Veil"},
+            "user": {"id": to_b64url(&user_id), "name": start.user.name, "displayName": start.user.name},
+            "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+            "timeout": crate::passkeys::CHALLENGE_TTL_MS,
+            "attestation": "none",
+            "authenticatorSelection": {"residentKey": "required", "requireResidentKey": true, "userVerification": "required"},
+        },
+    }))
+    .into_response())
+}
+
+async fn passkey_register(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = read_body(&headers, body, MAX_PASSKEY_BODY).await?;
+    let request: RegisterRequest = parse_json(&body)?;
+    let client_data = field(
+        &request.client_data_json,
+        crate::webauthn::MAX_CLIENT_DATA,
+        "client_data_json",
+    )?;
+    let attestation = field(
+        &request.attestation_object,
+        crate::webauthn::MAX_ATTESTATION_OBJECT,
+        "attestation_object",
+    )?;
+    let (user, credential) = ingest
+        .store
+        .register_passkey(&ingest.relying_party, &client_data, &attestation, now_ms())
+        .await?;
+    let mut answer = user_json(&user);
+    answer["credential_id"] = credential.into();
+    answer["status"] = "registered".into();
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+async fn passkey_sign_in_options(State(ingest): State<Arc<Ingest>>) -> Result<Response, ApiError> {
+    ingest.enrolments.check("passkey-sign-in")?;
+    let challenge = ingest.store.sign_in_challenge(now_ms()).await?;
+    Ok(Json(serde_json::json!({
+        "publicKey": {
+            "challenge": to_b64url(&challenge),
+            "rpId": ingest.relying_party.id(),
+            "timeout": crate::passkeys::CHALLENGE_TTL_MS,
+            "userVerification": "required",
+            "allowCredentials": [],
+        },
+    }))
+    .into_response())
+}
+
+async fn passkey_sign_in(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = read_body(&headers, body, MAX_PASSKEY_BODY).await?;
+    let request: SignInRequest = parse_json(&body)?;
+    let assertion = crate::passkeys::AssertionResponse {
+        credential_id: field(
+            &request.credential_id,
+            crate::webauthn::MAX_CREDENTIAL_ID,
+            "credential_id",
+        )?,
+        client_data_json: field(
+            &request.client_data_json,
+            crate::webauthn::MAX_CLIENT_DATA,
+            "client_data_json",
+        )?,
+        authenticator_data: field(
+            &request.authenticator_data,
+            crate::webauthn::MAX_AUTHENTICATOR_DATA,
+            "authenticator_data",
+        )?,
+        signature: field(&request.signature, 72, "signature")?,
+        user_handle: request
+            .user_handle
+            .as_deref()
+            .map(|h| field(h, 64, "user_handle"))
+            .transpose()?,
+    };
+    let session = ingest
+        .store
+        .sign_in(
+            &ingest.relying_party,
+            assertion,
+            ingest.log_key.clone(),
+            now_ms(),
+        )
+        .await?;
+    Ok(Json(serde_json::json!({
+        "token": session.token.as_str(),
+        "expires_ms": session.expires_ms,
+        "user": user_json(&session.user),
+    }))
+    .into_response())
+}
+
+async fn session_info(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = bearer(&headers)?.ok_or(crate::webauthn::PasskeyError::SessionInvalid)?;
+    let (user, expires_ms) = ingest.store.session_user(&token, now_ms()).await?;
+    let mut answer = user_json(&user);
+    answer["expires_ms"] = expires_ms.into();
+    Ok(Json(answer).into_response())
+}
+
+async fn sign_out(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = bearer(&headers)?.ok_or(crate::webauthn::PasskeyError::SessionInvalid)?;
+    ingest.store.sign_out(&token).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

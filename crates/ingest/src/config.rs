@@ -252,6 +252,10 @@ pub struct IngestConfig {
     pub reading_window: FreshnessWindow,
     /// Request bounds.
     pub limits: Limits,
+    /// The origin recipient users reach this server at (`https://veil.clinic.example`), for their
+    /// passkeys: its host is the WebAuthn RP ID, and a ceremony from any other origin is refused.
+    /// `veil serve` defaults it to `http://localhost:PORT`.
+    pub public_origin: Option<String>,
 }
 
 impl IngestConfig {
@@ -271,6 +275,7 @@ impl IngestConfig {
                 max_future_secs: 300,
             },
             limits: Limits::default(),
+            public_origin: None,
         }
     }
 }

@@ -257,6 +257,9 @@ pub enum ApiError {
         /// The window in seconds.
         window_s: u64,
     },
+    /// A passkey registration, sign-in or session refused (`crate::webauthn`).
+    #[error(transparent)]
+    Passkey(#[from] crate::webauthn::PasskeyError),
     /// A read refused by the decision on it (`crate::reads`); the refusal is in the access log.
     #[error(transparent)]
     ReadRefused(#[from] crate::reads::ReadRefusal),
@@ -313,6 +316,7 @@ impl veil_core::Coded for ApiError {
             ApiError::UnknownUser { .. } => "unknown-user",
             ApiError::StaleRequest { .. } => "stale-request",
             ApiError::ReadRefused(e) => e.code(),
+            ApiError::Passkey(e) => e.code(),
             ApiError::NotFound => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Busy => "busy",
@@ -356,6 +360,20 @@ impl ApiError {
             }
             ApiError::StaleRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::ReadRefused(_) => StatusCode::FORBIDDEN,
+            ApiError::Passkey(e) => {
+                use crate::webauthn::PasskeyError as P;
+                match e {
+                    P::UnknownCredential | P::SessionInvalid | P::BadSignature => {
+                        StatusCode::UNAUTHORIZED
+                    }
+                    P::RegistrationCodeInvalid
+                    | P::UserNotVerified
+                    | P::UserNotPresent
+                    | P::SignCount { .. } => StatusCode::FORBIDDEN,
+                    P::CredentialExists => StatusCode::CONFLICT,
+                    _ => StatusCode::BAD_REQUEST,
+                }
+            }
             ApiError::ClientRevoked { .. }
             | ApiError::InviteInvalid
             | ApiError::PseudonymNotOwned { .. } => StatusCode::FORBIDDEN,

@@ -30,11 +30,14 @@ pub mod config;
 pub mod control;
 mod error;
 pub mod keys;
+pub mod passkeys;
 pub mod quota;
 pub mod reads;
+mod recipient_page;
 pub mod recipients;
 pub mod store;
 pub mod verify;
+pub mod webauthn;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -71,11 +74,13 @@ pub fn router(dist: &Path) -> Router {
 }
 
 /// Build the full server: the ingest API under `/v1` and the PWA everywhere else, all with Veil's
-/// security headers. Unknown `/v1/...` paths answer a JSON 404, never the app's `index.html`.
+/// security headers, and the recipient users' page under `/recipient/` (passkey sign-in and reads).
+/// Unknown `/v1/...` paths answer a JSON 404, never the app's `index.html`.
 pub fn app(dist: &Path, ingest: Arc<Ingest>) -> Router {
     with_security_headers(
         Router::new()
             .nest("/v1", api_router(ingest))
+            .merge(recipient_page::router())
             .fallback_service(static_files(dist)),
     )
 }
@@ -150,7 +155,10 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     if !config.dist.join("index.html").is_file() {
         return Err(ServeError::MissingDist(config.dist));
     }
-    let ingest_config = config.ingest.clone();
+    let mut ingest_config = config.ingest.clone();
+    if ingest_config.public_origin.is_none() {
+        ingest_config.public_origin = Some(format!("http://localhost:{}", config.addr.port()));
+    }
     let (ingest, origin) = tokio::task::spawn_blocking(move || Ingest::open(&ingest_config))
         .await
         .map_err(|e| ServeError::Storage(format!("start-up task: {e}")))??;
@@ -176,6 +184,11 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         database.backend_name(),
         database.describe(),
         ingest.store().staging_lease().as_secs()
+    );
+    println!(
+        "Recipient users sign in with passkeys at {}/recipient/ (relying party {})",
+        ingest.relying_party().origins().join(", "),
+        ingest.relying_party().id()
     );
     let sweeper = ingest.store().spawn_sweeper();
     let listener = tokio::net::TcpListener::bind(config.addr).await?;

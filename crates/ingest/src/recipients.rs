@@ -88,6 +88,7 @@ fn decision_details(
         "user": user.user_kid,
         "user_name": user.name,
         "role": user.role,
+        "auth": if user.user_key.is_empty() { "passkey" } else { "es256" },
     });
     match decision {
         Ok(grant) => {
@@ -105,30 +106,37 @@ fn decision_details(
     details
 }
 
+/// The role of a user about to be added, its purposes checked to be among the role's.
+pub(crate) fn check_role_purposes(user: &UserRecord) -> Result<Role, ApiError> {
+    let role = Role::parse(&user.role).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "role must be one of {}",
+            Role::ALL.map(Role::as_str).join(", ")
+        ))
+    })?;
+    if let Some(p) = user
+        .purposes
+        .iter()
+        .find(|p| !role.purposes().contains(&p.as_str()))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "role {} may not read for purpose {p:?} (it may: {})",
+            role.as_str(),
+            if role.purposes().is_empty() {
+                "none".to_owned()
+            } else {
+                role.purposes().join(", ")
+            }
+        )));
+    }
+    Ok(role)
+}
+
 impl ArtifactStore {
-    /// Add a recipient user (operator). Its purposes must be among its role's.
+    /// Add a recipient user (operator) authenticated by its ES256 key. Its purposes must be
+    /// among its role's.
     pub async fn add_user(&self, user: UserRecord) -> Result<UserRecord, ApiError> {
-        let role = Role::parse(&user.role).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "role must be one of {}",
-                Role::ALL.map(Role::as_str).join(", ")
-            ))
-        })?;
-        if let Some(p) = user
-            .purposes
-            .iter()
-            .find(|p| !role.purposes().contains(&p.as_str()))
-        {
-            return Err(ApiError::BadRequest(format!(
-                "role {} may not read for purpose {p:?} (it may: {})",
-                role.as_str(),
-                if role.purposes().is_empty() {
-                    "none".to_owned()
-                } else {
-                    role.purposes().join(", ")
-                }
-            )));
-        }
+        check_role_purposes(&user)?;
         let (sec1, _) = crate::control::client_key(&user.user_key)?;
         if veil_seal::KeyId::of_sec1(&sec1).to_hex() != user.user_kid {
             return Err(ApiError::BadRequest("user_kid is not the key's id".into()));
@@ -167,8 +175,9 @@ impl ArtifactStore {
         let (kid, nonce) = (kid.to_owned(), nonce.to_owned());
         self.database()
             .transaction(move |tx| {
+                // A passkey user has no key: it signs in instead (`crate::passkeys`).
                 let user = users::user_in(tx, &kid)?
-                    .filter(|u| u.disabled_ms.is_none())
+                    .filter(|u| u.disabled_ms.is_none() && !u.user_key.is_empty())
                     .ok_or_else(|| ApiError::UnknownUser { kid: kid.clone() })?;
                 users::use_nonce(tx, &kid, &nonce, now_ms)?;
                 Ok(user)

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use base64::Engine;
 use common::*;
 use veil_ingest::UserRecord;
-use veil_seal::{ArtifactBuilder, ConsentDecision, ConsentRef, SigningKey};
+use veil_seal::SigningKey;
 
 fn kid(key: &SigningKey) -> String {
     veil_seal::KeyId::of_sec1(&sec1(key)).to_hex()
@@ -34,24 +34,6 @@ async fn user(f: &Fixture, role: &str, purposes: &[&str]) -> SigningKey {
         .await
         .unwrap();
     key
-}
-
-/// A stored artifact of `purpose` (device counter `ctr`); returns its id.
-async fn stored(f: &Fixture, app: &axum::Router, purpose: &str, ctr: u64) -> String {
-    let consent = ConsentRef {
-        decision: ConsentDecision::Allow,
-        event_hash: Some([5u8; 32]),
-    };
-    let pseudonym = f.subject.pseudonym(RECIPIENT_ID, purpose);
-    let mut b = ArtifactBuilder::new(pseudonym, purpose, RECIPIENT_ID, consent, 1_790_000_000_000);
-    let (model, report) = deidentified();
-    b.add_file("model-1.stl", model.clone()).unwrap();
-    b.set_deid_report(serde_json::to_value(report.shareable()).unwrap());
-    b.add_device_evidence(f.reading(ctr));
-    let envelope = f.seal(b.sign(&f.client).unwrap().into_bytes());
-    let (status, json) = post(app, envelope.clone()).await;
-    assert_eq!(status, StatusCode::CREATED, "{json}");
-    id_of(&envelope)
 }
 
 async fn fetch(

@@ -29,6 +29,7 @@ pub(crate) mod access_log;
 pub(crate) mod clients;
 pub(crate) mod controls;
 pub mod database;
+pub(crate) mod passkeys;
 pub mod postgres;
 pub(crate) mod rest_keys;
 pub mod schema;

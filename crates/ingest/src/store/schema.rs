@@ -118,4 +118,36 @@ pub const SCHEMA: &[&str] = &[
         entry       TEXT NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS access_log_by_subject ON access_log (subject)",
+    // Passkeys of recipient users (`store::passkeys`): one-time registration codes (only their
+    // SHA-256 kept), registered credentials (ES256 key and signature counter), the single-use
+    // challenges the server issued (only their SHA-256 kept; expired ones are deleted when new
+    // ones are issued) and sign-in sessions (only the token's SHA-256 kept).
+    "CREATE TABLE IF NOT EXISTS passkey_codes (
+        code_sha256 TEXT PRIMARY KEY,
+        user_kid    TEXT NOT NULL,
+        created_ms  BIGINT NOT NULL,
+        expires_ms  BIGINT NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS passkeys (
+        credential_id TEXT PRIMARY KEY,
+        user_kid      TEXT NOT NULL,
+        public_key    TEXT NOT NULL,
+        sign_count    BIGINT NOT NULL,
+        created_ms    BIGINT NOT NULL,
+        last_used_ms  BIGINT
+    )",
+    "CREATE TABLE IF NOT EXISTS webauthn_challenges (
+        challenge_sha256 TEXT PRIMARY KEY,
+        ceremony         TEXT NOT NULL,
+        code_sha256      TEXT,
+        created_ms       BIGINT NOT NULL,
+        expires_ms       BIGINT NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS user_sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        user_kid     TEXT NOT NULL,
+        credential_id TEXT NOT NULL,
+        created_ms   BIGINT NOT NULL,
+        expires_ms   BIGINT NOT NULL
+    )",
 ];

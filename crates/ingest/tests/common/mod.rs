@@ -363,3 +363,22 @@ pub fn age_file(path: &std::path::Path, age: std::time::Duration) {
     let file = std::fs::File::options().write(true).open(path).unwrap();
     file.set_modified(SystemTime::now() - age).unwrap();
 }
+
+/// A stored artifact of `purpose` for the fixture's subject (device counter `ctr`), consent
+/// allowed with an event hash; returns its id.
+pub async fn stored(f: &Fixture, app: &axum::Router, purpose: &str, ctr: u64) -> String {
+    let consent = ConsentRef {
+        decision: ConsentDecision::Allow,
+        event_hash: Some([5u8; 32]),
+    };
+    let pseudonym = f.subject.pseudonym(RECIPIENT_ID, purpose);
+    let mut b = ArtifactBuilder::new(pseudonym, purpose, RECIPIENT_ID, consent, 1_790_000_000_000);
+    let (model, report) = deidentified();
+    b.add_file("model-1.stl", model.clone()).unwrap();
+    b.set_deid_report(serde_json::to_value(report.shareable()).unwrap());
+    b.add_device_evidence(f.reading(ctr));
+    let envelope = f.seal(b.sign(&f.client).unwrap().into_bytes());
+    let (status, json) = post(app, envelope.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+    id_of(&envelope)
+}
