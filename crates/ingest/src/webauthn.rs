@@ -143,6 +143,8 @@ impl Coded for PasskeyError {
 pub struct RelyingParty {
     id: String,
     origins: Vec<String>,
+    /// Whether the UV flag is required (always, for Veil's recipient users).
+    require_uv: bool,
 }
 
 impl RelyingParty {
@@ -173,7 +175,16 @@ impl RelyingParty {
         Ok(RelyingParty {
             id: host,
             origins: vec![origin.to_ascii_lowercase()],
+            require_uv: true,
         })
+    }
+
+    /// The same relying party accepting (`false`) or refusing (`true`, the default) ceremonies
+    /// without user verification (`userVerification: "preferred"` against `"required"`). The
+    /// server always requires it; a relying party that asks only for presence sets `false`.
+    pub fn user_verification_required(mut self, required: bool) -> Self {
+        self.require_uv = required;
+        self
     }
 
     /// The RP ID.
@@ -326,7 +337,7 @@ fn parse_auth_data(rp: &RelyingParty, data: &[u8]) -> Result<AuthData, PasskeyEr
     if flags & FLAG_UP == 0 {
         return Err(PasskeyError::UserNotPresent);
     }
-    if flags & FLAG_UV == 0 {
+    if rp.require_uv && flags & FLAG_UV == 0 {
         return Err(PasskeyError::UserNotVerified);
     }
     Ok(AuthData {
@@ -574,6 +585,136 @@ mod tests {
         assert_eq!(
             es256_key(&key).unwrap_err().code(),
             "webauthn-unsupported-key"
+        );
+    }
+
+    /// W3C Web Authentication Level 3, §16.2 "ES256 Credential with No Attestation" (RP ID
+    /// `example.org`, origin `https://example.org`): a registration and an assertion of one
+    /// credential made by the specification's generator, not by this code. Neither sets the UV flag,
+    /// so the server's policy refuses both `webauthn-user-not-verified`; with user verification
+    /// not required they verify, and the credential id, key and counter are the published ones.
+    #[test]
+    fn w3c_level3_test_vector_es256_none() {
+        let h = |s: &str| hex::decode(s).unwrap();
+        let reg_challenge = h("00c30fb78531c464d2b6771dab8d7b603c01162f2fa486bea70f283ae556e130");
+        let reg_client = h(concat!(
+            "7b2274797065223a22776562617574686e2e637265617465222c226368616c6c656e6765",
+            "223a22414d4d507434557878475453746e63647134313759447742466938767049612d70",
+            "77386f4f755657345441222c226f726967696e223a2268747470733a2f2f6578616d706c",
+            "652e6f7267222c2263726f73734f726967696e223a66616c73652c226578747261446174",
+            "61223a22636c69656e74446174614a534f4e206d617920626520657874656e6465642077",
+            "697468206164646974696f6e616c206669656c647320696e20746865206675747572652c",
+            "207375636820617320746869733a20426b5165446a646354427258426941774a544c4535",
+            "51227d"
+        ));
+        let attestation = h(concat!(
+            "a363666d74646e6f6e656761747453746d74a068617574684461746158a4bfabc3743295",
+            "8b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b559000000008446ccb9ab",
+            "1db374750b2367ff6f3a1f0020f91f391db4c9b2fde0ea70189cba3fb63f579ba6122b33",
+            "ad94ff3ec330084be4a5010203262001215820afefa16f97ca9b2d23eb86ccb64098d20d",
+            "b90856062eb249c33a9b672f26df61225820930a56b87a2fca66334b03458abf879717c1",
+            "2cc68ed73290af2e2664796b9220"
+        ));
+        let assert_challenge =
+            h("39c0e7521417ba54d43e8dc95174f423dee9bf3cd804ff6d65c857c9abf4d408");
+        let assert_auth = h(concat!(
+            "bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b519000000",
+            "00"
+        ));
+        let assert_client = h(concat!(
+            "7b2274797065223a22776562617574686e2e676574222c226368616c6c656e6765223a22",
+            "4f63446e55685158756c5455506f334a5558543049393770767a7a59425039745a636858",
+            "79617630314167222c226f726967696e223a2268747470733a2f2f6578616d706c652e6f",
+            "7267222c2263726f73734f726967696e223a66616c73657d"
+        ));
+        let signature = h(concat!(
+            "3046022100f50a4e2e4409249c4a853ba361282f09841df4dd4547a13a87780218deffcd",
+            "380221008480ac0f0b93538174f575bf11a1dd5d78c6e486013f937295ea13653e331e87"
+        ));
+
+        let strict = RelyingParty::from_origin("https://example.org").unwrap();
+        assert_eq!(
+            verify_registration(&strict, &reg_client, &attestation)
+                .unwrap_err()
+                .code(),
+            "webauthn-user-not-verified"
+        );
+        let rp = strict.clone().user_verification_required(false);
+        let credential = verify_registration(&rp, &reg_client, &attestation).unwrap();
+        assert_eq!(credential.challenge, reg_challenge);
+        assert_eq!(
+            credential.credential_id,
+            h("f91f391db4c9b2fde0ea70189cba3fb63f579ba6122b33ad94ff3ec330084be4")
+        );
+        assert_eq!(
+            hex::encode(credential.public_key),
+            concat!(
+                "04afefa16f97ca9b2d23eb86ccb64098d20db90856062eb249c33a9b672f26df61",
+                "930a56b87a2fca66334b03458abf879717c12cc68ed73290af2e2664796b9220"
+            )
+        );
+        assert_eq!(credential.sign_count, 0);
+        assert!(credential.backup_eligible);
+
+        let client = client_data(&rp, &assert_client, "webauthn.get").unwrap();
+        assert_eq!(client.challenge, assert_challenge);
+        let verified = verify_assertion(
+            &rp,
+            &client,
+            &assert_auth,
+            &signature,
+            &credential.public_key,
+            0,
+        )
+        .unwrap();
+        assert_eq!(verified.sign_count, 0);
+        let strict_client = client_data(&strict, &assert_client, "webauthn.get").unwrap();
+        assert_eq!(
+            verify_assertion(
+                &strict,
+                &strict_client,
+                &assert_auth,
+                &signature,
+                &credential.public_key,
+                0
+            )
+            .unwrap_err()
+            .code(),
+            "webauthn-user-not-verified"
+        );
+        // Any signed byte changed, or the registration's client data in place of the
+        // assertion's, and the signature no longer verifies.
+        let mut tampered = assert_auth.clone();
+        tampered[36] ^= 1;
+        let e = verify_assertion(
+            &rp,
+            &client,
+            &tampered,
+            &signature,
+            &credential.public_key,
+            0,
+        );
+        assert_eq!(e.unwrap_err().code(), "webauthn-bad-signature");
+        let other = ClientData {
+            challenge: client.challenge.clone(),
+            hash: Sha256::digest(&reg_client).into(),
+        };
+        let e = verify_assertion(
+            &rp,
+            &other,
+            &assert_auth,
+            &signature,
+            &credential.public_key,
+            0,
+        );
+        assert_eq!(e.unwrap_err().code(), "webauthn-bad-signature");
+        // Its origin is not ours.
+        let ours = RelyingParty::from_origin("https://veil.example").unwrap();
+        assert_eq!(
+            client_data(&ours, &assert_client, "webauthn.get")
+                .unwrap_err()
+                .code(),
+            "webauthn-bad-origin"
         );
     }
 }
