@@ -1,6 +1,7 @@
 //! The Outbox page: sealed artifacts waiting to leave, their progress and state, and the person's
-//! controls: seal verified readings, cancel what has not left, erase the identity layer. Files are
-//! never sealed from here: models go through the Models page, so only de-identified ones leave.
+//! controls: seal verified readings, seal unverified ones (marked UNVERIFIED here and in the
+//! artifact), cancel what has not left, erase the identity layer. Files are never sealed from
+//! here: models go through the Models page, so only de-identified ones leave.
 
 use std::collections::HashMap;
 
@@ -132,6 +133,17 @@ pub fn Outbox() -> impl IntoView {
             }
         });
     };
+    let send_unverified = move |_| {
+        spawn_local(async move {
+            match storage::unverified_readings().await {
+                Ok(readings) if readings.is_empty() => message.set(Some(Ok(
+                    "There are no unverified readings to send yet.".into(),
+                ))),
+                Ok(readings) => seal(outbox::Sealable::UnverifiedReadings { readings }),
+                Err(e) => message.set(Some(Err(e.into()))),
+            }
+        });
+    };
     let erase = move |_| {
         spawn_local(async move {
             message.set(Some(outbox::erase_identity().await.map(|()| {
@@ -155,6 +167,8 @@ pub fn Outbox() -> impl IntoView {
                 </select>
                 <p>"Models are sealed from the Models page once they are de-identified; readings once the Devices page has verified them. Nothing else can be sent."</p>
                 <p><button type="button" data-testid="outbox-send-readings" on:click=send_readings disabled=move || busy.get()>"Seal verified device readings"</button></p>
+                <p>"Readings from standard devices and imported files can be sent too, marked UNVERIFIED: the clinic sees that nothing proves which device took them."</p>
+                <p><button type="button" data-testid="outbox-send-unverified" on:click=send_unverified disabled=move || busy.get()>"Seal unverified readings (marked UNVERIFIED)"</button></p>
                 {move || message.get().map(|m| match m {
                     Ok(text) => view! { <p role="status" data-testid="outbox-message">{text}</p> }.into_any(),
                     Err(e) => view! { <p role="status" data-testid="outbox-message" data-code=e.code><ErrorText error=e.clone()/></p> }.into_any(),
@@ -205,11 +219,20 @@ fn OutboxRow(
         ItemState::Queued | ItemState::Failed { .. } | ItemState::AwaitingEnrolment { .. }
     );
     let state_id = item.state.id();
+    // Readings nothing proves keep their status in the list, as in the artifact.
+    let unverified = item
+        .files
+        .iter()
+        .any(|f| f == outbox::UNVERIFIED_READINGS_FILE);
     view! {
-        <tr data-testid="outbox-item" data-id=item.id.clone() data-state=state_id>
+        <tr data-testid="outbox-item" data-id=item.id.clone() data-state=state_id
+            data-readings=if unverified { "unverified" } else { "" }>
             <td><code>{item.id[..16].to_string()}</code></td>
             <td>{item.scope.label()}</td>
-            <td>{item.files.join(", ")}</td>
+            <td>
+                {unverified.then(|| view! { <span class="badge unverified" data-testid="outbox-unverified">"UNVERIFIED"</span>" " })}
+                {item.files.join(", ")}
+            </td>
             <td>{item.size}</td>
             <td><span class=class data-testid="outbox-state">{label}</span>{(item.attempts > 1).then(|| format!(" ({} attempts)", item.attempts))}</td>
             <td><progress max="1" value=move || progress.with(|p| p.get(&id_for_progress).copied().unwrap_or(if state_id == "delivered" { 1.0 } else { 0.0 }))></progress></td>

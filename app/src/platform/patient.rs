@@ -4,8 +4,9 @@
 //! whose names start with `veil-patient`, and in caches whose names start with `veil-patient`; the app
 //! shell cache (`veil-shell-*`) and device/manufacturer configuration hold nothing about a person.
 //! Ending a kiosk session deletes every patient location and the whole `sessionStorage`, and empties
-//! the verified readings kept beside the device trust configuration (`veil-devices`/`readings`): they
-//! are the patient's measurements, while roots and counters stay (they describe devices, not people).
+//! the readings kept beside the device trust configuration (`veil-devices`/`readings` and
+//! `unverified`): they are the patient's measurements, while roots and counters stay (they
+//! describe devices, not people).
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -140,7 +141,7 @@ async fn database_names(idb: &web_sys::IdbFactory) -> Result<Vec<String>, AppErr
         .collect())
 }
 
-/// Empty the patient's verified readings in the device database, if it exists.
+/// Empty the patient's readings (verified and unverified) in the device database, if it exists.
 async fn clear_device_readings() -> Result<(), AppError> {
     use super::storage::DB_NAME;
     let Some(idb) = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()) else {
@@ -158,10 +159,14 @@ async fn clear_device_readings() -> Result<(), AppError> {
         .map_err(AppError::from)?
         .dyn_into()
         .map_err(|_| AppError::storage("not a database"))?;
-    if db.object_store_names().contains("readings") {
+    // The verified and the unverified readings.
+    for name in super::storage::PATIENT_STORES {
+        if !db.object_store_names().contains(name) {
+            continue;
+        }
         let store = db
-            .transaction_with_str_and_mode("readings", web_sys::IdbTransactionMode::Readwrite)
-            .and_then(|t| t.object_store("readings"))
+            .transaction_with_str_and_mode(name, web_sys::IdbTransactionMode::Readwrite)
+            .and_then(|t| t.object_store(name))
             .map_err(|e| AppError::storage(js_error_text(&e)))?;
         let cleared = store
             .clear()

@@ -14,6 +14,10 @@
 //!   client key (`veil_trust::bound_challenge`) and goes into the artifact beside it. Keyed
 //!   `device_key/counter` (counter zero-padded), so keys sort by device then counter. Unverified
 //!   readings are never stored here.
+//! - `unverified`: readings nothing proves (a standard Bluetooth device's records, readings
+//!   imported from a FHIR file) as [`veil_seal::UnverifiedReading`] JSON, kept so they can be
+//!   sealed with that status: into the manifest's `unverified_readings`, never as device evidence.
+//!   Keyed by the SHA-256 of that JSON, so the same reading imported twice is kept once.
 //!
 //! Nothing here decides trust: the verifier in `veil-trust` does; this only keeps its inputs.
 
@@ -25,16 +29,21 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{IdbObjectStore, IdbRequest, IdbTransactionMode};
 
+use veil_seal::UnverifiedReading;
 use veil_trust::{DeviceIdentity, TrustStore, VerifiedReading};
 
 /// Name of the database holding device-trust state.
 pub const DB_NAME: &str = "veil-devices";
 /// Schema version; bump it when a store is added (the shared [`super::idb::open`] creates what is
-/// missing).
-const DB_VERSION: u32 = 1;
+/// missing). Version 2 added `unverified`.
+const DB_VERSION: u32 = 2;
 const ROOTS: &str = "roots";
 const COUNTERS: &str = "counters";
 const READINGS: &str = "readings";
+const UNVERIFIED: &str = "unverified";
+/// The stores that hold the patient's readings (the rest is the device trust configuration):
+/// emptied when a kiosk session ends.
+pub const PATIENT_STORES: [&str; 2] = [READINGS, UNVERIFIED];
 
 /// Why a storage operation failed: IndexedDB unavailable (private mode, old browser), a
 /// transaction error, or stored data that no longer parses.
@@ -64,9 +73,13 @@ async fn done(request: &IdbRequest) -> Result<JsValue, StorageError> {
 /// The connection is closed when this returns; IndexedDB keeps it open until the transaction
 /// completes.
 async fn store(name: &str, mode: IdbTransactionMode) -> Result<IdbObjectStore, StorageError> {
-    let db = super::idb::open(DB_NAME, DB_VERSION, &[ROOTS, COUNTERS, READINGS])
-        .await
-        .map_err(|e| StorageError(e.0))?;
+    let db = super::idb::open(
+        DB_NAME,
+        DB_VERSION,
+        &[ROOTS, COUNTERS, READINGS, UNVERIFIED],
+    )
+    .await
+    .map_err(|e| StorageError(e.0))?;
     Ok(db
         .transaction_with_str_and_mode(name, mode)?
         .object_store(name)?)
@@ -205,18 +218,49 @@ pub async fn save_reading(stored: &StoredReading) -> Result<(), StorageError> {
 /// Every stored verified reading, ordered by device then counter. Entries that do not
 /// parse are skipped.
 pub async fn verified_readings() -> Result<Vec<StoredReading>, StorageError> {
-    let all = done(
-        &store(READINGS, IdbTransactionMode::Readonly)
-            .await?
-            .get_all()?,
-    )
-    .await?;
+    all_json(READINGS).await
+}
+
+/// Every entry of a store of JSON strings that parses as `T`, in key order.
+async fn all_json<T: serde::de::DeserializeOwned>(name: &str) -> Result<Vec<T>, StorageError> {
+    let all = done(&store(name, IdbTransactionMode::Readonly).await?.get_all()?).await?;
     let array: js_sys::Array = all.dyn_into()?;
     Ok(array
         .iter()
         .filter_map(|v| v.as_string())
-        .filter_map(|s| serde_json::from_str::<StoredReading>(&s).ok())
+        .filter_map(|s| serde_json::from_str::<T>(&s).ok())
         .collect())
+}
+
+/// Keeps readings nothing proves, for sealing as unverified; one already kept is kept once.
+/// Returns how many were new.
+pub async fn save_unverified(readings: &[UnverifiedReading]) -> Result<usize, StorageError> {
+    if readings.is_empty() {
+        return Ok(0);
+    }
+    let os = store(UNVERIFIED, IdbTransactionMode::Readwrite).await?;
+    let mut new = 0;
+    for reading in readings {
+        let (key, json) = unverified_entry(reading)?;
+        let key = JsValue::from_str(&key);
+        if done(&os.count_with_key(&key)?).await?.as_f64() == Some(0.0) {
+            new += 1;
+        }
+        done(&os.put_with_key(&JsValue::from_str(&json), &key)?).await?;
+    }
+    Ok(new)
+}
+
+/// A reading's key (SHA-256 of its JSON, hex) and JSON.
+fn unverified_entry(reading: &UnverifiedReading) -> Result<(String, String), StorageError> {
+    use sha2::Digest;
+    let json = serde_json::to_string(reading).map_err(|e| StorageError(e.to_string()))?;
+    Ok((hex::encode(sha2::Sha256::digest(json.as_bytes())), json))
+}
+
+/// Every kept unverified reading, in key order. Entries that do not parse are skipped.
+pub async fn unverified_readings() -> Result<Vec<UnverifiedReading>, StorageError> {
+    all_json(UNVERIFIED).await
 }
 
 #[cfg(test)]
@@ -232,6 +276,35 @@ mod tests {
             with = "super::salt_hex"
         )]
         challenge_salt: Option<[u8; 32]>,
+    }
+
+    #[test]
+    fn an_unverified_reading_is_kept_once_under_the_hash_of_its_json() {
+        use veil_seal::{DeviceClaims, UnverifiedReading, UnverifiedSource, UnverifiedValue};
+        let reading = UnverifiedReading {
+            kind: "temperature".into(),
+            values: vec![UnverifiedValue {
+                name: "celsius".into(),
+                value: 37.2,
+                unit: "°C".into(),
+            }],
+            time: None,
+            source: UnverifiedSource::FhirImport,
+            device: DeviceClaims::default(),
+        };
+        let (key, json) = super::unverified_entry(&reading).unwrap_or_default();
+        assert_eq!(key.len(), 64);
+        assert_eq!(
+            serde_json::from_str::<UnverifiedReading>(&json).ok(),
+            Some(reading.clone())
+        );
+        assert!(json.contains(r#""source":"fhir-import""#), "{json}");
+        let other = UnverifiedReading {
+            time: Some("2026-12-06T09:15:00".into()),
+            ..reading.clone()
+        };
+        assert_ne!(super::unverified_entry(&other).unwrap_or_default().0, key);
+        assert_eq!(super::unverified_entry(&reading).unwrap_or_default().0, key);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Readings imported from a file, for browsers without Web Bluetooth (Firefox, Safari, every iOS
 //! browser): the FHIR R4 Observation Bundle a device's own app exports, read by
 //! `veil_trust::fhir_import`. Every imported reading is UNVERIFIED: the file says who measured
-//! what, nothing proves it.
+//! what, nothing proves it. They are kept (`platform::storage`) to be sealed with that status.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,6 +13,7 @@ use veil_trust::fhir_import::{
 };
 
 use crate::error::AppError;
+use veil_seal::{DeviceClaims, UnverifiedReading, UnverifiedSource, UnverifiedValue};
 
 /// One imported reading as a row.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +65,30 @@ fn kind_name(kind: ImportedKind) -> &'static str {
     }
 }
 
+/// An imported reading as an unverified reading, for sealing with that status; `None` when a
+/// field the file gave is out of the manifest's ranges (an over-long time or device name).
+pub fn unverified_reading(r: &ImportedReading) -> Option<UnverifiedReading> {
+    let reading = UnverifiedReading {
+        kind: r.kind.measurement_kind().to_owned(),
+        values: r
+            .values
+            .iter()
+            .map(|v| UnverifiedValue {
+                name: v.name.to_owned(),
+                value: v.value,
+                unit: v.unit.to_owned(),
+            })
+            .collect(),
+        time: r.effective.clone(),
+        source: UnverifiedSource::FhirImport,
+        device: DeviceClaims {
+            name: r.device.clone().filter(|d| !d.is_empty()),
+            ..DeviceClaims::default()
+        },
+    };
+    reading.validate().is_ok().then_some(reading)
+}
+
 async fn read_file(file: web_sys::File) -> Result<String, AppError> {
     if file.size() > MAX_BUNDLE_BYTES as f64 {
         return Err(AppError::new(
@@ -106,7 +131,23 @@ pub fn ImportReadings(
                     .map_err(|e| AppError::new(e.code(), e.to_string())),
                 Err(e) => Err(e),
             };
-            status.set(Some(outcome.map(|import| {
+            let outcome =
+                match outcome {
+                    Ok(import) => {
+                        let kept: Vec<_> = import
+                            .readings
+                            .iter()
+                            .filter_map(unverified_reading)
+                            .collect();
+                        match crate::platform::storage::save_unverified(&kept).await {
+                            Ok(_) => Ok((import, kept.len())),
+                            Err(e) => Err(AppError::from(e)
+                                .context("The readings could not be kept for sending")),
+                        }
+                    }
+                    Err(e) => Err(e),
+                };
+            status.set(Some(outcome.map(|(import, kept)| {
                 let n = import.readings.len();
                 rows.update(|list| {
                     for reading in import.readings {
@@ -119,21 +160,28 @@ pub fn ImportReadings(
                     }
                 });
                 let skipped = import.skipped.len();
-                if skipped == 0 {
+                let mut text = if skipped == 0 {
                     format!("{n} readings imported from {name}, all UNVERIFIED.")
                 } else {
                     format!(
                         "{n} readings imported from {name}, all UNVERIFIED; {skipped} entries skipped ({}).",
                         import.skipped.join("; ")
                     )
+                };
+                if kept < n {
+                    text.push_str(&format!(
+                        " {} cannot be sent (a field out of range).",
+                        n - kept
+                    ));
                 }
+                text
             })));
         });
     };
     view! {
         <section class="card import" aria-labelledby="import-title" data-testid="import-section">
             <h2 id="import-title">"Import readings from a file"</h2>
-            <p>"Your device's own app can usually export its readings as a FHIR file (an Observation Bundle, JSON). Imported readings are marked UNVERIFIED: nothing proves which device took them."</p>
+            <p>"Your device's own app can usually export its readings as a FHIR file (an Observation Bundle, JSON). Imported readings are marked UNVERIFIED: nothing proves which device took them. They can be sent from the Outbox with that status."</p>
             <label>
                 "Readings file "
                 <input type="file" accept=".json,application/fhir+json,application/json"

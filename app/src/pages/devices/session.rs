@@ -13,7 +13,8 @@
 //! Devices without the trust service speak their standard Bluetooth SIG service ([`standard`]):
 //! the page subscribes to its measurement characteristics, reads its Device Information, sets its
 //! clock and fetches its stored records; what it sends goes through `veil_trust::sig::Session`.
-//! Their readings are UNVERIFIED: shown, never stored as verified, never uploaded as verified.
+//! Their readings are UNVERIFIED: shown, kept apart from the verified ones, and sealed only as
+//! unverified readings, never as verified.
 //! Such a device often disconnects right after a measurement: the page reconnects (at once,
 //! then on its next advertisement where the browser reports them) and subscribes again.
 
@@ -443,6 +444,7 @@ impl PairedDevice {
                         detail = format!("stored on the device; {detail}");
                     }
                     self.live.set(None);
+                    self.keep_unverified(&r.measurement);
                     self.push(
                         Verdict::Unverified,
                         format::headline(&r.measurement),
@@ -470,6 +472,27 @@ impl PairedDevice {
                 })),
             }
         }
+    }
+
+    /// Keeps a standard device's record for sealing as UNVERIFIED (never as verified).
+    fn keep_unverified(self, measurement: &veil_trust::Measurement) {
+        let info = self.info.get_untracked();
+        let name = self
+            .device()
+            .and_then(|d| d.name())
+            .filter(|n| !n.is_empty());
+        let Some(reading) =
+            standard::unverified_reading(measurement, info.as_ref(), name, format::now_unix())
+        else {
+            return;
+        };
+        spawn_local(async move {
+            if let Err(e) = storage::save_unverified(&[reading]).await {
+                self.problem.set(Some(
+                    AppError::from(e).context("The reading could not be kept for sending"),
+                ));
+            }
+        });
     }
 
     fn watch_drops(self) {

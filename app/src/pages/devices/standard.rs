@@ -7,7 +7,8 @@
 //!
 //! The values the device sends go, unchanged, to a `veil_trust::sig::Session` (the page's
 //! handler is a thin adapter onto it). Everything here is UNVERIFIED: the identity is what the
-//! device's Device Information says about itself.
+//! device's Device Information says about itself, and each record is kept as an unverified
+//! reading ([`unverified_reading`]) that can be sealed with that status.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,6 +16,7 @@ use std::rc::Rc;
 use web_sys::{BluetoothRemoteGattCharacteristic, BluetoothRemoteGattServer};
 
 use veil_core::Coded;
+use veil_seal::{DeviceClaims, UnverifiedReading, UnverifiedSource, UnverifiedValue};
 use veil_trust::measurement::decode_features;
 use veil_trust::sig::{
     self, CHR_CURRENT_TIME, CHR_RACP, CurrentTime, DEVICE_INFORMATION, PROFILES, RacpRequest,
@@ -66,6 +68,49 @@ impl TimeSync {
             TimeSync::Failed(e) => ("failed", format!("Could not set its clock: {e}")),
         }
     }
+}
+
+/// A standard device's record as an unverified reading, for sealing with that status: its values
+/// in fixed units (special values left out), the time it states (or, when it states none, when
+/// this browser received it, UTC with `Z`), and what its Device Information and advertised name
+/// say. `None` when it has no number to keep or breaks the manifest's ranges.
+pub fn unverified_reading(
+    measurement: &veil_trust::Measurement,
+    info: Option<&DeviceInfo>,
+    name: Option<String>,
+    received_unix: u64,
+) -> Option<UnverifiedReading> {
+    let claim = |label: &str| {
+        info.and_then(|i| i.strings.iter().find(|(l, _)| *l == label))
+            .map(|(_, v)| v.clone())
+    };
+    let reading = UnverifiedReading {
+        kind: measurement.kind().to_owned(),
+        values: measurement
+            .values()
+            .into_iter()
+            .map(|v| UnverifiedValue {
+                name: v.name.to_owned(),
+                value: v.value,
+                unit: v.unit.to_owned(),
+            })
+            .collect(),
+        time: Some(measurement.stated_time().unwrap_or_else(|| {
+            format!(
+                "{}Z",
+                veil_trust::measurement::DateTime::from_unix(received_unix)
+            )
+        })),
+        source: UnverifiedSource::StandardGatt,
+        device: DeviceClaims {
+            manufacturer: claim("Manufacturer"),
+            model: claim("Model"),
+            firmware: claim("Firmware"),
+            serial: None,
+            name: name.filter(|n| !n.is_empty()),
+        },
+    };
+    reading.validate().is_ok().then_some(reading)
 }
 
 /// The browser objects of a standard device's session, kept while the page's device entry lives.
