@@ -74,6 +74,12 @@ pub struct SealArgs {
     /// reading without one (`reading-unbound`).
     #[arg(long, value_name = "HEX")]
     evidence_salt: Vec<String>,
+    /// Readings nothing proves (a standard Bluetooth device's, a FHIR file's), a JSON array in the
+    /// form `veil open` prints them (`kind`, `values` [{`name`, `value`, `unit`}], `time`,
+    /// `source` `standard-gatt` | `fhir-import`, `device` claims): sealed into the manifest's
+    /// `unverified_readings`, never as device evidence.
+    #[arg(long, value_name = "READINGS.json")]
+    unverified_readings: Option<PathBuf>,
     /// The de-identification report of `veil deid` (local or shareable JSON); only its shareable
     /// form goes into the manifest.
     #[arg(long, value_name = "REPORT.json")]
@@ -265,6 +271,18 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
             chain,
             challenge_salt,
         });
+    }
+    if let Some(path) = &args.unverified_readings {
+        let readings: Vec<veil_seal::UnverifiedReading> = serde_json::from_str(&read_text(path)?)
+            .map_err(|e| {
+            veil_seal::SealError::BadManifest(format!(
+                "{}: not a JSON array of unverified readings: {e}",
+                path.display()
+            ))
+        })?;
+        for r in readings {
+            builder.add_unverified_reading(r);
+        }
     }
     if let Some(path) = &args.deid_report {
         let text = read_text(path)?;
