@@ -42,8 +42,9 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  // The ingest API is never cached: uploads and keys must be live.
-  if (url.pathname.startsWith('/v1/')) return;
+  // The ingest API is never cached: uploads and keys must be live. The recipient users' page
+  // (`/recipient/`, served by the ingest server itself) is not the app: never its shell.
+  if (url.pathname.startsWith('/v1/') || url.pathname === '/recipient' || url.pathname.startsWith('/recipient/')) return;
 
   if (request.mode === 'navigate') {
     // Every route of the single-page app is the same shell.
