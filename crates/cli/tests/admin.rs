@@ -196,3 +196,111 @@ fn clients_are_listed_and_a_revoked_client_is_refused() {
     ]);
     fails_with(&out, 1, "unknown-client");
 }
+
+#[test]
+fn a_passkey_user_gets_a_one_time_registration_code_and_link() {
+    let dir = scratch("admin-passkey");
+    let data = arg(&dir.join("data"));
+    let out = ok(veil(&[
+        "admin",
+        "users",
+        "add",
+        "--passkey",
+        "--data",
+        &data,
+        "--role",
+        "researcher",
+        "--purposes",
+        "research",
+        "--name",
+        "Dr Rivera",
+        "--code-expires",
+        "2h",
+        "--origin",
+        "https://veil.clinic.example/",
+    ]));
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(line["auth"], "passkey");
+    assert_eq!(line["role"], "researcher");
+    let code = line["registration"]["code"].as_str().unwrap();
+    assert_eq!(code.len(), 24, "{code}");
+    assert_eq!(
+        line["registration"]["link"],
+        format!("https://veil.clinic.example/recipient/#code={code}")
+    );
+    let ttl = unix(&line["registration"]["expires"]) - unix(&line["created"]);
+    assert!((7199..=7201).contains(&ttl), "{ttl}");
+    let kid = line["user_kid"].as_str().unwrap().to_owned();
+
+    // Listed as a passkey user, without the code.
+    let listed = json_lines(ok(veil(&["admin", "users", "list", "--data", &data])).as_bytes());
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["auth"], "passkey");
+    assert!(listed[0].get("registration").is_none());
+
+    // Another code, for the same user; none for a key user.
+    let again = ok(veil(&[
+        "admin",
+        "users",
+        "passkey-code",
+        &kid,
+        "--data",
+        &data,
+    ]));
+    let again: serde_json::Value = serde_json::from_str(again.trim()).unwrap();
+    assert_ne!(again["registration"]["code"], line["registration"]["code"]);
+    assert_eq!(
+        again["registration"]["link"],
+        format!(
+            "/recipient/#code={}",
+            again["registration"]["code"].as_str().unwrap()
+        )
+    );
+    fails_with(
+        &veil(&[
+            "admin",
+            "users",
+            "passkey-code",
+            &"ab".repeat(32),
+            "--data",
+            &data,
+        ]),
+        1,
+        "unknown-user",
+    );
+    // A key and a passkey at once is a usage error; so is neither.
+    let pem = dir.join("k.pem");
+    std::fs::write(&pem, "x").unwrap();
+    let out = veil(&[
+        "admin",
+        "users",
+        "add",
+        "--passkey",
+        "--key",
+        &arg(&pem),
+        "--data",
+        &data,
+        "--role",
+        "researcher",
+        "--purposes",
+        "research",
+        "--name",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = veil(&[
+        "admin",
+        "users",
+        "add",
+        "--data",
+        &data,
+        "--role",
+        "researcher",
+        "--purposes",
+        "research",
+        "--name",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
