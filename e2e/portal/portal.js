@@ -74,7 +74,7 @@ async function verify() {
     const options = {};
     if ($('nonce').value.trim()) options.nonce = $('nonce').value.trim();
     if ($('now').value.trim()) options.now = Number($('now').value.trim());
-    const reading = verifyReading(cose, chain, roots, options);
+    const reading = await verifyReading(cose, chain, roots, options);
     const m = reading.measurement;
     const value = m.type === 'blood_pressure' ? `${m.systolic}/${m.diastolic} ${m.unit}` : m.type;
     show(out, `Verified: ${value} from ${reading.device.manufacturer} device ${reading.device.serial}.`, true);

@@ -14,6 +14,10 @@
 //! | `pseudonym`, `sealArtifact`, `openArtifact` | `veil-seal` |
 //! | `verifyAuditLog` | `veil-audit` |
 //!
+//! Where the host has WebCrypto (`globalThis.crypto.subtle`: browsers, Node >= 20),
+//! `verifyReading` and `sealArtifact` hand their ECDSA, SHA-256 and AES-256-GCM steps to it and fall
+//! back to the same primitives in Rust without it ([`webcrypto`]); the results do not depend on it.
+//!
 //! Errors: every function throws (or rejects with) a `VeilError`, an `Error` with `name ===
 //! "VeilError"` and a stable `code` (see [`error`]). The package, its API with examples, the
 //! error codes and the size budget are documented in `README.md`; it is built with `cargo xtask
@@ -28,6 +32,7 @@ mod js;
 mod mesh;
 mod seal;
 mod trust;
+mod webcrypto;
 
 pub use error::VeilError;
 

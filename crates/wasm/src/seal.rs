@@ -4,7 +4,7 @@
 //! ingest server, and the other way round.
 
 use js_sys::{Array, Object};
-use veil_seal::names::Role;
+use veil_seal::names::{Namer, Role};
 use veil_seal::{
     ArtifactBuilder, ConsentDecision, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey,
     RecipientPublicKey,
@@ -14,6 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::VeilError;
 use crate::js;
+use crate::webcrypto::Subtle;
 
 /// The pseudonym secret: 32 raw bytes, or 64 hex digits (text or bytes), as `--pseudonym-secret`.
 fn secret(v: &JsValue) -> Result<PseudonymSecret, VeilError> {
@@ -55,8 +56,33 @@ pub fn pseudonym(
         .to_owned())
 }
 
+/// A file to seal: the portal's name (a role hint only), its bytes copied into wasm, and its SHA-256
+/// started in WebCrypto when the host has it.
+struct InputFile {
+    hint: String,
+    bytes: Vec<u8>,
+    sha256: Option<js_sys::Promise>,
+}
+
+/// One file's bytes, copied, and its WebCrypto digest started in the same turn (so both see the
+/// same bytes, whatever the page does with its array while the digest runs).
+fn input_file(
+    hint: String,
+    value: &JsValue,
+    what: &str,
+    subtle: Option<&Subtle>,
+) -> Result<InputFile, VeilError> {
+    let bytes = js::bytes(value, what)?;
+    let sha256 = subtle.and_then(|s| s.start_sha256(value).ok());
+    Ok(InputFile {
+        hint,
+        bytes,
+        sha256,
+    })
+}
+
 /// The files argument: `{name: Uint8Array}` or `[{name, bytes}]`.
-fn files(v: &JsValue) -> Result<Vec<(String, Vec<u8>)>, VeilError> {
+fn files(v: &JsValue, subtle: Option<&Subtle>) -> Result<Vec<InputFile>, VeilError> {
     let bad = || {
         VeilError::argument(
             "files must be an object {name: Uint8Array} or an array of {name, bytes}",
@@ -68,10 +94,8 @@ fn files(v: &JsValue) -> Result<Vec<(String, Vec<u8>)>, VeilError> {
             .enumerate()
             .map(|(i, item)| {
                 let name = js::string_field(&item, "name")?.ok_or_else(bad)?;
-                Ok((
-                    name,
-                    js::bytes(&js::field(&item, "bytes")?, &format!("files[{i}].bytes"))?,
-                ))
+                let bytes = js::field(&item, "bytes")?;
+                input_file(name, &bytes, &format!("files[{i}].bytes"), subtle)
             })
             .collect();
     }
@@ -84,8 +108,7 @@ fn files(v: &JsValue) -> Result<Vec<(String, Vec<u8>)>, VeilError> {
             let pair = Array::from(&pair);
             let name = pair.get(0).as_string().ok_or_else(bad)?;
             // Named by position: the portal's file name may be a person's and must not be echoed.
-            let bytes = js::bytes(&pair.get(1), "a value of files")?;
-            Ok((name, bytes))
+            input_file(name, &pair.get(1), "a value of files", subtle)
         })
         .collect()
 }
@@ -184,9 +207,12 @@ struct Prepared {
 }
 
 /// Everything `veil seal` puts into an artifact, checked, in a builder; and the sealing details.
-fn prepare(
+/// With WebCrypto, the contents' SHA-256 come from `crypto.subtle.digest` (native code; software
+/// SHA-256 in wasm is several times slower).
+async fn prepare(
     files_in: &JsValue,
     options: &JsValue,
+    subtle: Option<&Subtle>,
 ) -> Result<(ArtifactBuilder, Prepared), VeilError> {
     if !options.is_object() {
         return Err(VeilError::argument(
@@ -222,7 +248,7 @@ fn prepare(
         Some(ms) => ms,
         None => js_sys::Date::now().max(0.0) as u64,
     };
-    let files = files(files_in)?;
+    let files = files(files_in, subtle)?;
     if files.is_empty() {
         return Err(VeilError::argument("no files to seal"));
     }
@@ -240,7 +266,14 @@ fn prepare(
     );
     let raw = js::field(options, "raw")?.as_bool().unwrap_or(false);
     let mut contents = Vec::with_capacity(files.len());
-    for (hint, bytes) in files {
+    // Names by role, in order, as `ArtifactBuilder::add_content_as` gives them.
+    let mut namer = Namer::default();
+    for InputFile {
+        hint,
+        bytes,
+        sha256,
+    } in files
+    {
         let parsed = veil_mesh::write::model_kind(&bytes).map(|k| (k.extension, k.deidentified));
         let (role, raw_model) = Role::with_model_check(&hint, &bytes, parsed);
         if raw_model && !raw {
@@ -254,7 +287,17 @@ fn prepare(
             ));
         }
         // The portal's name is a hint for the role only; the artifact names contents by role.
-        contents.push(builder.add_content_as(&role, bytes)?);
+        let name = namer.name(&role);
+        // A digest WebCrypto could not make is made in Rust by the builder.
+        let digest = match sha256 {
+            Some(started) => Subtle::sha256_of(started).await.ok(),
+            None => None,
+        };
+        match digest {
+            Some(h) => builder.add_file_with_sha256(&name, bytes, h)?,
+            None => builder.add_file(&name, bytes)?,
+        }
+        contents.push(name);
     }
     for e in evidence(&js::field(options, "evidence")?)? {
         builder.add_device_evidence(e);
@@ -310,21 +353,60 @@ fn is_shareable_report(v: &serde_json::Value) -> bool {
     v.get("form").and_then(|f| f.as_str()) == Some("shareable") && keys_known(v) && channels_known
 }
 
-/// Seal a signed artifact and describe it as `veil seal` does.
+/// Seal a signed artifact in Rust and describe it.
 fn finish(signed: veil_seal::SignedArtifact, p: &Prepared) -> Result<JsValue, VeilError> {
     let envelope = veil_seal::seal(signed.into_bytes(), &p.recipient)?;
+    describe(
+        &js_sys::Uint8Array::from(envelope.as_bytes()),
+        envelope.id().to_hex(),
+        p,
+    )
+}
+
+/// Seal a signed artifact with the AES-256-GCM step in WebCrypto (`veil_seal::external`: the HPKE
+/// encapsulation and key schedule stay in Rust) and the artifact id by `crypto.subtle.digest`; the
+/// same envelope [`finish`] makes from the same ephemeral key. If WebCrypto fails, [`finish`].
+async fn finish_external(
+    signed: veil_seal::SignedArtifact,
+    p: &Prepared,
+    subtle: &Subtle,
+) -> Result<JsValue, VeilError> {
+    let keys = veil_seal::begin_external_seal(&p.recipient)?;
+    let plaintext = js::uint8(signed.as_bytes());
+    let encrypted = subtle
+        .aes_256_gcm_encrypt(&keys.key[..], &keys.nonce, &keys.kid.0, &plaintext)
+        .await;
+    let Ok(ciphertext) = encrypted else {
+        return finish(signed, p);
+    };
+    drop((signed, plaintext));
+    let prefix = veil_seal::envelope_prefix(&keys.enc, &keys.kid, ciphertext.length() as usize)?;
+    let envelope = js_sys::Uint8Array::new_with_length(prefix.len() as u32 + ciphertext.length());
+    envelope.set(&js_sys::Uint8Array::from(&prefix[..]), 0);
+    envelope.set(&ciphertext, prefix.len() as u32);
+    drop(ciphertext);
+    let id = match subtle.start_sha256(&envelope) {
+        Ok(started) => Subtle::sha256_of(started).await.ok().map(hex::encode),
+        Err(_) => None,
+    };
+    let id = id.unwrap_or_else(|| veil_seal::ArtifactId::of_envelope(&envelope.to_vec()).to_hex());
+    describe(&envelope, id, p)
+}
+
+/// The envelope and what `veil seal` says about it.
+fn describe(
+    envelope: &js_sys::Uint8Array,
+    artifact_id: String,
+    p: &Prepared,
+) -> Result<JsValue, VeilError> {
     let out: JsValue = Object::new().into();
-    js::set(&out, "envelope", &js::uint8(envelope.as_bytes()));
-    js::set(&out, "artifactId", &envelope.id().to_hex().into());
+    js::set(&out, "envelope", envelope);
+    js::set(&out, "artifactId", &artifact_id.into());
     js::set(&out, "kid", &p.recipient.kid().to_hex().into());
     js::set(&out, "recipient", &p.recipient_id.clone().into());
     js::set(&out, "pseudonym", &p.pseudonym.clone().into());
     js::set(&out, "contents", &js::to_js(&p.contents)?);
-    js::set(
-        &out,
-        "bytes",
-        &JsValue::from_f64(envelope.as_bytes().len() as f64),
-    );
+    js::set(&out, "bytes", &JsValue::from_f64(envelope.length().into()));
     Ok(out)
 }
 
@@ -346,7 +428,8 @@ async fn external_signature(
 }
 
 async fn seal_artifact_async(files_in: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    let (builder, p) = prepare(&files_in, &options)?;
+    let subtle = Subtle::get();
+    let (builder, p) = prepare(&files_in, &options, subtle.as_ref()).await?;
     let signed = match &p.signer {
         ClientSigner::Key(key) => builder.sign(key).map_err(VeilError::from)?,
         ClientSigner::External(sign, public) => {
@@ -355,12 +438,16 @@ async fn seal_artifact_async(files_in: JsValue, options: JsValue) -> Result<JsVa
             unsigned.finish(&signature).map_err(VeilError::from)?
         }
     };
-    Ok(finish(signed, &p)?)
+    Ok(match &subtle {
+        Some(subtle) => finish_external(signed, &p, subtle).await?,
+        None => finish(signed, &p)?,
+    })
 }
 
 /// Sign files into an artifact with the client key and seal it (HPKE, RFC 9180) to the recipient:
 /// what `veil seal` does, returning the `VEIL-1` envelope bytes and `{artifactId, kid, recipient,
-/// pseudonym, bytes}`. The client key is PEM (`clientKey`), or stays outside the module: `sign`
+/// pseudonym, bytes}`. Where the host has WebCrypto, the contents' SHA-256, the AES-256-GCM and the
+/// artifact id run there (the envelope is the same as without it). The client key is PEM (`clientKey`), or stays outside the module: `sign`
 /// signs the COSE `Sig_structure` (e.g. a non-extractable WebCrypto key) for `clientPublicKey`.
 #[wasm_bindgen(js_name = sealArtifact, unchecked_return_type = "Promise<SealedArtifact>")]
 pub fn seal_artifact(

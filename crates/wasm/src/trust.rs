@@ -1,15 +1,20 @@
 //! `verifyReading`: a device's signed reading, checked against the portal's trusted manufacturer
 //! roots exactly as `veil device verify` and the ingest server check it (`veil-trust`'s
-//! [`Verifier`], same order of checks, same rejection codes); `boundChallenge`: the challenge that
+//! [`Verifier`], same order of checks, same rejection codes), with the ECDSA step in WebCrypto
+//! where the host has it and the verifier (its validated chains) kept for the next call with the
+//! same roots, so a reading costs about what WebCrypto's verify does; `boundChallenge`: the challenge that
 //! binds a reading to the client that will upload it (`veil_trust::bound_challenge`).
 
+use std::cell::RefCell;
+
 use js_sys::Array;
-use veil_trust::{FreshnessWindow, RevocationList, TrustStore, Verifier};
+use veil_trust::{FreshnessWindow, PendingReading, RevocationList, TrustStore, Verifier};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::error::VeilError;
 use crate::js;
+use crate::webcrypto::Subtle;
 
 /// The roots: PEM text (one or more `CERTIFICATE` blocks, as a string or bytes) or an array of DER
 /// certificates.
@@ -34,6 +39,12 @@ fn nonce(v: &JsValue) -> Result<Vec<u8>, VeilError> {
     js::bytes(v, "nonce")
 }
 
+thread_local! {
+    /// The last chain given as PEM, decoded: a paired device sends the same chain with every
+    /// reading, and its base64 decoding is a tenth of a call's cost.
+    static LAST_CHAIN: RefCell<Option<(String, Vec<Vec<u8>>)>> = const { RefCell::new(None) };
+}
+
 /// A chain: an array of DER certificates (device first), or PEM text of the chain (the
 /// `SERIAL.chain.pem` that `veil device provision` writes).
 fn chain(v: &JsValue) -> Result<Vec<Vec<u8>>, VeilError> {
@@ -41,30 +52,82 @@ fn chain(v: &JsValue) -> Result<Vec<Vec<u8>>, VeilError> {
         return js::byte_list(v, "chainDer");
     }
     match v.as_string() {
-        // A chain that is not PEM is a malformed reading, as for the CLI.
-        Some(pem) => Ok(veil_trust::certs_from_pem(&pem).map_err(veil_trust::Rejection::from)?),
+        Some(pem) => LAST_CHAIN.with(|last| {
+            let mut last = last.borrow_mut();
+            if let Some((text, ders)) = last.as_ref()
+                && *text == pem
+            {
+                return Ok(ders.clone());
+            }
+            // A chain that is not PEM is a malformed reading, as for the CLI.
+            let ders = veil_trust::certs_from_pem(&pem).map_err(veil_trust::Rejection::from)?;
+            *last = Some((pem, ders.clone()));
+            Ok(ders)
+        }),
         None => Err(VeilError::argument(
             "chainDer must be an array of DER certificates (Uint8Array) or PEM text",
         )),
     }
 }
 
-/// Verify one signed reading (a tagged COSE_Sign1) from a certified device.
-///
-/// Throws a `VeilError` whose `code` is the rejection reason (`malformed`, `unsupported-algorithm`,
-/// `bad-signature`, `untrusted-chain`, `expired-certificate`, `revoked`, `serial-mismatch`,
-/// `nonce-mismatch`, `replayed-counter`, `stale`) or `bad-argument`.
-#[wasm_bindgen(js_name = verifyReading, unchecked_return_type = "VerifiedReading")]
-pub fn verify_reading(
-    #[wasm_bindgen(js_name = coseBytes, unchecked_param_type = "Uint8Array")] cose: JsValue,
-    #[wasm_bindgen(js_name = chainDer, unchecked_param_type = "Uint8Array[] | string")]
+/// The trust-store input as it was given (a tag and its bytes), to recognise it on the next call.
+fn store_key(v: &JsValue) -> Result<Vec<u8>, VeilError> {
+    let mut key = Vec::new();
+    if Array::is_array(v) {
+        key.push(b'd');
+        for der in js::byte_list(v, "trustStore")? {
+            key.extend_from_slice(&(der.len() as u64).to_be_bytes());
+            key.extend_from_slice(&der);
+        }
+    } else if let Some(s) = v.as_string() {
+        key.push(b's');
+        key.extend_from_slice(s.as_bytes());
+    } else if let Ok(b) = js::bytes(v, "trustStore") {
+        key.push(b'b');
+        key.extend_from_slice(&b);
+    }
+    Ok(key)
+}
+
+thread_local! {
+    /// The verifier of the last trust store, by its input: its cache of validated chains (issuer
+    /// signatures checked once per chain, in Rust) then serves every later reading from the same
+    /// devices, as the app's long-lived `Verifier` does. Revocations and the window are set anew on
+    /// every call; nothing else it holds depends on the call.
+    static VERIFIER: RefCell<Option<(Vec<u8>, Verifier)>> = const { RefCell::new(None) };
+}
+
+/// [`Verifier::begin`] with the verifier of `trust` (parsed and cached on first use).
+fn begin(
+    trust: &JsValue,
+    revoked: RevocationList,
+    window: FreshnessWindow,
+    cose: &[u8],
+    chain: &[Vec<u8>],
+    now: u64,
+) -> Result<PendingReading, VeilError> {
+    let key = store_key(trust)?;
+    VERIFIER.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let verifier = match cell.take() {
+            Some((k, v)) if k == key => v,
+            _ => Verifier::new(trust_store(trust)?),
+        };
+        let verifier = verifier.with_revocations(revoked).with_window(window);
+        let pending = verifier.begin(cose, chain, now);
+        *cell = Some((key, verifier));
+        Ok(pending?)
+    })
+}
+
+async fn verify_reading_async(
+    cose: JsValue,
     chain_der: JsValue,
-    #[wasm_bindgen(js_name = trustStore, unchecked_param_type = "TrustStoreInput")] trust: JsValue,
-    #[wasm_bindgen(unchecked_optional_param_type = "VerifyReadingOptions")] options: JsValue,
+    trust: JsValue,
+    options: JsValue,
 ) -> Result<JsValue, VeilError> {
     let cose = js::bytes(&cose, "coseBytes")?;
     let chain = chain(&chain_der)?;
-    let store = trust_store(&trust)?;
     let expected = match js::field(&options, "nonce")? {
         n if js::is_absent(&n) => None,
         n => Some(nonce(&n)?),
@@ -90,11 +153,44 @@ pub fn verify_reading(
         }
         r => RevocationList::from_text(&js::text(&r, "revoked")?),
     };
-    let verifier = Verifier::new(store)
-        .with_revocations(revoked)
-        .with_window(window);
-    let reading = verifier.verify(&cose, &chain, expected.as_deref(), last_counter, now)?;
+    // Verifier::verify in two halves, the ECDSA check between them by WebCrypto when the host
+    // has it (its answer is the same as p256's: both verify P-256 / SHA-256 exactly).
+    let pending = begin(&trust, revoked, window, &cose, &chain, now)?;
+    let valid = match Subtle::get() {
+        Some(subtle) => subtle
+            .verify_p256(
+                &pending.device_public_key(),
+                pending.signature(),
+                pending.signed_data(),
+            )
+            .await
+            .unwrap_or_else(|_| pending.verify_signature()),
+        None => pending.verify_signature(),
+    };
+    let reading = pending.finish(valid, expected.as_deref(), last_counter)?;
     js::to_js(&reading)
+}
+
+/// Verify one signed reading (a tagged COSE_Sign1) from a certified device.
+///
+/// Resolves to the verified reading; rejects with a `VeilError` whose `code` is the rejection
+/// reason (`malformed`, `unsupported-algorithm`, `bad-signature`, `untrusted-chain`,
+/// `expired-certificate`, `revoked`, `serial-mismatch`, `nonce-mismatch`, `replayed-counter`,
+/// `stale`) or `bad-argument`. The device's ECDSA signature is checked by WebCrypto where the host
+/// has it (`crate::webcrypto`), in Rust otherwise.
+#[wasm_bindgen(js_name = verifyReading, unchecked_return_type = "Promise<VerifiedReading>")]
+pub fn verify_reading(
+    #[wasm_bindgen(js_name = coseBytes, unchecked_param_type = "Uint8Array")] cose: JsValue,
+    #[wasm_bindgen(js_name = chainDer, unchecked_param_type = "Uint8Array[] | string")]
+    chain_der: JsValue,
+    #[wasm_bindgen(js_name = trustStore, unchecked_param_type = "TrustStoreInput")] trust: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "VerifyReadingOptions")] options: JsValue,
+) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        verify_reading_async(cose, chain_der, trust, options)
+            .await
+            .map_err(JsValue::from)
+    })
 }
 
 /// Exactly `N` bytes from a `Uint8Array` or hex text.

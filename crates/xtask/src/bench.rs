@@ -1,4 +1,4 @@
-//! `cargo xtask bench <mesh|trust|seal|batch|ingest|all>`: benchmarks that compare Veil side by side with a named
+//! `cargo xtask bench <mesh|trust|seal|batch|npm|ingest|all>`: benchmarks that compare Veil side by side with a named
 //! peer in one run and print the ratios. They are measurements, not tests: a missed target is
 //! printed (`OVER TARGET`), and only a failure to measure makes the command fail. The figures are
 //! recorded by hand in `docs/benchmarks.md` with the machine line printed first.
@@ -18,6 +18,11 @@
 //! - `batch`: `veil deid DIR -o OUT` over 200 copies of a 65,000-triangle synthetic head (one model
 //!   per core, with the Hausdorff p95 its summary needs) against a trimesh loop of the same steps
 //!   (`scripts/mesh/bench_batch.py`); files/s and their ratio (issue 18: >= 25x).
+//! - `npm`: `verifyReading` and `sealArtifact` of the npm package (built by `cargo xtask npm`) in
+//!   Node and in headless Chromium (`e2e/bench/npm-crypto.mjs`), next to WebCrypto doing the bare
+//!   primitive (ECDSA verify; AES-256-GCM and SHA-256 of the 50 MB) and to their own pure-Rust
+//!   fallback with `crypto.subtle` hidden (issue 18: verify <= 2x WebCrypto, seal 50 MB <= 0.6 s
+//!   in Chromium).
 //! - `ingest`: capacity of the ingest server in a release build: uploads/s and MB/s of 200 sealed
 //!   1 MiB artifacts from 16 concurrent clients, one `veil serve` on SQLite + local files next to
 //!   two on one PostgreSQL database + one S3 bucket (moto), all on this machine (the `capacity`
@@ -35,7 +40,7 @@ use serde_json::Value;
 
 use crate::{Result, cargo, output, run as run_cmd, target_dir};
 
-const USAGE: &str = "usage: cargo xtask bench <mesh|trust|seal|batch|ingest|all> [--iterations N] [--megabytes N] [--triangles N] [--browser-triangles N] [--artifacts N] [--runs N] [--wasm-opt-level 3|s|z]";
+const USAGE: &str = "usage: cargo xtask bench <mesh|trust|seal|batch|npm|ingest|all> [--iterations N] [--megabytes N] [--triangles N] [--browser-triangles N] [--artifacts N] [--runs N] [--wasm-opt-level 3|s|z]";
 
 /// Issue targets, in milliseconds or as ratios.
 const TRUST_NATIVE_MS: f64 = 2.0;
@@ -96,7 +101,7 @@ fn parse(args: &[String]) -> Result<(String, Options)> {
                 }
                 o.wasm_opt_level = Some(v.clone());
             }
-            "mesh" | "trust" | "seal" | "batch" | "ingest" | "all" if area.is_none() => {
+            "mesh" | "trust" | "seal" | "batch" | "npm" | "ingest" | "all" if area.is_none() => {
                 area = Some(a.clone())
             }
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
@@ -114,10 +119,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let (area, o) = parse(args)?;
     print_machine();
     let areas: &[&str] = match area.as_str() {
-        "all" => &["trust", "seal", "mesh", "batch", "ingest"],
+        "all" => &["trust", "seal", "mesh", "batch", "npm", "ingest"],
         "trust" => &["trust"],
         "seal" => &["seal"],
         "batch" => &["batch"],
+        "npm" => &["npm"],
         "ingest" => &["ingest"],
         _ => &["mesh"],
     };
@@ -128,6 +134,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             "trust" => trust(root, &o),
             "seal" => seal(root, &o),
             "batch" => batch(root),
+            "npm" => npm(root, &o),
             "ingest" => ingest(root, &o),
             _ => mesh(root, &o),
         };
@@ -558,8 +565,8 @@ const bytes = new Uint8Array(require('node:fs').readFileSync(model));
     Ok((num(v, "plain_ms")?, num(v, "report_ms")?))
 }
 
-/// The release `veil` and a synthetic head of `triangles` in `target/bench/` (made once).
-fn release_veil_and_head(root: &Path, triangles: u64) -> Result<(PathBuf, PathBuf)> {
+/// The release `veil` binary, built.
+fn release_veil(root: &Path) -> Result<PathBuf> {
     run_cmd(Command::new(cargo()).current_dir(root).args([
         "build",
         "--quiet",
@@ -569,7 +576,12 @@ fn release_veil_and_head(root: &Path, triangles: u64) -> Result<(PathBuf, PathBu
         "--bin",
         "veil",
     ]))?;
-    let veil = target_dir(root).join("release").join("veil");
+    Ok(target_dir(root).join("release").join("veil"))
+}
+
+/// The release `veil` and a synthetic head of `triangles` in `target/bench/` (made once).
+fn release_veil_and_head(root: &Path, triangles: u64) -> Result<(PathBuf, PathBuf)> {
+    let veil = release_veil(root)?;
     let dir = target_dir(root).join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let model = dir.join(format!("head-{triangles}.stl"));
@@ -602,6 +614,63 @@ fn batch(root: &Path) -> Result<()> {
         num(v, "ratio")?,
         verdict(num(v, "ratio")? >= 25.0)
     );
+    Ok(())
+}
+
+/// Issue 18 targets of the npm package: `verifyReading` within this factor of WebCrypto's verify
+/// alone, and `sealArtifact` of 50 MB in Chromium within this many milliseconds.
+const NPM_VERIFY_RATIO: f64 = 2.0;
+const NPM_SEAL_MS: f64 = 600.0;
+
+/// `verifyReading` and `sealArtifact` of the npm package in Node and Chromium, against WebCrypto
+/// alone and against their pure-Rust fallback (`e2e/bench/npm-crypto.mjs`).
+fn npm(root: &Path, o: &Options) -> Result<()> {
+    let npm = target_dir(root).join("npm");
+    if !npm.join("web").join("veil_core.js").exists() || !npm.join("nodejs").exists() {
+        return Err("no target/npm/{web,nodejs}: build the package first (cargo xtask npm)".into());
+    }
+    ensure_e2e_packages(root)?;
+    let veil = release_veil(root)?;
+    let mut cmd = Command::new("node");
+    cmd.current_dir(root)
+        .arg(root.join("e2e").join("bench").join("npm-crypto.mjs"))
+        .arg("--npm")
+        .arg(&npm)
+        .arg("--veil")
+        .arg(&veil)
+        .args(["--iterations", &o.iterations.to_string()])
+        .args(["--megabytes", &o.megabytes.to_string()]);
+    if let Some(r) = o.runs {
+        cmd.args(["--rounds", &r.to_string()]);
+    }
+    let results = run_results(&mut cmd)?;
+    let scale = f64::from(o.megabytes) / 50.0;
+    for runtime in ["node", "chromium"] {
+        let r = result_for(&results, &format!("npm-{runtime}"))?;
+        let field = |group: &str, key: &str| -> Result<f64> {
+            num(
+                r.get(group).ok_or_else(|| format!("no {group} in {r}"))?,
+                key,
+            )
+        };
+        let ratio = field("verify", "npm_verify")? / field("verify", "webcrypto_verify")?;
+        let seal_ms = field("seal", "npm_seal")?;
+        println!(
+            "  {runtime}: verifyReading / WebCrypto verify = {ratio:.2}x  target <= {NPM_VERIFY_RATIO}x: {}; sealArtifact {} MB {seal_ms:.0} ms (pure Rust {:.0} ms){}",
+            verdict(ratio <= NPM_VERIFY_RATIO),
+            o.megabytes,
+            field("seal", "npm_seal_rust")?,
+            if runtime == "chromium" {
+                format!(
+                    "  target <= {:.0} ms: {}",
+                    NPM_SEAL_MS * scale,
+                    verdict(seal_ms <= NPM_SEAL_MS * scale)
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     Ok(())
 }
 

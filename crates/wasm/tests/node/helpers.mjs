@@ -112,3 +112,21 @@ export function pemToDer(pem) {
   return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)]
     .map((m) => new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ''), 'base64')));
 }
+
+// ---- WebCrypto: hiding it, or replacing one of its methods, for the tests of both paths --------
+
+/** Hide `globalThis.crypto.subtle` (as on an insecure-context page): the package then uses its
+ * pure-Rust primitives. `crypto.getRandomValues` stays. Returns the function that restores it. */
+export function hideWebCrypto() {
+  Object.defineProperty(globalThis.crypto, 'subtle', { value: undefined, configurable: true });
+  return () => { delete globalThis.crypto.subtle; };
+}
+
+/** Replace `crypto.subtle[name]` with `make(original)` (bound to the real `SubtleCrypto`).
+ * Returns the function that restores it. */
+export function patchSubtle(name, make) {
+  const subtle = globalThis.crypto.subtle;
+  const original = subtle[name].bind(subtle);
+  Object.defineProperty(subtle, name, { value: make(original), configurable: true, writable: true });
+  return () => { delete subtle[name]; };
+}

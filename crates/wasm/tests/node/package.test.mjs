@@ -32,7 +32,7 @@ test('typed definitions: every function, precise types, no `any`', () => {
     assert.equal(typeof veil[name], 'function', `${name} is exported`);
   }
   assert.match(code, /export function deidentifyModel\(bytes: Uint8Array, options\?: DeidentifyOptions\): Promise<DeidentifyResult>;/);
-  assert.match(code, /export function verifyReading\(coseBytes: Uint8Array, chainDer: Uint8Array\[\] \| string, trustStore: TrustStoreInput, options\?: VerifyReadingOptions\): VerifiedReading;/);
+  assert.match(code, /export function verifyReading\(coseBytes: Uint8Array, chainDer: Uint8Array\[\] \| string, trustStore: TrustStoreInput, options\?: VerifyReadingOptions\): Promise<VerifiedReading>;/);
   assert.match(code, /export interface VeilError extends Error/);
   assert.match(code, /export type VeilErrorCode =/);
 });

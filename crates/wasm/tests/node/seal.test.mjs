@@ -3,10 +3,10 @@
 // same pseudonyms, and every sealing error code a portal can reach.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { veil, tempDir, runVeil, veilJson, rejectsCode, throwsCode, cbor, asJson, CborMap, Tagged } from './helpers.mjs';
+import { veil, tempDir, runVeil, veilJson, rejectsCode, throwsCode, cbor, asJson, CborMap, Tagged, hideWebCrypto, patchSubtle } from './helpers.mjs';
 import { decode, openEnvelope, sealEnvelope, signArtifact } from './forge.mjs';
 
 let tmp;
@@ -45,6 +45,57 @@ before(async () => {
 function baseOptions(extra = {}) {
   return { recipientKey: keys.recipientPub, clientKey: keys.client, pseudonymSecret: keys.secret, purpose: 'treatment', recipientId: 'clinic-a', createdMs: 1_790_000_000_000, ...extra };
 }
+
+test('with and without WebCrypto: byte-identical signed artifacts, envelopes that open with `veil open`, and WebCrypto used when present', async () => {
+  const opts = baseOptions({ deidReport: DEID.shareableReport, consentEvent: 'ab'.repeat(32) });
+  const used = { digest: 0, encrypt: 0 };
+  const count = (name) => patchSubtle(name, (f) => (...args) => { used[name] += 1; return f(...args); });
+  const unspy = [count('digest'), count('encrypt')];
+  let fast;
+  try {
+    fast = await veil.sealArtifact(FILES, opts);
+  } finally {
+    unspy.forEach((u) => u());
+  }
+  // One digest per content and one for the artifact id; one AES-256-GCM.
+  assert.deepEqual(used, { digest: Object.keys(FILES).length + 1, encrypt: 1 });
+  const restore = hideWebCrypto();
+  let slow;
+  try {
+    slow = await veil.sealArtifact(FILES, opts);
+  } finally {
+    restore();
+  }
+  // WebCrypto rejecting or throwing falls back to Rust for that step.
+  const broken = [];
+  for (const name of ['digest', 'encrypt']) {
+    for (const fail of [() => Promise.reject(new Error('no')), () => { throw new Error('no'); }]) {
+      const unpatch = patchSubtle(name, () => fail);
+      try {
+        broken.push(await veil.sealArtifact(FILES, opts));
+      } finally {
+        unpatch();
+      }
+    }
+  }
+  const signed = (s) => Buffer.from(openEnvelope(s.envelope, keys.recipientPriv).signed);
+  for (const [i, other] of [slow, ...broken].entries()) {
+    // ES256 with RFC 6979 nonces over the same manifest and contents: the same COSE_Sign1 bytes.
+    assert.deepEqual(signed(other), signed(fast), `seal ${i}`);
+    assert.equal(other.envelope.length, fast.envelope.length);
+    const { artifactId, envelope, ...rest } = other;
+    const { artifactId: _id, envelope: _env, ...fastRest } = fast;
+    assert.deepEqual(rest, fastRest);
+  }
+  for (const [i, s] of [fast, slow, ...broken].entries()) {
+    assert.equal(s.artifactId, createHash('sha256').update(s.envelope).digest('hex'), `seal ${i}`);
+    assert.equal(s.bytes, s.envelope.length);
+    const path = join(tmp.dir, `both-ways-${i}.veil`);
+    writeFileSync(path, s.envelope);
+    const manifest = veilJson(['open', '--key', join(keys.dir, 'recipient.pem'), '--client-pub', join(keys.dir, 'client.pub.pem'), '-o', join(tmp.dir, `both-ways-${i}`), path]);
+    assert.equal(manifest.artifact_id, s.artifactId);
+  }
+});
 
 test('pseudonyms equal the CLI pseudonyms; secret as hex, hex bytes or raw bytes', () => {
   const input = join(tmp.dir, 'p.txt');
