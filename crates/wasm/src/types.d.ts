@@ -531,8 +531,26 @@ export interface ArtifactManifest {
   contents: Array<{ name: string; size: number; sha256: string }>;
   /** Device readings (hex), their chains, and the challenge salt when the reading is bound. */
   device_evidence: Array<{ reading: string; chain: string[]; challenge_salt?: string }>;
+  /** Readings nothing proves (a standard Bluetooth device's, a FHIR file's), apart from the
+   * device evidence; present only when the artifact carries some. */
+  unverified_readings?: UnverifiedReading[];
   artifact_id: string;
   [field: string]: unknown;
+}
+
+/** A reading nothing proves, as a manifest carries it (`docs/artifact-format.md` §3.2). */
+export interface UnverifiedReading {
+  /** Always `unverified`: no signature, chain or verdict stands behind it. */
+  status: "unverified";
+  /** A measurement kind (`blood_pressure`, `temperature`, `weight`, `pulse_oximetry`, `heart_rate`, `glucose`, ...). */
+  kind: string;
+  /** Finite numbers in fixed units. */
+  values: Array<{ name: string; value: number; unit: string }>;
+  /** When it was measured, as the device or the file states it; null when not stated. */
+  time: string | null;
+  source: "standard-gatt" | "fhir-import";
+  /** What the device says about itself (Device Information, or the name a file gives it). */
+  device: { manufacturer?: string; model?: string; serial?: string; firmware?: string; name?: string };
 }
 
 /** What `openArtifact` resolves to. */
