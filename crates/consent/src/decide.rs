@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::{GivenBy, Standing, Voice};
-use crate::rules::{self, BelowCapacity, Capacity, Jurisdiction, Regime, Requirement};
+use crate::rules::{self, BelowCapacity, Capacity, Jurisdiction, PurposeRule, Regime, Requirement};
 use crate::sharing::SharingBasis;
 pub use crate::transfer::TransferMechanism;
 use crate::{ConsentError, ConsentLedger, PurposeScope, Timestamp};
@@ -474,6 +474,33 @@ fn transfer_mechanism(c: &Ctx<'_>, cites: &mut Vec<String>, basis: &mut String) 
     }
 }
 
+/// The documented waiver recorded in the ledger that research in the scope may rest on at the
+/// time of the use, where the rule provides a waiver: `Ok` the allowing evaluation (the waiver's
+/// citation and what its documentation rests on), `Err` the documentation elements it lacks.
+fn recorded_waiver(c: &Ctx<'_>, rule: &PurposeRule) -> Option<Result<Eval, Vec<&'static str>>> {
+    let wc = rule.waiver_citation.as_ref()?;
+    let (_, w) = c.ledger?.waiver_at(c.scope, c.req.at)?;
+    let lacks = w.missing_elements();
+    if !lacks.is_empty() {
+        return Some(Err(lacks));
+    }
+    let mut cites = vec![wc.clone()];
+    cites.extend(rule.waiver_documentation_citation.iter().cloned());
+    let approved = w
+        .approved_on
+        .map(|d| d.to_rfc3339().chars().take(10).collect::<String>())
+        .unwrap_or_default();
+    Some(Ok(allow(
+        format!(
+            "{}: waiver by {} approved {approved} for the study {}",
+            rule.waiver_basis.clone().unwrap_or_default(),
+            w.board.trim(),
+            w.study.trim()
+        ),
+        cites,
+    )))
+}
+
 fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
     let (regime, req, scope, standing) = (c.regime, c.req, c.scope, c.standing);
     let rule = regime
@@ -577,6 +604,13 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
             };
             // A documented waiver replaces consent only where the regime provides one (HRA Art. 34,
             // PIPEDA s. 7(3)(f), LGPD Art. 11, II, c) and the person has not withdrawn or refused.
+            if !matches!(
+                standing,
+                Standing::Withdrawn { .. } | Standing::Active { .. }
+            ) && let Some(Ok(e)) = recorded_waiver(c, rule)
+            {
+                return Ok(e);
+            }
             if let (Some(w), Some(wc), false) = (
                 &req.waiver,
                 &rule.waiver_citation,
@@ -759,6 +793,14 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
                 }
             } else if let Standing::Expired { at } = standing {
                 reason = format!("authorization expired at {at}");
+            }
+            // A documented waiver recorded in the ledger by clinic staff (45 CFR 164.512(i)).
+            match recorded_waiver(c, rule) {
+                Some(Ok(e)) => return Ok(e),
+                Some(Err(lacks)) => {
+                    reason = format!("{reason}; the recorded waiver lacks {}", lacks.join(", "));
+                }
+                None => {}
             }
             if let (Some(w), Some(wc)) = (&req.waiver, &rule.waiver_citation) {
                 let wb = rule.waiver_basis.clone().unwrap_or_default();

@@ -105,6 +105,13 @@ pub enum ConsentError {
     /// An affected count is not `N` or `CODE=N`, or the per-region counts exceed the total.
     #[error("bad affected count: {0}")]
     BadAffected(String),
+    /// A waiver, its end or a study's end was recorded on the subject's own device: clinic staff
+    /// record these (kiosk, or imported from the clinic's system).
+    #[error("a `{0}` event is recorded by clinic staff, not on the person's own device")]
+    StaffOnly(&'static str),
+    /// An expiry by event ("end of the research study") where the law asks for a specific date.
+    #[error("an authorization here must end on a specific date, not at the end of the study ({0})")]
+    EndDateRequired(String),
 }
 
 impl veil_core::Coded for ConsentError {
@@ -139,6 +146,8 @@ impl veil_core::Coded for ConsentError {
             Self::BadAffected(_) => "bad-affected",
             Self::UnknownCategory(_) => "unknown-category",
             Self::UnknownSharingBasis(_) => "unknown-sharing-basis",
+            Self::StaffOnly(_) => "staff-only",
+            Self::EndDateRequired(_) => "end-date-required",
         }
     }
 }

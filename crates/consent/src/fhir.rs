@@ -21,7 +21,7 @@ use crate::ledger::{MAX_EVENTS, MAX_LEDGER_BYTES};
 use crate::purpose::ACT_REASON_SYSTEM;
 use crate::{
     Channel, ConsentError, ConsentEvent, ConsentLedger, EventKind, HipaaAuthorization, Purpose,
-    PurposeScope, ResearchTier, TextRef, Timestamp,
+    PurposeScope, ResearchTier, ResearchWaiver, TextRef, Timestamp,
 };
 
 /// Veil's code system for purposes (carries the research tier: `research/this-study`).
@@ -43,6 +43,11 @@ pub const EXT_TRANSFER_MECHANISM: &str =
 /// Extension: HIPAA authorization elements as JSON (`valueString`).
 pub const EXT_AUTHORIZATION: &str =
     "https://fhir.veil.invalid/StructureDefinition/hipaa-authorization";
+/// Extension: an IRB / Privacy Board waiver's documentation as JSON (`valueString`,
+/// 45 CFR 164.512(i)(2)).
+pub const EXT_WAIVER: &str = "https://fhir.veil.invalid/StructureDefinition/research-waiver";
+/// Extension: the research study a consent ends with, or that ended (`valueString`).
+pub const EXT_STUDY: &str = "https://fhir.veil.invalid/StructureDefinition/consent-study";
 /// HL7 consent-policy code system (`hipaa-auth`, `hipaa-research`, ...): the policy a Consent
 /// records; `hipaa-auth` / `hipaa-research` mark a HIPAA authorization (45 CFR 164.508).
 pub const CONSENT_POLICY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/consentpolicycodes";
@@ -86,39 +91,70 @@ fn uuid_from_hex(h: &str) -> String {
 }
 
 /// The FHIR `Consent.status` of every event, in O(events × distinct scopes):
-/// a give/renewal is `inactive` once a later event touches its scope (or a later withdrawal of a
-/// scope it covers, or its expiry has passed by `at`), else `active`; an expiry is `inactive`; a
-/// withdrawal is `inactive` if something it ends was given before, else `rejected` (a refusal).
+/// a give/renewal is `inactive` once a later event of the person touches its scope (or a later
+/// withdrawal of a scope it covers, the end of the study it was given until, or its expiry has
+/// passed by `at`), else `active`; an expiry is `inactive`; a withdrawal is `inactive` if something
+/// it ends was given before, else `rejected` (a refusal). A waiver is `active` until a later waiver
+/// or end of waiver of its scope, the end of its study, or its expiry; the end of a waiver or of a
+/// study is `inactive`.
 fn statuses(ledger: &ConsentLedger, at: Option<Timestamp>) -> Vec<&'static str> {
     let events = ledger.events();
     let mut out = vec![""; events.len()];
-    // Backward pass: scopes touched later, and scopes withdrawn later.
+    // Backward pass: scopes touched later, scopes withdrawn later, waivers and studies ended later.
     let mut later: HashSet<&PurposeScope> = HashSet::new();
     let mut later_withdrawn: HashSet<&PurposeScope> = HashSet::new();
+    let mut later_waiver: HashSet<&PurposeScope> = HashSet::new();
+    let mut ended_studies: HashSet<&str> = HashSet::new();
     for (i, e) in events.iter().enumerate().rev() {
-        if matches!(
-            e.kind,
-            EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed | EventKind::Assented
-        ) {
-            let expired = matches!((e.expires_at, at), (Some(x), Some(a)) if x <= a);
-            let superseded =
-                later.contains(&e.scope) || later_withdrawn.iter().any(|w| e.scope.covers(w));
-            out[i] = if expired || superseded {
-                "inactive"
-            } else {
-                "active"
-            };
+        let expired = matches!((e.expires_at, at), (Some(x), Some(a)) if x <= a);
+        let study_over = |s: Option<&str>| s.is_some_and(|s| ended_studies.contains(s.trim()));
+        match e.kind {
+            k if k.gives() => {
+                let superseded = later.contains(&e.scope)
+                    || later_withdrawn.iter().any(|w| e.scope.covers(w))
+                    || study_over(e.study.as_deref());
+                out[i] = if expired || superseded {
+                    "inactive"
+                } else {
+                    "active"
+                };
+            }
+            EventKind::Waived => {
+                let over = later_waiver.contains(&e.scope)
+                    || study_over(e.waiver.as_ref().map(|w| w.study.as_str()));
+                out[i] = if expired || over {
+                    "inactive"
+                } else {
+                    "active"
+                };
+            }
+            _ => {}
         }
-        later.insert(&e.scope);
-        if e.kind == EventKind::Withdrawn {
-            later_withdrawn.insert(&e.scope);
+        match e.kind {
+            EventKind::Waived | EventKind::WaiverEnded => {
+                later_waiver.insert(&e.scope);
+            }
+            EventKind::StudyEnded => {
+                if let Some(s) = &e.study {
+                    ended_studies.insert(s.trim());
+                }
+            }
+            EventKind::Withdrawn => {
+                later_withdrawn.insert(&e.scope);
+                later.insert(&e.scope);
+            }
+            _ => {
+                later.insert(&e.scope);
+            }
         }
     }
     // Forward pass: scopes given so far.
     let mut given: HashSet<&PurposeScope> = HashSet::new();
     for (i, e) in events.iter().enumerate() {
         match e.kind {
-            EventKind::Expired => out[i] = "inactive",
+            EventKind::Expired | EventKind::WaiverEnded | EventKind::StudyEnded => {
+                out[i] = "inactive";
+            }
             EventKind::Withdrawn => {
                 out[i] = if given.iter().any(|g| g.covers(&e.scope)) {
                     "inactive"
@@ -126,6 +162,7 @@ fn statuses(ledger: &ConsentLedger, at: Option<Timestamp>) -> Vec<&'static str> 
                     "rejected"
                 };
             }
+            EventKind::Waived => {}
             _ => {
                 given.insert(&e.scope);
             }
@@ -170,6 +207,14 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
         {
             ext.push(json!({"url": EXT_AUTHORIZATION, "valueString": s}));
         }
+        if let Some(w) = &e.waiver
+            && let Ok(s) = serde_json::to_string(w)
+        {
+            ext.push(json!({"url": EXT_WAIVER, "valueString": s}));
+        }
+        if let Some(s) = &e.study {
+            ext.push(json!({"url": EXT_STUDY, "valueString": s}));
+        }
         let scope_code = match e.scope.purpose {
             Purpose::Treatment => ("treatment", "Treatment"),
             Purpose::Research => ("research", "Research"),
@@ -187,7 +232,7 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
         let mut period = Map::new();
         period.insert("start".into(), json!(e.at.to_rfc3339()));
         let end = match e.kind {
-            EventKind::Expired => Some(e.at),
+            EventKind::Expired | EventKind::WaiverEnded | EventKind::StudyEnded => Some(e.at),
             _ if deny => None,
             _ => e.expires_at,
         };
@@ -204,6 +249,14 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
                     "role": {"coding": [{"system": PARTICIPATION_SYSTEM, "code": "IRCP", "display": "information recipient"}]},
                     "reference": {"display": p}
                 }]),
+            );
+        }
+        if let Some(w) = &e.waiver
+            && !w.phi.trim().is_empty()
+        {
+            provision.insert(
+                "data".into(),
+                json!([{"meaning": "related", "reference": {"display": w.phi}}]),
             );
         }
         if let Some(a) = &e.authorization
@@ -228,7 +281,10 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
             }
         }
         provision.insert("purpose".into(), Value::Array(purposes));
-        let performer = if e.kind == EventKind::GuardianGiven {
+        let performer = if let Some(w) = &e.waiver {
+            // The board that waived authorization, not the patient.
+            json!([{"type": "Organization", "display": w.board}])
+        } else if e.kind == EventKind::GuardianGiven {
             json!([{"type": "RelatedPerson", "display": e.guardian.clone().unwrap_or_else(|| "guardian".into())}])
         } else {
             json!([{"reference": format!("Patient/{subject}")}])
@@ -254,6 +310,22 @@ pub fn export_bundle(ledger: &ConsentLedger, at: Option<Timestamp>) -> Value {
             consent.insert("policy".into(), json!([{"uri": t.urn()}]));
         }
         match (&e.authorization, deny) {
+            // A waiver: the policy is the waiver of 45 CFR 164.512(i); the chair's signature and the
+            // approval date are the source attachment.
+            _ if e.kind.by_staff() => {
+                consent.insert(
+                    "policyRule".into(),
+                    json!({"text": "IRB / Privacy Board waiver or alteration of authorization (45 CFR 164.512(i))"}),
+                );
+                if let Some(w) = &e.waiver {
+                    let mut att = Map::new();
+                    att.insert("title".into(), json!(w.signed_by));
+                    if let Some(t) = w.approved_on {
+                        att.insert("creation".into(), json!(t.to_rfc3339()));
+                    }
+                    consent.insert("sourceAttachment".into(), Value::Object(att));
+                }
+            }
             // A HIPAA authorization in the standard shape other systems read (what import-fhir
             // maps back element by element, 45 CFR 164.508(c)).
             (Some(a), false) => {
@@ -699,6 +771,10 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
         None if !withdrawn_status && hipaa_policy(c) => Some(authorization_from_fhir(c, date)?),
         None => None,
     };
+    let waiver = extension(c, EXT_WAIVER, "valueString")
+        .map(serde_json::from_str::<ResearchWaiver>)
+        .transpose()?;
+    let study = extension(c, EXT_STUDY, "valueString").map(str::to_owned);
     let text = arr(c, "policy")
         .iter()
         .filter_map(|p| str_at(p, "uri"))
@@ -714,33 +790,22 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
             .or(f.start)
             .ok_or_else(|| fhir("Consent has neither dateTime nor provision.period.start"))?;
         let kind = match kind_ext {
-            Some(k) => match k {
-                "given" => EventKind::Given,
-                "withdrawn" => EventKind::Withdrawn,
-                "expired" => EventKind::Expired,
-                "renewed" => EventKind::Renewed,
-                "guardian-given" => EventKind::GuardianGiven,
-                "assented" => EventKind::Assented,
-                other => {
-                    return Err(fhir(format!(
-                        "unknown event kind `{}`",
-                        other.chars().take(20).collect::<String>()
-                    )));
-                }
-            },
+            Some(k) => EventKind::from_id(k).ok_or_else(|| {
+                fhir(format!(
+                    "unknown event kind `{}`",
+                    k.chars().take(20).collect::<String>()
+                ))
+            })?,
             None if withdrawn_status || f.deny => EventKind::Withdrawn,
             None if guardian.is_some() => EventKind::GuardianGiven,
             None => EventKind::Given,
         };
         let mut expires_at = match kind {
-            EventKind::Given
-            | EventKind::GuardianGiven
-            | EventKind::Renewed
-            | EventKind::Assented => f.end,
+            k if k.gives() || k == EventKind::Waived => f.end,
             _ => None,
         };
         let mut kind = kind;
-        if expires_at.is_some_and(|e| e <= at) {
+        if kind.gives() && expires_at.is_some_and(|e| e <= at) {
             // Already over when recorded: record that it expired.
             kind = EventKind::Expired;
             expires_at = None;
@@ -760,6 +825,8 @@ fn consent_events(c: &Value) -> Result<Vec<ConsentEvent>, ConsentError> {
                 },
                 authorization: authorization.clone(),
                 transfer_mechanism,
+                study: study.clone(),
+                waiver: waiver.clone(),
             });
         }
     }

@@ -10,7 +10,17 @@
 //! - `expired`: the scope ends (needs a new consent, not a refusal);
 //! - `withdrawn` of scope W ends every scope that covers W (W itself and broader research tiers), so
 //!   after withdrawing nothing that would allow W remains. A withdrawal with nothing before it is a
-//!   refusal.
+//!   refusal;
+//! - `study-ended` for study S ends every consent given "until the end of the research study" S
+//!   (its `study`) and every waiver covering S: an expiry by event, which HIPAA allows for research
+//!   (45 CFR 164.508(c)(1)(v)) and California does not (Cal. Civ. Code § 56.11(b)(8) asks for a
+//!   date: see [`crate::rules::check_study_end`]).
+//!
+//! Research may also rest on a documented IRB / Privacy Board waiver (45 CFR 164.512(i)): clinic
+//! staff record it as a `waived` event carrying the 164.512(i)(2) documentation, and end it with
+//! `waiver-ended` (or the study's end, or its `expires_at`). A waiver is not the person's consent:
+//! it never makes a consent `Active` in [`ConsentLedger::standing`]; [`ConsentLedger::waiver_at`]
+//! finds it and the decision weighs it where the regime provides one.
 //!
 //! Events must be appended in non-decreasing time; later events win.
 
@@ -18,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::transfer::TransferMechanism;
-use crate::{ConsentError, PurposeScope, TextRef, Timestamp, WordingRef};
+use crate::{ConsentError, Purpose, PurposeScope, TextRef, Timestamp, WordingRef};
 
 /// Format tag of the ledger JSON.
 pub const LEDGER_FORMAT: &str = "veil-consent-ledger/1";
@@ -48,6 +58,16 @@ pub enum EventKind {
     /// CNS Resolution 466/2012 II.24, France CSP L1122-2). Not consent: it never allows a use on
     /// its own; a minor's refusal is a `withdrawn` event, which ends the use.
     Assented,
+    /// Clinic staff recorded a documented IRB / Privacy Board waiver of consent or authorization
+    /// for research in this scope (45 CFR 164.512(i)(1)(i)), with its documentation
+    /// ([`ConsentEvent::waiver`], 164.512(i)(2)). Not the subject's consent.
+    Waived,
+    /// Clinic staff recorded that the waiver of this scope no longer applies (approval withdrawn,
+    /// suspended or ended).
+    WaiverEnded,
+    /// The research study named in [`ConsentEvent::study`] ended: every consent given until its end
+    /// expires now, and so does every waiver covering it.
+    StudyEnded,
 }
 
 impl EventKind {
@@ -61,7 +81,136 @@ impl EventKind {
             Self::Renewed => "renewed",
             Self::GuardianGiven => "guardian-given",
             Self::Assented => "assented",
+            Self::Waived => "waived",
+            Self::WaiverEnded => "waiver-ended",
+            Self::StudyEnded => "study-ended",
         }
+    }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [EventKind; 9] = [
+        Self::Given,
+        Self::Withdrawn,
+        Self::Expired,
+        Self::Renewed,
+        Self::GuardianGiven,
+        Self::Assented,
+        Self::Waived,
+        Self::WaiverEnded,
+        Self::StudyEnded,
+    ];
+
+    /// The kind with this exact id, if any.
+    #[must_use]
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    /// Whether clinic staff record this kind (a waiver, its end, a study's end), never the subject.
+    #[must_use]
+    pub fn by_staff(self) -> bool {
+        matches!(self, Self::Waived | Self::WaiverEnded | Self::StudyEnded)
+    }
+
+    /// Whether this kind gives (or renews) a consent or an assent: the kinds a `study` may end.
+    #[must_use]
+    pub fn gives(self) -> bool {
+        matches!(
+            self,
+            Self::Given | Self::GuardianGiven | Self::Renewed | Self::Assented
+        )
+    }
+}
+
+/// How the board reviewed and approved a waiver (45 CFR 164.512(i)(2)(iv)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReviewProcedure {
+    /// Reviewed at a convened meeting (164.512(i)(2)(iv)(A)-(B)).
+    Normal,
+    /// Expedited review (164.512(i)(2)(iv)(C), 45 CFR 46.110 / 21 CFR 56.110).
+    Expedited,
+}
+
+impl ReviewProcedure {
+    /// The kebab-case id.
+    #[must_use]
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Expedited => "expedited",
+        }
+    }
+}
+
+/// The documentation of an IRB / Privacy Board waiver or alteration of authorization, element by
+/// element of 45 CFR 164.512(i)(2), and the study it covers. Present on `waived` events.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct ResearchWaiver {
+    /// (i)(2)(i): the identity of the approving IRB or Privacy Board.
+    #[serde(default)]
+    pub board: String,
+    /// (i)(2)(i): the date on which the waiver was approved.
+    #[serde(default)]
+    pub approved_on: Option<Timestamp>,
+    /// (i)(2)(ii): the statement that the waiver satisfies the criteria of 164.512(i)(2)(ii).
+    #[serde(default)]
+    pub criteria_stated: bool,
+    /// (i)(2)(iii): a brief description of the PHI the board found necessary for the research.
+    #[serde(default)]
+    pub phi: String,
+    /// (i)(2)(iv): the review procedure it was approved under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewProcedure>,
+    /// (i)(2)(v): signature of the chair or another member designated by the chair.
+    #[serde(default)]
+    pub signed_by: String,
+    /// The research study (protocol) the waiver covers.
+    #[serde(default)]
+    pub study: String,
+}
+
+impl ResearchWaiver {
+    /// The documentation elements missing, each with its paragraph of 45 CFR 164.512(i)(2).
+    #[must_use]
+    pub fn missing_elements(&self) -> Vec<&'static str> {
+        let blank = |s: &str| s.trim().is_empty();
+        let mut m = Vec::new();
+        if blank(&self.board) {
+            m.push("45 CFR 164.512(i)(2)(i) identity of the IRB or Privacy Board");
+        }
+        if self.approved_on.is_none() {
+            m.push("45 CFR 164.512(i)(2)(i) date of approval");
+        }
+        if !self.criteria_stated {
+            m.push("45 CFR 164.512(i)(2)(ii) statement that the waiver criteria are met");
+        }
+        if blank(&self.phi) {
+            m.push("45 CFR 164.512(i)(2)(iii) description of the PHI");
+        }
+        if self.review.is_none() {
+            m.push("45 CFR 164.512(i)(2)(iv) review procedure");
+        }
+        if blank(&self.signed_by) {
+            m.push("45 CFR 164.512(i)(2)(v) signature of the chair or designee");
+        }
+        if blank(&self.study) {
+            m.push("the study the waiver covers");
+        }
+        m
+    }
+
+    fn check(&self, at: Timestamp) -> Result<(), ConsentError> {
+        for f in [&self.board, &self.phi, &self.signed_by, &self.study] {
+            if f.len() > MAX_FIELD {
+                return Err(ConsentError::BadField("waiver"));
+            }
+        }
+        if self.approved_on.is_some_and(|d| d > at) {
+            // Recorded before the board approved it: not a documented waiver.
+            return Err(ConsentError::BadField("waiver"));
+        }
+        Ok(())
     }
 }
 
@@ -213,6 +362,13 @@ pub struct ConsentEvent {
     /// destination is the scope's country). Shown on the receipt and exported in FHIR.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_mechanism: Option<TransferMechanism>,
+    /// The research study this event is tied to: on a consent, it ends at that study's end ("end
+    /// of the research study", 45 CFR 164.508(c)(1)(v)); on `study-ended`, the study that ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<String>,
+    /// On `waived` events: the waiver's documentation (45 CFR 164.512(i)(2)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<ResearchWaiver>,
 }
 
 impl ConsentEvent {
@@ -229,6 +385,8 @@ impl ConsentEvent {
             guardian: None,
             authorization: None,
             transfer_mechanism: None,
+            study: None,
+            waiver: None,
         }
     }
 }
@@ -408,6 +566,7 @@ impl ConsentLedger {
         if event.kind == EventKind::Assented && event.authorization.is_some() {
             return Err(ConsentError::BadField("authorization"));
         }
+        check_staff_event(&event)?;
         self.events.push(event);
         Ok(index)
     }
@@ -485,6 +644,19 @@ impl ConsentLedger {
                         set(&mut states, &e.scope, Standing::Expired { at: e.at });
                     }
                 }
+                EventKind::StudyEnded => {
+                    // Every consent given until this study's end expires now.
+                    for (_, st) in &mut states {
+                        if let Standing::Active { event, .. } = *st
+                            && self.events.get(event).and_then(|g| g.study.as_ref())
+                                == e.study.as_ref()
+                        {
+                            *st = Standing::Expired { at: e.at };
+                        }
+                    }
+                }
+                // Not the subject's consent: see `waiver_at`.
+                EventKind::Waived | EventKind::WaiverEnded => {}
                 EventKind::Withdrawn => {
                     // A withdrawal of scope W ends every consent whose scope covers W (W itself and
                     // broader research tiers), then records W as withdrawn: nothing that would allow
@@ -529,6 +701,39 @@ impl ConsentLedger {
             .unwrap_or(Standing::None)
     }
 
+    /// The documented waiver research in `used` may rest on at `at`: the latest `waived` event
+    /// whose scope covers `used`, not ended by a later `waiver-ended` of its scope, by the end of
+    /// the study it covers, or by its own `expires_at`. Returns its index and documentation.
+    #[must_use]
+    pub fn waiver_at(
+        &self,
+        used: &PurposeScope,
+        at: Timestamp,
+    ) -> Option<(usize, &ResearchWaiver)> {
+        let mut live: Vec<usize> = Vec::new();
+        for (i, e) in self.events.iter().enumerate() {
+            if e.at > at {
+                break;
+            }
+            match e.kind {
+                EventKind::Waived if e.scope.covers(used) => {
+                    live.retain(|&w| self.events[w].scope != e.scope);
+                    live.push(i);
+                }
+                EventKind::WaiverEnded => live.retain(|&w| self.events[w].scope != e.scope),
+                EventKind::StudyEnded => live.retain(|&w| {
+                    self.events[w].waiver.as_ref().map(|d| d.study.trim())
+                        != e.study.as_deref().map(str::trim)
+                }),
+                _ => {}
+            }
+        }
+        live.into_iter()
+            .rev()
+            .filter(|&w| self.events[w].expires_at.is_none_or(|x| x > at))
+            .find_map(|w| self.events[w].waiver.as_ref().map(|d| (w, d)))
+    }
+
     fn original_giver(&self, scope: &PurposeScope, before: usize) -> Option<GivenBy> {
         self.events[..before]
             .iter()
@@ -559,6 +764,42 @@ impl ConsentLedger {
             })
             .collect()
     }
+}
+
+/// The rules of waivers and study ends: who records them, what they carry, which scopes.
+fn check_staff_event(event: &ConsentEvent) -> Result<(), ConsentError> {
+    let kind = event.kind;
+    if kind.by_staff() {
+        if event.channel == Channel::OwnDevice {
+            return Err(ConsentError::StaffOnly(kind.id()));
+        }
+        if event.scope.purpose != Purpose::Research {
+            return Err(ConsentError::BadField("scope"));
+        }
+        if event.authorization.is_some() || event.text.is_some() || event.guardian.is_some() {
+            return Err(ConsentError::BadField("authorization"));
+        }
+    }
+    match (&event.waiver, kind) {
+        (Some(w), EventKind::Waived) => w.check(event.at)?,
+        (None, EventKind::Waived) | (Some(_), _) => return Err(ConsentError::BadField("waiver")),
+        (None, _) => {}
+    }
+    match (&event.study, kind) {
+        (Some(s), k) if k == EventKind::StudyEnded || k.gives() => {
+            if s.trim().is_empty() || s.len() > 200 || event.scope.purpose != Purpose::Research {
+                return Err(ConsentError::BadField("study"));
+            }
+        }
+        (None, EventKind::StudyEnded) | (Some(_), _) => {
+            return Err(ConsentError::BadField("study"));
+        }
+        (None, _) => {}
+    }
+    if kind == EventKind::StudyEnded && event.expires_at.is_some() {
+        return Err(ConsentError::BadField("expires_at"));
+    }
+    Ok(())
 }
 
 /// Research tiers always overlap; other scopes overlap only when equal.

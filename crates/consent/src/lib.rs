@@ -74,12 +74,14 @@ pub use erasure::{
 pub use error::ConsentError;
 pub use fhir::{export_bundle, export_bundle_json, import_bundle};
 pub use ledger::{
-    Channel, ConsentEvent, ConsentLedger, EventKind, GivenBy, HipaaAuthorization, Standing, Voice,
+    Channel, ConsentEvent, ConsentLedger, EventKind, GivenBy, HipaaAuthorization, ResearchWaiver,
+    ReviewProcedure, Standing, Voice,
 };
 pub use purpose::{Purpose, PurposeScope, ResearchTier};
 pub use receipt::{ConsentReceipt, Controller, receipt_for};
 pub use rules::{
-    BelowCapacity, Capacity, Jurisdiction, JurisdictionInfo, is_country, supported_jurisdictions,
+    BelowCapacity, Capacity, Jurisdiction, JurisdictionInfo, check_study_end, is_country,
+    supported_jurisdictions,
 };
 pub use sharing::SharingBasis;
 pub use text::{ConsentText, TextRef};

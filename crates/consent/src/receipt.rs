@@ -170,7 +170,10 @@ pub fn receipt_for(
             "active"
         }
         EventKind::Withdrawn => "withdrawn",
-        EventKind::Expired => "expired",
+        EventKind::Expired | EventKind::StudyEnded => "expired",
+        // Staff's record of a board's waiver, not the person's consent.
+        EventKind::Waived => "waived",
+        EventKind::WaiverEnded => "waiver-ended",
     };
     Ok(ConsentReceipt {
         version: RECEIPT_VERSION.to_owned(),
@@ -197,10 +200,18 @@ pub fn receipt_for(
                 consent_type: "EXPLICIT".to_owned(),
                 pii_category: vec!["health data".to_owned(), "3D medical models".to_owned()],
                 primary_purpose: e.scope.purpose == Purpose::Treatment,
-                termination: e.expires_at.map_or_else(
-                    || "until withdrawn; withdraw at any time in the Veil app".to_owned(),
-                    |x| format!("expires {x}, or earlier when withdrawn"),
-                ),
+                termination: match (e.expires_at, e.study.as_deref().filter(|_| e.kind.gives())) {
+                    (Some(x), Some(s)) => format!(
+                        "expires {x} or at the end of the research study {s}, whichever is first, or earlier when withdrawn"
+                    ),
+                    (Some(x), None) => format!("expires {x}, or earlier when withdrawn"),
+                    (None, Some(s)) => format!(
+                        "expires at the end of the research study {s}, or earlier when withdrawn"
+                    ),
+                    (None, None) => {
+                        "until withdrawn; withdraw at any time in the Veil app".to_owned()
+                    }
+                },
                 third_party_disclosure: third,
                 third_party_name: if third { third_name } else { None },
             }],

@@ -232,6 +232,10 @@ pub struct PurposeRule {
     /// The waiver's basis in words.
     #[serde(default)]
     pub waiver_basis: Option<String>,
+    /// Citation of what a recorded waiver must document (45 CFR 164.512(i)(2)), repeated with the
+    /// waiver's citation when research rests on a waiver recorded in the ledger.
+    #[serde(default)]
+    pub waiver_documentation_citation: Option<String>,
     /// A reviewer's note.
     #[serde(default)]
     pub note: Option<String>,
@@ -826,6 +830,39 @@ pub fn applicable(
             (!hits.is_empty()).then_some((r, hits))
         })
         .collect())
+}
+
+/// May a consent or authorization for `purpose` end "at the end of the research study" (an event)
+/// rather than on a date, under every regime that applies at `at`? HIPAA allows an event
+/// (45 CFR 164.508(c)(1)(v)); a regime that asks for a specific end date (Cal. Civ. Code
+/// § 56.11(b)(8)) refuses it unless a date is set as well (`with_date`).
+///
+/// # Errors
+/// [`ConsentError::EndDateRequired`] with the citation; [`ConsentError::BadField`] (`study`) for a
+/// purpose other than research (a study's end ends only research); jurisdiction errors.
+pub fn check_study_end(
+    js: &[Jurisdiction],
+    purpose: crate::Purpose,
+    at: crate::Timestamp,
+    with_date: bool,
+) -> Result<(), ConsentError> {
+    if purpose != crate::Purpose::Research {
+        return Err(ConsentError::BadField("study"));
+    }
+    if with_date {
+        return Ok(());
+    }
+    for (r, _) in applicable(js)? {
+        if let Some(c) = r
+            .purposes
+            .get(&purpose)
+            .filter(|_| r.in_force(at))
+            .and_then(|p| p.end_date_citation.as_ref())
+        {
+            return Err(ConsentError::EndDateRequired(c.clone()));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use veil_consent::Coded;
 use veil_consent::{
     Channel, ConsentEvent, ConsentLedger, DecideOptions, DecisionRequest, EventKind, Jurisdiction,
-    Outcome, Purpose, PurposeScope, ResearchTier, Standing, Subject, Timestamp, TransferMechanism,
-    decide, decide_with, import_bundle,
+    Outcome, Purpose, PurposeScope, ResearchTier, ResearchWaiver, ReviewProcedure, Standing,
+    Subject, Timestamp, TransferMechanism, decide, decide_with, import_bundle,
 };
 
 /// Every jurisdiction code a rule file knows, plus subdivisions with their own rules.
@@ -61,6 +61,9 @@ fn kind_strategy() -> impl Strategy<Value = EventKind> {
         EventKind::Renewed,
         EventKind::Expired,
         EventKind::Withdrawn,
+        EventKind::Waived,
+        EventKind::WaiverEnded,
+        EventKind::StudyEnded,
     ])
 }
 
@@ -70,8 +73,35 @@ fn ledger_from(events: &[(EventKind, PurposeScope, i64, Option<i64>)]) -> Consen
     let mut t = 1_700_000_000i64;
     for (k, s, dt, exp) in events {
         t += dt;
-        let mut e = ConsentEvent::new(*k, s.clone(), Timestamp(t), Channel::OwnDevice);
-        e.expires_at = exp.map(|x| Timestamp(t + x));
+        // Waivers and study ends are staff's (kiosk), with complete 164.512(i)(2) documentation;
+        // research consents given on even steps end with the study.
+        let channel = if k.by_staff() {
+            Channel::Kiosk {
+                staff_id: "S1".into(),
+            }
+        } else {
+            Channel::OwnDevice
+        };
+        let mut e = ConsentEvent::new(*k, s.clone(), Timestamp(t), channel);
+        e.expires_at = exp
+            .map(|x| Timestamp(t + x))
+            .filter(|_| *k != EventKind::StudyEnded);
+        if *k == EventKind::StudyEnded
+            || (k.gives() && s.purpose == Purpose::Research && dt % 2 == 0)
+        {
+            e.study = Some("S".into());
+        }
+        if *k == EventKind::Waived {
+            e.waiver = Some(ResearchWaiver {
+                board: "IRB".into(),
+                approved_on: Some(Timestamp(t)),
+                criteria_stated: true,
+                phi: "scans".into(),
+                review: Some(ReviewProcedure::Normal),
+                signed_by: "chair".into(),
+                study: "S".into(),
+            });
+        }
         let _ = l.append(e);
     }
     l
@@ -156,6 +186,8 @@ proptest! {
             EventKind::Expired => prop_assert!(matches!(st, Standing::Expired { .. }), "{:?}", st),
             // An assent is not consent: it never makes a use active on its own.
             EventKind::Assented => prop_assert!(!matches!(st, Standing::Active { event, .. } if event + 1 == l.events().len()), "{:?}", st),
+            // Staff's events are research-only: never on this scope (append refuses them).
+            EventKind::Waived | EventKind::WaiverEnded | EventKind::StudyEnded => prop_assert!(false, "staff event on marketing"),
         }
     }
 
