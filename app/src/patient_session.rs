@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use veil_consent::{
     Channel, ConsentLedger, Decision, DecisionRequest, GivenBy, Jurisdiction, Outcome,
-    PurposeScope, Standing, Subject, Timestamp, Waiver,
+    PurposeScope, Standing, Subject, Timestamp,
 };
 use veil_core::Coded;
 
@@ -35,21 +35,11 @@ pub struct PatientSession {
     /// Receipts issued after each change: (file name, JSON, HTML).
     #[serde(default)]
     pub receipts: Vec<(String, String, String)>,
-    /// A documented IRB / Privacy Board waiver of authorization for research, entered by clinic
-    /// staff: research may rest on it where the rule provides one (45 CFR 164.512(i)).
+    /// The research study the clinic named for this person (staff, Consent page): the study a
+    /// consent "until the end of the study" ends with, and whose recorded end ends it
+    /// (45 CFR 164.508(c)(1)(v)). Waivers and study ends themselves are ledger events.
     #[serde(default)]
-    pub research_waiver: Option<RecordedWaiver>,
-}
-
-/// A research waiver as clinic staff entered it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordedWaiver {
-    /// The approving board and its reference (protocol number).
-    pub reference: String,
-    /// The staff member who entered it.
-    pub staff_id: String,
-    /// When, RFC 3339.
-    pub at: String,
+    pub study: Option<String>,
 }
 
 impl PatientSession {
@@ -81,13 +71,49 @@ impl PatientSession {
         ledger: &ConsentLedger,
         scope: &PurposeScope,
     ) -> Result<Decision, AppError> {
+        self.decide_at(ledger, scope, now())
+    }
+
+    /// When what allows `scope` now stops allowing it by itself: the first expiry (of the consent
+    /// or the waiver it rests on) at which the decision is no longer `allow`. `None` when nothing
+    /// ends by time (a withdrawal or a study's end is an event the page acts on).
+    pub fn consent_until(&self, scope: &PurposeScope) -> Option<Timestamp> {
+        let ledger = self.ledger().ok()?;
+        let at = now();
+        let mut ends: Vec<Timestamp> = Vec::new();
+        if let Standing::Active {
+            expires_at: Some(x),
+            ..
+        } = ledger.standing(scope, at)
+        {
+            ends.push(x);
+        }
+        if let Some((i, _)) = ledger.waiver_at(scope, at)
+            && let Some(x) = ledger.events().get(i).and_then(|e| e.expires_at)
+        {
+            ends.push(x);
+        }
+        ends.sort();
+        ends.into_iter().find(|t| {
+            self.decide_at(&ledger, scope, *t)
+                .is_ok_and(|d| d.decision != Outcome::Allow)
+        })
+    }
+
+    /// The decision for `scope` at `at`.
+    fn decide_at(
+        &self,
+        ledger: &ConsentLedger,
+        scope: &PurposeScope,
+        at: Timestamp,
+    ) -> Result<Decision, AppError> {
         let request = DecisionRequest {
             subject: Subject {
                 jurisdictions: self.jurisdictions()?,
                 age: self.age,
                 guardian_consent: self.guardian.is_some()
                     && matches!(
-                        ledger.standing(scope, now()),
+                        ledger.standing(scope, at),
                         Standing::Active {
                             by: GivenBy::Guardian,
                             ..
@@ -95,17 +121,10 @@ impl PatientSession {
                     ),
             },
             scope: scope.clone(),
-            at: now(),
-            waiver: self
-                .research_waiver
-                .as_ref()
-                .filter(|_| scope.purpose == veil_consent::Purpose::Research)
-                .map(|w| Waiver {
-                    reference: format!(
-                        "{}, entered by staff member {} at {}",
-                        w.reference, w.staff_id, w.at
-                    ),
-                }),
+            at,
+            // Research on a waiver rests on the `waived` event clinic staff recorded in the ledger
+            // (45 CFR 164.512(i)(2) documentation), which `decide` weighs; nothing beside it.
+            waiver: None,
         };
         // A transfer rests on the safeguard its recipients name (Settings, Recipients).
         let options = veil_consent::DecideOptions {
@@ -132,8 +151,15 @@ impl PatientSession {
                 format!("{} is not allowed now: {}", scope.label(), decision.basis),
             ));
         }
-        let event_hash = match ledger.standing(scope, now()) {
-            Standing::Active { event, .. } => ledger.events().get(event).map(|e| {
+        // The consent it rests on, else the waiver research rests on (the decision allowed on
+        // one of them, or on neither for uses allowed without consent).
+        let at = now();
+        let index = match ledger.standing(scope, at) {
+            Standing::Active { event, .. } => Some(event),
+            _ => ledger.waiver_at(scope, at).map(|(event, _)| event),
+        };
+        let event_hash = index.and_then(|event| {
+            ledger.events().get(event).map(|e| {
                 let mut h = Sha256::new();
                 h.update(b"veil-consent-event/1\n");
                 h.update(ledger.subject().as_bytes());
@@ -142,9 +168,8 @@ impl PatientSession {
                 h.update(b"\n");
                 h.update(serde_json::to_vec(e).unwrap_or_default());
                 h.finalize().into()
-            }),
-            _ => None,
-        };
+            })
+        });
         Ok((decision, event_hash))
     }
 }

@@ -165,19 +165,131 @@ test('a German patient treated in the US: one signed authorization meets GDPR an
   await context.close();
 });
 
-test('research on an IRB waiver entered by clinic staff, and not once it is removed', async () => {
-  const { context, page } = await newPatient('US');
-  assert.equal(await outcome(page), 'needs-consent');
+/** Set an input's value as a person would (date inputs take no typing in headless Chromium). */
+async function setValue(page, selector, value) {
+  await page.$eval(selector, (el, v) => {
+    el.value = v;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, value);
+}
+
+/** Clinic staff name the study this person takes part in. */
+async function nameStudy(page, study) {
   await page.type('[data-testid="waiver-staff"]', 'IRB-DESK-7');
-  await page.type('[data-testid="waiver-reference"]', 'Example University IRB, protocol 2026-0417');
-  await page.click('[data-testid="waiver-record"]');
+  await page.type('[data-testid="staff-study"]', study);
+  await page.click('[data-testid="staff-study-save"]');
+  await page.waitForSelector('[data-testid="staff-study-named"]');
+}
+
+async function exportFhir(page) {
+  downloads.discard('veil-consent-fhir.json');
+  await page.click('[data-testid="consent-export-fhir"]');
+  const bundle = JSON.parse((await downloads.take('veil-consent-fhir.json')).toString());
+  return (bundle.entry ?? []).map((e) => e.resource).filter((r) => r.resourceType === 'Consent');
+}
+
+const historyKinds = (page) => page.$$eval('[data-testid="history-event"]', (els) => els.map((el) => el.dataset.kind));
+
+const BOARD = 'Example University IRB (IRB00001234)';
+
+for (const jurisdiction of ['US', 'US-CA']) {
+  test(`${jurisdiction}: research on an IRB waiver recorded by clinic staff with its 164.512(i)(2) documentation, in FHIR, until staff end it`, async () => {
+    const { context, page, errors } = await newPatient(jurisdiction);
+    assert.equal(await outcome(page), 'needs-consent');
+    await nameStudy(page, 'K-12 knee implant study');
+    const today = new Date().toISOString().slice(0, 10);
+    await page.type('[data-testid="waiver-reference"]', BOARD);
+    await setValue(page, '[data-testid="waiver-approved"]', today);
+    await page.type('[data-testid="waiver-phi"]', '3D knee scans and their measurements');
+    await page.select('[data-testid="waiver-review"]', 'expedited');
+    await page.type('[data-testid="waiver-chair"]', 'Dr. R. Chair, IRB chair');
+    // Without the criteria statement (164.512(i)(2)(ii)) it is not documentation of a waiver.
+    await page.click('[data-testid="waiver-record"]');
+    await page.waitForSelector('[data-testid="consent-error"]');
+    assert.equal(await page.$eval('[data-testid="consent-error"]', (el) => el.dataset.code), 'bad-field');
+    assert.match(await page.$eval('[data-testid="consent-error"]', (el) => el.textContent), /164\.512\(i\)\(2\)\(ii\)/);
+    assert.equal(await outcome(page), 'needs-consent');
+    await page.click('[data-testid="waiver-criteria"]');
+    await page.click('[data-testid="waiver-record"]');
+    await waitOutcome(page, 'allow');
+    const basis = await page.$eval(`[data-testid="decision-${ID}"]`, (el) => el.textContent);
+    assert.match(basis, /164\.512\(i\)\(1\)\(i\)/);
+    assert.match(basis, /164\.512\(i\)\(2\)/);
+    assert.ok(basis.includes(BOARD), basis);
+    assert.match(basis, /K-12 knee implant study/);
+    if (jurisdiction === 'US-CA') assert.match(basis, /56\.10\(c\)\(7\)/);
+    assert.match(await page.$eval('[data-testid="waiver-recorded"]', (el) => el.textContent), new RegExp(today));
+    // A ledger event, in the timeline, not a receipt of the person's consent.
+    assert.deepEqual(await historyKinds(page), ['waived']);
+    assert.equal((await page.$$('[data-testid="receipt"]')).length, 0);
+    assert.deepEqual(serious(await axeViolations(page, 'main')), [], 'the Consent page with a waiver passes axe');
+    if (jurisdiction === 'US') await screenshot(page, 'consent-us-waiver');
+    // In the FHIR export: the board performs it, the chair's signature and the approval date are its
+    // source, the PHI its data, the documentation in its extension.
+    const [waiver] = await exportFhir(page);
+    assert.equal(waiver.status, 'active');
+    assert.equal(waiver.performer[0].display, BOARD);
+    assert.equal(waiver.sourceAttachment.title, 'Dr. R. Chair, IRB chair');
+    assert.ok(waiver.sourceAttachment.creation.startsWith(today));
+    assert.match(waiver.policyRule.text, /164\.512\(i\)/);
+    assert.equal(waiver.provision.data[0].reference.display, '3D knee scans and their measurements');
+    const ext = waiver.extension.find((x) => x.url.endsWith('/research-waiver'));
+    const documentation = JSON.parse(ext.valueString);
+    assert.equal(documentation.review, 'expedited');
+    assert.equal(documentation.criteria_stated, true);
+    assert.equal(documentation.study, 'K-12 knee implant study');
+    // Ended by staff: research needs an authorization again.
+    await page.click('[data-testid="waiver-remove"]');
+    await waitOutcome(page, 'needs-consent');
+    assert.deepEqual(await historyKinds(page), ['waiver-ended', 'waived']);
+    const after = await exportFhir(page);
+    assert.deepEqual(after.map((c) => c.status), ['inactive', 'inactive']);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}
+
+test('an authorization until the end of the study ends when staff record the end; California refuses the event', async () => {
+  const { context, page, errors } = await newPatient('US');
+  await nameStudy(page, 'K-12');
+  await signAuthorization(page, { endOfStudy: true });
   await waitOutcome(page, 'allow');
-  const basis = await page.$eval(`[data-testid="decision-${ID}"]`, (el) => el.textContent);
-  assert.match(basis, /protocol 2026-0417/);
-  assert.match(basis, /164\.512\(i\)/);
-  await page.click('[data-testid="waiver-remove"]');
+  assert.match(await page.$eval(`[data-testid="standing-${ID}"]`, (el) => el.textContent), /or at the end of the study K-12/);
+  assert.match(await page.$eval('[data-testid="consent-history"]', (el) => el.textContent), /until the end of the study K-12/);
+  await page.click('[data-testid="study-end"]');
   await waitOutcome(page, 'needs-consent');
+  assert.match(await page.$eval(`[data-testid="standing-${ID}"]`, (el) => el.textContent), /^Expired /);
+  assert.equal((await historyKinds(page))[0], 'study-ended');
+  assert.match(await page.$eval('[data-testid="consent-history"]', (el) => el.textContent), /study-ended[^]*study K-12/);
+  const consents = await exportFhir(page);
+  assert.deepEqual(consents.map((c) => c.status), ['inactive', 'inactive']);
+  assert.ok(consents.some((c) => c.extension.some((x) => x.url.endsWith('/consent-study') && x.valueString === 'K-12')));
+  assert.deepEqual(errors, []);
   await context.close();
+
+  // Under the GDPR the card's consent may end with the study too.
+  const de = await newPatient('DE');
+  await nameStudy(de.page, 'K-12');
+  await de.page.click(`[data-testid="study-end-${ID}"]`);
+  await de.page.click(`[data-testid="toggle-${ID}"]`);
+  await waitOutcome(de.page, 'allow');
+  assert.match(await de.page.$eval(`[data-testid="standing-${ID}"]`, (el) => el.textContent), /or at the end of the study K-12/);
+  await de.page.click('[data-testid="study-end"]');
+  await waitOutcome(de.page, 'needs-consent');
+  assert.match(await de.page.$eval(`[data-testid="standing-${ID}"]`, (el) => el.textContent), /^Expired /);
+  await de.context.close();
+
+  // California: an authorization must end on a date (Cal. Civ. Code § 56.11(b)(8)); the event alone
+  // is refused with its code and citation, and nothing is recorded.
+  const ca = await newPatient('US-CA');
+  await nameStudy(ca.page, 'K-12');
+  await ca.page.click(`[data-testid="study-end-${ID}"]`);
+  await ca.page.click(`[data-testid="toggle-${ID}"]`);
+  await ca.page.waitForSelector('[data-testid="consent-error"]');
+  assert.equal(await ca.page.$eval('[data-testid="consent-error"]', (el) => el.dataset.code), 'end-date-required');
+  assert.match(await ca.page.$eval('[data-testid="consent-error"]', (el) => el.textContent), /56\.11\(b\)\(8\)/);
+  assert.deepEqual(await historyKinds(ca.page), []);
+  await ca.context.close();
 });
 
 /** Press Tab until the element with `testid` has focus (at most `max` presses); throws otherwise. */

@@ -160,6 +160,7 @@ fn recipient_line(scope: &PurposeScope) -> Option<String> {
 pub fn Consent() -> impl IntoView {
     let session = RwSignal::new(patient_session::load());
     let error = RwSignal::new(None::<AppError>);
+    let confirmed = Memo::new(move |_| session.with(Option::is_some));
     view! {
         <section aria-labelledby="consent-title" data-testid="page-consent">
             <h1 id="consent-title">"Consent"</h1>
@@ -169,9 +170,11 @@ pub fn Consent() -> impl IntoView {
                 let code = error.code;
                 view! { <p class="error" role="alert" data-testid="consent-error" data-code=code><ErrorText error/></p> }
             })}
-            {move || match session.get() {
-                None => view! { <SubjectSetup session/> }.into_any(),
-                Some(_) => view! { <ConsentBoard session error/> }.into_any(),
+            // Built once per session, not on every change of it: the board's parts follow the
+            // session themselves, and what staff typed (their id, the study) stays as it is.
+            {move || match confirmed.get() {
+                false => view! { <SubjectSetup session/> }.into_any(),
+                true => view! { <ConsentBoard session error/> }.into_any(),
             }}
         </section>
     }
@@ -336,7 +339,7 @@ fn SubjectSetup(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
             kiosk_staff: pending_kiosk.and_then(|k| k.get()),
             ledger,
             receipts: Vec::new(),
-            research_waiver: None,
+            study: None,
         };
         patient_session::store(&s);
         session.set(Some(s));
@@ -400,8 +403,11 @@ fn ConsentBoard(
             let mut ledger = s.ledger()?;
             let index = ledger.append(event)?;
             s.ledger = ledger.to_json()?;
-            s.receipts
-                .push(receipt(&ledger, index, &s.jurisdictions()?)?);
+            // A receipt is for the person's own consent; a waiver or a study's end is staff's.
+            if !kind.by_staff() {
+                s.receipts
+                    .push(receipt(&ledger, index, &s.jurisdictions()?)?);
+            }
             Ok(())
         })();
         match result {
@@ -428,12 +434,29 @@ fn ConsentBoard(
         }
     };
     // A plain consent step: `kind` for `scope`, with the text shown.
-    let step = move |scope: PurposeScope, kind: EventKind, expires: Option<Timestamp>| {
+    let step = move |scope: PurposeScope, kind: EventKind, (expires, study): Ends| {
         let Some(s) = session.get_untracked() else {
             return;
         };
         let mut event = ConsentEvent::new(kind, scope.clone(), now(), s.channel());
         event.expires_at = expires.filter(|_| kind != EventKind::Withdrawn);
+        if let Some(study) = study.filter(|_| kind != EventKind::Withdrawn) {
+            // An end by event, where every law that applies allows one (not California's
+            // § 56.11(b)(8), which asks for a date).
+            let checked = s.jurisdictions().and_then(|js| {
+                Ok(veil_consent::check_study_end(
+                    &js,
+                    scope.purpose,
+                    event.at,
+                    event.expires_at.is_some(),
+                )?)
+            });
+            if let Err(e) = checked {
+                error.set(Some(e));
+                return;
+            }
+            event.study = Some(study);
+        }
         if kind != EventKind::Withdrawn {
             match veil_consent::text::current(scope.purpose, &s.lang) {
                 Ok(text) => event.text = Some(text.reference()),
@@ -448,7 +471,7 @@ fn ConsentBoard(
         }
         record(event);
     };
-    let toggle = move |scope: PurposeScope, give: bool, expires: Option<Timestamp>| {
+    let toggle = move |scope: PurposeScope, give: bool, expires: Ends| {
         let guardian = session.with_untracked(|s| s.as_ref().is_some_and(|s| s.guardian.is_some()));
         let kind = match (give, guardian) {
             (false, _) => EventKind::Withdrawn,
@@ -498,20 +521,37 @@ fn ConsentBoard(
                 let scope_for_minor = scope.clone();
                 let scope_for_form = scope.clone();
                 let form_open = RwSignal::new(false);
-                // The consent's own end, if the person sets one (a date; end of day, UTC).
+                // The consent's own end, if the person sets one: a date (end of day, UTC), and for
+                // research the end of the study the clinic named, whichever comes first.
                 let expiry = RwSignal::new(String::new());
-                let expires = move || {
+                let at_study_end = RwSignal::new(false);
+                let study = s.study.clone().filter(|_| scope.purpose == Purpose::Research);
+                let study_for_end = RwSignal::new(study.clone());
+                let expires = move || -> Ends {
                     let date = expiry.get_untracked();
-                    Timestamp::parse(&format!("{}T23:59:59Z", date.trim())).ok()
+                    (
+                        Timestamp::parse(&format!("{}T23:59:59Z", date.trim())).ok(),
+                        study_for_end
+                            .get_untracked()
+                            .filter(|_| at_study_end.get_untracked()),
+                    )
                 };
                 let expiry_id = format!("expiry-{id}");
+                let study_end_id = format!("study-end-{id}");
+                let ends_with = match &standing {
+                    Standing::Active { event, .. } => {
+                        ledger.events().get(*event).and_then(|e| e.study.clone())
+                    }
+                    _ => None,
+                };
                 view! {
                     <article class="card purpose" data-testid=format!("purpose-{id}")>
                         <h3>{text.map(|t| t.title.clone()).unwrap_or_else(|| scope.label())}</h3>
                         <p>{text.map(|t| t.body.clone()).unwrap_or_default()}</p>
                         <p class="muted">{text.map(|t| format!("Text version {} ({}), SHA-256 {}", t.version, t.lang, &t.sha256[..12])).unwrap_or_default()}</p>
                         {recipient_line(&scope).map(|l| view! { <p data-testid=format!("recipient-{id}")>{l}</p> })}
-                        <p data-testid=format!("standing-{id}")>{standing_text(&standing)}</p>
+                        <p data-testid=format!("standing-{id}")>{standing_text(&standing)}
+                            {ends_with.map(|n| format!(", or at the end of the study {n}"))}</p>
                         <DecisionView decision id=id.clone()/>
                         {(!requires.is_empty()).then(|| view! {
                             <ul class="requires" data-testid=format!("requires-{id}")>
@@ -529,6 +569,14 @@ fn ConsentBoard(
                                 <input type="date" id=expiry_id.clone() data-testid=expiry_id.clone()
                                     prop:value=move || expiry.get()
                                     on:input=move |ev| expiry.set(event_target_value(&ev))/>
+                                {study.clone().map(|n| view! {
+                                    " "
+                                    <input type="checkbox" id=study_end_id.clone() data-testid=study_end_id.clone()
+                                        prop:checked=move || at_study_end.get()
+                                        on:change=move |ev| at_study_end.set(event_target_checked(&ev))/>
+                                    " "
+                                    <label for=study_end_id.clone()>{format!("or at the end of the study {n}")}</label>
+                                })}
                             </p>
                         })}
                         <button type="button" class:primary=!active data-testid=format!("toggle-{id}")
@@ -602,7 +650,7 @@ fn ConsentBoard(
         {crate::recipients::all().is_empty().then(|| view! {
             <p class="card muted" data-testid="consent-no-recipients">"No recipient is set up, so partner sharing and transfers abroad are not offered: the clinic adds recipients in Settings."</p>
         })}
-        <ResearchWaiver session/>
+        <ClinicStaff session error on_event=Callback::new(move |e: ConsentEvent| record(e))/>
         <History session/>
         <Exports session error/>
     }
@@ -615,6 +663,9 @@ fn party_id(party: Party) -> &'static str {
         Party::Controller => "controller",
     }
 }
+
+/// How a consent being given ends: its date, and the study whose end ends it.
+type Ends = (Option<Timestamp>, Option<String>);
 
 /// One thing the law asks before the use, with whom it is asked of and why.
 fn need_text(r: &veil_consent::Needed) -> String {
@@ -697,62 +748,165 @@ fn DecisionView(decision: Result<Decision, AppError>, id: String) -> impl IntoVi
     }
 }
 
-/// Clinic staff: a documented IRB or Privacy Board waiver of authorization for research, which
-/// research may rest on where the rule provides one (the decision names it and its citation).
+/// Clinic staff: the study this person takes part in, a documented IRB or Privacy Board waiver of
+/// authorization for it (45 CFR 164.512(i), with every 164.512(i)(2) element), the waiver's end,
+/// and the study's end. Waivers and ends are ledger events (kiosk channel, the staff id), decided
+/// by `veil_consent::decide`; the person's own choices still stand.
 #[component]
-fn ResearchWaiver(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
+fn ClinicStaff(
+    session: RwSignal<Option<PatientSession>>,
+    on_event: Callback<ConsentEvent>,
+    error: RwSignal<Option<AppError>>,
+) -> impl IntoView {
     let staff = RwSignal::new(
         session
             .get_untracked()
             .and_then(|s| s.kiosk_staff)
             .unwrap_or_default(),
     );
-    let reference = RwSignal::new(String::new());
-    let set = move |waiver: Option<patient_session::RecordedWaiver>| {
+    let study = RwSignal::new(
+        session
+            .get_untracked()
+            .and_then(|s| s.study)
+            .unwrap_or_default(),
+    );
+    let board = RwSignal::new(String::new());
+    let approved = RwSignal::new(String::new());
+    let criteria = RwSignal::new(false);
+    let phi = RwSignal::new(String::new());
+    let review = RwSignal::new(String::new());
+    let chair = RwSignal::new(String::new());
+    let until = RwSignal::new(String::new());
+    let channel = move || Channel::Kiosk {
+        staff_id: staff.get_untracked().trim().to_owned(),
+    };
+    let this_study = || PurposeScope::research(ResearchTier::ThisStudy);
+    let save_study = move |_| {
         let Some(mut s) = session.get_untracked() else {
             return;
         };
-        let change = if waiver.is_some() {
-            "waiver-recorded"
-        } else {
-            "waiver-removed"
-        };
-        s.research_waiver = waiver;
+        let name = study.get_untracked().trim().to_owned();
+        s.study = (!name.is_empty()).then_some(name);
         patient_session::store(&s);
         session.set(Some(s));
-        outbox::audit_later(
-            veil_audit::AuditEvent::ConsentChange,
-            serde_json::json!({ "change": change, "purpose": "research" }),
-        );
     };
-    let record = move |_| {
-        set(Some(patient_session::RecordedWaiver {
-            reference: reference.get_untracked().trim().to_owned(),
-            staff_id: staff.get_untracked().trim().to_owned(),
-            at: now().to_rfc3339(),
-        }))
+    let record_waiver = move |_| {
+        let day = |d: String| Timestamp::parse(&format!("{}T00:00:00Z", d.trim())).ok();
+        let documentation = veil_consent::ResearchWaiver {
+            board: board.get_untracked().trim().to_owned(),
+            approved_on: day(approved.get_untracked()),
+            criteria_stated: criteria.get_untracked(),
+            phi: phi.get_untracked().trim().to_owned(),
+            review: match review.get_untracked().as_str() {
+                "normal" => Some(veil_consent::ReviewProcedure::Normal),
+                "expedited" => Some(veil_consent::ReviewProcedure::Expedited),
+                _ => None,
+            },
+            signed_by: chair.get_untracked().trim().to_owned(),
+            study: session
+                .get_untracked()
+                .and_then(|s| s.study)
+                .unwrap_or_default(),
+        };
+        if let Some(first) = documentation.missing_elements().first() {
+            error.set(Some(AppError::new(
+                "bad-field",
+                format!("The waiver's documentation lacks: {first}."),
+            )));
+            return;
+        }
+        let mut event = ConsentEvent::new(EventKind::Waived, this_study(), now(), channel());
+        event.expires_at = day(until.get_untracked());
+        event.waiver = Some(documentation);
+        on_event.run(event);
+    };
+    let end_waiver = move |_| {
+        on_event.run(ConsentEvent::new(
+            EventKind::WaiverEnded,
+            this_study(),
+            now(),
+            channel(),
+        ))
+    };
+    let end_study = move |_| {
+        let Some(name) = session.get_untracked().and_then(|s| s.study) else {
+            return;
+        };
+        let mut event = ConsentEvent::new(EventKind::StudyEnded, this_study(), now(), channel());
+        event.study = Some(name);
+        on_event.run(event);
+    };
+    let waiver = move || {
+        let s = session.get()?;
+        let ledger = s.ledger().ok()?;
+        ledger
+            .waiver_at(&this_study(), now())
+            .map(|(i, w)| (w.clone(), ledger.events().get(i).and_then(|e| e.expires_at)))
+    };
+    let named = move || session.with(|s| s.as_ref().and_then(|s| s.study.clone()));
+    let no_staff = move || staff.with(|s| s.trim().is_empty());
+    let text_input = |id: &'static str, label: &'static str, value: RwSignal<String>| {
+        view! {
+            <label for=id>{label}</label>
+            <input id=id data-testid=id type="text" autocomplete="off"
+                prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+        }
     };
     view! {
-        <section class="card" aria-labelledby="waiver-title" data-testid="waiver">
-            <h2 id="waiver-title">"Clinic staff: research on a waiver"</h2>
-            {move || match session.get().and_then(|s| s.research_waiver) {
-                Some(w) => view! {
-                    <p data-testid="waiver-recorded">"Research may rest on the waiver " <strong>{w.reference}</strong>
-                        ", entered by staff member " {w.staff_id} " at " {w.at} "."</p>
-                    <button type="button" data-testid="waiver-remove" on:click=move |_| set(None)>"Remove the waiver"</button>
+        <section class="card" aria-labelledby="staff-title" data-testid="waiver">
+            <h2 id="staff-title">"Clinic staff: the study, its waiver and its end"</h2>
+            {text_input("waiver-staff", "Staff id", staff)}
+            <label for="staff-study">"Research study (protocol) this person takes part in"</label>
+            <input id="staff-study" data-testid="staff-study" type="text" autocomplete="off"
+                prop:value=move || study.get() on:input=move |ev| study.set(event_target_value(&ev))/>
+            " "
+            <button type="button" data-testid="staff-study-save" on:click=save_study>"Save study"</button>
+            {move || named().map(|n| view! {
+                <p data-testid="staff-study-named">"Study: " <strong>{n.clone()}</strong>
+                    ". A consent may end at its end where the law allows it (45 CFR 164.508(c)(1)(v))."</p>
+                <button type="button" data-testid="study-end" disabled=no_staff on:click=end_study>
+                    {format!("Record the end of the study {n}")}
+                </button>
+            })}
+            {move || match waiver() {
+                Some((w, ends)) => view! {
+                    <p data-testid="waiver-recorded">"Research in this study may rest on the waiver of "
+                        <strong>{w.board.clone()}</strong>", approved "
+                        {w.approved_on.map(|d| d.to_rfc3339().chars().take(10).collect::<String>()).unwrap_or_default()}
+                        " for " {w.study.clone()} ", signed by " {w.signed_by.clone()}
+                        {ends.map(|e| format!(", until {}", e.to_rfc3339()))} "."</p>
+                    <button type="button" data-testid="waiver-remove" disabled=no_staff on:click=end_waiver>"End the waiver"</button>
                 }.into_any(),
                 None => view! {
-                    <p>"Where an Institutional Review Board or Privacy Board has waived authorization for a study (45 CFR 164.512(i)), staff record it here; the person's own choices still stand."</p>
-                    <label for="waiver-staff">"Staff id"</label>
-                    <input id="waiver-staff" data-testid="waiver-staff" type="text" autocomplete="off"
-                        prop:value=move || staff.get() on:input=move |ev| staff.set(event_target_value(&ev))/>
-                    <label for="waiver-reference">"Board and approval reference"</label>
-                    <input id="waiver-reference" data-testid="waiver-reference" type="text" autocomplete="off"
-                        prop:value=move || reference.get() on:input=move |ev| reference.set(event_target_value(&ev))/>
-                    " "
+                    <p>"Where an Institutional Review Board or Privacy Board has waived authorization for the study (45 CFR 164.512(i)), staff record its documentation (164.512(i)(2)) here."</p>
+                    {move || named().is_none().then(|| view! { <p class="muted" data-testid="waiver-needs-study">"Name the study first."</p> })}
+                    <fieldset>
+                        <legend>"Waiver documentation"</legend>
+                        {text_input("waiver-reference", "(i)(2)(i) IRB or Privacy Board, and its reference", board)}
+                        <label for="waiver-approved">"(i)(2)(i) Date of approval"</label>
+                        <input id="waiver-approved" data-testid="waiver-approved" type="date"
+                            prop:value=move || approved.get() on:input=move |ev| approved.set(event_target_value(&ev))/>
+                        <p>
+                            <input id="waiver-criteria" data-testid="waiver-criteria" type="checkbox"
+                                prop:checked=move || criteria.get() on:change=move |ev| criteria.set(event_target_checked(&ev))/>
+                            " "
+                            <label for="waiver-criteria">"(i)(2)(ii) The board states the waiver satisfies the criteria of 164.512(i)(2)(ii)"</label>
+                        </p>
+                        {text_input("waiver-phi", "(i)(2)(iii) Protected health information the board found necessary", phi)}
+                        <label for="waiver-review">"(i)(2)(iv) Review procedure"</label>
+                        <select id="waiver-review" data-testid="waiver-review" on:change=move |ev| review.set(event_target_value(&ev))>
+                            <option value="" selected=true>"Choose..."</option>
+                            <option value="normal">"Normal review (convened board)"</option>
+                            <option value="expedited">"Expedited review"</option>
+                        </select>
+                        {text_input("waiver-chair", "(i)(2)(v) Signed by the chair or designee", chair)}
+                        <label for="waiver-until">"Waiver ends on (optional)"</label>
+                        <input id="waiver-until" data-testid="waiver-until" type="date"
+                            prop:value=move || until.get() on:input=move |ev| until.set(event_target_value(&ev))/>
+                    </fieldset>
                     <button type="button" data-testid="waiver-record"
-                        disabled=move || staff.with(|s| s.trim().is_empty()) || reference.with(|r| r.trim().is_empty())
-                        on:click=record>"Record waiver"</button>
+                        disabled=move || no_staff() || named().is_none()
+                        on:click=record_waiver>"Record waiver"</button>
                 }.into_any(),
             }}
         </section>
@@ -792,6 +946,16 @@ fn History(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
                     }
                 })
                 .unwrap_or_default();
+            let study = match (&e.study, e.kind) {
+                (Some(n), EventKind::StudyEnded) => format!(" · study {n}"),
+                (Some(n), _) => format!(" · until the end of the study {n}"),
+                _ => String::new(),
+            };
+            let waiver = e
+                .waiver
+                .as_ref()
+                .map(|w| format!(" · waiver by {} for {}", w.board, w.study))
+                .unwrap_or_default();
             let printable = e
                 .authorization
                 .is_some()
@@ -800,7 +964,7 @@ fn History(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
             rows.push(view! {
                 <li data-testid="history-event" data-kind=e.kind.id()>
                     <time>{e.at.to_rfc3339()}</time> " · " <strong>{e.kind.id()}</strong>
-                    " · " {e.scope.label()} " · " {channel} {by} {until}
+                    " · " {e.scope.label()} " · " {channel} {by} {until} {study} {waiver}
                     {printable.map(|html| {
                         let name = format!("hipaa-authorization-{}.html", index + 1);
                         view! {
