@@ -72,7 +72,9 @@ self.addEventListener('fetch', (event) => {
 // the same retry rule (2xx delivered, 401 `unknown-client` parked until the page enrols the device,
 // other 4xx than 408/429 final, anything else retried) and
 // the same stored shape. Revocations and erasures wait for the page: they are signed with the
-// client key, which only the page uses.
+// client key, which only the page uses. Like the page's outbox, it never sends an item whose consent
+// has expired (`consent_until_ms`, written when it was sealed): it cancels one never tried, and
+// leaves one tried before to the page, which cancels it and revokes what may have left.
 self.addEventListener('sync', (event) => {
   if (event.tag !== 'veil-outbox') return;
   event.waitUntil((async () => {
@@ -92,6 +94,9 @@ function idbRequest(request) {
   });
 }
 
+// The words veil_outbox::CONSENT_EXPIRED gives.
+const CONSENT_EXPIRED = 'the consent it was sealed under expired before it left';
+
 async function uploadOutbox() {
   const names = (await indexedDB.databases()).map((d) => d.name);
   if (!names.includes('veil-patient-outbox')) return;
@@ -101,6 +106,17 @@ async function uploadOutbox() {
     for (const json of items) {
       const item = JSON.parse(json);
       if (item.state.state !== 'queued' && item.state.state !== 'uploading') continue;
+      if (typeof item.consent_until_ms === 'number' && Date.now() >= item.consent_until_ms) {
+        // Never tried: nothing of it left, so it is cancelled here. One tried before may be at the
+        // server: the page's outbox cancels it and revokes it "if stored" (signed, which only the
+        // page can), so it waits for the page, unsent.
+        if (item.state.state === 'queued' && item.attempts === 0) {
+          item.state = { state: 'cancelled', reason: CONSENT_EXPIRED };
+          await idbRequest(db.transaction('items', 'readwrite').objectStore('items').put(JSON.stringify(item), item.id));
+          await idbRequest(db.transaction('envelopes', 'readwrite').objectStore('envelopes').delete(item.id));
+        }
+        continue;
+      }
       const envelope = await idbRequest(db.transaction('envelopes').objectStore('envelopes').get(item.id));
       if (!envelope) continue;
       const response = await fetch('/v1/artifacts', {

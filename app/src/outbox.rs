@@ -504,7 +504,13 @@ pub async fn seal_and_queue(
     let envelope =
         veil_seal::assemble_envelope(&keys.enc, &keys.kid, &ciphertext).map_err(AppError::from)?;
     let id = envelope.id().to_hex();
-    let item = NewItem::new(&id, scope, &recipient_id, names, envelope.as_bytes().len());
+    // The consent's own end travels with the item: past it, neither this page's outbox nor the
+    // service worker sends it.
+    let until = session
+        .consent_until(&scope)
+        .map(|t| t.unix() as f64 * 1000.0);
+    let item =
+        NewItem::new(&id, scope, &recipient_id, names, envelope.as_bytes().len()).until(until);
     let bytes = js_sys::Uint8Array::from(envelope.as_bytes());
     drop(envelope);
     let outbox = engine_over(db, None);

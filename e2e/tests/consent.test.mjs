@@ -228,19 +228,9 @@ test('the texts are in the language the browser prefers among those Veil has, an
 });
 
 test('an upload queued under a consent that then expires never leaves: it is cancelled like a withdrawn one', { timeout: 180000 }, async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const { OutboxPage } = await import('../lib/outbox-page.mjs');
-  const model = join(mkdtempSync(join(tmpdir(), 'veil-expiry-')), 'scan.stl');
-  const tris = [
-    [[0, 0, 0], [0, 10, 0], [10, 0, 0]], [[0, 0, 0], [10, 0, 0], [0, 0, 10]],
-    [[0, 0, 0], [0, 0, 10], [0, 10, 0]], [[10, 0, 0], [0, 10, 0], [0, 0, 10]],
-  ];
-  const buf = Buffer.alloc(84 + 50 * tris.length);
-  buf.writeUInt32LE(tris.length, 80);
-  tris.forEach((t, i) => t.flat().forEach((v, j) => buf.writeFloatLE(v, 84 + 50 * i + 12 + 4 * j)));
-  writeFileSync(model, buf);
+  const { writeTetrahedron } = await import('../lib/stl.mjs');
+  const model = writeTetrahedron('scan.stl', 10);
 
   const context = await session.browser.createBrowserContext();
   const page = await context.newPage();
@@ -266,5 +256,97 @@ test('an upload queued under a consent that then expires never leaves: it is can
   await outbox.ids();
   await outbox.waitForState(artifact, 'cancelled', 30000);
   assert.match(await page.$eval(`[data-testid="outbox-item"][data-id="${artifact}"]`, (row) => row.textContent), /consent no longer allows it/);
+  await context.close();
+});
+
+test("the service worker's background upload sends what consent allows and never an item whose consent expired", { timeout: 240000 }, async () => {
+  const { OutboxPage } = await import('../lib/outbox-page.mjs');
+  const { writeTetrahedron } = await import('../lib/stl.mjs');
+  const { setOffline, BASE_URL } = await import('../lib/browser.mjs');
+  const { connectClinic } = await import('../lib/clinic.mjs');
+  const { storedFiles } = await import('../lib/egress.mjs');
+  const DATA = process.env.VEIL_DATA;
+  assert.ok(DATA, 'VEIL_DATA names the server data folder (set by cargo xtask test)');
+  const copiesOf = (id) => storedFiles(DATA).filter((p) => p.includes(id) && p.endsWith('envelope.veil')).length;
+  // Two different tetrahedra: two different artifacts.
+  const models = [10, 12].map((size, n) => writeTetrahedron(`scan-${n}.stl`, size));
+  const context = await session.browser.createBrowserContext();
+  const page = await context.newPage();
+  // The page lives three days in the past: a consent it gives until "tomorrow" ended two days ago
+  // by the real clock, which the service worker keeps.
+  await page.evaluateOnNewDocument(() => {
+    const shift = Number(sessionStorage.getItem('e2e-clock-shift') ?? '0');
+    if (shift) { const real = Date.now; Date.now = () => real() + shift; }
+  });
+  const app = new VeilApp(page);
+  await app.open('/consent');
+  await page.evaluate(() => sessionStorage.setItem('e2e-clock-shift', String(-3 * 86400000)));
+  await page.reload({ waitUntil: 'load' });
+  await setup(page, { jurisdiction: 'DE', age: 30 });
+  const id = 'research-this-study';
+  const tomorrow = await page.evaluate(() => new Date(Date.now() + 86400000).toISOString().slice(0, 10));
+  await page.$eval(`[data-testid="expiry-${id}"]`, (el, d) => { el.value = d; el.dispatchEvent(new Event('input', { bubbles: true })); }, tomorrow);
+  await page.click(`[data-testid="toggle-${id}"]`);
+  await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome === 'allow', {}, id);
+  assert.equal(await outcome(page, 'treatment'), 'allow');
+  await connectClinic(page);
+  await app.navigate('outbox');
+  await page.waitForFunction(async () => (await indexedDB.databases()).some((d) => d.name === 'veil-patient-outbox'));
+  await app.waitForServiceWorkerControl();
+  // Both sealed offline: they wait in the outbox.
+  const outbox = new OutboxPage(page);
+  await outbox.openModels();
+  await setOffline(page, true);
+  const expiring = await outbox.sealModel(models[0], 'research/this-study');
+  const kept = await outbox.sealModel(models[1], 'treatment');
+  assert.equal(await outbox.state(expiring), 'queued');
+  assert.equal(await outbox.state(kept), 'queued');
+  // The page goes away; with no page of the app open, the worker uploads by itself on a sync.
+  await page.goto('about:blank');
+  await setOffline(page, false);
+  const worker = await (await session.browser.waitForTarget((t) => t.type() === 'service_worker' && t.browserContext() === context)).worker();
+  const items = () => worker.evaluate(async () => {
+    const req = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+    const db = await req(indexedDB.open('veil-patient-outbox'));
+    try {
+      return (await req(db.transaction('items').objectStore('items').getAll())).map((j) => JSON.parse(j));
+    } finally { db.close(); }
+  });
+  const stored = Object.fromEntries((await items()).map((i) => [i.id, i]));
+  assert.ok(stored[expiring].consent_until_ms < Date.now(), 'the item carries its consent end, passed by the real clock');
+  assert.equal(stored[kept].consent_until_ms, undefined, 'treatment rests on no expiring consent');
+  const cdp = await page.createCDPSession();
+  const registrations = [];
+  cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => registrations.push(...e.registrations));
+  await cdp.send('ServiceWorker.enable');
+  await new Promise((r) => setTimeout(r, 500));
+  const origin = new URL(BASE_URL).origin;
+  const registration = registrations.find((r) => r.scopeURL.startsWith(origin) && !r.isDeleted);
+  assert.ok(registration, `the app's worker is registered: ${JSON.stringify(registrations)}`);
+  await cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId: registration.registrationId, tag: 'veil-outbox', lastChance: false });
+  const deadline = Date.now() + 60000;
+  let now;
+  while (Date.now() < deadline) {
+    now = Object.fromEntries((await items()).map((i) => [i.id, i]));
+    if (now[kept].state.state === 'delivered') break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.equal(now[kept].state.state, 'delivered', 'the worker delivered what consent allows');
+  assert.equal(copiesOf(kept), 1);
+  // The expired one never left: cancelled by the worker when never tried, else left to the page.
+  assert.equal(copiesOf(expiring), 0, 'nothing whose consent expired reached the server');
+  if (now[expiring].attempts === 0) {
+    assert.deepEqual(now[expiring].state, { state: 'cancelled', reason: 'the consent it was sealed under expired before it left' });
+  } else {
+    assert.equal(now[expiring].state.state, 'queued');
+  }
+  // Back on the page (its clock right again): cancelled there too, and still never sent.
+  await page.goto(new URL('/manifest.webmanifest', BASE_URL).href);
+  await page.evaluate(() => sessionStorage.removeItem('e2e-clock-shift'));
+  await app.open('/outbox');
+  await outbox.ids();
+  await outbox.waitForState(expiring, 'cancelled', 30000);
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(copiesOf(expiring), 0);
   await context.close();
 });

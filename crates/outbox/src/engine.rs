@@ -45,6 +45,10 @@ pub trait Transport<E: ?Sized> {
     async fn control(&self, message: &ControlMessage) -> Answer;
 }
 
+/// The reason an item is cancelled with when the consent it was sealed under expired before it
+/// left (the service worker writes the same words).
+pub const CONSENT_EXPIRED: &str = "the consent it was sealed under expired before it left";
+
 /// One attempt of a flush: the entry as it is after the attempt, and what the answer meant.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -475,6 +479,16 @@ where
         let now = self.clock.now_ms();
         let mut due: Vec<(f64, bool, String)> = Vec::new();
         for item in self.store.items().await? {
+            // Never sent once the consent it was sealed under has expired: cancelled, as a
+            // withdrawal cancels it (what may have left is revoked).
+            if matches!(
+                item.state,
+                ItemState::Queued | ItemState::AwaitingEnrolment { .. }
+            ) && item.consent_ended(now)
+            {
+                self.cancel(&item.id, CONSENT_EXPIRED).await?;
+                continue;
+            }
             if item.state.is_pending() && is_due(item.next_at_ms, now) {
                 due.push((item.created_ms, false, item.id));
             }

@@ -96,9 +96,20 @@ pub struct OutboxItem {
     pub next_at_ms: f64,
     /// When it was queued, ms since the epoch.
     pub created_ms: f64,
+    /// When the consent it was sealed under ends by itself (its expiry, ms since the epoch), if it
+    /// does: from then on it is never sent, and the next flush cancels it, as a withdrawal does.
+    /// Read by the service worker too, which has no consent engine of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_until_ms: Option<f64>,
 }
 
 impl OutboxItem {
+    /// Whether the consent it was sealed under has ended by `now_ms` (its expiry passed).
+    #[must_use]
+    pub fn consent_ended(&self, now_ms: f64) -> bool {
+        self.consent_until_ms.is_some_and(|until| now_ms >= until)
+    }
+
     /// Whether the server may hold it although it is not marked delivered: an attempt was made
     /// whose answer did not say it was refused (lost, retryable, or still in flight).
     #[must_use]
@@ -120,6 +131,8 @@ pub struct NewItem {
     pub files: Vec<String>,
     /// Envelope size in bytes.
     pub size: usize,
+    /// When the consent it is sealed under expires, ms since the epoch ([`NewItem::until`]).
+    pub consent_until_ms: Option<f64>,
 }
 
 impl NewItem {
@@ -138,7 +151,15 @@ impl NewItem {
             recipient: recipient.to_owned(),
             files,
             size,
+            consent_until_ms: None,
         }
+    }
+
+    /// The time (ms since the epoch) the consent it is sealed under expires, if it does.
+    #[must_use]
+    pub fn until(mut self, consent_until_ms: Option<f64>) -> Self {
+        self.consent_until_ms = consent_until_ms;
+        self
     }
 
     /// Check the id and the bounds, and make the queued item.
@@ -166,6 +187,7 @@ impl NewItem {
             attempts: 0,
             next_at_ms: 0.0,
             created_ms: now_ms,
+            consent_until_ms: self.consent_until_ms,
         })
     }
 }

@@ -79,7 +79,7 @@ pub mod retry;
 pub mod store;
 
 pub use control::{ControlKind, ControlMessage, ErasedPseudonym};
-pub use engine::{Clock, Event, FlushReport, Outbox, Transport, Withdrawal};
+pub use engine::{CONSENT_EXPIRED, Clock, Event, FlushReport, Outbox, Transport, Withdrawal};
 pub use error::{OutboxError, StoreError};
 pub use item::{ItemState, NewItem, OutboxItem};
 pub use rand_core::RngCore;

@@ -278,6 +278,47 @@ fn withdrawal_cancels_queued_items_before_they_leave() {
 }
 
 #[test]
+fn an_item_whose_consent_expired_is_cancelled_at_the_next_flush_and_never_leaves() {
+    let mut world = World::new();
+    let (new, envelope) = world.seal(research(), "p1");
+    let until = world.now() + 60_000.0;
+    let expiring = run(world.outbox().enqueue(new.until(Some(until)), envelope))
+        .unwrap()
+        .id;
+    assert_eq!(
+        item(&world, &expiring).consent_until_ms,
+        Some(until),
+        "kept"
+    );
+    let kept = world.queue(treatment(), "p1");
+    // Offline until after the expiry: the first attempt fails, the second comes too late.
+    world.script([Step::Offline, Step::Offline]);
+    flush(&world);
+    assert_eq!(state(&world, &expiring), "queued");
+    assert_eq!(state(&world, &kept), "queued");
+    world.advance(61_000.0);
+    world.later();
+    let report = run(world.outbox().flush()).unwrap();
+    assert_eq!(report.delivered(), 1);
+    assert_eq!(
+        item(&world, &expiring).state,
+        ItemState::Cancelled {
+            reason: veil_outbox::CONSENT_EXPIRED.into()
+        }
+    );
+    assert_eq!(state(&world, &kept), "delivered");
+    assert!(!world.server.borrow().stored.contains_key(&expiring));
+    // It had been tried once (offline, nothing stored): a revocation is queued, as for a withdrawal.
+    assert!(
+        controls(&world)
+            .iter()
+            .any(|m| matches!(m.kind, ControlKind::Revocation { .. })),
+        "{:?}",
+        controls(&world)
+    );
+}
+
+#[test]
 fn withdrawal_revokes_delivered_items_through_a_queued_retried_control_message() {
     let mut world = World::new();
     let a = world.queue(research(), "p2");
