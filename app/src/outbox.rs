@@ -46,6 +46,7 @@ use crate::error::{
     RECIPIENT_UNKNOWN, WAITING,
 };
 use crate::patient_session;
+use crate::platform::download;
 use crate::platform::http::request;
 use crate::platform::idb;
 use crate::platform::webcrypto::{self, ClientKey};
@@ -399,12 +400,69 @@ pub enum Sealable {
 /// name tells the Outbox list to mark the item UNVERIFIED.
 pub const UNVERIFIED_READINGS_FILE: &str = "unverified-readings.json";
 
+/// What became of a sealed artifact.
+#[derive(Debug, Clone)]
+pub enum Sealed {
+    /// Queued in the outbox, for this clinic's server.
+    Queued(OutboxItem),
+    /// Sealed to a recipient that receives elsewhere: offered as a file to hand over.
+    HandedOver {
+        /// The artifact id.
+        id: String,
+        /// The file name offered.
+        file: String,
+        /// The recipient's name.
+        recipient: String,
+        /// Where it receives, if known.
+        server: Option<String>,
+    },
+}
+
 /// Seal `content` for `scope` and queue the envelope. Refused unless consent allows the use now.
 /// Contents are named by role (`model-1.stl`, `readings.json`), never after a person's file.
+/// Partner sharing and transfers go to their recipient ([`seal_for`]); one that receives
+/// elsewhere is refused here (`recipient-unknown`): choose it where a file can be handed over.
 pub async fn seal_and_queue(
     content: Sealable,
     scope: PurposeScope,
 ) -> Result<OutboxItem, AppError> {
+    match seal_for(content, scope, None).await? {
+        Sealed::Queued(item) => Ok(item),
+        Sealed::HandedOver { recipient, .. } => Err(AppError::new(
+            RECIPIENT_UNKNOWN,
+            format!(
+                "{recipient} does not receive at this clinic's server: its artifact was offered as a file"
+            ),
+        )),
+    }
+}
+
+/// Seal `content` for `scope` to its recipient and deliver it where that recipient receives.
+/// Partner sharing and cross-border transfer go to `to` (or the recipient the scope names, or the
+/// first in its country): sealed to that recipient's key, queued when it receives at this app's
+/// server, else offered as a file to hand over. Other uses are sealed to this clinic server's key
+/// and queued. Refused unless consent allows the use now.
+pub async fn seal_for(
+    content: Sealable,
+    scope: PurposeScope,
+    to: Option<crate::recipients::Recipient>,
+) -> Result<Sealed, AppError> {
+    let to = match (&scope.partner, &scope.country) {
+        (None, None) => None,
+        _ => Some(
+            to.filter(|r| crate::recipients::for_scope(&scope).contains(r))
+                .or_else(|| crate::recipients::for_scope(&scope).into_iter().next())
+                .ok_or_else(|| {
+                    AppError::new(
+                        RECIPIENT_UNKNOWN,
+                        format!(
+                            "no recipient is set up for {} (Settings, Recipients)",
+                            scope.label()
+                        ),
+                    )
+                })?,
+        ),
+    };
     let session = patient_session::load().ok_or_else(|| {
         AppError::new(
             NO_SESSION,
@@ -413,12 +471,20 @@ pub async fn seal_and_queue(
     })?;
     let (decision, event_hash) = session.grant(&scope)?;
     let db = db().await?;
-    let recipient = recipient(&db).await?;
-    let recipient_id = recipient
-        .recipient
-        .clone()
-        .unwrap_or_else(|| "veil-ingest".into());
-    let public = hex::decode(&recipient.public_key)
+    let (recipient_id, public_hex) = match &to {
+        Some(r) => (r.recipient_id(), r.public_key.clone()),
+        None => {
+            let server = recipient(&db).await?;
+            (
+                server
+                    .recipient
+                    .clone()
+                    .unwrap_or_else(|| "veil-ingest".into()),
+                server.public_key,
+            )
+        }
+    };
+    let public = hex::decode(&public_hex)
         .map_err(|_| AppError::storage("the stored recipient key is not hex"))
         .and_then(|b| RecipientPublicKey::from_sec1_bytes(&b).map_err(AppError::from))?;
     let key = webcrypto::client_key(&db).await?;
@@ -504,6 +570,31 @@ pub async fn seal_and_queue(
     let envelope =
         veil_seal::assemble_envelope(&keys.enc, &keys.kid, &ciphertext).map_err(AppError::from)?;
     let id = envelope.id().to_hex();
+    if let Some(r) = &to
+        && let crate::recipients::Delivery::HandOver(server) = r.delivery()
+    {
+        // The recipient receives elsewhere: the person hands the sealed file over. It opens only
+        // with that recipient's key.
+        let file = format!("veil-{}-{}.veil", scope.purpose.id(), &id[..12]);
+        download::offer(&file, "application/octet-stream", envelope.as_bytes());
+        audit_with(
+            &db,
+            &key,
+            AuditEvent::Seal,
+            Some(pseudonym.as_str().to_string()),
+            serde_json::json!({
+                "artifact": id, "purpose": scope.label(), "recipient": recipient_id,
+                "bytes": envelope.as_bytes().len(), "handed-over": true, "server": server,
+            }),
+        )
+        .await?;
+        return Ok(Sealed::HandedOver {
+            id,
+            file,
+            recipient: r.name.clone(),
+            server,
+        });
+    }
     // The consent's own end travels with the item: past it, neither this page's outbox nor the
     // service worker sends it.
     let until = session
@@ -523,7 +614,7 @@ pub async fn seal_and_queue(
     }))
     .await?;
     register_background_sync();
-    Ok(item)
+    Ok(Sealed::Queued(item))
 }
 
 /// Every item, newest first.

@@ -32,6 +32,9 @@ pub struct Recipient {
     pub public_key: String,
     /// Where the key came from: `fetched <url>` or `imported`.
     pub key_source: String,
+    /// The recipient id its server announced with the key, if it named one.
+    #[serde(default)]
+    pub announced_id: Option<String>,
     /// ISO 3166-1 alpha-2 country it is established in.
     pub country: String,
     /// The safeguard a transfer to it rests on, if one is named.
@@ -39,6 +42,12 @@ pub struct Recipient {
     pub mechanism: Option<TransferMechanism>,
     /// Its data controller, as receipts name it.
     pub controller: Controller,
+    /// Where it receives artifacts: the clinic server (origin URL) whose `/v1/recipient-key`
+    /// announced the key. This app's own server takes uploads (the outbox); any other server, or a
+    /// key imported without one, gets the sealed artifact as a file the person hands over (the
+    /// browser talks only to its own origin).
+    #[serde(default)]
+    pub server: Option<String>,
 }
 
 /// The key a server announces at `/v1/recipient-key`.
@@ -85,7 +94,43 @@ impl AnnouncedKey {
     }
 }
 
+/// This app's own origin (`http://host:port`), the server the outbox uploads to.
+pub fn this_origin() -> Option<String> {
+    web_sys::window().and_then(|w| w.location().origin().ok())
+}
+
+/// How a sealed artifact reaches its recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Uploaded through the outbox to this app's server, where the recipient receives.
+    Upload,
+    /// Offered as a file to hand over: the recipient receives elsewhere (`Some` server URL) or its
+    /// key was imported without a server (`None`).
+    HandOver(Option<String>),
+}
+
 impl Recipient {
+    /// Where an artifact sealed to this recipient goes.
+    pub fn delivery(&self) -> Delivery {
+        let here = this_origin().map(|o| o.trim_end_matches('/').to_owned());
+        match self.server.as_deref().map(|s| s.trim_end_matches('/')) {
+            Some(server) if Some(server) == here.as_deref() => Delivery::Upload,
+            other => Delivery::HandOver(other.map(str::to_owned)),
+        }
+    }
+
+    /// The recipient id its artifacts name (the pseudonym is per recipient): the id its server
+    /// announced; else, for this clinic's server, the id the outbox has always used with it
+    /// (`veil-ingest`), and for any other, its key id (so no two recipients share a pseudonym).
+    pub fn recipient_id(&self) -> String {
+        self.announced_id
+            .clone()
+            .unwrap_or_else(|| match self.delivery() {
+                Delivery::Upload => "veil-ingest".to_owned(),
+                Delivery::HandOver(_) => format!("kid-{}", &self.kid[..self.kid.len().min(16)]),
+            })
+    }
+
     /// Check what was entered: every field present and bounded, a known country.
     pub fn validated(self) -> Result<Self, String> {
         let c = &self.controller;
@@ -108,9 +153,22 @@ impl Recipient {
         if self.kid.is_empty() || self.public_key.is_empty() {
             return Err("Please fetch or import the recipient's key.".into());
         }
+        if let Some(server) = &self.server {
+            let url = web_sys::Url::new(server.trim()).ok();
+            if server.len() > MAX_FIELD
+                || !url.is_some_and(|u| matches!(u.protocol().as_str(), "http:" | "https:"))
+            {
+                return Err("The server where it receives must be an http(s) URL.".into());
+            }
+        }
         Ok(Recipient {
             country: self.country.trim().to_ascii_uppercase(),
             name: self.name.trim().to_owned(),
+            server: self
+                .server
+                .as_deref()
+                .and_then(|s| web_sys::Url::new(s.trim()).ok())
+                .map(|u| u.origin()),
             ..self
         })
     }
@@ -159,6 +217,16 @@ pub fn remove(name: &str) -> Result<(), AppError> {
 /// The recipient named `name`.
 pub fn named(name: &str) -> Option<Recipient> {
     all().into_iter().find(|r| r.name == name)
+}
+
+/// The recipients a use may go to: the partner a partner-sharing scope names, every recipient in a
+/// transfer's country; none for other uses (they go to this clinic's server).
+pub fn for_scope(scope: &veil_consent::PurposeScope) -> Vec<Recipient> {
+    match (&scope.partner, &scope.country) {
+        (Some(p), _) => named(p).into_iter().collect(),
+        (None, Some(c)) => all().into_iter().filter(|r| &r.country == c).collect(),
+        (None, None) => Vec::new(),
+    }
 }
 
 /// The safeguard transfers to `country` rest on: the one every recipient there names (none when

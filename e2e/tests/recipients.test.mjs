@@ -101,3 +101,131 @@ test('recipients are entered with their keys; consents choose one; receipts name
   assert.ok(research.includes(CLINIC.controller) && research.includes(CLINIC.email), `the clinic's controller is named: ${research.slice(0, 400)}`);
   await context.close();
 });
+
+/** A second clinic server (`veil serve` on its own data folder and port): its URL, data folder and a stop function. */
+async function secondServer() {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const net = await import('node:net');
+  const port = await new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); });
+  });
+  const data = mkdtempSync(join(tmpdir(), 'veil-second-clinic-'));
+  const child = spawn(process.env.VEIL_BIN, ['serve', '--port', String(port), '--dist', process.env.VEIL_DIST, '--data', data], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/v1/recipient-key`);
+      if (r.ok) return { url, data, key: await r.text(), stop: () => child.kill() };
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) { child.kill(); throw new Error('the second veil serve did not start'); }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** `veil open` of an envelope with a server's recipient key: the opened file names, or the error. */
+async function openWith(dataDir, envelope) {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, readdirSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const work = mkdtempSync(join(tmpdir(), 'veil-handed-'));
+  const file = join(work, 'artifact.veil');
+  writeFileSync(file, envelope);
+  try {
+    execFileSync(process.env.VEIL_BIN, ['open', '--key', join(dataDir, 'recipient-key.pem'), file, '-o', join(work, 'out')], { stdio: 'pipe' });
+    return { files: readdirSync(join(work, 'out')) };
+  } catch (e) {
+    return { error: String(e.stderr ?? e) };
+  }
+}
+
+test('partner sharing and transfers are sealed to the chosen recipient and delivered where it receives', { timeout: 240000 }, async () => {
+  const { writeTetrahedron } = await import('../lib/stl.mjs');
+  const { OutboxPage } = await import('../lib/outbox-page.mjs');
+  const { connectClinic } = await import('../lib/clinic.mjs');
+  const { storedFiles } = await import('../lib/egress.mjs');
+  const second = await secondServer();
+  try {
+    const model = writeTetrahedron('scan.stl', 14);
+
+    const context = await session.browser.createBrowserContext();
+    await downloads.context(context);
+    const page = await context.newPage();
+    const app = new VeilApp(page);
+    await app.open('/consent');
+    await page.waitForSelector('[data-testid="consent-setup"]');
+    await page.select('[data-testid="consent-jurisdiction"]', 'DE');
+    await page.type('[data-testid="consent-age"]', '45');
+    await page.click('[data-testid="consent-confirm"]');
+    await page.waitForSelector('[data-testid="purpose-treatment"]');
+    await connectClinic(page);
+    // A partner on this clinic's server (key fetched here), a partner abroad on another clinic's
+    // server (its announced key, with the server's URL), and one that takes files (no server).
+    const LOCAL = { name: 'Beispiel Orthopaedics', country: 'DE', controller: 'Beispiel Orthopaedics GmbH', email: 'privacy@beispiel-ortho.test', address: 'Hauptstr. 2, Berlin' };
+    const REMOTE = { name: 'Harbor Research Clinic', country: 'US', mechanism: 'dpf', controller: 'Harbor Research Clinic LLC', email: 'privacy@harbor.test', address: '2 Pier Rd, Boston' };
+    const COURIER = { name: 'Alpine Print Lab', country: 'CH', controller: 'Alpine Print Lab AG', email: 'privacy@alpine.test', address: 'Seestr. 3, Zürich' };
+    await page.waitForSelector('[data-testid="recipient-form"]');
+    await fill(page, LOCAL);
+    await page.click('[data-testid="recipient-fetch"]');
+    await page.waitForSelector('[data-testid="recipient-key"]');
+    await page.click('[data-testid="recipient-save"]');
+    await page.waitForSelector(`[data-testid="recipient"][data-name="${LOCAL.name}"]`);
+    for (const [r, server] of [[REMOTE, second.url], [COURIER, '']]) {
+      await fill(page, r);
+      await page.$eval('[data-testid="recipient-import"]', (el) => { el.value = ''; });
+      await page.type('[data-testid="recipient-import"]', second.key);
+      await page.click('[data-testid="recipient-import-key"]');
+      await page.waitForFunction(() => /imported/.test(document.querySelector('[data-testid="recipient-key"]')?.textContent ?? ''));
+      await page.$eval('[data-testid="recipient-server"]', (el) => { el.value = ''; });
+      if (server) await page.type('[data-testid="recipient-server"]', server);
+      await page.click('[data-testid="recipient-save"]');
+      await page.waitForSelector(`[data-testid="recipient"][data-name="${r.name}"]`);
+    }
+    const listed = await page.$$eval('[data-testid="recipient"]', (els) => Object.fromEntries(els.map((el) => [el.dataset.name, el.textContent])));
+    assert.match(listed[LOCAL.name], /uploaded to this clinic's server/);
+    assert.ok(listed[REMOTE.name].includes(`receives at ${second.url}`), listed[REMOTE.name]);
+    assert.match(listed[COURIER.name], /handed over as a file/);
+
+    // Consent to share with each partner (GDPR: explicit consent); the transfer to the US rests on the DPF.
+    await app.navigate('consent');
+    for (const id of ['partner-sharing-beispiel-orthopaedics', 'partner-sharing-harbor-research-clinic', 'partner-sharing-alpine-print-lab']) {
+      await page.waitForSelector(`[data-testid="toggle-${id}"]`);
+      await page.click(`[data-testid="toggle-${id}"]`);
+      await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome === 'allow', {}, id);
+    }
+    assert.equal(await page.$eval('[data-testid="decision-cross-border-transfer-us"]', (el) => el.dataset.outcome), 'allow');
+
+    const outbox = new OutboxPage(page);
+    const sealFor = async (label) => {
+      const status = await outbox.trySealModel(model, label);
+      return status;
+    };
+    // On this server: queued, uploaded and stored here.
+    const local = await sealFor(`partner-sharing(${LOCAL.name})`);
+    assert.match(local, /Sealed and queued/);
+    const ids = await outbox.ids();
+    await outbox.waitForState(ids[0], 'delivered');
+    assert.ok(storedFiles(process.env.VEIL_DATA).some((p) => p.includes(ids[0])), 'stored by this clinic');
+    // On the other server: sealed to its key only, offered as a file naming where it receives.
+    for (const [label, name] of [[`partner-sharing(${REMOTE.name})`, REMOTE.name], [`cross-border-transfer(US) to ${REMOTE.name}`, REMOTE.name], [`partner-sharing(${COURIER.name})`, COURIER.name]]) {
+      const status = await sealFor(label);
+      assert.ok(status.includes(`Sealed for ${name}`), status);
+      if (name === REMOTE.name) assert.ok(status.includes(`receives at ${second.url}`), status);
+      const file = status.match(/veil-[a-z-]+-[0-9a-f]{12}\.veil/)[0];
+      const envelope = await downloads.take(file);
+      const theirs = await openWith(second.data, envelope);
+      assert.ok(theirs.files?.includes('model-1.stl'), `the recipient's key opens it: ${theirs.error}`);
+      const ours = await openWith(process.env.VEIL_DATA, envelope);
+      assert.ok(ours.error, 'this clinic\'s key does not open what was sealed to another recipient');
+      assert.ok(!(await outbox.ids()).some((id) => file.includes(id.slice(0, 12))), 'a handed-over artifact is not queued here');
+    }
+    await screenshot(page, 'models-partner-handover');
+    await context.close();
+  } finally {
+    second.stop();
+  }
+});

@@ -612,12 +612,40 @@ fn RunStatus(page: ModelsPage) -> impl IntoView {
 /// queue it in the outbox. The outbox refuses purposes the consent decision does not allow.
 #[component]
 fn AddToOutbox(page: ModelsPage) -> impl IntoView {
-    let purposes = [
-        veil_consent::PurposeScope::plain(veil_consent::Purpose::Treatment),
-        veil_consent::PurposeScope::plain(veil_consent::Purpose::ThirdPartyPrinting),
-        veil_consent::PurposeScope::research(veil_consent::ResearchTier::ThisStudy),
+    use veil_consent::{Purpose, PurposeScope};
+    // This clinic's uses, then partner sharing with and transfer to each recipient set up in
+    // Settings: sealed to that recipient's key, delivered where it receives.
+    let mut purposes: Vec<(PurposeScope, Option<crate::recipients::Recipient>)> = vec![
+        (PurposeScope::plain(Purpose::Treatment), None),
+        (PurposeScope::plain(Purpose::ThirdPartyPrinting), None),
+        (
+            PurposeScope::research(veil_consent::ResearchTier::ThisStudy),
+            None,
+        ),
     ];
-    let labels: Vec<String> = purposes.iter().map(|p| p.label()).collect();
+    for r in crate::recipients::all() {
+        purposes.push((
+            PurposeScope {
+                partner: Some(r.name.clone()),
+                ..PurposeScope::plain(Purpose::PartnerSharing)
+            },
+            Some(r.clone()),
+        ));
+        purposes.push((
+            PurposeScope {
+                country: Some(r.country.clone()),
+                ..PurposeScope::plain(Purpose::CrossBorderTransfer)
+            },
+            Some(r),
+        ));
+    }
+    let labels: Vec<String> = purposes
+        .iter()
+        .map(|(p, r)| match (r, &p.country) {
+            (Some(r), Some(_)) => format!("{} to {}", p.label(), r.name),
+            _ => p.label(),
+        })
+        .collect();
     let chosen = RwSignal::new(0usize);
     let busy = RwSignal::new(false);
     // What happened to the last "Add to outbox"; at first, why this result cannot be sent, if so.
@@ -633,17 +661,28 @@ fn AddToOutbox(page: ModelsPage) -> impl IntoView {
         else {
             return;
         };
-        let Some(scope) = purposes.get(chosen.get_untracked()).cloned() else {
+        let Some((scope, to)) = purposes.get(chosen.get_untracked()).cloned() else {
             return;
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let sealed = crate::outbox::seal_and_queue(content, scope).await;
-            let shown = sealed.map(|item| {
-                format!(
+            let sealed = crate::outbox::seal_for(content, scope, to).await;
+            let shown = sealed.map(|sealed| match sealed {
+                crate::outbox::Sealed::Queued(item) => format!(
                     "Sealed and queued ({}…). See the Outbox.",
                     item.id.get(..12).unwrap_or(&item.id)
-                )
+                ),
+                crate::outbox::Sealed::HandedOver {
+                    file,
+                    recipient,
+                    server,
+                    ..
+                } => format!(
+                    "Sealed for {recipient}, to its key only: {file} was offered as a download. Hand it over to {recipient}{}.",
+                    server
+                        .map(|s| format!(" (it receives at {s})"))
+                        .unwrap_or_default()
+                ),
             });
             status.set(Some(shown));
             busy.set(false);

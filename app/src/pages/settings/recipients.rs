@@ -1,7 +1,8 @@
 //! Settings section: the recipients (`crate::recipients`). Each is entered with its name, its key
 //! (fetched from this clinic server's `/v1/recipient-key`, or imported: the same JSON pasted, for a
 //! server this page may not reach, since the app only talks to its own origin), its country, the
-//! transfer safeguard and its controller's contact. Only what is set up is listed.
+//! transfer safeguard, its controller's contact, and where it receives (this server for a fetched
+//! key; a server URL, or none, for an imported one). Only what is set up is listed.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -26,6 +27,8 @@ struct Draft {
     policy: String,
     key: Option<(AnnouncedKey, String)>,
     import: String,
+    /// Where it receives: this server's origin for a fetched key, typed for an imported one.
+    server: String,
 }
 
 /// "Recipients".
@@ -44,7 +47,8 @@ pub fn Recipients() -> impl IntoView {
                             .and_then(|w| w.location().origin().ok())
                             .unwrap_or_default();
                         draft.update(|d| {
-                            d.key = Some((key, format!("fetched {origin}/v1/recipient-key")))
+                            d.key = Some((key, format!("fetched {origin}/v1/recipient-key")));
+                            d.server = origin;
                         });
                         problem.set(None);
                     }
@@ -80,6 +84,8 @@ pub fn Recipients() -> impl IntoView {
             kid: key.kid.clone(),
             public_key: key.public_key.clone(),
             key_source: source,
+            announced_id: key.recipient.clone(),
+            server: Some(d.server.trim().to_owned()).filter(|s| !s.is_empty()),
             country: d.country.clone(),
             mechanism,
             controller: Controller {
@@ -132,11 +138,16 @@ pub fn Recipients() -> impl IntoView {
                                 view! {
                                     <li data-testid="recipient" data-name=r.name.clone()>
                                         <strong>{r.name.clone()}</strong>
-                                        {format!(" · {} · {} · key {} ({}) · controller {}, {}",
+                                        {format!(" · {} · {} · key {} ({}) · {} · controller {}, {}",
                                             r.country,
                                             r.mechanism.map_or("no transfer safeguard named", TransferMechanism::id),
                                             &r.kid[..r.kid.len().min(16)],
                                             r.key_source,
+                                            match r.delivery() {
+                                                recipients::Delivery::Upload => "uploaded to this clinic's server".to_owned(),
+                                                recipients::Delivery::HandOver(Some(s)) => format!("receives at {s}: handed over as a file"),
+                                                recipients::Delivery::HandOver(None) => "handed over as a file".to_owned(),
+                                            },
                                             r.controller.pii_controller,
                                             r.controller.email)}
                                         " "
@@ -182,6 +193,7 @@ pub fn Recipients() -> impl IntoView {
                         prop:value=move || draft.with(|d| d.import.clone())
                         on:input=move |ev| draft.update(|d| d.import = event_target_value(&ev))></textarea>
                     <button type="button" data-testid="recipient-import-key" on:click=import_key>"Import key"</button>
+                    {text("server", "Where it receives: its server's URL (blank when it takes artifacts as files)", |d| d.server.clone(), |d, v| d.server = v)}
                 </fieldset>
                 {move || note.get().map(|n| view! { <p class="error" role="alert" data-testid="recipient-problem">{n}</p> })}
                 {move || problem.get().map(|error| {
