@@ -47,3 +47,42 @@ test('every page, empty and in use, passes axe without serious or critical viola
   await check(page, 'audit-with-entries');
   await context.close();
 });
+
+test('the Devices page with a paired, trusted cuff and its readings, and the Models page with a processed model and its report, pass axe', { timeout: 240000 }, async () => {
+  const { writeTetrahedron } = await import('../lib/stl.mjs');
+  const { openPage } = await import('../lib/browser.mjs');
+  const { DevicesPage, TrustedManufacturers } = await import('../lib/devices-page.mjs');
+  const { BluetoothEmulator, VeilCuff, StandardCuff, provision } = await import('../lib/device-sim.mjs');
+  const maker = provision({ manufacturer: 'Tour Medical', model: 'T1 Cuff', serial: 'T1-0001' });
+  const cuff = new VeilCuff({ name: 'Tour cuff', serial: 'T1-0001', model: 'T1 Cuff', ...maker, counter: 11 });
+  const plain = new StandardCuff({ name: 'Tour plain cuff' });
+  const emulator = await BluetoothEmulator.start(session.browser);
+  for (const device of [cuff, plain]) await emulator.add(device);
+  const { page, errors } = await openPage(session.browser);
+  const app = new VeilApp(page);
+  await app.open('/settings');
+  const trusted = new TrustedManufacturers(page);
+  assert.equal((await trusted.importPem(maker.rootPem)).state, 'ok');
+  await check(page, 'settings-with-manufacturer');
+  await app.navigate('devices');
+  const devices = new DevicesPage(page);
+  const card = await devices.pair(cuff);
+  assert.equal((await card.trust()).state, 'trusted');
+  assert.equal((await card.takeReading()).status, 'verified');
+  cuff.nextAnswer = 'flip';
+  assert.equal((await card.takeReading()).reason, 'bad-signature', 'a rejected reading is on screen too');
+  await devices.pair(plain);
+  assert.equal((await card.readings()).length, 2);
+  await check(page, 'devices-in-use');
+
+  // A model opened, de-identified and reported on.
+  const model = writeTetrahedron('knee scan.stl', 20, 'exported by scanner for Max Mustermann');
+  await app.navigate('models');
+  await page.waitForSelector('[data-testid="page-models"][data-worker="ready"]', { timeout: 30000 });
+  await (await page.$('[data-testid="model-file"]')).uploadFile(model);
+  await page.waitForSelector('[data-testid="model-report"]', { timeout: 120000 });
+  await check(page, 'models-in-use');
+  assert.deepEqual(errors, []);
+  await page.close();
+  assert.deepEqual(emulator.failures, [], 'every simulated GATT operation was answered');
+});
