@@ -31,18 +31,24 @@ async function fill(page, r) {
   await page.select('[data-testid="recipient-mechanism"]', r.mechanism ?? '');
 }
 
-test('recipients are entered with their keys; consents choose one; receipts name its controller', async () => {
+/** A fresh browser context with a 45-year-old patient in Germany confirmed on the Consent page. */
+async function germanPatient() {
   const context = await session.browser.createBrowserContext();
   await downloads.context(context);
   const page = await context.newPage();
   const app = new VeilApp(page);
   await app.open('/consent');
-  // Before any recipient exists: no invented partner or country.
   await page.waitForSelector('[data-testid="consent-setup"]');
   await page.select('[data-testid="consent-jurisdiction"]', 'DE');
   await page.type('[data-testid="consent-age"]', '45');
   await page.click('[data-testid="consent-confirm"]');
   await page.waitForSelector('[data-testid="purpose-treatment"]');
+  return { context, page, app };
+}
+
+test('recipients are entered with their keys; consents choose one; receipts name its controller', async () => {
+  // Before any recipient exists: no invented partner or country.
+  const { context, page, app } = await germanPatient();
   const board = await page.$eval('[data-testid="page-consent"]', (el) => el.textContent);
   assert.ok(!board.includes('Partner portal'), 'no invented partner');
   assert.ok(await page.$('[data-testid="consent-no-recipients"]'), 'the page says no recipient is set up');
@@ -152,16 +158,7 @@ test('partner sharing and transfers are sealed to the chosen recipient and deliv
   try {
     const model = writeTetrahedron('scan.stl', 14);
 
-    const context = await session.browser.createBrowserContext();
-    await downloads.context(context);
-    const page = await context.newPage();
-    const app = new VeilApp(page);
-    await app.open('/consent');
-    await page.waitForSelector('[data-testid="consent-setup"]');
-    await page.select('[data-testid="consent-jurisdiction"]', 'DE');
-    await page.type('[data-testid="consent-age"]', '45');
-    await page.click('[data-testid="consent-confirm"]');
-    await page.waitForSelector('[data-testid="purpose-treatment"]');
+    const { context, page, app } = await germanPatient();
     await connectClinic(page);
     // A partner on this clinic's server (key fetched here), a partner abroad on another clinic's
     // server (its announced key, with the server's URL), and one that takes files (no server).
