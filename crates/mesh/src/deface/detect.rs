@@ -67,13 +67,15 @@ pub(crate) enum Detection {
     },
 }
 
-/// A flat uniform grid (CSR) over sample points, for capped nearest-point queries.
+/// A flat uniform grid (CSR) over sample points, for capped nearest-point queries. The points
+/// are stored by cell (`points[start[c]..start[c + 1]]` are cell `c`'s), so a query reads each
+/// cell's points contiguously.
 struct Grid {
     cell: f64,
     lo: V3,
     dims: [i64; 3],
     start: Vec<u32>,
-    items: Vec<u32>,
+    points: Vec<V3>,
 }
 
 impl Grid {
@@ -112,7 +114,7 @@ impl Grid {
             lo,
             dims,
             start: Vec::new(),
-            items: Vec::new(),
+            points: Vec::new(),
         };
         let n = (dims[0] * dims[1] * dims[2]) as usize;
         let mut count = vec![0u32; n + 1];
@@ -124,29 +126,72 @@ impl Grid {
             count[i + 1] += count[i];
         }
         let mut fill = count.clone();
-        let mut items = vec![0u32; count[n] as usize];
-        for (i, c) in idx.iter().enumerate() {
+        let mut sorted = vec![[0.0; 3]; count[n] as usize];
+        for (p, c) in points.iter().zip(&idx) {
             if let Some(c) = c {
-                items[fill[*c] as usize] = i as u32;
+                sorted[fill[*c] as usize] = *p;
                 fill[*c] += 1;
             }
         }
         g.start = count;
-        g.items = items;
+        g.points = sorted;
         g
     }
+    /// Squared distance from `q` to the nearest point of cell `c`, or `best` if none is nearer.
+    fn nearest_in(&self, c: usize, q: V3, best: f64) -> f64 {
+        self.points[self.start[c] as usize..self.start[c + 1] as usize]
+            .iter()
+            .fold(best, |best, &p| {
+                let d = sub(p, q);
+                best.min(dot(d, d))
+            })
+    }
     /// Distance from `q` to the nearest point, capped at `cap` (≤ the cell size).
-    fn nearest(&self, points: &[V3], q: V3, cap: f64) -> f64 {
+    ///
+    /// Only the 3×3×3 cells around `q` can hold a point within `cap`. Its own cell is searched
+    /// first; a neighbour is then skipped when its box is farther than the nearest point found
+    /// (less a margin for the rounding of the box's bounds), since none of its points can be
+    /// nearer: the answer is the minimum over all 27 cells, as if every one were searched.
+    fn nearest(&self, q: V3, cap: f64) -> f64 {
         let k = self.cell_of(q);
         let mut best = cap * cap;
+        if let Some(c) = self.index(k) {
+            best = self.nearest_in(c, q, best);
+        }
+        let slack = 1e-9 * self.cell * self.cell;
+        // Distance from q to the near and far faces of its own cell, per axis.
+        let mut below = [0.0; 3];
+        let mut above = [0.0; 3];
+        for i in 0..3 {
+            let lo = self.lo[i] + k[i] as f64 * self.cell;
+            below[i] = (q[i] - lo).max(0.0);
+            above[i] = (lo + self.cell - q[i]).max(0.0);
+        }
+        // Axis by axis, so a whole slab of neighbours is skipped at once.
+        let gap = |i: usize, d: i64| match d {
+            -1 => below[i],
+            1 => above[i],
+            _ => 0.0,
+        };
         for dx in -1..=1 {
+            let gx = gap(0, dx) * gap(0, dx);
+            if gx > best + slack {
+                continue;
+            }
             for dy in -1..=1 {
+                let gxy = gx + gap(1, dy) * gap(1, dy);
+                if gxy > best + slack {
+                    continue;
+                }
                 for dz in -1..=1 {
+                    if dx == 0 && dy == 0 && dz == 0 {
+                        continue;
+                    }
+                    if gxy + gap(2, dz) * gap(2, dz) > best + slack {
+                        continue;
+                    }
                     if let Some(c) = self.index([k[0] + dx, k[1] + dy, k[2] + dz]) {
-                        for &i in &self.items[self.start[c] as usize..self.start[c + 1] as usize] {
-                            let d = sub(points[i as usize], q);
-                            best = best.min(dot(d, d));
-                        }
+                        best = self.nearest_in(c, q, best);
                     }
                 }
             }
@@ -336,7 +381,7 @@ pub(crate) fn detect(mesh: &Mesh, depth_fraction: f64, frame: Option<&FrameMomen
     let sym = |n: V3| -> f64 {
         let s: f64 = eval
             .iter()
-            .map(|&p| grid.nearest(&pts, reflect(p, n), grid_cell))
+            .map(|&p| grid.nearest(reflect(p, n), grid_cell))
             .sum();
         s / eval.len().max(1) as f64 / r_rms
     };
@@ -587,4 +632,44 @@ fn lateral_drop(pts: &[V3], tip: V3, d: V3, n: V3, r_rms: f64) -> f64 {
         worst = worst.min(drop);
     }
     worst
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The capped nearest distance by brute force over every point.
+    fn brute(points: &[V3], q: V3, cap: f64) -> f64 {
+        points
+            .iter()
+            .map(|&p| {
+                let d = sub(p, q);
+                dot(d, d)
+            })
+            .fold(cap * cap, f64::min)
+            .sqrt()
+    }
+
+    proptest! {
+        // The pruned search gives exactly the brute-force answer (not just close to it): the
+        // mirror search compares sums of these distances, and the plane it picks must not move.
+        #[test]
+        fn nearest_equals_brute_force(
+            points in proptest::collection::vec(proptest::array::uniform3(-50.0f64..50.0), 1..400),
+            queries in proptest::collection::vec(proptest::array::uniform3(-60.0f64..60.0), 1..60),
+            cell in 0.5f64..20.0,
+        ) {
+            let grid = Grid::new(&points, cell);
+            for q in queries.iter().copied().chain(points.iter().take(20).copied()) {
+                // Within the grid the cap is the cell; beyond it, any cap up to the cell.
+                prop_assert_eq!(grid.nearest(q, cell).to_bits(), brute(&points, q, cell).to_bits());
+                prop_assert_eq!(
+                    grid.nearest(q, cell * 0.3).to_bits(),
+                    brute(&points, q, cell * 0.3).to_bits()
+                );
+            }
+        }
+    }
 }
