@@ -5,8 +5,9 @@
 //! machine fully. Outputs never carry the inputs' names, which often name the patient: the N-th
 //! input becomes `OUTDIR/model-00000N.stl` (or `.ply`); `OUTDIR/summary.csv` has one row per
 //! model (outcome, triangles in and out, Hausdorff p95, seconds, error code) and no input name, so
-//! it can travel with the outputs; `OUTDIR/mapping.local.csv` says which input became which output
-//! and stays with the data holder. A bad file is reported and the batch goes on; if any model
+//! it can travel with the outputs; `OUTDIR/mapping.local.csv` (or the file `--mapping` names, so
+//! that the output directory can be shared whole) says which input became which output: it names
+//! the inputs, is identifying, and stays with the data holder. A bad file is reported and the batch goes on; if any model
 //! failed the batch ends in a `batch-failed` failure (exit 1) once everything else is written. On
 //! a terminal a progress line (files, triangles/s, ETA) is redrawn on
 //! stderr; otherwise one plain line per finished model goes to stdout.
@@ -22,6 +23,11 @@ use veil_mesh::{FormatHint, MeshError, Options, OutputFormat};
 
 use crate::deid::DeidArgs;
 use crate::failure::{self, Failure};
+
+/// The mapping's file in the output directory when `--mapping` does not name another place.
+const MAPPING_FILE: &str = "mapping.local.csv";
+/// The mapping's header line.
+const MAPPING_HEADER: &str = "output,input\n";
 
 /// Run a batch: a [`failure::BATCH_FAILED`] failure if any model failed.
 pub fn run(args: &DeidArgs) -> Result<(), Failure> {
@@ -75,6 +81,12 @@ fn batch(args: &DeidArgs) -> Result<usize, Failure> {
     }
     let out_dir = &args.output;
     std::fs::create_dir_all(out_dir).map_err(|e| Failure::io(out_dir, &e))?;
+    // Made writable before any model runs: outputs whose mapping cannot be kept are no use.
+    let mapping_path = args
+        .mapping
+        .clone()
+        .unwrap_or_else(|| out_dir.join(MAPPING_FILE));
+    write_csv(&mapping_path, MAPPING_HEADER)?;
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .min(inputs.len());
@@ -116,19 +128,20 @@ fn batch(args: &DeidArgs) -> Result<usize, Failure> {
     }
     write_csv(&out_dir.join("summary.csv"), &summary(&rows))?;
     let mapping: String =
-        std::iter::once("output,input\n".to_string())
+        std::iter::once(MAPPING_HEADER.to_string())
             .chain(rows.iter().zip(&inputs).map(|(r, input)| {
                 format!("{},{}\n", r.output, csv_field(&input.to_string_lossy()))
             }))
             .collect();
-    write_csv(&out_dir.join("mapping.local.csv"), &mapping)?;
+    write_csv(&mapping_path, &mapping)?;
     let failed = rows.iter().filter(|r| r.result.is_err()).count();
     let message = format!(
-        "{} model(s): {} de-identified, {failed} failed, in {:.1} s -> {} (summary.csv; mapping.local.csv stays local)",
+        "{} model(s): {} de-identified, {failed} failed, in {:.1} s -> {} (summary.csv; the mapping {} names the inputs: keep it local)",
         rows.len(),
         rows.len() - failed,
         started.elapsed().as_secs_f64(),
-        out_dir.display()
+        out_dir.display(),
+        mapping_path.display()
     );
     crate::print_line(message)?;
     Ok(failed)

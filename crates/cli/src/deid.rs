@@ -26,6 +26,12 @@ pub struct DeidArgs {
     /// input name) and `mapping.local.csv` (which input became which output: keep it local).
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
+    /// Where a batch writes which input became which output (CSV `output,input`), instead of
+    /// `OUTDIR/mapping.local.csv`: a path outside the output directory lets that directory be
+    /// shared whole. The mapping names the inputs, and input names often name the patient: it is
+    /// identifying and stays with the data holder.
+    #[arg(long, value_name = "PATH")]
+    pub mapping: Option<PathBuf>,
     /// Output format of a batch: stl (default) or ply.
     #[arg(long, default_value = "stl")]
     pub format: String,
@@ -88,6 +94,11 @@ fn deid(args: &DeidArgs) -> Result<String, Failure> {
         veil_mesh::set_max_threads(n);
     }
     options.hausdorff = args.report.is_some() || args.shareable_report.is_some();
+    if args.mapping.is_some() {
+        return Err(Failure::usage(
+            "--mapping is for a batch (several inputs or a folder)",
+        ));
+    }
     let out_name = args.output.to_string_lossy();
     options.output = OutputFormat::from_path(&out_name).ok_or_else(|| {
         MeshError::BadOption(format!("output {out_name} must end in .stl or .ply"))

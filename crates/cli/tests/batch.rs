@@ -42,11 +42,7 @@ fn a_folder_is_de_identified_file_by_file_and_a_bad_file_does_not_stop_it() {
         "{stderr}"
     );
 
-    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let names = sorted_names(&out_dir);
     // Sorted inputs (bytewise): Roe_broken.ply, Roe_head.stl, follow-up/Roe_2.STL, then Doe_knee.stl.
     assert_eq!(
         names,
@@ -99,5 +95,101 @@ fn a_folder_is_de_identified_file_by_file_and_a_bad_file_does_not_stop_it() {
     assert_eq!(again.status.code(), Some(1));
     let summary = std::fs::read_to_string(out_dir.join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 5, "{summary}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The names of the files in `dir`, sorted.
+fn sorted_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Run `veil` with `args`.
+fn veil(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap()
+}
+
+/// Run `veil` with `args`; it must succeed.
+fn veil_ok(args: &[&dyn AsRef<std::ffi::OsStr>]) {
+    let out = veil(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_mapping_can_be_kept_outside_the_output_folder_and_each_output_equals_a_single_run() {
+    let dir = std::env::temp_dir().join(format!("veil-batch-mapping-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let input = dir.join("scans");
+    std::fs::create_dir_all(&input).unwrap();
+    let head = veil_mesh::write::write_stl(&veil_mesh::synth::sphere(20.0, 24, 12));
+    let knee = veil_mesh::write::write_stl(&veil_mesh::synth::sphere(9.0, 16, 8));
+    std::fs::write(input.join("Smith_head.stl"), &head).unwrap();
+    std::fs::write(input.join("Smith_knee.stl"), &knee).unwrap();
+    let out_dir = dir.join("share");
+    let mapping = dir.join("private").join("which-is-who.csv");
+    let batch: [&dyn AsRef<std::ffi::OsStr>; 8] = [
+        &"deid",
+        &input,
+        &"-o",
+        &out_dir,
+        &"--mapping",
+        &mapping,
+        &"--seed",
+        &"5",
+    ];
+
+    // A mapping that cannot be written stops the batch before any model is written.
+    let out = veil(&batch);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("veil: io: "));
+    assert!(!out_dir.join("model-000001.stl").exists());
+
+    std::fs::create_dir_all(mapping.parent().unwrap()).unwrap();
+    veil_ok(&batch);
+    let names = sorted_names(&out_dir);
+    // Nothing in the folder to share names an input.
+    assert_eq!(
+        names,
+        ["model-000001.stl", "model-000002.stl", "summary.csv"]
+    );
+    let map = std::fs::read_to_string(&mapping).unwrap();
+    let lines: Vec<&str> = map.lines().collect();
+    assert_eq!(lines[0], "output,input");
+    for (line, (output, input)) in lines[1..].iter().zip([
+        ("model-000001.stl,", "Smith_head.stl"),
+        ("model-000002.stl,", "Smith_knee.stl"),
+    ]) {
+        assert!(line.starts_with(output) && line.ends_with(input), "{map}");
+    }
+
+    // Each output is what `veil deid` makes of that file alone with the same seed.
+    for (i, name) in ["Smith_head.stl", "Smith_knee.stl"].into_iter().enumerate() {
+        let single = dir.join(format!("single-{i}.stl"));
+        veil_ok(&[&"deid", &input.join(name), &"-o", &single, &"--seed", &"5"]);
+        let batch = std::fs::read(out_dir.join(format!("model-00000{}.stl", i + 1))).unwrap();
+        assert!(std::fs::read(&single).unwrap() == batch, "{name}");
+    }
+
+    // --mapping belongs to a batch.
+    let one = veil(&[
+        &"deid",
+        &input.join("Smith_knee.stl"),
+        &"-o",
+        &dir.join("one.stl"),
+        &"--mapping",
+        &mapping,
+    ]);
+    assert_eq!(one.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
