@@ -249,10 +249,26 @@ export class BluetoothEmulator {
     await this.#addServices(device);
   }
 
+  /**
+   * The device advertises (the person starts a measurement on it): an advertising packet with its
+   * name and services. Every ScanRecord field is given: Chromium 148's fake central refuses a
+   * record with a null field (and the browser closes the target).
+   */
+  async advertise(device) {
+    await this.cdp.send('BluetoothEmulation.simulateAdvertisement', {
+      entry: {
+        deviceAddress: device.address, rssi: -50,
+        scanRecord: { name: device.name, uuids: device.services().map((s) => s.uuid), appearance: 0, txPower: 0, manufacturerData: [] },
+      },
+    });
+  }
+
   async #onGatt({ address, type }) {
     const device = this.devices.get(address);
     device?.gattOperations.push(type);
-    await this.cdp.send('BluetoothEmulation.simulateGATTOperationResponse', { address, type, code: 0 })
+    // Out of range, a connection attempt fails as a real one does (HCI 0x04, Page Timeout).
+    const code = type === 'connection' && device?.reachable === false ? 0x04 : 0;
+    await this.cdp.send('BluetoothEmulation.simulateGATTOperationResponse', { address, type, code })
       .catch((err) => this.failures.push(String(err)));
   }
 
@@ -316,11 +332,11 @@ const newAddress = () => `0A:00:00:00:00:${(nextAddress++).toString(16).padStart
  * the app's challenge and answers the next read of the reading characteristic with a COSE_Sign1
  * signed over that challenge. `nextAnswer` chooses how it misbehaves: 'fresh' (honest),
  * 'flip' (one byte of the signed bytes flipped after signing), 'replay' (the last honest answer
- * again, byte for byte).
+ * again, byte for byte). With `readable: false` its reading characteristic only indicates.
  */
 export class VeilCuff {
-  constructor({ name, serial, model = 'BP7 Cuff', chain, keyPem, counter = 41, reading = { systolic: 120, diastolic: 80, meanArterial: 93, pulse: 70 } }) {
-    Object.assign(this, { name, serial, model, chain, keyPem, counter, reading });
+  constructor({ name, serial, model = 'BP7 Cuff', chain, keyPem, counter = 41, reading = { systolic: 120, diastolic: 80, meanArterial: 93, pulse: 70 }, readable = true }) {
+    Object.assign(this, { name, serial, model, chain, keyPem, counter, reading, readable });
     this.address = newAddress();
     this.kid = Buffer.from(fingerprint(chain[0]), 'hex');
     this.nonce = null;
@@ -337,9 +353,10 @@ export class VeilCuff {
       characteristics: [
         { uuid: TRUST_SERVICE.chain, role: 'chain', properties: { read: true } },
         { uuid: TRUST_SERVICE.challenge, role: 'challenge', properties: { write: true } },
-        // docs/device-profile.md §5: indicate (with its CCCD), and the readable fallback. The
-        // emulation cannot push an indication, so this cuff answers through the fallback read.
-        { uuid: TRUST_SERVICE.reading, role: 'reading', properties: { read: true, indicate: true } },
+        // docs/device-profile.md §5: indicate (with its CCCD), and the readable fallback unless
+        // `readable` is false (indication only). The emulation cannot push an indication, so
+        // only a readable cuff's answer reaches the page (through the fallback read).
+        { uuid: TRUST_SERVICE.reading, role: 'reading', properties: this.readable ? { read: true, indicate: true } : { indicate: true } },
       ],
     }];
   }

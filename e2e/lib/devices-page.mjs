@@ -109,6 +109,22 @@ export class DeviceCard {
     })));
   }
 
+  /** Clicks "Take a reading" and returns at once (for an exchange that is watched on the wire). */
+  async startReading() {
+    await this.#eval((card) => card.querySelector('[data-testid="device-read"]').click());
+  }
+
+  /** `{code, text}` of the card's problem line, once there is one (waits up to `timeout` ms). */
+  async problem(timeout = 20000) {
+    await this.page.waitForFunction((name) => [...document.querySelectorAll('[data-testid="device-card"]')]
+      .find((c) => c.querySelector('[data-testid="device-name"]')?.textContent === name)
+      ?.querySelector('[data-testid="device-problem"]'), { timeout, polling: 100 }, this.name);
+    return this.#eval((card) => {
+      const p = card.querySelector('[data-testid="device-problem"]');
+      return { code: p?.dataset.code ?? null, text: p?.textContent ?? '' };
+    });
+  }
+
   /** Clicks "Take a reading" and returns the new row. */
   async takeReading() {
     const before = (await this.readings()).length;

@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, openPage } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
+import { giveResearchConsent } from '../lib/research-consent.mjs';
+import { openStored } from '../lib/egress.mjs';
 import { DevicesPage, ImportSection, TrustedManufacturers } from '../lib/devices-page.mjs';
 import { BluetoothEmulator, VeilCuff, StandardCuff, GlucoseMeter, pageActivity, provision, provisionWithVeil, fingerprint } from '../lib/device-sim.mjs';
 
@@ -31,6 +33,10 @@ const second = new VeilCuff({ name: 'Borealis cuff', serial: 'AUR-7', model: 'Au
   reading: { systolic: 135, diastolic: 85, meanArterial: 102 } });
 const impostor = new VeilCuff({ name: 'Rogue cuff', serial: 'BP7-000042', model: 'BP7 Cuff', ...rogue, counter: 5000 });
 const plain = new StandardCuff({ name: 'Plain cuff' });
+// A cuff that drops the link after measuring and is out of reach until it next advertises.
+const roaming = new StandardCuff({ name: 'Roaming cuff', model: 'M3 Comfort', serial: '20250301-0007' });
+// A Veil cuff without the profile's readable fallback: its signed reading only indicates.
+const indicating = new VeilCuff({ name: 'Indicating cuff', serial: 'BP7-000042', model: 'BP7 Cuff', ...acme, counter: 9000, readable: false });
 const meter = new GlucoseMeter({ name: 'Glucose meter' });
 // A device made by Veil's own `veil device provision` (given by `cargo xtask test` as VEIL_BIN),
 // still signed here by Node: the CLI's certificates must work in the app too.
@@ -40,7 +46,7 @@ const cliCuff = cli && new VeilCuff({ name: 'CLI cuff', ...cli, counter: 7 });
 before(async () => {
   session = await launch();
   emulator = await BluetoothEmulator.start(session.browser);
-  for (const device of [cuff, second, impostor, plain, meter, cliCuff].filter(Boolean)) await emulator.add(device);
+  for (const device of [cuff, second, impostor, plain, roaming, indicating, meter, cliCuff].filter(Boolean)) await emulator.add(device);
 });
 beforeEach(async () => { await emulator.reset(); });
 after(async () => {
@@ -60,17 +66,17 @@ async function trusting(page, roots) {
   return app;
 }
 
-/** The verified readings the app persisted for upload, parsed. */
-async function storedReadings(page) {
-  return page.evaluate(() => new Promise((resolve, reject) => {
+/** The readings the app persisted in `store` of `veil-devices` ('readings': verified, 'unverified'), parsed. */
+async function storedReadings(page, store = 'readings') {
+  return page.evaluate((name) => new Promise((resolve, reject) => {
     const open = indexedDB.open('veil-devices');
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
-      const req = open.result.transaction('readings').objectStore('readings').getAll();
+      const req = open.result.transaction(name).objectStore(name).getAll();
       req.onsuccess = () => { resolve(req.result.map((s) => JSON.parse(s))); open.result.close(); };
       req.onerror = () => reject(req.error);
     };
-  }));
+  }), store);
 }
 
 test('Settings imports, lists and removes manufacturer roots, and refuses what is not a root', async () => {
@@ -244,6 +250,132 @@ test('a standard BLS cuff (indicate-only, DIS, CTS) pairs, the page subscribes, 
   assert.equal(shown.time.state, 'set');
   assert.deepEqual(await card.readings(), []);
   assert.deepEqual(await storedReadings(page), before, 'nothing unverified reaches the verified store');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a Veil cuff that delivers its signed reading by indication only: the page subscribes, writes the challenge and never reads it', async () => {
+  const { page, errors } = await openPage(session.browser);
+  const app = await trusting(page, [acme.rootPem]);
+  await app.navigate('devices');
+  const card = await new DevicesPage(page).pair(indicating);
+  assert.equal((await card.trust()).state, 'trusted', 'its chain verifies');
+  assert.equal((await card.identity()).serial, 'BP7-000042');
+  const opsBefore = indicating.operations.length;
+  await card.startReading();
+  // docs/device-profile.md §5: subscribed (CCCD) before the challenge is written, so an indication
+  // sent at once is not missed. The emulation cannot push the indication itself: the value path is
+  // proven in the trust crate's tests; here, what the page does on the wire.
+  const wire = async () => indicating.operations.slice(opsBefore).map((o) => `${o.type}:${o.role}`);
+  for (let i = 0; i < 100 && !(await wire()).includes('write:challenge'); i++) await new Promise((r) => setTimeout(r, 100));
+  const ops = await wire();
+  assert.ok(ops.indexOf('subscribe-to-notifications:reading') >= 0, ops.join(' '));
+  assert.ok(ops.indexOf('subscribe-to-notifications:reading') < ops.indexOf('write:challenge'), ops.join(' '));
+  assert.equal(indicating.nonce?.length, 32, 'a 32-byte challenge was written');
+  // No indication comes: after the profile's wait the page says so, having never read the reading.
+  const problem = await card.problem(25000);
+  assert.equal(problem.code, 'bluetooth', problem.text);
+  assert.match(problem.text, /No reading yet/);
+  assert.ok(!indicating.operations.some((o) => o.type === 'read' && o.role === 'reading'), 'the reading characteristic is never read');
+  assert.deepEqual(await card.readings(), []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a standard cuff that disconnects after measuring and is out of reach is reconnected on its next advertisement', async () => {
+  const { page, errors } = await openPage(session.browser);
+  await new VeilApp(page).open('/devices');
+  const card = await new DevicesPage(page).pair(roaming);
+  await card.waitForSubscriptions(['0x2A35']);
+  const connections = () => roaming.gattOperations.filter((t) => t === 'connection').length;
+  const before = connections();
+  // The cuff drops the link and goes out of reach: every reconnection attempt fails (HCI page
+  // timeout), and the page then waits for the device to advertise instead of retrying forever.
+  roaming.reachable = false;
+  await emulator.disconnect(roaming);
+  await card.waitForConnection('waiting', 40000);
+  const attempts = connections() - before;
+  assert.ok(attempts >= 1, `the page tried to reconnect (${attempts} attempts)`);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(connections() - before, attempts, 'no attempt while waiting for an advertisement');
+  // The person starts a measurement: the cuff advertises, the page reconnects and subscribes again.
+  roaming.reachable = true;
+  const opsBefore = roaming.operations.length;
+  await emulator.advertise(roaming);
+  await card.waitForConnection('connected', 15000);
+  assert.ok(connections() > before + attempts, 'connected again after the advertisement');
+  for (let i = 0; i < 100 && !pageActivity({ operations: roaming.operations.slice(opsBefore) }).subscribed.includes('measurement'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const again = pageActivity({ operations: roaming.operations.slice(opsBefore) });
+  assert.ok(again.subscribed.includes('measurement'), `subscribed again: ${again.subscribed}`);
+  assert.ok(!again.read.includes('measurement'), 'the measurement is never read');
+  assert.ok(again.written.some((w) => w.role === 'time'), 'the clock is set again');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a standard cuff\'s reading, imported from its app\'s file, is sealed as UNVERIFIED: the Outbox lists it so and the clinic stores it as unverified', async () => {
+  const { page, errors } = await openPage(session.browser);
+  const app = await giveResearchConsent(page);
+
+  // The cuff's own app exported its reading (the emulation cannot push the cuff's indication).
+  await app.navigate('devices');
+  const loinc = (code) => ({ coding: [{ system: 'http://loinc.org', code }] });
+  const bundle = {
+    resourceType: 'Bundle', type: 'collection', entry: [{ resource: {
+      resourceType: 'Observation', status: 'final', code: loinc('85354-9'), effectiveDateTime: '2026-12-06T08:30:00Z',
+      device: { display: 'Omron M7 Intelli IT' },
+      component: [
+        { code: loinc('8480-6'), valueQuantity: { value: 131, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+        { code: loinc('8462-4'), valueQuantity: { value: 84, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+      ],
+    } }],
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'veil-unverified-'));
+  try {
+    const file = join(dir, 'export.json');
+    writeFileSync(file, JSON.stringify(bundle));
+    const status = await new ImportSection(page).importFile(file);
+    assert.equal(status.state, 'ok', status.text);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const kept = await storedReadings(page, 'unverified');
+  const mine = kept.filter((r) => r.values.some((v) => v.name === 'systolic' && v.value === 131));
+  assert.equal(mine.length, 1, JSON.stringify(kept));
+  assert.equal(mine[0].source, 'fhir-import');
+
+  await app.navigate('outbox');
+  await page.waitForFunction(() => !/Loading/.test(document.querySelector('[data-testid="outbox-items"] tbody')?.textContent ?? 'Loading'), { timeout: 30000 });
+  const known = await page.$$eval('[data-testid="outbox-item"]', (rows) => rows.map((r) => r.dataset.id));
+  const purpose = await page.$$eval('[data-testid="outbox-purpose"] option', (opts) => opts.find((o) => o.textContent === 'research/this-study')?.value);
+  assert.ok(purpose !== undefined, 'the research purpose is offered');
+  await page.select('[data-testid="outbox-purpose"]', purpose);
+  await page.click('[data-testid="outbox-send-unverified"]');
+  await page.waitForFunction((ids) => [...document.querySelectorAll('[data-testid="outbox-item"]')].some((r) => !ids.includes(r.dataset.id)),
+    { timeout: 30000 }, known);
+  const row = await page.$$eval('[data-testid="outbox-item"]', (rows, ids) => rows.filter((r) => !ids.includes(r.dataset.id)).map((r) => ({
+    id: r.dataset.id, readings: r.dataset.readings, badge: r.querySelector('[data-testid="outbox-unverified"]')?.textContent ?? null, text: r.textContent,
+  }))[0], known);
+  assert.equal(row.readings, 'unverified');
+  assert.equal(row.badge, 'UNVERIFIED');
+  assert.match(row.text, /unverified-readings\.json/);
+
+  // Delivered; the clinic keeps the reading as unverified, apart from any device evidence.
+  await page.waitForFunction((i) => document.querySelector(`[data-testid="outbox-item"][data-id="${i}"]`)?.dataset.state === 'delivered',
+    { timeout: 60000 }, row.id);
+  const { manifest, files } = openStored(process.env.VEIL_DATA, row.id);
+  assert.deepEqual(manifest.device_evidence, []);
+  const sealed = manifest.unverified_readings.filter((r) => r.values.some((v) => v.name === 'systolic' && v.value === 131));
+  assert.equal(sealed.length, 1, JSON.stringify(manifest.unverified_readings));
+  assert.equal(sealed[0].status, 'unverified');
+  assert.equal(sealed[0].source, 'fhir-import');
+  assert.equal(sealed[0].kind, 'blood_pressure');
+  assert.equal(sealed[0].time, '2026-12-06T08:30:00Z');
+  assert.equal(sealed[0].device.name, 'Omron M7 Intelli IT');
+  assert.deepEqual(sealed[0].values.map((v) => [v.name, v.value, v.unit]), [['systolic', 131, 'mmHg'], ['diastolic', 84, 'mmHg']]);
+  assert.match(files['unverified-readings.json'].toString(), /"status": "unverified"/);
   assert.deepEqual(errors, []);
   await page.close();
 });
