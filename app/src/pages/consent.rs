@@ -406,7 +406,7 @@ fn ConsentBoard(
             // A receipt is for the person's own consent; a waiver or a study's end is staff's.
             if !kind.by_staff() {
                 s.receipts
-                    .push(receipt(&ledger, index, &s.jurisdictions()?)?);
+                    .push(receipt(&ledger, index, &s.jurisdictions()?, &s.lang)?);
             }
             Ok(())
         })();
@@ -583,7 +583,7 @@ fn ConsentBoard(
                             aria-pressed=if active { "true" } else { "false" }
                             on:click=move |_| toggle(scope_for_click.clone(), !active, expires())>
                             {match (active, authorized) {
-                                (true, true) => "Revoke authorization",
+                                (true, true) => authorization::label(&s.lang, veil_consent::FormKey::Revoke),
                                 (true, false) => "Withdraw consent",
                                 (false, _) => if s.guardian.is_some() { "The guardian consents" } else { "Give consent" },
                             }}
@@ -609,7 +609,7 @@ fn ConsentBoard(
                                 <button type="button" data-testid=format!("authorize-{id}")
                                     aria-expanded=move || if form_open.get() { "true" } else { "false" }
                                     on:click=move |_| form_open.update(|o| *o = !*o)>
-                                    "HIPAA authorization form"
+                                    {authorization::label(&s.lang, veil_consent::FormKey::OpenForm)}
                                 </button>
                                 <Show when=move || form_open.get()>
                                     <AuthorizationForm scope=scope_for_form.clone() id=id.clone() needs=needs.clone() session
@@ -924,6 +924,7 @@ fn History(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
             return Vec::new();
         };
         let jurisdictions = s.jurisdictions().unwrap_or_default();
+        let print_label = authorization::label(&s.lang, veil_consent::FormKey::PrintButton);
         let mut rows = Vec::new();
         for (index, e) in ledger.events().iter().enumerate().rev() {
             let channel = match &e.channel {
@@ -970,7 +971,7 @@ fn History(session: RwSignal<Option<PatientSession>>) -> impl IntoView {
                         view! {
                             " · HIPAA authorization "
                             <button type="button" data-testid="auth-print"
-                                on:click=move |_| download::offer(&name, "text/html", html.as_bytes())>"Print"</button>
+                                on:click=move |_| download::offer(&name, "text/html", html.as_bytes())>{print_label}</button>
                         }
                     })}
                 </li>
@@ -1040,14 +1041,17 @@ fn Exports(
     }
 }
 
-/// A consent receipt for the event at `index`: (name, JSON, printable HTML).
+/// A consent receipt for the event at `index`: (name, JSON, printable HTML), worded in the
+/// language of the text the event shows, else the person's chosen `lang`.
 fn receipt(
     ledger: &ConsentLedger,
     index: usize,
     jurisdictions: &[Jurisdiction],
+    lang: &str,
 ) -> Result<(String, String, String), AppError> {
     let scope = ledger.events().get(index).map(|e| &e.scope);
-    let receipt = veil_consent::receipt_for(ledger, index, jurisdictions, &controller_for(scope))?;
+    let receipt =
+        veil_consent::receipt_in(ledger, index, jurisdictions, &controller_for(scope), lang)?;
     let json = receipt.to_json()?;
     let html = receipt.to_html();
     Ok((format!("consent-receipt-{}", index + 1), json, html))

@@ -78,7 +78,7 @@ pub use ledger::{
     ReviewProcedure, Standing, Voice,
 };
 pub use purpose::{Purpose, PurposeScope, ResearchTier};
-pub use receipt::{ConsentReceipt, Controller, receipt_for};
+pub use receipt::{ConsentReceipt, Controller, receipt_for, receipt_in};
 pub use rules::{
     BelowCapacity, Capacity, Jurisdiction, JurisdictionInfo, check_study_end, is_country,
     supported_jurisdictions,
@@ -86,5 +86,5 @@ pub use rules::{
 pub use sharing::SharingBasis;
 pub use text::{ConsentText, TextRef};
 pub use time::Timestamp;
-pub use wording::{FormKey, ReceiptKey, WordingRef};
 pub use veil_core::Coded;
+pub use wording::{FormKey, ReceiptKey, WordingRef};

@@ -11,7 +11,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::Channel;
-use crate::{ConsentError, ConsentLedger, EventKind, Jurisdiction, Purpose};
+use crate::wording::{self, ReceiptKey, WordingKey};
+use crate::{ConsentError, ConsentLedger, EventKind, Jurisdiction, Purpose, Timestamp};
 
 /// Kantara CR version string.
 pub const RECEIPT_VERSION: &str = "KI-CR-v1.1.0";
@@ -119,7 +120,8 @@ pub struct ConsentReceipt {
     pub transfer_mechanism: Option<String>,
 }
 
-/// The receipt for the ledger event at `index`.
+/// The receipt for the ledger event at `index`, in the language of the consent text the event
+/// records (English, with `language` `und`, when it records none).
 ///
 /// # Errors
 /// [`ConsentError::Json`] if `index` is out of range.
@@ -129,15 +131,37 @@ pub fn receipt_for(
     jurisdictions: &[Jurisdiction],
     controller: &Controller,
 ) -> Result<ConsentReceipt, ConsentError> {
+    receipt_in(ledger, index, jurisdictions, controller, "und")
+}
+
+/// The receipt for the ledger event at `index`, worded in the language of the consent text the
+/// event records, else in `lang` (the person's chosen language, for a withdrawal, which shows no
+/// text), else in English (GDPR Art. 12(1)). `language` says which; [`ConsentReceipt::to_html`]
+/// prints in it.
+///
+/// # Errors
+/// [`ConsentError::Json`] if `index` is out of range.
+pub fn receipt_in(
+    ledger: &ConsentLedger,
+    index: usize,
+    jurisdictions: &[Jurisdiction],
+    controller: &Controller,
+    lang: &str,
+) -> Result<ConsentReceipt, ConsentError> {
     let e = ledger
         .events()
         .get(index)
         .ok_or_else(|| ConsentError::Json(format!("no ledger event {index}")))?;
     let id = ledger.event_id(index).unwrap_or_default();
+    let language = e
+        .text
+        .as_ref()
+        .map_or_else(|| lang.chars().take(16).collect(), |t| t.lang.clone());
+    let w = wording::current_or_english::<ReceiptKey>(&language)?;
     let collection_method = match &e.channel {
-        Channel::OwnDevice => "Veil app on the person's own device".to_owned(),
-        Channel::Kiosk { staff_id } => format!("clinic kiosk, session started by staff {staff_id}"),
-        Channel::Imported { source } => format!("imported from {source}"),
+        Channel::OwnDevice => w.text(ReceiptKey::MethodOwnDevice).to_owned(),
+        Channel::Kiosk { staff_id } => w.fill(ReceiptKey::MethodKiosk, &[("staff", staff_id)]),
+        Channel::Imported { source } => w.fill(ReceiptKey::MethodImported, &[("source", source)]),
     };
     let third = matches!(
         e.scope.purpose,
@@ -151,19 +175,23 @@ pub fn receipt_for(
             e.scope
                 .country
                 .as_ref()
-                .map(|c| format!("recipient in {c}"))
+                .map(|c| w.fill(ReceiptKey::RecipientCountry, &[("country", c)]))
         })
         .or_else(|| {
-            (e.scope.purpose == Purpose::ThirdPartyPrinting).then(|| "print bureau".to_owned())
+            (e.scope.purpose == Purpose::ThirdPartyPrinting)
+                .then(|| w.text(ReceiptKey::RecipientPrintBureau).to_owned())
         });
     let mut category = vec![e.scope.label()];
     if let Some(code) = e.scope.purpose.act_reason() {
         category.push(format!("v3-ActReason#{code}"));
     }
+    // The title of the text shown, else (a withdrawal shows none) of the current text in this
+    // language.
     let title = e
         .text
         .as_ref()
         .and_then(|t| t.verify().ok())
+        .or_else(|| crate::text::current(e.scope.purpose, w.lang()).ok())
         .map_or_else(|| e.scope.label(), |t| t.title.clone());
     let status = match e.kind {
         EventKind::Given | EventKind::GuardianGiven | EventKind::Renewed | EventKind::Assented => {
@@ -185,10 +213,7 @@ pub fn receipt_for(
         consent_timestamp: e.at.unix(),
         collection_method,
         consent_receipt_id: id,
-        language: e
-            .text
-            .as_ref()
-            .map_or_else(|| "und".to_owned(), |t| t.lang.clone()),
+        language,
         pii_principal_id: ledger.subject().to_owned(),
         pii_controllers: vec![controller.clone()],
         policy_url: controller.policy_url.clone(),
@@ -198,19 +223,22 @@ pub fn receipt_for(
                 purpose: title,
                 purpose_category: category,
                 consent_type: "EXPLICIT".to_owned(),
-                pii_category: vec!["health data".to_owned(), "3D medical models".to_owned()],
+                pii_category: vec![
+                    w.text(ReceiptKey::CategoryHealth).to_owned(),
+                    w.text(ReceiptKey::CategoryModels).to_owned(),
+                ],
                 primary_purpose: e.scope.purpose == Purpose::Treatment,
-                termination: match (e.expires_at, e.study.as_deref().filter(|_| e.kind.gives())) {
-                    (Some(x), Some(s)) => format!(
-                        "expires {x} or at the end of the research study {s}, whichever is first, or earlier when withdrawn"
+                termination: match (
+                    e.expires_at.map(|x| x.to_string()),
+                    e.study.as_deref().filter(|_| e.kind.gives()),
+                ) {
+                    (Some(x), Some(s)) => w.fill(
+                        ReceiptKey::EndsExpiresOrStudy,
+                        &[("date", &x), ("study", s)],
                     ),
-                    (Some(x), None) => format!("expires {x}, or earlier when withdrawn"),
-                    (None, Some(s)) => format!(
-                        "expires at the end of the research study {s}, or earlier when withdrawn"
-                    ),
-                    (None, None) => {
-                        "until withdrawn; withdraw at any time in the Veil app".to_owned()
-                    }
+                    (Some(x), None) => w.fill(ReceiptKey::EndsExpires, &[("date", &x)]),
+                    (None, Some(s)) => w.fill(ReceiptKey::EndsStudy, &[("study", s)]),
+                    (None, None) => w.text(ReceiptKey::EndsUntilWithdrawn).to_owned(),
                 },
                 third_party_disclosure: third,
                 third_party_name: if third { third_name } else { None },
@@ -256,66 +284,108 @@ impl ConsentReceipt {
         Ok(serde_json::to_string_pretty(self)?)
     }
 
-    /// A self-contained printable HTML page (no scripts, no external resources; every value escaped).
+    /// A self-contained printable HTML page in the receipt's `language` (English where Veil has no
+    /// wording in it): no scripts, no external resources, every value escaped.
     #[must_use]
     pub fn to_html(&self) -> String {
+        let w = wording::current_or_english::<ReceiptKey>(&self.language).ok();
+        let t = |k: ReceiptKey| w.as_ref().map_or_else(|| k.id(), |w| w.text(k));
         let mut rows = Vec::new();
-        let mut row = |k: &str, v: &str| {
-            rows.push(format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v)))
+        let mut row = |k: ReceiptKey, v: &str| {
+            rows.push(format!(
+                "<tr><th>{}</th><td>{}</td></tr>",
+                esc(t(k)),
+                esc(v)
+            ))
         };
-        row("Receipt", &self.consent_receipt_id);
+        row(ReceiptKey::RowReceipt, &self.consent_receipt_id);
         row(
-            "What happened",
-            &format!("{} ({})", self.event_type, self.consent_status),
+            ReceiptKey::RowWhat,
+            &format!(
+                "{} ({})",
+                event_words(&self.event_type).map_or(self.event_type.as_str(), t),
+                status_words(&self.consent_status).map_or(self.consent_status.as_str(), t)
+            ),
         );
         for s in &self.services {
             for p in &s.purposes {
                 row(
-                    "Purpose",
+                    ReceiptKey::RowPurpose,
                     &format!("{} [{}]", p.purpose, p.purpose_category.join(", ")),
                 );
-                row("Ends", &p.termination);
-                if let Some(t) = &p.third_party_name {
-                    row("Recipient", t);
+                row(ReceiptKey::RowEnds, &p.termination);
+                if let Some(name) = &p.third_party_name {
+                    row(ReceiptKey::RowRecipient, name);
                 }
             }
         }
-        row("When (unix seconds)", &self.consent_timestamp.to_string());
-        row("How", &self.collection_method);
         row(
-            "Given by",
-            &match (&self.guardian, self.event_type.as_str()) {
-                (Some(g), _) => format!("guardian ({g})"),
-                (None, "assented") => "the minor (assent)".to_owned(),
-                (None, _) => self.given_by.clone(),
-            },
+            ReceiptKey::RowWhen,
+            &Timestamp(self.consent_timestamp).to_rfc3339(),
         );
-        row("Your pseudonym", &self.pii_principal_id);
-        row("Jurisdiction", &self.jurisdiction);
-        row("Language", &self.language);
+        row(ReceiptKey::RowHow, &self.collection_method);
+        let by = match (&self.guardian, self.event_type.as_str()) {
+            (Some(g), _) => wording::fill(t(ReceiptKey::ByGuardian), &[("guardian", g)]),
+            (None, "assented") => t(ReceiptKey::ByMinorAssent).to_owned(),
+            (None, _) => t(ReceiptKey::ByPerson).to_owned(),
+        };
+        row(ReceiptKey::RowGivenBy, &by);
+        row(ReceiptKey::RowPseudonym, &self.pii_principal_id);
+        row(ReceiptKey::RowJurisdiction, &self.jurisdiction);
+        row(ReceiptKey::RowLanguage, &self.language);
         if let Some(h) = &self.notice_hash {
-            row("Text fingerprint (SHA-256)", h);
+            row(ReceiptKey::RowFingerprint, h);
         }
         for c in &self.pii_controllers {
             row(
-                "Controller",
+                ReceiptKey::RowController,
                 &format!(
                     "{}, {}, {}, {}",
                     c.pii_controller, c.address, c.email, c.phone
                 ),
             );
         }
-        row("Privacy policy", &self.policy_url);
-        row("Specification", &self.version);
+        row(ReceiptKey::RowPolicy, &self.policy_url);
+        row(ReceiptKey::RowSpecification, &self.version);
+        let title = esc(t(ReceiptKey::Title));
         format!(
-            "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>Consent receipt</title>\
+            "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{title}</title>\
              <style>body{{font:14px system-ui,sans-serif;margin:2em}}th{{text-align:left;padding-right:1em;vertical-align:top}}\
-             @media print{{body{{margin:0}}}}</style></head><body><h1>Consent receipt</h1><table>{}</table>\
-             <p>You can withdraw at any time in the Veil app; withdrawing is as easy as giving consent.</p></body></html>\n",
-            esc(&self.language),
-            rows.join("")
+             @media print{{body{{margin:0}}}}</style></head><body><h1>{title}</h1><table>{}</table>\
+             <p>{}</p></body></html>\n",
+            esc(w.as_ref().map_or("en", |w| w.lang())),
+            rows.join(""),
+            esc(t(ReceiptKey::WithdrawNote))
         )
     }
+}
+
+/// The words for an event kind id on a receipt.
+fn event_words(kind: &str) -> Option<ReceiptKey> {
+    Some(match kind {
+        "given" => ReceiptKey::EventGiven,
+        "guardian-given" => ReceiptKey::EventGuardianGiven,
+        "renewed" => ReceiptKey::EventRenewed,
+        "assented" => ReceiptKey::EventAssented,
+        "withdrawn" => ReceiptKey::EventWithdrawn,
+        "expired" => ReceiptKey::EventExpired,
+        "study-ended" => ReceiptKey::EventStudyEnded,
+        "waived" => ReceiptKey::EventWaived,
+        "waiver-ended" => ReceiptKey::EventWaiverEnded,
+        _ => return None,
+    })
+}
+
+/// The words for a consent status on a receipt.
+fn status_words(status: &str) -> Option<ReceiptKey> {
+    Some(match status {
+        "active" => ReceiptKey::StatusActive,
+        "withdrawn" => ReceiptKey::StatusWithdrawn,
+        "expired" => ReceiptKey::StatusExpired,
+        "waived" => ReceiptKey::StatusWaived,
+        "waiver-ended" => ReceiptKey::StatusWaiverEnded,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -390,5 +460,60 @@ mod tests {
             "deterministic"
         );
         assert!(receipt_for(&l, 5, &js, &controller()).is_err());
+    }
+
+    #[test]
+    fn receipts_are_worded_in_the_language_of_the_text_else_the_chosen_one() {
+        let mut l = ConsentLedger::new("p-2").unwrap();
+        let scope = PurposeScope::plain(Purpose::Marketing);
+        let mut given = ConsentEvent::new(
+            EventKind::Given,
+            scope.clone(),
+            Timestamp(1_795_428_000),
+            Channel::OwnDevice,
+        );
+        given.text = Some(text::current(Purpose::Marketing, "es").unwrap().reference());
+        l.append(given).unwrap();
+        l.append(ConsentEvent::new(
+            EventKind::Withdrawn,
+            scope,
+            Timestamp(1_795_429_000),
+            Channel::Kiosk {
+                staff_id: "S-3".into(),
+            },
+        ))
+        .unwrap();
+        let js = [Jurisdiction::parse("FR").unwrap()];
+        // The text shown decides: Spanish, whatever the session's language now is.
+        let g = receipt_in(&l, 0, &js, &controller(), "fr").unwrap();
+        assert_eq!(g.language, "es");
+        let es = wording::receipt("es").unwrap();
+        assert_eq!(
+            g.collection_method,
+            es.get(ReceiptKey::MethodOwnDevice).unwrap()
+        );
+        assert_eq!(g.services[0].purposes[0].purpose, "Noticias y ofertas");
+        let html = g.to_html();
+        assert!(html.contains("<html lang=\"es\">"));
+        assert!(html.contains(es.get(ReceiptKey::Title).unwrap()));
+        assert!(html.contains(es.get(ReceiptKey::EventGiven).unwrap()));
+        // A withdrawal shows no text: the chosen language.
+        let w = receipt_in(&l, 1, &js, &controller(), "fr").unwrap();
+        let fr = wording::receipt("fr").unwrap();
+        assert_eq!(w.language, "fr");
+        assert_eq!(
+            w.collection_method,
+            fr.fill(ReceiptKey::MethodKiosk, &[("staff", "S-3")])
+        );
+        assert_eq!(w.services[0].purposes[0].purpose, "Actualités et offres");
+        let html = w.to_html();
+        assert!(html.contains(fr.get(ReceiptKey::EventWithdrawn).unwrap()));
+        assert!(html.contains(&esc(fr.get(ReceiptKey::WithdrawNote).unwrap())));
+        assert!(!html.contains("Consent receipt"));
+        // Without a text or a language Veil has wording in: English, language `und`.
+        let u = receipt_for(&l, 1, &js, &controller()).unwrap();
+        assert_eq!(u.language, "und");
+        assert!(u.to_html().contains("<html lang=\"en\">"));
+        assert!(u.to_html().contains("Consent receipt"));
     }
 }

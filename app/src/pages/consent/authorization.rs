@@ -8,8 +8,14 @@
 //! explicit consent GDPR asks for where both apply. `veil_consent::decide` checks the elements;
 //! this form only collects them. Revoking is the card's one button (a `withdrawn` event, effective
 //! on receipt, 164.508(b)(5)); the FHIR export carries the authorization.
+//!
+//! Every word of the form and of its printable copy is in the person's chosen language (the
+//! session's `lang`, GDPR Art. 12(1)), from `veil_consent::wording`: switching the language switches
+//! the form. The authorization records the wording it was signed on (`HipaaAuthorization::form`:
+//! language, version and SHA-256), and the printable copy is printed in that recorded wording.
 
 use leptos::prelude::*;
+use veil_consent::wording::{self, FormKey, Localized};
 use veil_consent::{
     ConsentEvent, ConsentLedger, EventKind, HipaaAuthorization, Jurisdiction, Party, Purpose,
     PurposeScope, Timestamp,
@@ -18,17 +24,17 @@ use veil_consent::{
 use crate::error::AppError;
 use crate::patient_session::{PatientSession, now};
 
-/// The statements of 164.508(c)(2), shown on the form and on the printable copy.
-pub const RIGHT_TO_REVOKE: &str = "You may revoke this authorization at any time, in writing: press \"Revoke authorization\" on this card in the Veil app (or write to the privacy contact named below). The revocation takes effect when it is received, except where the recipient has already acted in reliance on it.";
-/// 164.508(c)(2)(ii).
-pub const CONDITIONING: &str = "Your treatment, payment, enrollment in a health plan and eligibility for benefits do not depend on whether you sign this authorization.";
-/// 164.508(c)(2)(iii).
-pub const REDISCLOSURE: &str = "Information disclosed under this authorization may be redisclosed by the recipient and may then no longer be protected by the federal privacy rule (HIPAA).";
-/// Cal. Civ. Code § 56.11(e) and (c): what a California authorization adds.
-pub const CMIA_COPY: &str =
-    "You are entitled to a copy of this authorization (Cal. Civ. Code § 56.11(e)): use \"Print\".";
-/// § 56.11(b)(8): the end date.
-pub const CMIA_END: &str = "California law asks for a specific date after which the provider may no longer disclose your information (Cal. Civ. Code § 56.11(b)(8)).";
+/// The form's wording in `lang` (English where Veil has none in it; the crate's tests keep every
+/// language Veil offers complete).
+pub fn words(lang: &str) -> Result<Localized<FormKey>, AppError> {
+    Ok(wording::current_or_english(lang)?)
+}
+
+/// One of the form's words (a button on the card or the timeline) in `lang`.
+pub fn label(lang: &str, key: FormKey) -> &'static str {
+    wording::current_or_english::<FormKey>(lang)
+        .map_or_else(|_| wording::WordingKey::id(key), |w| w.text(key))
+}
 
 /// What the law asks of an authorization for `scope` now: who signs and whether a date must end it.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,11 +71,11 @@ pub fn needs(
 }
 
 /// What the form suggests as the description of the information (164.508(c)(1)(i)).
-fn information_for(purpose: Purpose) -> String {
-    match purpose {
-        Purpose::Research | Purpose::AiTraining => "De-identified 3D models of my anatomy and verified readings of my medical devices (e.g. blood pressure), each under a pseudonym, never my name, address or record number.",
-        _ => "De-identified 3D models of my anatomy and verified readings of my medical devices, under a pseudonym.",
-    }
+fn information_for(purpose: Purpose, w: &Localized<FormKey>) -> String {
+    w.text(match purpose {
+        Purpose::Research | Purpose::AiTraining => FormKey::InformationResearch,
+        _ => FormKey::InformationOther,
+    })
     .to_owned()
 }
 
@@ -78,39 +84,40 @@ fn end_of_day(date: &str) -> Option<Timestamp> {
     Timestamp::parse(&format!("{}T23:59:59Z", date.trim())).ok()
 }
 
-/// The authorization event the form's content makes, or what the person must still fill in.
+/// The authorization event the form's content makes, or what the person must still fill in (in
+/// the form's language `w`, which the event records).
 pub fn event(
     session: &PatientSession,
     scope: &PurposeScope,
     fields: &Fields,
     needs: &Needs,
+    w: &Localized<FormKey>,
 ) -> Result<ConsentEvent, String> {
     let at = now();
+    let problem = |k: FormKey| w.text(k).to_owned();
     let expires_at = match fields.expiry_date.trim() {
         "" => None,
-        d => Some(end_of_day(d).ok_or("Please enter the end date as a date.")?),
+        d => Some(end_of_day(d).ok_or_else(|| problem(FormKey::ProblemDate))?),
     };
     if expires_at.is_some_and(|e| e <= at) {
-        return Err("The end date must be in the future.".into());
+        return Err(problem(FormKey::ProblemPast));
     }
     if needs.end_date.is_some() && expires_at.is_none() {
-        return Err(format!(
-            "Please enter a specific end date ({}).",
-            needs.end_date.as_deref().unwrap_or_default()
+        return Err(w.fill(
+            FormKey::ProblemSpecificDate,
+            &[("citation", needs.end_date.as_deref().unwrap_or_default())],
         ));
     }
     let expiration = match (&expires_at, fields.until_end_of_study) {
-        (Some(e), _) => format!("{} (end of day, UTC)", &e.to_rfc3339()[..10]),
-        (None, true) => "the end of the research study".to_owned(),
-        (None, false) => return Err("Please enter an end date or event.".into()),
+        (Some(e), _) => w.fill(FormKey::ExpirationDate, &[("date", &e.to_rfc3339()[..10])]),
+        (None, true) => problem(FormKey::ExpirationEndOfStudy),
+        (None, false) => return Err(problem(FormKey::ProblemNoEnd)),
     };
     let representative = needs.representative || session.guardian.is_some();
     if representative
         && (fields.representative.trim().is_empty() || fields.relationship.trim().is_empty())
     {
-        return Err(
-            "The personal representative signs: please enter their name and relationship.".into(),
-        );
+        return Err(problem(FormKey::ProblemRepresentative));
     }
     let signature = if representative {
         fields.representative.trim().to_owned()
@@ -118,7 +125,7 @@ pub fn event(
         fields.signature.trim().to_owned()
     };
     if signature.is_empty() {
-        return Err("Please sign with your full name.".into());
+        return Err(problem(FormKey::ProblemSignature));
     }
     let authorization = HipaaAuthorization {
         information: fields.information.trim().to_owned(),
@@ -132,9 +139,10 @@ pub fn event(
         right_to_revoke_stated: true,
         conditioning_stated: true,
         redisclosure_stated: true,
+        form: Some(w.wording().reference()),
     };
     if let Some(first) = authorization.missing_elements().first() {
-        return Err(format!("Please complete: {first}."));
+        return Err(w.fill(FormKey::ProblemIncomplete, &[("element", first)]));
     }
     let kind = if representative {
         EventKind::GuardianGiven
@@ -146,6 +154,11 @@ pub fn event(
         .ok()
         .map(|t| t.reference());
     event.expires_at = expires_at;
+    // "At the end of the research study": the study the clinic named ends it (K, issue 16).
+    event.study = session
+        .study
+        .clone()
+        .filter(|_| fields.until_end_of_study && scope.purpose == veil_consent::Purpose::Research);
     event.guardian = representative.then(|| fields.representative.trim().to_owned());
     event.authorization = Some(authorization);
     Ok(event)
@@ -166,20 +179,24 @@ pub struct Fields {
 }
 
 impl Fields {
-    /// What the form starts with: the app's description of the data, the controller as who
-    /// discloses, the recipient, the purpose's text title.
-    pub fn suggested(session: &PatientSession, scope: &PurposeScope, recipient: &str) -> Self {
+    /// What the form starts with, in its language: the app's description of the data, the
+    /// controller as who discloses, the recipient, the purpose's text title.
+    pub fn suggested(
+        session: &PatientSession,
+        scope: &PurposeScope,
+        w: &Localized<FormKey>,
+    ) -> Self {
         let controller = super::names::controller();
-        let title = veil_consent::text::current(scope.purpose, &session.lang)
+        let title = veil_consent::text::current(scope.purpose, w.lang())
             .map(|t| t.title.clone())
             .unwrap_or_else(|_| scope.label());
         Fields {
-            information: information_for(scope.purpose),
-            disclosed_by: format!(
-                "{} (through the Veil app on this device)",
-                controller.pii_controller
+            information: information_for(scope.purpose, w),
+            disclosed_by: w.fill(
+                FormKey::DisclosedBy,
+                &[("controller", &controller.pii_controller)],
             ),
-            recipients: recipient.to_owned(),
+            recipients: super::names::recipient_name(scope, w),
             purpose: format!("{title} ({})", scope.label()),
             representative: session.guardian.clone().unwrap_or_default(),
             ..Fields::default()
@@ -199,8 +216,15 @@ pub fn AuthorizationForm(
     let Some(s) = session.get_untracked() else {
         return ().into_any();
     };
-    let recipient = super::names::recipient_name(&scope);
-    let fields = RwSignal::new(Fields::suggested(&s, &scope, &recipient));
+    let w = match words(&s.lang) {
+        Ok(w) => w,
+        Err(error) => {
+            return view! { <p class="error" role="alert"><crate::components::ErrorText error/></p> }
+                .into_any();
+        }
+    };
+    let t = move |k: FormKey| w.text(k);
+    let fields = RwSignal::new(Fields::suggested(&s, &scope, &w));
     let problem = RwSignal::new(None::<String>);
     let research = scope.purpose == Purpose::Research;
     let representative = needs.representative || s.guardian.is_some();
@@ -217,6 +241,7 @@ pub fn AuthorizationForm(
             &scope_for_submit,
             &fields.get_untracked(),
             &needs_for_submit,
+            &w,
         ) {
             Ok(e) => {
                 problem.set(None);
@@ -228,12 +253,12 @@ pub fn AuthorizationForm(
     let sid = id_of(&scope);
     let field_sid = sid.clone();
     let field = move |key: &'static str,
-                      label: &'static str,
+                      label: FormKey,
                       get: fn(&Fields) -> String,
                       set: fn(&mut Fields, String)| {
         let input_id = format!("auth-{key}-{field_sid}");
         view! {
-            <label for=input_id.clone()>{label}</label>
+            <label for=input_id.clone()>{t(label)}</label>
             <textarea id=input_id data-testid=format!("auth-{key}") rows="2" required=true
                 prop:value=move || fields.with(get)
                 on:input=move |ev| fields.update(|f| set(f, event_target_value(&ev)))></textarea>
@@ -241,17 +266,18 @@ pub fn AuthorizationForm(
     };
     view! {
         <form class="card authorization" data-testid=format!("authorization-{id}") on:submit=submit
-            aria-labelledby=format!("auth-title-{sid}")>
-            <h4 id=format!("auth-title-{sid}")>"Authorization to use or disclose health information (HIPAA, 45 CFR 164.508)"</h4>
+            aria-labelledby=format!("auth-title-{sid}") lang=w.lang() data-lang=w.lang()
+            data-wording=format!("{} v{} {}", w.lang(), w.wording().version, w.wording().sha256)>
+            <h4 id=format!("auth-title-{sid}")>{t(FormKey::Title)}</h4>
             <p class="muted" data-testid="auth-reason">{needs.reason.clone()}</p>
-            {field("information", "1. The information to be used or disclosed", |f| f.information.clone(), |f, v| f.information = v)}
-            {field("disclosed-by", "2. Who may use or disclose it", |f| f.disclosed_by.clone(), |f, v| f.disclosed_by = v)}
-            {field("recipients", "3. To whom it may be disclosed", |f| f.recipients.clone(), |f, v| f.recipients = v)}
-            {field("purpose", "4. The purpose of the use or disclosure", |f| f.purpose.clone(), |f, v| f.purpose = v)}
+            {field("information", FormKey::LabelInformation, |f| f.information.clone(), |f, v| f.information = v)}
+            {field("disclosed-by", FormKey::LabelDisclosedBy, |f| f.disclosed_by.clone(), |f, v| f.disclosed_by = v)}
+            {field("recipients", FormKey::LabelRecipients, |f| f.recipients.clone(), |f, v| f.recipients = v)}
+            {field("purpose", FormKey::LabelPurpose, |f| f.purpose.clone(), |f, v| f.purpose = v)}
             <fieldset>
-                <legend>"5. When this authorization ends"</legend>
-                {end_date.clone().map(|c| view! { <p data-testid="auth-cmia">{CMIA_END} " (" {c} ")"</p> })}
-                <label for=format!("auth-expiry-{sid}")>"End date"</label>
+                <legend>{t(FormKey::LegendEnds)}</legend>
+                {end_date.clone().map(|c| view! { <p data-testid="auth-cmia">{t(FormKey::CmiaEnd)} " (" {c} ")"</p> })}
+                <label for=format!("auth-expiry-{sid}")>{t(FormKey::LabelEndDate)}</label>
                 <input type="date" id=format!("auth-expiry-{sid}") data-testid="auth-expiry"
                     required=end_date.is_some()
                     prop:value=move || fields.with(|f| f.expiry_date.clone())
@@ -262,26 +288,26 @@ pub fn AuthorizationForm(
                             prop:checked=move || fields.with(|f| f.until_end_of_study)
                             on:change=move |ev| fields.update(|f| f.until_end_of_study = event_target_checked(&ev))/>
                         " "
-                        <label for=format!("auth-eos-{sid}")>"Or: at the end of the research study"</label>
+                        <label for=format!("auth-eos-{sid}")>{t(FormKey::LabelEndOfStudy)}</label>
                     </p>
                 })}
             </fieldset>
             <div class="statements" data-testid="auth-statements">
-                <p><strong>"Your right to revoke. "</strong>{RIGHT_TO_REVOKE}</p>
-                <p><strong>"No conditions. "</strong>{CONDITIONING}</p>
-                <p><strong>"Redisclosure. "</strong>{REDISCLOSURE}</p>
-                {end_date.is_some().then(|| view! { <p><strong>"Your copy. "</strong>{CMIA_COPY}</p> })}
+                <p><strong>{t(FormKey::HeadingRevoke)}</strong>" "{t(FormKey::RightToRevoke)}</p>
+                <p><strong>{t(FormKey::HeadingConditioning)}</strong>" "{t(FormKey::Conditioning)}</p>
+                <p><strong>{t(FormKey::HeadingRedisclosure)}</strong>" "{t(FormKey::Redisclosure)}</p>
+                {end_date.is_some().then(|| view! { <p><strong>{t(FormKey::HeadingCopy)}</strong>" "{t(FormKey::CmiaCopy)}</p> })}
             </div>
             {if representative {
                 view! {
                     <fieldset>
-                        <legend>"6. Signature of the personal representative"</legend>
-                        <p>"The patient cannot authorize this use alone under the law that applies; their personal representative signs (45 CFR 164.502(g), 164.508(c)(1)(vi))."</p>
-                        <label for=format!("auth-rep-{sid}")>"Representative's full name (signature)"</label>
+                        <legend>{t(FormKey::LegendRepresentative)}</legend>
+                        <p>{t(FormKey::RepresentativeWhy)}</p>
+                        <label for=format!("auth-rep-{sid}")>{t(FormKey::LabelRepresentative)}</label>
                         <input type="text" id=format!("auth-rep-{sid}") data-testid="auth-representative" autocomplete="off" required=true
                             prop:value=move || fields.with(|f| f.representative.clone())
                             on:input=move |ev| fields.update(|f| f.representative = event_target_value(&ev))/>
-                        <label for=format!("auth-rel-{sid}")>"Relationship to the patient / authority to act"</label>
+                        <label for=format!("auth-rel-{sid}")>{t(FormKey::LabelRelationship)}</label>
                         <input type="text" id=format!("auth-rel-{sid}") data-testid="auth-relationship" autocomplete="off" required=true
                             prop:value=move || fields.with(|f| f.relationship.clone())
                             on:input=move |ev| fields.update(|f| f.relationship = event_target_value(&ev))/>
@@ -290,17 +316,17 @@ pub fn AuthorizationForm(
             } else {
                 view! {
                     <fieldset>
-                        <legend>"6. Signature"</legend>
-                        <label for=format!("auth-sig-{sid}")>"Your full name (signature)"</label>
+                        <legend>{t(FormKey::LegendSignature)}</legend>
+                        <label for=format!("auth-sig-{sid}")>{t(FormKey::LabelSignature)}</label>
                         <input type="text" id=format!("auth-sig-{sid}") data-testid="auth-signature" autocomplete="off" required=true
                             prop:value=move || fields.with(|f| f.signature.clone())
                             on:input=move |ev| fields.update(|f| f.signature = event_target_value(&ev))/>
                     </fieldset>
                 }.into_any()
             }}
-            <p class="muted">"Signed and dated when you press Sign (the date is recorded with it)."</p>
+            <p class="muted">{t(FormKey::SignedWhen)}</p>
             {move || problem.get().map(|p| view! { <p class="error" role="alert" data-testid="auth-problem">{p}</p> })}
-            <p><button type="submit" class="primary" data-testid="auth-sign">"Sign authorization"</button></p>
+            <p><button type="submit" class="primary" data-testid="auth-sign">{t(FormKey::Sign)}</button></p>
         </form>
     }
     .into_any()
@@ -311,7 +337,9 @@ fn id_of(scope: &PurposeScope) -> String {
 }
 
 /// A printable copy of the authorization recorded at `index` (HTML), for the person's records
-/// (and, in California, the copy § 56.11(e) entitles them to).
+/// (and, in California, the copy § 56.11(e) entitles them to), in the wording it was signed on:
+/// the recorded `form` (verified against its hash), else the language of the consent text it
+/// records, else English. It names that wording and the consent text shown.
 pub fn printable(
     ledger: &ConsentLedger,
     index: usize,
@@ -325,26 +353,35 @@ pub fn printable(
         .authorization
         .as_ref()
         .ok_or_else(|| AppError::browser("this event carries no authorization"))?;
+    let w = match &a.form {
+        Some(form) => wording::recorded::<FormKey>(form)?,
+        None => words(event.text.as_ref().map_or("en", |t| t.lang.as_str()))?,
+    };
     let controller = super::names::controller();
     let mut rows = Vec::new();
-    let mut row =
-        |k: &str, v: &str| rows.push(format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v)));
-    row("Use", &event.scope.label());
-    row("(c)(1)(i) Information", &a.information);
-    row("(c)(1)(ii) Who may disclose", &a.disclosed_by);
-    row("(c)(1)(iii) To whom", &a.recipients);
-    row("(c)(1)(iv) Purpose", &a.purpose);
-    row("(c)(1)(v) Ends", &a.expiration);
-    row("(c)(1)(vi) Signature", &a.signature);
+    let mut row = |k: FormKey, v: &str| {
+        rows.push(format!(
+            "<tr><th>{}</th><td>{}</td></tr>",
+            esc(w.text(k)),
+            esc(v)
+        ))
+    };
+    row(FormKey::PrintUse, &event.scope.label());
+    row(FormKey::PrintInformation, &a.information);
+    row(FormKey::PrintDisclosedBy, &a.disclosed_by);
+    row(FormKey::PrintRecipients, &a.recipients);
+    row(FormKey::PrintPurpose, &a.purpose);
+    row(FormKey::PrintEnds, &a.expiration);
+    row(FormKey::PrintSignature, &a.signature);
     row(
-        "(c)(1)(vi) Date",
+        FormKey::PrintDate,
         &a.signed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
     );
     if let Some(r) = &a.representative_authority {
-        row("(c)(1)(vi) Representative's authority", r);
+        row(FormKey::PrintRepresentative, r);
     }
     row(
-        "Jurisdictions",
+        FormKey::PrintJurisdictions,
         &jurisdictions
             .iter()
             .map(|j| j.code().to_owned())
@@ -352,25 +389,41 @@ pub fn printable(
             .join(", "),
     );
     row(
-        "Privacy contact",
+        FormKey::PrintContact,
         &format!(
             "{}, {}, {}",
             controller.pii_controller, controller.address, controller.email
         ),
     );
-    row("Ledger event", &ledger.event_id(index).unwrap_or_default());
+    row(
+        FormKey::PrintEvent,
+        &ledger.event_id(index).unwrap_or_default(),
+    );
+    let form = w.wording();
+    row(
+        FormKey::PrintWording,
+        &format!("{} v{}, SHA-256 {}", form.lang, form.version, form.sha256),
+    );
+    if let Some(text) = &event.text {
+        row(FormKey::PrintConsentText, &text.urn());
+    }
     let cmia = jurisdictions.iter().any(|j| j.code() == "US-CA");
+    let p = |k: FormKey| format!("<p>{}</p>", esc(w.text(k)));
     Ok(format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>HIPAA authorization</title>\
+        "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
          <style>body{{font:14pt system-ui,sans-serif;margin:2em}}th{{text-align:left;padding-right:1em;vertical-align:top}}\
-         @media print{{body{{margin:0}}}}</style></head><body><h1>Authorization to use or disclose health information</h1>\
-         <table>{}</table><h2>Statements (45 CFR 164.508(c)(2))</h2><p>{}</p><p>{}</p><p>{}</p>{}</body></html>\n",
+         @media print{{body{{margin:0}}}}</style></head><body><h1>{}</h1>\
+         <table>{}</table><h2>{}</h2>{}{}{}{}</body></html>\n",
+        esc(w.lang()),
+        esc(w.text(FormKey::PrintTitle)),
+        esc(w.text(FormKey::PrintTitle)),
         rows.join(""),
-        esc(RIGHT_TO_REVOKE),
-        esc(CONDITIONING),
-        esc(REDISCLOSURE),
+        esc(w.text(FormKey::PrintStatements)),
+        p(FormKey::RightToRevoke),
+        p(FormKey::Conditioning),
+        p(FormKey::Redisclosure),
         if cmia {
-            format!("<p>{}</p><p>{}</p>", esc(CMIA_END), esc(CMIA_COPY))
+            p(FormKey::CmiaEnd) + &p(FormKey::CmiaCopy)
         } else {
             String::new()
         }

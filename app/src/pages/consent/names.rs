@@ -55,17 +55,23 @@ pub(super) fn controller() -> veil_consent::Controller {
     controller_for(None)
 }
 
-/// Who receives what is sent for `scope`, in words: the partner for partner sharing, otherwise the
-/// clinic's server this app sends to.
-pub(super) fn recipient_name(scope: &PurposeScope) -> String {
+/// Who receives what is sent for `scope`, in the words `w` of the authorization form: the partner
+/// for partner sharing, otherwise the clinic's server this app sends to.
+pub(super) fn recipient_name(
+    scope: &PurposeScope,
+    w: &veil_consent::wording::Localized<veil_consent::FormKey>,
+) -> String {
     if let Some(partner) = &scope.partner {
         return partner.clone();
     }
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default();
-    format!(
-        "{} (the clinic's Veil server at {origin})",
-        controller().pii_controller
+    w.fill(
+        veil_consent::FormKey::RecipientClinic,
+        &[
+            ("controller", &controller().pii_controller),
+            ("origin", &origin),
+        ],
     )
 }
