@@ -351,6 +351,20 @@ impl Mesh {
 // Small f64 vector helpers shared by the geometry modules.
 pub(crate) type V3 = [f64; 3];
 
+/// How far `q` lies inside grid cell `k` (cells of side `cell` from `lo`) from the cell's lower
+/// and upper face, per axis (never negative): a cell `d` cells away along an axis is then at least
+/// the matching gap plus `|d| - 1` cells away, which is what the grid searches prune with.
+pub(crate) fn cell_face_gaps(q: V3, lo: V3, k: [i64; 3], cell: f64) -> (V3, V3) {
+    let mut below = [0.0; 3];
+    let mut above = [0.0; 3];
+    for i in 0..3 {
+        let face = lo[i] + k[i] as f64 * cell;
+        below[i] = (q[i] - face).max(0.0);
+        above[i] = (face + cell - q[i]).max(0.0);
+    }
+    (below, above)
+}
+
 #[inline]
 pub(crate) fn v64(p: [f32; 3]) -> V3 {
     [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]

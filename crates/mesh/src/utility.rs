@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::mesh::{V3, cross, dot, norm, sub, v64};
+use crate::mesh::{V3, cell_face_gaps, cross, dot, norm, sub, v64};
 use crate::progress::Hooks;
 use crate::{Mesh, MeshError};
 
@@ -170,13 +170,7 @@ impl<'a> TriGrid<'a> {
         let maxr = self.dims[0].max(self.dims[1]).max(self.dims[2]) as i64 + 1;
         // Per axis, how far q is inside its cell from the lower and the upper face: the gap to a
         // cell `d` cells away along that axis is then one of these plus |d| - 1 cells.
-        let mut below = [0.0; 3];
-        let mut above = [0.0; 3];
-        for k in 0..3 {
-            let lo = self.lo[k] + c[k] as f64 * self.cell;
-            below[k] = (q[k] - lo).max(0.0);
-            above[k] = (lo + self.cell - q[k]).max(0.0);
-        }
+        let (below, above) = cell_face_gaps(q, self.lo, c, self.cell);
         let gap2 = |k: usize, d: i64| {
             let g = match d.signum() {
                 -1 => below[k] + (-d - 1) as f64 * self.cell,

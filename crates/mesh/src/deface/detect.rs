@@ -160,13 +160,7 @@ impl Grid {
         }
         let slack = 1e-9 * self.cell * self.cell;
         // Distance from q to the near and far faces of its own cell, per axis.
-        let mut below = [0.0; 3];
-        let mut above = [0.0; 3];
-        for i in 0..3 {
-            let lo = self.lo[i] + k[i] as f64 * self.cell;
-            below[i] = (q[i] - lo).max(0.0);
-            above[i] = (lo + self.cell - q[i]).max(0.0);
-        }
+        let (below, above) = crate::mesh::cell_face_gaps(q, self.lo, k, self.cell);
         // Axis by axis, so a whole slab of neighbours is skipped at once.
         let gap = |i: usize, d: i64| match d {
             -1 => below[i],
