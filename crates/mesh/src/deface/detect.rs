@@ -499,20 +499,24 @@ pub(crate) fn detect(mesh: &Mesh, depth_fraction: f64, frame: Option<&FrameMomen
 fn profile_peaks(mesh: &Mesh, c: V3, n: V3, r_rms: f64, pts: &[V3]) -> Vec<Nose> {
     const NB: usize = 720;
     let (u, w) = perpendicular(n);
-    let sd: Vec<f64> = mesh
+    // The signed distance to the plane of a vertex; only the plane's side of every vertex is
+    // kept (a byte each, not eight: the triangle scan below reads three per triangle from all
+    // over the mesh), and the few triangles the plane crosses compute their distances again.
+    let sd = |i: u32| dot(sub(v64(mesh.vertices[i as usize]), c), n);
+    let front: Vec<bool> = mesh
         .vertices
         .iter()
-        .map(|p| dot(sub(v64(*p), c), n))
+        .map(|p| dot(sub(v64(*p), c), n) > 0.0)
         .collect();
     let mut r = vec![f64::NAN; NB];
     let mut at = vec![[0.0f64; 2]; NB];
     let step = r_rms / 100.0;
     for t in &mesh.triangles {
-        let d = [sd[t[0] as usize], sd[t[1] as usize], sd[t[2] as usize]];
-        let pos = d.iter().filter(|&&x| x > 0.0).count();
+        let pos = t.iter().filter(|&&i| front[i as usize]).count();
         if pos == 0 || pos == 3 {
             continue;
         }
+        let d = [sd(t[0]), sd(t[1]), sd(t[2])];
         let mut ends: [[f64; 2]; 2] = [[0.0; 2]; 2];
         let mut ne = 0;
         for e in 0..3 {
