@@ -1147,6 +1147,7 @@ async fn passkey_register(
     body: Body,
 ) -> Result<Response, ApiError> {
     let body = read_body(&headers, body, MAX_PASSKEY_BODY).await?;
+    ingest.enrolments.check("passkey-registration")?;
     let request: RegisterRequest = parse_json(&body)?;
     let client_data = field(
         &request.client_data_json,
@@ -1189,6 +1190,7 @@ async fn passkey_sign_in(
     body: Body,
 ) -> Result<Response, ApiError> {
     let body = read_body(&headers, body, MAX_PASSKEY_BODY).await?;
+    ingest.enrolments.check("passkey-sign-in")?;
     let request: SignInRequest = parse_json(&body)?;
     let assertion = crate::passkeys::AssertionResponse {
         credential_id: field(

@@ -645,3 +645,44 @@ async fn single_use_challenges_and_sessions_on_postgres() {
     let store = ArtifactStore::open(&config).unwrap();
     ceremonies_on(&store).await;
 }
+
+#[tokio::test]
+async fn the_passkey_routes_are_rate_limited() {
+    let f = Fixture::with_limits(veil_ingest::Limits {
+        enrol_rate: 2,
+        ..veil_ingest::Limits::default()
+    });
+    let app = f.app();
+    for _ in 0..2 {
+        sign_in_options(&app).await;
+    }
+    let (status, json) = send(
+        &app,
+        post_json("/v1/passkeys/sign-in/options", &serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate-limited"))
+    );
+    // The answers count too: a flood of made-up assertions is refused before any lookup.
+    let (status, _) = send(
+        &app,
+        post_json("/v1/passkeys/sign-in", &serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Registrations have their own bucket.
+    let (status, json) = send(
+        &app,
+        post_json(
+            "/v1/passkeys/register/options",
+            &serde_json::json!({"code": "NOPE"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("registration-code-invalid"))
+    );
+}
