@@ -3,7 +3,9 @@
 //! them with `serde_json`, which it links anyway, and the wasm builds carry neither a TOML parser nor
 //! the files' comments. Each `rules/*.toml` and `texts/*.toml` becomes `$OUT_DIR/<dir>/<name>.json`;
 //! a file that is not valid TOML, or that holds a TOML date-time (which has no JSON form), fails the
-//! build, naming the file.
+//! build, naming the file. The JSON is stored DEFLATE-compressed (`<name>.json.deflate`): the rules
+//! and the texts in four languages are about 120 KB of JSON, a fifth of that compressed, and the npm
+//! module has a size budget; [`veil_consent::bundle`] inflates each file once, bounded.
 
 // A build script reports a defect by panicking: cargo shows the message and stops the build.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -32,8 +34,11 @@ fn main() {
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .expect("a UTF-8 file name");
-            let target = Path::new(&out).join(dir).join(format!("{stem}.json"));
-            std::fs::write(&target, json.to_string())
+            let target = Path::new(&out)
+                .join(dir)
+                .join(format!("{stem}.json.deflate"));
+            let deflated = miniz_oxide::deflate::compress_to_vec(json.to_string().as_bytes(), 10);
+            std::fs::write(&target, deflated)
                 .unwrap_or_else(|e| panic!("writing {}: {e}", target.display()));
         }
     }

@@ -37,15 +37,16 @@
 //! # Ok::<(), veil_consent::ConsentError>(())
 //! ```
 
-/// A bundled rule or text file: `bundled!("rules/gdpr")` is the compact JSON `build.rs` made from
-/// `rules/gdpr.toml`.
+/// A bundled rule or text file: `bundled!("rules/gdpr")` is the DEFLATE-compressed compact JSON
+/// `build.rs` made from `rules/gdpr.toml`; [`bundle::json`] inflates it.
 macro_rules! bundled {
     ($name:literal) => {
-        include_str!(concat!(env!("OUT_DIR"), "/", $name, ".json"))
+        include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".json.deflate"))
     };
 }
 
 pub mod breach;
+pub mod bundle;
 mod country;
 pub mod decide;
 pub mod erasure;

@@ -12,7 +12,7 @@ pub use crate::country::{ISO_3166_1, is_country};
 use crate::{ConsentError, Purpose};
 
 /// The embedded rule files: (file name, contents).
-pub const FILES: [(&str, &str); 20] = [
+pub const FILES: [(&str, &[u8]); 20] = [
     ("rules/gdpr.toml", bundled!("rules/gdpr")),
     ("rules/uk-gdpr.toml", bundled!("rules/uk-gdpr")),
     ("rules/hipaa.toml", bundled!("rules/hipaa")),
@@ -424,9 +424,10 @@ pub fn regimes() -> Result<&'static [Regime], ConsentError> {
         .get_or_init(|| {
             FILES
                 .iter()
-                .map(|(file, src)| {
+                .map(|(file, deflated)| {
+                    let src = crate::bundle::json(file, deflated)?;
                     let r: Regime =
-                        serde_json::from_str(src).map_err(|e| ConsentError::BadBundledData {
+                        serde_json::from_str(&src).map_err(|e| ConsentError::BadBundledData {
                             file,
                             reason: e.to_string(),
                         })?;

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::{ConsentError, Purpose};
 
 /// The embedded text files, one per language: (file name, contents).
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &[u8]); 4] = [
     ("texts/en.toml", bundled!("texts/en")),
     ("texts/de.toml", bundled!("texts/de")),
     ("texts/fr.toml", bundled!("texts/fr")),
@@ -168,8 +168,9 @@ struct RawText {
 pub(crate) fn parse_files<T: serde::de::DeserializeOwned>() -> Result<Vec<T>, ConsentError> {
     FILES
         .iter()
-        .map(|(file, src)| {
-            serde_json::from_str(src).map_err(|e| ConsentError::BadBundledData {
+        .map(|(file, deflated)| {
+            let src = crate::bundle::json(file, deflated)?;
+            serde_json::from_str(&src).map_err(|e| ConsentError::BadBundledData {
                 file,
                 reason: e.to_string(),
             })
