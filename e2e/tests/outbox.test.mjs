@@ -9,10 +9,9 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, openPage, setOffline } from '../lib/browser.mjs';
-import { VeilApp } from '../lib/app.mjs';
 import { OutboxPage } from '../lib/outbox-page.mjs';
 import { assertBodiesClean, assertNothingPlanted, captureBodies, openStored, storedFiles as stored } from '../lib/egress.mjs';
-import { connectClinic } from '../lib/clinic.mjs';
+import { giveResearchConsent } from '../lib/research-consent.mjs';
 
 const PLANTED = ['Max Mustermann', 'DOB 1961-04-12', 'MRN-0048213', 'MaxMustermann_MRN0048213', 'Klinikum_Nord_CT7'];
 const DATA = process.env.VEIL_DATA;
@@ -43,21 +42,6 @@ const storedFiles = () => stored(DATA);
 
 function copiesOf(id) {
   return storedFiles().filter((p) => p.includes(id) && p.endsWith('envelope.veil')).length;
-}
-
-async function giveResearchConsent(page) {
-  const app = new VeilApp(page);
-  await app.open('/consent');
-  await page.waitForSelector('[data-testid="consent-setup"]');
-  await page.select('[data-testid="consent-jurisdiction"]', 'DE');
-  await page.type('[data-testid="consent-age"]', '52');
-  await page.click('[data-testid="consent-confirm"]');
-  await page.waitForSelector('[data-testid="toggle-research-this-study"]');
-  await page.click('[data-testid="toggle-research-this-study"]');
-  await page.waitForFunction(() => document.querySelector('[data-testid="decision-research-this-study"]')?.dataset.outcome === 'allow');
-  // The server stores only what a connected device sends.
-  await connectClinic(page);
-  return app;
 }
 
 test('sealed offline, kept across a reload, delivered exactly once, nothing identifying sent or stored', async () => {
