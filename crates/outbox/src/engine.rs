@@ -316,6 +316,34 @@ where
         Ok(after)
     }
 
+    /// Cancel an unsent item whose consent expired ([`CONSENT_EXPIRED`]), whatever attempt it
+    /// was caught in, and revoke it "if stored" when it may have left.
+    async fn expire(&self, id: &str) -> Result<(), OutboxError> {
+        let reason = CONSENT_EXPIRED.to_owned();
+        let cancelled = ItemState::Cancelled {
+            reason: reason.clone(),
+        };
+        let change = self
+            .store
+            .update_item(id, move |item| {
+                let open = matches!(
+                    item.state,
+                    ItemState::Queued | ItemState::Uploading | ItemState::AwaitingEnrolment { .. }
+                );
+                if open {
+                    item.state = cancelled;
+                }
+                open
+            })
+            .await?;
+        if let Some(change) = change
+            && change.after.is_some()
+        {
+            self.after_cancel(&change.before, &reason).await?;
+        }
+        Ok(())
+    }
+
     /// Drop a cancelled item's envelope; revoke it "if stored" when it may have left.
     async fn after_cancel(
         &self,
@@ -480,13 +508,15 @@ where
         let mut due: Vec<(f64, bool, String)> = Vec::new();
         for item in self.store.items().await? {
             // Never sent once the consent it was sealed under has expired: cancelled, as a
-            // withdrawal cancels it (what may have left is revoked).
+            // withdrawal cancels it (what may have left is revoked). An item still marked
+            // uploading here was caught leaving by a page that went away (flushes do not overlap),
+            // so it is cancelled too rather than sent again.
             if matches!(
                 item.state,
-                ItemState::Queued | ItemState::AwaitingEnrolment { .. }
+                ItemState::Queued | ItemState::Uploading | ItemState::AwaitingEnrolment { .. }
             ) && item.consent_ended(now)
             {
-                self.cancel(&item.id, CONSENT_EXPIRED).await?;
+                self.expire(&item.id).await?;
                 continue;
             }
             if item.state.is_pending() && is_due(item.next_at_ms, now) {

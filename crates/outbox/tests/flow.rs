@@ -308,6 +308,31 @@ fn an_item_whose_consent_expired_is_cancelled_at_the_next_flush_and_never_leaves
     );
     assert_eq!(state(&world, &kept), "delivered");
     assert!(!world.server.borrow().stored.contains_key(&expiring));
+    // One caught uploading by a page that went away is cancelled too, not sent again.
+    let (new, envelope) = world.seal(research(), "p2");
+    let until = world.now() + 1_000.0;
+    let caught = run(world.outbox().enqueue(new.until(Some(until)), envelope))
+        .unwrap()
+        .id;
+    world.script([Step::Hang { handled: false }]);
+    {
+        let mut outbox = world.outbox();
+        let mut leaving = pin!(outbox.flush());
+        assert!(
+            poll_once(leaving.as_mut()).is_none(),
+            "the upload is in flight"
+        );
+        // The page goes away mid-upload: the flush is dropped, the item stays uploading.
+    }
+    assert_eq!(state(&world, &caught), "uploading");
+    world.advance(2_000.0);
+    flush(&world);
+    assert_eq!(
+        item(&world, &caught).state,
+        ItemState::Cancelled {
+            reason: veil_outbox::CONSENT_EXPIRED.into()
+        }
+    );
     // It had been tried once (offline, nothing stored): a revocation is queued, as for a withdrawal.
     assert!(
         controls(&world)
