@@ -205,7 +205,10 @@ test('partner sharing and transfers are sealed to the chosen recipient and deliv
     const local = await sealFor(`partner-sharing(${LOCAL.name})`);
     assert.match(local, /Sealed and queued/);
     const ids = await outbox.ids();
-    await outbox.waitForState(ids[0], 'delivered');
+    await outbox.waitForState(ids[0], 'delivered').catch(async (e) => {
+      const row = await page.$eval(`[data-testid="outbox-item"][data-id="${ids[0]}"]`, (r) => `${r.dataset.state}: ${r.textContent}`);
+      throw new Error(`${e.message}; the item is ${row}`);
+    });
     assert.ok(storedFiles(process.env.VEIL_DATA).some((p) => p.includes(ids[0])), 'stored by this clinic');
     // On the other server: sealed to its key only, offered as a file naming where it receives.
     for (const [label, name] of [[`partner-sharing(${REMOTE.name})`, REMOTE.name], [`cross-border-transfer(US) to ${REMOTE.name}`, REMOTE.name], [`partner-sharing(${COURIER.name})`, COURIER.name]]) {
