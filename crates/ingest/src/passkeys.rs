@@ -6,7 +6,9 @@
 //!
 //! The ceremonies are verified by [`crate::webauthn`]; the challenge each one answers is issued
 //! here, stored (as its hash) with an expiry, and taken by the transaction that checks the
-//! answer, which commits the taking even when the answer is refused: a challenge works once.
+//! answer, which commits the taking even when the answer is refused there: a challenge works
+//! once. (An answer whose client data or attestation is refused before it reaches the store
+//! leaves its challenge to expire.)
 //! A passkey user has no ES256 key (its `user_key` is empty) and its id is random, so no signed
 //! request can ever authenticate as it.
 
@@ -255,10 +257,13 @@ impl ArtifactStore {
                 else {
                     return Ok(Err(PasskeyError::UnknownCredential));
                 };
+                // §7.2 step 6: the user was not identified before the ceremony (no
+                // allowCredentials), so the response must carry the user handle, the
+                // credential's user's.
                 if assertion
                     .user_handle
                     .as_ref()
-                    .is_some_and(|h| !h.is_empty() && hex::encode(h) != user.user_kid)
+                    .is_none_or(|h| hex::encode(h) != user.user_kid)
                 {
                     return Ok(Err(PasskeyError::UnknownCredential));
                 }

@@ -43,6 +43,8 @@ const CBOR_DEPTH: usize = 8;
 /// Flag bits of authenticator data (§6.1).
 const FLAG_UP: u8 = 0x01;
 const FLAG_UV: u8 = 0x04;
+const FLAG_BE: u8 = 0x08;
+const FLAG_BS: u8 = 0x10;
 const FLAG_AT: u8 = 0x40;
 const FLAG_ED: u8 = 0x80;
 
@@ -306,6 +308,10 @@ fn parse_auth_data(rp: &RelyingParty, data: &[u8]) -> Result<AuthData, PasskeyEr
         })?;
     rp.check_rp_hash(&header[..32])?;
     let flags = header[32];
+    // WebAuthn L3 §7.1 step 16, §7.2 step 18: a credential backed up must be backup eligible.
+    if flags & FLAG_BE == 0 && flags & FLAG_BS != 0 {
+        return Err(bad("backed up (BS) but not backup eligible (BE)"));
+    }
     let sign_count = u32::from_be_bytes([header[33], header[34], header[35], header[36]]);
     let attested = if flags & FLAG_AT != 0 {
         let (fixed, tail) = rest
@@ -457,7 +463,7 @@ pub fn verify_registration(
         credential_id,
         public_key: es256_key(&key)?,
         sign_count: parsed.sign_count,
-        backup_eligible: parsed.flags & 0x08 != 0,
+        backup_eligible: parsed.flags & FLAG_BE != 0,
     })
 }
 
@@ -586,6 +592,23 @@ mod tests {
             es256_key(&key).unwrap_err().code(),
             "webauthn-unsupported-key"
         );
+    }
+
+    #[test]
+    fn backed_up_but_not_backup_eligible_is_refused() {
+        let rp = RelyingParty::from_origin("https://veil.example").unwrap();
+        let data = |flags: u8| {
+            let mut data = Sha256::digest(b"veil.example").to_vec();
+            data.push(flags);
+            data.extend_from_slice(&[0, 0, 0, 1]);
+            data
+        };
+        // WebAuthn L3 §7.1 and §7.2: BS set without BE is an inconsistent authenticator.
+        let e = parse_auth_data(&rp, &data(FLAG_UP | FLAG_UV | FLAG_BS)).unwrap_err();
+        assert_eq!(e.code(), "webauthn-bad-authenticator-data");
+        for flags in [0, FLAG_BE, FLAG_BE | FLAG_BS] {
+            assert!(parse_auth_data(&rp, &data(FLAG_UP | FLAG_UV | flags)).is_ok());
+        }
     }
 
     /// W3C Web Authentication Level 3, §16.2 "ES256 Credential with No Attestation" (RP ID

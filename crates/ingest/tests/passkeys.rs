@@ -30,6 +30,7 @@ const ORIGIN: &str = "http://localhost";
 const UP: u8 = 0x01;
 const UV: u8 = 0x04;
 const AT: u8 = 0x40;
+const BS: u8 = 0x10;
 
 fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -412,6 +413,11 @@ async fn codes_challenges_and_assertions_work_once_and_each_refusal_has_its_code
         ),
         ("webauthn-user-not-verified", Box::new(|a| a.flags = UP)),
         ("webauthn-user-not-present", Box::new(|a| a.flags = UV)),
+        // Backed up (BS) but not backup eligible (BE): inconsistent flags (WebAuthn L3 §7.2).
+        (
+            "webauthn-bad-authenticator-data",
+            Box::new(|a| a.flags = UP | UV | BS),
+        ),
         // A counter that goes back: a cloned authenticator.
         ("webauthn-sign-count", Box::new(|a| a.count = 0)),
     ];
@@ -439,6 +445,24 @@ async fn codes_challenges_and_assertions_work_once_and_each_refusal_has_its_code
     other.count = auth.count + 10;
     let (_, json) = sign_in(&app, &mut other).await;
     assert_eq!(json["error"], "webauthn-unknown-credential");
+    // No user handle, or an empty one: the user was not identified before the ceremony (no
+    // allowCredentials), so the response must name it (WebAuthn L2/L3 §7.2 step 6).
+    for handle in [serde_json::Value::Null, "".into()] {
+        let mut a = Authenticator {
+            key: auth.key.clone(),
+            id: auth.id.clone(),
+            user_handle: auth.user_handle.clone(),
+            ..Authenticator::new()
+        };
+        a.count = auth.count + 10;
+        let mut body = a.get(&sign_in_options(&app).await);
+        body["user_handle"] = handle;
+        let (status, json) = send(&app, post_json("/v1/passkeys/sign-in", &body)).await;
+        assert_eq!(
+            json["error"], "webauthn-unknown-credential",
+            "{status} {json}"
+        );
+    }
     // The same credential registered twice (with a new code for the same user).
     let code2 = f
         .ingest
