@@ -90,6 +90,18 @@ impl Authenticator {
         data
     }
 
+    /// Another authenticator holding this one's key, under credential id `id`, answering with
+    /// user handle `user_handle` from counter `count`.
+    fn holding(&self, id: &[u8], user_handle: &[u8], count: u32) -> Self {
+        Authenticator {
+            key: self.key.clone(),
+            id: id.to_vec(),
+            user_handle: user_handle.to_vec(),
+            count,
+            ..Authenticator::new()
+        }
+    }
+
     /// `navigator.credentials.create` answering `options` (the server's JSON): the body of
     /// `POST /v1/passkeys/register`.
     fn create(&mut self, options: &serde_json::Value) -> serde_json::Value {
@@ -171,6 +183,15 @@ async fn passkey_user(store: &ArtifactStore, role: &str, purposes: &[&str]) -> (
     (invitation.user.user_kid, invitation.code)
 }
 
+/// A new registration code for passkey user `kid` (`veil admin users passkey-code`).
+async fn another_code(store: &ArtifactStore, kid: &str) -> String {
+    store
+        .new_passkey_code(kid, 60_000, now_ms())
+        .await
+        .unwrap()
+        .code
+}
+
 async fn register(app: &axum::Router, auth: &mut Authenticator, code: &str) -> serde_json::Value {
     let (status, options) = send(
         app,
@@ -188,6 +209,17 @@ async fn register(app: &axum::Router, auth: &mut Authenticator, code: &str) -> s
     .await;
     assert_eq!(status, StatusCode::CREATED, "{json}");
     json
+}
+
+async fn register_options(app: &axum::Router, code: &str) -> (StatusCode, serde_json::Value) {
+    send(
+        app,
+        post_json(
+            "/v1/passkeys/register/options",
+            &serde_json::json!({ "code": code }),
+        ),
+    )
+    .await
 }
 
 async fn sign_in_options(app: &axum::Router) -> serde_json::Value {
@@ -361,14 +393,7 @@ async fn codes_challenges_and_assertions_work_once_and_each_refusal_has_its_code
     register(&app, &mut auth, &code).await;
 
     // The code is used up.
-    let (status, json) = send(
-        &app,
-        post_json(
-            "/v1/passkeys/register/options",
-            &serde_json::json!({ "code": code }),
-        ),
-    )
-    .await;
+    let (status, json) = register_options(&app, &code).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("registration-code-invalid"))
@@ -448,13 +473,7 @@ async fn codes_challenges_and_assertions_work_once_and_each_refusal_has_its_code
     // No user handle, or an empty one: the user was not identified before the ceremony (no
     // allowCredentials), so the response must name it (WebAuthn L2/L3 §7.2 step 6).
     for handle in [serde_json::Value::Null, "".into()] {
-        let mut a = Authenticator {
-            key: auth.key.clone(),
-            id: auth.id.clone(),
-            user_handle: auth.user_handle.clone(),
-            ..Authenticator::new()
-        };
-        a.count = auth.count + 10;
+        let mut a = auth.holding(&auth.id, &auth.user_handle, auth.count + 10);
         let mut body = a.get(&sign_in_options(&app).await);
         body["user_handle"] = handle;
         let (status, json) = send(&app, post_json("/v1/passkeys/sign-in", &body)).await;
@@ -464,25 +483,8 @@ async fn codes_challenges_and_assertions_work_once_and_each_refusal_has_its_code
         );
     }
     // The same credential registered twice (with a new code for the same user).
-    let code2 = f
-        .ingest
-        .store()
-        .new_passkey_code(&kid, 60_000, now_ms())
-        .await
-        .unwrap()
-        .code;
-    let register_options = || async {
-        send(
-            &app,
-            post_json(
-                "/v1/passkeys/register/options",
-                &serde_json::json!({ "code": code2 }),
-            ),
-        )
-        .await
-        .1
-    };
-    let options = register_options().await;
+    let code2 = another_code(f.ingest.store(), &kid).await;
+    let (_, options) = register_options(&app, &code2).await;
     let (_, json) = send(
         &app,
         post_json("/v1/passkeys/register", &auth.create(&options)),
@@ -490,7 +492,7 @@ async fn codes_challenges_and_assertions_work_once_and_each_refusal_has_its_code
     .await;
     assert_eq!(json["error"], "webauthn-credential-exists");
     // A registration challenge does not sign in.
-    let options = register_options().await;
+    let (_, options) = register_options(&app, &code2).await;
     let mut a = Authenticator {
         key: auth.key.clone(),
         id: auth.id.clone(),
@@ -526,7 +528,13 @@ async fn codes_challenges_and_assertions_work_once_and_each_refusal_has_its_code
     let (status, session) = sign_in(&app, &mut auth).await;
     assert_eq!(status, StatusCode::OK, "{session}");
     let token = session["token"].as_str().unwrap();
+    let code3 = another_code(f.ingest.store(), &kid).await;
     f.ingest.store().disable_user(&kid, now_ms()).await.unwrap();
+    // Disabled: its passkey no longer signs in, a code issued before no longer registers.
+    let (_, json) = sign_in(&app, &mut auth).await;
+    assert_eq!(json["error"], "webauthn-unknown-credential");
+    let (_, json) = register_options(&app, &code3).await;
+    assert_eq!(json["error"], "registration-code-invalid");
     let list = serde_json::json!({"format": "veil-read-list-v1", "purpose": "treatment"});
     let (status, json) = send(&app, with_token("/v1/reads/list", &list, token)).await;
     assert_eq!(
@@ -709,4 +717,32 @@ async fn the_passkey_routes_are_rate_limited() {
         (status, json["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("registration-code-invalid"))
     );
+}
+
+/// A credential registered to one user never signs in another: not with the other's user handle,
+/// not under the other's credential id, and a session is its own user's (WebAuthn §7.2 step 6).
+#[tokio::test]
+async fn a_passkey_signs_in_its_own_user_only() {
+    let f = Fixture::new();
+    let app = f.app();
+    let (kid_a, code_a) = passkey_user(f.ingest.store(), "clinician", &["treatment"]).await;
+    let (kid_b, code_b) = passkey_user(f.ingest.store(), "researcher", &["research"]).await;
+    let mut a = Authenticator::new();
+    let mut b = Authenticator::new();
+    register(&app, &mut a, &code_a).await;
+    register(&app, &mut b, &code_b).await;
+    // A's passkey claiming B's user handle.
+    let mut claim = a.holding(&a.id, &b.user_handle, 5);
+    let (_, json) = sign_in(&app, &mut claim).await;
+    assert_eq!(json["error"], "webauthn-unknown-credential", "{json}");
+    // A's key answering under B's credential id and handle.
+    let mut forged = a.holding(&b.id, &b.user_handle, 5);
+    let (_, json) = sign_in(&app, &mut forged).await;
+    assert_eq!(json["error"], "webauthn-bad-signature", "{json}");
+    // Each signs in as itself.
+    for (auth, kid) in [(&mut a, &kid_a), (&mut b, &kid_b)] {
+        let (status, session) = sign_in(&app, auth).await;
+        assert_eq!(status, StatusCode::OK, "{session}");
+        assert_eq!(session["user"]["user_kid"], kid.as_str());
+    }
 }
