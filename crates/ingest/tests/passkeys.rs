@@ -573,6 +573,31 @@ async fn the_recipient_page_is_served_under_the_strict_csp() {
             veil_ingest::CONTENT_SECURITY_POLICY
         );
     }
+    // No CORS and no cookies: another site's page can neither send a session (a preflight for
+    // `Authorization` is not granted) nor read an answer, and nothing rides on ambient cookies.
+    for method in ["OPTIONS", "GET", "POST"] {
+        let request = Request::builder()
+            .method(method)
+            .uri("/v1/session")
+            .header(header::ORIGIN, "https://evil.example")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = tower::ServiceExt::oneshot(app.clone(), request)
+            .await
+            .unwrap();
+        assert_ne!(response.status(), StatusCode::OK, "{method}");
+        let headers = response.headers();
+        for name in [
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            header::SET_COOKIE,
+        ] {
+            assert!(!headers.contains_key(&name), "{method} {name}");
+        }
+    }
 }
 
 /// The store's ceremony on one backend: codes, challenges and sessions are single-use and expire.
