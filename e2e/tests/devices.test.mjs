@@ -376,6 +376,13 @@ test('a standard cuff\'s reading, imported from its app\'s file, is sealed as UN
   assert.equal(sealed[0].device.name, 'Omron M7 Intelli IT');
   assert.deepEqual(sealed[0].values.map((v) => [v.name, v.value, v.unit]), [['systolic', 131, 'mmHg'], ['diastolic', 84, 'mmHg']]);
   assert.match(files['unverified-readings.json'].toString(), /"status": "unverified"/);
+
+  // Pressing again seals nothing: the reading went into that item once, and no second item appears.
+  const before = await page.$$eval('[data-testid="outbox-item"]', (rows) => rows.length);
+  await page.click('[data-testid="outbox-send-unverified"]');
+  await page.waitForFunction(() => /sealed already/.test(document.querySelector('[data-testid="outbox-message"]')?.textContent ?? ''),
+    { timeout: 30000 });
+  assert.equal(await page.$$eval('[data-testid="outbox-item"]', (rows) => rows.length), before);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -95,6 +95,12 @@ test('a verified reading and a de-identified model go out sealed, once each, and
   await page.click('[data-testid="outbox-send-readings"]');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="outbox-item"]').length === 2, { timeout: 30000 });
   const ids = await page.$$eval('[data-testid="outbox-item"]', (rows) => rows.map((r) => r.dataset.id));
+  // A second press seals nothing: the verified reading is in the queued item already (the server
+  // would refuse its replay in a second artifact).
+  await page.click('[data-testid="outbox-send-readings"]');
+  await page.waitForFunction(() => /sealed already/.test(document.querySelector('[data-testid="outbox-message"]')?.textContent ?? ''),
+    { timeout: 30000 });
+  assert.equal(await page.$$eval('[data-testid="outbox-item"]', (rows) => rows.length), 2);
 
   // A reload while offline keeps both queued; back online, both are delivered once.
   await page.reload({ waitUntil: 'load' });

@@ -71,8 +71,12 @@ fn bound_evidence(stored: &[storage::StoredReading]) -> (Vec<DeviceEvidence>, Ve
 }
 
 /// What to say when no reading can be sealed.
-fn no_readings_text(unbound: usize) -> String {
-    if unbound == 0 {
+fn no_readings_text(unbound: usize, sealed_before: usize) -> String {
+    if unbound == 0 && sealed_before > 0 {
+        format!(
+            "There are no new verified readings to send: all {sealed_before} were sealed already."
+        )
+    } else if unbound == 0 {
         "There are no verified readings to send yet.".into()
     } else {
         format!(
@@ -101,17 +105,26 @@ pub fn Outbox() -> impl IntoView {
     let message = RwSignal::new(None::<Result<String, AppError>>);
     let busy = RwSignal::new(false);
 
-    let seal = move |content: outbox::Sealable| {
+    // Seals kept readings and marks them sealed, so pressing again never seals them twice.
+    let seal = move |content: outbox::Sealable,
+                     verified: Vec<storage::StoredReading>,
+                     unverified: Vec<veil_seal::UnverifiedReading>| {
         let scope = upload_scopes().get(scope_index.get_untracked()).cloned();
         let Some(scope) = scope else { return };
         busy.set(true);
         spawn_local(async move {
             match outbox::seal_and_queue(content, scope).await {
-                Ok(item) => message.set(Some(Ok(format!(
-                    "Sealed {} ({} bytes), queued.",
-                    &item.id[..12],
-                    item.size
-                )))),
+                Ok(item) => {
+                    let marked = storage::mark_sealed(&verified, &unverified, &item.id).await;
+                    message.set(Some(match marked {
+                        Ok(()) => Ok(format!(
+                            "Sealed {} ({} bytes), queued.",
+                            &item.id[..12],
+                            item.size
+                        )),
+                        Err(e) => Err(e.into()),
+                    }));
+                }
                 Err(e) => message.set(Some(Err(e))),
             }
             busy.set(false);
@@ -120,13 +133,21 @@ pub fn Outbox() -> impl IntoView {
     };
     let send_readings = move |_| {
         spawn_local(async move {
-            match storage::verified_readings().await {
-                Ok(stored) => {
+            match storage::unsealed_readings().await {
+                Ok((stored, sealed_before)) => {
                     let (evidence, summary, unbound) = bound_evidence(&stored);
                     if evidence.is_empty() {
-                        message.set(Some(Ok(no_readings_text(unbound))));
+                        message.set(Some(Ok(no_readings_text(unbound, sealed_before))));
                     } else {
-                        seal(outbox::Sealable::Readings { summary, evidence });
+                        let bound = stored
+                            .into_iter()
+                            .filter(|s| s.challenge_salt.is_some())
+                            .collect();
+                        seal(
+                            outbox::Sealable::Readings { summary, evidence },
+                            bound,
+                            Vec::new(),
+                        );
                     }
                 }
                 Err(e) => message.set(Some(Err(e.into()))),
@@ -135,11 +156,24 @@ pub fn Outbox() -> impl IntoView {
     };
     let send_unverified = move |_| {
         spawn_local(async move {
-            match storage::unverified_readings().await {
-                Ok(readings) if readings.is_empty() => message.set(Some(Ok(
-                    "There are no unverified readings to send yet.".into(),
-                ))),
-                Ok(readings) => seal(outbox::Sealable::UnverifiedReadings { readings }),
+            match storage::unsealed_unverified().await {
+                Ok((readings, sealed_before)) if readings.is_empty() => {
+                    message.set(Some(Ok(if sealed_before == 0 {
+                        "There are no unverified readings to send yet.".into()
+                    } else {
+                        format!(
+                            "There are no new unverified readings to send: all {sealed_before} \
+                             were sealed already."
+                        )
+                    })))
+                }
+                Ok((readings, _)) => seal(
+                    outbox::Sealable::UnverifiedReadings {
+                        readings: readings.clone(),
+                    },
+                    Vec::new(),
+                    readings,
+                ),
                 Err(e) => message.set(Some(Err(e.into()))),
             }
         });

@@ -35,15 +35,19 @@ use veil_trust::{DeviceIdentity, TrustStore, VerifiedReading};
 /// Name of the database holding device-trust state.
 pub const DB_NAME: &str = "veil-devices";
 /// Schema version; bump it when a store is added (the shared [`super::idb::open`] creates what is
-/// missing). Version 2 added `unverified`.
-const DB_VERSION: u32 = 2;
+/// missing). Version 2 added `unverified`, version 3 `sealed`.
+const DB_VERSION: u32 = 3;
 const ROOTS: &str = "roots";
 const COUNTERS: &str = "counters";
 const READINGS: &str = "readings";
 const UNVERIFIED: &str = "unverified";
+/// Which kept readings were sealed into an outbox item: `<store>/<key>` -> the item's id, so the
+/// Outbox never seals a reading twice (the server would refuse a verified reading's replay and
+/// would store an unverified one twice).
+const SEALED: &str = "sealed";
 /// The stores that hold the patient's readings (the rest is the device trust configuration):
 /// emptied when a kiosk session ends.
-pub const PATIENT_STORES: [&str; 2] = [READINGS, UNVERIFIED];
+pub const PATIENT_STORES: [&str; 3] = [READINGS, UNVERIFIED, SEALED];
 
 /// Why a storage operation failed: IndexedDB unavailable (private mode, old browser), a
 /// transaction error, or stored data that no longer parses.
@@ -76,7 +80,7 @@ async fn store(name: &str, mode: IdbTransactionMode) -> Result<IdbObjectStore, S
     let db = super::idb::open(
         DB_NAME,
         DB_VERSION,
-        &[ROOTS, COUNTERS, READINGS, UNVERIFIED],
+        &[ROOTS, COUNTERS, READINGS, UNVERIFIED, SEALED],
     )
     .await
     .map_err(|e| StorageError(e.0))?;
@@ -208,17 +212,90 @@ mod salt_hex {
 /// Keeps a verified reading (with its original COSE bytes, chain and challenge salt) for upload.
 pub async fn save_reading(stored: &StoredReading) -> Result<(), StorageError> {
     let json = serde_json::to_string(stored).map_err(|e| StorageError(e.to_string()))?;
-    let reading = &stored.reading;
-    let key = format!("{}/{:020}", device_key(&reading.device), reading.counter);
+    let key = reading_key(stored);
     let os = store(READINGS, IdbTransactionMode::Readwrite).await?;
     done(&os.put_with_key(&JsValue::from_str(&json), &JsValue::from_str(&key))?).await?;
     Ok(())
+}
+
+/// A verified reading's key in its store: the device, then the counter zero-padded.
+fn reading_key(stored: &StoredReading) -> String {
+    let reading = &stored.reading;
+    format!("{}/{:020}", device_key(&reading.device), reading.counter)
 }
 
 /// Every stored verified reading, ordered by device then counter. Entries that do not
 /// parse are skipped.
 pub async fn verified_readings() -> Result<Vec<StoredReading>, StorageError> {
     all_json(READINGS).await
+}
+
+/// The stored verified readings not yet sealed into an outbox item, ordered by device then
+/// counter, and how many were sealed before.
+pub async fn unsealed_readings() -> Result<(Vec<StoredReading>, usize), StorageError> {
+    let sealed = sealed_marks().await?;
+    let all = verified_readings().await?;
+    let before = all.len();
+    let left: Vec<_> = all
+        .into_iter()
+        .filter(|r| !sealed.contains(&sealed_mark(READINGS, &reading_key(r))))
+        .collect();
+    let done = before - left.len();
+    Ok((left, done))
+}
+
+/// The kept unverified readings not yet sealed into an outbox item, and how many were sealed
+/// before.
+pub async fn unsealed_unverified() -> Result<(Vec<UnverifiedReading>, usize), StorageError> {
+    let sealed = sealed_marks().await?;
+    let all = unverified_readings().await?;
+    let before = all.len();
+    let mut left = Vec::with_capacity(before);
+    for reading in all {
+        let (key, _) = unverified_entry(&reading)?;
+        if !sealed.contains(&sealed_mark(UNVERIFIED, &key)) {
+            left.push(reading);
+        }
+    }
+    let done = before - left.len();
+    Ok((left, done))
+}
+
+/// Records that these readings were sealed into the outbox item `item`.
+pub async fn mark_sealed(
+    verified: &[StoredReading],
+    unverified: &[UnverifiedReading],
+    item: &str,
+) -> Result<(), StorageError> {
+    let mut marks: Vec<String> = verified
+        .iter()
+        .map(|r| sealed_mark(READINGS, &reading_key(r)))
+        .collect();
+    for reading in unverified {
+        marks.push(sealed_mark(UNVERIFIED, &unverified_entry(reading)?.0));
+    }
+    let os = store(SEALED, IdbTransactionMode::Readwrite).await?;
+    for mark in marks {
+        done(&os.put_with_key(&JsValue::from_str(item), &JsValue::from_str(&mark))?).await?;
+    }
+    Ok(())
+}
+
+/// The mark of a kept reading in the `sealed` store.
+fn sealed_mark(store: &str, key: &str) -> String {
+    format!("{store}/{key}")
+}
+
+/// Every mark in the `sealed` store.
+async fn sealed_marks() -> Result<std::collections::HashSet<String>, StorageError> {
+    let keys = done(
+        &store(SEALED, IdbTransactionMode::Readonly)
+            .await?
+            .get_all_keys()?,
+    )
+    .await?;
+    let array: js_sys::Array = keys.dyn_into()?;
+    Ok(array.iter().filter_map(|k| k.as_string()).collect())
 }
 
 /// Every entry of a store of JSON strings that parses as `T`, in key order.
