@@ -59,7 +59,14 @@ export class OutboxPage {
   }
 
   async waitForState(id, state, timeout = 60000) {
-    await this.page.waitForFunction((i, s) => document.querySelector(`[data-testid="outbox-item"][data-id="${i}"]`)?.dataset.state === s,
-      { timeout }, id, state);
+    try {
+      await this.page.waitForFunction((i, s) => document.querySelector(`[data-testid="outbox-item"][data-id="${i}"]`)?.dataset.state === s,
+        { timeout }, id, state);
+    } catch (e) {
+      // Say where the item stands (state, attempts, reason), not only that the wait timed out.
+      const row = await this.page.$eval(`[data-testid="outbox-item"][data-id="${id}"]`, (r) => `${r.dataset.state}: ${r.textContent}`)
+        .catch(() => 'not listed');
+      throw new Error(`outbox item ${id} never reached ${state} within ${timeout} ms; it is ${row} (${e.message})`);
+    }
   }
 }
