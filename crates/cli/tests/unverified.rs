@@ -4,27 +4,16 @@
 //! form `veil seal` reads back; a reading out of the manifest's ranges is refused, nothing written.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn veil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_veil"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::path::Path;
+use std::process::Output;
 
+use common::{fails_with, scratch, veil};
+
+/// `out` exited 0; its stdout as JSON (null when it printed none).
 fn ok(out: Output) -> serde_json::Value {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-}
-
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("veil-unverified-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    serde_json::from_str(&common::ok(out)).unwrap_or(serde_json::Value::Null)
 }
 
 fn p(dir: &Path, name: &str) -> String {
@@ -61,7 +50,7 @@ fn open(dir: &Path, artifact: &str) -> serde_json::Value {
 
 #[test]
 fn unverified_readings_seal_open_and_seal_again_as_unverified() {
-    let dir = scratch();
+    let dir = scratch("unverified");
     ok(veil(&["seal", "--generate-keys", &p(&dir, "k")]));
     std::fs::write(dir.join("note.txt"), "x").unwrap();
     let readings = serde_json::json!([
@@ -112,14 +101,8 @@ fn unverified_readings_seal_open_and_seal_again_as_unverified() {
         serde_json::json!({"kind": "weight"}),
     ] {
         std::fs::write(dir.join("bad.json"), bad.to_string()).unwrap();
-        let out = seal(&dir, "bad.json", "c.veil");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{bad}: {stderr}");
-        assert!(
-            stderr.starts_with("veil: bad-manifest: "),
-            "{bad}: {stderr}"
-        );
-        assert!(!dir.join("c.veil").exists());
+        fails_with(&seal(&dir, "bad.json", "c.veil"), 1, "bad-manifest");
+        assert!(!dir.join("c.veil").exists(), "{bad}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
