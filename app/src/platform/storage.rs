@@ -233,27 +233,30 @@ pub async fn verified_readings() -> Result<Vec<StoredReading>, StorageError> {
 /// The stored verified readings not yet sealed into an outbox item, ordered by device then
 /// counter, and how many were sealed before.
 pub async fn unsealed_readings() -> Result<(Vec<StoredReading>, usize), StorageError> {
-    let sealed = sealed_marks().await?;
-    let all = verified_readings().await?;
-    let before = all.len();
-    let left: Vec<_> = all
-        .into_iter()
-        .filter(|r| !sealed.contains(&sealed_mark(READINGS, &reading_key(r))))
-        .collect();
-    let done = before - left.len();
-    Ok((left, done))
+    unsealed(READINGS, verified_readings().await?, |r| Ok(reading_key(r))).await
 }
 
 /// The kept unverified readings not yet sealed into an outbox item, and how many were sealed
 /// before.
 pub async fn unsealed_unverified() -> Result<(Vec<UnverifiedReading>, usize), StorageError> {
+    unsealed(UNVERIFIED, unverified_readings().await?, |r| {
+        Ok(unverified_entry(r)?.0)
+    })
+    .await
+}
+
+/// The readings of `all` (kept in the store `kept_in` under `key`) without a mark in `sealed`,
+/// and how many had one.
+async fn unsealed<T>(
+    kept_in: &str,
+    all: Vec<T>,
+    key: impl Fn(&T) -> Result<String, StorageError>,
+) -> Result<(Vec<T>, usize), StorageError> {
     let sealed = sealed_marks().await?;
-    let all = unverified_readings().await?;
     let before = all.len();
     let mut left = Vec::with_capacity(before);
     for reading in all {
-        let (key, _) = unverified_entry(&reading)?;
-        if !sealed.contains(&sealed_mark(UNVERIFIED, &key)) {
+        if !sealed.contains(&sealed_mark(kept_in, &key(&reading)?)) {
             left.push(reading);
         }
     }
