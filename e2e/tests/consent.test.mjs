@@ -17,6 +17,31 @@ after(async () => { downloads?.close(); await session?.close(); });
 
 const GUARDIAN = 'Erika Mustermann';
 
+// The page's clock, shifted by `sessionStorage['e2e-clock-shift']` ms from every load on (the app
+// reads Date.now()); the service worker keeps the real clock.
+async function shiftableClock(page) {
+  await page.evaluateOnNewDocument(() => {
+    const shift = Number(sessionStorage.getItem('e2e-clock-shift') ?? '0');
+    if (shift) { const real = Date.now; Date.now = () => real() + shift; }
+  });
+}
+
+// Moves the page's clock `ms` from the real one and reloads the page.
+async function shiftClock(page, ms) {
+  await page.evaluate((m) => sessionStorage.setItem('e2e-clock-shift', String(m)), ms);
+  await page.reload({ waitUntil: 'load' });
+}
+
+// Gives the consent of card `id` until tomorrow by the page's clock; waits for it to allow and
+// returns the date.
+async function consentUntilTomorrow(page, id) {
+  const tomorrow = await page.evaluate(() => new Date(Date.now() + 86400000).toISOString().slice(0, 10));
+  await page.$eval(`[data-testid="expiry-${id}"]`, (el, d) => { el.value = d; el.dispatchEvent(new Event('input', { bubbles: true })); }, tomorrow);
+  await page.click(`[data-testid="toggle-${id}"]`);
+  await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome === 'allow', {}, id);
+  return tomorrow;
+}
+
 async function outcome(page, id) {
   return page.$eval(`[data-testid="decision-${id}"]`, (el) => el.dataset.outcome);
 }
@@ -177,24 +202,16 @@ test('a minor: the guardian consents and the minor agrees as separate recorded s
 test('a consent with an end date shows it, and once past it the use stops like a withdrawn one', async () => {
   const context = await session.browser.createBrowserContext();
   const page = await context.newPage();
-  // The page's clock, moved forward on request (the app reads Date.now()).
-  await page.evaluateOnNewDocument(() => {
-    const shift = Number(sessionStorage.getItem('e2e-clock-shift') ?? '0');
-    if (shift) { const real = Date.now; Date.now = () => real() + shift; }
-  });
+  await shiftableClock(page);
   const app = new VeilApp(page);
   await app.open('/consent');
   await setup(page, { jurisdiction: 'DE', age: 30 });
   const id = 'research-this-study';
-  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
-  await page.$eval(`[data-testid="expiry-${id}"]`, (el, d) => { el.value = d; el.dispatchEvent(new Event('input', { bubbles: true })); }, tomorrow);
-  await page.click(`[data-testid="toggle-${id}"]`);
-  await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome === 'allow', {}, id);
+  const tomorrow = await consentUntilTomorrow(page, id);
   assert.match(await page.$eval(`[data-testid="standing-${id}"]`, (el) => el.textContent), new RegExp(`until ${tomorrow}`));
   assert.match(await page.$eval('[data-testid="consent-history"]', (el) => el.textContent), new RegExp(`until ${tomorrow}`));
   // Three days later.
-  await page.evaluate(() => sessionStorage.setItem('e2e-clock-shift', String(3 * 86400000)));
-  await page.reload({ waitUntil: 'load' });
+  await shiftClock(page, 3 * 86400000);
   await page.waitForSelector(`[data-testid="standing-${id}"]`);
   assert.match(await page.$eval(`[data-testid="standing-${id}"]`, (el) => el.textContent), /^Expired /);
   assert.notEqual(await outcome(page, id), 'allow');
@@ -234,25 +251,18 @@ test('an upload queued under a consent that then expires never leaves: it is can
 
   const context = await session.browser.createBrowserContext();
   const page = await context.newPage();
-  await page.evaluateOnNewDocument(() => {
-    const shift = Number(sessionStorage.getItem('e2e-clock-shift') ?? '0');
-    if (shift) { const real = Date.now; Date.now = () => real() + shift; }
-  });
+  await shiftableClock(page);
   const app = new VeilApp(page);
   await app.open('/consent');
   await setup(page, { jurisdiction: 'DE', age: 30 });
   const id = 'research-this-study';
-  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
-  await page.$eval(`[data-testid="expiry-${id}"]`, (el, d) => { el.value = d; el.dispatchEvent(new Event('input', { bubbles: true })); }, tomorrow);
-  await page.click(`[data-testid="toggle-${id}"]`);
-  await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome === 'allow', {}, id);
+  await consentUntilTomorrow(page, id);
   // Not connected to a clinic: the sealed upload waits in the outbox.
   const outbox = new OutboxPage(page);
   const artifact = await outbox.sealModel(model, 'research/this-study');
   assert.notEqual(await outbox.state(artifact), 'delivered');
   // Three days later the consent has expired: the upload is cancelled before it can leave.
-  await page.evaluate(() => sessionStorage.setItem('e2e-clock-shift', String(3 * 86400000)));
-  await page.reload({ waitUntil: 'load' });
+  await shiftClock(page, 3 * 86400000);
   await outbox.ids();
   await outbox.waitForState(artifact, 'cancelled', 30000);
   assert.match(await page.$eval(`[data-testid="outbox-item"][data-id="${artifact}"]`, (row) => row.textContent), /consent no longer allows it/);
@@ -279,20 +289,13 @@ test("the service worker's background upload sends what consent allows and never
   page.on('request', (r) => ((r.method() === 'POST' && new URL(r.url()).pathname === '/v1/artifacts') ? r.abort() : r.continue()));
   // The page lives three days in the past: a consent it gives until "tomorrow" ended two days ago
   // by the real clock, which the service worker keeps.
-  await page.evaluateOnNewDocument(() => {
-    const shift = Number(sessionStorage.getItem('e2e-clock-shift') ?? '0');
-    if (shift) { const real = Date.now; Date.now = () => real() + shift; }
-  });
+  await shiftableClock(page);
   const app = new VeilApp(page);
   await app.open('/consent');
-  await page.evaluate(() => sessionStorage.setItem('e2e-clock-shift', String(-3 * 86400000)));
-  await page.reload({ waitUntil: 'load' });
+  await shiftClock(page, -3 * 86400000);
   await setup(page, { jurisdiction: 'DE', age: 30 });
   const id = 'research-this-study';
-  const tomorrow = await page.evaluate(() => new Date(Date.now() + 86400000).toISOString().slice(0, 10));
-  await page.$eval(`[data-testid="expiry-${id}"]`, (el, d) => { el.value = d; el.dispatchEvent(new Event('input', { bubbles: true })); }, tomorrow);
-  await page.click(`[data-testid="toggle-${id}"]`);
-  await page.waitForFunction((i) => document.querySelector(`[data-testid="decision-${i}"]`)?.dataset.outcome === 'allow', {}, id);
+  await consentUntilTomorrow(page, id);
   assert.equal(await outcome(page, 'treatment'), 'allow');
   await connectClinic(page);
   await app.navigate('outbox');
