@@ -8,11 +8,13 @@ export class OutboxPage {
   /** The ids of the items the Outbox lists, once it has loaded them. */
   async ids() {
     await this.app.navigate('outbox');
-    await this.page.waitForFunction(() => {
+    // One evaluation both sees the list loaded and reads it (it can start loading again between two).
+    const ids = await this.page.waitForFunction(() => {
       const body = document.querySelector('[data-testid="outbox-items"] tbody');
-      return body && !/Loading/.test(body.textContent);
+      if (!body || /Loading/.test(body.textContent)) return null;
+      return [...body.querySelectorAll('[data-testid="outbox-item"]')].map((r) => r.dataset.id);
     }, { timeout: 30000 });
-    return this.page.$$eval('[data-testid="outbox-item"]', (rows) => rows.map((r) => r.dataset.id));
+    return ids.jsonValue();
   }
 
   /** Open the Models page and wait for its worker (do this before going offline). */
@@ -48,10 +50,12 @@ export class OutboxPage {
     const status = await this.trySealModel(path, purposeLabel);
     if (!/Sealed and queued/.test(status)) throw new Error(`not sealed: ${status}`);
     await this.app.navigate('outbox');
-    await this.page.waitForFunction((known) => [...document.querySelectorAll('[data-testid="outbox-item"]')].some((r) => !known.includes(r.dataset.id)),
-      { timeout: 30000 }, [...before]);
-    const after = await this.page.$$eval('[data-testid="outbox-item"]', (rows) => rows.map((r) => r.dataset.id));
-    return after.find((id) => !before.has(id));
+    // Read the new id in the same evaluation that sees it: the list re-renders while the uploader
+    // works, so a second look can land on a list that is loading again.
+    const found = await this.page.waitForFunction((known) => [...document.querySelectorAll('[data-testid="outbox-item"]')]
+      .map((r) => r.dataset.id).find((id) => id && !known.includes(id)),
+    { timeout: 30000 }, [...before]);
+    return found.jsonValue();
   }
 
   async state(id) {

@@ -18,6 +18,7 @@ import { launch, openPage } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
 import { giveResearchConsent } from '../lib/research-consent.mjs';
 import { openStored } from '../lib/egress.mjs';
+import { OutboxPage } from '../lib/outbox-page.mjs';
 import { DevicesPage, ImportSection, TrustedManufacturers } from '../lib/devices-page.mjs';
 import { BluetoothEmulator, VeilCuff, StandardCuff, GlucoseMeter, pageActivity, provision, provisionWithVeil, fingerprint } from '../lib/device-sim.mjs';
 
@@ -347,17 +348,16 @@ test('a standard cuff\'s reading, imported from its app\'s file, is sealed as UN
   assert.equal(mine[0].source, 'fhir-import');
 
   await app.navigate('outbox');
-  await page.waitForFunction(() => !/Loading/.test(document.querySelector('[data-testid="outbox-items"] tbody')?.textContent ?? 'Loading'), { timeout: 30000 });
-  const known = await page.$$eval('[data-testid="outbox-item"]', (rows) => rows.map((r) => r.dataset.id));
+  const known = await new OutboxPage(page).ids();
   const purpose = await page.$$eval('[data-testid="outbox-purpose"] option', (opts) => opts.find((o) => o.textContent === 'research/this-study')?.value);
   assert.ok(purpose !== undefined, 'the research purpose is offered');
   await page.select('[data-testid="outbox-purpose"]', purpose);
   await page.click('[data-testid="outbox-send-unverified"]');
-  await page.waitForFunction((ids) => [...document.querySelectorAll('[data-testid="outbox-item"]')].some((r) => !ids.includes(r.dataset.id)),
-    { timeout: 30000 }, known);
-  const row = await page.$$eval('[data-testid="outbox-item"]', (rows, ids) => rows.filter((r) => !ids.includes(r.dataset.id)).map((r) => ({
-    id: r.dataset.id, readings: r.dataset.readings, badge: r.querySelector('[data-testid="outbox-unverified"]')?.textContent ?? null, text: r.textContent,
-  }))[0], known);
+  // Found and read in one evaluation: the list re-renders while the uploader works.
+  const row = await (await page.waitForFunction((ids) => {
+    const r = [...document.querySelectorAll('[data-testid="outbox-item"]')].find((el) => el.dataset.id && !ids.includes(el.dataset.id));
+    return r && { id: r.dataset.id, readings: r.dataset.readings, badge: r.querySelector('[data-testid="outbox-unverified"]')?.textContent ?? null, text: r.textContent };
+  }, { timeout: 30000 }, known)).jsonValue();
   assert.equal(row.readings, 'unverified');
   assert.equal(row.badge, 'UNVERIFIED');
   assert.match(row.text, /unverified-readings\.json/);

@@ -93,8 +93,10 @@ test('a verified reading and a de-identified model go out sealed, once each, and
   // Seal the verified reading for treatment, still offline.
   await app.navigate('outbox');
   await page.click('[data-testid="outbox-send-readings"]');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="outbox-item"]').length === 2, { timeout: 30000 });
-  const ids = await page.$$eval('[data-testid="outbox-item"]', (rows) => rows.map((r) => r.dataset.id));
+  const ids = await (await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-testid="outbox-item"]')];
+    return rows.length === 2 && rows.map((r) => r.dataset.id);
+  }, { timeout: 30000 })).jsonValue();
   // A second press seals nothing: the verified reading is in the queued item already (the server
   // would refuse its replay in a second artifact).
   await page.click('[data-testid="outbox-send-readings"]');
@@ -129,7 +131,8 @@ test('a verified reading and a de-identified model go out sealed, once each, and
   }
 
   // Withdrawing research consent revokes the delivered research artifact at the server.
-  const researchId = await page.$$eval('[data-testid="outbox-item"]', (rows) => rows.find((r) => r.textContent.includes('research/this-study'))?.dataset.id);
+  const researchId = await (await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="outbox-item"]')]
+    .find((r) => r.textContent.includes('research/this-study'))?.dataset.id, { timeout: 30000 })).jsonValue();
   const treatmentId = ids.find((id) => id !== researchId);
   await app.navigate('consent');
   await page.click('[data-testid="toggle-research-this-study"]');
