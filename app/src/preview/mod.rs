@@ -1,12 +1,11 @@
 //! The before/after 3D preview of the Models page.
 //!
-//! [`geometry`] and [`deviation`] are plain Rust and run in the mesh worker: they place the input
-//! in the output's frame, highlight what the deface step removed, and colour the output by its
-//! distance to the input. [`viewer`] draws the result with WebGL2 on the page; [`camera`] is the
+//! [`geometry`] is plain Rust and runs in the mesh worker: it places the input in the output's
+//! frame, highlights what the deface step removed, and colours the output by its distance to the
+//! input (measured with `veil-mesh`'s own surface grid, the one the report's Hausdorff uses). [`viewer`] draws the result with WebGL2 on the page; [`camera`] is the
 //! orbit camera both views share.
 
 pub mod camera;
-pub mod deviation;
 pub mod geometry;
 pub mod viewer;
 

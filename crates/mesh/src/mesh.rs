@@ -301,51 +301,61 @@ impl Mesh {
 
     /// Axis-aligned bounds `(min, max)`; zeros for an empty mesh.
     pub fn bounds(&self) -> ([f64; 3], [f64; 3]) {
-        if self.vertices.is_empty() {
-            return ([0.0; 3], [0.0; 3]);
-        }
-        let parts = Hooks::quiet(|hooks| {
-            crate::par::map(self.vertices.len().div_ceil(VERTEX_CHUNK), hooks, |c| {
-                let mut lo = [f32::INFINITY; 3];
-                let mut hi = [f32::NEG_INFINITY; 3];
-                for p in self.vertices.chunks(VERTEX_CHUNK).nth(c).unwrap_or(&[]) {
-                    for k in 0..3 {
-                        lo[k] = lo[k].min(p[k]);
-                        hi[k] = hi[k].max(p[k]);
-                    }
-                }
-                (lo, hi)
-            })
-        })
-        .unwrap_or_default();
-        let mut lo = [f64::INFINITY; 3];
-        let mut hi = [f64::NEG_INFINITY; 3];
-        for (l, h) in parts {
-            for k in 0..3 {
-                lo[k] = lo[k].min(f64::from(l[k]));
-                hi[k] = hi[k].max(f64::from(h[k]));
-            }
-        }
-        (lo, hi)
+        bounds_of(&self.vertices)
     }
 
     /// Surface area and signed enclosed volume (divergence theorem; exact for closed meshes).
     pub fn area_volume(&self) -> (f64, f64) {
-        let [area, vol] = crate::par::sum(self.triangles.len(), TRI_CHUNK, |r| {
-            let mut area = 0.0;
-            let mut vol = 0.0;
-            for t in &self.triangles[r] {
-                let a = v64(self.vertices[t[0] as usize]);
-                let b = v64(self.vertices[t[1] as usize]);
-                let c = v64(self.vertices[t[2] as usize]);
-                let n = cross(sub(b, a), sub(c, a));
-                area += 0.5 * norm(n);
-                vol += dot(a, cross(b, c)) / 6.0;
-            }
-            [area, vol]
-        });
-        (area, vol)
+        area_volume_of(&self.vertices, &self.triangles)
     }
+}
+
+/// [`Mesh::bounds`] of a vertex slice.
+pub(crate) fn bounds_of(vertices: &[[f32; 3]]) -> ([f64; 3], [f64; 3]) {
+    if vertices.is_empty() {
+        return ([0.0; 3], [0.0; 3]);
+    }
+    let parts = Hooks::quiet(|hooks| {
+        crate::par::map(vertices.len().div_ceil(VERTEX_CHUNK), hooks, |c| {
+            let mut lo = [f32::INFINITY; 3];
+            let mut hi = [f32::NEG_INFINITY; 3];
+            for p in vertices.chunks(VERTEX_CHUNK).nth(c).unwrap_or(&[]) {
+                for k in 0..3 {
+                    lo[k] = lo[k].min(p[k]);
+                    hi[k] = hi[k].max(p[k]);
+                }
+            }
+            (lo, hi)
+        })
+    })
+    .unwrap_or_default();
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for (l, h) in parts {
+        for k in 0..3 {
+            lo[k] = lo[k].min(f64::from(l[k]));
+            hi[k] = hi[k].max(f64::from(h[k]));
+        }
+    }
+    (lo, hi)
+}
+
+/// [`Mesh::area_volume`] of slices (every index in range).
+pub(crate) fn area_volume_of(vertices: &[[f32; 3]], triangles: &[[u32; 3]]) -> (f64, f64) {
+    let [area, vol] = crate::par::sum(triangles.len(), TRI_CHUNK, |r| {
+        let mut area = 0.0;
+        let mut vol = 0.0;
+        for t in &triangles[r] {
+            let a = v64(vertices[t[0] as usize]);
+            let b = v64(vertices[t[1] as usize]);
+            let c = v64(vertices[t[2] as usize]);
+            let n = cross(sub(b, a), sub(c, a));
+            area += 0.5 * norm(n);
+            vol += dot(a, cross(b, c)) / 6.0;
+        }
+        [area, vol]
+    });
+    (area, vol)
 }
 
 // Small f64 vector helpers shared by the geometry modules.

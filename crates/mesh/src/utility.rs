@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::mesh::{V3, cell_face_gaps, cross, dot, norm, sub, v64};
+use crate::mesh::{V3, area_volume_of, bounds_of, cell_face_gaps, cross, dot, norm, sub, v64};
 use crate::progress::Hooks;
 use crate::{Mesh, MeshError};
 
@@ -33,7 +33,8 @@ pub struct Hausdorff {
 
 /// Uniform grid of triangles in CSR form.
 struct TriGrid<'a> {
-    mesh: &'a Mesh,
+    vertices: &'a [[f32; 3]],
+    triangles: &'a [[u32; 3]],
     lo: V3,
     cell: f64,
     dims: [usize; 3],
@@ -43,11 +44,20 @@ struct TriGrid<'a> {
 
 impl<'a> TriGrid<'a> {
     fn new(mesh: &'a Mesh, tri_ok: &(dyn Fn(usize) -> bool + Sync)) -> TriGrid<'a> {
-        let (lo, hi) = mesh.bounds();
+        TriGrid::over(&mesh.vertices, &mesh.triangles, tri_ok)
+    }
+
+    /// The grid over `triangles` (every index in range) that `tri_ok` accepts.
+    fn over(
+        vertices: &'a [[f32; 3]],
+        triangles: &'a [[u32; 3]],
+        tri_ok: &(dyn Fn(usize) -> bool + Sync),
+    ) -> TriGrid<'a> {
+        let (lo, hi) = bounds_of(vertices);
         let ext = sub(hi, lo);
-        let nt = mesh.triangles.len().max(1) as f64;
+        let nt = triangles.len().max(1) as f64;
         // A few triangles per occupied cell on a surface: cell ≈ 1.2 × mean edge length.
-        let (area, _) = mesh.area_volume();
+        let (area, _) = area_volume_of(vertices, triangles);
         let mean_edge = (area / nt * 4.0 / 3f64.sqrt()).sqrt();
         let maxext = ext[0].max(ext[1]).max(ext[2]).max(1e-12);
         let mut cell = (1.2 * mean_edge).max(maxext / 1024.0).max(1e-9);
@@ -70,7 +80,7 @@ impl<'a> TriGrid<'a> {
             let mut a = [usize::MAX; 3];
             let mut b = [0usize; 3];
             for &i in t {
-                let p = v64(mesh.vertices[i as usize]);
+                let p = v64(vertices[i as usize]);
                 for k in 0..3 {
                     let c = (((p[k] - lo[k]) / cell) as usize).min(dims[k] - 1);
                     a[k] = a[k].min(c);
@@ -84,10 +94,10 @@ impl<'a> TriGrid<'a> {
             if !big {
                 return true;
             }
-            let a = v64(mesh.vertices[t[0] as usize]);
+            let a = v64(vertices[t[0] as usize]);
             let n = cross(
-                sub(v64(mesh.vertices[t[1] as usize]), a),
-                sub(v64(mesh.vertices[t[2] as usize]), a),
+                sub(v64(vertices[t[1] as usize]), a),
+                sub(v64(vertices[t[2] as usize]), a),
             );
             let len = norm(n);
             if len == 0.0 {
@@ -104,13 +114,12 @@ impl<'a> TriGrid<'a> {
             (b[0] - a[0] + 1) * (b[1] - a[1] + 1) * (b[2] - a[2] + 1)
         };
         // Each measured triangle's cell range, kept for the fill pass (`None`: not measured).
-        let ranges: Vec<Option<([usize; 3], [usize; 3])>> = mesh
-            .triangles
+        let ranges: Vec<Option<([usize; 3], [usize; 3])>> = triangles
             .iter()
             .enumerate()
             .map(|(ti, t)| tri_ok(ti).then(|| cells_of(t)))
             .collect();
-        for (t, range) in mesh.triangles.iter().zip(&ranges) {
+        for (t, range) in triangles.iter().zip(&ranges) {
             let Some((a, b)) = *range else { continue };
             let big = span(a, b) > 27;
             for x in a[0]..=b[0] {
@@ -130,7 +139,7 @@ impl<'a> TriGrid<'a> {
         // cursor ends at its cell's end, which is the next cell's start; shifting the array by
         // one place restores the starts.
         let mut items = vec![0u32; count[ncell] as usize];
-        for (ti, (t, range)) in mesh.triangles.iter().zip(&ranges).enumerate() {
+        for (ti, (t, range)) in triangles.iter().zip(&ranges).enumerate() {
             let Some((a, b)) = *range else { continue };
             let big = span(a, b) > 27;
             for x in a[0]..=b[0] {
@@ -151,7 +160,8 @@ impl<'a> TriGrid<'a> {
         count.copy_within(0..ncell, 1);
         count[0] = 0;
         TriGrid {
-            mesh,
+            vertices,
+            triangles,
             lo,
             cell,
             dims,
@@ -167,7 +177,14 @@ impl<'a> TriGrid<'a> {
             c[k] = ((q[k] - self.lo[k]) / self.cell).floor() as i64;
         }
         let mut best = f64::INFINITY;
-        let maxr = self.dims[0].max(self.dims[1]).max(self.dims[2]) as i64 + 1;
+        // Rings from the first that reaches the grid (a query outside it skips the empty ones) to
+        // the one that covers all of it.
+        let (mut first, mut maxr) = (0i64, 0i64);
+        for k in 0..3 {
+            let last = self.dims[k] as i64 - 1;
+            first = first.max(-c[k]).max(c[k] - last);
+            maxr = maxr.max(c[k].abs()).max((c[k] - last).abs());
+        }
         // Per axis, how far q is inside its cell from the lower and the upper face: the gap to a
         // cell `d` cells away along that axis is then one of these plus |d| - 1 cells.
         let (below, above) = cell_face_gaps(q, self.lo, c, self.cell);
@@ -185,7 +202,7 @@ impl<'a> TriGrid<'a> {
         let slack = 1e-9 * self.cell;
         let reach2 = |best: f64| (best + slack) * (best + slack);
         let in_range = |k: usize, i: i64| i >= 0 && i < self.dims[k] as i64;
-        for ring in 0..=maxr {
+        for ring in first..=maxr {
             // Any triangle in ring `ring` is at least (ring - 1) cells away.
             if best.is_finite() && (ring as f64 - 1.0) * self.cell > best {
                 break;
@@ -217,8 +234,8 @@ impl<'a> TriGrid<'a> {
                         for &ti in
                             &self.items[self.start[cell] as usize..self.start[cell + 1] as usize]
                         {
-                            let t = self.mesh.triangles[ti as usize];
-                            let v = &self.mesh.vertices;
+                            let t = self.triangles[ti as usize];
+                            let v = self.vertices;
                             let (a, b, c) = (
                                 v64(v[t[0] as usize]),
                                 v64(v[t[1] as usize]),
@@ -245,8 +262,82 @@ impl<'a> TriGrid<'a> {
     }
 }
 
+/// Exact distances from points to a surface, with the grid the Hausdorff figures use: for callers
+/// that measure deviation themselves (the PWA's preview colours every vertex it shows by its
+/// distance to the input) and should get the same distances as the report, as fast.
+pub struct SurfaceDistance<'a> {
+    /// `None` when no triangle is measured: every distance is then unknown.
+    grid: Option<TriGrid<'a>>,
+}
+
+impl<'a> SurfaceDistance<'a> {
+    /// Index the triangles of `triangles` (indices into `vertices`) for which `include(i)` holds.
+    /// An index out of range or a coordinate that is not finite is an error, not a panic.
+    pub fn new(
+        vertices: &'a [[f32; 3]],
+        triangles: &'a [[u32; 3]],
+        include: &(dyn Fn(usize) -> bool + Sync),
+    ) -> Result<Self, MeshError> {
+        if let Some((face, _)) = triangles
+            .iter()
+            .enumerate()
+            .find(|(_, t)| t.iter().any(|&i| i as usize >= vertices.len()))
+        {
+            return Err(MeshError::IndexOutOfRange {
+                face: face as u64,
+                vertices: vertices.len() as u64,
+            });
+        }
+        if let Some(i) = vertices.iter().position(|p| p.iter().any(|c| !c.is_finite())) {
+            return Err(MeshError::NonFinite {
+                what: format!("vertex {i}"),
+            });
+        }
+        let measured = (0..triangles.len()).any(include);
+        Ok(SurfaceDistance {
+            grid: measured.then(|| TriGrid::over(vertices, triangles, include)),
+        })
+    }
+
+    /// Distance from `p` to the nearest measured triangle; `None` when none is measured or `p` is
+    /// not finite.
+    pub fn distance(&self, p: [f32; 3]) -> Option<f64> {
+        let grid = self.grid.as_ref()?;
+        if p.iter().any(|c| !c.is_finite()) {
+            return None;
+        }
+        let d = grid.distance(v64(p));
+        d.is_finite().then_some(d)
+    }
+}
+
 /// Exact distance from `p` to triangle `abc` (Ericson, Real-Time Collision Detection §5.1.5).
+/// A triangle without area (coincident or collinear corners) is the union of its edges.
 pub(crate) fn point_triangle(p: V3, a: V3, b: V3, c: V3) -> f64 {
+    let d = point_triangle_regions(p, a, b, c);
+    if d.is_nan() {
+        point_segment(p, a, b)
+            .min(point_segment(p, b, c))
+            .min(point_segment(p, c, a))
+    } else {
+        d
+    }
+}
+
+/// Distance from `p` to segment `ab` (a point when `a == b`).
+fn point_segment(p: V3, a: V3, b: V3) -> f64 {
+    let ab = sub(b, a);
+    let l2 = dot(ab, ab);
+    let t = if l2 > 0.0 {
+        (dot(sub(p, a), ab) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    norm(sub(sub(p, a), [ab[0] * t, ab[1] * t, ab[2] * t]))
+}
+
+/// Ericson's region tests; NaN for a triangle without area, where they divide by zero.
+fn point_triangle_regions(p: V3, a: V3, b: V3, c: V3) -> f64 {
     let ab = sub(b, a);
     let ac = sub(c, a);
     let ap = sub(p, a);
@@ -286,7 +377,7 @@ pub(crate) fn point_triangle(p: V3, a: V3, b: V3, c: V3) -> f64 {
     let n = cross(ab, ac);
     let nn = norm(n);
     if nn == 0.0 {
-        return norm(ap);
+        return f64::NAN;
     }
     (dot(ap, n) / nn).abs()
 }
