@@ -23,15 +23,29 @@ try {
   const app = new VeilApp(page);
   await app.open('/models');
   await page.waitForSelector('[data-testid="page-models"][data-worker="ready"]');
+  // When the progress bar passes each share of the work (the pipeline takes 0 to 0.85 of it, the
+  // preview the rest: app/src/mesh_job.rs), so a slow run says which part was slow.
+  await page.evaluate(() => {
+    window.__marks = {};
+    const t0 = performance.now();
+    const poll = () => {
+      const value = Number(document.querySelector('[data-testid="model-progress"]')?.value ?? 0);
+      for (const m of [0.17, 0.57, 0.75, 0.85, 0.93]) if (value >= m && !(m in window.__marks)) window.__marks[m] = Math.round(performance.now() - t0);
+      if (!document.querySelector('[data-testid="model-report"]')) setTimeout(poll, 20);
+    };
+    poll();
+  });
   const input = await page.$('[data-testid="model-file"]');
   const t0 = Date.now();
   await input.uploadFile(resolve(model));
   await page.waitForSelector('[data-testid="model-report"]');
   const reportMs = Date.now() - t0;
+  const marks = await page.evaluate(() => window.__marks);
+  console.log(`progress reached (ms): read ${marks[0.17]}, mask ${marks[0.57]}, report ${marks[0.75]}, pipeline ${marks[0.85]}, preview grid ${marks[0.93]}`);
   const summary = await page.$eval('[data-testid="model-report"]', (el) => el.textContent.replace(/\s+/g, ' ').slice(0, 400));
   const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? null);
   console.log(`report after ${reportMs} ms: ${summary}`);
-  console.log(`RESULT ${JSON.stringify({ area: 'models-page', inputBytes: statSync(model).size, reportMs, pageJsHeapBytes: heap })}`);
+  console.log(`RESULT ${JSON.stringify({ area: 'models-page', inputBytes: statSync(model).size, reportMs, progressMs: marks, pageJsHeapBytes: heap })}`);
   if (errors.length) {
     console.error(`page errors:\n${errors.join('\n')}`);
     failed = true;
