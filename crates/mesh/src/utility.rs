@@ -288,7 +288,10 @@ impl<'a> SurfaceDistance<'a> {
                 vertices: vertices.len() as u64,
             });
         }
-        if let Some(i) = vertices.iter().position(|p| p.iter().any(|c| !c.is_finite())) {
+        if let Some(i) = vertices
+            .iter()
+            .position(|p| p.iter().any(|c| !c.is_finite()))
+        {
             return Err(MeshError::NonFinite {
                 what: format!("vertex {i}"),
             });

@@ -29,7 +29,10 @@ fn to_segment(p: P, a: P, b: P) -> f64 {
     } else {
         (dot(sub(p, a), ab) / l2).clamp(0.0, 1.0)
     };
-    len(sub(p, [a[0] + ab[0] * t, a[1] + ab[1] * t, a[2] + ab[2] * t]))
+    len(sub(
+        p,
+        [a[0] + ab[0] * t, a[1] + ab[1] * t, a[2] + ab[2] * t],
+    ))
 }
 
 /// Distance from `p` to triangle `abc` another way than the crate's (Voronoi regions): the
@@ -93,18 +96,35 @@ fn distances_to_a_cube_and_to_what_the_filter_keeps() {
     let (v, t) = cube();
     let all = SurfaceDistance::new(&v, &t, &|_| true).unwrap();
     let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-6;
-    assert!(close(all.distance([0.5, 0.5, 1.25]), 0.25), "above the top face");
-    assert!(close(all.distance([0.5, 0.5, 0.5]), 0.5), "the centre, inside");
-    assert!(close(all.distance([2.0, 2.0, 0.5]), 2f64.sqrt()), "beside an edge");
+    assert!(
+        close(all.distance([0.5, 0.5, 1.25]), 0.25),
+        "above the top face"
+    );
+    assert!(
+        close(all.distance([0.5, 0.5, 0.5]), 0.5),
+        "the centre, inside"
+    );
+    assert!(
+        close(all.distance([2.0, 2.0, 0.5]), 2f64.sqrt()),
+        "beside an edge"
+    );
     assert!(close(all.distance([0.0, 0.0, 0.0]), 0.0), "on a corner");
     // Without the top face, the point above it is nearest to the top edges of the sides.
     let no_top = SurfaceDistance::new(&v, &t, &|i| i != 4 && i != 5).unwrap();
-    assert!(close(no_top.distance([0.5, 0.5, 1.25]), (0.25f64 + 0.0625).sqrt()));
+    assert!(close(
+        no_top.distance([0.5, 0.5, 1.25]),
+        (0.25f64 + 0.0625).sqrt()
+    ));
 }
 
 #[test]
 fn a_triangle_without_area_is_its_edges() {
-    let v = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [2.0, 0.0, 0.0], [5.0, 5.0, 5.0]];
+    let v = [
+        [0.0, 0.0, 0.0],
+        [1.0, 0.0, 0.0],
+        [2.0, 0.0, 0.0],
+        [5.0, 5.0, 5.0],
+    ];
     let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-6;
     // Collinear corners, and two corners in one place.
     for t in [[0u32, 1, 2], [0, 2, 1], [0, 0, 2], [2, 0, 2]] {
@@ -123,8 +143,18 @@ fn a_triangle_without_area_is_its_edges() {
 #[test]
 fn nothing_measured_or_a_point_that_is_not_finite_has_no_distance() {
     let (v, t) = cube();
-    assert_eq!(SurfaceDistance::new(&v, &t, &|_| false).unwrap().distance([0.0; 3]), None);
-    assert_eq!(SurfaceDistance::new(&[], &[], &|_| true).unwrap().distance([0.0; 3]), None);
+    assert_eq!(
+        SurfaceDistance::new(&v, &t, &|_| false)
+            .unwrap()
+            .distance([0.0; 3]),
+        None
+    );
+    assert_eq!(
+        SurfaceDistance::new(&[], &[], &|_| true)
+            .unwrap()
+            .distance([0.0; 3]),
+        None
+    );
     let all = SurfaceDistance::new(&v, &t, &|_| true).unwrap();
     assert_eq!(all.distance([f32::NAN, 0.0, 0.0]), None);
     assert_eq!(all.distance([0.0, f32::INFINITY, 0.0]), None);
@@ -172,4 +202,3 @@ proptest! {
         }
     }
 }
-
