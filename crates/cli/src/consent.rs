@@ -80,7 +80,9 @@ pub struct DecideArgs {
     /// pharmaceutical-assistance, health-care, portability or transactions.
     #[arg(long)]
     sharing_basis: Option<String>,
-    /// Reference of a documented IRB / Privacy Board / ethics committee waiver (research).
+    /// Reference of an ethics committee / IRB waiver (research). Allows only where the law names
+    /// no documentation Veil checks (PIPEDA, LGPD, HRA, ...); under HIPAA (45 CFR 164.512(i)(2))
+    /// only a `waived` ledger event with every element does.
     #[arg(long)]
     irb_waiver: Option<String>,
     /// Time of the use (RFC 3339 or unix seconds); default: now.

@@ -611,9 +611,10 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
             {
                 return Ok(e);
             }
-            if let (Some(w), Some(wc), false) = (
+            if let (Some(w), Some(wc), None, false) = (
                 &req.waiver,
                 &rule.waiver_citation,
+                &rule.waiver_documentation_citation,
                 matches!(
                     standing,
                     Standing::Withdrawn { .. } | Standing::Active { .. }
@@ -802,11 +803,30 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
                 }
                 None => {}
             }
-            if let (Some(w), Some(wc)) = (&req.waiver, &rule.waiver_citation) {
-                let wb = rule.waiver_basis.clone().unwrap_or_default();
-                return Ok(allow(format!("{wb} ({})", w.reference), vec![wc.clone()]));
+            // A bare reference stands for the waiver only where the law names no documentation
+            // that Veil checks; where it does, only the recorded event with every element allows.
+            let mut undocumented = None;
+            match (
+                &req.waiver,
+                &rule.waiver_citation,
+                &rule.waiver_documentation_citation,
+            ) {
+                (Some(w), Some(wc), None) => {
+                    let wb = rule.waiver_basis.clone().unwrap_or_default();
+                    return Ok(allow(format!("{wb} ({})", w.reference), vec![wc.clone()]));
+                }
+                (Some(w), Some(_), Some(doc)) => {
+                    reason = format!(
+                        "{reason}; the waiver reference {} alone is not its documentation ({doc}): \
+                         clinic staff record the waiver with every element",
+                        w.reference
+                    );
+                    undocumented = Some(doc.clone());
+                }
+                _ => {}
             }
             let mut cs = cites;
+            cs.extend(undocumented);
             if minor {
                 cs.extend(cap.citations.iter().cloned());
             }

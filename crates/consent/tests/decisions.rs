@@ -748,13 +748,15 @@ fn cases() -> Vec<Case> {
             NeedsConsent,
             &["45 CFR 164.508(a)(1)"],
         ),
+        // A bare board reference is not the waiver's documentation (45 CFR 164.512(i)(2)): only
+        // the recorded `waived` event with every element allows (tests/waiver.rs).
         case(
-            "us-research-irb-waiver",
+            "us-research-bare-waiver-reference-is-not-documentation",
             &["US"],
             40,
             r_this(),
-            Allow,
-            &["45 CFR 164.512(i)(1)(i)"],
+            NeedsConsent,
+            &["45 CFR 164.508(a)(1)", "45 CFR 164.512(i)(2)"],
         )
         .waiver(),
         case(
@@ -888,12 +890,12 @@ fn cases() -> Vec<Case> {
         )
         .ledger(vec![with_auth(ev(Given, plain(Purpose::Marketing), 1))]),
         case(
-            "us-ca-research-waiver",
+            "us-ca-research-bare-waiver-reference",
             &["US-CA"],
             40,
             r_this(),
-            Allow,
-            &["Cal. Civ. Code § 56.10(c)(7)", "45 CFR 164.512(i)(1)(i)"],
+            NeedsConsent,
+            &["Cal. Civ. Code § 56.10(c)(7)", "45 CFR 164.512(i)(2)"],
         )
         .waiver(),
         // --- Canada --------------------------------------------------------------------------
@@ -1107,7 +1109,7 @@ fn cases() -> Vec<Case> {
             40,
             r_this(),
             NeedsConsent,
-            &["GDPR Art. 9(2)(a)", "45 CFR 164.512(i)(1)(i)"],
+            &["GDPR Art. 9(2)(a)", "45 CFR 164.512(i)(2)"],
         )
         .waiver(),
         case(
@@ -1287,12 +1289,12 @@ fn cases() -> Vec<Case> {
         ),
         // Source: 42 CFR 2.52 (IRB/privacy board waiver) with 45 CFR 164.512(i).
         case(
-            "us-sud-research-waiver",
+            "us-sud-research-bare-waiver-reference",
             &["US"],
             40,
             r_this(),
-            Allow,
-            &["42 CFR 2.52", "45 CFR 164.512(i)(1)(i)"],
+            NeedsConsent,
+            &["42 CFR 2.52", "45 CFR 164.512(i)(2)"],
         )
         .category("substance-use")
         .waiver(),

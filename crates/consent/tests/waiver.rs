@@ -461,3 +461,42 @@ fn waivers_and_study_ends_round_trip_through_fhir() {
     assert_eq!(b7["entry"][3]["resource"]["status"], "active");
     assert_eq!(b7["entry"][0]["resource"]["status"], "active");
 }
+
+#[test]
+fn a_recorded_waiver_carries_substance_use_research_and_a_bare_reference_does_not() {
+    let mut l = ConsentLedger::new("p-w9").unwrap();
+    let sud = veil_consent::DecideOptions {
+        data_category: Some("substance-use".into()),
+        ..veil_consent::DecideOptions::default()
+    };
+    // A board's reference alone, with no recorded documentation: still waiting, and it says why.
+    let mut bare = request(&["US"], this_study(), 5);
+    bare.waiver = Some(veil_consent::Waiver {
+        reference: "IRB-2026-001".into(),
+    });
+    let d = veil_consent::decide_with(&bare, Some(&l), &sud).unwrap();
+    assert_eq!(d.decision, Outcome::NeedsConsent, "{}", d.basis);
+    assert!(
+        d.citations.contains(&"45 CFR 164.512(i)(2)".to_owned()),
+        "{:?}",
+        d.citations
+    );
+    assert!(
+        d.requires.iter().any(|r| r
+            .reason
+            .contains("IRB-2026-001 alone is not its documentation")),
+        "{:?}",
+        d.requires
+    );
+    // Recorded with every element, it allows under both Part 2 and HIPAA.
+    l.append(waived(3, documentation())).unwrap();
+    let d = veil_consent::decide_with(&request(&["US"], this_study(), 5), Some(&l), &sud).unwrap();
+    assert_eq!(d.decision, Outcome::Allow, "{}", d.basis);
+    for c in ["42 CFR 2.52", "45 CFR 164.512(i)(1)(i)"] {
+        assert!(
+            d.citations.contains(&c.to_owned()),
+            "{c} in {:?}",
+            d.citations
+        );
+    }
+}

@@ -331,7 +331,9 @@ export type TimeInput = string | number | Date;
 export interface DecideConsentOptions {
   /** Time of the use (default: now). */
   at?: TimeInput;
-  /** Reference of a documented IRB / Privacy Board / ethics committee waiver (research). */
+  /** Reference of an ethics committee / IRB waiver (research). Allows only where the law names no
+   * documentation Veil checks; under HIPAA (45 CFR 164.512(i)(2)) only a `waived` ledger event with
+   * every element does. */
   waiver?: string;
   /** The controller's (clinic's) jurisdiction: its law applies too (`--controller`). */
   controller?: string;
