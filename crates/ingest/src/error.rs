@@ -431,6 +431,11 @@ impl ApiError {
                 if let crate::reads::ReadRefusal::ConsentWithdrawn { reason, .. } = refusal {
                     body["reason"] = reason.clone().into();
                 }
+                if let crate::reads::ReadRefusal::ConsentNotAllowed { outcome, under, .. } = refusal
+                {
+                    body["outcome"] = outcome.clone().into();
+                    body["under"] = under.clone().into();
+                }
             }
             _ => {}
         }
