@@ -165,6 +165,7 @@ impl PatientSession {
         let event = index.and_then(|event| ledger.events().get(event));
         let sealed = veil_consent::SealedConsent::new(
             event,
+            scope.clone(),
             self.jurisdictions()?,
             veil_consent::AgeBand::of(self.age)?,
         )?;

@@ -81,6 +81,11 @@ pub struct SealArgs {
     /// that decides alike under every rule). Needs `--jurisdictions`.
     #[arg(long, value_name = "BAND", requires = "jurisdictions")]
     age_band: Option<String>,
+    /// The use the consent decision was for, as a scope label (`research/this-study`,
+    /// `cross-border-transfer(US)`, `partner-sharing(Acme)`) [default: the consent event's scope,
+    /// else `--purpose`]. Needs `--age-band`.
+    #[arg(long, value_name = "LABEL", requires = "age_band")]
+    consent_scope: Option<String>,
     /// A device's original COSE-signed reading to carry as evidence (repeatable).
     #[arg(long, value_name = "READING.cose")]
     evidence: Vec<PathBuf>,
@@ -241,8 +246,14 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
         Some(band) => {
             let event = args.consent_event_file.as_deref().map(read).transpose()?;
             Some(
-                veil_seal::ConsentContext::from_inputs(event.as_deref(), &args.jurisdictions, band)
-                    .map_err(|e| Failure::from(e).context("consent context"))?,
+                veil_seal::ConsentContext::from_inputs(
+                    event.as_deref(),
+                    args.consent_scope.as_deref(),
+                    &purpose,
+                    &args.jurisdictions,
+                    band,
+                )
+                .map_err(|e| Failure::from(e).context("consent context"))?,
             )
         }
     };

@@ -73,6 +73,10 @@ fn the_consent_event_jurisdictions_and_age_band_are_sealed_minimised() {
         "the age is not sealed"
     );
     assert_eq!(context["age_band"]["below"], serde_json::Value::Null);
+    assert_eq!(
+        context["scope"]["tier"], "this-study",
+        "the event's scope by default"
+    );
     let sealed_event = &context["event"];
     assert_eq!(sealed_event["authorization"]["signature"], "withheld");
     assert_eq!(sealed_event["channel"]["staff_id"], "withheld");
@@ -91,6 +95,11 @@ fn the_consent_event_jurisdictions_and_age_band_are_sealed_minimised() {
         1,
         "consent-event-mismatch",
     );
+    assert!(!keys.dir.join("b.veil").exists());
+    // A use the event does not cover (a broader research tier than consented to): refused.
+    let mut broader = flags.to_vec();
+    broader.extend(["--consent-scope", "research/any-research"]);
+    fails_with(&seal(&keys, &broader, "b.veil"), 1, "bad-field");
     assert!(!keys.dir.join("b.veil").exists());
     // An unknown jurisdiction, a band that is none: refused; half the flags: usage.
     let unknown = ["--jurisdictions", "XX", "--age-band", "34"];

@@ -10,6 +10,9 @@
 //!   SHA-256 of its canonical JSON ([`event_hash`]), so a recipient checks the event is the one the
 //!   device's decision named, and the device can find it in its ledger by minimising its entries
 //!   the same way;
+//! - **the use decided** (its scope: `research/this-study`, `cross-border-transfer(US)`,
+//!   `partner-sharing(Acme)`): a manifest names only the purpose, and a transfer's destination or
+//!   a partner decides too; the event, when there is one, must cover it;
 //! - **the subject's jurisdictions** (the laws that apply to them, as the device decided under);
 //! - **an age band** ([`AgeBand`]) instead of the age.
 //!
@@ -259,6 +262,8 @@ pub struct SealedConsent {
     /// consent (treatment under HIPAA 45 CFR 164.506, ...).
     #[serde(default)]
     pub event: Option<ConsentEvent>,
+    /// The use decided; its purpose is the manifest's, and the event covers it.
+    pub scope: PurposeScope,
     /// Every jurisdiction whose law applies to the subject (1..=[`MAX_SEALED_JURISDICTIONS`]).
     pub jurisdictions: Vec<Jurisdiction>,
     /// The subject's age band.
@@ -266,18 +271,20 @@ pub struct SealedConsent {
 }
 
 impl SealedConsent {
-    /// What a device seals: `event` minimised, the jurisdictions, and the age band
-    /// ([`AgeBand::of`] the subject's age).
+    /// What a device seals for the use `scope`: `event` minimised, the jurisdictions, and the age
+    /// band ([`AgeBand::of`] the subject's age).
     ///
     /// # Errors
     /// As [`SealedConsent::check`].
     pub fn new(
         event: Option<&ConsentEvent>,
+        scope: PurposeScope,
         jurisdictions: Vec<Jurisdiction>,
         age_band: AgeBand,
     ) -> Result<Self, ConsentError> {
         let sealed = Self {
             event: event.map(minimised),
+            scope: scope.validated()?,
             jurisdictions,
             age_band,
         };
@@ -330,7 +337,13 @@ impl SealedConsent {
             )));
         }
         self.age_band.check()?;
+        if self.scope.clone().validated()? != self.scope {
+            return Err(ConsentError::BadField("scope"));
+        }
         if let Some(e) = &self.event {
+            if !e.scope.covers(&self.scope) {
+                return Err(ConsentError::BadField("scope"));
+            }
             if !(e.kind.gives() || e.kind == EventKind::Waived) || e.kind == EventKind::Assented {
                 return Err(ConsentError::BadField("event"));
             }
@@ -346,14 +359,17 @@ impl SealedConsent {
     }
 
     /// What `veil seal` and npm's `sealArtifact` seal from their inputs: a ledger event as its
-    /// ledger's JSON holds it (minimised here), jurisdiction codes, and an age band or exact age
-    /// ([`AgeBand::parse`]).
+    /// ledger's JSON holds it (minimised here), the use as a scope label
+    /// ([`PurposeScope::parse_label`]; default: the event's scope, else `purpose`), jurisdiction
+    /// codes, and an age band or exact age ([`AgeBand::parse`]).
     ///
     /// # Errors
-    /// [`ConsentError::Json`] for an event that does not parse, [`AgeBand::parse`]'s,
-    /// [`Jurisdiction::parse_list`]'s and [`SealedConsent::check`]'s errors.
+    /// [`ConsentError::Json`] for an event that does not parse, [`PurposeScope::parse_label`]'s,
+    /// [`AgeBand::parse`]'s, [`Jurisdiction::parse_list`]'s and [`SealedConsent::check`]'s errors.
     pub fn from_inputs<S: AsRef<str>>(
         event_json: Option<&[u8]>,
+        scope: Option<&str>,
+        purpose: &str,
         jurisdictions: impl IntoIterator<Item = S>,
         age_band: &str,
     ) -> Result<Self, ConsentError> {
@@ -367,8 +383,14 @@ impl SealedConsent {
             Some(bytes) => Some(serde_json::from_slice(bytes)?),
             None => None,
         };
+        let scope = match (scope, &event) {
+            (Some(label), _) => PurposeScope::parse_label(label)?,
+            (None, Some(e)) => e.scope.clone(),
+            (None, None) => PurposeScope::parse_label(purpose)?,
+        };
         Self::new(
             event.as_ref(),
+            scope,
             Jurisdiction::parse_list(jurisdictions)?,
             AgeBand::parse(age_band)?,
         )
@@ -382,17 +404,16 @@ impl SealedConsent {
         self.event.as_ref().map(event_hash).transpose()
     }
 
-    /// The scope a read of an artifact delivered for `purpose` is decided for: the event's, or
-    /// the purpose's own without an event (research without a tier is its narrowest tier).
+    /// The use a read of an artifact delivered for `purpose` is decided for: the sealed scope,
+    /// whose purpose must be `purpose`.
     ///
     /// # Errors
-    /// [`ConsentError::BadField`] (`scope`) when the event is for another purpose, and
-    /// [`PurposeScope::from_parts`]'s errors.
+    /// [`ConsentError::BadField`] (`scope`) when it is for another purpose.
     pub fn scope(&self, purpose: &str) -> Result<PurposeScope, ConsentError> {
-        match &self.event {
-            Some(e) if e.scope.purpose.id() == purpose => Ok(e.scope.clone()),
-            Some(_) => Err(ConsentError::BadField("scope")),
-            None => PurposeScope::from_parts(purpose, None, None, None),
+        if self.scope.purpose.id() == purpose {
+            Ok(self.scope.clone())
+        } else {
+            Err(ConsentError::BadField("scope"))
         }
     }
 
@@ -573,6 +594,7 @@ mod tests {
         let de = Jurisdiction::parse_list(["DE"]).unwrap_or_default();
         SealedConsent::new(
             Some(&e),
+            scope,
             de,
             AgeBand::of(34).unwrap_or(AgeBand {
                 from: 0,

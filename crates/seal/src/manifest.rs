@@ -115,6 +115,7 @@ impl ConsentRef {
                 .map_err(|e| SealError::EncodeFailed(e.to_string()))?;
             entries.push(("event", Value::Bytes(json)));
         }
+        entries.push(("scope", Value::Text(context.scope.label())));
         entries.push(("age_band", map(band)));
         entries.push((
             "jurisdictions",
@@ -139,6 +140,11 @@ impl ConsentRef {
             Some(Value::Bytes(b)) => Some(ConsentContext::read_event(&b).map_err(consent_error)?),
             Some(_) => return Err(bad("consent.context.event must be bytes")),
         };
+        let scope = f.text("scope")?;
+        if scope.len() > MAX_TEXT_LEN {
+            return Err(bad("consent.context.scope is too long"));
+        }
+        let scope = veil_consent::PurposeScope::parse_label(&scope).map_err(consent_error)?;
         let mut band = Fields::new(f.take("age_band")?, "consent.context.age_band")?;
         let age = |v: u64| u32::try_from(v).map_err(|_| bad("an age band's ages are small"));
         let from = age(band.uint("from")?)?;
@@ -167,6 +173,7 @@ impl ConsentRef {
         f.finish()?;
         Ok(ConsentContext {
             event,
+            scope,
             jurisdictions,
             age_band: veil_consent::AgeBand { from, below },
         })
@@ -1345,6 +1352,7 @@ mod tests {
         );
         let context = ConsentContext::new(
             Some(&event),
+            veil_consent::PurposeScope::plain(veil_consent::Purpose::Treatment),
             veil_consent::Jurisdiction::parse_list(["DE", "US"]).unwrap_or_default(),
             veil_consent::AgeBand::of(40).unwrap_or(veil_consent::AgeBand {
                 from: 0,

@@ -196,11 +196,15 @@ fn client_signer(options: &JsValue) -> Result<ClientSigner, VeilError> {
     }
 }
 
-/// `consentContext` `{event?, jurisdictions, ageBand}`: the ledger event (an object as the
-/// ledger's JSON holds it, or that JSON as a string), the subject's jurisdiction codes, and an age
-/// band (`16-17`, `21+`) or age; sealed as `veil seal --consent-event-file --jurisdictions
+/// `consentContext` `{event?, scope?, jurisdictions, ageBand}`: the ledger event (an object as the
+/// ledger's JSON holds it, or that JSON as a string), the use as a scope label (default: the
+/// event's scope, else the purpose), the subject's jurisdiction codes, and an age band (`16-17`,
+/// `21+`) or age; sealed as `veil seal --consent-event-file --consent-scope --jurisdictions
 /// --age-band` seals them.
-fn consent_context(v: &JsValue) -> Result<Option<veil_seal::ConsentContext>, VeilError> {
+fn consent_context(
+    v: &JsValue,
+    purpose: &str,
+) -> Result<Option<veil_seal::ConsentContext>, VeilError> {
     if js::is_absent(v) {
         return Ok(None);
     }
@@ -232,8 +236,11 @@ fn consent_context(v: &JsValue) -> Result<Option<veil_seal::ConsentContext>, Vei
             ));
         }
     };
+    let scope = js::string_field(v, "scope")?;
     Ok(Some(veil_seal::ConsentContext::from_inputs(
         event.as_deref(),
+        scope.as_deref(),
+        purpose,
         &jurisdictions,
         &band,
     )?))
@@ -295,7 +302,7 @@ async fn prepare(
     if files.is_empty() {
         return Err(VeilError::argument("no files to seal"));
     }
-    let context = consent_context(&js::field(options, "consentContext")?)?;
+    let context = consent_context(&js::field(options, "consentContext")?, &purpose)?;
     // Without consentEvent, the hash of the event sealed (a different one is refused by the seal:
     // `consent-event-mismatch`).
     let event_hash = match (event_hash, &context) {

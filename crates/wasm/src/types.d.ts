@@ -489,6 +489,9 @@ export interface SealArtifactOptions {
    * an age band (`"16-17"`, `"21+"`) or age (sealed as its band). */
   consentContext?: {
     event?: Record<string, unknown> | string;
+    /** The use decided, a scope label (`"research/this-study"`, `"cross-border-transfer(US)"`);
+     * default: the event's scope, else `purpose`. */
+    scope?: string;
     jurisdictions: string[];
     ageBand: string | number;
   };
@@ -540,6 +543,7 @@ export interface ArtifactManifest {
      * jurisdictions and age band the recipient decides each read with. */
     context?: {
       event: Record<string, unknown> | null;
+      scope: { purpose: string; tier?: string; partner?: string; country?: string };
       jurisdictions: string[];
       age_band: { from: number; below: number | null };
     };

@@ -402,8 +402,13 @@ pub fn consent_with(
     jurisdictions: &[&str],
     age: u32,
 ) -> ConsentRef {
+    let scope = event.map_or_else(
+        || veil_consent::PurposeScope::plain(veil_consent::Purpose::Treatment),
+        |e| e.scope.clone(),
+    );
     let context = veil_consent::SealedConsent::new(
         event,
+        scope,
         veil_consent::Jurisdiction::parse_list(jurisdictions).unwrap(),
         veil_consent::AgeBand::of(age).unwrap(),
     )
