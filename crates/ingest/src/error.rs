@@ -369,7 +369,8 @@ impl ApiError {
                     P::RegistrationCodeInvalid
                     | P::UserNotVerified
                     | P::UserNotPresent
-                    | P::SignCount { .. } => StatusCode::FORBIDDEN,
+                    | P::SignCount { .. }
+                    | P::BackupEligibility { .. } => StatusCode::FORBIDDEN,
                     P::CredentialExists => StatusCode::CONFLICT,
                     _ => StatusCode::BAD_REQUEST,
                 }
