@@ -469,7 +469,7 @@ pub async fn seal_for(
             "confirm who you are and your consent choices on the Consent page first",
         )
     })?;
-    let (decision, event_hash) = session.grant(&scope)?;
+    let (decision, event_hash, sealed) = session.grant(&scope)?;
     let db = db().await?;
     let (recipient_id, public_hex) = match &to {
         Some(r) => (r.recipient_id(), r.public_key.clone()),
@@ -494,6 +494,7 @@ pub async fn seal_for(
     let consent = ConsentRef {
         decision: decision.decision,
         event_hash,
+        context: Some(sealed),
     };
     let created = now_ms();
     let mut builder = ArtifactBuilder::new(

@@ -4,7 +4,6 @@
 //! derived from the ledger by `veil_consent::decide`, never stored.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use veil_consent::{
     Channel, ConsentLedger, Decision, DecisionRequest, GivenBy, Jurisdiction, Outcome,
     PurposeScope, Standing, Subject, Timestamp,
@@ -140,8 +139,13 @@ impl PatientSession {
     /// The grant an upload for `scope` rests on: the decision must be `allow` (otherwise
     /// `consent-not-granted`, the code `veil-seal` refuses such a seal with); the hash names the
     /// ledger event that gave the consent (absent for uses allowed without consent, e.g. treatment
-    /// under HIPAA 164.506).
-    pub fn grant(&self, scope: &PurposeScope) -> Result<(Decision, Option<[u8; 32]>), AppError> {
+    /// under HIPAA 164.506), and the sealed consent carries that event minimised, the person's
+    /// jurisdictions and age band, so the recipient decides each read again
+    /// ([`veil_consent::SealedConsent`]).
+    pub fn grant(
+        &self,
+        scope: &PurposeScope,
+    ) -> Result<(Decision, Option<[u8; 32]>, veil_consent::SealedConsent), AppError> {
         let ledger = self.ledger()?;
         let decision = self.decide(&ledger, scope)?;
         if decision.decision != Outcome::Allow {
@@ -158,19 +162,15 @@ impl PatientSession {
             Standing::Active { event, .. } => Some(event),
             _ => ledger.waiver_at(scope, at).map(|(event, _)| event),
         };
-        let event_hash = index.and_then(|event| {
-            ledger.events().get(event).map(|e| {
-                let mut h = Sha256::new();
-                h.update(b"veil-consent-event/1\n");
-                h.update(ledger.subject().as_bytes());
-                h.update(b"\n");
-                h.update(event.to_string().as_bytes());
-                h.update(b"\n");
-                h.update(serde_json::to_vec(e).unwrap_or_default());
-                h.finalize().into()
-            })
-        });
-        Ok((decision, event_hash))
+        let event = index.and_then(|event| ledger.events().get(event));
+        let sealed = veil_consent::SealedConsent::new(
+            event,
+            scope.clone(),
+            self.jurisdictions()?,
+            veil_consent::AgeBand::of(self.age)?,
+        )?;
+        let event_hash = sealed.event_hash()?;
+        Ok((decision, event_hash, sealed))
     }
 }
 

@@ -82,6 +82,8 @@ test('after a researcher reads the patient\'s artifact, the Audit page shows who
   assert.equal(purpose, 'research');
   assert.equal(decision, 'allow');
   assert.match(basis, /not withdrawn/);
+  // The app sealed its consent (event, jurisdictions, age band): the server decided it again.
+  assert.match(basis, /^consent re-decided under DE: allow/);
   assert.equal(check, 'hash verified');
   assert.deepEqual(errors, []);
   await page.close();

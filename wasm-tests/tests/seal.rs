@@ -40,6 +40,7 @@ fn seal_and_open_round_trip_with_browser_randomness() {
     let consent = ConsentRef {
         decision: veil_seal::ConsentDecision::Allow,
         event_hash: Some([7; 32]),
+        context: None,
     };
     let mut b = ArtifactBuilder::new(
         pseudonym.clone(),
@@ -76,6 +77,7 @@ fn seal_and_open_round_trip_with_browser_randomness() {
         ConsentRef {
             decision: veil_seal::ConsentDecision::Allow,
             event_hash: None,
+            context: None,
         },
         0,
     );
@@ -157,6 +159,7 @@ fn sealing_8_mb_in_wasm_is_timed() {
         ConsentRef {
             decision: veil_seal::ConsentDecision::Allow,
             event_hash: None,
+            context: None,
         },
         0,
     );

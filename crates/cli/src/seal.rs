@@ -59,9 +59,33 @@ pub struct SealArgs {
         value_parser = consent_decision_parser()
     )]
     consent_decision: ConsentDecision,
-    /// SHA-256 of the consent event the decision rests on, 64 hex digits.
+    /// SHA-256 of the consent event the decision rests on, 64 hex digits. With
+    /// `--consent-event-file` it must be that event's hash (default: computed from it).
     #[arg(long, value_name = "HEX")]
     consent_event: Option<String>,
+    /// The consent ledger event the decision rests on, JSON as the ledger holds it (one entry of
+    /// its `events`): sealed minimised (names and signatures withheld) so the recipient can decide
+    /// each read again. Needs `--jurisdictions` and `--age-band`.
+    #[arg(long, value_name = "EVENT.json", requires_all = ["jurisdictions", "age_band"])]
+    consent_event_file: Option<PathBuf>,
+    /// The subject's jurisdictions, comma-separated (`DE,FR`), sealed for the recipient's
+    /// decision on each read. Needs `--age-band`.
+    #[arg(
+        long,
+        value_name = "CODES",
+        value_delimiter = ',',
+        requires = "age_band"
+    )]
+    jurisdictions: Vec<String>,
+    /// The subject's age band (`16-17`, `21+`) or age (sealed as its band: the least precise age
+    /// that decides alike under every rule). Needs `--jurisdictions`.
+    #[arg(long, value_name = "BAND", requires = "jurisdictions")]
+    age_band: Option<String>,
+    /// The use the consent decision was for, as a scope label (`research/this-study`,
+    /// `cross-border-transfer(US)`, `partner-sharing(Acme)`) [default: the consent event's scope,
+    /// else `--purpose`]. Needs `--age-band`.
+    #[arg(long, value_name = "LABEL", requires = "age_band")]
+    consent_scope: Option<String>,
     /// A device's original COSE-signed reading to carry as evidence (repeatable).
     #[arg(long, value_name = "READING.cose")]
     evidence: Vec<PathBuf>,
@@ -217,10 +241,33 @@ fn seal(args: SealArgs) -> Result<serde_json::Value, Failure> {
             Some(h)
         }
     };
+    let context = match &args.age_band {
+        None => None,
+        Some(band) => {
+            let event = args.consent_event_file.as_deref().map(read).transpose()?;
+            Some(
+                veil_seal::ConsentContext::from_inputs(
+                    event.as_deref(),
+                    args.consent_scope.as_deref(),
+                    &purpose,
+                    &args.jurisdictions,
+                    band,
+                )
+                .map_err(|e| Failure::from(e).context("consent context"))?,
+            )
+        }
+    };
+    // Without --consent-event, the hash of the event sealed (a different one is refused by the
+    // seal: `consent-event-mismatch`).
+    let event_hash = match (event_hash, &context) {
+        (None, Some(c)) => c.event_hash()?,
+        (h, _) => h,
+    };
     let pseudonym = secret.pseudonym(&recipient_id, &purpose);
     let consent = ConsentRef {
         decision: args.consent_decision,
         event_hash,
+        context,
     };
     let created = args.created_ms.unwrap_or_else(now_ms);
     let mut builder =

@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// passkeys (the host is the WebAuthn RP ID). Default: http://localhost:PORT.
     #[arg(long, value_name = "URL")]
     public_origin: Option<String>,
+    /// The controller's (clinic's) jurisdiction, e.g. DE or US-CA: every read is decided again
+    /// under its law besides the subject's. Default: the subject's jurisdictions only.
+    #[arg(long, value_name = "CODE")]
+    jurisdiction: Option<String>,
 }
 
 /// `--database`: a PostgreSQL URL (the error never repeats it: it may hold a password).
@@ -149,6 +153,7 @@ fn config(args: ServeArgs) -> ServerConfig {
     ingest.revoked_devices = args.revoked_devices;
     ingest.recipient_id = args.recipient_id;
     ingest.public_origin = args.public_origin;
+    ingest.jurisdiction = args.jurisdiction;
     ingest.reading_window.max_age_secs = args.reading_max_age_days.saturating_mul(24 * 3600);
     let defaults = Limits::default();
     ingest.limits = Limits {

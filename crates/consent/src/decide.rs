@@ -14,7 +14,7 @@ pub use crate::transfer::TransferMechanism;
 use crate::{ConsentError, ConsentLedger, PurposeScope, Timestamp};
 
 /// Oldest accepted age.
-const MAX_AGE: u32 = 150;
+pub(crate) const MAX_AGE: u32 = 150;
 
 /// Who the decision is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

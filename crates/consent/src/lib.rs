@@ -57,6 +57,7 @@ pub mod ledger;
 pub mod purpose;
 pub mod receipt;
 pub mod rules;
+pub mod sealed;
 mod sharing;
 pub mod text;
 mod time;
@@ -84,6 +85,7 @@ pub use rules::{
     BelowCapacity, Capacity, Jurisdiction, JurisdictionInfo, check_study_end, is_country,
     supported_jurisdictions,
 };
+pub use sealed::{AgeBand, SealedConsent};
 pub use sharing::SharingBasis;
 pub use text::{ConsentText, TextRef};
 pub use time::Timestamp;

@@ -78,6 +78,8 @@ pub struct Ingest {
     log_key: p256::ecdsa::SigningKey,
     /// Recipient users' passkeys are for this relying party ([`crate::passkeys`]).
     relying_party: RelyingParty,
+    /// The controller's jurisdiction reads are decided under (`veil serve --jurisdiction`).
+    controller: Option<veil_consent::Jurisdiction>,
 }
 
 /// The access log's signing key of a server with recipient key `key`: SHA-256 of a label and the
@@ -120,7 +122,27 @@ impl Ingest {
             rates: RateLimiter::new(limits.client_rate),
             enrolments: RateLimiter::new(limits.enrol_rate),
             relying_party: RelyingParty::from_origin(DEFAULT_ORIGIN).map_err(ApiError::Internal)?,
+            controller: None,
         })
+    }
+
+    /// The same service deciding reads with `controller` as the controller's jurisdiction
+    /// ([`veil_consent::DecideOptions::controller`]).
+    pub fn with_controller(mut self, controller: Option<veil_consent::Jurisdiction>) -> Self {
+        self.controller = controller;
+        self
+    }
+
+    /// The controller's jurisdiction reads are decided under.
+    pub fn controller(&self) -> Option<&veil_consent::Jurisdiction> {
+        self.controller.as_ref()
+    }
+
+    fn read_context(&self) -> crate::reads::ReadContext {
+        crate::reads::ReadContext {
+            controller: self.controller.clone(),
+            now_ms: now_ms(),
+        }
     }
 
     /// The same service with recipient users' passkeys bound to `rp`.
@@ -181,7 +203,13 @@ impl Ingest {
         let rp =
             RelyingParty::from_origin(config.public_origin.as_deref().unwrap_or(DEFAULT_ORIGIN))
                 .map_err(|e| ServeError::Config(format!("--public-origin: {e}")))?;
-        let ingest = ingest.with_relying_party(rp);
+        let controller = config
+            .jurisdiction
+            .as_deref()
+            .map(veil_consent::Jurisdiction::parse)
+            .transpose()
+            .map_err(|e| ServeError::Config(format!("--jurisdiction: {e}")))?;
+        let ingest = ingest.with_relying_party(rp).with_controller(controller);
         Ok((ingest, origin))
     }
 
@@ -804,6 +832,17 @@ fn fresh(timestamp_ms: u64, now: u64) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The consent decision a grant was re-decided with (`"redecided": false` without one).
+fn consent_json(grant: &crate::reads::Grant) -> serde_json::Value {
+    match &grant.redecided {
+        Some(d) => serde_json::json!({
+            "redecided": true, "decision": d.outcome, "basis": d.basis,
+            "citations": d.citations, "under": d.under,
+        }),
+        None => serde_json::json!({"redecided": false}),
+    }
+}
+
 fn decision_json(
     decision: &Result<crate::reads::Grant, crate::reads::ReadRefusal>,
 ) -> serde_json::Value {
@@ -811,6 +850,7 @@ fn decision_json(
     match decision {
         Ok(grant) => serde_json::json!({
             "decision": "allow", "basis": grant.basis, "citations": grant.citations,
+            "consent": consent_json(grant),
         }),
         Err(refusal) => serde_json::json!({
             "decision": "refuse", "code": refusal.code(), "basis": refusal.to_string(),
@@ -904,7 +944,13 @@ async fn read_list(
             .clamp(1, crate::recipients::MAX_LIST);
         let listed = ingest
             .store
-            .list_for(user, &request.purpose, request.after, limit)
+            .list_for(
+                user,
+                &request.purpose,
+                request.after,
+                limit,
+                ingest.read_context(),
+            )
             .await?;
         let next = (listed.len() == limit)
             .then(|| listed.last().map(|l| l.id.clone()))
@@ -949,7 +995,7 @@ async fn read_fetch(
                 &id,
                 &request.purpose,
                 ingest.log_key.clone(),
-                now_ms(),
+                ingest.read_context(),
             )
             .await?;
         let grant = answer.decision.clone()?;
@@ -965,6 +1011,7 @@ async fn read_fetch(
             "decision": "allow",
             "basis": grant.basis,
             "citations": grant.citations,
+            "consent": consent_json(&grant),
             "log_seq": answer.logged.entry.seq,
             "manifest": manifest,
             "files": files,

@@ -256,6 +256,10 @@ pub struct IngestConfig {
     /// passkeys: its host is the WebAuthn RP ID, and a ceremony from any other origin is refused.
     /// `veil serve` defaults it to `http://localhost:PORT`.
     pub public_origin: Option<String>,
+    /// The controller's jurisdiction (`DE`, `US-CA`, ...): reads are decided again under its law
+    /// besides the subject's ([`veil_consent::DecideOptions::controller`]). `None`: under the
+    /// subject's jurisdictions only.
+    pub jurisdiction: Option<String>,
 }
 
 impl IngestConfig {
@@ -276,6 +280,7 @@ impl IngestConfig {
             },
             limits: Limits::default(),
             public_origin: None,
+            jurisdiction: None,
         }
     }
 }

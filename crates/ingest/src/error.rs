@@ -369,7 +369,8 @@ impl ApiError {
                     P::RegistrationCodeInvalid
                     | P::UserNotVerified
                     | P::UserNotPresent
-                    | P::SignCount { .. } => StatusCode::FORBIDDEN,
+                    | P::SignCount { .. }
+                    | P::BackupEligibility { .. } => StatusCode::FORBIDDEN,
                     P::CredentialExists => StatusCode::CONFLICT,
                     _ => StatusCode::BAD_REQUEST,
                 }
@@ -430,6 +431,11 @@ impl ApiError {
                 body["citations"] = refusal.citations().into();
                 if let crate::reads::ReadRefusal::ConsentWithdrawn { reason, .. } = refusal {
                     body["reason"] = reason.clone().into();
+                }
+                if let crate::reads::ReadRefusal::ConsentNotAllowed { outcome, under, .. } = refusal
+                {
+                    body["outcome"] = outcome.clone().into();
+                    body["under"] = under.clone().into();
                 }
             }
             _ => {}

@@ -190,6 +190,16 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         ingest.relying_party().origins().join(", "),
         ingest.relying_party().id()
     );
+    println!(
+        "Reads are decided again under {}",
+        match ingest.controller() {
+            Some(j) => format!(
+                "the subject's jurisdictions and the controller's ({})",
+                j.code()
+            ),
+            None => "the subject's jurisdictions only (no --jurisdiction)".to_owned(),
+        }
+    );
     let sweeper = ingest.store().spawn_sweeper();
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let local = listener.local_addr()?;

@@ -197,6 +197,7 @@ impl ArtifactStore {
                     &user.user_kid,
                     &credential.public_key,
                     credential.sign_count,
+                    credential.backup_eligible,
                     now_ms,
                 )?;
                 Ok(Ok((user, id)))
@@ -249,6 +250,7 @@ impl ArtifactStore {
                     user_kid,
                     public_key,
                     sign_count,
+                    backup_eligible,
                 }) = sql::credential(tx, &id)?
                 else {
                     return Ok(Err(PasskeyError::UnknownCredential));
@@ -274,10 +276,14 @@ impl ArtifactStore {
                     &assertion.signature,
                     &public_key,
                     sign_count,
+                    backup_eligible,
                 ) {
                     Ok(v) => v,
                     Err(e) => return Ok(Err(e)),
                 };
+                if backup_eligible.is_none() {
+                    sql::insert_backup_eligible(tx, &id, verified.backup_eligible)?;
+                }
                 sql::used_credential(tx, &id, verified.sign_count, now_ms)?;
                 sql::insert_session(tx, &stored_token, &user.user_kid, &id, now_ms, expires_ms)?;
                 let actor = format!("user:{}", user.user_kid);

@@ -10,12 +10,22 @@
 //! 2. the artifact was delivered for that purpose (purpose limitation): `purpose-not-covered`;
 //! 3. consent for it was not withdrawn: `consent-withdrawn` (with the reason the subject gave);
 //! 4. its subject's identity layer was not erased: `subject-erased`;
-//! 5. its key at rest still exists ([`crate::at_rest`]): `artifact-key-destroyed`.
+//! 5. its key at rest still exists ([`crate::at_rest`]): `artifact-key-destroyed`;
+//! 6. consent still allows the use under the law of the subject and of this server's controller:
+//!    the manifest's sealed consent ([`veil_consent::SealedConsent`]: the minimised consent event,
+//!    the subject's jurisdictions and age band) is replayed as a one-event ledger through
+//!    [`veil_consent::decide_with`] with the server's `--jurisdiction` as
+//!    [`veil_consent::DecideOptions::controller`], now: anything but `allow` is
+//!    `consent-not-allowed`, with that decision's outcome, basis and citations.
 //!
-//! An allowed read carries its basis (the consent decision and event the upload rested on) and
-//! citations; every decision, allowed or refused, is one entry of the access log
-//! (`store::access_log`), written in the transaction that decides it.
+//! An artifact sealed before manifests carried their consent (no `consent.context`) cannot be
+//! decided again: its read rests on the decision the device sealed, as before, and the answer
+//! says so ([`Grant::redecided`] is `None`, and the basis begins "not re-decided").
+//!
+//! An allowed read carries its basis and citations; every decision, allowed or refused, is one
+//! entry of the access log (`store::access_log`), written in the transaction that decides it.
 
+use veil_consent::{DecideOptions, Decision, Jurisdiction, SealedConsent, Timestamp};
 use veil_core::Coded;
 
 /// What a recipient user is for.
@@ -91,6 +101,22 @@ pub enum ReadRefusal {
         at_ms: u64,
         /// The reason the subject gave, or "none given".
         reason: String,
+        /// The citations of the decision replayed with the withdrawal, when the manifest
+        /// carries its consent.
+        decided: Vec<String>,
+    },
+    /// Consent, decided again under the subject's and the controller's law now, does not allow
+    /// the read (or cannot be decided).
+    #[error("consent does not allow this read under {under}: {outcome}: {basis}")]
+    ConsentNotAllowed {
+        /// The decision's outcome (`needs-consent`, `deny`), or `undecidable`.
+        outcome: String,
+        /// The decision's basis (what is needed, or why not).
+        basis: String,
+        /// The decision's citations.
+        citations: Vec<String>,
+        /// The jurisdictions decided under, the controller's last (`DE, US`).
+        under: String,
     },
     /// The subject's identity layer was erased.
     #[error("the subject was erased at {at_ms}")]
@@ -116,6 +142,7 @@ impl Coded for ReadRefusal {
             ReadRefusal::ConsentWithdrawn { .. } => "consent-withdrawn",
             ReadRefusal::SubjectErased { .. } => "subject-erased",
             ReadRefusal::KeyDestroyed { .. } => "artifact-key-destroyed",
+            ReadRefusal::ConsentNotAllowed { .. } => "consent-not-allowed",
         }
     }
 }
@@ -123,19 +150,31 @@ impl Coded for ReadRefusal {
 impl ReadRefusal {
     /// The rules the refusal rests on.
     pub fn citations(&self) -> Vec<String> {
+        if let ReadRefusal::ConsentNotAllowed { citations, .. } = self {
+            return citations.clone();
+        }
         let c: &[&str] = match self {
             ReadRefusal::RoleNotPermitted { .. } | ReadRefusal::PurposeNotCovered { .. } => &[
                 "GDPR Art. 5(1)(b) (purpose limitation)",
                 "HIPAA 45 CFR 164.502(b) (minimum necessary)",
             ],
             ReadRefusal::ConsentWithdrawn { .. } => &["GDPR Art. 7(3) (withdrawal of consent)"],
+            ReadRefusal::ConsentNotAllowed { .. } => &[],
             ReadRefusal::SubjectErased { .. } => &["GDPR Art. 17(1) (right to erasure)"],
             ReadRefusal::KeyDestroyed { .. } => &[
                 "GDPR Art. 7(3) (withdrawal of consent)",
                 "GDPR Art. 17(1) (right to erasure)",
             ],
         };
-        c.iter().map(|s| (*s).to_owned()).collect()
+        let mut out: Vec<String> = c.iter().map(|s| (*s).to_owned()).collect();
+        if let ReadRefusal::ConsentWithdrawn { decided, .. } = self {
+            for d in decided {
+                if !out.contains(d) {
+                    out.push(d.clone());
+                }
+            }
+        }
+        out
     }
 }
 
@@ -154,6 +193,34 @@ pub struct ReadFacts {
     pub subject_erased_ms: Option<u64>,
     /// When and why its key at rest was destroyed.
     pub key_destroyed: Option<(u64, String)>,
+    /// The subject's pseudonym (the one-event ledger's subject).
+    pub pseudonym: String,
+    /// What the manifest carries of the subject's consent; `None` for an artifact sealed before
+    /// manifests carried it.
+    pub sealed_consent: Option<SealedConsent>,
+}
+
+/// What a read is decided under besides the artifact: the server's controller jurisdiction and
+/// the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadContext {
+    /// The controller's jurisdiction (`veil serve --jurisdiction`), if configured.
+    pub controller: Option<Jurisdiction>,
+    /// Now, ms since the epoch.
+    pub now_ms: u64,
+}
+
+/// The consent decision taken again on a read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redecision {
+    /// Its outcome (`allow` on a grant).
+    pub outcome: String,
+    /// Its basis.
+    pub basis: String,
+    /// Its citations.
+    pub citations: Vec<String>,
+    /// The jurisdictions decided under, the controller's last.
+    pub under: Vec<String>,
 }
 
 /// An allowed read: its basis and citations.
@@ -163,6 +230,49 @@ pub struct Grant {
     pub basis: String,
     /// The rules it rests on.
     pub citations: Vec<String>,
+    /// The consent decision taken again for this read; `None`: the artifact carries no sealed
+    /// consent, and the read rests on the decision the device sealed.
+    pub redecided: Option<Redecision>,
+}
+
+/// The consent decision for a read of an artifact with `facts` (and its sealed consent), with
+/// the withdrawal replayed when there is one. `Err` is a refusal to answer with.
+fn redecide(
+    sealed: &SealedConsent,
+    facts: &ReadFacts,
+    context: &ReadContext,
+) -> Result<(Decision, Vec<String>), ReadRefusal> {
+    let mut under: Vec<String> = sealed
+        .jurisdictions
+        .iter()
+        .map(|j| j.code().to_owned())
+        .collect();
+    if let Some(c) = &context.controller
+        && !under.iter().any(|u| u == c.code())
+    {
+        under.push(c.code().to_owned());
+    }
+    let at = |ms: u64| Timestamp::from_unix(i64::try_from(ms / 1000).unwrap_or(i64::MAX));
+    let now = at(context.now_ms);
+    let withdrawn = facts.revoked.as_ref().map(|(ms, _)| at(*ms));
+    let opts = DecideOptions {
+        controller: context.controller.clone(),
+        ..DecideOptions::default()
+    };
+    let decided = match (now, withdrawn.transpose()) {
+        (Ok(now), Ok(withdrawn)) => {
+            sealed.decide(&facts.pseudonym, &facts.purpose, now, withdrawn, &opts)
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    decided
+        .map(|d| (d, under.clone()))
+        .map_err(|e| ReadRefusal::ConsentNotAllowed {
+            outcome: "undecidable".into(),
+            basis: format!("the sealed consent cannot be decided: {e}"),
+            citations: vec!["GDPR Art. 7(1) (the controller demonstrates consent)".into()],
+            under: under.join(", "),
+        })
 }
 
 /// Decide a read of an artifact with `facts` for `purpose` by a user with `role` and `purposes`.
@@ -171,6 +281,7 @@ pub fn decide(
     purposes: &[String],
     purpose: &str,
     facts: &ReadFacts,
+    context: &ReadContext,
 ) -> Result<Grant, ReadRefusal> {
     if !role.purposes().contains(&purpose) || !purposes.iter().any(|p| p == purpose) {
         return Err(ReadRefusal::RoleNotPermitted {
@@ -184,10 +295,18 @@ pub fn decide(
             requested: purpose.to_owned(),
         });
     }
+    let redecided = facts
+        .sealed_consent
+        .as_ref()
+        .map(|sealed| redecide(sealed, facts, context));
     if let Some((at_ms, reason)) = &facts.revoked {
         return Err(ReadRefusal::ConsentWithdrawn {
             at_ms: *at_ms,
             reason: reason.clone().unwrap_or_else(|| "none given".into()),
+            decided: match &redecided {
+                Some(Ok((d, _))) => d.citations.clone(),
+                _ => Vec::new(),
+            },
         });
     }
     if let Some(at_ms) = facts.subject_erased_ms {
@@ -203,16 +322,48 @@ pub fn decide(
         .consent_event
         .as_deref()
         .map_or_else(|| "no event hash".to_owned(), |e| format!("event {e}"));
+    let purpose_limitation = "GDPR Art. 5(1)(b) (purpose limitation)".to_owned();
+    let Some(redecided) = redecided else {
+        return Ok(Grant {
+            basis: format!(
+                "not re-decided (sealed without its consent event, jurisdictions and age band): consent {} for {purpose} as sealed ({event}), not withdrawn, subject not erased; role {} covers {purpose}",
+                facts.consent_decision,
+                role.as_str()
+            ),
+            citations: vec![
+                "GDPR Art. 9(2)(a) (explicit consent)".into(),
+                purpose_limitation,
+            ],
+            redecided: None,
+        });
+    };
+    let (decision, under) = redecided?;
+    if decision.decision != veil_consent::Outcome::Allow {
+        return Err(ReadRefusal::ConsentNotAllowed {
+            outcome: decision.decision.id().to_owned(),
+            basis: decision.basis,
+            citations: decision.citations,
+            under: under.join(", "),
+        });
+    }
+    let mut citations = decision.citations.clone();
+    if !citations.contains(&purpose_limitation) {
+        citations.push(purpose_limitation);
+    }
     Ok(Grant {
         basis: format!(
-            "consent {} for {purpose} ({event}), not withdrawn, subject not erased; role {} covers {purpose}",
-            facts.consent_decision,
+            "consent re-decided under {}: allow ({}; {event}), not withdrawn, subject not erased; role {} covers {purpose}",
+            under.join(", "),
+            decision.basis,
             role.as_str()
         ),
-        citations: vec![
-            "GDPR Art. 9(2)(a) (explicit consent)".into(),
-            "GDPR Art. 5(1)(b) (purpose limitation)".into(),
-        ],
+        citations,
+        redecided: Some(Redecision {
+            outcome: decision.decision.id().to_owned(),
+            basis: decision.basis,
+            citations: decision.citations,
+            under,
+        }),
     })
 }
 
@@ -228,7 +379,22 @@ mod tests {
             revoked: None,
             subject_erased_ms: None,
             key_destroyed: None,
+            pseudonym: "p-1".into(),
+            sealed_consent: None,
         }
+    }
+
+    fn decide(
+        role: Role,
+        purposes: &[String],
+        purpose: &str,
+        facts: &ReadFacts,
+    ) -> Result<Grant, ReadRefusal> {
+        let context = ReadContext {
+            controller: None,
+            now_ms: 1_800_000_000_000,
+        };
+        super::decide(role, purposes, purpose, facts, &context)
     }
 
     #[test]

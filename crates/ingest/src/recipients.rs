@@ -7,7 +7,7 @@ use veil_audit::ChainedEntry;
 use zeroize::Zeroizing;
 
 use crate::ApiError;
-use crate::reads::{self, Grant, ReadFacts, ReadRefusal, Role};
+use crate::reads::{self, Grant, ReadContext, ReadFacts, ReadRefusal, Role};
 use crate::store::access_log::{self, LogItem};
 use crate::store::sql::Tx;
 use crate::store::users::{self, UserRecord};
@@ -55,6 +55,8 @@ fn facts(tx: &mut dyn Tx, id: &str) -> Result<Option<(ReadFacts, String, String)
     else {
         return Ok(None);
     };
+    let manifest_json = row.text(7)?;
+    let pseudonym = row.text(6)?;
     let facts = ReadFacts {
         purpose: row.text(0)?,
         consent_decision: row.text(1)?,
@@ -65,8 +67,26 @@ fn facts(tx: &mut dyn Tx, id: &str) -> Result<Option<(ReadFacts, String, String)
             .transpose()?,
         subject_erased_ms: row.opt_int(5)?.map(ms),
         key_destroyed: rest_keys::destroyed(tx, id)?,
+        pseudonym: pseudonym.clone(),
+        sealed_consent: sealed_consent(id, &manifest_json)?,
     };
-    Ok(Some((facts, row.text(6)?, row.text(7)?)))
+    Ok(Some((facts, pseudonym, manifest_json)))
+}
+
+/// The sealed consent of a stored manifest record (`manifest.consent.context`, written by
+/// `veil_seal::Manifest::to_json` from a verified manifest), if it has one.
+fn sealed_consent(
+    id: &str,
+    manifest_json: &str,
+) -> Result<Option<veil_consent::SealedConsent>, ApiError> {
+    let stored: serde_json::Value = serde_json::from_str(manifest_json)
+        .map_err(|e| ApiError::Internal(format!("stored manifest of {id}: {e}")))?;
+    match stored.pointer("/manifest/consent/context") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(context) => serde_json::from_value(context.clone())
+            .map(Some)
+            .map_err(|e| ApiError::Internal(format!("stored consent context of {id}: {e}"))),
+    }
 }
 
 fn role_of(user: &UserRecord) -> Result<Role, ApiError> {
@@ -95,6 +115,7 @@ fn decision_details(
             details["decision"] = "allow".into();
             details["basis"] = grant.basis.clone().into();
             details["citations"] = grant.citations.clone().into();
+            details["redecided"] = grant.redecided.is_some().into();
         }
         Err(refusal) => {
             details["decision"] = "refuse".into();
@@ -193,15 +214,16 @@ impl ArtifactStore {
         id: &str,
         purpose: &str,
         log_key: SigningKey,
-        now_ms: u64,
+        context: ReadContext,
     ) -> Result<ReadAnswer, ApiError> {
+        let now_ms = context.now_ms;
         let (id, purpose) = (id.to_owned(), purpose.to_owned());
         self.database()
             .transaction(move |tx| {
                 let role = role_of(&user)?;
                 let (facts, pseudonym, manifest_json) =
                     facts(tx, &id)?.ok_or_else(|| ApiError::UnknownArtifact(id.clone()))?;
-                let decision = reads::decide(role, &user.purposes, &purpose, &facts);
+                let decision = reads::decide(role, &user.purposes, &purpose, &facts, &context);
                 let dek = match decision {
                     Ok(_) => rest_keys::key_of(tx, &id)?,
                     Err(_) => None,
@@ -237,6 +259,7 @@ impl ArtifactStore {
         purpose: &str,
         after: Option<String>,
         limit: usize,
+        context: ReadContext,
     ) -> Result<Vec<Listed>, ApiError> {
         let purpose = purpose.to_owned();
         let limit = limit.clamp(1, MAX_LIST);
@@ -259,7 +282,7 @@ impl ArtifactStore {
                         continue;
                     };
                     out.push(Listed {
-                        decision: reads::decide(role, &user.purposes, &purpose, &facts),
+                        decision: reads::decide(role, &user.purposes, &purpose, &facts, &context),
                         received_ms: ms(row.int(1)?),
                         id,
                     });

@@ -102,6 +102,18 @@ pub enum PasskeyError {
         /// The counter sent.
         found: u32,
     },
+    /// The assertion's backup eligibility (BE flag) is not the one the credential was
+    /// registered with: BE is fixed for a credential's life (WebAuthn L3 §6.1.3), so another
+    /// authenticator answers for it.
+    #[error(
+        "backup eligibility {found} differs from the {stored} the credential was registered with"
+    )]
+    BackupEligibility {
+        /// The BE flag stored with the credential.
+        stored: bool,
+        /// The BE flag of the assertion.
+        found: bool,
+    },
     /// The credential is not registered here (or its user is disabled).
     #[error("this passkey is not registered with this server (or its user is disabled)")]
     UnknownCredential,
@@ -131,6 +143,7 @@ impl Coded for PasskeyError {
             PasskeyError::UnsupportedKey(_) => "webauthn-unsupported-key",
             PasskeyError::BadSignature => "webauthn-bad-signature",
             PasskeyError::SignCount { .. } => "webauthn-sign-count",
+            PasskeyError::BackupEligibility { .. } => "webauthn-backup-eligibility",
             PasskeyError::UnknownCredential => "webauthn-unknown-credential",
             PasskeyError::CredentialExists => "webauthn-credential-exists",
             PasskeyError::RegistrationCodeInvalid => "registration-code-invalid",
@@ -472,10 +485,13 @@ pub fn verify_registration(
 pub struct Assertion {
     /// The counter the authenticator reported.
     pub sign_count: u32,
+    /// The assertion's BE flag (for a credential registered before its BE was stored).
+    pub backup_eligible: bool,
 }
 
-/// Verify an assertion (§7.2 steps 13-21) with the credential's stored key and counter, after
-/// [`client_data`] of type `webauthn.get` gave `client` (whose challenge the store took).
+/// Verify an assertion (§7.2 steps 13-21) with the credential's stored key, counter and backup
+/// eligibility (`None` for a credential registered before it was stored), after [`client_data`]
+/// of type `webauthn.get` gave `client` (whose challenge the store took).
 pub fn verify_assertion(
     rp: &RelyingParty,
     client: &ClientData,
@@ -483,6 +499,7 @@ pub fn verify_assertion(
     signature: &[u8],
     public_key: &[u8],
     stored_count: u32,
+    stored_backup_eligible: Option<bool>,
 ) -> Result<Assertion, PasskeyError> {
     if authenticator_data.len() > MAX_AUTHENTICATOR_DATA {
         return Err(bad(format!("longer than {MAX_AUTHENTICATOR_DATA} bytes")));
@@ -503,6 +520,16 @@ pub fn verify_assertion(
     signed.extend_from_slice(&client.hash);
     key.verify(&signed, &signature)
         .map_err(|_| PasskeyError::BadSignature)?;
+    // §7.2 (L3) step 18: the BE flag must be the one the credential record holds.
+    let backup_eligible = parsed.flags & FLAG_BE != 0;
+    if let Some(stored) = stored_backup_eligible
+        && stored != backup_eligible
+    {
+        return Err(PasskeyError::BackupEligibility {
+            stored,
+            found: backup_eligible,
+        });
+    }
     // §7.2 step 21: a counter of zero on both sides means the authenticator keeps none.
     if (parsed.sign_count != 0 || stored_count != 0) && parsed.sign_count <= stored_count {
         return Err(PasskeyError::SignCount {
@@ -512,6 +539,7 @@ pub fn verify_assertion(
     }
     Ok(Assertion {
         sign_count: parsed.sign_count,
+        backup_eligible,
     })
 }
 
@@ -688,6 +716,7 @@ mod tests {
             &signature,
             &credential.public_key,
             0,
+            Some(credential.backup_eligible),
         )
         .unwrap();
         assert_eq!(verified.sign_count, 0);
@@ -699,11 +728,28 @@ mod tests {
                 &assert_auth,
                 &signature,
                 &credential.public_key,
-                0
+                0,
+                None,
             )
             .unwrap_err()
             .code(),
             "webauthn-user-not-verified"
+        );
+        // This authenticator's credentials are backup eligible (BE): an assertion of it for a
+        // credential registered not backup eligible is another authenticator (L3 §7.2).
+        assert_eq!(
+            verify_assertion(
+                &rp,
+                &client,
+                &assert_auth,
+                &signature,
+                &credential.public_key,
+                0,
+                Some(false),
+            )
+            .unwrap_err()
+            .code(),
+            "webauthn-backup-eligibility"
         );
         // Any signed byte changed, or the registration's client data in place of the
         // assertion's, and the signature no longer verifies.
@@ -716,6 +762,7 @@ mod tests {
             &signature,
             &credential.public_key,
             0,
+            None,
         );
         assert_eq!(e.unwrap_err().code(), "webauthn-bad-signature");
         let other = ClientData {
@@ -729,6 +776,7 @@ mod tests {
             &signature,
             &credential.public_key,
             0,
+            None,
         );
         assert_eq!(e.unwrap_err().code(), "webauthn-bad-signature");
         // Its origin is not ours.

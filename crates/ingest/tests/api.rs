@@ -11,6 +11,7 @@ use ciborium::Value;
 use common::*;
 use coset::{CoseSign1, TaggedCborSerializable};
 use p256::ecdsa::signature::Signer;
+use sha2::Digest as _;
 use veil_ingest::Limits;
 
 /// Assert a JSON error answer with `status` and `code`, and that nothing is stored.
@@ -319,6 +320,7 @@ async fn a_manifest_for_another_recipient_id_is_refused() {
     let consent = veil_seal::ConsentRef {
         decision: veil_seal::ConsentDecision::Allow,
         event_hash: None,
+        context: None,
     };
     let b = veil_seal::ArtifactBuilder::new(
         f.subject.pseudonym("clinic-b", PURPOSE),
@@ -406,6 +408,95 @@ fn with_decision(f: &Fixture, text: &str) -> Vec<u8> {
         };
         *field(consent, "decision") = Value::Text(text.into());
     })
+}
+
+/// An artifact of the fixture's subject carrying a German research consent, its sealed consent
+/// map rewritten by `edit` and re-signed by the genuine client.
+fn with_consent_context(f: &Fixture, edit: impl FnOnce(&mut Vec<(Value, Value)>)) -> Vec<u8> {
+    let pseudonym = f.subject.pseudonym(RECIPIENT_ID, "research");
+    let consent = consent_with(Some(&research_consent_event()), &["DE"], 34);
+    let mut b = veil_seal::ArtifactBuilder::new(
+        pseudonym,
+        "research",
+        RECIPIENT_ID,
+        consent,
+        1_790_000_000_000,
+    );
+    b.add_file("file-1.txt", b"notes".to_vec()).unwrap();
+    let signed = b.sign(&f.client).unwrap().into_bytes();
+    resign(f, &signed, |top| {
+        let Value::Map(manifest) = field(top, "manifest") else {
+            panic!()
+        };
+        let Value::Map(consent) = field(manifest, "consent") else {
+            panic!()
+        };
+        edit(consent);
+    })
+}
+
+/// `edit` applied to the sealed event, written back in canonical form; with `rehash`, the
+/// manifest's event_hash follows it.
+fn with_event(
+    f: &Fixture,
+    rehash: bool,
+    edit: impl FnOnce(&mut veil_consent::ConsentEvent),
+) -> Vec<u8> {
+    with_consent_context(f, |consent| {
+        let Value::Map(context) = field(consent, "context") else {
+            panic!()
+        };
+        let Value::Bytes(event) = field(context, "event") else {
+            panic!()
+        };
+        let mut parsed: veil_consent::ConsentEvent = serde_json::from_slice(event).unwrap();
+        edit(&mut parsed);
+        *event = veil_consent::sealed::event_json(&parsed).unwrap();
+        let hash = sha2::Sha256::digest(&*event).to_vec();
+        if rehash {
+            *field(consent, "event_hash") = Value::Bytes(hash);
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_sealed_consent_event_that_is_not_the_one_its_hash_names_is_refused() {
+    let f = Fixture::new();
+    // The client forges the event (a later consent, an expiry removed...) and re-signs: the
+    // event no longer hashes to the manifest's event_hash.
+    let forged = with_event(&f, false, |e| {
+        e.at = veil_consent::Timestamp::parse("2026-01-11T09:00:00Z").unwrap();
+    });
+    refused(
+        &f,
+        post(&f.app(), f.seal(forged)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "consent-event-mismatch",
+    )
+    .await;
+    // An event that names a person (not minimised) is refused even with its own hash.
+    let named = with_event(&f, true, |e| e.guardian = Some("Jane Roe".into()));
+    let got = post(&f.app(), f.seal(named)).await;
+    assert!(
+        got.1["detail"].as_str().unwrap().contains("minimised"),
+        "{}",
+        got.1
+    );
+    refused(&f, got, StatusCode::UNPROCESSABLE_ENTITY, "bad-manifest").await;
+    // A key outside the consent map's schema is refused.
+    let extra = with_consent_context(&f, |consent| {
+        consent.push((Value::Text("verified".into()), Value::Bool(true)));
+    });
+    refused(
+        &f,
+        post(&f.app(), f.seal(extra)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad-artifact",
+    )
+    .await;
+    // As sealed: stored.
+    let (status, json) = post(&f.app(), f.seal(with_consent_context(&f, |_| {}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
 }
 
 #[tokio::test]

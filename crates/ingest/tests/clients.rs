@@ -278,6 +278,7 @@ async fn finding_5_a_captured_reading_is_worthless_to_anyone_else() {
         veil_seal::ConsentRef {
             decision: veil_seal::ConsentDecision::Allow,
             event_hash: None,
+            context: None,
         },
         1_790_000_000_000,
     );
@@ -447,6 +448,7 @@ async fn a_client_over_its_rate_gets_429_with_retry_after_and_others_do_not() {
         veil_seal::ConsentRef {
             decision: veil_seal::ConsentDecision::Allow,
             event_hash: None,
+            context: None,
         },
         1_790_000_000_000,
     );

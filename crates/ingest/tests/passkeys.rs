@@ -31,6 +31,7 @@ const UP: u8 = 0x01;
 const UV: u8 = 0x04;
 const AT: u8 = 0x40;
 const BS: u8 = 0x10;
+const BE: u8 = 0x08;
 
 fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -445,6 +446,16 @@ async fn codes_challenges_and_assertions_work_once_and_each_refusal_has_its_code
         ),
         // A counter that goes back: a cloned authenticator.
         ("webauthn-sign-count", Box::new(|a| a.count = 0)),
+        // Registered not backup eligible, now answering as backup eligible (and backed up):
+        // another authenticator (WebAuthn L3 §7.2).
+        (
+            "webauthn-backup-eligibility",
+            Box::new(|a| a.flags = UP | UV | BE),
+        ),
+        (
+            "webauthn-backup-eligibility",
+            Box::new(|a| a.flags = UP | UV | BE | BS),
+        ),
     ];
     for (code, change) in cases {
         let mut a = Authenticator {
@@ -770,4 +781,36 @@ async fn a_passkey_signs_in_its_own_user_only() {
         assert_eq!(status, StatusCode::OK, "{session}");
         assert_eq!(session["user"]["user_kid"], kid.as_str());
     }
+}
+
+#[tokio::test]
+async fn a_passkey_registered_before_its_backup_eligibility_was_stored_keeps_the_one_it_next_shows()
+{
+    let f = Fixture::new();
+    let app = f.app();
+    let (_, code) = passkey_user(f.ingest.store(), "researcher", &["research"]).await;
+    let mut auth = Authenticator::new();
+    register(&app, &mut auth, &code).await;
+    // A database of the version before: the passkey has no stored BE flag.
+    let db = rusqlite::Connection::open(f.config.data_dir.join("veil-ingest.sqlite3")).unwrap();
+    assert_eq!(db.execute("DELETE FROM passkey_backup", []).unwrap(), 1);
+    // Its next sign-in (as backup eligible) records the flag, and from then on it must repeat.
+    auth.flags = UP | UV | BE;
+    let (status, json) = sign_in(&app, &mut auth).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let stored: i64 = db
+        .query_row("SELECT backup_eligible FROM passkey_backup", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(stored, 1);
+    auth.flags = UP | UV;
+    let (status, json) = sign_in(&app, &mut auth).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("webauthn-backup-eligibility"))
+    );
+    auth.flags = UP | UV | BE | BS;
+    let (status, json) = sign_in(&app, &mut auth).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
 }

@@ -431,3 +431,153 @@ async fn reads_are_authenticated_fresh_and_once() {
         1
     );
 }
+
+/// The router of a second instance of `f`'s server (same database and objects) whose controller
+/// is in `jurisdiction` (`veil serve --jurisdiction`).
+fn app_under(f: &Fixture, jurisdiction: &str) -> axum::Router {
+    let mut config = f.config.clone();
+    config.jurisdiction = Some(jurisdiction.into());
+    let (ingest, _) = veil_ingest::Ingest::open(&config).unwrap();
+    veil_ingest::app(&f.dist, std::sync::Arc::new(ingest))
+}
+
+async fn list(app: &axum::Router, key: &SigningKey, purpose: &str) -> serde_json::Value {
+    let body = serde_json::json!({
+        "format": "veil-read-list-v1", "purpose": purpose,
+        "user_key": key_hex(key), "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    let (status, json) = send(app, signed("/v1/reads/list", &body, key)).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    json
+}
+
+#[tokio::test]
+async fn a_read_is_decided_again_under_the_recipients_law_with_that_decisions_citations() {
+    let f = Fixture::new();
+    // A German subject's research consent (GDPR Art. 9(2)(a)), without a HIPAA authorization;
+    // the client sealed `allow`.
+    let event = research_consent_event();
+    let consent = consent_with(Some(&event), &["DE"], 34);
+    let id = stored_with(&f, &f.app(), "research", 1, consent).await;
+    let researcher = user(&f, "researcher", &["research"]).await;
+    // What the manifest carries: the event minimised, the jurisdictions, the age band (not 34).
+    let stored = &fetch(&app_under(&f, "DE"), &researcher, &id, "research")
+        .await
+        .1;
+    let context = &stored["manifest"]["manifest"]["consent"]["context"];
+    assert_eq!(context["jurisdictions"], serde_json::json!(["DE"]));
+    assert_eq!(context["age_band"]["below"], serde_json::Value::Null);
+    assert!(
+        context["age_band"]["from"].as_u64().unwrap() < 34,
+        "{context}"
+    );
+    assert_eq!(context["event"]["kind"], "given");
+
+    // A controller in Germany: the same law, the read is allowed, re-decided.
+    let (status, json) = fetch(&app_under(&f, "DE"), &researcher, &id, "research").await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["consent"]["redecided"], true);
+    assert_eq!(json["consent"]["decision"], "allow");
+    assert_eq!(json["consent"]["under"], serde_json::json!(["DE"]));
+    let citations: Vec<String> = serde_json::from_value(json["citations"].clone()).unwrap();
+    assert!(
+        citations.iter().any(|c| c.contains("9(2)(a)")),
+        "{citations:?}"
+    );
+    assert!(
+        json["basis"]
+            .as_str()
+            .unwrap()
+            .starts_with("consent re-decided under DE: allow")
+    );
+
+    // A controller in the US: HIPAA asks a research use for an authorization's elements
+    // (45 CFR 164.508(a)(1), (c)), which the GDPR consent does not carry: refused, although the
+    // client sealed `allow`, with the decision's outcome, basis and citations.
+    let us = app_under(&f, "US");
+    let (status, json) = fetch(&us, &researcher, &id, "research").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("consent-not-allowed")),
+        "{json}"
+    );
+    assert_eq!(json["outcome"], "needs-consent");
+    assert_eq!(json["under"], "DE, US");
+    let citations: Vec<String> = serde_json::from_value(json["citations"].clone()).unwrap();
+    assert!(
+        citations.iter().any(|c| c == "45 CFR 164.508(a)(1)"),
+        "{citations:?}"
+    );
+    assert!(
+        json["detail"].as_str().unwrap().contains("authorization"),
+        "{json}"
+    );
+    // The listing gives the same answers, each under its server's law.
+    let listed = list(&us, &researcher, "research").await;
+    assert_eq!(listed["artifacts"][0]["code"], "consent-not-allowed");
+    let listed = list(&app_under(&f, "DE"), &researcher, "research").await;
+    assert_eq!(listed["artifacts"][0]["decision"], "allow");
+    assert_eq!(listed["artifacts"][0]["consent"]["redecided"], true);
+
+    // The refusal is logged with its code and the decision's citations.
+    let auditor = user(&f, "auditor", &[]).await;
+    let (_, log) = export(&us, &auditor).await;
+    let refused = verified(&log)
+        .into_iter()
+        .find(|e| e.entry.details["code"] == "consent-not-allowed")
+        .unwrap();
+    assert!(
+        refused.entry.details["citations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains("164.508"))
+    );
+
+    // A withdrawal refuses under any law, with the withdrawal's citations and the decision's.
+    let revocation = serde_json::json!({
+        "format": "veil-revocation-v1", "artifacts": [id], "purpose": "research",
+        "withdrawn_at_ms": now_ms(), "reason": "no more",
+        "client_key": key_hex(&f.client), "timestamp_ms": now_ms(), "nonce": nonce(),
+    });
+    let (status, json) = send(&f.app(), signed("/v1/revocations", &revocation, &f.client)).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let (status, json) = fetch(&app_under(&f, "DE"), &researcher, &id, "research").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("consent-withdrawn"))
+    );
+    let citations: Vec<String> = serde_json::from_value(json["citations"].clone()).unwrap();
+    assert!(
+        citations.iter().any(|c| c.contains("7(3)")),
+        "{citations:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_artifact_sealed_without_its_consent_is_read_on_its_sealed_decision_marked_not_redecided()
+ {
+    let f = Fixture::new();
+    let id = stored(&f, &f.app(), "research", 1).await;
+    let researcher = user(&f, "researcher", &["research"]).await;
+    // Even under a law that would refuse a GDPR consent: nothing to decide again with.
+    let (status, json) = fetch(&app_under(&f, "US"), &researcher, &id, "research").await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["consent"]["redecided"], false);
+    assert!(
+        json["basis"]
+            .as_str()
+            .unwrap()
+            .starts_with("not re-decided"),
+        "{json}"
+    );
+    let listed = list(&f.app(), &researcher, "research").await;
+    assert_eq!(listed["artifacts"][0]["consent"]["redecided"], false);
+    let auditor = user(&f, "auditor", &[]).await;
+    let (_, log) = export(&f.app(), &auditor).await;
+    let read = verified(&log)
+        .into_iter()
+        .find(|e| e.entry.event.as_str() == "read")
+        .unwrap();
+    assert_eq!(read.entry.details["redecided"], false);
+}

@@ -486,6 +486,7 @@ mod tests {
             ConsentRef {
                 decision: ConsentDecision::Allow,
                 event_hash: Some([9u8; 32]),
+                context: None,
             },
             1_700_000_000_000,
         );

@@ -207,7 +207,7 @@ pub(crate) fn read_sign1(bytes: &[u8]) -> Result<Sign1Parts<'_>, SealError> {
 /// use veil_seal::{ArtifactBuilder, ConsentDecision, ConsentRef, KeyId, PseudonymSecret, generate_signing_key, signer_kid};
 /// let client = generate_signing_key()?;
 /// let pseudonym = PseudonymSecret::generate()?.pseudonym("clinic-a", "treatment");
-/// let consent = ConsentRef { decision: ConsentDecision::Allow, event_hash: None };
+/// let consent = ConsentRef { decision: ConsentDecision::Allow, event_hash: None, context: None };
 /// let signed = ArtifactBuilder::new(pseudonym, "treatment", "clinic-a", consent, 0).sign(&client)?;
 /// assert_eq!(signer_kid(signed.as_bytes())?, KeyId::of_verifying_key(client.verifying_key()));
 /// # Ok::<(), veil_seal::SealError>(())

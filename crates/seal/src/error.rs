@@ -31,6 +31,10 @@ pub enum SealError {
     /// decision that is not `allow`, `needs-consent` or `deny`).
     #[error("invalid manifest: {0}")]
     BadManifest(String),
+    /// The consent event a manifest carries is not the one its `event_hash` names (a forged or
+    /// altered event).
+    #[error("the consent event carried does not hash to the manifest's consent event_hash")]
+    ConsentEventMismatch,
     /// Sealing was asked for a manifest whose consent decision is not `allow`: a seal rests on a
     /// grant, so nothing is signed or encrypted.
     #[error("consent decision `{0}` is not a grant: only an `allow` decision is sealed")]
@@ -100,6 +104,7 @@ impl veil_core::Coded for SealError {
             Self::DuplicateName(_) => "duplicate-name",
             Self::BadManifest(_) => "bad-manifest",
             Self::ConsentNotGranted(_) => "consent-not-granted",
+            Self::ConsentEventMismatch => "consent-event-mismatch",
             Self::EncodeFailed(_) => "encode-failed",
             Self::SealFailed(_) => "seal-failed",
             Self::BadEnvelope(_) => "bad-envelope",

@@ -222,6 +222,7 @@ mod tests {
         let consent = crate::ConsentRef {
             decision: crate::ConsentDecision::Allow,
             event_hash: None,
+            context: None,
         };
         let mut b = crate::ArtifactBuilder::new(secret.pseudonym("r", "p"), "p", "r", consent, 0);
         b.add_file("f", vec![1, 2, 3]).unwrap();

@@ -41,6 +41,7 @@ pub fn allow(event_hash: Option<[u8; 32]>) -> ConsentRef {
     ConsentRef {
         decision: ConsentDecision::Allow,
         event_hash,
+        context: None,
     }
 }
 

@@ -25,7 +25,7 @@
 //! let pseudonym = secret.pseudonym("clinic-a", "treatment");
 //!
 //! // A seal rests on a grant: only `allow` (veil-consent's outcome) is sealed.
-//! let consent = ConsentRef { decision: ConsentDecision::Allow, event_hash: Some([0u8; 32]) };
+//! let consent = ConsentRef { decision: ConsentDecision::Allow, event_hash: Some([0u8; 32]), context: None };
 //! let mut builder = ArtifactBuilder::new(pseudonym, "treatment", "clinic-a", consent, 1_700_000_000_000);
 //! let name = builder.add_content("Jane Roe skull.stl", b"solid veil\nendsolid veil\n".to_vec())?;
 //! assert_eq!(name, "model-1.stl");
@@ -64,10 +64,11 @@ pub use keys::{
     signing_key_to_pem, verifying_key_from_pem, verifying_key_from_sec1, verifying_key_to_pem,
 };
 pub use manifest::{
-    ConsentDecision, ConsentRef, ContentEntry, DeviceClaims, DeviceEvidence, LEGACY_ALLOW,
-    MAX_CERT_BYTES, MAX_CHAIN_LEN, MAX_CLAIM_LEN, MAX_CONTENTS, MAX_EVIDENCE, MAX_NAME_LEN,
-    MAX_READING_BYTES, MAX_TEXT_LEN, MAX_UNVERIFIED, MAX_UNVERIFIED_TOKEN, MAX_UNVERIFIED_VALUES,
-    Manifest, UnverifiedReading, UnverifiedSource, UnverifiedValue, parse_consent_decision,
+    ConsentContext, ConsentDecision, ConsentRef, ContentEntry, DeviceClaims, DeviceEvidence,
+    LEGACY_ALLOW, MAX_CERT_BYTES, MAX_CHAIN_LEN, MAX_CLAIM_LEN, MAX_CONTENTS, MAX_EVIDENCE,
+    MAX_NAME_LEN, MAX_READING_BYTES, MAX_TEXT_LEN, MAX_UNVERIFIED, MAX_UNVERIFIED_TOKEN,
+    MAX_UNVERIFIED_VALUES, Manifest, UnverifiedReading, UnverifiedSource, UnverifiedValue,
+    parse_consent_decision,
 };
 pub use p256::ecdsa::{SigningKey, VerifyingKey};
 pub use pseudonym::{ErasureRecord, IdentityVault, Pseudonym, PseudonymSecret};

@@ -77,7 +77,12 @@ pub fn parse_consent_decision(text: &str) -> Result<ConsentDecision, SealError> 
     })
 }
 
-/// The consent a seal rests on: the decision and the hash of the consent event that made it.
+/// What a manifest carries for its recipient to decide again ([`veil_consent::SealedConsent`]:
+/// the minimised consent event, the subject's jurisdictions and age band).
+pub use veil_consent::SealedConsent as ConsentContext;
+
+/// The consent a seal rests on: the decision, the hash of the consent event that made it and,
+/// in artifacts sealed since the recipient decides each read again, what that takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentRef {
     /// The decision for the manifest's purpose. Only [`ConsentDecision::Allow`] is sealed (a seal
@@ -85,8 +90,94 @@ pub struct ConsentRef {
     /// [`SealError::ConsentNotGranted`]); an opened artifact may carry any of the three, and the
     /// receiving side refuses what is not `allow`.
     pub decision: ConsentDecision,
-    /// SHA-256 of the consent event (ledger entry) the decision rests on, if known.
+    /// SHA-256 of the consent event (ledger entry) the decision rests on, if known. When
+    /// [`ConsentRef::context`] carries the event, this is [`veil_consent::sealed::event_hash`] of
+    /// it (the SHA-256 of its minimised canonical JSON), checked on every decode; before, it was
+    /// the device's own hash of the ledger entry, which nobody else can check.
     pub event_hash: Option<[u8; 32]>,
+    /// The minimised consent event, the subject's jurisdictions and age band, so the recipient
+    /// can decide each read again under its own law; `None` in artifacts sealed before.
+    pub context: Option<ConsentContext>,
+}
+
+/// Longest jurisdiction code a consent context may name (`US-CA` is 5 bytes).
+const MAX_JURISDICTION_LEN: usize = 16;
+
+impl ConsentRef {
+    fn context_to_cbor(context: &ConsentContext) -> Result<Value, SealError> {
+        let mut band = vec![("from", Value::Integer(context.age_band.from.into()))];
+        if let Some(below) = context.age_band.below {
+            band.push(("below", Value::Integer(below.into())));
+        }
+        let mut entries = Vec::new();
+        if let Some(event) = &context.event {
+            let json = veil_consent::sealed::event_json(event)
+                .map_err(|e| SealError::EncodeFailed(e.to_string()))?;
+            entries.push(("event", Value::Bytes(json)));
+        }
+        entries.push(("scope", Value::Text(context.scope.label())));
+        entries.push(("age_band", map(band)));
+        entries.push((
+            "jurisdictions",
+            Value::Array(
+                context
+                    .jurisdictions
+                    .iter()
+                    .map(|j| Value::Text(j.code().to_owned()))
+                    .collect(),
+            ),
+        ));
+        Ok(map(entries))
+    }
+
+    /// Decodes `consent.context`: a closed schema, every size bounded before it is read.
+    fn context_from_cbor(value: Value) -> Result<ConsentContext, SealError> {
+        let consent_error =
+            |e: veil_consent::ConsentError| SealError::BadManifest(format!("consent context: {e}"));
+        let mut f = Fields::new(value, "consent.context")?;
+        let event = match f.take_opt("event") {
+            None => None,
+            Some(Value::Bytes(b)) => Some(ConsentContext::read_event(&b).map_err(consent_error)?),
+            Some(_) => return Err(bad("consent.context.event must be bytes")),
+        };
+        let scope = f.text("scope")?;
+        if scope.len() > MAX_TEXT_LEN {
+            return Err(bad("consent.context.scope is too long"));
+        }
+        let scope = veil_consent::PurposeScope::parse_label(&scope).map_err(consent_error)?;
+        let mut band = Fields::new(f.take("age_band")?, "consent.context.age_band")?;
+        let age = |v: u64| u32::try_from(v).map_err(|_| bad("an age band's ages are small"));
+        let from = age(band.uint("from")?)?;
+        let below = match band.take_opt("below") {
+            None => None,
+            Some(Value::Integer(i)) => {
+                Some(age(u64::try_from(i).map_err(|_| {
+                    bad("age_band.below is an unsigned integer")
+                })?)?)
+            }
+            Some(_) => return Err(bad("age_band.below is an unsigned integer")),
+        };
+        band.finish()?;
+        let codes = f.array("jurisdictions")?;
+        if codes.len() > veil_consent::sealed::MAX_SEALED_JURISDICTIONS {
+            return Err(bad("consent.context names too many jurisdictions"));
+        }
+        let mut jurisdictions = Vec::with_capacity(codes.len());
+        for code in codes {
+            match code {
+                Value::Text(t) if t.len() <= MAX_JURISDICTION_LEN => jurisdictions
+                    .push(veil_consent::Jurisdiction::parse(&t).map_err(consent_error)?),
+                _ => return Err(bad("a jurisdiction is a code of at most 16 bytes")),
+            }
+        }
+        f.finish()?;
+        Ok(ConsentContext {
+            event,
+            scope,
+            jurisdictions,
+            age_band: veil_consent::AgeBand { from, below },
+        })
+    }
 }
 
 /// One content carried by the artifact.
@@ -476,6 +567,9 @@ impl Manifest {
             }).collect::<Vec<_>>(),
             "deid_report": self.deid_report,
         });
+        if let Some(context) = &self.consent.context {
+            json["consent"]["context"] = serde_json::to_value(context).unwrap_or_default();
+        }
         if let (false, Some(obj)) = (self.unverified_readings.is_empty(), json.as_object_mut()) {
             obj.insert(
                 "unverified_readings".into(),
@@ -501,7 +595,12 @@ impl Manifest {
             Some(v) => Value::serialized(v).map_err(|e| SealError::EncodeFailed(e.to_string()))?,
             None => Value::Null,
         };
-        let consent = map(vec![
+        let mut consent = Vec::new();
+        // RFC 8949 §4.2.1 order: "context" (written only when present) before "decision".
+        if let Some(context) = &self.consent.context {
+            consent.push(("context", ConsentRef::context_to_cbor(context)?));
+        }
+        consent.extend([
             (
                 "decision",
                 Value::Text(self.consent.decision.id().to_owned()),
@@ -513,6 +612,7 @@ impl Manifest {
                     .map_or(Value::Null, |h| Value::Bytes(h.to_vec())),
             ),
         ]);
+        let consent = map(consent);
         let contents = self
             .contents
             .iter()
@@ -596,6 +696,11 @@ impl Manifest {
             ),
             Some(_) => return Err(bad("consent event_hash must be bytes or null")),
         };
+        let context = c
+            .take_opt("context")
+            .map(ConsentRef::context_from_cbor)
+            .transpose()?;
+        c.finish()?;
         let items = m.array("contents")?;
         if items.len() > MAX_CONTENTS {
             return Err(bad(format!("more than {MAX_CONTENTS} contents")));
@@ -682,6 +787,7 @@ impl Manifest {
             consent: ConsentRef {
                 decision,
                 event_hash,
+                context,
             },
             recipient,
             created_ms,
@@ -705,6 +811,19 @@ impl Manifest {
         }
         for r in &self.unverified_readings {
             r.validate()?;
+        }
+        if let Some(context) = &self.consent.context {
+            let consent_error = |e: veil_consent::ConsentError| {
+                SealError::BadManifest(format!("consent context: {e}"))
+            };
+            context.check().map_err(consent_error)?;
+            context.scope(&self.purpose).map_err(consent_error)?;
+            if let Some(event) = &context.event {
+                let hash = veil_consent::sealed::event_hash(event).map_err(consent_error)?;
+                if self.consent.event_hash != Some(hash) {
+                    return Err(SealError::ConsentEventMismatch);
+                }
+            }
         }
         let mut seen = std::collections::BTreeSet::new();
         for c in &self.contents {
@@ -824,6 +943,7 @@ mod tests {
             consent: ConsentRef {
                 decision: ConsentDecision::Allow,
                 event_hash: None,
+                context: None,
             },
             recipient: "clinic-a".into(),
             created_ms: 1,
@@ -1217,5 +1337,150 @@ mod tests {
             read.ok().and_then(|r| r.first().map(|r| r.values[0].value)),
             Some(121.0)
         );
+    }
+
+    /// A treatment consent given on the subject's own device, sealed with German and US law
+    /// and an adult's band.
+    fn with_context() -> Manifest {
+        let event = veil_consent::ConsentEvent::new(
+            veil_consent::EventKind::Given,
+            veil_consent::PurposeScope::plain(veil_consent::Purpose::Treatment),
+            veil_consent::Timestamp(1_780_000_000),
+            veil_consent::Channel::Kiosk {
+                staff_id: "nurse Ann Lee".into(),
+            },
+        );
+        let context = ConsentContext::new(
+            Some(&event),
+            veil_consent::PurposeScope::plain(veil_consent::Purpose::Treatment),
+            veil_consent::Jurisdiction::parse_list(["DE", "US"]).unwrap_or_default(),
+            veil_consent::AgeBand::of(40).unwrap_or(veil_consent::AgeBand {
+                from: 0,
+                below: None,
+            }),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut m = manifest(None);
+        m.purpose = "treatment".into();
+        m.consent.event_hash = context.event_hash().unwrap_or_default();
+        m.consent.context = Some(context);
+        m
+    }
+
+    /// The manifest's CBOR with `edit` applied to its `consent.context` map.
+    fn with_context_value(edit: impl Fn(&mut Vec<(Value, Value)>)) -> Value {
+        let Ok(Value::Map(mut top)) = with_context().to_cbor_value() else {
+            unreachable!()
+        };
+        for (k, v) in &mut top {
+            if let (Some("consent"), Value::Map(consent)) = (k.as_text(), v) {
+                for (ck, cv) in consent.iter_mut() {
+                    if let (Some("context"), Value::Map(context)) = (ck.as_text(), cv) {
+                        edit(context);
+                    }
+                }
+            }
+        }
+        Value::Map(top)
+    }
+
+    #[test]
+    fn a_consent_context_round_trips_minimised_and_bound_to_its_hash() {
+        let m = with_context();
+        assert_eq!(decode_value(&m), Ok(m.clone()));
+        let json = m.to_json();
+        let context = &json["consent"]["context"];
+        assert_eq!(context["jurisdictions"], serde_json::json!(["DE", "US"]));
+        assert_eq!(context["event"]["channel"]["staff_id"], "withheld");
+        assert!(context["age_band"]["from"].as_u64().unwrap_or(99) < 40);
+        let bytes = m.encode().unwrap_or_default();
+        assert!(!bytes.windows(3).any(|w| w == b"Ann"));
+        // Another event hash: refused when sealing and when read.
+        let mut forged = m.clone();
+        forged.consent.event_hash = Some([5; 32]);
+        assert_eq!(
+            forged.validate().map_err(|e| e.code()),
+            Err("consent-event-mismatch")
+        );
+        assert_eq!(
+            decode_value(&forged).map_err(|e| e.code()),
+            Err("consent-event-mismatch")
+        );
+        // An event for another purpose than the manifest's is refused.
+        let mut other = m.clone();
+        other.purpose = "research".into();
+        assert_eq!(other.validate().map_err(|e| e.code()), Err("bad-manifest"));
+        // Absent: no key, so older manifests encode as before.
+        assert!(
+            !manifest(None)
+                .encode()
+                .unwrap_or_default()
+                .windows(7)
+                .any(|w| w == b"context")
+        );
+    }
+
+    #[test]
+    fn a_consent_context_is_a_closed_bounded_schema() {
+        assert!(Manifest::from_cbor_value(with_context_value(|_| {})).is_ok());
+        type Edit<'a> = &'a dyn Fn(&mut Vec<(Value, Value)>);
+        let refused = |edit: Edit<'_>| {
+            Manifest::from_cbor_value(with_context_value(edit))
+                .map_err(|e| e.code())
+                .err()
+        };
+        let set = |key: &'static str, value: Value| {
+            move |context: &mut Vec<(Value, Value)>| {
+                for (k, v) in context.iter_mut() {
+                    if k.as_text() == Some(key) {
+                        *v = value.clone();
+                    }
+                }
+            }
+        };
+        assert_eq!(
+            refused(&|c: &mut Vec<(Value, Value)>| c
+                .push((Value::Text("age".into()), Value::Integer(40.into())))),
+            Some("bad-artifact")
+        );
+        let many = Value::Array(vec![
+            Value::Text("DE".into());
+            veil_consent::sealed::MAX_SEALED_JURISDICTIONS + 1
+        ]);
+        assert_eq!(refused(&set("jurisdictions", many)), Some("bad-artifact"));
+        let long = Value::Array(vec![Value::Text("D".repeat(17))]);
+        assert_eq!(refused(&set("jurisdictions", long)), Some("bad-artifact"));
+        let unknown = Value::Array(vec![Value::Text("XX".into())]);
+        assert_eq!(
+            refused(&set("jurisdictions", unknown)),
+            Some("bad-manifest")
+        );
+        let none = Value::Array(vec![]);
+        assert_eq!(refused(&set("jurisdictions", none)), Some("bad-manifest"));
+        let huge = Value::Bytes(vec![b' '; veil_consent::sealed::MAX_SEALED_EVENT_BYTES + 1]);
+        assert_eq!(refused(&set("event", huge)), Some("bad-manifest"));
+        let text = Value::Text("{}".into());
+        assert_eq!(refused(&set("event", text)), Some("bad-artifact"));
+        let band = |pairs: Vec<(&str, Value)>| map(pairs);
+        for bad_band in [
+            band(vec![
+                ("from", Value::Integer(18.into())),
+                ("below", Value::Integer(18.into())),
+            ]),
+            band(vec![("from", Value::Integer(400.into()))]),
+            band(vec![
+                ("from", Value::Integer(18.into())),
+                ("exact", Value::Integer(34.into())),
+            ]),
+            band(vec![("below", Value::Integer(18.into()))]),
+        ] {
+            assert!(
+                matches!(
+                    refused(&set("age_band", bad_band.clone())),
+                    Some("bad-artifact" | "bad-manifest")
+                ),
+                "{bad_band:?}"
+            );
+        }
     }
 }

@@ -14,6 +14,7 @@ fn builder(salt: Option<[u8; 32]>) -> ArtifactBuilder {
     let consent = ConsentRef {
         decision: ConsentDecision::Allow,
         event_hash: Some([1; 32]),
+        context: None,
     };
     let mut b = ArtifactBuilder::new(
         secret.pseudonym("clinic-a", "care"),

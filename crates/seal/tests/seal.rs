@@ -22,6 +22,7 @@ fn signed_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
     let consent = ConsentRef {
         decision: veil_seal::ConsentDecision::Allow,
         event_hash: Some([1; 32]),
+        context: None,
     };
     let mut b = ArtifactBuilder::new(
         secret.pseudonym("clinic-a", "care"),
@@ -395,6 +396,7 @@ fn manifest_text_fields_are_bounded() {
     let consent = ConsentRef {
         decision: veil_seal::ConsentDecision::Allow,
         event_hash: None,
+        context: None,
     };
     let b = ArtifactBuilder::new(s.pseudonym("r", ""), "", "r", consent, 0);
     assert_eq!(b.sign(&client()).unwrap_err().code(), "bad-manifest");

@@ -133,6 +133,7 @@ fn real_artifact(key: &SigningKey) -> Vec<u8> {
     let consent = ConsentRef {
         decision: ConsentDecision::Allow,
         event_hash: None,
+        context: None,
     };
     let pseudonym = PseudonymSecret::from_bytes(&[3; 32])
         .unwrap()

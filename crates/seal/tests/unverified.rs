@@ -20,6 +20,7 @@ fn builder() -> ArtifactBuilder {
     let consent = ConsentRef {
         decision: veil_seal::ConsentDecision::Allow,
         event_hash: Some([1; 32]),
+        context: None,
     };
     ArtifactBuilder::new(
         secret.pseudonym("clinic-a", "treatment"),

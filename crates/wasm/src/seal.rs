@@ -196,6 +196,56 @@ fn client_signer(options: &JsValue) -> Result<ClientSigner, VeilError> {
     }
 }
 
+/// `consentContext` `{event?, scope?, jurisdictions, ageBand}`: the ledger event (an object as the
+/// ledger's JSON holds it, or that JSON as a string), the use as a scope label (default: the
+/// event's scope, else the purpose), the subject's jurisdiction codes, and an age band (`16-17`,
+/// `21+`) or age; sealed as `veil seal --consent-event-file --consent-scope --jurisdictions
+/// --age-band` seals them.
+fn consent_context(
+    v: &JsValue,
+    purpose: &str,
+) -> Result<Option<veil_seal::ConsentContext>, VeilError> {
+    if js::is_absent(v) {
+        return Ok(None);
+    }
+    if !v.is_object() {
+        return Err(VeilError::argument(
+            "consentContext must be {event?, jurisdictions, ageBand}",
+        ));
+    }
+    let event = js::field(v, "event")?;
+    let event = if js::is_absent(&event) {
+        None
+    } else if let Some(text) = event.as_string() {
+        Some(text.into_bytes())
+    } else {
+        let value: serde_json::Value = js::from_js(event, "consentContext.event")?;
+        Some(value.to_string().into_bytes())
+    };
+    let jurisdictions: Vec<String> = js::from_js(
+        js::field(v, "jurisdictions")?,
+        "consentContext.jurisdictions",
+    )?;
+    let band = js::field(v, "ageBand")?;
+    let band = match (band.as_string(), band.as_f64()) {
+        (Some(text), _) => text,
+        (None, Some(_)) => js::to_u64(&band, "consentContext.ageBand")?.to_string(),
+        _ => {
+            return Err(VeilError::argument(
+                "consentContext.ageBand must be a band (\"16-17\", \"21+\") or an age",
+            ));
+        }
+    };
+    let scope = js::string_field(v, "scope")?;
+    Ok(Some(veil_seal::ConsentContext::from_inputs(
+        event.as_deref(),
+        scope.as_deref(),
+        purpose,
+        &jurisdictions,
+        &band,
+    )?))
+}
+
 /// Where and how the artifact is sealed, and what to say about it.
 struct Prepared {
     recipient: RecipientPublicKey,
@@ -252,10 +302,18 @@ async fn prepare(
     if files.is_empty() {
         return Err(VeilError::argument("no files to seal"));
     }
+    let context = consent_context(&js::field(options, "consentContext")?, &purpose)?;
+    // Without consentEvent, the hash of the event sealed (a different one is refused by the seal:
+    // `consent-event-mismatch`).
+    let event_hash = match (event_hash, &context) {
+        (None, Some(c)) => c.event_hash()?,
+        (h, _) => h,
+    };
     let pseudonym = secret.pseudonym(&recipient_id, &purpose);
     let consent = ConsentRef {
         decision,
         event_hash,
+        context,
     };
     let mut builder = ArtifactBuilder::new(
         pseudonym.clone(),

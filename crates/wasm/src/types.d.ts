@@ -482,8 +482,21 @@ export interface SealArtifactOptions {
    * `allow` is sealed (`needs-consent` and `deny` are refused with `consent-not-granted`); the
    * legacy spelling `permit` is still read as `allow`. */
   consentDecision?: "allow";
-  /** SHA-256 of the consent event the decision rests on, 64 hex digits. */
+  /** SHA-256 of the consent event the decision rests on, 64 hex digits. With
+   * `consentContext.event` it must be that event's hash (default: computed from it). */
   consentEvent?: string;
+  /** What the recipient needs to decide each read again (`veil seal --consent-event-file
+   * --jurisdictions --age-band`): the ledger event the decision rests on (as the ledger's JSON
+   * holds it; sealed minimised, names and signatures withheld), the subject's jurisdictions, and
+   * an age band (`"16-17"`, `"21+"`) or age (sealed as its band). */
+  consentContext?: {
+    event?: Record<string, unknown> | string;
+    /** The use decided, a scope label (`"research/this-study"`, `"cross-border-transfer(US)"`);
+     * default: the event's scope, else `purpose`. */
+    scope?: string;
+    jurisdictions: string[];
+    ageBand: string | number;
+  };
   /** Device readings carried as evidence, with their chains (DER list or PEM) and the salt of the
    * challenge each answers (32 bytes or 64 hex digits): the device was asked to sign
    * `boundChallenge(clientKeySec1, challengeSalt)` for this artifact's client key. The ingest
@@ -525,7 +538,18 @@ export interface ArtifactManifest {
   pseudonym: string;
   purpose: string;
   /** The decision as an outcome id (an artifact written with the legacy `permit` reads `allow`). */
-  consent: { decision: ConsentDecision; event_hash: string | null };
+  consent: {
+    decision: ConsentDecision;
+    event_hash: string | null;
+    /** Present in artifacts sealed with `consentContext`: the minimised event, the subject's
+     * jurisdictions and age band the recipient decides each read with. */
+    context?: {
+      event: Record<string, unknown> | null;
+      scope: { purpose: string; tier?: string; partner?: string; country?: string };
+      jurisdictions: string[];
+      age_band: { from: number; below: number | null };
+    };
+  };
   recipient: string;
   created_ms: number;
   client_key: string;

@@ -210,6 +210,47 @@ struct World {
     report: serde_json::Value,
     /// Readings bound to the client (counters 1..), then one bound to the stranger.
     readings: Vec<Reading>,
+    /// A sealed consent event for [`PURPOSE`] (canonical minimised JSON) and its hash.
+    consent_event: (Vec<u8>, [u8; 32]),
+}
+
+/// The manifest's `consent` map: the decision, and with `context` the sealed consent (event,
+/// age band, jurisdictions), each part sometimes replaced by an odd value.
+fn consent_map(u: &mut Unstructured, w: &World) -> Result<Node> {
+    let (event, hash) = &w.consent_event;
+    let mut consent = Vec::new();
+    if u.ratio(1, 2)? {
+        let maybe_odd = |u: &mut Unstructured, valid: Node| -> Result<Node> {
+            Ok(if u.ratio(1, 8)? { odd(u, 1)? } else { valid })
+        };
+        let mut event_bytes = event.clone();
+        if u.ratio(1, 8)? && !event_bytes.is_empty() {
+            let i = u.choose_index(event_bytes.len())?;
+            event_bytes[i] ^= u.arbitrary::<u8>()?.max(1);
+        }
+        let event = maybe_odd(u, Node::Bytes(event_bytes))?;
+        let band = if u.ratio(1, 4)? {
+            Node::Map(vec![
+                (text("from"), Node::Uint(u.int_in_range(0..=200)?)),
+                (text("below"), Node::Uint(u.int_in_range(0..=200)?)),
+            ])
+        } else {
+            Node::Map(vec![(text("from"), Node::Uint(21))])
+        };
+        let band = maybe_odd(u, band)?;
+        let jurisdictions = maybe_odd(u, Node::Array(vec![text("DE"), text("US")]))?;
+        consent.push((
+            text("context"),
+            Node::Map(vec![
+                (text("event"), event),
+                (text("age_band"), band),
+                (text("jurisdictions"), jurisdictions),
+            ]),
+        ));
+    }
+    consent.push((text("decision"), text("allow")));
+    consent.push((text("event_hash"), Node::Bytes(hash.to_vec())));
+    Ok(Node::Map(consent))
 }
 
 fn sec1(key: &SigningKey) -> [u8; 65] {
@@ -257,7 +298,18 @@ fn world() -> &'static World {
             .pseudonym(RECIPIENT_ID, PURPOSE)
             .as_str()
             .to_owned();
+        let event = veil_consent::ConsentEvent::new(
+            veil_consent::EventKind::Given,
+            PURPOSE.parse::<veil_consent::Purpose>().map(veil_consent::PurposeScope::plain).expect("purpose"),
+            veil_consent::Timestamp::from_unix(NOW_S as i64 - 86_400).expect("time"),
+            veil_consent::Channel::OwnDevice,
+        );
+        let consent_event = (
+            veil_consent::sealed::event_json(&event).expect("event"),
+            veil_consent::sealed::event_hash(&event).expect("event hash"),
+        );
         World {
+            consent_event,
             verifier,
             recipient,
             client,
@@ -613,13 +665,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
 
     let mut manifest = Node::Map(vec![
         (text("v"), Node::Uint(1)),
-        (
-            text("consent"),
-            Node::Map(vec![
-                (text("decision"), text("allow")),
-                (text("event_hash"), Node::Bytes(vec![5; 32])),
-            ]),
-        ),
+        (text("consent"), consent_map(u, w)?),
         (text("created"), Node::Uint(1_790_000_000_000)),
         (text("purpose"), text(PURPOSE)),
         (text("contents"), Node::Array(contents)),

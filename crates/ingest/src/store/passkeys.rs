@@ -39,6 +39,9 @@ pub struct Credential {
     pub public_key: Vec<u8>,
     /// The last signature counter seen.
     pub sign_count: u32,
+    /// The backup eligibility (BE) it was registered with; `None` for a passkey registered
+    /// before it was stored, until its next sign-in records it.
+    pub backup_eligible: Option<bool>,
 }
 
 /// Store the registration code `code` of user `kid`, usable until `expires_ms`.
@@ -174,7 +177,9 @@ pub(crate) fn use_code(
 /// The credential with id `id` (hex), if registered.
 pub(crate) fn credential(tx: &mut dyn Tx, id: &str) -> Result<Option<Credential>, ApiError> {
     tx.query_opt(
-        "SELECT user_kid, public_key, sign_count FROM passkeys WHERE credential_id = $1",
+        "SELECT p.user_kid, p.public_key, p.sign_count, b.backup_eligible
+         FROM passkeys p LEFT JOIN passkey_backup b ON b.credential_id = p.credential_id
+         WHERE p.credential_id = $1",
         &[id.into()],
     )?
     .map(|row| {
@@ -183,20 +188,37 @@ pub(crate) fn credential(tx: &mut dyn Tx, id: &str) -> Result<Option<Credential>
             public_key: hex::decode(row.text(1)?)
                 .map_err(|e| ApiError::Internal(format!("stored passkey key: {e}")))?,
             sign_count: u32::try_from(row.int(2)?).unwrap_or(u32::MAX),
+            backup_eligible: row.opt_int(3)?.map(|b| b != 0),
         })
     })
     .transpose()
 }
 
-/// Register credential `id` (hex) of user `kid`.
+/// Record the backup eligibility of credential `id` (hex): at registration, or at the first
+/// sign-in of a passkey registered before it was stored.
+pub(crate) fn insert_backup_eligible(
+    tx: &mut dyn Tx,
+    id: &str,
+    backup_eligible: bool,
+) -> Result<(), ApiError> {
+    tx.execute(
+        "INSERT INTO passkey_backup (credential_id, backup_eligible) VALUES ($1, $2)",
+        &[id.into(), Value::Int(i64::from(backup_eligible))],
+    )?;
+    Ok(())
+}
+
+/// Register credential `id` (hex) of user `kid`, with its backup eligibility.
 pub(crate) fn insert_credential(
     tx: &mut dyn Tx,
     id: &str,
     kid: &str,
     public_key: &[u8],
     sign_count: u32,
+    backup_eligible: bool,
     now_ms: u64,
 ) -> Result<(), ApiError> {
+    insert_backup_eligible(tx, id, backup_eligible)?;
     tx.execute(
         "INSERT INTO passkeys (credential_id, user_kid, public_key, sign_count, created_ms, last_used_ms)
          VALUES ($1, $2, $3, $4, $5, NULL)",

@@ -143,6 +143,14 @@ pub const SCHEMA: &[&str] = &[
         created_ms       BIGINT NOT NULL,
         expires_ms       BIGINT NOT NULL
     )",
+    // The backup eligibility (WebAuthn BE flag) each passkey was registered with, which every
+    // assertion must repeat (L3 §7.2). A table of its own rather than a column of `passkeys`:
+    // statements here are portable and idempotent, and SQLite has no `ADD COLUMN IF NOT EXISTS`.
+    // A passkey registered before this table existed has no row; its next sign-in records it.
+    "CREATE TABLE IF NOT EXISTS passkey_backup (
+        credential_id   TEXT PRIMARY KEY,
+        backup_eligible BIGINT NOT NULL
+    )",
     "CREATE TABLE IF NOT EXISTS user_sessions (
         token_sha256 TEXT PRIMARY KEY,
         user_kid     TEXT NOT NULL,

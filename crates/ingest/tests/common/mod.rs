@@ -154,6 +154,7 @@ impl Fixture {
         let consent = ConsentRef {
             decision: ConsentDecision::Allow,
             event_hash: Some([5u8; 32]),
+            context: None,
         };
         let mut b =
             ArtifactBuilder::new(pseudonym, PURPOSE, RECIPIENT_ID, consent, 1_790_000_000_000);
@@ -365,12 +366,69 @@ pub fn age_file(path: &std::path::Path, age: std::time::Duration) {
 }
 
 /// A stored artifact of `purpose` for the fixture's subject (device counter `ctr`), consent
-/// allowed with an event hash; returns its id.
+/// allowed with an event hash, sealed before manifests carried their consent; returns its id.
 pub async fn stored(f: &Fixture, app: &axum::Router, purpose: &str, ctr: u64) -> String {
     let consent = ConsentRef {
         decision: ConsentDecision::Allow,
         event_hash: Some([5u8; 32]),
+        context: None,
     };
+    stored_with(f, app, purpose, ctr, consent).await
+}
+
+/// A research consent given on the subject's own device on 2026-01-10, on the current English
+/// text, without a HIPAA authorization: a GDPR explicit consent.
+pub fn research_consent_event() -> veil_consent::ConsentEvent {
+    use veil_consent::{Channel, ConsentEvent, EventKind, PurposeScope, ResearchTier, Timestamp};
+    let scope = PurposeScope::research(ResearchTier::ThisStudy);
+    let mut e = ConsentEvent::new(
+        EventKind::Given,
+        scope.clone(),
+        Timestamp::parse("2026-01-10T09:00:00Z").unwrap(),
+        Channel::OwnDevice,
+    );
+    e.text = Some(
+        veil_consent::text::current(scope.purpose, "en")
+            .unwrap()
+            .reference(),
+    );
+    e
+}
+
+/// An `allow` resting on `event`, sealed with it (minimised), the subject's `jurisdictions` and
+/// the band of `age`, as the app seals since reads are decided again.
+pub fn consent_with(
+    event: Option<&veil_consent::ConsentEvent>,
+    jurisdictions: &[&str],
+    age: u32,
+) -> ConsentRef {
+    let scope = event.map_or_else(
+        || veil_consent::PurposeScope::plain(veil_consent::Purpose::Treatment),
+        |e| e.scope.clone(),
+    );
+    let context = veil_consent::SealedConsent::new(
+        event,
+        scope,
+        veil_consent::Jurisdiction::parse_list(jurisdictions).unwrap(),
+        veil_consent::AgeBand::of(age).unwrap(),
+    )
+    .unwrap();
+    ConsentRef {
+        decision: ConsentDecision::Allow,
+        event_hash: context.event_hash().unwrap(),
+        context: Some(context),
+    }
+}
+
+/// A stored artifact of `purpose` for the fixture's subject (device counter `ctr`) resting on
+/// `consent`; returns its id.
+pub async fn stored_with(
+    f: &Fixture,
+    app: &axum::Router,
+    purpose: &str,
+    ctr: u64,
+    consent: ConsentRef,
+) -> String {
     let pseudonym = f.subject.pseudonym(RECIPIENT_ID, purpose);
     let mut b = ArtifactBuilder::new(pseudonym, purpose, RECIPIENT_ID, consent, 1_790_000_000_000);
     let (model, report) = deidentified();

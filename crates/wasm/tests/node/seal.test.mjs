@@ -111,6 +111,38 @@ test('pseudonyms equal the CLI pseudonyms; secret as hex, hex bytes or raw bytes
   assert.notEqual(veil.pseudonym(keys.secret, 'clinic-a', 'treatment'), veil.pseudonym(keys.secret, 'clinic-b', 'treatment'));
 });
 
+test('consentContext seals the ledger event minimised, the jurisdictions and an age band, as `veil seal` does', async () => {
+  const event = {
+    kind: 'given', purpose: 'treatment', at: '2026-01-10T09:00:00Z',
+    channel: { type: 'kiosk', staff_id: 'nurse Ann Lee' }, guardian: 'Jane Roe',
+  };
+  const sealed = await veil.sealArtifact(FILES, baseOptions({ deidReport: DEID.shareableReport, consentContext: { event, jurisdictions: ['de', 'US'], ageBand: 34 } }));
+  const path = join(tmp.dir, 'context.veil');
+  writeFileSync(path, sealed.envelope);
+  const manifest = veilJson(['open', '--key', join(keys.dir, 'recipient.pem'), path]);
+  const context = manifest.consent.context;
+  assert.deepEqual(context.jurisdictions, ['DE', 'US']);
+  assert.equal(context.age_band.below, null);
+  assert.ok(context.age_band.from < 34);
+  assert.equal(context.event.channel.staff_id, 'withheld');
+  assert.equal(context.event.guardian, 'withheld');
+  assert.doesNotMatch(JSON.stringify(manifest), /Jane|Ann Lee/);
+  assert.match(manifest.consent.event_hash, /^[0-9a-f]{64}$/);
+  // The CLI seals the same event to the same hash.
+  const eventFile = join(tmp.dir, 'event.json');
+  writeFileSync(eventFile, JSON.stringify(event));
+  const note = join(tmp.dir, 'note.txt');
+  writeFileSync(note, 'x');
+  veilJson(['seal', '--recipient', join(keys.dir, 'recipient.pub.pem'), '--client-key', join(keys.dir, 'client.pem'), '--purpose', 'treatment', '--pseudonym-secret', join(keys.dir, 'pseudonym.secret'),
+    '--consent-event-file', eventFile, '--jurisdictions', 'DE,US', '--age-band', '34', '-o', join(tmp.dir, 'cli-context.veil'), note]);
+  const cli = veilJson(['open', '--key', join(keys.dir, 'recipient.pem'), join(tmp.dir, 'cli-context.veil')]);
+  assert.equal(cli.consent.event_hash, manifest.consent.event_hash);
+  assert.deepEqual(cli.consent.context, context);
+  // Another hash beside the event, an unknown jurisdiction: refused with their codes.
+  await rejectsCode(veil.sealArtifact(FILES, baseOptions({ deidReport: DEID.shareableReport, consentEvent: 'ab'.repeat(32), consentContext: { event, jurisdictions: ['DE'], ageBand: '21+' } })), 'consent-event-mismatch');
+  await rejectsCode(veil.sealArtifact(FILES, baseOptions({ deidReport: DEID.shareableReport, consentContext: { jurisdictions: ['XX'], ageBand: 40 } })), 'unknown-jurisdiction');
+});
+
 test('an artifact sealed here opens with `veil open`, with the same manifest and contents', async () => {
   const sealed = await veil.sealArtifact(FILES, baseOptions({ deidReport: DEID.shareableReport, consentEvent: 'ab'.repeat(32) }));
   assert.deepEqual(sealed.contents, ['model-1.stl', 'file-1.json']);
