@@ -39,8 +39,13 @@ fuzz_target!(|data: &[u8]| {
     let sig_at = second.len().min(72);
     let (signature, auth) = second.split_at(sig_at);
     for stored in [0, u32::MAX] {
-        if let Err(e) = webauthn::verify_assertion(rp(), &client, auth, signature, key(), stored) {
-            let _ = (e.code(), e.to_string());
+        // Backup eligibility unknown (registered before it was stored), stored false, stored true.
+        for eligible in [None, Some(false), Some(true)] {
+            if let Err(e) =
+                webauthn::verify_assertion(rp(), &client, auth, signature, key(), stored, eligible)
+            {
+                let _ = (e.code(), e.to_string());
+            }
         }
     }
     if let Err(e) = webauthn::client_data(rp(), first, "webauthn.create") {
