@@ -474,6 +474,23 @@ fn transfer_mechanism(c: &Ctx<'_>, cites: &mut Vec<String>, basis: &mut String) 
     }
 }
 
+/// The request's bare waiver reference, as the allowing evaluation: only where the rule provides
+/// a waiver and names no documentation that Veil checks (where it does, only the recorded event
+/// with every element allows, [`recorded_waiver`]).
+fn bare_waiver(req: &DecisionRequest, rule: &PurposeRule) -> Option<Eval> {
+    match (
+        &req.waiver,
+        &rule.waiver_citation,
+        &rule.waiver_documentation_citation,
+    ) {
+        (Some(w), Some(wc), None) => {
+            let wb = rule.waiver_basis.clone().unwrap_or_default();
+            Some(allow(format!("{wb} ({})", w.reference), vec![wc.clone()]))
+        }
+        _ => None,
+    }
+}
+
 /// The documented waiver recorded in the ledger that research in the scope may rest on at the
 /// time of the use, where the rule provides a waiver: `Ok` the allowing evaluation (the waiver's
 /// citation and what its documentation rests on), `Err` the documentation elements it lacks.
@@ -607,21 +624,13 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
             if !matches!(
                 standing,
                 Standing::Withdrawn { .. } | Standing::Active { .. }
-            ) && let Some(Ok(e)) = recorded_waiver(c, rule)
-            {
-                return Ok(e);
-            }
-            if let (Some(w), Some(wc), None, false) = (
-                &req.waiver,
-                &rule.waiver_citation,
-                &rule.waiver_documentation_citation,
-                matches!(
-                    standing,
-                    Standing::Withdrawn { .. } | Standing::Active { .. }
-                ),
             ) {
-                let wb = rule.waiver_basis.clone().unwrap_or_default();
-                return Ok(allow(format!("{wb} ({})", w.reference), vec![wc.clone()]));
+                if let Some(Ok(e)) = recorded_waiver(c, rule) {
+                    return Ok(e);
+                }
+                if let Some(e) = bare_waiver(req, rule) {
+                    return Ok(e);
+                }
             }
             if let Standing::Withdrawn { at, .. } = standing {
                 return Ok(withdrawal(*at, cites));
@@ -803,27 +812,23 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
                 }
                 None => {}
             }
-            // A bare reference stands for the waiver only where the law names no documentation
-            // that Veil checks; where it does, only the recorded event with every element allows.
+            // A bare reference where the law names documentation Veil checks: only the recorded
+            // event with every element allows.
+            if let Some(e) = bare_waiver(req, rule) {
+                return Ok(e);
+            }
             let mut undocumented = None;
-            match (
+            if let (Some(w), Some(_), Some(doc)) = (
                 &req.waiver,
                 &rule.waiver_citation,
                 &rule.waiver_documentation_citation,
             ) {
-                (Some(w), Some(wc), None) => {
-                    let wb = rule.waiver_basis.clone().unwrap_or_default();
-                    return Ok(allow(format!("{wb} ({})", w.reference), vec![wc.clone()]));
-                }
-                (Some(w), Some(_), Some(doc)) => {
-                    reason = format!(
-                        "{reason}; the waiver reference {} alone is not its documentation ({doc}): \
-                         clinic staff record the waiver with every element",
-                        w.reference
-                    );
-                    undocumented = Some(doc.clone());
-                }
-                _ => {}
+                reason = format!(
+                    "{reason}; the waiver reference {} alone is not its documentation ({doc}): \
+                     clinic staff record the waiver with every element",
+                    w.reference
+                );
+                undocumented = Some(doc.clone());
             }
             let mut cs = cites;
             cs.extend(undocumented);
