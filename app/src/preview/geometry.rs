@@ -230,8 +230,8 @@ pub fn build(
     let mut cut = vec![false; n];
     // The cap lies on the plane; mask noise and smoothing move it by well under a millimetre.
     const CAP_TOLERANCE_MM: f64 = 1.0;
-    for (k, i) in spatial_order(&positions).into_iter().enumerate() {
-        let p = [positions[3 * i], positions[3 * i + 1], positions[3 * i + 2]];
+    for (i, p) in positions.chunks_exact(3).enumerate() {
+        let p = [p[0], p[1], p[2]];
         if before
             .removed
             .is_some_and(|h| h.distance(p) > -CAP_TOLERANCE_MM)
@@ -240,8 +240,8 @@ pub fn build(
         } else {
             deviation[i] = index.as_ref().and_then(|x| x.distance(p)).unwrap_or(0.0) as f32;
         }
-        if k % 4096 == 0 && n > 0 {
-            progress(0.5 + 0.45 * k as f32 / n as f32);
+        if i % 4096 == 0 && n > 0 {
+            progress(0.5 + 0.45 * i as f32 / n as f32);
         }
     }
     let compared: Vec<f32> = deviation
@@ -277,36 +277,6 @@ pub fn build(
         cut_vertices: cut.iter().filter(|c| **c).count() as u64,
         removed_vertices,
     }
-}
-
-/// The indices of `positions` (`xyz` triples) in Morton (Z-curve) order of their place in the
-/// bounds. The output's vertex order is shuffled on purpose; querying the surface grid in that
-/// order misses the cache on nearly every query, and walking it along the curve made the 5M-triangle
-/// preview's deviation several times faster.
-fn spatial_order(positions: &[f32]) -> Vec<usize> {
-    let (lo, hi) = bounds(positions);
-    let scale = [0, 1, 2].map(|k| {
-        let ext = hi[k] - lo[k];
-        if ext > 0.0 { 1023.0 / ext } else { 0.0 }
-    });
-    // Spread the low 10 bits of `v` to every third bit.
-    let spread = |v: u32| {
-        let mut x = v & 0x3ff;
-        x = (x | (x << 16)) & 0x0300_00ff;
-        x = (x | (x << 8)) & 0x0300_f00f;
-        x = (x | (x << 4)) & 0x030c_30c3;
-        (x | (x << 2)) & 0x0924_9249
-    };
-    let mut keyed: Vec<(u32, usize)> = positions
-        .chunks_exact(3)
-        .enumerate()
-        .map(|(i, p)| {
-            let q = [0, 1, 2].map(|k| spread(((p[k] - lo[k]) * scale[k]) as u32));
-            (q[0] | (q[1] << 1) | (q[2] << 2), i)
-        })
-        .collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// The `q`-quantile of `values` (0 for none).
