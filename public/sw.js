@@ -35,6 +35,9 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('message', (event) => {
   if (event.data === 'skip-waiting') self.skipWaiting();
+  // A page that loaded while this worker activated was passed over by the claim in `activate`; it
+  // asks once it runs (only the active worker claims, and only pages of its own registration).
+  if (event.data === 'claim' && self.registration.active === self) event.waitUntil(self.clients.claim());
 });
 
 self.addEventListener('fetch', (event) => {

@@ -21,7 +21,17 @@ export class VeilApp {
   }
 
   async waitForServiceWorkerControl() {
-    await this.page.waitForFunction(() => navigator.serviceWorker.controller !== null, { timeout: 30000 });
+    try {
+      await this.page.waitForFunction(() => navigator.serviceWorker.controller !== null, { timeout: 30000 });
+    } catch (e) {
+      // Say where the worker got stuck (never installed, installed but waiting, active but not claiming).
+      const where = await this.page.evaluate(async () => {
+        const r = await navigator.serviceWorker.getRegistration();
+        if (!r) return 'no registration';
+        return JSON.stringify({ installing: r.installing?.state, waiting: r.waiting?.state, active: r.active?.state });
+      }).catch((err) => `unreadable: ${err}`);
+      throw new Error(`the page is not controlled by the service worker after 30 s (registration: ${where}): ${e.message}`);
+    }
   }
 
   async connectivity() {

@@ -54,10 +54,36 @@ pub fn register(state: AppState) {
 
     spawn_local(async move {
         match JsFuture::from(container.register("/sw.js")).await {
-            Ok(registration) => follow(registration.unchecked_into(), container, state),
-            Err(e) => log(&format!("service worker registration failed: {e:?}")),
+            Ok(registration) => follow(registration.unchecked_into(), container.clone(), state),
+            Err(e) => {
+                log(&format!("service worker registration failed: {e:?}"));
+                return;
+            }
         }
+        claim_when_ready(container).await;
     });
+}
+
+/// A first install claims the open page when it activates, but `clients.claim()` passes over a page
+/// that is still loading (a reload during the install), which then stays uncontrolled, and so not
+/// offline-ready, until its next navigation. Once a worker is active and this page is running, ask it
+/// to claim again; a page it already controls is left as it is.
+async fn claim_when_ready(container: ServiceWorkerContainer) {
+    let Ok(ready) = container.ready() else { return };
+    let Ok(registration) = JsFuture::from(ready).await else {
+        return;
+    };
+    let Ok(registration) = registration.dyn_into::<ServiceWorkerRegistration>() else {
+        return;
+    };
+    if container.controller().is_some() {
+        return;
+    }
+    if let Some(active) = registration.active()
+        && let Err(e) = active.post_message(&JsValue::from_str("claim"))
+    {
+        log(&format!("could not ask the service worker to control this page: {e:?}"));
+    }
 }
 
 fn follow(
