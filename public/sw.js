@@ -36,8 +36,9 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('message', (event) => {
   if (event.data === 'skip-waiting') self.skipWaiting();
   // A page that loaded while this worker activated was passed over by the claim in `activate`; it
-  // asks once it runs (only the active worker claims, and only pages of its own registration).
-  if (event.data === 'claim' && self.registration.active === self) event.waitUntil(self.clients.claim());
+  // asks once it runs. Only pages of this registration are claimed; a worker that is not yet
+  // active cannot claim (the promise rejects, and nothing changes).
+  if (event.data === 'claim') event.waitUntil(self.clients.claim().catch(() => {}));
 });
 
 self.addEventListener('fetch', (event) => {

@@ -113,6 +113,61 @@ test('the service worker takes control and the app reloads with the network off'
   await page.close();
 });
 
+test('a page that reloads while the service worker installs is still taken over once it runs', async () => {
+  // `clients.claim()` in the worker's activate passes over a page that is still loading. Hold the
+  // worker's precache downloads, reload the page and hold its navigation, let the worker install
+  // and activate while the reload is pending, then let the page load: it must end up controlled.
+  const context = await session.browser.createBrowserContext();
+  const page = await context.newPage();
+  const browserCdp = await session.browser.target().createCDPSession();
+  const heldWorker = [];
+  const heldNavigation = [];
+  let phase = 'open';
+  // The page's requests carry its frame's id; the service worker's carry another one.
+  let pageFrame;
+  browserCdp.on('Fetch.requestPaused', (e) => {
+    if (e.resourceType === 'Document') pageFrame ??= e.frameId;
+    const fromPage = e.frameId === pageFrame;
+    if (phase === 'hold-worker' && !fromPage) return heldWorker.push(e.requestId);
+    if (phase === 'hold-navigation' && fromPage && e.resourceType === 'Document') return heldNavigation.push(e.requestId);
+    browserCdp.send('Fetch.continueRequest', { requestId: e.requestId }).catch(() => {});
+  });
+  await browserCdp.send('Fetch.enable', { patterns: [{ urlPattern: `${new URL(BASE_URL).origin}/*` }] });
+  const release = (ids) => Promise.all(ids.splice(0).map((requestId) => browserCdp.send('Fetch.continueRequest', { requestId }).catch(() => {})));
+  const statuses = [];
+  const cdp = await page.createCDPSession();
+  cdp.on('ServiceWorker.workerVersionUpdated', (e) => statuses.push(...e.versions.map((v) => v.status)));
+  await cdp.send('ServiceWorker.enable');
+  try {
+    phase = 'hold-worker';
+    await page.goto(new URL('/', BASE_URL).href, { waitUntil: 'load' });
+    await page.waitForSelector('[data-testid="page-devices"]', { timeout: 30000 });
+    const deadline = Date.now() + 30000;
+    while (!heldWorker.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(heldWorker.length > 0, 'the worker started its precache downloads');
+    assert.ok(!statuses.includes('activated'), 'not active while its downloads are held');
+    phase = 'hold-navigation';
+    const reloaded = page.reload({ waitUntil: 'load' });
+    while (!heldNavigation.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(heldNavigation.length > 0, 'the reload is held');
+    phase = 'pass';
+    await release(heldWorker);
+    while (!statuses.includes('activated') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(statuses.includes('activated'), `the worker activated while the reload was pending: ${statuses}`);
+    await release(heldNavigation);
+    await reloaded;
+    await page.waitForSelector('[data-testid="page-devices"]', { timeout: 30000 });
+    await new VeilApp(page).waitForServiceWorkerControl();
+  } finally {
+    phase = 'pass';
+    await release(heldWorker);
+    await release(heldNavigation);
+    await browserCdp.send('Fetch.disable').catch(() => {});
+    await browserCdp.detach().catch(() => {});
+    await context.close();
+  }
+});
+
 test('a new build is offered as "new version available" and reload switches to it', async () => {
   const dist = process.env.VEIL_DIST;
   assert.ok(dist, 'VEIL_DIST names the served build (set by cargo xtask test)');
