@@ -1,5 +1,6 @@
 //! The de-identification job the mesh worker runs: the `veil-mesh` pipeline on the file's bytes,
-//! then the before/after preview. Plain Rust (no browser types); its unit tests are compiled by clippy but not run (the app crate
+//! in three parts so that a second worker can measure half of the report meanwhile, then the
+//! before/after preview. Plain Rust (no browser types); its unit tests are compiled by clippy but not run (the app crate
 //! builds only for wasm32, and CI runs no wasm unit tests for it).
 //!
 //! The page only chooses options and shows results; the bytes never leave the worker except as
@@ -11,7 +12,7 @@ use veil_mesh::{
     CutPlane, DefaceMode, FormatHint, MeshError, Options, OutputFormat, Profile, Report,
 };
 
-use crate::preview::geometry::{self, BeforeModel, PreviewPair, RemovedHalfSpace};
+use crate::preview::geometry::{self, AfterModel, BeforeModel, PreviewPair, RemovedHalfSpace};
 
 /// Triangles per preview view (the download is never thinned).
 pub const PREVIEW_TRIANGLE_BUDGET: usize = 250_000;
@@ -103,26 +104,54 @@ pub fn output_name(format: OutputFormat) -> String {
     }
 }
 
-/// Run the pipeline on `bytes` (named `file_name`; taken by value so the pipeline frees them as
-/// soon as they are read) and build the preview. `progress` receives the
-/// overall fraction, rising from 0 to 1.
-pub fn run(
+/// The pipeline's share of the progress bar as the pipeline reports it (0..=1 of its own run).
+fn pipeline_progress(progress: &mut dyn FnMut(f32)) -> impl FnMut(f32) + '_ {
+    move |f| progress(f * PIPELINE_SHARE)
+}
+
+/// Cancelling is terminating the worker: a worker busy in this code cannot read messages.
+fn never() -> bool {
+    false
+}
+
+/// The first part of [`run`]: read the file (named `file_name`; taken by value so the pipeline
+/// frees it as soon as it is read), scrub, reframe, deface, mask. The mesh worker hands the
+/// report's second half ([`veil_mesh::Prepared::back_points`] to
+/// [`veil_mesh::Prepared::reference`]) to a second worker, then calls [`write`] and [`finish`].
+pub fn prepare(
     bytes: Vec<u8>,
     file_name: &str,
     options: &JobOptions,
     progress: &mut dyn FnMut(f32),
-) -> Result<JobResult, MeshError> {
+) -> Result<veil_mesh::Prepared, MeshError> {
     let options = options.to_options()?;
     let hint = FormatHint::from_path(file_name);
-    // Cancelling is terminating the worker: a worker busy in this call cannot read messages.
-    let never = || false;
-    let done = veil_mesh::deidentify_owned_with(
+    veil_mesh::prepare_owned(
         bytes,
         hint,
         &options,
-        &mut |f| progress(f * PIPELINE_SHARE),
+        &mut pipeline_progress(progress),
         &never,
-    )?;
+    )
+}
+
+/// The report's first half and the output written.
+pub fn write(
+    prepared: veil_mesh::Prepared,
+    progress: &mut dyn FnMut(f32),
+) -> Result<veil_mesh::Written, MeshError> {
+    prepared.write(&mut pipeline_progress(progress), &never)
+}
+
+/// The report (with its second half from `back`, measured elsewhere, or here when `None`) and the
+/// preview. The bytes and the report are the same either way, and the same as the CLI's.
+pub fn finish(
+    written: veil_mesh::Written,
+    back: Option<Vec<f64>>,
+    output: OutputFormat,
+    progress: &mut dyn FnMut(f32),
+) -> Result<JobResult, MeshError> {
+    let done = written.complete(back, &mut pipeline_progress(progress), &never)?;
     let identity = |p: [f32; 3]| p;
     let removed = done
         .report
@@ -140,19 +169,36 @@ pub fn run(
         to_output: &identity,
         removed,
     };
-    let preview = geometry::build(
-        &before,
-        &done.mesh.vertices,
-        &done.mesh.triangles,
-        PREVIEW_TRIANGLE_BUDGET,
-        &mut |f| progress(PIPELINE_SHARE + (1.0 - PIPELINE_SHARE) * f),
-    );
+    // The cap the deface step added is the last of the output's triangles.
+    let cap = usize::try_from(done.report.deface.cap_triangles).unwrap_or(usize::MAX);
+    let after = AfterModel {
+        vertices: &done.mesh.vertices,
+        triangles: &done.mesh.triangles,
+        cap_start: done.mesh.triangles.len().saturating_sub(cap),
+        deviation: &done.deviation,
+    };
+    let preview = geometry::build(&before, &after, PREVIEW_TRIANGLE_BUDGET, &mut |f| {
+        progress(PIPELINE_SHARE + (1.0 - PIPELINE_SHARE) * f)
+    });
     Ok(JobResult {
         bytes: done.bytes,
-        file_name: output_name(options.output),
+        file_name: output_name(output),
         report: done.report,
         preview,
     })
+}
+
+/// The whole job in one thread: [`prepare`], [`write`], [`finish`]. `progress` receives the
+/// overall fraction, rising from 0 to 1.
+pub fn run(
+    bytes: Vec<u8>,
+    file_name: &str,
+    options: &JobOptions,
+    progress: &mut dyn FnMut(f32),
+) -> Result<JobResult, MeshError> {
+    let prepared = prepare(bytes, file_name, options, progress)?;
+    let written = write(prepared, progress)?;
+    finish(written, None, options.output, progress)
 }
 
 #[cfg(test)]

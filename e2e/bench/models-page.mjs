@@ -24,13 +24,14 @@ try {
   await app.open('/models');
   await page.waitForSelector('[data-testid="page-models"][data-worker="ready"]');
   // When the progress bar passes each share of the work (the pipeline takes 0 to 0.85 of it, the
-  // preview the rest: app/src/mesh_job.rs), so a slow run says which part was slow.
+  // preview the rest: app/src/mesh_job.rs; the pipeline's own shares in crates/mesh/src/pipeline.rs),
+  // so a slow run says which part was slow.
   await page.evaluate(() => {
     window.__marks = {};
     const t0 = performance.now();
     const poll = () => {
       const value = Number(document.querySelector('[data-testid="model-progress"]')?.value ?? 0);
-      for (const m of [0.17, 0.57, 0.75, 0.85, 0.93]) if (value >= m && !(m in window.__marks)) window.__marks[m] = Math.round(performance.now() - t0);
+      for (const m of [0.17, 0.57, 0.68, 0.765, 0.85]) if (value >= m && !(m in window.__marks)) window.__marks[m] = Math.round(performance.now() - t0);
       if (!document.querySelector('[data-testid="model-report"]')) setTimeout(poll, 20);
     };
     poll();
@@ -41,7 +42,7 @@ try {
   await page.waitForSelector('[data-testid="model-report"]');
   const reportMs = Date.now() - t0;
   const marks = await page.evaluate(() => window.__marks);
-  console.log(`progress reached (ms): read ${marks[0.17]}, mask ${marks[0.57]}, report ${marks[0.75]}, pipeline ${marks[0.85]}, preview grid ${marks[0.93]}`);
+  console.log(`progress reached (ms): read ${marks[0.17]}, mask ${marks[0.57]}, report's first half ${marks[0.68]}, written ${marks[0.765]}, report (second half from the helper) ${marks[0.85]}`);
   const summary = await page.$eval('[data-testid="model-report"]', (el) => el.textContent.replace(/\s+/g, ' ').slice(0, 400));
   const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? null);
   console.log(`report after ${reportMs} ms: ${summary}`);

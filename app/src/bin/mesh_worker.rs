@@ -1,11 +1,13 @@
 //! The mesh worker's entry point (a dedicated Web Worker built by Trunk as `mesh_worker`): it
 //! receives a chosen file and options from the Models page, runs the de-identification in
 //! [`veil_app::mesh_job`], and replies with progress, the output, the report and the preview.
+//! The same script is also the job's helper: asked by a mesh worker to `measure`, it measures
+//! the report's second half while that worker writes the output.
 //! The protocol lives in [`veil_app::platform::worker`].
 
 use veil_app::error::AppError;
 use veil_app::mesh_job;
-use veil_app::platform::worker::{JobRequest, WorkerPort, decode_request};
+use veil_app::platform::worker::{Helper, JobRequest, WorkerPort, decode_measure, decode_request};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -20,11 +22,25 @@ fn main() {
     let on_message =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
             let port = replies.clone();
-            match decode_request(&e.data()) {
-                Some(request) => wasm_bindgen_futures::spawn_local(run(port, request)),
-                None => port.failed(&AppError::worker(
+            let data = e.data();
+            if let Some(request) = decode_request(&data) {
+                wasm_bindgen_futures::spawn_local(run(port, request));
+            } else if let Some(request) = decode_measure(&data) {
+                // Helper side: the distances, as `Prepared::write`'s caller would measure them.
+                match veil_mesh::utility::distances_to_surface(
+                    &request.vertices,
+                    &request.triangles,
+                    &request.points,
+                    &mut |_| {},
+                    &|| false,
+                ) {
+                    Ok(d) => port.measured(&d),
+                    Err(e) => port.failed(&AppError::from(e)),
+                }
+            } else {
+                port.failed(&AppError::worker(
                     "the page sent a message the worker does not understand",
-                )),
+                ));
             }
         });
     port.scope()
@@ -35,6 +51,8 @@ fn main() {
 }
 
 async fn run(port: WorkerPort, request: JobRequest) {
+    // Started first, so that it has loaded by the time it is needed.
+    let helper = Helper::spawn(port.scope());
     // The first progress report comes once the file is read: until then the page says the file
     // is being read.
     let bytes = match JsFuture::from(request.file.array_buffer()).await {
@@ -50,7 +68,29 @@ async fn run(port: WorkerPort, request: JobRequest) {
     };
     port.progress(0.0);
     let mut progress = |f: f32| port.progress(f);
-    match mesh_job::run(bytes, &request.name, &request.options, &mut progress) {
+    let result = async {
+        let prepared = mesh_job::prepare(bytes, &request.name, &request.options, &mut progress)?;
+        let points = prepared.back_points();
+        let mut reply = None;
+        if let Some(h) = &helper
+            && !points.is_empty()
+        {
+            let reference = prepared.reference();
+            reply = h
+                .measure(&reference.vertices, &reference.triangles, &points)
+                .await;
+        }
+        let written = mesh_job::write(prepared, &mut progress)?;
+        let back = match reply {
+            Some(reply) => Helper::distances(reply, points.len()).await,
+            None => None,
+        };
+        // Without the helper's distances (no helper, or it failed), `finish` measures them here.
+        mesh_job::finish(written, back, request.options.output, &mut progress)
+    }
+    .await;
+    drop(helper);
+    match result {
         Ok(result) => port.done(&result),
         Err(e) => port.failed(&AppError::from(e)),
     }

@@ -82,7 +82,9 @@ async fn claim_when_ready(container: ServiceWorkerContainer) {
     if let Some(active) = registration.active()
         && let Err(e) = active.post_message(&JsValue::from_str("claim"))
     {
-        log(&format!("could not ask the service worker to control this page: {e:?}"));
+        log(&format!(
+            "could not ask the service worker to control this page: {e:?}"
+        ));
     }
 }
 

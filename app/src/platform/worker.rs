@@ -14,14 +14,31 @@
 //! The `File` itself is posted (a handle, not its bytes): the worker reads it, so the page never
 //! holds the model in memory. Cancelling terminates the worker; the page starts a fresh one.
 //!
+//! On a machine with two cores or more, the mesh worker starts a second one of itself (a
+//! [`Helper`], terminated with it) for the half of the utility report that needs only the input
+//! surface and a set of output points; they run while the first worker writes the output:
+//!
+//! - helper → worker: `{ kind: "ready" }`, then `{ kind: "measured", distances: Float64Array }`
+//!   or `{ kind: "failed", code, message }`;
+//! - worker → helper: `{ kind: "measure", vertices: Float32Array, triangles: Uint32Array,
+//!   points: Float32Array }` (transferred). The distances are the same bits as measured in place
+//!   ([`veil_mesh::utility::distances_to_surface`]), so the output and report do not depend on
+//!   where they were measured; a helper that fails only means they are measured in place.
+//!
 //! Trunk builds `src/bin/mesh_worker.rs` as a classic worker with a loader shim
 //! (`<link data-trunk rel="rust" data-type="worker" data-loader-shim ...>` in `index.html`); worker
 //! file names are not content-hashed, the service worker's per-build cache keeps them consistent.
 
-use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array, Uint32Array};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{
+    Array, Float32Array, Float64Array, Function, Object, Promise, Reflect, Uint8Array, Uint32Array,
+};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::error::{self, AppError};
@@ -253,6 +270,41 @@ pub struct JobRequest {
     pub options: JobOptions,
 }
 
+/// What the helper is asked to measure (helper side).
+#[derive(Debug)]
+pub struct MeasureRequest {
+    /// The input surface's vertices (output frame).
+    pub vertices: Vec<[f32; 3]>,
+    /// Its triangles.
+    pub triangles: Vec<[u32; 3]>,
+    /// The output points to measure.
+    pub points: Vec<[f32; 3]>,
+}
+
+fn triples<T: Copy + Default>(len: u32, copy_to: impl FnOnce(&mut [T])) -> Option<Vec<[T; 3]>> {
+    if !len.is_multiple_of(3) {
+        return None;
+    }
+    let mut out = vec![[T::default(); 3]; len as usize / 3];
+    copy_to(out.as_flattened_mut());
+    Some(out)
+}
+
+/// Decode a worker message (helper side); `None` for anything but a well-formed `measure`.
+pub fn decode_measure(data: &JsValue) -> Option<MeasureRequest> {
+    if get_string(data, "kind") != "measure" {
+        return None;
+    }
+    let vertices: Float32Array = get(data, "vertices").dyn_into().ok()?;
+    let triangles: Uint32Array = get(data, "triangles").dyn_into().ok()?;
+    let points: Float32Array = get(data, "points").dyn_into().ok()?;
+    Some(MeasureRequest {
+        vertices: triples(vertices.length(), |out| vertices.copy_to(out))?,
+        triangles: triples(triangles.length(), |out| triangles.copy_to(out))?,
+        points: triples(points.length(), |out| points.copy_to(out))?,
+    })
+}
+
 /// Decode a page message (worker side); `None` for anything but a well-formed `run`.
 pub fn decode_request(data: &JsValue) -> Option<JobRequest> {
     if get_string(data, "kind") != "run" {
@@ -321,6 +373,15 @@ impl WorkerPort {
         self.post(&m, None);
     }
 
+    /// Send the helper's distances (transferred).
+    pub fn measured(&self, distances: &[f64]) {
+        let message = Self::kind("measured");
+        let array = Float64Array::from(distances);
+        let transfer = Array::of1(&array.buffer());
+        set(&message, "distances", &array);
+        self.post(&message, Some(&transfer));
+    }
+
     /// Send a finished job, transferring (not copying) its buffers.
     pub fn done(&self, result: &JobResult) {
         let transfer = Array::new();
@@ -365,4 +426,124 @@ fn encode_view(g: &PreviewGeometry, transfer: &Array) -> Object {
     set(&view, "indices", &indices);
     set(&view, "totalTriangles", &(g.total_triangles as f64).into());
     view
+}
+
+/// A promise and the function that resolves it (the executor runs at once, so it is always there).
+fn deferred() -> Option<(Promise, Function)> {
+    let mut resolver = None;
+    let promise = Promise::new(&mut |resolve, _reject| resolver = Some(resolve));
+    Some((promise, resolver?))
+}
+
+type Resolver = Rc<RefCell<Option<Function>>>;
+
+fn resolve(slot: &Resolver, value: &JsValue) {
+    if let Some(f) = slot.borrow_mut().take() {
+        let _ = f.call1(&JsValue::UNDEFINED, value);
+    }
+}
+
+/// The mesh worker's second worker (worker side). Dropping it terminates it.
+pub struct Helper {
+    worker: Worker,
+    ready: Promise,
+    reply: Resolver,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl std::fmt::Debug for Helper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Helper")
+    }
+}
+
+impl Helper {
+    /// Start a helper when this machine has a second core for it; `None` otherwise or when it
+    /// cannot start (the job then measures everything itself).
+    pub fn spawn(scope: &DedicatedWorkerGlobalScope) -> Option<Helper> {
+        let cores = scope.navigator().hardware_concurrency();
+        if cores < 2.0 {
+            return None;
+        }
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Classic);
+        options.set_name("veil-mesh-helper");
+        let (ready, ready_resolver) = deferred()?;
+        let worker = Worker::new_with_options(WORKER_URL, &options).ok()?;
+        let ready_slot: Resolver = Rc::new(RefCell::new(Some(ready_resolver)));
+        let reply: Resolver = Rc::new(RefCell::new(None));
+        let (ready_on_message, reply_on_message) = (ready_slot.clone(), reply.clone());
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let data = e.data();
+            match get_string(&data, "kind").as_str() {
+                "ready" => resolve(&ready_on_message, &JsValue::TRUE),
+                _ => resolve(&reply_on_message, &data),
+            }
+        });
+        let on_error = {
+            let reply = reply.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
+                resolve(&ready_slot, &JsValue::FALSE);
+                resolve(&reply, &JsValue::NULL);
+            })
+        };
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Some(Helper {
+            worker,
+            ready,
+            reply,
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    }
+
+    /// Once the helper listens, send it the surface and the points (copied out of this worker's
+    /// memory, then transferred); the returned promise settles with its reply, to be read with
+    /// [`Helper::distances`]. `None` when the helper could not start or be reached.
+    pub async fn measure(
+        &self,
+        vertices: &[[f32; 3]],
+        triangles: &[[u32; 3]],
+        points: &[[f32; 3]],
+    ) -> Option<Promise> {
+        if JsFuture::from(self.ready.clone()).await.ok()? != JsValue::TRUE {
+            return None;
+        }
+        let (reply, resolver) = deferred()?;
+        *self.reply.borrow_mut() = Some(resolver);
+        let message = Object::new();
+        set(&message, "kind", &"measure".into());
+        let vertices = Float32Array::from(vertices.as_flattened());
+        let triangles = Uint32Array::from(triangles.as_flattened());
+        let points = Float32Array::from(points.as_flattened());
+        let transfer = Array::of3(&vertices.buffer(), &triangles.buffer(), &points.buffer());
+        set(&message, "vertices", &vertices);
+        set(&message, "triangles", &triangles);
+        set(&message, "points", &points);
+        self.worker
+            .post_message_with_transfer(&message, &transfer)
+            .ok()?;
+        Some(reply)
+    }
+
+    /// The distances the helper measured, `expected` of them; `None` when it failed (a
+    /// `failed` reply, a crash) or answered something else.
+    pub async fn distances(reply: Promise, expected: usize) -> Option<Vec<f64>> {
+        let data = JsFuture::from(reply).await.ok()?;
+        if get_string(&data, "kind") != "measured" {
+            return None;
+        }
+        let distances: Float64Array = get(&data, "distances").dyn_into().ok()?;
+        (distances.length() as usize == expected).then(|| distances.to_vec())
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
+    }
 }

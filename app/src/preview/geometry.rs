@@ -3,11 +3,10 @@
 //!
 //! Two views share one frame (the de-identified output's): *before* is the input moved by the
 //! reframing transform, with the region the deface step removed highlighted; *after* is the
-//! output coloured by its distance to the input surface (the deviation the utility report
-//! summarises as a Hausdorff distance). Large models are thinned to a triangle budget for display
-//! only; the downloaded file is never thinned.
-
-use veil_mesh::utility::SurfaceDistance;
+//! output coloured by its distance to the input surface: the distances the utility report measured
+//! for its Hausdorff figures (output vertices to the input surface), so the preview measures
+//! nothing again and shows exactly what the report summarises. Large models are thinned to a
+//! triangle budget for display only; the downloaded file is never thinned.
 
 /// A triangle mesh ready for WebGL: `xyz` positions, `rgb` colours, triangle indices.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -163,16 +162,27 @@ pub struct BeforeModel<'a> {
     pub removed: Option<RemovedHalfSpace>,
 }
 
+/// The de-identified output and the report's measured distances, in the pipeline's working order.
+pub struct AfterModel<'a> {
+    /// Output vertices.
+    pub vertices: &'a [[f32; 3]],
+    /// Output triangles.
+    pub triangles: &'a [[u32; 3]],
+    /// Triangles from this index on are the cap the deface step added (new surface, not
+    /// compared): `triangles.len()` when there is none.
+    pub cap_start: usize,
+    /// The report's second half: output vertex and its distance to the input (mm), ascending by
+    /// vertex ([`veil_mesh::Deidentified::deviation`]).
+    pub deviation: &'a [(u32, f32)],
+}
+
 /// Build both views. `budget` bounds the triangles per view; `progress` gets fractions in `[0, 1]`.
 pub fn build(
     before: &BeforeModel<'_>,
-    after_vertices: &[[f32; 3]],
-    after_triangles: &[[u32; 3]],
+    after: &AfterModel<'_>,
     budget: usize,
     progress: &mut dyn FnMut(f32),
 ) -> PreviewPair {
-    // The input surface in the output frame, once: it is both the before view and the reference
-    // the deviation is measured against.
     let placed: Vec<[f32; 3]> = before
         .vertices
         .iter()
@@ -181,6 +191,7 @@ pub fn build(
     progress(0.1);
 
     let (positions, indices, _) = gather(&placed, before.triangles, budget, |p| p);
+    drop(placed);
     let mut removed_vertices = 0u64;
     let mut colours = Vec::with_capacity(positions.len());
     for p in positions.chunks_exact(3) {
@@ -207,65 +218,31 @@ pub fn build(
         indices,
         total_triangles: before.triangles.len() as u64,
     };
-    progress(0.3);
+    progress(0.4);
 
-    // Deviation of each shown output vertex from the input surface. Only the part of the input
-    // that was kept is a fair reference: a cap vertex is far from the skin by design.
-    let (removed, triangles) = (before.removed, before.triangles);
-    let kept = |ti: usize| match removed {
-        None => true,
-        Some(h) => triangles[ti].iter().any(|&i| {
-            placed
-                .get(i as usize)
-                .is_some_and(|&p| h.distance(p) <= 0.0)
-        }),
-    };
-    // The report's own grid (exact distances, pruned search). The pipeline's output is valid, so
-    // an error here only means nothing is coloured.
-    let index = SurfaceDistance::new(&placed, triangles, &kept).ok();
-    progress(0.5);
-    let (positions, indices, _) = gather(after_vertices, after_triangles, budget, |p| p);
-    let n = positions.len() / 3;
-    let mut deviation = vec![0.0f32; n];
-    let mut cut = vec![false; n];
-    // The cap lies on the plane; mask noise and smoothing move it by well under a millimetre.
-    const CAP_TOLERANCE_MM: f64 = 1.0;
-    for (i, p) in positions.chunks_exact(3).enumerate() {
-        let p = [p[0], p[1], p[2]];
-        if before
-            .removed
-            .is_some_and(|h| h.distance(p) > -CAP_TOLERANCE_MM)
-        {
-            cut[i] = true;
-        } else {
-            deviation[i] = index.as_ref().and_then(|x| x.distance(p)).unwrap_or(0.0) as f32;
-        }
-        if i % 4096 == 0 && n > 0 {
-            progress(0.5 + 0.45 * i as f32 / n as f32);
-        }
-    }
-    let compared: Vec<f32> = deviation
-        .iter()
-        .zip(&cut)
-        .filter(|(_, c)| !**c)
-        .map(|(d, _)| *d)
-        .collect();
+    let coloured = colour_after(after, budget);
+    progress(0.9);
+    let compared: Vec<f32> = coloured.deviation.iter().flatten().copied().collect();
     let max_mm = compared.iter().copied().fold(0.0f32, f32::max);
     let scale_mm = percentile(&compared, 0.99).max(0.01);
-    let mut colours = Vec::with_capacity(positions.len());
-    for (d, c) in deviation.iter().zip(&cut) {
-        colours.extend_from_slice(&if *c { CUT } else { ramp(d / scale_mm) });
+    let mut colours = Vec::with_capacity(coloured.positions.len());
+    for d in &coloured.deviation {
+        colours.extend_from_slice(&match d {
+            Some(d) => ramp(d / scale_mm),
+            None => CUT,
+        });
     }
-    let after = PreviewGeometry {
-        positions,
+    let cut_vertices = coloured.deviation.iter().filter(|d| d.is_none()).count() as u64;
+    let after_geometry = PreviewGeometry {
+        positions: coloured.positions,
         colours,
-        indices,
-        total_triangles: after_triangles.len() as u64,
+        indices: coloured.indices,
+        total_triangles: after.triangles.len() as u64,
     };
     progress(1.0);
     PreviewPair {
         before: before_geometry,
-        after,
+        after: after_geometry,
         centre,
         radius: if radius.is_finite() && radius > 0.0 {
             radius
@@ -274,9 +251,99 @@ pub fn build(
         },
         scale_mm,
         max_mm,
-        cut_vertices: cut.iter().filter(|c| **c).count() as u64,
+        cut_vertices,
         removed_vertices,
     }
+}
+
+/// The after view before colouring: positions, indices, and per vertex its measured deviation
+/// (`None` on the cap).
+struct ColouredAfter {
+    positions: Vec<f32>,
+    indices: Vec<u32>,
+    deviation: Vec<Option<f32>>,
+}
+
+/// The shown output triangles and their deviations. When the report measured every vertex outside
+/// the cap (models up to [`veil_mesh::utility::MAX_SAMPLES`] vertices), every `k`-th triangle is
+/// shown with a colour per vertex. Beyond, the report measured every `s`-th vertex: each measured
+/// vertex shows one triangle of its own, flat in that vertex's colour (as many triangles, as evenly
+/// spread, as thinning would show), and the cap is thinned alongside in its own colour.
+fn colour_after(after: &AfterModel<'_>, budget: usize) -> ColouredAfter {
+    let n = after.vertices.len();
+    let cap_start = after.cap_start.min(after.triangles.len());
+    let in_range = |t: &[u32; 3]| t.iter().all(|&i| (i as usize) < n);
+    // Vertex -> its entry in `deviation`.
+    let mut slot = vec![u32::MAX; n];
+    for (j, &(v, _)) in after.deviation.iter().enumerate() {
+        if let Some(s) = slot.get_mut(v as usize) {
+            *s = j as u32;
+        }
+    }
+    let measured = |v: u32| slot.get(v as usize).is_some_and(|&j| j != u32::MAX);
+    let dense = after.triangles[..cap_start]
+        .iter()
+        .all(|t| in_range(t) && t.iter().all(|&v| measured(v)));
+    let mut out = ColouredAfter {
+        positions: Vec::new(),
+        indices: Vec::new(),
+        deviation: Vec::new(),
+    };
+    // Triangles are drawn unshared (a cap triangle's corners are measured as corners of the
+    // surface next to it, but the cap shows in its own colour).
+    let push = |tri: [u32; 3], d: [Option<f32>; 3], out: &mut ColouredAfter| {
+        if !in_range(&tri) {
+            return;
+        }
+        for (v, d) in tri.into_iter().zip(d) {
+            out.indices.push((out.positions.len() / 3) as u32);
+            out.positions.extend_from_slice(&after.vertices[v as usize]);
+            out.deviation.push(d);
+        }
+    };
+    if dense {
+        for t in thin(after.triangles.len(), budget) {
+            let tri = after.triangles[t];
+            let d = if t < cap_start {
+                tri.map(|v| {
+                    let j = slot[v as usize];
+                    (j != u32::MAX).then(|| after.deviation[j as usize].1)
+                })
+            } else {
+                [None; 3]
+            };
+            push(tri, d, &mut out);
+        }
+        return out;
+    }
+    // One triangle per measured vertex: the first outside the cap that uses it.
+    let mut owner = vec![u32::MAX; after.deviation.len()];
+    for (t, tri) in after.triangles[..cap_start].iter().enumerate() {
+        for &v in tri {
+            if let Some(&j) = slot.get(v as usize)
+                && j != u32::MAX
+                && owner[j as usize] == u32::MAX
+            {
+                owner[j as usize] = t as u32;
+            }
+        }
+    }
+    drop(slot);
+    let stride = after.deviation.len().div_ceil(budget.max(1)).max(1);
+    let mut shown = vec![false; cap_start];
+    for (j, &(_, d)) in after.deviation.iter().enumerate().step_by(stride) {
+        let t = owner[j] as usize;
+        if t < cap_start && !shown[t] {
+            shown[t] = true;
+            push(after.triangles[t], [Some(d); 3], &mut out);
+        }
+    }
+    let cap = after.triangles.len() - cap_start;
+    let cap_budget = (budget as u64 * cap as u64 / after.triangles.len().max(1) as u64) as usize;
+    for t in thin(cap, cap_budget.max(1)) {
+        push(after.triangles[cap_start + t], [None; 3], &mut out);
+    }
+    out
 }
 
 /// The `q`-quantile of `values` (0 for none).
@@ -337,8 +404,18 @@ mod tests {
         assert_eq!(thin(0, 10).count(), 0);
     }
 
+    /// Vertices drawn in `colour`.
+    fn count(colours: &[u8], colour: [u8; 3]) -> usize {
+        colours.chunks_exact(3).filter(|c| *c == colour).count()
+    }
+
+    /// Every vertex measured, at `d(v)`.
+    fn measured(n: usize, d: impl Fn(usize) -> f32) -> Vec<(u32, f32)> {
+        (0..n).map(|v| (v as u32, d(v))).collect()
+    }
+
     #[test]
-    fn identical_models_have_zero_deviation_and_a_moved_one_shows_its_offset() {
+    fn the_after_view_shows_the_reports_distances_per_vertex_when_all_were_measured() {
         let (v, t) = cube();
         let id = |p: [f32; 3]| p;
         let before = BeforeModel {
@@ -347,16 +424,30 @@ mod tests {
             to_output: &id,
             removed: None,
         };
-        let same = build(&before, &v, &t, 1000, &mut |_| {});
+        let zero = measured(8, |_| 0.0);
+        let after = AfterModel {
+            vertices: &v,
+            triangles: &t,
+            cap_start: t.len(),
+            deviation: &zero,
+        };
+        let same = build(&before, &after, 1000, &mut |_| {});
         assert_eq!(same.max_mm, 0.0);
         assert_eq!(same.after.shown_triangles(), 12);
+        assert_eq!(same.cut_vertices, 0);
         assert_eq!(same.before.positions.len(), 24);
         assert!((same.radius - (300.0f32).sqrt() / 2.0 * 1.0).abs() < 1e-3);
-        // Push one corner 0.5 mm outwards along x: its deviation is its distance to the cube.
-        let mut moved = v.clone();
-        moved[7][0] += 0.5;
-        let shifted = build(&before, &moved, &t, 1000, &mut |_| {});
-        assert!((shifted.max_mm - 0.5).abs() < 1e-4, "{}", shifted.max_mm);
+        // Corner 7 measured 0.5 mm away: the largest deviation, at the top of the ramp.
+        let one = measured(8, |v| if v == 7 { 0.5 } else { 0.0 });
+        let after = AfterModel {
+            deviation: &one,
+            ..after
+        };
+        let shifted = build(&before, &after, 1000, &mut |_| {});
+        assert_eq!(shifted.max_mm, 0.5);
+        let top = count(&shifted.after.colours, ramp(1.0));
+        // Vertex 7 is a corner of three of the twelve triangles (drawn unshared).
+        assert_eq!(top, 3);
     }
 
     #[test]
@@ -373,24 +464,69 @@ mod tests {
             to_output: &id,
             removed: Some(plane),
         };
-        // The "output": the cube cut at z = 5 (its top four corners moved down onto the plane).
-        let mut cut = v.clone();
-        for p in &mut cut {
-            if p[2] > 5.0 {
-                p[2] = 5.0;
-            }
-        }
-        let pair = build(&before, &cut, &t, 1000, &mut |_| {});
+        // The "output": the cube with its top face (triangles 2 and 3) as the cap, moved last.
+        let mut out_t = t.clone();
+        let top = out_t.drain(2..4).collect::<Vec<_>>();
+        out_t.extend(top);
+        let all = measured(8, |_| 0.25);
+        let after = AfterModel {
+            vertices: &v,
+            triangles: &out_t,
+            cap_start: 10,
+            deviation: &all,
+        };
+        let pair = build(&before, &after, 1000, &mut |_| {});
         assert_eq!(pair.removed_vertices, 4);
-        assert_eq!(pair.cut_vertices, 4);
-        let magenta = pair
-            .before
-            .colours
-            .chunks_exact(3)
-            .filter(|c| *c == REMOVED)
-            .count();
+        let magenta = count(&pair.before.colours, REMOVED);
         assert_eq!(magenta, 4);
-        assert_eq!(pair.max_mm, 0.0);
+        // The cap's corners are measured (they are corners of the sides too) but the cap shows
+        // in its own colour.
+        assert_eq!(pair.cut_vertices, 6);
+        let grey = count(&pair.after.colours, CUT);
+        assert_eq!(grey, 6);
+        assert_eq!(pair.max_mm, 0.25);
+    }
+
+    #[test]
+    fn beyond_the_sampled_vertices_each_shows_one_triangle_flat_in_its_colour() {
+        // A strip of 40 triangles over 42 vertices, every 4th vertex measured (as the report
+        // strides on a large model), the last 4 triangles a cap.
+        let v: Vec<[f32; 3]> = (0..42)
+            .map(|i| [(i / 2) as f32, (i % 2) as f32, 0.0])
+            .collect();
+        let t: Vec<[u32; 3]> = (0..40).map(|i| [i, i + 1, i + 2]).collect();
+        let sampled: Vec<(u32, f32)> = (0..36).step_by(4).map(|v| (v, v as f32 / 10.0)).collect();
+        let id = |p: [f32; 3]| p;
+        let before = BeforeModel {
+            vertices: &v,
+            triangles: &t,
+            to_output: &id,
+            removed: None,
+        };
+        let after = AfterModel {
+            vertices: &v,
+            triangles: &t,
+            cap_start: 36,
+            deviation: &sampled,
+        };
+        let pair = build(&before, &after, 1000, &mut |_| {});
+        // One triangle per sample (vertex 4k's first triangle is 4k - 2, or 0), plus the cap.
+        assert_eq!(pair.after.shown_triangles(), 9 + 4);
+        assert_eq!(pair.cut_vertices, 12);
+        assert_eq!(pair.max_mm, 3.2);
+        for face in pair.after.colours.chunks_exact(9) {
+            assert!(
+                face[0..3] == face[3..6] && face[3..6] == face[6..9],
+                "flat per face"
+            );
+        }
+        // A smaller budget shows fewer.
+        let pair = build(&before, &after, 3, &mut |_| {});
+        assert!(
+            pair.after.shown_triangles() <= 3 + 1,
+            "{}",
+            pair.after.shown_triangles()
+        );
     }
 
     #[test]
@@ -404,7 +540,14 @@ mod tests {
             removed: None,
         };
         let out: Vec<[f32; 3]> = v.iter().map(|&p| shift(p)).collect();
-        let pair = build(&before, &out, &t, 1000, &mut |_| {});
+        let zero = measured(8, |_| 0.0);
+        let after = AfterModel {
+            vertices: &out,
+            triangles: &t,
+            cap_start: t.len(),
+            deviation: &zero,
+        };
+        let pair = build(&before, &after, 1000, &mut |_| {});
         assert_eq!(pair.centre, [0.0, 0.0, 0.0]);
         assert_eq!(pair.max_mm, 0.0);
     }

@@ -13,7 +13,7 @@ use veil_mesh::{FormatHint, Options, Profile};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Stage boundaries as `deidentify_with` reports them (see `pipeline.rs`).
-const STAGES: [(f32, &str); 11] = [
+const STAGES: [(f32, &str); 12] = [
     (0.0, "read + weld"),
     (0.2, "reframe"),
     (0.25, "deface detect"),
@@ -21,10 +21,11 @@ const STAGES: [(f32, &str); 11] = [
     (0.4, "taubin"),
     (0.62, "noise"),
     (0.66, "quantise"),
-    (0.67, "hausdorff"),
-    (0.88, "area/volume out"),
-    (0.9, "shuffle (draw)"),
-    (0.95, "write (shuffled)"),
+    (0.67, "hausdorff: input to output"),
+    (0.8, "area/volume out"),
+    (0.81, "shuffle (draw)"),
+    (0.85, "write (shuffled)"),
+    (0.9, "hausdorff: output to input + report"),
 ];
 
 fn main() -> ExitCode {

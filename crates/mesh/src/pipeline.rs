@@ -12,7 +12,7 @@ use crate::read::{Format, FormatHint, read_with};
 use crate::reframe::{RigidTransform, apply};
 use crate::scrub::MetadataChannel;
 use crate::topology::Adjacency;
-use crate::utility::{Hausdorff, hausdorff};
+use crate::utility::Hausdorff;
 use crate::write::OutputFormat;
 use crate::{Limits, Mesh, MeshError};
 
@@ -263,6 +263,11 @@ pub struct Deidentified {
     /// The input mesh in the output frame (before deface and mask), for before/after previews;
     /// empty when `Options::hausdorff` is off.
     pub reference: Mesh,
+    /// The report's second half, per point: an output vertex (index into `mesh`) and its distance
+    /// to `reference` (mm), ascending by vertex; every vertex outside the cap when the output has
+    /// at most [`crate::utility::MAX_SAMPLES`], evenly strided beyond. Empty when
+    /// `Options::hausdorff` is off. Previews colour by it without measuring again.
+    pub deviation: Vec<(u32, f32)>,
 }
 
 /// De-identify a model: bytes in, bytes and report out.
@@ -307,6 +312,85 @@ fn run(
     progress: &mut dyn FnMut(f32),
     cancel: &dyn Fn() -> bool,
 ) -> Result<Deidentified, MeshError> {
+    prepare(bytes, hint, options, progress, cancel)?
+        .write(progress, cancel)?
+        .complete(None, progress, cancel)
+}
+
+/// The first part of a run, [`deidentify_owned_with`] up to the measures: read, scrub, reframe,
+/// deface, mask and quantise (progress 0 to 0.67).
+///
+/// A run split in three ([`Prepared::write`], [`Written::complete`]) gives the same bytes and
+/// report as one call; the split lets a caller without threads (a browser worker) measure the
+/// report's second half, [`Prepared::back_points`] to [`Prepared::reference`], elsewhere with
+/// [`crate::utility::distances_to_surface`] while this one writes the output.
+pub fn prepare_owned(
+    bytes: Vec<u8>,
+    hint: FormatHint,
+    options: &Options,
+    progress: &mut dyn FnMut(f32),
+    cancel: &dyn Fn() -> bool,
+) -> Result<Prepared, MeshError> {
+    prepare(Cow::Owned(bytes), hint, options, progress, cancel)
+}
+
+/// What a run carries from one part to the next.
+#[derive(Debug)]
+struct Carried {
+    options: Options,
+    model_format: Format,
+    triangles_read: u64,
+    degenerate_dropped: u64,
+    metadata: Vec<MetadataChannel>,
+    input_bytes: u64,
+    mesh: Mesh,
+    reference: Mesh,
+    steps: Vec<StepRecord>,
+    transform: Option<RigidTransform>,
+    deface_report: DefaceReport,
+    plane: Option<CutPlane>,
+    cap_start: usize,
+    stats: crate::topology::EdgeStats,
+    watertight_in: bool,
+    area_in: f64,
+    volume_in: f64,
+    vertices_in: u64,
+}
+
+impl Carried {
+    /// Cap triangles are new surface, not a deviation: they are not measured.
+    fn not_cap(&self) -> impl Fn(usize) -> bool + Sync + use<> {
+        let cap_start = self.cap_start;
+        move |t: usize| t < cap_start
+    }
+}
+
+/// A run read, de-faced, masked and quantised: see [`prepare_owned`].
+#[derive(Debug)]
+pub struct Prepared {
+    carried: Carried,
+    rng: crate::rng::Rng,
+}
+
+/// A run whose output is written and whose report waits for its second half: see
+/// [`prepare_owned`].
+#[derive(Debug)]
+pub struct Written {
+    carried: Carried,
+    bytes: Vec<u8>,
+    forward: Option<Vec<f64>>,
+    back_points: Vec<u32>,
+    area_out: f64,
+    volume_out: f64,
+}
+
+fn prepare(
+    bytes: Cow<'_, [u8]>,
+    hint: FormatHint,
+    options: &Options,
+    progress: &mut dyn FnMut(f32),
+    cancel: &dyn Fn() -> bool,
+) -> Result<Prepared, MeshError> {
     options.validate()?;
     let mut hooks = Hooks::new(progress, cancel);
     let mut rng = crate::rng::make(options.seed)?;
@@ -477,155 +561,287 @@ fn run(
     let stats = adj.stats;
     drop(adj);
 
-    // Step 5: quantise, measure, shuffle. Quantising is per vertex, so it commutes with the
-    // shuffle; the Hausdorff distances do not depend on the order either, and measuring before
-    // the shuffle walks the surface in the file's spatial order (twice as fast on a large model).
+    // Step 5 (first part): quantise. Quantising is per vertex, so it commutes with the shuffle.
     hooks.stage(0.66, 0.67)?;
     if let Some(q) = options.quantise_mm {
         crate::shuffle::quantise(&mut mesh, q);
     }
-    let hd = if options.hausdorff {
-        hooks.stage(0.67, 0.88)?;
-        let removed = plane;
-        let ref_ok = |p: [f64; 3]| removed.is_none_or(|pl| pl.distance(p) <= 0.0);
-        // Cap triangles are new surface, not a deviation: they are not measured.
-        let not_cap = |t: usize| t < cap_start;
-        Some(hausdorff(&reference, &ref_ok, &mesh, &not_cap, &mut hooks)?)
-    } else {
-        None
-    };
-    hooks.stage(0.88, 0.9)?;
-    let (area_out, volume_out) = mesh.area_volume();
-    // The order is drawn now and applied when writing (see `shuffle::Order`).
-    hooks.stage(0.9, 0.95)?;
-    let order = if options.shuffle {
-        Some(crate::shuffle::Order::draw(&mesh, &mut rng, &mut hooks)?)
-    } else {
-        None
-    };
-    steps.push(StepRecord {
-        step: "shuffle".into(),
-        applied: options.shuffle,
-        note: match (options.shuffle, options.output) {
-            (false, _) => "off".into(),
-            (true, OutputFormat::Stl) => {
-                "triangle order and corner rotation randomised (binary STL has no vertex order)"
-                    .into()
-            }
-            (true, OutputFormat::Ply) => "vertex and triangle order randomised".into(),
+    hooks.at(1.0)?;
+    Ok(Prepared {
+        carried: Carried {
+            options: options.clone(),
+            model_format: model.format,
+            triangles_read: model.triangles_read,
+            degenerate_dropped: model.degenerate_dropped,
+            metadata: model.metadata,
+            input_bytes,
+            mesh,
+            reference,
+            steps,
+            transform,
+            deface_report,
+            plane,
+            cap_start,
+            stats,
+            watertight_in,
+            area_in,
+            volume_in,
+            vertices_in,
         },
-    });
-    steps.push(StepRecord {
-        step: "quantise".into(),
-        applied: options.quantise_mm.is_some(),
-        note: options
-            .quantise_mm
-            .map_or("off".into(), |q| format!("grid {q} mm")),
-    });
+        rng,
+    })
+}
 
-    // Report.
-    let pct = |a: f64, b: f64| {
-        if a.abs() > 0.0 {
-            100.0 * (b - a) / a.abs()
-        } else {
-            0.0
+impl Prepared {
+    /// The input in the output frame, before deface and mask: the surface the report's second
+    /// half measures against (empty when `Options::hausdorff` is off).
+    pub fn reference(&self) -> &Mesh {
+        &self.carried.reference
+    }
+
+    /// The output points the report's second half measures, in its order (none when
+    /// `Options::hausdorff` is off).
+    pub fn back_points(&self) -> Vec<[f32; 3]> {
+        if !self.carried.options.hausdorff {
+            return Vec::new();
         }
-    };
-    let utility = Utility {
-        hausdorff: hd,
-        area_in,
-        area_out,
-        area_change_pct: pct(area_in, area_out),
-        volume_in,
-        volume_out,
-        volume_change_pct: pct(volume_in, volume_out),
-        watertight_in,
-        watertight_out: stats.watertight(),
-        boundary_edges_out: stats.boundary,
-        nonmanifold_edges_out: stats.nonmanifold,
-    };
-    let mut flags = Vec::new();
-    if let Some(h) = hd
-        && h.max > options.bound_mm
-    {
+        let c = &self.carried;
+        crate::utility::back_samples(&c.mesh, &c.not_cap())
+            .into_iter()
+            .map(|i| c.mesh.vertices[i as usize])
+            .collect()
+    }
+
+    /// The report's first half, the order drawn and the output written (progress 0.67 to 0.9).
+    pub fn write(
+        self,
+        progress: &mut dyn FnMut(f32),
+        cancel: &dyn Fn() -> bool,
+    ) -> Result<Written, MeshError> {
+        let Prepared {
+            mut carried,
+            mut rng,
+        } = self;
+        let mut hooks = Hooks::new(progress, cancel);
+        let c = &mut carried;
+        let options = &c.options;
+        // Measuring before the shuffle walks the surface in the file's spatial order (twice as
+        // fast on a large model); the distances do not depend on the order.
+        let (forward, back_points) = if options.hausdorff {
+            hooks.stage(0.67, 0.8)?;
+            let removed = c.plane;
+            let ref_ok = |p: [f64; 3]| removed.is_none_or(|pl| pl.distance(p) <= 0.0);
+            let not_cap = c.not_cap();
+            let d = crate::utility::forward_distances(
+                &c.reference,
+                &ref_ok,
+                &c.mesh,
+                &not_cap,
+                &mut hooks,
+            )?;
+            (Some(d), crate::utility::back_samples(&c.mesh, &not_cap))
+        } else {
+            (None, Vec::new())
+        };
+        hooks.stage(0.8, 0.81)?;
+        let (area_out, volume_out) = c.mesh.area_volume();
+        // The order is drawn now and applied when writing (see `shuffle::Order`).
+        hooks.stage(0.81, 0.85)?;
+        let order = if options.shuffle {
+            Some(crate::shuffle::Order::draw(&c.mesh, &mut rng, &mut hooks)?)
+        } else {
+            None
+        };
+        c.steps.push(StepRecord {
+            step: "shuffle".into(),
+            applied: options.shuffle,
+            note: match (options.shuffle, options.output) {
+                (false, _) => "off".into(),
+                (true, OutputFormat::Stl) => {
+                    "triangle order and corner rotation randomised (binary STL has no vertex order)"
+                        .into()
+                }
+                (true, OutputFormat::Ply) => "vertex and triangle order randomised".into(),
+            },
+        });
+        c.steps.push(StepRecord {
+            step: "quantise".into(),
+            applied: options.quantise_mm.is_some(),
+            note: options
+                .quantise_mm
+                .map_or("off".into(), |q| format!("grid {q} mm")),
+        });
+        hooks.stage(0.85, 0.9)?;
+        let bytes = match (&order, options.output) {
+            (Some(o), OutputFormat::Stl) => o.write_stl(&c.mesh, &mut hooks)?,
+            (Some(o), OutputFormat::Ply) => crate::write::write_ply(&o.apply(&c.mesh, &mut hooks)?),
+            (None, format) => crate::write::write(&c.mesh, format),
+        };
+        hooks.at(1.0)?;
+        Ok(Written {
+            carried,
+            bytes,
+            forward,
+            back_points,
+            area_out,
+            volume_out,
+        })
+    }
+}
+
+impl Written {
+    /// The report's second half, measured here unless `back` brings it (the distances from
+    /// [`Prepared::back_points`] to [`Prepared::reference`], as
+    /// [`crate::utility::distances_to_surface`] gives them), then the report (progress 0.9 to 1).
+    /// A `back` of the wrong length is refused.
+    pub fn complete(
+        self,
+        back: Option<Vec<f64>>,
+        progress: &mut dyn FnMut(f32),
+        cancel: &dyn Fn() -> bool,
+    ) -> Result<Deidentified, MeshError> {
+        let Written {
+            carried: c,
+            bytes: out,
+            forward,
+            back_points,
+            area_out,
+            volume_out,
+        } = self;
+        let mut hooks = Hooks::new(progress, cancel);
+        hooks.stage(0.9, 1.0)?;
+        let options = &c.options;
+        let (hd, deviation) = match forward {
+            Some(mut d) => {
+                let back = match back {
+                    Some(b) if b.len() == back_points.len() => b,
+                    Some(b) => {
+                        return Err(MeshError::BadOption(format!(
+                            "{} distances measured elsewhere for {} points",
+                            b.len(),
+                            back_points.len()
+                        )));
+                    }
+                    None => {
+                        let points: Vec<[f32; 3]> = back_points
+                            .iter()
+                            .map(|&i| c.mesh.vertices[i as usize])
+                            .collect();
+                        crate::utility::back_distances(&c.reference, &points, &mut hooks)?
+                    }
+                };
+                let deviation = back_points
+                    .iter()
+                    .zip(&back)
+                    .map(|(&i, &d)| (i, d as f32))
+                    .collect();
+                d.extend_from_slice(&back);
+                (Some(crate::utility::summarise(d)), deviation)
+            }
+            None => (None, Vec::new()),
+        };
+        let (area_in, volume_in, watertight_in) = (c.area_in, c.volume_in, c.watertight_in);
+        let stats = c.stats;
+        let deface_report = c.deface_report;
+        let plane = c.plane;
+        // Report.
+        let pct = |a: f64, b: f64| {
+            if a.abs() > 0.0 {
+                100.0 * (b - a) / a.abs()
+            } else {
+                0.0
+            }
+        };
+        let utility = Utility {
+            hausdorff: hd,
+            area_in,
+            area_out,
+            area_change_pct: pct(area_in, area_out),
+            volume_in,
+            volume_out,
+            volume_change_pct: pct(volume_in, volume_out),
+            watertight_in,
+            watertight_out: stats.watertight(),
+            boundary_edges_out: stats.boundary,
+            nonmanifold_edges_out: stats.nonmanifold,
+        };
+        let mut flags = Vec::new();
+        if let Some(h) = hd
+            && h.max > options.bound_mm
         {
+            {
+                flags.push(Flag {
+                    code: "hausdorff-over-bound".into(),
+                    message: format!(
+                        "Hausdorff max {:.3} mm exceeds the bound {} mm",
+                        h.max, options.bound_mm
+                    ),
+                });
+            }
+        }
+        if !utility.watertight_out {
             flags.push(Flag {
-                code: "hausdorff-over-bound".into(),
+                code: "not-watertight".into(),
+                message: if watertight_in {
+                    "the output is not watertight although the input was".into()
+                } else {
+                    "the input was not watertight, so neither is the output".into()
+                },
+            });
+        }
+        if deface_report.outcome == "not-a-head" {
+            flags.push(Flag {
+                code: "not-a-head".into(),
+                message: format!("deface auto: {}", deface_report.reason),
+            });
+        }
+        if deface_report.open_chains > 0 {
+            flags.push(Flag {
+                code: "open-cut".into(),
                 message: format!(
-                    "Hausdorff max {:.3} mm exceeds the bound {} mm",
-                    h.max, options.bound_mm
+                    "{} cut chain(s) could not be capped (holes in the input)",
+                    deface_report.open_chains
                 ),
             });
         }
-    }
-    if !utility.watertight_out {
-        flags.push(Flag {
-            code: "not-watertight".into(),
-            message: if watertight_in {
-                "the output is not watertight although the input was".into()
-            } else {
-                "the input was not watertight, so neither is the output".into()
-            },
-        });
-    }
-    if deface_report.outcome == "not-a-head" {
-        flags.push(Flag {
-            code: "not-a-head".into(),
-            message: format!("deface auto: {}", deface_report.reason),
-        });
-    }
-    if deface_report.open_chains > 0 {
-        flags.push(Flag {
-            code: "open-cut".into(),
-            message: format!(
-                "{} cut chain(s) could not be capped (holes in the input)",
-                deface_report.open_chains
-            ),
-        });
-    }
-    if plane.is_none() && utility.volume_change_pct.abs() > 2.0 && watertight_in {
-        flags.push(Flag {
-            code: "volume-change".into(),
-            message: format!("volume changed by {:.2} %", utility.volume_change_pct),
-        });
-    }
+        if plane.is_none() && utility.volume_change_pct.abs() > 2.0 && watertight_in {
+            flags.push(Flag {
+                code: "volume-change".into(),
+                message: format!("volume changed by {:.2} %", utility.volume_change_pct),
+            });
+        }
 
-    hooks.stage(0.95, 1.0)?;
-    let out = match (&order, options.output) {
-        (Some(o), OutputFormat::Stl) => o.write_stl(&mesh, &mut hooks)?,
-        (Some(o), OutputFormat::Ply) => crate::write::write_ply(&o.apply(&mesh, &mut hooks)?),
-        (None, format) => crate::write::write(&mesh, format),
-    };
-    hooks.within(0.0, 1.0);
-    let report = Report {
-        veil_mesh_version: env!("CARGO_PKG_VERSION").into(),
-        profile: options.profile,
-        input_format: model.format,
-        output_format: options.output,
-        input_bytes,
-        output_bytes: out.len() as u64,
-        triangles_in: model.triangles_read,
-        triangles_out: mesh.triangles.len() as u64,
-        vertices_in,
-        vertices_out: mesh.vertices.len() as u64,
-        degenerate_triangles_dropped: model.degenerate_dropped,
-        metadata_removed: model.metadata,
-        steps,
-        transform,
-        deface: deface_report,
-        mask: options.mask,
-        shuffled: options.shuffle,
-        quantise_mm: options.quantise_mm,
-        deterministic: options.seed.is_some(),
-        utility,
-        bound_mm: options.bound_mm,
-        flags,
-    };
-    hooks.done();
-    Ok(Deidentified {
-        bytes: out,
-        report,
-        mesh,
-        reference,
-    })
+        let report = Report {
+            veil_mesh_version: env!("CARGO_PKG_VERSION").into(),
+            profile: options.profile,
+            input_format: c.model_format,
+            output_format: options.output,
+            input_bytes: c.input_bytes,
+            output_bytes: out.len() as u64,
+            triangles_in: c.triangles_read,
+            triangles_out: c.mesh.triangles.len() as u64,
+            vertices_in: c.vertices_in,
+            vertices_out: c.mesh.vertices.len() as u64,
+            degenerate_triangles_dropped: c.degenerate_dropped,
+            metadata_removed: c.metadata,
+            steps: c.steps,
+            transform: c.transform,
+            deface: deface_report,
+            mask: options.mask,
+            shuffled: options.shuffle,
+            quantise_mm: options.quantise_mm,
+            deterministic: options.seed.is_some(),
+            utility,
+            bound_mm: options.bound_mm,
+            flags,
+        };
+        hooks.done();
+        Ok(Deidentified {
+            bytes: out,
+            report,
+            mesh: c.mesh,
+            reference: c.reference,
+            deviation,
+        })
+    }
 }

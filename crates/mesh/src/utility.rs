@@ -385,27 +385,29 @@ fn point_triangle_regions(p: V3, a: V3, b: V3, c: V3) -> f64 {
     (dot(ap, n) / nn).abs()
 }
 
-/// Symmetric Hausdorff between `reference` and `output`. `ref_ok` excludes reference vertices (the
-/// removed region); `out_tri_ok` excludes output triangles (the cap) from being measured.
-/// Distances are measured in parallel chunks and kept in sample order.
-pub(crate) fn hausdorff(
+/// Chunks of a distance loop: small enough for a progress report every 1 % of it.
+fn chunk(n: usize) -> usize {
+    (n / 100).clamp(256, 4096)
+}
+
+/// The first half of the symmetric Hausdorff between `reference` and `output`: every sampled
+/// reference vertex that `ref_ok` keeps (the removed region is not) to the output surface outside
+/// the triangles `out_tri_ok` excludes (the cap). Distances in sample order.
+pub(crate) fn forward_distances(
     reference: &Mesh,
     ref_ok: &(dyn Fn(V3) -> bool + Sync),
     output: &Mesh,
     out_tri_ok: &(dyn Fn(usize) -> bool + Sync),
     hooks: &mut Hooks<'_>,
-) -> Result<Hausdorff, MeshError> {
+) -> Result<Vec<f64>, MeshError> {
     // Cap triangles are new surface, not a deviation: measure against the kept surface only.
-    // One grid at a time: each direction needs only the other surface's grid.
     let grid_out = TriGrid::new(output, out_tri_ok);
-    hooks.at(0.2)?;
+    hooks.at(0.3)?;
     let stride_r = reference.vertices.len().div_ceil(MAX_SAMPLES).max(1);
     let samples_r: Vec<usize> = (0..reference.vertices.len()).step_by(stride_r).collect();
-    // Chunks small enough for a progress report every 1 % of the loop.
-    let chunk = |n: usize| (n / 100).clamp(256, 4096);
     let ch = chunk(samples_r.len());
-    hooks.within(0.2, 0.6);
-    let mut d: Vec<f64> = crate::par::map(samples_r.len().div_ceil(ch), hooks, |c| {
+    hooks.within(0.3, 1.0);
+    let d = crate::par::map(samples_r.len().div_ceil(ch), hooks, |c| {
         samples_r[c * ch..((c + 1) * ch).min(samples_r.len())]
             .iter()
             .map(|&i| v64(reference.vertices[i]))
@@ -414,8 +416,14 @@ pub(crate) fn hausdorff(
             .collect::<Vec<f64>>()
     })?
     .concat();
-    drop(grid_out);
-    // Output vertices that only belong to cap triangles are skipped.
+    hooks.within(0.0, 1.0);
+    Ok(d)
+}
+
+/// The output vertices the second half of the Hausdorff measures (against the whole input
+/// surface): every `stride`-th vertex, skipping those that belong to excluded (cap) triangles
+/// only. Ascending vertex indices.
+pub(crate) fn back_samples(output: &Mesh, out_tri_ok: &(dyn Fn(usize) -> bool + Sync)) -> Vec<u32> {
     let mut on_surface = vec![false; output.vertices.len()];
     for (ti, t) in output.triangles.iter().enumerate() {
         if out_tri_ok(ti) {
@@ -425,30 +433,74 @@ pub(crate) fn hausdorff(
         }
     }
     let stride_o = output.vertices.len().div_ceil(MAX_SAMPLES).max(1);
-    let samples_o: Vec<usize> = (0..output.vertices.len())
+    (0..output.vertices.len())
         .step_by(stride_o)
         .filter(|&i| on_surface[i])
-        .collect();
-    let grid_ref = TriGrid::new(reference, &|_| true);
-    let ch = chunk(samples_o.len());
-    hooks.within(0.6, 1.0);
-    let back = crate::par::map(samples_o.len().div_ceil(ch), hooks, |c| {
-        samples_o[c * ch..((c + 1) * ch).min(samples_o.len())]
+        .map(|i| i as u32)
+        .collect()
+}
+
+/// Distances from `points` to the nearest of all `triangles`, exactly as the report's second half
+/// measures them, in order. It is public so that the measure can run apart from the rest of the
+/// pipeline (the PWA runs it in a second worker while the first writes the output); the figures
+/// are the same bits wherever it runs. Indices out of range and coordinates that are not finite
+/// are errors, never panics.
+pub fn distances_to_surface(
+    vertices: &[[f32; 3]],
+    triangles: &[[u32; 3]],
+    points: &[[f32; 3]],
+    progress: &mut dyn FnMut(f32),
+    cancel: &dyn Fn() -> bool,
+) -> Result<Vec<f64>, MeshError> {
+    // The same checks as `SurfaceDistance::new`: the mesh may come from another worker.
+    let checked = SurfaceDistance::new(vertices, triangles, &|_| true)?;
+    let Some(grid) = checked.grid else {
+        return Ok(vec![f64::INFINITY; points.len()]);
+    };
+    let mut hooks = Hooks::new(progress, cancel);
+    let d = measure_points(&grid, points, &mut hooks)?;
+    hooks.done();
+    Ok(d)
+}
+
+fn measure_points(
+    grid: &TriGrid<'_>,
+    points: &[[f32; 3]],
+    hooks: &mut Hooks<'_>,
+) -> Result<Vec<f64>, MeshError> {
+    let ch = chunk(points.len());
+    Ok(crate::par::map(points.len().div_ceil(ch), hooks, |c| {
+        points[c * ch..((c + 1) * ch).min(points.len())]
             .iter()
-            .map(|&i| grid_ref.distance(v64(output.vertices[i])))
+            .map(|&p| grid.distance(v64(p)))
             .collect::<Vec<f64>>()
-    })?;
+    })?
+    .concat())
+}
+
+/// The second half in place: `points` (see [`back_samples`]) to the whole `reference` surface.
+pub(crate) fn back_distances(
+    reference: &Mesh,
+    points: &[[f32; 3]],
+    hooks: &mut Hooks<'_>,
+) -> Result<Vec<f64>, MeshError> {
+    let grid_ref = TriGrid::new(reference, &|_| true);
+    hooks.at(0.2)?;
+    hooks.within(0.2, 1.0);
+    let d = measure_points(&grid_ref, points, hooks)?;
     hooks.within(0.0, 1.0);
-    for part in back {
-        d.extend_from_slice(&part);
-    }
+    Ok(d)
+}
+
+/// Max, mean and 95th percentile of both halves together (forward first, as measured).
+pub(crate) fn summarise(mut d: Vec<f64>) -> Hausdorff {
     if d.is_empty() {
-        return Ok(Hausdorff {
+        return Hausdorff {
             max: 0.0,
             mean: 0.0,
             p95: 0.0,
             samples: 0,
-        });
+        };
     }
     let n = d.len();
     let mean = d.iter().sum::<f64>() / n as f64;
@@ -456,12 +508,12 @@ pub(crate) fn hausdorff(
     let (_, p95, _) = d.select_nth_unstable_by(k, f64::total_cmp);
     let p95 = *p95;
     let max = d.iter().cloned().fold(0.0, f64::max);
-    Ok(Hausdorff {
+    Hausdorff {
         max,
         mean,
         p95,
         samples: n as u64,
-    })
+    }
 }
 
 #[cfg(test)]

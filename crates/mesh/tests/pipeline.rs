@@ -314,3 +314,81 @@ fn reports_read_back_from_their_own_json() {
         assert!(serde_json::from_str::<veil_mesh::ShareableReport>(&json).is_err());
     }
 }
+
+#[test]
+fn a_run_split_in_parts_with_the_second_half_measured_apart_is_the_same_run() {
+    let stl = veil_mesh::write::write_stl(&synth::head(&HeadSpec::default()).mesh);
+    let o = Options {
+        seed: Some(11),
+        ..Options::default()
+    };
+    let whole =
+        veil_mesh::deidentify_with(&stl, FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
+    assert_eq!(whole.report.deface.outcome, "defaced");
+
+    let prepared =
+        veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
+    let points = prepared.back_points();
+    let reference = prepared.reference().clone();
+    // As a second worker does: only the reference surface and the points travel.
+    let back = veil_mesh::utility::distances_to_surface(
+        &reference.vertices,
+        &reference.triangles,
+        &points,
+        &mut |_| {},
+        &|| false,
+    )
+    .unwrap();
+    let written = prepared.write(&mut |_| {}, &|| false).unwrap();
+    let split = written
+        .complete(Some(back), &mut |_| {}, &|| false)
+        .unwrap();
+    assert_eq!(split.bytes, whole.bytes);
+    assert_eq!(split.report, whole.report);
+    assert_eq!(split.deviation, whole.deviation);
+    // The deviation is the report's second half: every sample is an output vertex, measured.
+    let h = whole.report.utility.hausdorff.unwrap();
+    assert_eq!(whole.deviation.len(), points.len());
+    assert!(whole.deviation.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(
+        whole
+            .deviation
+            .iter()
+            .all(|&(i, d)| (i as usize) < whole.mesh.vertices.len() && f64::from(d) <= h.max + 1e-6)
+    );
+
+    // Distances for other points than the run's are refused, not summarised.
+    let prepared =
+        veil_mesh::prepare_owned(stl, FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
+    let n = prepared.back_points().len();
+    let written = prepared.write(&mut |_| {}, &|| false).unwrap();
+    let err = written
+        .complete(Some(vec![0.0; n + 1]), &mut |_| {}, &|| false)
+        .unwrap_err();
+    assert_eq!(err.code(), "bad-option");
+}
+
+#[test]
+fn distances_to_surface_refuses_a_broken_mesh() {
+    let sphere = synth::sphere(10.0, 12, 6);
+    let mut bad = sphere.triangles.clone();
+    bad[0][1] = u32::MAX;
+    let e = veil_mesh::utility::distances_to_surface(
+        &sphere.vertices,
+        &bad,
+        &[[0.0; 3]],
+        &mut |_| {},
+        &|| false,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "index-out-of-range");
+    let d = veil_mesh::utility::distances_to_surface(
+        &sphere.vertices,
+        &sphere.triangles,
+        &[[0.0; 3]],
+        &mut |_| {},
+        &|| false,
+    )
+    .unwrap();
+    assert!(d[0] > 9.0 && d[0] <= 10.0, "{d:?}");
+}
