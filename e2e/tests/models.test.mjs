@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { launch, openPage } from '../lib/browser.mjs';
 import { VeilApp } from '../lib/app.mjs';
 
@@ -314,6 +315,19 @@ test('an OBJ cut along a given plane: names and comments reported, removed regio
   const n = parseBinaryStl(out, 'download');
   assert.ok(n > 0 && n < tris.count, `a cut model (${n} triangles)`);
   assertNoPlanted(out, 'the download');
+  // The CLI on the same file and options: the same bytes, and the same report figures, although
+  // the page measured half of them in a second worker.
+  const veil = process.env.VEIL_BIN;
+  assert.ok(veil, 'VEIL_BIN names the CLI (set by cargo xtask test)');
+  const [cliOut, cliReport] = [join(files, 'cli.stl'), join(files, 'cli.json')];
+  execFileSync(veil, ['deid', path, '-o', cliOut, '--profile', 'print', '--deface', 'plane:112.5,-48.25,1215,0,0,1', '--seed', '42', '--report', cliReport]);
+  assert.ok(readFileSync(cliOut).equals(out), "the page's download is the CLI's output, byte for byte");
+  const h = JSON.parse(readFileSync(cliReport, 'utf8')).utility.hausdorff;
+  const utility = await tableText(page, 'report-utility');
+  assert.ok(h.samples > 0 && utility.includes(`Points measured${h.samples}`), `${h.samples} points: ${utility}`);
+  for (const [row, v] of [['Hausdorff max', h.max], ['Hausdorff mean', h.mean], ['Hausdorff 95th percentile', h.p95]]) {
+    assert.ok(utility.includes(`${row}${v.toFixed(3)} mm`), `${row} ${v}: ${utility}`);
+  }
   assert.deepEqual(errors, []);
   await page.close();
 });

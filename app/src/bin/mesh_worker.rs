@@ -5,9 +5,13 @@
 //! the report's second half while that worker writes the output.
 //! The protocol lives in [`veil_app::platform::worker`].
 
+use std::rc::Rc;
 use veil_app::error::AppError;
 use veil_app::mesh_job;
-use veil_app::platform::worker::{Helper, JobRequest, WorkerPort, decode_measure, decode_request};
+
+use veil_app::platform::worker::{
+    HELPER_NAME, Helper, JobRequest, WorkerPort, decode_measure, decode_request,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -18,13 +22,20 @@ fn main() {
         web_sys::console::error_1(&"mesh_worker must run in a dedicated worker".into());
         return;
     };
+    // A helper starts no helper of its own.
+    let helper = Rc::new(if port.scope().name() == HELPER_NAME {
+        None
+    } else {
+        Helper::spawn(port.scope())
+    });
     let replies = port.clone();
+    let jobs_helper = helper.clone();
     let on_message =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
             let port = replies.clone();
             let data = e.data();
             if let Some(request) = decode_request(&data) {
-                wasm_bindgen_futures::spawn_local(run(port, request));
+                wasm_bindgen_futures::spawn_local(run(port, request, jobs_helper.clone()));
             } else if let Some(request) = decode_measure(&data) {
                 // Helper side: the distances, as `Prepared::write`'s caller would measure them.
                 match veil_mesh::utility::distances_to_surface(
@@ -47,12 +58,16 @@ fn main() {
         .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // The handler lives as long as the worker.
     on_message.forget();
-    port.ready();
+    // Ready once the helper is (or has failed to load): nothing is fetched during a job.
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Some(h) = helper.as_ref() {
+            h.loaded().await;
+        }
+        port.ready();
+    });
 }
 
-async fn run(port: WorkerPort, request: JobRequest) {
-    // Started first, so that it has loaded by the time it is needed.
-    let helper = Helper::spawn(port.scope());
+async fn run(port: WorkerPort, request: JobRequest, helper: Rc<Option<Helper>>) {
     // The first progress report comes once the file is read: until then the page says the file
     // is being read.
     let bytes = match JsFuture::from(request.file.array_buffer()).await {
@@ -72,7 +87,7 @@ async fn run(port: WorkerPort, request: JobRequest) {
         let prepared = mesh_job::prepare(bytes, &request.name, &request.options, &mut progress)?;
         let points = prepared.back_points();
         let mut reply = None;
-        if let Some(h) = &helper
+        if let Some(h) = helper.as_ref()
             && !points.is_empty()
         {
             let reference = prepared.reference();
@@ -89,7 +104,6 @@ async fn run(port: WorkerPort, request: JobRequest) {
         mesh_job::finish(written, back, request.options.output, &mut progress)
     }
     .await;
-    drop(helper);
     match result {
         Ok(result) => port.done(&result),
         Err(e) => port.failed(&AppError::from(e)),

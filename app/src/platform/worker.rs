@@ -15,8 +15,10 @@
 //! holds the model in memory. Cancelling terminates the worker; the page starts a fresh one.
 //!
 //! On a machine with two cores or more, the mesh worker starts a second one of itself (a
-//! [`Helper`], terminated with it) for the half of the utility report that needs only the input
-//! surface and a set of output points; they run while the first worker writes the output:
+//! [`Helper`], named [`HELPER_NAME`], terminated with it; it says `ready` only once its helper
+//! has loaded, so nothing is fetched while a model is processed) for the half of the utility
+//! report that needs only the input surface and a set of output points; they run while the
+//! first worker writes the output:
 //!
 //! - helper → worker: `{ kind: "ready" }`, then `{ kind: "measured", distances: Float64Array }`
 //!   or `{ kind: "failed", code, message }`;
@@ -443,11 +445,17 @@ fn resolve(slot: &Resolver, value: &JsValue) {
     }
 }
 
-/// The mesh worker's second worker (worker side). Dropping it terminates it.
+/// The name a helper is started under: a worker by that name is a helper and starts none itself.
+pub const HELPER_NAME: &str = "veil-mesh-helper";
+
+/// The mesh worker's second worker (worker side), started with it and kept for every job, so
+/// that it has loaded (and fetched nothing) before a model is chosen. Dropping it terminates it.
 pub struct Helper {
     worker: Worker,
     ready: Promise,
     reply: Resolver,
+    /// Set when the helper reported an error: it is not asked again.
+    failed: Rc<std::cell::Cell<bool>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
@@ -468,7 +476,7 @@ impl Helper {
         }
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Classic);
-        options.set_name("veil-mesh-helper");
+        options.set_name(HELPER_NAME);
         let (ready, ready_resolver) = deferred()?;
         let worker = Worker::new_with_options(WORKER_URL, &options).ok()?;
         let ready_slot: Resolver = Rc::new(RefCell::new(Some(ready_resolver)));
@@ -481,9 +489,11 @@ impl Helper {
                 _ => resolve(&reply_on_message, &data),
             }
         });
+        let failed = Rc::new(std::cell::Cell::new(false));
         let on_error = {
-            let reply = reply.clone();
+            let (reply, failed) = (reply.clone(), failed.clone());
             Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
+                failed.set(true);
                 resolve(&ready_slot, &JsValue::FALSE);
                 resolve(&reply, &JsValue::NULL);
             })
@@ -494,9 +504,16 @@ impl Helper {
             worker,
             ready,
             reply,
+            failed,
             _on_message: on_message,
             _on_error: on_error,
         })
+    }
+
+    /// Whether the helper has loaded and listens (waits until it has, or has failed to).
+    pub async fn loaded(&self) -> bool {
+        matches!(JsFuture::from(self.ready.clone()).await, Ok(v) if v == JsValue::TRUE)
+            && !self.failed.get()
     }
 
     /// Once the helper listens, send it the surface and the points (copied out of this worker's
@@ -508,11 +525,11 @@ impl Helper {
         triangles: &[[u32; 3]],
         points: &[[f32; 3]],
     ) -> Option<Promise> {
-        if JsFuture::from(self.ready.clone()).await.ok()? != JsValue::TRUE {
+        // One request at a time: a second job meanwhile measures in place.
+        if !self.loaded().await || self.reply.borrow().is_some() {
             return None;
         }
         let (reply, resolver) = deferred()?;
-        *self.reply.borrow_mut() = Some(resolver);
         let message = Object::new();
         set(&message, "kind", &"measure".into());
         let vertices = Float32Array::from(vertices.as_flattened());
@@ -525,6 +542,8 @@ impl Helper {
         self.worker
             .post_message_with_transfer(&message, &transfer)
             .ok()?;
+        // The reply comes in a later task, so it finds its resolver.
+        *self.reply.borrow_mut() = Some(resolver);
         Some(reply)
     }
 
