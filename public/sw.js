@@ -36,9 +36,15 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('message', (event) => {
   if (event.data === 'skip-waiting') self.skipWaiting();
   // A page that loaded while this worker activated was passed over by the claim in `activate`; it
-  // asks once it runs. Only pages of this registration are claimed; a worker that is not yet
-  // active cannot claim (the promise rejects, and nothing changes).
-  if (event.data === 'claim') event.waitUntil(self.clients.claim().catch(() => {}));
+  // asks once it runs, naming its scripts. Their names are content-hashed: this worker claims only
+  // when it precached every one of them, so it never takes over a page of another build. A worker
+  // that is not yet active cannot claim (the promise rejects, and nothing changes).
+  if (event.data?.kind === 'claim' && Array.isArray(event.data.scripts) && event.data.scripts.length) {
+    const href = (s) => { try { return new URL(s, self.location).href; } catch { return null; } };
+    const ours = new Set(VEIL_PRECACHE.map(({ url }) => href(url)));
+    const all = event.data.scripts.every((s) => typeof s === 'string' && ours.has(href(s)));
+    if (all) event.waitUntil(self.clients.claim().catch(() => {}));
+  }
 });
 
 self.addEventListener('fetch', (event) => {

@@ -147,7 +147,9 @@ test('a page that reloads while the service worker installs is still taken over 
     assert.ok(heldWorker.length > 0, 'the worker started its precache downloads');
     assert.ok(!statuses.includes('activated'), 'not active while its downloads are held');
     phase = 'hold-navigation';
-    const reloaded = page.reload({ waitUntil: 'load' });
+    // The reload waits for the worker's install and activation, on a busy machine too.
+    const reloaded = page.reload({ waitUntil: 'load', timeout: 90000 });
+    reloaded.catch(() => {}); // awaited below; an assertion failing first must not leave it unhandled
     while (!heldNavigation.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.ok(heldNavigation.length > 0, 'the reload is held');
     phase = 'pass';

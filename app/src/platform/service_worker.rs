@@ -67,7 +67,9 @@ pub fn register(state: AppState) {
 /// A first install claims the open page when it activates, but `clients.claim()` passes over a page
 /// that is still loading (a reload during the install), which then stays uncontrolled, and so not
 /// offline-ready, until its next navigation. Once a worker is active and this page is running, ask it
-/// to claim again; a page it already controls is left as it is.
+/// to claim again; a page it already controls is left as it is. The request names the page's
+/// scripts (content-hashed, so they name its build): a worker of another build (an old one still
+/// active after a reload that bypassed it) does not claim a page it did not build.
 async fn claim_when_ready(container: ServiceWorkerContainer) {
     let Ok(ready) = container.ready() else { return };
     let Ok(registration) = JsFuture::from(ready).await else {
@@ -79,8 +81,26 @@ async fn claim_when_ready(container: ServiceWorkerContainer) {
     if container.controller().is_some() {
         return;
     }
+    let scripts = js_sys::Array::new();
+    if let Some(list) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector_all("script[src]").ok())
+    {
+        for i in 0..list.length() {
+            if let Some(src) = list
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+                .and_then(|e| e.get_attribute("src"))
+            {
+                scripts.push(&JsValue::from_str(&src));
+            }
+        }
+    }
+    let message = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&message, &"kind".into(), &"claim".into());
+    let _ = js_sys::Reflect::set(&message, &"scripts".into(), &scripts);
     if let Some(active) = registration.active()
-        && let Err(e) = active.post_message(&JsValue::from_str("claim"))
+        && let Err(e) = active.post_message(&message)
     {
         log(&format!(
             "could not ask the service worker to control this page: {e:?}"

@@ -448,6 +448,9 @@ fn resolve(slot: &Resolver, value: &JsValue) {
 /// The name a helper is started under: a worker by that name is a helper and starts none itself.
 pub const HELPER_NAME: &str = "veil-mesh-helper";
 
+/// How long a helper may take to load before the job goes on without it (ms).
+const HELPER_LOAD_MS: i32 = 15_000;
+
 /// The mesh worker's second worker (worker side), started with it and kept for every job, so
 /// that it has loaded (and fetched nothing) before a model is chosen. Dropping it terminates it.
 pub struct Helper {
@@ -490,9 +493,27 @@ impl Helper {
             }
         });
         let failed = Rc::new(std::cell::Cell::new(false));
+        // A helper whose wasm fails to start rejects a promise inside itself, which raises no
+        // error here: after HELPER_LOAD_MS without `ready` it counts as failed.
+        let give_up = {
+            let (ready_slot, failed) = (ready_slot.clone(), failed.clone());
+            Closure::once_into_js(move || {
+                if ready_slot.borrow().is_some() {
+                    failed.set(true);
+                    resolve(&ready_slot, &JsValue::FALSE);
+                }
+            })
+        };
+        let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(
+            give_up.unchecked_ref(),
+            HELPER_LOAD_MS,
+        );
         let on_error = {
             let (reply, failed) = (reply.clone(), failed.clone());
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+                // Handled here: not reported again to the mesh worker's own scope (and the page),
+                // which would take it for the mesh worker's crash.
+                e.prevent_default();
                 failed.set(true);
                 resolve(&ready_slot, &JsValue::FALSE);
                 resolve(&reply, &JsValue::NULL);

@@ -176,7 +176,8 @@ pub struct AfterModel<'a> {
     pub deviation: &'a [(u32, f32)],
 }
 
-/// Build both views. `budget` bounds the triangles per view; `progress` gets fractions in `[0, 1]`.
+/// Build both views. `budget` bounds the triangles per view (the after view's cap may add its
+/// share); `progress` gets fractions in `[0, 1]`.
 pub fn build(
     before: &BeforeModel<'_>,
     after: &AfterModel<'_>,
@@ -220,8 +221,7 @@ pub fn build(
     };
     progress(0.4);
 
-    let coloured = colour_after(after, budget);
-    progress(0.9);
+    let coloured = colour_after(after, budget, &mut |f| progress(0.4 + 0.5 * f));
     let compared: Vec<f32> = coloured.deviation.iter().flatten().copied().collect();
     let max_mm = compared.iter().copied().fold(0.0f32, f32::max);
     let scale_mm = percentile(&compared, 0.99).max(0.01);
@@ -269,7 +269,11 @@ struct ColouredAfter {
 /// shown with a colour per vertex. Beyond, the report measured every `s`-th vertex: each measured
 /// vertex shows one triangle of its own, flat in that vertex's colour (as many triangles, as evenly
 /// spread, as thinning would show), and the cap is thinned alongside in its own colour.
-fn colour_after(after: &AfterModel<'_>, budget: usize) -> ColouredAfter {
+fn colour_after(
+    after: &AfterModel<'_>,
+    budget: usize,
+    progress: &mut dyn FnMut(f32),
+) -> ColouredAfter {
     let n = after.vertices.len();
     let cap_start = after.cap_start.min(after.triangles.len());
     let in_range = |t: &[u32; 3]| t.iter().all(|&i| (i as usize) < n);
@@ -280,6 +284,7 @@ fn colour_after(after: &AfterModel<'_>, budget: usize) -> ColouredAfter {
             *s = j as u32;
         }
     }
+    progress(0.3);
     let measured = |v: u32| slot.get(v as usize).is_some_and(|&j| j != u32::MAX);
     let dense = after.triangles[..cap_start]
         .iter()
@@ -301,6 +306,7 @@ fn colour_after(after: &AfterModel<'_>, budget: usize) -> ColouredAfter {
             out.deviation.push(d);
         }
     };
+    progress(0.6);
     if dense {
         for t in thin(after.triangles.len(), budget) {
             let tri = after.triangles[t];
@@ -314,6 +320,7 @@ fn colour_after(after: &AfterModel<'_>, budget: usize) -> ColouredAfter {
             };
             push(tri, d, &mut out);
         }
+        progress(1.0);
         return out;
     }
     // One triangle per measured vertex: the first outside the cap that uses it.
@@ -329,6 +336,7 @@ fn colour_after(after: &AfterModel<'_>, budget: usize) -> ColouredAfter {
         }
     }
     drop(slot);
+    progress(0.7);
     let stride = after.deviation.len().div_ceil(budget.max(1)).max(1);
     let mut shown = vec![false; cap_start];
     for (j, &(_, d)) in after.deviation.iter().enumerate().step_by(stride) {
@@ -343,6 +351,7 @@ fn colour_after(after: &AfterModel<'_>, budget: usize) -> ColouredAfter {
     for t in thin(cap, cap_budget.max(1)) {
         push(after.triangles[cap_start + t], [None; 3], &mut out);
     }
+    progress(1.0);
     out
 }
 

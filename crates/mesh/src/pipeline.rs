@@ -312,8 +312,10 @@ fn run(
     progress: &mut dyn FnMut(f32),
     cancel: &dyn Fn() -> bool,
 ) -> Result<Deidentified, MeshError> {
+    // In one call both halves are measured before the output is written, as they always were:
+    // the second half's grid never coexists with the output bytes.
     prepare(bytes, hint, options, progress, cancel)?
-        .write(progress, cancel)?
+        .write_measuring(true, progress, cancel)?
         .complete(None, progress, cancel)
 }
 
@@ -379,6 +381,8 @@ pub struct Written {
     carried: Carried,
     bytes: Vec<u8>,
     forward: Option<Vec<f64>>,
+    /// The second half when it was measured before writing (one-call runs).
+    back: Option<Vec<f64>>,
     back_points: Vec<u32>,
     area_out: f64,
     volume_out: f64,
@@ -618,6 +622,17 @@ impl Prepared {
         progress: &mut dyn FnMut(f32),
         cancel: &dyn Fn() -> bool,
     ) -> Result<Written, MeshError> {
+        self.write_measuring(false, progress, cancel)
+    }
+
+    /// As [`Prepared::write`]; with `back_here`, the second half is measured too, before the
+    /// output is written.
+    fn write_measuring(
+        self,
+        back_here: bool,
+        progress: &mut dyn FnMut(f32),
+        cancel: &dyn Fn() -> bool,
+    ) -> Result<Written, MeshError> {
         let Prepared {
             mut carried,
             mut rng,
@@ -627,22 +642,33 @@ impl Prepared {
         let options = &c.options;
         // Measuring before the shuffle walks the surface in the file's spatial order (twice as
         // fast on a large model); the distances do not depend on the order.
-        let (forward, back_points) = if options.hausdorff {
-            hooks.stage(0.67, 0.8)?;
+        let (mut forward, mut back, mut back_points) = (None, None, Vec::new());
+        if options.hausdorff {
+            hooks.stage(0.67, if back_here { 0.735 } else { 0.8 })?;
             let removed = c.plane;
             let ref_ok = |p: [f64; 3]| removed.is_none_or(|pl| pl.distance(p) <= 0.0);
             let not_cap = c.not_cap();
-            let d = crate::utility::forward_distances(
+            forward = Some(crate::utility::forward_distances(
                 &c.reference,
                 &ref_ok,
                 &c.mesh,
                 &not_cap,
                 &mut hooks,
-            )?;
-            (Some(d), crate::utility::back_samples(&c.mesh, &not_cap))
-        } else {
-            (None, Vec::new())
-        };
+            )?);
+            back_points = crate::utility::back_samples(&c.mesh, &not_cap);
+            if back_here {
+                hooks.stage(0.735, 0.8)?;
+                let points: Vec<[f32; 3]> = back_points
+                    .iter()
+                    .map(|&i| c.mesh.vertices[i as usize])
+                    .collect();
+                back = Some(crate::utility::back_distances(
+                    &c.reference,
+                    &points,
+                    &mut hooks,
+                )?);
+            }
+        }
         hooks.stage(0.8, 0.81)?;
         let (area_out, volume_out) = c.mesh.area_volume();
         // The order is drawn now and applied when writing (see `shuffle::Order`).
@@ -682,6 +708,7 @@ impl Prepared {
             carried,
             bytes,
             forward,
+            back,
             back_points,
             area_out,
             volume_out,
@@ -690,7 +717,8 @@ impl Prepared {
 }
 
 impl Written {
-    /// The report's second half, measured here unless `back` brings it (the distances from
+    /// The report's second half (in a one-call run, already measured before writing), measured
+    /// here unless `back` brings it (the distances from
     /// [`Prepared::back_points`] to [`Prepared::reference`], as
     /// [`crate::utility::distances_to_surface`] gives them), then the report (progress 0.9 to 1).
     /// A `back` of the wrong length is refused.
@@ -704,6 +732,7 @@ impl Written {
             carried: c,
             bytes: out,
             forward,
+            back: measured_before,
             back_points,
             area_out,
             volume_out,
@@ -713,7 +742,7 @@ impl Written {
         let options = &c.options;
         let (hd, deviation) = match forward {
             Some(mut d) => {
-                let back = match back {
+                let back = match measured_before.or(back) {
                     Some(b) if b.len() == back_points.len() => b,
                     Some(b) => {
                         return Err(MeshError::BadOption(format!(
@@ -736,6 +765,7 @@ impl Written {
                     .map(|(&i, &d)| (i, d as f32))
                     .collect();
                 d.extend_from_slice(&back);
+                hooks.at(0.5)?;
                 (Some(crate::utility::summarise(d)), deviation)
             }
             None => (None, Vec::new()),
