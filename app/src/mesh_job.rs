@@ -135,16 +135,32 @@ pub fn prepare(
     )
 }
 
-/// The report's first half and the output written.
+/// The report's first half (and its second, with `second_half`) and the output written.
 pub fn write(
     prepared: veil_mesh::Prepared,
+    second_half: bool,
     progress: &mut dyn FnMut(f32),
 ) -> Result<veil_mesh::Written, MeshError> {
-    prepared.write(&mut pipeline_progress(progress), &never)
+    prepared.write(second_half, &mut pipeline_progress(progress), &never)
 }
 
-/// The report (with its second half from `back`, measured elsewhere, or here when `None`) and the
-/// preview. The bytes and the report are the same either way, and the same as the CLI's.
+/// The report's second half measured here after all (the helper it was handed to failed).
+pub fn measure_second_half(
+    written: &veil_mesh::Written,
+    points: &[[f32; 3]],
+) -> Result<Vec<f64>, MeshError> {
+    let reference = written.reference();
+    veil_mesh::utility::distances_to_surface(
+        &reference.vertices,
+        &reference.triangles,
+        points,
+        &mut |_| {},
+        &never,
+    )
+}
+
+/// The report (with its second half as [`write`] measured it, or from `back`, measured
+/// elsewhere) and the preview. The bytes and the report are the same either way, and the same as the CLI's.
 pub fn finish(
     written: veil_mesh::Written,
     back: Option<Vec<f64>>,
@@ -169,13 +185,14 @@ pub fn finish(
         to_output: &identity,
         removed,
     };
+    let deviation: Vec<(u32, f32)> = done.deviation.pairs().collect();
     // The cap the deface step added is the last of the output's triangles.
     let cap = usize::try_from(done.report.deface.cap_triangles).unwrap_or(usize::MAX);
     let after = AfterModel {
         vertices: &done.mesh.vertices,
         triangles: &done.mesh.triangles,
         cap_start: done.mesh.triangles.len().saturating_sub(cap),
-        deviation: &done.deviation,
+        deviation: &deviation,
     };
     let preview = geometry::build(&before, &after, PREVIEW_TRIANGLE_BUDGET, &mut |f| {
         progress(PIPELINE_SHARE + (1.0 - PIPELINE_SHARE) * f)
@@ -197,7 +214,7 @@ pub fn run(
     progress: &mut dyn FnMut(f32),
 ) -> Result<JobResult, MeshError> {
     let prepared = prepare(bytes, file_name, options, progress)?;
-    let written = write(prepared, progress)?;
+    let written = write(prepared, true, progress)?;
     finish(written, None, options.output, progress)
 }
 

@@ -95,12 +95,16 @@ async fn run(port: WorkerPort, request: JobRequest, helper: Rc<Option<Helper>>) 
                 .measure(&reference.vertices, &reference.triangles, &points)
                 .await;
         }
-        let written = mesh_job::write(prepared, &mut progress)?;
+        // Without a helper, `write` measures the second half itself.
+        let written = mesh_job::write(prepared, reply.is_none(), &mut progress)?;
         let back = match reply {
-            Some(reply) => Helper::distances(reply, points.len()).await,
+            Some(reply) => match Helper::distances(reply, points.len()).await {
+                Some(back) => Some(back),
+                // The helper failed: measured here after all.
+                None => Some(mesh_job::measure_second_half(&written, &points)?),
+            },
             None => None,
         };
-        // Without the helper's distances (no helper, or it failed), `finish` measures them here.
         mesh_job::finish(written, back, request.options.output, &mut progress)
     }
     .await;

@@ -172,7 +172,7 @@ pub struct AfterModel<'a> {
     /// compared): `triangles.len()` when there is none.
     pub cap_start: usize,
     /// The report's second half: output vertex and its distance to the input (mm), ascending by
-    /// vertex ([`veil_mesh::Deidentified::deviation`]).
+    /// vertex ([`veil_mesh::Deviation::pairs`]).
     pub deviation: &'a [(u32, f32)],
 }
 

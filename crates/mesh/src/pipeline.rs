@@ -267,7 +267,37 @@ pub struct Deidentified {
     /// to `reference` (mm), ascending by vertex; every vertex outside the cap when the output has
     /// at most [`crate::utility::MAX_SAMPLES`], evenly strided beyond. Empty when
     /// `Options::hausdorff` is off. Previews colour by it without measuring again.
-    pub deviation: Vec<(u32, f32)>,
+    pub deviation: Deviation,
+}
+
+/// The report's second half, point by point: output vertices (indices into
+/// [`Deidentified::mesh`], ascending) and their distances to the input surface (mm).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Deviation {
+    /// The measured output vertices.
+    pub vertices: Vec<u32>,
+    /// Their distances to the input surface, in the same order.
+    pub mm: Vec<f64>,
+}
+
+impl Deviation {
+    /// Vertex and distance, pair by pair.
+    pub fn pairs(&self) -> impl Iterator<Item = (u32, f32)> + '_ {
+        self.vertices
+            .iter()
+            .zip(&self.mm)
+            .map(|(&v, &d)| (v, d as f32))
+    }
+
+    /// Points measured.
+    pub fn len(&self) -> usize {
+        self.vertices.len()
+    }
+
+    /// Whether nothing was measured (the report was off).
+    pub fn is_empty(&self) -> bool {
+        self.vertices.is_empty()
+    }
 }
 
 /// De-identify a model: bytes in, bytes and report out.
@@ -315,7 +345,7 @@ fn run(
     // In one call both halves are measured before the output is written, as they always were:
     // the second half's grid never coexists with the output bytes.
     prepare(bytes, hint, options, progress, cancel)?
-        .write_measuring(true, progress, cancel)?
+        .write(true, progress, cancel)?
         .complete(None, progress, cancel)
 }
 
@@ -617,22 +647,16 @@ impl Prepared {
     }
 
     /// The report's first half, the order drawn and the output written (progress 0.67 to 0.9).
+    /// With `second_half`, the report's second half is measured here too, before the output is
+    /// written (one thread, or a caller with nobody to hand it to); without, it must be brought
+    /// to [`Written::complete`], measured elsewhere.
     pub fn write(
         self,
+        second_half: bool,
         progress: &mut dyn FnMut(f32),
         cancel: &dyn Fn() -> bool,
     ) -> Result<Written, MeshError> {
-        self.write_measuring(false, progress, cancel)
-    }
-
-    /// As [`Prepared::write`]; with `back_here`, the second half is measured too, before the
-    /// output is written.
-    fn write_measuring(
-        self,
-        back_here: bool,
-        progress: &mut dyn FnMut(f32),
-        cancel: &dyn Fn() -> bool,
-    ) -> Result<Written, MeshError> {
+        let back_here = second_half;
         let Prepared {
             mut carried,
             mut rng,
@@ -717,11 +741,18 @@ impl Prepared {
 }
 
 impl Written {
-    /// The report's second half (in a one-call run, already measured before writing), measured
-    /// here unless `back` brings it (the distances from
+    /// The surface the report's second half measures against (as [`Prepared::reference`]), for a
+    /// caller whose other measurer failed after `write`.
+    pub fn reference(&self) -> &Mesh {
+        &self.carried.reference
+    }
+
+    /// The report, with its second half as [`Prepared::write`] measured it, or else as `back`
+    /// brings it (the distances from
     /// [`Prepared::back_points`] to [`Prepared::reference`], as
     /// [`crate::utility::distances_to_surface`] gives them), then the report (progress 0.9 to 1).
-    /// A `back` of the wrong length is refused.
+    /// A `back` of the wrong length, or none when `write` did not measure it, is refused
+    /// (`bad-option`).
     pub fn complete(
         self,
         back: Option<Vec<f64>>,
@@ -744,31 +775,27 @@ impl Written {
             Some(mut d) => {
                 let back = match measured_before.or(back) {
                     Some(b) if b.len() == back_points.len() => b,
-                    Some(b) => {
-                        return Err(MeshError::BadOption(format!(
-                            "{} distances measured elsewhere for {} points",
-                            b.len(),
-                            back_points.len()
-                        )));
+                    Some(_) => {
+                        return Err(MeshError::BadOption(
+                            "distances measured elsewhere for other points than the report's"
+                                .into(),
+                        ));
                     }
                     None => {
-                        let points: Vec<[f32; 3]> = back_points
-                            .iter()
-                            .map(|&i| c.mesh.vertices[i as usize])
-                            .collect();
-                        crate::utility::back_distances(&c.reference, &points, &mut hooks)?
+                        return Err(MeshError::BadOption(
+                            "the report's second half was neither measured nor brought".into(),
+                        ));
                     }
                 };
-                let deviation = back_points
-                    .iter()
-                    .zip(&back)
-                    .map(|(&i, &d)| (i, d as f32))
-                    .collect();
                 d.extend_from_slice(&back);
                 hooks.at(0.5)?;
+                let deviation = Deviation {
+                    vertices: back_points,
+                    mm: back,
+                };
                 (Some(crate::utility::summarise(d)), deviation)
             }
-            None => (None, Vec::new()),
+            None => (None, Deviation::default()),
         };
         let (area_in, volume_in, watertight_in) = (c.area_in, c.volume_in, c.watertight_in);
         let stats = c.stats;

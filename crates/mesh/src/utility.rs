@@ -469,13 +469,17 @@ fn measure_points(
     hooks: &mut Hooks<'_>,
 ) -> Result<Vec<f64>, MeshError> {
     let ch = chunk(points.len());
-    Ok(crate::par::map(points.len().div_ceil(ch), hooks, |c| {
+    let parts = crate::par::map(points.len().div_ceil(ch), hooks, |c| {
         points[c * ch..((c + 1) * ch).min(points.len())]
             .iter()
             .map(|&p| grid.distance(v64(p)))
             .collect::<Vec<f64>>()
-    })?
-    .concat())
+    })?;
+    let mut d = Vec::with_capacity(points.len());
+    for part in parts {
+        d.extend_from_slice(&part);
+    }
+    Ok(d)
 }
 
 /// The second half in place: `points` (see [`back_samples`]) to the whole `reference` surface.

@@ -339,7 +339,7 @@ fn a_run_split_in_parts_with_the_second_half_measured_apart_is_the_same_run() {
         &|| false,
     )
     .unwrap();
-    let written = prepared.write(&mut |_| {}, &|| false).unwrap();
+    let written = prepared.write(false, &mut |_| {}, &|| false).unwrap();
     let split = written
         .complete(Some(back), &mut |_| {}, &|| false)
         .unwrap();
@@ -349,23 +349,43 @@ fn a_run_split_in_parts_with_the_second_half_measured_apart_is_the_same_run() {
     // The deviation is the report's second half: every sample is an output vertex, measured.
     let h = whole.report.utility.hausdorff.unwrap();
     assert_eq!(whole.deviation.len(), points.len());
-    assert!(whole.deviation.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(whole.deviation.vertices.windows(2).all(|w| w[0] < w[1]));
     assert!(
         whole
             .deviation
-            .iter()
-            .all(|&(i, d)| (i as usize) < whole.mesh.vertices.len() && f64::from(d) <= h.max + 1e-6)
+            .pairs()
+            .all(|(i, d)| (i as usize) < whole.mesh.vertices.len() && f64::from(d) <= h.max + 1e-6)
     );
 
     // Distances for other points than the run's are refused, not summarised.
     let prepared =
-        veil_mesh::prepare_owned(stl, FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
+        veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
     let n = prepared.back_points().len();
-    let written = prepared.write(&mut |_| {}, &|| false).unwrap();
+    let written = prepared.write(false, &mut |_| {}, &|| false).unwrap();
     let err = written
         .complete(Some(vec![0.0; n + 1]), &mut |_| {}, &|| false)
         .unwrap_err();
     assert_eq!(err.code(), "bad-option");
+    // Nor can the report do without its second half when `write` was told it comes from elsewhere.
+    let prepared =
+        veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
+    let written = prepared.write(false, &mut |_| {}, &|| false).unwrap();
+    assert_eq!(
+        written
+            .complete(None, &mut |_| {}, &|| false)
+            .unwrap_err()
+            .code(),
+        "bad-option"
+    );
+    // Measured in `write`, it is the same run again.
+    let prepared =
+        veil_mesh::prepare_owned(stl, FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
+    let again = prepared
+        .write(true, &mut |_| {}, &|| false)
+        .unwrap()
+        .complete(None, &mut |_| {}, &|| false)
+        .unwrap();
+    assert_eq!((again.bytes, again.report), (whole.bytes, whole.report));
 }
 
 #[test]

@@ -38,12 +38,15 @@ const PROFILE: &str = "wasm-release";
 /// Cargo settings on top of [`PROFILE`]: the mesh pipeline and the ChaCha generator its noise
 /// and shuffle draw from are built for speed (the pipeline has a 2x-native budget), and so is
 /// SHA-256 (`sealArtifact` hashes the whole `Sig_structure` in wasm: 1.08 s -> 0.74 s for 50 MB
-/// in Node, for about 2 kB); the rest of the package stays at the profile's size-first `s`.
-const CARGO_CONFIG: [&str; 5] = [
+/// in Node, for about 2 kB); the consent crate, whose decisions take microseconds and whose rule
+/// tables and FHIR mapping are much of the module, is built for size alone (`z`); the rest of the
+/// package stays at the profile's size-first `s`.
+const CARGO_CONFIG: [&str; 6] = [
     "profile.wasm-release.package.veil-mesh.opt-level=3",
     "profile.wasm-release.package.rand_chacha.opt-level=3",
     "profile.wasm-release.package.ppv-lite86.opt-level=3",
     "profile.wasm-release.package.sha2.opt-level=3",
+    "profile.wasm-release.package.veil-consent.opt-level=\"z\"",
     SIMD128,
 ];
 /// WebAssembly 128-bit SIMD for the package (appended to `.cargo/config.toml`'s wasm32 flags,
