@@ -49,7 +49,7 @@ impl JobOptions {
     }
 }
 
-/// Every code [`run`] can fail with (one `veil-mesh` error of each kind). A code reaches the page
+/// Every code a job can fail with (one `veil-mesh` error of each kind). A code reaches the page
 /// as text in the worker's message; the page reads it back into one of these `&'static str`s (a
 /// kind `veil-mesh` adds and this list lacks reaches it as a `worker` error naming the code).
 pub fn mesh_codes() -> [&'static str; 13] {
@@ -114,7 +114,7 @@ fn never() -> bool {
     false
 }
 
-/// The first part of [`run`]: read the file (named `file_name`; taken by value so the pipeline
+/// The first part of a job: read the file (named `file_name`; taken by value so the pipeline
 /// frees it as soon as it is read), scrub, reframe, deface, mask. The mesh worker hands the
 /// report's second half ([`veil_mesh::Prepared::back_points`] to
 /// [`veil_mesh::Prepared::reference`]) to a second worker, then calls [`write`] and [`finish`].
@@ -185,14 +185,13 @@ pub fn finish(
         to_output: &identity,
         removed,
     };
-    let deviation: Vec<(u32, f32)> = done.deviation.pairs().collect();
     // The cap the deface step added is the last of the output's triangles.
     let cap = usize::try_from(done.report.deface.cap_triangles).unwrap_or(usize::MAX);
     let after = AfterModel {
         vertices: &done.mesh.vertices,
         triangles: &done.mesh.triangles,
         cap_start: done.mesh.triangles.len().saturating_sub(cap),
-        deviation: &deviation,
+        deviation: &done.deviation,
     };
     let preview = geometry::build(&before, &after, PREVIEW_TRIANGLE_BUDGET, &mut |f| {
         progress(PIPELINE_SHARE + (1.0 - PIPELINE_SHARE) * f)
@@ -205,23 +204,22 @@ pub fn finish(
     })
 }
 
-/// The whole job in one thread: [`prepare`], [`write`], [`finish`]. `progress` receives the
-/// overall fraction, rising from 0 to 1.
-pub fn run(
-    bytes: Vec<u8>,
-    file_name: &str,
-    options: &JobOptions,
-    progress: &mut dyn FnMut(f32),
-) -> Result<JobResult, MeshError> {
-    let prepared = prepare(bytes, file_name, options, progress)?;
-    let written = write(prepared, true, progress)?;
-    finish(written, None, options.output, progress)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use veil_core::Coded;
+
+    /// The whole job in one thread, as the mesh worker runs it without a helper.
+    fn run(
+        bytes: Vec<u8>,
+        file_name: &str,
+        options: &JobOptions,
+        progress: &mut dyn FnMut(f32),
+    ) -> Result<JobResult, MeshError> {
+        let prepared = prepare(bytes, file_name, options, progress)?;
+        let written = write(prepared, true, progress)?;
+        finish(written, None, options.output, progress)
+    }
 
     #[test]
     fn the_download_name_never_carries_the_input_name() {

@@ -185,11 +185,45 @@ fn failure(code: &str, message: String) -> AppError {
     }
 }
 
-/// A running mesh worker (page side). Dropping it terminates the worker.
-pub struct MeshWorker {
+/// The mesh worker's script running as a worker named `name`, with the handlers it was given
+/// (the page's mesh worker and the mesh worker's helper are both this). Dropping it terminates it.
+struct OwnedWorker {
     worker: Worker,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl OwnedWorker {
+    fn spawn(
+        name: &str,
+        on_message: Closure<dyn FnMut(MessageEvent)>,
+        on_error: Closure<dyn FnMut(web_sys::Event)>,
+    ) -> Result<OwnedWorker, JsValue> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Classic);
+        options.set_name(name);
+        let worker = Worker::new_with_options(WORKER_URL, &options)?;
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(OwnedWorker {
+            worker,
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    }
+}
+
+impl Drop for OwnedWorker {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
+    }
+}
+
+/// A running mesh worker (page side). Dropping it terminates the worker.
+pub struct MeshWorker {
+    inner: OwnedWorker,
 }
 
 impl std::fmt::Debug for MeshWorker {
@@ -201,15 +235,6 @@ impl std::fmt::Debug for MeshWorker {
 impl MeshWorker {
     /// Start a worker; `on_event` receives everything it says, starting with [`WorkerEvent::Ready`].
     pub fn spawn(on_event: impl Fn(WorkerEvent) + 'static) -> Result<MeshWorker, AppError> {
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Classic);
-        options.set_name("veil-mesh");
-        let worker = Worker::new_with_options(WORKER_URL, &options).map_err(|e| {
-            AppError::worker(format!(
-                "cannot start the mesh worker: {}",
-                super::js_error_text(&e)
-            ))
-        })?;
         let on_event = std::rc::Rc::new(on_event);
         let handler = on_event.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
@@ -226,13 +251,13 @@ impl MeshWorker {
                 },
             )));
         });
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(MeshWorker {
-            worker,
-            _on_message: on_message,
-            _on_error: on_error,
-        })
+        let inner = OwnedWorker::spawn("veil-mesh", on_message, on_error).map_err(|e| {
+            AppError::worker(format!(
+                "cannot start the mesh worker: {}",
+                super::js_error_text(&e)
+            ))
+        })?;
+        Ok(MeshWorker { inner })
     }
 
     /// Ask the worker to de-identify `file` with `options`.
@@ -244,20 +269,12 @@ impl MeshWorker {
         let options = serde_json::to_string(options)
             .map_err(|e| AppError::worker(format!("the options could not be written: {e}")))?;
         set(&message, "options", &options.into());
-        self.worker.post_message(&message).map_err(|e| {
+        self.inner.worker.post_message(&message).map_err(|e| {
             AppError::worker(format!(
                 "cannot reach the mesh worker: {}",
                 super::js_error_text(&e)
             ))
         })
-    }
-}
-
-impl Drop for MeshWorker {
-    fn drop(&mut self) {
-        self.worker.set_onmessage(None);
-        self.worker.set_onerror(None);
-        self.worker.terminate();
     }
 }
 
@@ -454,13 +471,11 @@ const HELPER_LOAD_MS: i32 = 15_000;
 /// The mesh worker's second worker (worker side), started with it and kept for every job, so
 /// that it has loaded (and fetched nothing) before a model is chosen. Dropping it terminates it.
 pub struct Helper {
-    worker: Worker,
+    inner: OwnedWorker,
     ready: Promise,
     reply: Resolver,
     /// Set when the helper reported an error: it is not asked again.
     failed: Rc<std::cell::Cell<bool>>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl std::fmt::Debug for Helper {
@@ -477,11 +492,7 @@ impl Helper {
         if cores < 2.0 {
             return None;
         }
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Classic);
-        options.set_name(HELPER_NAME);
         let (ready, ready_resolver) = deferred()?;
-        let worker = Worker::new_with_options(WORKER_URL, &options).ok()?;
         let ready_slot: Resolver = Rc::new(RefCell::new(Some(ready_resolver)));
         let reply: Resolver = Rc::new(RefCell::new(None));
         let (ready_on_message, reply_on_message) = (ready_slot.clone(), reply.clone());
@@ -504,10 +515,6 @@ impl Helper {
                 }
             })
         };
-        let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(
-            give_up.unchecked_ref(),
-            HELPER_LOAD_MS,
-        );
         let on_error = {
             let (reply, failed) = (reply.clone(), failed.clone());
             Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
@@ -519,15 +526,16 @@ impl Helper {
                 resolve(&reply, &JsValue::NULL);
             })
         };
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let inner = OwnedWorker::spawn(HELPER_NAME, on_message, on_error).ok()?;
+        let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(
+            give_up.unchecked_ref(),
+            HELPER_LOAD_MS,
+        );
         Some(Helper {
-            worker,
+            inner,
             ready,
             reply,
             failed,
-            _on_message: on_message,
-            _on_error: on_error,
         })
     }
 
@@ -560,7 +568,8 @@ impl Helper {
         set(&message, "vertices", &vertices);
         set(&message, "triangles", &triangles);
         set(&message, "points", &points);
-        self.worker
+        self.inner
+            .worker
             .post_message_with_transfer(&message, &transfer)
             .ok()?;
         // The reply comes in a later task, so it finds its resolver.
@@ -577,13 +586,5 @@ impl Helper {
         }
         let distances: Float64Array = get(&data, "distances").dyn_into().ok()?;
         (distances.length() as usize == expected).then(|| distances.to_vec())
-    }
-}
-
-impl Drop for Helper {
-    fn drop(&mut self) {
-        self.worker.set_onmessage(None);
-        self.worker.set_onerror(None);
-        self.worker.terminate();
     }
 }

@@ -8,6 +8,8 @@
 //! nothing again and shows exactly what the report summarises. Large models are thinned to a
 //! triangle budget for display only; the downloaded file is never thinned.
 
+use veil_mesh::Deviation;
+
 /// A triangle mesh ready for WebGL: `xyz` positions, `rgb` colours, triangle indices.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PreviewGeometry {
@@ -171,9 +173,9 @@ pub struct AfterModel<'a> {
     /// Triangles from this index on are the cap the deface step added (new surface, not
     /// compared): `triangles.len()` when there is none.
     pub cap_start: usize,
-    /// The report's second half: output vertex and its distance to the input (mm), ascending by
-    /// vertex ([`veil_mesh::Deviation::pairs`]).
-    pub deviation: &'a [(u32, f32)],
+    /// The report's second half: output vertices, ascending, and their distances to the input
+    /// (mm) ([`veil_mesh::Deidentified::deviation`]).
+    pub deviation: &'a Deviation,
 }
 
 /// Build both views. `budget` bounds the triangles per view (the after view's cap may add its
@@ -279,7 +281,7 @@ fn colour_after(
     let in_range = |t: &[u32; 3]| t.iter().all(|&i| (i as usize) < n);
     // Vertex -> its entry in `deviation`.
     let mut slot = vec![u32::MAX; n];
-    for (j, &(v, _)) in after.deviation.iter().enumerate() {
+    for (j, &v) in after.deviation.vertices.iter().enumerate() {
         if let Some(s) = slot.get_mut(v as usize) {
             *s = j as u32;
         }
@@ -313,7 +315,7 @@ fn colour_after(
             let d = if t < cap_start {
                 tri.map(|v| {
                     let j = slot[v as usize];
-                    (j != u32::MAX).then(|| after.deviation[j as usize].1)
+                    (j != u32::MAX).then(|| after.deviation.mm[j as usize] as f32)
                 })
             } else {
                 [None; 3]
@@ -339,11 +341,11 @@ fn colour_after(
     progress(0.7);
     let stride = after.deviation.len().div_ceil(budget.max(1)).max(1);
     let mut shown = vec![false; cap_start];
-    for (j, &(_, d)) in after.deviation.iter().enumerate().step_by(stride) {
+    for (j, &d) in after.deviation.mm.iter().enumerate().step_by(stride) {
         let t = owner[j] as usize;
         if t < cap_start && !shown[t] {
             shown[t] = true;
-            push(after.triangles[t], [Some(d); 3], &mut out);
+            push(after.triangles[t], [Some(d as f32); 3], &mut out);
         }
     }
     let cap = after.triangles.len() - cap_start;
@@ -419,8 +421,11 @@ mod tests {
     }
 
     /// Every vertex measured, at `d(v)`.
-    fn measured(n: usize, d: impl Fn(usize) -> f32) -> Vec<(u32, f32)> {
-        (0..n).map(|v| (v as u32, d(v))).collect()
+    fn measured(n: usize, d: impl Fn(usize) -> f64) -> Deviation {
+        Deviation {
+            vertices: (0..n as u32).collect(),
+            mm: (0..n).map(d).collect(),
+        }
     }
 
     #[test]
@@ -504,7 +509,10 @@ mod tests {
             .map(|i| [(i / 2) as f32, (i % 2) as f32, 0.0])
             .collect();
         let t: Vec<[u32; 3]> = (0..40).map(|i| [i, i + 1, i + 2]).collect();
-        let sampled: Vec<(u32, f32)> = (0..36).step_by(4).map(|v| (v, v as f32 / 10.0)).collect();
+        let sampled = Deviation {
+            vertices: (0..36).step_by(4).collect(),
+            mm: (0..36).step_by(4).map(|v| f64::from(v) / 10.0).collect(),
+        };
         let id = |p: [f32; 3]| p;
         let before = BeforeModel {
             vertices: &v,

@@ -281,14 +281,6 @@ pub struct Deviation {
 }
 
 impl Deviation {
-    /// Vertex and distance, pair by pair.
-    pub fn pairs(&self) -> impl Iterator<Item = (u32, f32)> + '_ {
-        self.vertices
-            .iter()
-            .zip(&self.mm)
-            .map(|(&v, &d)| (v, d as f32))
-    }
-
     /// Points measured.
     pub fn len(&self) -> usize {
         self.vertices.len()
@@ -387,6 +379,8 @@ struct Carried {
     area_in: f64,
     volume_in: f64,
     vertices_in: u64,
+    /// The output vertices the report's second half measures (empty when it is off).
+    back_points: Vec<u32>,
 }
 
 impl Carried {
@@ -394,6 +388,14 @@ impl Carried {
     fn not_cap(&self) -> impl Fn(usize) -> bool + Sync + use<> {
         let cap_start = self.cap_start;
         move |t: usize| t < cap_start
+    }
+
+    /// Where the report's second half measures: the positions of `back_points`.
+    fn back_point_positions(&self) -> Vec<[f32; 3]> {
+        self.back_points
+            .iter()
+            .map(|&i| self.mesh.vertices[i as usize])
+            .collect()
     }
 }
 
@@ -413,7 +415,6 @@ pub struct Written {
     forward: Option<Vec<f64>>,
     /// The second half when it was measured before writing (one-call runs).
     back: Option<Vec<f64>>,
-    back_points: Vec<u32>,
     area_out: f64,
     volume_out: f64,
 }
@@ -601,29 +602,32 @@ fn prepare(
         crate::shuffle::quantise(&mut mesh, q);
     }
     hooks.at(1.0)?;
-    Ok(Prepared {
-        carried: Carried {
-            options: options.clone(),
-            model_format: model.format,
-            triangles_read: model.triangles_read,
-            degenerate_dropped: model.degenerate_dropped,
-            metadata: model.metadata,
-            input_bytes,
-            mesh,
-            reference,
-            steps,
-            transform,
-            deface_report,
-            plane,
-            cap_start,
-            stats,
-            watertight_in,
-            area_in,
-            volume_in,
-            vertices_in,
-        },
-        rng,
-    })
+    let mut carried = Carried {
+        options: options.clone(),
+        model_format: model.format,
+        triangles_read: model.triangles_read,
+        degenerate_dropped: model.degenerate_dropped,
+        metadata: model.metadata,
+        input_bytes,
+        mesh,
+        reference,
+        steps,
+        transform,
+        deface_report,
+        plane,
+        cap_start,
+        stats,
+        watertight_in,
+        area_in,
+        volume_in,
+        vertices_in,
+        back_points: Vec::new(),
+    };
+    // The output's vertices are final from here on: the report's second half is chosen once.
+    if options.hausdorff {
+        carried.back_points = crate::utility::back_samples(&carried.mesh, &carried.not_cap());
+    }
+    Ok(Prepared { carried, rng })
 }
 
 impl Prepared {
@@ -636,14 +640,7 @@ impl Prepared {
     /// The output points the report's second half measures, in its order (none when
     /// `Options::hausdorff` is off).
     pub fn back_points(&self) -> Vec<[f32; 3]> {
-        if !self.carried.options.hausdorff {
-            return Vec::new();
-        }
-        let c = &self.carried;
-        crate::utility::back_samples(&c.mesh, &c.not_cap())
-            .into_iter()
-            .map(|i| c.mesh.vertices[i as usize])
-            .collect()
+        self.carried.back_point_positions()
     }
 
     /// The report's first half, the order drawn and the output written (progress 0.67 to 0.9).
@@ -656,7 +653,6 @@ impl Prepared {
         progress: &mut dyn FnMut(f32),
         cancel: &dyn Fn() -> bool,
     ) -> Result<Written, MeshError> {
-        let back_here = second_half;
         let Prepared {
             mut carried,
             mut rng,
@@ -666,9 +662,9 @@ impl Prepared {
         let options = &c.options;
         // Measuring before the shuffle walks the surface in the file's spatial order (twice as
         // fast on a large model); the distances do not depend on the order.
-        let (mut forward, mut back, mut back_points) = (None, None, Vec::new());
+        let (mut forward, mut back) = (None, None);
         if options.hausdorff {
-            hooks.stage(0.67, if back_here { 0.735 } else { 0.8 })?;
+            hooks.stage(0.67, if second_half { 0.735 } else { 0.8 })?;
             let removed = c.plane;
             let ref_ok = |p: [f64; 3]| removed.is_none_or(|pl| pl.distance(p) <= 0.0);
             let not_cap = c.not_cap();
@@ -679,13 +675,9 @@ impl Prepared {
                 &not_cap,
                 &mut hooks,
             )?);
-            back_points = crate::utility::back_samples(&c.mesh, &not_cap);
-            if back_here {
+            if second_half {
                 hooks.stage(0.735, 0.8)?;
-                let points: Vec<[f32; 3]> = back_points
-                    .iter()
-                    .map(|&i| c.mesh.vertices[i as usize])
-                    .collect();
+                let points = c.back_point_positions();
                 back = Some(crate::utility::back_distances(
                     &c.reference,
                     &points,
@@ -733,7 +725,6 @@ impl Prepared {
             bytes,
             forward,
             back,
-            back_points,
             area_out,
             volume_out,
         })
@@ -764,7 +755,6 @@ impl Written {
             bytes: out,
             forward,
             back: measured_before,
-            back_points,
             area_out,
             volume_out,
         } = self;
@@ -774,7 +764,7 @@ impl Written {
         let (hd, deviation) = match forward {
             Some(mut d) => {
                 let back = match measured_before.or(back) {
-                    Some(b) if b.len() == back_points.len() => b,
+                    Some(b) if b.len() == c.back_points.len() => b,
                     Some(_) => {
                         return Err(MeshError::BadOption(
                             "distances measured elsewhere for other points than the report's"
@@ -790,7 +780,7 @@ impl Written {
                 d.extend_from_slice(&back);
                 hooks.at(0.5)?;
                 let deviation = Deviation {
-                    vertices: back_points,
+                    vertices: c.back_points,
                     mm: back,
                 };
                 (Some(crate::utility::summarise(d)), deviation)
