@@ -1,8 +1,9 @@
 // A worked example of a partner portal embedding @veil/core (the `web` build, served from the
-// package's own files under ./pkg/): a dropped model is de-identified in a Web Worker with a
-// progress bar, and a device reading is verified against the portal's trusted manufacturer roots.
+// package's own files under ./pkg/): a dropped model is de-identified on the package's pool of
+// Web Workers (`MeshPool`) with a progress bar and the Hausdorff report, and a device reading is verified against the portal's trusted manufacturer roots.
 // Everything happens in the page; the portal's server never sees the raw scan.
 import init, { verifyReading, isVeilError, version } from './pkg/veil_core.js';
+import { MeshPool } from './pkg/pool.mjs';
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const progressSeen = [];
@@ -13,51 +14,45 @@ function show(el, text, ok) {
   el.className = ok ? 'ok' : 'rejected';
 }
 
-/** De-identify one file in the worker; resolves when the worker answers. */
-function deidentify(file) {
-  return new Promise((resolve) => {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    const seed = $('seed').value.trim();
-    const options = { profile: $('profile').value, inputFormat: file.name.split('.').pop().toLowerCase() };
-    if (!['stl', 'obj', 'ply'].includes(options.inputFormat)) options.inputFormat = 'auto';
-    if (seed) options.seed = BigInt(seed);
-    progressSeen.length = 0;
-    worker.onmessage = ({ data }) => {
-      if (data.type === 'progress') {
-        progressSeen.push(data.fraction);
-        $('progress').value = data.fraction;
-        $('progress').dataset.history = JSON.stringify(progressSeen);
-        return;
-      }
-      worker.terminate();
-      const result = $('deid-result');
-      if (data.type === 'done') {
-        const r = data.report;
-        show(result, `De-identified: ${r.triangles_in} → ${r.triangles_out} triangles, ` +
-          `${r.metadata_removed.length} metadata channel(s) removed, face: ${r.deface.outcome}.`, true);
-        result.dataset.report = JSON.stringify(r);
-        if (download) URL.revokeObjectURL(download);
-        download = URL.createObjectURL(new Blob([data.model], { type: 'model/stl' }));
-        $('download').href = download;
-        $('download').hidden = false;
-        // The file's fingerprint, so the user (and the recipient) can check what was shared.
-        crypto.subtle.digest('SHA-256', data.model).then((d) => {
-          const hex = [...new Uint8Array(d)].map((x) => x.toString(16).padStart(2, '0')).join('');
-          $('download').dataset.sha256 = hex;
-          $('download').title = `SHA-256 ${hex}`;
-        });
-      } else {
-        show(result, `This file cannot be used (${data.code}): ${data.message}`, false);
-        result.dataset.code = data.code;
-      }
-      result.dataset.done = 'true';
-      resolve();
-    };
-    file.arrayBuffer().then((bytes) => {
-      $('deid-result').dataset.done = 'false';
-      worker.postMessage({ bytes, options }, [bytes]);
-    });
-  });
+/** The portal's workers (`MeshPool`, from the package): one per core, started on first use. */
+const pool = new MeshPool();
+
+/** De-identify one file on the pool, with the Hausdorff report; resolves when it is done. */
+async function deidentify(file) {
+  const seed = $('seed').value.trim();
+  const options = { profile: $('profile').value, inputFormat: file.name.split('.').pop().toLowerCase(), hausdorff: true };
+  if (!['stl', 'obj', 'ply'].includes(options.inputFormat)) options.inputFormat = 'auto';
+  if (seed) options.seed = BigInt(seed);
+  progressSeen.length = 0;
+  options.onProgress = (fraction) => {
+    progressSeen.push(fraction);
+    $('progress').value = fraction;
+    $('progress').dataset.history = JSON.stringify(progressSeen);
+  };
+  const result = $('deid-result');
+  result.dataset.done = 'false';
+  try {
+    const { model, report: r } = await pool.deidentifyModel(new Uint8Array(await file.arrayBuffer()), options);
+    const h = r.utility.hausdorff;
+    show(result, `De-identified: ${r.triangles_in} → ${r.triangles_out} triangles, ` +
+      `${r.metadata_removed.length} metadata channel(s) removed, face: ${r.deface.outcome}, ` +
+      `surface moved ${h.p95.toFixed(2)} mm at the 95th percentile (${h.max.toFixed(2)} mm at most).`, true);
+    result.dataset.report = JSON.stringify(r);
+    if (download) URL.revokeObjectURL(download);
+    download = URL.createObjectURL(new Blob([model], { type: 'model/stl' }));
+    $('download').href = download;
+    $('download').hidden = false;
+    // The file's fingerprint, so the user (and the recipient) can check what was shared.
+    const d = await crypto.subtle.digest('SHA-256', model);
+    const hex = [...new Uint8Array(d)].map((x) => x.toString(16).padStart(2, '0')).join('');
+    $('download').dataset.sha256 = hex;
+    $('download').title = `SHA-256 ${hex}`;
+  } catch (e) {
+    const code = isVeilError(e) ? e.code : 'unexpected';
+    show(result, `This file cannot be used (${code}): ${e.message}`, false);
+    result.dataset.code = code;
+  }
+  result.dataset.done = 'true';
 }
 
 async function verify() {

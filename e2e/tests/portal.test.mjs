@@ -24,7 +24,7 @@ const PKG = process.env.VEIL_NPM_WEB ?? join(TARGET, 'npm', 'web');
 const VEIL = process.env.VEIL_BIN ?? join(TARGET, 'debug', 'veil');
 const SYNTH = process.env.VEIL_SYNTH ?? join(TARGET, 'debug', 'examples', 'synth_model');
 const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' blob:; base-uri 'none'; form-action 'none'";
-const TYPES = { '.svg': 'image/svg+xml', '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
+const TYPES = { '.svg': 'image/svg+xml', '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
 const NOW = 1_790_000_000;
 const NONCE = '5a'.repeat(32);
 
@@ -78,13 +78,14 @@ function assertNothingSent(requests) {
   }
 }
 
-test('a dropped model is de-identified in a worker, byte-identical to `veil deid --seed`', async () => {
+test('a dropped model is de-identified on the package\'s worker pool, byte-identical to `veil deid --seed --report`', async () => {
   const model = join(tmp, 'head.stl');
   // Large enough that the native run splits its work over threads (reading in parts needs
   // 2 x 64 Ki facets) while the worker's wasm runs it in one: the bytes must still agree.
   execFileSync(SYNTH, ['head', '200000', model]);
   const out = join(tmp, 'cli.stl');
-  execFileSync(VEIL, ['deid', model, '-o', out, '--seed', '42']);
+  const cliReport = join(tmp, 'cli.json');
+  execFileSync(VEIL, ['deid', model, '-o', out, '--seed', '42', '--report', cliReport]);
   const expected = createHash('sha256').update(readFileSync(out)).digest('hex');
 
   const { page, errors, requests } = await openPortal();
@@ -102,7 +103,14 @@ test('a dropped model is de-identified in a worker, byte-identical to `veil deid
   assert.ok(report, await page.$eval('[data-testid="deid-result"]', (el) => el.textContent));
   assert.equal(report.deface.outcome, 'defaced');
   assert.equal(report.deterministic, true);
-  assert.match(await page.$eval('[data-testid="deid-result"]', (el) => el.textContent), /face: defaced/);
+  assert.match(await page.$eval('[data-testid="deid-result"]', (el) => el.textContent), /face: defaced, surface moved \d+\.\d\d mm/);
+  // The report is the CLI's, the Hausdorff figures included (measured in two workers here).
+  assert.deepEqual(report, JSON.parse(readFileSync(cliReport, 'utf8')));
+  // The pool's workers, from the package: two on two cores or more (the second measured the
+  // report's second half while the first wrote the output).
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  const workers = page.workers().filter((w) => w.url().endsWith('/pkg/pool-worker.mjs'));
+  assert.equal(workers.length, Math.min(cores, 2), workers.map((w) => w.url()).join(', '));
 
   // The download is the CLI's output, byte for byte.
   await page.waitForSelector('[data-testid="download"][data-sha256]');

@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Float32Array, Function, Object, Reflect, Uint32Array};
 use veil_mesh::{CutPlane, DefaceMode, FormatHint, Options, OutputFormat, Profile};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -136,37 +136,59 @@ fn aborted(signal: &JsValue) -> bool {
     Reflect::get(signal, &"aborted".into()).is_ok_and(|a| a.is_truthy())
 }
 
-fn deidentify(bytes_in: &JsValue, o: &JsValue) -> Result<JsValue, JsValue> {
-    let bytes = js::bytes(bytes_in, "bytes")?;
-    let (options, hint) = options(o)?;
-    let on_progress: Option<Function> = js::function_field(o, "onProgress")?;
-    let signal = js::field(o, "signal")?;
-    if !js::is_absent(&signal) && !signal.is_object() {
-        return Err(VeilError::argument("signal must be an AbortSignal").into());
+/// A caller's `onProgress` (reported in [`ProgressSteps`]) and `signal`, kept across the parts of
+/// a run so its progress stays monotone from the first part to the last.
+struct JsHooks {
+    on_progress: Option<Function>,
+    signal: JsValue,
+    steps: ProgressSteps,
+}
+
+impl JsHooks {
+    fn from_options(o: &JsValue) -> Result<JsHooks, VeilError> {
+        let on_progress = js::function_field(o, "onProgress")?;
+        let signal = js::field(o, "signal")?;
+        if !js::is_absent(&signal) && !signal.is_object() {
+            return Err(VeilError::argument("signal must be an AbortSignal"));
+        }
+        Ok(JsHooks {
+            on_progress,
+            signal,
+            steps: ProgressSteps::default(),
+        })
     }
-    // An exception thrown by onProgress stops the run and is rethrown unchanged.
-    let thrown: RefCell<Option<JsValue>> = RefCell::new(None);
-    let mut steps = ProgressSteps::default();
-    let mut progress = |fraction: f32| {
-        if let Some(f) = &on_progress {
-            for value in steps.advance(f64::from(fraction)) {
-                if thrown.borrow().is_some() {
-                    break;
-                }
-                if let Err(e) = f.call1(&JsValue::UNDEFINED, &JsValue::from_f64(value)) {
-                    *thrown.borrow_mut() = Some(e);
+
+    /// Run one part of the pipeline with these hooks. An exception thrown by `onProgress` stops
+    /// the part and is rethrown unchanged.
+    fn run<T>(
+        &mut self,
+        part: impl FnOnce(&mut dyn FnMut(f32), &dyn Fn() -> bool) -> Result<T, veil_mesh::MeshError>,
+    ) -> Result<T, JsValue> {
+        let thrown: RefCell<Option<JsValue>> = RefCell::new(None);
+        let (on_progress, signal, steps) = (&self.on_progress, &self.signal, &mut self.steps);
+        let mut progress = |fraction: f32| {
+            if let Some(f) = on_progress {
+                for value in steps.advance(f64::from(fraction)) {
+                    if thrown.borrow().is_some() {
+                        break;
+                    }
+                    if let Err(e) = f.call1(&JsValue::UNDEFINED, &JsValue::from_f64(value)) {
+                        *thrown.borrow_mut() = Some(e);
+                    }
                 }
             }
+        };
+        let cancel = || thrown.borrow().is_some() || (!js::is_absent(signal) && aborted(signal));
+        let result = part(&mut progress, &cancel);
+        if let Some(e) = thrown.take() {
+            return Err(e);
         }
-    };
-    let cancel = || thrown.borrow().is_some() || (!js::is_absent(&signal) && aborted(&signal));
-    // By value: the pipeline frees the input as soon as it is read, so the rest of the run
-    // reuses that memory instead of growing the wasm heap past it.
-    let result = veil_mesh::deidentify_owned_with(bytes, hint, &options, &mut progress, &cancel);
-    if let Some(e) = thrown.take() {
-        return Err(e);
+        result.map_err(|e| VeilError::from(e).into())
     }
-    let done = result.map_err(VeilError::from)?;
+}
+
+/// `{model, report, shareableReport}`, what `deidentifyModel` resolves to.
+fn result_object(done: &veil_mesh::Deidentified) -> Result<JsValue, VeilError> {
     let out: JsValue = Object::new().into();
     js::set(&out, "model", &js::uint8(&done.bytes));
     js::set(&out, "report", &js::to_js(&done.report)?);
@@ -176,6 +198,18 @@ fn deidentify(bytes_in: &JsValue, o: &JsValue) -> Result<JsValue, JsValue> {
         &js::to_js(&done.report.shareable())?,
     );
     Ok(out)
+}
+
+fn deidentify(bytes_in: &JsValue, o: &JsValue) -> Result<JsValue, JsValue> {
+    let bytes = js::bytes(bytes_in, "bytes")?;
+    let (options, hint) = options(o)?;
+    let mut hooks = JsHooks::from_options(o)?;
+    // By value: the pipeline frees the input as soon as it is read, so the rest of the run
+    // reuses that memory instead of growing the wasm heap past it.
+    let done = hooks.run(|progress, cancel| {
+        veil_mesh::deidentify_owned_with(bytes, hint, &options, progress, cancel)
+    })?;
+    Ok(result_object(&done)?)
 }
 
 /// De-identify a 3D model (binary/ASCII STL, OBJ, PLY): resolves to `{model, report,
@@ -193,6 +227,153 @@ pub fn deidentify_model(
     #[wasm_bindgen(unchecked_optional_param_type = "DeidentifyOptions")] options: JsValue,
 ) -> js_sys::Promise {
     js::settle(deidentify(&bytes, &options))
+}
+
+/// Where a [`ModelJob`] is.
+enum JobState {
+    Prepared(Box<veil_mesh::Prepared>),
+    Written(Box<veil_mesh::Written>),
+    /// Completed, failed or cancelled: nothing more to do.
+    Over,
+}
+
+/// `deidentifyModel` in three parts, for a caller that runs the report's second half in another
+/// worker while this one writes the output (the package's `MeshPool` does): `prepareModel` ->
+/// `measureRequest()` (hand it to `distancesToSurface` elsewhere) -> `write(false)` ->
+/// `complete(distances)`. The output and report are those of `deidentifyModel` with the same
+/// input and options, to the byte. Each part runs synchronously, once; a part called out of order
+/// is refused (`bad-argument`) and changes nothing, and a part that fails ends the job.
+#[wasm_bindgen]
+pub struct ModelJob {
+    hooks: JsHooks,
+    state: JobState,
+}
+
+fn job_over() -> JsValue {
+    VeilError::argument("this ModelJob has already failed or completed, or is not at that part")
+        .into()
+}
+
+/// Start a split run: read, scrub, reframe, deface, mask (progress 0 to 0.67). `options` as
+/// `deidentifyModel`'s; its `onProgress` and `signal` serve all three parts.
+#[wasm_bindgen(js_name = prepareModel)]
+pub fn prepare_model(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "DeidentifyOptions")] options_in: JsValue,
+) -> Result<ModelJob, JsValue> {
+    let bytes = js::bytes(&bytes, "bytes")?;
+    let (options, hint) = options(&options_in)?;
+    let mut hooks = JsHooks::from_options(&options_in)?;
+    let prepared = hooks.run(|progress, cancel| {
+        veil_mesh::prepare_owned(bytes, hint, &options, progress, cancel)
+    })?;
+    Ok(ModelJob {
+        hooks,
+        state: JobState::Prepared(Box::new(prepared)),
+    })
+}
+
+#[wasm_bindgen]
+impl ModelJob {
+    /// What the report's second half measures, for `distancesToSurface`: `{vertices, triangles,
+    /// points}` (flat `Float32Array` x,y,z / `Uint32Array` corner indices / `Float32Array`), or
+    /// `null` when the report is off (`hausdorff` not set).
+    #[wasm_bindgen(
+        js_name = measureRequest,
+        unchecked_return_type = "{vertices: Float32Array, triangles: Uint32Array, points: Float32Array} | null"
+    )]
+    pub fn measure_request(&self) -> Result<JsValue, JsValue> {
+        let JobState::Prepared(p) = &self.state else {
+            return Err(job_over());
+        };
+        let points = p.back_points();
+        if points.is_empty() {
+            return Ok(JsValue::NULL);
+        }
+        let reference = p.reference();
+        let out: JsValue = Object::new().into();
+        js::set(
+            &out,
+            "vertices",
+            &Float32Array::from(reference.vertices.as_flattened()).into(),
+        );
+        js::set(
+            &out,
+            "triangles",
+            &Uint32Array::from(reference.triangles.as_flattened()).into(),
+        );
+        js::set(
+            &out,
+            "points",
+            &Float32Array::from(points.as_flattened()).into(),
+        );
+        Ok(out)
+    }
+
+    /// The report's first half, the order drawn and the output written (progress 0.67 to 0.9).
+    /// With `secondHalfHere`, the second half is measured here too and `complete` takes nothing.
+    pub fn write(
+        &mut self,
+        #[wasm_bindgen(js_name = secondHalfHere)] second_half_here: bool,
+    ) -> Result<(), JsValue> {
+        let p = match std::mem::replace(&mut self.state, JobState::Over) {
+            JobState::Prepared(p) => p,
+            other => {
+                self.state = other;
+                return Err(job_over());
+            }
+        };
+        let written = self
+            .hooks
+            .run(|progress, cancel| p.write(second_half_here, progress, cancel))?;
+        self.state = JobState::Written(Box::new(written));
+        Ok(())
+    }
+
+    /// The result, `{model, report, shareableReport}` as `deidentifyModel`'s (progress 0.9 to 1).
+    /// `distances`: what `distancesToSurface` gave for `measureRequest()`, when `write` did not
+    /// measure the second half (distances for other points: `bad-option`).
+    #[wasm_bindgen(unchecked_return_type = "DeidentifyResult")]
+    pub fn complete(&mut self, distances: Option<Vec<f64>>) -> Result<JsValue, JsValue> {
+        let w = match std::mem::replace(&mut self.state, JobState::Over) {
+            JobState::Written(w) => w,
+            other => {
+                self.state = other;
+                return Err(job_over());
+            }
+        };
+        let done = self
+            .hooks
+            .run(|progress, cancel| w.complete(distances, progress, cancel))?;
+        Ok(result_object(&done)?)
+    }
+}
+
+/// Flat x,y,z (or corner index) triples.
+fn triples<'a, T>(flat: &'a [T], what: &str) -> Result<&'a [[T; 3]], VeilError> {
+    match flat.as_chunks::<3>() {
+        (whole, []) => Ok(whole),
+        _ => Err(VeilError::argument(format!(
+            "{what} must hold a multiple of three numbers"
+        ))),
+    }
+}
+
+/// Distances from `points` to the nearest triangle of the surface (`vertices`, `triangles`), as
+/// the report's second half measures them: the same bits as in `deidentifyModel`. Arguments as
+/// `ModelJob.measureRequest()` gives them; indices out of range (`index-out-of-range`) and
+/// coordinates that are not finite (`non-finite-coordinate`) are refused.
+#[wasm_bindgen(js_name = distancesToSurface)]
+pub fn distances_to_surface(
+    vertices: &[f32],
+    triangles: &[u32],
+    points: &[f32],
+) -> Result<Vec<f64>, JsValue> {
+    let vertices = triples(vertices, "vertices")?;
+    let triangles = triples(triangles, "triangles")?;
+    let points = triples(points, "points")?;
+    veil_mesh::utility::distances_to_surface(vertices, triangles, points, &mut |_| {}, &|| false)
+        .map_err(|e| VeilError::from(e).into())
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ pub fn build(root: &Path) -> Result<()> {
                 optimised = Some((digest, bytes));
             }
         }
-        finish_package(root, &out)?;
+        finish_package(root, &out, target)?;
     }
     let wasm = out_dir(root, "web").join(format!("{OUT_NAME}_bg.wasm"));
     let bytes = std::fs::read(&wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
@@ -176,10 +176,35 @@ pub fn build(root: &Path) -> Result<()> {
 
 /// Name the package `@veil/core`, ship the README, and drop wasm-pack's `.gitignore` (which
 /// ignores everything).
-fn finish_package(root: &Path, out: &Path) -> Result<()> {
+/// `MeshPool` (`crates/wasm/js`): its files in the package, each from its source for `target`
+/// (the pool and its worker are the same everywhere; how a worker starts differs between Node and
+/// browsers, how it loads the module between the three targets).
+fn pool_files(target: &str) -> [(&'static str, String); 5] {
+    let env = if target == "nodejs" {
+        "node"
+    } else {
+        "browser"
+    };
+    let load = if target == "nodejs" { "node" } else { target };
+    [
+        ("pool.mjs", "pool.mjs".into()),
+        ("pool.d.mts", "pool.d.mts".into()),
+        ("pool-worker.mjs", "pool-worker.mjs".into()),
+        ("pool-env.mjs", format!("env-{env}.mjs")),
+        ("pool-load.mjs", format!("load-{load}.mjs")),
+    ]
+}
+
+fn finish_package(root: &Path, out: &Path, target: &str) -> Result<()> {
     let readme = root.join("crates").join("wasm").join("README.md");
     std::fs::copy(&readme, out.join("README.md"))
         .map_err(|e| format!("copying {}: {e}", readme.display()))?;
+    let js = root.join("crates").join("wasm").join("js");
+    let pool = pool_files(target);
+    for (name, source) in &pool {
+        std::fs::copy(js.join(source), out.join(name))
+            .map_err(|e| format!("copying {}: {e}", js.join(source).display()))?;
+    }
     let path = out.join("package.json");
     let text =
         std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
@@ -191,12 +216,21 @@ fn finish_package(root: &Path, out: &Path) -> Result<()> {
     obj.insert("name".into(), PACKAGE_NAME.into());
     obj.insert(
         "sideEffects".into(),
-        serde_json::json!([format!("./{OUT_NAME}.js"), "./snippets/*"]),
+        serde_json::json!([
+            format!("./{OUT_NAME}.js"),
+            "./snippets/*",
+            "./pool-worker.mjs"
+        ]),
     );
-    if let Some(files) = obj.get_mut("files").and_then(|f| f.as_array_mut())
-        && !files.iter().any(|f| f == "README.md")
-    {
-        files.push("README.md".into());
+    if let Some(files) = obj.get_mut("files").and_then(|f| f.as_array_mut()) {
+        for name in ["README.md"]
+            .into_iter()
+            .chain(pool.iter().map(|(n, _)| *n))
+        {
+            if !files.iter().any(|f| f == name) {
+                files.push(name.into());
+            }
+        }
     }
     let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
     std::fs::write(&path, text + "\n").map_err(|e| format!("writing {}: {e}", path.display()))?;

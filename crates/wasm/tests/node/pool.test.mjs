@@ -1,0 +1,168 @@
+// MeshPool (`@veil/core/pool.mjs`, worker_threads in Node) and the three-part API it runs
+// (`prepareModel` -> `ModelJob.write` -> `complete`, `distancesToSurface`): the same bytes and
+// report as `deidentifyModel` and `veil deid --report`, whichever worker measured what; several
+// models at once; progress; cancellation; errors with the pipeline's codes, the pool still usable.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { veil, tempDir, runVeil, synthModel, rejectsCode, throwsCode, asJson, NPM_DIR } from './helpers.mjs';
+
+const { MeshPool } = await import(pathToFileURL(join(NPM_DIR, 'nodejs', 'pool.mjs')).href);
+
+let tmp;
+let head;
+let sphere;
+const OPTIONS = { seed: 11, hausdorff: true };
+
+before(() => {
+  tmp = tempDir();
+  head = synthModel('head', 30000, join(tmp.dir, 'head.stl'));
+  sphere = synthModel('sphere', 6000, join(tmp.dir, 'sphere.stl'));
+});
+after(() => tmp.cleanup());
+
+function cli(input, seed, format = 'stl') {
+  const out = join(tmp.dir, `cli.${format}`);
+  const report = join(tmp.dir, 'cli.json');
+  const r = runVeil(['deid', input, '-o', out, '--seed', String(seed), '--report', report]);
+  assert.equal(r.status, 0, r.stderr);
+  return { model: new Uint8Array(readFileSync(out)), report: JSON.parse(readFileSync(report, 'utf8')) };
+}
+
+function sameResult(got, want, label) {
+  assert.deepEqual(Buffer.from(got.model), Buffer.from(want.model), `${label}: model bytes differ`);
+  assert.deepEqual(asJson(got.report), asJson(want.report), `${label}: report differs`);
+  if (want.shareableReport !== undefined) {
+    assert.deepEqual(asJson(got.shareableReport), asJson(want.shareableReport), `${label}: shareable report differs`);
+  }
+}
+
+test('the parts, with the second half measured apart, give deidentifyModel\'s bytes and report', async () => {
+  const whole = await veil.deidentifyModel(head, OPTIONS);
+  sameResult(whole, cli(join(tmp.dir, 'head.stl'), 11), 'deidentifyModel against the CLI');
+  const job = veil.prepareModel(head, OPTIONS);
+  const req = job.measureRequest();
+  assert.ok(req.vertices instanceof Float32Array && req.triangles instanceof Uint32Array && req.points instanceof Float32Array);
+  assert.equal(req.points.length % 3, 0);
+  assert.ok(req.points.length > 0);
+  const d = veil.distancesToSurface(req.vertices, req.triangles, req.points);
+  assert.ok(d instanceof Float64Array);
+  assert.equal(d.length, req.points.length / 3);
+  job.write(false);
+  sameResult(job.complete(d), whole, 'parts');
+  job.free();
+
+  // Measured in place by `write(true)`: nothing to bring.
+  const inPlace = veil.prepareModel(head, OPTIONS);
+  inPlace.write(true);
+  sameResult(inPlace.complete(), whole, 'parts, second half in place');
+  inPlace.free();
+
+  // Without the report there is nothing to measure elsewhere.
+  const plain = veil.prepareModel(head, { seed: 11 });
+  assert.equal(plain.measureRequest(), null);
+  plain.write(true);
+  sameResult(plain.complete(), await veil.deidentifyModel(head, { seed: 11 }), 'parts without the report');
+  plain.free();
+});
+
+test('the parts refuse what does not fit: wrong distances, parts out of order, bad surfaces', async () => {
+  const job = veil.prepareModel(head, OPTIONS);
+  const req = job.measureRequest();
+  throwsCode(() => job.complete(new Float64Array(3)), 'bad-argument'); // not written yet
+  job.write(false);
+  throwsCode(() => job.write(false), 'bad-argument');
+  throwsCode(() => job.complete(new Float64Array(req.points.length / 3 - 1)), 'bad-option');
+  // A failed part ends the job.
+  throwsCode(() => job.complete(new Float64Array(req.points.length / 3)), 'bad-argument');
+  job.free();
+
+  const written = veil.prepareModel(head, OPTIONS);
+  written.write(false);
+  throwsCode(() => written.complete(), 'bad-option'); // neither measured nor brought
+  written.free();
+
+  throwsCode(() => veil.distancesToSurface(new Float32Array(4), new Uint32Array(3), new Float32Array(3)), 'bad-argument');
+  throwsCode(() => veil.distancesToSurface(new Float32Array(9), new Uint32Array([0, 1, 3]), new Float32Array(3)), 'index-out-of-range');
+  throwsCode(() => veil.distancesToSurface(new Float32Array([0, 0, 0, 1, 0, 0, NaN, 1, 0]), new Uint32Array([0, 1, 2]), new Float32Array(3)), 'non-finite-coordinate');
+  assert.deepEqual([...veil.distancesToSurface(new Float32Array([0, 0, 0, 1, 0, 0, 0, 1, 0]), new Uint32Array([0, 1, 2]), new Float32Array([0, 0, 2]))], [2]);
+  // A bad file fails as in deidentifyModel.
+  const garbage = new TextEncoder().encode('not a model at all');
+  const code = await veil.deidentifyModel(garbage).catch((e) => e.code);
+  assert.equal(typeof code, 'string');
+  throwsCode(() => veil.prepareModel(garbage, OPTIONS), code);
+});
+
+test('MeshPool: the CLI\'s bytes and report, with the second half in another worker or in the same', async () => {
+  const want = cli(join(tmp.dir, 'head.stl'), 11);
+  for (const size of [2, 1]) {
+    const pool = new MeshPool({ size });
+    try {
+      const seen = [];
+      const got = await pool.deidentifyModel(head, { ...OPTIONS, onProgress: (f) => seen.push(f) });
+      sameResult(got, want, `pool of ${size}`);
+      assert.equal(seen.at(-1), 1);
+      for (let i = 1; i < seen.length; i++) {
+        assert.ok(seen[i] >= seen[i - 1] && seen[i] - seen[i - 1] <= 0.05 + 1e-9, `progress ${seen[i - 1]} -> ${seen[i]}`);
+      }
+      // The caller's bytes are untouched (copied, not moved).
+      assert.equal(head.length, 84 + 50 * head.readUInt32LE(80));
+    } finally {
+      pool.terminate();
+    }
+  }
+});
+
+test('MeshPool: several models at once, each as deidentifyModel gives it', async () => {
+  const jobs = [
+    [head, { seed: 1, hausdorff: true }],
+    [sphere, { seed: 2, hausdorff: true, format: 'ply' }],
+    [head, { seed: 3, profile: 'research' }],
+    [sphere, { seed: 4 }],
+    [head, { seed: 5, hausdorff: true, deface: 'off' }],
+  ];
+  const pool = new MeshPool({ size: 3 });
+  try {
+    const got = await Promise.all(jobs.map(([bytes, o]) => pool.deidentifyModel(bytes, o)));
+    for (const [i, [bytes, o]] of jobs.entries()) {
+      sameResult(got[i], await veil.deidentifyModel(bytes, o), `model ${i}`);
+    }
+    assert.ok(pool.workers.length <= 3);
+  } finally {
+    pool.terminate();
+  }
+});
+
+test('MeshPool: errors keep their codes, cancellation stops the model, and the pool goes on', async () => {
+  const pool = new MeshPool({ size: 2 });
+  try {
+    const garbage = new TextEncoder().encode('not a model at all');
+    await rejectsCode(pool.deidentifyModel(garbage, {}), await veil.deidentifyModel(garbage).catch((e) => e.code));
+    const truncated = head.subarray(0, 5000);
+    await rejectsCode(pool.deidentifyModel(truncated, {}), await veil.deidentifyModel(truncated).catch((e) => e.code));
+    await rejectsCode(pool.deidentifyModel(head, { profile: 'nope' }), 'bad-option');
+    await rejectsCode(pool.deidentifyModel('not bytes'), 'bad-argument');
+    await rejectsCode(pool.deidentifyModel(head, { onProgress: 3 }), 'bad-argument');
+
+    const already = new AbortController();
+    already.abort();
+    await rejectsCode(pool.deidentifyModel(head, { signal: already.signal }), 'cancelled');
+
+    // Aborted while running (at its first progress report): its worker is stopped.
+    const running = new AbortController();
+    const p = pool.deidentifyModel(head, { ...OPTIONS, signal: running.signal, onProgress: () => running.abort() });
+    await rejectsCode(p, 'cancelled');
+
+    // An exception thrown by onProgress rejects the model with that exception, as deidentifyModel.
+    const boom = new Error('stop here');
+    await assert.rejects(pool.deidentifyModel(head, { onProgress: () => { throw boom; } }), (e) => e === boom);
+
+    sameResult(await pool.deidentifyModel(head, OPTIONS), await veil.deidentifyModel(head, OPTIONS), 'after the errors');
+  } finally {
+    pool.terminate();
+  }
+  await rejectsCode(pool.deidentifyModel(head, OPTIONS), 'cancelled');
+  assert.throws(() => new MeshPool({ size: 0 }), (e) => e.code === 'bad-argument');
+});
