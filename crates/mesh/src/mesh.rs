@@ -321,8 +321,8 @@ pub(crate) fn bounds_of(vertices: &[[f32; 3]]) -> ([f64; 3], [f64; 3]) {
             let mut hi = [f32::NEG_INFINITY; 3];
             for p in vertices.chunks(VERTEX_CHUNK).nth(c).unwrap_or(&[]) {
                 for k in 0..3 {
-                    lo[k] = lo[k].min(p[k]);
-                    hi[k] = hi[k].max(p[k]);
+                    lo[k] = lesser(lo[k], p[k]);
+                    hi[k] = greater(hi[k], p[k]);
                 }
             }
             (lo, hi)
@@ -360,6 +360,21 @@ pub(crate) fn area_volume_of(vertices: &[[f32; 3]], triangles: &[[u32; 3]]) -> (
 
 // Small f64 vector helpers shared by the geometry modules.
 pub(crate) type V3 = [f64; 3];
+
+/// The lesser of two numbers that are not NaN, as one comparison: `f64::min` also handles NaN,
+/// which costs wasm a longer sequence (its `f64.min` propagates NaN, Rust's must not), and the
+/// loops over every vertex or candidate triangle feel it. The same value as `a.min(b)` for
+/// numbers; meshes hold none that is NaN (reading refuses them).
+#[inline(always)]
+pub(crate) fn lesser<T: PartialOrd>(a: T, b: T) -> T {
+    if b < a { b } else { a }
+}
+
+/// The greater of two numbers that are not NaN (see [`lesser`]).
+#[inline(always)]
+pub(crate) fn greater<T: PartialOrd>(a: T, b: T) -> T {
+    if b > a { b } else { a }
+}
 
 /// How far `q` lies inside grid cell `k` (cells of side `cell` from `lo`) from the cell's lower
 /// and upper face, per axis (never negative): a cell `d` cells away along an axis is then at least

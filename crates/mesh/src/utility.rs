@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::mesh::{V3, area_volume_of, bounds_of, cell_face_gaps, cross, dot, norm, sub, v64};
+use crate::mesh::{
+    V3, area_volume_of, bounds_of, cell_face_gaps, cross, dot, greater, lesser, norm, sub, v64,
+};
 use crate::progress::Hooks;
 use crate::{Mesh, MeshError};
 
@@ -244,15 +246,15 @@ impl<'a> TriGrid<'a> {
                             // The triangle's box is a lower bound of its distance.
                             let mut d2 = 0.0;
                             for k in 0..3 {
-                                let lo = a[k].min(b[k]).min(c[k]);
-                                let hi = a[k].max(b[k]).max(c[k]);
-                                let e = (lo - q[k]).max(q[k] - hi).max(0.0);
+                                let lo = lesser(lesser(a[k], b[k]), c[k]);
+                                let hi = greater(greater(a[k], b[k]), c[k]);
+                                let e = greater(greater(lo - q[k], q[k] - hi), 0.0);
                                 d2 += e * e;
                             }
                             if d2 > reach2(best) {
                                 continue;
                             }
-                            best = best.min(point_triangle(q, a, b, c));
+                            best = lesser(best, point_triangle(q, a, b, c));
                         }
                     }
                 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::plane::CutPlane;
 use crate::Mesh;
-use crate::mesh::{V3, add, cross, dot, norm, normalize, scale, sub, v64};
+use crate::mesh::{V3, add, cross, dot, greater, lesser, norm, normalize, scale, sub, v64};
 use crate::progress::Hooks;
 use crate::reframe::{FrameMoments, eigen_sym, moments};
 
@@ -98,8 +98,8 @@ impl Grid {
         let mut hi = [f64::NEG_INFINITY; 3];
         for p in points {
             for k in 0..3 {
-                lo[k] = lo[k].min(p[k]);
-                hi[k] = hi[k].max(p[k]);
+                lo[k] = lesser(lo[k], p[k]);
+                hi[k] = greater(hi[k], p[k]);
             }
         }
         if points.is_empty() {
@@ -143,7 +143,7 @@ impl Grid {
             .iter()
             .fold(best, |best, &p| {
                 let d = sub(p, q);
-                best.min(dot(d, d))
+                lesser(best, dot(d, d))
             })
     }
     /// Distance from `q` to the nearest point, capped at `cap` (≤ the cell size).
@@ -342,8 +342,8 @@ pub(crate) fn detect(mesh: &Mesh, depth_fraction: f64, frame: Option<&FrameMomen
         let q = sub(v64(*p), c);
         for k in 0..3 {
             let x = dot(q, axes[k]);
-            lo[k] = lo[k].min(x);
-            hi[k] = hi[k].max(x);
+            lo[k] = lesser(lo[k], x);
+            hi[k] = greater(hi[k], x);
         }
     }
     let ext: Vec<f64> = (0..3).map(|k| hi[k] - lo[k]).collect();
