@@ -510,17 +510,18 @@ fn synth_head(root: &Path, triangles: u64, out: &Path) -> Result<()> {
     }
 }
 
-/// trimesh, numpy and scipy for the peer script, into the user site when missing.
+/// trimesh, numpy, scipy and rtree (trimesh's nearest-triangle queries, for the batch peer's
+/// Hausdorff p95) for the peer scripts, into the user site when missing.
 fn ensure_trimesh() -> Result<()> {
     let present = Command::new("python3")
-        .args(["-c", "import trimesh, numpy, scipy"])
+        .args(["-c", "import trimesh, numpy, scipy, rtree"])
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if present {
         return Ok(());
     }
-    println!("xtask: installing trimesh, numpy, scipy (pip --user) for the mesh peer");
+    println!("xtask: installing trimesh, numpy, scipy, rtree (pip --user) for the mesh peers");
     run_cmd(Command::new("python3").args([
         "-m",
         "pip",
@@ -531,6 +532,7 @@ fn ensure_trimesh() -> Result<()> {
         "trimesh",
         "numpy",
         "scipy",
+        "rtree",
     ]))
 }
 
@@ -627,11 +629,15 @@ fn batch(root: &Path) -> Result<()> {
     )?;
     let v = result_for(&results, "batch")?;
     println!(
-        "  batch: veil {:.1} files/s, trimesh loop {:.1} files/s: {:.1}x  target >= 25x: {}",
+        "  batch: veil {:.1} files/s, trimesh loop of the same steps (with the p95) {:.2} files/s: {:.1}x  target >= 25x: {}",
         num(v, "veil_files_per_s")?,
         num(v, "trimesh_files_per_s")?,
         num(v, "ratio")?,
         verdict(num(v, "ratio")? >= 25.0)
+    );
+    println!(
+        "    (the trimesh loop without the p95, less than veil does: {:.1}x)",
+        num(v, "ratio_without_p95")?
     );
     Ok(())
 }
