@@ -211,22 +211,30 @@ impl<'a> TriGrid<'a> {
             }
             // The cells of the shell at Chebyshev distance `ring`, axis by axis, so that a slab
             // of cells beyond reach is skipped at once.
-            for dx in -ring..=ring {
+            // Offsets whose cells lie outside the grid are never visited (a point far from the
+            // surface would otherwise step through rings of empty space).
+            let within = |k: usize| (-ring).max(-c[k])..=ring.min(self.dims[k] as i64 - 1 - c[k]);
+            for dx in within(0) {
                 let x = c[0] + dx;
                 let gx = gap2(0, dx);
-                if !in_range(0, x) || gx > reach2(best) {
+                if gx > reach2(best) {
                     continue;
                 }
-                for dy in -ring..=ring {
+                for dy in within(1) {
                     let y = c[1] + dy;
                     let gxy = gx + gap2(1, dy);
-                    if !in_range(1, y) || gxy > reach2(best) {
+                    if gxy > reach2(best) {
                         continue;
                     }
                     // Inside the shell's x and y faces only its two z faces belong to it.
-                    let on_edge = dx.abs() == ring || dy.abs() == ring;
-                    let dz_step = if on_edge || ring == 0 { 1 } else { 2 * ring };
-                    for dz in (-ring..=ring).step_by(dz_step as usize) {
+                    let on_edge = dx.abs() == ring || dy.abs() == ring || ring == 0;
+                    let (lo, hi, step) = if on_edge {
+                        let r = within(2);
+                        (*r.start(), *r.end(), 1)
+                    } else {
+                        (-ring, ring, 2 * ring)
+                    };
+                    for dz in (lo..=hi).step_by(step as usize) {
                         let z = c[2] + dz;
                         if !in_range(2, z) || gxy + gap2(2, dz) > reach2(best) {
                             continue;
@@ -454,8 +462,14 @@ pub fn distances_to_surface(
     progress: &mut dyn FnMut(f32),
     cancel: &dyn Fn() -> bool,
 ) -> Result<Vec<f64>, MeshError> {
-    // The same checks as `SurfaceDistance::new`: the mesh may come from another worker.
+    // The same checks as `SurfaceDistance::new`: the mesh may come from another worker; so may
+    // the points.
     let checked = SurfaceDistance::new(vertices, triangles, &|_| true)?;
+    if let Some(i) = points.iter().position(|p| p.iter().any(|c| !c.is_finite())) {
+        return Err(MeshError::NonFinite {
+            what: format!("point {i}"),
+        });
+    }
     let Some(grid) = checked.grid else {
         return Ok(vec![f64::INFINITY; points.len()]);
     };

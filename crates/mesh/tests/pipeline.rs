@@ -414,3 +414,26 @@ fn distances_to_surface_refuses_a_broken_mesh() {
     .unwrap();
     assert!(d[0] > 9.0 && d[0] <= 10.0, "{d:?}");
 }
+
+#[test]
+fn distances_to_surface_refuses_points_that_are_not_finite_and_measures_far_ones() {
+    let sphere = synth::sphere(10.0, 24, 12);
+    let measure = |points: &[[f32; 3]]| {
+        veil_mesh::utility::distances_to_surface(
+            &sphere.vertices,
+            &sphere.triangles,
+            points,
+            &mut |_| {},
+            &|| false,
+        )
+    };
+    for bad in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN] {
+        let e = measure(&[[0.0; 3], [0.0, bad, 0.0]]).unwrap_err();
+        assert_eq!(e.code(), "non-finite-coordinate", "{bad}");
+    }
+    // Far outside the grid (about 10^8 cells away): the search walks only the grid's cells.
+    let d = measure(&[[1.0e9, 0.0, 0.0], [0.0, -3.0e8, 2.0e8]]).unwrap();
+    assert!((d[0] - (1.0e9 - 10.0)).abs() < 1.0, "{d:?}");
+    let far = (3.0e8f64.powi(2) + 2.0e8f64.powi(2)).sqrt() - 10.0;
+    assert!((d[1] - far).abs() < 1.0, "{d:?}");
+}

@@ -1,11 +1,16 @@
 // One worker of MeshPool (pool.mjs): loads the package's module, then runs what the pool sends, in
 // order: a model (`prepareModel` -> `write` -> `complete`), or the report's second half of
 // another worker's model (`distancesToSurface`).
+//
+// A model with the report asks the pool, once masked, whether a second worker will measure the
+// report's second half: if so it sends that worker's inputs, writes the output and waits for the
+// distances; if not it measures both halves itself, as `deidentifyModel` does (and with no more
+// memory than that).
 import { workerPort } from './pool-env.mjs';
 import { loadVeil } from './pool-load.mjs';
 
 const port = workerPort();
-/** Models written and waiting for their second half's distances, by id. */
+/** Models waiting for the pool's answer (`plan`) or for their distances, by id. */
 const waiting = new Map();
 
 function failed(id, e) {
@@ -14,6 +19,7 @@ function failed(id, e) {
   port.post({ kind: 'failed', id, error });
 }
 
+/** Complete `job` (with the distances measured elsewhere, if any), post the result, free it. */
 function done(id, job, distances) {
   try {
     const result = job.complete(distances);
@@ -28,25 +34,26 @@ function done(id, job, distances) {
 function runModel(veil, { id, bytes, options, progress }) {
   const opts = { ...options };
   if (progress) opts.onProgress = (value) => port.post({ kind: 'progress', id, value });
-  let job;
-  try {
-    job = veil.prepareModel(bytes, opts);
-    const request = job.measureRequest();
-    if (request === null) {
-      job.write(true);
-      done(id, job);
-      return;
-    }
-    // Measured elsewhere while this worker writes; the distances come back as a message.
-    port.post({ kind: 'measure', id, request }, [request.vertices.buffer, request.triangles.buffer, request.points.buffer]);
-    job.write(false);
-    const written = job;
-    job = null;
-    waiting.set(id, (distances) => done(id, written, distances));
-  } catch (e) {
-    job?.free();
-    failed(id, e);
+  const job = veil.prepareModel(bytes, opts);
+  if (options.hausdorff !== true) {
+    job.write(true);
+    done(id, job);
+    return;
   }
+  waiting.set(id, (plan) => runPlan(id, job, plan));
+  port.post({ kind: 'ask', id });
+}
+
+function runPlan(id, job, { elsewhere }) {
+  const request = elsewhere ? job.measureRequest() : null;
+  if (request === null) {
+    job.write(true);
+    done(id, job);
+    return;
+  }
+  port.post({ kind: 'measure', id, request }, [request.vertices.buffer, request.triangles.buffer, request.points.buffer]);
+  job.write(false);
+  waiting.set(id, ({ distances }) => done(id, job, distances));
 }
 
 function handle(veil, msg) {
@@ -54,23 +61,21 @@ function handle(veil, msg) {
     case 'model':
       runModel(veil, msg);
       break;
-    case 'measure':
-      try {
-        const { vertices, triangles, points } = msg.request;
-        const distances = veil.distancesToSurface(vertices, triangles, points);
-        port.post({ kind: 'measured', id: msg.id, distances }, [distances.buffer]);
-      } catch (e) {
-        failed(msg.id, e);
-      }
+    case 'measure': {
+      const { vertices, triangles, points } = msg.request;
+      const distances = veil.distancesToSurface(vertices, triangles, points);
+      port.post({ kind: 'measured', id: msg.id, distances }, [distances.buffer]);
       break;
+    }
+    case 'plan':
     case 'distances': {
       const next = waiting.get(msg.id);
       waiting.delete(msg.id);
-      next?.(msg.distances);
+      next?.(msg);
       break;
     }
     default:
-      failed(msg.id, { code: 'internal', message: `a pool worker was sent an unknown message (${String(msg.kind)})` });
+      throw Object.assign(new Error(`a pool worker was sent an unknown message (${String(msg.kind)})`), { code: 'internal' });
   }
 }
 
@@ -81,5 +86,17 @@ let chain = loading.then(
   (e) => port.post({ kind: 'load-failed', message: e?.message ?? String(e) }),
 );
 port.onMessage((msg) => {
-  chain = chain.then(() => loading).then((veil) => handle(veil, msg), () => {});
+  chain = chain
+    .then(() => loading)
+    .then((veil) => {
+      try {
+        handle(veil, msg);
+      } catch (e) {
+        // A model whose part failed: its job object is dropped with the worker's state (the
+        // pool stops this worker, which frees its memory).
+        waiting.delete(msg.id);
+        failed(msg.id, e);
+      }
+    })
+    .catch(() => {});
 });

@@ -1,12 +1,14 @@
 // MeshPool: `deidentifyModel` on a pool of workers (Web Workers in a browser, `worker_threads` in
 // Node), so a page's main thread stays free and a machine's cores are used.
 //
-// - One model runs in one worker. With `hausdorff: true`, the report's second half (the output's
-//   points to the input surface) runs in a second, idle worker while the first writes the output,
-//   as the Veil PWA does; with no idle worker, the first worker measures it after writing. The
-//   model and report are those of `deidentifyModel` (and `veil deid`) with the same input and
-//   options, to the byte, whichever worker measured what.
-// - Several models run at once, one per worker; measures waiting for a worker go before models.
+// - One model runs in one worker. With `hausdorff: true`, once the model is masked its worker asks
+//   the pool for a second, idle worker; if there is one it is reserved for the model and measures
+//   the report's second half (the output's points to the input surface) while the first writes
+//   the output, as the Veil PWA does; if not, the first worker measures both halves itself, as
+//   `deidentifyModel` does. The model and report are those of `deidentifyModel` (and `veil deid`)
+//   with the same input and options, to the byte, whichever worker measured what.
+// - Several models run at once, one per worker; a running model's second half goes before models
+//   still waiting for a worker.
 // - Workers start on first use, at most `size` of them, and are kept (in Node they do not keep
 //   the process alive while idle). `terminate()` stops them all.
 // - `signal` aborts a queued model at once and a running one by stopping its workers (wasm cannot
@@ -42,27 +44,28 @@ export class MeshPool {
    */
   constructor(options = {}) {
     if (options === null || typeof options !== 'object') throw argumentError('MeshPool options must be an object');
-    const size = options.size ?? defaultSize();
+    const size = options.size ?? Math.max(1, defaultSize() || 1);
     if (!Number.isInteger(size) || size < 1) throw argumentError('size must be a whole number of workers, at least 1');
     this.size = Math.min(size, MAX_SIZE);
     this.workers = [];
     this.models = []; // waiting for a worker
-    this.measures = []; // second halves waiting for a worker
     this.jobs = new Map(); // id -> running or waiting job
     this.nextId = 1;
     this.closed = false;
   }
 
   /**
-   * As `deidentifyModel(bytes, options)`, on the pool. The bytes are copied (the caller's are
-   * left as they are) and the copy moved to the worker.
+   * As `deidentifyModel(bytes, options)`, on the pool. The bytes are copied at once (later changes
+   * to the caller's buffer do not reach the model) and the copy is moved to the worker.
    * @returns {Promise<import('./veil_core').DeidentifyResult>}
    */
   deidentifyModel(bytes, options = {}) {
     return new Promise((resolve, reject) => {
       if (this.closed) throw veilError('cancelled', 'the pool was terminated');
-      if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
-      if (!(bytes instanceof Uint8Array)) throw argumentError('bytes must be a Uint8Array');
+      let copy;
+      if (bytes instanceof ArrayBuffer) copy = new Uint8Array(bytes.slice(0));
+      else if (bytes instanceof Uint8Array) copy = new Uint8Array(bytes);
+      else throw argumentError('bytes must be a Uint8Array');
       if (options === null || typeof options !== 'object') throw argumentError('options must be an object');
       const { onProgress, signal } = options;
       if (onProgress !== undefined && typeof onProgress !== 'function') throw argumentError('onProgress must be a function');
@@ -70,7 +73,12 @@ export class MeshPool {
       if (signal?.aborted) throw veilError('cancelled', 'the operation was cancelled');
       const pipeline = {};
       for (const k of PIPELINE_OPTIONS) if (options[k] !== undefined) pipeline[k] = options[k];
-      const job = { id: this.nextId++, bytes, options: pipeline, onProgress, signal, resolve, reject, worker: null, measurer: null };
+      try {
+        structuredClone(pipeline);
+      } catch (e) {
+        throw argumentError(`options must be plain data (numbers, strings, arrays, objects): ${e?.message ?? e}`);
+      }
+      const job = { id: this.nextId++, bytes: copy, options: pipeline, onProgress, signal, resolve, reject, worker: null, measurer: null };
       if (signal) {
         job.onAbort = () => this.#fail(job, veilError('cancelled', 'the operation was cancelled'));
         signal.addEventListener('abort', job.onAbort, { once: true });
@@ -84,17 +92,16 @@ export class MeshPool {
   /** Stop every worker; models not finished reject with `cancelled`. */
   terminate() {
     this.closed = true;
+    this.models = [];
     for (const job of [...this.jobs.values()]) this.#fail(job, veilError('cancelled', 'the pool was terminated'));
-    for (const w of this.workers) w.handle.terminate();
-    this.workers = [];
+    for (const w of this.workers) this.#stop(w);
   }
 
+  /** An idle worker (started if there is room), reserved for nothing yet; null if none. */
   #idleWorker() {
-    let w = this.workers.find((x) => x.task === null);
-    if (!w && this.workers.length < this.size) {
-      w = this.#spawn();
-    }
-    return w ?? null;
+    const idle = this.workers.find((x) => x.task === null);
+    if (idle) return idle;
+    return this.workers.length < this.size ? this.#spawn() : null;
   }
 
   #spawn() {
@@ -107,29 +114,15 @@ export class MeshPool {
     return w;
   }
 
-  #schedule() {
-    while (this.measures.length > 0 || this.models.length > 0) {
-      const w = this.#idleWorker();
-      if (!w) return;
-      if (this.measures.length > 0) {
-        const m = this.measures.shift();
-        const job = this.jobs.get(m.id);
-        if (!job) continue;
-        job.measurer = w;
-        w.task = { kind: 'measure', id: m.id };
-        w.handle.ref();
-        w.handle.post({ kind: 'measure', id: m.id, request: m.request }, transferables(m.request));
-      } else {
-        const job = this.models.shift();
-        job.worker = w;
-        w.task = { kind: 'model', id: job.id };
-        w.handle.ref();
-        // A copy of the caller's view alone (a Node Buffer may share a larger pool), moved.
-        const bytes = new Uint8Array(job.bytes);
-        job.bytes = null;
-        w.handle.post({ kind: 'model', id: job.id, bytes, options: job.options, progress: job.onProgress !== undefined }, [bytes.buffer]);
-      }
-    }
+  /** Stop a worker and forget it (wasm cannot be interrupted); a new one starts when needed. */
+  #stop(w) {
+    this.workers = this.workers.filter((x) => x !== w);
+    w.handle.terminate();
+  }
+
+  #busy(w, task) {
+    w.task = task;
+    w.handle.ref();
   }
 
   #release(w) {
@@ -138,17 +131,40 @@ export class MeshPool {
     w.handle.unref();
   }
 
+  #post(job, w, message, transfer) {
+    try {
+      w.handle.post(message, transfer);
+      return true;
+    } catch (e) {
+      this.#fail(job, veilError('worker-failed', `could not send to a pool worker: ${e?.message ?? e}`));
+      return false;
+    }
+  }
+
+  #schedule() {
+    while (!this.closed && this.models.length > 0) {
+      const w = this.#idleWorker();
+      if (!w) return;
+      const job = this.models.shift();
+      job.worker = w;
+      this.#busy(w, { kind: 'model', id: job.id });
+      const bytes = job.bytes;
+      job.bytes = null;
+      this.#post(job, w, { kind: 'model', id: job.id, bytes, options: job.options, progress: job.onProgress !== undefined }, [bytes.buffer]);
+    }
+  }
+
   #onMessage(w, msg) {
-    if (msg.kind === 'ready') {
+    if (msg?.kind === 'ready') {
       w.started = true;
       return;
     }
-    if (msg.kind === 'load-failed') {
+    if (msg?.kind === 'load-failed') {
       this.#onCrash(w, new Error(msg.message));
       return;
     }
-    const job = this.jobs.get(msg.id);
-    if (!job) return; // a job already failed or cancelled
+    const job = this.jobs.get(msg?.id);
+    if (!job) return; // a job already settled (failed, cancelled)
     switch (msg.kind) {
       case 'progress':
         try {
@@ -157,27 +173,35 @@ export class MeshPool {
           this.#fail(job, e);
         }
         break;
-      case 'measure':
-        // The model's worker asks for the second half while it writes: an idle worker measures
-        // it, or, when there is none, the model's own worker after writing.
-        if (this.workers.some((x) => x.task === null) || this.workers.length < this.size) {
-          this.measures.unshift({ id: msg.id, request: msg.request });
-          this.#schedule();
-        } else {
-          w.handle.post({ kind: 'measure', id: msg.id, request: msg.request }, transferables(msg.request));
+      case 'ask': {
+        // The model's worker is about to write: reserve an idle worker for its second half, or
+        // tell it to measure both halves itself.
+        const helper = this.closed ? null : this.#idleWorker();
+        if (helper) {
+          job.measurer = helper;
+          this.#busy(helper, { kind: 'measure', id: job.id });
         }
+        this.#post(job, w, { kind: 'plan', id: job.id, elsewhere: helper !== null });
+        break;
+      }
+      case 'measure':
+        if (!job.measurer) {
+          this.#fail(job, veilError('internal', 'a pool worker sent a second half nobody was reserved for'));
+          break;
+        }
+        this.#post(job, job.measurer, { kind: 'measure', id: job.id, request: msg.request }, transferables(msg.request));
         break;
       case 'measured':
         if (job.measurer === w) {
           job.measurer = null;
           this.#release(w);
         }
-        job.worker?.handle.post({ kind: 'distances', id: msg.id, distances: msg.distances }, [msg.distances.buffer]);
+        if (job.worker) this.#post(job, job.worker, { kind: 'distances', id: job.id, distances: msg.distances }, [msg.distances.buffer]);
         this.#schedule();
         break;
       case 'done':
-        this.#finish(job);
         job.resolve(msg.result);
+        this.#finish(job);
         break;
       case 'failed':
         this.#fail(job, veilError(msg.error.code, msg.error.message, msg.error.index));
@@ -189,15 +213,18 @@ export class MeshPool {
 
   /** A worker stopped by an error outside the pipeline (it could not load, or ran out of memory). */
   #onCrash(w, error) {
-    this.workers = this.workers.filter((x) => x !== w);
-    w.handle.terminate();
+    if (!this.workers.includes(w)) return; // already stopped and forgotten
+    this.#stop(w);
     const message = `a pool worker failed: ${error?.message ?? String(error)}`;
+    // A worker that could not even start would fail every model: the waiting ones fail first,
+    // so none is handed to another such worker.
+    if (!w.started) {
+      const waiting = this.models;
+      this.models = [];
+      for (const job of waiting) this.#fail(job, veilError('worker-failed', message));
+    }
     for (const job of [...this.jobs.values()]) {
       if (job.worker === w || job.measurer === w) this.#fail(job, veilError('worker-failed', message));
-    }
-    // A worker that cannot even start would fail every model: the waiting ones fail with it.
-    if (!w.started) {
-      for (const job of [...this.models]) this.#fail(job, veilError('worker-failed', message));
     }
   }
 
@@ -205,9 +232,8 @@ export class MeshPool {
     this.jobs.delete(job.id);
     job.signal?.removeEventListener('abort', job.onAbort);
     this.models = this.models.filter((j) => j !== job);
-    this.measures = this.measures.filter((m) => m.id !== job.id);
     this.#release(job.worker);
-    if (job.measurer) this.#release(job.measurer);
+    this.#release(job.measurer);
     job.worker = null;
     job.measurer = null;
     this.#schedule();
@@ -215,17 +241,14 @@ export class MeshPool {
 
   #fail(job, error) {
     if (!this.jobs.has(job.id)) return;
-    // Its workers are stopped (wasm cannot be interrupted) and forgotten; new ones start when
-    // needed.
+    job.reject(error);
+    // Its workers are stopped (wasm cannot be interrupted) and forgotten.
     for (const w of new Set([job.worker, job.measurer])) {
-      if (!w) continue;
-      w.handle.terminate();
-      this.workers = this.workers.filter((x) => x !== w);
+      if (w && this.workers.includes(w)) this.#stop(w);
     }
     job.worker = null;
     job.measurer = null;
     this.#finish(job);
-    job.reject(error);
   }
 }
 

@@ -362,7 +362,7 @@ fn triples<'a, T>(flat: &'a [T], what: &str) -> Result<&'a [[T; 3]], VeilError> 
 /// Distances from `points` to the nearest triangle of the surface (`vertices`, `triangles`), as
 /// the report's second half measures them: the same bits as in `deidentifyModel`. Arguments as
 /// `ModelJob.measureRequest()` gives them; indices out of range (`index-out-of-range`) and
-/// coordinates that are not finite (`non-finite-coordinate`) are refused.
+/// vertices or points that are not finite (`non-finite-coordinate`) are refused.
 #[wasm_bindgen(js_name = distancesToSurface)]
 pub fn distances_to_surface(
     vertices: &[f32],

@@ -4,7 +4,7 @@
 // models at once; progress; cancellation; errors with the pipeline's codes, the pool still usable.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { veil, tempDir, runVeil, synthModel, rejectsCode, throwsCode, asJson, NPM_DIR } from './helpers.mjs';
@@ -87,7 +87,13 @@ test('the parts refuse what does not fit: wrong distances, parts out of order, b
   throwsCode(() => veil.distancesToSurface(new Float32Array(4), new Uint32Array(3), new Float32Array(3)), 'bad-argument');
   throwsCode(() => veil.distancesToSurface(new Float32Array(9), new Uint32Array([0, 1, 3]), new Float32Array(3)), 'index-out-of-range');
   throwsCode(() => veil.distancesToSurface(new Float32Array([0, 0, 0, 1, 0, 0, NaN, 1, 0]), new Uint32Array([0, 1, 2]), new Float32Array(3)), 'non-finite-coordinate');
-  assert.deepEqual([...veil.distancesToSurface(new Float32Array([0, 0, 0, 1, 0, 0, 0, 1, 0]), new Uint32Array([0, 1, 2]), new Float32Array([0, 0, 2]))], [2]);
+  const tri = new Float32Array([0, 0, 0, 1, 0, 0, 0, 1, 0]);
+  assert.deepEqual([...veil.distancesToSurface(tri, new Uint32Array([0, 1, 2]), new Float32Array([0, 0, 2]))], [2]);
+  for (const bad of [Infinity, -Infinity, NaN]) {
+    throwsCode(() => veil.distancesToSurface(tri, new Uint32Array([0, 1, 2]), new Float32Array([0, 0, 0, 0, bad, 0])), 'non-finite-coordinate');
+  }
+  // Far from the surface: measured, not searched cell by cell through empty space.
+  assert.deepEqual([...veil.distancesToSurface(tri, new Uint32Array([0, 1, 2]), new Float32Array([0, 0, 1e9]))], [1e9]);
   // A bad file fails as in deidentifyModel.
   const garbage = new TextEncoder().encode('not a model at all');
   const code = await veil.deidentifyModel(garbage).catch((e) => e.code);
@@ -109,6 +115,8 @@ test('MeshPool: the CLI\'s bytes and report, with the second half in another wor
       }
       // The caller's bytes are untouched (copied, not moved).
       assert.equal(head.length, 84 + 50 * head.readUInt32LE(80));
+      // With two workers the second measured the report's second half.
+      assert.equal(pool.workers.length, size);
     } finally {
       pool.terminate();
     }
@@ -129,7 +137,7 @@ test('MeshPool: several models at once, each as deidentifyModel gives it', async
     for (const [i, [bytes, o]] of jobs.entries()) {
       sameResult(got[i], await veil.deidentifyModel(bytes, o), `model ${i}`);
     }
-    assert.ok(pool.workers.length <= 3);
+    assert.equal(pool.workers.length, 3);
   } finally {
     pool.terminate();
   }
@@ -165,4 +173,56 @@ test('MeshPool: errors keep their codes, cancellation stops the model, and the p
   }
   await rejectsCode(pool.deidentifyModel(head, OPTIONS), 'cancelled');
   assert.throws(() => new MeshPool({ size: 0 }), (e) => e.code === 'bad-argument');
+});
+
+test('MeshPool: the bytes are copied when called, options must be plain data, queued models can be aborted', async () => {
+  const pool = new MeshPool({ size: 1 });
+  try {
+    const first = pool.deidentifyModel(head, { seed: 1 });
+    const mine = new Uint8Array(head);
+    const second = pool.deidentifyModel(mine, { seed: 2 });
+    mine.fill(0); // after the call: the queued model keeps what it was given
+    const aborted = new AbortController();
+    const third = pool.deidentifyModel(head, { seed: 3, signal: aborted.signal });
+    aborted.abort();
+    await rejectsCode(third, 'cancelled');
+    sameResult(await first, await veil.deidentifyModel(head, { seed: 1 }), 'first');
+    sameResult(await second, await veil.deidentifyModel(head, { seed: 2 }), 'second, its buffer zeroed after the call');
+    await rejectsCode(pool.deidentifyModel(head, { deface: { point: [0, 0, 0], normal: [0, 1, 0], f() {} } }), 'bad-argument');
+    sameResult(await pool.deidentifyModel(head, { seed: 4 }), await veil.deidentifyModel(head, { seed: 4 }), 'after a refused call');
+  } finally {
+    pool.terminate();
+  }
+});
+
+test('MeshPool: terminate() rejects running and queued models and starts no worker for them', async () => {
+  const pool = new MeshPool({ size: 1 });
+  const calls = [1, 2, 3].map((seed) => pool.deidentifyModel(head, { seed, hausdorff: true }));
+  pool.terminate();
+  for (const s of await Promise.allSettled(calls)) {
+    assert.equal(s.status, 'rejected');
+    assert.equal(s.reason.code, 'cancelled');
+  }
+  assert.equal(pool.workers.length, 0);
+});
+
+test('MeshPool: a worker that cannot load fails the models with worker-failed, not a loop', async () => {
+  // A copy of the package whose module loader throws, as a broken deployment would.
+  const pkg = join(tmp.dir, 'broken-pkg');
+  cpSync(join(NPM_DIR, 'nodejs'), pkg, { recursive: true });
+  writeFileSync(join(pkg, 'pool-load.mjs'), "export async function loadVeil() { throw new Error('no module here'); }\n");
+  const { MeshPool: Broken } = await import(pathToFileURL(join(pkg, 'pool.mjs')).href);
+  const pool = new Broken({ size: 2 });
+  try {
+    const settled = await Promise.allSettled([1, 2, 3].map((seed) => pool.deidentifyModel(head, { seed })));
+    for (const s of settled) {
+      assert.equal(s.status, 'rejected');
+      assert.equal(s.reason.code, 'worker-failed', s.reason.message);
+      assert.ok(veil.isVeilError(s.reason));
+      assert.match(s.reason.message, /no module here/);
+    }
+    assert.equal(pool.workers.length, 0);
+  } finally {
+    pool.terminate();
+  }
 });
