@@ -116,9 +116,8 @@ fn never() -> bool {
 
 /// The first part of a job: read the file (named `file_name`; taken by value so the pipeline
 /// frees it as soon as it is read), scrub, reframe, deface, mask. The mesh worker hands the
-/// report's first half ([`veil_mesh::Prepared::forward_points`] to
-/// [`veil_mesh::Prepared::output_surface`], the longer half) to a second worker, then calls
-/// [`write`] and [`finish`].
+/// report's second half ([`veil_mesh::Prepared::back_points`] to
+/// [`veil_mesh::Prepared::reference`]) to a second worker, then calls [`write`] and [`finish`].
 pub fn prepare(
     bytes: Vec<u8>,
     file_name: &str,
@@ -136,39 +135,39 @@ pub fn prepare(
     )
 }
 
-/// The report's second half (and its first, unless `first_elsewhere`) and the output written.
+/// The report's first half (and its second, with `second_half`) and the output written.
 pub fn write(
     prepared: veil_mesh::Prepared,
-    first_elsewhere: bool,
+    second_half: bool,
     progress: &mut dyn FnMut(f32),
 ) -> Result<veil_mesh::Written, MeshError> {
-    let here = if first_elsewhere {
-        veil_mesh::MeasureHere::SecondHalf
-    } else {
-        veil_mesh::MeasureHere::Both
-    };
-    prepared.write_with(here, &mut pipeline_progress(progress), &never)
+    prepared.write(second_half, &mut pipeline_progress(progress), &never)
 }
 
-/// The report's first half measured here after all (the helper it was handed to failed).
-pub fn measure_first_half(
+/// The report's second half measured here after all (the helper it was handed to failed).
+pub fn measure_second_half(
     written: &veil_mesh::Written,
     points: &[[f32; 3]],
 ) -> Result<Vec<f64>, MeshError> {
-    let (vertices, triangles) = written.output_surface();
-    veil_mesh::utility::distances_to_surface(vertices, triangles, points, &mut |_| {}, &never)
+    let reference = written.reference();
+    veil_mesh::utility::distances_to_surface(
+        &reference.vertices,
+        &reference.triangles,
+        points,
+        &mut |_| {},
+        &never,
+    )
 }
 
-/// The report (with its first half as [`write`] measured it, or from `forward`, measured
-/// elsewhere) and the preview. The bytes and the report are the same either way, and the same as
-/// the CLI's.
+/// The report (with its second half as [`write`] measured it, or from `back`, measured
+/// elsewhere) and the preview. The bytes and the report are the same either way, and the same as the CLI's.
 pub fn finish(
     written: veil_mesh::Written,
-    forward: Option<Vec<f64>>,
+    back: Option<Vec<f64>>,
     output: OutputFormat,
     progress: &mut dyn FnMut(f32),
 ) -> Result<JobResult, MeshError> {
-    let done = written.complete_with(forward, None, &mut pipeline_progress(progress), &never)?;
+    let done = written.complete(back, &mut pipeline_progress(progress), &never)?;
     let identity = |p: [f32; 3]| p;
     let removed = done
         .report
@@ -218,7 +217,7 @@ mod tests {
         progress: &mut dyn FnMut(f32),
     ) -> Result<JobResult, MeshError> {
         let prepared = prepare(bytes, file_name, options, progress)?;
-        let written = write(prepared, false, progress)?;
+        let written = write(prepared, true, progress)?;
         finish(written, None, options.output, progress)
     }
 

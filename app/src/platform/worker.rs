@@ -16,9 +16,9 @@
 //!
 //! On a machine with two cores or more, the mesh worker starts a second one of itself (a
 //! [`Helper`], named [`HELPER_NAME`], terminated with it; it says `ready` only once its helper
-//! has loaded, so nothing is fetched while a model is processed) for the first half of the
-//! utility report, which needs only the output surface (without the deface cap) and the input's
-//! sample points; it runs while the first worker measures the second half and writes the output:
+//! has loaded, so nothing is fetched while a model is processed) for the half of the utility
+//! report that needs only the input surface and a set of output points; they run while the
+//! first worker writes the output:
 //!
 //! - helper → worker: `{ kind: "ready" }`, then `{ kind: "measured", distances: Float64Array }`
 //!   or `{ kind: "failed", code, message }`;
@@ -292,11 +292,11 @@ pub struct JobRequest {
 /// What the helper is asked to measure (helper side).
 #[derive(Debug)]
 pub struct MeasureRequest {
-    /// The surface's vertices (the output's, in its frame).
+    /// The input surface's vertices (output frame).
     pub vertices: Vec<[f32; 3]>,
-    /// Its triangles (the output's, without the deface cap).
+    /// Its triangles.
     pub triangles: Vec<[u32; 3]>,
-    /// The points to measure (the input's samples).
+    /// The output points to measure.
     pub points: Vec<[f32; 3]>,
 }
 

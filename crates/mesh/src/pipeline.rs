@@ -390,12 +390,6 @@ impl Carried {
         move |t: usize| t < cap_start
     }
 
-    /// The input points the report's first half keeps: not in the region a deface removed.
-    fn ref_ok(&self) -> impl Fn([f64; 3]) -> bool + Sync + use<> {
-        let removed = self.plane;
-        move |p| removed.is_none_or(|pl| pl.distance(p) <= 0.0)
-    }
-
     /// Where the report's second half measures: the positions of `back_points`.
     fn back_point_positions(&self) -> Vec<[f32; 3]> {
         self.back_points
@@ -403,19 +397,6 @@ impl Carried {
             .map(|&i| self.mesh.vertices[i as usize])
             .collect()
     }
-}
-
-/// Which halves of the Hausdorff report [`Prepared::write_with`] measures itself; a half not
-/// measured there is brought to [`Written::complete_with`], measured elsewhere with
-/// [`crate::utility::distances_to_surface`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MeasureHere {
-    /// Both halves (one call, or a caller with nobody to hand a half to).
-    Both,
-    /// The first half (input samples to the output surface) only.
-    FirstHalf,
-    /// The second half (output points to the input surface) only.
-    SecondHalf,
 }
 
 /// A run read, de-faced, masked and quantised: see [`prepare_owned`].
@@ -431,9 +412,8 @@ pub struct Prepared {
 pub struct Written {
     carried: Carried,
     bytes: Vec<u8>,
-    /// The first half when `write` measured it.
     forward: Option<Vec<f64>>,
-    /// The second half when `write` measured it.
+    /// The second half when it was measured before writing (one-call runs).
     back: Option<Vec<f64>>,
     area_out: f64,
     volume_out: f64,
@@ -663,51 +643,13 @@ impl Prepared {
         self.carried.back_point_positions()
     }
 
-    /// The output surface the report's first half measures against: the output's vertices and
-    /// its triangles without the deface cap (new surface, not a deviation).
-    pub fn output_surface(&self) -> (&[[f32; 3]], &[[u32; 3]]) {
-        let m = &self.carried.mesh;
-        (
-            &m.vertices,
-            &m.triangles[..self.carried.cap_start.min(m.triangles.len())],
-        )
-    }
-
-    /// The input points the report's first half measures, in its order (none when
-    /// `Options::hausdorff` is off): their distances to [`Prepared::output_surface`].
-    pub fn forward_points(&self) -> Vec<[f32; 3]> {
-        let c = &self.carried;
-        if !c.options.hausdorff {
-            return Vec::new();
-        }
-        crate::utility::forward_samples(&c.reference, &c.ref_ok())
-    }
-
     /// The report's first half, the order drawn and the output written (progress 0.67 to 0.9).
     /// With `second_half`, the report's second half is measured here too, before the output is
     /// written (one thread, or a caller with nobody to hand it to); without, it must be brought
-    /// to [`Written::complete`], measured elsewhere. As [`Prepared::write_with`]
-    /// ([`MeasureHere::Both`] or [`MeasureHere::FirstHalf`]).
+    /// to [`Written::complete`], measured elsewhere.
     pub fn write(
         self,
         second_half: bool,
-        progress: &mut dyn FnMut(f32),
-        cancel: &dyn Fn() -> bool,
-    ) -> Result<Written, MeshError> {
-        let here = if second_half {
-            MeasureHere::Both
-        } else {
-            MeasureHere::FirstHalf
-        };
-        self.write_with(here, progress, cancel)
-    }
-
-    /// The halves of the report that `here` names, the order drawn and the output written
-    /// (progress 0.67 to 0.9). The halves are measured before the output is written, so their
-    /// grids never coexist with the output bytes.
-    pub fn write_with(
-        self,
-        here: MeasureHere,
         progress: &mut dyn FnMut(f32),
         cancel: &dyn Fn() -> bool,
     ) -> Result<Written, MeshError> {
@@ -722,24 +664,19 @@ impl Prepared {
         // fast on a large model); the distances do not depend on the order.
         let (mut forward, mut back) = (None, None);
         if options.hausdorff {
-            let (first, second) = match here {
-                MeasureHere::Both => (true, true),
-                MeasureHere::FirstHalf => (true, false),
-                MeasureHere::SecondHalf => (false, true),
-            };
-            if first {
-                hooks.stage(0.67, if second { 0.735 } else { 0.8 })?;
-                let not_cap = c.not_cap();
-                forward = Some(crate::utility::forward_distances(
-                    &c.reference,
-                    &c.ref_ok(),
-                    &c.mesh,
-                    &not_cap,
-                    &mut hooks,
-                )?);
-            }
-            if second {
-                hooks.stage(if first { 0.735 } else { 0.67 }, 0.8)?;
+            hooks.stage(0.67, if second_half { 0.735 } else { 0.8 })?;
+            let removed = c.plane;
+            let ref_ok = |p: [f64; 3]| removed.is_none_or(|pl| pl.distance(p) <= 0.0);
+            let not_cap = c.not_cap();
+            forward = Some(crate::utility::forward_distances(
+                &c.reference,
+                &ref_ok,
+                &c.mesh,
+                &not_cap,
+                &mut hooks,
+            )?);
+            if second_half {
+                hooks.stage(0.735, 0.8)?;
                 let points = c.back_point_positions();
                 back = Some(crate::utility::back_distances(
                     &c.reference,
@@ -801,16 +738,6 @@ impl Written {
         &self.carried.reference
     }
 
-    /// The surface the report's first half measures against (as [`Prepared::output_surface`]),
-    /// for a caller whose other measurer failed after `write`.
-    pub fn output_surface(&self) -> (&[[f32; 3]], &[[u32; 3]]) {
-        let m = &self.carried.mesh;
-        (
-            &m.vertices,
-            &m.triangles[..self.carried.cap_start.min(m.triangles.len())],
-        )
-    }
-
     /// The report, with its second half as [`Prepared::write`] measured it, or else as `back`
     /// brings it (the distances from
     /// [`Prepared::back_points`] to [`Prepared::reference`], as
@@ -823,60 +750,42 @@ impl Written {
         progress: &mut dyn FnMut(f32),
         cancel: &dyn Fn() -> bool,
     ) -> Result<Deidentified, MeshError> {
-        self.complete_with(None, back, progress, cancel)
-    }
-
-    /// The report, with each half as [`Prepared::write_with`] measured it, or else as `forward`
-    /// ([`Prepared::forward_points`] to [`Prepared::output_surface`]) and `back`
-    /// ([`Prepared::back_points`] to [`Prepared::reference`]) bring it, as
-    /// [`crate::utility::distances_to_surface`] gives them (progress 0.9 to 1). A half of the
-    /// wrong length, or neither measured nor brought, is refused (`bad-option`).
-    pub fn complete_with(
-        self,
-        forward: Option<Vec<f64>>,
-        back: Option<Vec<f64>>,
-        progress: &mut dyn FnMut(f32),
-        cancel: &dyn Fn() -> bool,
-    ) -> Result<Deidentified, MeshError> {
         let Written {
             carried: c,
             bytes: out,
-            forward: forward_here,
-            back: back_here,
+            forward,
+            back: measured_before,
             area_out,
             volume_out,
         } = self;
         let mut hooks = Hooks::new(progress, cancel);
         hooks.stage(0.9, 1.0)?;
         let options = &c.options;
-        let half = |measured: Option<Vec<f64>>,
-                    brought: Option<Vec<f64>>,
-                    expected: &dyn Fn() -> usize,
-                    which: &str| {
-            match (measured, brought) {
-                (Some(d), _) => Ok(d),
-                (None, Some(d)) if d.len() == expected() => Ok(d),
-                (None, Some(_)) => Err(MeshError::BadOption(format!(
-                    "the report's {which} half was measured elsewhere for other points than its own"
-                ))),
-                (None, None) => Err(MeshError::BadOption(format!(
-                    "the report's {which} half was neither measured nor brought"
-                ))),
+        let (hd, deviation) = match forward {
+            Some(mut d) => {
+                let back = match measured_before.or(back) {
+                    Some(b) if b.len() == c.back_points.len() => b,
+                    Some(_) => {
+                        return Err(MeshError::BadOption(
+                            "distances measured elsewhere for other points than the report's"
+                                .into(),
+                        ));
+                    }
+                    None => {
+                        return Err(MeshError::BadOption(
+                            "the report's second half was neither measured nor brought".into(),
+                        ));
+                    }
+                };
+                d.extend_from_slice(&back);
+                hooks.at(0.5)?;
+                let deviation = Deviation {
+                    vertices: c.back_points,
+                    mm: back,
+                };
+                (Some(crate::utility::summarise(d)), deviation)
             }
-        };
-        let (hd, deviation) = if options.hausdorff {
-            let count_forward = || crate::utility::forward_samples(&c.reference, &c.ref_ok()).len();
-            let mut d = half(forward_here, forward, &count_forward, "first")?;
-            let back = half(back_here, back, &|| c.back_points.len(), "second")?;
-            d.extend_from_slice(&back);
-            hooks.at(0.5)?;
-            let deviation = Deviation {
-                vertices: c.back_points,
-                mm: back,
-            };
-            (Some(crate::utility::summarise(d)), deviation)
-        } else {
-            (None, Deviation::default())
+            None => (None, Deviation::default()),
         };
         let (area_in, volume_in, watertight_in) = (c.area_in, c.volume_in, c.watertight_in);
         let stats = c.stats;

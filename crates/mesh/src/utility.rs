@@ -400,25 +400,9 @@ fn chunk(n: usize) -> usize {
     (n / 100).clamp(256, 4096)
 }
 
-/// The reference vertices the first half of the symmetric Hausdorff measures: every `stride`-th
-/// one (up to [`MAX_SAMPLES`]) that `ref_ok` keeps (the removed region is not measured), in order.
-pub(crate) fn forward_samples(
-    reference: &Mesh,
-    ref_ok: &(dyn Fn(V3) -> bool + Sync),
-) -> Vec<[f32; 3]> {
-    let stride_r = reference.vertices.len().div_ceil(MAX_SAMPLES).max(1);
-    reference
-        .vertices
-        .iter()
-        .step_by(stride_r)
-        .copied()
-        .filter(|&p| ref_ok(v64(p)))
-        .collect()
-}
-
-/// The first half of the symmetric Hausdorff between `reference` and `output`: the
-/// [`forward_samples`] to the output surface outside the triangles `out_tri_ok` excludes (the
-/// cap). Distances in sample order.
+/// The first half of the symmetric Hausdorff between `reference` and `output`: every sampled
+/// reference vertex that `ref_ok` keeps (the removed region is not) to the output surface outside
+/// the triangles `out_tri_ok` excludes (the cap). Distances in sample order.
 pub(crate) fn forward_distances(
     reference: &Mesh,
     ref_ok: &(dyn Fn(V3) -> bool + Sync),
@@ -429,9 +413,19 @@ pub(crate) fn forward_distances(
     // Cap triangles are new surface, not a deviation: measure against the kept surface only.
     let grid_out = TriGrid::new(output, out_tri_ok);
     hooks.at(0.3)?;
-    let points = forward_samples(reference, ref_ok);
+    let stride_r = reference.vertices.len().div_ceil(MAX_SAMPLES).max(1);
+    let samples_r: Vec<usize> = (0..reference.vertices.len()).step_by(stride_r).collect();
+    let ch = chunk(samples_r.len());
     hooks.within(0.3, 1.0);
-    let d = measure_points(&grid_out, &points, hooks)?;
+    let d = crate::par::map(samples_r.len().div_ceil(ch), hooks, |c| {
+        samples_r[c * ch..((c + 1) * ch).min(samples_r.len())]
+            .iter()
+            .map(|&i| v64(reference.vertices[i]))
+            .filter(|&p| ref_ok(p))
+            .map(|p| grid_out.distance(p))
+            .collect::<Vec<f64>>()
+    })?
+    .concat();
     hooks.within(0.0, 1.0);
     Ok(d)
 }

@@ -7,7 +7,7 @@ use veil_mesh::Coded;
 use veil_mesh::mesh_helpers::dist;
 use veil_mesh::reframe::{apply, principal_frame};
 use veil_mesh::synth::{self, HeadSpec};
-use veil_mesh::{DefaceMode, FormatHint, MeasureHere, Mesh, Options, OutputFormat, Profile};
+use veil_mesh::{DefaceMode, FormatHint, Mesh, Options, OutputFormat, Profile};
 
 fn f64v(p: [f32; 3]) -> [f64; 3] {
     [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]
@@ -436,55 +436,4 @@ fn distances_to_surface_refuses_points_that_are_not_finite_and_measures_far_ones
     assert!((d[0] - (1.0e9 - 10.0)).abs() < 1.0, "{d:?}");
     let far = (3.0e8f64.powi(2) + 2.0e8f64.powi(2)).sqrt() - 10.0;
     assert!((d[1] - far).abs() < 1.0, "{d:?}");
-}
-
-#[test]
-fn a_run_with_the_first_half_measured_apart_is_the_same_run() {
-    // A defaced head: the first half skips the removed region's input points and the cap.
-    let stl = veil_mesh::write::write_stl(&synth::head(&HeadSpec::default()).mesh);
-    let o = Options {
-        seed: Some(12),
-        ..Options::default()
-    };
-    let whole =
-        veil_mesh::deidentify_with(&stl, FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
-    assert_eq!(whole.report.deface.outcome, "defaced");
-    let prepare = || {
-        veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap()
-    };
-
-    let prepared = prepare();
-    let points = prepared.forward_points();
-    let (vertices, triangles) = prepared.output_surface();
-    assert!(triangles.len() < prepared.reference().triangles.len());
-    // As a second worker does: only the output surface (without the cap) and the points travel.
-    let (vertices, triangles) = (vertices.to_vec(), triangles.to_vec());
-    let forward = veil_mesh::utility::distances_to_surface(
-        &vertices,
-        &triangles,
-        &points,
-        &mut |_| {},
-        &|| false,
-    )
-    .unwrap();
-    let split = prepared
-        .write_with(MeasureHere::SecondHalf, &mut |_| {}, &|| false)
-        .unwrap()
-        .complete_with(Some(forward.clone()), None, &mut |_| {}, &|| false)
-        .unwrap();
-    assert_eq!(split.bytes, whole.bytes);
-    assert_eq!(split.report, whole.report);
-    assert_eq!(split.deviation, whole.deviation);
-    let samples = whole.report.utility.hausdorff.unwrap().samples as usize;
-    assert_eq!(points.len() + whole.deviation.len(), samples);
-
-    // A first half for other points, or none, is refused.
-    for brought in [Some(vec![0.0; forward.len() + 1]), None] {
-        let err = prepare()
-            .write_with(MeasureHere::SecondHalf, &mut |_| {}, &|| false)
-            .unwrap()
-            .complete_with(brought, None, &mut |_| {}, &|| false)
-            .unwrap_err();
-        assert_eq!(err.code(), "bad-option");
-    }
 }

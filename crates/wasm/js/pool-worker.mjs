@@ -1,12 +1,11 @@
 // One worker of MeshPool (pool.mjs): loads the package's module, then runs what the pool sends, in
-// order: a model (`prepareModel` -> `write` -> `complete`), or the report's first half of
+// order: a model (`prepareModel` -> `write` -> `complete`), or the report's second half of
 // another worker's model (`distancesToSurface`).
 //
 // A model with the report asks the pool, once masked, whether a second worker will measure the
-// report's first half (the input's points to the output surface, the longer half): if so it sends
-// that worker's inputs, measures the second half, writes the output and waits for the distances;
-// if not it measures both halves itself, as `deidentifyModel` does (and with no more memory than
-// that).
+// report's second half: if so it sends that worker's inputs, writes the output and waits for the
+// distances; if not it measures both halves itself, as `deidentifyModel` does (and with no more
+// memory than that).
 import { workerPort } from './pool-env.mjs';
 import { loadVeil } from './pool-load.mjs';
 
@@ -37,7 +36,7 @@ function runModel(veil, { id, bytes, options, progress }) {
   if (progress) opts.onProgress = (value) => port.post({ kind: 'progress', id, value });
   const job = veil.prepareModel(bytes, opts);
   if (options.hausdorff !== true) {
-    job.write(false);
+    job.write(true);
     done(id, job);
     return;
   }
@@ -48,12 +47,12 @@ function runModel(veil, { id, bytes, options, progress }) {
 function runPlan(id, job, { elsewhere }) {
   const request = elsewhere ? job.measureRequest() : null;
   if (request === null) {
-    job.write(false);
+    job.write(true);
     done(id, job);
     return;
   }
   port.post({ kind: 'measure', id, request }, [request.vertices.buffer, request.triangles.buffer, request.points.buffer]);
-  job.write(true);
+  job.write(false);
   waiting.set(id, ({ distances }) => done(id, job, distances));
 }
 

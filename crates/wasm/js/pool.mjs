@@ -3,11 +3,11 @@
 //
 // - One model runs in one worker. With `hausdorff: true`, once the model is masked its worker asks
 //   the pool for a second, idle worker; if there is one it is reserved for the model and measures
-//   the report's first half (the input's points to the output surface) while the first worker
-//   measures the second half and writes the output; if not, the first worker measures both
-//   halves itself, as `deidentifyModel` does. The model and report are those of `deidentifyModel` (and `veil deid`)
+//   the report's second half (the output's points to the input surface) while the first writes
+//   the output, as the Veil PWA does; if not, the first worker measures both halves itself, as
+//   `deidentifyModel` does. The model and report are those of `deidentifyModel` (and `veil deid`)
 //   with the same input and options, to the byte, whichever worker measured what.
-// - Several models run at once, one per worker; a running model's half goes before models
+// - Several models run at once, one per worker; a running model's second half goes before models
 //   still waiting for a worker.
 // - Workers start on first use, at most `size` of them, and are kept (in Node they do not keep
 //   the process alive while idle). `terminate()` stops them all.
@@ -174,7 +174,7 @@ export class MeshPool {
         }
         break;
       case 'ask': {
-        // The model's worker is about to write: reserve an idle worker for one half, or
+        // The model's worker is about to write: reserve an idle worker for its second half, or
         // tell it to measure both halves itself.
         const helper = this.closed ? null : this.#idleWorker();
         if (helper) {
@@ -186,7 +186,7 @@ export class MeshPool {
       }
       case 'measure':
         if (!job.measurer) {
-          this.#fail(job, veilError('internal', 'a pool worker sent a half of its report nobody was reserved for'));
+          this.#fail(job, veilError('internal', 'a pool worker sent a second half nobody was reserved for'));
           break;
         }
         this.#post(job, job.measurer, { kind: 'measure', id: job.id, request: msg.request }, transferables(msg.request));

@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 
 use js_sys::{Array, Float32Array, Function, Object, Reflect, Uint32Array};
-use veil_mesh::{CutPlane, DefaceMode, FormatHint, MeasureHere, Options, OutputFormat, Profile};
+use veil_mesh::{CutPlane, DefaceMode, FormatHint, Options, OutputFormat, Profile};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -237,13 +237,12 @@ enum JobState {
     Over,
 }
 
-/// `deidentifyModel` in three parts, for a caller that runs the report's first half in another
-/// worker while this one measures the second and writes the output (the package's `MeshPool`
-/// does): `prepareModel` -> `measureRequest()` (hand it to `distancesToSurface` elsewhere) ->
-/// `write(true)` -> `complete(distances)`; or `write(false)` -> `complete()`, all here. The
-/// output and report are those of `deidentifyModel` with the same input and options, to the byte.
-/// Each part runs synchronously, once; a part called out of order is refused (`bad-argument`) and
-/// changes nothing, and a part that fails ends the job.
+/// `deidentifyModel` in three parts, for a caller that runs the report's second half in another
+/// worker while this one writes the output (the package's `MeshPool` does): `prepareModel` ->
+/// `measureRequest()` (hand it to `distancesToSurface` elsewhere) -> `write(false)` ->
+/// `complete(distances)`. The output and report are those of `deidentifyModel` with the same
+/// input and options, to the byte. Each part runs synchronously, once; a part called out of order
+/// is refused (`bad-argument`) and changes nothing, and a part that fails ends the job.
 #[wasm_bindgen]
 pub struct ModelJob {
     hooks: JsHooks,
@@ -251,11 +250,8 @@ pub struct ModelJob {
 }
 
 fn job_over() -> JsValue {
-    VeilError::argument(
-        "this ModelJob is not at that part (prepare, write, complete run once each, in order; \
-         a part that failed ends the job)",
-    )
-    .into()
+    VeilError::argument("this ModelJob has already failed or completed, or is not at that part")
+        .into()
 }
 
 /// Start a split run: read, scrub, reframe, deface, mask (progress 0 to 0.67). `options` as
@@ -279,10 +275,9 @@ pub fn prepare_model(
 
 #[wasm_bindgen]
 impl ModelJob {
-    /// What the report's first half measures, for `distancesToSurface` (in another worker):
-    /// `{vertices, triangles, points}` (flat `Float32Array` x,y,z of the output / `Uint32Array`
-    /// corner indices of its triangles without the deface cap / `Float32Array` of the input
-    /// points measured), or `null` when there is nothing to measure (`hausdorff` not set).
+    /// What the report's second half measures, for `distancesToSurface`: `{vertices, triangles,
+    /// points}` (flat `Float32Array` x,y,z / `Uint32Array` corner indices / `Float32Array`), or
+    /// `null` when the report is off (`hausdorff` not set).
     #[wasm_bindgen(
         js_name = measureRequest,
         unchecked_return_type = "{vertices: Float32Array, triangles: Uint32Array, points: Float32Array} | null"
@@ -291,21 +286,21 @@ impl ModelJob {
         let JobState::Prepared(p) = &self.state else {
             return Err(job_over());
         };
-        let points = p.forward_points();
+        let points = p.back_points();
         if points.is_empty() {
             return Ok(JsValue::NULL);
         }
-        let (vertices, triangles) = p.output_surface();
+        let reference = p.reference();
         let out: JsValue = Object::new().into();
         js::set(
             &out,
             "vertices",
-            &Float32Array::from(vertices.as_flattened()).into(),
+            &Float32Array::from(reference.vertices.as_flattened()).into(),
         );
         js::set(
             &out,
             "triangles",
-            &Uint32Array::from(triangles.as_flattened()).into(),
+            &Uint32Array::from(reference.triangles.as_flattened()).into(),
         );
         js::set(
             &out,
@@ -315,10 +310,12 @@ impl ModelJob {
         Ok(out)
     }
 
-    /// The report (with `elsewhere`: its second half only, the first coming to `complete` from
-    /// `distancesToSurface` of `measureRequest()`), the order drawn and the output written
-    /// (progress 0.67 to 0.9).
-    pub fn write(&mut self, elsewhere: bool) -> Result<(), JsValue> {
+    /// The report's first half, the order drawn and the output written (progress 0.67 to 0.9).
+    /// With `secondHalfHere`, the second half is measured here too and `complete` takes nothing.
+    pub fn write(
+        &mut self,
+        #[wasm_bindgen(js_name = secondHalfHere)] second_half_here: bool,
+    ) -> Result<(), JsValue> {
         let p = match std::mem::replace(&mut self.state, JobState::Over) {
             JobState::Prepared(p) => p,
             other => {
@@ -326,21 +323,16 @@ impl ModelJob {
                 return Err(job_over());
             }
         };
-        let here = if elsewhere {
-            MeasureHere::SecondHalf
-        } else {
-            MeasureHere::Both
-        };
         let written = self
             .hooks
-            .run(|progress, cancel| p.write_with(here, progress, cancel))?;
+            .run(|progress, cancel| p.write(second_half_here, progress, cancel))?;
         self.state = JobState::Written(Box::new(written));
         Ok(())
     }
 
     /// The result, `{model, report, shareableReport}` as `deidentifyModel`'s (progress 0.9 to 1).
-    /// `distances`: what `distancesToSurface` gave for `measureRequest()`, after `write(true)`
-    /// (none, or distances for other points: `bad-option`).
+    /// `distances`: what `distancesToSurface` gave for `measureRequest()`, when `write` did not
+    /// measure the second half (distances for other points: `bad-option`).
     #[wasm_bindgen(unchecked_return_type = "DeidentifyResult")]
     pub fn complete(&mut self, distances: Option<Vec<f64>>) -> Result<JsValue, JsValue> {
         let w = match std::mem::replace(&mut self.state, JobState::Over) {
@@ -352,7 +344,7 @@ impl ModelJob {
         };
         let done = self
             .hooks
-            .run(|progress, cancel| w.complete_with(distances, None, progress, cancel))?;
+            .run(|progress, cancel| w.complete(distances, progress, cancel))?;
         Ok(result_object(&done)?)
     }
 }

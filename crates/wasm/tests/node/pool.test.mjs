@@ -39,7 +39,7 @@ function sameResult(got, want, label) {
   }
 }
 
-test('the parts, with the first half measured apart, give deidentifyModel\'s bytes and report', async () => {
+test('the parts, with the second half measured apart, give deidentifyModel\'s bytes and report', async () => {
   const whole = await veil.deidentifyModel(head, OPTIONS);
   sameResult(whole, cli(join(tmp.dir, 'head.stl'), 11), 'deidentifyModel against the CLI');
   const job = veil.prepareModel(head, OPTIONS);
@@ -50,20 +50,20 @@ test('the parts, with the first half measured apart, give deidentifyModel\'s byt
   const d = veil.distancesToSurface(req.vertices, req.triangles, req.points);
   assert.ok(d instanceof Float64Array);
   assert.equal(d.length, req.points.length / 3);
-  job.write(true);
+  job.write(false);
   sameResult(job.complete(d), whole, 'parts');
   job.free();
 
-  // Measured in place by `write(false)`: nothing to bring.
+  // Measured in place by `write(true)`: nothing to bring.
   const inPlace = veil.prepareModel(head, OPTIONS);
-  inPlace.write(false);
-  sameResult(inPlace.complete(), whole, 'parts, both halves in place');
+  inPlace.write(true);
+  sameResult(inPlace.complete(), whole, 'parts, second half in place');
   inPlace.free();
 
   // Without the report there is nothing to measure elsewhere.
   const plain = veil.prepareModel(head, { seed: 11 });
   assert.equal(plain.measureRequest(), null);
-  plain.write(false);
+  plain.write(true);
   sameResult(plain.complete(), await veil.deidentifyModel(head, { seed: 11 }), 'parts without the report');
   plain.free();
 });
@@ -72,15 +72,15 @@ test('the parts refuse what does not fit: wrong distances, parts out of order, b
   const job = veil.prepareModel(head, OPTIONS);
   const req = job.measureRequest();
   throwsCode(() => job.complete(new Float64Array(3)), 'bad-argument'); // not written yet
-  job.write(true);
-  throwsCode(() => job.write(true), 'bad-argument');
+  job.write(false);
+  throwsCode(() => job.write(false), 'bad-argument');
   throwsCode(() => job.complete(new Float64Array(req.points.length / 3 - 1)), 'bad-option');
   // A failed part ends the job.
   throwsCode(() => job.complete(new Float64Array(req.points.length / 3)), 'bad-argument');
   job.free();
 
   const written = veil.prepareModel(head, OPTIONS);
-  written.write(true);
+  written.write(false);
   throwsCode(() => written.complete(), 'bad-option'); // neither measured nor brought
   written.free();
 
@@ -101,7 +101,7 @@ test('the parts refuse what does not fit: wrong distances, parts out of order, b
   throwsCode(() => veil.prepareModel(garbage, OPTIONS), code);
 });
 
-test('MeshPool: the CLI\'s bytes and report, with the first half in another worker or in the same', async () => {
+test('MeshPool: the CLI\'s bytes and report, with the second half in another worker or in the same', async () => {
   const want = cli(join(tmp.dir, 'head.stl'), 11);
   for (const size of [2, 1]) {
     const pool = new MeshPool({ size });
@@ -115,7 +115,7 @@ test('MeshPool: the CLI\'s bytes and report, with the first half in another work
       }
       // The caller's bytes are untouched (copied, not moved).
       assert.equal(head.length, 84 + 50 * head.readUInt32LE(80));
-      // With two workers the second measured the report's first half.
+      // With two workers the second measured the report's second half.
       assert.equal(pool.workers.length, size);
     } finally {
       pool.terminate();
