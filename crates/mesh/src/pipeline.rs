@@ -667,12 +667,12 @@ impl Prepared {
             hooks.stage(0.67, if second_half { 0.735 } else { 0.8 })?;
             let removed = c.plane;
             let ref_ok = |p: [f64; 3]| removed.is_none_or(|pl| pl.distance(p) <= 0.0);
-            let not_cap = c.not_cap();
+            let kept = &c.mesh.triangles[..c.cap_start.min(c.mesh.triangles.len())];
             forward = Some(crate::utility::forward_distances(
                 &c.reference,
                 &ref_ok,
-                &c.mesh,
-                &not_cap,
+                &c.mesh.vertices,
+                kept,
                 &mut hooks,
             )?);
             if second_half {

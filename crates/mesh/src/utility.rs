@@ -400,18 +400,20 @@ fn chunk(n: usize) -> usize {
     (n / 100).clamp(256, 4096)
 }
 
-/// The first half of the symmetric Hausdorff between `reference` and `output`: every sampled
-/// reference vertex that `ref_ok` keeps (the removed region is not) to the output surface outside
-/// the triangles `out_tri_ok` excludes (the cap). Distances in sample order.
+/// The first half of the symmetric Hausdorff between `reference` and the output: every sampled
+/// reference vertex that `ref_ok` keeps (the removed region is not) to the output's kept surface
+/// (`vertices`, `kept`: its triangles without the cap). Distances in sample order.
 pub(crate) fn forward_distances(
     reference: &Mesh,
     ref_ok: &(dyn Fn(V3) -> bool + Sync),
-    output: &Mesh,
-    out_tri_ok: &(dyn Fn(usize) -> bool + Sync),
+    vertices: &[[f32; 3]],
+    kept: &[[u32; 3]],
     hooks: &mut Hooks<'_>,
 ) -> Result<Vec<f64>, MeshError> {
-    // Cap triangles are new surface, not a deviation: measure against the kept surface only.
-    let grid_out = TriGrid::new(output, out_tri_ok);
+    // Cap triangles are new surface, not a deviation: the grid holds the kept triangles alone.
+    // Its cells are sized from their mean edge, which the cap's few large triangles would
+    // inflate (a coarser grid, slower queries; the distances are exact either way).
+    let grid_out = TriGrid::over(vertices, kept, &|_| true);
     hooks.at(0.3)?;
     let stride_r = reference.vertices.len().div_ceil(MAX_SAMPLES).max(1);
     let samples_r: Vec<usize> = (0..reference.vertices.len()).step_by(stride_r).collect();
