@@ -298,14 +298,7 @@ impl<'a> SurfaceDistance<'a> {
                 vertices: vertices.len() as u64,
             });
         }
-        if let Some(i) = vertices
-            .iter()
-            .position(|p| p.iter().any(|c| !c.is_finite()))
-        {
-            return Err(MeshError::NonFinite {
-                what: format!("vertex {i}"),
-            });
-        }
+        not_finite(vertices, "vertex")?;
         let measured = (0..triangles.len()).any(include);
         Ok(SurfaceDistance {
             grid: measured.then(|| TriGrid::over(vertices, triangles, include)),
@@ -316,11 +309,26 @@ impl<'a> SurfaceDistance<'a> {
     /// not finite.
     pub fn distance(&self, p: [f32; 3]) -> Option<f64> {
         let grid = self.grid.as_ref()?;
-        if p.iter().any(|c| !c.is_finite()) {
+        if !finite(p) {
             return None;
         }
         let d = grid.distance(v64(p));
         d.is_finite().then_some(d)
+    }
+}
+
+/// Whether every coordinate of `p` is a finite number.
+fn finite(p: [f32; 3]) -> bool {
+    p.iter().all(|c| c.is_finite())
+}
+
+/// `non-finite-coordinate` naming the first of `points` (a `what`, by index) that is not finite.
+fn not_finite(points: &[[f32; 3]], what: &str) -> Result<(), MeshError> {
+    match points.iter().position(|&p| !finite(p)) {
+        Some(i) => Err(MeshError::NonFinite {
+            what: format!("{what} {i}"),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -467,11 +475,7 @@ pub fn distances_to_surface(
     // The same checks as `SurfaceDistance::new`: the mesh may come from another worker; so may
     // the points.
     let checked = SurfaceDistance::new(vertices, triangles, &|_| true)?;
-    if let Some(i) = points.iter().position(|p| p.iter().any(|c| !c.is_finite())) {
-        return Err(MeshError::NonFinite {
-            what: format!("point {i}"),
-        });
-    }
+    not_finite(points, "point")?;
     let Some(grid) = checked.grid else {
         return Ok(vec![f64::INFINITY; points.len()]);
     };

@@ -99,13 +99,13 @@ export class MeshPool {
 
   /** An idle worker (started if there is room), reserved for nothing yet; null if none. */
   #idleWorker() {
-    const idle = this.workers.find((x) => x.task === null);
+    const idle = this.workers.find((x) => !x.busy);
     if (idle) return idle;
     return this.workers.length < this.size ? this.#spawn() : null;
   }
 
   #spawn() {
-    const w = { task: null, handle: null, started: false };
+    const w = { busy: false, handle: null, started: false };
     w.handle = spawnWorker(
       (msg) => this.#onMessage(w, msg),
       (error) => this.#onCrash(w, error),
@@ -120,24 +120,22 @@ export class MeshPool {
     w.handle.terminate();
   }
 
-  #busy(w, task) {
-    w.task = task;
+  #busy(w) {
+    w.busy = true;
     w.handle.ref();
   }
 
   #release(w) {
     if (!w) return;
-    w.task = null;
+    w.busy = false;
     w.handle.unref();
   }
 
   #post(job, w, message, transfer) {
     try {
       w.handle.post(message, transfer);
-      return true;
     } catch (e) {
       this.#fail(job, veilError('worker-failed', `could not send to a pool worker: ${e?.message ?? e}`));
-      return false;
     }
   }
 
@@ -147,7 +145,7 @@ export class MeshPool {
       if (!w) return;
       const job = this.models.shift();
       job.worker = w;
-      this.#busy(w, { kind: 'model', id: job.id });
+      this.#busy(w);
       const bytes = job.bytes;
       job.bytes = null;
       this.#post(job, w, { kind: 'model', id: job.id, bytes, options: job.options, progress: job.onProgress !== undefined }, [bytes.buffer]);
@@ -179,7 +177,7 @@ export class MeshPool {
         const helper = this.closed ? null : this.#idleWorker();
         if (helper) {
           job.measurer = helper;
-          this.#busy(helper, { kind: 'measure', id: job.id });
+          this.#busy(helper);
         }
         this.#post(job, w, { kind: 'plan', id: job.id, elsewhere: helper !== null });
         break;
