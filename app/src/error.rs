@@ -172,8 +172,9 @@ impl From<IdbError> for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test]
     fn crate_errors_keep_their_code_and_message() {
         let e = AppError::from(veil_mesh::MeshError::BadOption("plane".into()));
         assert_eq!(e.code(), "bad-option");
@@ -182,7 +183,7 @@ mod tests {
         assert_eq!(e.code(), "no-jurisdiction");
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn app_codes_are_codes_and_context_keeps_the_code() {
         for code in [
             BROWSER,

@@ -18,6 +18,11 @@ pub mod recipients;
 pub mod report_view;
 pub mod state;
 
+// The unit tests run in headless Chromium (`cargo xtask test`, stage `wasm`): the app is a wasm32
+// crate whose Web Bluetooth bindings exist only there.
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;

@@ -208,6 +208,7 @@ pub fn finish(
 mod tests {
     use super::*;
     use veil_core::Coded;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
     /// The whole job in one thread, as the mesh worker runs it without a helper.
     fn run(
@@ -221,13 +222,13 @@ mod tests {
         finish(written, None, options.output, progress)
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn the_download_name_never_carries_the_input_name() {
         assert_eq!(output_name(OutputFormat::Stl), "deidentified-model.stl");
         assert_eq!(output_name(OutputFormat::Ply), "deidentified-model.ply");
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn options_cross_to_the_worker_typed_and_a_bad_plane_is_refused_there() {
         let chosen = JobOptions {
             profile: Profile::Print,
@@ -251,7 +252,7 @@ mod tests {
         assert_eq!(forged.to_options().unwrap_err().code(), "bad-option");
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn every_mesh_code_is_known_once() {
         let codes = mesh_codes();
         let unique: std::collections::BTreeSet<_> = codes.iter().collect();
@@ -260,7 +261,7 @@ mod tests {
         assert!(codes.contains(&damaged.unwrap_err().code()));
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn a_head_is_defaced_and_its_preview_shows_the_removed_face() {
         let head = veil_mesh::synth::head(&veil_mesh::synth::HeadSpec::default());
         let stl = veil_mesh::write::write_stl(&head.mesh);

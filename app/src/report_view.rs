@@ -325,8 +325,9 @@ impl ReportView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test]
     fn every_reader_channel_has_a_label() {
         for id in [
             "stl-header-text",
@@ -344,7 +345,7 @@ mod tests {
         }
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn numbers_read_well() {
         assert_eq!(format_bytes(999), "999 bytes");
         assert_eq!(format_bytes(1_500), "1.5 kB");
@@ -354,7 +355,7 @@ mod tests {
         assert_eq!(format_mm(f64::NAN), "—");
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn a_report_with_non_finite_numbers_still_round_trips_as_a_view() {
         let sphere = veil_mesh::synth::sphere(30.0, 24, 12);
         let stl = veil_mesh::write::write_stl(&sphere);

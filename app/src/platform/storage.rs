@@ -346,6 +346,7 @@ pub async fn unverified_readings() -> Result<Vec<UnverifiedReading>, StorageErro
 #[cfg(test)]
 mod tests {
     use serde::{Deserialize, Serialize};
+    use wasm_bindgen_test::wasm_bindgen_test;
 
     /// The salt field as [`super::StoredReading`] declares it.
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -358,7 +359,7 @@ mod tests {
         challenge_salt: Option<[u8; 32]>,
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn an_unverified_reading_is_kept_once_under_the_hash_of_its_json() {
         use veil_seal::{DeviceClaims, UnverifiedReading, UnverifiedSource, UnverifiedValue};
         let reading = UnverifiedReading {
@@ -387,7 +388,7 @@ mod tests {
         assert_eq!(super::unverified_entry(&reading).unwrap_or_default().0, key);
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn a_salt_is_hex_and_a_reading_stored_before_salts_reads_as_unbound() {
         let salted = Salted {
             challenge_salt: Some([0xab; 32]),

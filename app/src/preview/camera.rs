@@ -169,8 +169,9 @@ pub fn project(m: &Mat4, p: [f32; 3]) -> [f32; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test]
     fn the_centre_projects_to_the_middle_of_the_screen_in_front_of_the_camera() {
         let cam = OrbitCamera::default();
         let (_, vp) = cam.matrices([10.0, -4.0, 2.0], 5.0, 1.5);
@@ -179,7 +180,7 @@ mod tests {
         assert!(c[2] > -1.0 && c[2] < 1.0, "inside the depth range: {c:?}");
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn the_whole_bounding_sphere_is_visible_at_zoom_one() {
         let cam = OrbitCamera {
             yaw: 1.0,
@@ -198,7 +199,7 @@ mod tests {
         }
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn pitch_is_clamped_and_zoom_bounded() {
         let mut cam = OrbitCamera::default();
         cam.rotate(0.0, 10.0);

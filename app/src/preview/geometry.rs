@@ -371,6 +371,7 @@ fn percentile(values: &[f32], q: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn cube() -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
         let v = (0..8)
@@ -399,7 +400,7 @@ mod tests {
         (v, t)
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn ramp_runs_from_dark_blue_to_yellow_and_clamps() {
         assert_eq!(ramp(0.0), [68, 1, 84]);
         assert_eq!(ramp(1.0), [253, 231, 37]);
@@ -408,7 +409,7 @@ mod tests {
         assert_eq!(ramp(f32::NAN), ramp(1.0));
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn thinning_respects_the_budget_and_keeps_small_models_whole() {
         assert_eq!(thin(10, 100).count(), 10);
         assert!(thin(1_000_001, 1000).count() <= 1000);
@@ -428,7 +429,7 @@ mod tests {
         }
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn the_after_view_shows_the_reports_distances_per_vertex_when_all_were_measured() {
         let (v, t) = cube();
         let id = |p: [f32; 3]| p;
@@ -464,7 +465,7 @@ mod tests {
         assert_eq!(top, 3);
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn the_removed_region_is_highlighted_and_the_cap_is_not_compared() {
         let (v, t) = cube();
         let id = |p: [f32; 3]| p;
@@ -501,7 +502,7 @@ mod tests {
         assert_eq!(pair.max_mm, 0.25);
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn beyond_the_sampled_vertices_each_shows_one_triangle_flat_in_its_colour() {
         // A strip of 40 triangles over 42 vertices, every 4th vertex measured (as the report
         // strides on a large model), the last 4 triangles a cap.
@@ -546,7 +547,7 @@ mod tests {
         );
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn the_before_view_is_placed_in_the_output_frame() {
         let (v, t) = cube();
         let shift = |p: [f32; 3]| [p[0] - 5.0, p[1] - 5.0, p[2] - 5.0];

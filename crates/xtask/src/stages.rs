@@ -294,26 +294,26 @@ fn interop(root: &Path) -> Result<()> {
     }
 }
 
-/// The `wasm-tests` crate, compiled to wasm32 and run in headless Chromium through chromedriver.
+/// The `wasm-tests` crate and the app's unit tests, compiled to wasm32 and run in headless
+/// Chromium through chromedriver.
 fn wasm_tests(root: &Path) -> Result<()> {
     let tools = tools::ensure_test_tools(root)?;
-    run(Command::new(cargo())
-        .current_dir(root)
-        .env("PATH", &tools.path)
-        .env_remove("RUSTFLAGS")
-        .env(
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-            "wasm-bindgen-test-runner",
-        )
-        .env("CHROMEDRIVER", CHROMEDRIVER)
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
-        .args([
-            "test",
-            "-p",
-            "veil-wasm-tests",
-            "--target",
-            "wasm32-unknown-unknown",
-        ]))
+    let in_chromium = |args: &[&str]| {
+        run(Command::new(cargo())
+            .current_dir(root)
+            .env("PATH", &tools.path)
+            .env_remove("RUSTFLAGS")
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .env("CHROMEDRIVER", CHROMEDRIVER)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
+            .args(["test", "--target", "wasm32-unknown-unknown"])
+            .args(args))
+    };
+    in_chromium(&["-p", "veil-wasm-tests"])?;
+    in_chromium(&["-p", "veil-app", "--lib"])
 }
 
 /// Kills the server when the stage ends, however it ends.
