@@ -7,7 +7,8 @@
 //!    byte-different `sw.js` with a new cache name: the browser installs it beside the old one and swaps
 //!    atomically on activation.
 //!
-//! Finally the release wasm's size, raw and gzip, is printed so size regressions are seen.
+//! Finally the release wasm's size, raw and gzip, is printed and checked against its gzip budget, so
+//! size regressions fail the build.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -49,7 +50,7 @@ pub fn build(root: &Path, tools: &Tools) -> Result<()> {
         .arg(dist_dir(root)))?;
     let report = finalize(&dist_dir(root))?;
     println!("{report}");
-    Ok(())
+    report.within_budget()
 }
 
 /// Where the PWA is built: `dist/`, or `$VEIL_DIST_DIR` (lets several builds coexist on one machine).
@@ -68,6 +69,32 @@ pub struct BuildReport {
     pub precached: usize,
     /// Each `.wasm`: name, raw size, gzip size.
     pub wasm: Vec<(String, u64, u64)>,
+}
+
+/// Most gzip bytes of the app's `.wasm` (what a kiosk downloads at install; 1.80 MB on
+/// 2026-12-06 with the consent law, languages and recipient work).
+pub const APP_WASM_GZIP_BUDGET: u64 = 2_000_000;
+/// Most gzip bytes of the Models page's mesh worker `.wasm` (0.23 MB on 2026-12-06).
+pub const WORKER_WASM_GZIP_BUDGET: u64 = 300_000;
+
+impl BuildReport {
+    /// Every `.wasm` within its gzip budget ([`APP_WASM_GZIP_BUDGET`], or
+    /// [`WORKER_WASM_GZIP_BUDGET`] for the mesh worker), or which one is over.
+    pub fn within_budget(&self) -> Result<()> {
+        for (name, _, gz) in &self.wasm {
+            let budget = if name.contains("mesh_worker") {
+                WORKER_WASM_GZIP_BUDGET
+            } else {
+                APP_WASM_GZIP_BUDGET
+            };
+            if *gz > budget {
+                return Err(format!(
+                    "{name} is {gz} bytes gzip, over its {budget}-byte budget (crates/xtask/src/pwa.rs)"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Display for BuildReport {
@@ -238,6 +265,35 @@ pub fn externalize_inline_scripts(html: &str) -> (String, Vec<(String, String)>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_wasm_is_held_to_its_own_budget() {
+        let report = |wasm: Vec<(&str, u64)>| BuildReport {
+            build_id: String::new(),
+            precached: 0,
+            wasm: wasm
+                .into_iter()
+                .map(|(n, gz)| (n.to_string(), 0, gz))
+                .collect(),
+        };
+        let app = "veil-app-0123_bg.wasm";
+        let worker = "mesh_worker_bg.wasm";
+        assert!(
+            report(vec![
+                (app, APP_WASM_GZIP_BUDGET),
+                (worker, WORKER_WASM_GZIP_BUDGET)
+            ])
+            .within_budget()
+            .is_ok()
+        );
+        let over = report(vec![(app, 1), (worker, WORKER_WASM_GZIP_BUDGET + 1)]).within_budget();
+        assert!(over.is_err_and(|e| e.contains(worker)));
+        assert!(
+            report(vec![(app, APP_WASM_GZIP_BUDGET + 1)])
+                .within_budget()
+                .is_err()
+        );
+    }
 
     #[test]
     fn inline_module_scripts_become_hashed_files() {
