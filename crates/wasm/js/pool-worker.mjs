@@ -16,7 +16,21 @@ const waiting = new Map();
 function failed(id, e) {
   const error = { code: e?.code ?? 'internal', message: e?.message ?? String(e) };
   if (e?.index !== undefined) error.index = e.index;
-  port.post({ kind: 'failed', id, error });
+  // The package's typed errors (a file that is not a model, a bad option) leave the module whole,
+  // and the model's job is freed: this worker can take the next model. Anything else (a trap, out
+  // of memory) may have left the module half-way, so the pool stops this worker.
+  const reusable = e?.name === 'VeilError' && typeof e.code === 'string';
+  port.post({ kind: 'failed', id, error, reusable });
+}
+
+/** Run `part` on `job`; if it throws, free the job before passing the error on. */
+function freeOnError(job, part) {
+  try {
+    part();
+  } catch (e) {
+    job.free();
+    throw e;
+  }
 }
 
 /** Complete `job` (with the distances measured elsewhere, if any), post the result, free it. */
@@ -36,7 +50,7 @@ function runModel(veil, { id, bytes, options, progress }) {
   if (progress) opts.onProgress = (value) => port.post({ kind: 'progress', id, value });
   const job = veil.prepareModel(bytes, opts);
   if (options.hausdorff !== true) {
-    job.write(true);
+    freeOnError(job, () => job.write(true));
     done(id, job);
     return;
   }
@@ -45,14 +59,17 @@ function runModel(veil, { id, bytes, options, progress }) {
 }
 
 function runPlan(id, job, { elsewhere }) {
-  const request = elsewhere ? job.measureRequest() : null;
+  let request = null;
+  freeOnError(job, () => {
+    request = elsewhere ? job.measureRequest() : null;
+    if (request === null) job.write(true);
+  });
   if (request === null) {
-    job.write(true);
     done(id, job);
     return;
   }
   port.post({ kind: 'measure', id, request }, [request.vertices.buffer, request.triangles.buffer, request.points.buffer]);
-  job.write(false);
+  freeOnError(job, () => job.write(false));
   waiting.set(id, ({ distances }) => done(id, job, distances));
 }
 
@@ -92,8 +109,7 @@ port.onMessage((msg) => {
       try {
         handle(veil, msg);
       } catch (e) {
-        // A model whose part failed: its job object is dropped with the worker's state (the
-        // pool stops this worker, which frees its memory).
+        // A model whose part failed: its job was freed (`freeOnError`).
         waiting.delete(msg.id);
         failed(msg.id, e);
       }

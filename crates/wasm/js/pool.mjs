@@ -202,6 +202,12 @@ export class MeshPool {
         this.#finish(job);
         break;
       case 'failed':
+        // A model's own worker that failed with a typed error is whole and idle: it is kept for
+        // the next model (a helper still measuring for this model is stopped all the same).
+        if (msg.reusable === true && w === job.worker) {
+          job.worker = null;
+          this.#release(w);
+        }
         this.#fail(job, veilError(msg.error.code, msg.error.message, msg.error.index));
         break;
       default:
@@ -240,7 +246,8 @@ export class MeshPool {
   #fail(job, error) {
     if (!this.jobs.has(job.id)) return;
     job.reject(error);
-    // Its workers are stopped (wasm cannot be interrupted) and forgotten.
+    // Its workers are stopped (wasm cannot be interrupted) and forgotten; one that reported a
+    // typed error was released before.
     for (const w of new Set([job.worker, job.measurer])) {
       if (w && this.workers.includes(w)) this.#stop(w);
     }

@@ -148,9 +148,17 @@ test('MeshPool: errors keep their codes, cancellation stops the model, and the p
   try {
     const garbage = new TextEncoder().encode('not a model at all');
     await rejectsCode(pool.deidentifyModel(garbage, {}), await veil.deidentifyModel(garbage).catch((e) => e.code));
+    // A typed error leaves its worker whole: it is kept, and takes the next models.
+    const [first] = pool.workers;
+    assert.equal(pool.workers.length, 1);
     const truncated = head.subarray(0, 5000);
     await rejectsCode(pool.deidentifyModel(truncated, {}), await veil.deidentifyModel(truncated).catch((e) => e.code));
     await rejectsCode(pool.deidentifyModel(head, { profile: 'nope' }), 'bad-option');
+    // A plane that removes the whole head fails inside the pipeline, past the reading: as typed.
+    await rejectsCode(pool.deidentifyModel(head, { ...OPTIONS, deface: { point: [0, 0, -1e6], normal: [0, 0, 1] } }), 'empty-mesh');
+    assert.deepEqual(pool.workers, [first], 'typed failures kept their worker');
+    sameResult(await pool.deidentifyModel(head, OPTIONS), await veil.deidentifyModel(head, OPTIONS), 'on the kept worker');
+    assert.ok(pool.workers.includes(first), 'the kept worker ran the next model');
     await rejectsCode(pool.deidentifyModel('not bytes'), 'bad-argument');
     await rejectsCode(pool.deidentifyModel(head, { onProgress: 3 }), 'bad-argument');
 
