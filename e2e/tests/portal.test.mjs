@@ -8,41 +8,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, openPage } from '../lib/browser.mjs';
+import { serveStatic } from '../lib/static.mjs';
+import { VEIL, SYNTH, cliDeidHead } from '../lib/cli-deid.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = process.env.VEIL_ROOT ?? resolve(HERE, '..', '..');
 const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
 const PORTAL = join(ROOT, 'e2e', 'portal');
 const PKG = process.env.VEIL_NPM_WEB ?? join(TARGET, 'npm', 'web');
-const VEIL = process.env.VEIL_BIN ?? join(TARGET, 'debug', 'veil');
-const SYNTH = process.env.VEIL_SYNTH ?? join(TARGET, 'debug', 'examples', 'synth_model');
 const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' blob:; base-uri 'none'; form-action 'none'";
-const TYPES = { '.svg': 'image/svg+xml', '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
 const NOW = 1_790_000_000;
 const NONCE = '5a'.repeat(32);
-
-/** A static server for the portal, the package under /pkg/, nothing else. */
-function serve() {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const [base, rel] = path.startsWith('/pkg/') ? [PKG, path.slice(5)] : [PORTAL, path === '/' ? 'index.html' : path.slice(1)];
-    const file = normalize(join(base, rel));
-    if (req.method !== 'GET' || !file.startsWith(base + sep) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': CSP, 'cache-control': 'no-store' });
-    res.end(readFileSync(file));
-  });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
-}
 
 let session;
 let server;
@@ -53,8 +34,8 @@ before(async () => {
     assert.ok(existsSync(path), `${what} is missing at ${path}`);
   }
   tmp = mkdtempSync(join(tmpdir(), 'veil-portal-'));
-  server = await serve();
-  base = `http://127.0.0.1:${server.address().port}`;
+  // The portal's files, and the package under /pkg/.
+  ({ server, base } = await serveStatic([['/pkg/', PKG], ['/', PORTAL]], CSP));
   session = await launch();
 });
 after(async () => {
@@ -79,14 +60,9 @@ function assertNothingSent(requests) {
 }
 
 test('a dropped model is de-identified on the package\'s worker pool, byte-identical to `veil deid --seed --report`', async () => {
-  const model = join(tmp, 'head.stl');
   // Large enough that the native run splits its work over threads (reading in parts needs
   // 2 x 64 Ki facets) while the worker's wasm runs it in one: the bytes must still agree.
-  execFileSync(SYNTH, ['head', '200000', model]);
-  const out = join(tmp, 'cli.stl');
-  const cliReport = join(tmp, 'cli.json');
-  execFileSync(VEIL, ['deid', model, '-o', out, '--seed', '42', '--report', cliReport]);
-  const expected = createHash('sha256').update(readFileSync(out)).digest('hex');
+  const { model, sha256: expected, report: cliReport } = cliDeidHead(tmp, 200000, 42);
 
   const { page, errors, requests } = await openPortal();
   await page.type('[data-testid="seed"]', '42');
@@ -105,7 +81,7 @@ test('a dropped model is de-identified on the package\'s worker pool, byte-ident
   assert.equal(report.deterministic, true);
   assert.match(await page.$eval('[data-testid="deid-result"]', (el) => el.textContent), /face: defaced, surface moved \d+\.\d\d mm/);
   // The report is the CLI's, the Hausdorff figures included (measured in two workers here).
-  assert.deepEqual(report, JSON.parse(readFileSync(cliReport, 'utf8')));
+  assert.deepEqual(report, cliReport);
   // The pool's workers, from the package: two on two cores or more (the second measured the
   // report's second half while the first wrote the output).
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);

@@ -1,6 +1,9 @@
 // How a MeshPool worker loads the package: the `bundler` build (the bundler instantiates it).
-import * as veil from './veil_core.js';
-
+//
+// Imported dynamically: a static import would make the worker's whole module graph wait for the
+// wasm (an async module to the bundler), so `pool-worker.mjs` would install its message handler
+// only after the module loaded, and a bundler's classic worker drops the messages sent before
+// (the pool's first model). webpack 5 hung on that; the e2e test `bundler.test.mjs` runs it.
 export async function loadVeil() {
-  return veil;
+  return import('./veil_core.js');
 }
