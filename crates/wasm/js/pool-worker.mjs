@@ -28,8 +28,20 @@ function freeOnError(job, part) {
   try {
     part();
   } catch (e) {
-    job.free();
+    release(job);
     throw e;
+  }
+}
+
+/**
+ * Free `job`. After a trap inside one of its calls, wasm-bindgen still counts the job as borrowed
+ * and `free` throws: that error must not hide the trap's (and the worker is stopped anyway).
+ */
+function release(job) {
+  try {
+    job.free();
+  } catch {
+    // borrowed by a call that trapped
   }
 }
 
@@ -41,7 +53,7 @@ function done(id, job, distances) {
   } catch (e) {
     failed(id, e);
   } finally {
-    job.free();
+    release(job);
   }
 }
 

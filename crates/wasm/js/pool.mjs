@@ -78,7 +78,7 @@ export class MeshPool {
       } catch (e) {
         throw argumentError(`options must be plain data (numbers, strings, arrays, objects): ${e?.message ?? e}`);
       }
-      const job = { id: this.nextId++, bytes: copy, options: pipeline, onProgress, signal, resolve, reject, worker: null, measurer: null };
+      const job = { id: this.nextId++, bytes: copy, options: pipeline, onProgress, signal, resolve, reject, worker: null, measurer: null, measuring: false };
       if (signal) {
         job.onAbort = () => this.#fail(job, veilError('cancelled', 'the operation was cancelled'));
         signal.addEventListener('abort', job.onAbort, { once: true });
@@ -187,6 +187,7 @@ export class MeshPool {
           this.#fail(job, veilError('internal', 'a pool worker sent a second half nobody was reserved for'));
           break;
         }
+        job.measuring = true;
         this.#post(job, job.measurer, { kind: 'measure', id: job.id, request: msg.request }, transferables(msg.request));
         break;
       case 'measured':
@@ -203,10 +204,15 @@ export class MeshPool {
         break;
       case 'failed':
         // A model's own worker that failed with a typed error is whole and idle: it is kept for
-        // the next model (a helper still measuring for this model is stopped all the same).
+        // the next model, and so is a helper reserved for it that was sent nothing to measure (one
+        // still measuring is stopped all the same: wasm cannot be interrupted).
         if (msg.reusable === true && w === job.worker) {
           job.worker = null;
           this.#release(w);
+          if (job.measurer && !job.measuring) {
+            this.#release(job.measurer);
+            job.measurer = null;
+          }
         }
         this.#fail(job, veilError(msg.error.code, msg.error.message, msg.error.index));
         break;

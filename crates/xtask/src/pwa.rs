@@ -78,9 +78,21 @@ pub const APP_WASM_GZIP_BUDGET: u64 = 2_000_000;
 pub const WORKER_WASM_GZIP_BUDGET: u64 = 300_000;
 
 impl BuildReport {
-    /// Every `.wasm` within its gzip budget ([`APP_WASM_GZIP_BUDGET`], or
-    /// [`WORKER_WASM_GZIP_BUDGET`] for the mesh worker), or which one is over.
+    /// The build's two `.wasm` (the app's and the mesh worker's) each within its gzip budget
+    /// ([`APP_WASM_GZIP_BUDGET`], [`WORKER_WASM_GZIP_BUDGET`]), or what is over or missing.
     pub fn within_budget(&self) -> Result<()> {
+        let workers = self
+            .wasm
+            .iter()
+            .filter(|(name, _, _)| name.contains("mesh_worker"))
+            .count();
+        if workers != 1 || self.wasm.len() != 2 {
+            let names: Vec<&str> = self.wasm.iter().map(|(n, _, _)| n.as_str()).collect();
+            return Err(format!(
+                "expected the app's .wasm and the mesh worker's, found [{}]: a renamed module would escape its size budget",
+                names.join(", ")
+            ));
+        }
         for (name, _, gz) in &self.wasm {
             let budget = if name.contains("mesh_worker") {
                 WORKER_WASM_GZIP_BUDGET
@@ -288,11 +300,16 @@ mod tests {
         );
         let over = report(vec![(app, 1), (worker, WORKER_WASM_GZIP_BUDGET + 1)]).within_budget();
         assert!(over.is_err_and(|e| e.contains(worker)));
-        assert!(
-            report(vec![(app, APP_WASM_GZIP_BUDGET + 1)])
-                .within_budget()
-                .is_err()
-        );
+        let over = report(vec![(app, APP_WASM_GZIP_BUDGET + 1), (worker, 1)]).within_budget();
+        assert!(over.is_err_and(|e| e.contains(app)));
+        // A module renamed or missing is not waved through.
+        for wasm in [
+            vec![(app, 1)],
+            vec![(app, 1), ("renamed_bg.wasm", 1)],
+            vec![],
+        ] {
+            assert!(report(wasm).within_budget().is_err());
+        }
     }
 
     #[test]

@@ -214,6 +214,54 @@ test('MeshPool: terminate() rejects running and queued models and starts no work
   assert.equal(pool.workers.length, 0);
 });
 
+test('MeshPool: a typed failure at each later part keeps the workers that hold nothing; an untyped one stops its worker', async () => {
+  // A copy of the package whose ModelJob fails at a chosen part, picked by the seed: a typed
+  // VeilError from measureRequest (before a helper was sent anything), from write(false) (while
+  // the helper measures), from complete (after it measured), and an untyped error from write.
+  const pkg = join(tmp.dir, 'failing-pkg');
+  cpSync(join(NPM_DIR, 'nodejs'), pkg, { recursive: true });
+  writeFileSync(join(pkg, 'pool-load.mjs'), `import { createRequire } from 'node:module';
+const veil = createRequire(import.meta.url)('./veil_core.js');
+const typed = (m) => Object.assign(new Error(m), { name: 'VeilError', code: 'bad-option' });
+const FAIL = { 901: ['measureRequest', typed], 902: ['write', typed], 903: ['complete', typed], 904: ['write', (m) => new Error(m)] };
+export async function loadVeil() {
+  return { ...veil, prepareModel(bytes, options) {
+    const job = veil.prepareModel(bytes, options);
+    const [part, make] = FAIL[options.seed] ?? [];
+    if (!part) return job;
+    return new Proxy(job, { get(target, key) {
+      if (key === part) return () => { throw make(part + ' failed on purpose'); };
+      const v = target[key];
+      return typeof v === 'function' ? v.bind(target) : v;
+    } });
+  } };
+}
+`);
+  const { MeshPool: Failing } = await import(pathToFileURL(join(pkg, 'pool.mjs')).href);
+  const pool = new Failing({ size: 2 });
+  try {
+    // Warm both workers: a model with the report uses the second as its helper.
+    await pool.deidentifyModel(head, OPTIONS);
+    const [a, b] = pool.workers;
+    assert.equal(pool.workers.length, 2);
+    await rejectsCode(pool.deidentifyModel(head, { ...OPTIONS, seed: 901 }), 'bad-option');
+    assert.deepEqual(pool.workers, [a, b], 'nothing was measured: both workers kept');
+    await rejectsCode(pool.deidentifyModel(head, { ...OPTIONS, seed: 902 }), 'bad-option');
+    assert.equal(pool.workers.length, 1, 'the helper, still measuring, was stopped');
+    const kept = pool.workers[0];
+    await rejectsCode(pool.deidentifyModel(head, { ...OPTIONS, seed: 903 }), 'bad-option');
+    assert.ok(pool.workers.includes(kept), 'the model\'s worker kept after complete failed');
+    assert.ok(pool.workers.every((w) => !w.busy), 'no worker left busy');
+    const before = pool.workers.length;
+    await assert.rejects(pool.deidentifyModel(head, { ...OPTIONS, seed: 904 }), (e) => e.code === 'internal' && /write failed on purpose/.test(e.message));
+    assert.ok(pool.workers.length < before, 'the worker of an untyped failure was stopped');
+    assert.ok(pool.workers.every((w) => !w.busy), 'no worker left busy');
+    sameResult(await pool.deidentifyModel(head, OPTIONS), await veil.deidentifyModel(head, OPTIONS), 'after the failures');
+  } finally {
+    pool.terminate();
+  }
+});
+
 test('MeshPool: a worker that cannot load fails the models with worker-failed, not a loop', async () => {
   // A copy of the package whose module loader throws, as a broken deployment would.
   const pkg = join(tmp.dir, 'broken-pkg');
