@@ -11,8 +11,8 @@
 //! the caller's hooks need not be `Send`. When a thread cannot be spawned the caller's thread
 //! does the rest alone.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use crate::MeshError;
 use crate::progress::Hooks;
@@ -41,10 +41,17 @@ pub(crate) fn threads() -> usize {
         return 1;
     }
     match CHOSEN.load(Ordering::Relaxed) {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => cores(),
         n => n,
     }
     .clamp(1, MAX_THREADS)
+}
+
+/// The cores this process may use, asked once: on Linux, `available_parallelism` reads the
+/// cgroup's CPU quota from several files each time, and a run asks at every parallel loop.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Number of chunks of `chunk` items covering `n` items.
