@@ -4,6 +4,12 @@ import type { DeidentifyOptions, DeidentifyResult } from './veil_core.js';
 export interface MeshPoolOptions {
   /** Workers at most (default: one per core, at most 8). They start on first use. */
   size?: number;
+  /**
+   * Milliseconds a worker may stay idle before it is stopped and its wasm memory given back
+   * (default 30000; `Infinity` keeps workers until `terminate()`). A stopped worker is started
+   * again when needed (20-50 ms).
+   */
+  idleMs?: number;
 }
 
 /**

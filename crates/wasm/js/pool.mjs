@@ -9,8 +9,9 @@
 //   with the same input and options, to the byte, whichever worker measured what.
 // - Several models run at once, one per worker; a running model's second half goes before models
 //   still waiting for a worker.
-// - Workers start on first use, at most `size` of them, and are kept (in Node they do not keep
-//   the process alive while idle). `terminate()` stops them all.
+// - Workers start on first use, at most `size` of them, and are kept while they have work (in
+//   Node they do not keep the process alive while idle); one idle for `idleMs` (30 s) is stopped,
+//   giving its wasm memory back. `terminate()` stops them all.
 // - `signal` aborts a queued model at once and a running one by stopping its workers (wasm cannot
 //   be interrupted): it rejects with a VeilError whose code is `cancelled`, as deidentifyModel does.
 //
@@ -21,6 +22,8 @@ import { defaultSize, spawnWorker } from './pool-env.mjs';
 
 /** At most this many workers, as the native pipeline's threads. */
 const MAX_SIZE = 8;
+/** A worker idle this long is stopped, giving its wasm memory back (a 5M model grows it ~0.9 GB). */
+const IDLE_MS = 30_000;
 
 /** The options a worker receives: the pipeline's, without the caller's functions and signal. */
 const PIPELINE_OPTIONS = ['profile', 'deface', 'seed', 'format', 'hausdorff', 'inputFormat'];
@@ -40,12 +43,17 @@ function argumentError(message) {
 
 export class MeshPool {
   /**
-   * @param {{size?: number}} [options] workers at most (default: one per core, at most 8)
+   * @param {{size?: number, idleMs?: number}} [options] workers at most (default: one per core, at
+   *   most 8); how long a worker may stay idle before it is stopped and its memory given back
+   *   (default 30 s; `Infinity` keeps workers until `terminate()`)
    */
   constructor(options = {}) {
     if (options === null || typeof options !== 'object') throw argumentError('MeshPool options must be an object');
     const size = options.size ?? Math.max(1, defaultSize() || 1);
     if (!Number.isInteger(size) || size < 1) throw argumentError('size must be a whole number of workers, at least 1');
+    const idleMs = options.idleMs ?? IDLE_MS;
+    if (typeof idleMs !== 'number' || Number.isNaN(idleMs) || idleMs < 0) throw argumentError('idleMs must be a number of milliseconds, at least 0');
+    this.idleMs = idleMs;
     this.size = Math.min(size, MAX_SIZE);
     this.workers = [];
     this.models = []; // waiting for a worker
@@ -105,7 +113,7 @@ export class MeshPool {
   }
 
   #spawn() {
-    const w = { busy: false, handle: null, started: false };
+    const w = { busy: false, handle: null, started: false, idleTimer: undefined };
     w.handle = spawnWorker(
       (msg) => this.#onMessage(w, msg),
       (error) => this.#onCrash(w, error),
@@ -116,11 +124,13 @@ export class MeshPool {
 
   /** Stop a worker and forget it (wasm cannot be interrupted); a new one starts when needed. */
   #stop(w) {
+    clearTimeout(w.idleTimer);
     this.workers = this.workers.filter((x) => x !== w);
     w.handle.terminate();
   }
 
   #busy(w) {
+    clearTimeout(w.idleTimer);
     w.busy = true;
     w.handle.ref();
   }
@@ -129,6 +139,14 @@ export class MeshPool {
     if (!w) return;
     w.busy = false;
     w.handle.unref();
+    clearTimeout(w.idleTimer);
+    if (Number.isFinite(this.idleMs)) {
+      w.idleTimer = setTimeout(() => {
+        if (!w.busy && this.workers.includes(w)) this.#stop(w);
+      }, this.idleMs);
+      // In Node the timer must not keep the process alive either.
+      w.idleTimer?.unref?.();
+    }
   }
 
   #post(job, w, message, transfer) {

@@ -203,6 +203,37 @@ test('MeshPool: the bytes are copied when called, options must be plain data, qu
   }
 });
 
+test('MeshPool: idle workers are stopped after idleMs and started again when needed', async () => {
+  assert.throws(() => new MeshPool({ idleMs: -1 }), (e) => e.code === 'bad-argument');
+  assert.throws(() => new MeshPool({ idleMs: '5' }), (e) => e.code === 'bad-argument');
+  const pool = new MeshPool({ size: 2, idleMs: 150 });
+  try {
+    const want = await veil.deidentifyModel(head, OPTIONS);
+    sameResult(await pool.deidentifyModel(head, OPTIONS), want, 'first');
+    assert.equal(pool.workers.length, 2);
+    // Busy workers are never stopped: one model after another, each starting before the idle
+    // time, keeps the same first worker.
+    const [first] = pool.workers;
+    sameResult(await pool.deidentifyModel(head, OPTIONS), want, 'second');
+    assert.ok(pool.workers.includes(first));
+    await new Promise((ok) => setTimeout(ok, 600));
+    assert.equal(pool.workers.length, 0, 'idle workers were stopped');
+    sameResult(await pool.deidentifyModel(head, OPTIONS), want, 'after the idle stop');
+    assert.ok(pool.workers.length > 0 && !pool.workers.includes(first), 'fresh workers ran it');
+  } finally {
+    pool.terminate();
+  }
+  // Kept for good with Infinity.
+  const keeping = new MeshPool({ size: 1, idleMs: Infinity });
+  try {
+    await keeping.deidentifyModel(head, { seed: 1 });
+    await new Promise((ok) => setTimeout(ok, 300));
+    assert.equal(keeping.workers.length, 1);
+  } finally {
+    keeping.terminate();
+  }
+});
+
 test('MeshPool: terminate() rejects running and queued models and starts no worker for them', async () => {
   const pool = new MeshPool({ size: 1 });
   const calls = [1, 2, 3].map((seed) => pool.deidentifyModel(head, { seed, hausdorff: true }));
