@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = process.env.VEIL_ROOT ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
+/** The repository, and cargo's target folder in it. */
+export const ROOT = process.env.VEIL_ROOT ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
 export const VEIL = process.env.VEIL_BIN ?? join(TARGET, 'debug', 'veil');
 export const SYNTH = process.env.VEIL_SYNTH ?? join(TARGET, 'debug', 'examples', 'synth_model');
 

@@ -11,16 +11,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import webpack from 'webpack';
 import { launch, openPage } from '../lib/browser.mjs';
 import { serveStatic } from '../lib/static.mjs';
-import { VEIL, SYNTH, cliDeidHead } from '../lib/cli-deid.mjs';
+import { ROOT, TARGET, VEIL, SYNTH, cliDeidHead } from '../lib/cli-deid.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = process.env.VEIL_ROOT ?? resolve(HERE, '..', '..');
-const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
 const PKG = process.env.VEIL_NPM_BUNDLER ?? join(TARGET, 'npm', 'bundler');
 const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'";
 

@@ -10,15 +10,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { launch, openPage } from '../lib/browser.mjs';
 import { serveStatic } from '../lib/static.mjs';
-import { VEIL, SYNTH, cliDeidHead } from '../lib/cli-deid.mjs';
+import { ROOT, TARGET, VEIL, SYNTH, cliDeidHead } from '../lib/cli-deid.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = process.env.VEIL_ROOT ?? resolve(HERE, '..', '..');
-const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
 const PORTAL = join(ROOT, 'e2e', 'portal');
 const PKG = process.env.VEIL_NPM_WEB ?? join(TARGET, 'npm', 'web');
 const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' blob:; base-uri 'none'; form-action 'none'";

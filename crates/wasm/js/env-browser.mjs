@@ -4,7 +4,7 @@
 
 /** One per logical core the browser reports. */
 export function defaultSize() {
-  return Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1);
+  return globalThis.navigator?.hardwareConcurrency ?? 1;
 }
 
 /** Start a pool worker; `onMessage(data)` for its messages, `onError(error)` if it dies. */

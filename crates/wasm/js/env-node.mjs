@@ -4,7 +4,7 @@ import { parentPort, Worker } from 'node:worker_threads';
 
 /** One per core. */
 export function defaultSize() {
-  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  return os.availableParallelism?.() ?? os.cpus().length;
 }
 
 /** Start a pool worker; `onMessage(data)` for its messages, `onError(error)` if it dies. */

@@ -49,6 +49,7 @@ export class MeshPool {
    */
   constructor(options = {}) {
     if (options === null || typeof options !== 'object') throw argumentError('MeshPool options must be an object');
+    // At least one, whatever the environment reports (0, or nothing).
     const size = options.size ?? Math.max(1, defaultSize() || 1);
     if (!Number.isInteger(size) || size < 1) throw argumentError('size must be a whole number of workers, at least 1');
     const idleMs = options.idleMs ?? IDLE_MS;
@@ -122,8 +123,12 @@ export class MeshPool {
     return w;
   }
 
-  /** Stop a worker and forget it (wasm cannot be interrupted); a new one starts when needed. */
+  /**
+   * Stop a worker and forget it (wasm cannot be interrupted); a new one starts when needed. A
+   * worker already stopped is left as it is.
+   */
   #stop(w) {
+    if (!this.workers.includes(w)) return;
     clearTimeout(w.idleTimer);
     this.workers = this.workers.filter((x) => x !== w);
     w.handle.terminate();
@@ -142,7 +147,7 @@ export class MeshPool {
     clearTimeout(w.idleTimer);
     if (Number.isFinite(this.idleMs)) {
       w.idleTimer = setTimeout(() => {
-        if (!w.busy && this.workers.includes(w)) this.#stop(w);
+        if (!w.busy) this.#stop(w);
       }, this.idleMs);
       // In Node the timer must not keep the process alive either.
       w.idleTimer?.unref?.();
@@ -273,7 +278,7 @@ export class MeshPool {
     // Its workers are stopped (wasm cannot be interrupted) and forgotten; one that reported a
     // typed error was released before.
     for (const w of new Set([job.worker, job.measurer])) {
-      if (w && this.workers.includes(w)) this.#stop(w);
+      if (w) this.#stop(w);
     }
     job.worker = null;
     job.measurer = null;

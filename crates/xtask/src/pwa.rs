@@ -81,24 +81,21 @@ impl BuildReport {
     /// The build's two `.wasm` (the app's and the mesh worker's) each within its gzip budget
     /// ([`APP_WASM_GZIP_BUDGET`], [`WORKER_WASM_GZIP_BUDGET`]), or what is over or missing.
     pub fn within_budget(&self) -> Result<()> {
-        let workers = self
+        let (workers, apps): (Vec<_>, Vec<_>) = self
             .wasm
             .iter()
-            .filter(|(name, _, _)| name.contains("mesh_worker"))
-            .count();
-        if workers != 1 || self.wasm.len() != 2 {
+            .partition(|(name, _, _)| name.contains("mesh_worker"));
+        let ([worker], [app]) = (workers.as_slice(), apps.as_slice()) else {
             let names: Vec<&str> = self.wasm.iter().map(|(n, _, _)| n.as_str()).collect();
             return Err(format!(
                 "expected the app's .wasm and the mesh worker's, found [{}]: a renamed module would escape its size budget",
                 names.join(", ")
             ));
-        }
-        for (name, _, gz) in &self.wasm {
-            let budget = if name.contains("mesh_worker") {
-                WORKER_WASM_GZIP_BUDGET
-            } else {
-                APP_WASM_GZIP_BUDGET
-            };
+        };
+        for ((name, _, gz), budget) in [
+            (worker, WORKER_WASM_GZIP_BUDGET),
+            (app, APP_WASM_GZIP_BUDGET),
+        ] {
             if *gz > budget {
                 return Err(format!(
                     "{name} is {gz} bytes gzip, over its {budget}-byte budget (crates/xtask/src/pwa.rs)"

@@ -31,6 +31,14 @@ function cli(input, seed, format = 'stl') {
   return { model: new Uint8Array(readFileSync(out)), report: JSON.parse(readFileSync(report, 'utf8')) };
 }
 
+/** `MeshPool` from a copy of the nodejs package (in `dir`) whose `pool-load.mjs` is `source`. */
+async function poolWithLoader(dir, source) {
+  const pkg = join(tmp.dir, dir);
+  cpSync(join(NPM_DIR, 'nodejs'), pkg, { recursive: true });
+  writeFileSync(join(pkg, 'pool-load.mjs'), source);
+  return (await import(pathToFileURL(join(pkg, 'pool.mjs')).href)).MeshPool;
+}
+
 function sameResult(got, want, label) {
   assert.deepEqual(Buffer.from(got.model), Buffer.from(want.model), `${label}: model bytes differ`);
   assert.deepEqual(asJson(got.report), asJson(want.report), `${label}: report differs`);
@@ -249,9 +257,7 @@ test('MeshPool: a typed failure at each later part keeps the workers that hold n
   // A copy of the package whose ModelJob fails at a chosen part, picked by the seed: a typed
   // VeilError from measureRequest (before a helper was sent anything), from write(false) (while
   // the helper measures), from complete (after it measured), and an untyped error from write.
-  const pkg = join(tmp.dir, 'failing-pkg');
-  cpSync(join(NPM_DIR, 'nodejs'), pkg, { recursive: true });
-  writeFileSync(join(pkg, 'pool-load.mjs'), `import { createRequire } from 'node:module';
+  const Failing = await poolWithLoader('failing-pkg', `import { createRequire } from 'node:module';
 const veil = createRequire(import.meta.url)('./veil_core.js');
 const typed = (m) => Object.assign(new Error(m), { name: 'VeilError', code: 'bad-option' });
 const FAIL = { 901: ['measureRequest', typed], 902: ['write', typed], 903: ['complete', typed], 904: ['write', (m) => new Error(m)] };
@@ -268,7 +274,6 @@ export async function loadVeil() {
   } };
 }
 `);
-  const { MeshPool: Failing } = await import(pathToFileURL(join(pkg, 'pool.mjs')).href);
   const pool = new Failing({ size: 2 });
   try {
     // Warm both workers: a model with the report uses the second as its helper.
@@ -295,10 +300,7 @@ export async function loadVeil() {
 
 test('MeshPool: a worker that cannot load fails the models with worker-failed, not a loop', async () => {
   // A copy of the package whose module loader throws, as a broken deployment would.
-  const pkg = join(tmp.dir, 'broken-pkg');
-  cpSync(join(NPM_DIR, 'nodejs'), pkg, { recursive: true });
-  writeFileSync(join(pkg, 'pool-load.mjs'), "export async function loadVeil() { throw new Error('no module here'); }\n");
-  const { MeshPool: Broken } = await import(pathToFileURL(join(pkg, 'pool.mjs')).href);
+  const Broken = await poolWithLoader('broken-pkg', "export async function loadVeil() { throw new Error('no module here'); }\n");
   const pool = new Broken({ size: 2 });
   try {
     const settled = await Promise.allSettled([1, 2, 3].map((seed) => pool.deidentifyModel(head, { seed })));
