@@ -1,7 +1,7 @@
 // A partner portal's entry as a bundler sees it: @veil/core's `bundler` build, imported by package
-// name, and its worker pool. `e2e/tests/bundler.test.mjs` bundles this file with webpack 5 (the
-// package's wasm through `experiments.asyncWebAssembly`, the pool's worker through
-// `new Worker(new URL(...))`) and runs the bundle in headless Chromium.
+// name, and its worker pool. `e2e/tests/bundler.test.mjs` bundles this file with webpack 5 and
+// with Vite 8 (the package's wasm as an ES module import, the pool's worker found through
+// `new Worker(new URL(...))`) and runs each bundle in headless Chromium.
 import { MeshPool } from '@veil/core/pool.mjs';
 import { deidentifyModel } from '@veil/core';
 
