@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 use ciborium::Value;
 use coset::{CborSerializable, iana};
-use p256::ecdsa::signature::{DigestSigner, DigestVerifier};
+use p256::ecdsa::signature::DigestVerifier;
+use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -142,6 +143,22 @@ impl ArtifactBuilder {
     /// A seal rests on a grant: a consent decision other than `allow` is refused with
     /// [`SealError::ConsentNotGranted`] before anything is laid out.
     pub fn prepare(self, client_key: &VerifyingKey) -> Result<UnsignedArtifact, SealError> {
+        self.lay_out(client_key, true)
+    }
+
+    /// [`Self::prepare`] without hashing the `Sig_structure` while the payload is laid out, for a
+    /// caller that hashes it faster elsewhere ([`UnsignedArtifact::sig_structure_parts`], e.g.
+    /// `crypto.subtle.digest` in a browser, native code where SHA-256 in wasm is software) and
+    /// then signs with [`UnsignedArtifact::sign_prehashed`] or [`UnsignedArtifact::finish_prehashed`].
+    /// [`UnsignedArtifact::sign`] and [`UnsignedArtifact::finish`] still work: they hash it then.
+    pub fn prepare_unhashed(
+        self,
+        client_key: &VerifyingKey,
+    ) -> Result<UnsignedArtifact, SealError> {
+        self.lay_out(client_key, false)
+    }
+
+    fn lay_out(self, client_key: &VerifyingKey, hash: bool) -> Result<UnsignedArtifact, SealError> {
         if self.consent.decision != ConsentDecision::Allow {
             return Err(SealError::ConsentNotGranted(self.consent.decision));
         }
@@ -208,9 +225,12 @@ impl ArtifactBuilder {
         cbor::put_head(&mut buf, BSTR, payload_len as u64);
         let payload_start = buf.len();
 
-        // The Sig_structure (RFC 9052 §4.4) is hashed as the payload is laid out.
-        let mut tbs = Sha256::new();
-        tbs.update(sig_structure_prefix(&protected, payload_len));
+        // The Sig_structure (RFC 9052 §4.4) is hashed as the payload is laid out (unless the
+        // caller hashes it elsewhere).
+        let mut tbs = hash.then(Sha256::new);
+        if let Some(tbs) = tbs.as_mut() {
+            tbs.update(sig_structure_prefix(&protected, payload_len));
+        }
 
         // `hashed_to`: how much of the payload has gone into the Sig_structure hash so far.
         let mut hashed_to = payload_start;
@@ -229,7 +249,9 @@ impl ArtifactBuilder {
                 if let Some(h) = file_hash.as_mut() {
                     h.update(chunk);
                 }
-                tbs.update(&buf[hashed_to..]);
+                if let Some(tbs) = tbs.as_mut() {
+                    tbs.update(&buf[hashed_to..]);
+                }
                 hashed_to = buf.len();
             }
             let digest = match (given, file_hash) {
@@ -251,7 +273,9 @@ impl ArtifactBuilder {
         cbor::put_head(&mut buf, TSTR, 8);
         buf.extend_from_slice(b"manifest");
         buf.extend_from_slice(&manifest_bytes);
-        tbs.update(&buf[hashed_to..]);
+        if let Some(tbs) = tbs.as_mut() {
+            tbs.update(&buf[hashed_to..]);
+        }
         if buf.len() - payload_start != payload_len {
             return Err(SealError::EncodeFailed("payload length mismatch".into()));
         }
@@ -280,8 +304,9 @@ pub struct UnsignedArtifact {
     headroom: usize,
     protected: Vec<u8>,
     payload_start: usize,
-    /// SHA-256 state over the whole `Sig_structure`.
-    tbs: Sha256,
+    /// SHA-256 state over the whole `Sig_structure` (`None` from
+    /// [`ArtifactBuilder::prepare_unhashed`]).
+    tbs: Option<Sha256>,
 }
 
 impl UnsignedArtifact {
@@ -300,14 +325,47 @@ impl UnsignedArtifact {
         sig_structure(&self.protected, self.payload())
     }
 
+    /// The `Sig_structure` in two parts, its CBOR head and then the payload, without copying the
+    /// payload: [`Self::to_be_signed`] is their concatenation.
+    pub fn sig_structure_parts(&self) -> (Vec<u8>, &[u8]) {
+        let payload = self.payload();
+        (
+            sig_structure_prefix(&self.protected, payload.len()),
+            payload,
+        )
+    }
+
+    /// SHA-256 of the `Sig_structure`: hashed while laying out, or now.
+    fn digest(&self) -> [u8; 32] {
+        match &self.tbs {
+            Some(tbs) => tbs.clone().finalize().into(),
+            None => sig_structure_digest(&self.protected, self.payload())
+                .finalize()
+                .into(),
+        }
+    }
+
     /// Sign with a `p256` key (the `Sig_structure` hash was computed while laying the payload out;
     /// RFC 6979 nonces).
     pub fn sign(self, key: &SigningKey) -> Result<SignedArtifact, SealError> {
+        let digest = self.digest();
+        self.sign_prehashed(key, &digest)
+    }
+
+    /// [`Self::sign`] with the `Sig_structure`'s SHA-256 computed by the caller over
+    /// [`Self::sig_structure_parts`] (the same signature, RFC 6979 being deterministic). A wrong
+    /// digest gives a signature the recipient's [`verify_signed_artifact`] refuses, never a valid
+    /// one over these bytes.
+    pub fn sign_prehashed(
+        self,
+        key: &SigningKey,
+        sha256: &[u8; 32],
+    ) -> Result<SignedArtifact, SealError> {
         if sec1_uncompressed(key.verifying_key()) != self.manifest.client_key {
             return Err(SealError::ClientKeyMismatch);
         }
         let sig: Signature = key
-            .try_sign_digest(self.tbs.clone())
+            .sign_prehash(sha256)
             .map_err(|e| SealError::SealFailed(format!("signing: {e}")))?;
         // Our own signature by the manifest's own key: no need to check it again.
         Ok(self.assemble(&sig))
@@ -316,10 +374,21 @@ impl UnsignedArtifact {
     /// Attach a 64-byte `r || s` ES256 signature made elsewhere (e.g. by WebCrypto). It is
     /// verified against the manifest's client key before it is accepted.
     pub fn finish(self, signature: &[u8]) -> Result<SignedArtifact, SealError> {
+        let digest = self.digest();
+        self.finish_prehashed(signature, &digest)
+    }
+
+    /// [`Self::finish`] with the `Sig_structure`'s SHA-256 computed by the caller over
+    /// [`Self::sig_structure_parts`].
+    pub fn finish_prehashed(
+        self,
+        signature: &[u8],
+        sha256: &[u8; 32],
+    ) -> Result<SignedArtifact, SealError> {
         let sig = Signature::from_slice(signature).map_err(|_| SealError::BadSignature)?;
         let vk = VerifyingKey::from_sec1_bytes(&self.manifest.client_key)
             .map_err(|e| SealError::BadKey(e.to_string()))?;
-        vk.verify_digest(self.tbs.clone(), &sig)
+        vk.verify_prehash(sha256, &sig)
             .map_err(|_| SealError::BadSignature)?;
         Ok(self.assemble(&sig))
     }
@@ -595,6 +664,46 @@ mod tests {
             12
         );
         assert_eq!(v.manifest.contents.len(), 2);
+    }
+
+    #[test]
+    fn an_unhashed_layout_signed_with_an_outside_digest_is_the_same_artifact() {
+        let key = SigningKey::from_slice(&[1u8; 32]).unwrap();
+        let hashed = builder().prepare(key.verifying_key()).unwrap();
+        let tbs = hashed.to_be_signed();
+        let want = hashed.sign(&key).unwrap();
+        // The parts are the Sig_structure; their SHA-256, computed outside, signs the same bytes.
+        let unhashed = builder().prepare_unhashed(key.verifying_key()).unwrap();
+        let (head, payload) = unhashed.sig_structure_parts();
+        assert_eq!([head.as_slice(), payload].concat(), tbs);
+        let digest: [u8; 32] = Sha256::digest(&tbs).into();
+        let got = unhashed.clone().sign_prehashed(&key, &digest).unwrap();
+        assert_eq!(got.as_bytes(), want.as_bytes());
+        // Without a digest from outside, `sign` hashes the unhashed layout itself.
+        assert_eq!(
+            unhashed.clone().sign(&key).unwrap().as_bytes(),
+            want.as_bytes()
+        );
+        // An external signer's signature, checked against the outside digest or a computed one.
+        let sig: Signature = p256::ecdsa::signature::Signer::sign(&key, &tbs);
+        let finished = unhashed
+            .clone()
+            .finish_prehashed(&sig.to_bytes(), &digest)
+            .unwrap();
+        verify_signed_artifact(finished.as_bytes(), None).unwrap();
+        unhashed.clone().finish(&sig.to_bytes()).unwrap();
+        // A wrong digest: finish_prehashed refuses the signature, and the recipient one made over it.
+        let mut wrong = digest;
+        wrong[0] ^= 1;
+        assert!(matches!(
+            unhashed.clone().finish_prehashed(&sig.to_bytes(), &wrong),
+            Err(SealError::BadSignature)
+        ));
+        let bad = unhashed.sign_prehashed(&key, &wrong).unwrap();
+        assert!(matches!(
+            verify_signed_artifact(bad.as_bytes(), None),
+            Err(SealError::BadSignature)
+        ));
     }
 
     #[test]

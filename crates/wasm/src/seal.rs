@@ -7,7 +7,7 @@ use js_sys::{Array, Object};
 use veil_seal::names::{Namer, Role};
 use veil_seal::{
     ArtifactBuilder, ConsentDecision, ConsentRef, DeviceEvidence, PseudonymSecret, RecipientKey,
-    RecipientPublicKey,
+    RecipientPublicKey, UnsignedArtifact,
 };
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -472,9 +472,9 @@ fn describe(
 /// `Uint8Array` or `ArrayBuffer`, directly or through a promise.
 async fn external_signature(
     sign: &js_sys::Function,
-    to_be_signed: &[u8],
+    to_be_signed: &js_sys::Uint8Array,
 ) -> Result<Vec<u8>, JsValue> {
-    let answer = sign.call1(&JsValue::UNDEFINED, &js::uint8(to_be_signed))?;
+    let answer = sign.call1(&JsValue::UNDEFINED, to_be_signed)?;
     let answer = match answer.dyn_into::<js_sys::Promise>() {
         Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await?,
         Err(value) => value,
@@ -485,17 +485,74 @@ async fn external_signature(
     )?)
 }
 
+/// The `Sig_structure` the client key signs, in one JavaScript array (what an external signer
+/// signs and WebCrypto hashes), copied once out of wasm memory.
+fn sig_structure_js(unsigned: &UnsignedArtifact) -> js_sys::Uint8Array {
+    let (head, payload) = unsigned.sig_structure_parts();
+    let all = js_sys::Uint8Array::new_with_length((head.len() + payload.len()) as u32);
+    all.subarray(0, head.len() as u32).copy_from(&head);
+    all.subarray(head.len() as u32, all.length())
+        .copy_from(payload);
+    all
+}
+
+/// Sign (with the client key in wasm, or the portal's `sign`) the artifact the builder holds.
+/// With WebCrypto, the `Sig_structure`'s SHA-256 (the size of the contents) is computed there, as
+/// the contents' own digests are; without it, or if it fails, in Rust. The signature is the same
+/// either way (RFC 6979).
+async fn sign_artifact(
+    builder: ArtifactBuilder,
+    signer: &ClientSigner,
+    subtle: Option<&Subtle>,
+) -> Result<veil_seal::SignedArtifact, JsValue> {
+    let public = match signer {
+        ClientSigner::Key(key) => *key.verifying_key(),
+        ClientSigner::External(_, public) => *public,
+    };
+    let unsigned = match subtle {
+        Some(_) => builder.prepare_unhashed(&public),
+        None => builder.prepare(&public),
+    }
+    .map_err(VeilError::from)?;
+    let signed = match signer {
+        ClientSigner::Key(key) => {
+            let digest = match subtle {
+                Some(subtle) => sha256_of(subtle.start_sha256(&sig_structure_js(&unsigned))).await,
+                None => None,
+            };
+            match digest {
+                Some(d) => unsigned.sign_prehashed(key, &d),
+                None => unsigned.sign(key),
+            }
+        }
+        ClientSigner::External(sign, _) => {
+            let tbs = sig_structure_js(&unsigned);
+            // Started before the portal's signer sees the array (digest copies it when called).
+            let digest = subtle.map(|subtle| subtle.start_sha256(&tbs));
+            let signature = external_signature(sign, &tbs).await?;
+            drop(tbs);
+            let digest = match digest {
+                Some(started) => sha256_of(started).await,
+                None => None,
+            };
+            match digest {
+                Some(d) => unsigned.finish_prehashed(&signature, &d),
+                None => unsigned.finish(&signature),
+            }
+        }
+    };
+    Ok(signed.map_err(VeilError::from)?)
+}
+
+/// The digest WebCrypto computed, or `None` when it could not (Rust hashes instead).
+async fn sha256_of(started: Result<js_sys::Promise, JsValue>) -> Option<[u8; 32]> {
+    Subtle::sha256_of(started.ok()?).await.ok()
+}
+
 async fn seal_artifact_async(files_in: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let subtle = Subtle::get();
     let (builder, p) = prepare(&files_in, &options, subtle.as_ref()).await?;
-    let signed = match &p.signer {
-        ClientSigner::Key(key) => builder.sign(key).map_err(VeilError::from)?,
-        ClientSigner::External(sign, public) => {
-            let unsigned = builder.prepare(public).map_err(VeilError::from)?;
-            let signature = external_signature(sign, &unsigned.to_be_signed()).await?;
-            unsigned.finish(&signature).map_err(VeilError::from)?
-        }
-    };
+    let signed = sign_artifact(builder, &p.signer, subtle.as_ref()).await?;
     Ok(match &subtle {
         Some(subtle) => finish_external(signed, &p, subtle).await?,
         None => finish(signed, &p)?,
@@ -504,8 +561,9 @@ async fn seal_artifact_async(files_in: JsValue, options: JsValue) -> Result<JsVa
 
 /// Sign files into an artifact with the client key and seal it (HPKE, RFC 9180) to the recipient:
 /// what `veil seal` does, returning the `VEIL-1` envelope bytes and `{artifactId, kid, recipient,
-/// pseudonym, bytes}`. Where the host has WebCrypto, the contents' SHA-256, the AES-256-GCM and the
-/// artifact id run there (the envelope is the same as without it). The client key is PEM (`clientKey`), or stays outside the module: `sign`
+/// pseudonym, bytes}`. Where the host has WebCrypto, the contents' SHA-256, the signature's
+/// SHA-256 of the `Sig_structure`, the AES-256-GCM and the artifact id run there (the envelope is
+/// the same as without it). The client key is PEM (`clientKey`), or stays outside the module: `sign`
 /// signs the COSE `Sig_structure` (e.g. a non-extractable WebCrypto key) for `clientPublicKey`.
 #[wasm_bindgen(js_name = sealArtifact, unchecked_return_type = "Promise<SealedArtifact>")]
 pub fn seal_artifact(
