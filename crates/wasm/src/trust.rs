@@ -7,6 +7,8 @@
 
 use std::cell::RefCell;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use js_sys::Array;
 use veil_trust::{FreshnessWindow, PendingReading, RevocationList, TrustStore, Verifier};
 use wasm_bindgen::JsValue;
@@ -41,8 +43,9 @@ fn nonce(v: &JsValue) -> Result<Vec<u8>, VeilError> {
 
 thread_local! {
     /// The last chain given as PEM, decoded: a paired device sends the same chain with every
-    /// reading, and its base64 decoding is a tenth of a call's cost.
-    static LAST_CHAIN: RefCell<Option<(String, Vec<Vec<u8>>)>> = const { RefCell::new(None) };
+    /// reading, and its base64 decoding is a tenth of a call's cost. Kept as the JavaScript
+    /// string, compared there (`===`), so a repeated chain is not even copied into wasm.
+    static LAST_CHAIN: RefCell<Option<(JsValue, Vec<Vec<u8>>)>> = const { RefCell::new(None) };
 }
 
 /// A chain: an array of DER certificates (device first), or PEM text of the chain (the
@@ -51,19 +54,20 @@ fn chain(v: &JsValue) -> Result<Vec<Vec<u8>>, VeilError> {
     if Array::is_array(v) {
         return js::byte_list(v, "chainDer");
     }
+    if let Some(ders) = LAST_CHAIN.with(|last| {
+        last.borrow()
+            .as_ref()
+            .and_then(|(text, ders)| (v.is_string() && text == v).then(|| ders.clone()))
+    }) {
+        return Ok(ders);
+    }
     match v.as_string() {
-        Some(pem) => LAST_CHAIN.with(|last| {
-            let mut last = last.borrow_mut();
-            if let Some((text, ders)) = last.as_ref()
-                && *text == pem
-            {
-                return Ok(ders.clone());
-            }
+        Some(pem) => {
             // A chain that is not PEM is a malformed reading, as for the CLI.
             let ders = veil_trust::certs_from_pem(&pem).map_err(veil_trust::Rejection::from)?;
-            *last = Some((pem, ders.clone()));
+            LAST_CHAIN.with(|last| *last.borrow_mut() = Some((v.clone(), ders.clone())));
             Ok(ders)
-        }),
+        }
         None => Err(VeilError::argument(
             "chainDer must be an array of DER certificates (Uint8Array) or PEM text",
         )),
@@ -94,7 +98,9 @@ thread_local! {
     /// signatures checked once per chain, in Rust) then serves every later reading from the same
     /// devices, as the app's long-lived `Verifier` does. Revocations and the window are set anew on
     /// every call; nothing else it holds depends on the call.
-    static VERIFIER: RefCell<Option<(Vec<u8>, Verifier)>> = const { RefCell::new(None) };
+    /// A store given as a string is also kept as the JavaScript string, compared there (`===`),
+    /// so the same roots are not copied into wasm again.
+    static VERIFIER: RefCell<Option<(Vec<u8>, JsValue, Verifier)>> = const { RefCell::new(None) };
 }
 
 /// [`Verifier::begin`] with the verifier of `trust` (parsed and cached on first use).
@@ -106,16 +112,21 @@ fn begin(
     chain: &[Vec<u8>],
     now: u64,
 ) -> Result<PendingReading, VeilError> {
-    let key = store_key(trust)?;
     VERIFIER.with(|cell| {
         let mut cell = cell.borrow_mut();
-        let verifier = match cell.take() {
-            Some((k, v)) if k == key => v,
-            _ => Verifier::new(trust_store(trust)?),
+        let (key, verifier) = match cell.take() {
+            Some((k, text, v)) if trust.is_string() && text == *trust => (k, v),
+            last => {
+                let key = store_key(trust)?;
+                match last {
+                    Some((k, _, v)) if k == key => (key, v),
+                    _ => (key, Verifier::new(trust_store(trust)?)),
+                }
+            }
         };
         let verifier = verifier.with_revocations(revoked).with_window(window);
         let pending = verifier.begin(cose, chain, now);
-        *cell = Some((key, verifier));
+        *cell = Some((key, trust.clone(), verifier));
         Ok(pending?)
     })
 }
@@ -167,8 +178,19 @@ async fn verify_reading_async(
             .unwrap_or_else(|_| pending.verify_signature()),
         None => pending.verify_signature(),
     };
-    let reading = pending.finish(valid, expected.as_deref(), last_counter)?;
-    js::to_js(&reading)
+    let mut reading = pending.finish(valid, expected.as_deref(), last_counter)?;
+    // The original COSE bytes and the chain (kilobytes of base64) are set on the object as strings
+    // rather than escaped into JSON and parsed back: a third of a call's own cost. Their keys are
+    // already in place (empty), so the object keeps the fields and order of the library's JSON.
+    let cose = STANDARD.encode(std::mem::take(&mut reading.cose));
+    let chain: Array = std::mem::take(&mut reading.chain)
+        .iter()
+        .map(|der| JsValue::from_str(&STANDARD.encode(der)))
+        .collect();
+    let out = js::to_js(&reading)?;
+    js::set(&out, "cose", &cose.into());
+    js::set(&out, "chain", &chain);
+    Ok(out)
 }
 
 /// Verify one signed reading (a tagged COSE_Sign1) from a certified device.

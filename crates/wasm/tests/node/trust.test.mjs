@@ -78,6 +78,10 @@ for (const webCrypto of [true, false]) {
         const b = await veil.verifyReading(r.bytes, dev.chainPem, new TextEncoder().encode(dev.root), { nonce: NONCE_HEX, now: BigInt(NOW + 10) });
         assert.deepEqual(asJson(a), cli, measurement);
         assert.deepEqual(asJson(b), cli, measurement);
+        // Keys in the order of the library's VerifiedReading (the CLI sorts them).
+        const order = ['device', 'counter', 'timestamp', 'nonce', 'service', 'characteristic', 'algorithm', 'measurement', 'cose', 'chain'];
+        assert.deepEqual(Object.keys(a), order, measurement);
+        assert.deepEqual(Object.keys(b), order, measurement);
         assert.equal(a.algorithm, alg);
       }
     });
