@@ -97,6 +97,7 @@ for (const [name, bundle] of [['webpack 5', webpackBundle], ['Vite 8', viteBundl
     try {
       await runBundle(base);
     } finally {
+      server.closeAllConnections();
       server.close();
     }
   });
@@ -104,8 +105,17 @@ for (const [name, bundle] of [['webpack 5', webpackBundle], ['Vite 8', viteBundl
 
 /** Run the bundle served at `base` on the CLI's model and compare with the CLI's bytes and report. */
 async function runBundle(base) {
-  const { model, sha256: expected, report: want } = cli;
   const { page, errors, requests } = await openPage(session.browser);
+  try {
+    await checkPage(page, errors, requests, base);
+  } finally {
+    await page.close();
+  }
+}
+
+/** The page's pool and `deidentifyModel` against the CLI; no request leaves `base`, no error. */
+async function checkPage(page, errors, requests, base) {
+  const { model, sha256: expected, report: want } = cli;
   await page.goto(base + '/', { waitUntil: 'load' });
   await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
   const b64 = readFileSync(model).toString('base64');
@@ -129,5 +139,4 @@ async function runBundle(base) {
     assert.equal(r.method, 'GET', `${r.method} ${r.url}`);
   }
   assert.deepEqual(errors, []);
-  await page.close();
 }

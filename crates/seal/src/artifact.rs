@@ -345,29 +345,47 @@ impl UnsignedArtifact {
         }
     }
 
-    /// Sign with a `p256` key (the `Sig_structure` hash was computed while laying the payload out;
-    /// RFC 6979 nonces).
+    /// Sign with a `p256` key (RFC 6979 nonces), over the `Sig_structure` hash computed while
+    /// laying the payload out, or computed now after [`ArtifactBuilder::prepare_unhashed`].
     pub fn sign(self, key: &SigningKey) -> Result<SignedArtifact, SealError> {
         let digest = self.digest();
-        self.sign_prehashed(key, &digest)
+        self.sign_digest(key, &digest)
     }
 
-    /// [`Self::sign`] with the `Sig_structure`'s SHA-256 computed by the caller over
-    /// [`Self::sig_structure_parts`] (the same signature, RFC 6979 being deterministic). A wrong
-    /// digest gives a signature the recipient's [`verify_signed_artifact`] refuses, never a valid
-    /// one over these bytes.
+    /// Hazmat: [`Self::sign`] with the `Sig_structure`'s SHA-256 computed by the caller over
+    /// [`Self::sig_structure_parts`] (the same signature, RFC 6979 being deterministic). The key
+    /// signs the digest it is given: after [`ArtifactBuilder::prepare`] it is compared with the
+    /// hash made while laying out (a mismatch is [`SealError::SealFailed`]); after
+    /// [`ArtifactBuilder::prepare_unhashed`] nothing here can check it, and a wrong digest gives
+    /// a signature the recipient's [`verify_signed_artifact`] refuses.
     pub fn sign_prehashed(
         self,
         key: &SigningKey,
         sha256: &[u8; 32],
     ) -> Result<SignedArtifact, SealError> {
+        self.check_digest(sha256)?;
+        self.sign_digest(key, sha256)
+    }
+
+    /// A caller's digest against the hash made while laying out, when there is one.
+    fn check_digest(&self, sha256: &[u8; 32]) -> Result<(), SealError> {
+        match &self.tbs {
+            Some(tbs) if !bool::from(tbs.clone().finalize().ct_eq(sha256)) => Err(
+                SealError::SealFailed("the given digest is not the Sig_structure's".into()),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    fn sign_digest(self, key: &SigningKey, sha256: &[u8; 32]) -> Result<SignedArtifact, SealError> {
         if sec1_uncompressed(key.verifying_key()) != self.manifest.client_key {
             return Err(SealError::ClientKeyMismatch);
         }
         let sig: Signature = key
             .sign_prehash(sha256)
             .map_err(|e| SealError::SealFailed(format!("signing: {e}")))?;
-        // Our own signature by the manifest's own key: no need to check it again.
+        // Signed by the manifest's own key over the digest given: verifying it here would only
+        // check that digest against itself.
         Ok(self.assemble(&sig))
     }
 
@@ -375,12 +393,24 @@ impl UnsignedArtifact {
     /// verified against the manifest's client key before it is accepted.
     pub fn finish(self, signature: &[u8]) -> Result<SignedArtifact, SealError> {
         let digest = self.digest();
-        self.finish_prehashed(signature, &digest)
+        self.finish_digest(signature, &digest)
     }
 
-    /// [`Self::finish`] with the `Sig_structure`'s SHA-256 computed by the caller over
-    /// [`Self::sig_structure_parts`].
+    /// Hazmat: [`Self::finish`] with the `Sig_structure`'s SHA-256 computed by the caller over
+    /// [`Self::sig_structure_parts`]. The signature is checked against that digest, so the check
+    /// is as good as the digest: compared as in [`Self::sign_prehashed`] after
+    /// [`ArtifactBuilder::prepare`]; after [`ArtifactBuilder::prepare_unhashed`], a signature over
+    /// a wrong digest passes here and is refused by the recipient.
     pub fn finish_prehashed(
+        self,
+        signature: &[u8],
+        sha256: &[u8; 32],
+    ) -> Result<SignedArtifact, SealError> {
+        self.check_digest(sha256)?;
+        self.finish_digest(signature, sha256)
+    }
+
+    fn finish_digest(
         self,
         signature: &[u8],
         sha256: &[u8; 32],
@@ -699,6 +729,20 @@ mod tests {
             unhashed.clone().finish_prehashed(&sig.to_bytes(), &wrong),
             Err(SealError::BadSignature)
         ));
+        // After a hashed layout, the digest given is checked against the layout's own.
+        let hashed = builder().prepare(key.verifying_key()).unwrap();
+        assert!(matches!(
+            hashed.clone().sign_prehashed(&key, &wrong),
+            Err(SealError::SealFailed(_))
+        ));
+        assert!(matches!(
+            hashed.clone().finish_prehashed(&sig.to_bytes(), &wrong),
+            Err(SealError::SealFailed(_))
+        ));
+        assert_eq!(
+            hashed.sign_prehashed(&key, &digest).unwrap().as_bytes(),
+            want.as_bytes()
+        );
         let bad = unhashed.sign_prehashed(&key, &wrong).unwrap();
         assert!(matches!(
             verify_signed_artifact(bad.as_bytes(), None),

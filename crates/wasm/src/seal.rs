@@ -61,7 +61,7 @@ pub fn pseudonym(
 struct InputFile {
     hint: String,
     bytes: Vec<u8>,
-    sha256: Option<js_sys::Promise>,
+    sha256: Option<wasm_bindgen_futures::JsFuture>,
 }
 
 /// One file's bytes, copied, and its WebCrypto digest started in the same turn (so both see the
@@ -545,7 +545,7 @@ async fn sign_artifact(
 }
 
 /// The digest WebCrypto computed, or `None` when it could not (Rust hashes instead).
-async fn sha256_of(started: Result<js_sys::Promise, JsValue>) -> Option<[u8; 32]> {
+async fn sha256_of(started: Result<wasm_bindgen_futures::JsFuture, JsValue>) -> Option<[u8; 32]> {
     Subtle::sha256_of(started.ok()?).await.ok()
 }
 

@@ -126,7 +126,12 @@ fn begin(
         };
         let verifier = verifier.with_revocations(revoked).with_window(window);
         let pending = verifier.begin(cose, chain, now);
-        *cell = Some((key, trust.clone(), verifier));
+        let text = if trust.is_string() {
+            trust.clone()
+        } else {
+            JsValue::UNDEFINED
+        };
+        *cell = Some((key, text, verifier));
         Ok(pending?)
     })
 }

@@ -76,13 +76,16 @@ impl Subtle {
 
     /// Start `SHA-256(data)`. WebCrypto copies `data` before this returns (WebCrypto §14.3.2,
     /// "get a copy of the bytes held by the data parameter"), so the caller may change it after.
-    pub fn start_sha256(&self, data: &JsValue) -> Result<Promise, JsValue> {
+    /// The future listens to the promise from the start: one awaited late (after other awaits, or
+    /// never, when the caller fails first) is never an unhandled rejection.
+    pub fn start_sha256(&self, data: &JsValue) -> Result<JsFuture, JsValue> {
         self.call("digest", &[&"SHA-256".into(), data])
+            .map(JsFuture::from)
     }
 
-    /// The digest a [`Self::start_sha256`] promise resolves to.
-    pub async fn sha256_of(started: Promise) -> Result<[u8; 32], JsValue> {
-        let buf = JsFuture::from(started).await?;
+    /// The digest a [`Self::start_sha256`] future resolves to.
+    pub async fn sha256_of(started: JsFuture) -> Result<[u8; 32], JsValue> {
+        let buf = started.await?;
         let buf: ArrayBuffer = buf.dyn_into()?;
         let bytes = Uint8Array::new(&buf).to_vec();
         bytes

@@ -323,6 +323,26 @@ test('the client key can stay outside the module: a WebCrypto signer, checked be
   const pub = join(tmp.dir, 'webcrypto.pub.pem');
   writeFileSync(pub, publicPem);
   assert.equal(veilJson(['open', '--key', join(keys.dir, 'recipient.pem'), '--client-pub', pub, path]).artifact_id, sealed.artifactId);
+  // WebCrypto's digest failing while a slow signer works: the Sig_structure is hashed in Rust
+  // instead, and the failed digest is never an unhandled rejection.
+  const unhandled = [];
+  const onUnhandled = (e) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  const unpatch = patchSubtle('digest', () => () => Promise.reject(new Error('no digest')));
+  try {
+    const slowSign = async (m) => {
+      await new Promise((r) => setTimeout(r, 20));
+      return sign(m);
+    };
+    const fallback = await veil.sealArtifact(FILES, { ...options, sign: slowSign });
+    await new Promise((r) => setTimeout(r, 20));
+    const reopened = await veil.openArtifact(fallback.envelope, keys.recipientPriv, { clientKey: publicPem });
+    assert.equal(reopened.artifactId, fallback.artifactId);
+  } finally {
+    unpatch();
+    process.off('unhandledRejection', onUnhandled);
+  }
+  assert.deepEqual(unhandled, []);
   // A PEM public key and a synchronous signer work too.
   const other = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
   const signature = new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, new Uint8Array(1)));
