@@ -34,6 +34,9 @@ pub struct Hausdorff {
 }
 
 /// Uniform grid of triangles in CSR form.
+/// Cells from the grid beyond which [`TriGrid::distance`] does not search by cells.
+const FAR_CELLS: f64 = (1u64 << 40) as f64;
+
 struct TriGrid<'a> {
     vertices: &'a [[f32; 3]],
     triangles: &'a [[u32; 3]],
@@ -172,11 +175,31 @@ impl<'a> TriGrid<'a> {
         }
     }
 
+    /// Distance from `q` to the nearest of all the grid's triangles, one by one.
+    fn distance_to_all(&self, q: V3) -> f64 {
+        let v = self.vertices;
+        self.items.iter().fold(f64::INFINITY, |best, &ti| {
+            let t = self.triangles[ti as usize];
+            let (a, b, c) = (
+                v64(v[t[0] as usize]),
+                v64(v[t[1] as usize]),
+                v64(v[t[2] as usize]),
+            );
+            lesser(best, point_triangle(q, a, b, c))
+        })
+    }
+
     /// Distance from `q` to the nearest triangle (searching rings of cells outward).
     fn distance(&self, q: V3) -> f64 {
         let mut c = [0i64; 3];
         for k in 0..3 {
-            c[k] = ((q[k] - self.lo[k]) / self.cell).floor() as i64;
+            let cell = ((q[k] - self.lo[k]) / self.cell).floor();
+            // Cell arithmetic that far out could overflow `i64`; such a point is measured
+            // against every triangle instead (exact, and only for absurd coordinates).
+            if cell.is_nan() || cell.abs() >= FAR_CELLS {
+                return self.distance_to_all(q);
+            }
+            c[k] = cell as i64;
         }
         let mut best = f64::INFINITY;
         // Rings from the first that reaches the grid (a query outside it skips the empty ones) to

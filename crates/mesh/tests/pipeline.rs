@@ -437,3 +437,29 @@ fn distances_to_surface_refuses_points_that_are_not_finite_and_measures_far_ones
     let far = (3.0e8f64.powi(2) + 2.0e8f64.powi(2)).sqrt() - 10.0;
     assert!((d[1] - far).abs() < 1.0, "{d:?}");
 }
+
+/// A fuzzer's find (2026-12-07, `deidentify` target): a model with a point so far from the
+/// report's grid that its cell index saturated `i64` and the ring search panicked ("attempt to
+/// negate with overflow"). It must give a result or a typed error.
+#[test]
+fn a_point_astronomically_far_from_the_surface_is_measured_not_a_panic() {
+    let hex: String = [
+        "20200c0c0c0c0c0c0c0c040c0c0c0d0c0c0c0c0c0c0c0c0cff0c0c0c0c0c0c0c0c0c0c0c0c0a00010000000c0c3d0c0c",
+        "0c0c0c0cba0c0c0c0c0c0c0c0c0c000c0cff0c0c0c0c0c0c0c0c0c0c0c0c0a00010000000d0c1c0c0c0c0c6f626a2d6f",
+        "7468652d8cff73ff02e4006f61749a9100aa8b000056000000000000000c0c0c0c0c0c0c0c20",
+    ]
+    .concat();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let o = veil_mesh::Options {
+        seed: Some(0),
+        limits: veil_mesh::Limits {
+            max_triangles: 1 << 16,
+            max_vertices: 1 << 16,
+        },
+        ..veil_mesh::Options::default()
+    };
+    let _ = veil_mesh::deidentify(&bytes, veil_mesh::FormatHint::Auto, &o);
+}

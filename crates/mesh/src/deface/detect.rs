@@ -79,12 +79,14 @@ struct Grid {
 }
 
 impl Grid {
+    /// The cell of `p`, clamped to one cell beyond the neighbours of the grid's edge cells: a cell
+    /// further out has no neighbour in the grid either, and its ±1 neighbours never overflow.
     fn cell_of(&self, p: V3) -> [i64; 3] {
-        [
-            ((p[0] - self.lo[0]) / self.cell).floor() as i64,
-            ((p[1] - self.lo[1]) / self.cell).floor() as i64,
-            ((p[2] - self.lo[2]) / self.cell).floor() as i64,
-        ]
+        [0, 1, 2].map(|k| {
+            ((p[k] - self.lo[k]) / self.cell)
+                .floor()
+                .clamp(-2.0, self.dims[k] as f64 + 1.0) as i64
+        })
     }
     fn index(&self, k: [i64; 3]) -> Option<usize> {
         if (0..3).all(|i| k[i] >= 0 && k[i] < self.dims[i]) {
