@@ -33,10 +33,10 @@ pub struct Hausdorff {
     pub samples: u64,
 }
 
-/// Uniform grid of triangles in CSR form.
 /// Cells from the grid beyond which [`TriGrid::distance`] does not search by cells.
 const FAR_CELLS: f64 = (1u64 << 40) as f64;
 
+/// Uniform grid of triangles in CSR form.
 struct TriGrid<'a> {
     vertices: &'a [[f32; 3]],
     triangles: &'a [[u32; 3]],
@@ -175,16 +175,21 @@ impl<'a> TriGrid<'a> {
         }
     }
 
+    /// The corners of triangle `ti`.
+    fn corners(&self, ti: u32) -> (V3, V3, V3) {
+        let t = self.triangles[ti as usize];
+        let v = self.vertices;
+        (
+            v64(v[t[0] as usize]),
+            v64(v[t[1] as usize]),
+            v64(v[t[2] as usize]),
+        )
+    }
+
     /// Distance from `q` to the nearest of all the grid's triangles, one by one.
     fn distance_to_all(&self, q: V3) -> f64 {
-        let v = self.vertices;
         self.items.iter().fold(f64::INFINITY, |best, &ti| {
-            let t = self.triangles[ti as usize];
-            let (a, b, c) = (
-                v64(v[t[0] as usize]),
-                v64(v[t[1] as usize]),
-                v64(v[t[2] as usize]),
-            );
+            let (a, b, c) = self.corners(ti);
             lesser(best, point_triangle(q, a, b, c))
         })
     }
@@ -267,13 +272,7 @@ impl<'a> TriGrid<'a> {
                         for &ti in
                             &self.items[self.start[cell] as usize..self.start[cell + 1] as usize]
                         {
-                            let t = self.triangles[ti as usize];
-                            let v = self.vertices;
-                            let (a, b, c) = (
-                                v64(v[t[0] as usize]),
-                                v64(v[t[1] as usize]),
-                                v64(v[t[2] as usize]),
-                            );
+                            let (a, b, c) = self.corners(ti);
                             // The triangle's box is a lower bound of its distance.
                             let mut d2 = 0.0;
                             for k in 0..3 {

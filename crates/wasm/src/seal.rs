@@ -443,10 +443,7 @@ async fn finish_external(
     envelope.set(&js_sys::Uint8Array::from(&prefix[..]), 0);
     envelope.set(&ciphertext, prefix.len() as u32);
     drop(ciphertext);
-    let id = match subtle.start_sha256(&envelope) {
-        Ok(started) => Subtle::sha256_of(started).await.ok().map(hex::encode),
-        Err(_) => None,
-    };
+    let id = subtle.sha256(&envelope).await.map(hex::encode);
     let id = id.unwrap_or_else(|| veil_seal::ArtifactId::of_envelope(&envelope.to_vec()).to_hex());
     describe(&envelope, id, p)
 }
@@ -517,7 +514,7 @@ async fn sign_artifact(
     let signed = match signer {
         ClientSigner::Key(key) => {
             let digest = match subtle {
-                Some(subtle) => sha256_of(subtle.start_sha256(&sig_structure_js(&unsigned))).await,
+                Some(subtle) => subtle.sha256(&sig_structure_js(&unsigned)).await,
                 None => None,
             };
             match digest {
@@ -532,8 +529,8 @@ async fn sign_artifact(
             let signature = external_signature(sign, &tbs).await?;
             drop(tbs);
             let digest = match digest {
-                Some(started) => sha256_of(started).await,
-                None => None,
+                Some(Ok(started)) => Subtle::sha256_of(started).await.ok(),
+                _ => None,
             };
             match digest {
                 Some(d) => unsigned.finish_prehashed(&signature, &d),
@@ -542,11 +539,6 @@ async fn sign_artifact(
         }
     };
     Ok(signed.map_err(VeilError::from)?)
-}
-
-/// The digest WebCrypto computed, or `None` when it could not (Rust hashes instead).
-async fn sha256_of(started: Result<wasm_bindgen_futures::JsFuture, JsValue>) -> Option<[u8; 32]> {
-    Subtle::sha256_of(started.ok()?).await.ok()
 }
 
 async fn seal_artifact_async(files_in: JsValue, options: JsValue) -> Result<JsValue, JsValue> {

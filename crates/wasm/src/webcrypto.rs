@@ -83,6 +83,11 @@ impl Subtle {
             .map(JsFuture::from)
     }
 
+    /// `SHA-256(data)` now, or `None` when WebCrypto could not make it (the caller hashes in Rust).
+    pub async fn sha256(&self, data: &JsValue) -> Option<[u8; 32]> {
+        Self::sha256_of(self.start_sha256(data).ok()?).await.ok()
+    }
+
     /// The digest a [`Self::start_sha256`] future resolves to.
     pub async fn sha256_of(started: JsFuture) -> Result<[u8; 32], JsValue> {
         let buf = started.await?;
