@@ -243,6 +243,16 @@ test('a binary STL is de-identified in the browser: report, preview, clean downl
   const afterView = await view('preview-after');
   assert.ok(Number(afterView.shownTriangles) > 0 && Number(afterView.draws) > 0, JSON.stringify(afterView));
   assert.ok(Number((await view('preview-before')).shownTriangles) > 0);
+  // Multisampled edges on a GPU; none where WebGL is drawn in software (this suite's headless
+  // Chromium runs SwiftShader), where multisampling costs more than the triangles.
+  const renderer = await page.evaluate(() => {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return name;
+  });
+  assert.equal(afterView.antialias, String(!/swiftshader|llvmpipe/i.test(renderer)), renderer);
   assert.match(await tableText(page, 'preview-deviation'), /^0 to \d+\.\d{3} mm/);
   await page.$eval('[data-testid="preview-after"]', (c) => c.scrollIntoView({ block: 'center' }));
   const box = await (await page.$('[data-testid="preview-after"]')).boundingBox();

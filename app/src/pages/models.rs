@@ -131,7 +131,29 @@ struct FinishedRun {
     after: ViewGeometry,
     download: Option<Download>,
     /// The model and its shareable report, for the outbox; or why it cannot be sent.
-    sealable: Result<Sealable, AppError>,
+    sealable: Result<OutboxModel, AppError>,
+}
+
+/// A finished run as the outbox may seal it. The bytes stay in the worker's `Blob` until a seal
+/// reads them, so showing a result never copies the model onto the page's thread.
+#[derive(Debug, Clone)]
+struct OutboxModel {
+    output: web_sys::Blob,
+    report: veil_mesh::ShareableReport,
+}
+
+impl OutboxModel {
+    async fn sealable(self) -> Result<Sealable, AppError> {
+        let buffer = wasm_bindgen_futures::JsFuture::from(self.output.array_buffer())
+            .await
+            .map_err(|_| {
+                AppError::browser("the browser could not read the de-identified model back")
+            })?;
+        Ok(Sealable::Model {
+            bytes: js_sys::Uint8Array::new(&buffer).to_vec(),
+            report: Box::new(self.report),
+        })
+    }
 }
 
 /// A finished run's download link. Dropping it (when the run is replaced, or the page closes)
@@ -364,21 +386,24 @@ impl ModelsPage {
                 return;
             }
         };
-        let download = blob_url(&outcome.output).map(|url| Download {
-            url,
-            name: outcome.file_name.clone(),
-            bytes: u64::from(outcome.output.length()),
-        });
+        let bytes_out = outcome.output.size() as u64;
+        let download = web_sys::Url::create_object_url_with_blob(&outcome.output)
+            .ok()
+            .map(|url| Download {
+                url,
+                name: outcome.file_name.clone(),
+                bytes: bytes_out,
+            });
         let shareable = serde_json::from_str::<veil_mesh::ShareableReport>(&outcome.shareable_json);
         let record = serde_json::json!({
-            "bytes_out": outcome.output.length(),
+            "bytes_out": bytes_out,
             "report": shareable.as_ref().ok(),
         });
         crate::outbox::audit_later(veil_audit::AuditEvent::Deidentification, record);
         let sealable = shareable
-            .map(|report| Sealable::Model {
-                bytes: outcome.output.to_vec(),
-                report: Box::new(report),
+            .map(|report| OutboxModel {
+                output: outcome.output,
+                report,
             })
             .map_err(|e| {
                 AppError::worker(format!(
@@ -399,18 +424,9 @@ impl ModelsPage {
     }
 }
 
-/// An object URL for the output (revoked when its [`Download`] is dropped).
-fn blob_url(bytes: &js_sys::Uint8Array) -> Option<String> {
-    blob_url_of(bytes, "application/octet-stream")
-}
-
 /// An object URL for a text.
 fn text_blob_url(text: &str, mime: &str) -> Option<String> {
-    blob_url_of(&JsValue::from_str(text), mime)
-}
-
-fn blob_url_of(part: &JsValue, mime: &str) -> Option<String> {
-    let parts = js_sys::Array::of1(part);
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok()?;
@@ -655,7 +671,7 @@ fn AddToOutbox(page: ModelsPage) -> impl IntoView {
             .map(Err::<String, AppError>),
     );
     let add = move |_| {
-        let Some(content) = page
+        let Some(model) = page
             .with_finished(|r| r.sealable.as_ref().ok().cloned())
             .flatten()
         else {
@@ -666,7 +682,10 @@ fn AddToOutbox(page: ModelsPage) -> impl IntoView {
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let sealed = crate::outbox::seal_for(content, scope, to).await;
+            let sealed = match model.sealable().await {
+                Ok(content) => crate::outbox::seal_for(content, scope, to).await,
+                Err(e) => Err(e),
+            };
             let shown = sealed.map(|sealed| match sealed {
                 crate::outbox::Sealed::Queued(item) => format!(
                     "Sealed and queued ({}…). See the Outbox.",

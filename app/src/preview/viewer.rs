@@ -4,6 +4,12 @@
 //!
 //! Nothing is animated: a frame is drawn when the geometry, the camera or the canvas size changes,
 //! so an idle preview costs nothing.
+//!
+//! Edges are smoothed by multisampling (`antialias`) unless WebGL is drawn in software
+//! (SwiftShader, llvmpipe, WARP: kiosks and virtual machines without a GPU). There multisampling
+//! costs more than the triangles themselves: the two views of a 5M-triangle model took 440 and
+//! 410 ms to draw in Chromium's SwiftShader, about half of that without it, and every drag
+//! redraws both (measurements in docs/benchmarks.md).
 
 use js_sys::Reflect;
 use leptos::html::Canvas;
@@ -44,6 +50,58 @@ void main() {
 }
 "#;
 
+/// Whether a WebGL renderer named `renderer` (`WEBGL_debug_renderer_info`'s unmasked name, or
+/// `RENDERER`) draws in software.
+pub fn is_software_renderer(renderer: &str) -> bool {
+    let name = renderer.to_ascii_lowercase();
+    [
+        "swiftshader",
+        "llvmpipe",
+        "softpipe",
+        "software",
+        "basic render driver",
+    ]
+    .iter()
+    .any(|s| name.contains(s))
+}
+
+/// Whether this browser draws WebGL in software, asked once of a throwaway context.
+fn drawn_in_software() -> bool {
+    thread_local!(static SOFTWARE: std::cell::OnceCell<bool> = const { std::cell::OnceCell::new() });
+    SOFTWARE.with(|s| *s.get_or_init(|| renderer_name().is_some_and(|n| is_software_renderer(&n))))
+}
+
+fn renderer_name() -> Option<String> {
+    /// `WEBGL_debug_renderer_info.UNMASKED_RENDERER_WEBGL`.
+    const UNMASKED_RENDERER: u32 = 0x9246;
+    let canvas: web_sys::HtmlCanvasElement = web_sys::window()?
+        .document()?
+        .create_element("canvas")
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let gl: Gl = canvas.get_context("webgl2").ok()??.dyn_into().ok()?;
+    let unmasked = match gl.get_extension("WEBGL_debug_renderer_info") {
+        Ok(Some(_)) => gl.get_parameter(UNMASKED_RENDERER).ok(),
+        _ => None,
+    };
+    let name = unmasked
+        .or_else(|| gl.get_parameter(Gl::RENDERER).ok())
+        .and_then(|v| v.as_string());
+    lose_context(&gl);
+    name
+}
+
+/// Give a context back now rather than at garbage collection (browsers cap live contexts).
+fn lose_context(gl: &Gl) {
+    if let Ok(Some(ext)) = gl.get_extension("WEBGL_lose_context")
+        && let Ok(lose) =
+            Reflect::get(&ext, &"loseContext".into()).and_then(|f| f.dyn_into::<js_sys::Function>())
+    {
+        let _ = lose.call0(&ext);
+    }
+}
+
 /// The GPU side of one view.
 struct GlView {
     gl: Gl,
@@ -53,6 +111,8 @@ struct GlView {
     vao: Option<web_sys::WebGlVertexArrayObject>,
     buffers: Vec<web_sys::WebGlBuffer>,
     index_count: i32,
+    /// Whether edges are multisampled.
+    antialias: bool,
 }
 
 fn compile(gl: &Gl, kind: u32, source: &str) -> Result<WebGlShader, AppError> {
@@ -76,8 +136,9 @@ fn compile(gl: &Gl, kind: u32, source: &str) -> Result<WebGlShader, AppError> {
 
 impl GlView {
     fn new(canvas: &web_sys::HtmlCanvasElement) -> Result<GlView, AppError> {
+        let antialias = !drawn_in_software();
         let options = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&options, &"antialias".into(), &true.into());
+        let _ = js_sys::Reflect::set(&options, &"antialias".into(), &antialias.into());
         let gl: Gl = canvas
             .get_context_with_context_options("webgl2", &options)
             .map_err(|_| AppError::browser("WebGL2 is refused"))?
@@ -112,6 +173,7 @@ impl GlView {
             vao: None,
             buffers: Vec::new(),
             index_count: 0,
+            antialias,
         })
     }
 
@@ -157,12 +219,7 @@ impl GlView {
         for b in &self.buffers {
             self.gl.delete_buffer(Some(b));
         }
-        if let Ok(Some(ext)) = self.gl.get_extension("WEBGL_lose_context")
-            && let Ok(lose) = Reflect::get(&ext, &"loseContext".into())
-                .and_then(|f| f.dyn_into::<js_sys::Function>())
-        {
-            let _ = lose.call0(&ext);
-        }
+        lose_context(&self.gl);
     }
 
     fn draw(&self, canvas: &web_sys::HtmlCanvasElement, camera: &OrbitCamera, frame: &Frame) {
@@ -217,6 +274,7 @@ pub fn ModelViewer(
     let view: StoredValue<Option<GlView>, LocalStorage> = StoredValue::new_local(None);
     let failure = RwSignal::new(None::<AppError>);
     let draws = RwSignal::new(0u32);
+    let antialias = RwSignal::new(None::<bool>);
     let drag = StoredValue::new(None::<(f64, f64)>);
 
     let redraw = move || {
@@ -240,7 +298,10 @@ pub fn ModelViewer(
         let ready = view.try_update_value(|v| {
             if v.is_none() {
                 match GlView::new(&canvas) {
-                    Ok(gl) => *v = Some(gl),
+                    Ok(gl) => {
+                        antialias.set(Some(gl.antialias));
+                        *v = Some(gl);
+                    }
                     Err(e) => {
                         failure.set(Some(e));
                         return false;
@@ -330,6 +391,7 @@ pub fn ModelViewer(
                 data-zoom=move || format!("{:.3}", camera.get().zoom)
                 data-shown-triangles=shown
                 data-draws=move || draws.get().to_string()
+                data-antialias=move || antialias.get().map(|a| a.to_string())
                 on:pointerdown=on_pointer_down on:pointermove=on_pointer_move
                 on:pointerup=on_pointer_up on:pointercancel=on_pointer_up
                 on:wheel=on_wheel on:keydown=on_key>
@@ -343,5 +405,40 @@ pub fn ModelViewer(
                 </p>
             </Show>
         </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_software_renderer;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn software_renderers_are_told_from_gpus_by_the_names_browsers_report() {
+        for software in [
+            // Chromium without a GPU (headless, virtual machines).
+            "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)",
+            "Google SwiftShader",
+            // Mesa's software rasterisers (Firefox and Chromium on Linux without a GPU driver).
+            "llvmpipe (LLVM 15.0.6, 256 bits)",
+            "softpipe",
+            // Windows' WARP.
+            "ANGLE (Microsoft, Microsoft Basic Render Driver Direct3D11 vs_5_0 ps_5_0, D3D11)",
+            "Microsoft Basic Render Driver",
+        ] {
+            assert!(is_software_renderer(software), "{software}");
+        }
+        for gpu in [
+            "ANGLE (Intel, Intel(R) UHD Graphics 620 Direct3D11 vs_5_0 ps_5_0, D3D11)",
+            "ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 (0x00002504) Direct3D11 vs_5_0 ps_5_0, D3D11)",
+            "Apple GPU",
+            "Mali-G78",
+            "Adreno (TM) 650",
+            // A masked name says nothing: multisampled, as before.
+            "WebKit WebGL",
+            "",
+        ] {
+            assert!(!is_software_renderer(gpu), "{gpu}");
+        }
     }
 }
