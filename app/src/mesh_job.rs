@@ -116,8 +116,10 @@ fn never() -> bool {
 
 /// The first part of a job: read the file (named `file_name`; taken by value so the pipeline
 /// frees it as soon as it is read), scrub, reframe, deface, mask. The mesh worker hands the
-/// report's second half ([`veil_mesh::Prepared::back_points`] to
-/// [`veil_mesh::Prepared::reference`]) to a second worker, then calls [`write`] and [`finish`].
+/// report's first half ([`veil_mesh::Prepared::forward_points`] to
+/// [`veil_mesh::Prepared::output_surface`]) to a second worker, then calls [`write`], which
+/// measures the second half and writes the output meanwhile, and [`finish`]. (The first half goes
+/// out, not the second: this side then has the output to write as well, and the halves balance.)
 pub fn prepare(
     bytes: Vec<u8>,
     file_name: &str,
@@ -135,39 +137,34 @@ pub fn prepare(
     )
 }
 
-/// The report's first half (and its second, with `second_half`) and the output written.
+/// The report's second half (and its first, unless it is measured `elsewhere`) and the output
+/// written.
 pub fn write(
     prepared: veil_mesh::Prepared,
-    second_half: bool,
+    elsewhere: veil_mesh::Elsewhere,
     progress: &mut dyn FnMut(f32),
 ) -> Result<veil_mesh::Written, MeshError> {
-    prepared.write(second_half, &mut pipeline_progress(progress), &never)
+    prepared.write(elsewhere, &mut pipeline_progress(progress), &never)
 }
 
-/// The report's second half measured here after all (the helper it was handed to failed).
-pub fn measure_second_half(
+/// The report's first half measured here after all (the helper it was handed to failed).
+pub fn measure_first_half(
     written: &veil_mesh::Written,
     points: &[[f32; 3]],
 ) -> Result<Vec<f64>, MeshError> {
-    let reference = written.reference();
-    veil_mesh::utility::distances_to_surface(
-        &reference.vertices,
-        &reference.triangles,
-        points,
-        &mut |_| {},
-        &never,
-    )
+    let (vertices, kept) = written.output_surface();
+    veil_mesh::utility::distances_to_surface(vertices, kept, points, &mut |_| {}, &never)
 }
 
-/// The report (with its second half as [`write`] measured it, or from `back`, measured
+/// The report (with its first half as [`write`] measured it, or from `brought`, measured
 /// elsewhere) and the preview. The bytes and the report are the same either way, and the same as the CLI's.
 pub fn finish(
     written: veil_mesh::Written,
-    back: Option<Vec<f64>>,
+    brought: Option<Vec<f64>>,
     output: OutputFormat,
     progress: &mut dyn FnMut(f32),
 ) -> Result<JobResult, MeshError> {
-    let done = written.complete(back, &mut pipeline_progress(progress), &never)?;
+    let done = written.complete(brought, &mut pipeline_progress(progress), &never)?;
     let identity = |p: [f32; 3]| p;
     let removed = done
         .report
@@ -218,7 +215,7 @@ mod tests {
         progress: &mut dyn FnMut(f32),
     ) -> Result<JobResult, MeshError> {
         let prepared = prepare(bytes, file_name, options, progress)?;
-        let written = write(prepared, true, progress)?;
+        let written = write(prepared, veil_mesh::Elsewhere::Nothing, progress)?;
         finish(written, None, options.output, progress)
     }
 

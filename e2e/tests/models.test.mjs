@@ -276,7 +276,7 @@ test('a binary STL is de-identified in the browser: report, preview, clean downl
   assert.match(await page.$eval('[data-testid="model-outbox-status"]', (el) => el.textContent), /Consent page/);
 
   // The download: binary STL, neutral header, zero attribute bytes, none of the planted text.
-  const name = await page.$eval('[data-testid="model-download"]', (a) => a.getAttribute('download'));
+  const name = await page.$eval('[data-testid="model-download"]', (b) => b.dataset.fileName);
   // The input's file name carries the patient's name: the download's must not.
   assert.equal(name, 'deidentified-model.stl');
   await page.click('[data-testid="model-download"]');

@@ -2,7 +2,7 @@
 //! receives a chosen file and options from the Models page, runs the de-identification in
 //! [`veil_app::mesh_job`], and replies with progress, the output, the report and the preview.
 //! The same script is also the job's helper: asked by a mesh worker to `measure`, it measures
-//! the report's second half while that worker writes the output.
+//! the report's first half while that worker measures the second and writes the output.
 //! The protocol lives in [`veil_app::platform::worker`].
 
 use std::rc::Rc;
@@ -85,27 +85,29 @@ async fn run(port: WorkerPort, request: JobRequest, helper: Rc<Option<Helper>>) 
     let mut progress = |f: f32| port.progress(f);
     let result = async {
         let prepared = mesh_job::prepare(bytes, &request.name, &request.options, &mut progress)?;
-        let points = prepared.back_points();
+        let points = prepared.forward_points();
         let mut reply = None;
         if let Some(h) = helper.as_ref()
             && !points.is_empty()
         {
-            let reference = prepared.reference();
-            reply = h
-                .measure(&reference.vertices, &reference.triangles, &points)
-                .await;
+            let (vertices, kept) = prepared.output_surface();
+            reply = h.measure(vertices, kept, &points).await;
         }
-        // Without a helper, `write` measures the second half itself.
-        let written = mesh_job::write(prepared, reply.is_none(), &mut progress)?;
-        let back = match reply {
+        // Without a helper, `write` measures the first half itself.
+        let elsewhere = match reply {
+            Some(_) => veil_mesh::Elsewhere::Forward,
+            None => veil_mesh::Elsewhere::Nothing,
+        };
+        let written = mesh_job::write(prepared, elsewhere, &mut progress)?;
+        let brought = match reply {
             Some(reply) => match Helper::distances(reply, points.len()).await {
-                Some(back) => Some(back),
+                Some(forward) => Some(forward),
                 // The helper failed: measured here after all.
-                None => Some(mesh_job::measure_second_half(&written, &points)?),
+                None => Some(mesh_job::measure_first_half(&written, &points)?),
             },
             None => None,
         };
-        mesh_job::finish(written, back, request.options.output, &mut progress)
+        mesh_job::finish(written, brought, request.options.output, &mut progress)
     }
     .await;
     match result {

@@ -134,41 +134,29 @@ struct FinishedRun {
     sealable: Result<OutboxModel, AppError>,
 }
 
-/// A finished run as the outbox may seal it. The bytes stay in the worker's `Blob` until a seal
-/// reads them, so showing a result never copies the model onto the page's thread.
+/// A finished run as the outbox may seal it. The bytes stay in the array the worker sent until a
+/// seal copies them, so showing a result never copies the model on the page's thread.
 #[derive(Debug, Clone)]
 struct OutboxModel {
-    output: web_sys::Blob,
+    output: js_sys::Uint8Array,
     report: veil_mesh::ShareableReport,
 }
 
 impl OutboxModel {
-    async fn sealable(self) -> Result<Sealable, AppError> {
-        let buffer = wasm_bindgen_futures::JsFuture::from(self.output.array_buffer())
-            .await
-            .map_err(|_| {
-                AppError::browser("the browser could not read the de-identified model back")
-            })?;
-        Ok(Sealable::Model {
-            bytes: js_sys::Uint8Array::new(&buffer).to_vec(),
+    fn sealable(self) -> Sealable {
+        Sealable::Model {
+            bytes: self.output.to_vec(),
             report: Box::new(self.report),
-        })
+        }
     }
 }
 
-/// A finished run's download link. Dropping it (when the run is replaced, or the page closes)
-/// revokes its object URL.
-#[derive(Debug)]
+/// A finished run's download: the bytes become a file (a `Blob`) only when it is asked for.
+#[derive(Debug, Clone)]
 struct Download {
-    url: String,
+    data: js_sys::Uint8Array,
     name: String,
     bytes: u64,
-}
-
-impl Drop for Download {
-    fn drop(&mut self) {
-        let _ = web_sys::Url::revoke_object_url(&self.url);
-    }
 }
 
 /// The face-removal choice of the form. A plane is read from its own field when a run starts,
@@ -386,14 +374,12 @@ impl ModelsPage {
                 return;
             }
         };
-        let bytes_out = outcome.output.size() as u64;
-        let download = web_sys::Url::create_object_url_with_blob(&outcome.output)
-            .ok()
-            .map(|url| Download {
-                url,
-                name: outcome.file_name.clone(),
-                bytes: bytes_out,
-            });
+        let bytes_out = u64::from(outcome.output.length());
+        let download = Some(Download {
+            data: outcome.output.clone(),
+            name: outcome.file_name.clone(),
+            bytes: bytes_out,
+        });
         let shareable = serde_json::from_str::<veil_mesh::ShareableReport>(&outcome.shareable_json);
         let record = serde_json::json!({
             "bytes_out": bytes_out,
@@ -442,7 +428,7 @@ pub fn Models() -> impl IntoView {
     page.start_worker();
     on_cleanup(move || {
         page.worker.set_value(None);
-        // Dropping the run revokes its download URL.
+        // The finished run's arrays go with it.
         page.state.try_update_untracked(|s| *s = ModelsState::Idle);
     });
 
@@ -682,10 +668,7 @@ fn AddToOutbox(page: ModelsPage) -> impl IntoView {
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let sealed = match model.sealable().await {
-                Ok(content) => crate::outbox::seal_for(content, scope, to).await,
-                Err(e) => Err(e),
-            };
+            let sealed = crate::outbox::seal_for(model.sealable(), scope, to).await;
             let shown = sealed.map(|sealed| match sealed {
                 crate::outbox::Sealed::Queued(item) => format!(
                     "Sealed and queued ({}…). See the Outbox.",
@@ -752,24 +735,25 @@ fn Results(page: ModelsPage) -> impl IntoView {
         (shown < g.total_triangles)
             .then(|| format!("{shown} of {} triangles shown", g.total_triangles))
     });
-    let download = page
-        .with_finished(|r| {
-            r.download
-                .as_ref()
-                .map(|d| (d.url.clone(), d.name.clone(), d.bytes))
-        })
-        .flatten();
+    let download = page.with_finished(|r| r.download.clone()).flatten();
     let summary = page.with_finished(|r| r.summary);
     let report = page.with_finished(|r| r.report.clone());
     view! {
         <div class="card">
             <h2>"Result"</h2>
-            {download.map(|(url, name, bytes)| view! {
-                <p>
-                    <a class="button primary" href=url download=name.clone()
-                        data-testid="model-download">{format!("Download {name}")}</a>
-                    " "<span class="note">{format_bytes(bytes)}</span>
-                </p>
+            {download.map(|Download { data, name, bytes }| {
+                let label = format!("Download {name}");
+                let file_name = name.clone();
+                view! {
+                    <p>
+                        <button type="button" class="button primary" data-testid="model-download"
+                            data-file-name=file_name
+                            on:click=move |_| crate::platform::download::offer_array(&name, "application/octet-stream", &data)>
+                            {label}
+                        </button>
+                        " "<span class="note">{format_bytes(bytes)}</span>
+                    </p>
+                }
             })}
             <AddToOutbox page/>
         </div>

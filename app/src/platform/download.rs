@@ -4,10 +4,16 @@ use wasm_bindgen::JsCast;
 
 /// Start a download of `bytes` named `name`.
 pub fn offer(name: &str, mime: &str, bytes: &[u8]) {
+    offer_array(name, mime, &js_sys::Uint8Array::from(bytes));
+}
+
+/// Start a download of the bytes of `array` (a JavaScript array, not copied through wasm) named
+/// `name`.
+pub fn offer_array(name: &str, mime: &str, array: &js_sys::Uint8Array) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let parts = js_sys::Array::of1(array);
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
     let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) else {

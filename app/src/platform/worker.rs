@@ -4,7 +4,7 @@
 //!
 //! - page → worker: `{ kind: "run", file: File, name, options: JSON }`;
 //! - worker → page: `{ kind: "ready" }` once loaded, `{ kind: "progress", value }` (0..1),
-//!   `{ kind: "done", output: Blob, fileName, report: JSON, shareable: JSON, summary: JSON,
+//!   `{ kind: "done", output: Uint8Array, fileName, report: JSON, shareable: JSON, summary: JSON,
 //!   before, after }`
 //!   (`report` is a [`ReportView`]: rows ready to show, plus the full report JSON)
 //!   with each view as `{ positions, colours, indices, totalTriangles }` typed arrays (transferred,
@@ -16,9 +16,9 @@
 //!
 //! On a machine with two cores or more, the mesh worker starts a second one of itself (a
 //! [`Helper`], named [`HELPER_NAME`], terminated with it; it says `ready` only once its helper
-//! has loaded, so nothing is fetched while a model is processed) for the half of the utility
-//! report that needs only the input surface and a set of output points; they run while the
-//! first worker writes the output:
+//! has loaded, so nothing is fetched while a model is processed) for the first half of the
+//! utility report, which needs only the output's surface and a set of input points; it runs while
+//! the first worker measures the second half and writes the output:
 //!
 //! - helper → worker: `{ kind: "ready" }`, then `{ kind: "measured", distances: Float64Array }`
 //!   or `{ kind: "failed", code, message }`;
@@ -85,10 +85,10 @@ impl From<&PreviewPair> for PreviewSummary {
 /// A finished job as the page receives it.
 #[derive(Debug, Clone)]
 pub struct JobOutcome {
-    /// The de-identified file, as a `Blob` the worker made from its own memory: the page links
-    /// it for download and reads it only if it is sealed, so a model of hundreds of megabytes is
-    /// never copied on the page's thread.
-    pub output: web_sys::Blob,
+    /// The de-identified file (transferred, not copied). The page copies it only when it is
+    /// downloaded (into a `Blob`) or sealed, so showing a result of hundreds of megabytes copies
+    /// nothing on the page's thread.
+    pub output: Uint8Array,
     /// Its download name.
     pub file_name: String,
     /// The local utility report, formatted ([`ReportView`] as JSON): shown and downloadable.
@@ -294,11 +294,11 @@ pub struct JobRequest {
 /// What the helper is asked to measure (helper side).
 #[derive(Debug)]
 pub struct MeasureRequest {
-    /// The input surface's vertices (output frame).
+    /// The surface's vertices (output frame).
     pub vertices: Vec<[f32; 3]>,
     /// Its triangles.
     pub triangles: Vec<[u32; 3]>,
-    /// The output points to measure.
+    /// The points to measure.
     pub points: Vec<[f32; 3]>,
 }
 
@@ -403,17 +403,12 @@ impl WorkerPort {
         self.post(&message, Some(&transfer));
     }
 
-    /// Send a finished job: the output as a `Blob` (a handle; the browser holds its bytes), the
-    /// preview's buffers transferred, not copied.
+    /// Send a finished job, transferring (not copying) its buffers.
     pub fn done(&self, result: &JobResult) {
-        let Some(output) = blob_of(&result.bytes) else {
-            self.failed(&AppError::browser(
-                "the browser could not hold the de-identified model (out of memory?)",
-            ));
-            return;
-        };
         let transfer = Array::new();
         let message = Self::kind("done");
+        let output = Uint8Array::from(result.bytes.as_slice());
+        transfer.push(&output.buffer());
         set(&message, "output", &output);
         set(&message, "fileName", &result.file_name.as_str().into());
         let report =
@@ -437,22 +432,6 @@ impl WorkerPort {
         );
         self.post(&message, Some(&transfer));
     }
-}
-
-/// A `Blob` of `bytes`, copied by the browser straight out of this module's memory (no
-/// intermediate `Uint8Array`).
-fn blob_of(bytes: &[u8]) -> Option<web_sys::Blob> {
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/octet-stream");
-    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().dyn_into().ok()?;
-    // A view of `bytes` in this module's memory, which the `Blob` constructor copies before
-    // anything could allocate (a grown memory detaches the views of its old buffer).
-    let view = Uint8Array::new_with_byte_offset_and_length(
-        &memory.buffer(),
-        u32::try_from(bytes.as_ptr() as usize).ok()?,
-        u32::try_from(bytes.len()).ok()?,
-    );
-    web_sys::Blob::new_with_u8_array_sequence_and_options(&Array::of1(&view), &options).ok()
 }
 
 fn encode_view(g: &PreviewGeometry, transfer: &Array) -> Object {

@@ -337,17 +337,32 @@ fn run(
     // In one call both halves are measured before the output is written, as they always were:
     // the second half's grid never coexists with the output bytes.
     prepare(bytes, hint, options, progress, cancel)?
-        .write(true, progress, cancel)?
+        .write(Elsewhere::Nothing, progress, cancel)?
         .complete(None, progress, cancel)
+}
+
+/// Which half of the report a split run measures somewhere else (another worker) while this one
+/// writes the output: it is brought to [`Written::complete`]. Either way the bytes and the report
+/// are those of a run in one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elsewhere {
+    /// Both halves are measured here, before the output is written.
+    Nothing,
+    /// The second half: [`Prepared::back_points`] to [`Prepared::reference`].
+    Back,
+    /// The first half: [`Prepared::forward_points`] to [`Prepared::output_surface`]. The better
+    /// split when writing the output takes long: this one then measures the second half and
+    /// writes while the other measures the first.
+    Forward,
 }
 
 /// The first part of a run, [`deidentify_owned_with`] up to the measures: read, scrub, reframe,
 /// deface, mask and quantise (progress 0 to 0.67).
 ///
 /// A run split in three ([`Prepared::write`], [`Written::complete`]) gives the same bytes and
-/// report as one call; the split lets a caller without threads (a browser worker) measure the
-/// report's second half, [`Prepared::back_points`] to [`Prepared::reference`], elsewhere with
-/// [`crate::utility::distances_to_surface`] while this one writes the output.
+/// report as one call; the split lets a caller without threads (a browser worker) measure one
+/// half of the report elsewhere with [`crate::utility::distances_to_surface`] while this one
+/// writes the output (see [`Elsewhere`]).
 pub fn prepare_owned(
     bytes: Vec<u8>,
     hint: FormatHint,
@@ -390,6 +405,27 @@ impl Carried {
         move |t: usize| t < cap_start
     }
 
+    /// The output's measured surface: its vertices and its triangles without the cap.
+    fn output_surface(&self) -> (&[[f32; 3]], &[[u32; 3]]) {
+        let kept = &self.mesh.triangles[..self.cap_start.min(self.mesh.triangles.len())];
+        (&self.mesh.vertices, kept)
+    }
+
+    /// Where the report's first half measures from: every sampled reference vertex outside the
+    /// removed region (none when the report is off).
+    fn forward_points(&self) -> Vec<[f32; 3]> {
+        if !self.options.hausdorff {
+            return Vec::new();
+        }
+        crate::utility::forward_samples(&self.reference, &self.ref_ok())
+    }
+
+    /// Whether a point of the reference is outside the removed region.
+    fn ref_ok(&self) -> impl Fn([f64; 3]) -> bool + Sync + use<> {
+        let removed = self.plane;
+        move |p: [f64; 3]| removed.is_none_or(|pl| pl.distance(p) <= 0.0)
+    }
+
     /// Where the report's second half measures: the positions of `back_points`.
     fn back_point_positions(&self) -> Vec<[f32; 3]> {
         self.back_points
@@ -412,8 +448,11 @@ pub struct Prepared {
 pub struct Written {
     carried: Carried,
     bytes: Vec<u8>,
+    /// The first half when it was measured here.
     forward: Option<Vec<f64>>,
-    /// The second half when it was measured before writing (one-call runs).
+    /// How many distances the first half measured elsewhere must bring.
+    forward_expected: Option<usize>,
+    /// The second half when it was measured here.
     back: Option<Vec<f64>>,
     area_out: f64,
     volume_out: f64,
@@ -643,13 +682,24 @@ impl Prepared {
         self.carried.back_point_positions()
     }
 
-    /// The report's first half, the order drawn and the output written (progress 0.67 to 0.9).
-    /// With `second_half`, the report's second half is measured here too, before the output is
-    /// written (one thread, or a caller with nobody to hand it to); without, it must be brought
-    /// to [`Written::complete`], measured elsewhere.
+    /// The input points the report's first half measures, in its order (none when
+    /// `Options::hausdorff` is off).
+    pub fn forward_points(&self) -> Vec<[f32; 3]> {
+        self.carried.forward_points()
+    }
+
+    /// The surface the report's first half measures against: the output's vertices and its
+    /// triangles without the cap the deface step added (new surface, not a deviation).
+    pub fn output_surface(&self) -> (&[[f32; 3]], &[[u32; 3]]) {
+        self.carried.output_surface()
+    }
+
+    /// The report's halves but the one measured `elsewhere`, the order drawn and the output
+    /// written (progress 0.67 to 0.9). The half measured elsewhere must be brought to
+    /// [`Written::complete`].
     pub fn write(
         self,
-        second_half: bool,
+        elsewhere: Elsewhere,
         progress: &mut dyn FnMut(f32),
         cancel: &dyn Fn() -> bool,
     ) -> Result<Written, MeshError> {
@@ -664,19 +714,28 @@ impl Prepared {
         // fast on a large model); the distances do not depend on the order.
         let (mut forward, mut back) = (None, None);
         if options.hausdorff {
-            hooks.stage(0.67, if second_half { 0.735 } else { 0.8 })?;
-            let removed = c.plane;
-            let ref_ok = |p: [f64; 3]| removed.is_none_or(|pl| pl.distance(p) <= 0.0);
-            let kept = &c.mesh.triangles[..c.cap_start.min(c.mesh.triangles.len())];
-            forward = Some(crate::utility::forward_distances(
-                &c.reference,
-                &ref_ok,
-                &c.mesh.vertices,
-                kept,
-                &mut hooks,
-            )?);
-            if second_half {
-                hooks.stage(0.735, 0.8)?;
+            let split = if elsewhere == Elsewhere::Nothing {
+                0.735
+            } else {
+                0.8
+            };
+            if elsewhere != Elsewhere::Forward {
+                hooks.stage(0.67, split)?;
+                let points = c.forward_points();
+                let (vertices, kept) = c.output_surface();
+                forward = Some(crate::utility::forward_distances(
+                    &points, vertices, kept, &mut hooks,
+                )?);
+            }
+            if elsewhere != Elsewhere::Back {
+                hooks.stage(
+                    if elsewhere == Elsewhere::Nothing {
+                        split
+                    } else {
+                        0.67
+                    },
+                    0.8,
+                )?;
                 let points = c.back_point_positions();
                 back = Some(crate::utility::back_distances(
                     &c.reference,
@@ -685,6 +744,10 @@ impl Prepared {
                 )?);
             }
         }
+        let forward_expected = match elsewhere {
+            Elsewhere::Forward if options.hausdorff => Some(c.forward_points().len()),
+            _ => None,
+        };
         hooks.stage(0.8, 0.81)?;
         let (area_out, volume_out) = c.mesh.area_volume();
         // The order is drawn now and applied when writing (see `shuffle::Order`).
@@ -724,6 +787,7 @@ impl Prepared {
             carried,
             bytes,
             forward,
+            forward_expected,
             back,
             area_out,
             volume_out,
@@ -738,15 +802,21 @@ impl Written {
         &self.carried.reference
     }
 
-    /// The report, with its second half as [`Prepared::write`] measured it, or else as `back`
-    /// brings it (the distances from
-    /// [`Prepared::back_points`] to [`Prepared::reference`], as
+    /// The surface the report's first half measures against (as [`Prepared::output_surface`]),
+    /// for a caller whose other measurer failed after `write`.
+    pub fn output_surface(&self) -> (&[[f32; 3]], &[[u32; 3]]) {
+        self.carried.output_surface()
+    }
+
+    /// The report, with the half [`Prepared::write`] did not measure as `brought` brings it (the
+    /// distances from [`Prepared::back_points`] to [`Prepared::reference`], or from
+    /// [`Prepared::forward_points`] to [`Prepared::output_surface`], as
     /// [`crate::utility::distances_to_surface`] gives them), then the report (progress 0.9 to 1).
-    /// A `back` of the wrong length, or none when `write` did not measure it, is refused
-    /// (`bad-option`).
+    /// Distances of the wrong length, or none when `write` left a half out, are refused
+    /// (`bad-option`); when `write` measured both, `brought` is not read.
     pub fn complete(
         self,
-        back: Option<Vec<f64>>,
+        brought: Option<Vec<f64>>,
         progress: &mut dyn FnMut(f32),
         cancel: &dyn Fn() -> bool,
     ) -> Result<Deidentified, MeshError> {
@@ -754,38 +824,41 @@ impl Written {
             carried: c,
             bytes: out,
             forward,
-            back: measured_before,
+            forward_expected,
+            back,
             area_out,
             volume_out,
         } = self;
         let mut hooks = Hooks::new(progress, cancel);
         hooks.stage(0.9, 1.0)?;
         let options = &c.options;
-        let (hd, deviation) = match forward {
-            Some(mut d) => {
-                let back = match measured_before.or(back) {
-                    Some(b) if b.len() == c.back_points.len() => b,
-                    Some(_) => {
-                        return Err(MeshError::BadOption(
-                            "distances measured elsewhere for other points than the report's"
-                                .into(),
-                        ));
-                    }
-                    None => {
-                        return Err(MeshError::BadOption(
-                            "the report's second half was neither measured nor brought".into(),
-                        ));
-                    }
-                };
-                d.extend_from_slice(&back);
-                hooks.at(0.5)?;
-                let deviation = Deviation {
-                    vertices: c.back_points,
-                    mm: back,
-                };
-                (Some(crate::utility::summarise(d)), deviation)
-            }
-            None => (None, Deviation::default()),
+        let (hd, deviation) = if options.hausdorff {
+            let checked = |d: Option<Vec<f64>>, expected: usize, half: &str| match d {
+                Some(d) if d.len() == expected => Ok(d),
+                Some(_) => Err(MeshError::BadOption(
+                    "distances measured elsewhere for other points than the report's".into(),
+                )),
+                None => Err(MeshError::BadOption(format!(
+                    "the report's {half} half was neither measured nor brought"
+                ))),
+            };
+            let (mut d, back) = match (forward, back) {
+                (Some(f), Some(b)) => (f, b),
+                (Some(f), None) => (f, checked(brought, c.back_points.len(), "second")?),
+                (None, b) => {
+                    let f = checked(brought, forward_expected.unwrap_or(0), "first")?;
+                    (f, checked(b, c.back_points.len(), "second")?)
+                }
+            };
+            d.extend_from_slice(&back);
+            hooks.at(0.5)?;
+            let deviation = Deviation {
+                vertices: c.back_points,
+                mm: back,
+            };
+            (Some(crate::utility::summarise(d)), deviation)
+        } else {
+            (None, Deviation::default())
         };
         let (area_in, volume_in, watertight_in) = (c.area_in, c.volume_in, c.watertight_in);
         let stats = c.stats;

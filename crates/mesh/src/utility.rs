@@ -430,12 +430,25 @@ fn chunk(n: usize) -> usize {
     (n / 100).clamp(256, 4096)
 }
 
-/// The first half of the symmetric Hausdorff between `reference` and the output: every sampled
-/// reference vertex that `ref_ok` keeps (the removed region is not) to the output's kept surface
-/// (`vertices`, `kept`: its triangles without the cap). Distances in sample order.
-pub(crate) fn forward_distances(
+/// The points of the symmetric Hausdorff's first half: every sampled `reference` vertex that
+/// `ref_ok` keeps (the removed region is not), in vertex order.
+pub(crate) fn forward_samples(
     reference: &Mesh,
     ref_ok: &(dyn Fn(V3) -> bool + Sync),
+) -> Vec<[f32; 3]> {
+    let stride_r = reference.vertices.len().div_ceil(MAX_SAMPLES).max(1);
+    (0..reference.vertices.len())
+        .step_by(stride_r)
+        .map(|i| reference.vertices[i])
+        .filter(|&p| ref_ok(v64(p)))
+        .collect()
+}
+
+/// The first half of the symmetric Hausdorff between the input and the output: `points` (see
+/// [`forward_samples`]) to the output's kept surface (`vertices`, `kept`: its triangles without
+/// the cap), as [`distances_to_surface`] measures them. Distances in sample order.
+pub(crate) fn forward_distances(
+    points: &[[f32; 3]],
     vertices: &[[f32; 3]],
     kept: &[[u32; 3]],
     hooks: &mut Hooks<'_>,
@@ -445,19 +458,8 @@ pub(crate) fn forward_distances(
     // inflate (a coarser grid, slower queries; the distances are exact either way).
     let grid_out = TriGrid::over(vertices, kept, &|_| true);
     hooks.at(0.3)?;
-    let stride_r = reference.vertices.len().div_ceil(MAX_SAMPLES).max(1);
-    let samples_r: Vec<usize> = (0..reference.vertices.len()).step_by(stride_r).collect();
-    let ch = chunk(samples_r.len());
     hooks.within(0.3, 1.0);
-    let d = crate::par::map(samples_r.len().div_ceil(ch), hooks, |c| {
-        samples_r[c * ch..((c + 1) * ch).min(samples_r.len())]
-            .iter()
-            .map(|&i| v64(reference.vertices[i]))
-            .filter(|&p| ref_ok(p))
-            .map(|p| grid_out.distance(p))
-            .collect::<Vec<f64>>()
-    })?
-    .concat();
+    let d = measure_points(&grid_out, points, hooks)?;
     hooks.within(0.0, 1.0);
     Ok(d)
 }

@@ -7,7 +7,7 @@ use veil_mesh::Coded;
 use veil_mesh::mesh_helpers::dist;
 use veil_mesh::reframe::{apply, principal_frame};
 use veil_mesh::synth::{self, HeadSpec};
-use veil_mesh::{DefaceMode, FormatHint, Mesh, Options, OutputFormat, Profile};
+use veil_mesh::{DefaceMode, Elsewhere, FormatHint, Mesh, Options, OutputFormat, Profile};
 
 fn f64v(p: [f32; 3]) -> [f64; 3] {
     [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]
@@ -316,7 +316,7 @@ fn reports_read_back_from_their_own_json() {
 }
 
 #[test]
-fn a_run_split_in_parts_with_the_second_half_measured_apart_is_the_same_run() {
+fn a_run_split_in_parts_with_either_half_measured_apart_is_the_same_run() {
     let stl = veil_mesh::write::write_stl(&synth::head(&HeadSpec::default()).mesh);
     let o = Options {
         seed: Some(11),
@@ -339,13 +339,62 @@ fn a_run_split_in_parts_with_the_second_half_measured_apart_is_the_same_run() {
         &|| false,
     )
     .unwrap();
-    let written = prepared.write(false, &mut |_| {}, &|| false).unwrap();
+    let written = prepared
+        .write(Elsewhere::Back, &mut |_| {}, &|| false)
+        .unwrap();
     let split = written
         .complete(Some(back), &mut |_| {}, &|| false)
         .unwrap();
     assert_eq!(split.bytes, whole.bytes);
     assert_eq!(split.report, whole.report);
     assert_eq!(split.deviation, whole.deviation);
+
+    // The other split: the first half elsewhere, from the input's points to the output's surface
+    // without the cap, while this run measures the second half and writes.
+    let prepared =
+        veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
+    let forward_points = prepared.forward_points();
+    let (vertices, kept) = prepared.output_surface();
+    assert!(whole.report.deface.cap_triangles > 0);
+    assert_eq!(
+        kept.len() as u64 + whole.report.deface.cap_triangles,
+        whole.mesh.triangles.len() as u64
+    );
+    let measure = |(vertices, kept): (&[[f32; 3]], &[[u32; 3]])| {
+        veil_mesh::utility::distances_to_surface(
+            vertices,
+            kept,
+            &forward_points,
+            &mut |_| {},
+            &|| false,
+        )
+        .unwrap()
+    };
+    let forward = measure((vertices, kept));
+    let written = prepared
+        .write(Elsewhere::Forward, &mut |_| {}, &|| false)
+        .unwrap();
+    // A measurer that failed after `write` can still be stood in for.
+    assert_eq!(measure(written.output_surface()), forward);
+    let split = written
+        .complete(Some(forward), &mut |_| {}, &|| false)
+        .unwrap();
+    assert_eq!(split.bytes, whole.bytes);
+    assert_eq!(split.report, whole.report);
+    assert_eq!(split.deviation, whole.deviation);
+    // Without its first half, or with one of the wrong length, the report is refused.
+    for brought in [None, Some(vec![0.0; forward_points.len() - 1])] {
+        let prepared =
+            veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false)
+                .unwrap();
+        let written = prepared
+            .write(Elsewhere::Forward, &mut |_| {}, &|| false)
+            .unwrap();
+        let err = written
+            .complete(brought, &mut |_| {}, &|| false)
+            .unwrap_err();
+        assert_eq!(err.code(), "bad-option");
+    }
     // The deviation is the report's second half: every sample is an output vertex, measured.
     let h = whole.report.utility.hausdorff.unwrap();
     assert_eq!(whole.deviation.len(), points.len());
@@ -363,7 +412,9 @@ fn a_run_split_in_parts_with_the_second_half_measured_apart_is_the_same_run() {
     let prepared =
         veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
     let n = prepared.back_points().len();
-    let written = prepared.write(false, &mut |_| {}, &|| false).unwrap();
+    let written = prepared
+        .write(Elsewhere::Back, &mut |_| {}, &|| false)
+        .unwrap();
     let err = written
         .complete(Some(vec![0.0; n + 1]), &mut |_| {}, &|| false)
         .unwrap_err();
@@ -371,7 +422,9 @@ fn a_run_split_in_parts_with_the_second_half_measured_apart_is_the_same_run() {
     // Nor can the report do without its second half when `write` was told it comes from elsewhere.
     let prepared =
         veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
-    let written = prepared.write(false, &mut |_| {}, &|| false).unwrap();
+    let written = prepared
+        .write(Elsewhere::Back, &mut |_| {}, &|| false)
+        .unwrap();
     assert_eq!(
         written
             .complete(None, &mut |_| {}, &|| false)
@@ -383,7 +436,7 @@ fn a_run_split_in_parts_with_the_second_half_measured_apart_is_the_same_run() {
     let prepared =
         veil_mesh::prepare_owned(stl, FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
     let again = prepared
-        .write(true, &mut |_| {}, &|| false)
+        .write(Elsewhere::Nothing, &mut |_| {}, &|| false)
         .unwrap()
         .complete(None, &mut |_| {}, &|| false)
         .unwrap();

@@ -323,9 +323,14 @@ impl ModelJob {
                 return Err(job_over());
             }
         };
-        let written = self
-            .hooks
-            .run(|progress, cancel| p.write(second_half_here, progress, cancel))?;
+        let written = self.hooks.run(|progress, cancel| {
+            let elsewhere = if second_half_here {
+                veil_mesh::Elsewhere::Nothing
+            } else {
+                veil_mesh::Elsewhere::Back
+            };
+            p.write(elsewhere, progress, cancel)
+        })?;
         self.state = JobState::Written(Box::new(written));
         Ok(())
     }
