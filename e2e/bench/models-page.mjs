@@ -42,7 +42,7 @@ try {
   await page.waitForSelector('[data-testid="model-report"]');
   const reportMs = Date.now() - t0;
   const marks = await page.evaluate(() => window.__marks);
-  console.log(`progress reached (ms): read ${marks[0.17]}, mask ${marks[0.57]}, report's first half ${marks[0.68]}, written ${marks[0.765]}, report (second half from the helper) ${marks[0.85]}`);
+  console.log(`progress reached (ms): read ${marks[0.17]}, mask ${marks[0.57]}, the report's second half (here) ${marks[0.68]}, written ${marks[0.765]}, report (the first half from the helper) ${marks[0.85]}`);
   const summary = await page.$eval('[data-testid="model-report"]', (el) => el.textContent.replace(/\s+/g, ' ').slice(0, 400));
   const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? null);
   console.log(`report after ${reportMs} ms: ${summary}`);

@@ -130,7 +130,7 @@ async function checkPage(page, errors, requests, base) {
   assert.equal(got.direct.sha256, expected, 'deidentifyModel gave the CLI\'s bytes');
   assert.deepEqual(got.direct.report, want, 'deidentifyModel gave the CLI\'s report');
   // The pool's workers, the bundler's chunk of pool-worker.mjs: two on two cores or more (the second
-  // measured the report's second half while the first wrote the output).
+  // measured the report's first half while the first measured the second and wrote the output).
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   assert.equal(workers.length, Math.min(cores, 2), workers.join(', '));
   assert.equal(new Set(workers).size, 1, `one worker script: ${workers.join(', ')}`);

@@ -79,7 +79,7 @@ test('a dropped model is de-identified on the package\'s worker pool, byte-ident
   // The report is the CLI's, the Hausdorff figures included (measured in two workers here).
   assert.deepEqual(report, cliReport);
   // The pool's workers, from the package: two on two cores or more (the second measured the
-  // report's second half while the first wrote the output).
+  // report's first half while the first measured the second and wrote the output).
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   const workers = page.workers().filter((w) => w.url().endsWith('/pkg/pool-worker.mjs'));
   assert.equal(workers.length, Math.min(cores, 2), workers.map((w) => w.url()).join(', '));

@@ -1,9 +1,10 @@
 // One worker of MeshPool (pool.mjs): loads the package's module, then runs what the pool sends, in
-// order: a model (`prepareModel` -> `write` -> `complete`), or the report's second half of
+// order: a model (`prepareModel` -> `write` -> `complete`), or the report's first half of
 // another worker's model (`distancesToSurface`).
 //
 // A model with the report asks the pool, once masked, whether a second worker will measure the
-// report's second half: if so it sends that worker's inputs, writes the output and waits for the
+// report's first half: if so it sends that worker's inputs, measures the second half, writes the
+// output and waits for the
 // distances; if not it measures both halves itself, as `deidentifyModel` does (and with no more
 // memory than that).
 import { workerPort } from './pool-env.mjs';

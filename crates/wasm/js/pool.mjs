@@ -3,12 +3,13 @@
 //
 // - One model runs in one worker. With `hausdorff: true`, once the model is masked its worker asks
 //   the pool for a second, idle worker; if there is one it is reserved for the model and measures
-//   the report's second half (the output's points to the input surface) while the first writes
-//   the output, as the Veil PWA does; if not, the first worker measures both halves itself, as
+//   the report's first half (the input's points to the output's surface) while the first measures
+//   the second half and writes the output, as the Veil PWA does; if not, the first worker
+//   measures both halves itself, as
 //   `deidentifyModel` does. The model and report are those of `deidentifyModel` (and `veil deid`)
 //   with the same input and options, to the byte, whichever worker measured what.
-// - Several models run at once, one per worker; a running model's second half goes before models
-//   still waiting for a worker.
+// - Several models run at once, one per worker; a running model's half sent out goes before
+//   models still waiting for a worker.
 // - Workers start on first use, at most `size` of them, and are kept while they have work (in
 //   Node they do not keep the process alive while idle); one idle for `idleMs` (30 s) is stopped,
 //   giving its wasm memory back. `terminate()` stops them all.
@@ -195,7 +196,7 @@ export class MeshPool {
         }
         break;
       case 'ask': {
-        // The model's worker is about to write: reserve an idle worker for its second half, or
+        // The model's worker is about to write: reserve an idle worker for its first half, or
         // tell it to measure both halves itself.
         const helper = this.closed ? null : this.#idleWorker();
         if (helper) {
@@ -207,7 +208,7 @@ export class MeshPool {
       }
       case 'measure':
         if (!job.measurer) {
-          this.#fail(job, veilError('internal', 'a pool worker sent a second half nobody was reserved for'));
+          this.#fail(job, veilError('internal', 'a pool worker sent a half nobody was reserved for'));
           break;
         }
         job.measuring = true;

@@ -237,8 +237,10 @@ enum JobState {
     Over,
 }
 
-/// `deidentifyModel` in three parts, for a caller that runs the report's second half in another
-/// worker while this one writes the output (the package's `MeshPool` does): `prepareModel` ->
+/// `deidentifyModel` in three parts, for a caller that runs half of the report in another worker
+/// while this one measures the other half and writes the output (the package's `MeshPool` does;
+/// the half sent out is the first, the input's points to the output's surface, so that the two
+/// workers' shares balance): `prepareModel` ->
 /// `measureRequest()` (hand it to `distancesToSurface` elsewhere) -> `write(false)` ->
 /// `complete(distances)`. The output and report are those of `deidentifyModel` with the same
 /// input and options, to the byte. Each part runs synchronously, once; a part called out of order
@@ -275,8 +277,9 @@ pub fn prepare_model(
 
 #[wasm_bindgen]
 impl ModelJob {
-    /// What the report's second half measures, for `distancesToSurface`: `{vertices, triangles,
-    /// points}` (flat `Float32Array` x,y,z / `Uint32Array` corner indices / `Float32Array`), or
+    /// What the report's first half measures, for `distancesToSurface` elsewhere: `{vertices,
+    /// triangles, points}` (the output's surface without the deface cap, the sampled input
+    /// points; flat `Float32Array` x,y,z / `Uint32Array` corner indices / `Float32Array`), or
     /// `null` when the report is off (`hausdorff` not set).
     #[wasm_bindgen(
         js_name = measureRequest,
@@ -286,21 +289,21 @@ impl ModelJob {
         let JobState::Prepared(p) = &self.state else {
             return Err(job_over());
         };
-        let points = p.back_points();
+        let points = p.forward_points();
         if points.is_empty() {
             return Ok(JsValue::NULL);
         }
-        let reference = p.reference();
+        let (vertices, triangles) = p.output_surface();
         let out: JsValue = Object::new().into();
         js::set(
             &out,
             "vertices",
-            &Float32Array::from(reference.vertices.as_flattened()).into(),
+            &Float32Array::from(vertices.as_flattened()).into(),
         );
         js::set(
             &out,
             "triangles",
-            &Uint32Array::from(reference.triangles.as_flattened()).into(),
+            &Uint32Array::from(triangles.as_flattened()).into(),
         );
         js::set(
             &out,
@@ -310,11 +313,11 @@ impl ModelJob {
         Ok(out)
     }
 
-    /// The report's first half, the order drawn and the output written (progress 0.67 to 0.9).
-    /// With `secondHalfHere`, the second half is measured here too and `complete` takes nothing.
+    /// The report's second half, the order drawn and the output written (progress 0.67 to 0.9).
+    /// With `bothHalvesHere`, the first half is measured here too and `complete` takes nothing.
     pub fn write(
         &mut self,
-        #[wasm_bindgen(js_name = secondHalfHere)] second_half_here: bool,
+        #[wasm_bindgen(js_name = bothHalvesHere)] both_halves_here: bool,
     ) -> Result<(), JsValue> {
         let p = match std::mem::replace(&mut self.state, JobState::Over) {
             JobState::Prepared(p) => p,
@@ -324,10 +327,10 @@ impl ModelJob {
             }
         };
         let written = self.hooks.run(|progress, cancel| {
-            let elsewhere = if second_half_here {
+            let elsewhere = if both_halves_here {
                 veil_mesh::Elsewhere::Nothing
             } else {
-                veil_mesh::Elsewhere::Back
+                veil_mesh::Elsewhere::Forward
             };
             p.write(elsewhere, progress, cancel)
         })?;
@@ -337,7 +340,7 @@ impl ModelJob {
 
     /// The result, `{model, report, shareableReport}` as `deidentifyModel`'s (progress 0.9 to 1).
     /// `distances`: what `distancesToSurface` gave for `measureRequest()`, when `write` did not
-    /// measure the second half (distances for other points: `bad-option`).
+    /// measure the first half (distances for other points: `bad-option`).
     #[wasm_bindgen(unchecked_return_type = "DeidentifyResult")]
     pub fn complete(&mut self, distances: Option<Vec<f64>>) -> Result<JsValue, JsValue> {
         let w = match std::mem::replace(&mut self.state, JobState::Over) {
@@ -365,7 +368,7 @@ fn triples<'a, T>(flat: &'a [T], what: &str) -> Result<&'a [[T; 3]], VeilError> 
 }
 
 /// Distances from `points` to the nearest triangle of the surface (`vertices`, `triangles`), as
-/// the report's second half measures them: the same bits as in `deidentifyModel`. Arguments as
+/// either half of the report measures them: the same bits as in `deidentifyModel`. Arguments as
 /// `ModelJob.measureRequest()` gives them; indices out of range (`index-out-of-range`) and
 /// vertices or points that are not finite (`non-finite-coordinate`) are refused.
 #[wasm_bindgen(js_name = distancesToSurface)]

@@ -47,7 +47,7 @@ function sameResult(got, want, label) {
   }
 }
 
-test('the parts, with the second half measured apart, give deidentifyModel\'s bytes and report', async () => {
+test('the parts, with the first half measured apart, give deidentifyModel\'s bytes and report', async () => {
   const whole = await veil.deidentifyModel(head, OPTIONS);
   sameResult(whole, cli(join(tmp.dir, 'head.stl'), 11), 'deidentifyModel against the CLI');
   const job = veil.prepareModel(head, OPTIONS);
@@ -65,7 +65,7 @@ test('the parts, with the second half measured apart, give deidentifyModel\'s by
   // Measured in place by `write(true)`: nothing to bring.
   const inPlace = veil.prepareModel(head, OPTIONS);
   inPlace.write(true);
-  sameResult(inPlace.complete(), whole, 'parts, second half in place');
+  sameResult(inPlace.complete(), whole, 'parts, both halves in place');
   inPlace.free();
 
   // Without the report there is nothing to measure elsewhere.
@@ -109,7 +109,7 @@ test('the parts refuse what does not fit: wrong distances, parts out of order, b
   throwsCode(() => veil.prepareModel(garbage, OPTIONS), code);
 });
 
-test('MeshPool: the CLI\'s bytes and report, with the second half in another worker or in the same', async () => {
+test('MeshPool: the CLI\'s bytes and report, with the first half in another worker or in the same', async () => {
   const want = cli(join(tmp.dir, 'head.stl'), 11);
   for (const size of [2, 1]) {
     const pool = new MeshPool({ size });
@@ -123,7 +123,7 @@ test('MeshPool: the CLI\'s bytes and report, with the second half in another wor
       }
       // The caller's bytes are untouched (copied, not moved).
       assert.equal(head.length, 84 + 50 * head.readUInt32LE(80));
-      // With two workers the second measured the report's second half.
+      // With two workers the second measured the report's first half.
       assert.equal(pool.workers.length, size);
     } finally {
       pool.terminate();
