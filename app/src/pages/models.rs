@@ -744,14 +744,38 @@ fn Results(page: ModelsPage) -> impl IntoView {
             {download.map(|Download { data, name, bytes }| {
                 let label = format!("Download {name}");
                 let file_name = name.clone();
+                // The file is made on the first press and kept for the run (revoked with it), so
+                // pressing again does not copy the model again.
+                let url = StoredValue::new_local(None::<String>);
+                let failed = RwSignal::new(false);
+                on_cleanup(move || {
+                    if let Some(Some(url)) = url.try_get_value() {
+                        let _ = web_sys::Url::revoke_object_url(&url);
+                    }
+                });
+                let press = move |_| {
+                    let href = url.get_value().or_else(|| {
+                        let made = crate::platform::download::object_url(&data, "application/octet-stream");
+                        url.set_value(made.clone());
+                        made
+                    });
+                    failed.set(href.is_none());
+                    if let Some(href) = href {
+                        crate::platform::download::follow(&href, &name);
+                    }
+                };
                 view! {
                     <p>
                         <button type="button" class="button primary" data-testid="model-download"
-                            data-file-name=file_name
-                            on:click=move |_| crate::platform::download::offer_array(&name, "application/octet-stream", &data)>
+                            data-file-name=file_name on:click=press>
                             {label}
                         </button>
                         " "<span class="note">{format_bytes(bytes)}</span>
+                        <Show when=move || failed.get()>
+                            " "<span class="note" role="status" data-testid="model-download-failed">
+                                "The browser could not make the file (it may be short of memory): close other tabs and try again."
+                            </span>
+                        </Show>
                     </p>
                 }
             })}

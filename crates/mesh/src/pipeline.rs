@@ -442,7 +442,7 @@ pub struct Prepared {
     rng: crate::rng::Rng,
 }
 
-/// A run whose output is written and whose report waits for its second half: see
+/// A run whose output is written and whose report may wait for the half measured elsewhere: see
 /// [`prepare_owned`].
 #[derive(Debug)]
 pub struct Written {

@@ -484,9 +484,10 @@ pub(crate) fn back_samples(output: &Mesh, out_tri_ok: &(dyn Fn(usize) -> bool + 
         .collect()
 }
 
-/// Distances from `points` to the nearest of all `triangles`, exactly as the report's second half
+/// Distances from `points` to the nearest of all `triangles`, exactly as either half of the report
 /// measures them, in order. It is public so that the measure can run apart from the rest of the
-/// pipeline (the PWA runs it in a second worker while the first writes the output); the figures
+/// pipeline (the PWA runs the first half in a second worker while the first measures the second
+/// and writes the output; see [`crate::Elsewhere`]); the figures
 /// are the same bits wherever it runs. Indices out of range and coordinates that are not finite
 /// are errors, never panics.
 pub fn distances_to_surface(

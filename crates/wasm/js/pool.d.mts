@@ -14,8 +14,9 @@ export interface MeshPoolOptions {
 
 /**
  * `deidentifyModel` on a pool of workers (Web Workers in a browser, `worker_threads` in Node):
- * one model per worker, the Hausdorff report's second half in a second worker while the first
- * writes the output. Results are those of `deidentifyModel`, to the byte.
+ * one model per worker, the Hausdorff report's first half in a second worker while the first
+ * measures the second half and writes the output. Results are those of `deidentifyModel`, to the
+ * byte.
  */
 export declare class MeshPool {
   constructor(options?: MeshPoolOptions);
