@@ -129,7 +129,7 @@ struct FinishedRun {
     before: ViewGeometry,
     /// The output coloured by deviation.
     after: ViewGeometry,
-    download: Option<Download>,
+    download: Download,
     /// The model and its shareable report, for the outbox; or why it cannot be sent.
     sealable: Result<OutboxModel, AppError>,
 }
@@ -375,11 +375,11 @@ impl ModelsPage {
             }
         };
         let bytes_out = u64::from(outcome.output.length());
-        let download = Some(Download {
+        let download = Download {
             data: outcome.output.clone(),
             name: outcome.file_name.clone(),
             bytes: bytes_out,
-        });
+        };
         let shareable = serde_json::from_str::<veil_mesh::ShareableReport>(&outcome.shareable_json);
         let record = serde_json::json!({
             "bytes_out": bytes_out,
@@ -408,15 +408,6 @@ impl ModelsPage {
             }),
         });
     }
-}
-
-/// An object URL for a text.
-fn text_blob_url(text: &str, mime: &str) -> Option<String> {
-    let parts = js_sys::Array::of1(&JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok()?;
-    web_sys::Url::create_object_url_with_blob(&blob).ok()
 }
 
 /// Models: open a 3D model (STL, OBJ or PLY) and de-identify it in this browser: metadata
@@ -735,7 +726,7 @@ fn Results(page: ModelsPage) -> impl IntoView {
         (shown < g.total_triangles)
             .then(|| format!("{shown} of {} triangles shown", g.total_triangles))
     });
-    let download = page.with_finished(|r| r.download.clone()).flatten();
+    let download = page.with_finished(|r| r.download.clone());
     let summary = page.with_finished(|r| r.summary);
     let report = page.with_finished(|r| r.report.clone());
     view! {
@@ -845,7 +836,10 @@ fn ReportTables(report: ReportView) -> impl IntoView {
         channels.len(),
         format_bytes(report.metadata_bytes)
     );
-    let json_url = StoredValue::new(text_blob_url(&report.json, "application/json"));
+    let json_url = StoredValue::new(crate::platform::download::object_url(
+        &JsValue::from_str(&report.json),
+        "application/json",
+    ));
     on_cleanup(move || {
         if let Some(Some(url)) = json_url.try_get_value() {
             let _ = web_sys::Url::revoke_object_url(&url);

@@ -17,13 +17,14 @@ pub fn offer(name: &str, mime: &str, bytes: &[u8]) {
     );
 }
 
-/// An object URL for a `Blob` (type `mime`) of `array`'s bytes, copied from the JavaScript array
-/// (not through wasm); `None` when the browser cannot make it. The caller revokes it.
-pub fn object_url(array: &js_sys::Uint8Array, mime: &str) -> Option<String> {
+/// An object URL for a `Blob` (type `mime`) of `part`: a JavaScript array, copied from there (not
+/// through wasm), or a string, as UTF-8. `None` when the browser cannot make it. The caller
+/// revokes it.
+pub fn object_url(part: &wasm_bindgen::JsValue, mime: &str) -> Option<String> {
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
     let blob =
-        web_sys::Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(array), &options)
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(part), &options)
             .ok()?;
     web_sys::Url::create_object_url_with_blob(&blob).ok()
 }

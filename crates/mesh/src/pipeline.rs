@@ -417,7 +417,7 @@ impl Carried {
         if !self.options.hausdorff {
             return Vec::new();
         }
-        crate::utility::forward_samples(&self.reference, &self.ref_ok())
+        crate::utility::forward_samples(&self.reference, &self.ref_ok()).collect()
     }
 
     /// Whether a point of the reference is outside the removed region.
@@ -714,28 +714,21 @@ impl Prepared {
         // fast on a large model); the distances do not depend on the order.
         let (mut forward, mut back) = (None, None);
         if options.hausdorff {
-            let split = if elsewhere == Elsewhere::Nothing {
-                0.735
-            } else {
-                0.8
-            };
-            if elsewhere != Elsewhere::Forward {
-                hooks.stage(0.67, split)?;
+            // Measured here: each half, or both, in 0.67 to 0.8.
+            let (first_here, second_here) = (
+                elsewhere != Elsewhere::Forward,
+                elsewhere != Elsewhere::Back,
+            );
+            if first_here {
+                hooks.stage(0.67, if second_here { 0.735 } else { 0.8 })?;
                 let points = c.forward_points();
                 let (vertices, kept) = c.output_surface();
                 forward = Some(crate::utility::forward_distances(
                     &points, vertices, kept, &mut hooks,
                 )?);
             }
-            if elsewhere != Elsewhere::Back {
-                hooks.stage(
-                    if elsewhere == Elsewhere::Nothing {
-                        split
-                    } else {
-                        0.67
-                    },
-                    0.8,
-                )?;
+            if second_here {
+                hooks.stage(if first_here { 0.735 } else { 0.67 }, 0.8)?;
                 let points = c.back_point_positions();
                 back = Some(crate::utility::back_distances(
                     &c.reference,
@@ -745,7 +738,9 @@ impl Prepared {
             }
         }
         let forward_expected = match elsewhere {
-            Elsewhere::Forward if options.hausdorff => Some(c.forward_points().len()),
+            Elsewhere::Forward if options.hausdorff => {
+                Some(crate::utility::forward_samples(&c.reference, &c.ref_ok()).count())
+            }
             _ => None,
         };
         hooks.stage(0.8, 0.81)?;

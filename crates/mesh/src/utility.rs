@@ -432,16 +432,17 @@ fn chunk(n: usize) -> usize {
 
 /// The points of the symmetric Hausdorff's first half: every sampled `reference` vertex that
 /// `ref_ok` keeps (the removed region is not), in vertex order.
-pub(crate) fn forward_samples(
-    reference: &Mesh,
-    ref_ok: &(dyn Fn(V3) -> bool + Sync),
-) -> Vec<[f32; 3]> {
+pub(crate) fn forward_samples<'a>(
+    reference: &'a Mesh,
+    ref_ok: &'a (dyn Fn(V3) -> bool + Sync),
+) -> impl Iterator<Item = [f32; 3]> + 'a {
     let stride_r = reference.vertices.len().div_ceil(MAX_SAMPLES).max(1);
-    (0..reference.vertices.len())
+    reference
+        .vertices
+        .iter()
         .step_by(stride_r)
-        .map(|i| reference.vertices[i])
+        .copied()
         .filter(|&p| ref_ok(v64(p)))
-        .collect()
 }
 
 /// The first half of the symmetric Hausdorff between the input and the output: `points` (see
