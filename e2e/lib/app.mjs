@@ -37,4 +37,29 @@ export class VeilApp {
   async connectivity() {
     return this.page.$eval('[data-testid="connectivity"]', (el) => el.textContent);
   }
+
+  /**
+   * Where the element `selector` was (its top edge in px, or `null` while it was not in the page)
+   * after every change to the page's DOM during `ms`, as distinct values in order. One value means
+   * it held still: nothing appeared, went or moved above it, however briefly. The background
+   * uploader refreshes the outbox's views every 1.5 s, so a view that blanks while it reloads
+   * moves what is below it, and a click aimed at a button lands elsewhere.
+   */
+  async positionsOver(selector, ms) {
+    return this.page.evaluate(async (sel, wait) => {
+      const top = () => {
+        const el = document.querySelector(sel);
+        return el ? Math.round(el.getBoundingClientRect().top) : null;
+      };
+      const seen = [top()];
+      const observer = new MutationObserver(() => {
+        const now = top();
+        if (now !== seen[seen.length - 1]) seen.push(now);
+      });
+      observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+      await new Promise((r) => setTimeout(r, wait));
+      observer.disconnect();
+      return seen;
+    }, selector, ms);
+  }
 }

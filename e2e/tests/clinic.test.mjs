@@ -75,7 +75,9 @@ test('an upload waits for the connection; bad codes and no network are refused; 
   assert.equal(await page.$eval('[data-testid="outbox-awaiting-connection"]', (el) => el.dataset.count), '1');
   assert.deepEqual(await axeViolations(page, 'main'), [], 'the Outbox with its notice passes axe');
   // Not retried in a loop: the uploader runs every 1.5 s, the refused upload stays one request.
-  await new Promise((r) => setTimeout(r, 4500));
+  // Its rounds refresh the page's views without moving what is on it.
+  const outboxMoves = await app.positionsOver('[data-testid="outbox-erase"]', 4500);
+  assert.equal(outboxMoves.length, 1, `the Outbox holds still through three uploader rounds: ${outboxMoves}`);
   assert.equal(count('/v1/artifacts'), 1, 'one upload request, parked after its 401');
   assert.equal(copiesOf(id), 0);
 
@@ -84,6 +86,9 @@ test('an upload waits for the connection; bad codes and no network are refused; 
   await page.waitForSelector('[data-testid="page-settings"]');
   const clinic = new ClinicSettings(page);
   assert.equal((await clinic.connection()).state, 'not-connected');
+  // The Connect button stays where a click aims while the uploader refreshes the connection shown.
+  const buttonMoves = await app.positionsOver('[data-testid="clinic-connect"]', 3200);
+  assert.equal(buttonMoves.length, 1, `the Connect button holds still through two uploader rounds: ${buttonMoves}`);
   // No BarcodeDetector on this Chromium (desktop Linux): no scan button, the code is typed.
   const detector = await page.evaluate(() => 'BarcodeDetector' in window);
   assert.equal(await page.$('[data-testid="clinic-scan"]') !== null, detector);

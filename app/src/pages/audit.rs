@@ -179,7 +179,7 @@ pub fn Audit() -> impl IntoView {
         <section aria-labelledby="audit-title" data-testid="page-audit">
             <h1 id="audit-title">"Audit"</h1>
             <p>"A tamper-evident log of every consent change, device verification, de-identification, seal and upload, with its verification status and an export."</p>
-            <Suspense fallback=|| view! { <p>"Verifying..."</p> }>
+            <Transition fallback=|| view! { <p>"Verifying..."</p> }>
                 {move || log.get().map(|r| match r {
                     Err(e) => {
                         let error = e;
@@ -205,7 +205,7 @@ pub fn Audit() -> impl IntoView {
                         }.into_any()
                     }
                 })}
-            </Suspense>
+            </Transition>
             <ClinicReads/>
         </section>
     }

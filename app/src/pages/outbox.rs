@@ -212,15 +212,15 @@ pub fn Outbox() -> impl IntoView {
                 <caption>"Artifacts"</caption>
                 <thead><tr><th scope="col">"Artifact"</th><th scope="col">"Purpose"</th><th scope="col">"Files"</th><th scope="col">"Size"</th><th scope="col">"State"</th><th scope="col">"Progress"</th><th scope="col"></th></tr></thead>
                 <tbody>
-                    <Suspense fallback=|| view! { <tr><td colspan="7">"Loading..."</td></tr> }>
+                    <Transition fallback=|| view! { <tr><td colspan="7">"Loading..."</td></tr> }>
                         {move || items.get().map(|r| match r {
                             Err(e) => view! { <tr><td colspan="7" class="error" data-code=e.code><ErrorText error=e.clone()/></td></tr> }.into_any(),
                             Ok(list) => list.into_iter().map(|item| view! { <OutboxRow item progress revision/> }).collect_view().into_any(),
                         })}
-                    </Suspense>
+                    </Transition>
                 </tbody>
             </table>
-            <Suspense fallback=|| ()>
+            <Transition fallback=|| ()>
                 {move || controls.get().and_then(Result::ok).filter(|list| !list.is_empty()).map(|list| view! {
                     <table data-testid="outbox-controls">
                         <caption>"Messages to the server"</caption>
@@ -228,7 +228,7 @@ pub fn Outbox() -> impl IntoView {
                         <tbody>{list.into_iter().map(|m| view! { <ControlRow message=m/> }).collect_view()}</tbody>
                     </table>
                 })}
-            </Suspense>
+            </Transition>
             <div class="card">
                 <h2>"Your identity layer"</h2>
                 <p>"Your pseudonyms are computed from a secret kept only in this browser. Destroying it (GDPR Art. 17) makes everything already sent unlinkable to you, while the pseudonymised clinical record may be kept where law requires it."</p>

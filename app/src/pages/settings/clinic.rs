@@ -120,7 +120,7 @@ pub fn ConnectClinic() -> impl IntoView {
             aria-busy=move || busy().to_string()>
             <h2 id="clinic-title">"Connect to a clinic"</h2>
             <p>"The clinic's server accepts uploads only from devices it knows. Enter the invitation code your clinic gave you to connect this device; uploads that are waiting are sent right away."</p>
-            <Suspense fallback=|| ()>
+            <Transition fallback=|| ()>
                 {move || remembered.get().map(|r| match r {
                     Ok(Some(c)) => view! {
                         <p data-testid="clinic-connection" data-state="connected">
@@ -141,7 +141,7 @@ pub fn ConnectClinic() -> impl IntoView {
                         </p>
                     }.into_any(),
                 })}
-            </Suspense>
+            </Transition>
             <form on:submit=on_submit data-testid="clinic-form">
                 <label for="clinic-code">"Invitation code"</label>
                 <input id="clinic-code" type="text" data-testid="clinic-code" autocomplete="off"
@@ -218,7 +218,7 @@ pub fn AwaitingConnection() -> impl IntoView {
         }
     });
     view! {
-        <Suspense fallback=|| ()>
+        <Transition fallback=|| ()>
             {move || waiting.get().filter(|n| *n > 0).map(|n| view! {
                 <p class="card notice" role="status" data-testid="outbox-awaiting-connection" data-count=n>
                     {if n == 1 { "1 entry waits".to_owned() } else { format!("{n} entries wait") }}
@@ -226,6 +226,6 @@ pub fn AwaitingConnection() -> impl IntoView {
                     <A href="/settings" attr:data-testid="outbox-connect-link">"Connect to a clinic in Settings"</A>
                 </p>
             })}
-        </Suspense>
+        </Transition>
     }
 }
