@@ -1,7 +1,7 @@
 //! The de-identification job the mesh worker runs: the `veil-mesh` pipeline on the file's bytes,
 //! in three parts so that a second worker can measure half of the report meanwhile, then the
-//! before/after preview. Plain Rust (no browser types); its unit tests are compiled by clippy but not run (the app crate
-//! builds only for wasm32, and CI runs no wasm unit tests for it).
+//! before/after preview. Plain Rust (no browser types); its unit tests run in headless Chromium
+//! with the app's others (`cargo xtask test`'s wasm stage).
 //!
 //! The page only chooses options and shows results; the bytes never leave the worker except as
 //! the de-identified output. The options travel as `veil-mesh`'s own types (serialised as JSON in
@@ -14,8 +14,27 @@ use veil_mesh::{
 
 use crate::preview::geometry::{self, AfterModel, BeforeModel, PreviewPair, RemovedHalfSpace};
 
-/// Triangles per preview view (the download is never thinned).
+/// Triangles per preview view where a GPU draws WebGL (the download is never thinned).
 pub const PREVIEW_TRIANGLE_BUDGET: usize = 250_000;
+
+/// Triangles per preview view where WebGL is drawn in software (SwiftShader, llvmpipe: a kiosk
+/// without a GPU). Drawing both views of 250,000 triangles held the page's first frame for about
+/// 0.45 s there, and every drag redraws them; 100,000 still shows a head's shape and the cut.
+pub const SOFTWARE_PREVIEW_TRIANGLES: usize = 100_000;
+
+/// The fewest triangles per view a page may ask for.
+const MIN_PREVIEW_TRIANGLES: usize = 10_000;
+
+/// Triangles per view for a page that asked for `asked` (from its message: any number, or none),
+/// within [`MIN_PREVIEW_TRIANGLES`]..=[`PREVIEW_TRIANGLE_BUDGET`].
+pub fn preview_budget(asked: Option<f64>) -> usize {
+    match asked {
+        Some(n) if n.is_finite() => {
+            n.clamp(MIN_PREVIEW_TRIANGLES as f64, PREVIEW_TRIANGLE_BUDGET as f64) as usize
+        }
+        _ => PREVIEW_TRIANGLE_BUDGET,
+    }
+}
 
 /// Share of the progress bar the pipeline takes; the preview takes the rest.
 const PIPELINE_SHARE: f32 = 0.85;
@@ -162,6 +181,7 @@ pub fn finish(
     written: veil_mesh::Written,
     brought: Option<Vec<f64>>,
     output: OutputFormat,
+    preview_triangles: usize,
     progress: &mut dyn FnMut(f32),
 ) -> Result<JobResult, MeshError> {
     let done = written.complete(brought, &mut pipeline_progress(progress), &never)?;
@@ -190,7 +210,7 @@ pub fn finish(
         cap_start: done.mesh.triangles.len().saturating_sub(cap),
         deviation: &done.deviation,
     };
-    let preview = geometry::build(&before, &after, PREVIEW_TRIANGLE_BUDGET, &mut |f| {
+    let preview = geometry::build(&before, &after, preview_triangles, &mut |f| {
         progress(PIPELINE_SHARE + (1.0 - PIPELINE_SHARE) * f)
     });
     Ok(JobResult {
@@ -216,7 +236,27 @@ mod tests {
     ) -> Result<JobResult, MeshError> {
         let prepared = prepare(bytes, file_name, options, progress)?;
         let written = write(prepared, veil_mesh::Elsewhere::Nothing, progress)?;
-        finish(written, None, options.output, progress)
+        finish(
+            written,
+            None,
+            options.output,
+            PREVIEW_TRIANGLE_BUDGET,
+            progress,
+        )
+    }
+
+    #[wasm_bindgen_test]
+    fn a_page_asks_for_a_preview_within_bounds() {
+        assert_eq!(preview_budget(None), PREVIEW_TRIANGLE_BUDGET);
+        assert_eq!(
+            preview_budget(Some(SOFTWARE_PREVIEW_TRIANGLES as f64)),
+            SOFTWARE_PREVIEW_TRIANGLES
+        );
+        assert_eq!(preview_budget(Some(1e12)), PREVIEW_TRIANGLE_BUDGET);
+        assert_eq!(preview_budget(Some(f64::INFINITY)), PREVIEW_TRIANGLE_BUDGET);
+        assert_eq!(preview_budget(Some(f64::NAN)), PREVIEW_TRIANGLE_BUDGET);
+        assert_eq!(preview_budget(Some(-5.0)), MIN_PREVIEW_TRIANGLES);
+        assert_eq!(preview_budget(Some(0.0)), MIN_PREVIEW_TRIANGLES);
     }
 
     #[wasm_bindgen_test]

@@ -107,7 +107,13 @@ async fn run(port: WorkerPort, request: JobRequest, helper: Rc<Option<Helper>>) 
             },
             None => None,
         };
-        mesh_job::finish(written, brought, request.options.output, &mut progress)
+        mesh_job::finish(
+            written,
+            brought,
+            request.options.output,
+            request.preview_triangles,
+            &mut progress,
+        )
     }
     .await;
     match result {

@@ -25,7 +25,7 @@ use crate::mesh_job::JobOptions;
 use crate::outbox::Sealable;
 use crate::platform::worker::{JobOutcome, MeshWorker, PreviewSummary, WorkerEvent};
 use crate::preview::camera::OrbitCamera;
-use crate::preview::viewer::ModelViewer;
+use crate::preview::viewer::{self, ModelViewer};
 use crate::preview::{Frame, ViewGeometry};
 use crate::report_view::{ReportView, format_bytes, format_mm};
 
@@ -294,9 +294,10 @@ impl ModelsPage {
 
     /// Hand `job` to the worker, or queue it until the worker has loaded.
     fn send(self, job: Job) {
-        let sent = self
-            .worker
-            .with_value(|w| w.as_ref().map(|w| w.run(&job.file, &job.options)));
+        let sent = self.worker.with_value(|w| {
+            w.as_ref()
+                .map(|w| w.run(&job.file, &job.options, viewer::preview_triangles()))
+        });
         match sent {
             Some(Ok(())) => {}
             Some(Err(error)) => self.state.set(ModelsState::Failed { error }),

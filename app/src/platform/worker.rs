@@ -262,12 +262,19 @@ impl MeshWorker {
         Ok(MeshWorker { inner })
     }
 
-    /// Ask the worker to de-identify `file` with `options`.
-    pub fn run(&self, file: &File, options: &JobOptions) -> Result<(), AppError> {
+    /// Ask the worker to de-identify `file` with `options`, and to thin each preview view to
+    /// `preview_triangles`.
+    pub fn run(
+        &self,
+        file: &File,
+        options: &JobOptions,
+        preview_triangles: usize,
+    ) -> Result<(), AppError> {
         let message = Object::new();
         set(&message, "kind", &"run".into());
         set(&message, "file", file);
         set(&message, "name", &file.name().into());
+        set(&message, "preview", &(preview_triangles as f64).into());
         let options = serde_json::to_string(options)
             .map_err(|e| AppError::worker(format!("the options could not be written: {e}")))?;
         set(&message, "options", &options.into());
@@ -289,6 +296,8 @@ pub struct JobRequest {
     pub name: String,
     /// The chosen options.
     pub options: JobOptions,
+    /// Triangles per preview view (bounded by [`mesh_job::preview_budget`]).
+    pub preview_triangles: usize,
 }
 
 /// What the helper is asked to measure (helper side).
@@ -335,6 +344,7 @@ pub fn decode_request(data: &JsValue) -> Option<JobRequest> {
         file: get(data, "file").dyn_into().ok()?,
         name: get_string(data, "name"),
         options: serde_json::from_str(&get_string(data, "options")).ok()?,
+        preview_triangles: mesh_job::preview_budget(get(data, "preview").as_f64()),
     })
 }
 

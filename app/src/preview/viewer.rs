@@ -9,7 +9,8 @@
 //! (SwiftShader, llvmpipe, WARP: kiosks and virtual machines without a GPU). There multisampling
 //! costs more than the triangles themselves: the two views of a 5M-triangle model took 440 and
 //! 410 ms to draw in Chromium's SwiftShader, about half of that without it, and every drag
-//! redraws both (measurements in docs/benchmarks.md).
+//! redraws both (measurements in docs/benchmarks.md). There the page also asks the worker for a
+//! lighter preview ([`preview_triangles`]).
 
 use js_sys::Reflect;
 use leptos::html::Canvas;
@@ -19,6 +20,7 @@ use web_sys::{WebGl2RenderingContext as Gl, WebGlProgram, WebGlShader, WebGlUnif
 
 use crate::components::ErrorText;
 use crate::error::AppError;
+use crate::mesh_job;
 use crate::preview::camera::OrbitCamera;
 use crate::preview::{Frame, ViewGeometry};
 
@@ -65,10 +67,31 @@ pub fn is_software_renderer(renderer: &str) -> bool {
     .any(|s| name.contains(s))
 }
 
-/// Whether this browser draws WebGL in software, asked once of a throwaway context.
+/// Whether this browser draws WebGL in software, asked of a throwaway context until one answers
+/// (a browser that cannot make one now counts as a GPU until it can).
 fn drawn_in_software() -> bool {
-    thread_local!(static SOFTWARE: std::cell::OnceCell<bool> = const { std::cell::OnceCell::new() });
-    SOFTWARE.with(|s| *s.get_or_init(|| renderer_name().is_some_and(|n| is_software_renderer(&n))))
+    thread_local!(static SOFTWARE: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) });
+    SOFTWARE.with(|s| {
+        if let Some(known) = s.get() {
+            return known;
+        }
+        let Some(name) = renderer_name() else {
+            return false;
+        };
+        let software = is_software_renderer(&name);
+        s.set(Some(software));
+        software
+    })
+}
+
+/// Triangles per preview view this browser draws without stalling: fewer where WebGL is drawn
+/// in software (see [`mesh_job::SOFTWARE_PREVIEW_TRIANGLES`]).
+pub fn preview_triangles() -> usize {
+    if drawn_in_software() {
+        mesh_job::SOFTWARE_PREVIEW_TRIANGLES
+    } else {
+        mesh_job::PREVIEW_TRIANGLE_BUDGET
+    }
 }
 
 fn renderer_name() -> Option<String> {
@@ -136,15 +159,23 @@ fn compile(gl: &Gl, kind: u32, source: &str) -> Result<WebGlShader, AppError> {
 
 impl GlView {
     fn new(canvas: &web_sys::HtmlCanvasElement) -> Result<GlView, AppError> {
-        let antialias = !drawn_in_software();
         let options = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&options, &"antialias".into(), &antialias.into());
+        let _ = js_sys::Reflect::set(
+            &options,
+            &"antialias".into(),
+            &(!drawn_in_software()).into(),
+        );
         let gl: Gl = canvas
             .get_context_with_context_options("webgl2", &options)
             .map_err(|_| AppError::browser("WebGL2 is refused"))?
             .ok_or_else(|| AppError::browser("WebGL2 is unavailable"))?
             .dyn_into()
             .map_err(|_| AppError::browser("not a WebGL2 context"))?;
+        // What the context gave, which is what the canvas reports (a browser may refuse to multisample).
+        let antialias = gl
+            .get_context_attributes()
+            .and_then(|a| a.get_antialias())
+            .unwrap_or(false);
         let vs = compile(&gl, Gl::VERTEX_SHADER, VERTEX_SHADER)?;
         let fs = compile(&gl, Gl::FRAGMENT_SHADER, FRAGMENT_SHADER)?;
         let program = gl
