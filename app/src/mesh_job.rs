@@ -179,7 +179,7 @@ pub fn measure_first_half(
 /// elsewhere) and the preview. The bytes and the report are the same either way, and the same as the CLI's.
 pub fn finish(
     written: veil_mesh::Written,
-    brought: Option<Vec<f64>>,
+    brought: Option<veil_mesh::Brought>,
     output: OutputFormat,
     preview_triangles: usize,
     progress: &mut dyn FnMut(f32),

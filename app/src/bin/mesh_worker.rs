@@ -100,11 +100,13 @@ async fn run(port: WorkerPort, request: JobRequest, helper: Rc<Option<Helper>>) 
         };
         let written = mesh_job::write(prepared, elsewhere, &mut progress)?;
         let brought = match reply {
-            Some(reply) => match Helper::distances(reply, points.len()).await {
-                Some(forward) => Some(forward),
-                // The helper failed: measured here after all.
-                None => Some(mesh_job::measure_first_half(&written, &points)?),
-            },
+            Some(reply) => Some(veil_mesh::Brought::Forward(
+                match Helper::distances(reply, points.len()).await {
+                    Some(forward) => forward,
+                    // The helper failed: measured here after all.
+                    None => mesh_job::measure_first_half(&written, &points)?,
+                },
+            )),
             None => None,
         };
         mesh_job::finish(

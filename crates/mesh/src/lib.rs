@@ -66,8 +66,9 @@ pub use mask::MaskParams;
 pub use mesh::{Limits, Mesh};
 pub use par::set_max_threads;
 pub use pipeline::{
-    Deidentified, Deviation, Elsewhere, Flag, Options, Prepared, Profile, Report, StepRecord,
-    Utility, Written, deidentify, deidentify_owned_with, deidentify_with, prepare_owned,
+    Brought, Deidentified, Deviation, Elsewhere, Flag, Options, Prepared, Profile, Report,
+    StepRecord, Utility, Written, deidentify, deidentify_owned_with, deidentify_with,
+    prepare_owned,
 };
 pub use read::{Format, FormatHint, ReadModel, read};
 pub use shareable::{RemovedChannel, ShareableReport, SharedDeface};

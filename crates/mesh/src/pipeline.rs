@@ -356,6 +356,27 @@ pub enum Elsewhere {
     Forward,
 }
 
+/// The half of the report measured elsewhere, brought to [`Written::complete`]: the distances
+/// [`crate::utility::distances_to_surface`] gave, named by the half they are. Most models give
+/// both halves the same number of points (each is capped at [`crate::utility::MAX_SAMPLES`]), so
+/// the name, not the length, is what tells one from the other.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Brought {
+    /// The second half ([`Elsewhere::Back`]): [`Prepared::back_points`] to [`Prepared::reference`].
+    Back(Vec<f64>),
+    /// The first half ([`Elsewhere::Forward`]): [`Prepared::forward_points`] to
+    /// [`Prepared::output_surface`].
+    Forward(Vec<f64>),
+}
+
+impl Brought {
+    fn into_distances(self) -> Vec<f64> {
+        match self {
+            Brought::Back(d) | Brought::Forward(d) => d,
+        }
+    }
+}
+
 /// The first part of a run, [`deidentify_owned_with`] up to the measures: read, scrub, reframe,
 /// deface, mask and quantise (progress 0 to 0.67).
 ///
@@ -803,15 +824,13 @@ impl Written {
         self.carried.output_surface()
     }
 
-    /// The report, with the half [`Prepared::write`] did not measure as `brought` brings it (the
-    /// distances from [`Prepared::back_points`] to [`Prepared::reference`], or from
-    /// [`Prepared::forward_points`] to [`Prepared::output_surface`], as
-    /// [`crate::utility::distances_to_surface`] gives them), then the report (progress 0.9 to 1).
-    /// Distances of the wrong length, or none when `write` left a half out, are refused
-    /// (`bad-option`); when `write` measured both, `brought` is not read.
+    /// The report, with the half [`Prepared::write`] did not measure as `brought` brings it, then
+    /// the report (progress 0.9 to 1). The other half's distances, distances of the wrong length,
+    /// or none when `write` left a half out are refused (`bad-option`); when `write` measured
+    /// both, `brought` is not read.
     pub fn complete(
         self,
-        brought: Option<Vec<f64>>,
+        brought: Option<Brought>,
         progress: &mut dyn FnMut(f32),
         cancel: &dyn Fn() -> bool,
     ) -> Result<Deidentified, MeshError> {
@@ -837,11 +856,22 @@ impl Written {
                     "the report's {half} half was neither measured nor brought"
                 ))),
             };
-            let (mut d, back) = match (forward, back) {
-                (Some(f), Some(b)) => (f, b),
-                (Some(f), None) => (f, checked(brought, c.back_points.len(), "second")?),
-                (None, b) => {
-                    let f = checked(brought, forward_expected.unwrap_or(0), "first")?;
+            let other = |half: &str| {
+                MeshError::BadOption(format!(
+                    "the distances brought are the other half's: the report's {half} half was left out"
+                ))
+            };
+            let (mut d, back) = match (forward, back, brought) {
+                (Some(f), Some(b), _) => (f, b),
+                (Some(_), None, Some(Brought::Forward(_))) => return Err(other("second")),
+                (None, _, Some(Brought::Back(_))) => return Err(other("first")),
+                (Some(f), None, brought) => {
+                    let b = brought.map(Brought::into_distances);
+                    (f, checked(b, c.back_points.len(), "second")?)
+                }
+                (None, b, brought) => {
+                    let f = brought.map(Brought::into_distances);
+                    let f = checked(f, forward_expected.unwrap_or(0), "first")?;
                     (f, checked(b, c.back_points.len(), "second")?)
                 }
             };

@@ -7,7 +7,7 @@ use veil_mesh::Coded;
 use veil_mesh::mesh_helpers::dist;
 use veil_mesh::reframe::{apply, principal_frame};
 use veil_mesh::synth::{self, HeadSpec};
-use veil_mesh::{DefaceMode, Elsewhere, FormatHint, Mesh, Options, OutputFormat, Profile};
+use veil_mesh::{Brought, DefaceMode, Elsewhere, FormatHint, Mesh, Options, OutputFormat, Profile};
 
 fn f64v(p: [f32; 3]) -> [f64; 3] {
     [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]
@@ -343,7 +343,7 @@ fn a_run_split_in_parts_with_either_half_measured_apart_is_the_same_run() {
         .write(Elsewhere::Back, &mut |_| {}, &|| false)
         .unwrap();
     let split = written
-        .complete(Some(back), &mut |_| {}, &|| false)
+        .complete(Some(Brought::Back(back.clone())), &mut |_| {}, &|| false)
         .unwrap();
     assert_eq!(split.bytes, whole.bytes);
     assert_eq!(split.report, whole.report);
@@ -377,13 +377,23 @@ fn a_run_split_in_parts_with_either_half_measured_apart_is_the_same_run() {
     // A measurer that failed after `write` can still be stood in for.
     assert_eq!(measure(written.output_surface()), forward);
     let split = written
-        .complete(Some(forward), &mut |_| {}, &|| false)
+        .complete(
+            Some(Brought::Forward(forward.clone())),
+            &mut |_| {},
+            &|| false,
+        )
         .unwrap();
     assert_eq!(split.bytes, whole.bytes);
     assert_eq!(split.report, whole.report);
     assert_eq!(split.deviation, whole.deviation);
-    // Without its first half, or with one of the wrong length, the report is refused.
-    for brought in [None, Some(vec![0.0; forward_points.len() - 1])] {
+    // Without its first half, with one of the wrong length, or with these very distances named
+    // as the second half (a caller's mix-up: large models give both halves as many points, so
+    // only the name tells), the report is refused.
+    for brought in [
+        None,
+        Some(Brought::Forward(vec![0.0; forward_points.len() - 1])),
+        Some(Brought::Back(forward.clone())),
+    ] {
         let prepared =
             veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false)
                 .unwrap();
@@ -412,13 +422,23 @@ fn a_run_split_in_parts_with_either_half_measured_apart_is_the_same_run() {
     let prepared =
         veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
     let n = prepared.back_points().len();
-    let written = prepared
-        .write(Elsewhere::Back, &mut |_| {}, &|| false)
-        .unwrap();
-    let err = written
-        .complete(Some(vec![0.0; n + 1]), &mut |_| {}, &|| false)
-        .unwrap_err();
-    assert_eq!(err.code(), "bad-option");
+    drop(prepared);
+    // Nor are the second half's distances named as the first.
+    for brought in [
+        Brought::Back(vec![0.0; n + 1]),
+        Brought::Forward(back.clone()),
+    ] {
+        let prepared =
+            veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false)
+                .unwrap();
+        let written = prepared
+            .write(Elsewhere::Back, &mut |_| {}, &|| false)
+            .unwrap();
+        let err = written
+            .complete(Some(brought), &mut |_| {}, &|| false)
+            .unwrap_err();
+        assert_eq!(err.code(), "bad-option");
+    }
     // Nor can the report do without its second half when `write` was told it comes from elsewhere.
     let prepared =
         veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();

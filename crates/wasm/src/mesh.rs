@@ -350,9 +350,9 @@ impl ModelJob {
                 return Err(job_over());
             }
         };
-        let done = self
-            .hooks
-            .run(|progress, cancel| w.complete(distances, progress, cancel))?;
+        let done = self.hooks.run(|progress, cancel| {
+            w.complete(distances.map(veil_mesh::Brought::Forward), progress, cancel)
+        })?;
         Ok(result_object(&done)?)
     }
 }
