@@ -123,8 +123,21 @@ test('MeshPool: the CLI\'s bytes and report, with the first half in another work
       }
       // The caller's bytes are untouched (copied, not moved).
       assert.equal(head.length, 84 + 50 * head.readUInt32LE(80));
-      // With two workers the second measured the report's first half.
       assert.equal(pool.workers.length, size);
+      // Again, with what each worker is sent recorded: with two workers the second is sent the
+      // report's first half to measure and the first gets its distances; one worker measures
+      // both halves itself and is sent neither.
+      const sent = pool.workers.map((w) => {
+        const kinds = [];
+        const post = w.handle.post;
+        w.handle.post = (message, transfer) => { kinds.push(message.kind); return post(message, transfer); };
+        return kinds;
+      });
+      sameResult(await pool.deidentifyModel(head, OPTIONS), want, `pool of ${size}, again`);
+      const plan = size === 2
+        ? [['model', 'plan', 'distances'], ['measure']]
+        : [['model', 'plan']];
+      assert.deepEqual(sent, plan);
     } finally {
       pool.terminate();
     }
