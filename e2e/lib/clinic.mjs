@@ -65,8 +65,19 @@ export class ClinicSettings {
     await this.page.type(input, code);
     await this.page.waitForFunction(() => document.querySelector('[data-testid="clinic-status"]')?.dataset.state === '');
     await this.page.click('[data-testid="clinic-connect"]');
-    await this.page.waitForFunction(() => ['ok', 'error'].includes(document.querySelector('[data-testid="clinic-status"]')?.dataset.state),
-      { timeout: 60000 });
+    try {
+      await this.page.waitForFunction(() => ['ok', 'error'].includes(document.querySelector('[data-testid="clinic-status"]')?.dataset.state),
+        { timeout: 60000 });
+    } catch (e) {
+      // Say whether the press reached the app at all (a click that landed elsewhere leaves the
+      // status empty) or the app is still connecting.
+      const where = await this.page.evaluate(() => {
+        const button = document.querySelector('[data-testid="clinic-connect"]');
+        const status = document.querySelector('[data-testid="clinic-status"]');
+        return JSON.stringify({ status: status?.dataset.state, text: status?.textContent, disabled: button?.disabled });
+      }).catch((err) => `unreadable: ${err}`);
+      throw new Error(`no outcome 60 s after pressing Connect (${where}): ${e.message}`);
+    }
     return this.page.$eval('[data-testid="clinic-status"]', (el) => ({
       state: el.dataset.state, code: el.dataset.code ?? '', text: el.textContent,
     }));
