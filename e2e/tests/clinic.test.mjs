@@ -75,9 +75,13 @@ test('an upload waits for the connection; bad codes and no network are refused; 
   assert.equal(await page.$eval('[data-testid="outbox-awaiting-connection"]', (el) => el.dataset.count), '1');
   assert.deepEqual(await axeViolations(page, 'main'), [], 'the Outbox with its notice passes axe');
   // Not retried in a loop: the uploader runs every 1.5 s, the refused upload stays one request.
-  // Its rounds refresh the page's views without moving what is on it.
+  // Its rounds refresh the page's views without moving what is on it, and without replacing
+  // what did not change: the row's Cancel button keeps the keyboard's focus.
+  const cancel = `[data-testid="outbox-item"][data-id="${id}"] [data-testid="outbox-cancel"]`;
+  await page.focus(cancel);
   const outboxMoves = await app.positionsOver('[data-testid="outbox-erase"]', 4500);
   assert.equal(outboxMoves.length, 1, `the Outbox holds still through three uploader rounds: ${outboxMoves}`);
+  assert.ok(await page.$eval(cancel, (b) => b === document.activeElement), 'the focused Cancel button is still the one focused');
   assert.equal(count('/v1/artifacts'), 1, 'one upload request, parked after its 401');
   assert.equal(copiesOf(id), 0);
 
