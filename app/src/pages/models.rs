@@ -738,13 +738,8 @@ fn Results(page: ModelsPage) -> impl IntoView {
                 let file_name = name.clone();
                 // The file is made on the first press and kept for the run (revoked with it), so
                 // pressing again does not copy the model again.
-                let url = StoredValue::new_local(None::<String>);
+                let url = crate::platform::download::kept_url(None);
                 let failed = RwSignal::new(false);
-                on_cleanup(move || {
-                    if let Some(Some(url)) = url.try_get_value() {
-                        let _ = web_sys::Url::revoke_object_url(&url);
-                    }
-                });
                 let press = move |_| {
                     let href = url.get_value().or_else(|| {
                         let made = crate::platform::download::object_url(&data, "application/octet-stream");
@@ -837,15 +832,10 @@ fn ReportTables(report: ReportView) -> impl IntoView {
         channels.len(),
         format_bytes(report.metadata_bytes)
     );
-    let json_url = StoredValue::new(crate::platform::download::object_url(
+    let json_url = crate::platform::download::kept_url(crate::platform::download::object_url(
         &JsValue::from_str(&report.json),
         "application/json",
     ));
-    on_cleanup(move || {
-        if let Some(Some(url)) = json_url.try_get_value() {
-            let _ = web_sys::Url::revoke_object_url(&url);
-        }
-    });
     view! {
         <div class="card report" data-testid="model-report">
             <h2>"Report"</h2>

@@ -1,5 +1,6 @@
 //! Offering bytes to the person as a file download (a Blob and a temporary object URL), nothing sent.
 
+use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 /// Start a download of `bytes` named `name`.
@@ -9,7 +10,7 @@ pub fn offer(name: &str, mime: &str, bytes: &[u8]) {
     };
     follow(&url, name);
     // Revoking at once can cancel the download in some browsers; a minute later is safe.
-    leptos::prelude::set_timeout(
+    set_timeout(
         move || {
             let _ = web_sys::Url::revoke_object_url(&url);
         },
@@ -27,6 +28,18 @@ pub fn object_url(part: &wasm_bindgen::JsValue, mime: &str) -> Option<String> {
         web_sys::Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(part), &options)
             .ok()?;
     web_sys::Url::create_object_url_with_blob(&blob).ok()
+}
+
+/// A place for an object URL kept as long as the calling component: the URL it holds when the
+/// component goes is revoked then.
+pub fn kept_url(url: Option<String>) -> StoredValue<Option<String>, LocalStorage> {
+    let slot = StoredValue::new_local(url);
+    on_cleanup(move || {
+        if let Some(Some(url)) = slot.try_get_value() {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        }
+    });
+    slot
 }
 
 /// Start a download of what `url` names (an object URL), saved as `name`.

@@ -4,9 +4,8 @@
 //
 // A model with the report asks the pool, once masked, whether a second worker will measure the
 // report's first half: if so it sends that worker's inputs, measures the second half, writes the
-// output and waits for the
-// distances; if not it measures both halves itself, as `deidentifyModel` does (and with no more
-// memory than that).
+// output and waits for the distances; if not it measures both halves itself, as `deidentifyModel`
+// does (and with no more memory than that).
 import { workerPort } from './pool-env.mjs';
 import { loadVeil } from './pool-load.mjs';
 

@@ -5,9 +5,9 @@
 //   the pool for a second, idle worker; if there is one it is reserved for the model and measures
 //   the report's first half (the input's points to the output's surface) while the first measures
 //   the second half and writes the output, as the Veil PWA does; if not, the first worker
-//   measures both halves itself, as
-//   `deidentifyModel` does. The model and report are those of `deidentifyModel` (and `veil deid`)
-//   with the same input and options, to the byte, whichever worker measured what.
+//   measures both halves itself, as `deidentifyModel` does. The model and report are those of
+//   `deidentifyModel` (and `veil deid`) with the same input and options, to the byte, whichever
+//   worker measured what.
 // - Several models run at once, one per worker; a running model's half sent out goes before
 //   models still waiting for a worker.
 // - Workers start on first use, at most `size` of them, and are kept while they have work (in
