@@ -138,6 +138,75 @@ test('an audit entry that cannot be appended is shown, never dropped', async () 
   await context.close();
 });
 
+// The stored audit line `key` ('000000000001' is the second entry) of this origin's outbox
+// database, and a way to put another line in its place (as a tampered store would).
+async function auditLine(page, key) {
+  return page.evaluate((k) => new Promise((resolve, reject) => {
+    const open = indexedDB.open('veil-patient-outbox');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const get = open.result.transaction('audit').objectStore('audit').get(k);
+      get.onsuccess = () => { open.result.close(); resolve(get.result); };
+      get.onerror = () => reject(get.error);
+    };
+  }), key);
+}
+
+async function putAuditLine(page, key, line) {
+  await page.evaluate((k, l) => new Promise((resolve, reject) => {
+    const open = indexedDB.open('veil-patient-outbox');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction('audit', 'readwrite');
+      tx.objectStore('audit').put(l, k);
+      tx.oncomplete = () => { open.result.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+  }), key, line);
+}
+
+async function auditStatus(page, valid) {
+  await page.waitForFunction((v) => document.querySelector('[data-testid="audit-status"]')?.dataset.valid === v, { timeout: 15_000 }, valid);
+  return page.$eval('[data-testid="audit-status"]', (el) => el.textContent);
+}
+
+test('the Audit page checks only new entries each round, yet shows a change to one it had verified', async () => {
+  const context = await session.browser.createBrowserContext();
+  const page = await context.newPage();
+  const app = new VeilApp(page);
+  await app.open('/consent');
+  await setup(page, { jurisdiction: 'DE', age: 34 });
+  for (const want of ['allow', 'deny', 'allow']) {
+    await page.click('[data-testid="toggle-research-this-study"]');
+    await page.waitForFunction((w) => document.querySelector('[data-testid="decision-research-this-study"]')?.dataset.outcome === w, {}, want);
+  }
+  await app.navigate('audit');
+  assert.match(await auditStatus(page, 'true'), /Chain intact/);
+  const n = await page.$$eval('[data-testid="audit-entry"]', (rows) => rows.length);
+  assert.ok(n >= 3, `${n} entries`);
+
+  // An entry the page verified earlier is changed in the store while the page stays open: a
+  // later uploader round shows the chain broken at that entry, and intact once it is restored.
+  const second = await auditLine(page, '000000000001');
+  await putAuditLine(page, '000000000001', second.replace(/"actor":"[^"]*"/, '"actor":"mallory"'));
+  let status = await auditStatus(page, 'false');
+  assert.match(status, /Chain broken/);
+  assert.match(status, /entry 1: hash-mismatch/);
+  await putAuditLine(page, '000000000001', second);
+  await auditStatus(page, 'true');
+
+  // The last entry's signature changed, its hash left as it was: refused by the signature check
+  // (WebCrypto's), at that entry.
+  const lastKey = String(n - 1).padStart(12, '0');
+  const last = await auditLine(page, lastKey);
+  await putAuditLine(page, lastKey, last.replace(/"sig":"(.)/, (_, c) => `"sig":"${c === '0' ? '1' : '0'}`));
+  status = await auditStatus(page, 'false');
+  assert.match(status, new RegExp(`entry ${n - 1}: bad-signature`));
+  await putAuditLine(page, lastKey, last);
+  assert.match(await auditStatus(page, 'true'), new RegExp(` ${n} entries`));
+  await context.close();
+});
+
 test('a minor under GDPR needs the guardian; an EU resident treated in the US meets both regimes', async () => {
   const context = await session.browser.createBrowserContext();
   const page = await context.newPage();

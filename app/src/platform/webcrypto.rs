@@ -132,6 +132,16 @@ pub async fn ecdsa_p256_verify(
     signature: &[u8],
     message: &[u8],
 ) -> Result<bool, AppError> {
+    let all = ecdsa_p256_verify_all(public_sec1, [(message, signature)]).await?;
+    Ok(all.first().copied().unwrap_or(false))
+}
+
+/// [`ecdsa_p256_verify`] of many `(message, signature)` pairs under one key, all handed to the
+/// browser at once (the key imported once); one answer per pair, in order.
+pub async fn ecdsa_p256_verify_all<'a>(
+    public_sec1: &[u8],
+    pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+) -> Result<Vec<bool>, AppError> {
     let subtle = subtle()?;
     let usages = js_sys::Array::of1(&"verify".into());
     let raw = js_sys::Uint8Array::from(public_sec1);
@@ -146,16 +156,22 @@ pub async fn ecdsa_p256_verify(
     let key: CryptoKey = imported
         .dyn_into()
         .map_err(|_| AppError::browser("importKey gave no key"))?;
-    let sig = js_sys::Uint8Array::from(signature);
-    let data = js_sys::Uint8Array::from(message);
-    let ok = call(
-        subtle.verify_with_object_and_buffer_source_and_buffer_source(
-            &algorithm(&[("hash", "SHA-256")]),
-            &key,
-            &sig,
-            &data,
-        ),
-    )
-    .await?;
-    Ok(ok.as_bool().unwrap_or(false))
+    let params = algorithm(&[("hash", "SHA-256")]);
+    let checks = js_sys::Array::new();
+    for (message, signature) in pairs {
+        let sig = js_sys::Uint8Array::from(signature);
+        let data = js_sys::Uint8Array::from(message);
+        let check = subtle
+            .verify_with_object_and_buffer_source_and_buffer_source(&params, &key, &sig, &data)
+            .map_err(|e| AppError::browser_js(&e))?;
+        checks.push(&check);
+    }
+    let answers = call(Ok(js_sys::Promise::all(&checks))).await?;
+    let answers: js_sys::Array = answers
+        .dyn_into()
+        .map_err(|_| AppError::browser("Promise.all gave no array"))?;
+    Ok(answers
+        .iter()
+        .map(|ok| ok.as_bool().unwrap_or(false))
+        .collect())
 }

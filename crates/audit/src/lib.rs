@@ -15,6 +15,9 @@
 //! [`AuditLog::verify`] reports the first break. Removing entries from the *end* is detectable
 //! only against a head hash kept elsewhere ([`AuditLog::verify_head`]), e.g. the last one uploaded.
 //!
+//! A page that shows the chain's status as it grows verifies it with a [`ChainVerifier`], which
+//! checks only the entries appended since its last call.
+//!
 //! Signing takes a small trait ([`EntrySigner`], implemented for `p256::ecdsa::SigningKey`) or two
 //! phases ([`AuditLog::prepare`] then [`AuditLog::commit`]) so that a non-extractable WebCrypto key
 //! can sign: `crypto.subtle.sign({name: "ECDSA", hash: "SHA-256"}, key, hash)`.
@@ -490,30 +493,222 @@ impl AuditLog {
 
     /// Import JSON lines (blank lines ignored). The chain is not verified here: call [`Self::verify`].
     pub fn from_json_lines(text: &str, key: VerifyingKey) -> Result<Self, AuditError> {
-        let mut entries = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let line_no = i + 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            if line.len() > MAX_LINE_LEN {
-                return Err(AuditError::BadLine {
-                    line: line_no,
-                    reason: "line too long".into(),
-                });
-            }
-            let value: Value = serde_json::from_str(line).map_err(|e| AuditError::BadLine {
-                line: line_no,
-                reason: e.to_string(),
-            })?;
-            let entry = ChainedEntry::from_json(&value).map_err(|reason| AuditError::BadLine {
-                line: line_no,
-                reason,
-            })?;
-            entries.push(entry);
-        }
-        Ok(Self { key, entries })
+        Ok(Self {
+            key,
+            entries: parse_json_lines(text, 0)?,
+        })
     }
+}
+
+/// Verifies a log that grows by appends, over and over, without checking again what it has
+/// checked: a page that shows the chain's status while the log is added to.
+///
+/// Verifying an entry costs a P-256 signature check (about a millisecond in WebAssembly), so
+/// verifying a whole log of a few hundred entries every time it is shown keeps a page busy. The
+/// verifier keeps the exact text it last verified, how many entries it held and the hash it ended
+/// at. A later text that begins with those same bytes (followed by a line break) is the same
+/// entries plus new ones: only the new lines are parsed and checked, from that head on. Any other
+/// text (an entry changed, removed or reordered, another key) is verified from the first entry,
+/// so the verdict is always the one [`AuditLog::from_json_lines`] and [`AuditLog::verify`] give.
+/// Nothing is remembered from a text that does not verify.
+///
+/// ```
+/// use veil_audit::{AuditEvent, AuditLog, ChainVerifier, NewEntry};
+/// let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+/// let mut log = AuditLog::new(*key.verifying_key());
+/// let mut verifier = ChainVerifier::new(*key.verifying_key());
+/// log.append(NewEntry::new(1_700_000_000_000, "outbox", AuditEvent::Seal), &key)?;
+/// assert_eq!(verifier.verify(&log.to_json_lines())?, (1, log.head()));
+/// log.append(NewEntry::new(1_700_000_000_001, "outbox", AuditEvent::Upload), &key)?;
+/// // Only the second entry's line is parsed and its signature checked.
+/// assert_eq!(verifier.verify(&log.to_json_lines())?, (2, log.head()));
+/// assert_eq!(verifier.entries_checked(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    key: VerifyingKey,
+    /// The text last verified, its lines, its entries and the hash they end at.
+    text: String,
+    lines: usize,
+    entries: usize,
+    head: [u8; 32],
+    checked: u64,
+}
+
+impl ChainVerifier {
+    /// A verifier for logs signed by `key`, with nothing verified yet.
+    pub fn new(key: VerifyingKey) -> Self {
+        Self {
+            key,
+            text: String::new(),
+            lines: 0,
+            entries: 0,
+            head: GENESIS_HASH,
+            checked: 0,
+        }
+    }
+
+    /// The key entries are verified against.
+    pub fn key(&self) -> &VerifyingKey {
+        &self.key
+    }
+
+    /// How many entries this verifier has checked in all (each a hash and a signature), over
+    /// every call: what it saved is the entries shown less this.
+    pub fn entries_checked(&self) -> u64 {
+        self.checked
+    }
+
+    /// Verify the log whose JSON lines are `text` (as [`AuditLog::to_json_lines`] writes them, or
+    /// joined by `\n`): its number of entries and head hash, or the first fault (a line that does
+    /// not parse, numbered in `text`; a broken link, indexed in the whole log).
+    pub fn verify(&mut self, text: &str) -> Result<(usize, [u8; 32]), AuditError> {
+        let pending = self.check_links(text)?;
+        let valid = pending.check_signatures_here();
+        self.settle(pending, &valid)
+    }
+
+    /// The first half of [`Self::verify`], for signatures checked elsewhere: the browser's
+    /// WebCrypto verifies ECDSA P-256 about ten times faster than `p256` compiled to wasm, and
+    /// without holding the page's thread. Parses the lines new since the last verified text and
+    /// checks their links (position, previous hash, own hash); [`PendingCheck::signatures`] are
+    /// then checked, and [`Self::settle`] gives the verdict.
+    pub fn check_links(&self, text: &str) -> Result<PendingCheck, AuditError> {
+        let known = self.text.as_str();
+        // The verified text, then nothing or a line break and new lines.
+        let after = text
+            .strip_prefix(known)
+            .and_then(|tail| match tail.strip_prefix('\n') {
+                Some(rest) if !known.is_empty() && !known.ends_with('\n') => Some(rest),
+                _ if known.is_empty() || known.ends_with('\n') || tail.is_empty() => Some(tail),
+                _ => None,
+            });
+        let (rest, lines, first, prev) = match after {
+            Some(rest) => (rest, self.lines, self.entries, self.head),
+            None => (text, 0, 0, GENESIS_HASH),
+        };
+        let mut entries = parse_json_lines(rest, lines)?;
+        let mut broken = None;
+        let mut head = prev;
+        for (i, e) in entries.iter().enumerate() {
+            if let Err(fault) = check_link(e, first + i, &head) {
+                broken = Some(BrokenLink {
+                    index: first + i,
+                    fault,
+                });
+                entries.truncate(i);
+                break;
+            }
+            head = e.hash;
+        }
+        Ok(PendingCheck {
+            key: self.key,
+            lines: lines + rest.lines().count(),
+            text: text.to_owned(),
+            first,
+            entries,
+            broken,
+            head,
+        })
+    }
+
+    /// The second half of [`Self::verify`]: `valid[i]` says whether the `i`-th of
+    /// [`PendingCheck::signatures`] verified (a missing answer counts as no). The verdict is the
+    /// first entry whose link or signature fails, as [`AuditLog::verify`] reports it; when every
+    /// one holds, the text is remembered as verified.
+    pub fn settle(
+        &mut self,
+        pending: PendingCheck,
+        valid: &[bool],
+    ) -> Result<(usize, [u8; 32]), AuditError> {
+        if pending.key != self.key {
+            // Checked under another key: verify the same text under this one.
+            return self.verify(&pending.text);
+        }
+        let bad = (0..pending.entries.len()).find(|&i| valid.get(i) != Some(&true));
+        self.checked += bad.map_or(pending.entries.len(), |i| i + 1) as u64;
+        if let Some(i) = bad {
+            return Err(BrokenLink {
+                index: pending.first + i,
+                fault: LinkFault::BadSignature,
+            }
+            .into());
+        }
+        if let Some(b) = pending.broken {
+            self.checked += 1;
+            return Err(b.into());
+        }
+        self.entries = pending.first + pending.entries.len();
+        self.head = pending.head;
+        self.lines = pending.lines;
+        self.text = pending.text;
+        Ok((self.entries, self.head))
+    }
+}
+
+/// Entries whose links hold, waiting for their signatures to be checked ([`ChainVerifier::check_links`]).
+#[derive(Debug, Clone)]
+pub struct PendingCheck {
+    key: VerifyingKey,
+    text: String,
+    lines: usize,
+    /// Index in the whole log of `entries[0]`.
+    first: usize,
+    /// The new entries up to the first broken link.
+    entries: Vec<ChainedEntry>,
+    broken: Option<BrokenLink>,
+    head: [u8; 32],
+}
+
+impl PendingCheck {
+    /// The signatures to check, in order: each is ECDSA P-256 with SHA-256 by the log's key over
+    /// the entry's 32-byte hash, given as `(hash, r || s)`.
+    pub fn signatures(&self) -> impl ExactSizeIterator<Item = (&[u8; 32], &[u8; 64])> {
+        self.entries.iter().map(|e| (&e.hash, &e.signature))
+    }
+
+    /// The answers [`ChainVerifier::settle`] takes, checked here with `p256`, stopping at the
+    /// first that fails.
+    pub fn check_signatures_here(&self) -> Vec<bool> {
+        let mut valid = Vec::with_capacity(self.entries.len());
+        for (hash, sig) in self.signatures() {
+            let ok =
+                Signature::from_slice(sig).is_ok_and(|sig| self.key.verify(hash, &sig).is_ok());
+            valid.push(ok);
+            if !ok {
+                break;
+            }
+        }
+        valid
+    }
+}
+
+/// The entries of JSON `lines` (blank lines skipped), numbering lines from `before + 1` in errors.
+fn parse_json_lines(text: &str, before: usize) -> Result<Vec<ChainedEntry>, AuditError> {
+    let mut entries = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = before + i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if line.len() > MAX_LINE_LEN {
+            return Err(AuditError::BadLine {
+                line: line_no,
+                reason: "line too long".into(),
+            });
+        }
+        let value: Value = serde_json::from_str(line).map_err(|e| AuditError::BadLine {
+            line: line_no,
+            reason: e.to_string(),
+        })?;
+        let entry = ChainedEntry::from_json(&value).map_err(|reason| AuditError::BadLine {
+            line: line_no,
+            reason,
+        })?;
+        entries.push(entry);
+    }
+    Ok(entries)
 }
 
 /// Verify a chain of entries against a key; return the head hash or the first broken link.
@@ -521,15 +716,7 @@ pub fn verify_chain(entries: &[ChainedEntry], key: &VerifyingKey) -> Result<[u8;
     let mut prev = GENESIS_HASH;
     for (index, e) in entries.iter().enumerate() {
         let broken = |fault| BrokenLink { index, fault };
-        if e.entry.seq != index as u64 {
-            return Err(broken(LinkFault::SeqMismatch));
-        }
-        if e.prev != prev {
-            return Err(broken(LinkFault::PrevMismatch));
-        }
-        if e.entry.chain_hash(&prev) != e.hash {
-            return Err(broken(LinkFault::HashMismatch));
-        }
+        check_link(e, index, &prev).map_err(broken)?;
         let sig =
             Signature::from_slice(&e.signature).map_err(|_| broken(LinkFault::BadSignature))?;
         key.verify(&e.hash, &sig)
@@ -537,6 +724,20 @@ pub fn verify_chain(entries: &[ChainedEntry], key: &VerifyingKey) -> Result<[u8;
         prev = e.hash;
     }
     Ok(prev)
+}
+
+/// Entry `e`'s link at position `index` after an entry ending at `prev`, all but its signature.
+fn check_link(e: &ChainedEntry, index: usize, prev: &[u8; 32]) -> Result<(), LinkFault> {
+    if e.entry.seq != index as u64 {
+        return Err(LinkFault::SeqMismatch);
+    }
+    if &e.prev != prev {
+        return Err(LinkFault::PrevMismatch);
+    }
+    if e.entry.chain_hash(prev) != e.hash {
+        return Err(LinkFault::HashMismatch);
+    }
+    Ok(())
 }
 
 fn hex_array<const N: usize>(v: &Value, field: &str) -> Result<[u8; N], String> {

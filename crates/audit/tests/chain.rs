@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use serde_json::json;
 use veil_audit::Coded;
 use veil_audit::{
-    AuditError, AuditEvent, AuditLog, EntrySigner, GENESIS_HASH, LinkFault, NewEntry, verify_chain,
+    AuditError, AuditEvent, AuditLog, ChainVerifier, EntrySigner, GENESIS_HASH, LinkFault,
+    NewEntry, verify_chain,
 };
 
 fn key() -> SigningKey {
@@ -245,6 +246,177 @@ fn verify_chain_reports_the_first_of_several_breaks() {
     );
 }
 
+/// What a whole import and verification of `text` says: entries and head, or the error.
+fn from_scratch(text: &str) -> Result<(usize, [u8; 32]), AuditError> {
+    let log = AuditLog::from_json_lines(text, *key().verifying_key())?;
+    Ok((log.len(), log.verify()?))
+}
+
+/// The lines of `text` joined by `\n` with no line break at the end (how the app joins the lines
+/// it keeps one per record).
+fn joined(text: &str) -> String {
+    text.lines().collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn a_verifier_checks_only_what_was_appended_since_its_last_call() {
+    let k = key();
+    let full = log_of(9);
+    for form in [AuditLog::to_json_lines as fn(&AuditLog) -> String, |l| {
+        joined(&l.to_json_lines())
+    }] {
+        let mut v = ChainVerifier::new(*k.verifying_key());
+        let mut log = AuditLog::new(*k.verifying_key());
+        assert_eq!(v.verify(&form(&log)).unwrap(), (0, GENESIS_HASH));
+        let mut shown = 0;
+        for (n, e) in [(4, 0), (1, 4), (0, 5), (3, 5), (1, 8)] {
+            for entry in &full.entries()[e..e + n] {
+                log = AuditLog::from_entries(
+                    *k.verifying_key(),
+                    [log.entries(), std::slice::from_ref(entry)].concat(),
+                );
+            }
+            let text = form(&log);
+            assert_eq!(v.verify(&text).unwrap(), from_scratch(&text).unwrap());
+            shown += log.len() as u64;
+            // Each entry was checked once, however often the log was shown.
+            assert_eq!(v.entries_checked(), log.len() as u64, "{n} {e} {text:?}");
+        }
+        assert_eq!(v.verify(&form(&log)).unwrap(), (9, full.head()));
+        assert!(shown > 2 * v.entries_checked());
+    }
+}
+
+#[test]
+fn a_verifier_catches_a_change_to_what_it_had_verified() {
+    let text = log_of(6).to_json_lines();
+    let mut v = ChainVerifier::new(*key().verifying_key());
+    v.verify(&text).unwrap();
+    // The fourth entry's actor changed in place: the text no longer begins with the verified
+    // one, so the chain is checked again from the start and breaks where the import does.
+    let tampered = text.replacen("\"actor\":\"outbox\"", "\"actor\":\"mallory\"", 4);
+    let lines: Vec<&str> = tampered.lines().collect();
+    let changed: String = text
+        .lines()
+        .take(3)
+        .chain(lines[3..4].iter().copied())
+        .chain(text.lines().skip(4))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let err = v.verify(&changed).unwrap_err();
+    assert_eq!(err, from_scratch(&changed).unwrap_err());
+    assert_eq!(err.code(), "hash-mismatch");
+    assert!(matches!(err, AuditError::Broken(b) if b.index == 3));
+    assert_eq!(
+        v.verify(&changed).unwrap_err(),
+        err,
+        "a failed text is not remembered"
+    );
+
+    // Entries removed from the front, or the log cut back: checked again from the start.
+    let shorter: String = text.lines().take(4).map(|l| format!("{l}\n")).collect();
+    assert_eq!(v.verify(&shorter).unwrap(), from_scratch(&shorter).unwrap());
+    let front: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    assert_eq!(v.verify(&front).unwrap_err().code(), "seq-mismatch");
+
+    // Another key's verifier refuses the same text at its first signature.
+    let other = SigningKey::from_slice(&[0x44; 32]).unwrap();
+    let mut w = ChainVerifier::new(*other.verifying_key());
+    assert!(
+        matches!(w.verify(&text).unwrap_err(), AuditError::Broken(b) if b.index == 0 && b.fault == LinkFault::BadSignature)
+    );
+}
+
+#[test]
+fn a_verifier_names_a_bad_appended_line_by_its_place_in_the_whole_text() {
+    let text = log_of(3).to_json_lines();
+    let mut v = ChainVerifier::new(*key().verifying_key());
+    v.verify(&text).unwrap();
+    let bad = format!("{text}\n{{not json}}\n");
+    let err = v.verify(&bad).unwrap_err();
+    assert!(
+        matches!(err, AuditError::BadLine { line: 5, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err, from_scratch(&bad).unwrap_err());
+    // A line glued onto the last verified one is not an append: the whole text is parsed again.
+    let glued = format!("{}x\n", text.trim_end());
+    assert_eq!(
+        v.verify(&glued).unwrap_err(),
+        from_scratch(&glued).unwrap_err()
+    );
+    // An appended entry that does not link is reported at its index in the whole log.
+    let log = log_of(5);
+    let mut skipped = log.entries()[..3].to_vec();
+    skipped.push(log.entries()[4].clone());
+    let skip_text = AuditLog::from_entries(*key().verifying_key(), skipped).to_json_lines();
+    assert!(
+        matches!(v.verify(&skip_text).unwrap_err(), AuditError::Broken(b) if b.index == 3 && b.fault == LinkFault::SeqMismatch)
+    );
+}
+
+#[test]
+fn signatures_checked_elsewhere_settle_to_the_same_verdict() {
+    let log = log_of(5);
+    let text = log.to_json_lines();
+    let mut v = ChainVerifier::new(*key().verifying_key());
+    let pending = v.check_links(&text).unwrap();
+    let sigs: Vec<_> = pending.signatures().map(|(h, s)| (*h, *s)).collect();
+    assert_eq!(sigs.len(), 5);
+    assert_eq!(sigs[2], (log.entries()[2].hash, log.entries()[2].signature));
+    // A "no" for the third signature is a bad signature there; the text is not remembered.
+    let err = v
+        .settle(pending.clone(), &[true, true, false, true, true])
+        .unwrap_err();
+    assert!(
+        matches!(err, AuditError::Broken(b) if b.index == 2 && b.fault == LinkFault::BadSignature)
+    );
+    // Answers missing count as no.
+    let err = v.settle(pending.clone(), &[true]).unwrap_err();
+    assert!(matches!(err, AuditError::Broken(b) if b.index == 1));
+    assert_eq!(v.settle(pending, &[true; 5]).unwrap(), (5, log.head()));
+
+    // After a verified text only the appended entries are pending.
+    let longer = log_of(7).to_json_lines();
+    let pending = v.check_links(&longer).unwrap();
+    assert_eq!(pending.signatures().len(), 2);
+    assert_eq!(pending.check_signatures_here(), [true, true]);
+    assert_eq!(
+        v.settle(pending, &[true, true]).unwrap(),
+        (7, log_of(7).head())
+    );
+
+    // A broken link is reported after the signatures before it hold, and only then.
+    let mut entries = log_of(6).entries().to_vec();
+    entries[4].entry.time_ms += 1;
+    let tampered = AuditLog::from_entries(*key().verifying_key(), entries).to_json_lines();
+    let mut w = ChainVerifier::new(*key().verifying_key());
+    let pending = w.check_links(&tampered).unwrap();
+    assert_eq!(pending.signatures().len(), 4);
+    let err = w
+        .settle(pending.clone(), &[true, false, true, true])
+        .unwrap_err();
+    assert!(
+        matches!(err, AuditError::Broken(b) if b.index == 1 && b.fault == LinkFault::BadSignature)
+    );
+    let err = w.settle(pending, &[true; 4]).unwrap_err();
+    assert!(
+        matches!(err, AuditError::Broken(b) if b.index == 4 && b.fault == LinkFault::HashMismatch)
+    );
+
+    // Settled on a verifier of another key: judged under that key.
+    let other = SigningKey::from_slice(&[0x44; 32]).unwrap();
+    let pending = ChainVerifier::new(*key().verifying_key())
+        .check_links(&text)
+        .unwrap();
+    let err = ChainVerifier::new(*other.verifying_key())
+        .settle(pending, &[true; 5])
+        .unwrap_err();
+    assert!(
+        matches!(err, AuditError::Broken(b) if b.index == 0 && b.fault == LinkFault::BadSignature)
+    );
+}
+
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(serde_json::Value::Null),
@@ -282,6 +454,34 @@ proptest! {
         log.append(NewEntry::new(1, "t", AuditEvent::Seal).details(v), &k).unwrap();
         let back = AuditLog::from_json_lines(&log.to_json_lines(), *k.verifying_key()).unwrap();
         prop_assert_eq!(back.verify().unwrap(), log.head());
+    }
+
+    /// Whatever the texts shown to a verifier one after another (a log growing, cut back, an
+    /// entry altered, a line broken), each verdict is the one a fresh import gives.
+    #[test]
+    fn a_verifier_agrees_with_a_fresh_import_on_every_text(
+        steps in proptest::collection::vec((0usize..8, 0u8..4, any::<proptest::sample::Index>()), 1..8),
+    ) {
+        let full = log_of(8).to_json_lines();
+        let lines: Vec<&str> = full.lines().collect();
+        let mut v = ChainVerifier::new(*key().verifying_key());
+        for (n, how, at) in steps {
+            let mut shown: Vec<String> = lines[..n].iter().map(|l| (*l).to_string()).collect();
+            if !shown.is_empty() {
+                let i = at.index(shown.len());
+                match how {
+                    0 => {}
+                    1 => shown[i] = shown[i].replacen("\"outbox\"", "\"mallory\"", 1),
+                    2 => {
+                        let half = shown[i].len() / 2;
+                        shown[i].truncate(half);
+                    }
+                    _ => { shown.remove(i); }
+                }
+            }
+            let text = shown.join("\n");
+            prop_assert_eq!(v.verify(&text), from_scratch(&text));
+        }
     }
 
     #[test]
