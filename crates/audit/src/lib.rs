@@ -528,9 +528,8 @@ impl AuditLog {
 #[derive(Debug, Clone)]
 pub struct ChainVerifier {
     key: VerifyingKey,
-    /// The text last verified, its lines, its entries and the hash they end at.
+    /// The text last verified, its entries and the hash they end at.
     text: String,
-    lines: usize,
     entries: usize,
     head: [u8; 32],
     checked: u64,
@@ -542,7 +541,6 @@ impl ChainVerifier {
         Self {
             key,
             text: String::new(),
-            lines: 0,
             entries: 0,
             head: GENESIS_HASH,
             checked: 0,
@@ -577,15 +575,15 @@ impl ChainVerifier {
     pub fn check_links(&self, text: &str) -> Result<PendingCheck, AuditError> {
         let known = self.text.as_str();
         // The verified text, then nothing or a line break and new lines.
-        let after = text
-            .strip_prefix(known)
-            .and_then(|tail| match tail.strip_prefix('\n') {
-                Some(rest) if !known.is_empty() && !known.ends_with('\n') => Some(rest),
-                _ if known.is_empty() || known.ends_with('\n') || tail.is_empty() => Some(tail),
-                _ => None,
-            });
+        let after = match text.strip_prefix(known) {
+            Some(tail) if known.is_empty() || known.ends_with('\n') || tail.is_empty() => {
+                Some(tail)
+            }
+            Some(tail) => tail.strip_prefix('\n'),
+            None => None,
+        };
         let (rest, lines, first, prev) = match after {
-            Some(rest) => (rest, self.lines, self.entries, self.head),
+            Some(rest) => (rest, known.lines().count(), self.entries, self.head),
             None => (text, 0, 0, GENESIS_HASH),
         };
         let mut entries = parse_json_lines(rest, lines)?;
@@ -604,7 +602,6 @@ impl ChainVerifier {
         }
         Ok(PendingCheck {
             key: self.key,
-            lines: lines + rest.lines().count(),
             text: text.to_owned(),
             first,
             entries,
@@ -641,7 +638,6 @@ impl ChainVerifier {
         }
         self.entries = pending.first + pending.entries.len();
         self.head = pending.head;
-        self.lines = pending.lines;
         self.text = pending.text;
         Ok((self.entries, self.head))
     }
@@ -652,7 +648,6 @@ impl ChainVerifier {
 pub struct PendingCheck {
     key: VerifyingKey,
     text: String,
-    lines: usize,
     /// Index in the whole log of `entries[0]`.
     first: usize,
     /// The new entries up to the first broken link.
@@ -673,8 +668,7 @@ impl PendingCheck {
     pub fn check_signatures_here(&self) -> Vec<bool> {
         let mut valid = Vec::with_capacity(self.entries.len());
         for (hash, sig) in self.signatures() {
-            let ok =
-                Signature::from_slice(sig).is_ok_and(|sig| self.key.verify(hash, &sig).is_ok());
+            let ok = signature_holds(&self.key, hash, sig);
             valid.push(ok);
             if !ok {
                 break;
@@ -717,13 +711,17 @@ pub fn verify_chain(entries: &[ChainedEntry], key: &VerifyingKey) -> Result<[u8;
     for (index, e) in entries.iter().enumerate() {
         let broken = |fault| BrokenLink { index, fault };
         check_link(e, index, &prev).map_err(broken)?;
-        let sig =
-            Signature::from_slice(&e.signature).map_err(|_| broken(LinkFault::BadSignature))?;
-        key.verify(&e.hash, &sig)
-            .map_err(|_| broken(LinkFault::BadSignature))?;
+        if !signature_holds(key, &e.hash, &e.signature) {
+            return Err(broken(LinkFault::BadSignature));
+        }
         prev = e.hash;
     }
     Ok(prev)
+}
+
+/// Whether `signature` (`r || s`) is `key`'s ECDSA P-256 / SHA-256 signature of an entry's `hash`.
+fn signature_holds(key: &VerifyingKey, hash: &[u8; 32], signature: &[u8; 64]) -> bool {
+    Signature::from_slice(signature).is_ok_and(|sig| key.verify(hash, &sig).is_ok())
 }
 
 /// Entry `e`'s link at position `index` after an entry ending at `prev`, all but its signature.

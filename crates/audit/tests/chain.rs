@@ -149,6 +149,22 @@ fn another_key_fails_at_the_first_entry() {
     assert_eq!(broken(&log), (0, LinkFault::BadSignature));
 }
 
+/// `text` (JSON lines of `log_of`) with the actor of entry `index` rewritten in place, its hash
+/// left as it was.
+fn with_actor_changed(text: &str, index: usize) -> String {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let l = if i == index {
+                l.replacen("\"actor\":\"outbox\"", "\"actor\":\"mallory\"", 1)
+            } else {
+                l.to_owned()
+            };
+            format!("{l}\n")
+        })
+        .collect()
+}
+
 #[test]
 fn json_lines_round_trip_and_tampering_shows_on_import() {
     let log = log_of(6);
@@ -158,14 +174,7 @@ fn json_lines_round_trip_and_tampering_shows_on_import() {
     assert_eq!(back.entries(), log.entries());
     assert_eq!(back.verify().unwrap(), log.head());
 
-    let tampered = text.replacen("\"actor\":\"outbox\"", "\"actor\":\"mallory\"", 4);
-    let lines: Vec<&str> = tampered.lines().collect();
-    let fixed: String = text
-        .lines()
-        .take(3)
-        .chain(lines[3..].iter().copied())
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let fixed = with_actor_changed(&text, 3);
     let t = AuditLog::from_json_lines(&fixed, *key().verifying_key()).unwrap();
     assert_eq!(broken(&t), (3, LinkFault::HashMismatch));
 }
@@ -294,15 +303,7 @@ fn a_verifier_catches_a_change_to_what_it_had_verified() {
     v.verify(&text).unwrap();
     // The fourth entry's actor changed in place: the text no longer begins with the verified
     // one, so the chain is checked again from the start and breaks where the import does.
-    let tampered = text.replacen("\"actor\":\"outbox\"", "\"actor\":\"mallory\"", 4);
-    let lines: Vec<&str> = tampered.lines().collect();
-    let changed: String = text
-        .lines()
-        .take(3)
-        .chain(lines[3..4].iter().copied())
-        .chain(text.lines().skip(4))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let changed = with_actor_changed(&text, 3);
     let err = v.verify(&changed).unwrap_err();
     assert_eq!(err, from_scratch(&changed).unwrap_err());
     assert_eq!(err.code(), "hash-mismatch");
