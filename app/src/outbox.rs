@@ -1005,6 +1005,15 @@ async fn audit_with(
 }
 
 async fn audit_log_in(db: &IdbDatabase, key: &ClientKey) -> Result<veil_audit::AuditLog, AppError> {
+    let (text, verifying) = stored_audit(db, key).await?;
+    veil_audit::AuditLog::from_json_lines(&text, verifying).map_err(AppError::from)
+}
+
+/// The stored audit chain as JSON lines (in order, joined by `\n`), and the key it is signed with.
+async fn stored_audit(
+    db: &IdbDatabase,
+    key: &ClientKey,
+) -> Result<(String, veil_audit::ClientVerifyingKey), AppError> {
     let lines: Vec<String> = idb::all(db, "audit")
         .await
         .map_err(AppError::from)?
@@ -1012,21 +1021,14 @@ async fn audit_log_in(db: &IdbDatabase, key: &ClientKey) -> Result<veil_audit::A
         .filter_map(|v| v.as_string())
         .collect();
     let verifying = veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(AppError::from)?;
-    veil_audit::AuditLog::from_json_lines(&lines.join("\n"), verifying).map_err(AppError::from)
+    Ok((lines.join("\n"), verifying))
 }
 
 /// The audit chain as JSON lines, and the result of verifying it.
 pub async fn audit_log() -> Result<(String, Result<usize, AppError>), AppError> {
     let db = db().await?;
     let key = webcrypto::client_key(&db).await?;
-    let lines: Vec<String> = idb::all(&db, "audit")
-        .await
-        .map_err(AppError::from)?
-        .into_iter()
-        .filter_map(|v| v.as_string())
-        .collect();
-    let text = lines.join("\n");
-    let verifying = veil_seal::verifying_key_from_sec1(&key.public_sec1).map_err(AppError::from)?;
+    let (text, verifying) = stored_audit(&db, &key).await?;
     let verdict = match with_audit_verifier(verifying, |v| v.check_links(&text)) {
         Ok(pending) => {
             // The signatures in the browser's WebCrypto (off this thread, about ten times faster

@@ -142,6 +142,11 @@ pub async fn ecdsa_p256_verify_all<'a>(
     public_sec1: &[u8],
     pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
 ) -> Result<Vec<bool>, AppError> {
+    let mut pairs = pairs.into_iter().peekable();
+    if pairs.peek().is_none() {
+        // Nothing to ask (an unchanged audit chain, every round): no key imported.
+        return Ok(Vec::new());
+    }
     let subtle = subtle()?;
     let usages = js_sys::Array::of1(&"verify".into());
     let raw = js_sys::Uint8Array::from(public_sec1);
