@@ -109,35 +109,6 @@ test('give and withdraw research consent under GDPR, with receipts and FHIR expo
   await page.close();
 });
 
-test('an audit entry that cannot be appended is shown, never dropped', async () => {
-  const context = await session.browser.createBrowserContext();
-  const page = await context.newPage();
-  const app = new VeilApp(page);
-  await app.open('/consent');
-  await setup(page, { jurisdiction: 'DE', age: 34 });
-  // Damage the stored chain (as a failing disk or a tampered store would): the next append cannot
-  // read the chain it extends, so it fails with the audit crate's code.
-  await page.evaluate(() => new Promise((resolve, reject) => {
-    const open = indexedDB.open('veil-patient-outbox');
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const tx = open.result.transaction('audit', 'readwrite');
-      tx.objectStore('audit').put('not a json line', '999999999999');
-      tx.oncomplete = () => { open.result.close(); resolve(); };
-      tx.onerror = () => reject(tx.error);
-    };
-  }));
-  assert.equal(await page.$('[data-testid="audit-failure"]'), null);
-  await page.click('[data-testid="toggle-research-this-study"]');
-  await page.waitForFunction(() => document.querySelector('[data-testid="decision-research-this-study"]')?.dataset.outcome === 'allow');
-  // The consent is given (it is the person's choice) and the missing log entry is said out loud.
-  const alert = await page.waitForSelector('[data-testid="audit-failure"]', { timeout: 10_000 });
-  assert.equal(await alert.evaluate((el) => el.getAttribute('role')), 'alert');
-  assert.equal(await alert.evaluate((el) => el.dataset.code), 'bad-line');
-  assert.match(await alert.evaluate((el) => el.textContent), /not recorded in the audit log/);
-  await context.close();
-});
-
 // The stored audit line `key` ('000000000001' is the second entry) of this origin's outbox
 // database, and a way to put another line in its place (as a tampered store would).
 async function auditLine(page, key) {
@@ -169,6 +140,26 @@ async function auditStatus(page, valid) {
   await page.waitForFunction((v) => document.querySelector('[data-testid="audit-status"]')?.dataset.valid === v, { timeout: 15_000 }, valid);
   return page.$eval('[data-testid="audit-status"]', (el) => el.textContent);
 }
+
+test('an audit entry that cannot be appended is shown, never dropped', async () => {
+  const context = await session.browser.createBrowserContext();
+  const page = await context.newPage();
+  const app = new VeilApp(page);
+  await app.open('/consent');
+  await setup(page, { jurisdiction: 'DE', age: 34 });
+  // Damage the stored chain (as a failing disk or a tampered store would): the next append cannot
+  // read the chain it extends, so it fails with the audit crate's code.
+  await putAuditLine(page, '999999999999', 'not a json line');
+  assert.equal(await page.$('[data-testid="audit-failure"]'), null);
+  await page.click('[data-testid="toggle-research-this-study"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="decision-research-this-study"]')?.dataset.outcome === 'allow');
+  // The consent is given (it is the person's choice) and the missing log entry is said out loud.
+  const alert = await page.waitForSelector('[data-testid="audit-failure"]', { timeout: 10_000 });
+  assert.equal(await alert.evaluate((el) => el.getAttribute('role')), 'alert');
+  assert.equal(await alert.evaluate((el) => el.dataset.code), 'bad-line');
+  assert.match(await alert.evaluate((el) => el.textContent), /not recorded in the audit log/);
+  await context.close();
+});
 
 test('the Audit page checks only new entries each round, yet shows a change to one it had verified', async () => {
   const context = await session.browser.createBrowserContext();

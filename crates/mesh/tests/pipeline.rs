@@ -386,6 +386,17 @@ fn a_run_split_in_parts_with_either_half_measured_apart_is_the_same_run() {
     assert_eq!(split.bytes, whole.bytes);
     assert_eq!(split.report, whole.report);
     assert_eq!(split.deviation, whole.deviation);
+    // The code `complete` refuses `brought` with, once `write` left out the half `elsewhere` names.
+    let refusal = |elsewhere: Elsewhere, brought: Option<Brought>| {
+        let prepared =
+            veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false)
+                .unwrap();
+        let written = prepared.write(elsewhere, &mut |_| {}, &|| false).unwrap();
+        written
+            .complete(brought, &mut |_| {}, &|| false)
+            .unwrap_err()
+            .code()
+    };
     // Without its first half, with one of the wrong length, or with these very distances named
     // as the second half (a caller's mix-up: large models give both halves as many points, so
     // only the name tells), the report is refused.
@@ -394,16 +405,7 @@ fn a_run_split_in_parts_with_either_half_measured_apart_is_the_same_run() {
         Some(Brought::Forward(vec![0.0; forward_points.len() - 1])),
         Some(Brought::Back(forward.clone())),
     ] {
-        let prepared =
-            veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false)
-                .unwrap();
-        let written = prepared
-            .write(Elsewhere::Forward, &mut |_| {}, &|| false)
-            .unwrap();
-        let err = written
-            .complete(brought, &mut |_| {}, &|| false)
-            .unwrap_err();
-        assert_eq!(err.code(), "bad-option");
+        assert_eq!(refusal(Elsewhere::Forward, brought), "bad-option");
     }
     // The deviation is the report's second half: every sample is an output vertex, measured.
     let h = whole.report.utility.hausdorff.unwrap();
@@ -418,40 +420,17 @@ fn a_run_split_in_parts_with_either_half_measured_apart_is_the_same_run() {
             .all(|(&i, &d)| (i as usize) < whole.mesh.vertices.len() && d <= h.max + 1e-6)
     );
 
-    // Distances for other points than the run's are refused, not summarised.
-    let prepared =
-        veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
-    let n = prepared.back_points().len();
-    drop(prepared);
-    // Nor are the second half's distances named as the first.
+    // Distances for other points than the run's are refused, not summarised (`back` holds one
+    // distance per point of the second half). Nor are the second half's distances named as the
+    // first, nor can the report do without its second half when `write` was told it comes from
+    // elsewhere.
     for brought in [
-        Brought::Back(vec![0.0; n + 1]),
-        Brought::Forward(back.clone()),
+        Some(Brought::Back(vec![0.0; back.len() + 1])),
+        Some(Brought::Forward(back.clone())),
+        None,
     ] {
-        let prepared =
-            veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false)
-                .unwrap();
-        let written = prepared
-            .write(Elsewhere::Back, &mut |_| {}, &|| false)
-            .unwrap();
-        let err = written
-            .complete(Some(brought), &mut |_| {}, &|| false)
-            .unwrap_err();
-        assert_eq!(err.code(), "bad-option");
+        assert_eq!(refusal(Elsewhere::Back, brought), "bad-option");
     }
-    // Nor can the report do without its second half when `write` was told it comes from elsewhere.
-    let prepared =
-        veil_mesh::prepare_owned(stl.clone(), FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
-    let written = prepared
-        .write(Elsewhere::Back, &mut |_| {}, &|| false)
-        .unwrap();
-    assert_eq!(
-        written
-            .complete(None, &mut |_| {}, &|| false)
-            .unwrap_err()
-            .code(),
-        "bad-option"
-    );
     // Measured in `write`, it is the same run again.
     let prepared =
         veil_mesh::prepare_owned(stl, FormatHint::Stl, &o, &mut |_| {}, &|| false).unwrap();
