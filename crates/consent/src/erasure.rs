@@ -74,9 +74,20 @@ pub fn retention(jurisdictions: &[Jurisdiction]) -> Result<Vec<Retention>, Conse
         .into_iter()
         .filter(|(r, _)| r.decides(None))
     {
+        let applies = |r: &rules::RetentionRule| {
+            r.code.as_ref().is_none_or(|code| {
+                hits.iter()
+                    .any(|j| j.code() == code.as_str() || j.country() == code.as_str())
+            })
+        };
         for r in &regime.retention {
-            if let Some(code) = &r.code
-                && !hits.iter().any(|j| j.code() == code || j.country() == code)
+            // A rule for a named jurisdiction replaces the regime's general rule for that record.
+            if !applies(r)
+                || (r.code.is_none()
+                    && regime
+                        .retention
+                        .iter()
+                        .any(|o| o.code.is_some() && o.record == r.record && applies(o)))
             {
                 continue;
             }
@@ -168,17 +179,26 @@ pub fn erasure_plan(jurisdictions: &[Jurisdiction]) -> Result<ErasurePlan, Conse
         ));
     }
     let max_years = honoured.iter().filter_map(|r| r.years).max();
+    // A duty whose period Veil has not reviewed still keeps the record.
+    let unreviewed: Vec<&&Retention> = clinical
+        .iter()
+        .filter(|r| r.years.is_none() && honoured_by_all(r))
+        .collect();
     let mut cites: Vec<String> = regimes
         .iter()
         .filter(|(r, _)| r.erasure.right_citation.is_some())
         .map(|(r, _)| r.erasure.exception_citation.clone())
         .collect();
     cites.extend(honoured.iter().map(|r| r.citation.clone()));
+    if max_years.is_none() {
+        cites.extend(unreviewed.iter().map(|r| r.citation.clone()));
+    }
     steps.push(ErasureStep {
         action: "retain-pseudonymised-record".into(),
-        detail: match max_years {
-            Some(y) => format!("keep the pseudonymised clinical record for {y} years under the cited retention law, then delete it; no new use"),
-            None => "no honoured law requires keeping the clinical record: delete it (or keep it only anonymised)".into(),
+        detail: match (max_years, unreviewed.first()) {
+            (Some(y), _) => format!("keep the pseudonymised clinical record for {y} years under the cited retention law, then delete it; no new use"),
+            (None, Some(r)) => format!("keep the pseudonymised clinical record for the period the cited law sets ({}), then delete it; no new use", r.from),
+            (None, None) => "no honoured law requires keeping the clinical record: delete it (or keep it only anonymised)".into(),
         },
         retain_years: max_years,
         citations: cites,
@@ -410,7 +430,7 @@ pub fn erasure_for_controller(
             let years = r.years;
             let period = match years {
                 Some(y) => format!("{y} years from {}", r.from),
-                None => r.from.clone(),
+                None => format!("the period set by {}", r.citation),
             };
             let base = if rights.is_empty() {
                 no_right_detail()
@@ -611,6 +631,36 @@ mod tests {
             plan.conflicts
                 .iter()
                 .any(|c| c.contains("Cal. Health & Safety Code § 123145(a)"))
+        );
+    }
+
+    #[test]
+    fn a_member_state_without_a_reviewed_period_still_keeps_the_record() {
+        // The regime's general rule, not reviewed: the record is kept, never "delete it".
+        let plan = erasure_plan(&[j("IT")]).unwrap();
+        let keep = plan
+            .steps
+            .iter()
+            .find(|s| s.action == "retain-pseudonymised-record")
+            .unwrap();
+        assert_eq!(keep.retain_years, None);
+        assert!(keep.detail.starts_with("keep "), "{}", keep.detail);
+        assert!(
+            keep.citations
+                .contains(&"member-state health-records legislation (not reviewed by Veil)".into())
+        );
+        // A member state's own rule replaces the general one.
+        let de = retention(&[j("DE")]).unwrap();
+        let records: Vec<_> = de
+            .iter()
+            .filter(|r| r.record == "medical record")
+            .map(|r| r.citation.as_str())
+            .collect();
+        assert_eq!(records, ["BGB § 630f(3)"]);
+        let it = retention(&[j("IT")]).unwrap();
+        assert!(
+            it.iter()
+                .any(|r| r.record == "medical record" && r.years.is_none())
         );
     }
 

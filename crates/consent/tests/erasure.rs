@@ -208,6 +208,36 @@ fn rows() -> Vec<Row> {
             )],
             conflict: false,
         },
+        // Italian and Austrian clinics: every member state's health law keeps the medical record
+        // (GDPR Art. 17(3)(b), (c)); Veil holds no reviewed period for them, so the record is kept,
+        // restricted, for the period that law sets (retain_years null), never deleted.
+        Row {
+            name: "it-patient-it-clinic",
+            subject: &["IT"],
+            controller: "IT",
+            expect: &[
+                (
+                    MedicalRecord,
+                    RetainRestricted,
+                    None,
+                    "member-state health-records legislation (not reviewed by Veil)",
+                ),
+                (IdentityLayer, RetainRestricted, None, "GDPR Art. 17(3)(b)"),
+            ],
+            conflict: false,
+        },
+        Row {
+            name: "us-patient-at-clinic",
+            subject: &["US"],
+            controller: "AT",
+            expect: &[(
+                MedicalRecord,
+                RetainRestricted,
+                None,
+                "member-state health-records legislation (not reviewed by Veil)",
+            )],
+            conflict: false,
+        },
         // UK clinic: Records Management Code of Practice 2023, 8 years for adult records.
         Row {
             name: "gb-patient-gb-clinic",
