@@ -781,6 +781,23 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
                         {
                             missing.push(format!("{ec} a specific end date"));
                         }
+                        if *by == GivenBy::Guardian
+                            && a.representative_authority
+                                .as_deref()
+                                .is_none_or(|r| r.trim().is_empty())
+                        {
+                            missing.push(
+                                "45 CFR 164.508(c)(1)(vi) description of the representative's authority to act for the individual".to_owned(),
+                            );
+                        }
+                        if c.scope.purpose != crate::Purpose::Research
+                            && ev.is_some_and(|e| e.expires_at.is_none())
+                            && a.open_ended_expiration()
+                        {
+                            missing.push(
+                                "45 CFR 164.508(c)(1)(v) an expiration date or event (\"none\" or \"end of the research study\" suffices only for research)".to_owned(),
+                            );
+                        }
                         let by_rep =
                             *by == GivenBy::Guardian || a.representative_authority.is_some();
                         if minor && !by_rep {

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::transfer::TransferMechanism;
+use crate::wording::{FormKey, WordingKey};
 use crate::{ConsentError, Purpose, PurposeScope, TextRef, Timestamp, WordingRef};
 
 /// Format tag of the ledger JSON.
@@ -308,6 +309,45 @@ impl HipaaAuthorization {
             m.push("45 CFR 164.508(c)(2)(iii) redisclosure statement");
         }
         m
+    }
+
+    /// Whether the (c)(1)(v) expiration is "none" or the end of a research study, in English or
+    /// in the form's wording of any language: 164.508(c)(1)(v) accepts those only for research.
+    #[must_use]
+    pub fn open_ended_expiration(&self) -> bool {
+        let norm = |s: &str| {
+            s.trim()
+                .trim_end_matches('.')
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
+        let e = norm(&self.expiration);
+        const OPEN: [&str; 14] = [
+            "none",
+            "no expiration",
+            "no expiration date",
+            "does not expire",
+            "never",
+            "never expires",
+            "n/a",
+            "na",
+            "end of the research study",
+            "end of research study",
+            "end of the study",
+            "end of study",
+            "the end of the research study",
+            "the end of the study",
+        ];
+        OPEN.contains(&e.as_str())
+            || crate::wording::catalogue().is_ok_and(|all| {
+                all.iter().any(|w| {
+                    w.strings
+                        .get(WordingKey::id(FormKey::ExpirationEndOfStudy))
+                        .is_some_and(|t| norm(t) == e)
+                })
+            })
     }
 
     fn check_lengths(&self) -> Result<(), ConsentError> {

@@ -26,7 +26,7 @@ fn auth() -> HipaaAuthorization {
         disclosed_by: "Example Clinic".into(),
         recipients: "Study team of protocol K-12".into(),
         purpose: "knee implant research".into(),
-        expiration: "end of the research study".into(),
+        expiration: "31 December 2027".into(),
         signature: "signed electronically".into(),
         signed_at: Some(day(1)),
         representative_authority: None,
@@ -58,6 +58,19 @@ fn ev(kind: EventKind, scope: PurposeScope, day: i64) -> Ev {
 fn with_auth(mut e: Ev) -> Ev {
     e.auth = Some(auth());
     e
+}
+/// `e` with the authorization `auth()` changed by `f`.
+fn with_auth_where(mut e: Ev, f: impl FnOnce(&mut HipaaAuthorization)) -> Ev {
+    let mut a = auth();
+    f(&mut a);
+    e.auth = Some(a);
+    e
+}
+fn by_parent(a: &mut HipaaAuthorization) {
+    a.representative_authority = Some("parent of the minor (45 CFR 164.502(g)(3))".into());
+}
+fn expiry_none(a: &mut HipaaAuthorization) {
+    a.expiration = "None".into();
 }
 fn expiring(mut e: Ev, on: i64) -> Ev {
     e.expires = Some(on);
@@ -828,7 +841,64 @@ fn cases() -> Vec<Case> {
             Allow,
             &["45 CFR 164.508(a)(1)", "45 CFR 164.502(g)(3)"],
         )
+        .ledger(vec![with_auth_where(ev(GuardianGiven, r_this(), 1), by_parent)]),
+        // 164.508(c)(1)(vi): a representative's signature comes with a description of their
+        // authority to act for the individual.
+        case(
+            "us-16-representative-authorization-without-authority",
+            &["US"],
+            16,
+            r_this(),
+            NeedsConsent,
+            &["45 CFR 164.502(g)(3)"],
+        )
         .ledger(vec![with_auth(ev(GuardianGiven, r_this(), 1))]),
+        // 164.508(c)(1)(v): "none" or "end of the research study" is enough for research only.
+        case(
+            "us-research-authorization-expiring-none",
+            &["US"],
+            40,
+            r_this(),
+            Allow,
+            &["45 CFR 164.508(a)(1)"],
+        )
+        .ledger(vec![with_auth_where(ev(Given, r_this(), 1), expiry_none)]),
+        case(
+            "us-marketing-authorization-expiring-none",
+            &["US"],
+            40,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["45 CFR 164.508(a)(3)"],
+        )
+        .ledger(vec![with_auth_where(
+            ev(Given, plain(Purpose::Marketing), 1),
+            expiry_none,
+        )]),
+        case(
+            "us-marketing-authorization-until-end-of-study",
+            &["US"],
+            40,
+            plain(Purpose::Marketing),
+            NeedsConsent,
+            &["45 CFR 164.508(a)(3)"],
+        )
+        .ledger(vec![with_auth_where(
+            ev(Given, plain(Purpose::Marketing), 1),
+            |a| a.expiration = "la fin de l'étude de recherche".into(),
+        )]),
+        case(
+            "us-marketing-authorization-expiring-none-with-a-date",
+            &["US"],
+            40,
+            plain(Purpose::Marketing),
+            Allow,
+            &["45 CFR 164.508(a)(3)"],
+        )
+        .ledger(vec![expiring(
+            with_auth_where(ev(Given, plain(Purpose::Marketing), 1), expiry_none),
+            300,
+        )]),
         case(
             "us-al-18-is-a-minor",
             &["US-AL"],
