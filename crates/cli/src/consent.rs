@@ -104,6 +104,10 @@ pub struct BreachArgs {
     /// --affected US-NV=20`); thresholds that count one State's residents are counted per region.
     #[arg(long, required = true, value_delimiter = ',')]
     affected: Vec<String>,
+    /// The controller's (clinic's) jurisdiction: its law's duties apply wherever the affected
+    /// people live (GDPR Art. 3(1) and 33; the HIPAA breach rule binds the covered entity).
+    #[arg(long)]
+    controller: Option<String>,
 }
 
 /// Arguments of `veil consent erasure`.
@@ -216,7 +220,17 @@ fn execute(cmd: ConsentCommand) -> Result<String, Failure> {
             } else {
                 Jurisdiction::parse_list(&a.jurisdictions)?
             };
-            json(&veil_consent::breach_schedule_for(t, &js, &affected)?)
+            let controller = a
+                .controller
+                .as_deref()
+                .map(Jurisdiction::parse)
+                .transpose()?;
+            json(&veil_consent::breach_schedule_for_controller(
+                t,
+                &js,
+                &affected,
+                controller.as_ref(),
+            )?)
         }
         ConsentCommand::Erasure(a) => {
             let js = Jurisdiction::parse_list(&a.jurisdictions)?;

@@ -210,8 +210,24 @@ pub fn breach_schedule_for(
     jurisdictions: &[Jurisdiction],
     affected: &Affected,
 ) -> Result<BreachSchedule, ConsentError> {
+    breach_schedule_for_controller(discovered, jurisdictions, affected, None)
+}
+
+/// [`breach_schedule_for`] for a controller established in `controller`: its law joins the
+/// affected subjects' laws, because the duty to notify binds the controller wherever the people
+/// live (GDPR Art. 33 binds a controller established in the Union, Art. 3(1); the HIPAA breach
+/// rule binds the covered entity), as [`crate::decide_with`] adds the controller's law.
+///
+/// # Errors
+/// [`ConsentError::NoJurisdiction`]; bundled-data errors.
+pub fn breach_schedule_for_controller(
+    discovered: Timestamp,
+    jurisdictions: &[Jurisdiction],
+    affected: &Affected,
+    controller: Option<&Jurisdiction>,
+) -> Result<BreachSchedule, ConsentError> {
     let mut js = jurisdictions.to_vec();
-    for (j, _) in &affected.by_region {
+    for j in affected.by_region.iter().map(|(j, _)| j).chain(controller) {
         if !js.contains(j) {
             js.push(j.clone());
         }

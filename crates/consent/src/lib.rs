@@ -64,7 +64,10 @@ mod time;
 mod transfer;
 pub mod wording;
 
-pub use breach::{Affected, BreachSchedule, Notice, breach_schedule, breach_schedule_for};
+pub use breach::{
+    Affected, BreachSchedule, Notice, breach_schedule, breach_schedule_for,
+    breach_schedule_for_controller,
+};
 pub use decide::{
     AppliedRule, DecideOptions, Decision, DecisionRequest, Needed, Outcome, Party, Subject,
     TransferMechanism, Waiver, decide, decide_with,

@@ -1,7 +1,9 @@
 //! Breach clocks: one row per clinic scenario, each expected notice with its primary source.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use veil_consent::{Affected, Coded, Jurisdiction, Timestamp, breach_schedule_for};
+use veil_consent::{
+    Affected, Coded, Jurisdiction, Timestamp, breach_schedule_for, breach_schedule_for_controller,
+};
 
 struct Row {
     name: &'static str,
@@ -416,4 +418,31 @@ fn affected_counts_are_read_strictly() {
         Affected::parse(["XX=3"]).unwrap_err().code(),
         "unknown-jurisdiction"
     );
+}
+
+#[test]
+fn the_controllers_law_binds_wherever_the_people_live() {
+    // A German clinic, a breach of 600 US residents' records: GDPR Art. 33(1) binds the
+    // controller established in the Union (Art. 3(1)) whoever the data subjects are; HIPAA's
+    // 60-day notices stay.
+    let t = Timestamp::parse("2026-11-23T10:00:00Z").unwrap();
+    let us = [Jurisdiction::parse("US").unwrap()];
+    let a = Affected::total(600);
+    let gdpr = |s: &veil_consent::BreachSchedule| {
+        s.notices
+            .iter()
+            .any(|n| n.citation.starts_with("GDPR Art. 33"))
+    };
+    let without = breach_schedule_for(t, &us, &a).unwrap();
+    assert!(!gdpr(&without));
+    let de = Jurisdiction::parse("DE").unwrap();
+    let with = breach_schedule_for_controller(t, &us, &a, Some(&de)).unwrap();
+    assert!(gdpr(&with), "{:?}", with.notices);
+    assert!(with.notices.iter().any(|n| n.citation.contains("164.404")));
+    let lead = with.leading.as_ref().unwrap();
+    assert!(lead.citation.starts_with("GDPR Art. 33"), "{lead:?}");
+    // The controller alone names a law: a schedule with no subject jurisdiction listed.
+    assert!(gdpr(
+        &breach_schedule_for_controller(t, &[], &a, Some(&de)).unwrap()
+    ));
 }

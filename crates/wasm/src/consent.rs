@@ -222,6 +222,9 @@ fn affected(v: &JsValue) -> Result<Affected, VeilError> {
 /// deadline (or `asap`), the leading one first; thresholds that count one region's residents
 /// (HIPAA media notice, Cal. Civ. Code § 1798.82(f)) read the per-region counts.
 ///
+/// `controller`, the controller's (clinic's) jurisdiction, adds its law's duties wherever the
+/// affected people live, as `veil consent breach --controller`.
+///
 /// Throws `bad-affected`, `unknown-jurisdiction`, `no-jurisdiction`, `bad-time` or `bad-argument`.
 #[wasm_bindgen(js_name = breachSchedule, unchecked_return_type = "BreachSchedule")]
 pub fn breach_schedule(
@@ -232,9 +235,11 @@ pub fn breach_schedule(
         unchecked_param_type = "number | string[] | Record<string, number>"
     )]
     affected_in: JsValue,
+    controller: Option<String>,
 ) -> Result<JsValue, VeilError> {
     let t = timestamp(&discovered, "discovered")?;
     let a = affected(&affected_in)?;
+    let controller = controller.as_deref().map(Jurisdiction::parse).transpose()?;
     // As the CLI: with per-region counts, the regions alone may name the jurisdictions.
     let empty = Array::is_array(&js_in)
         && Array::from(&js_in)
@@ -245,7 +250,12 @@ pub fn breach_schedule(
     } else {
         jurisdictions(js_in, "jurisdictions")?
     };
-    js::to_js(&veil_consent::breach_schedule_for(t, &js_list, &a)?)
+    js::to_js(&veil_consent::breach_schedule_for_controller(
+        t,
+        &js_list,
+        &a,
+        controller.as_ref(),
+    )?)
 }
 
 /// Export the ledger as a FHIR R4 `Bundle` of `Consent` resources (one per event), the JSON

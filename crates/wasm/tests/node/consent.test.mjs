@@ -142,14 +142,20 @@ test('breachSchedule equals `veil consent breach`, counted per region', () => {
     [['US'], { total: 700, 'US-CA': 612 }, ['700', 'US-CA=612']],
     [['JP', 'IN'], 5, ['5']],
     [[], { 'US-CA': 612 }, ['US-CA=612']],
+    [['US'], 600, ['600'], 'DE'],
   ];
-  for (const [js, affected, cliAffected] of cases) {
+  for (const [js, affected, cliAffected, controller] of cases) {
     const args = ['consent', 'breach', '--discovered', discovered];
     for (const j of js) args.push('--jurisdiction', j);
     for (const a of cliAffected) args.push('--affected', a);
-    const s = veil.breachSchedule(discovered, js, affected);
-    assert.deepEqual(asJson(s), veilJson(args), `${js} ${JSON.stringify(affected)}`);
+    if (controller) args.push('--controller', controller);
+    const s = veil.breachSchedule(discovered, js, affected, controller);
+    assert.deepEqual(asJson(s), veilJson(args), `${js} ${JSON.stringify(affected)} ${controller}`);
   }
+  // A German clinic's breach of US patients' data: GDPR Art. 33 binds the clinic (Art. 3(1)).
+  const de = veil.breachSchedule(discovered, ['US'], 600, 'DE');
+  assert.ok(de.notices.some((n) => n.citation.startsWith('GDPR Art. 33')), JSON.stringify(de.notices));
+  assert.ok(!veil.breachSchedule(discovered, ['US'], 600).notices.some((n) => n.citation.startsWith('GDPR')));
   // nFADP Art. 24(1) "as soon as possible" leads, with no deadline.
   const ch = veil.breachSchedule(new Date(discovered), ['CH', 'US'], 10);
   assert.equal(ch.leading.asap, true);
