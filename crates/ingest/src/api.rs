@@ -427,7 +427,6 @@ async fn upload(
         .map_err(|e| ApiError::Internal(format!("opening task: {e}")))??;
         // Only an enrolled client's upload is verified any further.
         let client = ingest.known_client(&opened.signer.to_hex()).await?;
-        ingest.rates.check(&client.client_kid)?;
         let (sec1, _) = crate::control::client_key(&client.client_key)?;
         let worker = ingest.clone();
         let task_permit = permit.clone();
@@ -438,6 +437,9 @@ async fn upload(
         })
         .await
         .map_err(|e| ApiError::Internal(format!("verification task: {e}")))??;
+        // Charged only now that the signature proved the key: naming a client's key id in a
+        // forged envelope must not spend its tokens.
+        ingest.rates.check(&client.client_kid)?;
         if let Some(existing) = ingest.store.precheck(&verified).await? {
             return Ok(stored_response(StatusCode::OK, &existing));
         }

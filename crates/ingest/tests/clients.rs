@@ -462,6 +462,49 @@ async fn a_client_over_its_rate_gets_429_with_retry_after_and_others_do_not() {
 }
 
 #[tokio::test]
+async fn a_forged_envelope_naming_a_client_does_not_spend_its_rate() {
+    let f = Fixture::with_limits(Limits {
+        client_rate: 2,
+        ..Limits::default()
+    });
+    let app = f.app();
+    // A stranger's signed artifact whose protected header names the enrolled client's key id:
+    // the signature cannot verify under the client's key.
+    let other = stranger();
+    let mut b = veil_seal::ArtifactBuilder::new(
+        veil_seal::PseudonymSecret::generate()
+            .unwrap()
+            .pseudonym(RECIPIENT_ID, PURPOSE),
+        PURPOSE,
+        RECIPIENT_ID,
+        veil_seal::ConsentRef {
+            decision: veil_seal::ConsentDecision::Allow,
+            event_hash: None,
+            context: None,
+        },
+        1_790_000_000_000,
+    );
+    b.add_file("note.txt", b"x".to_vec()).unwrap();
+    let mut signed = b.sign(&other).unwrap().into_bytes();
+    let theirs = veil_seal::KeyId::of_verifying_key(other.verifying_key()).0;
+    let victim = veil_seal::KeyId::of_verifying_key(f.client.verifying_key()).0;
+    let at = signed
+        .windows(32)
+        .position(|w| w == theirs)
+        .expect("the signer's key id is in the protected header");
+    signed[at..at + 32].copy_from_slice(&victim);
+    for _ in 0..5 {
+        let (status, json) = post(&app, f.seal(signed.clone())).await;
+        assert_ne!(status, StatusCode::CREATED, "{json}");
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "{json}");
+    }
+    // The client's own uploads still have their whole rate.
+    for ctr in 1..=2 {
+        assert_eq!(post(&app, f.envelope(ctr)).await.0, StatusCode::CREATED);
+    }
+}
+
+#[tokio::test]
 async fn a_client_over_its_storage_quota_gets_429_and_nothing_is_stored() {
     let first = Fixture::new().envelope(1).len() as u64;
     let f = Fixture::with_limits(Limits {
