@@ -28,7 +28,6 @@
 //! The result, [`VerifiedUpload`], is everything the store needs; the decrypted contents are
 //! dropped here and never stored in clear.
 
-use sha2::{Digest, Sha256};
 use veil_seal::{ArtifactId, ConsentDecision, KeyId, RecipientKey};
 use veil_trust::Verifier;
 
@@ -342,11 +341,10 @@ impl ArtifactVerifier {
     }
 }
 
-/// SHA-256 of the `Sig_structure` of a (verified) COSE_Sign1.
+/// SHA-256 of the `Sig_structure` of a (verified) COSE_Sign1, read as the verifier read it: an
+/// unprotected header the verifier skips (Veil writes it empty) cannot make a verified artifact
+/// fail here.
 fn signed_content_digest(signed: &[u8]) -> Result<[u8; 32], ApiError> {
-    use coset::{CborSerializable, TaggedCborSerializable};
-    let sign1 = coset::CoseSign1::from_tagged_slice(signed)
-        .or_else(|_| coset::CoseSign1::from_slice(signed))
-        .map_err(|e| ApiError::Internal(format!("re-decoding a verified artifact: {e}")))?;
-    Ok(Sha256::digest(sign1.tbs_data(b"")).into())
+    veil_seal::signed_content_sha256(signed)
+        .map_err(|e| ApiError::Internal(format!("re-reading a verified artifact: {e}")))
 }

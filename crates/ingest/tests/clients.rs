@@ -505,6 +505,47 @@ async fn a_forged_envelope_naming_a_client_does_not_spend_its_rate() {
 }
 
 #[tokio::test]
+async fn an_unprotected_header_the_verifier_skips_does_not_fail_the_upload() {
+    // The unprotected header is not signed and the verifier skips it (Veil writes `{}`); a relay
+    // that fills it (`{4: 0}`, which a full COSE decoder refuses) must get the same answer as
+    // without it, not a 500 that the outbox would retry forever.
+    let f = Fixture::new();
+    let app = f.app();
+    let mut b = veil_seal::ArtifactBuilder::new(
+        veil_seal::PseudonymSecret::generate()
+            .unwrap()
+            .pseudonym(RECIPIENT_ID, PURPOSE),
+        PURPOSE,
+        RECIPIENT_ID,
+        veil_seal::ConsentRef {
+            decision: veil_seal::ConsentDecision::Allow,
+            event_hash: None,
+            context: None,
+        },
+        1_790_000_000_000,
+    );
+    b.add_file("note.txt", b"x".to_vec()).unwrap();
+    let signed = b.sign(&f.client).unwrap().into_bytes();
+    // Tag 18, a four-item array, then the protected bstr: its head gives where `{}` follows.
+    assert_eq!(signed[..2], [0xD2, 0x84]);
+    let (head, len) = match signed[2] {
+        b @ 0x40..=0x57 => (1, usize::from(b - 0x40)),
+        0x58 => (2, usize::from(signed[3])),
+        b => panic!("protected header head {b:#x}"),
+    };
+    let at = 2 + head + len;
+    assert_eq!(
+        signed[at], 0xA0,
+        "the unprotected header Veil writes is empty"
+    );
+    let mut filled = signed[..at].to_vec();
+    filled.extend_from_slice(&[0xA1, 0x04, 0x00]);
+    filled.extend_from_slice(&signed[at + 1..]);
+    let (status, json) = post(&app, f.seal(filled)).await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+}
+
+#[tokio::test]
 async fn a_client_over_its_storage_quota_gets_429_and_nothing_is_stored() {
     let first = Fixture::new().envelope(1).len() as u64;
     let f = Fixture::with_limits(Limits {

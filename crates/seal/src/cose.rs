@@ -191,6 +191,19 @@ pub(crate) fn read_sign1(bytes: &[u8]) -> Result<Sign1Parts<'_>, SealError> {
     })
 }
 
+/// SHA-256 of a COSE_Sign1's `Sig_structure` (RFC 9052 §4.4): what its signature covers, read
+/// from the same parts the verifier reads (the unprotected header is not decoded), so any artifact
+/// that verifies has one.
+///
+/// # Errors
+/// [`SealError::BadArtifact`] when `signed` is not a COSE_Sign1 (see [`crate::verify_signed_artifact`]).
+pub fn signed_content_sha256(signed: &[u8]) -> Result<[u8; 32], SealError> {
+    let parts = read_sign1(signed)?;
+    Ok(sig_structure_digest(parts.protected, parts.payload)
+        .finalize()
+        .into())
+}
+
 /// The signer's key id: the `kid` (label 4) of a signed artifact's protected header, read without
 /// decoding the payload (see the module docs), so that a recipient can look up which key it expects
 /// before doing any work the signature has not paid for.

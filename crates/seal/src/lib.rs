@@ -55,7 +55,7 @@ pub mod wire;
 pub use artifact::{
     ArtifactBuilder, SignedArtifact, UnsignedArtifact, VerifiedArtifact, verify_signed_artifact,
 };
-pub use cose::{MAX_PROTECTED_LEN, signer_kid};
+pub use cose::{MAX_PROTECTED_LEN, signed_content_sha256, signer_kid};
 pub use envelope::{OpenedArtifact, SealedEnvelope, decrypt_envelope, open, seal, seal_artifact};
 pub use error::SealError;
 pub use external::{ExternalSealKeys, assemble_envelope, begin_external_seal};
