@@ -477,12 +477,8 @@ impl PairedDevice {
     /// Keeps a standard device's record for sealing as UNVERIFIED (never as verified).
     fn keep_unverified(self, measurement: &veil_trust::Measurement) {
         let info = self.info.get_untracked();
-        let name = self
-            .device()
-            .and_then(|d| d.name())
-            .filter(|n| !n.is_empty());
         let Some(reading) =
-            standard::unverified_reading(measurement, info.as_ref(), name, format::now_unix())
+            standard::unverified_reading(measurement, info.as_ref(), format::now_unix())
         else {
             return;
         };

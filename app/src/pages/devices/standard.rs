@@ -72,12 +72,15 @@ impl TimeSync {
 
 /// A standard device's record as an unverified reading, for sealing with that status: its values
 /// in fixed units (special values left out), the time it states (or, when it states none, when
-/// this browser received it, UTC with `Z`), and what its Device Information and advertised name
-/// say. `None` when it has no number to keep or breaks the manifest's ranges.
+/// this browser received it, UTC with `Z`), and what its Device Information says of its maker,
+/// model and firmware. `None` when it has no number to keep or breaks the manifest's ranges.
+///
+/// Neither the serial number nor the advertised name goes with it: both identify the one device,
+/// so the person who owns it, and advertised names often carry the owner's name ("Jane's scale")
+/// or the radio address. They stay on this device, where the Devices page shows them.
 pub fn unverified_reading(
     measurement: &veil_trust::Measurement,
     info: Option<&DeviceInfo>,
-    name: Option<String>,
     received_unix: u64,
 ) -> Option<UnverifiedReading> {
     let claim = |label: &str| {
@@ -107,7 +110,7 @@ pub fn unverified_reading(
             model: claim("Model"),
             firmware: claim("Firmware"),
             serial: None,
-            name: name.filter(|n| !n.is_empty()),
+            name: None,
         },
     };
     reading.validate().is_ok().then_some(reading)
