@@ -759,6 +759,7 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
                 return Ok(withdrawal(*at, cites));
             }
             let mut missing: Vec<String> = Vec::new();
+            let mut subject_missing = false;
             let mut reason = "no authorization recorded".to_owned();
             if let Standing::Active {
                 event, by, since, ..
@@ -798,11 +799,39 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
                                 "45 CFR 164.508(c)(1)(v) an expiration date or event (\"none\" or \"end of the research study\" suffices only for research)".to_owned(),
                             );
                         }
-                        let by_rep =
-                            *by == GivenBy::Guardian || a.representative_authority.is_some();
+                        // An adult under one applicable law and a minor under another
+                        // (`joint`): the individual's own complete authorization is needed
+                        // besides the representative's, whichever was recorded last.
+                        let joint = cap.below == Some(BelowCapacity::Joint);
+                        let complete_by = |v: Voice| {
+                            c.ledger
+                                .is_some_and(|l| match l.standing_of(scope, req.at, v) {
+                                    Standing::Active { event, .. } => l
+                                        .events()
+                                        .get(event)
+                                        .and_then(|e| e.authorization.as_ref())
+                                        .is_some_and(|x| {
+                                            x.missing_elements().is_empty()
+                                                && (v != Voice::Guardian
+                                                    || x.representative_authority
+                                                        .as_deref()
+                                                        .is_some_and(|r| !r.trim().is_empty()))
+                                        }),
+                                    _ => false,
+                                })
+                        };
+                        let by_rep = *by == GivenBy::Guardian
+                            || a.representative_authority.is_some()
+                            || (joint && complete_by(Voice::Guardian));
                         if minor && !by_rep {
                             missing.push(format!(
                                 "signature of the personal representative ({age_cite})"
+                            ));
+                        }
+                        if joint && !complete_by(Voice::Subject) {
+                            subject_missing = true;
+                            missing.push(format!(
+                                "45 CFR 164.508(c)(1)(vi) signature of the individual, who has capacity under another applicable law ({age_cite})"
                             ));
                         }
                         if missing.is_empty() {
@@ -855,7 +884,7 @@ fn evaluate(c: &Ctx<'_>) -> Result<Eval, ConsentError> {
             let mut needed = vec![Needed {
                 regime: regime.id.clone(),
                 what: "hipaa-authorization".to_owned(),
-                from: if minor {
+                from: if minor && !subject_missing {
                     Party::Guardian
                 } else {
                     Party::Subject

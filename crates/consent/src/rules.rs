@@ -654,7 +654,10 @@ impl Regime {
     /// The capacity that applies to a subject of `age` under these jurisdictions for `purpose`:
     /// per jurisdiction, the most specific rules (its own code, then its country, then the file's
     /// default; a rule naming the purpose before `*`) form tiers, and the lowest tier above the
-    /// subject's age decides; over several jurisdictions the strictest answer wins.
+    /// subject's age decides; over several jurisdictions the strictest answer wins. When one
+    /// jurisdiction gives the subject capacity and another puts the decision with the guardian,
+    /// both must agree ([`BelowCapacity::Joint`]): the subject's own consent is needed under the
+    /// first, the guardian's under the second.
     #[must_use]
     pub fn capacity(&self, js: &[Jurisdiction], purpose: Purpose, age: u32) -> Capacity {
         let mut out = Capacity {
@@ -662,6 +665,7 @@ impl Regime {
             below: None,
             citations: Vec::new(),
         };
+        let mut capable_somewhere = false;
         for j in js.iter().filter(|j| self.covers(j)) {
             let key = |c: &CapacityRule| -> Option<(u8, u8)> {
                 let code = match c.code.as_deref() {
@@ -698,6 +702,7 @@ impl Regime {
                     }
                 }
                 None => {
+                    capable_somewhere = true;
                     if let Some(t) = tiers.last()
                         && !out.citations.contains(&t.citation)
                     {
@@ -705,6 +710,9 @@ impl Regime {
                     }
                 }
             }
+        }
+        if capable_somewhere && out.below.is_some() {
+            out.below = Some(BelowCapacity::Joint);
         }
         out
     }

@@ -899,6 +899,39 @@ fn cases() -> Vec<Case> {
             with_auth_where(ev(Given, plain(Purpose::Marketing), 1), expiry_none),
             300,
         )]),
+        // 18 in Alabama (majority 19) and in New York (18): an adult under one law, a minor under
+        // the other; the stricter answer is both signatures, never the parent's alone.
+        case(
+            "us-al-ny-18-parent-alone-is-not-enough",
+            &["US-AL", "US-NY"],
+            18,
+            r_this(),
+            NeedsConsent,
+            &["45 CFR 164.502(g)(3); Ala. Code § 26-1-1"],
+        )
+        .ledger(vec![with_auth_where(ev(GuardianGiven, r_this(), 1), by_parent)])
+        .from(Party::Subject),
+        case(
+            "us-al-ny-18-own-authorization-alone-is-not-enough",
+            &["US-AL", "US-NY"],
+            18,
+            r_this(),
+            NeedsConsent,
+            &["45 CFR 164.502(g)(3); Ala. Code § 26-1-1"],
+        )
+        .ledger(vec![with_auth(ev(Given, r_this(), 1))]),
+        case(
+            "us-al-ny-18-both-authorizations",
+            &["US-AL", "US-NY"],
+            18,
+            r_this(),
+            Allow,
+            &["45 CFR 164.508(a)(1)"],
+        )
+        .ledger(vec![
+            with_auth_where(ev(GuardianGiven, r_this(), 1), by_parent),
+            with_auth(ev(Given, r_this(), 2)),
+        ]),
         case(
             "us-al-18-is-a-minor",
             &["US-AL"],
