@@ -676,6 +676,35 @@ fn cases() -> Vec<Case> {
             Allow,
             &["GDPR Art. 45(1)"],
         ),
+        // Source: GDPR Art. 45(1); Commission Implementing Decision (EU) 2026/179 (Brazil).
+        case(
+            "de-transfer-to-br-adequate",
+            &["DE"],
+            40,
+            transfer("BR"),
+            Allow,
+            &["GDPR Art. 45(1)"],
+        )
+        .mechanism(Adequacy),
+        // Source: LGPD Art. 33, I; Resolução CD/ANPD nº 32/2026 (the EU and the EEA).
+        case(
+            "br-transfer-to-no-adequate",
+            &["BR"],
+            40,
+            transfer("NO"),
+            Allow,
+            &["LGPD Art. 33, I; Resolução CD/ANPD nº 32/2026"],
+        )
+        .mechanism(Adequacy),
+        case(
+            "br-transfer-to-us-not-adequate",
+            &["BR"],
+            40,
+            transfer("US"),
+            Deny,
+            &[],
+        )
+        .mechanism(Adequacy),
         case(
             "de-partner-consent-is-per-partner",
             &["DE"],
@@ -1143,14 +1172,15 @@ fn cases() -> Vec<Case> {
             &["LGPD Art. 33, II, b; Resolução CD/ANPD nº 19/2024 (standard contractual clauses)"],
         )
         .mechanism(Scc),
-        // No ANPD adequacy decision reviewed. Source: LGPD Art. 33, I.
+        // The ANPD recognised the EU as adequate. Source: LGPD Art. 33, I; Resolução CD/ANPD nº
+        // 32, de 26 de janeiro de 2026, Art. 1.
         case(
-            "br-transfer-adequacy-claimed-is-refused",
+            "br-transfer-to-de-adequate",
             &["BR"],
             40,
             transfer("DE"),
-            Deny,
-            &["LGPD Art. 33, I"],
+            Allow,
+            &["LGPD Art. 33, I; Resolução CD/ANPD nº 32/2026"],
         )
         .mechanism(Adequacy),
         // --- Switzerland ---------------------------------------------------------------------
