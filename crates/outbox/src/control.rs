@@ -4,7 +4,8 @@
 //!   withdrawn, or an item the person cancelled may have left; the server marks the artifacts
 //!   revoked. One that asks only "if stored" ([`ControlKind::Revocation::if_stored`]) names one
 //!   artifact whose fate is unknown; the server's `unknown-artifact` then means there is nothing to
-//!   revoke, not a failure.
+//!   revoke, not a failure, once [`crate::REVOCATION_GRACE_MS`] has passed since the withdrawal:
+//!   before that, an upload sent earlier may still be committed, so it is asked again then.
 //! - an **erasure** (`POST /v1/erasures`, `veil-erasure-v1`): the identity layer was destroyed;
 //!   the server marks every artifact under the listed pseudonyms as belonging to an erased subject.
 //!
@@ -59,7 +60,7 @@ pub enum ControlKind {
         /// When consent was withdrawn (or the item cancelled), ms since the epoch.
         withdrawn_at_ms: u64,
         /// The one artifact named may never have reached the server: `unknown-artifact` is then
-        /// the answer "nothing to revoke".
+        /// the answer "nothing to revoke" (after [`crate::REVOCATION_GRACE_MS`]).
         #[serde(default)]
         if_stored: bool,
     },

@@ -191,6 +191,11 @@ fn settle(entry: &mut impl Attempted, verdict: Verdict, at: f64, wait: f64) -> b
     true
 }
 
+/// How long after a withdrawal a revocation "if stored" keeps asking when the server does not know
+/// the artifact: longer than an upload sent before the withdrawal can take to be committed (the
+/// reference server gives up on a request after 120 s; its commit follows at once).
+pub const REVOCATION_GRACE_MS: f64 = 5.0 * 60.0 * 1000.0;
+
 /// Oldest first, then by id: the order entries are sent in.
 fn by_age(a: (f64, &str), b: (f64, &str)) -> Ordering {
     a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1))
@@ -656,19 +661,36 @@ where
             return Ok(());
         };
         let answer = self.transport.control(&started).await;
+        // Until the grace has passed, "unknown" may mean "not stored yet": an upload sent before
+        // the withdrawal can still be committed by a server that received it (a lost answer, a
+        // request still in its queue, another instance). Ask again when the grace ends.
+        let mut ask_again_at = None;
         let verdict = match (classify(&answer), &started.kind, &answer) {
             (
                 Verdict::Refused { .. },
                 ControlKind::Revocation {
-                    if_stored: true, ..
+                    if_stored: true,
+                    withdrawn_at_ms,
+                    ..
                 },
                 Answer::Answered { status: 404, body },
             ) if retry::error_code(body).as_deref() == Some("unknown-artifact") => {
-                Verdict::NothingToRevoke
+                let grace_ends = *withdrawn_at_ms as f64 + REVOCATION_GRACE_MS;
+                if now < grace_ends {
+                    ask_again_at = Some(grace_ends);
+                    Verdict::Retry {
+                        reason: "unknown-artifact: not stored yet, or not at all; asked again once an upload still on its way would have been stored".into(),
+                    }
+                } else {
+                    Verdict::NothingToRevoke
+                }
             }
             (verdict, ..) => verdict,
         };
-        let (at, wait) = self.answered(&verdict, started.attempts);
+        let (at, mut wait) = self.answered(&verdict, started.attempts);
+        if let Some(t) = ask_again_at {
+            wait = (t - at).max(0.0);
+        }
         let outcome = verdict.clone();
         if let Some(change) = self
             .store

@@ -79,7 +79,9 @@ pub mod retry;
 pub mod store;
 
 pub use control::{ControlKind, ControlMessage, ErasedPseudonym};
-pub use engine::{CONSENT_EXPIRED, Clock, Event, FlushReport, Outbox, Transport, Withdrawal};
+pub use engine::{
+    CONSENT_EXPIRED, Clock, Event, FlushReport, Outbox, REVOCATION_GRACE_MS, Transport, Withdrawal,
+};
 pub use error::{OutboxError, StoreError};
 pub use item::{ItemState, NewItem, OutboxItem};
 pub use rand_core::RngCore;

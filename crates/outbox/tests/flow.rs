@@ -468,8 +468,13 @@ fn withdrawal_during_an_upload_the_server_stores_revokes_it_after_the_answer() {
 fn withdrawal_during_an_upload_the_server_refuses_has_nothing_to_revoke() {
     let (world, id, events) = withdraw_during_upload(Step::Refuse(422, "bad-envelope"));
     assert_eq!(state(&world, &id), "cancelled");
+    // "Unknown" is final only once the grace has passed (see `grace_...` below).
     assert!(matches!(&events[..], [
         Event::Upload { verdict: Verdict::Refused { .. }, .. },
+        Event::Control { verdict: Verdict::Retry { .. }, message },
+    ] if message.state.id() == "queued"));
+    world.later();
+    assert!(matches!(&flush(&world)[..], [
         Event::Control { verdict: Verdict::NothingToRevoke, message },
     ] if message.state.id() == "delivered"));
     assert!(world.server.borrow().stored.is_empty());
@@ -495,12 +500,23 @@ fn an_item_caught_uploading_by_a_reload_and_then_withdrawn_is_revoked_if_the_ser
             .on_withdrawn(&research(), "consent withdrawn"))
         .unwrap();
         assert_eq!(withdrawal.revocations.len(), 1);
-        let events = flush(&world);
+        let mut events = flush(&world);
         assert_eq!(
             events.len(),
             1,
             "the item is not sent again, only the revocation"
         );
+        if !handled {
+            assert!(matches!(
+                &events[0],
+                Event::Control {
+                    verdict: Verdict::Retry { .. },
+                    ..
+                }
+            ));
+            world.later();
+            events = flush(&world);
+        }
         let server = world.server.borrow();
         assert_eq!(
             server.received.get(&id).copied().unwrap_or(0),
@@ -558,7 +574,7 @@ fn a_revocation_sent_by_another_tab_during_the_upload_is_followed_by_another() {
     assert!(matches!(
         &other_tab[..],
         [Event::Control {
-            verdict: Verdict::NothingToRevoke,
+            verdict: Verdict::Retry { .. },
             ..
         }]
     ));
@@ -571,6 +587,44 @@ fn a_revocation_sent_by_another_tab_during_the_upload_is_followed_by_another() {
         "revoked after it was stored: {:?}",
         server.log
     );
+}
+
+/// A revocation "if stored" that the server answers `unknown-artifact` before an upload sent
+/// earlier is committed (the uploading page went away; its request was still in the server's
+/// queue, or on another instance) asks again when the grace ends, and revokes what was stored
+/// meanwhile. Taken as final at once, the withdrawn artifact would stay stored.
+#[test]
+fn grace_a_late_commit_after_an_unknown_answer_is_still_revoked() {
+    let mut world = World::new();
+    let id = world.queue(research(), "p2");
+    world.script([Step::Hang { handled: false }]);
+    {
+        let mut outbox = world.outbox();
+        let flushing = pin!(outbox.flush());
+        assert!(poll_once(flushing).is_none());
+    }
+    run(world
+        .outbox()
+        .on_withdrawn(&research(), "consent withdrawn"))
+    .unwrap();
+    assert!(matches!(
+        &flush(&world)[..],
+        [Event::Control { verdict: Verdict::Retry { .. }, message }] if message.state.id() == "queued"
+    ));
+    // Before the grace ends nothing more is sent.
+    assert!(flush(&world).is_empty());
+    // The server commits the upload it received before the withdrawal.
+    world
+        .server
+        .borrow_mut()
+        .stored
+        .insert(id.clone(), "p2".into());
+    world.later();
+    flush(&world);
+    let server = world.server.borrow();
+    assert!(server.revoked.contains(&id), "{:?}", server.log);
+    drop(server);
+    assert!(controls(&world).iter().all(|m| m.state.id() == "delivered"));
 }
 
 #[test]
@@ -811,6 +865,8 @@ fn an_item_awaiting_enrolment_can_be_cancelled_or_withdrawn() {
     // Once connected, neither leaves; what was asked "if stored" finds nothing to revoke.
     world.server.borrow_mut().client_unknown = false;
     run(world.outbox().on_enrolled()).unwrap();
+    flush(&world);
+    world.later();
     flush(&world);
     assert_eq!(sent(&world, &a), 1);
     assert_eq!(sent(&world, &b), 1);
