@@ -8,6 +8,7 @@
 
 pub mod components;
 pub mod error;
+pub mod kiosk_idle;
 pub mod mesh_job;
 pub mod outbox;
 pub mod pages;
@@ -54,6 +55,7 @@ pub fn App() -> impl IntoView {
             </header>
             <UpdatePrompt/>
             <AuditAlert/>
+            <kiosk_idle::KioskIdle/>
             <main id="main" tabindex="-1">
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=Devices/>

@@ -230,3 +230,49 @@ test('"Forget me" tells the server first, refuses to wipe while it cannot, then 
   assertNothingOf([kid, artifact, PLANTED[0]], await readEveryPage(page), await dumpStorage(page), 'after Forget me');
   await context.close();
 });
+
+test('an unused kiosk session warns, goes on when asked, then ends by itself and leaves nothing of the patient', { timeout: 180000 }, async () => {
+  const context = await session.browser.createBrowserContext();
+  const page = await context.newPage();
+  const app = new VeilApp(page);
+  // Settings keeps the wait in whole minutes; the test then sets a 30 s wait (20 s is the least).
+  await app.open('/settings');
+  await page.$eval('[data-testid="kiosk-idle-minutes"]', (el) => { el.value = ''; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.type('[data-testid="kiosk-idle-minutes"]', '2');
+  await page.click('[data-testid="kiosk-idle-save"]');
+  await page.waitForSelector('[data-testid="kiosk-idle-status"][data-state="ok"]');
+  assert.equal(await page.evaluate(() => localStorage.getItem('veil.config.kiosk-idle-seconds')), '120');
+  await page.evaluate(() => localStorage.setItem('veil.config.kiosk-idle-seconds', '30'));
+
+  await app.navigate('consent');
+  await page.type('[data-testid="kiosk-staff-id"]', STAFF);
+  await page.click('[data-testid="kiosk-start"]');
+  await page.waitForSelector('[data-testid="kiosk-end"]');
+  await setup(page, { jurisdiction: 'DE', age: 41 });
+  await give(page, 'research-this-study');
+  assert.ok((await dumpStorage(page)).includes(STAFF), 'the kiosk session is stored (the check below can fail)');
+  await page.evaluate(() => { window.__beforeWipe = true; });
+  assert.deepEqual(serious(await axeViolations(page)), [], 'axe loaded before the warning');
+
+  // Left alone, the kiosk warns for the last 10 s of the 30 s wait; the patient goes on.
+  const warning = await page.waitForSelector('[data-testid="kiosk-idle"]', { timeout: 40000 });
+  assert.equal(await warning.evaluate((el) => el.getAttribute('role')), 'alertdialog');
+  const left = Number(await warning.evaluate((el) => el.dataset.left));
+  assert.ok(left >= 1 && left <= 10, `seconds left ${left}`);
+  assert.deepEqual(serious(await axeViolations(page)), []);
+  await page.click('[data-testid="kiosk-idle-continue"]');
+  await page.waitForSelector('[data-testid="kiosk-idle"]', { hidden: true });
+  assert.equal(await page.evaluate(() => window.__beforeWipe), true, 'still the same session');
+  assert.ok((await dumpStorage(page)).includes(STAFF), 'nothing was wiped while the patient went on');
+
+  // Left alone again: the session ends as if staff had ended it.
+  await page.waitForNavigation({ waitUntil: 'load', timeout: 60000 });
+  await atCleanStart(page);
+  const storage = await dumpStorage(page);
+  assert.ok(!storage.includes('veil.patient.'), 'no patient key left');
+  assert.ok(!storage.includes(STAFF), 'nothing of the kiosk session left');
+  assert.equal(await page.evaluate(() => localStorage.getItem('veil.config.kiosk-idle-seconds')), '30', 'the setting stays');
+  await app.navigate('consent');
+  await page.waitForSelector('[data-testid="kiosk-staff-id"]');
+  await context.close();
+});

@@ -195,10 +195,7 @@ fn KioskBar(
             // Storage first, then memory: a fresh document at the start page holds nothing of
             // this patient (readings on the Devices page, the model and report on the Models page,
             // the mesh worker's heap, the outbox views). The service worker serves it offline too.
-            match patient::wipe()
-                .await
-                .and_then(|()| patient::restart_clean())
-            {
+            match patient::end_kiosk_session().await {
                 Ok(()) => {
                     session.set(None);
                     pending_kiosk.set(None);

@@ -2,6 +2,7 @@
 
 mod clinic;
 mod forget;
+mod kiosk;
 mod manufacturers;
 mod recipients;
 
@@ -10,11 +11,12 @@ use leptos::prelude::*;
 pub use clinic::AwaitingConnection;
 use clinic::ConnectClinic;
 use forget::ForgetMe;
+use kiosk::KioskIdleSetting;
 use manufacturers::TrustedManufacturers;
 use recipients::Recipients;
 
 /// Settings: the connection to a clinic, the recipients, the trusted device manufacturers (root
-/// certificates), and "Forget me".
+/// certificates), how long an unused clinic kiosk keeps a patient session, and "Forget me".
 #[component]
 pub fn Settings() -> impl IntoView {
     view! {
@@ -24,6 +26,7 @@ pub fn Settings() -> impl IntoView {
             <ConnectClinic/>
             <Recipients/>
             <TrustedManufacturers/>
+            <KioskIdleSetting/>
             <ForgetMe/>
         </section>
     }

@@ -39,6 +39,13 @@ pub fn save(key: &str, value: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// End a kiosk patient session: every patient store wiped, then a clean document at the start
+/// page ([`restart_clean`]). Staff's "End patient session" and the idle kiosk's end both do this.
+pub async fn end_kiosk_session() -> Result<(), AppError> {
+    wipe().await?;
+    restart_clean()
+}
+
 /// Delete everything of the current patient from this browser's storage.
 pub async fn wipe() -> Result<(), AppError> {
     let window = web_sys::window().ok_or_else(|| AppError::browser("no window"))?;

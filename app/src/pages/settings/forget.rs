@@ -37,8 +37,7 @@ pub fn ForgetMe() -> impl IntoView {
         spawn_local(async move {
             let done = async {
                 outbox::forget_me().await?;
-                patient::wipe().await?;
-                patient::restart_clean()
+                patient::end_kiosk_session().await
             };
             if let Err(e) = done.await {
                 step.set(Step::Failed(e));
