@@ -1082,7 +1082,13 @@ async fn subject_access_log(
         ingest.rates.check(&signed.client_kid)?;
         let entries = ingest
             .store
-            .access_log_for(pseudonyms, &signed.client_kid, &signed.client_key, now)
+            .access_log_for(
+                pseudonyms,
+                &signed.client_kid,
+                &signed.client_key,
+                &signed.nonce,
+                now,
+            )
             .await?;
         Ok(log_answer(&ingest, &entries))
     })

@@ -337,11 +337,13 @@ impl ArtifactStore {
         pseudonyms: Vec<String>,
         kid: &str,
         client_key: &str,
+        nonce: &str,
         now_ms: u64,
     ) -> Result<Vec<ChainedEntry>, ApiError> {
-        let (kid, client_key) = (kid.to_owned(), client_key.to_owned());
+        let (kid, client_key, nonce) = (kid.to_owned(), client_key.to_owned(), nonce.to_owned());
         self.database()
             .transaction(move |tx| {
+                controls::use_read_nonce(tx, &kid, &nonce, now_ms)?;
                 let mut out = Vec::new();
                 let mine = if pseudonyms.is_empty() {
                     let rows = tx.query(

@@ -237,8 +237,16 @@ async fn a_researcher_reads_research_only_and_a_withdrawal_stops_the_read_with_i
         "format": "veil-access-log-v1", "pseudonyms": pseudonyms,
         "client_key": key_hex(&f.client), "timestamp_ms": now_ms(), "nonce": nonce(),
     });
-    let (status, json) = send(&app, signed("/v1/access-log", &mine, &f.client)).await;
+    let request = signed("/v1/access-log", &mine, &f.client);
+    let (status, json) = send(&app, request).await;
     assert_eq!(status, StatusCode::OK, "{json}");
+    // The same signed bytes again, still fresh: a captured request cannot be replayed.
+    let (status, replay) = send(&app, signed("/v1/access-log", &mine, &f.client)).await;
+    assert_eq!(
+        (status, replay["error"].as_str()),
+        (StatusCode::CONFLICT, Some("nonce-reused")),
+        "{replay}"
+    );
     let key =
         veil_seal::verifying_key_from_sec1(&hex::decode(json["key"].as_str().unwrap()).unwrap())
             .unwrap();

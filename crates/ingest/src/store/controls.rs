@@ -67,6 +67,39 @@ fn ms_value(v: u64) -> Value {
     Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
 }
 
+/// Accept nonce `nonce` of client `kid`'s signed read request once: a second use is
+/// `nonce-reused`, so a captured request cannot be replayed while it is still fresh. Nonces are
+/// kept twice the clock-skew window (a request is fresh from `timestamp_ms` minus the window to
+/// plus the window), then dropped.
+pub(crate) fn use_read_nonce(
+    tx: &mut dyn Tx,
+    kid: &str,
+    nonce: &str,
+    now_ms: u64,
+) -> Result<(), ApiError> {
+    let keep = 2 * crate::control::MAX_CLOCK_SKEW_MS;
+    tx.execute(
+        "DELETE FROM client_read_nonces WHERE received_ms < $1",
+        &[ms_value(now_ms.saturating_sub(keep))],
+    )?;
+    if tx
+        .query_opt(
+            "SELECT 1 FROM client_read_nonces WHERE client_kid = $1 AND nonce = $2",
+            &[Value::from(kid), Value::from(nonce)],
+        )?
+        .is_some()
+    {
+        return Err(ApiError::NonceReused {
+            nonce: nonce.to_owned(),
+        });
+    }
+    tx.execute(
+        "INSERT INTO client_read_nonces (client_kid, nonce, received_ms) VALUES ($1, $2, $3)",
+        &[Value::from(kid), Value::from(nonce), ms_value(now_ms)],
+    )?;
+    Ok(())
+}
+
 /// The recorded answer of the same body, or `nonce-reused` for the same nonce with other bytes.
 fn replayed(
     tx: &mut dyn Tx,

@@ -158,4 +158,12 @@ pub const SCHEMA: &[&str] = &[
         created_ms   BIGINT NOT NULL,
         expires_ms   BIGINT NOT NULL
     )",
+    // Nonces of clients' signed read requests (a patient's access log): each accepted once, kept
+    // only as long as a request with it could still be fresh.
+    "CREATE TABLE IF NOT EXISTS client_read_nonces (
+        client_kid  TEXT NOT NULL,
+        nonce       TEXT NOT NULL,
+        received_ms BIGINT NOT NULL,
+        PRIMARY KEY (client_kid, nonce)
+    )",
 ];
