@@ -276,3 +276,38 @@ test('an unused kiosk session warns, goes on when asked, then ends by itself and
   await page.waitForSelector('[data-testid="kiosk-staff-id"]');
   await context.close();
 });
+
+test('a browser that cannot list its databases still loses the patient databases when a kiosk session ends', { timeout: 180000 }, async () => {
+  const context = await session.browser.createBrowserContext();
+  const page = await context.newPage();
+  // As in Firefox before 126: no indexedDB.databases().
+  await page.evaluateOnNewDocument(() => { delete IDBFactory.prototype.databases; });
+  const app = new VeilApp(page);
+  await app.open('/consent');
+  assert.equal(await page.evaluate(() => typeof indexedDB.databases), 'undefined');
+  await page.type('[data-testid="kiosk-staff-id"]', STAFF);
+  await page.click('[data-testid="kiosk-start"]');
+  await page.waitForSelector('[data-testid="kiosk-end"]');
+  await setup(page, { jurisdiction: 'DE', age: 41 });
+  await give(page, 'research-this-study');
+  // The patient's outbox database: the consent changes are in its audit chain.
+  const audited = () => page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('veil-patient-outbox');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains('audit')) { db.close(); resolve(0); return; }
+      const count = db.transaction('audit').objectStore('audit').count();
+      count.onsuccess = () => { db.close(); resolve(count.result); };
+      count.onerror = () => reject(count.error);
+    };
+  }));
+  assert.ok((await audited()) > 0, 'the outbox database holds audit entries (the check below can fail)');
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load', timeout: 60000 }), page.click('[data-testid="kiosk-end"]')]);
+  await atCleanStart(page);
+  assert.equal(await audited(), 0, 'the outbox database was deleted (the app opens a new, empty one)');
+  // (dumpStorage lists databases, which this browser cannot.)
+  assert.deepEqual(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('veil.patient.'))), [],
+    'no patient key left');
+  await context.close();
+});

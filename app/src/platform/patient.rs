@@ -66,7 +66,10 @@ pub async fn wipe() -> Result<(), AppError> {
             .map_err(|e| AppError::storage(js_error_text(&e)))?;
     }
     if let Ok(Some(idb)) = window.indexed_db() {
-        let names = database_names(&idb).await?;
+        // A browser that cannot list its databases still loses every one the app creates.
+        let names = database_names(&idb)
+            .await?
+            .unwrap_or_else(|| KNOWN_PATIENT_DATABASES.map(str::to_owned).to_vec());
         for name in names {
             if name.starts_with(STORE_PREFIX) {
                 let request = idb
@@ -124,12 +127,20 @@ pub fn restart_clean() -> Result<(), AppError> {
 }
 
 /// The names of this origin's IndexedDB databases.
-async fn database_names(idb: &web_sys::IdbFactory) -> Result<Vec<String>, AppError> {
+/// The patient databases the app creates, for a browser that cannot list its databases
+/// (`indexedDB.databases()` came to Firefox in version 126): deleting one that does not exist
+/// does nothing.
+const KNOWN_PATIENT_DATABASES: [&str; 1] = [crate::outbox::DB_NAME];
+
+/// The names of this origin's databases; `None` when the browser cannot list them.
+async fn database_names(idb: &web_sys::IdbFactory) -> Result<Option<Vec<String>>, AppError> {
     // `indexedDB.databases()` is not in web-sys yet; call it by name.
-    let databases = js_sys::Reflect::get(idb, &JsValue::from_str("databases"))
+    let Some(databases) = js_sys::Reflect::get(idb, &JsValue::from_str("databases"))
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .ok_or_else(|| AppError::browser("this browser cannot list its databases"))?;
+    else {
+        return Ok(None);
+    };
     let promise: js_sys::Promise = databases
         .call0(idb)
         .map_err(|e| AppError::storage(js_error_text(&e)))?
@@ -138,14 +149,16 @@ async fn database_names(idb: &web_sys::IdbFactory) -> Result<Vec<String>, AppErr
     let list = JsFuture::from(promise)
         .await
         .map_err(|e| AppError::storage(js_error_text(&e)))?;
-    Ok(js_sys::Array::from(&list)
-        .iter()
-        .filter_map(|info| {
-            js_sys::Reflect::get(&info, &JsValue::from_str("name"))
-                .ok()?
-                .as_string()
-        })
-        .collect())
+    Ok(Some(
+        js_sys::Array::from(&list)
+            .iter()
+            .filter_map(|info| {
+                js_sys::Reflect::get(&info, &JsValue::from_str("name"))
+                    .ok()?
+                    .as_string()
+            })
+            .collect(),
+    ))
 }
 
 /// Empty the patient's readings (verified and unverified) in the device database, if it exists.
@@ -154,8 +167,12 @@ async fn clear_device_readings() -> Result<(), AppError> {
     let Some(idb) = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()) else {
         return Ok(());
     };
-    // Opening a database that does not exist would create it empty: only touch an existing one.
-    if !database_names(&idb).await?.iter().any(|n| n == DB_NAME) {
+    // Opening a database that does not exist would create it empty: only touch an existing one
+    // (where the browser cannot tell, an empty one is harmless: the Devices page sets it up).
+    if database_names(&idb)
+        .await?
+        .is_some_and(|names| !names.iter().any(|n| n == DB_NAME))
+    {
         return Ok(());
     }
     let request = idb
