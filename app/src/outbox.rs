@@ -55,7 +55,7 @@ use crate::state::AuditFailure;
 pub use veil_outbox::{ItemState, OutboxItem};
 
 /// The outbox database (a patient store: removed when a kiosk session ends).
-pub const DB_NAME: &str = "veil-patient-outbox";
+pub const DB_NAME: &str = crate::platform::patient::OUTBOX_DB;
 /// Version 2 added `controls` (queued revocations and erasures); the other stores are unchanged.
 const DB_VERSION: u32 = 2;
 const STORES: &[&str] = &[

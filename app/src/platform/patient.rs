@@ -130,7 +130,11 @@ pub fn restart_clean() -> Result<(), AppError> {
 /// The patient databases the app creates, for a browser that cannot list its databases
 /// (`indexedDB.databases()` came to Firefox in version 126): deleting one that does not exist
 /// does nothing.
-const KNOWN_PATIENT_DATABASES: [&str; 1] = [crate::outbox::DB_NAME];
+const KNOWN_PATIENT_DATABASES: [&str; 1] = [OUTBOX_DB];
+
+/// The outbox's database (`crate::outbox::DB_NAME`): named here, where patient storage is laid
+/// out, so this module need not import the outbox.
+pub const OUTBOX_DB: &str = "veil-patient-outbox";
 
 /// The names of this origin's databases; `None` when the browser cannot list them.
 async fn database_names(idb: &web_sys::IdbFactory) -> Result<Option<Vec<String>>, AppError> {
