@@ -168,6 +168,25 @@ async fn expired_invitations_and_revoked_clients_are_refused() {
     assert_eq!(clients[0].client_kid, kid);
 }
 
+/// A one-file artifact under a new pseudonym, signed by `key` (not sealed).
+fn signed_note(key: &SigningKey) -> Vec<u8> {
+    let mut b = veil_seal::ArtifactBuilder::new(
+        veil_seal::PseudonymSecret::generate()
+            .unwrap()
+            .pseudonym(RECIPIENT_ID, PURPOSE),
+        PURPOSE,
+        RECIPIENT_ID,
+        veil_seal::ConsentRef {
+            decision: veil_seal::ConsentDecision::Allow,
+            event_hash: None,
+            context: None,
+        },
+        1_790_000_000_000,
+    );
+    b.add_file("note.txt", b"x".to_vec()).unwrap();
+    b.sign(key).unwrap().into_bytes()
+}
+
 fn erasure_of(f: &Fixture, key: &SigningKey) -> serde_json::Value {
     serde_json::json!({
         "format": "veil-erasure-v1", "erased_at_ms": now_ms(),
@@ -439,24 +458,8 @@ async fn a_client_over_its_rate_gets_429_with_retry_after_and_others_do_not() {
     // Another client is not slowed down.
     let other = stranger();
     f.enrol(&other);
-    let mut b = veil_seal::ArtifactBuilder::new(
-        veil_seal::PseudonymSecret::generate()
-            .unwrap()
-            .pseudonym(RECIPIENT_ID, PURPOSE),
-        PURPOSE,
-        RECIPIENT_ID,
-        veil_seal::ConsentRef {
-            decision: veil_seal::ConsentDecision::Allow,
-            event_hash: None,
-            context: None,
-        },
-        1_790_000_000_000,
-    );
-    b.add_file("note.txt", b"x".to_vec()).unwrap();
     assert_eq!(
-        post(&app, f.seal(b.sign(&other).unwrap().into_bytes()))
-            .await
-            .0,
+        post(&app, f.seal(signed_note(&other))).await.0,
         StatusCode::CREATED
     );
 }
@@ -471,21 +474,7 @@ async fn a_forged_envelope_naming_a_client_does_not_spend_its_rate() {
     // A stranger's signed artifact whose protected header names the enrolled client's key id:
     // the signature cannot verify under the client's key.
     let other = stranger();
-    let mut b = veil_seal::ArtifactBuilder::new(
-        veil_seal::PseudonymSecret::generate()
-            .unwrap()
-            .pseudonym(RECIPIENT_ID, PURPOSE),
-        PURPOSE,
-        RECIPIENT_ID,
-        veil_seal::ConsentRef {
-            decision: veil_seal::ConsentDecision::Allow,
-            event_hash: None,
-            context: None,
-        },
-        1_790_000_000_000,
-    );
-    b.add_file("note.txt", b"x".to_vec()).unwrap();
-    let mut signed = b.sign(&other).unwrap().into_bytes();
+    let mut signed = signed_note(&other);
     let theirs = veil_seal::KeyId::of_verifying_key(other.verifying_key()).0;
     let victim = veil_seal::KeyId::of_verifying_key(f.client.verifying_key()).0;
     let at = signed
@@ -511,21 +500,7 @@ async fn an_unprotected_header_the_verifier_skips_does_not_fail_the_upload() {
     // without it, not a 500 that the outbox would retry forever.
     let f = Fixture::new();
     let app = f.app();
-    let mut b = veil_seal::ArtifactBuilder::new(
-        veil_seal::PseudonymSecret::generate()
-            .unwrap()
-            .pseudonym(RECIPIENT_ID, PURPOSE),
-        PURPOSE,
-        RECIPIENT_ID,
-        veil_seal::ConsentRef {
-            decision: veil_seal::ConsentDecision::Allow,
-            event_hash: None,
-            context: None,
-        },
-        1_790_000_000_000,
-    );
-    b.add_file("note.txt", b"x".to_vec()).unwrap();
-    let signed = b.sign(&f.client).unwrap().into_bytes();
+    let signed = signed_note(&f.client);
     // Tag 18, a four-item array, then the protected bstr: its head gives where `{}` follows.
     assert_eq!(signed[..2], [0xD2, 0x84]);
     let (head, len) = match signed[2] {
